@@ -1,0 +1,237 @@
+/* dispatch.c - does the strategy dispatch distort what it measures?
+ *
+ * For every compiled flavour, the cost of the hot primitives as gilheap's
+ * own code runs them (the flavour's bench entry: the same inline paths the
+ * worker loop uses) next to a bare C loop doing the same primitive by hand,
+ * measured alternately in one process: K rounds, each running every
+ * flavour and every bare loop once; reported are the median per-round
+ * ratio and its min-max. BRIEF §2 asks each ratio to be within 1.20.
+ *
+ * usage: dispatch [ITERS] [ROUNDS]   (defaults 20000000, 7)
+ */
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alloc/alloc.h"
+#include "base/atomic.h"
+#include "base/clock.h"
+#include "base/mutex.h"
+#include "base/tstate.h"
+#include "object/object.h"
+#include "scenario/flavor.h"
+#include "sync/gil.h"
+
+struct bare_obj { uint64_t rc; uint64_t type; };
+struct bare_list { gh_mutex m; int64_t n; void **items; };
+
+static double since(uint64_t t0, uint64_t iters) { return (double)(gh_now_ns() - t0) / (double)iters; }
+
+/* Bare loops: the primitive written directly, no model around it. */
+/* The primitive pair: increment; decrement and test for zero (a decrement
+ * that never tests would not be a reference count). */
+static double bare_incdec_plain(struct bare_obj *o, uint64_t iters)
+{
+    uint64_t t0 = gh_now_ns();
+    for (uint64_t i = 0; i < iters; i++) {
+        o->rc++;
+        GH_COMPILER_BARRIER();
+        if (--o->rc == 0)
+            abort();
+        GH_COMPILER_BARRIER();
+    }
+    return since(t0, iters);
+}
+
+static double bare_incdec_atomic(struct bare_obj *o, uint64_t iters)
+{
+    uint64_t t0 = gh_now_ns();
+    for (uint64_t i = 0; i < iters; i++) {
+        __atomic_fetch_add(&o->rc, 1, __ATOMIC_RELAXED);
+        GH_COMPILER_BARRIER();
+        if (__atomic_fetch_sub(&o->rc, 1, __ATOMIC_RELEASE) == 1)
+            abort();
+        GH_COMPILER_BARRIER();
+    }
+    return since(t0, iters);
+}
+
+/* The GIL's uncontended take/drop by hand: a mutex-protected flag. */
+static pthread_mutex_t bare_gil_mutex = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t bare_gil_switch = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t bare_gil_cond = PTHREAD_COND_INITIALIZER;
+static pthread_cond_t bare_gil_switch_cond = PTHREAD_COND_INITIALIZER;
+static int bare_gil_locked;
+
+static double bare_gil(uint64_t iters)
+{
+    uint64_t t0 = gh_now_ns();
+    for (uint64_t i = 0; i < iters; i++) {
+        pthread_mutex_lock(&bare_gil_mutex);
+        pthread_mutex_lock(&bare_gil_switch);
+        bare_gil_locked = 1;
+        pthread_cond_signal(&bare_gil_switch_cond);
+        pthread_mutex_unlock(&bare_gil_switch);
+        pthread_mutex_unlock(&bare_gil_mutex);
+        GH_COMPILER_BARRIER();
+        pthread_mutex_lock(&bare_gil_mutex);
+        bare_gil_locked = 0;
+        pthread_cond_signal(&bare_gil_cond);
+        pthread_mutex_unlock(&bare_gil_mutex);
+        GH_COMPILER_BARRIER();
+    }
+    return since(t0, iters);
+}
+
+/* A one-byte lock as PyMutex's fast paths do it: compare-and-swap 0->1 to
+ * lock, compare-and-swap 1->0 to unlock (a plain store cannot tell whether a
+ * waiter parked). */
+GH_INLINE void bare_lock(uint8_t *b)
+{
+    uint8_t e = 0;
+    while (!__atomic_compare_exchange_n(b, &e, 1, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+        e = 0;
+}
+
+GH_INLINE void bare_unlock(uint8_t *b)
+{
+    uint8_t e = 1;
+    if (!__atomic_compare_exchange_n(b, &e, 0, false, __ATOMIC_RELEASE, __ATOMIC_RELAXED))
+        abort();
+}
+
+static double bare_bytelock(uint8_t *b, uint64_t iters)
+{
+    uint64_t t0 = gh_now_ns();
+    for (uint64_t i = 0; i < iters; i++) {
+        bare_lock(b);
+        GH_COMPILER_BARRIER();
+        bare_unlock(b);
+        GH_COMPILER_BARRIER();
+    }
+    return since(t0, iters);
+}
+
+/* append+pop by hand: store, count, load, uncount - with the flavour's
+ * lock and count primitives. */
+static double bare_append_pop(struct bare_list *l, struct bare_obj *o, bool locked,
+                              bool atomic_rc, uint64_t iters)
+{
+    uint64_t t0 = gh_now_ns();
+    for (uint64_t i = 0; i < iters; i++) {
+        if (atomic_rc)
+            __atomic_fetch_add(&o->rc, 1, __ATOMIC_RELAXED);
+        else
+            o->rc++;
+        if (locked)
+            bare_lock(&l->m.bits);
+        l->items[l->n++] = o;
+        if (locked)
+            bare_unlock(&l->m.bits);
+        GH_COMPILER_BARRIER();
+        if (locked)
+            bare_lock(&l->m.bits);
+        struct bare_obj *p = l->items[--l->n];
+        if (locked)
+            bare_unlock(&l->m.bits);
+        if (atomic_rc) {
+            if (__atomic_fetch_sub(&p->rc, 1, __ATOMIC_RELEASE) == 1)
+                abort();
+        } else if (--p->rc == 0) {
+            abort();
+        }
+        GH_COMPILER_BARRIER();
+    }
+    return since(t0, iters);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+#define MAX_ROUNDS 64
+
+int main(int argc, char **argv)
+{
+    uint64_t iters = argc > 1 ? strtoull(argv[1], NULL, 10) : 20000000u;
+    int rounds = argc > 2 ? atoi(argv[2]) : 7;
+    if (iters == 0 || rounds < 1 || rounds > MAX_ROUNDS) {
+        fprintf(stderr, "usage: dispatch [ITERS>0] [ROUNDS 1..%d]\n", MAX_ROUNDS);
+        return 2;
+    }
+    static const struct gh_flavor *const fls[] = {
+#define GH_X_(s, r) &GH_FL_NAME(gh_flavor, s##_##r),
+        GH_FLAVORS(GH_X_)
+#undef GH_X_
+    };
+    enum { NF = sizeof fls / sizeof fls[0] };
+    static double ours[NF][3][MAX_ROUNDS], bare[NF][3][MAX_ROUNDS];
+
+    struct bare_obj bo = {1, 0};
+    void *slots[8];
+    struct bare_list bl = {{0}, 0, slots};
+    uint8_t bytelock = 0;
+    struct gh_tstate ts;
+
+    for (int r = 0; r < rounds; r++) {
+        for (int f = 0; f < NF; f++) {
+            const struct gh_flavor *fl = fls[f];
+            bool gil = fl->sync == GH_SYNC_GIL, atomic_rc = fl->rc == GH_RC_ATOMIC;
+            gh_model.full_header = !gil;
+            gh_model.immortal = true;
+            gh_alloc_init(gil ? GH_ALLOC_ARENA : GH_ALLOC_THREAD, !gil);
+            gh_tstate_bind(&ts, 0, NULL);
+            gh_alloc_thread_attach();
+            if (gil)
+                gh_gil_init(5000000u);
+            fl->init();
+            struct gh_bench_costs c;
+            fl->bench(&c, iters);
+            ours[f][0][r] = c.incdec_ns;
+            ours[f][1][r] = c.lock_ns;
+            ours[f][2][r] = c.append_pop_ns;
+            if (gil)
+                gh_gil_fini();
+            gh_alloc_thread_detach();
+            gh_tstate_unbind();
+            gh_alloc_fini();
+
+            bare[f][0][r] = atomic_rc ? bare_incdec_atomic(&bo, iters) : bare_incdec_plain(&bo, iters);
+            bare[f][1][r] = gil ? bare_gil(iters) : bare_bytelock(&bytelock, iters);
+            bare[f][2][r] = bare_append_pop(&bl, &bo, !gil, atomic_rc, iters);
+        }
+    }
+
+    static const char *const prim[3] = {"incref+decref", "lock+unlock", "list append+pop"};
+    printf("dispatch cost: gilheap's primitive vs a bare C loop, %" PRIu64
+           " iterations, %d alternating rounds\n", iters, rounds);
+    printf("%-16s %-16s %10s %10s %8s %15s\n", "flavour", "primitive", "gilheap ns", "bare ns",
+           "ratio", "ratio min-max");
+    int over = 0;
+    for (int f = 0; f < NF; f++) {
+        for (int p = 0; p < 3; p++) {
+            double ratio[MAX_ROUNDS], o[MAX_ROUNDS], b[MAX_ROUNDS];
+            for (int r = 0; r < rounds; r++) {
+                ratio[r] = ours[f][p][r] / bare[f][p][r];
+                o[r] = ours[f][p][r];
+                b[r] = bare[f][p][r];
+            }
+            qsort(ratio, (size_t)rounds, sizeof(double), cmp_double);
+            qsort(o, (size_t)rounds, sizeof(double), cmp_double);
+            qsort(b, (size_t)rounds, sizeof(double), cmp_double);
+            double med = ratio[rounds / 2];
+            const char *what = p == 1 && fls[f]->sync == GH_SYNC_GIL ? "GIL take+drop" : prim[p];
+            printf("%-16s %-16s %10.2f %10.2f %8.2f %7.2f-%-7.2f%s\n", fls[f]->name, what,
+                   o[rounds / 2], b[rounds / 2], med, ratio[0], ratio[rounds - 1],
+                   med > 1.20 ? "  OVER 1.20" : "");
+            if (med > 1.20)
+                over++;
+        }
+    }
+    printf("%d of %d ratios above 1.20\n", over, NF * 3);
+    return over ? 1 : 0;
+}

@@ -1,0 +1,398 @@
+/* alloc.c - the public entry points: init/fini, attach/detach, gh_alloc,
+ * gh_free and the stats, dispatching on the kind chosen at init with a
+ * switch (no indirect call per allocation).
+ *
+ * Who may touch what:
+ *   alloc=arena   one static heap; every field under arena_mutex when
+ *                 `locked`, else under the caller's GIL.
+ *   alloc=thread  one heap per attached thread, in tstate->heap; only the
+ *                 owner touches it, except its thread_free list (heap.c).
+ *   alloc=malloc  one counters-only heap per attached thread (malloc_heap).
+ * Threads without a heap count into gh__alloc_orphan with relaxed atomics.
+ *
+ * See docs/alloc.md.
+ */
+#define GH_BUILD_ALLOC
+#include "alloc/alloc_internal.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/die.h"    // gh_die, gh_assert
+#include "base/mutex.h"  // gh_mutex: the arena heap lock
+#include "base/tstate.h" // gh_tstate_get: heap and lock counters
+
+enum alloc_state { STATE_NONE, STATE_RUNNING, STATE_FINI };
+
+/* Set by gh_alloc_init before any other thread exists; read-only after. */
+static enum gh_alloc_kind alloc_kind;
+static bool alloc_locked;
+static enum alloc_state alloc_state;
+/* The counters as gh_alloc_fini left them (written by fini, one thread). */
+static struct gh_alloc_stats final_stats;
+
+/* alloc=arena: the process-wide heap. Protected by arena_mutex when
+ * alloc_locked, by the GIL otherwise. */
+static struct gh_heap arena_heap;
+static gh_mutex arena_mutex;
+/* Lock counters for threads without a tstate; written only by the holder of
+ * arena_mutex (gh_mutex_lock counts after acquiring). */
+static struct gh_lockstat arena_lockstat_fallback;
+
+/* alloc=malloc: this thread's counters, or NULL. */
+static _Thread_local struct gh_heap *malloc_heap;
+
+#define IS_SMALL(n) ((size_t)(n) - 1 < GH_ALLOC_SMALL_MAX) /* 1..512; 0 is large */
+
+// ---------------------------------------------------------------------------
+// Counting
+
+GH_INLINE void count_alloc(struct gh_heap *h, size_t n)
+{
+    gh__ctr_add(&h->c.allocs, 1);
+    gh__ctr_add(&h->c.live_bytes, n);
+}
+
+GH_INLINE void count_free(struct gh_heap *h, size_t n)
+{
+    gh__ctr_add(&h->c.frees, 1);
+    gh__ctr_sub(&h->c.live_bytes, n);
+}
+
+static void count_orphan(size_t n, bool alloc, bool large, bool cross)
+{
+    struct gh_alloc_stats *o = &gh__alloc_orphan;
+    if (alloc) {
+        gh_atomic_add_relaxed_u64(&o->allocs, 1);
+        gh_atomic_add_relaxed_u64(&o->live_bytes, n);
+        if (large)
+            gh_atomic_add_relaxed_u64(&o->large_allocs, 1);
+    } else {
+        gh_atomic_add_relaxed_u64(&o->frees, 1);
+        gh_atomic_sub_relaxed_u64(&o->live_bytes, n);
+        if (cross)
+            gh_atomic_add_relaxed_u64(&o->cross_thread_frees, 1);
+    }
+}
+
+static GH_NOINLINE void *system_alloc(size_t n)
+{
+    void *p = malloc(n ? n : 1);
+    if (!p)
+        gh_die(ENOMEM, "malloc");
+    gh_assert_debug(((uintptr_t)p & (GH_ALLOC_ALIGN - 1)) == 0);
+    return p;
+}
+
+// ---------------------------------------------------------------------------
+// alloc=arena
+
+GH_INLINE struct gh_lockstat *arena_lockstat(void)
+{
+    struct gh_tstate *ts = gh_tstate_get();
+    return ts ? &ts->locks[GH_LOCK_alloc] : &arena_lockstat_fallback;
+}
+
+GH_INLINE void *arena_alloc(size_t n)
+{
+    struct gh_heap *h = &arena_heap;
+    bool locked = alloc_locked;
+    void *b = NULL;
+
+    if (locked)
+        gh_mutex_lock(&arena_mutex, arena_lockstat());
+    if (GH_LIKELY(IS_SMALL(n)))
+        b = gh__heap_alloc_small(h, n);
+    else
+        gh__ctr_add(&h->c.large_allocs, 1);
+    count_alloc(h, n);
+    gh__ctr_max(&h->c.peak_bytes, h->c.live_bytes); /* exact: one heap */
+    if (locked)
+        gh_mutex_unlock(&arena_mutex);
+
+    if (GH_UNLIKELY(b == NULL))
+        b = system_alloc(n); /* large: outside the lock */
+    return b;
+}
+
+GH_INLINE void arena_free(void *b, size_t n)
+{
+    struct gh_heap *h = &arena_heap;
+    bool locked = alloc_locked;
+    bool small = IS_SMALL(n);
+
+    if (!small)
+        free(b); /* outside the lock */
+    if (locked)
+        gh_mutex_lock(&arena_mutex, arena_lockstat());
+    if (GH_LIKELY(small))
+        gh__heap_free_small(h, b);
+    count_free(h, n);
+    if (locked)
+        gh_mutex_unlock(&arena_mutex);
+}
+
+// ---------------------------------------------------------------------------
+// alloc=thread
+
+static GH_NOINLINE GH_COLD void thread_unattached(void)
+{
+    gh__assert_fail(__FILE__, __LINE__, __func__,
+                    "alloc=thread: gh_alloc without gh_alloc_thread_attach");
+}
+
+static GH_NOINLINE void *thread_alloc_large(struct gh_heap *h, size_t n)
+{
+    gh__ctr_add(&h->c.large_allocs, 1);
+    return system_alloc(n);
+}
+
+/* Every GH_ALLOC_POOL_SIZE bytes a heap allocates, it samples the peaks. */
+static GH_NOINLINE void heap_sample_slow(struct gh_heap *h)
+{
+    h->unsampled = 0;
+    gh__alloc_sample_peaks();
+}
+
+GH_INLINE void *thread_alloc(size_t n)
+{
+    struct gh_tstate *ts = gh_tstate_get();
+    struct gh_heap *h = ts ? ts->heap : NULL;
+    if (GH_UNLIKELY(h == NULL))
+        thread_unattached();
+    /* Relaxed: only a hint; the exchange in the drain does the ordering. */
+    if (GH_UNLIKELY(gh_atomic_load_relaxed_ptr(&h->thread_free) != NULL))
+        gh__alloc_drain_slow(h);
+    count_alloc(h, n);
+    h->unsampled += n;
+    if (GH_UNLIKELY(h->unsampled >= GH_ALLOC_POOL_SIZE))
+        heap_sample_slow(h);
+    if (GH_LIKELY(IS_SMALL(n)))
+        return gh__heap_alloc_small(h, n);
+    return thread_alloc_large(h, n);
+}
+
+/* A free that is not the owner's: hand the block back (small), count it in
+ * the freeing thread's heap or the orphan set. */
+static GH_NOINLINE void thread_free_mt(struct gh_heap *me, void *b, size_t n, bool small)
+{
+    bool cross = false;
+    if (small) {
+        gh__alloc_free_mt(gh__pool_of(b)->owner, b);
+        cross = true;
+    } else {
+        free(b);
+    }
+    if (me) {
+        count_free(me, n);
+        if (cross)
+            gh__ctr_add(&me->c.cross_thread_frees, 1);
+    } else {
+        count_orphan(n, false, false, cross);
+    }
+}
+
+GH_INLINE void thread_free(void *b, size_t n)
+{
+    struct gh_tstate *ts = gh_tstate_get();
+    struct gh_heap *h = ts ? ts->heap : NULL;
+    if (GH_LIKELY(IS_SMALL(n))) {
+        /* owner is never NULL, so equality implies h != NULL. */
+        if (GH_LIKELY(gh__pool_of(b)->owner == h)) {
+            gh__heap_free_small(h, b);
+            count_free(h, n);
+            return;
+        }
+        thread_free_mt(h, b, n, true);
+        return;
+    }
+    if (GH_LIKELY(h != NULL)) {
+        free(b);
+        count_free(h, n);
+        return;
+    }
+    thread_free_mt(h, b, n, false);
+}
+
+// ---------------------------------------------------------------------------
+// alloc=malloc
+
+GH_INLINE void *malloc_alloc(size_t n)
+{
+    struct gh_heap *h = malloc_heap;
+    void *b = malloc(n ? n : 1);
+    if (GH_UNLIKELY(b == NULL))
+        gh_die(ENOMEM, "malloc");
+    if (GH_LIKELY(h != NULL)) {
+        count_alloc(h, n);
+        if (!IS_SMALL(n))
+            gh__ctr_add(&h->c.large_allocs, 1);
+        h->unsampled += n;
+        if (GH_UNLIKELY(h->unsampled >= GH_ALLOC_POOL_SIZE))
+            heap_sample_slow(h);
+    } else {
+        count_orphan(n, true, !IS_SMALL(n), false);
+    }
+    return b;
+}
+
+GH_INLINE void malloc_free(void *b, size_t n)
+{
+    struct gh_heap *h = malloc_heap;
+    free(b);
+    if (GH_LIKELY(h != NULL))
+        count_free(h, n);
+    else
+        count_orphan(n, false, false, false);
+}
+
+// ---------------------------------------------------------------------------
+// Public entry points
+
+void *gh_alloc(size_t n)
+{
+    switch (alloc_kind) {
+    case GH_ALLOC_ARENA:
+        return arena_alloc(n);
+    case GH_ALLOC_THREAD:
+        return thread_alloc(n);
+    case GH_ALLOC_MALLOC:
+    default:
+        return malloc_alloc(n);
+    }
+}
+
+void gh_free(void *p, size_t n)
+{
+    switch (alloc_kind) {
+    case GH_ALLOC_ARENA:
+        arena_free(p, n);
+        return;
+    case GH_ALLOC_THREAD:
+        thread_free(p, n);
+        return;
+    case GH_ALLOC_MALLOC:
+    default:
+        malloc_free(p, n);
+        return;
+    }
+}
+
+int gh_alloc_init(enum gh_alloc_kind kind, bool locked)
+{
+    if (kind != GH_ALLOC_ARENA && kind != GH_ALLOC_THREAD && kind != GH_ALLOC_MALLOC)
+        return -EINVAL;
+    gh_assert(alloc_state != STATE_RUNNING);
+    alloc_kind = kind;
+    alloc_locked = kind == GH_ALLOC_ARENA && locked;
+    memset(&final_stats, 0, sizeof final_stats);
+    memset(&arena_lockstat_fallback, 0, sizeof arena_lockstat_fallback);
+    gh__alloc_registry_reset();
+    if (kind == GH_ALLOC_ARENA) {
+        gh__alloc_heap_init(&arena_heap, false);
+        gh__alloc_registry_add(&arena_heap);
+    }
+    alloc_state = STATE_RUNNING;
+    return 0;
+}
+
+void gh_alloc_thread_attach(void)
+{
+    gh_assert(alloc_state == STATE_RUNNING);
+    switch (alloc_kind) {
+    case GH_ALLOC_ARENA:
+        return; /* the shared heap needs no per-thread part */
+    case GH_ALLOC_THREAD: {
+        struct gh_tstate *ts = gh_tstate_get();
+        gh_assert(ts != NULL && ts->heap == NULL);
+        struct gh_heap *h = gh__alloc_heap_new(true);
+        gh__alloc_registry_add(h);
+        ts->heap = h;
+        return;
+    }
+    case GH_ALLOC_MALLOC:
+    default: {
+        gh_assert(malloc_heap == NULL);
+        struct gh_heap *h = gh__alloc_heap_new(true);
+        gh__alloc_registry_add(h);
+        malloc_heap = h;
+        return;
+    }
+    }
+}
+
+void gh_alloc_thread_detach(void)
+{
+    switch (alloc_kind) {
+    case GH_ALLOC_ARENA:
+        return;
+    case GH_ALLOC_THREAD: {
+        struct gh_tstate *ts = gh_tstate_get();
+        gh_assert(ts != NULL && ts->heap != NULL);
+        struct gh_heap *h = ts->heap;
+        gh__alloc_drain_slow(h);
+        gh__alloc_sample_peaks();
+        gh__arena_release_empty(h); /* the spare, if the heap is empty */
+        h->detached = true;
+        ts->heap = NULL;
+        return;
+    }
+    case GH_ALLOC_MALLOC:
+    default:
+        gh_assert(malloc_heap != NULL);
+        gh__alloc_sample_peaks();
+        malloc_heap = NULL;
+        return;
+    }
+}
+
+void gh_alloc_stats_get(struct gh_alloc_stats *out)
+{
+    if (alloc_state != STATE_RUNNING) {
+        *out = final_stats; /* zeros before the first init */
+        return;
+    }
+    if (alloc_kind == GH_ALLOC_ARENA) {
+        gh__alloc_sum(out);
+        out->peak_bytes = gh_atomic_load_relaxed_u64(&arena_heap.c.peak_bytes);
+        out->arenas_peak = gh_atomic_load_relaxed_u64(&arena_heap.c.arenas_peak);
+        out->pools_peak = gh_atomic_load_relaxed_u64(&arena_heap.c.pools_peak);
+        return;
+    }
+    gh__alloc_sample_peaks(); /* now is a sampling point too */
+    gh__alloc_sum(out);
+    gh__alloc_sampled_peaks(&out->peak_bytes, &out->arenas_peak, &out->pools_peak);
+}
+
+void gh_alloc_fini(void)
+{
+    gh_assert(alloc_state == STATE_RUNNING);
+    struct gh_alloc_stats peaks;
+    gh_alloc_stats_get(&peaks); /* samples the peaks one last time */
+
+    struct gh_heap *first = gh__alloc_registry_first();
+    for (struct gh_heap *h = first; h; h = h->next_heap) {
+        if (alloc_kind == GH_ALLOC_THREAD)
+            gh__alloc_drain_slow(h); /* frees into detached heaps */
+        gh__arena_release_all(h);
+    }
+    gh__alloc_sum(&final_stats);
+    final_stats.peak_bytes = peaks.peak_bytes;
+    final_stats.arenas_peak = peaks.arenas_peak;
+    final_stats.pools_peak = peaks.pools_peak;
+
+    for (struct gh_heap *h = first; h;) {
+        struct gh_heap *next = h->next_heap;
+        if (h != &arena_heap)
+            free(h);
+        h = next;
+    }
+    gh__alloc_registry_reset();
+    /* The calling thread may not have detached: forget its freed heap. */
+    struct gh_tstate *ts = gh_tstate_get();
+    if (ts)
+        ts->heap = NULL;
+    malloc_heap = NULL;
+    alloc_state = STATE_FINI;
+}

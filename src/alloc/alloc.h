@@ -1,0 +1,67 @@
+/* alloc.h - the model's memory allocators (the `alloc` axis).
+ *
+ *   arena   the obmalloc model: requests of 1..512 bytes are served from
+ *           16-byte size classes in 16 KiB pools carved from 1 MiB arenas
+ *           (mmap'ed, returned to the OS when every pool in them is empty);
+ *           larger requests go to malloc. One heap for the process: under
+ *           the GIL it needs no lock of its own; without one (locked=true)
+ *           a gh_mutex of lock class `alloc` guards it.
+ *   thread  the mimalloc model: one such heap per thread; a block freed by
+ *           another thread is handed back to its owner heap through a
+ *           lock-free list the owner drains on its next allocation.
+ *   malloc  the C library's allocator.
+ *
+ * Facts: ../shared/reference/cpython-memory-model.md §9; docs/alloc.md.
+ * Layer: alloc (includes base only).
+ */
+#ifndef GH_ALLOC_ALLOC_H
+#define GH_ALLOC_ALLOC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/compiler.h"
+
+enum gh_alloc_kind { GH_ALLOC_ARENA, GH_ALLOC_THREAD, GH_ALLOC_MALLOC };
+
+#define GH_ALLOC_SMALL_MAX   512u          /* SMALL_REQUEST_THRESHOLD */
+#define GH_ALLOC_ALIGN       16u           /* size-class step */
+#define GH_ALLOC_POOL_SIZE   (16u * 1024u) /* POOL_SIZE */
+#define GH_ALLOC_ARENA_SIZE  (1024u * 1024u) /* ARENA_SIZE */
+
+struct gh_alloc_stats {
+    uint64_t live_bytes;      /* requested bytes not yet freed */
+    uint64_t peak_bytes;      /* high-water mark of live_bytes (see docs/alloc.md
+                                 for how it is kept without a shared counter) */
+    uint64_t allocs, frees;   /* calls */
+    uint64_t large_allocs;    /* requests above GH_ALLOC_SMALL_MAX (malloc) */
+    uint64_t arenas_live, arenas_peak, arenas_allocated, arenas_freed;
+    uint64_t pools_live, pools_peak;
+    uint64_t cross_thread_frees; /* alloc=thread: frees handed back to the owner */
+};
+
+/* Sets up the allocator for a run. locked only matters for arena. Returns 0,
+ * or -EINVAL for an unknown kind. Called once, before any allocation, from
+ * one thread. */
+int gh_alloc_init(enum gh_alloc_kind kind, bool locked);
+/* Releases every arena and heap. All blocks must have been freed, or are
+ * abandoned (counted as live). Called after every other thread has ended. */
+void gh_alloc_fini(void);
+
+/* Each thread that allocates calls attach once before its first allocation
+ * and detach when it is done (the thread's tstate must be bound: alloc=thread
+ * keeps the heap in tstate->heap). Blocks outlive their thread: a detached
+ * heap stays until gh_alloc_fini, and frees into it still work. */
+void gh_alloc_thread_attach(void);
+void gh_alloc_thread_detach(void);
+
+/* n > 0. Returns 16-byte aligned memory, or aborts when the OS refuses. */
+void *gh_alloc(size_t n);
+/* p from gh_alloc with the same n. */
+void gh_free(void *p, size_t n);
+
+/* Sums the counters of every heap. Exact when no thread is allocating. */
+void gh_alloc_stats_get(struct gh_alloc_stats *out);
+
+#endif

@@ -1,0 +1,250 @@
+/* heap.c - pool slow paths, cross-thread frees, the heap registry and the
+ * sampled peaks.
+ *
+ * Cross-thread free protocol (alloc=thread; the full argument is in
+ * docs/alloc.md, "Cross-thread frees"):
+ *
+ *   freer (any thread)                      owner (one thread)
+ *   *(void **)b = head          (plain)     list = XCHG(thread_free, NULL)  (acquire)
+ *   CAS(thread_free, head, b)   (release)   for b in list: free b locally
+ *
+ * Only the owner removes entries and it takes the whole list at once, so a
+ * CAS can never see a head that was popped and pushed again (no ABA). Every
+ * push is a release RMW and the exchange an acquire RMW on the same word,
+ * so the owner synchronises with every freer whose block it took (release
+ * sequences extend through RMWs): the links, and anything the freer wrote
+ * into the block, are visible before the owner reuses it.
+ *
+ * Peaks for alloc=thread and alloc=malloc are sampled: at the rare events
+ * (a pool initialised, every 16 KiB a heap allocates, detach,
+ * gh_alloc_stats_get) a thread sums every heap's counters
+ * with relaxed loads and raises the global maxima with a relaxed CAS loop.
+ * See docs/alloc.md for what that makes peak_bytes mean.
+ */
+#define GH_BUILD_ALLOC
+#include "alloc/alloc_internal.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/die.h" // gh_die, gh_assert
+
+_Static_assert(GH__POOL_HDR <= 64, "tests and docs assume a header of at most 64 bytes");
+_Static_assert((GH_ALLOC_POOL_SIZE - GH__POOL_HDR) / GH_ALLOC_SMALL_MAX >= 2,
+               "a pool must hold two blocks of the largest class (see pool_new_slow)");
+_Static_assert(GH_ALLOC_SMALL_MAX % GH_ALLOC_ALIGN == 0, "32 whole size classes");
+
+struct gh_alloc_stats gh__alloc_orphan;
+
+/* Every heap ever attached since init, newest first (a struct gh_heap *).
+ * Pushed with a release CAS, read with acquire loads; entries are removed
+ * only by gh__alloc_registry_reset at fini, when no other thread runs. */
+static void *registry;
+
+/* Sampled global maxima (alloc=thread/malloc). Any thread raises them with
+ * a relaxed CAS loop; they order nothing. */
+static uint64_t peak_bytes, peak_arenas, peak_pools;
+
+// ---------------------------------------------------------------------------
+// Pools
+
+static void used_unlink(struct gh_heap *h, struct gh_pool *p)
+{
+    if (p->prev)
+        p->prev->next = p->next;
+    else
+        h->used[p->szidx] = p->next;
+    if (p->next)
+        p->next->prev = p->prev;
+    p->next = p->prev = NULL;
+}
+
+static void used_push(struct gh_heap *h, struct gh_pool *p)
+{
+    p->prev = NULL;
+    p->next = h->used[p->szidx];
+    if (p->next)
+        p->next->prev = p;
+    h->used[p->szidx] = p;
+}
+
+/* No pool of class idx has room: initialise a free pool for it (mapping an
+ * arena if needed) and return its first block. */
+void *gh__alloc_pool_new_slow(struct gh_heap *h, unsigned idx)
+{
+    struct gh_pool *p = gh__arena_pool_take(h);
+    uint32_t size = (idx + 1) * GH_ALLOC_ALIGN;
+    char *base = (char *)p;
+
+    p->owner = h;
+    p->szidx = idx;
+    p->size = size;
+    p->nused = 1;
+    /* Block 0 is returned, block 1 is the free list, the rest is carved
+     * lazily from nextoffset (a pool holds at least 31 blocks). */
+    void *second = base + GH__POOL_HDR + size;
+    *(void **)second = NULL;
+    p->freeblock = second;
+    p->nextoffset = GH__POOL_HDR + 2 * size;
+    p->maxnextoffset = GH_ALLOC_POOL_SIZE - size;
+    used_push(h, p);
+
+    gh__ctr_add(&h->c.pools_live, 1);
+    gh__ctr_max(&h->c.pools_peak, h->c.pools_live);
+    if (h->sample_peaks) {
+        h->unsampled = 0;
+        gh__alloc_sample_peaks();
+    }
+    return base + GH__POOL_HDR;
+}
+
+/* p's free list just ran dry: carve the next never-used block, or take the
+ * full pool off the used list. */
+void gh__alloc_pool_extend_slow(struct gh_heap *h, struct gh_pool *p)
+{
+    if (p->nextoffset <= p->maxnextoffset) {
+        void *b = (char *)p + p->nextoffset;
+        p->nextoffset += p->size;
+        *(void **)b = NULL;
+        p->freeblock = b;
+    } else {
+        used_unlink(h, p);
+    }
+}
+
+/* A free made p non-full (was_full: put it back on the used list) or empty
+ * (give it back to its arena). */
+void gh__alloc_pool_free_slow(struct gh_heap *h, struct gh_pool *p, bool was_full)
+{
+    if (was_full) {
+        gh_assert(p->nused > 0);
+        used_push(h, p);
+        return;
+    }
+    gh_assert(p->nused == 0);
+    used_unlink(h, p);
+    gh__ctr_sub(&h->c.pools_live, 1);
+    gh__arena_pool_give(h, p);
+}
+
+// ---------------------------------------------------------------------------
+// Cross-thread frees
+
+/* Called by a thread that is not block's owner (or by a thread without a
+ * heap). The caller counts the free in its own counters. */
+void gh__alloc_free_mt(struct gh_heap *owner, void *block)
+{
+    void *head = gh_atomic_load_relaxed_ptr(&owner->thread_free);
+    do {
+        /* Plain store: the block is ours until the CAS publishes it. */
+        *(void **)block = head;
+        /* Release: pairs with the acquire exchange in gh__alloc_drain_slow,
+         * publishing the link and our last writes to the block. */
+    } while (!gh_atomic_cas_release_ptr(&owner->thread_free, &head, block));
+}
+
+/* Owner only (or fini): takes every block other threads freed into h and
+ * returns each to its pool. */
+void gh__alloc_drain_slow(struct gh_heap *h)
+{
+    /* Acquire: pairs with the release CAS of every gh__alloc_free_mt whose
+     * block is in the list we take. */
+    void *b = gh_atomic_exchange_acquire_ptr(&h->thread_free, NULL);
+    while (b) {
+        void *next = *(void **)b;
+        gh__heap_free_small(h, b);
+        b = next;
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Heaps and the registry
+
+void gh__alloc_heap_init(struct gh_heap *h, bool sample_peaks)
+{
+    memset(h, 0, sizeof *h);
+    h->sample_peaks = sample_peaks;
+}
+
+struct gh_heap *gh__alloc_heap_new(bool sample_peaks)
+{
+    struct gh_heap *h = aligned_alloc(GH_CACHELINE, sizeof *h);
+    if (!h)
+        gh_die(ENOMEM, "heap");
+    gh__alloc_heap_init(h, sample_peaks);
+    return h;
+}
+
+void gh__alloc_registry_add(struct gh_heap *h)
+{
+    void *head = gh_atomic_load_relaxed_ptr(&registry);
+    do {
+        h->next_heap = head;
+        /* Release: pairs with the acquire load in gh__alloc_registry_first,
+         * so a thread that finds h sees it initialised. */
+    } while (!gh_atomic_cas_release_ptr(&registry, &head, h));
+}
+
+struct gh_heap *gh__alloc_registry_first(void)
+{
+    /* Acquire: pairs with the release CAS in gh__alloc_registry_add. */
+    return gh_atomic_load_acquire_ptr(&registry);
+}
+
+/* At init and at the end of fini (no other thread runs). */
+void gh__alloc_registry_reset(void)
+{
+    registry = NULL;
+    peak_bytes = peak_arenas = peak_pools = 0;
+    memset(&gh__alloc_orphan, 0, sizeof gh__alloc_orphan);
+}
+
+// ---------------------------------------------------------------------------
+// Sums and sampled peaks
+
+#define SUM_FIELDS(X)                                                          \
+    X(live_bytes) X(allocs) X(frees) X(large_allocs) X(arenas_live)            \
+    X(arenas_allocated) X(arenas_freed) X(pools_live) X(cross_thread_frees)
+
+/* Sums the additive counters (not the peaks) of every heap and the orphan
+ * set. Relaxed loads: exact only when no thread is allocating. */
+void gh__alloc_sum(struct gh_alloc_stats *out)
+{
+    memset(out, 0, sizeof *out);
+#define ADD_(f) out->f += gh_atomic_load_relaxed_u64(&gh__alloc_orphan.f);
+    SUM_FIELDS(ADD_)
+#undef ADD_
+    for (struct gh_heap *h = gh__alloc_registry_first(); h; h = h->next_heap) {
+#define ADD_(f) out->f += gh_atomic_load_relaxed_u64(&h->c.f);
+        SUM_FIELDS(ADD_)
+#undef ADD_
+    }
+}
+
+static void raise_relaxed(uint64_t *peak, uint64_t v)
+{
+    uint64_t cur = gh_atomic_load_relaxed_u64(peak);
+    while (v > cur && !gh_atomic_cas_relaxed_u64(peak, &cur, v))
+        ;
+}
+
+void gh__alloc_sample_peaks(void)
+{
+    struct gh_alloc_stats s;
+    gh__alloc_sum(&s);
+    /* While threads run, the per-heap values come from different instants;
+     * a sum that went "negative" (a cross-thread free seen before the
+     * allocation it undoes) is not a peak. */
+    if ((int64_t)s.live_bytes > 0)
+        raise_relaxed(&peak_bytes, s.live_bytes);
+    raise_relaxed(&peak_arenas, s.arenas_live);
+    raise_relaxed(&peak_pools, s.pools_live);
+}
+
+void gh__alloc_sampled_peaks(uint64_t *bytes, uint64_t *arenas, uint64_t *pools)
+{
+    *bytes = gh_atomic_load_relaxed_u64(&peak_bytes);
+    *arenas = gh_atomic_load_relaxed_u64(&peak_arenas);
+    *pools = gh_atomic_load_relaxed_u64(&peak_pools);
+}

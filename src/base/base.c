@@ -1,0 +1,38 @@
+/* base.c - small out-of-line pieces of the base layer. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/clock.h"
+#include "base/lockstat.h"
+#include "base/tstate.h"
+
+_Thread_local struct gh_tstate *gh__tstate_current;
+
+const char *const gh_lock_class_names[GH_LOCK_NCLASSES] = {
+#define GH_X_(name, doc) #name,
+    GH_LOCK_CLASSES(GH_X_)
+#undef GH_X_
+};
+
+void gh_tstate_bind(struct gh_tstate *ts, int index, const char *name)
+{
+    memset(ts, 0, sizeof *ts);
+    ts->index = index;
+    if (name) {
+        strncpy(ts->name, name, sizeof ts->name - 1);
+        pthread_setname_np(pthread_self(), ts->name); /* best effort */
+    }
+    gh__tstate_current = ts;
+}
+
+void gh_tstate_unbind(void) { gh__tstate_current = NULL; }
+
+void gh_sleep_ns(uint64_t ns)
+{
+    struct timespec req = {(time_t)(ns / 1000000000u), (long)(ns % 1000000000u)};
+    while (nanosleep(&req, &req) != 0 && errno == EINTR)
+        ;
+}

@@ -1,0 +1,38 @@
+/* lockstat.h - per-thread lock counters, one set per lock class.
+ *
+ * Lock classes are an X-macro so the enum, the names in results and the
+ * counters cannot drift apart. Counters live in the thread's own state and
+ * are written only by that thread; they are summed after the threads have
+ * joined (pthread_join orders those reads after the writes).
+ *
+ * Layer: base.
+ */
+#ifndef GH_BASE_LOCKSTAT_H
+#define GH_BASE_LOCKSTAT_H
+
+#include <stdint.h>
+
+#define GH_LOCK_CLASSES(X)                                                     \
+    X(gil,      "the global interpreter lock")                                 \
+    X(list,     "per-object mutex of a list")                                  \
+    X(dict,     "per-object mutex of a dict")                                  \
+    X(instance, "per-object mutex of an instance")                             \
+    X(alloc,    "the lock of the shared arena heap (no GIL)")
+
+enum gh_lock_class {
+#define GH_X_(name, doc) GH_LOCK_##name,
+    GH_LOCK_CLASSES(GH_X_)
+#undef GH_X_
+    GH_LOCK_NCLASSES
+};
+
+extern const char *const gh_lock_class_names[GH_LOCK_NCLASSES];
+
+struct gh_lockstat {
+    uint64_t acquisitions; /* every successful acquisition */
+    uint64_t contended;    /* acquisitions that did not succeed at once */
+    uint64_t wait_ns;      /* time spent in contended acquisitions */
+    uint64_t wait_max_ns;  /* longest single contended acquisition */
+};
+
+#endif

@@ -1,0 +1,64 @@
+/* tstate.h - the per-thread state every layer hangs its thread-local part on.
+ *
+ * The model's threads (workers, the main thread during setup and teardown,
+ * later the collector) each own one struct gh_tstate. Fields are grouped by
+ * the layer that uses them; pointers to higher layers' structures are
+ * forward-declared so base includes nothing above it.
+ *
+ * Protection: every field is written only by the owning thread, except
+ * eval_breaker (any thread may set bits, atomically; see the bit list).
+ *
+ * Layer: base.
+ */
+#ifndef GH_BASE_TSTATE_H
+#define GH_BASE_TSTATE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/atomic.h"
+#include "base/compiler.h"
+#include "base/lockstat.h"
+
+struct gh_object;
+struct gh_heap;
+struct gh_critsec;
+
+/* eval_breaker bits: requests that a thread acts on at its next switch point
+ * (between two model operations, never inside one). */
+#define GH_EVAL_GIL_DROP_REQUEST (1u << 0) /* sync=gil: another thread waits */
+
+struct gh_tstate {
+    /* Set by other threads with gh_atomic_or_seqcst_u32, cleared by the
+     * owner; read relaxed at every switch point. */
+    uint32_t eval_breaker;
+
+    int index;              /* worker index; -1 for the main thread */
+    char name[16];          /* thread name as perf and top -H show it */
+
+    /* sync: locks taken, per class (base/lockstat.h). */
+    struct gh_lockstat locks[GH_LOCK_NCLASSES];
+    /* sync=objlock: innermost active critical section. */
+    struct gh_critsec *cs_top;
+
+    /* object: objects whose count reached zero, waiting to be deallocated
+     * (linked through their dead count word), and whether this thread is
+     * already draining that list (the guard that keeps dealloc iterative). */
+    struct gh_object *dealloc_pending;
+    bool deallocating;
+
+    /* alloc: this thread's heap (alloc=thread) or NULL. */
+    struct gh_heap *heap;
+} GH_ALIGNED_CACHELINE;
+
+extern _Thread_local struct gh_tstate *gh__tstate_current;
+
+GH_INLINE struct gh_tstate *gh_tstate_get(void) { return gh__tstate_current; }
+
+/* Initialises ts (zeroing it) and makes it the calling thread's state. The
+ * name is also given to the OS thread (pthread_setname_np) unless NULL. */
+void gh_tstate_bind(struct gh_tstate *ts, int index, const char *name);
+/* Forgets the calling thread's state (it stays readable by others). */
+void gh_tstate_unbind(void);
+
+#endif

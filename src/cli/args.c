@@ -1,0 +1,273 @@
+/* args.c - option parsing for `run` and `compare`.
+ *
+ * A small hand-written parser rather than getopt_long: getopt permutes argv
+ * and prints its own messages, while every error here must be one line that
+ * names the argument and says what was expected. Options take their value
+ * as "--opt VALUE" or "--opt=VALUE". Numbers are parsed strictly: digits
+ * only, no sign, no trailing text, no overflow.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "scenario/scenario.h"  // gh_parse_duration
+
+enum opt_id {
+    OPT_STRATEGY, OPT_STRATEGIES, OPT_SET, OPT_THREADS, OPT_DURATION, OPT_OPS,
+    OPT_SEED, OPT_REPEAT, OPT_JSON, OPT_CSV, OPT_QUIET, OPT_HELP,
+};
+
+struct opt {
+    const char *name;
+    enum opt_id id;
+    const char *meta;   /* what the value is; NULL for a flag */
+    unsigned commands;  /* bit 0: run, bit 1: compare */
+};
+
+#define RUN 1u
+#define CMP 2u
+
+static const struct opt opts[] = {
+    {"--strategy", OPT_STRATEGY, "a preset name", RUN},
+    {"--strategies", OPT_STRATEGIES, "a comma-separated list of presets", CMP},
+    {"--set", OPT_SET, "AXIS=VALUE", RUN | CMP},
+    {"--threads", OPT_THREADS, "a thread count", RUN | CMP},
+    {"--duration", OPT_DURATION, "a duration such as 2s or 500ms", RUN | CMP},
+    {"--ops", OPT_OPS, "an operation count per thread", RUN | CMP},
+    {"--seed", OPT_SEED, "a seed", RUN | CMP},
+    {"--repeat", OPT_REPEAT, "a repeat count", CMP},
+    {"--json", OPT_JSON, "a file name", RUN | CMP},
+    {"--csv", OPT_CSV, "a file name", RUN | CMP},
+    {"--quiet", OPT_QUIET, NULL, RUN},
+    {"--help", OPT_HELP, NULL, RUN | CMP},
+};
+
+/* Strict unsigned parse: returns 0, or -1 when `text` is not a plain
+ * decimal number in [min, max]. */
+static int parse_u64(const char *text, uint64_t min, uint64_t max, uint64_t *out)
+{
+    char *end;
+    if (text[0] < '0' || text[0] > '9')
+        return -1; /* strtoull would accept " 7", "+7" and "-7" */
+    errno = 0;
+    unsigned long long v = strtoull(text, &end, 10);
+    if (errno == ERANGE || *end != 0 || v < min || v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int bad_threads(const char *opt, const char *v)
+{
+    return gh__cli_usage("%s '%s': expected a thread count from 1 to %d", opt, v,
+                         GH_CLI_MAX_THREADS);
+}
+
+/* Splits a comma list into a copy owned by o. Returns the count, or -1 for
+ * an empty item, too many items or no memory. */
+static int split_list(struct gh_cli_opts *o, const char *text, const char **items)
+{
+    if (o->nowned == GH_CLI_MAX_LIST)
+        return -1;
+    char *copy = strdup(text);
+    if (!copy)
+        return -1;
+    o->owned[o->nowned++] = copy;
+
+    int count = 0;
+    char *p = copy;
+    for (;;) {
+        char *comma = strchr(p, ',');
+        if (comma)
+            *comma = 0;
+        if (!*p || count == GH_CLI_MAX_LIST)
+            return -1;
+        items[count++] = p;
+        if (!comma)
+            break;
+        p = comma + 1;
+    }
+    return count;
+}
+
+void gh__cli_opts_free(struct gh_cli_opts *o)
+{
+    for (int i = 0; i < o->nowned; i++)
+        free(o->owned[i]);
+    o->nowned = 0;
+}
+
+static const struct opt *find_opt(const char *name, size_t len)
+{
+    for (size_t i = 0; i < GH_ARRAY_LEN(opts); i++)
+        if (strlen(opts[i].name) == len && strncmp(opts[i].name, name, len) == 0)
+            return &opts[i];
+    return NULL;
+}
+
+static int apply(struct gh_cli_opts *o, const struct opt *op, const char *v, bool compare)
+{
+    uint64_t n;
+    switch (op->id) {
+    case OPT_STRATEGY:
+        o->preset = v;
+        return 0;
+    case OPT_STRATEGIES: {
+        int c = split_list(o, v, o->strategies);
+        if (c < 0)
+            return gh__cli_usage("--strategies '%s': expected preset names separated by "
+                                 "commas (at most %d)", v, GH_CLI_MAX_LIST);
+        o->nstrategies = c;
+        return 0;
+    }
+    case OPT_SET:
+        if (o->nsets == GH_CLI_MAX_LIST)
+            return gh__cli_usage("--set '%s': at most %d --set options", v, GH_CLI_MAX_LIST);
+        o->sets[o->nsets++] = v;
+        return 0;
+    case OPT_THREADS:
+        if (!compare) {
+            if (parse_u64(v, 1, GH_CLI_MAX_THREADS, &n) != 0)
+                return bad_threads("--threads", v);
+            o->threads[0] = (int)n;
+            o->nthreads = 1;
+        } else {
+            const char *items[GH_CLI_MAX_LIST];
+            int c = split_list(o, v, items);
+            if (c < 0)
+                return gh__cli_usage("--threads '%s': expected thread counts separated by "
+                                     "commas, such as 1,2,4 (at most %d)", v, GH_CLI_MAX_LIST);
+            for (int i = 0; i < c; i++) {
+                if (parse_u64(items[i], 1, GH_CLI_MAX_THREADS, &n) != 0)
+                    return gh__cli_usage("--threads '%s': '%s' is not a thread count from 1 "
+                                         "to %d", v, items[i], GH_CLI_MAX_THREADS);
+                o->threads[i] = (int)n;
+            }
+            o->nthreads = c;
+        }
+        return 0;
+    case OPT_DURATION:
+        if (gh_parse_duration(v, &o->duration_ns) != 0 || o->duration_ns == 0)
+            return gh__cli_usage("--duration '%s': expected a positive duration with a unit, "
+                                 "such as 2s, 500ms, 100us or 1.5s", v);
+        o->duration_text = v;
+        return 0;
+    case OPT_OPS:
+        if (parse_u64(v, 1, UINT64_MAX, &o->ops) != 0)
+            return gh__cli_usage("--ops '%s': expected a positive number of operations per "
+                                 "thread", v);
+        return 0;
+    case OPT_SEED:
+        /* Capped at 2^63 - 1 so that it survives JSON (signed 64-bit). */
+        if (parse_u64(v, 0, INT64_MAX, &o->seed) != 0)
+            return gh__cli_usage("--seed '%s': expected an integer from 0 to %" PRId64, v,
+                                 INT64_MAX);
+        o->seed_given = true;
+        return 0;
+    case OPT_REPEAT:
+        if (parse_u64(v, 1, GH_CLI_MAX_REPEAT, &n) != 0)
+            return gh__cli_usage("--repeat '%s': expected a repeat count from 1 to %d", v,
+                                 GH_CLI_MAX_REPEAT);
+        o->repeat = (unsigned)n;
+        return 0;
+    case OPT_JSON:
+        if (!*v)
+            return gh__cli_usage("--json '': expected a file name");
+        o->json = v;
+        return 0;
+    case OPT_CSV:
+        if (!*v)
+            return gh__cli_usage("--csv '': expected a file name");
+        o->csv = v;
+        return 0;
+    case OPT_QUIET:
+        o->quiet = true;
+        return 0;
+    case OPT_HELP:
+        o->help = true;
+        return 0;
+    }
+    return gh__cli_error(GH_EXIT_INTERNAL, "unhandled option %s", op->name);
+}
+
+int gh__cli_parse(struct gh_cli_opts *o, const char *command, int argc, char **argv,
+                  int first)
+{
+    bool compare = strcmp(command, "compare") == 0;
+    unsigned mask = compare ? CMP : RUN;
+    bool only_positional = false;
+    int rc;
+
+    memset(o, 0, sizeof *o);
+    o->command = command;
+    o->repeat = 1;
+
+    for (int i = first; i < argc; i++) {
+        const char *a = argv[i];
+        if (only_positional || a[0] != '-' || a[1] == 0) {
+            if (o->scenario)
+                return gh__cli_usage("%s: unexpected argument '%s' (one SCENARIO only)",
+                                     command, a);
+            o->scenario = a;
+            continue;
+        }
+        if (strcmp(a, "--") == 0) {
+            only_positional = true;
+            continue;
+        }
+        if (strcmp(a, "-h") == 0) {
+            o->help = true;
+            continue;
+        }
+        const char *eq = a[1] == '-' ? strchr(a, '=') : NULL;
+        size_t namelen = eq ? (size_t)(eq - a) : strlen(a);
+        const struct opt *op = a[1] == '-' ? find_opt(a, namelen) : NULL;
+        if (!op || !(op->commands & mask))
+            return gh__cli_usage("%s: unknown option '%.*s'", command, (int)namelen, a);
+        const char *v = NULL;
+        if (op->meta) {
+            if (eq) {
+                v = eq + 1;
+            } else if (i + 1 < argc && strncmp(argv[i + 1], "--", 2) != 0) {
+                v = argv[++i];
+            } else {
+                return gh__cli_usage("option '%s' needs a value (%s)", op->name, op->meta);
+            }
+        } else if (eq) {
+            return gh__cli_usage("option '%s' takes no value", op->name);
+        }
+        if ((rc = apply(o, op, v, compare)) != 0)
+            return rc;
+    }
+    if (o->help)
+        return 0;
+    if (!o->scenario)
+        return gh__cli_usage("%s: missing SCENARIO (a file, or a name from 'gilheap list')",
+                             command);
+    if (o->duration_text && o->ops)
+        return gh__cli_usage("%s: --duration and --ops cannot be combined: a run is timed "
+                             "or counted", command);
+    return 0;
+}
+
+int gh__cli_strategy(struct gh_strategy *st, const char *optname, const char *preset,
+                     const char *const *sets, int nsets)
+{
+    char err[512];
+    if (gh_strategy_from_preset(st, preset, err, sizeof err) != 0)
+        return gh__cli_usage("%s: %s", optname, err);
+    for (int i = 0; i < nsets; i++)
+        if (gh_strategy_set(st, sets[i], err, sizeof err) != 0)
+            return gh__cli_usage("--set %s", err);
+    const char *why = gh_strategy_refusal(st);
+    if (why)
+        return gh__cli_error(GH_EXIT_USAGE,
+                             "strategy %s (sync=%s rc=%s alloc=%s) is refused: %s", preset,
+                             gh_sync_names[st->sync], gh_rc_names[st->rc],
+                             gh_alloc_names[st->alloc], why);
+    return 0;
+}

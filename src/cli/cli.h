@@ -1,0 +1,116 @@
+/* cli.h - the pieces of the `gilheap` program shared by its commands.
+ *
+ * Exit statuses (BRIEF §5): 0 ran and every check held; 1 ran but a check
+ * failed or hazards were found; 2 bad usage or input; 3 internal error, or
+ * a compare cell that crashed or stalled. An interrupted run (Ctrl-C) exits
+ * 130, the shell's 128 + SIGINT.
+ *
+ * Every error is one line on stderr, "gilheap: error: ...", naming the
+ * argument or file:line:column and what was expected; usage errors add
+ * "Try 'gilheap --help'".
+ *
+ * Layer: cli (top; may include every other layer).
+ */
+#ifndef GH_CLI_CLI_H
+#define GH_CLI_CLI_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/compiler.h"     // GH_PRINTF
+#include "scenario/strategy.h" // struct gh_strategy
+
+enum {
+    GH_EXIT_OK = 0,
+    GH_EXIT_CHECKS = 1,
+    GH_EXIT_USAGE = 2,
+    GH_EXIT_INTERNAL = 3,
+    GH_EXIT_INTERRUPTED = 130,
+};
+
+/* Largest --threads the CLI accepts. */
+#define GH_CLI_MAX_THREADS 1024
+/* Largest --repeat. */
+#define GH_CLI_MAX_REPEAT 1000
+/* Most --set options, strategies or thread counts in one invocation. */
+#define GH_CLI_MAX_LIST 64
+
+/* ---- messages (main.c) ------------------------------------------------- */
+
+/* "gilheap: error: ..." + "Try 'gilheap --help'"; returns GH_EXIT_USAGE. */
+GH_PRINTF(1, 2) int gh__cli_usage(const char *fmt, ...);
+/* "gilheap: error: ..."; returns `status`. */
+GH_PRINTF(2, 3) int gh__cli_error(int status, const char *fmt, ...);
+/* Prints a scenario-layer diagnostic ("FILE:LINE:COLUMN: error: WHAT") as
+ * "gilheap: error: FILE:LINE:COLUMN: WHAT"; returns `status`. */
+struct gh_diag;
+int gh__cli_diag(int status, const struct gh_diag *d);
+/* Progress line on stderr, only when stderr is a terminal. */
+GH_PRINTF(1, 2) void gh__cli_progress(const char *fmt, ...);
+
+/* Set by the SIGINT handler (gh__cli_catch_sigint). A second Ctrl-C while it
+ * is set kills the process at once (default action). */
+extern volatile sig_atomic_t gh__cli_interrupted;
+void gh__cli_catch_sigint(void);
+
+/* ---- options (args.c) --------------------------------------------------- */
+
+struct gh_cli_opts {
+    const char *command;            /* "run" or "compare" */
+    const char *scenario;           /* as given */
+    const char *preset;             /* run --strategy */
+    const char *strategies[GH_CLI_MAX_LIST]; /* compare --strategies */
+    int nstrategies;
+    const char *sets[GH_CLI_MAX_LIST];       /* --set, in order */
+    int nsets;
+    int threads[GH_CLI_MAX_LIST];   /* run: one; compare: the list */
+    int nthreads;
+    const char *duration_text;      /* --duration as given, or NULL */
+    uint64_t duration_ns;
+    uint64_t ops;                   /* --ops, 0 when not given */
+    uint64_t seed;
+    bool seed_given;
+    unsigned repeat;                /* compare; default 1 */
+    const char *json;
+    const char *csv;
+    bool quiet;
+    bool help;
+    char *owned[GH_CLI_MAX_LIST];   /* copies the lists point into */
+    int nowned;
+};
+
+/* Parses argv[first..argc) for `command`. Returns 0, or an exit status
+ * after printing the error. */
+int gh__cli_parse(struct gh_cli_opts *o, const char *command, int argc, char **argv,
+                  int first);
+void gh__cli_opts_free(struct gh_cli_opts *o);
+
+/* Preset + every --set, with the refusal check; optname ("--strategy")
+ * names the option in messages. Returns 0, or GH_EXIT_USAGE after printing
+ * the error. */
+int gh__cli_strategy(struct gh_strategy *st, const char *optname, const char *preset,
+                     const char *const *sets, int nsets);
+
+/* ---- scenarios (scenarios.c) -------------------------------------------- */
+
+/* The directories searched for bare scenario names, in order: ./scenarios,
+ * $GH_SCENARIO_DIR, <binary dir>/../scenarios, the install-time directory.
+ * Fills up to max entries with the ones that exist; returns how many. */
+int gh__cli_scenario_dirs(char dirs[][4096], int max);
+/* Resolves SCENARIO (a path, or a bare name looked up as NAME.yaml in the
+ * directories above) into path. Returns 0, or GH_EXIT_USAGE after printing
+ * the error. */
+int gh__cli_scenario_path(const char *arg, char *path, size_t len);
+
+/* ---- commands ----------------------------------------------------------- */
+
+int gh__cli_run(int argc, char **argv);
+int gh__cli_compare(int argc, char **argv);
+int gh__cli_list(int argc, char **argv);
+void gh__cli_help_main(void);
+void gh__cli_help_run(void);
+void gh__cli_help_compare(void);
+
+#endif

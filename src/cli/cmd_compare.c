@@ -1,0 +1,637 @@
+/* cmd_compare.c - `gilheap compare SCENARIO ...`: every cell (strategy x
+ * thread count x repeat) runs in a fresh child process, so one crashing or
+ * stalling cell never loses the others, and no run inherits another's heap.
+ *
+ * A child is `/proc/self/exe run SCENARIO --strategy P --threads N --seed S
+ * ... --json TMP --quiet`: the same binary, the same seed in every cell (so
+ * cells differ only by strategy and threads). The parent reads each child's
+ * JSON back and builds one table from it; the CSV rows come from the same
+ * JSON (gh_report_csv_row), so the three outputs agree.
+ *
+ * Cell status: the child's own status (ok, failed, hazards, interrupted), or
+ *   crashed  the child died of a signal
+ *   stalled  it outlived duration x 5 + 30 s and was killed
+ *   error    it exited 2 or 3, or left no readable results
+ *   skipped  never started (Ctrl-C)
+ * Exit status: 3 if any cell crashed, stalled or failed to run; else 130 if
+ * interrupted; else 1 if any check failed or hazards were found; else 0.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "report/report.h"      // gh_report_*
+#include "scenario/scenario.h"  // gh_scenario_load
+
+enum cell_status {
+    CELL_SKIPPED, CELL_OK, CELL_FAILED, CELL_HAZARDS, CELL_INTERRUPTED,
+    CELL_ERROR, CELL_STALLED, CELL_CRASHED,
+};
+/* In order of severity: a row shows its worst cell. */
+static const char *const cell_names[] = {
+    "skipped", "ok", "failed", "hazards", "interrupted", "error", "stalled", "crashed",
+};
+
+struct cell {
+    int strategy;             /* index in cmp.presets */
+    int threads;
+    unsigned repeat;          /* 1-based */
+    enum cell_status status;
+    int signal;               /* crashed: the signal */
+    int exit_code;            /* error: the child's exit status */
+    json_t *result;           /* the child's JSON, or NULL */
+};
+
+struct cmp {
+    struct gh_cli_opts o;
+    const char *presets[GH_CLI_MAX_LIST];
+    int npresets;
+    bool unsafe[GH_CLI_MAX_LIST];
+    char path[4096];
+    const char *name;         /* the scenario's */
+    uint64_t seed;
+    uint64_t timeout_ns;
+    char tmpdir[4096];
+    struct cell *cells;       /* [repeat][npresets][nthreads] */
+    int ncells;
+};
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static enum cell_status status_from_json(const json_t *res)
+{
+    const char *s = json_string_value(json_object_get(res, "status"));
+    if (!s)
+        return CELL_ERROR;
+    for (int i = CELL_OK; i <= CELL_INTERRUPTED; i++)
+        if (strcmp(s, cell_names[i]) == 0)
+            return (enum cell_status)i;
+    return CELL_ERROR;
+}
+
+/* ---- one cell ---------------------------------------------------------- */
+
+static void run_cell(struct cmp *c, struct cell *cell, int index)
+{
+    char threads[16], seed[32], ops[32], json[4200];
+    const char *argv[32 + 2 * GH_CLI_MAX_LIST];
+    int n = 0;
+
+    snprintf(threads, sizeof threads, "%d", cell->threads);
+    snprintf(seed, sizeof seed, "%" PRIu64, c->seed);
+    snprintf(json, sizeof json, "%s/cell-%d.json", c->tmpdir, index);
+    argv[n++] = "gilheap";
+    argv[n++] = "run";
+    argv[n++] = c->path;
+    argv[n++] = "--strategy";
+    argv[n++] = c->presets[cell->strategy];
+    for (int i = 0; i < c->o.nsets; i++) {
+        argv[n++] = "--set";
+        argv[n++] = c->o.sets[i];
+    }
+    argv[n++] = "--threads";
+    argv[n++] = threads;
+    argv[n++] = "--seed";
+    argv[n++] = seed;
+    if (c->o.duration_text) {
+        argv[n++] = "--duration";
+        argv[n++] = c->o.duration_text;
+    }
+    if (c->o.ops) {
+        snprintf(ops, sizeof ops, "%" PRIu64, c->o.ops);
+        argv[n++] = "--ops";
+        argv[n++] = ops;
+    }
+    argv[n++] = "--json";
+    argv[n++] = json;
+    argv[n++] = "--quiet";
+    argv[n] = NULL;
+
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    if (pid < 0) {
+        gh__cli_error(0, "cell %d: fork: %s", index, strerror(errno));
+        cell->status = CELL_ERROR;
+        cell->exit_code = -1;
+        return;
+    }
+    if (pid == 0) {
+        execv("/proc/self/exe", (char *const *)argv);
+        _exit(127);
+    }
+
+    int st = 0;
+    uint64_t deadline = now_ns() + c->timeout_ns;
+    for (;;) {
+        pid_t w = waitpid(pid, &st, WNOHANG);
+        if (w == pid)
+            break;
+        if (w < 0 && errno != EINTR) {
+            cell->status = CELL_ERROR;
+            cell->exit_code = -1;
+            return;
+        }
+        if (now_ns() > deadline) {
+            kill(pid, SIGKILL);
+            while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+                ;
+            cell->status = CELL_STALLED;
+            unlink(json);
+            return;
+        }
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+
+    if (WIFSIGNALED(st)) {
+        cell->status = CELL_CRASHED;
+        cell->signal = WTERMSIG(st);
+    } else {
+        int code = WEXITSTATUS(st);
+        if (code == GH_EXIT_OK || code == GH_EXIT_CHECKS || code == GH_EXIT_INTERRUPTED) {
+            json_error_t jerr;
+            cell->result = json_load_file(json, 0, &jerr);
+            cell->status = cell->result ? status_from_json(cell->result) : CELL_ERROR;
+        } else {
+            cell->status = CELL_ERROR;
+        }
+        if (cell->status == CELL_ERROR)
+            cell->exit_code = code;
+    }
+    unlink(json);
+}
+
+/* ---- summary ----------------------------------------------------------- */
+
+struct row {
+    int strategy, threads;
+    int runs;                 /* cells with results */
+    double median, min, max;
+    double ratio;             /* 0: no baseline */
+    bool has_locks;
+    double contended_pct;
+    bool has_gil;
+    double gil_switches;      /* median over the runs */
+    int checks;               /* -1 none run, 0 all passed, 1 some failed */
+    enum cell_status status;
+};
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2.0;
+}
+
+static double num(const json_t *j)
+{
+    return json_is_number(j) ? json_number_value(j) : 0.0;
+}
+
+static void summarize(struct cmp *c, struct row *rows)
+{
+    int nt = c->o.nthreads;
+    double *vals = calloc((size_t)c->o.repeat, sizeof *vals);
+    double *gils = calloc((size_t)c->o.repeat, sizeof *gils);
+    for (int s = 0; s < c->npresets; s++) {
+        for (int t = 0; t < nt; t++) {
+            struct row *r = &rows[s * nt + t];
+            memset(r, 0, sizeof *r);
+            r->strategy = s;
+            r->threads = c->o.threads[t];
+            r->checks = -1;
+            double acq = 0, cont = 0;
+            int ngil = 0;
+            for (unsigned k = 0; k < c->o.repeat; k++) {
+                const struct cell *cell = &c->cells[((size_t)k * c->npresets + s) * nt + t];
+                if (cell->status > r->status)
+                    r->status = cell->status;
+                const json_t *res = cell->result;
+                if (!res)
+                    continue;
+                const json_t *tp = json_object_get(res, "throughput");
+                if (vals && json_is_number(json_object_get(tp, "ops_per_sec")))
+                    vals[r->runs++] = num(json_object_get(tp, "ops_per_sec"));
+                const char *key;
+                const json_t *lk;
+                json_object_foreach((json_t *)json_object_get(res, "locks"), key, lk) {
+                    acq += num(json_object_get(lk, "acquisitions"));
+                    cont += num(json_object_get(lk, "contended"));
+                }
+                const json_t *sw = json_object_get(json_object_get(json_object_get(res, "locks"), "gil"), "switches");
+                if (gils && json_is_number(sw))
+                    gils[ngil++] = num(sw);
+                const json_t *checks = json_object_get(res, "checks");
+                size_t i;
+                const json_t *ck;
+                if (json_is_array(checks) && r->checks < 0)
+                    r->checks = 0;
+                json_array_foreach(checks, i, ck) {
+                    if (!json_is_true(json_object_get(ck, "pass")))
+                        r->checks = 1;
+                }
+            }
+            if (r->runs) {
+                r->median = median(vals, r->runs);
+                r->min = vals[0];
+                r->max = vals[r->runs - 1];
+            }
+            if (acq > 0) {
+                r->has_locks = true;
+                r->contended_pct = 100.0 * cont / acq;
+            }
+            if (ngil) {
+                r->has_gil = true;
+                r->gil_switches = median(gils, ngil);
+            }
+        }
+    }
+    free(vals);
+    free(gils);
+
+    /* The baseline: the gil preset at 1 thread, or else the first row with
+     * a measurement. */
+    const struct row *base = NULL;
+    for (int i = 0; i < c->npresets * nt && !base; i++)
+        if (rows[i].runs && rows[i].threads == 1 && strcmp(c->presets[rows[i].strategy], "gil") == 0)
+            base = &rows[i];
+    for (int i = 0; i < c->npresets * nt && !base; i++)
+        if (rows[i].runs)
+            base = &rows[i];
+    for (int i = 0; i < c->npresets * nt; i++)
+        if (base && rows[i].runs && base->median > 0)
+            rows[i].ratio = rows[i].median / base->median;
+}
+
+static void print_table(const struct cmp *c, const struct row *rows, int nrows)
+{
+    const struct gh_machine *m = gh_report_machine();
+    printf("compare %s (%s)  seed %" PRIu64, c->name, c->path, c->seed);
+    if (c->o.duration_text)
+        printf("  duration %s", c->o.duration_text);
+    if (c->o.ops)
+        printf("  ops %" PRIu64 "/thread", c->o.ops);
+    printf("  repeat %u", c->o.repeat);
+    for (int i = 0; i < c->o.nsets; i++)
+        printf("  set %s", c->o.sets[i]);
+    int rw = c->o.repeat > 1 ? 21 : 0; /* the (min-max) column, with its space */
+    printf("\n%-10s %7s %9s%-*s %6s %7s %9s %6s %s\n", "strategy", "threads", "ops/s", rw,
+           rw ? " (min-max)" : "", "ratio", "cont%", "GIL sw", "checks", "status");
+    for (int i = 0; i < nrows; i++) {
+        const struct row *r = &rows[i];
+        char med[32] = "-", range[80] = "", ratio[16] = "-", cont[16] = "-", gil[32] = "-";
+        if (r->runs) {
+            gh_report_fmt_rate(med, sizeof med, r->median);
+            if (c->o.repeat > 1) {
+                char lo[32], hi[32];
+                gh_report_fmt_rate(lo, sizeof lo, r->min);
+                gh_report_fmt_rate(hi, sizeof hi, r->max);
+                snprintf(range, sizeof range, " (%s-%s)", lo, hi);
+            }
+        }
+        if (r->ratio > 0)
+            snprintf(ratio, sizeof ratio, "%.2f", r->ratio);
+        if (r->has_locks)
+            snprintf(cont, sizeof cont, "%.1f%%", r->contended_pct);
+        if (r->has_gil)
+            snprintf(gil, sizeof gil, "%.0f", r->gil_switches);
+        printf("%-10s %7d %9s%-*s %6s %7s %9s %6s %-*s%s\n", c->presets[r->strategy],
+               r->threads, med, rw, range, ratio, cont, gil,
+               r->checks < 0 ? "-" : r->checks ? "FAIL" : "pass",
+               c->unsafe[r->strategy] ? 11 : 0, cell_names[r->status],
+               c->unsafe[r->strategy] ? " unsafe" : "");
+    }
+    int maxt = 0;
+    for (int t = 0; t < c->o.nthreads; t++)
+        if (c->o.threads[t] > maxt)
+            maxt = c->o.threads[t];
+    printf("machine: %s, %ld cores", m->cpu_model[0] ? m->cpu_model : "unknown cpu", m->cores);
+    if (m->cores > 0 && maxt > m->cores)
+        printf("; oversubscribed: %d threads on %ld cores", maxt, m->cores);
+    printf("\n");
+}
+
+/* ---- outputs ----------------------------------------------------------- */
+
+/* jansson steals the value even on failure; a NULL value (no memory) or a
+ * failed insert sets *oom, checked once at the end. */
+static void set_new(bool *oom, json_t *obj, const char *key, json_t *val)
+{
+    if (!val || json_object_set_new(obj, key, val) != 0)
+        *oom = true;
+}
+
+static void add_new(bool *oom, json_t *arr, json_t *val)
+{
+    if (!val || json_array_append_new(arr, val) != 0)
+        *oom = true;
+}
+
+static json_t *compare_json(const struct cmp *c, const struct row *rows, int nrows)
+{
+    bool oom = false;
+#define SET(o, k, v) set_new(&oom, (o), (k), (v))
+#define ADD(a, v) add_new(&oom, (a), (v))
+    json_t *top = json_object(), *cfg = json_object(), *cells = json_array(),
+           *summary = json_array(), *arr;
+    if (!top || !cfg || !cells || !summary) {
+        json_decref(top);
+        json_decref(cfg);
+        json_decref(cells);
+        json_decref(summary);
+        return NULL;
+    }
+    SET(top, "gilheap", gh_report_build_json());
+    SET(top, "machine", gh_report_machine_json());
+    SET(top, "scenario", json_pack("{s:s, s:s}", "name", c->name, "file", c->path));
+    arr = json_array();
+    for (int i = 0; arr && i < c->npresets; i++)
+        ADD(arr, json_string(c->presets[i]));
+    SET(cfg, "strategies", arr);
+    arr = json_array();
+    for (int i = 0; arr && i < c->o.nsets; i++)
+        ADD(arr, json_string(c->o.sets[i]));
+    SET(cfg, "sets", arr);
+    arr = json_array();
+    for (int i = 0; arr && i < c->o.nthreads; i++)
+        ADD(arr, json_integer(c->o.threads[i]));
+    SET(cfg, "threads", arr);
+    SET(cfg, "repeat", json_integer(c->o.repeat));
+    SET(cfg, "seed", json_integer((json_int_t)c->seed));
+    if (c->o.duration_text)
+        SET(cfg, "duration_ns", json_integer((json_int_t)c->o.duration_ns));
+    if (c->o.ops)
+        SET(cfg, "ops_per_thread", json_integer((json_int_t)c->o.ops));
+    SET(top, "config", cfg);
+
+    for (int i = 0; i < c->ncells; i++) {
+        const struct cell *cell = &c->cells[i];
+        json_t *e = json_object();
+        if (!e) {
+            oom = true;
+            break;
+        }
+        SET(e, "strategy", json_string(c->presets[cell->strategy]));
+        SET(e, "threads", json_integer(cell->threads));
+        SET(e, "repeat", json_integer(cell->repeat));
+        SET(e, "status", json_string(cell_names[cell->status]));
+        if (cell->status == CELL_CRASHED)
+            SET(e, "signal", json_string(sigabbrev_np(cell->signal) ? sigabbrev_np(cell->signal) : "?"));
+        if (cell->status == CELL_ERROR)
+            SET(e, "exit_code", json_integer(cell->exit_code));
+        SET(e, "result", cell->result ? json_incref(cell->result) : json_null());
+        ADD(cells, e);
+    }
+    SET(top, "cells", cells);
+
+    for (int i = 0; i < nrows; i++) {
+        const struct row *r = &rows[i];
+        json_t *e = json_object();
+        if (!e) {
+            oom = true;
+            break;
+        }
+        SET(e, "strategy", json_string(c->presets[r->strategy]));
+        SET(e, "threads", json_integer(r->threads));
+        SET(e, "unsafe", json_boolean(c->unsafe[r->strategy]));
+        SET(e, "runs", json_integer(r->runs));
+        if (r->runs) {
+            SET(e, "ops_per_sec", json_pack("{s:f, s:f, s:f}", "median", r->median, "min",
+                                            r->min, "max", r->max));
+        }
+        if (r->ratio > 0)
+            SET(e, "ratio", json_real(r->ratio));
+        if (r->has_locks)
+            SET(e, "contended_pct", json_real(r->contended_pct));
+        if (r->has_gil)
+            SET(e, "gil_switches", json_real(r->gil_switches));
+        if (r->checks >= 0)
+            SET(e, "checks", json_string(r->checks ? "FAIL" : "pass"));
+        SET(e, "status", json_string(cell_names[r->status]));
+        ADD(summary, e);
+    }
+    SET(top, "summary", summary);
+#undef SET
+#undef ADD
+    if (oom) {
+        json_decref(top);
+        return NULL;
+    }
+    return top;
+}
+
+static int compare_csv(const struct cmp *c, char **buf, size_t *len)
+{
+    size_t cap = 0;
+    char num[32];
+    int rc = gh_report_csv_raw(buf, len, &cap, "strategy,threads,repeat,cell_status,");
+    if (rc == 0)
+        rc = gh_report_csv_raw(buf, len, &cap, gh_report_csv_header());
+    if (rc == 0)
+        rc = gh_report_csv_raw(buf, len, &cap, "\n");
+    for (int i = 0; rc == 0 && i < c->ncells; i++) {
+        const struct cell *cell = &c->cells[i];
+        rc = gh_report_csv_field(buf, len, &cap, c->presets[cell->strategy], 0);
+        snprintf(num, sizeof num, "%d", cell->threads);
+        if (rc == 0)
+            rc = gh_report_csv_field(buf, len, &cap, num, 1);
+        snprintf(num, sizeof num, "%u", cell->repeat);
+        if (rc == 0)
+            rc = gh_report_csv_field(buf, len, &cap, num, 1);
+        if (rc == 0)
+            rc = gh_report_csv_field(buf, len, &cap, cell_names[cell->status], 1);
+        if (rc == 0)
+            rc = gh_report_csv_raw(buf, len, &cap, ",");
+        if (rc == 0)
+            rc = gh_report_csv_row(cell->result, buf, len, &cap);
+        if (rc == 0)
+            rc = gh_report_csv_raw(buf, len, &cap, "\n");
+    }
+    return rc;
+}
+
+/* ---- the command ------------------------------------------------------- */
+
+static int prepare(struct cmp *c)
+{
+    struct gh_diag diag = {{0}};
+    char err[512];
+    int rc;
+    struct gh_cli_opts *o = &c->o;
+
+    if (o->nstrategies) {
+        c->npresets = o->nstrategies;
+        memcpy(c->presets, o->strategies, sizeof(char *) * (size_t)o->nstrategies);
+    } else {
+        for (size_t i = 0; i < gh_npresets && i < GH_CLI_MAX_LIST; i++)
+            c->presets[c->npresets++] = gh_presets[i].name;
+    }
+    for (int i = 0; i < c->npresets; i++) {
+        struct gh_strategy st;
+        if ((rc = gh__cli_strategy(&st, "--strategies", c->presets[i], o->sets, o->nsets)) != 0)
+            return rc;
+        c->unsafe[i] = gh_strategy_unsafe_reason(&st) != NULL;
+    }
+    if (!o->nthreads) {
+        o->threads[0] = 1;
+        o->threads[1] = 2;
+        o->nthreads = 2;
+    }
+    if (o->json && gh_report_check_writable(o->json, err, sizeof err) != 0)
+        return gh__cli_error(GH_EXIT_USAGE, "--json: %s", err);
+    if (o->csv && gh_report_check_writable(o->csv, err, sizeof err) != 0)
+        return gh__cli_error(GH_EXIT_USAGE, "--csv: %s", err);
+    if ((rc = gh__cli_scenario_path(o->scenario, c->path, sizeof c->path)) != 0)
+        return rc;
+
+    /* Load it here too: a bad file or thread count is reported once, with
+     * exit status 2, instead of once per cell. */
+    struct gh_scenario *s = gh_scenario_load(c->path, &diag);
+    if (!s)
+        return gh__cli_diag(GH_EXIT_USAGE, &diag);
+    rc = 0;
+    for (int t = 0; t < o->nthreads && rc == 0; t++)
+        if (gh_scenario_assign_threads(s, o->threads[t], &diag) != 0)
+            rc = gh__cli_diag(GH_EXIT_USAGE, &diag);
+    static char name[256];
+    snprintf(name, sizeof name, "%s", s->name ? s->name : o->scenario);
+    c->name = name;
+    uint64_t duration = o->duration_text ? o->duration_ns : o->ops ? 0 : s->duration_ns;
+    gh_scenario_free(s);
+    if (rc != 0)
+        return rc;
+
+    /* Every cell runs with the same seed, so cells differ only by strategy
+     * and thread count. */
+    c->seed = o->seed_given ? o->seed : 1;
+    /* A run counted in ops has no known length: allow it 10 minutes. */
+    c->timeout_ns = duration ? duration * 5 + 30ull * 1000000000u : 600ull * 1000000000u;
+
+    const char *tmp = getenv("TMPDIR");
+    snprintf(c->tmpdir, sizeof c->tmpdir, "%s/gilheap-compare-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (!mkdtemp(c->tmpdir))
+        return gh__cli_error(GH_EXIT_INTERNAL, "cannot create a temporary directory '%s': %s",
+                             c->tmpdir, strerror(errno));
+    return 0;
+}
+
+int gh__cli_compare(int argc, char **argv)
+{
+    struct cmp c;
+    struct row *rows = NULL;
+    json_t *j = NULL;
+    char err[512];
+    int rc;
+
+    memset(&c, 0, sizeof c);
+    rc = gh__cli_parse(&c.o, "compare", argc, argv, 2);
+    if (rc != 0 || c.o.help) {
+        if (rc == 0)
+            gh__cli_help_compare();
+        gh__cli_opts_free(&c.o);
+        return rc;
+    }
+    if ((rc = prepare(&c)) != 0)
+        goto out;
+
+    int nt = c.o.nthreads;
+    c.ncells = (int)c.o.repeat * c.npresets * nt;
+    c.cells = calloc((size_t)c.ncells, sizeof *c.cells);
+    rows = calloc((size_t)(c.npresets * nt), sizeof *rows);
+    if (!c.cells || !rows) {
+        rc = gh__cli_error(GH_EXIT_INTERNAL, "out of memory");
+        goto out_tmp;
+    }
+    gh__cli_catch_sigint();
+    for (unsigned k = 0; k < c.o.repeat; k++) {
+        for (int s = 0; s < c.npresets; s++) {
+            for (int t = 0; t < nt; t++) {
+                int i = ((int)k * c.npresets + s) * nt + t;
+                struct cell *cell = &c.cells[i];
+                cell->strategy = s;
+                cell->threads = c.o.threads[t];
+                cell->repeat = k + 1;
+                if (gh__cli_interrupted) {
+                    cell->status = CELL_SKIPPED;
+                    continue;
+                }
+                gh__cli_progress("[%d/%d] %s, %d threads, run %u of %u", i + 1, c.ncells,
+                                 c.presets[s], cell->threads, k + 1, c.o.repeat);
+                run_cell(&c, cell, i);
+                if (cell->status == CELL_CRASHED)
+                    gh__cli_error(0, "cell %s x %d threads (run %u) crashed: signal %s",
+                                  c.presets[s], cell->threads, k + 1,
+                                  sigabbrev_np(cell->signal) ? sigabbrev_np(cell->signal) : "?");
+                else if (cell->status == CELL_STALLED)
+                    gh__cli_error(0, "cell %s x %d threads (run %u) stalled: killed after %.0f s",
+                                  c.presets[s], cell->threads, k + 1,
+                                  (double)c.timeout_ns / 1e9);
+            }
+        }
+    }
+
+    summarize(&c, rows);
+    print_table(&c, rows, c.npresets * nt);
+    fflush(stdout);
+
+    rc = GH_EXIT_OK;
+    for (int i = 0; i < c.ncells; i++) {
+        enum cell_status s = c.cells[i].status;
+        int r = s >= CELL_ERROR ? GH_EXIT_INTERNAL
+                : s == CELL_INTERRUPTED || s == CELL_SKIPPED ? GH_EXIT_INTERRUPTED
+                : s == CELL_FAILED || s == CELL_HAZARDS ? GH_EXIT_CHECKS
+                : GH_EXIT_OK;
+        /* 3 beats 130 beats 1 beats 0. */
+        if (r == GH_EXIT_INTERNAL || (r == GH_EXIT_INTERRUPTED && rc != GH_EXIT_INTERNAL) ||
+            (r == GH_EXIT_CHECKS && rc == GH_EXIT_OK))
+            rc = r;
+    }
+
+    if (c.o.json) {
+        j = compare_json(&c, rows, c.npresets * nt);
+        if (!j)
+            rc = gh__cli_error(GH_EXIT_INTERNAL, "out of memory building the results");
+        else if (gh_report_write_json(c.o.json, j, err, sizeof err) != 0)
+            rc = gh__cli_error(GH_EXIT_INTERNAL, "--json: %s", err);
+    }
+    if (c.o.csv) {
+        char *buf = NULL;
+        size_t len = 0;
+        if (compare_csv(&c, &buf, &len) != 0)
+            rc = gh__cli_error(GH_EXIT_INTERNAL, "out of memory building the CSV");
+        else if (gh_report_write_file(c.o.csv, buf, len, err, sizeof err) != 0)
+            rc = gh__cli_error(GH_EXIT_INTERNAL, "--csv: %s", err);
+        free(buf);
+    }
+
+out_tmp:
+    rmdir(c.tmpdir);
+out:
+    json_decref(j);
+    for (int i = 0; c.cells && i < c.ncells; i++)
+        json_decref(c.cells[i].result);
+    free(c.cells);
+    free(rows);
+    gh__cli_opts_free(&c.o);
+    return rc;
+}

@@ -1,0 +1,153 @@
+/* cmd_run.c - `gilheap run SCENARIO ...`: one run, a summary on stdout,
+ * results to the files asked for.
+ *
+ * Order of checks, so that nothing runs on bad input: options (syntax,
+ * numbers), the strategy (preset, --set, refusal), the result files (can
+ * they be written?), the scenario file (parse errors name file:line:column),
+ * the thread count against the scenario's roles. Only then gh_run.
+ */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "report/report.h"      // gh_report_*
+#include "scenario/run.h"       // gh_run
+#include "scenario/scenario.h"  // gh_scenario_load
+
+/* The scenario layer writes "FILE:LINE:COLUMN: error: WHAT"; our messages
+ * already start with "gilheap: error: ", so the inner "error: " goes. */
+int gh__cli_diag(int status, const struct gh_diag *d)
+{
+    const char *inner = strstr(d->msg, ": error: ");
+    if (inner)
+        return gh__cli_error(status, "%.*s: %s", (int)(inner - d->msg), d->msg,
+                             inner + strlen(": error: "));
+    return gh__cli_error(status, "%s", d->msg[0] ? d->msg : "(no message)");
+}
+
+static int write_csv(const char *path, const json_t *run)
+{
+    char *buf = NULL, err[512];
+    size_t len = 0, cap = 0;
+    int rc = gh_report_csv_raw(&buf, &len, &cap, gh_report_csv_header());
+    if (rc == 0)
+        rc = gh_report_csv_raw(&buf, &len, &cap, "\n");
+    if (rc == 0)
+        rc = gh_report_csv_row(run, &buf, &len, &cap);
+    if (rc == 0)
+        rc = gh_report_csv_raw(&buf, &len, &cap, "\n");
+    if (rc != 0) {
+        free(buf);
+        return gh__cli_error(GH_EXIT_INTERNAL, "--csv '%s': out of memory", path);
+    }
+    rc = gh_report_write_file(path, buf, len, err, sizeof err);
+    free(buf);
+    if (rc != 0)
+        return gh__cli_error(GH_EXIT_INTERNAL, "--csv: %s", err);
+    return 0;
+}
+
+int gh__cli_run(int argc, char **argv)
+{
+    struct gh_cli_opts o;
+    struct gh_strategy st;
+    struct gh_diag diag = {{0}};
+    char path[4096], err[512];
+    int rc = gh__cli_parse(&o, "run", argc, argv, 2);
+    if (rc != 0 || o.help) {
+        if (rc == 0)
+            gh__cli_help_run();
+        gh__cli_opts_free(&o);
+        return rc;
+    }
+    if ((rc = gh__cli_strategy(&st, "--strategy", o.preset ? o.preset : "gil", o.sets,
+                               o.nsets)) != 0)
+        goto out;
+    if (o.json && gh_report_check_writable(o.json, err, sizeof err) != 0) {
+        rc = gh__cli_error(GH_EXIT_USAGE, "--json: %s", err);
+        goto out;
+    }
+    if (o.csv && gh_report_check_writable(o.csv, err, sizeof err) != 0) {
+        rc = gh__cli_error(GH_EXIT_USAGE, "--csv: %s", err);
+        goto out;
+    }
+    if ((rc = gh__cli_scenario_path(o.scenario, path, sizeof path)) != 0)
+        goto out;
+
+    struct gh_scenario *s = gh_scenario_load(path, &diag);
+    if (!s) {
+        rc = gh__cli_diag(GH_EXIT_USAGE, &diag);
+        goto out;
+    }
+    int threads = o.nthreads ? o.threads[0] : s->threads;
+    if (gh_scenario_assign_threads(s, threads, &diag) != 0) {
+        rc = gh__cli_diag(GH_EXIT_USAGE, &diag);
+        goto out_scenario;
+    }
+
+    struct gh_run_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.strategy = st;
+    cfg.threads = o.nthreads ? o.threads[0] : 0;
+    cfg.duration_ns = o.duration_text ? o.duration_ns : 0;
+    cfg.ops_per_thread = o.ops;
+    cfg.seed = o.seed;
+    cfg.seed_given = o.seed_given;
+    cfg.latency_sample = 16;
+    cfg.perf_control = getenv("PERF_CTL_FIFO") && getenv("PERF_ACK_FIFO");
+
+    gh__cli_catch_sigint();
+    gh__cli_progress("running %s under %s, %d threads...", s->name ? s->name : path,
+                     st.preset, threads);
+
+    struct gh_result res;
+    memset(&res, 0, sizeof res);
+    if (gh_run(s, &cfg, &res, &diag) != 0) {
+        rc = gh__cli_diag(GH_EXIT_USAGE, &diag);
+        goto out_scenario;
+    }
+    if (gh__cli_interrupted)
+        res.status = GH_STATUS_INTERRUPTED;
+
+    json_t *j = NULL;
+    if ((o.json || o.csv) && gh_report_json(&res, &j) != 0) {
+        rc = gh__cli_error(GH_EXIT_INTERNAL, "out of memory building the results");
+        goto out_result;
+    }
+    if (o.json && gh_report_write_json(o.json, j, err, sizeof err) != 0) {
+        rc = gh__cli_error(GH_EXIT_INTERNAL, "--json: %s", err);
+        goto out_json;
+    }
+    if (o.csv && (rc = write_csv(o.csv, j)) != 0)
+        goto out_json;
+    if (!o.quiet) {
+        gh_report_text(stdout, &res);
+        fflush(stdout);
+    }
+    switch (res.status) {
+    case GH_STATUS_OK:
+        rc = GH_EXIT_OK;
+        break;
+    case GH_STATUS_FAILED:
+    case GH_STATUS_HAZARDS:
+        rc = GH_EXIT_CHECKS;
+        break;
+    case GH_STATUS_INTERRUPTED:
+        rc = GH_EXIT_INTERRUPTED;
+        break;
+    default:
+        rc = GH_EXIT_INTERNAL;
+    }
+
+out_json:
+    json_decref(j);
+out_result:
+    gh_result_free(&res);
+out_scenario:
+    gh_scenario_free(s);
+out:
+    gh__cli_opts_free(&o);
+    return rc;
+}

@@ -1,0 +1,182 @@
+/* main.c - the `gilheap` program: command dispatch, help, version, and the
+ * error and progress messages every command uses. See cli.h for the exit
+ * statuses and docs/results.md for what the result files hold.
+ */
+#define _GNU_SOURCE
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/config.h"  // GH_VERSION, GH_GIT_COMMIT, ...
+#include "cli/cli.h"
+
+/* ---- messages ---------------------------------------------------------- */
+
+int gh__cli_usage(const char *fmt, ...)
+{
+    va_list ap;
+    fputs("gilheap: error: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputs("\nTry 'gilheap --help'\n", stderr);
+    return GH_EXIT_USAGE;
+}
+
+int gh__cli_error(int status, const char *fmt, ...)
+{
+    va_list ap;
+    fputs("gilheap: error: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    return status;
+}
+
+void gh__cli_progress(const char *fmt, ...)
+{
+    va_list ap;
+    if (!isatty(STDERR_FILENO))
+        return;
+    fputs("gilheap: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+/* ---- Ctrl-C ------------------------------------------------------------ */
+
+volatile sig_atomic_t gh__cli_interrupted;
+
+/* The first Ctrl-C only sets the flag: the run finishes (the runner does not
+ * poll the flag yet, so it ends when its duration is up), its status becomes
+ * `interrupted` and the results are still written. A second Ctrl-C restores
+ * the default action and re-raises, ending the process at once. */
+static void on_sigint(int sig)
+{
+    static const char msg[] =
+        "\ngilheap: interrupted; finishing this run (Ctrl-C again to quit now)\n";
+    if (gh__cli_interrupted) {
+        signal(sig, SIG_DFL);
+        raise(sig);
+        return;
+    }
+    gh__cli_interrupted = 1;
+    (void)!write(STDERR_FILENO, msg, sizeof msg - 1);
+}
+
+void gh__cli_catch_sigint(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigint;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART; /* the runner's waits must not see EINTR */
+    sigaction(SIGINT, &sa, NULL);
+}
+
+/* ---- help -------------------------------------------------------------- */
+
+static const char usage_run[] =
+    "  gilheap run SCENARIO [--strategy P] [--set AXIS=V]... [--threads N]\n"
+    "                       [--duration D | --ops N] [--seed S] [--json FILE]\n"
+    "                       [--csv FILE] [--quiet]\n";
+static const char usage_compare[] =
+    "  gilheap compare SCENARIO [--strategies P,Q,...] [--threads N,M,...]\n"
+    "                       [--repeat K] [--duration D | --ops N] [--set AXIS=V]...\n"
+    "                       [--seed S] [--json FILE] [--csv FILE]\n";
+
+void gh__cli_help_run(void)
+{
+    printf("Usage:\n%s\n", usage_run);
+    printf("Runs SCENARIO (a file, or a name from `gilheap list`) once and prints a\n"
+           "summary on stdout.\n\n"
+           "  --strategy P      preset to start from (default gil; see gilheap list)\n"
+           "  --set AXIS=V      override one axis of the preset (sync, rc, alloc);\n"
+           "                    repeatable, applied in order\n"
+           "  --threads N       worker threads (default: the scenario's)\n"
+           "  --duration D      measured phase, e.g. 2s, 500ms, 100us\n"
+           "  --ops N           operations per thread instead of a duration\n"
+           "  --seed S          PRNG seed, 0..9223372036854775807 (default: the\n"
+           "                    scenario's, or 1); printed so a run can be repeated\n"
+           "  --json FILE       write the results as JSON (docs/results.md)\n"
+           "  --csv FILE        write one CSV header and row\n"
+           "  --quiet           print nothing on stdout\n\n"
+           "With PERF_CTL_FIFO and PERF_ACK_FIFO set (perf --control), perf is\n"
+           "enabled only for the measured phase.\n");
+}
+
+void gh__cli_help_compare(void)
+{
+    printf("Usage:\n%s\n", usage_compare);
+    printf("Runs SCENARIO under each strategy and thread count, every cell in a\n"
+           "fresh child process, and prints one table.\n\n"
+           "  --strategies P,Q  presets to compare (default: all)\n"
+           "  --threads N,M     thread counts (default 1,2)\n"
+           "  --repeat K        runs per cell; the table shows median and min-max\n"
+           "  --duration D      measured phase of each run\n"
+           "  --ops N           operations per thread instead of a duration\n"
+           "  --set AXIS=V      applied to every strategy\n"
+           "  --seed S          the same seed in every cell (default 1)\n"
+           "  --json FILE       every cell's results and the summary rows\n"
+           "  --csv FILE        one row per run, with the cell's coordinates\n\n"
+           "A cell that crashes or stalls (timeout: duration x 5 + 30 s) is marked\n"
+           "and the others still run; the exit status is then 3.\n");
+}
+
+void gh__cli_help_main(void)
+{
+    printf("gilheap %s - CPython's memory model under swappable concurrency strategies\n\n",
+           GH_VERSION);
+    printf("Usage:\n%s%s", usage_run, usage_compare);
+    printf("  gilheap list                   scenarios and strategies\n"
+           "  gilheap --help | --version\n"
+           "  gilheap COMMAND --help         the options of one command\n\n"
+           "A bare SCENARIO name is looked up as NAME.yaml in ./scenarios, then\n"
+           "$GH_SCENARIO_DIR, then the scenarios/ directory of the source tree the\n"
+           "binary was built in, then the install-time directory.\n\n"
+           "Exit status: 0 ran and every check held; 1 ran but a check failed or\n"
+           "hazards were found; 2 bad usage or input; 3 internal error, crash or\n"
+           "stall; 130 interrupted.\n");
+}
+
+static void version(void)
+{
+    printf("gilheap %s (commit %s, %s build%s%s, %s)\n", GH_VERSION, GH_GIT_COMMIT,
+           GH_BUILD_TYPE, GH_SANITIZE[0] ? ", sanitize=" : "", GH_SANITIZE, GH_COMPILER);
+}
+
+/* ---- dispatch ---------------------------------------------------------- */
+
+int main(int argc, char **argv)
+{
+    if (argc < 2)
+        return gh__cli_usage("no command: expected run, compare, list, help or --version");
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+        if (argc > 2 && strcmp(argv[2], "run") == 0)
+            gh__cli_help_run();
+        else if (argc > 2 && strcmp(argv[2], "compare") == 0)
+            gh__cli_help_compare();
+        else
+            gh__cli_help_main();
+        return GH_EXIT_OK;
+    }
+    if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
+        version();
+        return GH_EXIT_OK;
+    }
+    if (strcmp(cmd, "run") == 0)
+        return gh__cli_run(argc, argv);
+    if (strcmp(cmd, "compare") == 0)
+        return gh__cli_compare(argc, argv);
+    if (strcmp(cmd, "list") == 0)
+        return gh__cli_list(argc, argv);
+    if (cmd[0] == '-')
+        return gh__cli_usage("unknown option '%s' before the command: expected run, "
+                             "compare, list, --help or --version", cmd);
+    return gh__cli_usage("unknown command '%s': expected run, compare, list or help", cmd);
+}

@@ -1,0 +1,215 @@
+/* containers.h - the model's objects for the current flavour: int, None,
+ * list, dict and instances of a plain class.
+ *
+ * Flavoured (*.fl.c only): the types' dealloc slots decrement with the
+ * flavour's reference counting and the operations lock with its sync axis.
+ * Hot list operations are static inline here; everything else is out of
+ * line in containers/<type>.fl.c.
+ *
+ * Reference conventions (CPython's): "new" results are owned by the caller;
+ * operations that store an object *steal* the reference passed in (the
+ * caller's reference moves into the container); operations that remove an
+ * object hand its reference to the caller, who releases it *after* the
+ * critical section ends, so a deallocation never runs under a container
+ * lock.
+ *
+ * Shared fields and their protection:
+ *   list.ob_size    written under the list's critical section with a relaxed
+ *                   atomic store; read without a lock by gh_list_len (one
+ *                   relaxed load, as CPython's len()).
+ *   list.ob_item, list.allocated, the items: the list's critical section.
+ *   dict (all fields): the dict's critical section; used is also read
+ *                   relaxed by gh_dict_len.
+ *   instance.dict   the instance's critical section.
+ *
+ * Layer: containers (includes rc, sync, object, alloc, base).
+ */
+#ifndef GH_CONTAINERS_CONTAINERS_H
+#define GH_CONTAINERS_CONTAINERS_H
+
+#ifndef GH_FLAVORED
+#error "containers/containers.h is for flavoured code (*.fl.c) only"
+#endif
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/atomic.h"
+#include "base/die.h"
+#include "containers/singletons.h"
+#include "object/object_alloc.h"
+#include "rc/rc.h"
+#include "sync/sync.h"
+
+extern const struct gh_type GH_FL(gh_int_type);
+extern const struct gh_type GH_FL(gh_none_type);
+extern const struct gh_type GH_FL(gh_list_type);
+extern const struct gh_type GH_FL(gh_dict_type);
+extern const struct gh_type GH_FL(gh_instance_type);
+
+/* Gives the shared singletons this flavour's types (before any thread). */
+void GH_FL(gh_singletons_init)(void);
+
+/* ---- int ----------------------------------------------------------------- */
+
+gh_object *GH_FL(gh_int_new_slow)(int64_t v);
+
+/* A new reference to an int of value v: the cached object for -5..256. */
+GH_INLINE gh_object *gh_int_new(int64_t v)
+{
+    if (v >= GH_SMALL_INT_MIN && v <= GH_SMALL_INT_MAX)
+        return gh_newref(&gh_small_ints[v - GH_SMALL_INT_MIN].ob);
+    return GH_FL(gh_int_new_slow)(v);
+}
+
+GH_INLINE gh_object *gh_none_new(void) { return gh_newref(&gh_none); }
+
+/* ---- list ----------------------------------------------------------------- */
+
+/* CPython's PyListObject: 16-byte header + ob_size + ob_item + allocated. */
+struct gh_list {
+    gh_object ob;
+    int64_t ob_size;
+    gh_object **ob_item;
+    int64_t allocated;
+};
+_Static_assert(sizeof(struct gh_list) == 40, "PyListObject is 40 bytes");
+
+gh_object *GH_FL(gh_list_new)(void);
+/* Makes room for newsize items (CPython's list_resize growth and shrink
+ * rule). In the list's critical section. */
+GH_NOINLINE void GH_FL(gh_list_resize_slow)(struct gh_list *l, int64_t newsize);
+
+GH_INLINE int64_t gh_list_len(struct gh_list *l)
+{
+    return gh_atomic_load_relaxed_i64(&l->ob_size);
+}
+
+GH_INLINE void gh_list_append_lock_held(struct gh_list *l, gh_object *item)
+{
+    int64_t n = l->ob_size;
+    if (GH_UNLIKELY(n == l->allocated))
+        GH_FL(gh_list_resize_slow)(l, n + 1);
+    l->ob_item[n] = item;
+    gh_atomic_store_relaxed_i64(&l->ob_size, n + 1);
+}
+
+/* The last item (the reference moves to the caller), or NULL if empty. */
+GH_INLINE gh_object *gh_list_pop_lock_held(struct gh_list *l)
+{
+    int64_t n = l->ob_size;
+    if (n == 0)
+        return NULL;
+    gh_object *item = l->ob_item[n - 1];
+    /* CPython shrinks when the new size falls below half the allocation. */
+    if (GH_UNLIKELY(n - 1 < (l->allocated >> 1)))
+        GH_FL(gh_list_resize_slow)(l, n - 1);
+    gh_atomic_store_relaxed_i64(&l->ob_size, n - 1);
+    return item;
+}
+
+/* Steals item. */
+GH_INLINE void gh_list_append(struct gh_tstate *ts, struct gh_list *l, gh_object *item)
+{
+    GH_BEGIN_CS(ts, &l->ob)
+    gh_list_append_lock_held(l, item);
+    GH_END_CS(ts)
+}
+
+GH_INLINE gh_object *gh_list_pop(struct gh_tstate *ts, struct gh_list *l)
+{
+    gh_object *item;
+    GH_BEGIN_CS(ts, &l->ob)
+    item = gh_list_pop_lock_held(l);
+    GH_END_CS(ts)
+    return item;
+}
+
+/* A new reference to item i (i < 0 counts from the end), or NULL when out
+ * of range. */
+GH_INLINE gh_object *gh_list_get(struct gh_tstate *ts, struct gh_list *l, int64_t i)
+{
+    gh_object *item = NULL;
+    GH_BEGIN_CS(ts, &l->ob)
+    int64_t n = l->ob_size;
+    if (i < 0)
+        i += n;
+    if (i >= 0 && i < n)
+        item = gh_newref(l->ob_item[i]);
+    GH_END_CS(ts)
+    return item;
+}
+
+/* Replaces item i with `item` (stolen). Returns the old item (the caller
+ * releases it), or NULL when out of range, in which case `item` was NOT
+ * consumed. */
+GH_INLINE gh_object *gh_list_set(struct gh_tstate *ts, struct gh_list *l, int64_t i,
+                                 gh_object *item)
+{
+    gh_object *old = NULL;
+    GH_BEGIN_CS(ts, &l->ob)
+    int64_t n = l->ob_size;
+    if (i < 0)
+        i += n;
+    if (i >= 0 && i < n) {
+        old = l->ob_item[i];
+        l->ob_item[i] = item;
+    }
+    GH_END_CS(ts)
+    return old;
+}
+
+/* Moves the last item of `from` to the end of `to` in one two-object
+ * critical section. False when `from` is empty. */
+GH_INLINE bool gh_list_move(struct gh_tstate *ts, struct gh_list *from, struct gh_list *to)
+{
+    bool moved = false;
+    GH_BEGIN_CS2(ts, &from->ob, &to->ob)
+    gh_object *item = gh_list_pop_lock_held(from);
+    if (item) {
+        gh_list_append_lock_held(to, item);
+        moved = true;
+    }
+    GH_END_CS2(ts)
+    return moved;
+}
+
+/* ---- dict ----------------------------------------------------------------- */
+
+struct gh_dictkeys;
+
+/* CPython's PyDictObject: header + ma_used + ma_version_tag + ma_keys +
+ * ma_values = 48 bytes. Keys are allocated on the first insertion (CPython
+ * shares one immortal empty-keys object instead). */
+struct gh_dict {
+    gh_object ob;
+    int64_t used;
+    uint64_t version;          /* bumped by every mutation */
+    struct gh_dictkeys *keys;  /* NULL while empty and never filled */
+    void *values;              /* split tables: unused, always NULL */
+};
+_Static_assert(sizeof(struct gh_dict) == 48, "PyDictObject is 48 bytes");
+
+gh_object *GH_FL(gh_dict_new)(void);
+/* d[key] = value; steals both references. */
+void GH_FL(gh_dict_set)(struct gh_tstate *ts, struct gh_dict *d, gh_object *key, gh_object *value);
+/* A new reference to d[key], or NULL when missing. Borrows key. */
+gh_object *GH_FL(gh_dict_get)(struct gh_tstate *ts, struct gh_dict *d, gh_object *key);
+/* del d[key]; false when missing. Borrows key. */
+bool GH_FL(gh_dict_del)(struct gh_tstate *ts, struct gh_dict *d, gh_object *key);
+
+GH_INLINE int64_t gh_dict_len(struct gh_dict *d)
+{
+    return gh_atomic_load_relaxed_i64(&d->used);
+}
+
+/* ---- instances of a plain class ------------------------------------------ */
+
+struct gh_instance {
+    gh_object ob;
+    struct gh_dict *dict;      /* attribute dict, made on first use */
+};
+
+gh_object *GH_FL(gh_instance_new)(void);
+
+#endif

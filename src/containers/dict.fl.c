@@ -1,0 +1,259 @@
+/* dict.fl.c - the dict type for one flavour.
+ *
+ * CPython's compact, insertion-ordered dict (Objects/dictobject.c): a
+ * power-of-two index table of int32 slots (EMPTY, DUMMY or an entry number)
+ * probed with the perturbation sequence i = 5*i + perturb + 1, and a dense
+ * array of entries {hash, key, value} in insertion order. The table is at
+ * most 2/3 full (USABLE_FRACTION); when the entries run out it is rebuilt
+ * for used*3 (GROWTH_RATE), which also drops deleted entries. CPython picks
+ * 1-, 2-, 4- or 8-byte index slots by table size; this model always uses 4
+ * (documented in docs/architecture.md).
+ */
+#include "containers/containers.h"
+
+#include <string.h>
+
+#define DKIX_EMPTY (-1)
+#define DKIX_DUMMY (-2)
+#define DICT_MINSIZE 8
+
+struct gh_dictentry {
+    uint64_t hash;
+    gh_object *key;   /* NULL: deleted */
+    gh_object *value;
+};
+
+struct gh_dictkeys {
+    uint8_t log2_size;
+    int64_t usable;     /* entries that may still be appended */
+    int64_t nentries;   /* entries used, deleted ones included */
+    int32_t indices[];  /* 1 << log2_size slots, then the entries */
+};
+
+static size_t keys_bytes(uint8_t log2)
+{
+    int64_t size = (int64_t)1 << log2;
+    int64_t usable = (size << 1) / 3;
+    return sizeof(struct gh_dictkeys) + (size_t)size * sizeof(int32_t) +
+           (size_t)usable * sizeof(struct gh_dictentry);
+}
+
+static struct gh_dictentry *entries_of(struct gh_dictkeys *k)
+{
+    return (struct gh_dictentry *)(void *)&k->indices[(int64_t)1 << k->log2_size];
+}
+
+static struct gh_dictkeys *keys_new(uint8_t log2)
+{
+    struct gh_dictkeys *k = gh_alloc(keys_bytes(log2));
+    int64_t size = (int64_t)1 << log2;
+    k->log2_size = log2;
+    k->usable = (size << 1) / 3;
+    k->nentries = 0;
+    memset(k->indices, 0xff, (size_t)size * sizeof(int32_t)); /* all DKIX_EMPTY */
+    return k;
+}
+
+static void keys_free(struct gh_dictkeys *k) { gh_free(k, keys_bytes(k->log2_size)); }
+
+static uint64_t hash_of(gh_object *key)
+{
+    const struct gh_type *tp = key->ob_type;
+    if (tp->tp_hash)
+        return tp->tp_hash(key);
+    /* Identity hash, as CPython's object.__hash__: the address rotated. */
+    uintptr_t a = (uintptr_t)key;
+    return (uint64_t)((a >> 4) | (a << (8 * sizeof a - 4)));
+}
+
+static bool keys_equal(gh_object *a, gh_object *b)
+{
+    return a == b || (a->ob_type == b->ob_type && a->ob_type->tp_equal &&
+                      a->ob_type->tp_equal(a, b));
+}
+
+/* The entry number of key, or -1; *slot receives the index slot where the
+ * probe ended (the key's slot, or the first empty one). */
+static int64_t lookup(struct gh_dictkeys *k, gh_object *key, uint64_t hash, size_t *slot)
+{
+    size_t mask = ((size_t)1 << k->log2_size) - 1;
+    size_t i = (size_t)hash & mask;
+    uint64_t perturb = hash;
+    struct gh_dictentry *ep = entries_of(k);
+    for (;;) {
+        int32_t ix = k->indices[i];
+        if (ix == DKIX_EMPTY) {
+            *slot = i;
+            return -1;
+        }
+        if (ix >= 0 && ep[ix].hash == hash && keys_equal(ep[ix].key, key)) {
+            *slot = i;
+            return ix;
+        }
+        perturb >>= 5;
+        i = (i * 5 + (size_t)perturb + 1) & mask;
+    }
+}
+
+static size_t find_empty_slot(struct gh_dictkeys *k, uint64_t hash)
+{
+    size_t mask = ((size_t)1 << k->log2_size) - 1;
+    size_t i = (size_t)hash & mask;
+    uint64_t perturb = hash;
+    while (k->indices[i] != DKIX_EMPTY) {
+        perturb >>= 5;
+        i = (i * 5 + (size_t)perturb + 1) & mask;
+    }
+    return i;
+}
+
+/* Rebuilds the table for at least `minsize` live entries. */
+GH_NOINLINE static void dict_resize_slow(struct gh_dict *d, int64_t minsize)
+{
+    uint8_t log2 = 3;
+    while (((int64_t)1 << log2) < minsize)
+        log2++;
+    struct gh_dictkeys *nk = keys_new(log2);
+    struct gh_dictkeys *ok = d->keys;
+    if (ok) {
+        struct gh_dictentry *src = entries_of(ok), *dst = entries_of(nk);
+        int64_t n = 0;
+        for (int64_t j = 0; j < ok->nentries; j++) {
+            if (!src[j].key)
+                continue;
+            dst[n] = src[j];
+            nk->indices[find_empty_slot(nk, src[j].hash)] = (int32_t)n;
+            n++;
+        }
+        nk->nentries = n;
+        nk->usable -= n;
+        keys_free(ok);
+    }
+    d->keys = nk;
+}
+
+static void dict_dealloc(gh_object *self)
+{
+    struct gh_dict *d = (struct gh_dict *)(void *)self;
+    struct gh_dictkeys *k = d->keys;
+    if (k) {
+        struct gh_dictentry *ep = entries_of(k);
+        for (int64_t j = 0; j < k->nentries; j++) {
+            if (ep[j].key) {
+                gh_decref(ep[j].key);
+                gh_decref(ep[j].value);
+            }
+        }
+        keys_free(k);
+    }
+    gh_object_free(self, sizeof(struct gh_dict));
+}
+
+static void dict_traverse(gh_object *self, gh_visitproc visit, void *arg)
+{
+    struct gh_dict *d = (struct gh_dict *)(void *)self;
+    struct gh_dictkeys *k = d->keys;
+    if (!k)
+        return;
+    struct gh_dictentry *ep = entries_of(k);
+    for (int64_t j = 0; j < k->nentries; j++) {
+        if (ep[j].key) {
+            visit(ep[j].key, arg);
+            visit(ep[j].value, arg);
+        }
+    }
+}
+
+const struct gh_type GH_FL(gh_dict_type) = {
+    .tp_name = "dict",
+    .kind = GH_KIND_DICT,
+    .flags = GH_TPFLAG_GC,
+    .lock_class = GH_LOCK_dict,
+    .tp_basicsize = sizeof(struct gh_dict),
+    .tp_dealloc = dict_dealloc,
+    .tp_traverse = dict_traverse,
+};
+
+gh_object *GH_FL(gh_dict_new)(void)
+{
+    gh_object *o = gh_object_alloc(&GH_FL(gh_dict_type), sizeof(struct gh_dict));
+    struct gh_dict *d = (struct gh_dict *)(void *)o;
+    d->used = 0;
+    d->version = 0;
+    d->keys = NULL;
+    d->values = NULL;
+    return o;
+}
+
+void GH_FL(gh_dict_set)(struct gh_tstate *ts, struct gh_dict *d, gh_object *key, gh_object *value)
+{
+    uint64_t hash = hash_of(key);
+    gh_object *old_value = NULL, *dup_key = NULL;
+    GH_BEGIN_CS(ts, &d->ob)
+    size_t slot;
+    int64_t ix = d->keys ? lookup(d->keys, key, hash, &slot) : -1;
+    if (ix >= 0) {
+        struct gh_dictentry *e = &entries_of(d->keys)[ix];
+        old_value = e->value;
+        e->value = value;
+        dup_key = key; /* the stored key stays, as in CPython */
+    } else {
+        if (!d->keys || d->keys->usable <= 0)
+            dict_resize_slow(d, d->used * 3 > DICT_MINSIZE ? d->used * 3 : DICT_MINSIZE);
+        struct gh_dictkeys *k = d->keys;
+        slot = find_empty_slot(k, hash);
+        int64_t n = k->nentries;
+        struct gh_dictentry *e = &entries_of(k)[n];
+        e->hash = hash;
+        e->key = key;
+        e->value = value;
+        k->indices[slot] = (int32_t)n;
+        k->nentries = n + 1;
+        k->usable--;
+        gh_atomic_store_relaxed_i64(&d->used, d->used + 1);
+    }
+    d->version++;
+    GH_END_CS(ts)
+    if (old_value)
+        gh_decref(old_value);
+    if (dup_key)
+        gh_decref(dup_key);
+}
+
+gh_object *GH_FL(gh_dict_get)(struct gh_tstate *ts, struct gh_dict *d, gh_object *key)
+{
+    uint64_t hash = hash_of(key);
+    gh_object *v = NULL;
+    GH_BEGIN_CS(ts, &d->ob)
+    size_t slot;
+    int64_t ix = d->keys ? lookup(d->keys, key, hash, &slot) : -1;
+    if (ix >= 0)
+        v = gh_newref(entries_of(d->keys)[ix].value);
+    GH_END_CS(ts)
+    return v;
+}
+
+bool GH_FL(gh_dict_del)(struct gh_tstate *ts, struct gh_dict *d, gh_object *key)
+{
+    uint64_t hash = hash_of(key);
+    gh_object *old_key = NULL, *old_value = NULL;
+    GH_BEGIN_CS(ts, &d->ob)
+    size_t slot;
+    int64_t ix = d->keys ? lookup(d->keys, key, hash, &slot) : -1;
+    if (ix >= 0) {
+        struct gh_dictentry *e = &entries_of(d->keys)[ix];
+        old_key = e->key;
+        old_value = e->value;
+        e->key = NULL;
+        e->value = NULL;
+        d->keys->indices[slot] = DKIX_DUMMY;
+        gh_atomic_store_relaxed_i64(&d->used, d->used - 1);
+        d->version++;
+    }
+    GH_END_CS(ts)
+    if (!old_key)
+        return false;
+    gh_decref(old_key);
+    gh_decref(old_value);
+    return true;
+}

@@ -1,0 +1,69 @@
+/* list.fl.c - the list type for one flavour (fast paths: containers.h). */
+#include "containers/containers.h"
+
+static void list_dealloc(gh_object *self)
+{
+    struct gh_list *l = (struct gh_list *)(void *)self;
+    /* Nobody else can reach a dead list: no lock. Items are released
+     * through gh_decref, whose zeroes only queue (rc/dealloc.c). */
+    for (int64_t i = 0; i < l->ob_size; i++)
+        gh_decref(l->ob_item[i]);
+    if (l->ob_item)
+        gh_free(l->ob_item, (size_t)l->allocated * sizeof(gh_object *));
+    gh_object_free(self, sizeof(struct gh_list));
+}
+
+static void list_traverse(gh_object *self, gh_visitproc visit, void *arg)
+{
+    struct gh_list *l = (struct gh_list *)(void *)self;
+    for (int64_t i = 0; i < l->ob_size; i++)
+        visit(l->ob_item[i], arg);
+}
+
+const struct gh_type GH_FL(gh_list_type) = {
+    .tp_name = "list",
+    .kind = GH_KIND_LIST,
+    .flags = GH_TPFLAG_GC,
+    .lock_class = GH_LOCK_list,
+    .tp_basicsize = sizeof(struct gh_list),
+    .tp_dealloc = list_dealloc,
+    .tp_traverse = list_traverse,
+};
+
+gh_object *GH_FL(gh_list_new)(void)
+{
+    gh_object *o = gh_object_alloc(&GH_FL(gh_list_type), sizeof(struct gh_list));
+    struct gh_list *l = (struct gh_list *)(void *)o;
+    l->ob_size = 0;
+    l->ob_item = NULL;
+    l->allocated = 0;
+    return o;
+}
+
+void GH_FL(gh_list_resize_slow)(struct gh_list *l, int64_t newsize)
+{
+    int64_t allocated = l->allocated;
+    /* CPython's list_resize: keep the array when it is big enough and not
+     * more than twice too big. */
+    if (allocated >= newsize && newsize >= (allocated >> 1))
+        return;
+    /* Over-allocate by about 1/8, rounded to a multiple of 4. */
+    int64_t want = (newsize + (newsize >> 3) + 6) & ~(int64_t)3;
+    if (newsize - l->ob_size > want - newsize)
+        want = (newsize + 3) & ~(int64_t)3;
+    if (newsize == 0)
+        want = 0;
+    if (want == allocated)
+        return; /* CPython reallocs to the same size here: a no-op */
+    gh_object **items = NULL;
+    if (want) {
+        items = gh_alloc((size_t)want * sizeof(gh_object *));
+        int64_t keep = l->ob_size < want ? l->ob_size : want;
+        for (int64_t i = 0; i < keep; i++)
+            items[i] = l->ob_item[i];
+    }
+    if (l->ob_item)
+        gh_free(l->ob_item, (size_t)allocated * sizeof(gh_object *));
+    l->ob_item = items;
+    l->allocated = want;
+}

@@ -1,0 +1,104 @@
+/* report.h - turns a finished run (struct gh_result) into results: the JSON
+ * object of BRIEF §6, a CSV row, and the human summary that `gilheap run`
+ * prints. Every key, column and unit is documented in docs/results.md; keep
+ * that file in step with report_json.c and report_csv.c.
+ *
+ * Rules the whole layer follows:
+ *  - a key with no data is absent, never a made-up zero (no GIL -> no
+ *    locks.gil.switches; an op that never ran -> no per_op/latency entry);
+ *  - the CSV row is derived from the JSON object (gh_report_csv_row), so the
+ *    two cannot disagree, and `compare` can build rows from the JSON files
+ *    its children wrote;
+ *  - files are written whole or not at all (gh_report_write_file).
+ *
+ * Layer: report (includes base, alloc and scenario headers only).
+ */
+#ifndef GH_REPORT_REPORT_H
+#define GH_REPORT_REPORT_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include <jansson.h>
+
+#include "base/compiler.h"   // GH_MUST_CHECK
+#include "scenario/run.h"    // struct gh_result
+
+/* ---- build and machine ------------------------------------------------- */
+
+struct gh_machine {
+    char cpu_model[128];  /* /proc/cpuinfo "model name"; "" when not found */
+    long cores;           /* sysconf(_SC_NPROCESSORS_ONLN); <= 0 unknown */
+    char kernel[128];     /* uname -r; "" when unknown */
+};
+
+/* Reads the machine once and caches it (not thread-safe on the first call;
+ * call it from the main thread). */
+const struct gh_machine *gh_report_machine(void);
+
+/* {"version", "commit", "build_type", "sanitize", "compiler"}; NULL on OOM. */
+json_t *gh_report_build_json(void);
+/* {"cpu_model", "cores", "kernel", "compiler"}; NULL on OOM. */
+json_t *gh_report_machine_json(void);
+
+/* ---- JSON -------------------------------------------------------------- */
+
+/* Builds the result object of one run (BRIEF §6). Returns 0 and a new
+ * reference in *out, or -ENOMEM. */
+GH_MUST_CHECK int gh_report_json(const struct gh_result *r, json_t **out);
+
+/* Flags for json_dumps that every result file uses (2-space indent, keys in
+ * insertion order, 12 significant digits for reals). */
+#define GH_REPORT_JSON_FLAGS (JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12))
+
+/* ---- CSV --------------------------------------------------------------- */
+
+/* The header line of gh_report_csv_row, without the newline. Static. */
+const char *gh_report_csv_header(void);
+
+/* Appends one CSV row (no newline) built from a run's JSON object (as made
+ * by gh_report_json, or read back from a file). A key missing from `run`
+ * gives an empty field. Returns 0, or -ENOMEM. */
+GH_MUST_CHECK int gh_report_csv_row(const json_t *run, char **buf, size_t *len,
+                                    size_t *cap);
+
+/* Appends `s` as it is (a header, a newline). Returns 0 or -ENOMEM. */
+GH_MUST_CHECK int gh_report_csv_raw(char **buf, size_t *len, size_t *cap, const char *s);
+
+/* Appends `field` to the row, quoted as RFC 4180 asks when it contains a
+ * comma, a double quote, CR or LF (quotes doubled). `comma` puts a comma
+ * before it. Returns 0 or -ENOMEM. */
+GH_MUST_CHECK int gh_report_csv_field(char **buf, size_t *len, size_t *cap,
+                                      const char *field, int comma);
+
+/* ---- text -------------------------------------------------------------- */
+
+/* The human summary of one run (what `gilheap run` prints on stdout). */
+void gh_report_text(FILE *out, const struct gh_result *r);
+
+/* "1.23M", "456.7k", "12" (3 significant digits from 1000 on). */
+void gh_report_fmt_rate(char *buf, size_t len, double per_sec);
+/* "850ns", "12.3us", "4.56ms", "1.20s". */
+void gh_report_fmt_ns(char *buf, size_t len, uint64_t ns);
+/* "512B", "1.5KiB", "3.2MiB". */
+void gh_report_fmt_bytes(char *buf, size_t len, uint64_t bytes);
+
+/* ---- files ------------------------------------------------------------- */
+
+/* Writes `len` bytes to `path` whole or not at all: into PATH.tmp.PID in the
+ * same directory, fsync, rename over `path`. Returns 0, or -errno with
+ * "cannot write 'PATH': REASON" in err (the temporary file is removed). */
+GH_MUST_CHECK int gh_report_write_file(const char *path, const void *data, size_t len,
+                                       char *err, size_t errlen);
+
+/* Dumps `j` (GH_REPORT_JSON_FLAGS, trailing newline) with
+ * gh_report_write_file. */
+GH_MUST_CHECK int gh_report_write_json(const char *path, const json_t *j,
+                                       char *err, size_t errlen);
+
+/* Checks, before a run, that `path` could be written: creates and removes
+ * the temporary file gh_report_write_file would use, and refuses a
+ * directory. Returns 0, or -errno with a message in err. */
+GH_MUST_CHECK int gh_report_check_writable(const char *path, char *err, size_t errlen);
+
+#endif

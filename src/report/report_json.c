@@ -1,0 +1,392 @@
+/* report_json.c - the result object of one run (BRIEF §6), and the build
+ * and machine objects every result file starts with.
+ *
+ * Keys with no data are left out rather than filled with zeros; see
+ * docs/results.md for every key and its unit.
+ */
+#define _GNU_SOURCE
+#include "report/report.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include "base/config.h"    // GH_VERSION, GH_GIT_COMMIT, ...
+#include "base/hist.h"      // gh_hist_quantile
+#include "base/lockstat.h"  // gh_lock_class_names
+
+/* ---- building with one error flag ------------------------------------- */
+
+/* jansson returns NULL (or -1) when memory runs out; instead of checking
+ * every call, the builders below record the first failure in a flag and
+ * the caller checks it once. */
+struct jb {
+    bool oom;
+};
+
+static void jb_set(struct jb *b, json_t *obj, const char *key, json_t *val)
+{
+    if (!val || json_object_set_new(obj, key, val) != 0)
+        b->oom = true;
+}
+
+static void jb_append(struct jb *b, json_t *arr, json_t *val)
+{
+    if (!val || json_array_append_new(arr, val) != 0)
+        b->oom = true;
+}
+
+/* JSON integers are signed 64-bit; counters never reach 2^63, but clamp
+ * rather than wrap to a negative number if one ever did. */
+/* Sets obj[key] only when val has something in it: an empty section is
+ * absent, like any other key without data. */
+static void jb_set_nonempty(struct jb *b, json_t *obj, const char *key, json_t *val)
+{
+    if (val && json_object_size(val) == 0) {
+        json_decref(val);
+        return;
+    }
+    jb_set(b, obj, key, val);
+}
+
+static json_t *ju64(uint64_t v)
+{
+    return json_integer(v > (uint64_t)INT64_MAX ? INT64_MAX : (json_int_t)v);
+}
+
+static json_t *jreal(double v)
+{
+    if (!isfinite(v))
+        v = 0.0;
+    return json_real(v);
+}
+
+static double rate(uint64_t count, uint64_t ns)
+{
+    return ns ? (double)count * 1e9 / (double)ns : 0.0;
+}
+
+/* ---- build and machine ------------------------------------------------ */
+
+json_t *gh_report_build_json(void)
+{
+    struct jb b = {false};
+    json_t *o = json_object();
+    if (!o)
+        return NULL;
+    jb_set(&b, o, "version", json_string(GH_VERSION));
+    jb_set(&b, o, "commit", json_string(GH_GIT_COMMIT));
+    jb_set(&b, o, "build_type", json_string(GH_BUILD_TYPE));
+    jb_set(&b, o, "sanitize", json_string(GH_SANITIZE[0] ? GH_SANITIZE : "none"));
+    jb_set(&b, o, "compiler", json_string(GH_COMPILER));
+    if (b.oom) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+static void read_cpu_model(char *buf, size_t len)
+{
+    char line[512];
+    FILE *f = fopen("/proc/cpuinfo", "re");
+    buf[0] = 0;
+    if (!f)
+        return;
+    while (fgets(line, sizeof line, f)) {
+        /* x86: "model name\t: AMD EPYC"; some ARM kernels: "Model\t\t: ..." */
+        if (strncmp(line, "model name", 10) != 0 && strncmp(line, "Model", 5) != 0)
+            continue;
+        char *colon = strchr(line, ':');
+        if (!colon)
+            continue;
+        char *v = colon + 1;
+        while (*v == ' ' || *v == '\t')
+            v++;
+        size_t n = strcspn(v, "\n");
+        while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\t'))
+            n--;
+        if (n >= len)
+            n = len - 1;
+        memcpy(buf, v, n);
+        buf[n] = 0;
+        break;
+    }
+    fclose(f);
+}
+
+const struct gh_machine *gh_report_machine(void)
+{
+    static struct gh_machine m;
+    static bool done;
+    if (!done) {
+        struct utsname u;
+        read_cpu_model(m.cpu_model, sizeof m.cpu_model);
+        m.cores = sysconf(_SC_NPROCESSORS_ONLN);
+        if (uname(&u) == 0)
+            snprintf(m.kernel, sizeof m.kernel, "%s", u.release);
+        done = true;
+    }
+    return &m;
+}
+
+json_t *gh_report_machine_json(void)
+{
+    const struct gh_machine *m = gh_report_machine();
+    struct jb b = {false};
+    json_t *o = json_object();
+    if (!o)
+        return NULL;
+    if (m->cpu_model[0])
+        jb_set(&b, o, "cpu_model", json_string(m->cpu_model));
+    if (m->cores > 0)
+        jb_set(&b, o, "cores", json_integer(m->cores));
+    if (m->kernel[0])
+        jb_set(&b, o, "kernel", json_string(m->kernel));
+    jb_set(&b, o, "compiler", json_string(GH_COMPILER));
+    if (b.oom) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+/* ---- the sections of a run -------------------------------------------- */
+
+static json_t *scenario_json(struct jb *b, const struct gh_scenario *s)
+{
+    char hash[17];
+    json_t *o = json_object();
+    if (!o)
+        return NULL;
+    snprintf(hash, sizeof hash, "%016" PRIx64, s->content_hash);
+    if (s->name)
+        jb_set(b, o, "name", json_string(s->name));
+    if (s->file)
+        jb_set(b, o, "file", json_string(s->file));
+    jb_set(b, o, "hash", json_string(hash));
+    return o;
+}
+
+static json_t *config_json(struct jb *b, const struct gh_result *r)
+{
+    json_t *o = json_object();
+    if (!o)
+        return NULL;
+    if (r->strategy.preset)
+        jb_set(b, o, "preset", json_string(r->strategy.preset));
+    jb_set(b, o, "sync", json_string(gh_sync_names[r->strategy.sync]));
+    jb_set(b, o, "rc", json_string(gh_rc_names[r->strategy.rc]));
+    jb_set(b, o, "alloc", json_string(gh_alloc_names[r->strategy.alloc]));
+    jb_set(b, o, "overridden", json_boolean(r->strategy.overridden));
+    jb_set(b, o, "unsafe", json_boolean(r->unsafe_reason != NULL));
+    if (r->unsafe_reason)
+        jb_set(b, o, "unsafe_reason", json_string(r->unsafe_reason));
+    jb_set(b, o, "threads", json_integer(r->threads));
+    if (r->duration_ns)
+        jb_set(b, o, "duration_ns", ju64(r->duration_ns));
+    if (r->ops_per_thread)
+        jb_set(b, o, "ops_per_thread", ju64(r->ops_per_thread));
+    jb_set(b, o, "seed", ju64(r->seed));
+    jb_set(b, o, "latency_sample", json_integer(r->latency_sample));
+    return o;
+}
+
+static const char *role_name(const struct gh_result *r, int role)
+{
+    const struct gh_scenario *s = r->scenario;
+    if (s && role >= 0 && role < s->nroles && s->roles[role].name)
+        return s->roles[role].name;
+    return NULL;
+}
+
+static json_t *throughput_json(struct jb *b, const struct gh_result *r)
+{
+    json_t *o = json_object();
+    if (!o)
+        return NULL;
+    jb_set(b, o, "total_ops", ju64(r->total_ops));
+    jb_set(b, o, "wall_ns", ju64(r->wall_ns));
+    if (r->wall_ns)
+        jb_set(b, o, "ops_per_sec", jreal(rate(r->total_ops, r->wall_ns)));
+
+    if (r->thread && r->threads > 0) {
+        json_t *pt = json_array();
+        for (int i = 0; pt && i < r->threads; i++) {
+            const struct gh_thread_result *t = &r->thread[i];
+            json_t *e = json_object();
+            if (!e) {
+                b->oom = true;
+                break;
+            }
+            const char *role = role_name(r, t->role);
+            jb_set(b, e, "index", json_integer(t->index));
+            if (role)
+                jb_set(b, e, "role", json_string(role));
+            jb_set(b, e, "ops", ju64(t->ops));
+            if (t->elapsed_ns)
+                jb_set(b, e, "ops_per_sec", jreal(rate(t->ops, t->elapsed_ns)));
+            jb_append(b, pt, e);
+        }
+        jb_set(b, o, "per_thread", pt);
+    }
+
+    json_t *po = json_object();
+    for (int k = 0; po && k < GH_OP_COUNT; k++) {
+        const struct gh_op_result *op = &r->op[k];
+        if (op->done == 0 && op->failed == 0)
+            continue; /* never ran: absent */
+        json_t *e = json_object();
+        if (!e) {
+            b->oom = true;
+            break;
+        }
+        jb_set(b, e, "done", ju64(op->done));
+        jb_set(b, e, "failed", ju64(op->failed));
+        if (r->wall_ns)
+            jb_set(b, e, "ops_per_sec", jreal(rate(op->done + op->failed, r->wall_ns)));
+        jb_set(b, po, gh_op_names[k], e);
+    }
+    jb_set_nonempty(b, o, "per_op", po);
+    return o;
+}
+
+static json_t *latency_json(struct jb *b, const struct gh_result *r)
+{
+    json_t *o = json_object();
+    for (int k = 0; o && k < GH_OP_COUNT; k++) {
+        const struct gh_hist *h = &r->op[k].latency;
+        if (h->count == 0)
+            continue;
+        json_t *e = json_object();
+        if (!e) {
+            b->oom = true;
+            break;
+        }
+        jb_set(b, e, "samples", ju64(h->count));
+        jb_set(b, e, "p50", ju64(gh_hist_quantile(h, 0.50)));
+        jb_set(b, e, "p90", ju64(gh_hist_quantile(h, 0.90)));
+        jb_set(b, e, "p99", ju64(gh_hist_quantile(h, 0.99)));
+        jb_set(b, e, "p999", ju64(gh_hist_quantile(h, 0.999)));
+        jb_set(b, e, "max", ju64(h->max));
+        jb_set(b, o, gh_op_names[k], e);
+    }
+    return o;
+}
+
+/* locks.<class> for every class that was acquired at all. The GIL's own
+ * counters (switches, drop requests, forced handoffs) join locks.gil: the
+ * lock class and the GIL are the same lock, and one key cannot name two
+ * objects. */
+static json_t *locks_json(struct jb *b, const struct gh_result *r)
+{
+    json_t *o = json_object();
+    for (int c = 0; o && c < GH_LOCK_NCLASSES; c++) {
+        const struct gh_lockstat *ls = &r->locks[c];
+        bool gil = (c == GH_LOCK_gil && r->has_gil);
+        if (ls->acquisitions == 0 && !gil)
+            continue;
+        json_t *e = json_object();
+        if (!e) {
+            b->oom = true;
+            break;
+        }
+        if (ls->acquisitions) {
+            jb_set(b, e, "acquisitions", ju64(ls->acquisitions));
+            jb_set(b, e, "contended", ju64(ls->contended));
+            jb_set(b, e, "contended_pct",
+                   jreal(100.0 * (double)ls->contended / (double)ls->acquisitions));
+            jb_set(b, e, "wait_ns", ju64(ls->wait_ns));
+            jb_set(b, e, "wait_max_ns", ju64(ls->wait_max_ns));
+        }
+        if (gil) {
+            jb_set(b, e, "switches", ju64(r->gil.switches));
+            jb_set(b, e, "drop_requests", ju64(r->gil.drop_requests));
+            jb_set(b, e, "forced_handoffs", ju64(r->gil.forced_handoffs));
+        }
+        jb_set(b, o, gh_lock_class_names[c], e);
+    }
+    return o;
+}
+
+static json_t *alloc_json(struct jb *b, const struct gh_result *r)
+{
+    const struct gh_alloc_stats *a = &r->alloc;
+    json_t *o = json_object();
+    if (!o)
+        return NULL;
+    jb_set(b, o, "live_bytes", ju64(a->live_bytes));
+    jb_set(b, o, "peak_bytes", ju64(a->peak_bytes));
+    jb_set(b, o, "allocs", ju64(a->allocs));
+    jb_set(b, o, "frees", ju64(a->frees));
+    jb_set(b, o, "large_allocs", ju64(a->large_allocs));
+    jb_set(b, o, "arenas_live", ju64(a->arenas_live));
+    jb_set(b, o, "arenas_peak", ju64(a->arenas_peak));
+    jb_set(b, o, "arenas_allocated", ju64(a->arenas_allocated));
+    jb_set(b, o, "arenas_freed", ju64(a->arenas_freed));
+    jb_set(b, o, "pools_live", ju64(a->pools_live));
+    jb_set(b, o, "pools_peak", ju64(a->pools_peak));
+    jb_set(b, o, "cross_thread_frees", ju64(a->cross_thread_frees));
+    jb_set(b, o, "live_after_teardown", ju64(r->alloc_live_after_teardown));
+    return o;
+}
+
+static json_t *checks_json(struct jb *b, const struct gh_result *r)
+{
+    json_t *a = json_array();
+    for (int i = 0; a && r->checks && i < r->nchecks; i++) {
+        const struct gh_check_result *c = &r->checks[i];
+        json_t *e = json_object();
+        if (!e) {
+            b->oom = true;
+            break;
+        }
+        jb_set(b, e, "expr", json_string(c->text ? c->text : ""));
+        jb_set(b, e, "pass", json_boolean(c->pass));
+        if (c->error)
+            jb_set(b, e, "error", json_true());
+        if (c->detail[0])
+            jb_set(b, e, "detail", json_string(c->detail));
+        jb_append(b, a, e);
+    }
+    return a;
+}
+
+int gh_report_json(const struct gh_result *r, json_t **out)
+{
+    struct jb b = {false};
+    json_t *o = json_object();
+    *out = NULL;
+    if (!o)
+        return -ENOMEM;
+    jb_set(&b, o, "gilheap", gh_report_build_json());
+    jb_set(&b, o, "machine", gh_report_machine_json());
+    if (r->scenario)
+        jb_set(&b, o, "scenario", scenario_json(&b, r->scenario));
+    jb_set(&b, o, "config", config_json(&b, r));
+    jb_set(&b, o, "throughput", throughput_json(&b, r));
+    jb_set_nonempty(&b, o, "latency", latency_json(&b, r));
+    jb_set_nonempty(&b, o, "locks", locks_json(&b, r));
+    jb_set(&b, o, "alloc", alloc_json(&b, r));
+    if (r->peak_rss_kb > 0) {
+        json_t *m = json_object();
+        if (m)
+            jb_set(&b, m, "peak_rss_kb", json_integer(r->peak_rss_kb));
+        jb_set(&b, o, "memory", m);
+    }
+    jb_set(&b, o, "checks", checks_json(&b, r));
+    if ((unsigned)r->status < GH_ARRAY_LEN(gh_status_names))
+        jb_set(&b, o, "status", json_string(gh_status_names[r->status]));
+    if (b.oom) {
+        json_decref(o);
+        return -ENOMEM;
+    }
+    *out = o;
+    return 0;
+}

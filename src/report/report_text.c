@@ -1,0 +1,175 @@
+/* report_text.c - the compact human summary `gilheap run` prints on stdout.
+ *
+ * The first line carries everything needed to repeat the run (scenario,
+ * strategy with every axis, threads, duration or ops, seed). An unsafe
+ * combination gets an UNSAFE line right under it, so it is never read as a
+ * normal result.
+ */
+#include "report/report.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "base/hist.h"      // gh_hist_quantile
+#include "base/lockstat.h"  // gh_lock_class_names
+
+void gh_report_fmt_rate(char *buf, size_t len, double v)
+{
+    if (v >= 1e9)
+        snprintf(buf, len, "%.3gG", v / 1e9);
+    else if (v >= 1e6)
+        snprintf(buf, len, "%.3gM", v / 1e6);
+    else if (v >= 1e3)
+        snprintf(buf, len, "%.3gk", v / 1e3);
+    else
+        snprintf(buf, len, "%.3g", v);
+}
+
+void gh_report_fmt_ns(char *buf, size_t len, uint64_t ns)
+{
+    if (ns < 1000)
+        snprintf(buf, len, "%" PRIu64 "ns", ns);
+    else if (ns < 1000000)
+        snprintf(buf, len, "%.3gus", (double)ns / 1e3);
+    else if (ns < 1000000000)
+        snprintf(buf, len, "%.3gms", (double)ns / 1e6);
+    else
+        snprintf(buf, len, "%.3gs", (double)ns / 1e9);
+}
+
+void gh_report_fmt_bytes(char *buf, size_t len, uint64_t b)
+{
+    if (b < 1024)
+        snprintf(buf, len, "%" PRIu64 "B", b);
+    else if (b < 1024 * 1024)
+        snprintf(buf, len, "%.3gKiB", (double)b / 1024.0);
+    else if (b < (uint64_t)1024 * 1024 * 1024)
+        snprintf(buf, len, "%.3gMiB", (double)b / (1024.0 * 1024.0));
+    else
+        snprintf(buf, len, "%.3gGiB", (double)b / (1024.0 * 1024.0 * 1024.0));
+}
+
+static double rate(uint64_t count, uint64_t ns)
+{
+    return ns ? (double)count * 1e9 / (double)ns : 0.0;
+}
+
+static void text_header(FILE *out, const struct gh_result *r)
+{
+    char d[32];
+    const struct gh_scenario *s = r->scenario;
+    fprintf(out, "scenario %s", s && s->name ? s->name : "?");
+    if (s && s->file)
+        fprintf(out, " (%s)", s->file);
+    fprintf(out, "  strategy %s%s (sync=%s rc=%s alloc=%s)",
+            r->strategy.preset ? r->strategy.preset : "custom",
+            r->strategy.overridden ? "+set" : "", gh_sync_names[r->strategy.sync],
+            gh_rc_names[r->strategy.rc], gh_alloc_names[r->strategy.alloc]);
+    fprintf(out, "  threads %d", r->threads);
+    if (r->duration_ns) {
+        gh_report_fmt_ns(d, sizeof d, r->duration_ns);
+        fprintf(out, "  duration %s", d);
+    }
+    if (r->ops_per_thread)
+        fprintf(out, "  ops %" PRIu64 "/thread", r->ops_per_thread);
+    fprintf(out, "  seed %" PRIu64 "\n", r->seed);
+    if (r->unsafe_reason)
+        fprintf(out, "UNSAFE: %s (hazards are expected)\n", r->unsafe_reason);
+}
+
+static void text_throughput(FILE *out, const struct gh_result *r)
+{
+    char a[32], b[32], c[32];
+    gh_report_fmt_rate(a, sizeof a, rate(r->total_ops, r->wall_ns));
+    gh_report_fmt_ns(b, sizeof b, r->wall_ns);
+    fprintf(out, "throughput  %s ops/s (%" PRIu64 " ops in %s)\n", a, r->total_ops, b);
+    fprintf(out, "  %-14s %12s %10s %9s %9s %9s\n", "op", "done", "failed", "ops/s", "p50",
+            "p99");
+    for (int k = 0; k < GH_OP_COUNT; k++) {
+        const struct gh_op_result *op = &r->op[k];
+        if (op->done == 0 && op->failed == 0)
+            continue;
+        gh_report_fmt_rate(a, sizeof a, rate(op->done + op->failed, r->wall_ns));
+        if (op->latency.count) {
+            gh_report_fmt_ns(b, sizeof b, gh_hist_quantile(&op->latency, 0.50));
+            gh_report_fmt_ns(c, sizeof c, gh_hist_quantile(&op->latency, 0.99));
+        } else {
+            snprintf(b, sizeof b, "-");
+            snprintf(c, sizeof c, "-");
+        }
+        fprintf(out, "  %-14s %12" PRIu64 " %10" PRIu64 " %9s %9s %9s\n", gh_op_names[k],
+                op->done, op->failed, a, b, c);
+    }
+}
+
+static void text_locks(FILE *out, const struct gh_result *r)
+{
+    bool any = false;
+    char w[32], m[32];
+    for (int c = 0; c < GH_LOCK_NCLASSES; c++) {
+        const struct gh_lockstat *ls = &r->locks[c];
+        if (ls->acquisitions == 0)
+            continue;
+        if (!any)
+            fprintf(out, "  %-14s %12s %10s %9s %9s %9s\n", "lock", "acquired", "contended",
+                    "cont%", "wait", "max wait");
+        any = true;
+        gh_report_fmt_ns(w, sizeof w, ls->wait_ns);
+        gh_report_fmt_ns(m, sizeof m, ls->wait_max_ns);
+        fprintf(out, "  %-14s %12" PRIu64 " %10" PRIu64 " %8.1f%% %9s %9s\n",
+                gh_lock_class_names[c], ls->acquisitions, ls->contended,
+                100.0 * (double)ls->contended / (double)ls->acquisitions, w, m);
+    }
+    if (!any)
+        fprintf(out, "locks       none taken\n");
+    if (r->has_gil)
+        fprintf(out,
+                "GIL         %" PRIu64 " switches, %" PRIu64 " drop requests, %" PRIu64
+                " forced handoffs\n",
+                r->gil.switches, r->gil.drop_requests, r->gil.forced_handoffs);
+}
+
+static void text_alloc(FILE *out, const struct gh_result *r)
+{
+    const struct gh_alloc_stats *a = &r->alloc;
+    char peak[32], live[32], after[32];
+    gh_report_fmt_bytes(peak, sizeof peak, a->peak_bytes);
+    gh_report_fmt_bytes(live, sizeof live, a->live_bytes);
+    gh_report_fmt_bytes(after, sizeof after, r->alloc_live_after_teardown);
+    fprintf(out,
+            "alloc       peak %s, live %s; %" PRIu64 " allocs, %" PRIu64 " frees (%" PRIu64
+            " large); arenas %" PRIu64 " (peak %" PRIu64 "), pools %" PRIu64 " (peak %" PRIu64
+            "); %" PRIu64 " cross-thread frees; live after teardown %s%s\n",
+            peak, live, a->allocs, a->frees, a->large_allocs, a->arenas_live, a->arenas_peak,
+            a->pools_live, a->pools_peak, a->cross_thread_frees, after,
+            r->alloc_live_after_teardown ? " (LEAK)" : "");
+    if (r->peak_rss_kb > 0)
+        fprintf(out, "memory      peak RSS %ld kB\n", r->peak_rss_kb);
+}
+
+static void text_checks(FILE *out, const struct gh_result *r)
+{
+    if (!r->checks || r->nchecks == 0)
+        return;
+    fprintf(out, "checks      %d of %d passed\n", r->nchecks - r->checks_failed, r->nchecks);
+    for (int i = 0; i < r->nchecks; i++) {
+        const struct gh_check_result *c = &r->checks[i];
+        fprintf(out, "  %s  %s", c->pass ? "PASS" : "FAIL", c->text ? c->text : "?");
+        if (c->detail[0])
+            fprintf(out, "   (%s%s)", c->error ? "error: " : "", c->detail);
+        fputc('\n', out);
+    }
+}
+
+void gh_report_text(FILE *out, const struct gh_result *r)
+{
+    text_header(out, r);
+    text_throughput(out, r);
+    text_locks(out, r);
+    text_alloc(out, r);
+    text_checks(out, r);
+    fprintf(out, "status      %s\n",
+            (unsigned)r->status < GH_ARRAY_LEN(gh_status_names) ? gh_status_names[r->status]
+                                                                : "?");
+}

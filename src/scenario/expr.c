@@ -1,0 +1,758 @@
+/* expr.c - the check-expression language: tokenizer, recursive-descent
+ * parser and evaluator. See docs/scenarios.md, "Checks".
+ *
+ * Grammar, loosest binding first (the same precedence as Python):
+ *
+ *   check   := or END
+ *   or      := and ("or" and)*
+ *   and     := not ("and" not)*
+ *   not     := "not" not | cmp
+ *   cmp     := sum [("==" | "!=" | "<" | "<=" | ">" | ">=") sum]
+ *   sum     := term (("+" | "-") term)*
+ *   term    := unary (("*" | "/" | "%") unary)*
+ *   unary   := "-" unary | primary
+ *   primary := INT | "(" or ")" | FUNC "(" ARG ")"
+ *
+ * FUNC is len (ARG: a global list or dict), count or failed (ARG: an op
+ * name). Comparisons do not chain (a < b < c is an error, not Python's
+ * a < b and b < c). Values are int64; comparisons, `not`, `and` and `or`
+ * yield 0 or 1; `and` and `or` short-circuit; `/` and `%` round like
+ * Python's // and %.
+ *
+ * Limits keep every walk shallow: at most GH_EXPR_MAX_NODES nodes per check
+ * (so the recursive eval and free are bounded) and GH_EXPR_MAX_NEST nested
+ * parentheses / unary operators (so the parser's recursion is bounded).
+ */
+#include "scenario/scenario.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/die.h"   // gh_die
+
+#define GH_EXPR_MAX_NODES 256
+#define GH_EXPR_MAX_NEST  64
+
+/* ---- tokens ------------------------------------------------------------ */
+
+enum tok_kind {
+    T_END, T_INT, T_IDENT, T_LPAREN, T_RPAREN,
+    T_PLUS, T_MINUS, T_STAR, T_SLASH, T_PERCENT,
+    T_EQ, T_NE, T_LT, T_LE, T_GT, T_GE,
+    T_AND, T_OR, T_NOT,
+};
+
+struct tok {
+    enum tok_kind kind;
+    size_t off, len;          /* where it is in the text */
+    int64_t ival;             /* T_INT */
+};
+
+struct eparser {
+    const char *text;
+    size_t pos;               /* next byte to scan */
+    struct tok tok;           /* current token */
+    const struct gh_global *globals;
+    int nglobals;
+    gh__expr_pos_fn *posfn;
+    void *pos_ctx;
+    int nodes;
+    int nest;
+    bool failed;
+    size_t err_off;
+    char *err;
+    size_t errlen;
+};
+
+static bool is_ident_start(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+}
+
+static bool is_ident_char(char c)
+{
+    return is_ident_start(c) || (c >= '0' && c <= '9');
+}
+
+GH_PRINTF(3, 4)
+static void ep_error(struct eparser *p, size_t off, const char *fmt, ...)
+{
+    if (p->failed)
+        return;
+    p->failed = true;
+    p->err_off = off;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(p->err, p->errlen, fmt, ap);
+    va_end(ap);
+}
+
+static void ep_pos(const struct eparser *p, size_t off, int *line, int *column)
+{
+    if (p->posfn) {
+        p->posfn(p->pos_ctx, off, line, column);
+    } else {
+        *line = 1;
+        *column = (int)off + 1;
+    }
+}
+
+/* The token as it is written, for messages: "`abc`" or "the end of the
+ * check". Long or odd tokens are cut and escaped so the message stays one
+ * short line. */
+static const char *tok_desc(const struct eparser *p, const struct tok *t, char *buf,
+                            size_t len)
+{
+    if (t->kind == T_END)
+        return "the end of the check";
+    size_t n = t->len < 40 ? t->len : 40;
+    size_t o = 0;
+    buf[o++] = '`';
+    for (size_t i = 0; i < n && o + 6 < len; i++) {
+        unsigned char c = (unsigned char)p->text[t->off + i];
+        buf[o++] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
+    }
+    if (n < t->len && o + 6 < len) {
+        memcpy(buf + o, "...", 3);
+        o += 3;
+    }
+    buf[o++] = '`';
+    buf[o] = 0;
+    return buf;
+}
+
+/* Scans the next token into p->tok. */
+static void ep_next(struct eparser *p)
+{
+    const char *s = p->text;
+    size_t i = p->pos;
+    while (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r')
+        i++;
+    struct tok t = {.kind = T_END, .off = i, .len = 0};
+    char c = s[i];
+    if (c == 0) {
+        p->tok = t;
+        p->pos = i;
+        return;
+    }
+    if (c >= '0' && c <= '9') {
+        size_t j = i;
+        int64_t v = 0;
+        bool overflow = false;
+        while (s[j] >= '0' && s[j] <= '9') {
+            int d = s[j] - '0';
+            if (v > (INT64_MAX - d) / 10)
+                overflow = true;
+            else
+                v = v * 10 + d;
+            j++;
+        }
+        if (is_ident_char(s[j]) || s[j] == '.') {
+            while (is_ident_char(s[j]) || s[j] == '.')
+                j++;
+            t.len = j - i;
+            char b[64];
+            ep_error(p, i, "expected a decimal integer, found %s", tok_desc(p, &t, b, sizeof b));
+        } else if (overflow) {
+            t.len = j - i;
+            char b[64];
+            ep_error(p, i, "the integer %s is too large (the largest is %" PRId64 ")",
+                     tok_desc(p, &t, b, sizeof b), INT64_MAX);
+        }
+        t.kind = T_INT;
+        t.ival = v;
+        t.len = j - i;
+        p->tok = t;
+        p->pos = j;
+        return;
+    }
+    if (is_ident_start(c)) {
+        size_t j = i;
+        for (;;) {
+            while (is_ident_char(s[j]))
+                j++;
+            if (s[j] == '.' && is_ident_start(s[j + 1]))
+                j++;
+            else
+                break;
+        }
+        t.kind = T_IDENT;
+        t.len = j - i;
+        if (t.len == 3 && memcmp(s + i, "and", 3) == 0)
+            t.kind = T_AND;
+        else if (t.len == 2 && memcmp(s + i, "or", 2) == 0)
+            t.kind = T_OR;
+        else if (t.len == 3 && memcmp(s + i, "not", 3) == 0)
+            t.kind = T_NOT;
+        p->tok = t;
+        p->pos = j;
+        return;
+    }
+    char c2 = s[i + 1];
+    t.len = 1;
+    switch (c) {
+    case '(': t.kind = T_LPAREN; break;
+    case ')': t.kind = T_RPAREN; break;
+    case '+': t.kind = T_PLUS; break;
+    case '-': t.kind = T_MINUS; break;
+    case '*': t.kind = T_STAR; break;
+    case '/': t.kind = T_SLASH; break;
+    case '%': t.kind = T_PERCENT; break;
+    case '<':
+        t.kind = c2 == '=' ? T_LE : T_LT;
+        t.len = c2 == '=' ? 2 : 1;
+        break;
+    case '>':
+        t.kind = c2 == '=' ? T_GE : T_GT;
+        t.len = c2 == '=' ? 2 : 1;
+        break;
+    case '=':
+        if (c2 == '=') {
+            t.kind = T_EQ;
+            t.len = 2;
+        } else {
+            ep_error(p, i, "`=` is not an operator; use `==` to compare");
+        }
+        break;
+    case '!':
+        if (c2 == '=') {
+            t.kind = T_NE;
+            t.len = 2;
+        } else {
+            ep_error(p, i, "`!` is not an operator; use `not`");
+        }
+        break;
+    case '&':
+        ep_error(p, i, "`&` is not an operator; use `and`");
+        break;
+    case '|':
+        ep_error(p, i, "`|` is not an operator; use `or`");
+        break;
+    default:
+        if ((unsigned char)c >= 0x20 && (unsigned char)c < 0x7f)
+            ep_error(p, i, "unexpected character `%c` in the check", c);
+        else
+            ep_error(p, i, "unexpected byte 0x%02x in the check", (unsigned char)c);
+        break;
+    }
+    p->tok = t;
+    p->pos = i + t.len;
+}
+
+static struct gh_expr *mk(struct eparser *p, enum gh_expr_kind kind, size_t off,
+                          struct gh_expr *l, struct gh_expr *r)
+{
+    if (++p->nodes > GH_EXPR_MAX_NODES) {
+        ep_error(p, off, "the check is too long (at most %d terms and operators)",
+                 GH_EXPR_MAX_NODES);
+        gh__expr_free(l);
+        gh__expr_free(r);
+        return NULL;
+    }
+    struct gh_expr *e = calloc(1, sizeof *e);
+    if (!e)
+        gh_die(ENOMEM, "calloc");
+    e->kind = kind;
+    e->l = l;
+    e->r = r;
+    ep_pos(p, off, &e->line, &e->column);
+    return e;
+}
+
+/* ---- parser ------------------------------------------------------------ */
+
+static struct gh_expr *parse_or(struct eparser *p);
+
+static const char operand_hint[] =
+    "a number, `(`, `-`, `not`, len(NAME), count(OP) or failed(OP)";
+
+static struct gh_expr *parse_call(struct eparser *p)
+{
+    struct tok fn = p->tok;
+    const char *s = p->text + fn.off;
+    enum gh_expr_kind kind;
+    char b[64];
+    if (fn.len == 3 && memcmp(s, "len", 3) == 0) {
+        kind = GH_EX_LEN;
+    } else if (fn.len == 5 && memcmp(s, "count", 5) == 0) {
+        kind = GH_EX_COUNT;
+    } else if (fn.len == 6 && memcmp(s, "failed", 6) == 0) {
+        kind = GH_EX_FAILED;
+    } else {
+        ep_error(p, fn.off, "unknown function %s; expected len, count or failed",
+                 tok_desc(p, &fn, b, sizeof b));
+        return NULL;
+    }
+    const char *fname = kind == GH_EX_LEN ? "len" : kind == GH_EX_COUNT ? "count" : "failed";
+    ep_next(p);
+    if (p->tok.kind != T_LPAREN) {
+        ep_error(p, p->tok.off, "expected `(` after %s, found %s", fname,
+                 tok_desc(p, &p->tok, b, sizeof b));
+        return NULL;
+    }
+    ep_next(p);
+    if (p->failed)
+        return NULL;
+    struct tok arg = p->tok;
+    if (arg.kind != T_IDENT) {
+        ep_error(p, arg.off, "expected %s inside %s(), found %s",
+                 kind == GH_EX_LEN ? "the name of a global list or dict" : "an op name",
+                 fname, tok_desc(p, &arg, b, sizeof b));
+        return NULL;
+    }
+    char name[64];
+    if (arg.len >= sizeof name) {
+        ep_error(p, arg.off, "the name %s is too long", tok_desc(p, &arg, b, sizeof b));
+        return NULL;
+    }
+    memcpy(name, p->text + arg.off, arg.len);
+    name[arg.len] = 0;
+    int slot = -1;
+    enum gh_op_kind op = GH_OP_COUNT;
+    if (kind == GH_EX_LEN) {
+        for (int i = 0; i < p->nglobals; i++)
+            if (strcmp(p->globals[i].name, name) == 0)
+                slot = i;
+        if (slot < 0) {
+            ep_error(p, arg.off, "len(%s): `%s` is not a global (len() reads a global list "
+                     "or dict named in `setup`)", name, name);
+            return NULL;
+        }
+        enum gh_newtype t = p->globals[slot].type;
+        if (t != GH_NEW_LIST && t != GH_NEW_DICT) {
+            ep_error(p, arg.off, "len(%s): `%s` is %s; len() needs a list or a dict", name,
+                     name, t == GH_NEW_INT ? "an int" : "an object");
+            return NULL;
+        }
+    } else {
+        op = gh_op_from_name(name);
+        if (op == GH_OP_COUNT) {
+            char list[512];
+            size_t o = 0;
+            list[0] = 0;
+            for (int i = 0; i < GH_OP_COUNT && o < sizeof list; i++)
+                o += (size_t)snprintf(list + o, sizeof list - o, "%s%s", i ? ", " : "",
+                                      gh_op_names[i]);
+            ep_error(p, arg.off, "%s(%s): unknown op `%s`; expected one of %s", fname, name,
+                     name, list);
+            return NULL;
+        }
+    }
+    ep_next(p);
+    if (p->tok.kind != T_RPAREN) {
+        ep_error(p, p->tok.off, "expected `)` after %s(%s, found %s", fname, name,
+                 tok_desc(p, &p->tok, b, sizeof b));
+        return NULL;
+    }
+    ep_next(p);
+    struct gh_expr *e = mk(p, kind, fn.off, NULL, NULL);
+    if (e) {
+        e->slot = slot;
+        e->op = op;
+    }
+    return e;
+}
+
+static struct gh_expr *parse_primary(struct eparser *p)
+{
+    if (p->failed)
+        return NULL;
+    struct tok t = p->tok;
+    char b[64];
+    switch (t.kind) {
+    case T_INT: {
+        ep_next(p);
+        struct gh_expr *e = mk(p, GH_EX_INT, t.off, NULL, NULL);
+        if (e)
+            e->ival = t.ival;
+        return e;
+    }
+    case T_LPAREN: {
+        if (++p->nest > GH_EXPR_MAX_NEST) {
+            ep_error(p, t.off, "the check nests too deeply (at most %d levels)",
+                     GH_EXPR_MAX_NEST);
+            return NULL;
+        }
+        ep_next(p);
+        struct gh_expr *e = parse_or(p);
+        p->nest--;
+        if (!e)
+            return NULL;
+        if (p->tok.kind != T_RPAREN) {
+            int line, col;
+            ep_pos(p, t.off, &line, &col);
+            ep_error(p, p->tok.off, "expected `)` to close the `(` at %d:%d, found %s", line,
+                     col, tok_desc(p, &p->tok, b, sizeof b));
+            gh__expr_free(e);
+            return NULL;
+        }
+        ep_next(p);
+        return e;
+    }
+    case T_IDENT: {
+        /* A call: the name must be followed by `(`. */
+        size_t j = p->pos;
+        while (p->text[j] == ' ' || p->text[j] == '\t' || p->text[j] == '\n' ||
+               p->text[j] == '\r')
+            j++;
+        bool call = p->text[j] == '(';
+        bool known = (t.len == 3 && memcmp(p->text + t.off, "len", 3) == 0) ||
+                     (t.len == 5 && memcmp(p->text + t.off, "count", 5) == 0) ||
+                     (t.len == 6 && memcmp(p->text + t.off, "failed", 6) == 0);
+        if (call || known)
+            return parse_call(p);
+        ep_error(p, t.off, "unexpected name %s; a check reads values through len(NAME), "
+                 "count(OP) and failed(OP)", tok_desc(p, &t, b, sizeof b));
+        return NULL;
+    }
+    default:
+        ep_error(p, t.off, "expected an operand (%s), found %s", operand_hint,
+                 tok_desc(p, &t, b, sizeof b));
+        return NULL;
+    }
+}
+
+static struct gh_expr *parse_unary(struct eparser *p)
+{
+    if (p->failed)
+        return NULL;
+    if (p->tok.kind != T_MINUS)
+        return parse_primary(p);
+    size_t off = p->tok.off;
+    if (++p->nest > GH_EXPR_MAX_NEST) {
+        ep_error(p, off, "the check nests too deeply (at most %d levels)", GH_EXPR_MAX_NEST);
+        return NULL;
+    }
+    ep_next(p);
+    struct gh_expr *x = parse_unary(p);
+    p->nest--;
+    if (!x)
+        return NULL;
+    return mk(p, GH_EX_NEG, off, x, NULL);
+}
+
+/* One left-associative level: operand (op operand)*. */
+static struct gh_expr *parse_binary_level(struct eparser *p,
+                                          struct gh_expr *(*operand)(struct eparser *),
+                                          const enum tok_kind *toks,
+                                          const enum gh_expr_kind *kinds, int n)
+{
+    struct gh_expr *l = operand(p);
+    while (l && !p->failed) {
+        int k = -1;
+        for (int i = 0; i < n; i++)
+            if (p->tok.kind == toks[i])
+                k = i;
+        if (k < 0)
+            break;
+        ep_next(p);
+        struct gh_expr *r = operand(p);
+        if (!r) {
+            gh__expr_free(l);
+            return NULL;
+        }
+        /* The node starts where its left operand starts. */
+        struct gh_expr *e = mk(p, kinds[k], 0, l, r);
+        if (!e)
+            return NULL;
+        e->line = l->line;
+        e->column = l->column;
+        l = e;
+    }
+    if (p->failed && l) {
+        gh__expr_free(l);
+        return NULL;
+    }
+    return l;
+}
+
+static struct gh_expr *parse_term(struct eparser *p)
+{
+    static const enum tok_kind toks[] = {T_STAR, T_SLASH, T_PERCENT};
+    static const enum gh_expr_kind kinds[] = {GH_EX_MUL, GH_EX_DIV, GH_EX_MOD};
+    return parse_binary_level(p, parse_unary, toks, kinds, 3);
+}
+
+static struct gh_expr *parse_sum(struct eparser *p)
+{
+    static const enum tok_kind toks[] = {T_PLUS, T_MINUS};
+    static const enum gh_expr_kind kinds[] = {GH_EX_ADD, GH_EX_SUB};
+    return parse_binary_level(p, parse_term, toks, kinds, 2);
+}
+
+static bool is_cmp(enum tok_kind k)
+{
+    return k == T_EQ || k == T_NE || k == T_LT || k == T_LE || k == T_GT || k == T_GE;
+}
+
+static struct gh_expr *parse_cmp(struct eparser *p)
+{
+    struct gh_expr *l = parse_sum(p);
+    if (!l || p->failed || !is_cmp(p->tok.kind))
+        goto out;
+    enum gh_expr_kind kind;
+    switch (p->tok.kind) {
+    case T_EQ: kind = GH_EX_EQ; break;
+    case T_NE: kind = GH_EX_NE; break;
+    case T_LT: kind = GH_EX_LT; break;
+    case T_LE: kind = GH_EX_LE; break;
+    case T_GT: kind = GH_EX_GT; break;
+    default:   kind = GH_EX_GE; break;
+    }
+    ep_next(p);
+    struct gh_expr *r = parse_sum(p);
+    if (!r)
+        goto out;
+    if (is_cmp(p->tok.kind)) {
+        ep_error(p, p->tok.off, "comparisons do not chain; join them with `and`");
+        gh__expr_free(r);
+        goto out;
+    }
+    struct gh_expr *e = mk(p, kind, 0, l, r);
+    if (!e)
+        return NULL;
+    e->line = l->line;
+    e->column = l->column;
+    return e;
+out:
+    if (p->failed) {
+        gh__expr_free(l);
+        return NULL;
+    }
+    return l;
+}
+
+static struct gh_expr *parse_not(struct eparser *p)
+{
+    if (p->failed)
+        return NULL;
+    if (p->tok.kind != T_NOT)
+        return parse_cmp(p);
+    size_t off = p->tok.off;
+    if (++p->nest > GH_EXPR_MAX_NEST) {
+        ep_error(p, off, "the check nests too deeply (at most %d levels)", GH_EXPR_MAX_NEST);
+        return NULL;
+    }
+    ep_next(p);
+    struct gh_expr *x = parse_not(p);
+    p->nest--;
+    if (!x)
+        return NULL;
+    return mk(p, GH_EX_NOT, off, x, NULL);
+}
+
+static struct gh_expr *parse_and(struct eparser *p)
+{
+    static const enum tok_kind toks[] = {T_AND};
+    static const enum gh_expr_kind kinds[] = {GH_EX_AND};
+    return parse_binary_level(p, parse_not, toks, kinds, 1);
+}
+
+static struct gh_expr *parse_or(struct eparser *p)
+{
+    static const enum tok_kind toks[] = {T_OR};
+    static const enum gh_expr_kind kinds[] = {GH_EX_OR};
+    return parse_binary_level(p, parse_and, toks, kinds, 1);
+}
+
+struct gh_expr *gh__expr_parse(const char *text, const struct gh_global *globals,
+                               int nglobals, gh__expr_pos_fn *pos, void *pos_ctx,
+                               size_t *err_offset, char *err, size_t errlen)
+{
+    struct eparser p = {
+        .text = text, .globals = globals, .nglobals = nglobals,
+        .posfn = pos, .pos_ctx = pos_ctx, .err = err, .errlen = errlen,
+    };
+    if (errlen)
+        err[0] = 0;
+    ep_next(&p);
+    struct gh_expr *e = NULL;
+    if (!p.failed && p.tok.kind == T_END) {
+        ep_error(&p, p.tok.off, "empty check: expected an expression such as "
+                 "len(L) == count(list.append)");
+    } else {
+        e = parse_or(&p);
+        if (e && !p.failed && p.tok.kind != T_END) {
+            char b[64];
+            ep_error(&p, p.tok.off, "expected an operator or the end of the check, found %s",
+                     tok_desc(&p, &p.tok, b, sizeof b));
+        }
+    }
+    if (p.failed) {
+        gh__expr_free(e);
+        if (err_offset)
+            *err_offset = p.err_off;
+        return NULL;
+    }
+    return e;
+}
+
+void gh__expr_free(struct gh_expr *e)
+{
+    if (!e)
+        return;
+    gh__expr_free(e->l);
+    gh__expr_free(e->r);
+    free(e);
+}
+
+/* ---- evaluation -------------------------------------------------------- */
+
+static const char *op_symbol(enum gh_expr_kind k)
+{
+    switch (k) {
+    case GH_EX_NEG: return "unary -";
+    case GH_EX_ADD: return "+";
+    case GH_EX_SUB: return "-";
+    case GH_EX_MUL: return "*";
+    case GH_EX_DIV: return "/";
+    case GH_EX_MOD: return "%";
+    default:        return "?";
+    }
+}
+
+GH_PRINTF(4, 5)
+static int ev_error(const struct gh_expr *e, char *err, size_t errlen, const char *fmt, ...)
+{
+    char what[200];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    if (errlen)
+        snprintf(err, errlen, "%s (in the expression at %d:%d)", what, e->line, e->column);
+    return -1;
+}
+
+static int ev(const struct gh_expr *e, const struct gh_eval_env *env, int64_t *out,
+              char *err, size_t errlen)
+{
+    int64_t a = 0, b = 0;
+    switch (e->kind) {
+    case GH_EX_INT:
+        *out = e->ival;
+        return 0;
+    case GH_EX_LEN:
+        if (!env || !env->len)
+            return ev_error(e, err, errlen, "len() is not available here");
+        *out = env->len(env->ctx, e->slot);
+        return 0;
+    case GH_EX_COUNT:
+    case GH_EX_FAILED: {
+        uint64_t (*fn)(void *, enum gh_op_kind) =
+            !env ? NULL : e->kind == GH_EX_COUNT ? env->count : env->failed;
+        if (!fn)
+            return ev_error(e, err, errlen, "%s() is not available here",
+                            e->kind == GH_EX_COUNT ? "count" : "failed");
+        uint64_t v = fn(env->ctx, e->op);
+        if (v > (uint64_t)INT64_MAX)
+            return ev_error(e, err, errlen, "integer overflow: %s(%s) = %" PRIu64,
+                            e->kind == GH_EX_COUNT ? "count" : "failed",
+                            gh_op_names[e->op], v);
+        *out = (int64_t)v;
+        return 0;
+    }
+    case GH_EX_NEG:
+        if (ev(e->l, env, &a, err, errlen))
+            return -1;
+        if (a == INT64_MIN)
+            return ev_error(e, err, errlen, "integer overflow in unary -");
+        *out = -a;
+        return 0;
+    case GH_EX_NOT:
+        if (ev(e->l, env, &a, err, errlen))
+            return -1;
+        *out = a == 0;
+        return 0;
+    case GH_EX_AND:
+    case GH_EX_OR:
+        if (ev(e->l, env, &a, err, errlen))
+            return -1;
+        if (e->kind == GH_EX_AND ? a == 0 : a != 0) {
+            *out = e->kind == GH_EX_OR;
+            return 0;
+        }
+        if (ev(e->r, env, &b, err, errlen))
+            return -1;
+        *out = b != 0;
+        return 0;
+    default:
+        break;
+    }
+    if (ev(e->l, env, &a, err, errlen) || ev(e->r, env, &b, err, errlen))
+        return -1;
+    switch (e->kind) {
+    case GH_EX_ADD:
+        if (__builtin_add_overflow(a, b, out))
+            goto overflow;
+        return 0;
+    case GH_EX_SUB:
+        if (__builtin_sub_overflow(a, b, out))
+            goto overflow;
+        return 0;
+    case GH_EX_MUL:
+        if (__builtin_mul_overflow(a, b, out))
+            goto overflow;
+        return 0;
+    case GH_EX_DIV:
+    case GH_EX_MOD:
+        if (b == 0)
+            return ev_error(e->r, err, errlen, "division by zero: the right side of `%s` is 0",
+                            op_symbol(e->kind));
+        if (b == -1) {
+            /* INT64_MIN / -1 overflows; x % -1 is 0 (and UB in C for INT64_MIN). */
+            if (e->kind == GH_EX_MOD) {
+                *out = 0;
+                return 0;
+            }
+            if (a == INT64_MIN)
+                goto overflow;
+            *out = -a;
+            return 0;
+        }
+        if (e->kind == GH_EX_DIV) {
+            int64_t q = a / b;
+            if (a % b != 0 && ((a < 0) != (b < 0)))
+                q--;                        /* round toward -inf, as Python's // */
+            *out = q;
+        } else {
+            int64_t r = a % b;
+            if (r != 0 && ((r < 0) != (b < 0)))
+                r += b;                     /* the sign of the divisor, as Python's % */
+            *out = r;
+        }
+        return 0;
+    case GH_EX_EQ: *out = a == b; return 0;
+    case GH_EX_NE: *out = a != b; return 0;
+    case GH_EX_LT: *out = a < b; return 0;
+    case GH_EX_LE: *out = a <= b; return 0;
+    case GH_EX_GT: *out = a > b; return 0;
+    case GH_EX_GE: *out = a >= b; return 0;
+    default:
+        return ev_error(e, err, errlen, "bad expression node %d", (int)e->kind);
+    }
+overflow:
+    return ev_error(e, err, errlen, "integer overflow in %" PRId64 " %s %" PRId64, a,
+                    op_symbol(e->kind), b);
+}
+
+int gh_expr_eval(const struct gh_expr *e, const struct gh_eval_env *env, int64_t *out,
+                 char *err, size_t errlen)
+{
+    int64_t v = 0;
+    if (errlen)
+        err[0] = 0;
+    if (!e) {
+        if (errlen)
+            snprintf(err, errlen, "no expression");
+        return -1;
+    }
+    if (ev(e, env, &v, err, errlen))
+        return -1;
+    *out = v;
+    return 0;
+}

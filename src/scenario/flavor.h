@@ -1,0 +1,56 @@
+/* flavor.h - the table of compiled strategy flavours (sync x rc).
+ *
+ * Each flavour is the same hot source (*.fl.c) compiled with its own macros
+ * (see GH_FL in base/compiler.h). A run looks its flavour up once and calls
+ * its entry points; inside a flavour every reference-count, lock and
+ * container operation is a direct or inlined call, never an indirect one.
+ *
+ * Layer: scenario.
+ */
+#ifndef GH_SCENARIO_FLAVOR_H
+#define GH_SCENARIO_FLAVOR_H
+
+#include <stdint.h>
+
+#include "object/object.h"
+#include "scenario/scenario.h" // struct gh_global
+#include "scenario/strategy.h"
+
+struct gh_worker;
+struct gh_run_shared;
+struct gh_rng;
+
+/* Keep in step with GH_FLAVORS in CMakeLists.txt. */
+#define GH_FLAVORS(X) X(gil, plain) X(gil, atomic) X(objlock, atomic)
+
+/* One primitive's cost, measured by bench/dispatch. */
+struct gh_bench_costs {
+    double incdec_ns;     /* one incref + decref pair */
+    double lock_ns;       /* one lock + unlock pair of the flavour's lock */
+    double append_pop_ns; /* one list append + pop pair */
+};
+
+struct gh_flavor {
+    const char *name;              /* "gil_plain" */
+    enum gh_sync_kind sync;
+    enum gh_rc_kind rc;
+    /* Gives the singletons this flavour's types. Before any thread. */
+    void (*init)(void);
+    /* The worker thread's body (pthread start routine; arg: gh_worker). */
+    void *(*worker_main)(void *worker);
+    /* Setup and teardown of globals (single-threaded). */
+    gh_object *(*make_global)(const struct gh_global *g, struct gh_rng *rng);
+    void (*decref)(gh_object *o);
+    int64_t (*len)(gh_object *o);
+    /* Microbenchmarks of the hot primitives, `iters` iterations each. */
+    void (*bench)(struct gh_bench_costs *out, uint64_t iters);
+};
+
+#define GH_X_(s, r) extern const struct gh_flavor GH_FL_NAME(gh_flavor, s##_##r);
+GH_FLAVORS(GH_X_)
+#undef GH_X_
+
+/* The flavour for this sync and rc, or NULL when none is compiled. */
+const struct gh_flavor *gh_flavor_find(enum gh_sync_kind sync, enum gh_rc_kind rc);
+
+#endif

@@ -1,0 +1,1697 @@
+/* parse.c - reads a scenario file into struct gh_scenario.
+ *
+ * The file format is docs/scenarios.md; this file follows it, and so do its
+ * messages. libyaml loads the whole file into a node tree (every node
+ * carries its 0-based start mark); the walk below then checks the tree
+ * against the format, key by key, and resolves every name, so the runner
+ * never meets a bad input.
+ *
+ * Every error is one line, "FILE:LINE:COLUMN: error: WHAT" (1-based), and
+ * the first error ends the parse. Anything taken from the input that goes
+ * into a message is cut short and has its control characters replaced, so
+ * a message is always one line.
+ *
+ * The walk only descends into the shapes the format allows, to a fixed
+ * depth, so a hostile file (deep nesting, alias loops) cannot make it
+ * recurse. Sizes that would make a lookup quadratic are capped (GH_MAX_*).
+ */
+#include "scenario/scenario.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yaml.h>
+
+#include "base/die.h"   // gh_die
+
+#define GH_MAX_THREADS    1024
+#define GH_MAX_GLOBALS    4096
+#define GH_MAX_LOCALS     256
+#define GH_MAX_CHECKS     1024
+#define GH_MAX_ITEMS      10000000
+#define GH_MAX_NAME       63
+#define GH_MAX_FILE_BYTES (16u << 20)
+
+/* ---- small helpers ----------------------------------------------------- */
+
+static void *xcalloc(size_t n, size_t size)
+{
+    void *p = calloc(n ? n : 1, size);
+    if (!p)
+        gh_die(ENOMEM, "calloc");
+    return p;
+}
+
+static char *xstrdup(const char *s)
+{
+    char *p = strdup(s);
+    if (!p)
+        gh_die(ENOMEM, "strdup");
+    return p;
+}
+
+/* Copies s into buf for a message: at most 40 characters, control
+ * characters and non-ASCII bytes replaced by '?'. */
+static const char *clip(const char *s, char *buf, size_t len)
+{
+    size_t o = 0, i = 0;
+    for (; s[i] && i < 40 && o + 4 < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        buf[o++] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
+    }
+    if (s[i] && o + 4 < len) {
+        memcpy(buf + o, "...", 3);
+        o += 3;
+    }
+    buf[o] = 0;
+    return buf;
+}
+
+/* Levenshtein distance, for "did you mean"; large when either is long. */
+static int edit_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > 64 || lb > 64)
+        return 1000;
+    int row[65];
+    for (size_t j = 0; j <= lb; j++)
+        row[j] = (int)j;
+    for (size_t i = 1; i <= la; i++) {
+        int diag = row[0];
+        row[0] = (int)i;
+        for (size_t j = 1; j <= lb; j++) {
+            int up = row[j];
+            int best = diag + (a[i - 1] != b[j - 1]);
+            if (up + 1 < best)
+                best = up + 1;
+            if (row[j - 1] + 1 < best)
+                best = row[j - 1] + 1;
+            row[j] = best;
+            diag = up;
+        }
+    }
+    return row[lb];
+}
+
+/* The closest of names[0..n) to s, or NULL if none is close. A name whose
+ * part after the last '.' equals s ("append" -> "list.append") counts as
+ * close. */
+static const char *closest(const char *s, const char *const *names, int n)
+{
+    const char *best = NULL;
+    int bestd = 1000;
+    size_t ls = strlen(s);
+    int limit = ls <= 3 ? 1 : ls <= 8 ? 2 : 3;
+    for (int i = 0; i < n; i++) {
+        const char *dot = strrchr(names[i], '.');
+        if (dot && strcmp(dot + 1, s) == 0)
+            return names[i];
+        int d = edit_distance(s, names[i]);
+        if (d < bestd) {
+            bestd = d;
+            best = names[i];
+        }
+    }
+    return bestd <= limit ? best : NULL;
+}
+
+static void join(char *buf, size_t len, const char *const *names, int n)
+{
+    size_t o = 0;
+    buf[0] = 0;
+    for (int i = 0; i < n && o < len; i++)
+        o += (size_t)snprintf(buf + o, len - o, "%s%s", i ? ", " : "", names[i]);
+}
+
+static const char *const reserved_words[] = {
+    "none", "object", "int", "small-int", "list", "dict", "random",
+    "and", "or", "not", "len", "count", "failed",
+};
+
+static const char *const newtype_names[] = {"object", "int", "list", "dict"};
+static const char *const newtype_articles[] = {"an object", "an int", "a list", "a dict"};
+
+/* ---- the parse context and its errors ----------------------------------- */
+
+struct local_info {
+    enum gh_newtype type;
+    int line, column;         /* the first `new` that binds it */
+};
+
+struct pctx {
+    const char *file;
+    const char *text;
+    size_t len;
+    yaml_document_t doc;
+    struct gh_diag *diag;
+    bool failed;
+    struct gh_scenario *s;
+    int *gsorted;             /* globals' indices sorted by name */
+};
+
+GH_PRINTF(4, 5)
+static int err_at(struct pctx *c, int line, int column, const char *fmt, ...)
+{
+    if (c->failed)
+        return -1;
+    c->failed = true;
+    char what[768];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    char *m = c->diag->msg;
+    snprintf(m, sizeof c->diag->msg, "%s:%d:%d: error: %s", c->file, line, column, what);
+    for (char *p = m; *p; p++)         /* one line, whatever the input held */
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            *p = '?';
+    return -1;
+}
+
+#define err_node(c, n, ...)                                                    \
+    err_at((c), (int)(n)->start_mark.line + 1, (int)(n)->start_mark.column + 1, __VA_ARGS__)
+
+static yaml_node_t *node_at(struct pctx *c, int id)
+{
+    return yaml_document_get_node(&c->doc, id);
+}
+
+static bool is_scalar(const yaml_node_t *n)
+{
+    return n && n->type == YAML_SCALAR_NODE;
+}
+
+static const char *sval(const yaml_node_t *n)
+{
+    return (const char *)n->data.scalar.value;
+}
+
+/* An empty plain scalar or ~ / null: what `key:` with nothing after gives. */
+static bool is_null(const yaml_node_t *n)
+{
+    if (!is_scalar(n) || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+        return false;
+    const char *v = sval(n);
+    return !*v || !strcmp(v, "~") || !strcmp(v, "null") || !strcmp(v, "Null") ||
+           !strcmp(v, "NULL");
+}
+
+/* "a mapping", "a sequence", "nothing" or "`text`". */
+static const char *desc(const yaml_node_t *n, char *buf, size_t len)
+{
+    if (n->type == YAML_MAPPING_NODE)
+        return "a mapping";
+    if (n->type == YAML_SEQUENCE_NODE)
+        return "a sequence";
+    if (is_null(n) && !*sval(n))
+        return "nothing";
+    char b[64];
+    snprintf(buf, len, "`%s`", clip(sval(n), b, sizeof b));
+    return buf;
+}
+
+/* Whether the scalar holds a NUL (from a "\0" escape): such text is never
+ * a valid name, number or check. */
+static bool has_nul(const yaml_node_t *n)
+{
+    return strlen(sval(n)) != n->data.scalar.length;
+}
+
+static bool valid_ident(const char *s)
+{
+    if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || *s == '_'))
+        return false;
+    size_t n = 0;
+    for (; *s; s++, n++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || *s == '_' ||
+              (*s >= '0' && *s <= '9')))
+            return false;
+    return n <= GH_MAX_NAME;
+}
+
+static bool is_reserved(const char *s)
+{
+    for (size_t i = 0; i < GH_ARRAY_LEN(reserved_words); i++)
+        if (!strcmp(s, reserved_words[i]))
+            return true;
+    return false;
+}
+
+/* Scenario and role names: letters, digits, '.', '_', '-'. */
+static bool valid_label(const char *s)
+{
+    size_t n = 0;
+    for (; *s; s++, n++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+              (*s >= '0' && *s <= '9') || *s == '.' || *s == '_' || *s == '-'))
+            return false;
+    return n >= 1 && n <= GH_MAX_NAME;
+}
+
+/* ---- scalars ----------------------------------------------------------- */
+
+/* A decimal integer in [min, max], written as a plain scalar. */
+static int get_int(struct pctx *c, yaml_node_t *n, const char *what, int64_t min,
+                   int64_t max, int64_t *out)
+{
+    char b[64];
+    bool ok = is_scalar(n) && n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
+              !has_nul(n);
+    int64_t v = 0;
+    if (ok) {
+        const char *s = sval(n);
+        bool neg = *s == '-';
+        if (*s == '-' || *s == '+')
+            s++;
+        if (!*s)
+            ok = false;
+        /* Accumulate negatively so INT64_MIN fits. */
+        for (; ok && *s; s++) {
+            if (*s < '0' || *s > '9') {
+                ok = false;
+                break;
+            }
+            int d = *s - '0';
+            if (v < (INT64_MIN + d) / 10) {
+                ok = false;
+                break;
+            }
+            v = v * 10 - d;
+        }
+        if (ok && !neg) {
+            if (v == INT64_MIN)
+                ok = false;
+            else
+                v = -v;
+        }
+    }
+    if (!ok || v < min || v > max) {
+        if (max == INT64_MAX)
+            return err_node(c, n, "%s: expected an integer >= %" PRId64 ", found %s", what,
+                            min, desc(n, b, sizeof b));
+        return err_node(c, n, "%s: expected an integer from %" PRId64 " to %" PRId64
+                        ", found %s", what, min, max, desc(n, b, sizeof b));
+    }
+    *out = v;
+    return 0;
+}
+
+static int get_u64(struct pctx *c, yaml_node_t *n, const char *what, uint64_t *out)
+{
+    char b[64];
+    bool ok = is_scalar(n) && n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
+              !has_nul(n) && *sval(n);
+    uint64_t v = 0;
+    for (const char *s = ok ? sval(n) : ""; ok && *s; s++) {
+        if (*s < '0' || *s > '9' || v > (UINT64_MAX - (uint64_t)(*s - '0')) / 10)
+            ok = false;
+        else
+            v = v * 10 + (uint64_t)(*s - '0');
+    }
+    if (!ok)
+        return err_node(c, n, "%s: expected an integer from 0 to %" PRIu64 ", found %s",
+                        what, UINT64_MAX, desc(n, b, sizeof b));
+    *out = v;
+    return 0;
+}
+
+/* A non-empty string scalar. */
+static int get_str(struct pctx *c, yaml_node_t *n, const char *what, const char **out)
+{
+    char b[64];
+    if (!is_scalar(n) || is_null(n) || has_nul(n))
+        return err_node(c, n, "%s: expected %s, found %s", what,
+                        "a string", desc(n, b, sizeof b));
+    *out = sval(n);
+    return 0;
+}
+
+/* ---- mappings ---------------------------------------------------------- */
+
+/* Checks that `map` is a mapping whose keys are scalars from names[0..n),
+ * each at most once; keys[i] / vals[i] get the key and value nodes of
+ * names[i] (NULL when absent). `owner` names the mapping in messages ("the
+ * top level", "a role"). When `elsewhere` is given, a key from it that is
+ * not in names gets `elsewhere_msg` instead of "unknown key". */
+static int get_fields(struct pctx *c, yaml_node_t *map, const char *owner,
+                      const char *const *names, int n, yaml_node_t **keys,
+                      yaml_node_t **vals, const char *const *elsewhere, int nelsewhere,
+                      const char *elsewhere_msg)
+{
+    char b[64], b2[64], list[512];
+    if (map->type != YAML_MAPPING_NODE)
+        return err_node(c, map, "%s: expected a mapping, found %s", owner,
+                        desc(map, b, sizeof b));
+    for (int i = 0; i < n; i++)
+        keys[i] = vals[i] = NULL;
+    for (yaml_node_pair_t *p = map->data.mapping.pairs.start;
+         p < map->data.mapping.pairs.top; p++) {
+        yaml_node_t *k = node_at(c, p->key);
+        yaml_node_t *v = node_at(c, p->value);
+        if (!is_scalar(k) || has_nul(k))
+            return err_node(c, k, "%s: expected a key name, found %s", owner,
+                            desc(k, b, sizeof b));
+        int idx = -1;
+        for (int i = 0; i < n; i++)
+            if (!strcmp(sval(k), names[i]))
+                idx = i;
+        if (idx < 0) {
+            join(list, sizeof list, names, n);
+            for (int i = 0; elsewhere && i < nelsewhere; i++)
+                if (!strcmp(sval(k), elsewhere[i]))
+                    return err_node(c, k, "`%s` %s; the keys here are: %s",
+                                    clip(sval(k), b, sizeof b), elsewhere_msg, list);
+            const char *near = closest(sval(k), names, n);
+            if (near)
+                return err_node(c, k, "unknown key `%s` in %s (did you mean `%s`?); "
+                                "expected one of: %s", clip(sval(k), b, sizeof b), owner,
+                                near, list);
+            return err_node(c, k, "unknown key `%s` in %s; expected one of: %s",
+                            clip(sval(k), b, sizeof b), owner, list);
+        }
+        if (keys[idx])
+            return err_node(c, k, "duplicate key `%s` in %s (first given at %d:%d)",
+                            clip(sval(k), b2, sizeof b2), owner,
+                            (int)keys[idx]->start_mark.line + 1,
+                            (int)keys[idx]->start_mark.column + 1);
+        keys[idx] = k;
+        vals[idx] = v;
+    }
+    return 0;
+}
+
+/* ---- names ------------------------------------------------------------- */
+
+static const char *pctx_gname(const struct pctx *c, int i)
+{
+    return c->s->globals[i].name;
+}
+
+/* The index of the global called name, or -1 (binary search in gsorted). */
+static int find_global(const struct pctx *c, const char *name)
+{
+    int lo = 0, hi = c->s->nglobals - 1;
+    while (lo <= hi) {
+        int mid = lo + (hi - lo) / 2;
+        int cmp = strcmp(name, pctx_gname(c, c->gsorted[mid]));
+        if (cmp == 0)
+            return c->gsorted[mid];
+        if (cmp < 0)
+            hi = mid - 1;
+        else
+            lo = mid + 1;
+    }
+    return -1;
+}
+
+static int find_local(const struct gh_role *r, const char *name)
+{
+    for (int i = 0; i < r->nlocals; i++)
+        if (!strcmp(r->locals[i], name))
+            return i;
+    return -1;
+}
+
+/* A close global or local name, for "did you mean". */
+static const char *closest_name(const struct pctx *c, const struct gh_role *r,
+                                const char *name)
+{
+    const char *best = NULL;
+    int bestd = 1000;
+    int limit = strlen(name) <= 3 ? 1 : 2;
+    for (int i = 0; i < c->s->nglobals; i++) {
+        int d = edit_distance(name, c->s->globals[i].name);
+        if (d < bestd) {
+            bestd = d;
+            best = c->s->globals[i].name;
+        }
+    }
+    for (int i = 0; r && i < r->nlocals; i++) {
+        int d = edit_distance(name, r->locals[i]);
+        if (d < bestd) {
+            bestd = d;
+            best = r->locals[i];
+        }
+    }
+    return bestd <= limit ? best : NULL;
+}
+
+static const struct gh_global *gsort_globals;
+
+static int gsort_cmp(const void *a, const void *b)
+{
+    int ia = *(const int *)a, ib = *(const int *)b;
+    int cmp = strcmp(gsort_globals[ia].name, gsort_globals[ib].name);
+    return cmp ? cmp : (ia > ib) - (ia < ib);
+}
+
+/* ---- values ------------------------------------------------------------ */
+
+static const char *const value_keywords[] = {
+    "none", "object", "int", "small-int", "list", "dict",
+};
+
+/* `value`: a keyword, a global defined before index `nvisible`, or a local
+ * of role r (NULL in setup). */
+static int parse_value(struct pctx *c, yaml_node_t *n, const struct gh_role *r,
+                       int nvisible, struct gh_value *out)
+{
+    char b[64], b2[64];
+    static const enum gh_value_kind kinds[] = {
+        GH_VAL_NONE_OBJ, GH_VAL_OBJECT, GH_VAL_INT, GH_VAL_SMALL_INT, GH_VAL_LIST, GH_VAL_DICT,
+    };
+    if (!is_scalar(n) || is_null(n) || has_nul(n))
+        return err_node(c, n, "value: expected none, object, int, small-int, list, dict or "
+                        "a name, found %s", desc(n, b, sizeof b));
+    const char *v = sval(n);
+    memset(out, 0, sizeof *out);
+    out->slot = -1;
+    for (size_t i = 0; i < GH_ARRAY_LEN(value_keywords); i++) {
+        if (!strcmp(v, value_keywords[i])) {
+            out->kind = kinds[i];
+            out->range = out->kind == GH_VAL_INT ? 1000000 : 0;
+            return 0;
+        }
+    }
+    int g = find_global(c, v);
+    if (g >= 0 && g < nvisible) {
+        out->kind = GH_VAL_GLOBAL;
+        out->slot = g;
+        return 0;
+    }
+    if (g >= 0)
+        return err_node(c, n, "value: the global `%s` is set up later, at %d:%d; setup "
+                        "builds globals in order, so a value may name only an earlier one",
+                        clip(v, b, sizeof b), c->s->globals[g].line, c->s->globals[g].column);
+    int l = r ? find_local(r, v) : -1;
+    if (l >= 0) {
+        out->kind = GH_VAL_LOCAL;
+        out->slot = l;
+        return 0;
+    }
+    const char *near = closest_name(c, r, v);
+    if (!near)
+        near = closest(v, value_keywords, (int)GH_ARRAY_LEN(value_keywords));
+    if (near)
+        return err_node(c, n, "value: undefined name `%s` (did you mean `%s`?); expected "
+                        "none, object, int, small-int, list, dict, a global%s",
+                        clip(v, b, sizeof b), clip(near, b2, sizeof b2),
+                        r ? " or a local of this role" : " set up earlier");
+    return err_node(c, n, "value: undefined name `%s`; expected none, object, int, "
+                    "small-int, list, dict, a global%s", clip(v, b, sizeof b),
+                    r ? " or a local of this role" : " set up earlier");
+}
+
+static int parse_newtype(struct pctx *c, yaml_node_t *n, const char *what,
+                         enum gh_newtype *out)
+{
+    char b[64];
+    if (is_scalar(n) && !has_nul(n))
+        for (int i = 0; i < 4; i++)
+            if (!strcmp(sval(n), newtype_names[i])) {
+                *out = (enum gh_newtype)i;
+                return 0;
+            }
+    return err_node(c, n, "%s: expected a type (object, int, list or dict), found %s", what,
+                    desc(n, b, sizeof b));
+}
+
+/* ---- setup ------------------------------------------------------------- */
+
+static int parse_global(struct pctx *c, yaml_node_t *k, yaml_node_t *v, int index)
+{
+    struct gh_global *g = &c->s->globals[index];
+    char b[64], what[128];
+    g->name = xstrdup(sval(k));
+    g->line = (int)k->start_mark.line + 1;
+    g->column = (int)k->start_mark.column + 1;
+    g->value.kind = GH_VAL_INT;
+    g->value.slot = -1;
+    g->value.range = 1000000;
+    snprintf(what, sizeof what, "setup of `%s`", g->name);
+    if (is_scalar(v))
+        return parse_newtype(c, v, what, &g->type);
+    if (v->type != YAML_MAPPING_NODE)
+        return err_node(c, v, "%s: expected a type (object, int, list or dict) or a mapping "
+                        "{type: T, items: N, value: V}, found %s", what, desc(v, b, sizeof b));
+    static const char *const names[] = {"type", "items", "value", "range"};
+    yaml_node_t *keys[4], *vals[4];
+    if (get_fields(c, v, what, names, 4, keys, vals, NULL, 0, NULL))
+        return -1;
+    if (!vals[0])
+        return err_node(c, v, "%s: missing `type` (object, int, list or dict)", what);
+    if (parse_newtype(c, vals[0], what, &g->type))
+        return -1;
+    switch (g->type) {
+    case GH_NEW_OBJECT:
+        for (int i = 1; i < 4; i++)
+            if (keys[i])
+                return err_node(c, keys[i], "%s: `%s` does not apply to type object", what,
+                                names[i]);
+        return 0;
+    case GH_NEW_INT:
+        for (int i = 1; i < 4; i++)
+            if (keys[i] && i != 2)
+                return err_node(c, keys[i], "%s: `%s` does not apply to type int (give its "
+                                "integer `value`)", what, names[i]);
+        if (vals[2]) {
+            snprintf(what, sizeof what, "setup of `%s`: value", g->name);
+            return get_int(c, vals[2], what, INT64_MIN, INT64_MAX, &g->int_value);
+        }
+        return 0;
+    default:
+        break;
+    }
+    if (vals[1]) {
+        snprintf(what, sizeof what, "setup of `%s`: items", g->name);
+        if (get_int(c, vals[1], what, 0, GH_MAX_ITEMS, &g->items))
+            return -1;
+    }
+    if (vals[2] && parse_value(c, vals[2], NULL, index, &g->value))
+        return -1;
+    if (vals[3]) {
+        if (g->value.kind != GH_VAL_INT)
+            return err_node(c, keys[3], "setup of `%s`: `range` applies only to `value: int`",
+                            g->name);
+        snprintf(what, sizeof what, "setup of `%s`: range", g->name);
+        if (get_int(c, vals[3], what, 1, INT64_MAX, &g->value.range))
+            return -1;
+    }
+    return 0;
+}
+
+static int parse_setup(struct pctx *c, yaml_node_t *n)
+{
+    char b[64], b2[64];
+    struct gh_scenario *s = c->s;
+    if (!n || is_null(n))
+        return 0;
+    if (n->type != YAML_MAPPING_NODE)
+        return err_node(c, n, "setup: expected a mapping of NAME: TYPE, found %s",
+                        desc(n, b, sizeof b));
+    int count = (int)(n->data.mapping.pairs.top - n->data.mapping.pairs.start);
+    if (count > GH_MAX_GLOBALS) {
+        yaml_node_t *k = node_at(c, n->data.mapping.pairs.start[GH_MAX_GLOBALS].key);
+        return err_node(c, k, "setup: too many globals (at most %d)", GH_MAX_GLOBALS);
+    }
+    s->globals = xcalloc((size_t)count, sizeof *s->globals);
+    c->gsorted = xcalloc((size_t)count, sizeof *c->gsorted);
+    /* Names first, so duplicates are found in O(n log n). */
+    for (int i = 0; i < count; i++) {
+        yaml_node_t *k = node_at(c, n->data.mapping.pairs.start[i].key);
+        if (!is_scalar(k) || has_nul(k) || !valid_ident(sval(k)))
+            return err_node(c, k, "setup: expected a global name (a letter or `_`, then "
+                            "letters, digits or `_`, at most %d), found %s", GH_MAX_NAME,
+                            is_scalar(k) ? desc(k, b, sizeof b) : "a collection");
+        if (is_reserved(sval(k)))
+            return err_node(c, k, "setup: `%s` is a reserved word and cannot name a global",
+                            sval(k));
+        s->globals[i].name = xstrdup(sval(k));
+        s->globals[i].line = (int)k->start_mark.line + 1;
+        s->globals[i].column = (int)k->start_mark.column + 1;
+        c->gsorted[i] = i;
+        s->nglobals = i + 1;
+    }
+    gsort_globals = s->globals;
+    qsort(c->gsorted, (size_t)count, sizeof *c->gsorted, gsort_cmp);
+    int dup = -1, first = -1;
+    for (int i = 1; i < count; i++) {
+        int a = c->gsorted[i - 1], d = c->gsorted[i];
+        if (!strcmp(s->globals[a].name, s->globals[d].name) && (dup < 0 || d < dup)) {
+            dup = d;
+            /* the first of the run of equal names */
+            first = a;
+            for (int j = i - 1; j >= 0 && !strcmp(s->globals[c->gsorted[j]].name,
+                                                  s->globals[d].name); j--)
+                first = c->gsorted[j];
+        }
+    }
+    if (dup >= 0)
+        return err_at(c, s->globals[dup].line, s->globals[dup].column,
+                      "duplicate key `%s` in setup (first given at %d:%d)",
+                      clip(s->globals[dup].name, b2, sizeof b2), s->globals[first].line,
+                      s->globals[first].column);
+    for (int i = 0; i < count; i++) {
+        free(s->globals[i].name);
+        s->globals[i].name = NULL;
+        yaml_node_t *k = node_at(c, n->data.mapping.pairs.start[i].key);
+        yaml_node_t *v = node_at(c, n->data.mapping.pairs.start[i].value);
+        if (parse_global(c, k, v, i))
+            return -1;
+    }
+    return 0;
+}
+
+/* ---- ops --------------------------------------------------------------- */
+
+enum op_key {
+    K_OP, K_ON, K_FROM, K_TYPE, K_AS, K_VALUE, K_RANGE, K_KEY, K_KEYS, K_INDEX,
+    K_ITERS, K_US, K_WEIGHT, K_COUNT
+};
+
+static const char *const op_key_names[K_COUNT] = {
+    "op", "on", "from", "type", "as", "value", "range", "key", "keys", "index",
+    "iters", "us", "weight",
+};
+
+#define B(k) (1u << (k))
+static const unsigned op_keys_allowed[GH_OP_COUNT] = {
+    [GH_OP_NEW]         = B(K_OP) | B(K_TYPE) | B(K_AS),
+    [GH_OP_DROP]        = B(K_OP) | B(K_ON),
+    [GH_OP_LIST_APPEND] = B(K_OP) | B(K_ON) | B(K_VALUE) | B(K_RANGE),
+    [GH_OP_LIST_POP]    = B(K_OP) | B(K_ON),
+    [GH_OP_LIST_GET]    = B(K_OP) | B(K_ON) | B(K_INDEX),
+    [GH_OP_LIST_SET]    = B(K_OP) | B(K_ON) | B(K_INDEX) | B(K_VALUE) | B(K_RANGE),
+    [GH_OP_LIST_LEN]    = B(K_OP) | B(K_ON),
+    [GH_OP_LIST_MOVE]   = B(K_OP) | B(K_ON) | B(K_FROM),
+    [GH_OP_DICT_SET]    = B(K_OP) | B(K_ON) | B(K_KEY) | B(K_KEYS) | B(K_VALUE) | B(K_RANGE),
+    [GH_OP_DICT_GET]    = B(K_OP) | B(K_ON) | B(K_KEY) | B(K_KEYS),
+    [GH_OP_DICT_DEL]    = B(K_OP) | B(K_ON) | B(K_KEY) | B(K_KEYS),
+    [GH_OP_COMPUTE]     = B(K_OP) | B(K_ON) | B(K_ITERS),
+    [GH_OP_IO]          = B(K_OP) | B(K_US),
+};
+
+/* What `on` must be, per op: a list, a dict, a local (drop) or anything. */
+enum need { NEED_NONE, NEED_ANY, NEED_LIST, NEED_DICT, NEED_LOCAL };
+
+static enum need op_needs(enum gh_op_kind k)
+{
+    switch (k) {
+    case GH_OP_DROP:        return NEED_LOCAL;
+    case GH_OP_LIST_APPEND: case GH_OP_LIST_POP: case GH_OP_LIST_GET:
+    case GH_OP_LIST_SET:    case GH_OP_LIST_LEN: case GH_OP_LIST_MOVE:
+        return NEED_LIST;
+    case GH_OP_DICT_SET: case GH_OP_DICT_GET: case GH_OP_DICT_DEL:
+        return NEED_DICT;
+    case GH_OP_COMPUTE:     return NEED_ANY;
+    default:                return NEED_NONE;
+    }
+}
+
+static const char *on_hint(enum gh_op_kind k)
+{
+    switch (k) {
+    case GH_OP_DROP:        return "the local to unbind";
+    case GH_OP_LIST_APPEND: return "the list to append to";
+    case GH_OP_LIST_MOVE:   return "the list to append to";
+    case GH_OP_DICT_SET: case GH_OP_DICT_GET: case GH_OP_DICT_DEL:
+        return "the dict it works on";
+    default:                return "the list it works on";
+    }
+}
+
+enum op_place { IN_MIX, IN_SCRIPT, IN_INIT };
+
+struct role_ctx {
+    struct gh_role *r;
+    struct local_info *linfo; /* [GH_MAX_LOCALS] */
+};
+
+/* `on` / `from`: a global or a local of the role, of the type the op needs. */
+static int parse_target(struct pctx *c, struct role_ctx *rc, yaml_node_t *n,
+                        enum gh_op_kind kind, const char *keyname, struct gh_target *out)
+{
+    char b[64], b2[64];
+    const char *opname = gh_op_names[kind];
+    if (!is_scalar(n) || is_null(n) || has_nul(n))
+        return err_node(c, n, "%s: expected the name of a global or a local, found %s",
+                        keyname, desc(n, b, sizeof b));
+    const char *name = sval(n);
+    int g = find_global(c, name);
+    int l = g < 0 ? find_local(rc->r, name) : -1;
+    if (g < 0 && l < 0) {
+        const char *near = closest_name(c, rc->r, name);
+        if (near)
+            return err_node(c, n, "%s: undefined name `%s` (did you mean `%s`?); expected a "
+                            "global from `setup` or a local bound by `new ... as:` in this role",
+                            keyname, clip(name, b, sizeof b), clip(near, b2, sizeof b2));
+        return err_node(c, n, "%s: undefined name `%s`; expected a global from `setup` or a "
+                        "local bound by `new ... as:` in this role", keyname,
+                        clip(name, b, sizeof b));
+    }
+    enum gh_newtype t = g >= 0 ? c->s->globals[g].type : rc->linfo[l].type;
+    int tl = g >= 0 ? c->s->globals[g].line : rc->linfo[l].line;
+    int tc = g >= 0 ? c->s->globals[g].column : rc->linfo[l].column;
+    const char *how = g >= 0 ? "set up" : "bound by the `new`";
+    enum need need = op_needs(kind);
+    if (need == NEED_LOCAL && g >= 0)
+        return err_node(c, n, "%s needs a local bound by `new ... as:` in this role, but `%s` "
+                        "is a global (set up at %d:%d); globals live for the whole run",
+                        opname, name, tl, tc);
+    if ((need == NEED_LIST && t != GH_NEW_LIST) || (need == NEED_DICT && t != GH_NEW_DICT))
+        return err_node(c, n, "%s needs %s in `%s`, but `%s` is %s (%s at %d:%d)", opname,
+                        need == NEED_LIST ? "a list" : "a dict", keyname, name,
+                        newtype_articles[t], how, tl, tc);
+    out->local = g < 0;
+    out->slot = g >= 0 ? g : l;
+    return 0;
+}
+
+/* An integer or `random`, for `key` and `index`. */
+static int parse_intarg(struct pctx *c, yaml_node_t *n, const char *what, int64_t min,
+                        struct gh_intarg *out)
+{
+    char b[64];
+    if (is_scalar(n) && !strcmp(sval(n), "random")) {
+        out->random = true;
+        return 0;
+    }
+    if (is_scalar(n) && n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE) {
+        int64_t v;
+        if (get_int(c, n, what, min, INT64_MAX, &v))
+            return -1;
+        out->random = false;
+        out->value = v;
+        out->range = 0;
+        return 0;
+    }
+    return err_node(c, n, "%s: expected an integer or `random`, found %s", what,
+                    desc(n, b, sizeof b));
+}
+
+static int parse_op(struct pctx *c, struct role_ctx *rc, yaml_node_t *n,
+                    enum op_place place, struct gh_op *op)
+{
+    char b[64], b2[64], list[512], owner[64];
+    memset(op, 0, sizeof *op);
+    op->line = (int)n->start_mark.line + 1;
+    op->column = (int)n->start_mark.column + 1;
+    op->on.slot = op->from.slot = -1;
+    op->value.slot = -1;
+    if (n->type != YAML_MAPPING_NODE)
+        return err_node(c, n, "expected an op, a mapping such as {op: list.append, on: L, "
+                        "value: object}, found %s", desc(n, b, sizeof b));
+    /* Find `op` first: it decides which keys are allowed. */
+    yaml_node_t *opnode = NULL;
+    for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+        yaml_node_t *k = node_at(c, p->key);
+        if (is_scalar(k) && !strcmp(sval(k), "op") && !has_nul(k)) {
+            opnode = node_at(c, p->value);
+            break;
+        }
+    }
+    if (!opnode)
+        return err_node(c, n, "missing `op` in this op (one of the op names, e.g. list.append)");
+    if (!is_scalar(opnode) || is_null(opnode) || has_nul(opnode))
+        return err_node(c, opnode, "op: expected an op name, found %s",
+                        desc(opnode, b, sizeof b));
+    op->kind = gh_op_from_name(sval(opnode));
+    if (op->kind == GH_OP_COUNT) {
+        join(list, sizeof list, gh_op_names, GH_OP_COUNT);
+        const char *near = closest(sval(opnode), gh_op_names, GH_OP_COUNT);
+        if (near)
+            return err_node(c, opnode, "unknown op `%s` (did you mean `%s`?); expected one "
+                            "of: %s", clip(sval(opnode), b, sizeof b), near, list);
+        return err_node(c, opnode, "unknown op `%s`; expected one of: %s",
+                        clip(sval(opnode), b, sizeof b), list);
+    }
+    const char *opname = gh_op_names[op->kind];
+
+    unsigned allowed = op_keys_allowed[op->kind] | (place == IN_MIX ? B(K_WEIGHT) : 0);
+    const char *names[K_COUNT];
+    int map[K_COUNT];
+    int nn = 0;
+    for (int i = 0; i < K_COUNT; i++)
+        if (allowed & B(i)) {
+            map[nn] = i;
+            names[nn++] = op_key_names[i];
+        }
+    const char *others[K_COUNT];
+    int no = 0;
+    for (int i = 0; i < K_COUNT; i++)
+        if (!(allowed & B(i)))
+            others[no++] = op_key_names[i];
+    yaml_node_t *keys_[K_COUNT], *vals_[K_COUNT];
+    snprintf(owner, sizeof owner, "a %s op", opname);
+    char elsewhere[128];
+    snprintf(elsewhere, sizeof elsewhere, "does not apply to %s", opname);
+    /* `weight` outside a mix gets its own message. */
+    for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+        yaml_node_t *k = node_at(c, p->key);
+        if (place != IN_MIX && is_scalar(k) && !strcmp(sval(k), "weight"))
+            return err_node(c, k, "`weight` applies only to ops in a `mix`; %s runs its ops "
+                            "in order", place == IN_SCRIPT ? "a script" : "`init`");
+    }
+    if (get_fields(c, n, owner, names, nn, keys_, vals_, others, no, elsewhere))
+        return -1;
+    yaml_node_t *key[K_COUNT] = {0}, *val[K_COUNT] = {0};
+    for (int i = 0; i < nn; i++) {
+        key[map[i]] = keys_[i];
+        val[map[i]] = vals_[i];
+    }
+
+    /* Defaults. */
+    op->type = GH_NEW_OBJECT;
+    op->key = (struct gh_intarg){.random = true, .range = 1000};
+    op->index = (struct gh_intarg){.random = true, .range = 0};
+    op->iters = 1000;
+    op->io_ns = 100 * 1000;
+    op->weight = 1;
+
+    enum need need = op_needs(op->kind);
+    if (need != NEED_NONE && need != NEED_ANY && !val[K_ON])
+        return err_node(c, n, "missing `on` in %s (%s)", owner, on_hint(op->kind));
+    if (val[K_ON] && parse_target(c, rc, val[K_ON], op->kind, "on", &op->on))
+        return -1;
+
+    if (op->kind == GH_OP_LIST_MOVE) {
+        if (!val[K_FROM])
+            return err_node(c, n, "missing `from` in %s (the list to pop the item from)",
+                            owner);
+        if (parse_target(c, rc, val[K_FROM], op->kind, "from", &op->from))
+            return -1;
+        if (op->from.local == op->on.local && op->from.slot == op->on.slot)
+            return err_node(c, val[K_FROM], "list.move: `from` and `on` name the same list "
+                            "`%s`; a move needs two lists", sval(val[K_FROM]));
+    }
+
+    if (op->kind == GH_OP_NEW) {
+        if (val[K_TYPE] && parse_newtype(c, val[K_TYPE], "type", &op->type))
+            return -1;
+        if (!val[K_AS])
+            return err_node(c, n, "missing `as` in %s (the local name to bind)", owner);
+        yaml_node_t *as = val[K_AS];
+        if (!is_scalar(as) || has_nul(as) || !valid_ident(sval(as)))
+            return err_node(c, as, "as: expected a local name (a letter or `_`, then "
+                            "letters, digits or `_`, at most %d), found %s", GH_MAX_NAME,
+                            desc(as, b, sizeof b));
+        if (is_reserved(sval(as)))
+            return err_node(c, as, "as: `%s` is a reserved word and cannot name a local",
+                            sval(as));
+        int g = find_global(c, sval(as));
+        if (g >= 0)
+            return err_node(c, as, "as: the local `%s` would shadow the global `%s` (set up "
+                            "at %d:%d); pick another name", sval(as), sval(as),
+                            c->s->globals[g].line, c->s->globals[g].column);
+        int l = find_local(rc->r, sval(as));
+        if (l < 0)   /* pass 1 registers every valid `as`; capped */
+            return err_node(c, as, "as: too many locals in this role (at most %d)",
+                            GH_MAX_LOCALS);
+        struct local_info *li = &rc->linfo[l];
+        if (li->type != op->type)
+            return err_node(c, val[K_TYPE] ? val[K_TYPE] : n, "the local `%s` is bound to "
+                            "%s by the `new` at %d:%d; a local keeps one type", sval(as),
+                            newtype_articles[li->type], li->line, li->column);
+        op->on.local = true;   /* `new` binds it */
+        op->on.slot = l;
+    }
+
+    if (val[K_VALUE]) {
+        if (parse_value(c, val[K_VALUE], rc->r, c->s->nglobals, &op->value))
+            return -1;
+    } else if (op->kind == GH_OP_LIST_APPEND || op->kind == GH_OP_LIST_SET ||
+               op->kind == GH_OP_DICT_SET) {
+        return err_node(c, n, "missing `value` in %s (none, object, int, small-int, list, "
+                        "dict or a name)", owner);
+    }
+    if (val[K_RANGE]) {
+        if (op->value.kind != GH_VAL_INT)
+            return err_node(c, key[K_RANGE], "`range` applies only to `value: int`");
+        if (get_int(c, val[K_RANGE], "range", 1, INT64_MAX, &op->value.range))
+            return -1;
+    }
+
+    if (val[K_KEY] && parse_intarg(c, val[K_KEY], "key", INT64_MIN, &op->key))
+        return -1;
+    if (op->key.random)
+        op->key.range = 1000;
+    if (val[K_KEYS]) {
+        if (!op->key.random)
+            return err_node(c, key[K_KEYS], "`keys` applies only to `key: random` (the range "
+                            "random keys are drawn from)");
+        if (get_int(c, val[K_KEYS], "keys", 1, INT64_MAX, &op->key.range))
+            return -1;
+    }
+    if (val[K_INDEX] && parse_intarg(c, val[K_INDEX], "index", 0, &op->index))
+        return -1;
+    if (op->index.random)
+        op->index.range = 0;
+
+    int64_t v;
+    if (val[K_ITERS]) {
+        if (get_int(c, val[K_ITERS], "iters", 1, INT64_C(1000000000000), &v))
+            return -1;
+        op->iters = (uint64_t)v;
+    }
+    if (val[K_US]) {
+        if (get_int(c, val[K_US], "us", 0, 60000000, &v))
+            return -1;
+        op->io_ns = (uint64_t)v * 1000;
+    }
+    if (val[K_WEIGHT]) {
+        if (get_int(c, val[K_WEIGHT], "weight", 1, 1000000, &v))
+            return -1;
+        op->weight = (uint32_t)v;
+    }
+    (void)b2;
+    return 0;
+}
+
+/* ---- roles ------------------------------------------------------------- */
+
+struct role_src {
+    yaml_node_t *node;        /* the role mapping, or the top level */
+    yaml_node_t *name, *threads, *mix, *script, *init;
+    yaml_node_t *mix_key, *script_key;
+};
+
+/* Pass 1: every `as` of a `new` in the role's op lists becomes a local, with
+ * the type of its first `new`, so ops may name locals bound later (a local
+ * is None until its `new` runs). Bad entries are skipped here and reported
+ * by parse_op in pass 2. */
+static void collect_locals(struct pctx *c, struct role_ctx *rc, yaml_node_t *seq)
+{
+    if (!seq || seq->type != YAML_SEQUENCE_NODE)
+        return;
+    struct gh_role *r = rc->r;
+    for (yaml_node_item_t *it = seq->data.sequence.items.start;
+         it < seq->data.sequence.items.top; it++) {
+        yaml_node_t *n = node_at(c, *it);
+        if (n->type != YAML_MAPPING_NODE)
+            continue;
+        yaml_node_t *opv = NULL, *asv = NULL, *typev = NULL;
+        for (yaml_node_pair_t *p = n->data.mapping.pairs.start;
+             p < n->data.mapping.pairs.top; p++) {
+            yaml_node_t *k = node_at(c, p->key);
+            if (!is_scalar(k))
+                continue;
+            if (!strcmp(sval(k), "op") && !opv)
+                opv = node_at(c, p->value);
+            else if (!strcmp(sval(k), "as") && !asv)
+                asv = node_at(c, p->value);
+            else if (!strcmp(sval(k), "type") && !typev)
+                typev = node_at(c, p->value);
+        }
+        if (!is_scalar(opv) || strcmp(sval(opv), "new") || !is_scalar(asv) || has_nul(asv))
+            continue;
+        const char *name = sval(asv);
+        if (!valid_ident(name) || is_reserved(name) || find_global(c, name) >= 0 ||
+            find_local(r, name) >= 0 || r->nlocals >= GH_MAX_LOCALS)
+            continue;
+        enum gh_newtype t = GH_NEW_OBJECT;
+        for (int i = 0; is_scalar(typev) && i < 4; i++)
+            if (!strcmp(sval(typev), newtype_names[i]))
+                t = (enum gh_newtype)i;
+        rc->linfo[r->nlocals] = (struct local_info){
+            .type = t, .line = (int)n->start_mark.line + 1,
+            .column = (int)n->start_mark.column + 1,
+        };
+        r->locals[r->nlocals++] = xstrdup(name);
+    }
+}
+
+static int parse_oplist(struct pctx *c, struct role_ctx *rc, yaml_node_t *seq,
+                        const char *what, enum op_place place, struct gh_op **ops, int *nops)
+{
+    char b[64];
+    if (seq->type != YAML_SEQUENCE_NODE)
+        return err_node(c, seq, "%s: expected a sequence of ops, found %s", what,
+                        desc(seq, b, sizeof b));
+    int n = (int)(seq->data.sequence.items.top - seq->data.sequence.items.start);
+    if (n == 0 && place != IN_INIT)
+        return err_node(c, seq, "empty %s: expected at least one op", what);
+    *ops = xcalloc((size_t)n, sizeof **ops);
+    *nops = n;
+    for (int i = 0; i < n; i++)
+        if (parse_op(c, rc, node_at(c, seq->data.sequence.items.start[i]), place, &(*ops)[i]))
+            return -1;
+    return 0;
+}
+
+static int parse_role(struct pctx *c, const struct role_src *src, struct gh_role *r,
+                      const char *default_name)
+{
+    char b[64];
+    const char *name = default_name;
+    if (src->name && get_str(c, src->name, "name", &name))
+        return -1;
+    if (src->name && !valid_label(name))
+        return err_node(c, src->name, "role name: expected letters, digits, `.`, `_` or `-` "
+                        "(at most %d), found %s", GH_MAX_NAME, desc(src->name, b, sizeof b));
+    r->name = xstrdup(name);
+    if (src->threads) {
+        int64_t v;
+        if (get_int(c, src->threads, "threads", 1, GH_MAX_THREADS, &v))
+            return -1;
+        r->threads = (int)v;
+    }
+    if (src->mix && src->script)
+        return err_node(c, src->mix_key->start_mark.index > src->script_key->start_mark.index
+                               ? src->mix_key : src->script_key,
+                        "role `%s`: give either `mix` or `script`, not both", r->name);
+    if (!src->mix && !src->script)
+        return err_node(c, src->node, "role `%s`: expected a `mix` (ops picked at random by "
+                        "weight) or a `script` (ops run in order, looped)", r->name);
+
+    struct role_ctx rc = {.r = r, .linfo = xcalloc(GH_MAX_LOCALS, sizeof *rc.linfo)};
+    r->locals = xcalloc(GH_MAX_LOCALS, sizeof *r->locals);
+    collect_locals(c, &rc, src->init);
+    collect_locals(c, &rc, src->mix ? src->mix : src->script);
+
+    int ret = -1;
+    if (src->init && !is_null(src->init) &&
+        parse_oplist(c, &rc, src->init, "init", IN_INIT, &r->init, &r->ninit))
+        goto out;
+    r->script = src->script != NULL;
+    if (parse_oplist(c, &rc, r->script ? src->script : src->mix, r->script ? "script" : "mix",
+                     r->script ? IN_SCRIPT : IN_MIX, &r->ops, &r->nops))
+        goto out;
+    r->total_weight = 0;
+    for (int i = 0; i < r->nops; i++)
+        r->total_weight += r->script ? 0 : r->ops[i].weight;
+    ret = 0;
+out:
+    free(rc.linfo);
+    return ret;
+}
+
+static int parse_roles(struct pctx *c, yaml_node_t *roles)
+{
+    char b[64];
+    struct gh_scenario *s = c->s;
+    if (roles->type != YAML_SEQUENCE_NODE)
+        return err_node(c, roles, "roles: expected a sequence of roles, found %s",
+                        desc(roles, b, sizeof b));
+    int n = (int)(roles->data.sequence.items.top - roles->data.sequence.items.start);
+    if (n == 0)
+        return err_node(c, roles, "roles: expected at least one role");
+    if (n > GH_MAX_THREADS)
+        return err_node(c, roles, "roles: too many roles (at most %d)", GH_MAX_THREADS);
+    s->roles = xcalloc((size_t)n, sizeof *s->roles);
+    s->nroles = n;
+    static const char *const names[] = {"name", "threads", "mix", "script", "init"};
+    int rest = -1;
+    for (int i = 0; i < n; i++) {
+        yaml_node_t *rn = node_at(c, roles->data.sequence.items.start[i]);
+        yaml_node_t *keys[5], *vals[5];
+        if (rn->type != YAML_MAPPING_NODE)
+            return err_node(c, rn, "roles: expected a role, a mapping with name, threads and "
+                            "mix or script, found %s", desc(rn, b, sizeof b));
+        if (get_fields(c, rn, "a role", names, 5, keys, vals, NULL, 0, NULL))
+            return -1;
+        if (!vals[0])
+            return err_node(c, rn, "missing `name` in this role");
+        struct role_src src = {
+            .node = rn, .name = vals[0], .threads = vals[1], .mix = vals[2],
+            .script = vals[3], .init = vals[4], .mix_key = keys[2], .script_key = keys[3],
+        };
+        if (parse_role(c, &src, &s->roles[i], NULL))
+            return -1;
+        for (int j = 0; j < i; j++)
+            if (!strcmp(s->roles[j].name, s->roles[i].name))
+                return err_node(c, vals[0], "duplicate role name `%s` (roles[%d] has it too)",
+                                s->roles[i].name, j);
+        if (!vals[1]) {
+            if (rest >= 0)
+                return err_node(c, rn, "roles `%s` and `%s` both leave out `threads`; at "
+                                "most one role may take the rest of the threads",
+                                s->roles[rest].name, s->roles[i].name);
+            rest = i;
+        }
+    }
+    return 0;
+}
+
+/* ---- threads ----------------------------------------------------------- */
+
+/* Fixed thread total, the role without a count (or -1), and "writer 1, reader 2". */
+static int roles_fixed(const struct gh_scenario *s, int *rest, char *buf, size_t len)
+{
+    int fixed = 0;
+    size_t o = 0;
+    *rest = -1;
+    if (len)
+        buf[0] = 0;
+    for (int i = 0; i < s->nroles; i++) {
+        if (s->roles[i].threads == 0) {
+            *rest = i;
+            continue;
+        }
+        fixed += s->roles[i].threads;
+        if (o < len)
+            o += (size_t)snprintf(buf + o, len - o, "%s%s %d", o ? ", " : "",
+                                  s->roles[i].name, s->roles[i].threads);
+    }
+    return fixed;
+}
+
+int gh_scenario_assign_threads(struct gh_scenario *s, int total, struct gh_diag *diag)
+{
+    struct gh_diag dummy;
+    if (!diag)
+        diag = &dummy;
+    char list[512];
+    int rest;
+    int fixed = roles_fixed(s, &rest, list, sizeof list);
+    if (total < 1) {
+        snprintf(diag->msg, sizeof diag->msg, "--threads %d: expected at least 1", total);
+        return -1;
+    }
+    if (rest >= 0 && total < fixed + 1) {
+        snprintf(diag->msg, sizeof diag->msg, "--threads %d: the roles need at least %d "
+                 "threads (%s, and 1 or more for `%s`)", total, fixed + 1, list,
+                 s->roles[rest].name);
+        return -1;
+    }
+    if (rest < 0 && total != fixed) {
+        snprintf(diag->msg, sizeof diag->msg, "--threads %d: the roles fix the thread count "
+                 "at %d (%s) and none takes the rest", total, fixed, list);
+        return -1;
+    }
+    for (int i = 0; i < s->nroles; i++)
+        s->roles[i].nthreads = i == rest ? total - fixed : s->roles[i].threads;
+    return 0;
+}
+
+/* ---- checks ------------------------------------------------------------ */
+
+/* Maps a byte offset in a check's text to its line and column in the file:
+ * exact for a scalar on one line (plain, 'single' or "double" quoted),
+ * else the scalar's start. */
+struct checkpos {
+    struct pctx *c;
+    yaml_node_t *n;
+    const char *src;          /* the scalar's first byte in the file, or NULL */
+    bool exact;
+};
+
+static size_t utf8_len(uint32_t cp)
+{
+    return cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+}
+
+static void check_pos(void *ctx, size_t off, int *line, int *column)
+{
+    struct checkpos *cp = ctx;
+    yaml_node_t *n = cp->n;
+    *line = (int)n->start_mark.line + 1;
+    *column = (int)n->start_mark.column + 1;
+    if (!cp->exact)
+        return;
+    const unsigned char *v = (const unsigned char *)sval(n);
+    yaml_scalar_style_t st = n->data.scalar.style;
+    int col = *column;
+    if (st == YAML_PLAIN_SCALAR_STYLE) {
+        for (size_t i = 0; i < off && v[i]; i++)
+            col += (v[i] & 0xc0) != 0x80;    /* count characters, as libyaml does */
+        *column = col;
+        return;
+    }
+    /* Quoted: walk the source and the value together. */
+    const unsigned char *s = (const unsigned char *)cp->src + 1;
+    const unsigned char *end = (const unsigned char *)cp->c->text + cp->c->len;
+    col++;                                   /* the opening quote */
+    size_t i = 0;
+    while (i < off && v[i] && s < end) {
+        if (st == YAML_SINGLE_QUOTED_SCALAR_STYLE && *s == '\'') {
+            s += 2;                          /* '' is one ' */
+            i += 1;
+            col += 2;
+            continue;
+        }
+        if (st == YAML_DOUBLE_QUOTED_SCALAR_STYLE && *s == '\\' && s + 1 < end) {
+            size_t slen = 2, vlen = 1;
+            unsigned char e = s[1];
+            int hex = e == 'x' ? 2 : e == 'u' ? 4 : e == 'U' ? 8 : 0;
+            if (hex) {
+                uint32_t code = 0;
+                for (int h = 0; h < hex && s + 2 + h < end; h++) {
+                    unsigned char d = s[2 + h];
+                    code = code * 16 + (uint32_t)(d <= '9' ? d - '0' : (d | 0x20) - 'a' + 10);
+                }
+                slen = 2 + (size_t)hex;
+                vlen = utf8_len(code);
+            } else if (e == 'N' || e == '_') {
+                vlen = 2;
+            } else if (e == 'L' || e == 'P') {
+                vlen = 3;
+            }
+            s += slen;
+            col += (int)slen;
+            i += vlen;
+            continue;
+        }
+        /* One character: the same bytes in source and value. */
+        s++;
+        i++;
+        while (i < off && (v[i] & 0xc0) == 0x80) {
+            s++;
+            i++;
+        }
+        col++;
+    }
+    *column = col;
+}
+
+static int parse_checks(struct pctx *c, yaml_node_t *n)
+{
+    char b[64];
+    struct gh_scenario *s = c->s;
+    if (!n || is_null(n))
+        return 0;
+    if (n->type != YAML_SEQUENCE_NODE)
+        return err_node(c, n, "checks: expected a sequence of expressions, found %s",
+                        desc(n, b, sizeof b));
+    int count = (int)(n->data.sequence.items.top - n->data.sequence.items.start);
+    if (count > GH_MAX_CHECKS)
+        return err_node(c, n, "checks: too many checks (at most %d)", GH_MAX_CHECKS);
+    s->checks = xcalloc((size_t)count, sizeof *s->checks);
+    s->nchecks = count;
+    for (int i = 0; i < count; i++) {
+        yaml_node_t *cn = node_at(c, n->data.sequence.items.start[i]);
+        if (!is_scalar(cn))
+            return err_node(c, cn, "checks: expected an expression such as "
+                            "len(L) == count(list.append), found %s", desc(cn, b, sizeof b));
+        if (has_nul(cn))
+            return err_node(c, cn, "bad check: it contains a NUL character");
+        struct gh_check *ck = &s->checks[i];
+        ck->text = xstrdup(sval(cn));
+        ck->line = (int)cn->start_mark.line + 1;
+        ck->column = (int)cn->start_mark.column + 1;
+
+        struct checkpos cp = {.c = c, .n = cn};
+        yaml_scalar_style_t st = cn->data.scalar.style;
+        if (cn->start_mark.line == cn->end_mark.line &&
+            (st == YAML_PLAIN_SCALAR_STYLE || st == YAML_SINGLE_QUOTED_SCALAR_STYLE ||
+             st == YAML_DOUBLE_QUOTED_SCALAR_STYLE)) {
+            cp.exact = true;
+            if (st != YAML_PLAIN_SCALAR_STYLE) {
+                /* The mark's index counts characters; find its byte. */
+                size_t chars = 0, j = 0;
+                if (c->len >= 3 && !memcmp(c->text, "\xef\xbb\xbf", 3))
+                    j = 3;                   /* libyaml does not count a BOM */
+                for (; j < c->len && chars < cn->start_mark.index; j++)
+                    chars += ((unsigned char)c->text[j] & 0xc0) != 0x80;
+                while (j < c->len && ((unsigned char)c->text[j] & 0xc0) == 0x80)
+                    j++;
+                char q = st == YAML_SINGLE_QUOTED_SCALAR_STYLE ? '\'' : '"';
+                if (j < c->len && c->text[j] == q)
+                    cp.src = c->text + j;
+                else
+                    cp.exact = false;        /* not UTF-8 input: stay at the start */
+            }
+        }
+        size_t off = 0;
+        char msg[512];
+        ck->expr = gh__expr_parse(ck->text, s->globals, s->nglobals, check_pos, &cp, &off,
+                                  msg, sizeof msg);
+        if (!ck->expr) {
+            int line, col;
+            check_pos(&cp, off, &line, &col);
+            if (cp.exact)
+                return err_at(c, line, col, "bad check: %s", msg);
+            return err_at(c, line, col, "bad check (at character %zu of it): %s", off + 1, msg);
+        }
+    }
+    return 0;
+}
+
+/* ---- the top level ----------------------------------------------------- */
+
+enum top_key {
+    T_NAME, T_ABOUT, T_THREADS, T_DURATION, T_OPS, T_SEED, T_SETUP, T_ROLES, T_MIX,
+    T_SCRIPT, T_INIT, T_CHECKS, T_EXPECT, T_COUNT
+};
+
+static const char *const top_names[T_COUNT] = {
+    "name", "about", "threads", "duration", "ops", "seed", "setup", "roles", "mix",
+    "script", "init", "checks", "expect",
+};
+
+static int parse_top(struct pctx *c, yaml_node_t *root)
+{
+    char b[64], list[512];
+    struct gh_scenario *s = c->s;
+    yaml_node_t *key[T_COUNT], *val[T_COUNT];
+    if (root->type != YAML_MAPPING_NODE) {
+        join(list, sizeof list, top_names, T_COUNT);
+        return err_node(c, root, "the top level: expected a mapping with the keys %s; found %s",
+                        list, desc(root, b, sizeof b));
+    }
+    if (get_fields(c, root, "the top level", top_names, T_COUNT, key, val, NULL, 0, NULL))
+        return -1;
+
+    const char *str;
+    if (!val[T_NAME])
+        return err_node(c, root, "missing `name`: every scenario needs a name "
+                        "(e.g. name: shared-list)");
+    if (get_str(c, val[T_NAME], "name", &str))
+        return -1;
+    if (!valid_label(str))
+        return err_node(c, val[T_NAME], "name: expected letters, digits, `.`, `_` or `-` (at "
+                        "most %d), found %s", GH_MAX_NAME, desc(val[T_NAME], b, sizeof b));
+    s->name = xstrdup(str);
+
+    if (val[T_ABOUT] && !is_null(val[T_ABOUT])) {
+        if (get_str(c, val[T_ABOUT], "about", &str))
+            return -1;
+        s->about = xstrdup(str);
+    } else {
+        s->about = xstrdup("");
+    }
+
+    if (val[T_DURATION] && val[T_OPS]) {
+        yaml_node_t *later = key[T_DURATION]->start_mark.index > key[T_OPS]->start_mark.index
+                                 ? key[T_DURATION] : key[T_OPS];
+        return err_node(c, later, "give either `duration` or `ops`, not both");
+    }
+    if (!val[T_DURATION] && !val[T_OPS])
+        return err_node(c, root, "missing `duration` or `ops`: a scenario runs for a time "
+                        "(duration: 2s) or a number of ops per thread (ops: 100000)");
+    if (val[T_DURATION]) {
+        yaml_node_t *d = val[T_DURATION];
+        if (!is_scalar(d) || has_nul(d) || gh_parse_duration(sval(d), &s->duration_ns))
+            return err_node(c, d, "duration: expected a number and a unit (ns, us, ms or s), "
+                            "such as 2s, 500ms or 1.5s, found %s", desc(d, b, sizeof b));
+    } else {
+        int64_t v;
+        if (get_int(c, val[T_OPS], "ops", 1, INT64_MAX, &v))
+            return -1;
+        s->ops_per_thread = (uint64_t)v;
+    }
+
+    s->seed = 1;
+    if (val[T_SEED]) {
+        if (get_u64(c, val[T_SEED], "seed", &s->seed))
+            return -1;
+        s->has_seed = true;
+    }
+
+    if (parse_setup(c, val[T_SETUP]))
+        return -1;
+
+    /* Roles, or a top-level mix / script that makes the one role "worker". */
+    yaml_node_t *flat = val[T_MIX] ? key[T_MIX] : val[T_SCRIPT] ? key[T_SCRIPT]
+                      : val[T_INIT] ? key[T_INIT] : NULL;
+    if (val[T_ROLES] && flat)
+        return err_node(c, flat, "`%s` at the top level makes the default role; with `roles` "
+                        "put it inside a role", sval(flat));
+    if (val[T_ROLES]) {
+        if (parse_roles(c, val[T_ROLES]))
+            return -1;
+    } else if (val[T_MIX] || val[T_SCRIPT]) {
+        s->roles = xcalloc(1, sizeof *s->roles);
+        s->nroles = 1;
+        struct role_src src = {
+            .node = root, .mix = val[T_MIX], .script = val[T_SCRIPT], .init = val[T_INIT],
+            .mix_key = key[T_MIX], .script_key = key[T_SCRIPT],
+        };
+        if (parse_role(c, &src, &s->roles[0], "worker"))
+            return -1;
+    } else if (val[T_INIT]) {
+        return err_node(c, key[T_INIT], "`init` at the top level needs a top-level `mix` or "
+                        "`script`");
+    } else {
+        return err_node(c, root, "missing `roles`: expected a list of roles, or a top-level "
+                        "`mix` or `script` for a single role");
+    }
+
+    /* Thread count: the file's, checked against the roles, or a default. */
+    int rest;
+    int fixed = roles_fixed(s, &rest, list, sizeof list);
+    if (fixed > GH_MAX_THREADS)
+        return err_node(c, val[T_ROLES], "roles: %d threads in all (%s); at most %d", fixed,
+                        list, GH_MAX_THREADS);
+    if (val[T_THREADS]) {
+        int64_t v;
+        if (get_int(c, val[T_THREADS], "threads", 1, GH_MAX_THREADS, &v))
+            return -1;
+        s->threads = (int)v;
+        if (rest >= 0 && s->threads < fixed + 1)
+            return err_node(c, val[T_THREADS], "threads: %d, but the roles need at least %d "
+                            "(%s, and 1 or more for `%s`)", s->threads, fixed + 1, list,
+                            s->roles[rest].name);
+        if (rest < 0 && s->threads != fixed)
+            return err_node(c, val[T_THREADS], "threads: %d, but the roles fix the count at "
+                            "%d (%s); leave out `threads` in one role to give it the rest",
+                            s->threads, fixed, list);
+    } else {
+        s->threads = rest < 0 ? fixed : fixed + 1 > 2 ? fixed + 1 : 2;
+    }
+    struct gh_diag d;
+    if (gh_scenario_assign_threads(s, s->threads, &d))
+        return err_node(c, root, "%s", d.msg);
+
+    if (parse_checks(c, val[T_CHECKS]))
+        return -1;
+
+    s->expect_hazards = GH_EXPECT_HAZARDS_NONE;
+    if (val[T_EXPECT] && !is_null(val[T_EXPECT])) {
+        static const char *const names[] = {"hazards"};
+        yaml_node_t *k[1], *v[1];
+        if (get_fields(c, val[T_EXPECT], "expect", names, 1, k, v, NULL, 0, NULL))
+            return -1;
+        if (v[0]) {
+            if (is_scalar(v[0]) && !strcmp(sval(v[0]), "none"))
+                s->expect_hazards = GH_EXPECT_HAZARDS_NONE;
+            else if (is_scalar(v[0]) && !strcmp(sval(v[0]), "some"))
+                s->expect_hazards = GH_EXPECT_HAZARDS_SOME;
+            else
+                return err_node(c, v[0], "hazards: expected none or some, found %s",
+                                desc(v[0], b, sizeof b));
+        }
+    }
+    return 0;
+}
+
+/* ---- YAML errors ------------------------------------------------------- */
+
+static int yaml_error(struct pctx *c, yaml_parser_t *p)
+{
+    const char *problem = p->problem ? p->problem : "unknown error";
+    switch (p->error) {
+    case YAML_MEMORY_ERROR:
+        return err_at(c, 1, 1, "out of memory while reading the YAML");
+    case YAML_READER_ERROR: {
+        /* Only a byte offset: count lines and characters up to it. */
+        int line = 1, col = 1;
+        for (size_t i = 0; i < p->problem_offset && i < c->len; i++) {
+            unsigned char ch = (unsigned char)c->text[i];
+            if (ch == '\n') {
+                line++;
+                col = 1;
+            } else if ((ch & 0xc0) != 0x80) {
+                col++;
+            }
+        }
+        if (p->problem_value != -1)
+            return err_at(c, line, col, "invalid YAML input: %s (0x%X)", problem,
+                          (unsigned)p->problem_value);
+        return err_at(c, line, col, "invalid YAML input: %s", problem);
+    }
+    default:
+        break;
+    }
+    int line = (int)p->problem_mark.line + 1, col = (int)p->problem_mark.column + 1;
+    if (p->context)
+        return err_at(c, line, col, "invalid YAML: %s (%s at %d:%d)", problem, p->context,
+                      (int)p->context_mark.line + 1, (int)p->context_mark.column + 1);
+    return err_at(c, line, col, "invalid YAML: %s", problem);
+}
+
+/* ---- entry points ------------------------------------------------------ */
+
+struct gh_scenario *gh_scenario_parse(const char *text, size_t len, const char *file,
+                                      struct gh_diag *diag)
+{
+    struct gh_diag dummy;
+    struct pctx c = {
+        .file = file ? file : "<input>", .text = text ? text : "", .len = text ? len : 0,
+        .diag = diag ? diag : &dummy,
+    };
+    c.diag->msg[0] = 0;
+    struct gh_scenario *s = xcalloc(1, sizeof *s);
+    c.s = s;
+    s->file = xstrdup(c.file);
+    uint64_t h = 0xcbf29ce484222325ull;      /* FNV-1a 64 */
+    for (size_t i = 0; i < c.len; i++) {
+        h ^= (unsigned char)c.text[i];
+        h *= 0x100000001b3ull;
+    }
+    s->content_hash = h;
+
+    yaml_parser_t parser;
+    if (!yaml_parser_initialize(&parser))
+        gh_die(ENOMEM, "yaml_parser_initialize");
+    yaml_parser_set_input_string(&parser, (const unsigned char *)c.text, c.len);
+    bool have_doc = false;
+    if (!yaml_parser_load(&parser, &c.doc)) {
+        yaml_error(&c, &parser);
+        goto out;
+    }
+    have_doc = true;
+    yaml_node_t *root = yaml_document_get_root_node(&c.doc);
+    if (!root) {
+        err_at(&c, 1, 1, "the file is empty: expected a mapping with at least `name`, "
+               "`duration` or `ops`, and `roles`");
+        goto out;
+    }
+    /* One document only. */
+    yaml_document_t second;
+    if (!yaml_parser_load(&parser, &second)) {
+        yaml_error(&c, &parser);
+        goto out;
+    }
+    yaml_node_t *r2 = yaml_document_get_root_node(&second);
+    if (r2) {
+        int line = (int)second.start_mark.line + 1, col = (int)second.start_mark.column + 1;
+        yaml_document_delete(&second);
+        err_at(&c, line, col, "expected one YAML document; a second one starts here");
+        goto out;
+    }
+    yaml_document_delete(&second);
+    parse_top(&c, root);
+out:
+    if (have_doc)
+        yaml_document_delete(&c.doc);
+    yaml_parser_delete(&parser);
+    free(c.gsorted);
+    if (c.failed) {
+        gh_scenario_free(s);
+        return NULL;
+    }
+    return s;
+}
+
+struct gh_scenario *gh_scenario_load(const char *path, struct gh_diag *diag)
+{
+    struct gh_diag dummy;
+    if (!diag)
+        diag = &dummy;
+    char b[64];
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(diag->msg, sizeof diag->msg, "%s:1:1: error: cannot open the scenario "
+                 "file: %s", path, strerror(errno));
+        goto sanitize;
+    }
+    size_t cap = 4096, len = 0;
+    char *buf = xcalloc(cap, 1);
+    for (;;) {
+        if (len == cap) {
+            if (cap > GH_MAX_FILE_BYTES) {
+                snprintf(diag->msg, sizeof diag->msg, "%s:1:1: error: the file is larger "
+                         "than %u MiB", path, GH_MAX_FILE_BYTES >> 20);
+                free(buf);
+                fclose(f);
+                goto sanitize;
+            }
+            cap *= 2;
+            char *nb = realloc(buf, cap);
+            if (!nb)
+                gh_die(ENOMEM, "realloc");
+            buf = nb;
+        }
+        size_t got = fread(buf + len, 1, cap - len, f);
+        len += got;
+        if (got == 0) {
+            if (ferror(f)) {
+                int e = errno;
+                snprintf(diag->msg, sizeof diag->msg, "%s:1:1: error: cannot read the "
+                         "scenario file: %s", path, strerror(e ? e : EIO));
+                free(buf);
+                fclose(f);
+                goto sanitize;
+            }
+            break;
+        }
+    }
+    fclose(f);
+    struct gh_scenario *s = gh_scenario_parse(buf, len, path, diag);
+    free(buf);
+    return s;
+sanitize:
+    (void)b;
+    for (char *p = diag->msg; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            *p = '?';
+    return NULL;
+}
+
+static void free_ops(struct gh_op *ops)
+{
+    free(ops);
+}
+
+void gh_scenario_free(struct gh_scenario *s)
+{
+    if (!s)
+        return;
+    for (int i = 0; s->globals && i < s->nglobals; i++)
+        free(s->globals[i].name);
+    free(s->globals);
+    for (int i = 0; s->roles && i < s->nroles; i++) {
+        struct gh_role *r = &s->roles[i];
+        free(r->name);
+        free_ops(r->ops);
+        free_ops(r->init);
+        for (int j = 0; r->locals && j < r->nlocals; j++)
+            free(r->locals[j]);
+        free(r->locals);
+    }
+    free(s->roles);
+    for (int i = 0; s->checks && i < s->nchecks; i++) {
+        free(s->checks[i].text);
+        gh__expr_free(s->checks[i].expr);
+    }
+    free(s->checks);
+    free(s->name);
+    free(s->about);
+    free(s->file);
+    free(s);
+}
+
+/* ---- durations --------------------------------------------------------- */
+
+int gh_parse_duration(const char *text, uint64_t *ns)
+{
+    if (!text)
+        return -1;
+    const char *p = text;
+    uint64_t whole = 0;
+    int nd = 0;
+    for (; *p >= '0' && *p <= '9'; p++, nd++) {
+        if (whole > (UINT64_MAX - 9) / 10)
+            return -1;
+        whole = whole * 10 + (uint64_t)(*p - '0');
+    }
+    if (nd == 0)
+        return -1;
+    /* The fraction, exactly: up to 9 digits (a nanosecond of a second). */
+    uint64_t frac = 0, fscale = 1;
+    if (*p == '.') {
+        p++;
+        int nf = 0;
+        for (; *p >= '0' && *p <= '9'; p++, nf++)
+            if (nf < 9) {
+                frac = frac * 10 + (uint64_t)(*p - '0');
+                fscale *= 10;
+            }
+        if (nf == 0)
+            return -1;
+    }
+    uint64_t unit;
+    if (!strcmp(p, "ns"))
+        unit = 1;
+    else if (!strcmp(p, "us"))
+        unit = 1000;
+    else if (!strcmp(p, "ms"))
+        unit = 1000000;
+    else if (!strcmp(p, "s"))
+        unit = 1000000000;
+    else
+        return -1;
+    uint64_t v;
+    if (__builtin_mul_overflow(whole, unit, &v))
+        return -1;
+    uint64_t f = frac * unit / fscale;     /* frac < fscale <= 1e9, unit <= 1e9 */
+    if (__builtin_add_overflow(v, f, &v))
+        return -1;
+    if (v == 0)
+        return -1;
+    *ns = v;
+    return 0;
+}

@@ -1,0 +1,341 @@
+/* run.c - gh_run: set up, start together, stop, join, check, tear down.
+ * See run.h. The per-op loop is worker.fl.c. */
+#define _GNU_SOURCE
+#include "scenario/run.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "base/clock.h"
+#include "base/die.h"
+#include "base/rng.h"
+#include "object/object.h"
+#include "scenario/flavor.h"
+#include "scenario/runner_internal.h"
+#include "sync/gil.h"
+
+const char *const gh_status_names[4] = {"ok", "failed", "hazards", "interrupted"};
+
+static int interrupt_requested; /* set from a signal handler: atomic store */
+
+void gh_run_request_stop(void) { gh_atomic_store_relaxed_int(&interrupt_requested, 1); }
+
+const struct gh_flavor *gh_flavor_find(enum gh_sync_kind sync, enum gh_rc_kind rc)
+{
+    static const struct gh_flavor *const all[] = {
+#define GH_X_(s, r) &GH_FL_NAME(gh_flavor, s##_##r),
+        GH_FLAVORS(GH_X_)
+#undef GH_X_
+    };
+    for (size_t i = 0; i < GH_ARRAY_LEN(all); i++)
+        if (all[i]->sync == sync && all[i]->rc == rc)
+            return all[i];
+    return NULL;
+}
+
+double gh_result_throughput(const struct gh_result *r)
+{
+    return r->wall_ns ? (double)r->total_ops * 1e9 / (double)r->wall_ns : 0.0;
+}
+
+/* ---- perf --control: profile only the measured phase -------------------- */
+
+static int perf_ctl_fd = -1, perf_ack_fd = -1;
+
+static void perf_ctl_open(void)
+{
+    const char *ctl = getenv("PERF_CTL_FIFO"), *ack = getenv("PERF_ACK_FIFO");
+    if (!ctl)
+        return;
+    /* perf holds the fifos open; O_NONBLOCK makes open fail (ENXIO) rather
+     * than hang when perf is not there. */
+    perf_ctl_fd = open(ctl, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+    if (perf_ctl_fd < 0)
+        return;
+    fcntl(perf_ctl_fd, F_SETFL, 0);
+    if (ack && (perf_ack_fd = open(ack, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) >= 0)
+        fcntl(perf_ack_fd, F_SETFL, 0);
+}
+
+static void perf_ctl(const char *cmd)
+{
+    char buf[16];
+    size_t n = strlen(cmd);
+    if (perf_ctl_fd < 0)
+        return;
+    if (write(perf_ctl_fd, cmd, n) != (ssize_t)n)
+        return;
+    if (perf_ack_fd >= 0)
+        (void)!read(perf_ack_fd, buf, sizeof buf);
+}
+
+static void perf_ctl_close(void)
+{
+    if (perf_ctl_fd >= 0)
+        close(perf_ctl_fd);
+    if (perf_ack_fd >= 0)
+        close(perf_ack_fd);
+    perf_ctl_fd = perf_ack_fd = -1;
+}
+
+/* ---- checks --------------------------------------------------------------- */
+
+struct check_ctx {
+    const struct gh_flavor *fl;
+    gh_object **globals;
+    const struct gh_result *res;
+};
+
+static int64_t env_len(void *ctx, int slot)
+{
+    struct check_ctx *c = ctx;
+    return c->fl->len(c->globals[slot]);
+}
+
+static uint64_t env_count(void *ctx, enum gh_op_kind op)
+{
+    return ((struct check_ctx *)ctx)->res->op[op].done;
+}
+
+static uint64_t env_failed(void *ctx, enum gh_op_kind op)
+{
+    return ((struct check_ctx *)ctx)->res->op[op].failed;
+}
+
+static void run_checks(struct gh_scenario *s, struct check_ctx *ctx, struct gh_result *res)
+{
+    struct gh_eval_env env = {env_len, env_count, env_failed, ctx};
+    res->nchecks = s->nchecks;
+    res->checks = calloc((size_t)(s->nchecks ? s->nchecks : 1), sizeof *res->checks);
+    gh_assert(res->checks);
+    for (int i = 0; i < s->nchecks; i++) {
+        struct gh_check_result *cr = &res->checks[i];
+        int64_t v;
+        char err[200];
+        cr->text = s->checks[i].text;
+        if (gh_expr_eval(s->checks[i].expr, &env, &v, err, sizeof err) != 0) {
+            cr->error = true;
+            cr->pass = false;
+            snprintf(cr->detail, sizeof cr->detail, "cannot evaluate: %s", err);
+        } else {
+            cr->pass = v != 0;
+            /* Show the operands of a top-level comparison. */
+            const struct gh_expr *e = s->checks[i].expr;
+            int64_t l, r;
+            if (e->kind >= GH_EX_EQ && e->kind <= GH_EX_GE &&
+                gh_expr_eval(e->l, &env, &l, err, sizeof err) == 0 &&
+                gh_expr_eval(e->r, &env, &r, err, sizeof err) == 0)
+                snprintf(cr->detail, sizeof cr->detail, "left = %lld, right = %lld",
+                         (long long)l, (long long)r);
+            else
+                snprintf(cr->detail, sizeof cr->detail, "value = %lld", (long long)v);
+        }
+        if (!cr->pass)
+            res->checks_failed++;
+    }
+}
+
+/* ---- the run -------------------------------------------------------------- */
+
+int gh_run(struct gh_scenario *s, const struct gh_run_config *cfg, struct gh_result *res,
+           struct gh_diag *diag)
+{
+    memset(res, 0, sizeof *res);
+    const struct gh_strategy *st = &cfg->strategy;
+    const char *why = gh_strategy_refusal(st);
+    if (why) {
+        snprintf(diag->msg, sizeof diag->msg, "strategy sync=%s rc=%s alloc=%s is refused: %s",
+                 gh_sync_names[st->sync], gh_rc_names[st->rc], gh_alloc_names[st->alloc], why);
+        return -1;
+    }
+    const struct gh_flavor *fl = gh_flavor_find(st->sync, st->rc);
+    if (!fl) {
+        snprintf(diag->msg, sizeof diag->msg,
+                 "strategy sync=%s rc=%s is not compiled into this build",
+                 gh_sync_names[st->sync], gh_rc_names[st->rc]);
+        return -1;
+    }
+    int nthreads = cfg->threads ? cfg->threads : s->threads;
+    if (gh_scenario_assign_threads(s, nthreads, diag) != 0)
+        return -1;
+
+    res->scenario = s;
+    res->strategy = *st;
+    res->unsafe_reason = gh_strategy_unsafe_reason(st);
+    res->threads = nthreads;
+    if (cfg->ops_per_thread) {
+        res->ops_per_thread = cfg->ops_per_thread;
+    } else if (cfg->duration_ns) {
+        res->duration_ns = cfg->duration_ns;
+    } else {
+        res->ops_per_thread = s->ops_per_thread;
+        res->duration_ns = s->ops_per_thread ? 0 : s->duration_ns;
+    }
+    res->seed = cfg->seed_given ? cfg->seed : (s->has_seed ? s->seed : 1);
+    res->latency_sample = cfg->latency_sample;
+    res->has_gil = st->sync == GH_SYNC_GIL;
+
+    /* The model's configuration: the full header wherever a per-object lock
+     * lives in it (objlock), the compact one under the GIL. */
+    gh_model.full_header = st->sync == GH_SYNC_OBJLOCK;
+    gh_model.immortal = true;
+    gh_check_pthread(gh_alloc_init(st->alloc, st->sync != GH_SYNC_GIL) == 0 ? 0 : EINVAL);
+    if (res->has_gil)
+        gh_gil_init(5000000u);
+
+    struct gh_tstate main_ts;
+    gh_tstate_bind(&main_ts, -1, NULL);
+    gh_alloc_thread_attach();
+    fl->init();
+
+    struct gh_run_shared run = {0};
+    run.s = s;
+    run.seed = res->seed;
+    run.ops_limit = res->ops_per_thread ? res->ops_per_thread : UINT64_MAX;
+    run.latency_mask = cfg->latency_sample ? (uint64_t)cfg->latency_sample - 1 : UINT64_MAX;
+    run.globals = calloc((size_t)(s->nglobals ? s->nglobals : 1), sizeof *run.globals);
+    gh_assert(run.globals);
+    struct gh_rng setup_rng;
+    gh_rng_seed(&setup_rng, res->seed, UINT64_C(1) << 32);
+    for (int i = 0; i < s->nglobals; i++)
+        run.globals[i] = fl->make_global(&s->globals[i], &setup_rng);
+
+    struct gh_worker *w = NULL;
+    gh_check_pthread(posix_memalign((void **)&w, GH_CACHELINE, sizeof *w * (size_t)nthreads));
+    memset(w, 0, sizeof *w * (size_t)nthreads);
+    res->thread = calloc((size_t)nthreads, sizeof *res->thread);
+    gh_assert(res->thread);
+    gh_check_pthread(pthread_barrier_init(&run.start, NULL, (unsigned)nthreads + 1));
+    int idx = 0;
+    for (int r = 0; r < s->nroles; r++) {
+        for (int k = 0; k < s->roles[r].nthreads; k++, idx++) {
+            w[idx].run = &run;
+            w[idx].index = idx;
+            w[idx].role = r;
+            w[idx].res = &res->thread[idx];
+            res->thread[idx].index = idx;
+            res->thread[idx].role = r;
+        }
+    }
+    gh_assert(idx == nthreads);
+    for (int i = 0; i < nthreads; i++)
+        gh_check_pthread(pthread_create(&w[i].thread, NULL, fl->worker_main, &w[i]));
+
+    if (cfg->perf_control)
+        perf_ctl_open();
+    int brc = pthread_barrier_wait(&run.start);
+    gh_assert(brc == 0 || brc == PTHREAD_BARRIER_SERIAL_THREAD);
+    uint64_t t0 = gh_now_ns();
+    perf_ctl("enable\n");
+    bool interrupted = false;
+    if (res->duration_ns) {
+        uint64_t end = t0 + res->duration_ns;
+        for (uint64_t now = t0; now < end; now = gh_now_ns()) {
+            if (gh_atomic_load_relaxed_int(&interrupt_requested)) {
+                interrupted = true;
+                break;
+            }
+            uint64_t left = end - now;
+            gh_sleep_ns(left < 10000000u ? left : 10000000u);
+        }
+        gh_atomic_store_relaxed_int(&run.stop, 1);
+    }
+    uint64_t t_last = t0;
+    for (int i = 0; i < nthreads; i++) {
+        /* In ops mode an interrupt still has to stop the workers. */
+        while (!res->duration_ns && !interrupted &&
+               pthread_tryjoin_np(w[i].thread, NULL) == EBUSY) {
+            if (gh_atomic_load_relaxed_int(&interrupt_requested)) {
+                interrupted = true;
+                gh_atomic_store_relaxed_int(&run.stop, 1);
+                break;
+            }
+            gh_sleep_ns(1000000u);
+        }
+        if (res->duration_ns || interrupted)
+            gh_check_pthread(pthread_join(w[i].thread, NULL));
+        /* Joined: the worker's writes to its result are visible. */
+        if (w[i].t_stop > t_last)
+            t_last = w[i].t_stop;
+    }
+    perf_ctl("disable\n");
+    perf_ctl_close();
+    res->wall_ns = t_last - t0;
+
+    /* Merge. */
+    for (int i = 0; i < nthreads; i++) {
+        struct gh_thread_result *tr = &res->thread[i];
+        tr->elapsed_ns = w[i].t_stop - w[i].t_start;
+        res->total_ops += tr->ops;
+        for (int k = 0; k < GH_OP_COUNT; k++) {
+            res->op[k].done += tr->op[k].done;
+            res->op[k].failed += tr->op[k].failed;
+            gh_hist_merge(&res->op[k].latency, &tr->op[k].latency);
+        }
+        for (int c = 0; c < GH_LOCK_NCLASSES; c++) {
+            struct gh_lockstat *a = &res->locks[c], *b = &tr->locks[c];
+            a->acquisitions += b->acquisitions;
+            a->contended += b->contended;
+            a->wait_ns += b->wait_ns;
+            if (b->wait_max_ns > a->wait_max_ns)
+                a->wait_max_ns = b->wait_max_ns;
+        }
+    }
+    /* The main thread's locks (setup: the arena's lock without a GIL). */
+    for (int c = 0; c < GH_LOCK_NCLASSES; c++) {
+        res->locks[c].acquisitions += main_ts.locks[c].acquisitions;
+        res->locks[c].contended += main_ts.locks[c].contended;
+        res->locks[c].wait_ns += main_ts.locks[c].wait_ns;
+    }
+    if (res->has_gil) {
+        struct gh_gil_stats_raw g;
+        gh_gil_stats(&g);
+        res->gil.switches = g.switches;
+        res->gil.drop_requests = g.drop_requests;
+        res->gil.forced_handoffs = g.forced_handoffs;
+    }
+    gh_alloc_stats_get(&res->alloc);
+
+    struct check_ctx cctx = {fl, run.globals, res};
+    run_checks(s, &cctx, res);
+
+    /* Teardown: the globals die; every allocation must come back. */
+    for (int i = 0; i < s->nglobals; i++)
+        fl->decref(run.globals[i]);
+    struct gh_alloc_stats after;
+    gh_alloc_thread_detach();
+    gh_alloc_stats_get(&after);
+    res->alloc_live_after_teardown = after.live_bytes;
+    gh_tstate_unbind();
+    gh_alloc_fini();
+    if (res->has_gil)
+        gh_gil_fini();
+    pthread_barrier_destroy(&run.start);
+    free(run.globals);
+    free(w);
+
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) == 0)
+        res->peak_rss_kb = ru.ru_maxrss;
+
+    if (interrupted)
+        res->status = GH_STATUS_INTERRUPTED;
+    else if (res->checks_failed)
+        res->status = GH_STATUS_FAILED;
+    else
+        res->status = GH_STATUS_OK;
+    return 0;
+}
+
+void gh_result_free(struct gh_result *res)
+{
+    free(res->thread);
+    free(res->checks);
+    res->thread = NULL;
+    res->checks = NULL;
+}

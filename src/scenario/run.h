@@ -1,0 +1,110 @@
+/* run.h - running a scenario under a strategy, and what a run produces.
+ *
+ * gh_run() builds the heap the scenario's setup describes, starts the
+ * threads together at a barrier, lets them run their roles for the duration
+ * (or op count), joins them, evaluates the checks and tears the heap down.
+ * Everything measured is in struct gh_result; report/ turns it into text,
+ * JSON and CSV.
+ *
+ * Layer: scenario.
+ */
+#ifndef GH_SCENARIO_RUN_H
+#define GH_SCENARIO_RUN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "alloc/alloc.h"      // struct gh_alloc_stats
+#include "base/hist.h"        // struct gh_hist
+#include "base/lockstat.h"    // struct gh_lockstat, GH_LOCK_NCLASSES
+#include "scenario/scenario.h"
+#include "scenario/strategy.h"
+
+struct gh_run_config {
+    struct gh_strategy strategy;
+    int threads;              /* 0: the scenario's */
+    uint64_t duration_ns;     /* 0: the scenario's */
+    uint64_t ops_per_thread;  /* 0: the scenario's */
+    uint64_t seed;
+    bool seed_given;          /* else the scenario's (or 1) */
+    /* Latency: one op in `latency_sample` is timed (power of two; 0 = none).
+     * Timing every op would measure the clock. Default 16. */
+    unsigned latency_sample;
+    /* perf --control fifos (PERF_CTL_FIFO/PERF_ACK_FIFO): when set, the run
+     * enables perf only for the measured phase. */
+    bool perf_control;
+};
+
+struct gh_op_result {
+    uint64_t done;            /* succeeded */
+    uint64_t failed;          /* ran but failed (pop on empty, missing key) */
+    struct gh_hist latency;   /* sampled, ns */
+};
+
+struct gh_thread_result {
+    int index;
+    int role;                 /* index in scenario->roles */
+    uint64_t ops;             /* done + failed, all kinds */
+    uint64_t elapsed_ns;      /* from the barrier to this thread's stop */
+    struct gh_op_result op[GH_OP_COUNT];
+    struct gh_lockstat locks[GH_LOCK_NCLASSES];
+};
+
+struct gh_gil_stats {
+    uint64_t switches;        /* the GIL changed hands */
+    uint64_t drop_requests;   /* a waiter timed out and asked the holder to drop */
+    uint64_t forced_handoffs; /* a holder dropped on request and waited until
+                                 another thread had taken the GIL */
+};
+
+struct gh_check_result {
+    const char *text;         /* points into the scenario */
+    bool pass;
+    bool error;               /* could not be evaluated (message in detail) */
+    char detail[256];         /* "len(L) = 17, count(list.append) - count(list.pop) = 17" style */
+};
+
+enum gh_status { GH_STATUS_OK, GH_STATUS_FAILED, GH_STATUS_HAZARDS, GH_STATUS_INTERRUPTED };
+extern const char *const gh_status_names[4];
+
+struct gh_result {
+    const struct gh_scenario *scenario;
+    struct gh_strategy strategy;
+    const char *unsafe_reason;      /* NULL when the combination is safe */
+    int threads;
+    uint64_t duration_ns;           /* as configured (0 with ops) */
+    uint64_t ops_per_thread;        /* as configured (0 with duration) */
+    uint64_t seed;
+    unsigned latency_sample;
+
+    uint64_t wall_ns;               /* measured phase: barrier to last stop */
+    uint64_t total_ops;             /* done + failed, all threads */
+    struct gh_thread_result *thread; /* [threads] */
+    struct gh_op_result op[GH_OP_COUNT];             /* merged */
+    struct gh_lockstat locks[GH_LOCK_NCLASSES];     /* merged */
+    bool has_gil;
+    struct gh_gil_stats gil;
+    struct gh_alloc_stats alloc;    /* at the end of the measured phase */
+    uint64_t alloc_live_after_teardown; /* bytes still live after the heap
+                                           was torn down: a leak if > 0 */
+    long peak_rss_kb;               /* getrusage ru_maxrss */
+    struct gh_check_result *checks; /* [scenario->nchecks] */
+    int nchecks;
+    int checks_failed;
+    enum gh_status status;
+};
+
+/* Runs. Returns 0 with *res filled (free with gh_result_free), or -1 with a
+ * message in diag for a configuration that cannot run (exit status 2). */
+int gh_run(struct gh_scenario *s, const struct gh_run_config *cfg,
+           struct gh_result *res, struct gh_diag *diag);
+void gh_result_free(struct gh_result *res);
+
+/* Asks a running gh_run to stop early (async-signal-safe: one atomic
+ * store); the result's status is then `interrupted`. */
+void gh_run_request_stop(void);
+
+/* Operations per second over the measured phase. */
+double gh_result_throughput(const struct gh_result *r);
+
+#endif

@@ -1,0 +1,56 @@
+/* sync.h - what the current flavour's sync axis does around an operation.
+ *
+ * Included only by flavoured code (*.fl.c): the build defines the sync
+ * axis (GH_FL_SYNC_GIL or GH_FL_SYNC_OBJLOCK). Under the GIL the
+ * critical-section macros are empty braces (as CPython's are in the default build): the GIL, held
+ * between switch points, already serialises every operation. Under objlock
+ * they lock the object(s).
+ *
+ *   GH_BEGIN_CS(ts, o) ... GH_END_CS(ts)        one object
+ *   GH_BEGIN_CS2(ts, a, b) ... GH_END_CS2(ts)   two objects, address-ordered
+ *   gh_sync_checkpoint(ts)                      a switch point
+ *   gh_sync_block_begin/end(ts)                 around a blocking wait
+ *
+ * Layer: sync.
+ */
+#ifndef GH_SYNC_SYNC_H
+#define GH_SYNC_SYNC_H
+
+#ifndef GH_FLAVORED
+#error "sync/sync.h is for flavoured code (*.fl.c) only"
+#endif
+
+#include "sync/critsec.h"
+#include "sync/gil.h"
+
+#if defined(GH_FL_SYNC_GIL)
+
+#define GH_BEGIN_CS(ts, o)      { (void)(ts); (void)(o);
+#define GH_END_CS(ts)           }
+#define GH_BEGIN_CS2(ts, a, b)  { (void)(ts); (void)(a); (void)(b);
+#define GH_END_CS2(ts)          }
+
+GH_INLINE void gh_sync_checkpoint(struct gh_tstate *ts) { gh_gil_checkpoint(ts); }
+GH_INLINE void gh_sync_block_begin(struct gh_tstate *ts) { gh_gil_drop(ts); }
+GH_INLINE void gh_sync_block_end(struct gh_tstate *ts) { gh_gil_take(ts); }
+GH_INLINE void gh_sync_thread_start(struct gh_tstate *ts) { gh_gil_take(ts); }
+GH_INLINE void gh_sync_thread_stop(struct gh_tstate *ts) { gh_gil_drop(ts); }
+
+#elif defined(GH_FL_SYNC_OBJLOCK)
+
+#define GH_BEGIN_CS(ts, o)      { struct gh_critsec gh_cs_; gh_cs_begin((ts), &gh_cs_, (o));
+#define GH_END_CS(ts)           gh_cs_end((ts), &gh_cs_); }
+#define GH_BEGIN_CS2(ts, a, b)  { struct gh_critsec gh_cs2_; gh_cs_begin2((ts), &gh_cs2_, (a), (b));
+#define GH_END_CS2(ts)          gh_cs_end((ts), &gh_cs2_); }
+
+GH_INLINE void gh_sync_checkpoint(struct gh_tstate *ts) { (void)ts; }
+GH_INLINE void gh_sync_block_begin(struct gh_tstate *ts) { (void)ts; }
+GH_INLINE void gh_sync_block_end(struct gh_tstate *ts) { (void)ts; }
+GH_INLINE void gh_sync_thread_start(struct gh_tstate *ts) { (void)ts; }
+GH_INLINE void gh_sync_thread_stop(struct gh_tstate *ts) { (void)ts; }
+
+#else
+#error "no sync flavour: define GH_FL_SYNC_GIL or GH_FL_SYNC_OBJLOCK"
+#endif
+
+#endif

@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# smoke.sh - the gilheap program end to end on every shipped scenario.
+#
+#   tests/cli/smoke.sh GILHEAP_BINARY SOURCE_DIR
+#
+# For every scenarios/*.yaml, under every preset that `gilheap list` shows, at
+# 1 and 2 threads: `gilheap run --duration 200ms --json F` must exit 0 (an
+# unsafe preset may exit 1: its hazards are expected) and F must parse as
+# JSON. A thread count below what a scenario's roles need is refused by
+# gilheap (exit 2, "the roles need at least N threads"); that combination is
+# reported as skipped, not failed. Then one `gilheap compare` of shared-list.
+# Prints "N passed, M failed" last and exits 1 if anything failed.
+set -euo pipefail
+
+if [[ $# -ne 2 ]]; then
+    echo "usage: $0 GILHEAP_BINARY SOURCE_DIR" >&2
+    exit 2
+fi
+bin=$1
+src=$2
+[[ -x $bin ]] || { echo "smoke: $bin is not an executable" >&2; exit 2; }
+[[ -d $src/scenarios ]] || { echo "smoke: no $src/scenarios directory" >&2; exit 2; }
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/gilheap-smoke-XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+cd "$src"
+
+passed=0
+failed=0
+skipped=0
+
+json_ok() {
+    python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$1"
+}
+
+json_unsafe() {
+    python3 -c 'import json,sys; sys.exit(0 if json.load(open(sys.argv[1]))["config"]["unsafe"] else 1)' "$1"
+}
+
+# The presets: the first word of each line of the "strategies:" section.
+presets=$("$bin" list | awk '/^strategies:/ {on=1; next} /^[^ ]/ {on=0} on {print $1}')
+if [[ -z $presets ]]; then
+    echo "FAIL gilheap list shows no strategies" >&2
+    exit 1
+fi
+
+shopt -s nullglob
+scenarios=(scenarios/*.yaml)
+if [[ ${#scenarios[@]} -eq 0 ]]; then
+    echo "FAIL no scenarios in $src/scenarios" >&2
+    exit 1
+fi
+
+for scen in "${scenarios[@]}"; do
+    for preset in $presets; do
+        for threads in 1 2; do
+            name="$(basename "$scen" .yaml) --strategy $preset --threads $threads"
+            out="$tmp/run.json"
+            rm -f "$out"
+            status=0
+            "$bin" run "$scen" --strategy "$preset" --threads "$threads" --duration 200ms \
+                --json "$out" --quiet > "$tmp/stdout" 2> "$tmp/stderr" || status=$?
+            if [[ $status -eq 0 || ($status -eq 1 && -f $out) ]] && json_ok "$out" 2> /dev/null &&
+                { [[ $status -eq 0 ]] || json_unsafe "$out"; }; then
+                passed=$((passed + 1))
+            elif [[ $status -eq 2 ]] && grep -q 'the roles need at least' "$tmp/stderr"; then
+                skipped=$((skipped + 1))
+                echo "skip run $name: $(cat "$tmp/stderr")"
+            else
+                failed=$((failed + 1))
+                echo "FAIL run $name: exit $status" >&2
+                sed 's/^/    /' "$tmp/stderr" >&2
+            fi
+        done
+    done
+done
+
+if [[ -f scenarios/shared-list.yaml ]]; then
+    status=0
+    "$bin" compare scenarios/shared-list.yaml --duration 200ms --json "$tmp/compare.json" \
+        > "$tmp/stdout" 2> "$tmp/stderr" || status=$?
+    if [[ $status -eq 0 ]] && json_ok "$tmp/compare.json" 2> /dev/null; then
+        passed=$((passed + 1))
+    else
+        failed=$((failed + 1))
+        echo "FAIL compare scenarios/shared-list.yaml: exit $status" >&2
+        sed 's/^/    /' "$tmp/stdout" "$tmp/stderr" >&2
+    fi
+else
+    failed=$((failed + 1))
+    echo "FAIL no scenarios/shared-list.yaml to compare" >&2
+fi
+
+[[ $skipped -eq 0 ]] || echo "$skipped skipped (too few threads for the scenario's roles)"
+echo "$passed passed, $failed failed"
+[[ $failed -eq 0 ]]

@@ -1,0 +1,392 @@
+/* test_cli.c - the `gilheap` program from the outside: exit statuses and
+ * messages for bad invocations (BRIEF §5: status 2, one "gilheap: error:"
+ * line naming the argument), help and version, `list`, and short real runs.
+ *
+ * The binary is GH_BINARY_DIR/gilheap; it runs with GH_SOURCE_DIR as its
+ * working directory, so bare scenario names resolve to scenarios/NAME.yaml.
+ */
+#define _GNU_SOURCE
+#include <criterion/criterion.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "scenario/strategy.h"  // gh_presets
+
+#ifndef GH_BINARY_DIR
+#error "GH_BINARY_DIR must name the build directory (CMake defines it)"
+#endif
+#ifndef GH_SOURCE_DIR
+#error "GH_SOURCE_DIR must name the source directory (CMake defines it)"
+#endif
+
+struct out {
+    int status;      /* exit status, or 128 + signal */
+    char *out, *err; /* captured stdout and stderr */
+};
+
+static char *slurp_fd(int fd)
+{
+    size_t cap = 4096, len = 0;
+    char *buf = malloc(cap);
+    cr_assert_not_null(buf);
+    lseek(fd, 0, SEEK_SET);
+    for (;;) {
+        if (len + 1024 > cap)
+            buf = realloc(buf, cap *= 2);
+        ssize_t n = read(fd, buf + len, cap - len - 1);
+        if (n <= 0)
+            break;
+        len += (size_t)n;
+    }
+    buf[len] = 0;
+    return buf;
+}
+
+static int tmpfd(void)
+{
+    char name[] = "/tmp/gh-test-cli-XXXXXX";
+    int fd = mkstemp(name);
+    cr_assert_geq(fd, 0);
+    unlink(name);
+    return fd;
+}
+
+/* Runs gilheap with args (NULL-terminated, without argv[0]). */
+static struct out run(const char *const *args)
+{
+    const char *argv[64];
+    int n = 0;
+    argv[n++] = GH_BINARY_DIR "/gilheap";
+    while (*args && n < 63)
+        argv[n++] = *args++;
+    argv[n] = NULL;
+
+    int ofd = tmpfd(), efd = tmpfd();
+    fflush(NULL);
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        if (chdir(GH_SOURCE_DIR) != 0)
+            _exit(126);
+        dup2(ofd, STDOUT_FILENO);
+        dup2(efd, STDERR_FILENO);
+        execv(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    int st;
+    cr_assert_eq(waitpid(pid, &st, 0), pid);
+    struct out o;
+    o.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    o.out = slurp_fd(ofd);
+    o.err = slurp_fd(efd);
+    close(ofd);
+    close(efd);
+    cr_assert_neq(o.status, 127, "could not run %s", argv[0]);
+    return o;
+}
+
+static void out_free(struct out *o)
+{
+    free(o->out);
+    free(o->err);
+}
+
+static int count_lines(const char *s)
+{
+    int n = 0;
+    for (; *s; s++)
+        n += *s == '\n';
+    return n;
+}
+
+/* A usage error: status 2, nothing on stdout, one error line that contains
+ * every string in `want`, then the --help hint when `hint`. */
+static void expect_error(const char *const *args, bool hint, const char *const *want)
+{
+    struct out o = run(args);
+    cr_assert_eq(o.status, 2, "status %d, stderr: %s", o.status, o.err);
+    cr_assert_str_eq(o.out, "", "stdout: %s", o.out);
+    cr_assert(strncmp(o.err, "gilheap: error: ", 16) == 0, "stderr: %s", o.err);
+    cr_assert_eq(count_lines(o.err), hint ? 2 : 1, "stderr: %s", o.err);
+    if (hint)
+        cr_assert(strstr(o.err, "\nTry 'gilheap --help'\n"), "stderr: %s", o.err);
+    for (; *want; want++)
+        cr_assert(strstr(o.err, *want), "expected '%s' in: %s", *want, o.err);
+    out_free(&o);
+}
+
+#define ARGS(...) ((const char *const[]){__VA_ARGS__, NULL})
+#define SCEN "scenarios/shared-list.yaml"
+
+/* ---- bad invocations: exit 2 ------------------------------------------- */
+
+TestSuite(cli_usage, .timeout = 30);
+
+Test(cli_usage, no_command)
+{
+    expect_error((const char *const[]){NULL}, true, ARGS("no command"));
+}
+
+Test(cli_usage, unknown_command)
+{
+    expect_error(ARGS("frobnicate"), true, ARGS("unknown command 'frobnicate'", "run"));
+}
+
+Test(cli_usage, unknown_option)
+{
+    expect_error(ARGS("run", SCEN, "--bogus"), true, ARGS("unknown option '--bogus'"));
+    expect_error(ARGS("compare", SCEN, "--quiet"), true, ARGS("unknown option '--quiet'"));
+}
+
+Test(cli_usage, missing_option_value)
+{
+    expect_error(ARGS("run", SCEN, "--threads"), true, ARGS("'--threads' needs a value"));
+    expect_error(ARGS("run", SCEN, "--json", "--quiet"), true, ARGS("'--json' needs a value"));
+}
+
+Test(cli_usage, threads_zero)
+{
+    expect_error(ARGS("run", SCEN, "--threads", "0"), true,
+                 ARGS("--threads '0'", "thread count"));
+    expect_error(ARGS("compare", SCEN, "--threads", "1,0"), true, ARGS("--threads '1,0'"));
+}
+
+Test(cli_usage, threads_not_a_number)
+{
+    expect_error(ARGS("run", SCEN, "--threads", "x"), true, ARGS("--threads 'x'"));
+    expect_error(ARGS("run", SCEN, "--threads=4x"), true, ARGS("--threads '4x'"));
+    expect_error(ARGS("run", SCEN, "--threads", "-1"), true, ARGS("--threads '-1'"));
+}
+
+Test(cli_usage, number_overflow)
+{
+    expect_error(ARGS("run", SCEN, "--threads", "99999999999999999999999"), true,
+                 ARGS("--threads '99999999999999999999999'"));
+    expect_error(ARGS("run", SCEN, "--seed", "99999999999999999999999"), true,
+                 ARGS("--seed"));
+    expect_error(ARGS("run", SCEN, "--ops", "18446744073709551616"), true, ARGS("--ops"));
+}
+
+Test(cli_usage, repeat_zero)
+{
+    expect_error(ARGS("compare", SCEN, "--repeat", "0"), true,
+                 ARGS("--repeat '0'", "repeat count"));
+}
+
+Test(cli_usage, unknown_strategy_lists_presets)
+{
+    const char *want[8 + 2] = {"'nope'"};
+    size_t n = 1;
+    for (size_t i = 0; i < gh_npresets && n < 9; i++)
+        want[n++] = gh_presets[i].name;
+    want[n] = NULL;
+    expect_error(ARGS("run", SCEN, "--strategy", "nope"), true, want);
+    expect_error(ARGS("compare", SCEN, "--strategies", "gil,nope"), true, want);
+}
+
+Test(cli_usage, set_without_equals)
+{
+    expect_error(ARGS("run", SCEN, "--set", "bogus"), true, ARGS("'bogus'", "AXIS=VALUE"));
+}
+
+Test(cli_usage, set_unknown_value)
+{
+    expect_error(ARGS("run", SCEN, "--set", "rc=nope"), true,
+                 ARGS("'rc=nope'", "plain", "atomic"));
+}
+
+Test(cli_usage, set_unknown_axis)
+{
+    expect_error(ARGS("run", SCEN, "--set", "nope=1"), true,
+                 ARGS("'nope=1'", "unknown axis", "sync"));
+}
+
+Test(cli_usage, scenario_missing)
+{
+    expect_error(ARGS("run", "/nonexistent/gh-missing.yaml"), false,
+                 ARGS("/nonexistent/gh-missing.yaml", "No such file"));
+    expect_error(ARGS("run", "gh-no-such-scenario"), false,
+                 ARGS("gh-no-such-scenario", "gilheap list"));
+    expect_error(ARGS("run"), true, ARGS("missing SCENARIO"));
+}
+
+Test(cli_usage, bad_duration)
+{
+    expect_error(ARGS("run", SCEN, "--duration", "5parsecs"), true,
+                 ARGS("--duration '5parsecs'", "500ms"));
+    expect_error(ARGS("run", SCEN, "--duration", "1s", "--ops", "10"), true,
+                 ARGS("--duration and --ops"));
+}
+
+/* Decided: an unwritable result file is found before the run (exit 2), so
+ * no run is wasted and nothing is left behind. */
+Test(cli_usage, json_into_missing_directory)
+{
+    expect_error(ARGS("run", SCEN, "--json", "/nonexistent-dir/x.json"), false,
+                 ARGS("--json", "/nonexistent-dir/x.json", "No such file or directory"));
+    expect_error(ARGS("compare", SCEN, "--csv", "/nonexistent-dir/x.csv"), false,
+                 ARGS("--csv", "/nonexistent-dir/x.csv"));
+    struct stat st;
+    cr_assert_neq(stat("/nonexistent-dir", &st), 0);
+}
+
+Test(cli_usage, bad_scenario_file_names_line)
+{
+    char path[] = "/tmp/gh-test-cli-bad-XXXXXX.yaml";
+    int fd = mkstemps(path, 5);
+    cr_assert_geq(fd, 0);
+    static const char text[] = "name: bad\nbogus: [1, 2\n";
+    cr_assert_eq(write(fd, text, sizeof text - 1), (ssize_t)(sizeof text - 1));
+    close(fd);
+    struct out o = run(ARGS("run", path));
+    unlink(path);
+    cr_assert_eq(o.status, 2, "status %d, stderr: %s", o.status, o.err);
+    cr_assert(strncmp(o.err, "gilheap: error: ", 16) == 0, "stderr: %s", o.err);
+    cr_assert(strstr(o.err, path), "names the file: %s", o.err);
+    out_free(&o);
+}
+
+/* ---- help, version, list: exit 0 ---------------------------------------- */
+
+TestSuite(cli_info, .timeout = 30);
+
+Test(cli_info, version)
+{
+    struct out o = run(ARGS("--version"));
+    cr_assert_eq(o.status, 0);
+    cr_assert(strncmp(o.out, "gilheap ", 8) == 0, "%s", o.out);
+    cr_assert_str_eq(o.err, "");
+    out_free(&o);
+}
+
+Test(cli_info, help)
+{
+    static const char *const forms[][3] = {
+        {"--help", NULL}, {"help", NULL}, {"-h", NULL},
+        {"run", "--help"}, {"compare", "--help"}, {"help", "run"},
+    };
+    for (size_t i = 0; i < sizeof forms / sizeof forms[0]; i++) {
+        struct out o = run(forms[i]);
+        cr_assert_eq(o.status, 0, "form %zu: %d %s", i, o.status, o.err);
+        cr_assert(strstr(o.out, "Usage:"), "form %zu: %s", i, o.out);
+        cr_assert(strstr(o.out, "gilheap run SCENARIO") ||
+                      strstr(o.out, "gilheap compare SCENARIO"), "%s", o.out);
+        cr_assert_str_eq(o.err, "");
+        out_free(&o);
+    }
+}
+
+Test(cli_info, list_shows_scenarios_and_presets)
+{
+    struct out o = run(ARGS("list"));
+    cr_assert_eq(o.status, 0, "status %d: %s", o.status, o.err);
+    DIR *d = opendir(GH_SOURCE_DIR "/scenarios");
+    cr_assert_not_null(d);
+    struct dirent *e;
+    int n = 0;
+    while ((e = readdir(d))) {
+        size_t len = strlen(e->d_name);
+        if (len <= 5 || strcmp(e->d_name + len - 5, ".yaml") != 0)
+            continue;
+        char line[300];
+        snprintf(line, sizeof line, "\n  %.*s ", (int)(len - 5), e->d_name);
+        cr_assert(strstr(o.out, line), "scenario %s missing from:\n%s", e->d_name, o.out);
+        n++;
+    }
+    closedir(d);
+    cr_assert_geq(n, 1, "no scenarios shipped");
+    for (size_t i = 0; i < gh_npresets; i++) {
+        char line[300];
+        snprintf(line, sizeof line, "\n  %s ", gh_presets[i].name);
+        cr_assert(strstr(o.out, line), "preset %s missing from:\n%s", gh_presets[i].name, o.out);
+        cr_assert(strstr(o.out, gh_presets[i].models), "models line of %s", gh_presets[i].name);
+    }
+    out_free(&o);
+}
+
+/* ---- real runs (need the runner and scenarios/shared-list.yaml) --------- */
+
+TestSuite(cli_run, .timeout = 120);
+
+static bool have_shared_list(void)
+{
+    return access(GH_SOURCE_DIR "/" SCEN, R_OK) == 0;
+}
+
+Test(cli_run, run_writes_json_and_csv)
+{
+    if (!have_shared_list())
+        cr_skip_test("no " SCEN);
+    char dir[] = "/tmp/gh-test-cli-run-XXXXXX", json[128], csv[128];
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(json, sizeof json, "%s/r.json", dir);
+    snprintf(csv, sizeof csv, "%s/r.csv", dir);
+    struct out o = run(ARGS("run", "shared-list", "--duration", "100ms", "--threads", "2",
+                            "--seed", "42", "--json", json, "--csv", csv));
+    cr_assert_eq(o.status, 0, "status %d: %s\n%s", o.status, o.err, o.out);
+    cr_assert(strstr(o.out, "seed 42"), "%s", o.out);
+    json_error_t jerr;
+    json_t *j = json_load_file(json, 0, &jerr);
+    cr_assert_not_null(j, "%s", jerr.text);
+    cr_assert_eq(json_integer_value(json_object_get(json_object_get(j, "config"), "seed")), 42);
+    cr_assert_str_eq(json_string_value(json_object_get(j, "status")), "ok");
+    json_decref(j);
+    FILE *f = fopen(csv, "r");
+    cr_assert_not_null(f);
+    char line[4096];
+    int lines = 0;
+    while (fgets(line, sizeof line, f))
+        lines++;
+    fclose(f);
+    cr_assert_eq(lines, 2);
+    unlink(json);
+    unlink(csv);
+    cr_assert_eq(rmdir(dir), 0, "something was left in %s", dir);
+    out_free(&o);
+}
+
+Test(cli_run, quiet_prints_nothing)
+{
+    if (!have_shared_list())
+        cr_skip_test("no " SCEN);
+    struct out o = run(ARGS("run", SCEN, "--duration", "100ms", "--quiet"));
+    cr_assert_eq(o.status, 0, "status %d: %s", o.status, o.err);
+    cr_assert_str_eq(o.out, "");
+    out_free(&o);
+}
+
+Test(cli_run, compare_table_and_json)
+{
+    if (!have_shared_list())
+        cr_skip_test("no " SCEN);
+    char dir[] = "/tmp/gh-test-cli-cmp-XXXXXX", json[128];
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(json, sizeof json, "%s/c.json", dir);
+    struct out o = run(ARGS("compare", SCEN, "--strategies", "gil", "--threads", "1,2",
+                            "--duration", "100ms", "--json", json));
+    cr_assert_eq(o.status, 0, "status %d: %s\n%s", o.status, o.err, o.out);
+    cr_assert(strstr(o.out, "strategy"), "%s", o.out);
+    cr_assert(strstr(o.out, "machine: "), "%s", o.out);
+    json_error_t jerr;
+    json_t *j = json_load_file(json, 0, &jerr);
+    cr_assert_not_null(j, "%s", jerr.text);
+    json_t *cells = json_object_get(j, "cells");
+    cr_assert_eq(json_array_size(cells), 2);
+    for (size_t i = 0; i < 2; i++) {
+        json_t *c = json_array_get(cells, i);
+        cr_assert_str_eq(json_string_value(json_object_get(c, "status")), "ok");
+        cr_assert(json_is_object(json_object_get(c, "result")));
+    }
+    cr_assert_eq(json_array_size(json_object_get(j, "summary")), 2);
+    json_decref(j);
+    unlink(json);
+    rmdir(dir);
+    out_free(&o);
+}

@@ -1,0 +1,62 @@
+/* fl_fixture.h - test fixture for flavoured tests (tests/<layer>/test_*.fl.c).
+ *
+ * A flavoured test body is compiled once per strategy flavour; its suites
+ * are named with GH_FL(suite), e.g. containers__gil_plain. The fixture sets
+ * up what gh_run would for that flavour: the layout, the allocator (arena
+ * under the GIL, per-thread heaps with per-object locks), the GIL, a bound
+ * thread state, and the singletons; the GIL is held by the test's thread
+ * while the body runs, as a model thread holds it between switch points.
+ */
+#ifndef GH_TESTS_FL_FIXTURE_H
+#define GH_TESTS_FL_FIXTURE_H
+
+#include <criterion/criterion.h>
+
+#include "containers/containers.h"
+
+static struct gh_tstate fx_ts;
+
+GH_UNUSED static bool fx_gil(void)
+{
+#if defined(GH_FL_SYNC_GIL)
+    return true;
+#else
+    return false;
+#endif
+}
+
+GH_UNUSED static void fx_setup(void)
+{
+    gh_model.full_header = !fx_gil();
+    gh_model.immortal = true;
+    cr_assert_eq(gh_alloc_init(fx_gil() ? GH_ALLOC_ARENA : GH_ALLOC_THREAD, !fx_gil()), 0);
+    if (fx_gil())
+        gh_gil_init(5000000u);
+    gh_tstate_bind(&fx_ts, 0, "test");
+    gh_alloc_thread_attach();
+    GH_FL(gh_singletons_init)();
+    gh_sync_thread_start(&fx_ts);
+}
+
+/* Live bytes now (everything the test made and still holds). */
+GH_UNUSED static uint64_t fx_live(void)
+{
+    struct gh_alloc_stats st;
+    gh_alloc_stats_get(&st);
+    return st.live_bytes;
+}
+
+GH_UNUSED static void fx_teardown(void)
+{
+    gh_sync_thread_stop(&fx_ts);
+    gh_alloc_thread_detach();
+    gh_tstate_unbind();
+    gh_alloc_fini();
+    if (fx_gil())
+        gh_gil_fini();
+}
+
+#define FL_TEST(suite, name, ...)                                              \
+    Test(GH_FL(suite), name, .init = fx_setup, .fini = fx_teardown, ##__VA_ARGS__)
+
+#endif

@@ -1,0 +1,572 @@
+/* test_report.c - the report layer on a synthetic run: JSON keys and values
+ * (absent keys absent, unsafe runs labelled), CSV columns and RFC 4180
+ * quoting, atomic file writes, and the text summary.
+ */
+#define _GNU_SOURCE
+#include <criterion/criterion.h>
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/config.h"
+#include "report/report.h"
+
+/* ---- a synthetic run ---------------------------------------------------- */
+
+struct fixture {
+    struct gh_role role;
+    struct gh_scenario scen;
+    struct gh_thread_result thread[2];
+    struct gh_check_result checks[2];
+    struct gh_result res;
+};
+
+/* A two-thread gil run of a fake scenario: list.append and list.pop ran,
+ * only list.append was timed; the gil and list locks were taken. */
+static struct fixture *fixture_new(void)
+{
+    struct fixture *f = calloc(1, sizeof *f);
+    cr_assert_not_null(f);
+    f->role.name = "worker";
+    f->role.nthreads = 2;
+    f->scen.name = "shared-list";
+    f->scen.about = "test";
+    f->scen.file = "scenarios/shared-list.yaml";
+    f->scen.content_hash = 0x00ab00cd00ef0012ull;
+    f->scen.threads = 2;
+    f->scen.duration_ns = 2000000000ull;
+    f->scen.roles = &f->role;
+    f->scen.nroles = 1;
+
+    struct gh_result *r = &f->res;
+    r->scenario = &f->scen;
+    char err[256];
+    cr_assert_eq(gh_strategy_from_preset(&r->strategy, "gil", err, sizeof err), 0, "%s", err);
+    r->threads = 2;
+    r->duration_ns = 100000000ull;
+    r->seed = 42;
+    r->latency_sample = 16;
+    r->wall_ns = 100000000ull; /* 0.1 s */
+    r->total_ops = 3000;
+    r->thread = f->thread;
+    for (int i = 0; i < 2; i++) {
+        f->thread[i].index = i;
+        f->thread[i].role = 0;
+        f->thread[i].ops = 1000u * (unsigned)(i + 1);
+        f->thread[i].elapsed_ns = 100000000ull;
+    }
+    r->op[GH_OP_LIST_APPEND].done = 1600;
+    r->op[GH_OP_LIST_POP].done = 1300;
+    r->op[GH_OP_LIST_POP].failed = 100;
+    for (uint64_t v = 1; v <= 100; v++)
+        gh_hist_add(&r->op[GH_OP_LIST_APPEND].latency, v * 10);
+    r->locks[GH_LOCK_gil] = (struct gh_lockstat){.acquisitions = 200, .contended = 50,
+                                                 .wait_ns = 7000, .wait_max_ns = 900};
+    r->locks[GH_LOCK_list] = (struct gh_lockstat){.acquisitions = 3000};
+    r->has_gil = true;
+    r->gil = (struct gh_gil_stats){.switches = 11, .drop_requests = 3, .forced_handoffs = 2};
+    r->alloc.peak_bytes = 65536;
+    r->alloc.allocs = 1600;
+    r->alloc.frees = 1500;
+    r->peak_rss_kb = 5000;
+    f->checks[0].text = "len(L) == count(list.append) - count(list.pop)";
+    f->checks[0].pass = true;
+    snprintf(f->checks[0].detail, sizeof f->checks[0].detail, "len(L) = 300, 1600 - 1300 = 300");
+    f->checks[1].text = "failed(list.pop) == 0";
+    f->checks[1].pass = false;
+    snprintf(f->checks[1].detail, sizeof f->checks[1].detail, "failed(list.pop) = 100");
+    r->checks = f->checks;
+    r->nchecks = 2;
+    r->checks_failed = 1;
+    r->status = GH_STATUS_FAILED;
+    return f;
+}
+
+static json_t *to_json(const struct gh_result *r)
+{
+    json_t *j = NULL;
+    cr_assert_eq(gh_report_json(r, &j), 0);
+    cr_assert_not_null(j);
+    return j;
+}
+
+/* The value at a dotted path, or NULL. */
+static json_t *at(json_t *j, const char *path)
+{
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", path);
+    for (char *save = NULL, *k = strtok_r(buf, ".", &save); k && j;
+         k = strtok_r(NULL, ".", &save))
+        j = json_object_get(j, k);
+    return j;
+}
+
+static long long int_at(json_t *j, const char *path)
+{
+    json_t *v = at(j, path);
+    cr_assert(json_is_integer(v), "%s is not an integer", path);
+    return json_integer_value(v);
+}
+
+static const char *str_at(json_t *j, const char *path)
+{
+    json_t *v = at(j, path);
+    cr_assert(json_is_string(v), "%s is not a string", path);
+    return json_string_value(v);
+}
+
+/* ---- JSON --------------------------------------------------------------- */
+
+TestSuite(report_json, .timeout = 10);
+
+Test(report_json, top_level_keys_in_order)
+{
+    struct fixture *f = fixture_new();
+    json_t *j = to_json(&f->res);
+    static const char *const keys[] = {"gilheap", "machine", "scenario", "config",
+                                       "throughput", "latency", "locks", "alloc",
+                                       "memory", "checks", "status"};
+    cr_assert_eq(json_object_size(j), sizeof keys / sizeof keys[0]);
+    size_t i = 0;
+    const char *k;
+    json_t *v;
+    json_object_foreach(j, k, v) {
+        cr_assert_str_eq(k, keys[i], "key %zu is %s, expected %s", i, k, keys[i]);
+        i++;
+    }
+    /* Layers that do not exist yet have no keys: nothing is faked. */
+    cr_assert_null(json_object_get(j, "rc"));
+    cr_assert_null(json_object_get(j, "gc"));
+    cr_assert_null(json_object_get(j, "hazards"));
+    json_decref(j);
+    free(f);
+}
+
+Test(report_json, build_machine_scenario_config)
+{
+    struct fixture *f = fixture_new();
+    json_t *j = to_json(&f->res);
+    cr_assert_str_eq(str_at(j, "gilheap.version"), GH_VERSION);
+    cr_assert_str_eq(str_at(j, "gilheap.commit"), GH_GIT_COMMIT);
+    cr_assert_str_eq(str_at(j, "gilheap.build_type"), GH_BUILD_TYPE);
+    cr_assert_not_null(at(j, "gilheap.sanitize"));
+    cr_assert_str_eq(str_at(j, "machine.compiler"), GH_COMPILER);
+    cr_assert_gt(int_at(j, "machine.cores"), 0);
+    cr_assert_gt(strlen(str_at(j, "machine.kernel")), 0);
+
+    cr_assert_str_eq(str_at(j, "scenario.name"), "shared-list");
+    cr_assert_str_eq(str_at(j, "scenario.file"), "scenarios/shared-list.yaml");
+    cr_assert_str_eq(str_at(j, "scenario.hash"), "00ab00cd00ef0012");
+
+    cr_assert_str_eq(str_at(j, "config.preset"), "gil");
+    cr_assert_str_eq(str_at(j, "config.sync"), "gil");
+    cr_assert_str_eq(str_at(j, "config.rc"), "plain");
+    cr_assert_str_eq(str_at(j, "config.alloc"), "arena");
+    cr_assert(json_is_false(at(j, "config.unsafe")));
+    cr_assert_null(at(j, "config.unsafe_reason"));
+    cr_assert_eq(int_at(j, "config.threads"), 2);
+    cr_assert_eq(int_at(j, "config.duration_ns"), 100000000);
+    cr_assert_null(at(j, "config.ops_per_thread"), "a timed run has no op count");
+    cr_assert_eq(int_at(j, "config.seed"), 42);
+    cr_assert_eq(int_at(j, "config.latency_sample"), 16);
+    json_decref(j);
+    free(f);
+}
+
+Test(report_json, throughput_and_latency)
+{
+    struct fixture *f = fixture_new();
+    json_t *j = to_json(&f->res);
+    cr_assert_eq(int_at(j, "throughput.total_ops"), 3000);
+    cr_assert_eq(int_at(j, "throughput.wall_ns"), 100000000);
+    cr_assert_float_eq(json_real_value(at(j, "throughput.ops_per_sec")), 30000.0, 1e-6);
+
+    json_t *pt = at(j, "throughput.per_thread");
+    cr_assert_eq(json_array_size(pt), 2);
+    json_t *t1 = json_array_get(pt, 1);
+    cr_assert_eq(int_at(t1, "index"), 1);
+    cr_assert_str_eq(str_at(t1, "role"), "worker");
+    cr_assert_eq(int_at(t1, "ops"), 2000);
+    cr_assert_float_eq(json_real_value(at(t1, "ops_per_sec")), 20000.0, 1e-6);
+
+    json_t *po = at(j, "throughput.per_op");
+    cr_assert_eq(json_object_size(po), 2, "only ops that ran");
+    json_t *pop = json_object_get(po, "list.pop");
+    cr_assert_eq(int_at(pop, "done"), 1300);
+    cr_assert_eq(int_at(pop, "failed"), 100);
+    cr_assert_float_eq(json_real_value(at(pop, "ops_per_sec")), 14000.0, 1e-6);
+    cr_assert_null(json_object_get(po, "dict.get"));
+
+    json_t *lat = at(j, "latency");
+    cr_assert_eq(json_object_size(lat), 1, "only ops with samples");
+    json_t *la = json_object_get(lat, "list.append");
+    cr_assert_eq(int_at(la, "samples"), 100);
+    cr_assert_eq(int_at(la, "max"), 1000);
+    long long p50 = int_at(la, "p50"), p99 = int_at(la, "p99");
+    cr_assert(p50 >= 470 && p50 <= 560, "p50 = %lld", p50);
+    cr_assert(p99 >= p50 && p99 <= int_at(la, "max"));
+    cr_assert(int_at(la, "p90") <= int_at(la, "p999"));
+    json_decref(j);
+    free(f);
+}
+
+Test(report_json, locks_gil_alloc_memory_checks_status)
+{
+    struct fixture *f = fixture_new();
+    json_t *j = to_json(&f->res);
+    json_t *locks = at(j, "locks");
+    cr_assert_eq(json_object_size(locks), 2, "only classes that were acquired");
+    cr_assert_eq(int_at(locks, "gil.acquisitions"), 200);
+    cr_assert_eq(int_at(locks, "gil.contended"), 50);
+    cr_assert_float_eq(json_real_value(at(locks, "gil.contended_pct")), 25.0, 1e-9);
+    cr_assert_eq(int_at(locks, "gil.wait_ns"), 7000);
+    cr_assert_eq(int_at(locks, "gil.wait_max_ns"), 900);
+    cr_assert_eq(int_at(locks, "gil.switches"), 11);
+    cr_assert_eq(int_at(locks, "gil.drop_requests"), 3);
+    cr_assert_eq(int_at(locks, "gil.forced_handoffs"), 2);
+    cr_assert_eq(int_at(locks, "list.acquisitions"), 3000);
+    cr_assert_null(json_object_get(locks, "dict"));
+
+    cr_assert_eq(int_at(j, "alloc.peak_bytes"), 65536);
+    cr_assert_eq(int_at(j, "alloc.allocs"), 1600);
+    cr_assert_eq(int_at(j, "alloc.live_after_teardown"), 0);
+    cr_assert_eq(json_object_size(at(j, "alloc")), 13);
+    cr_assert_eq(int_at(j, "memory.peak_rss_kb"), 5000);
+
+    json_t *checks = at(j, "checks");
+    cr_assert_eq(json_array_size(checks), 2);
+    cr_assert(json_is_true(at(json_array_get(checks, 0), "pass")));
+    cr_assert(json_is_false(at(json_array_get(checks, 1), "pass")));
+    cr_assert_str_eq(str_at(json_array_get(checks, 1), "expr"), "failed(list.pop) == 0");
+    cr_assert_str_eq(str_at(json_array_get(checks, 1), "detail"), "failed(list.pop) = 100");
+    cr_assert_str_eq(str_at(j, "status"), "failed");
+    json_decref(j);
+    free(f);
+}
+
+Test(report_json, unsafe_is_labelled)
+{
+    struct fixture *f = fixture_new();
+    f->res.unsafe_reason = "rc=plain without a GIL: counts race";
+    json_t *j = to_json(&f->res);
+    cr_assert(json_is_true(at(j, "config.unsafe")));
+    cr_assert_str_eq(str_at(j, "config.unsafe_reason"), "rc=plain without a GIL: counts race");
+    json_decref(j);
+    free(f);
+}
+
+Test(report_json, absent_without_data)
+{
+    struct fixture *f = fixture_new();
+    struct gh_result *r = &f->res;
+    /* No GIL, no timing, no RSS, an op-counted run. */
+    r->has_gil = false;
+    r->locks[GH_LOCK_gil] = (struct gh_lockstat){0};
+    memset(&r->op[GH_OP_LIST_APPEND].latency, 0, sizeof r->op[GH_OP_LIST_APPEND].latency);
+    r->peak_rss_kb = 0;
+    r->duration_ns = 0;
+    r->ops_per_thread = 500;
+    json_t *j = to_json(r);
+    cr_assert_null(at(j, "locks.gil"), "no GIL: no gil key");
+    cr_assert_not_null(at(j, "locks.list"));
+    cr_assert_null(json_object_get(j, "latency"), "nothing sampled: no latency key");
+    cr_assert_null(json_object_get(j, "memory"));
+    cr_assert_null(at(j, "config.duration_ns"));
+    cr_assert_eq(int_at(j, "config.ops_per_thread"), 500);
+
+    /* And with no lock taken at all, no locks key. */
+    r->locks[GH_LOCK_list] = (struct gh_lockstat){0};
+    json_decref(j);
+    j = to_json(r);
+    cr_assert_null(json_object_get(j, "locks"));
+    json_decref(j);
+    free(f);
+}
+
+Test(report_json, gil_counters_without_acquisitions)
+{
+    struct fixture *f = fixture_new();
+    f->res.locks[GH_LOCK_gil] = (struct gh_lockstat){0};
+    json_t *j = to_json(&f->res);
+    cr_assert_null(at(j, "locks.gil.acquisitions"));
+    cr_assert_eq(int_at(j, "locks.gil.switches"), 11);
+    json_decref(j);
+    free(f);
+}
+
+/* ---- CSV ---------------------------------------------------------------- */
+
+TestSuite(report_csv, .timeout = 10);
+
+static char *field(const char *in)
+{
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+    cr_assert_eq(gh_report_csv_field(&buf, &len, &cap, in, 0), 0);
+    cr_assert_eq(strlen(buf), len);
+    return buf;
+}
+
+Test(report_csv, quoting_rfc4180)
+{
+    static const char *const cases[][2] = {
+        {"plain", "plain"},
+        {"", ""},
+        {"a,b", "\"a,b\""},
+        {"say \"hi\"", "\"say \"\"hi\"\"\""},
+        {"two\nlines", "\"two\nlines\""},
+        {"cr\r", "\"cr\r\""},
+        {"\"", "\"\"\"\""},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *got = field(cases[i][0]);
+        cr_assert_str_eq(got, cases[i][1], "case %zu", i);
+        free(got);
+    }
+}
+
+static int count_fields(const char *line)
+{
+    /* Counts commas outside quotes. */
+    int n = 1;
+    bool q = false;
+    for (const char *p = line; *p; p++) {
+        if (*p == '"')
+            q = !q;
+        else if (*p == ',' && !q)
+            n++;
+    }
+    return n;
+}
+
+Test(report_csv, row_matches_header)
+{
+    struct fixture *f = fixture_new();
+    f->scen.name = "odd, \"name\"";
+    json_t *j = to_json(&f->res);
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+    cr_assert_eq(gh_report_csv_row(j, &buf, &len, &cap), 0);
+    const char *h = gh_report_csv_header();
+    cr_assert(strncmp(h, "scenario,preset,sync,rc,alloc,unsafe,threads,seed,wall_ns,"
+                         "total_ops,ops_per_sec,lock_gil_acquisitions,",
+                      strlen("scenario,preset,sync,rc,alloc,unsafe,threads,seed,wall_ns,"
+                             "total_ops,ops_per_sec,lock_gil_acquisitions,")) == 0,
+              "header: %s", h);
+    cr_assert(strstr(h, ",gil_switches,gil_drop_requests,gil_forced_handoffs,peak_bytes,"
+                        "peak_rss_kb,checks_failed,status"));
+    cr_assert_eq(count_fields(buf), count_fields(h), "row: %s", buf);
+    cr_assert(strncmp(buf, "\"odd, \"\"name\"\"\",gil,gil,plain,arena,false,2,42,100000000,"
+                           "3000,30000.000,200,50,7000,3000,0,0,0,0,0,",
+                      60) == 0,
+              "row: %s", buf);
+    /* gil counters, peak bytes, RSS, one failed check, status */
+    cr_assert(strstr(buf, ",11,3,2,65536,5000,1,failed"), "row: %s", buf);
+    free(buf);
+    json_decref(j);
+    free(f);
+}
+
+Test(report_csv, no_result_gives_empty_fields)
+{
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+    cr_assert_eq(gh_report_csv_row(NULL, &buf, &len, &cap), 0);
+    cr_assert_eq(count_fields(buf), count_fields(gh_report_csv_header()));
+    for (const char *p = buf; *p; p++)
+        cr_assert_eq(*p, ',', "only separators: %s", buf);
+    free(buf);
+}
+
+Test(report_csv, no_gil_leaves_gil_fields_empty)
+{
+    struct fixture *f = fixture_new();
+    f->res.has_gil = false;
+    json_t *j = to_json(&f->res);
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+    cr_assert_eq(gh_report_csv_row(j, &buf, &len, &cap), 0);
+    cr_assert(strstr(buf, ",,,,65536,5000,1,failed"), "row: %s", buf);
+    free(buf);
+    json_decref(j);
+    free(f);
+}
+
+/* ---- files -------------------------------------------------------------- */
+
+TestSuite(report_file, .timeout = 10);
+
+static char *tmpdir(void)
+{
+    char *d = strdup("/tmp/gh-test-report-XXXXXX");
+    cr_assert_not_null(mkdtemp(d));
+    return d;
+}
+
+/* Names in dir, other than . and .., joined by spaces. */
+static int list_dir(const char *dir, char *out, size_t len)
+{
+    DIR *d = opendir(dir);
+    int n = 0;
+    size_t off = 0;
+    struct dirent *e;
+    cr_assert_not_null(d);
+    out[0] = 0;
+    while ((e = readdir(d))) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        n++;
+        off += (size_t)snprintf(out + off, len - off, "%s ", e->d_name);
+    }
+    closedir(d);
+    return n;
+}
+
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    cr_assert_not_null(f, "%s", path);
+    char *buf = calloc(1, 4096);
+    size_t n = fread(buf, 1, 4095, f);
+    buf[n] = 0;
+    fclose(f);
+    return buf;
+}
+
+static void rm_tree(char *dir)
+{
+    char names[4096];
+    list_dir(dir, names, sizeof names);
+    for (char *save = NULL, *n = strtok_r(names, " ", &save); n; n = strtok_r(NULL, " ", &save)) {
+        char p[512];
+        snprintf(p, sizeof p, "%s/%s", dir, n);
+        unlink(p);
+    }
+    rmdir(dir);
+    free(dir);
+}
+
+Test(report_file, writes_whole_and_replaces)
+{
+    char *dir = tmpdir(), path[512], err[256], names[1024];
+    snprintf(path, sizeof path, "%s/out.json", dir);
+    cr_assert_eq(gh_report_write_file(path, "old\n", 4, err, sizeof err), 0, "%s", err);
+    char *got = slurp(path);
+    cr_assert_str_eq(got, "old\n");
+    free(got);
+
+    cr_assert_eq(gh_report_write_file(path, "new content\n", 12, err, sizeof err), 0, "%s", err);
+    got = slurp(path);
+    cr_assert_str_eq(got, "new content\n");
+    free(got);
+    cr_assert_eq(list_dir(dir, names, sizeof names), 1, "left behind: %s", names);
+    cr_assert_str_eq(names, "out.json ");
+    rm_tree(dir);
+}
+
+Test(report_file, json_file_parses)
+{
+    struct fixture *f = fixture_new();
+    json_t *j = to_json(&f->res);
+    char *dir = tmpdir(), path[512], err[256], names[1024];
+    snprintf(path, sizeof path, "%s/r.json", dir);
+    cr_assert_eq(gh_report_write_json(path, j, err, sizeof err), 0, "%s", err);
+    json_error_t jerr;
+    json_t *back = json_load_file(path, 0, &jerr);
+    cr_assert_not_null(back, "%s", jerr.text);
+    cr_assert(json_equal(j, back));
+    char *text = slurp(path);
+    cr_assert_eq(text[strlen(text) - 1], '\n');
+    free(text);
+    cr_assert_eq(list_dir(dir, names, sizeof names), 1, "left behind: %s", names);
+    json_decref(back);
+    json_decref(j);
+    rm_tree(dir);
+    free(f);
+}
+
+Test(report_file, missing_directory_fails_cleanly)
+{
+    char *dir = tmpdir(), path[512], err[256], names[1024];
+    snprintf(path, sizeof path, "%s/nope/out.json", dir);
+    int rc = gh_report_write_file(path, "x", 1, err, sizeof err);
+    cr_assert_lt(rc, 0);
+    cr_assert(strstr(err, path), "message names the path: %s", err);
+    cr_assert(strstr(err, "No such file or directory"), "message says why: %s", err);
+    cr_assert_eq(list_dir(dir, names, sizeof names), 0, "left behind: %s", names);
+
+    cr_assert_lt(gh_report_check_writable(path, err, sizeof err), 0);
+    cr_assert(strstr(err, path), "%s", err);
+    rm_tree(dir);
+}
+
+Test(report_file, check_writable_leaves_nothing)
+{
+    char *dir = tmpdir(), path[512], err[256], names[1024];
+    snprintf(path, sizeof path, "%s/out.csv", dir);
+    cr_assert_eq(gh_report_check_writable(path, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(list_dir(dir, names, sizeof names), 0, "left behind: %s", names);
+    /* A directory is not a result file. */
+    cr_assert_lt(gh_report_check_writable(dir, err, sizeof err), 0);
+    cr_assert(strstr(err, "Is a directory"), "%s", err);
+    cr_assert_lt(gh_report_write_file(dir, "x", 1, err, sizeof err), 0);
+    rm_tree(dir);
+}
+
+/* ---- text --------------------------------------------------------------- */
+
+TestSuite(report_text, .timeout = 10);
+
+static char *text_of(const struct gh_result *r)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    cr_assert_not_null(f);
+    gh_report_text(f, r);
+    fclose(f);
+    return buf;
+}
+
+Test(report_text, summary)
+{
+    struct fixture *f = fixture_new();
+    char *t = text_of(&f->res);
+    cr_assert(strstr(t, "shared-list"), "%s", t);
+    cr_assert(strstr(t, "sync=gil rc=plain alloc=arena"), "%s", t);
+    cr_assert(strstr(t, "threads 2"), "%s", t);
+    cr_assert(strstr(t, "seed 42"), "%s", t);
+    cr_assert(strstr(t, "list.append"), "%s", t);
+    cr_assert(strstr(t, "11 switches"), "%s", t);
+    cr_assert(strstr(t, "PASS  len(L)"), "%s", t);
+    cr_assert(strstr(t, "FAIL  failed(list.pop) == 0"), "%s", t);
+    cr_assert(strstr(t, "status      failed"), "%s", t);
+    cr_assert_null(strstr(t, "UNSAFE"), "%s", t);
+    free(t);
+
+    f->res.unsafe_reason = "counts race";
+    t = text_of(&f->res);
+    cr_assert(strstr(t, "UNSAFE: counts race"), "%s", t);
+    free(t);
+    free(f);
+}
+
+Test(report_text, formats)
+{
+    char b[32];
+    gh_report_fmt_rate(b, sizeof b, 1234567.0);
+    cr_assert_str_eq(b, "1.23M");
+    gh_report_fmt_rate(b, sizeof b, 12.0);
+    cr_assert_str_eq(b, "12");
+    gh_report_fmt_ns(b, sizeof b, 850);
+    cr_assert_str_eq(b, "850ns");
+    gh_report_fmt_ns(b, sizeof b, 4560000);
+    cr_assert_str_eq(b, "4.56ms");
+    gh_report_fmt_bytes(b, sizeof b, 512);
+    cr_assert_str_eq(b, "512B");
+    gh_report_fmt_bytes(b, sizeof b, 1536);
+    cr_assert_str_eq(b, "1.5KiB");
+}
