@@ -20,7 +20,7 @@
 int main(int argc, char **argv)
 {
     const char *dir = argc > 1 ? argv[1] : GH_SOURCE_DIR "/scenarios";
-    uint64_t ops = argc > 2 ? strtoull(argv[2], NULL, 10) : 20000;
+    uint64_t ops = argc > 2 ? strtoull(argv[2], NULL, 10) : 200000;
     static const int threads[] = {1, 2, 4};
     printf("stress_run: scenarios %s, %llu ops per thread, threads 1 2 4, seed 7\n", dir,
            (unsigned long long)ops);

@@ -67,10 +67,14 @@ int gh__cli_list(int argc, char **argv)
                 dup |= strcmp(seen[k], stem) == 0;
             if (!dup && nseen < 256)
                 snprintf(seen[nseen++], sizeof seen[0], "%s", stem);
-            snprintf(path, sizeof path, "%s/%s", dirs[d], ents[i]->d_name);
+            int plen = snprintf(path, sizeof path, "%s/%s", dirs[d], ents[i]->d_name);
             free(ents[i]);
             if (dup)
                 continue; /* an earlier directory has it: that one is used */
+            if (plen < 0 || (size_t)plen >= sizeof path) {
+                printf("  %-20s (path too long)\n", stem);
+                continue;
+            }
 
             struct gh_diag diag = {{0}};
             struct gh_scenario *s = gh_scenario_load(path, &diag);

@@ -15,6 +15,7 @@
  * depth, so a hostile file (deep nesting, alias loops) cannot make it
  * recurse. Sizes that would make a lookup quadratic are capped (GH_MAX_*).
  */
+#define _GNU_SOURCE     /* qsort_r */
 #include "scenario/scenario.h"
 
 #include <errno.h>
@@ -34,6 +35,9 @@
 #define GH_MAX_ITEMS      10000000
 #define GH_MAX_NAME       63
 #define GH_MAX_FILE_BYTES (16u << 20)
+/* A scenario nests 5 deep (top, roles, role, mix, op); libyaml's scanner
+ * is quadratic in the depth, so deeper input is refused early. */
+#define GH_MAX_DEPTH      32
 
 /* ---- small helpers ----------------------------------------------------- */
 
@@ -289,6 +293,9 @@ static int get_int(struct pctx *c, yaml_node_t *n, const char *what, int64_t min
         }
     }
     if (!ok || v < min || v > max) {
+        if (min == INT64_MIN && max == INT64_MAX)
+            return err_node(c, n, "%s: expected an integer, found %s", what,
+                            desc(n, b, sizeof b));
         if (max == INT64_MAX)
             return err_node(c, n, "%s: expected an integer >= %" PRId64 ", found %s", what,
                             min, desc(n, b, sizeof b));
@@ -439,12 +446,11 @@ static const char *closest_name(const struct pctx *c, const struct gh_role *r,
     return bestd <= limit ? best : NULL;
 }
 
-static const struct gh_global *gsort_globals;
-
-static int gsort_cmp(const void *a, const void *b)
+static int gsort_cmp(const void *a, const void *b, void *arg)
 {
+    const struct gh_global *globals = arg;
     int ia = *(const int *)a, ib = *(const int *)b;
-    int cmp = strcmp(gsort_globals[ia].name, gsort_globals[ib].name);
+    int cmp = strcmp(globals[ia].name, globals[ib].name);
     return cmp ? cmp : (ia > ib) - (ia < ib);
 }
 
@@ -615,8 +621,7 @@ static int parse_setup(struct pctx *c, yaml_node_t *n)
         c->gsorted[i] = i;
         s->nglobals = i + 1;
     }
-    gsort_globals = s->globals;
-    qsort(c->gsorted, (size_t)count, sizeof *c->gsorted, gsort_cmp);
+    qsort_r(c->gsorted, (size_t)count, sizeof *c->gsorted, gsort_cmp, s->globals);
     int dup = -1, first = -1;
     for (int i = 1; i < count; i++) {
         int a = c->gsorted[i - 1], d = c->gsorted[i];
@@ -759,7 +764,11 @@ static int parse_intarg(struct pctx *c, yaml_node_t *n, const char *what, int64_
         out->random = true;
         return 0;
     }
-    if (is_scalar(n) && n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE) {
+    const char *t = is_scalar(n) ? sval(n) : "";
+    if (*t == '-' || *t == '+')
+        t++;
+    if (is_scalar(n) && n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE && *t >= '0' &&
+        *t <= '9') {
         int64_t v;
         if (get_int(c, n, what, min, INT64_MAX, &v))
             return -1;
@@ -775,7 +784,7 @@ static int parse_intarg(struct pctx *c, yaml_node_t *n, const char *what, int64_
 static int parse_op(struct pctx *c, struct role_ctx *rc, yaml_node_t *n,
                     enum op_place place, struct gh_op *op)
 {
-    char b[64], b2[64], list[512], owner[64];
+    char b[64], list[512], owner[64];
     memset(op, 0, sizeof *op);
     op->line = (int)n->start_mark.line + 1;
     op->column = (int)n->start_mark.column + 1;
@@ -946,7 +955,6 @@ static int parse_op(struct pctx *c, struct role_ctx *rc, yaml_node_t *n,
             return -1;
         op->weight = (uint32_t)v;
     }
-    (void)b2;
     return 0;
 }
 
@@ -1413,7 +1421,7 @@ static int parse_top(struct pctx *c, yaml_node_t *root)
     int rest;
     int fixed = roles_fixed(s, &rest, list, sizeof list);
     if (fixed > GH_MAX_THREADS)
-        return err_node(c, val[T_ROLES], "roles: %d threads in all (%s); at most %d", fixed,
+        return err_node(c, val[T_ROLES] ? val[T_ROLES] : root, "roles: %d threads in all (%s); at most %d", fixed,
                         list, GH_MAX_THREADS);
     if (val[T_THREADS]) {
         int64_t v;
@@ -1494,6 +1502,41 @@ static int yaml_error(struct pctx *c, yaml_parser_t *p)
 
 /* ---- entry points ------------------------------------------------------ */
 
+/* A first pass over the events: reports syntax errors and refuses deep
+ * nesting before yaml_parser_load would spend O(depth^2) on it. */
+static int prescan(struct pctx *c)
+{
+    yaml_parser_t p;
+    if (!yaml_parser_initialize(&p))
+        gh_die(ENOMEM, "yaml_parser_initialize");
+    yaml_parser_set_input_string(&p, (const unsigned char *)c->text, c->len);
+    int depth = 0, ret = 0;
+    for (;;) {
+        yaml_event_t ev;
+        if (!yaml_parser_parse(&p, &ev)) {
+            ret = yaml_error(c, &p);
+            break;
+        }
+        yaml_event_type_t type = ev.type;
+        if (type == YAML_SEQUENCE_START_EVENT || type == YAML_MAPPING_START_EVENT) {
+            if (++depth > GH_MAX_DEPTH) {
+                ret = err_at(c, (int)ev.start_mark.line + 1, (int)ev.start_mark.column + 1,
+                             "the YAML nests more than %d levels deep; a scenario needs 5",
+                             GH_MAX_DEPTH);
+                yaml_event_delete(&ev);
+                break;
+            }
+        } else if (type == YAML_SEQUENCE_END_EVENT || type == YAML_MAPPING_END_EVENT) {
+            depth--;
+        }
+        yaml_event_delete(&ev);
+        if (type == YAML_STREAM_END_EVENT)
+            break;
+    }
+    yaml_parser_delete(&p);
+    return ret;
+}
+
 struct gh_scenario *gh_scenario_parse(const char *text, size_t len, const char *file,
                                       struct gh_diag *diag)
 {
@@ -1513,6 +1556,10 @@ struct gh_scenario *gh_scenario_parse(const char *text, size_t len, const char *
     }
     s->content_hash = h;
 
+    if (prescan(&c)) {
+        gh_scenario_free(s);
+        return NULL;
+    }
     yaml_parser_t parser;
     if (!yaml_parser_initialize(&parser))
         gh_die(ENOMEM, "yaml_parser_initialize");
@@ -1561,7 +1608,6 @@ struct gh_scenario *gh_scenario_load(const char *path, struct gh_diag *diag)
     struct gh_diag dummy;
     if (!diag)
         diag = &dummy;
-    char b[64];
     FILE *f = fopen(path, "rb");
     if (!f) {
         snprintf(diag->msg, sizeof diag->msg, "%s:1:1: error: cannot open the scenario "
@@ -1604,16 +1650,10 @@ struct gh_scenario *gh_scenario_load(const char *path, struct gh_diag *diag)
     free(buf);
     return s;
 sanitize:
-    (void)b;
     for (char *p = diag->msg; *p; p++)
         if ((unsigned char)*p < 0x20 || *p == 0x7f)
             *p = '?';
     return NULL;
-}
-
-static void free_ops(struct gh_op *ops)
-{
-    free(ops);
 }
 
 void gh_scenario_free(struct gh_scenario *s)
@@ -1626,8 +1666,8 @@ void gh_scenario_free(struct gh_scenario *s)
     for (int i = 0; s->roles && i < s->nroles; i++) {
         struct gh_role *r = &s->roles[i];
         free(r->name);
-        free_ops(r->ops);
-        free_ops(r->init);
+        free(r->ops);
+        free(r->init);
         for (int j = 0; r->locals && j < r->nlocals; j++)
             free(r->locals[j]);
         free(r->locals);
@@ -1654,9 +1694,10 @@ int gh_parse_duration(const char *text, uint64_t *ns)
     uint64_t whole = 0;
     int nd = 0;
     for (; *p >= '0' && *p <= '9'; p++, nd++) {
-        if (whole > (UINT64_MAX - 9) / 10)
+        uint64_t d = (uint64_t)(*p - '0');
+        if (whole > (UINT64_MAX - d) / 10)
             return -1;
-        whole = whole * 10 + (uint64_t)(*p - '0');
+        whole = whole * 10 + d;
     }
     if (nd == 0)
         return -1;

@@ -1,0 +1,809 @@
+/* test_parse.c - the scenario parser, the check language, thread
+ * assignment and durations (src/scenario/{parse,expr,ops}.c).
+ *
+ * Error tests assert the exact FILE:LINE:COLUMN and a key phrase of the
+ * message; their inputs are in tests/scenario/data/ or written inline.
+ */
+#include <criterion/criterion.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "scenario/scenario.h"
+
+#define DATA GH_SOURCE_DIR "/tests/scenario/data/"
+#define SCEN GH_SOURCE_DIR "/scenarios/"
+
+/* ---- helpers ----------------------------------------------------------- */
+
+static void assert_diag(const char *msg, const char *file, int line, int col,
+                        const char *phrase)
+{
+    char prefix[1200];
+    snprintf(prefix, sizeof prefix, "%s:%d:%d: error: ", file, line, col);
+    cr_assert(strncmp(msg, prefix, strlen(prefix)) == 0, "got:  %s\nwant: %s...", msg, prefix);
+    cr_assert(strstr(msg, phrase) != NULL, "`%s` not in: %s", phrase, msg);
+    cr_assert(strchr(msg, '\n') == NULL, "not one line: %s", msg);
+}
+
+/* Loads tests/scenario/data/NAME and expects an error at LINE:COL. */
+static void file_error(const char *name, int line, int col, const char *phrase)
+{
+    char path[1024];
+    snprintf(path, sizeof path, DATA "%s", name);
+    struct gh_diag d;
+    struct gh_scenario *s = gh_scenario_load(path, &d);
+    bool parsed = s != NULL;
+    gh_scenario_free(s);
+    cr_assert(!parsed, "%s parsed, but should not", name);
+    assert_diag(d.msg, path, line, col, phrase);
+}
+
+static void text_error(const char *text, int line, int col, const char *phrase)
+{
+    struct gh_diag d;
+    struct gh_scenario *s = gh_scenario_parse(text, strlen(text), "t.yaml", &d);
+    bool parsed = s != NULL;
+    gh_scenario_free(s);
+    cr_assert(!parsed, "parsed, but should not:\n%s", text);
+    assert_diag(d.msg, "t.yaml", line, col, phrase);
+}
+
+static struct gh_scenario *text_ok(const char *text)
+{
+    struct gh_diag d;
+    struct gh_scenario *s = gh_scenario_parse(text, strlen(text), "t.yaml", &d);
+    cr_assert_not_null(s, "did not parse: %s", d.msg);
+    return s;
+}
+
+static struct gh_scenario *load_ok(const char *path)
+{
+    struct gh_diag d;
+    struct gh_scenario *s = gh_scenario_load(path, &d);
+    cr_assert_not_null(s, "%s did not parse: %s", path, d.msg);
+    return s;
+}
+
+/* A minimal valid scenario with `extra` appended (a check, a role...). */
+#define HEAD "name: t\nduration: 1s\nsetup:\n  L: list\n  D: dict\n  N: int\n"
+
+/* ---- the shipped scenarios -------------------------------------------- */
+
+Test(scenario_parse, shipped_shared_list, .timeout = 10)
+{
+    struct gh_scenario *s = load_ok(SCEN "shared-list.yaml");
+    cr_assert_str_eq(s->name, "shared-list");
+    cr_assert_eq(s->duration_ns, 2000000000u);
+    cr_assert_eq(s->ops_per_thread, 0);
+    cr_assert_eq(s->threads, 2);
+    cr_assert_eq(s->nglobals, 1);
+    cr_assert_eq(s->globals[0].type, GH_NEW_LIST);
+    cr_assert_eq(s->nroles, 1);
+    struct gh_role *r = &s->roles[0];
+    cr_assert_str_eq(r->name, "worker");
+    cr_assert_eq(r->nthreads, 2);
+    cr_assert(!r->script);
+    cr_assert_eq(r->nops, 3);
+    cr_assert_eq(r->total_weight, 100);
+    cr_assert_eq(r->ops[0].kind, GH_OP_LIST_APPEND);
+    cr_assert_eq(r->ops[0].value.kind, GH_VAL_OBJECT);
+    cr_assert_eq(r->ops[0].weight, 45);
+    cr_assert_eq(r->ops[1].kind, GH_OP_LIST_POP);
+    cr_assert_eq(r->ops[2].kind, GH_OP_LIST_GET);
+    cr_assert(r->ops[2].index.random);
+    cr_assert_eq(r->ops[2].index.range, 0);
+    cr_assert_eq(s->nchecks, 2);
+    cr_assert_str_eq(s->checks[0].text, "len(L) == count(list.append) - count(list.pop)");
+    cr_assert_eq(s->expect_hazards, GH_EXPECT_HAZARDS_NONE);
+    gh_scenario_free(s);
+}
+
+Test(scenario_parse, shipped_private_lists, .timeout = 10)
+{
+    struct gh_scenario *s = load_ok(SCEN "private-lists.yaml");
+    cr_assert_str_eq(s->name, "private-lists");
+    cr_assert_eq(s->nroles, 1);
+    struct gh_role *r = &s->roles[0];
+    cr_assert_eq(r->ninit, 1);
+    cr_assert_eq(r->init[0].kind, GH_OP_NEW);
+    cr_assert_eq(r->init[0].type, GH_NEW_LIST);
+    cr_assert_eq(r->nlocals, 1);
+    cr_assert_str_eq(r->locals[0], "mine");
+    cr_assert(r->init[0].on.local);
+    cr_assert_eq(r->init[0].on.slot, 0);
+    for (int i = 0; i < r->nops; i++) {
+        cr_assert(r->ops[i].on.local);
+        cr_assert_eq(r->ops[i].on.slot, 0);
+    }
+    gh_scenario_free(s);
+}
+
+Test(scenario_parse, shipped_dict_read_mostly, .timeout = 10)
+{
+    struct gh_scenario *s = load_ok(SCEN "dict-read-mostly.yaml");
+    cr_assert_eq(s->nglobals, 1);
+    cr_assert_eq(s->globals[0].type, GH_NEW_DICT);
+    cr_assert_eq(s->globals[0].items, 1000);
+    cr_assert_eq(s->globals[0].value.kind, GH_VAL_INT);
+    cr_assert_eq(s->nroles, 2);
+    cr_assert_eq(s->roles[0].nthreads, 1);
+    cr_assert_eq(s->roles[1].threads, 0);
+    cr_assert_eq(s->roles[1].nthreads, 1);
+    cr_assert_eq(s->roles[0].ops[0].kind, GH_OP_DICT_SET);
+    cr_assert(s->roles[0].ops[0].key.random);
+    cr_assert_eq(s->roles[0].ops[0].key.range, 1000);
+    cr_assert_eq(s->roles[1].ops[0].kind, GH_OP_DICT_GET);
+    cr_assert_geq(s->nchecks, 1);
+    gh_scenario_free(s);
+}
+
+/* ---- a file with every feature ---------------------------------------- */
+
+Test(scenario_parse, full_file_and_defaults, .timeout = 10)
+{
+    struct gh_scenario *s = load_ok(DATA "ok-full.yaml");
+    cr_assert_str_eq(s->about, "every key, with defaults checked");
+    cr_assert_eq(s->threads, 5);
+    cr_assert_eq(s->ops_per_thread, 1000);
+    cr_assert_eq(s->duration_ns, 0);
+    cr_assert(s->has_seed);
+    cr_assert_eq(s->seed, UINT64_MAX);
+    cr_assert_eq(s->expect_hazards, GH_EXPECT_HAZARDS_SOME);
+
+    cr_assert_eq(s->nglobals, 6);
+    cr_assert_eq(s->globals[0].type, GH_NEW_OBJECT);
+    cr_assert_eq(s->globals[1].type, GH_NEW_INT);
+    cr_assert_eq(s->globals[1].int_value, -7);
+    cr_assert_eq(s->globals[2].items, 3);
+    cr_assert_eq(s->globals[2].value.kind, GH_VAL_SMALL_INT);
+    cr_assert_eq(s->globals[3].value.range, 50);
+    cr_assert_eq(s->globals[4].value.kind, GH_VAL_GLOBAL);
+    cr_assert_eq(s->globals[4].value.slot, 0);
+    cr_assert_eq(s->globals[5].items, 0);
+    cr_assert_eq(s->globals[5].line, 12);
+    cr_assert_eq(s->globals[5].column, 3);
+
+    struct gh_role *m = &s->roles[0], *r = &s->roles[1];
+    cr_assert(m->script);
+    cr_assert_eq(m->nthreads, 2);
+    cr_assert_eq(r->nthreads, 3);
+    cr_assert_eq(m->nlocals, 2);     /* mine (init), tmp (script) */
+    /* list.append on `mine` with the value `tmp`, a local bound later. */
+    struct gh_op *op = &m->ops[0];
+    cr_assert_eq(op->value.kind, GH_VAL_LOCAL);
+    cr_assert_str_eq(m->locals[op->value.slot], "tmp");
+    cr_assert_eq(op->line, 19);
+    cr_assert_eq(op->column, 9);
+    op = &m->ops[2];                 /* dict.set on tmp, key 3, value L */
+    cr_assert(op->on.local);
+    cr_assert(!op->key.random);
+    cr_assert_eq(op->key.value, 3);
+    cr_assert_eq(op->value.kind, GH_VAL_GLOBAL);
+    cr_assert_eq(op->value.slot, 2);
+    op = &m->ops[3];                 /* list.set index 0, value int range 10 */
+    cr_assert(!op->index.random);
+    cr_assert_eq(op->index.value, 0);
+    cr_assert_eq(op->value.kind, GH_VAL_INT);
+    cr_assert_eq(op->value.range, 10);
+    op = &m->ops[4];                 /* list.move on E from mine */
+    cr_assert(!op->on.local);
+    cr_assert_eq(op->on.slot, 4);
+    cr_assert(op->from.local);
+    op = &m->ops[6];                 /* compute: defaults */
+    cr_assert_eq(op->iters, 1000);
+    cr_assert_eq(op->on.slot, -1);
+    cr_assert_eq(m->ops[7].io_ns, 0);
+
+    cr_assert_eq(r->total_weight, 7 + 1 + 1 + 1 + 2);
+    op = &r->ops[0];                 /* dict.get: key defaults to random in [0, 1000) */
+    cr_assert(op->key.random);
+    cr_assert_eq(op->key.range, 1000);
+    cr_assert_eq(r->ops[1].key.range, 5);
+    cr_assert(r->ops[2].index.random);
+    cr_assert_eq(r->ops[3].iters, 5);
+    cr_assert_eq(r->ops[4].io_ns, 250000);
+    cr_assert_eq(r->ops[4].weight, 2);
+
+    cr_assert_eq(s->nchecks, 2);
+    cr_assert_eq(s->checks[1].expr->kind, GH_EX_GE);
+    gh_scenario_free(s);
+}
+
+Test(scenario_parse, top_level_script_with_init, .timeout = 10)
+{
+    struct gh_scenario *s = text_ok("name: t\nops: 10\nthreads: 3\ninit:\n"
+                                    "  - {op: new, as: x}\nscript:\n  - {op: drop, on: x}\n"
+                                    "  - {op: io}\n");
+    cr_assert_eq(s->nroles, 1);
+    cr_assert_str_eq(s->roles[0].name, "worker");
+    cr_assert_eq(s->roles[0].nthreads, 3);
+    cr_assert(s->roles[0].script);
+    cr_assert_eq(s->roles[0].ninit, 1);
+    cr_assert_eq(s->roles[0].init[0].type, GH_NEW_OBJECT);
+    cr_assert_eq(s->roles[0].ops[1].io_ns, 100000);
+    cr_assert(!s->has_seed);
+    cr_assert_eq(s->seed, 1);
+    cr_assert_str_eq(s->about, "");
+    gh_scenario_free(s);
+}
+
+Test(scenario_parse, default_thread_counts, .timeout = 10)
+{
+    struct gh_scenario *s = text_ok(HEAD "mix:\n  - {op: io}\n");
+    cr_assert_eq(s->threads, 2);
+    gh_scenario_free(s);
+    s = text_ok(HEAD "roles:\n  - {name: a, threads: 3, mix: [{op: io}]}\n"
+                "  - {name: b, mix: [{op: io}]}\n");
+    cr_assert_eq(s->threads, 4);
+    cr_assert_eq(s->roles[1].nthreads, 1);
+    gh_scenario_free(s);
+    s = text_ok(HEAD "roles:\n  - {name: a, threads: 3, mix: [{op: io}]}\n"
+                "  - {name: b, threads: 2, mix: [{op: io}]}\n");
+    cr_assert_eq(s->threads, 5);
+    gh_scenario_free(s);
+}
+
+Test(scenario_parse, content_hash_is_fnv1a, .timeout = 10)
+{
+    const char *text = HEAD "mix:\n  - {op: io}\n";
+    struct gh_scenario *s = text_ok(text);
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (const char *p = text; *p; p++) {
+        h ^= (unsigned char)*p;
+        h *= 0x100000001b3ull;
+    }
+    cr_assert_eq(s->content_hash, h);
+    cr_assert_str_eq(s->file, "t.yaml");
+    gh_scenario_free(s);
+    /* The well-known value for "a". */
+    struct gh_diag d;
+    s = gh_scenario_parse("a", 1, "a.yaml", &d);
+    cr_assert_null(s);
+    gh_scenario_free(NULL);
+}
+
+Test(scenario_parse, ops_names_roundtrip, .timeout = 10)
+{
+    for (int i = 0; i < GH_OP_COUNT; i++)
+        cr_assert_eq(gh_op_from_name(gh_op_names[i]), (enum gh_op_kind)i);
+    cr_assert_eq(gh_op_from_name("list.push"), GH_OP_COUNT);
+    cr_assert_eq(gh_op_from_name(NULL), GH_OP_COUNT);
+    cr_assert_str_eq(gh_op_names[GH_OP_LIST_MOVE], "list.move");
+}
+
+/* ---- errors from files ------------------------------------------------- */
+
+Test(scenario_errors, yaml_unterminated_quote, .timeout = 10)
+{
+    file_error("syntax-unterminated-quote.yaml", 3, 1, "while scanning a quoted scalar at 1:7");
+}
+
+Test(scenario_errors, yaml_bad_indentation, .timeout = 10)
+{
+    file_error("bad-indent.yaml", 5, 2, "did not find expected key");
+}
+
+Test(scenario_errors, yaml_tab_indentation, .timeout = 10)
+{
+    file_error("tab-indent.yaml", 4, 1, "invalid YAML");
+}
+
+Test(scenario_errors, binary_garbage, .timeout = 10)
+{
+    file_error("binary.yaml", 1, 1, "control characters are not allowed");
+}
+
+Test(scenario_errors, top_level_not_a_mapping, .timeout = 10)
+{
+    file_error("top-not-mapping.yaml", 1, 1, "expected a mapping");
+}
+
+Test(scenario_errors, unknown_top_level_key, .timeout = 10)
+{
+    file_error("unknown-top-key.yaml", 7, 1,
+               "unknown key `checkz` in the top level (did you mean `checks`?); expected one "
+               "of: name, about, threads, duration, ops, seed, setup, roles");
+}
+
+Test(scenario_errors, unknown_op, .timeout = 10)
+{
+    file_error("unknown-op.yaml", 6, 10, "unknown op `list.apend` (did you mean `list.append`?)");
+    file_error("unknown-op.yaml", 6, 10, "expected one of: new, drop, list.append");
+}
+
+Test(scenario_errors, unknown_key_in_op, .timeout = 10)
+{
+    file_error("unknown-op-key.yaml", 9, 5,
+               "unknown key `wieght` in a list.append op (did you mean `weight`?)");
+}
+
+Test(scenario_errors, key_of_another_op, .timeout = 10)
+{
+    file_error("key-not-for-op.yaml", 6, 45, "`from` does not apply to list.append");
+}
+
+Test(scenario_errors, threads_not_an_integer, .timeout = 10)
+{
+    file_error("threads-not-int.yaml", 2, 10, "threads: expected an integer from 1 to 1024, "
+               "found `five`");
+}
+
+Test(scenario_errors, negative_weight, .timeout = 10)
+{
+    file_error("weight-negative.yaml", 6, 35, "weight: expected an integer from 1");
+}
+
+Test(scenario_errors, weight_in_script, .timeout = 10)
+{
+    file_error("weight-in-script.yaml", 6, 27, "`weight` applies only to ops in a `mix`");
+}
+
+Test(scenario_errors, missing_name, .timeout = 10)
+{
+    file_error("missing-name.yaml", 2, 1, "missing `name`");
+}
+
+Test(scenario_errors, duration_and_ops, .timeout = 10)
+{
+    file_error("duration-and-ops.yaml", 3, 1, "either `duration` or `ops`, not both");
+}
+
+Test(scenario_errors, neither_duration_nor_ops, .timeout = 10)
+{
+    file_error("neither-duration-nor-ops.yaml", 1, 1, "missing `duration` or `ops`");
+}
+
+Test(scenario_errors, bad_duration, .timeout = 10)
+{
+    file_error("bad-duration.yaml", 2, 11, "duration: expected a number and a unit");
+}
+
+Test(scenario_errors, huge_number, .timeout = 10)
+{
+    file_error("huge-number.yaml", 2, 6, "ops: expected an integer >= 1");
+}
+
+Test(scenario_errors, undefined_name_in_on, .timeout = 10)
+{
+    file_error("undefined-name.yaml", 6, 24, "on: undefined name `M` (did you mean `L`?)");
+}
+
+Test(scenario_errors, op_on_wrong_type, .timeout = 10)
+{
+    file_error("wrong-type-target.yaml", 7, 27,
+               "list.append needs a list in `on`, but `D` is a dict (set up at 5:3)");
+}
+
+Test(scenario_errors, move_without_from, .timeout = 10)
+{
+    file_error("move-without-from.yaml", 7, 5, "missing `from` in a list.move op");
+}
+
+Test(scenario_errors, drop_on_a_global, .timeout = 10)
+{
+    file_error("drop-global.yaml", 6, 20, "drop needs a local");
+}
+
+Test(scenario_errors, local_shadows_global, .timeout = 10)
+{
+    file_error("local-shadows-global.yaml", 8, 35, "would shadow the global `L`");
+}
+
+Test(scenario_errors, check_does_not_parse, .timeout = 10)
+{
+    file_error("check-incomplete.yaml", 8, 14,
+               "bad check: expected an operand (a number, `(`, `-`, `not`, len(NAME), "
+               "count(OP) or failed(OP)), found the end of the check");
+}
+
+Test(scenario_errors, check_unknown_function, .timeout = 10)
+{
+    file_error("check-unknown-function.yaml", 8, 5,
+               "unknown function `size`; expected len, count or failed");
+}
+
+Test(scenario_errors, check_unknown_op, .timeout = 10)
+{
+    /* A double-quoted scalar: the column is inside the quotes. */
+    file_error("check-unknown-op.yaml", 8, 12, "count(list.push): unknown op `list.push`");
+}
+
+Test(scenario_errors, two_roles_without_threads, .timeout = 10)
+{
+    file_error("two-rest-roles.yaml", 9, 5, "roles `a` and `b` both leave out `threads`");
+}
+
+Test(scenario_errors, too_few_threads_for_roles, .timeout = 10)
+{
+    file_error("too-few-threads.yaml", 2, 10, "the roles need at least 3");
+}
+
+Test(scenario_errors, empty_mix, .timeout = 10)
+{
+    file_error("empty-mix.yaml", 7, 10, "empty mix: expected at least one op");
+}
+
+Test(scenario_errors, duplicate_key, .timeout = 10)
+{
+    file_error("duplicate-key.yaml", 6, 3, "duplicate key `L` in setup (first given at 4:3)");
+    file_error("duplicate-top-key.yaml", 3, 1,
+               "duplicate key `name` in the top level (first given at 1:1)");
+}
+
+Test(scenario_errors, empty_file, .timeout = 10)
+{
+    file_error("empty.yaml", 1, 1, "the file is empty");
+    file_error("comment-only.yaml", 1, 1, "the file is empty");
+}
+
+Test(scenario_errors, missing_file, .timeout = 10)
+{
+    file_error("no-such-file.yaml", 1, 1, "cannot open the scenario file: No such file or "
+               "directory");
+}
+
+Test(scenario_errors, directory_instead_of_file, .timeout = 10)
+{
+    struct gh_diag d;
+    cr_assert_null(gh_scenario_load(DATA, &d));
+    assert_diag(d.msg, DATA, 1, 1, "Is a directory");
+}
+
+/* ---- errors from inline text ------------------------------------------- */
+
+Test(scenario_errors, inline_op_errors, .timeout = 10)
+{
+    text_error(HEAD "mix:\n  - {op: list.append, on: L}\n", 8, 5, "missing `value`");
+    text_error(HEAD "mix:\n  - {op: list.pop}\n", 8, 5, "missing `on` in a list.pop op");
+    text_error(HEAD "mix:\n  - {on: L}\n", 8, 5, "missing `op`");
+    text_error(HEAD "mix:\n  - list.pop\n", 8, 5, "expected an op, a mapping");
+    text_error(HEAD "mix:\n  - {op: list.append, on: L, value: Q}\n", 8, 37,
+               "value: undefined name `Q`");
+    text_error(HEAD "mix:\n  - {op: list.append, on: L, value: object, range: 5}\n", 8, 45,
+               "`range` applies only to `value: int`");
+    text_error(HEAD "mix:\n  - {op: dict.get, on: D, key: 4, keys: 9}\n", 8, 35,
+               "`keys` applies only to `key: random`");
+    text_error(HEAD "mix:\n  - {op: dict.get, on: D, key: many}\n", 8, 32,
+               "key: expected an integer or `random`, found `many`");
+    text_error(HEAD "mix:\n  - {op: list.get, on: L, index: -1}\n", 8, 34,
+               "index: expected an integer >= 0");
+    text_error(HEAD "mix:\n  - {op: list.move, on: L, from: L}\n", 8, 34,
+               "`from` and `on` name the same list");
+    text_error(HEAD "mix:\n  - {op: io, on: L}\n", 8, 14, "`on` does not apply to io");
+    text_error(HEAD "mix:\n  - {op: compute, iters: 0}\n", 8, 26, "iters: expected an integer");
+    text_error(HEAD "mix:\n  - {op: new, as: L}\n", 8, 19, "would shadow the global");
+    text_error(HEAD "mix:\n  - {op: new, as: int}\n", 8, 19, "reserved word");
+    text_error(HEAD "mix:\n  - {op: new, type: tuple, as: t}\n", 8, 21,
+               "type: expected a type (object, int, list or dict)");
+    text_error(HEAD "mix:\n  - {op: new, type: list, as: t}\n  - {op: new, type: dict, as: t}\n",
+               9, 21, "the local `t` is bound to a list by the `new` at 8:5");
+    text_error(HEAD "mix:\n  - {op: dict.get, on: N}\n", 8, 24,
+               "dict.get needs a dict in `on`, but `N` is an int");
+    text_error(HEAD "mix:\n  - {op: [list.pop], on: L}\n", 8, 10, "op: expected an op name");
+}
+
+Test(scenario_errors, inline_locals_are_per_role, .timeout = 10)
+{
+    text_error(HEAD "roles:\n  - name: a\n    threads: 1\n    init: [{op: new, type: list, as: x}]\n"
+               "    mix: [{op: list.pop, on: x}]\n"
+               "  - name: b\n    mix: [{op: list.pop, on: x}]\n",
+               13, 30, "undefined name `x`");
+}
+
+Test(scenario_errors, inline_structure_errors, .timeout = 10)
+{
+    text_error(HEAD "roles:\n  - name: a\n    mix: [{op: io}]\nmix: [{op: io}]\n", 10, 1,
+               "with `roles` put it inside a role");
+    text_error(HEAD "checks: []\n", 1, 1, "missing `roles`");
+    text_error(HEAD "roles: []\n", 7, 8, "roles: expected at least one role");
+    text_error(HEAD "roles:\n  - name: a\n    mix: [{op: io}]\n    script: [{op: io}]\n", 10, 5,
+               "give either `mix` or `script`, not both");
+    text_error(HEAD "roles:\n  - name: a\n", 8, 5, "expected a `mix`");
+    text_error(HEAD "roles:\n  - {threads: 1, mix: [{op: io}]}\n", 8, 5, "missing `name`");
+    text_error(HEAD "roles:\n  - {name: a, mix: [{op: io}]}\n  - {name: a, threads: 1, mix: "
+               "[{op: io}]}\n", 9, 12, "duplicate role name `a`");
+    text_error(HEAD "roles:\n  - {name: 'a b', mix: [{op: io}]}\n", 8, 12, "role name");
+    text_error(HEAD "threads: 3\nroles:\n  - {name: a, threads: 1, mix: [{op: io}]}\n", 7, 10,
+               "the roles fix the count at 1");
+    text_error(HEAD "threads: 0\nmix: [{op: io}]\n", 7, 10, "threads: expected an integer");
+    text_error(HEAD "mix: [{op: io}]\nexpect:\n  hazards: maybe\n", 9, 12, "hazards: expected none or some");
+    text_error(HEAD "expect: {hazard: none}\nmix: [{op: io}]\n", 7, 10,
+               "unknown key `hazard` in expect (did you mean `hazards`?)");
+    text_error("name: t\nduration: 1s\nsetup:\n  and: list\nmix: [{op: io}]\n", 4, 3,
+               "reserved word");
+    text_error("name: t\nduration: 1s\nsetup:\n  1x: list\nmix: [{op: io}]\n", 4, 3,
+               "expected a global name");
+    text_error("name: t\nduration: 1s\nsetup:\n  L: tuple\nmix: [{op: io}]\n", 4, 6,
+               "expected a type (object, int, list or dict)");
+    text_error("name: t\nduration: 1s\nsetup:\n  L: {type: list, value: M}\n  M: list\n"
+               "mix: [{op: io}]\n", 4, 26, "the global `M` is set up later");
+    text_error("name: t\nduration: 1s\nsetup:\n  L: {type: object, items: 3}\nmix: [{op: io}]\n",
+               4, 21, "`items` does not apply to type object");
+    text_error("name: t\nduration: 1s\nsetup:\n  L: {items: 3}\nmix: [{op: io}]\n", 4, 6,
+               "missing `type`");
+    text_error("name: 'two words'\nduration: 1s\nmix: [{op: io}]\n", 1, 7, "name: expected");
+    text_error("name: t\nduration: 1s\nseed: -1\nmix: [{op: io}]\n", 3, 7,
+               "seed: expected an integer from 0");
+    text_error("name: t\nduration: 1s\nthreads: \"3\"\nmix: [{op: io}]\n", 3, 10,
+               "threads: expected an integer");
+    text_error("name: t\nduration: 1s\nmix: [{op: io}]\n---\nname: u\n", 4, 1,
+               "expected one YAML document");
+    text_error("name: t\nduration: 1s\nmix: [{op: io}]\ncheck: *nope\n", 4, 8,
+               "undefined alias");
+}
+
+Test(scenario_errors, deep_nesting_is_refused, .timeout = 10)
+{
+    size_t depth = 100000;
+    char *text = malloc(2 * depth + 1);
+    memset(text, '[', depth);
+    memset(text + depth, ']', depth);
+    text[2 * depth] = 0;
+    struct gh_diag d;
+    struct gh_scenario *s = gh_scenario_parse(text, 2 * depth, "deep.yaml", &d);
+    free(text);
+    cr_assert_null(s);
+    assert_diag(d.msg, "deep.yaml", 1, 33, "nests more than 32 levels");
+}
+
+Test(scenario_errors, nul_bytes_and_odd_input, .timeout = 10)
+{
+    struct gh_diag d;
+    const char bin[] = "name: t\0\0\xff\xfe";
+    cr_assert_null(gh_scenario_parse(bin, sizeof bin - 1, "bin.yaml", &d));
+    assert_diag(d.msg, "bin.yaml", 1, 8, "invalid YAML input");
+    cr_assert_null(gh_scenario_parse(NULL, 0, NULL, &d));
+    assert_diag(d.msg, "<input>", 1, 1, "the file is empty");
+    /* A newline in a name stays out of the one-line message. */
+    text_error("name: \"a\\nb\"\nduration: 1s\nmix: [{op: io}]\n", 1, 7, "name: expected");
+    text_error("name: t\nduration: 1s\nmix: [{op: io}]\nchecks: [\"1 ==\\0 1\"]\n", 4, 10,
+               "NUL");
+}
+
+/* ---- check errors and positions ----------------------------------------- */
+
+Test(scenario_checks, check_errors_point_inside_the_check, .timeout = 10)
+{
+    const char *h = HEAD "mix: [{op: io}]\nchecks:\n";
+    char buf[512];
+#define CHECK_ERR(line_text, col, phrase)                                      \
+    do {                                                                       \
+        snprintf(buf, sizeof buf, "%s%s\n", h, line_text);                     \
+        text_error(buf, 9, col, phrase);                                       \
+    } while (0)
+    CHECK_ERR("  - len(L) ==", 14, "expected an operand");
+    CHECK_ERR("  - len(L) = 3", 12, "`=` is not an operator; use `==`");
+    CHECK_ERR("  - len(Q) == 0", 9, "`Q` is not a global");
+    CHECK_ERR("  - len(N) == 0", 9, "len() needs a list or a dict");
+    CHECK_ERR("  - 1 < 2 < 3", 11, "comparisons do not chain");
+    CHECK_ERR("  - L == 0", 5, "unexpected name `L`");
+    CHECK_ERR("  - (1 + 2", 11, "expected `)` to close the `(` at 9:5");
+    CHECK_ERR("  - 1 + 2)", 10, "expected an operator or the end of the check");
+    CHECK_ERR("  - 1 && 2", 7, "use `and`");
+    CHECK_ERR("  - count list.pop", 11, "expected `(` after count");
+    CHECK_ERR("  - count(3)", 11, "expected an op name inside count()");
+    CHECK_ERR("  - 99999999999999999999 > 0", 5, "too large");
+    CHECK_ERR("  - 12abc > 0", 5, "expected a decimal integer");
+    CHECK_ERR("  - \"\"", 6, "empty check");
+    CHECK_ERR("  - 'len(L) '' 1'", 13, "unexpected character `'`");
+    CHECK_ERR("  - \"1 +\\t\\u00e9 2\"", 11, "unexpected byte 0xc3");
+    CHECK_ERR("  - [1]", 5, "checks: expected an expression");
+#undef CHECK_ERR
+    /* A multi-line (folded) check: the scalar's start and the character. */
+    snprintf(buf, sizeof buf, "%s  - >-\n    len(L) ==\n    foo\n", h);
+    text_error(buf, 9, 5, "bad check (at character 11 of it): unexpected name `foo`");
+}
+
+Test(scenario_checks, check_limits, .timeout = 10)
+{
+    char buf[8192];
+    int o = snprintf(buf, sizeof buf, HEAD "mix: [{op: io}]\nchecks:\n  - ");
+    for (int i = 0; i < 100; i++)
+        buf[o++] = '(';
+    buf[o++] = '1';
+    for (int i = 0; i < 100; i++)
+        buf[o++] = ')';
+    buf[o++] = '\n';
+    buf[o] = 0;
+    text_error(buf, 9, 5 + 64, "nests too deeply");
+    o = snprintf(buf, sizeof buf, HEAD "mix: [{op: io}]\nchecks:\n  - 1");
+    for (int i = 0; i < 300; i++)
+        o += snprintf(buf + o, sizeof buf - (size_t)o, "+1");
+    snprintf(buf + o, sizeof buf - (size_t)o, "\n");
+    text_error(buf, 9, 5, "too long");
+}
+
+/* ---- evaluation ------------------------------------------------------- */
+
+static int64_t fake_len(void *ctx, int slot)
+{
+    (void)ctx;
+    return 10 + slot;
+}
+
+static uint64_t fake_count(void *ctx, enum gh_op_kind op)
+{
+    (void)ctx;
+    return op == GH_OP_COMPUTE ? UINT64_MAX : 100 + (uint64_t)op;
+}
+
+static uint64_t fake_failed(void *ctx, enum gh_op_kind op)
+{
+    (void)ctx;
+    return (uint64_t)op;
+}
+
+static const struct gh_global test_globals[] = {
+    {.name = "L", .type = GH_NEW_LIST},
+    {.name = "D", .type = GH_NEW_DICT},
+    {.name = "N", .type = GH_NEW_INT},
+};
+
+static const struct gh_eval_env test_env = {fake_len, fake_count, fake_failed, NULL};
+
+/* Parses and evaluates; returns 0 with *v, or -1 with err. */
+static int eval(const char *text, int64_t *v, char *err, size_t errlen)
+{
+    size_t off;
+    struct gh_expr *e = gh__expr_parse(text, test_globals, 3, NULL, NULL, &off, err, errlen);
+    cr_assert_not_null(e, "`%s` did not parse: %s (offset %zu)", text, err, off);
+    int rc = gh_expr_eval(e, &test_env, v, err, errlen);
+    gh__expr_free(e);
+    return rc;
+}
+
+static void eval_is(const char *text, int64_t want)
+{
+    char err[256];
+    int64_t v = 0;
+    cr_assert_eq(eval(text, &v, err, sizeof err), 0, "`%s`: %s", text, err);
+    cr_assert_eq(v, want, "`%s` = %" PRId64 ", want %" PRId64, text, v, want);
+}
+
+static void eval_fails(const char *text, const char *phrase)
+{
+    char err[256];
+    int64_t v = 0;
+    cr_assert_eq(eval(text, &v, err, sizeof err), -1, "`%s` evaluated to %" PRId64, text, v);
+    cr_assert(strstr(err, phrase) != NULL, "`%s` not in: %s", phrase, err);
+}
+
+Test(scenario_expr, precedence, .timeout = 10)
+{
+    eval_is("1 + 2 * 3", 7);
+    eval_is("(1 + 2) * 3", 9);
+    eval_is("10 - 4 - 3", 3);
+    eval_is("2 * 3 % 4", 2);
+    eval_is("-2 * 3", -6);
+    eval_is("- - 5", 5);
+    eval_is("1 + 2 == 3", 1);
+    eval_is("1 + 2 != 3", 0);
+    eval_is("not 1 == 2", 1);
+    eval_is("not 0 and 0", 0);
+    eval_is("1 or 0 and 0", 1);
+    eval_is("(1 or 0) and 0", 0);
+    eval_is("3 > 2 and 2 >= 2 and 1 < 2 and 2 <= 2", 1);
+    eval_is("5 and 7", 1);
+}
+
+Test(scenario_expr, division_rounds_like_python, .timeout = 10)
+{
+    eval_is("7 / 2", 3);
+    eval_is("-7 / 2", -4);
+    eval_is("7 / -2", -4);
+    eval_is("7 % 3", 1);
+    eval_is("-7 % 3", 2);
+    eval_is("7 % -3", -2);
+    eval_is("-9223372036854775807 - 1 % -1", -9223372036854775807);
+}
+
+Test(scenario_expr, functions_read_the_env, .timeout = 10)
+{
+    eval_is("len(L)", 10);
+    eval_is("len(D)", 11);
+    eval_is("count(list.append)", 100 + GH_OP_LIST_APPEND);
+    eval_is("failed(dict.get)", GH_OP_DICT_GET);
+    eval_is("len(L) == count(new) - 90", 1);
+}
+
+Test(scenario_expr, evaluation_errors, .timeout = 10)
+{
+    eval_fails("1 / 0", "division by zero");
+    eval_fails("1 % (len(L) - 10)", "division by zero");
+    eval_fails("9223372036854775807 + 1", "integer overflow");
+    eval_fails("-9223372036854775807 - 2", "integer overflow");
+    eval_fails("4611686018427387904 * 2", "integer overflow");
+    eval_fails("(-9223372036854775807 - 1) / -1", "integer overflow");
+    eval_fails("-(-9223372036854775807 - 1)", "integer overflow");
+    eval_fails("count(compute) > 0", "integer overflow");
+    /* Short-circuit: the right side is not evaluated. */
+    eval_is("0 and 1 / 0", 0);
+    eval_is("1 or 1 / 0", 1);
+}
+
+Test(scenario_expr, eval_error_names_the_position, .timeout = 10)
+{
+    struct gh_scenario *s = text_ok(HEAD "mix: [{op: io}]\nchecks:\n  - len(L) / 0 > 1\n");
+    char err[256];
+    int64_t v;
+    cr_assert_eq(gh_expr_eval(s->checks[0].expr, &test_env, &v, err, sizeof err), -1);
+    cr_assert(strstr(err, "division by zero") && strstr(err, "9:14"), "%s", err);
+    cr_assert_eq(s->checks[0].expr->line, 9);
+    cr_assert_eq(s->checks[0].expr->column, 5);
+    gh_scenario_free(s);
+}
+
+/* ---- thread assignment ------------------------------------------------ */
+
+Test(scenario_threads, assign, .timeout = 10)
+{
+    struct gh_scenario *s = text_ok(HEAD "roles:\n  - {name: w, threads: 2, mix: [{op: io}]}\n"
+                                    "  - {name: r, mix: [{op: io}]}\n");
+    struct gh_diag d;
+    cr_assert_eq(gh_scenario_assign_threads(s, 3, &d), 0);
+    cr_assert_eq(s->roles[0].nthreads, 2);
+    cr_assert_eq(s->roles[1].nthreads, 1);
+    cr_assert_eq(gh_scenario_assign_threads(s, 8, &d), 0);
+    cr_assert_eq(s->roles[1].nthreads, 6);
+    cr_assert_eq(gh_scenario_assign_threads(s, 2, &d), -1);
+    cr_assert_str_eq(d.msg, "--threads 2: the roles need at least 3 threads (w 2, and 1 or "
+                     "more for `r`)");
+    cr_assert_eq(gh_scenario_assign_threads(s, 0, &d), -1);
+    cr_assert(strstr(d.msg, "--threads 0"));
+    gh_scenario_free(s);
+
+    s = text_ok(HEAD "roles:\n  - {name: w, threads: 1, mix: [{op: io}]}\n"
+                "  - {name: r, threads: 2, mix: [{op: io}]}\n");
+    cr_assert_eq(gh_scenario_assign_threads(s, 3, &d), 0);
+    cr_assert_eq(s->roles[0].nthreads, 1);
+    cr_assert_eq(s->roles[1].nthreads, 2);
+    cr_assert_eq(gh_scenario_assign_threads(s, 4, &d), -1);
+    cr_assert(strstr(d.msg, "--threads 4: the roles fix the thread count at 3 (w 1, r 2)"),
+              "%s", d.msg);
+    gh_scenario_free(s);
+
+    s = text_ok(HEAD "mix: [{op: io}]\n");
+    cr_assert_eq(gh_scenario_assign_threads(s, 1, &d), 0);
+    cr_assert_eq(s->roles[0].nthreads, 1);
+    cr_assert_eq(gh_scenario_assign_threads(s, 64, &d), 0);
+    cr_assert_eq(s->roles[0].nthreads, 64);
+    gh_scenario_free(s);
+}
+
+/* ---- durations --------------------------------------------------------- */
+
+static uint64_t dur(const char *text)
+{
+    uint64_t ns = 0;
+    cr_assert_eq(gh_parse_duration(text, &ns), 0, "`%s` was refused", text);
+    return ns;
+}
+
+Test(scenario_duration, accepts, .timeout = 10)
+{
+    cr_assert_eq(dur("2s"), 2000000000u);
+    cr_assert_eq(dur("500ms"), 500000000u);
+    cr_assert_eq(dur("100us"), 100000u);
+    cr_assert_eq(dur("10ns"), 10u);
+    cr_assert_eq(dur("1.5s"), 1500000000u);
+    cr_assert_eq(dur("0.25ms"), 250000u);
+    cr_assert_eq(dur("1.000000001s"), 1000000001u);
+    cr_assert_eq(dur("0.5us"), 500u);
+    cr_assert_eq(dur("18446744073709551615ns"), UINT64_MAX);
+}
+
+Test(scenario_duration, refuses, .timeout = 10)
+{
+    static const char *const bad[] = {
+        "", "2", "s", "2 s", "2S", "1.s", ".5s", "0s", "0.1ns", "-1s", "+1s", "2m", "2sec",
+        "1e3ms", "99999999999s", "18446744073709551616ns", "1.5.s", "2s ",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        uint64_t ns = 7;
+        cr_assert_eq(gh_parse_duration(bad[i], &ns), -1, "`%s` was accepted", bad[i]);
+        cr_assert_eq(ns, 7);
+    }
+    cr_assert_eq(gh_parse_duration(NULL, NULL), -1);
+}
