@@ -10,37 +10,98 @@
  * thread cannot win it straight back on a multi-core machine. Blocking
  * operations (io) drop the GIL around the wait.
  *
- * Protection: every field of the GIL is protected by gil.mutex, except
- * `holder` and `switch_number`, which are also read under switch_mutex
- * (drop side) and written only with both mutexes held.
+ * Take and drop are inline (the uncontended path is a handful of pthread
+ * calls, as in CPython); waiting and forced handoff are the named slow
+ * paths gh_gil_take_wait_slow and gh_gil_drop_handoff_slow.
  *
  * Layer: sync (includes base).
  */
 #ifndef GH_SYNC_GIL_H
 #define GH_SYNC_GIL_H
 
+#include <pthread.h>
 #include <stdint.h>
 
 #include "base/atomic.h"
+#include "base/die.h"
 #include "base/tstate.h"
 
 struct gh_gil_stats_raw {
     uint64_t switches;         /* the GIL changed hands */
     uint64_t drop_requests;    /* a waiter asked the holder to drop */
-    uint64_t forced_handoffs;  /* a holder dropped on request and waited for
-                                  another thread to take the GIL */
+    uint64_t forced_handoffs;  /* a holder dropped on request and had to wait
+                                  for another thread to take the GIL */
 };
 
-/* Sets up the GIL (unlocked) with the given switch interval. */
+/* The one GIL. Protection: every field is protected by `mutex`, except that
+ * `holder` and `switch_number` are written with both `mutex` and
+ * `switch_mutex` held and may be read under either. Lock order: mutex, then
+ * switch_mutex. */
+struct gh_gil {
+    pthread_mutex_t mutex;
+    pthread_cond_t cond;          /* signalled when the GIL is released */
+    pthread_mutex_t switch_mutex;
+    pthread_cond_t switch_cond;   /* signalled when the GIL is taken */
+    int locked;
+    struct gh_tstate *holder;     /* the last thread to take it */
+    uint64_t switch_number;       /* bumped at every take */
+    uint64_t interval_ns;
+    struct gh_gil_stats_raw stats;
+};
+extern struct gh_gil gh__gil;
+
+/* Sets up the GIL (unlocked) with the given switch interval (0: 5 ms). */
 void gh_gil_init(uint64_t interval_ns);
 void gh_gil_fini(void);
-/* Blocks until the calling thread holds the GIL. */
-void gh_gil_take(struct gh_tstate *ts);
-/* Releases the GIL; with a pending drop request, waits for the handoff. */
-void gh_gil_drop(struct gh_tstate *ts);
-/* Drops and re-takes the GIL: what a holder does when asked to. */
-GH_NOINLINE void gh_gil_yield_slow(struct gh_tstate *ts);
 void gh_gil_stats(struct gh_gil_stats_raw *out);
+
+/* Slow paths (gil.c). take_wait: called with gil.mutex held while the GIL
+ * is locked; returns with it held and the GIL unlocked. handoff: the forced
+ * switch after a requested drop. yield: drop and take again. */
+GH_NOINLINE void gh_gil_take_wait_slow(struct gh_tstate *ts);
+GH_NOINLINE void gh_gil_drop_handoff_slow(struct gh_tstate *ts);
+GH_NOINLINE void gh_gil_yield_slow(struct gh_tstate *ts);
+
+/* Blocks until the calling thread holds the GIL. */
+GH_INLINE void gh_gil_take(struct gh_tstate *ts)
+{
+    struct gh_gil *g = &gh__gil;
+    gh_check_pthread(pthread_mutex_lock(&g->mutex));
+    if (GH_UNLIKELY(g->locked))
+        gh_gil_take_wait_slow(ts);
+    /* Both mutexes, so a forced dropper waiting on switch_cond sees holder
+     * and switch_number change together. */
+    gh_check_pthread(pthread_mutex_lock(&g->switch_mutex));
+    g->locked = 1;
+    if (g->holder != ts && g->holder != NULL)
+        g->stats.switches++;
+    g->holder = ts;
+    g->switch_number++;
+    gh_check_pthread(pthread_cond_signal(&g->switch_cond));
+    gh_check_pthread(pthread_mutex_unlock(&g->switch_mutex));
+    /* A request addressed to our previous tenure is void now. Requests are
+     * only set under g->mutex, which we hold, so the relaxed load sees any
+     * that exists and the atomic clear is paid only when there is one. */
+    if (GH_UNLIKELY(gh_atomic_load_relaxed_u32(&ts->eval_breaker) & GH_EVAL_GIL_DROP_REQUEST))
+        gh_atomic_and_seqcst_u32(&ts->eval_breaker, ~GH_EVAL_GIL_DROP_REQUEST);
+    ts->locks[GH_LOCK_gil].acquisitions++;
+    gh_check_pthread(pthread_mutex_unlock(&g->mutex));
+}
+
+/* Releases the GIL; after a drop request, waits for the handoff. */
+GH_INLINE void gh_gil_drop(struct gh_tstate *ts)
+{
+    struct gh_gil *g = &gh__gil;
+    gh_check_pthread(pthread_mutex_lock(&g->mutex));
+    gh_assert_debug(g->locked && g->holder == ts);
+    g->locked = 0;
+    gh_check_pthread(pthread_cond_signal(&g->cond));
+    gh_check_pthread(pthread_mutex_unlock(&g->mutex));
+    /* Relaxed: a request set after this load is addressed to a tenure
+     * that has ended; gh_gil_take clears it. */
+    if (GH_UNLIKELY(gh_atomic_load_relaxed_u32(&ts->eval_breaker) & GH_EVAL_GIL_DROP_REQUEST))
+        gh_gil_drop_handoff_slow(ts);
+}
 
 /* The switch point check: cheap when nobody waits. */
 GH_INLINE void gh_gil_checkpoint(struct gh_tstate *ts)
