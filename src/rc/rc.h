@@ -67,12 +67,19 @@ GH_INLINE void gh_decref(gh_object *o)
 {
     if (GH_UNLIKELY(gh_refcnt_is_immortal(gh_atomic_load_relaxed_u64(&o->ob_refcnt))))
         return;
+#if GH_TSAN
+    /* ThreadSanitizer does not model fences: the same ordering as below,
+     * with the acquire folded into the decrement itself. */
+    if (gh_atomic_sub_acqrel_u64(&o->ob_refcnt, 1) == 1)
+        gh_dealloc(o);
+#else
     /* Release: pairs with the acquire fence below in whichever thread
      * takes the count to zero. */
     if (gh_atomic_sub_release_u64(&o->ob_refcnt, 1) == 1) {
         gh_atomic_fence_acquire(); /* pairs with the releases above */
         gh_dealloc(o);
     }
+#endif
 }
 
 GH_INLINE uint64_t gh_refcnt(gh_object *o) { return gh_atomic_load_relaxed_u64(&o->ob_refcnt); }
