@@ -164,6 +164,25 @@ static void dict_traverse(gh_object *self, gh_visitproc visit, void *arg)
     }
 }
 
+static void dict_clear(gh_object *self)
+{
+    struct gh_dict *d = (struct gh_dict *)(void *)self;
+    struct gh_dictkeys *k = d->keys;
+    d->keys = NULL; /* detached first, as list_clear */
+    gh_atomic_store_relaxed_i64(&d->used, 0);
+    d->version++;
+    if (!k)
+        return;
+    struct gh_dictentry *ep = entries_of(k);
+    for (int64_t j = 0; j < k->nentries; j++) {
+        if (ep[j].key) {
+            gh_decref(ep[j].key);
+            gh_decref(ep[j].value);
+        }
+    }
+    keys_free(k);
+}
+
 const struct gh_type GH_FL(gh_dict_type) = {
     .tp_name = "dict",
     .kind = GH_KIND_DICT,
@@ -172,6 +191,7 @@ const struct gh_type GH_FL(gh_dict_type) = {
     .tp_basicsize = sizeof(struct gh_dict),
     .tp_dealloc = dict_dealloc,
     .tp_traverse = dict_traverse,
+    .tp_clear = dict_clear,
 };
 
 gh_object *GH_FL(gh_dict_new)(void)

@@ -16,6 +16,15 @@ static void instance_traverse(gh_object *self, gh_visitproc visit, void *arg)
         visit(&in->dict->ob, arg);
 }
 
+static void instance_clear(gh_object *self)
+{
+    struct gh_instance *in = (struct gh_instance *)(void *)self;
+    struct gh_dict *d = in->dict;
+    in->dict = NULL;
+    if (d)
+        gh_decref(&d->ob);
+}
+
 const struct gh_type GH_FL(gh_instance_type) = {
     .tp_name = "object",
     .kind = GH_KIND_INSTANCE,
@@ -24,6 +33,7 @@ const struct gh_type GH_FL(gh_instance_type) = {
     .tp_basicsize = sizeof(struct gh_instance),
     .tp_dealloc = instance_dealloc,
     .tp_traverse = instance_traverse,
+    .tp_clear = instance_clear,
 };
 
 gh_object *GH_FL(gh_instance_new)(void)

@@ -20,6 +20,22 @@ static void list_traverse(gh_object *self, gh_visitproc visit, void *arg)
         visit(l->ob_item[i], arg);
 }
 
+static void list_clear(gh_object *self)
+{
+    struct gh_list *l = (struct gh_list *)(void *)self;
+    gh_object **items = l->ob_item;
+    int64_t n = l->ob_size, allocated = l->allocated;
+    /* Detach the items first, so a dealloc they trigger sees an empty list
+     * (CPython's list_clear does the same). */
+    l->ob_item = NULL;
+    l->allocated = 0;
+    gh_atomic_store_relaxed_i64(&l->ob_size, 0);
+    for (int64_t i = 0; i < n; i++)
+        gh_decref(items[i]);
+    if (items)
+        gh_free(items, (size_t)allocated * sizeof(gh_object *));
+}
+
 const struct gh_type GH_FL(gh_list_type) = {
     .tp_name = "list",
     .kind = GH_KIND_LIST,
@@ -28,6 +44,7 @@ const struct gh_type GH_FL(gh_list_type) = {
     .tp_basicsize = sizeof(struct gh_list),
     .tp_dealloc = list_dealloc,
     .tp_traverse = list_traverse,
+    .tp_clear = list_clear,
 };
 
 gh_object *GH_FL(gh_list_new)(void)

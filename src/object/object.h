@@ -115,6 +115,9 @@ struct gh_type {
     void (*tp_dealloc)(gh_object *self);
     /* Calls visit on every object self references (strong references). */
     void (*tp_traverse)(gh_object *self, gh_visitproc visit, void *arg);
+    /* Drops every reference self holds, leaving it valid and empty (how the
+     * cyclic collector breaks a cycle). NULL for types that hold none. */
+    void (*tp_clear)(gh_object *self);
     /* Hash and equality for dict keys; NULL means identity. */
     uint64_t (*tp_hash)(gh_object *self);
     bool (*tp_equal)(gh_object *a, gh_object *b);
