@@ -156,8 +156,8 @@ static double bare_bytelock(uint8_t *b, uint64_t iters)
 
 /* append+pop by hand: store, count, load, uncount - with the flavour's
  * lock and count primitives. */
-static double bare_append_pop(struct bare_list *l, struct bare_obj *o, bool locked,
-                              bool atomic_rc, uint64_t iters)
+GH_INLINE double bare_append_pop(struct bare_list *l, struct bare_obj *o, bool locked,
+                                 bool atomic_rc, uint64_t iters)
 {
     uint64_t t0 = gh_now_ns();
     for (uint64_t i = 0; i < iters; i++) {
@@ -193,6 +193,15 @@ static double bare_append_pop(struct bare_list *l, struct bare_obj *o, bool lock
     }
     return since(t0, iters);
 }
+
+/* One copy per flavour with the flags constant, as gilheap's own code is
+ * compiled once per flavour: no runtime test of the flags in the loop. */
+static GH_NOINLINE double bare_append_pop_gil_plain(struct bare_list *l, struct bare_obj *o, uint64_t n)
+{ return bare_append_pop(l, o, false, false, n); }
+static GH_NOINLINE double bare_append_pop_gil_atomic(struct bare_list *l, struct bare_obj *o, uint64_t n)
+{ return bare_append_pop(l, o, false, true, n); }
+static GH_NOINLINE double bare_append_pop_objlock_atomic(struct bare_list *l, struct bare_obj *o, uint64_t n)
+{ return bare_append_pop(l, o, true, true, n); }
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -250,7 +259,9 @@ int main(int argc, char **argv)
 
             bare[f][0][r] = atomic_rc ? bare_incdec_atomic(&bo, iters) : bare_incdec_plain(&bo, iters);
             bare[f][1][r] = gil ? bare_gil(iters) : bare_bytelock(&bytelock, iters);
-            bare[f][2][r] = bare_append_pop(&bl, &bo, !gil, atomic_rc, iters);
+            bare[f][2][r] = gil ? (atomic_rc ? bare_append_pop_gil_atomic(&bl, &bo, iters)
+                                             : bare_append_pop_gil_plain(&bl, &bo, iters))
+                                : bare_append_pop_objlock_atomic(&bl, &bo, iters);
         }
         mortal[0][r] = bare_incdec_plain_mortal(&bo, iters);
         mortal[1][r] = bare_incdec_atomic_mortal(&bo, iters);

@@ -48,6 +48,8 @@ void gh_mutex_lock_slow(gh_mutex *m, struct gh_lockstat *st)
         if (!(v & GH_MUTEX_LOCKED) &&
             gh_atomic_cas_acquire_u8(&m->bits, &v, (uint8_t)(v | GH_MUTEX_LOCKED)))
             goto acquired;
+        if (v & GH_MUTEX_PARKED)
+            break; /* someone already sleeps: queue behind it */
         sched_yield();
     }
 

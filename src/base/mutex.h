@@ -14,7 +14,7 @@
  *
  *   transition                      by
  *   00 -> 01   CAS (acquire)         gh_mutex_lock fast path
- *   01 -> 00   XCHG (release)        gh_mutex_unlock fast path
+ *   01 -> 00   CAS (release)         gh_mutex_unlock fast path
  *   xx -> 11   XCHG (seq_cst)        a waiter about to park (slow path);
  *                                    if it read 0bx0 it owns the lock now
  *   11 -> 00   XCHG (release), then  gh_mutex_unlock, which then wakes the
@@ -24,8 +24,10 @@
  * of one of 257 buckets chosen by the mutex's address, like CPython's
  * parking lot (Python/parking_lot.c). An unlock that saw PARKED bumps the
  * sequence and wakes every waiter of the bucket; the woken re-contend.
- * Before parking a thread spins GH_MUTEX_SPIN times, yielding the CPU each
- * time (CPython: MAX_SPIN_COUNT 40 with sched_yield).
+ * Before parking a thread spins up to GH_MUTEX_SPIN times, yielding the
+ * CPU each time, but only while nobody is parked: once a waiter sleeps, a
+ * newcomer parks behind it (CPython: MAX_SPIN_COUNT 40 with sched_yield,
+ * spinning only without parked waiters).
  *
  * Acquisition gives acquire ordering and release gives release ordering:
  * everything written under the lock is visible to the next holder.

@@ -58,7 +58,7 @@ gh_object *GH_FL(gh_int_new_slow)(int64_t v);
 GH_INLINE gh_object *gh_int_new(int64_t v)
 {
     if (v >= GH_SMALL_INT_MIN && v <= GH_SMALL_INT_MAX)
-        return gh_newref(&gh_small_ints[v - GH_SMALL_INT_MIN].ob);
+        return gh_newref(&gh_small_ints[v - GH_SMALL_INT_MIN].v.ob);
     return GH_FL(gh_int_new_slow)(v);
 }
 

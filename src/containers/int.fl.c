@@ -55,10 +55,13 @@ void GH_FL(gh_singletons_init)(void)
 {
     uint64_t rc = gh_model.immortal ? GH_IMMORTAL_REFCNT : 1;
     for (int i = 0; i < GH_SMALL_INT_COUNT; i++) {
-        gh_small_ints[i].ob.ob_refcnt = rc;
-        gh_small_ints[i].ob.ob_type = &GH_FL(gh_int_type);
-        gh_small_ints[i].value = GH_SMALL_INT_MIN + i;
+        struct gh_static_int *si = &gh_small_ints[i];
+        si->pre = (struct gh_obprefix){0};
+        si->v.ob.ob_refcnt = rc;
+        si->v.ob.ob_type = &GH_FL(gh_int_type);
+        si->v.value = GH_SMALL_INT_MIN + i;
     }
+    gh_none_storage.pre = (struct gh_obprefix){0};
     gh_none.ob_refcnt = rc;
     gh_none.ob_type = &GH_FL(gh_none_type);
 }

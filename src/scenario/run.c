@@ -197,7 +197,7 @@ int gh_run(struct gh_scenario *s, const struct gh_run_config *cfg, struct gh_res
     run.s = s;
     run.seed = res->seed;
     run.ops_limit = res->ops_per_thread ? res->ops_per_thread : UINT64_MAX;
-    run.latency_mask = cfg->latency_sample ? (uint64_t)cfg->latency_sample - 1 : UINT64_MAX;
+    run.latency_sample = cfg->latency_sample;
     run.globals = calloc((size_t)(s->nglobals ? s->nglobals : 1), sizeof *run.globals);
     gh_assert(run.globals);
     struct gh_rng setup_rng;
@@ -245,7 +245,7 @@ int gh_run(struct gh_scenario *s, const struct gh_run_config *cfg, struct gh_res
         }
         gh_atomic_store_relaxed_int(&run.stop, 1);
     }
-    uint64_t t_last = t0;
+    uint64_t t_first = UINT64_MAX, t_last = 0;
     for (int i = 0; i < nthreads; i++) {
         /* In ops mode an interrupt still has to stop the workers. */
         while (!res->duration_ns && !interrupted &&
@@ -262,10 +262,14 @@ int gh_run(struct gh_scenario *s, const struct gh_run_config *cfg, struct gh_res
         /* Joined: the worker's writes to its result are visible. */
         if (w[i].t_stop > t_last)
             t_last = w[i].t_stop;
+        if (w[i].t_start < t_first)
+            t_first = w[i].t_start;
     }
     perf_ctl("disable\n");
     perf_ctl_close();
-    res->wall_ns = t_last - t0;
+    /* The workers' own clock reads bound the measured phase: the main
+     * thread may be descheduled right after the barrier. */
+    res->wall_ns = t_last > t_first ? t_last - t_first : 0;
 
     /* Merge. */
     for (int i = 0; i < nthreads; i++) {
@@ -291,6 +295,8 @@ int gh_run(struct gh_scenario *s, const struct gh_run_config *cfg, struct gh_res
         res->locks[c].acquisitions += main_ts.locks[c].acquisitions;
         res->locks[c].contended += main_ts.locks[c].contended;
         res->locks[c].wait_ns += main_ts.locks[c].wait_ns;
+        if (main_ts.locks[c].wait_max_ns > res->locks[c].wait_max_ns)
+            res->locks[c].wait_max_ns = main_ts.locks[c].wait_max_ns;
     }
     if (res->has_gil) {
         struct gh_gil_stats_raw g;

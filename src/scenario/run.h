@@ -27,8 +27,8 @@ struct gh_run_config {
     uint64_t ops_per_thread;  /* 0: the scenario's */
     uint64_t seed;
     bool seed_given;          /* else the scenario's (or 1) */
-    /* Latency: one op in `latency_sample` is timed (power of two; 0 = none).
-     * Timing every op would measure the clock. Default 16. */
+    /* Latency: one op in `latency_sample` is timed (0 = none). Timing every
+     * op would measure the clock. The CLI uses 16. */
     unsigned latency_sample;
     /* perf --control fifos (PERF_CTL_FIFO/PERF_ACK_FIFO): when set, the run
      * enables perf only for the measured phase. */
@@ -77,7 +77,8 @@ struct gh_result {
     uint64_t seed;
     unsigned latency_sample;
 
-    uint64_t wall_ns;               /* measured phase: barrier to last stop */
+    uint64_t wall_ns;               /* measured phase: the first worker's start
+                                       (after the barrier) to the last one's stop */
     uint64_t total_ops;             /* done + failed, all threads */
     struct gh_thread_result *thread; /* [threads] */
     struct gh_op_result op[GH_OP_COUNT];             /* merged */

@@ -22,7 +22,7 @@ struct gh_run_shared {
      * results travel through pthread_join. */
     int stop;
     uint64_t ops_limit;         /* per thread; UINT64_MAX in duration mode */
-    uint64_t latency_mask;      /* time op n when (n & mask) == 0; UINT64_MAX: never */
+    uint64_t latency_sample;    /* time every latency_sample-th op; 0: none */
     uint64_t seed;
 };
 

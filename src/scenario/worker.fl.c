@@ -205,8 +205,13 @@ static void *worker_main(void *arg)
     uint64_t acc = 0;
     for (int i = 0; i < role->nops; i++)
         cumulative[i] = acc += role->ops[i].weight;
-    struct gh_rng rng;
-    gh_rng_seed(&rng, run->seed, (uint64_t)w->index);
+    /* Two streams per thread: `choice` picks the ops and nothing else, so
+     * a thread's op sequence depends only on the seed; `rng` draws operands
+     * (values, keys, indices), whose ranges may depend on what other threads
+     * did (a random index below the current length). */
+    struct gh_rng choice, rng;
+    gh_rng_seed(&choice, run->seed, 2 * (uint64_t)w->index);
+    gh_rng_seed(&rng, run->seed, 2 * (uint64_t)w->index + 1);
 
     /* The role's init ops: before the measured phase, not counted. */
     gh_sync_thread_start(ts);
@@ -219,8 +224,8 @@ static void *worker_main(void *arg)
     w->t_start = gh_now_ns();
     gh_sync_thread_start(ts);
 
-    const uint64_t limit = run->ops_limit, mask = run->latency_mask;
-    uint64_t n = 0;
+    const uint64_t limit = run->ops_limit, period = run->latency_sample;
+    uint64_t n = 0, next_timed = period ? 0 : UINT64_MAX; /* time ops 0, period, 2*period... */
     int next = 0;
     while (n < limit && !gh_atomic_load_relaxed_int(&run->stop)) {
         const struct gh_op *op;
@@ -228,14 +233,15 @@ static void *worker_main(void *arg)
             op = &role->ops[next];
             next = next + 1 == role->nops ? 0 : next + 1;
         } else {
-            uint64_t r = gh_rng_below(&rng, role->total_weight);
+            uint64_t r = gh_rng_below(&choice, role->total_weight);
             int i = 0;
             while (cumulative[i] <= r)
                 i++;
             op = &role->ops[i];
         }
         struct gh_op_result *or = &res->op[op->kind];
-        if (GH_UNLIKELY((n & mask) == 0)) {
+        if (GH_UNLIKELY(n == next_timed)) {
+            next_timed += period;
             uint64_t t0 = gh_now_ns();
             bool ok = exec_op(w, ts, op, globals, locals, &rng);
             gh_hist_add(&or->latency, gh_now_ns() - t0);

@@ -193,3 +193,55 @@ Test(run, gil_with_atomic_counts_runs, .timeout = 30)
     gh_result_free(&r);
     gh_scenario_free(s);
 }
+
+Test(run, latency_sampling_can_be_off, .timeout = 30)
+{
+    struct gh_scenario *s = parse(mixed);
+    struct gh_run_config cfg;
+    struct gh_result r;
+    struct gh_diag d;
+    config(&cfg, "gil", 2, 1000, 1);
+    cfg.latency_sample = 0;
+    cr_assert_eq(gh_run(s, &cfg, &r, &d), 0, "%s", d.msg);
+    for (int op = 0; op < GH_OP_COUNT; op++)
+        cr_assert_eq(r.op[op].latency.count, 0, "op %s was timed", gh_op_names[op]);
+    cr_assert_gt(r.wall_ns, 0);
+    gh_result_free(&r);
+    config(&cfg, "gil", 2, 1000, 1);
+    cfg.latency_sample = 10;
+    cr_assert_eq(gh_run(s, &cfg, &r, &d), 0, "%s", d.msg);
+    uint64_t timed = 0;
+    for (int op = 0; op < GH_OP_COUNT; op++)
+        timed += r.op[op].latency.count;
+    cr_assert_eq(timed, 2 * 100, "ops 0, 10, 20, ... of each thread");
+    gh_result_free(&r);
+    gh_scenario_free(s);
+}
+
+ParameterizedTestParameters(run, compute_locks_any_object)
+{
+    size_t n;
+    struct preset_param *p = all_presets(&n);
+    return cr_make_param_array(struct preset_param, p, n);
+}
+
+/* compute with `on` takes that object's lock: any object, including the
+ * statically allocated small ints, has a real ob_mutex in front of it. */
+ParameterizedTest(struct preset_param *p, run, compute_locks_any_object, .timeout = 30)
+{
+    struct gh_scenario *s = parse("name: c\nthreads: 2\nops: 2000\nsetup:\n"
+                                  "  N: {type: int, value: -5}\n  M: {type: int, value: 256}\n"
+                                  "mix:\n  - {op: compute, on: N, iters: 10}\n"
+                                  "  - {op: compute, on: M, iters: 10}\n");
+    struct gh_run_config cfg;
+    struct gh_result r;
+    struct gh_diag d;
+    config(&cfg, p->name, 2, 0, 3);
+    cr_assert_eq(gh_run(s, &cfg, &r, &d), 0, "%s", d.msg);
+    cr_assert_eq(r.status, GH_STATUS_OK);
+    cr_assert_eq(r.op[GH_OP_COMPUTE].done, 4000);
+    if (r.strategy.sync == GH_SYNC_OBJLOCK)
+        cr_assert_eq(r.locks[GH_LOCK_instance].acquisitions, 4000);
+    gh_result_free(&r);
+    gh_scenario_free(s);
+}
