@@ -17,6 +17,10 @@
     X(list,     "per-object mutex of a list")                                  \
     X(dict,     "per-object mutex of a dict")                                  \
     X(instance, "per-object mutex of an instance")                             \
+    X(set,      "per-object mutex of a set")                                   \
+    X(bytearray, "per-object mutex of a bytearray")                            \
+    X(intern,   "the interned-string table's lock (no GIL)")                   \
+    X(weakref,  "the weak-reference lists' lock (no GIL)")                     \
     X(alloc,    "the lock of the shared arena heap (no GIL)")
 
 enum gh_lock_class {

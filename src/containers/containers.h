@@ -212,4 +212,14 @@ struct gh_instance {
 
 gh_object *GH_FL(gh_instance_new)(void);
 
+/* ---- the rest of the object model, one header per family ---------------- */
+
+#define GH_CONTAINERS_CONTAINERS_H_BODY 1
+
+#include "containers/strings.h"   // str (interning), bytes, bytearray, float
+#include "containers/tuple.h"     // tuple
+#include "containers/set.h"       // set, frozenset
+#include "containers/model.h"     // bool, object(), classes, instances, functions,
+                                  // finalizers, weak references, WeakValueDictionary
+
 #endif

@@ -56,21 +56,8 @@ static struct gh_dictkeys *keys_new(uint8_t log2)
 
 static void keys_free(struct gh_dictkeys *k) { gh_free(k, keys_bytes(k->log2_size)); }
 
-static uint64_t hash_of(gh_object *key)
-{
-    const struct gh_type *tp = key->ob_type;
-    if (tp->tp_hash)
-        return tp->tp_hash(key);
-    /* Identity hash, as CPython's object.__hash__: the address rotated. */
-    uintptr_t a = (uintptr_t)key;
-    return (uint64_t)((a >> 4) | (a << (8 * sizeof a - 4)));
-}
-
-static bool keys_equal(gh_object *a, gh_object *b)
-{
-    return a == b || (a->ob_type == b->ob_type && a->ob_type->tp_equal &&
-                      a->ob_type->tp_equal(a, b));
-}
+#define hash_of gh_hash
+#define keys_equal gh_equal
 
 /* The entry number of key, or -1; *slot receives the index slot where the
  * probe ended (the key's slot, or the first empty one). */

@@ -88,10 +88,23 @@ GH_INLINE bool gh_refcnt_is_immortal(uint64_t rc) { return (int64_t)rc < 0; }
 
 enum gh_kind {
     GH_KIND_NONE,
+    GH_KIND_BOOL,
     GH_KIND_INT,
+    GH_KIND_FLOAT,
+    GH_KIND_STR,
+    GH_KIND_BYTES,
+    GH_KIND_BYTEARRAY,
+    GH_KIND_TUPLE,
     GH_KIND_LIST,
     GH_KIND_DICT,
-    GH_KIND_INSTANCE,
+    GH_KIND_SET,
+    GH_KIND_FROZENSET,
+    GH_KIND_OBJECT,          /* a bare object(): no attributes */
+    GH_KIND_CLASS,           /* a user class */
+    GH_KIND_INSTANCE,        /* an instance of a user class (attribute dict) */
+    GH_KIND_FUNCTION,        /* a function with default values */
+    GH_KIND_WEAKREF,
+    GH_KIND_WEAKVALUEDICT,
     GH_KIND_COUNT
 };
 
@@ -118,10 +131,44 @@ struct gh_type {
     /* Drops every reference self holds, leaving it valid and empty (how the
      * cyclic collector breaks a cycle). NULL for types that hold none. */
     void (*tp_clear)(gh_object *self);
-    /* Hash and equality for dict keys; NULL means identity. */
+    /* Hash and equality for dict keys; NULL means identity. tp_equal is
+     * called only for two objects of the same kind. */
     uint64_t (*tp_hash)(gh_object *self);
     bool (*tp_equal)(gh_object *a, gh_object *b);
+    /* CPython's __sizeof__: the object's own bytes without the GC head or
+     * the layout prefix (list: the struct plus its item array); NULL means
+     * tp_basicsize. sys.getsizeof adds the prefix (gh_getsizeof). */
+    size_t (*tp_sizeof)(gh_object *self);
+    /* Offset of the `gh_object *` field heading the object's list of weak
+     * references (CPython's tp_weaklistoffset); 0: not weak-referenceable. */
+    size_t tp_weaklistoffset;
 };
+
+/* Python's == for two objects: identity, or the type's tp_equal for two
+ * objects of the same kind (the model does not compare across kinds, so
+ * 1 == 1.0 is false here; docs/objects.md). */
+GH_INLINE bool gh_equal(gh_object *a, gh_object *b)
+{
+    return a == b || (a->ob_type->kind == b->ob_type->kind && a->ob_type->tp_equal &&
+                      a->ob_type->tp_equal(a, b));
+}
+
+/* hash(o): the type's tp_hash, or the identity hash (the address rotated,
+ * as object.__hash__). */
+GH_INLINE uint64_t gh_hash(gh_object *o)
+{
+    if (o->ob_type->tp_hash)
+        return o->ob_type->tp_hash(o);
+    uintptr_t a = (uintptr_t)o;
+    return (uint64_t)((a >> 4) | (a << (8 * sizeof a - 4)));
+}
+
+/* The head of o's weak-reference list, or NULL if its type has none. */
+GH_INLINE gh_object **gh_weaklist_ptr(gh_object *o)
+{
+    size_t off = o->ob_type->tp_weaklistoffset;
+    return off ? (gh_object **)(void *)((char *)o + off) : NULL;
+}
 
 GH_INLINE bool gh_is_gc(const gh_object *o) { return o->ob_type->flags & GH_TPFLAG_GC; }
 
@@ -131,8 +178,11 @@ GH_INLINE bool gh_is_gc(const gh_object *o) { return o->ob_type->flags & GH_TPFL
  * objects are alive. Read without synchronisation after the threads start
  * (thread creation orders the writes before them). */
 struct gh_model {
-    bool full_header; /* the 32-byte layout for every object */
-    bool immortal;    /* immortal=on: small ints and singletons skip counting */
+    bool full_header;     /* the 32-byte layout for every object */
+    bool immortal;        /* immortal=on: small ints and singletons skip counting */
+    bool intern_immortal; /* every interned string is immortal (the
+                             free-threaded build); else only constants are
+                             and sys.intern()'d strings stay mortal (3.12+) */
 };
 extern struct gh_model gh_model;
 
@@ -142,6 +192,38 @@ GH_INLINE size_t gh_prefix_size(const struct gh_type *tp)
     if (gh_model.full_header)
         return sizeof(struct gh_obprefix);
     return (tp->flags & GH_TPFLAG_GC) ? sizeof(struct gh_gchead) : 0;
+}
+
+/* sys.getsizeof: __sizeof__ plus what the layout puts in front (the GC head
+ * of a container in the compact layout, the 16 extra header bytes of the
+ * full one), so [] is 56 and 0 is 28 under the GIL layout, object() 32 and
+ * 0 is 44 under the free-threaded one (CPython 3.12 / 3.13t, 64-bit). */
+GH_INLINE size_t gh_getsizeof(gh_object *o)
+{
+    const struct gh_type *tp = o->ob_type;
+    return gh_prefix_size(tp) + (tp->tp_sizeof ? tp->tp_sizeof(o) : tp->tp_basicsize);
+}
+
+/* Collector state bits, in whichever field the layout keeps them: the low
+ * bits of gc_prev (compact; CPython's _PyGC_PREV_MASK_FINALIZED) or
+ * ob_gc_bits (full; _PyGC_BITS_FINALIZED). Only GC types have them in the
+ * compact layout. Written by the thread that owns the object's last
+ * reference or under its critical section. */
+#define GH_GCBIT_FINALIZED 1u /* tp_finalize (__del__) has run: never again */
+
+GH_INLINE unsigned gh_gc_bits(gh_object *o)
+{
+    if (gh_model.full_header)
+        return gh_prefix(o)->ob_gc_bits;
+    return (unsigned)(((struct gh_gchead *)(void *)o - 1)->gc_prev & 3u);
+}
+
+GH_INLINE void gh_gc_bits_set(gh_object *o, unsigned bits)
+{
+    if (gh_model.full_header)
+        gh_prefix(o)->ob_gc_bits |= (uint8_t)bits;
+    else
+        ((struct gh_gchead *)(void *)o - 1)->gc_prev |= bits & 3u;
 }
 
 #endif
