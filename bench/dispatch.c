@@ -251,6 +251,7 @@ int main(int argc, char **argv)
             ours[f][0][r] = c.incdec_ns;
             ours[f][1][r] = c.lock_ns;
             ours[f][2][r] = c.append_pop_ns;
+            fl->fini();
             if (gil)
                 gh_gil_fini();
             gh_alloc_thread_detach();

@@ -4,7 +4,8 @@
  * are named with GH_FL(suite), e.g. containers__gil_plain. The fixture sets
  * up what gh_run would for that flavour: the layout, the allocator (arena
  * under the GIL, per-thread heaps with per-object locks), the GIL, a bound
- * thread state, and the singletons; the GIL is held by the test's thread
+ * thread state, and the model (gh_model_init: singletons, the plain class,
+ * ...; released again by gh_model_fini); the GIL is held by the test's thread
  * while the body runs, as a model thread holds it between switch points.
  */
 #ifndef GH_TESTS_FL_FIXTURE_H
@@ -34,7 +35,7 @@ GH_UNUSED static void fx_setup(void)
         gh_gil_init(5000000u);
     gh_tstate_bind(&fx_ts, 0, "test");
     gh_alloc_thread_attach();
-    GH_FL(gh_singletons_init)();
+    GH_FL(gh_model_init)();
     gh_sync_thread_start(&fx_ts);
 }
 
@@ -48,6 +49,7 @@ GH_UNUSED static uint64_t fx_live(void)
 
 GH_UNUSED static void fx_teardown(void)
 {
+    GH_FL(gh_model_fini)();
     gh_sync_thread_stop(&fx_ts);
     gh_alloc_thread_detach();
     gh_tstate_unbind();

@@ -20,7 +20,7 @@
  *   list.ob_item, list.allocated, the items: the list's critical section.
  *   dict (all fields): the dict's critical section; used is also read
  *                   relaxed by gh_dict_len.
- *   instance.dict   the instance's critical section.
+ *   instance.dict   the instance's critical section (containers/model.h).
  *
  * Layer: containers (includes rc, sync, object, alloc, base).
  */
@@ -197,20 +197,15 @@ void GH_FL(gh_dict_set)(struct gh_tstate *ts, struct gh_dict *d, gh_object *key,
 gh_object *GH_FL(gh_dict_get)(struct gh_tstate *ts, struct gh_dict *d, gh_object *key);
 /* del d[key]; false when missing. Borrows key. */
 bool GH_FL(gh_dict_del)(struct gh_tstate *ts, struct gh_dict *d, gh_object *key);
+/* del d[key] only if its value is `expected` (CPython's _PyDict_DelItemIf):
+ * one critical section, so a value stored meanwhile is not removed. */
+bool GH_FL(gh_dict_del_if_is)(struct gh_tstate *ts, struct gh_dict *d, gh_object *key,
+                              gh_object *expected);
 
 GH_INLINE int64_t gh_dict_len(struct gh_dict *d)
 {
     return gh_atomic_load_relaxed_i64(&d->used);
 }
-
-/* ---- instances of a plain class ------------------------------------------ */
-
-struct gh_instance {
-    gh_object ob;
-    struct gh_dict *dict;      /* attribute dict, made on first use */
-};
-
-gh_object *GH_FL(gh_instance_new)(void);
 
 /* ---- the rest of the object model, one header per family ---------------- */
 

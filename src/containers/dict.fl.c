@@ -170,6 +170,14 @@ static void dict_clear(gh_object *self)
     keys_free(k);
 }
 
+/* CPython's dict.__sizeof__: the struct, plus the keys table when the dict
+ * owns one (an empty dict shares CPython's immortal empty keys: 64 bytes). */
+static size_t dict_sizeof(gh_object *self)
+{
+    struct gh_dict *d = (struct gh_dict *)(void *)self;
+    return sizeof(struct gh_dict) + (d->keys ? keys_bytes(d->keys->log2_size) : 0);
+}
+
 const struct gh_type GH_FL(gh_dict_type) = {
     .tp_name = "dict",
     .kind = GH_KIND_DICT,
@@ -179,6 +187,7 @@ const struct gh_type GH_FL(gh_dict_type) = {
     .tp_dealloc = dict_dealloc,
     .tp_traverse = dict_traverse,
     .tp_clear = dict_clear,
+    .tp_sizeof = dict_sizeof,
 };
 
 gh_object *GH_FL(gh_dict_new)(void)
@@ -240,14 +249,15 @@ gh_object *GH_FL(gh_dict_get)(struct gh_tstate *ts, struct gh_dict *d, gh_object
     return v;
 }
 
-bool GH_FL(gh_dict_del)(struct gh_tstate *ts, struct gh_dict *d, gh_object *key)
+static bool dict_del_impl(struct gh_tstate *ts, struct gh_dict *d, gh_object *key,
+                          gh_object *expected)
 {
     uint64_t hash = hash_of(key);
     gh_object *old_key = NULL, *old_value = NULL;
     GH_BEGIN_CS(ts, &d->ob)
     size_t slot;
     int64_t ix = d->keys ? lookup(d->keys, key, hash, &slot) : -1;
-    if (ix >= 0) {
+    if (ix >= 0 && (!expected || entries_of(d->keys)[ix].value == expected)) {
         struct gh_dictentry *e = &entries_of(d->keys)[ix];
         old_key = e->key;
         old_value = e->value;
@@ -263,4 +273,15 @@ bool GH_FL(gh_dict_del)(struct gh_tstate *ts, struct gh_dict *d, gh_object *key)
     gh_decref(old_key);
     gh_decref(old_value);
     return true;
+}
+
+bool GH_FL(gh_dict_del)(struct gh_tstate *ts, struct gh_dict *d, gh_object *key)
+{
+    return dict_del_impl(ts, d, key, NULL);
+}
+
+bool GH_FL(gh_dict_del_if_is)(struct gh_tstate *ts, struct gh_dict *d, gh_object *key,
+                              gh_object *expected)
+{
+    return dict_del_impl(ts, d, key, expected);
 }

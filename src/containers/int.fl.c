@@ -35,6 +35,23 @@ static void none_dealloc(gh_object *self)
     gh_assert(!"None deallocated: a reference count was lost");
 }
 
+static void bool_dealloc(gh_object *self)
+{
+    (void)self;
+    gh_assert(!"True or False deallocated: a reference count was lost");
+}
+
+/* bool subclasses int: same layout, hash and equality on the value. */
+const struct gh_type GH_FL(gh_bool_type) = {
+    .tp_name = "bool",
+    .kind = GH_KIND_BOOL,
+    .lock_class = GH_LOCK_instance,
+    .tp_basicsize = GH_INT_SIZE,
+    .tp_dealloc = bool_dealloc,
+    .tp_hash = int_hash,
+    .tp_equal = int_equal,
+};
+
 const struct gh_type GH_FL(gh_none_type) = {
     .tp_name = "NoneType",
     .kind = GH_KIND_NONE,
@@ -62,6 +79,13 @@ void GH_FL(gh_singletons_init)(void)
         si->v.value = GH_SMALL_INT_MIN + i;
     }
     gh_none_storage.pre = (struct gh_obprefix){0};
+    struct gh_static_int *bools[2] = {&gh_false, &gh_true};
+    for (int i = 0; i < 2; i++) {
+        bools[i]->pre = (struct gh_obprefix){0};
+        bools[i]->v.ob.ob_refcnt = rc;
+        bools[i]->v.ob.ob_type = &GH_FL(gh_bool_type);
+        bools[i]->v.value = i;
+    }
     gh_none.ob_refcnt = rc;
     gh_none.ob_type = &GH_FL(gh_none_type);
 }

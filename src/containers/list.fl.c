@@ -1,4 +1,6 @@
 /* list.fl.c - the list type for one flavour (fast paths: containers.h). */
+#include <stdlib.h>
+
 #include "containers/containers.h"
 
 static void list_dealloc(gh_object *self)
@@ -36,6 +38,44 @@ static void list_clear(gh_object *self)
         gh_free(items, (size_t)allocated * sizeof(gh_object *));
 }
 
+/* list == list: equal lengths and pairwise ==. The two lists' items are
+ * copied (with references) in one two-object critical section and compared
+ * after it, so comparing items never runs under the lists' locks. */
+static bool list_equal(gh_object *a, gh_object *b)
+{
+    struct gh_tstate *ts = gh_tstate_get();
+    struct gh_list *la = (struct gh_list *)(void *)a, *lb = (struct gh_list *)(void *)b;
+    gh_object **items = NULL;
+    int64_t n = -1;
+    GH_BEGIN_CS2(ts, a, b)
+    if (la->ob_size == lb->ob_size) {
+        n = la->ob_size;
+        items = n ? malloc((size_t)n * 2 * sizeof *items) : NULL;
+        gh_assert(n == 0 || items);
+        for (int64_t i = 0; i < n; i++) {
+            items[2 * i] = gh_newref(la->ob_item[i]);
+            items[2 * i + 1] = gh_newref(lb->ob_item[i]);
+        }
+    }
+    GH_END_CS2(ts)
+    bool eq = n >= 0;
+    for (int64_t i = 0; i < n; i++) {
+        if (eq && !gh_equal(items[2 * i], items[2 * i + 1]))
+            eq = false;
+        gh_decref(items[2 * i]);
+        gh_decref(items[2 * i + 1]);
+    }
+    free(items);
+    return eq;
+}
+
+/* CPython's list.__sizeof__: the struct and the item array, not the items
+ * (getsizeof([]) is 56 and does not grow when the items do). */
+static size_t list_sizeof(gh_object *self)
+{
+    return sizeof(struct gh_list) + (size_t)((struct gh_list *)(void *)self)->allocated * sizeof(gh_object *);
+}
+
 const struct gh_type GH_FL(gh_list_type) = {
     .tp_name = "list",
     .kind = GH_KIND_LIST,
@@ -45,6 +85,8 @@ const struct gh_type GH_FL(gh_list_type) = {
     .tp_dealloc = list_dealloc,
     .tp_traverse = list_traverse,
     .tp_clear = list_clear,
+    .tp_sizeof = list_sizeof,
+    .tp_equal = list_equal,
 };
 
 gh_object *GH_FL(gh_list_new)(void)

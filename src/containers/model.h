@@ -1,16 +1,206 @@
-/* model.h - bool, object(), user classes and their instances, functions
- * with default values, finalizers, weak references, WeakValueDictionary;
- * getrefcount. (Included by containers.h only.) */
+/* model.h - bool, object(), user classes and their instances, finalizers,
+ * functions with default values, weak references, WeakValueDictionary, and
+ * getrefcount. (Included by containers.h only.) See docs/objects.md.
+ *
+ * Classes. A user class is an object that embeds the gh_type its instances
+ * point to, as a CPython heap type is the ob_type of its instances; each
+ * instance holds a strong reference to its class (CPython's
+ * PyType_GenericAlloc increfs the type), so every instantiation touches the
+ * class's count - the contention free-threaded CPython avoids with deferred
+ * reference counting.
+ *
+ * Finalizers. A class may have a __del__ (PEP 442, tp_finalize) and/or a
+ * legacy finalizer (tp_del, pre-3.4). When an instance's count reaches zero
+ * the dealloc follows CPython's subtype_dealloc: run __del__ once (the
+ * FINALIZED bit in the collector bits remembers it) with a temporary
+ * reference, and stop if that left the object referenced (resurrection);
+ * clear the weak references, running their callbacks; run the legacy
+ * finalizer, again stopping on resurrection; release the attribute dict;
+ * release the class; free.
+ *
+ * Weak references. A weak-referenceable object heads a doubly linked list of
+ * its weak references (tp_weaklistoffset). The lists are protected by the
+ * GIL, or without one by a single process-wide gh_mutex (lock class
+ * `weakref`; free-threaded CPython stripes this lock by address).
+ * Dereferencing takes a new reference only if the count is not zero (a
+ * conditional increment), so a referent whose last reference is being
+ * dropped by another thread is never brought back.
+ */
 #ifndef GH_CONTAINERS_MODEL_H
 #define GH_CONTAINERS_MODEL_H
 #ifndef GH_CONTAINERS_CONTAINERS_H_BODY
 #error "include containers/containers.h"
 #endif
 
+/* ---- bool and object() ---------------------------------------------------- */
+
+extern const struct gh_type GH_FL(gh_bool_type);
+extern const struct gh_type GH_FL(gh_object_type);
+
+GH_INLINE gh_object *gh_bool_new(bool v)
+{
+    return gh_newref(v ? &gh_true.v.ob : &gh_false.v.ob);
+}
+
+/* A bare object(): 16 bytes, no attributes, no weak references. */
+gh_object *GH_FL(gh_object_new)(void);
+
+/* ---- classes and instances ------------------------------------------------ */
+
+struct gh_class;
+/* A finalizer body: `self` is alive (a temporary reference is held) while
+ * it runs; storing a new reference to it somewhere resurrects it. */
+typedef void (*gh_finalizer_fn)(gh_object *self, void *arg);
+
+struct gh_class_spec {
+    const char *name;
+    gh_finalizer_fn del;          /* __del__ (PEP 442), or NULL */
+    void *del_arg;
+    gh_finalizer_fn legacy_del;   /* tp_del (pre-PEP 442), or NULL */
+    void *legacy_del_arg;
+};
+
+struct gh_class {
+    gh_object ob;
+    struct gh_type tp;            /* what its instances' ob_type points to */
+    char name[48];
+    gh_finalizer_fn del;
+    void *del_arg;
+    gh_finalizer_fn legacy_del;
+    void *legacy_del_arg;
+    gh_object *weakreflist;       /* classes are weak-referenceable */
+};
+
+/* An instance of a user class. CPython 3.12 keeps the dict and weakref
+ * pointers in a pre-header (managed dict); here they are fields. */
+struct gh_instance {
+    gh_object ob;
+    struct gh_dict *dict;         /* attribute dict, made on first set;
+                                     protected by the instance's critical
+                                     section */
+    gh_object *weakreflist;       /* protected by the weakref lists' lock */
+};
+
+GH_INLINE struct gh_class *gh_class_of(gh_object *instance)
+{
+    return (struct gh_class *)(void *)((char *)instance->ob_type - offsetof(struct gh_class, tp));
+}
+
+/* A new class (the caller owns the reference). */
+gh_object *GH_FL(gh_class_new)(const struct gh_class_spec *spec);
+/* A new instance of cls (borrowed; the instance takes its own reference). */
+gh_object *GH_FL(gh_instance_new_of)(gh_object *cls);
+/* An instance of the run's plain class `Plain` (no finalizer). */
+gh_object *GH_FL(gh_instance_new)(void);
+/* The plain class (borrowed). */
+gh_object *GH_FL(gh_plain_class)(void);
+
+/* setattr(o, name, value): steals value; name is borrowed (a str or an int
+ * key). getattr: a new reference or NULL (AttributeError). */
+void GH_FL(gh_attr_set)(struct gh_tstate *ts, gh_object *o, gh_object *name, gh_object *value);
+gh_object *GH_FL(gh_attr_get)(struct gh_tstate *ts, gh_object *o, gh_object *name);
+
+/* ---- functions with default values --------------------------------------- */
+
+#define GH_FUNC_MAX_ARGS 4
+
+struct gh_function;
+/* The body: args[0..nargs) are borrowed (defaults filled in); returns a new
+ * reference. */
+typedef gh_object *(*gh_code_fn)(struct gh_tstate *ts, struct gh_function *f, gh_object **args);
+
+struct gh_function {
+    gh_object ob;
+    const char *name;             /* static string */
+    gh_code_fn code;
+    int nparams;
+    int ndefaults;                /* the last ndefaults parameters have one */
+    /* Evaluated once, when the function is made (def time), and shared by
+     * every call that does not pass the argument: CPython's __defaults__. */
+    gh_object *defaults[GH_FUNC_MAX_ARGS];
+    gh_object *weakreflist;
+};
+
+/* A function; `defaults` (ndefaults references, stolen) are its default
+ * values, already evaluated. */
+gh_object *GH_FL(gh_function_new)(const char *name, gh_code_fn code, int nparams,
+                                  gh_object **defaults, int ndefaults);
+/* f(args...) with nargs <= nparams given; the rest from the defaults.
+ * NULL when too few arguments. */
+gh_object *GH_FL(gh_call)(struct gh_tstate *ts, gh_object *f, gh_object **args, int nargs);
+
+/* The two functions of the mutable-default example:
+ *     def append_one(x=[]):   x.append(1); return x
+ *     def append_one_none(x=None):
+ *         if x is None: x = []
+ *         x.append(1); return x                                            */
+gh_object *GH_FL(gh_make_append_one)(void);
+gh_object *GH_FL(gh_make_append_one_none)(void);
+
+/* ---- weak references ------------------------------------------------------ */
+
+struct gh_weakref {
+    gh_object ob;
+    gh_object *referent;          /* not counted; NULL once it died */
+    gh_object *callback;          /* a function called with the weakref when
+                                     the referent dies (counted), or NULL */
+    struct gh_weakref *prev, *next; /* the referent's list */
+    /* KeyedRef (WeakValueDictionary's entries): the key, counted, and a weak
+     * reference to the dictionary, or NULL. */
+    gh_object *key;
+    gh_object *owner;
+};
+
+/* weakref.ref(o[, callback]): steals callback (may be NULL). NULL when o's
+ * type is not weak-referenceable (TypeError). */
+gh_object *GH_FL(gh_weakref_new)(gh_object *o, gh_object *callback);
+/* ref(): a new reference to the referent, or NULL when it is dead (None). */
+gh_object *GH_FL(gh_weakref_get)(gh_object *wr);
+/* weakref.getweakrefcount(o) */
+int64_t GH_FL(gh_weakref_count)(gh_object *o);
+
 /* Clears every weak reference to `self` and runs the callbacks of those
  * that are still alive (CPython's PyObject_ClearWeakRefs). The dealloc of
  * every weak-referenceable type calls it first, when its weak-list head is
  * not NULL. */
 GH_NOINLINE void GH_FL(gh_weakrefs_clear)(gh_object *self);
+
+/* ---- WeakValueDictionary ---------------------------------------------------- */
+
+struct gh_wvdict {
+    gh_object ob;
+    struct gh_dict *data;         /* key -> KeyedRef; the dict's own lock */
+    gh_object *weakreflist;       /* its entries' callbacks reach it weakly */
+};
+
+gh_object *GH_FL(gh_wvdict_new)(void);
+/* d[key] = value: steals key, borrows value (the dict keeps it weakly). */
+void GH_FL(gh_wvdict_set)(struct gh_tstate *ts, gh_object *d, gh_object *key, gh_object *value);
+/* d.get(key): a new reference, or NULL when missing or dead. Borrows key. */
+gh_object *GH_FL(gh_wvdict_get)(struct gh_tstate *ts, gh_object *d, gh_object *key);
+int64_t GH_FL(gh_wvdict_len)(gh_object *d);
+
+/* ---- introspection ---------------------------------------------------------- */
+
+/* sys.getrefcount(o): the count plus the reference the call itself holds
+ * (its argument), as CPython reports it; for an immortal object CPython
+ * 3.12's _Py_IMMORTAL_REFCNT, 2^32 - 1. */
+GH_INLINE uint64_t gh_getrefcount(gh_object *o)
+{
+    uint64_t c = gh_refcnt(o);
+    return gh_refcnt_is_immortal(c) ? UINT32_MAX : c + 1;
+}
+
+/* id(o): its address, as CPython's id(). */
+GH_INLINE uint64_t gh_id(gh_object *o) { return (uint64_t)(uintptr_t)o; }
+
+/* ---- the model's life cycle --------------------------------------------------- */
+
+/* Before any thread of a run: singletons get this flavour's types, the
+ * interned-string table and the plain class are made. After the run (all
+ * threads joined, globals dropped): everything the model itself holds is
+ * released, so the allocator's live bytes return to zero. */
+void GH_FL(gh_model_init)(void);
+void GH_FL(gh_model_fini)(void);
 
 #endif

@@ -47,5 +47,7 @@ _Static_assert(offsetof(struct gh_static_obj, ob) == sizeof(struct gh_obprefix),
 extern struct gh_static_int gh_small_ints[GH_SMALL_INT_COUNT];
 extern struct gh_static_obj gh_none_storage;
 #define gh_none (gh_none_storage.ob)
+/* True and False: ints, as in CPython (bool subclasses int). */
+extern struct gh_static_int gh_true, gh_false;
 
 #endif

@@ -88,6 +88,47 @@ GH_INLINE uint64_t gh_refcnt(gh_object *o) { return gh_atomic_load_relaxed_u64(&
 #error "no rc flavour: define GH_FL_RC_PLAIN or GH_FL_RC_ATOMIC"
 #endif
 
+/* Drops a reference without deallocating: true when the count reached zero
+ * (the caller then owns the dead object), false when it stayed positive.
+ * For a dealloc that lent a temporary reference to a finalizer. */
+GH_INLINE bool gh_decref_is_zero(gh_object *o)
+{
+#if defined(GH_FL_RC_PLAIN)
+    return --o->ob_refcnt == 0;
+#else
+    /* Acq_rel: as gh_decref, the zero-taker must see every other thread's
+     * last use of the object. */
+    return gh_atomic_sub_acqrel_u64(&o->ob_refcnt, 1) == 1;
+#endif
+}
+
+/* Takes a new reference unless the count is zero (the object is being
+ * deallocated): CPython's _Py_TryIncref, for references that are not
+ * counted (weak references). */
+GH_INLINE bool gh_try_incref(gh_object *o)
+{
+#if defined(GH_FL_RC_PLAIN)
+    uint64_t c = o->ob_refcnt;
+    if (gh_refcnt_is_immortal(c))
+        return true;
+    if (c == 0)
+        return false;
+    o->ob_refcnt = c + 1;
+    return true;
+#else
+    uint64_t c = gh_atomic_load_relaxed_u64(&o->ob_refcnt);
+    do {
+        if (gh_refcnt_is_immortal(c))
+            return true;
+        if (c == 0)
+            return false;
+        /* Relaxed: as gh_incref, the caller already reaches the object
+         * through a lock that orders it. */
+    } while (!gh_atomic_cas_relaxed_u64(&o->ob_refcnt, &c, c + 1));
+    return true;
+#endif
+}
+
 /* A new reference: incref and return. */
 GH_INLINE gh_object *gh_newref(gh_object *o)
 {

@@ -34,8 +34,10 @@ struct gh_flavor {
     const char *name;              /* "gil_plain" */
     enum gh_sync_kind sync;
     enum gh_rc_kind rc;
-    /* Gives the singletons this flavour's types. Before any thread. */
+    /* The model's own state (singletons, the interned strings, the plain
+     * class): made before any thread, released after the run. */
     void (*init)(void);
+    void (*fini)(void);
     /* The worker thread's body (pthread start routine; arg: gh_worker). */
     void *(*worker_main)(void *worker);
     /* Setup and teardown of globals (single-threaded). */

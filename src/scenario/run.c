@@ -313,6 +313,7 @@ int gh_run(struct gh_scenario *s, const struct gh_run_config *cfg, struct gh_res
     /* Teardown: the globals die; every allocation must come back. */
     for (int i = 0; i < s->nglobals; i++)
         fl->decref(run.globals[i]);
+    fl->fini();
     struct gh_alloc_stats after;
     gh_alloc_thread_detach();
     gh_alloc_stats_get(&after);

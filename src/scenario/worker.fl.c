@@ -385,7 +385,8 @@ const struct gh_flavor GH_FL(gh_flavor) = {
 #else
     .rc = GH_RC_ATOMIC,
 #endif
-    .init = GH_FL(gh_singletons_init),
+    .init = GH_FL(gh_model_init),
+    .fini = GH_FL(gh_model_fini),
     .worker_main = worker_main,
     .make_global = make_global,
     .decref = decref_generic,

@@ -10,9 +10,11 @@ FL_TEST(object, type_slots_and_sizes, .timeout = 10)
     cr_assert_eq(GH_FL(gh_list_type).tp_basicsize, 40);
     cr_assert_eq(GH_FL(gh_dict_type).tp_basicsize, 48);
     cr_assert_eq(GH_FL(gh_int_type).tp_basicsize, 28);
+    gh_object *inst = GH_FL(gh_instance_new)();
     const struct gh_type *const all[] = {&GH_FL(gh_int_type), &GH_FL(gh_none_type),
+                                         &GH_FL(gh_bool_type), &GH_FL(gh_object_type),
                                          &GH_FL(gh_list_type), &GH_FL(gh_dict_type),
-                                         &GH_FL(gh_instance_type)};
+                                         inst->ob_type};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
         const struct gh_type *tp = all[i];
         cr_assert_not_null(tp->tp_dealloc, "%s has a dealloc", tp->tp_name);
@@ -25,6 +27,9 @@ FL_TEST(object, type_slots_and_sizes, .timeout = 10)
     cr_assert_not_null(GH_FL(gh_int_type).tp_equal);
     cr_assert_eq(GH_FL(gh_list_type).kind, GH_KIND_LIST);
     cr_assert_eq(GH_FL(gh_dict_type).lock_class, GH_LOCK_dict);
+    cr_assert_eq(inst->ob_type->kind, GH_KIND_INSTANCE);
+    cr_assert_str_eq(inst->ob_type->tp_name, "Plain", "an instance's type is its class");
+    gh_decref(inst);
 }
 
 FL_TEST(object, alloc_adds_the_layout_prefix, .timeout = 10)

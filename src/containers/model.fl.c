@@ -1,0 +1,540 @@
+/* model.fl.c - object(), classes and instances, finalizers, functions with
+ * defaults, weak references, WeakValueDictionary; the model's life cycle.
+ * The protocols are described in containers/model.h and docs/objects.md. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "containers/containers.h"
+
+/* ---- the weak-reference lists' lock ----------------------------------------- */
+
+#if defined(GH_FL_SYNC_OBJLOCK)
+static gh_mutex weakref_lock; /* protects every weak list and weakref links */
+#define WR_LOCK(ts) gh_mutex_lock(&weakref_lock, &(ts)->locks[GH_LOCK_weakref])
+#define WR_UNLOCK() gh_mutex_unlock(&weakref_lock)
+#else
+/* Under the GIL nothing else runs inside an operation. */
+#define WR_LOCK(ts) ((void)(ts))
+#define WR_UNLOCK() ((void)0)
+#endif
+
+/* The model's own objects, made by gh_model_init, read-only during a run. */
+static gh_object *plain_class;
+static gh_object *wvdict_remover;
+
+/* ---- object() ---------------------------------------------------------------- */
+
+static void object_dealloc(gh_object *self) { gh_object_free(self, sizeof(gh_object)); }
+
+const struct gh_type GH_FL(gh_object_type) = {
+    .tp_name = "object",
+    .kind = GH_KIND_OBJECT,
+    .lock_class = GH_LOCK_instance,
+    .tp_basicsize = sizeof(gh_object),
+    .tp_dealloc = object_dealloc,
+};
+
+gh_object *GH_FL(gh_object_new)(void)
+{
+    return gh_object_alloc(&GH_FL(gh_object_type), sizeof(gh_object));
+}
+
+/* ---- instances ------------------------------------------------------------------ */
+
+static void instance_dealloc(gh_object *self)
+{
+    struct gh_instance *in = (struct gh_instance *)(void *)self;
+    struct gh_class *cls = gh_class_of(self);
+
+    /* PEP 442: __del__ once, with a temporary reference; resurrection (a
+     * new reference stored during __del__) stops the deallocation. */
+    if (cls->del && !(gh_gc_bits(self) & GH_GCBIT_FINALIZED)) {
+        gh_gc_bits_set(self, GH_GCBIT_FINALIZED);
+        self->ob_refcnt = 1; /* the count word was the dealloc queue's link */
+        cls->del(self, cls->del_arg);
+        if (!gh_decref_is_zero(self))
+            return; /* resurrected: alive again, never finalized again */
+    }
+    if (in->weakreflist)
+        GH_FL(gh_weakrefs_clear)(self);
+    if (cls->legacy_del) {
+        self->ob_refcnt = 1;
+        cls->legacy_del(self, cls->legacy_del_arg);
+        if (!gh_decref_is_zero(self))
+            return;
+    }
+    if (in->dict)
+        gh_decref(&in->dict->ob);
+    gh_object_free(self, sizeof(struct gh_instance));
+    gh_decref(&cls->ob); /* the instance's reference to its class */
+}
+
+static void instance_traverse(gh_object *self, gh_visitproc visit, void *arg)
+{
+    struct gh_instance *in = (struct gh_instance *)(void *)self;
+    visit(&gh_class_of(self)->ob, arg);
+    if (in->dict)
+        visit(&in->dict->ob, arg);
+}
+
+static void instance_clear(gh_object *self)
+{
+    struct gh_instance *in = (struct gh_instance *)(void *)self;
+    struct gh_dict *d = in->dict;
+    in->dict = NULL;
+    if (d)
+        gh_decref(&d->ob);
+}
+
+/* The template every class copies into its embedded type. */
+static const struct gh_type instance_type_template = {
+    .tp_name = "instance",
+    .kind = GH_KIND_INSTANCE,
+    .flags = GH_TPFLAG_GC,
+    .lock_class = GH_LOCK_instance,
+    .tp_basicsize = sizeof(struct gh_instance),
+    .tp_dealloc = instance_dealloc,
+    .tp_traverse = instance_traverse,
+    .tp_clear = instance_clear,
+    .tp_weaklistoffset = offsetof(struct gh_instance, weakreflist),
+};
+
+gh_object *GH_FL(gh_instance_new_of)(gh_object *cls_obj)
+{
+    struct gh_class *cls = (struct gh_class *)(void *)cls_obj;
+    gh_object *o = gh_object_alloc(&cls->tp, sizeof(struct gh_instance));
+    struct gh_instance *in = (struct gh_instance *)(void *)o;
+    in->dict = NULL;
+    in->weakreflist = NULL;
+    gh_incref(cls_obj);
+    return o;
+}
+
+gh_object *GH_FL(gh_instance_new)(void) { return GH_FL(gh_instance_new_of)(plain_class); }
+
+gh_object *GH_FL(gh_plain_class)(void) { return plain_class; }
+
+/* The instance's attribute dict, made on first use (a new reference). */
+static struct gh_dict *instance_dict(struct gh_tstate *ts, gh_object *o, bool create)
+{
+    struct gh_instance *in = (struct gh_instance *)(void *)o;
+    struct gh_dict *d;
+    GH_BEGIN_CS(ts, o)
+    if (!in->dict && create)
+        in->dict = (struct gh_dict *)(void *)GH_FL(gh_dict_new)();
+    d = in->dict;
+    if (d)
+        gh_incref(&d->ob);
+    GH_END_CS(ts)
+    return d;
+}
+
+void GH_FL(gh_attr_set)(struct gh_tstate *ts, gh_object *o, gh_object *name, gh_object *value)
+{
+    gh_assert(o->ob_type->kind == GH_KIND_INSTANCE);
+    /* The dict's own critical section, not nested in the instance's: the
+     * release of a replaced value never runs under the instance's lock. */
+    struct gh_dict *d = instance_dict(ts, o, true);
+    GH_FL(gh_dict_set)(ts, d, gh_newref(name), value);
+    gh_decref(&d->ob);
+}
+
+gh_object *GH_FL(gh_attr_get)(struct gh_tstate *ts, gh_object *o, gh_object *name)
+{
+    if (o->ob_type->kind != GH_KIND_INSTANCE)
+        return NULL;
+    struct gh_dict *d = instance_dict(ts, o, false);
+    if (!d)
+        return NULL;
+    gh_object *v = GH_FL(gh_dict_get)(ts, d, name);
+    gh_decref(&d->ob);
+    return v;
+}
+
+/* ---- classes -------------------------------------------------------------------- */
+
+static void class_dealloc(gh_object *self)
+{
+    struct gh_class *cls = (struct gh_class *)(void *)self;
+    if (cls->weakreflist)
+        GH_FL(gh_weakrefs_clear)(self);
+    gh_object_free(self, sizeof(struct gh_class));
+}
+
+static const struct gh_type class_type = {
+    .tp_name = "type",
+    .kind = GH_KIND_CLASS,
+    .flags = GH_TPFLAG_GC,
+    .lock_class = GH_LOCK_instance,
+    .tp_basicsize = sizeof(struct gh_class),
+    .tp_dealloc = class_dealloc,
+    .tp_weaklistoffset = offsetof(struct gh_class, weakreflist),
+};
+
+gh_object *GH_FL(gh_class_new)(const struct gh_class_spec *spec)
+{
+    gh_object *o = gh_object_alloc(&class_type, sizeof(struct gh_class));
+    struct gh_class *cls = (struct gh_class *)(void *)o;
+    cls->tp = instance_type_template;
+    strncpy(cls->name, spec->name ? spec->name : "C", sizeof cls->name - 1);
+    cls->name[sizeof cls->name - 1] = 0;
+    cls->tp.tp_name = cls->name;
+    cls->del = spec->del;
+    cls->del_arg = spec->del_arg;
+    cls->legacy_del = spec->legacy_del;
+    cls->legacy_del_arg = spec->legacy_del_arg;
+    cls->weakreflist = NULL;
+    return o;
+}
+
+/* ---- functions ------------------------------------------------------------------ */
+
+static void function_dealloc(gh_object *self)
+{
+    struct gh_function *f = (struct gh_function *)(void *)self;
+    if (f->weakreflist)
+        GH_FL(gh_weakrefs_clear)(self);
+    for (int i = 0; i < f->ndefaults; i++)
+        gh_decref(f->defaults[i]);
+    gh_object_free(self, sizeof(struct gh_function));
+}
+
+static void function_traverse(gh_object *self, gh_visitproc visit, void *arg)
+{
+    struct gh_function *f = (struct gh_function *)(void *)self;
+    for (int i = 0; i < f->ndefaults; i++)
+        visit(f->defaults[i], arg);
+}
+
+static void function_clear(gh_object *self)
+{
+    struct gh_function *f = (struct gh_function *)(void *)self;
+    int n = f->ndefaults;
+    f->ndefaults = 0;
+    for (int i = 0; i < n; i++)
+        gh_decref(f->defaults[i]);
+}
+
+static const struct gh_type function_type = {
+    .tp_name = "function",
+    .kind = GH_KIND_FUNCTION,
+    .flags = GH_TPFLAG_GC,
+    .lock_class = GH_LOCK_instance,
+    .tp_basicsize = sizeof(struct gh_function),
+    .tp_dealloc = function_dealloc,
+    .tp_traverse = function_traverse,
+    .tp_clear = function_clear,
+    .tp_weaklistoffset = offsetof(struct gh_function, weakreflist),
+};
+
+gh_object *GH_FL(gh_function_new)(const char *name, gh_code_fn code, int nparams,
+                                  gh_object **defaults, int ndefaults)
+{
+    gh_assert(nparams <= GH_FUNC_MAX_ARGS && ndefaults <= nparams);
+    gh_object *o = gh_object_alloc(&function_type, sizeof(struct gh_function));
+    struct gh_function *f = (struct gh_function *)(void *)o;
+    f->name = name;
+    f->code = code;
+    f->nparams = nparams;
+    f->ndefaults = ndefaults;
+    for (int i = 0; i < ndefaults; i++)
+        f->defaults[i] = defaults[i];
+    f->weakreflist = NULL;
+    return o;
+}
+
+gh_object *GH_FL(gh_call)(struct gh_tstate *ts, gh_object *fo, gh_object **args, int nargs)
+{
+    gh_assert(fo->ob_type->kind == GH_KIND_FUNCTION);
+    struct gh_function *f = (struct gh_function *)(void *)fo;
+    gh_object *a[GH_FUNC_MAX_ARGS];
+    if (nargs > f->nparams || nargs < f->nparams - f->ndefaults)
+        return NULL; /* TypeError: wrong number of arguments */
+    for (int i = 0; i < f->nparams; i++)
+        a[i] = i < nargs ? args[i] : f->defaults[i - (f->nparams - f->ndefaults)];
+    return f->code(ts, f, a);
+}
+
+static gh_object *append_one_code(struct gh_tstate *ts, struct gh_function *f, gh_object **args)
+{
+    (void)f;
+    gh_object *x = args[0];
+    if (x->ob_type->kind != GH_KIND_LIST)
+        return NULL;
+    gh_list_append(ts, (struct gh_list *)(void *)x, gh_int_new(1));
+    return gh_newref(x);
+}
+
+static gh_object *append_one_none_code(struct gh_tstate *ts, struct gh_function *f, gh_object **args)
+{
+    (void)f;
+    gh_object *x = args[0] == &gh_none ? GH_FL(gh_list_new)() : gh_newref(args[0]);
+    if (x->ob_type->kind != GH_KIND_LIST) {
+        gh_decref(x);
+        return NULL;
+    }
+    gh_list_append(ts, (struct gh_list *)(void *)x, gh_int_new(1));
+    return x;
+}
+
+gh_object *GH_FL(gh_make_append_one)(void)
+{
+    gh_object *dflt = GH_FL(gh_list_new)(); /* evaluated once, at def time */
+    return GH_FL(gh_function_new)("append_one", append_one_code, 1, &dflt, 1);
+}
+
+gh_object *GH_FL(gh_make_append_one_none)(void)
+{
+    gh_object *dflt = gh_none_new();
+    return GH_FL(gh_function_new)("append_one_none", append_one_none_code, 1, &dflt, 1);
+}
+
+/* ---- weak references ---------------------------------------------------------- */
+
+static struct gh_weakref *as_wr(gh_object *o) { return (struct gh_weakref *)(void *)o; }
+
+/* Removes wr from its referent's list. With the lists' lock. */
+static void wr_unlink_lock_held(struct gh_weakref *wr)
+{
+    gh_object **head = gh_weaklist_ptr(wr->referent);
+    if (wr->prev)
+        wr->prev->next = wr->next;
+    else
+        *head = wr->next ? &wr->next->ob : NULL;
+    if (wr->next)
+        wr->next->prev = wr->prev;
+    wr->prev = wr->next = NULL;
+}
+
+static void weakref_dealloc(gh_object *self)
+{
+    struct gh_weakref *wr = as_wr(self);
+    struct gh_tstate *ts = gh_tstate_get();
+    WR_LOCK(ts);
+    if (wr->referent)
+        wr_unlink_lock_held(wr);
+    wr->referent = NULL;
+    WR_UNLOCK();
+    if (wr->callback)
+        gh_decref(wr->callback);
+    if (wr->key)
+        gh_decref(wr->key);
+    if (wr->owner)
+        gh_decref(wr->owner);
+    gh_object_free(self, sizeof(struct gh_weakref));
+}
+
+static void weakref_traverse(gh_object *self, gh_visitproc visit, void *arg)
+{
+    struct gh_weakref *wr = as_wr(self);
+    if (wr->callback)
+        visit(wr->callback, arg);
+    if (wr->key)
+        visit(wr->key, arg);
+    if (wr->owner)
+        visit(wr->owner, arg);
+}
+
+static const struct gh_type weakref_type = {
+    .tp_name = "weakref.ReferenceType",
+    .kind = GH_KIND_WEAKREF,
+    .flags = GH_TPFLAG_GC,
+    .lock_class = GH_LOCK_weakref,
+    .tp_basicsize = sizeof(struct gh_weakref),
+    .tp_dealloc = weakref_dealloc,
+    .tp_traverse = weakref_traverse,
+};
+
+gh_object *GH_FL(gh_weakref_new)(gh_object *o, gh_object *callback)
+{
+    gh_object **head = gh_weaklist_ptr(o);
+    if (!head) {
+        if (callback)
+            gh_decref(callback);
+        return NULL; /* TypeError: cannot create weak reference */
+    }
+    struct gh_tstate *ts = gh_tstate_get();
+    gh_object *wo = gh_object_alloc(&weakref_type, sizeof(struct gh_weakref));
+    struct gh_weakref *wr = as_wr(wo);
+    wr->referent = o;
+    wr->callback = callback;
+    wr->key = wr->owner = NULL;
+    wr->prev = NULL;
+    WR_LOCK(ts);
+    wr->next = *head ? as_wr(*head) : NULL;
+    if (wr->next)
+        wr->next->prev = wr;
+    *head = wo;
+    WR_UNLOCK();
+    return wo;
+}
+
+gh_object *GH_FL(gh_weakref_get)(gh_object *wo)
+{
+    struct gh_weakref *wr = as_wr(wo);
+    struct gh_tstate *ts = gh_tstate_get();
+    gh_object *o;
+    WR_LOCK(ts);
+    o = wr->referent;
+    /* Conditional: a referent whose count already reached zero is being
+     * deallocated by another thread, which will clear this weakref. */
+    if (o && !gh_try_incref(o))
+        o = NULL;
+    WR_UNLOCK();
+    return o;
+}
+
+int64_t GH_FL(gh_weakref_count)(gh_object *o)
+{
+    gh_object **head = gh_weaklist_ptr(o);
+    if (!head)
+        return 0;
+    struct gh_tstate *ts = gh_tstate_get();
+    int64_t n = 0;
+    WR_LOCK(ts);
+    for (struct gh_weakref *wr = *head ? as_wr(*head) : NULL; wr; wr = wr->next)
+        n++;
+    WR_UNLOCK();
+    return n;
+}
+
+void GH_FL(gh_weakrefs_clear)(gh_object *self)
+{
+    gh_object **head = gh_weaklist_ptr(self);
+    struct gh_tstate *ts = gh_tstate_get();
+    struct gh_weakref *pending[16], **todo = pending;
+    size_t n = 0, cap = GH_ARRAY_LEN(pending);
+
+    WR_LOCK(ts);
+    struct gh_weakref *wr = *head ? as_wr(*head) : NULL;
+    *head = NULL;
+    while (wr) {
+        struct gh_weakref *next = wr->next;
+        wr->referent = NULL;
+        wr->prev = wr->next = NULL;
+        /* Callbacks run only for weak references that are themselves alive
+         * (one whose count reached zero is being freed by its owner). */
+        if (wr->callback && gh_try_incref(&wr->ob)) {
+            if (n == cap) {
+                cap *= 2;
+                struct gh_weakref **bigger = malloc(cap * sizeof *bigger);
+                gh_assert(bigger);
+                memcpy(bigger, todo, n * sizeof *bigger);
+                if (todo != pending)
+                    free(todo);
+                todo = bigger;
+            }
+            todo[n++] = wr;
+        }
+        wr = next;
+    }
+    WR_UNLOCK();
+
+    /* Callbacks run outside the lock, each once, with the weakref alive. */
+    for (size_t i = 0; i < n; i++) {
+        gh_object *arg = &todo[i]->ob;
+        gh_object *r = GH_FL(gh_call)(ts, todo[i]->callback, &arg, 1);
+        if (r)
+            gh_decref(r);
+        gh_decref(&todo[i]->ob);
+    }
+    if (todo != pending)
+        free(todo);
+}
+
+/* ---- WeakValueDictionary -------------------------------------------------------- */
+
+/* The callback of every entry: the value died, so remove its entry, if the
+ * dictionary still exists and the entry is still this one. */
+static gh_object *wvdict_remove_code(struct gh_tstate *ts, struct gh_function *f, gh_object **args)
+{
+    (void)f;
+    struct gh_weakref *kr = as_wr(args[0]);
+    gh_object *d = kr->owner ? GH_FL(gh_weakref_get)(kr->owner) : NULL;
+    if (d) {
+        struct gh_wvdict *w = (struct gh_wvdict *)(void *)d;
+        GH_FL(gh_dict_del_if_is)(ts, w->data, kr->key, &kr->ob);
+        gh_decref(d);
+    }
+    return gh_none_new();
+}
+
+static void wvdict_dealloc(gh_object *self)
+{
+    struct gh_wvdict *w = (struct gh_wvdict *)(void *)self;
+    if (w->weakreflist)
+        GH_FL(gh_weakrefs_clear)(self);
+    gh_decref(&w->data->ob);
+    gh_object_free(self, sizeof(struct gh_wvdict));
+}
+
+static void wvdict_traverse(gh_object *self, gh_visitproc visit, void *arg)
+{
+    visit(&((struct gh_wvdict *)(void *)self)->data->ob, arg);
+}
+
+static const struct gh_type wvdict_type = {
+    .tp_name = "WeakValueDictionary",
+    .kind = GH_KIND_WEAKVALUEDICT,
+    .flags = GH_TPFLAG_GC,
+    .lock_class = GH_LOCK_dict,
+    .tp_basicsize = sizeof(struct gh_wvdict),
+    .tp_dealloc = wvdict_dealloc,
+    .tp_traverse = wvdict_traverse,
+    .tp_weaklistoffset = offsetof(struct gh_wvdict, weakreflist),
+};
+
+gh_object *GH_FL(gh_wvdict_new)(void)
+{
+    gh_object *o = gh_object_alloc(&wvdict_type, sizeof(struct gh_wvdict));
+    struct gh_wvdict *w = (struct gh_wvdict *)(void *)o;
+    w->data = (struct gh_dict *)(void *)GH_FL(gh_dict_new)();
+    w->weakreflist = NULL;
+    return o;
+}
+
+void GH_FL(gh_wvdict_set)(struct gh_tstate *ts, gh_object *d, gh_object *key, gh_object *value)
+{
+    struct gh_wvdict *w = (struct gh_wvdict *)(void *)d;
+    gh_object *kr = GH_FL(gh_weakref_new)(value, gh_newref(wvdict_remover));
+    gh_assert(kr); /* the caller passes a weak-referenceable value */
+    as_wr(kr)->key = gh_newref(key);
+    as_wr(kr)->owner = GH_FL(gh_weakref_new)(d, NULL);
+    GH_FL(gh_dict_set)(ts, w->data, key, kr);
+}
+
+gh_object *GH_FL(gh_wvdict_get)(struct gh_tstate *ts, gh_object *d, gh_object *key)
+{
+    struct gh_wvdict *w = (struct gh_wvdict *)(void *)d;
+    gh_object *kr = GH_FL(gh_dict_get)(ts, w->data, key);
+    if (!kr)
+        return NULL;
+    gh_object *v = GH_FL(gh_weakref_get)(kr);
+    gh_decref(kr);
+    return v;
+}
+
+int64_t GH_FL(gh_wvdict_len)(gh_object *d)
+{
+    return gh_dict_len(((struct gh_wvdict *)(void *)d)->data);
+}
+
+/* ---- life cycle -------------------------------------------------------------------- */
+
+void GH_FL(gh_model_init)(void)
+{
+    GH_FL(gh_singletons_init)();
+#if defined(GH_FL_SYNC_OBJLOCK)
+    weakref_lock = (gh_mutex){0};
+#endif
+    struct gh_class_spec plain = {.name = "Plain"};
+    plain_class = GH_FL(gh_class_new)(&plain);
+    wvdict_remover = GH_FL(gh_function_new)("_remove_dead_weakref", wvdict_remove_code, 1, NULL, 0);
+}
+
+void GH_FL(gh_model_fini)(void)
+{
+    gh_decref(wvdict_remover);
+    gh_decref(plain_class);
+    wvdict_remover = plain_class = NULL;
+}

@@ -1,0 +1,213 @@
+/* test_model.fl.c - classes, instances, finalizers, weak references and
+ * attributes under every flavour. */
+#include <pthread.h>
+
+#include "fl_fixture.h"
+
+#define L(o) ((struct gh_list *)(void *)(o))
+
+static gh_object *graveyard; /* a list finalizers may resurrect into */
+static int del_runs, legacy_runs, order[8], norder;
+
+static void resurrecting_del(gh_object *self, void *arg)
+{
+    (void)arg;
+    del_runs++;
+    order[norder++] = 1;
+    gh_list_append(&fx_ts, L(graveyard), gh_newref(self)); /* resurrect */
+}
+
+static void plain_del(gh_object *self, void *arg)
+{
+    (void)self;
+    (void)arg;
+    del_runs++;
+    order[norder++] = 1;
+}
+
+static void legacy(gh_object *self, void *arg)
+{
+    (void)self;
+    (void)arg;
+    legacy_runs++;
+    order[norder++] = 3;
+}
+
+static gh_object *record_callback(struct gh_tstate *ts, struct gh_function *f, gh_object **args)
+{
+    (void)ts;
+    (void)f;
+    (void)args;
+    order[norder++] = 2;
+    return gh_none_new();
+}
+
+FL_TEST(model, pep442_resurrection_and_single_finalization, .timeout = 10)
+{
+    uint64_t live0 = fx_live();
+    del_runs = 0;
+    norder = 0;
+    graveyard = GH_FL(gh_list_new)();
+    struct gh_class_spec spec = {.name = "Phoenix", .del = resurrecting_del};
+    gh_object *cls = GH_FL(gh_class_new)(&spec);
+    gh_object *p = GH_FL(gh_instance_new_of)(cls);
+    gh_decref(p);
+    cr_assert_eq(del_runs, 1);
+    cr_assert_eq(gh_list_len(L(graveyard)), 1, "__del__ stored a new reference");
+    gh_object *back = gh_list_get(&fx_ts, L(graveyard), 0);
+    cr_assert(back == p, "the same object came back");
+    cr_assert_eq(gh_getrefcount(back), 3, "the graveyard's reference and ours");
+    gh_decref(back);
+    gh_decref(gh_list_pop(&fx_ts, L(graveyard))); /* dies again */
+    cr_assert_eq(del_runs, 1, "PEP 442: __del__ is not called a second time");
+    cr_assert_eq(gh_list_len(L(graveyard)), 0, "so it was not resurrected again");
+    gh_decref(graveyard);
+    gh_decref(cls);
+    cr_assert_eq(fx_live(), live0, "and it was freed");
+}
+
+FL_TEST(model, dealloc_order_del_weakrefs_legacy, .timeout = 10)
+{
+    del_runs = legacy_runs = norder = 0;
+    struct gh_class_spec spec = {.name = "Both", .del = plain_del, .legacy_del = legacy};
+    gh_object *cls = GH_FL(gh_class_new)(&spec);
+    gh_object *o = GH_FL(gh_instance_new_of)(cls);
+    gh_object *cb = GH_FL(gh_function_new)("cb", record_callback, 1, NULL, 0);
+    gh_object *r = GH_FL(gh_weakref_new)(o, cb);
+    gh_decref(o);
+    /* CPython's subtype_dealloc: tp_finalize, then the weak references
+     * (callbacks), then tp_del. */
+    cr_assert_eq(norder, 3);
+    cr_assert_eq(order[0], 1);
+    cr_assert_eq(order[1], 2);
+    cr_assert_eq(order[2], 3);
+    cr_assert_eq(legacy_runs, 1, "a legacy finalizer also runs when the count reaches zero");
+    gh_decref(r);
+    gh_decref(cls);
+}
+
+FL_TEST(model, instances_hold_their_class, .timeout = 10)
+{
+    struct gh_class_spec spec = {.name = "K"};
+    gh_object *cls = GH_FL(gh_class_new)(&spec);
+    cr_assert_eq(gh_getrefcount(cls), 2);
+    gh_object *a = GH_FL(gh_instance_new_of)(cls), *b = GH_FL(gh_instance_new_of)(cls);
+    cr_assert_eq(gh_getrefcount(cls), 4, "each instance counts its class (PyType_GenericAlloc)");
+    cr_assert(gh_class_of(a) == (struct gh_class *)(void *)cls);
+    gh_decref(a);
+    gh_decref(b);
+    cr_assert_eq(gh_getrefcount(cls), 2);
+    gh_decref(cls);
+}
+
+FL_TEST(model, attributes, .timeout = 10)
+{
+    uint64_t live0 = fx_live();
+    gh_object *o = GH_FL(gh_instance_new)();
+    gh_object *name = gh_int_new(1001), *other = gh_int_new(1002);
+    cr_assert_null(GH_FL(gh_attr_get)(&fx_ts, o, name), "AttributeError before any set");
+    GH_FL(gh_attr_set)(&fx_ts, o, name, gh_int_new(5));
+    gh_object *v = GH_FL(gh_attr_get)(&fx_ts, o, name);
+    cr_assert_eq(((struct gh_int *)(void *)v)->value, 5);
+    gh_decref(v);
+    GH_FL(gh_attr_set)(&fx_ts, o, name, gh_int_new(6));
+    v = GH_FL(gh_attr_get)(&fx_ts, o, name);
+    cr_assert_eq(((struct gh_int *)(void *)v)->value, 6, "rebinding replaces");
+    gh_decref(v);
+    cr_assert_null(GH_FL(gh_attr_get)(&fx_ts, o, other));
+    gh_object *num = gh_int_new(3);
+    cr_assert_null(GH_FL(gh_attr_get)(&fx_ts, num, name), "ints have no attribute dict");
+    gh_decref(name);
+    gh_decref(other);
+    gh_decref(o);
+    cr_assert_eq(fx_live(), live0);
+}
+
+FL_TEST(model, weakref_callbacks_only_for_live_weakrefs, .timeout = 10)
+{
+    norder = 0;
+    gh_object *o = GH_FL(gh_instance_new)();
+    gh_object *cb = GH_FL(gh_function_new)("cb", record_callback, 1, NULL, 0);
+    gh_object *r1 = GH_FL(gh_weakref_new)(o, gh_newref(cb));
+    gh_object *r2 = GH_FL(gh_weakref_new)(o, cb);
+    cr_assert_eq(GH_FL(gh_weakref_count)(o), 2);
+    gh_decref(r2); /* a dead weak reference: no callback */
+    cr_assert_eq(GH_FL(gh_weakref_count)(o), 1);
+    gh_decref(o);
+    cr_assert_eq(norder, 1, "only the live weak reference's callback ran");
+    gh_decref(r1);
+}
+
+/* Two threads: one drops and re-creates the referent, the other
+ * dereferences without pause. A dereference must return a live object or
+ * None, never one whose count already reached zero. */
+struct race {
+    gh_object *slot;        /* the current weakref; swapped under the GIL or a mutex */
+    pthread_mutex_t m;
+    int stop;
+    uint64_t hits, misses;
+};
+
+static void *deref_loop(void *p)
+{
+    struct race *r = p;
+    struct gh_tstate ts;
+    gh_tstate_bind(&ts, 2, "deref");
+    gh_alloc_thread_attach();
+    gh_sync_thread_start(&ts);
+    while (!__atomic_load_n(&r->stop, __ATOMIC_RELAXED)) {
+        pthread_mutex_lock(&r->m);
+        gh_object *wr = gh_newref(r->slot);
+        pthread_mutex_unlock(&r->m);
+        gh_object *o = GH_FL(gh_weakref_get)(wr);
+        if (o) {
+            cr_assert_gt(gh_refcnt(o), 0);
+            cr_assert_eq(o->ob_type->kind, GH_KIND_INSTANCE);
+            __atomic_fetch_add(&r->hits, 1, __ATOMIC_RELAXED);
+            gh_decref(o);
+        } else {
+            __atomic_fetch_add(&r->misses, 1, __ATOMIC_RELAXED);
+        }
+        gh_decref(wr);
+        gh_sync_checkpoint(&ts);
+    }
+    gh_sync_thread_stop(&ts);
+    gh_alloc_thread_detach();
+    gh_tstate_unbind();
+    return NULL;
+}
+
+FL_TEST(model, weakref_deref_races_with_death, .timeout = 60)
+{
+    uint64_t live0 = fx_live();
+    struct race r = {.m = PTHREAD_MUTEX_INITIALIZER};
+    gh_object *o = GH_FL(gh_instance_new)();
+    r.slot = GH_FL(gh_weakref_new)(o, NULL);
+    pthread_t t;
+    cr_assert_eq(pthread_create(&t, NULL, deref_loop, &r), 0);
+    /* At least 20000 rounds, and until the other thread has dereferenced
+     * 200 times (under the GIL it runs only when this thread yields). */
+    for (int i = 0; i < 20000 || __atomic_load_n(&r.hits, __ATOMIC_RELAXED) +
+                                 __atomic_load_n(&r.misses, __ATOMIC_RELAXED) < 200; i++) {
+        gh_object *fresh = GH_FL(gh_instance_new)();
+        gh_object *wr = GH_FL(gh_weakref_new)(fresh, NULL);
+        gh_sync_block_begin(&fx_ts); /* let the other thread run (GIL) */
+        pthread_mutex_lock(&r.m);
+        gh_object *old = r.slot;
+        r.slot = wr;
+        pthread_mutex_unlock(&r.m);
+        gh_sync_block_end(&fx_ts);
+        gh_decref(o); /* the referent of the old weakref dies */
+        gh_decref(old);
+        o = fresh;
+        gh_sync_checkpoint(&fx_ts);
+    }
+    __atomic_store_n(&r.stop, 1, __ATOMIC_RELAXED);
+    gh_sync_block_begin(&fx_ts);
+    pthread_join(t, NULL);
+    gh_sync_block_end(&fx_ts);
+    gh_decref(o);
+    gh_decref(r.slot);
+    cr_assert_geq(r.hits + r.misses, 200);
+    cr_assert_eq(fx_live(), live0);
+}
