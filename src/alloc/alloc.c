@@ -9,11 +9,13 @@
  *                 owner touches it, except its thread_free list (heap.c).
  *   alloc=malloc  one counters-only heap per attached thread (malloc_heap).
  * Threads without a heap count into gh__alloc_orphan with relaxed atomics.
+ * While tracing (trace.h), gh_alloc/gh_free also call trace.c's slow paths.
  *
  * See docs/alloc.md.
  */
 #define GH_BUILD_ALLOC
 #include "alloc/alloc_internal.h"
+#include "alloc/trace.h" // the tracing hooks in gh_alloc/gh_free
 
 #include <errno.h>
 #include <stdlib.h>
@@ -252,19 +254,32 @@ GH_INLINE void malloc_free(void *b, size_t n)
 
 void *gh_alloc(size_t n)
 {
+    void *p;
     switch (alloc_kind) {
     case GH_ALLOC_ARENA:
-        return arena_alloc(n);
+        p = arena_alloc(n);
+        break;
     case GH_ALLOC_THREAD:
-        return thread_alloc(n);
+        p = thread_alloc(n);
+        break;
     case GH_ALLOC_MALLOC:
     default:
-        return malloc_alloc(n);
+        p = malloc_alloc(n);
+        break;
     }
+    /* Tracing (trace.h): one relaxed load when off. Recorded after the
+     * allocator has let go of its lock. */
+    if (GH_UNLIKELY(gh__trace_enabled_relaxed()))
+        gh__trace_record_slow(p, n);
+    return p;
 }
 
 void gh_free(void *p, size_t n)
 {
+    /* Tracing: forget p before it goes back, so that a thread handed the
+     * same address next cannot have its new trace removed by this free. */
+    if (GH_UNLIKELY(gh__trace_enabled_relaxed()))
+        gh__trace_forget_slow(p);
     switch (alloc_kind) {
     case GH_ALLOC_ARENA:
         arena_free(p, n);

@@ -49,6 +49,14 @@ struct gh_tstate {
 
     /* alloc: this thread's heap (alloc=thread) or NULL. */
     struct gh_heap *heap;
+
+    /* alloc/trace.h: the site (source file, line) that allocations of
+     * this thread are charged to while tracing is on; set with
+     * gh_trace_set_site. trace_file NULL means no site (recorded as
+     * "<unknown>":0). Only the pointer is stored: the string must outlive
+     * the traces. Written and read only by the owner. */
+    const char *trace_file;
+    int trace_line;
 } GH_ALIGNED_CACHELINE;
 
 extern _Thread_local struct gh_tstate *gh__tstate_current;

@@ -524,6 +524,7 @@ int64_t GH_FL(gh_wvdict_len)(gh_object *d)
 void GH_FL(gh_model_init)(void)
 {
     GH_FL(gh_singletons_init)();
+    GH_FL(gh_tuple_init)();
 #if defined(GH_FL_SYNC_OBJLOCK)
     weakref_lock = (gh_mutex){0};
 #endif

@@ -250,3 +250,30 @@ FL_TEST(classics, c12_leaky_cache_versus_weak_cache, .timeout = 20)
     gh_decref(cache);
     cr_assert_eq(fx_live(), live0);
 }
+
+/* 5. x = (1, 2); y = x; x += (3,)  ->  x is a new tuple (1, 2, 3); y, the
+ *    old one, is unchanged and still referenced;  a list's += mutates */
+FL_TEST(classics, c05_augmented_assignment_on_immutable_and_mutable, .timeout = 10)
+{
+    uint64_t live0 = fx_live();
+    gh_object *x = GH_FL(gh_tuple_pack)(2, gh_int_new(1), gh_int_new(2));
+    gh_object *y = gh_newref(x);
+    gh_object *three = GH_FL(gh_tuple_pack)(1, gh_int_new(3));
+    gh_object *nx = GH_FL(gh_tuple_concat)(x, three); /* x += (3,) rebinds x */
+    gh_decref(x);
+    x = nx;
+    cr_assert(x != y, "a new object");
+    cr_assert_eq(gh_tuple_len(x), 3);
+    cr_assert_eq(gh_tuple_len(y), 2, "the old tuple is unchanged");
+    cr_assert_eq(gh_getrefcount(y), 2, "and still referenced by y");
+    gh_object *l = list_of(2, 1, 2);
+    gh_object *m = gh_newref(l);
+    gh_list_append(&fx_ts, L(l), gh_int_new(3)); /* l += [3] mutates in place */
+    cr_assert(l == m && gh_list_len(L(m)) == 3, "a list's += is visible through every name");
+    gh_decref(three);
+    gh_decref(x);
+    gh_decref(y);
+    gh_decref(l);
+    gh_decref(m);
+    cr_assert_eq(fx_live(), live0);
+}
