@@ -30,6 +30,7 @@ GH_UNUSED static void fx_setup(void)
 {
     gh_model.full_header = !fx_gil();
     gh_model.immortal = true;
+    gh_model.intern_immortal = !fx_gil(); /* as gh_run sets it */
     cr_assert_eq(gh_alloc_init(fx_gil() ? GH_ALLOC_ARENA : GH_ALLOC_THREAD, !fx_gil()), 0);
     if (fx_gil())
         gh_gil_init(5000000u);

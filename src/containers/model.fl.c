@@ -525,6 +525,7 @@ void GH_FL(gh_model_init)(void)
 {
     GH_FL(gh_singletons_init)();
     GH_FL(gh_tuple_init)();
+    GH_FL(gh_strings_init)();
 #if defined(GH_FL_SYNC_OBJLOCK)
     weakref_lock = (gh_mutex){0};
 #endif
@@ -538,4 +539,5 @@ void GH_FL(gh_model_fini)(void)
     gh_decref(wvdict_remover);
     gh_decref(plain_class);
     wvdict_remover = plain_class = NULL;
+    GH_FL(gh_strings_fini)(); /* last: it frees the immortal interned strings */
 }

@@ -184,6 +184,10 @@ int gh_run(struct gh_scenario *s, const struct gh_run_config *cfg, struct gh_res
      * lives in it (objlock), the compact one under the GIL. */
     gh_model.full_header = st->sync == GH_SYNC_OBJLOCK;
     gh_model.immortal = true;
+    /* Without a GIL every interned string is immortal, as in free-threaded
+     * CPython: a mortal one could be found in the table by one thread while
+     * another drops its last reference (docs/objects.md, "Interning"). */
+    gh_model.intern_immortal = st->sync != GH_SYNC_GIL;
     gh_check_pthread(gh_alloc_init(st->alloc, st->sync != GH_SYNC_GIL) == 0 ? 0 : EINVAL);
     if (res->has_gil)
         gh_gil_init(5000000u);
