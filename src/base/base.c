@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -28,7 +29,16 @@ void gh_tstate_bind(struct gh_tstate *ts, int index, const char *name)
     gh__tstate_current = ts;
 }
 
-void gh_tstate_unbind(void) { gh__tstate_current = NULL; }
+void gh_tstate_unbind(void)
+{
+    struct gh_tstate *ts = gh__tstate_current;
+    if (ts) {
+        free(ts->dealloc_stack);
+        ts->dealloc_stack = NULL;
+        ts->dealloc_len = ts->dealloc_cap = 0;
+    }
+    gh__tstate_current = NULL;
+}
 
 void gh_sleep_ns(uint64_t ns)
 {

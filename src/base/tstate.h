@@ -41,10 +41,13 @@ struct gh_tstate {
     /* sync=objlock: innermost active critical section. */
     struct gh_critsec *cs_top;
 
-    /* object: objects whose count reached zero, waiting to be deallocated
-     * (linked through their dead count word), and whether this thread is
-     * already draining that list (the guard that keeps dealloc iterative). */
-    struct gh_object *dealloc_pending;
+    /* rc: objects whose count reached zero, waiting to be deallocated (a
+     * stack grown with malloc, freed by gh_tstate_unbind), and whether this
+     * thread is already draining it (the guard that keeps dealloc
+     * iterative). A queued object keeps its count at zero: weak-reference
+     * holders test that count. */
+    struct gh_object **dealloc_stack;
+    size_t dealloc_len, dealloc_cap;
     bool deallocating;
 
     /* alloc: this thread's heap (alloc=thread) or NULL. */

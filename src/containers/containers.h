@@ -191,11 +191,15 @@ struct gh_dict {
 _Static_assert(sizeof(struct gh_dict) == 48, "PyDictObject is 48 bytes");
 
 gh_object *GH_FL(gh_dict_new)(void);
-/* d[key] = value; steals both references. */
-void GH_FL(gh_dict_set)(struct gh_tstate *ts, struct gh_dict *d, gh_object *key, gh_object *value);
-/* A new reference to d[key], or NULL when missing. Borrows key. */
+/* d[key] = value; steals both references. Returns 0, or GH_EUNHASHABLE
+ * (containers/tuple.h) for an unhashable key (a list, dict, set, bytearray,
+ * or a tuple holding one; CPython's TypeError), consuming nothing. Only
+ * hashable keys, so comparing keys under the dict's critical section never
+ * runs user code or takes another container's lock. */
+int GH_FL(gh_dict_set)(struct gh_tstate *ts, struct gh_dict *d, gh_object *key, gh_object *value);
+/* A new reference to d[key], or NULL when missing or unhashable. Borrows key. */
 gh_object *GH_FL(gh_dict_get)(struct gh_tstate *ts, struct gh_dict *d, gh_object *key);
-/* del d[key]; false when missing. Borrows key. */
+/* del d[key]; false when missing or unhashable. Borrows key. */
 bool GH_FL(gh_dict_del)(struct gh_tstate *ts, struct gh_dict *d, gh_object *key);
 /* del d[key] only if its value is `expected` (CPython's _PyDict_DelItemIf):
  * one critical section, so a value stored meanwhile is not removed. */

@@ -56,7 +56,6 @@ static struct gh_dictkeys *keys_new(uint8_t log2)
 
 static void keys_free(struct gh_dictkeys *k) { gh_free(k, keys_bytes(k->log2_size)); }
 
-#define hash_of gh_hash
 #define keys_equal gh_equal
 
 /* The entry number of key, or -1; *slot receives the index slot where the
@@ -201,9 +200,11 @@ gh_object *GH_FL(gh_dict_new)(void)
     return o;
 }
 
-void GH_FL(gh_dict_set)(struct gh_tstate *ts, struct gh_dict *d, gh_object *key, gh_object *value)
+int GH_FL(gh_dict_set)(struct gh_tstate *ts, struct gh_dict *d, gh_object *key, gh_object *value)
 {
-    uint64_t hash = hash_of(key);
+    uint64_t hash;
+    if (!gh_hash_checked(key, &hash))
+        return GH_EUNHASHABLE;
     gh_object *old_value = NULL, *dup_key = NULL;
     GH_BEGIN_CS(ts, &d->ob)
     size_t slot;
@@ -234,11 +235,14 @@ void GH_FL(gh_dict_set)(struct gh_tstate *ts, struct gh_dict *d, gh_object *key,
         gh_decref(old_value);
     if (dup_key)
         gh_decref(dup_key);
+    return 0;
 }
 
 gh_object *GH_FL(gh_dict_get)(struct gh_tstate *ts, struct gh_dict *d, gh_object *key)
 {
-    uint64_t hash = hash_of(key);
+    uint64_t hash;
+    if (!gh_hash_checked(key, &hash))
+        return NULL;
     gh_object *v = NULL;
     GH_BEGIN_CS(ts, &d->ob)
     size_t slot;
@@ -252,7 +256,9 @@ gh_object *GH_FL(gh_dict_get)(struct gh_tstate *ts, struct gh_dict *d, gh_object
 static bool dict_del_impl(struct gh_tstate *ts, struct gh_dict *d, gh_object *key,
                           gh_object *expected)
 {
-    uint64_t hash = hash_of(key);
+    uint64_t hash;
+    if (!gh_hash_checked(key, &hash))
+        return false;
     gh_object *old_key = NULL, *old_value = NULL;
     GH_BEGIN_CS(ts, &d->ob)
     size_t slot;

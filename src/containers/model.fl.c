@@ -18,6 +18,8 @@ static gh_mutex weakref_lock; /* protects every weak list and weakref links */
 #define WR_UNLOCK() ((void)0)
 #endif
 
+static void weakrefs_clear_impl(gh_object *self, bool callbacks);
+
 /* The model's own objects, made by gh_model_init, read-only during a run. */
 static gh_object *plain_class;
 static gh_object *wvdict_remover;
@@ -50,18 +52,23 @@ static void instance_dealloc(gh_object *self)
      * new reference stored during __del__) stops the deallocation. */
     if (cls->del && !(gh_gc_bits(self) & GH_GCBIT_FINALIZED)) {
         gh_gc_bits_set(self, GH_GCBIT_FINALIZED);
-        self->ob_refcnt = 1; /* the count word was the dealloc queue's link */
+        gh_refcnt_set(self, 1); /* the temporary reference (the count was 0) */
         cls->del(self, cls->del_arg);
         if (!gh_decref_is_zero(self))
             return; /* resurrected: alive again, never finalized again */
     }
-    if (in->weakreflist)
+    if (gh_has_weakrefs(self))
         GH_FL(gh_weakrefs_clear)(self);
     if (cls->legacy_del) {
-        self->ob_refcnt = 1;
+        gh_refcnt_set(self, 1);
         cls->legacy_del(self, cls->legacy_del_arg);
         if (!gh_decref_is_zero(self))
             return;
+        /* Weak references it made to self must not outlive it; their
+         * callbacks are not called (CPython's subtype_dealloc: "New
+         * weakrefs could be created during the finalizer call"). */
+        if (gh_has_weakrefs(self))
+            weakrefs_clear_impl(self, false);
     }
     if (in->dict)
         gh_decref(&in->dict->ob);
@@ -155,8 +162,7 @@ gh_object *GH_FL(gh_attr_get)(struct gh_tstate *ts, gh_object *o, gh_object *nam
 
 static void class_dealloc(gh_object *self)
 {
-    struct gh_class *cls = (struct gh_class *)(void *)self;
-    if (cls->weakreflist)
+    if (gh_has_weakrefs(self))
         GH_FL(gh_weakrefs_clear)(self);
     gh_object_free(self, sizeof(struct gh_class));
 }
@@ -192,7 +198,7 @@ gh_object *GH_FL(gh_class_new)(const struct gh_class_spec *spec)
 static void function_dealloc(gh_object *self)
 {
     struct gh_function *f = (struct gh_function *)(void *)self;
-    if (f->weakreflist)
+    if (gh_has_weakrefs(self))
         GH_FL(gh_weakrefs_clear)(self);
     for (int i = 0; i < f->ndefaults; i++)
         gh_decref(f->defaults[i]);
@@ -299,8 +305,8 @@ static void wr_unlink_lock_held(struct gh_weakref *wr)
     gh_object **head = gh_weaklist_ptr(wr->referent);
     if (wr->prev)
         wr->prev->next = wr->next;
-    else
-        *head = wr->next ? &wr->next->ob : NULL;
+    else /* Release: pairs with the acquire in gh_has_weakrefs. */
+        gh_atomic_store_release_ptr((void **)(void *)head, wr->next ? &wr->next->ob : NULL);
     if (wr->next)
         wr->next->prev = wr->prev;
     wr->prev = wr->next = NULL;
@@ -364,7 +370,7 @@ gh_object *GH_FL(gh_weakref_new)(gh_object *o, gh_object *callback)
     wr->next = *head ? as_wr(*head) : NULL;
     if (wr->next)
         wr->next->prev = wr;
-    *head = wo;
+    gh_atomic_store_release_ptr((void **)(void *)head, wo); /* as in wr_unlink */
     WR_UNLOCK();
     return wo;
 }
@@ -398,7 +404,9 @@ int64_t GH_FL(gh_weakref_count)(gh_object *o)
     return n;
 }
 
-void GH_FL(gh_weakrefs_clear)(gh_object *self)
+void GH_FL(gh_weakrefs_clear)(gh_object *self) { weakrefs_clear_impl(self, true); }
+
+static void weakrefs_clear_impl(gh_object *self, bool callbacks)
 {
     gh_object **head = gh_weaklist_ptr(self);
     struct gh_tstate *ts = gh_tstate_get();
@@ -407,14 +415,14 @@ void GH_FL(gh_weakrefs_clear)(gh_object *self)
 
     WR_LOCK(ts);
     struct gh_weakref *wr = *head ? as_wr(*head) : NULL;
-    *head = NULL;
+    gh_atomic_store_release_ptr((void **)(void *)head, NULL); /* as in wr_unlink */
     while (wr) {
         struct gh_weakref *next = wr->next;
         wr->referent = NULL;
         wr->prev = wr->next = NULL;
         /* Callbacks run only for weak references that are themselves alive
          * (one whose count reached zero is being freed by its owner). */
-        if (wr->callback && gh_try_incref(&wr->ob)) {
+        if (callbacks && wr->callback && gh_try_incref(&wr->ob)) {
             if (n == cap) {
                 cap *= 2;
                 struct gh_weakref **bigger = malloc(cap * sizeof *bigger);
@@ -462,7 +470,7 @@ static gh_object *wvdict_remove_code(struct gh_tstate *ts, struct gh_function *f
 static void wvdict_dealloc(gh_object *self)
 {
     struct gh_wvdict *w = (struct gh_wvdict *)(void *)self;
-    if (w->weakreflist)
+    if (gh_has_weakrefs(self))
         GH_FL(gh_weakrefs_clear)(self);
     gh_decref(&w->data->ob);
     gh_object_free(self, sizeof(struct gh_wvdict));

@@ -1,5 +1,5 @@
 /* set.fl.c - set and frozenset for one flavour (layout, invariants and
- * locking: containers/set.h; docs/objects-tuple-set.md).
+ * locking: containers/set.h; docs/objects.md).
  *
  * Follows CPython 3.12's Objects/setobject.c:
  *  - lookup: from hash & mask, check up to LINEAR_PROBES (9) consecutive
@@ -169,7 +169,7 @@ static void set_dealloc(gh_object *self)
     struct gh_set *s = set_of(self);
     /* Weak references first, as CPython's set_dealloc: their callbacks
      * must not find the set half torn down. */
-    if (s->weakreflist != NULL)
+    if (gh_has_weakrefs(self))
         GH_FL(gh_weakrefs_clear)(self);
     /* Nobody else can reach a dead set: no lock; zeroes only queue. */
     for (int64_t j = 0; j <= s->mask; j++)

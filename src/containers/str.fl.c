@@ -33,6 +33,14 @@
  * removes and frees the string A now returns. The runner therefore sets
  * intern_immortal under sync=objlock; a mortal interning there fails a
  * debug assertion.
+ *
+ * The GIL alone does not close the race in one thread: between the count
+ * reaching zero and str_dealloc, the dying string waits in the thread's
+ * dealloc queue while other deallocations run user code (a __del__, a
+ * weak-reference callback) that may intern the same text. A lookup that
+ * finds a mortal entry with a zero count therefore treats it as dead: it
+ * unlinks it, marks it not interned (so its dealloc skips the table) and
+ * interns the text anew (tests/containers/test_strings.fl.c).
  */
 #include "containers/containers.h"
 
@@ -237,6 +245,20 @@ static gh_object *intern_lock_held(const char *p, int64_t n, uint64_t h, gh_obje
         table_resize_slow(INTERN_MIN_LOG2);
     size_t i = table_probe(p, n, h);
     gh_object *found = t->slots[i];
+    /* Mortal interned strings exist only under the GIL (see above), so
+     * nothing changes the count while this thread looks at it. */
+    if (found && gh_str_interned_state(found) == GH_SSTATE_INTERNED_MORTAL &&
+        gh_refcnt(found) == 0) {
+        /* A mortal interned string whose count already reached zero: it
+         * waits in some thread's dealloc queue (a finalizer running in the
+         * same drain can intern its text before its own dealloc runs). It
+         * is dead: take it out of the table now, as no longer interned, so
+         * its dealloc does not look for it, and intern the text anew. */
+        str_set_interned(found, GH_SSTATE_NOT_INTERNED);
+        table_remove(found);
+        i = table_probe(p, n, h);
+        found = NULL;
+    }
     if (found) {
         if (immortal && gh_str_interned_state(found) == GH_SSTATE_INTERNED_MORTAL) {
             /* A constant of a text sys.intern()'d before: the existing

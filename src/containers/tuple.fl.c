@@ -1,5 +1,5 @@
 /* tuple.fl.c - the tuple type for one flavour (fast paths and the design:
- * containers/tuple.h; docs/objects-tuple-set.md). */
+ * containers/tuple.h; docs/objects.md). */
 #include "containers/containers.h"
 
 #include <string.h>

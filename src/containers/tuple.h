@@ -25,7 +25,7 @@
  * gh_hash() on a tuple holding an unhashable item returns a number (those
  * items hash by identity); code that must refuse unhashable keys, as set
  * and frozenset do, calls gh_hash_checked() instead. See
- * docs/objects-tuple-set.md.
+ * docs/objects.md.
  */
 #ifndef GH_CONTAINERS_TUPLE_H
 #define GH_CONTAINERS_TUPLE_H

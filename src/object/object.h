@@ -40,6 +40,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/atomic.h"   // gh_has_weakrefs
 #include "base/compiler.h"
 #include "base/lockstat.h" // enum gh_lock_class
 #include "base/mutex.h"    // gh_mutex, the full layout's ob_mutex
@@ -163,11 +164,24 @@ GH_INLINE uint64_t gh_hash(gh_object *o)
     return (uint64_t)((a >> 4) | (a << (8 * sizeof a - 4)));
 }
 
-/* The head of o's weak-reference list, or NULL if its type has none. */
+/* The head of o's weak-reference list, or NULL if its type has none.
+ * The head is written only with the weak-reference lists' lock held (or
+ * under the GIL), with release stores; a dying object's dealloc tests it
+ * without the lock (gh_has_weakrefs). */
 GH_INLINE gh_object **gh_weaklist_ptr(gh_object *o)
 {
     size_t off = o->ob_type->tp_weaklistoffset;
     return off ? (gh_object **)(void *)((char *)o + off) : NULL;
+}
+
+/* Whether a dying object (count zero: no new weak reference can be made to
+ * it) still has weak references to clear. Acquire: pairs with the release
+ * store of the last unlink (model.fl.c), so a NULL seen here orders that
+ * thread's last write to the object before our free. */
+GH_INLINE bool gh_has_weakrefs(gh_object *o)
+{
+    gh_object **head = gh_weaklist_ptr(o);
+    return head && gh_atomic_load_acquire_ptr((void *const *)(void *)head) != NULL;
 }
 
 GH_INLINE bool gh_is_gc(const gh_object *o) { return o->ob_type->flags & GH_TPFLAG_GC; }

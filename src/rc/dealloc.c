@@ -1,24 +1,44 @@
 /* dealloc.c - iterative deallocation (see dealloc.h).
  *
- * Queued objects are linked through their count word: the count is zero and
- * no one else holds a reference, so the word is free to reuse, and queueing
- * needs no memory. */
+ * Objects whose count reached zero wait on a per-thread stack. Their count
+ * stays zero while they wait: an object still reachable through an
+ * uncounted reference (a weak reference in its referent's list, for one)
+ * must look dead to a conditional increment (gh_try_incref). An earlier
+ * version linked the queue through the dead count word and so made queued
+ * weak references look alive (tests/containers/test_model.fl.c,
+ * queued_dead_weakref_is_not_revived). */
 #include "rc/dealloc.h"
+
+#include <stdlib.h>
 
 #include "base/die.h"
 #include "base/tstate.h"
+
+GH_NOINLINE static void dealloc_stack_grow(struct gh_tstate *ts)
+{
+    size_t cap = ts->dealloc_cap ? 2 * ts->dealloc_cap : 64;
+    gh_object **s = realloc(ts->dealloc_stack, cap * sizeof *s);
+    if (!s)
+        gh_die(12 /* ENOMEM */, "growing the dealloc stack");
+    ts->dealloc_stack = s;
+    ts->dealloc_cap = cap;
+}
 
 void gh_dealloc(gh_object *o)
 {
     struct gh_tstate *ts = gh_tstate_get();
     gh_assert(ts != NULL);
-    o->ob_refcnt = (uint64_t)(uintptr_t)ts->dealloc_pending;
-    ts->dealloc_pending = o;
-    if (ts->deallocating)
-        return; /* an outer gh_dealloc on this thread will get to it */
+    if (ts->deallocating) {
+        /* An outer gh_dealloc on this thread is draining: queue. */
+        if (GH_UNLIKELY(ts->dealloc_len == ts->dealloc_cap))
+            dealloc_stack_grow(ts);
+        ts->dealloc_stack[ts->dealloc_len++] = o;
+        return;
+    }
     ts->deallocating = true;
-    while ((o = ts->dealloc_pending) != NULL) {
-        ts->dealloc_pending = (gh_object *)(uintptr_t)o->ob_refcnt;
+    o->ob_type->tp_dealloc(o);
+    while (ts->dealloc_len) {
+        o = ts->dealloc_stack[--ts->dealloc_len];
         o->ob_type->tp_dealloc(o);
     }
     ts->deallocating = false;

@@ -45,11 +45,9 @@ GH_INLINE void gh_decref(gh_object *o)
     uint64_t c = o->ob_refcnt;
     if (GH_UNLIKELY(gh_refcnt_is_immortal(c)))
         return;
-    if (--c == 0) {
+    o->ob_refcnt = --c; /* stored even at zero: a dead object reads as dead */
+    if (c == 0)
         gh_dealloc(o);
-        return;
-    }
-    o->ob_refcnt = c;
 }
 
 GH_INLINE uint64_t gh_refcnt(gh_object *o) { return o->ob_refcnt; }
@@ -102,6 +100,18 @@ GH_INLINE bool gh_decref_is_zero(gh_object *o)
 #endif
 }
 
+/* Sets the count of an object no other thread holds a counted reference
+ * to (a dealloc lending a temporary reference to a finalizer). Atomic under
+ * rc=atomic: a weak-reference holder may test the count concurrently. */
+GH_INLINE void gh_refcnt_set(gh_object *o, uint64_t v)
+{
+#if defined(GH_FL_RC_PLAIN)
+    o->ob_refcnt = v;
+#else
+    gh_atomic_store_relaxed_u64(&o->ob_refcnt, v);
+#endif
+}
+
 /* Takes a new reference unless the count is zero (the object is being
  * deallocated): CPython's _Py_TryIncref, for references that are not
  * counted (weak references). */
@@ -122,8 +132,9 @@ GH_INLINE bool gh_try_incref(gh_object *o)
             return true;
         if (c == 0)
             return false;
-        /* Relaxed: as gh_incref, the caller already reaches the object
-         * through a lock that orders it. */
+        /* Relaxed: as gh_incref. A successful CAS reads from the release
+         * sequence of the count's decrements, so nothing freed is revived
+         * (zero is refused above). */
     } while (!gh_atomic_cas_relaxed_u64(&o->ob_refcnt, &c, c + 1));
     return true;
 #endif

@@ -211,3 +211,124 @@ FL_TEST(model, weakref_deref_races_with_death, .timeout = 60)
     cr_assert_geq(r.hits + r.misses, 200);
     cr_assert_eq(fx_live(), live0);
 }
+
+static int dead_callback_runs;
+static gh_object *count_dead_callback(struct gh_tstate *ts, struct gh_function *f, gh_object **args)
+{
+    (void)ts;
+    (void)f;
+    (void)args;
+    dead_callback_runs++;
+    return gh_none_new();
+}
+
+/* Regression (found by stress/stress_objects under TSan): a weak reference
+ * whose count reached zero waits in the thread's dealloc queue while still
+ * linked in its referent's list. When the referent dies before the weak
+ * reference's own dealloc runs, clearing the list must see the weak
+ * reference as dead (count zero) and give it no callback. The dealloc queue
+ * once reused the count word as its link, so the dead weak reference looked
+ * alive (its "count" was a pointer) and was brought back. */
+FL_TEST(model, queued_dead_weakref_is_not_revived, .timeout = 10)
+{
+    uint64_t live0 = fx_live();
+    dead_callback_runs = 0;
+    gh_object *x = GH_FL(gh_instance_new)();
+    gh_object *o = GH_FL(gh_instance_new)();
+    gh_object *cb = GH_FL(gh_function_new)("cb", count_dead_callback, 1, NULL, 0);
+    gh_object *wr = GH_FL(gh_weakref_new)(o, cb);
+    gh_object *l = GH_FL(gh_list_new)();
+    /* The list holds the only references; its dealloc drops them in order:
+     * x and wr are queued, then o dies while wr is still queued. */
+    gh_list_append(&fx_ts, L(l), x);
+    gh_list_append(&fx_ts, L(l), wr);
+    gh_list_append(&fx_ts, L(l), o);
+    gh_decref(l);
+    cr_assert_eq(dead_callback_runs, 0, "a dead weak reference gets no callback");
+    cr_assert_eq(fx_live(), live0, "everything was freed exactly once");
+}
+
+static gh_object *legacy_weak; /* a weak reference a legacy finalizer made */
+static void legacy_makes_weakref(gh_object *self, void *arg)
+{
+    (void)arg;
+    legacy_weak = GH_FL(gh_weakref_new)(self, NULL);
+}
+
+/* A weak reference created inside a legacy finalizer that does not
+ * resurrect must be cleared before the memory goes (CPython's
+ * subtype_dealloc does the same, without calling callbacks). */
+FL_TEST(model, weakref_made_by_legacy_finalizer_is_cleared, .timeout = 10)
+{
+    uint64_t live0 = fx_live();
+    struct gh_class_spec spec = {.name = "L", .legacy_del = legacy_makes_weakref};
+    gh_object *cls = GH_FL(gh_class_new)(&spec);
+    gh_object *o = GH_FL(gh_instance_new_of)(cls);
+    legacy_weak = NULL;
+    gh_decref(o);
+    cr_assert_not_null(legacy_weak);
+    cr_assert_null(GH_FL(gh_weakref_get)(legacy_weak), "dead, not dangling");
+    gh_decref(legacy_weak);
+    gh_decref(cls);
+    cr_assert_eq(fx_live(), live0);
+}
+
+static gh_object *G;  /* what a finalizer stores */
+static void intern_in_del(gh_object *self, void *arg)
+{
+    (void)self;
+    (void)arg;
+    gh_list_append(&fx_ts, L(G), GH_FL(gh_str_intern)(GH_FL(gh_str_new)("abc", 3)));
+}
+
+/* Regression (review): a mortal interned string waits in the dealloc queue
+ * while a finalizer in the same drain interns its text. The table must not
+ * hand out the dying string. */
+FL_TEST(model, interning_does_not_revive_a_queued_string, .timeout = 10)
+{
+    if (!fx_gil())
+        cr_skip_test("mortal interned strings exist only under the GIL");
+    uint64_t live0 = fx_live();
+    G = GH_FL(gh_list_new)();
+    struct gh_class_spec spec = {.name = "X", .del = intern_in_del};
+    gh_object *cls = GH_FL(gh_class_new)(&spec);
+    gh_object *l = GH_FL(gh_list_new)();
+    gh_list_append(&fx_ts, L(l), GH_FL(gh_instance_new)());                        /* z */
+    gh_list_append(&fx_ts, L(l), GH_FL(gh_str_intern)(GH_FL(gh_str_new)("abc", 3))); /* s */
+    gh_list_append(&fx_ts, L(l), GH_FL(gh_instance_new_of)(cls));                  /* x */
+    gh_decref(l);
+    gh_object *s2 = gh_list_get(&fx_ts, L(G), 0);
+    cr_assert_eq(gh_refcnt(s2), 2, "a live string: G's reference and ours");
+    cr_assert(gh_str_is_interned(s2));
+    gh_object *s3 = GH_FL(gh_str_intern)(GH_FL(gh_str_new)("abc", 3));
+    cr_assert(s3 == s2, "and it is now the canonical one");
+    gh_decref(s3);
+    gh_decref(s2);
+    gh_decref(G);
+    gh_decref(cls);
+    GH_FL(gh_strings_fini)(); /* the table itself: made by the first intern */
+    GH_FL(gh_strings_init)();
+    cr_assert_eq(fx_live(), live0);
+}
+
+/* A dict refuses unhashable keys (CPython's TypeError) without consuming
+ * them: comparing keys under its lock never runs list or set code. */
+FL_TEST(model, dict_refuses_unhashable_keys, .timeout = 10)
+{
+    uint64_t live0 = fx_live();
+    gh_object *d = GH_FL(gh_dict_new)();
+    gh_object *k = GH_FL(gh_list_new)();
+    gh_object *v = gh_int_new(1);
+    cr_assert_eq(GH_FL(gh_dict_set)(&fx_ts, (struct gh_dict *)(void *)d, k, v), GH_EUNHASHABLE);
+    cr_assert_null(GH_FL(gh_dict_get)(&fx_ts, (struct gh_dict *)(void *)d, k));
+    cr_assert_not(GH_FL(gh_dict_del)(&fx_ts, (struct gh_dict *)(void *)d, k));
+    gh_object *t = GH_FL(gh_tuple_pack)(1, gh_newref(k));
+    cr_assert_eq(GH_FL(gh_dict_set)(&fx_ts, (struct gh_dict *)(void *)d, t, v), GH_EUNHASHABLE,
+                 "a tuple holding a list is unhashable too");
+    cr_assert_eq(gh_dict_len((struct gh_dict *)(void *)d), 0);
+    gh_decref(t);
+    gh_decref(k);
+    gh_decref(v);
+    gh_decref(d);
+    cr_assert_eq(fx_live(), live0);
+}

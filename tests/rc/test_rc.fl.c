@@ -30,7 +30,8 @@ FL_TEST(rc, deep_chain_does_not_recurse, .timeout = 60)
     }
     gh_decref(head);
     cr_assert_eq(fx_live(), live0);
-    cr_assert_null(fx_ts.dealloc_pending);
+    cr_assert_eq(fx_ts.dealloc_len, 0);
+    cr_assert_leq(fx_ts.dealloc_cap, 64, "a chain needs one queued object at a time");
     cr_assert_not(fx_ts.deallocating);
 }
 

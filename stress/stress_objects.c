@@ -1,0 +1,163 @@
+/* stress_objects.c - the object model's shared structures under real
+ * contention, without a GIL (the objlock_atomic flavour), as a plain
+ * executable so that it runs under ThreadSanitizer:
+ *
+ *   - weak references dereferenced while their referents die and are made
+ *     again (conditional increment against the last decref);
+ *   - a WeakValueDictionary whose values die in one thread while another
+ *     thread sets and gets the same keys (entry removal against re-set);
+ *   - every thread interning the same texts (one canonical object each);
+ *   - a shared set with overlapping adds and discards.
+ *
+ * usage: stress_objects [ROUNDS]   Prints its parameters, then SUCCESS or
+ * FAILURE; exit status 0 or 1.
+ */
+#define GH_FLAVORED 1
+#define GH_FL_SYNC_OBJLOCK 1
+#define GH_FL_RC_ATOMIC 1
+#define GH_FL_SUFFIX objlock_atomic
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "containers/containers.h"
+
+#define NTHREADS 3
+
+static int rounds = 20000;
+static gh_object *slots[8];         /* weakrefs, swapped under slots_lock */
+static pthread_mutex_t slots_lock = PTHREAD_MUTEX_INITIALIZER;
+static gh_object *wvd, *shared_set;
+static gh_object *canon[4];         /* interned texts, set by thread 0 */
+static int failures;
+
+static void fail(const char *what)
+{
+    __atomic_fetch_add(&failures, 1, __ATOMIC_RELAXED);
+    fprintf(stderr, "stress_objects: %s\n", what);
+}
+
+static void *worker(void *p)
+{
+    int id = (int)(intptr_t)p;
+    struct gh_tstate ts;
+    char name[16];
+    snprintf(name, sizeof name, "worker-%d", id);
+    gh_tstate_bind(&ts, id, name);
+    gh_alloc_thread_attach();
+    static const char *const texts[4] = {"alpha", "beta", "gamma", "delta"};
+    gh_object *mine[8] = {0};
+
+    for (int i = 0; i < rounds; i++) {
+        int k = (i * 7 + id) % 8;
+        /* Weak references: one thread's objects die while others deref. */
+        if (id == 0) {
+            gh_object *o = GH_FL(gh_instance_new)();
+            gh_object *wr = GH_FL(gh_weakref_new)(o, NULL);
+            pthread_mutex_lock(&slots_lock);
+            gh_object *old = slots[k];
+            slots[k] = wr;
+            pthread_mutex_unlock(&slots_lock);
+            if (old)
+                gh_decref(old);
+            if (mine[k])
+                gh_decref(mine[k]); /* the previous referent dies here */
+            mine[k] = o;
+        } else {
+            pthread_mutex_lock(&slots_lock);
+            gh_object *wr = slots[k] ? gh_newref(slots[k]) : NULL;
+            pthread_mutex_unlock(&slots_lock);
+            if (wr) {
+                gh_object *o = GH_FL(gh_weakref_get)(wr);
+                if (o) {
+                    if (o->ob_type->kind != GH_KIND_INSTANCE || gh_refcnt(o) == 0)
+                        fail("weakref returned a dead object");
+                    gh_decref(o);
+                }
+                gh_decref(wr);
+            }
+        }
+        /* WeakValueDictionary: values die right after being stored. */
+        gh_object *key = gh_int_new(1000 + (i % 16));
+        gh_object *v = GH_FL(gh_instance_new)();
+        GH_FL(gh_wvdict_set)(&ts, wvd, gh_newref(key), v);
+        gh_object *got = GH_FL(gh_wvdict_get)(&ts, wvd, key);
+        if (got) {
+            if (got->ob_type->kind != GH_KIND_INSTANCE)
+                fail("wvdict returned a wrong object");
+            gh_decref(got);
+        }
+        gh_decref(v);
+        gh_decref(key);
+        /* Interning: every thread interns the same texts. */
+        const char *t = texts[i % 4];
+        gh_object *s = GH_FL(gh_str_intern)(GH_FL(gh_str_new)(t, strlen(t)));
+        gh_object *c = __atomic_load_n(&canon[i % 4], __ATOMIC_ACQUIRE);
+        if (c && c != s)
+            fail("two canonical objects for one interned text");
+        gh_decref(s);
+        /* A shared set. */
+        gh_object *e = gh_int_new(i % 64);
+        if (id % 2) {
+            if (GH_FL(gh_set_add)(&ts, (struct gh_set *)(void *)shared_set, gh_newref(e)) < 0)
+                fail("set.add refused an int");
+        } else {
+            (void)GH_FL(gh_set_discard)(&ts, (struct gh_set *)(void *)shared_set, e);
+        }
+        gh_decref(e);
+    }
+    for (int k = 0; k < 8; k++)
+        if (mine[k])
+            gh_decref(mine[k]);
+    gh_alloc_thread_detach();
+    gh_tstate_unbind();
+    return NULL;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 1)
+        rounds = atoi(argv[1]);
+    printf("stress_objects: flavour objlock_atomic, %d threads, %d rounds\n", NTHREADS, rounds);
+    gh_model.full_header = true;
+    gh_model.immortal = true;
+    gh_model.intern_immortal = true;
+    if (gh_alloc_init(GH_ALLOC_THREAD, true) != 0)
+        return 3;
+    struct gh_tstate ts;
+    gh_tstate_bind(&ts, -1, NULL);
+    gh_alloc_thread_attach();
+    GH_FL(gh_model_init)();
+    wvd = GH_FL(gh_wvdict_new)();
+    shared_set = GH_FL(gh_set_new)();
+    static const char *const texts[4] = {"alpha", "beta", "gamma", "delta"};
+    for (int i = 0; i < 4; i++)
+        __atomic_store_n(&canon[i], GH_FL(gh_str_intern)(GH_FL(gh_str_new)(texts[i], strlen(texts[i]))),
+                         __ATOMIC_RELEASE);
+    pthread_t t[NTHREADS];
+    for (intptr_t i = 0; i < NTHREADS; i++)
+        if (pthread_create(&t[i], NULL, worker, (void *)i) != 0)
+            return 3;
+    for (int i = 0; i < NTHREADS; i++)
+        pthread_join(t[i], NULL);
+    for (int k = 0; k < 8; k++)
+        if (slots[k])
+            gh_decref(slots[k]);
+    if (GH_FL(gh_wvdict_len)(wvd) != 0)
+        fail("the WeakValueDictionary kept entries of dead values");
+    for (int i = 0; i < 4; i++)
+        gh_decref(canon[i]);
+    gh_decref(wvd);
+    gh_decref(shared_set);
+    GH_FL(gh_model_fini)();
+    gh_alloc_thread_detach();
+    struct gh_alloc_stats st;
+    gh_alloc_stats_get(&st);
+    if (st.live_bytes != 0)
+        fail("bytes still live after everything was dropped");
+    gh_alloc_fini();
+    printf("%s\n", failures ? "FAILURE" : "SUCCESS");
+    return failures ? 1 : 0;
+}
