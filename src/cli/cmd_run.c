@@ -7,6 +7,7 @@
  * the thread count against the scenario's roles. Only then gh_run.
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,6 +56,7 @@ int gh__cli_run(int argc, char **argv)
     struct gh_strategy st;
     struct gh_diag diag = {{0}};
     char path[4096], err[512];
+    FILE *devnull = NULL; /* the output of `show` under --quiet */
     int rc = gh__cli_parse(&o, "run", argc, argv, 2);
     if (rc != 0 || o.help) {
         if (rc == 0)
@@ -97,6 +99,16 @@ int gh__cli_run(int argc, char **argv)
     cfg.seed_given = o.seed_given;
     cfg.latency_sample = 16;
     cfg.perf_control = getenv("PERF_CTL_FIFO") && getenv("PERF_ACK_FIFO");
+    /* --quiet silences everything on stdout, the scenario's `show` lines
+     * too (compare runs its cells with --quiet). */
+    if (o.quiet) {
+        devnull = fopen("/dev/null", "w");
+        if (!devnull) {
+            rc = gh__cli_error(GH_EXIT_INTERNAL, "/dev/null: %s", strerror(errno));
+            goto out_scenario;
+        }
+        cfg.out = devnull;
+    }
 
     gh__cli_catch_sigint();
     gh__cli_progress("running %s under %s, %d threads...", s->name ? s->name : path,
@@ -146,6 +158,8 @@ out_json:
 out_result:
     gh_result_free(&res);
 out_scenario:
+    if (devnull)
+        fclose(devnull);
     gh_scenario_free(s);
 out:
     gh__cli_opts_free(&o);

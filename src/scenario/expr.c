@@ -7,17 +7,22 @@
  *   or      := and ("or" and)*
  *   and     := not ("and" not)*
  *   not     := "not" not | cmp
- *   cmp     := sum [("==" | "!=" | "<" | "<=" | ">" | ">=") sum]
+ *   cmp     := sum [("==" | "!=" | "<" | "<=" | ">" | ">=" | "is" | "is" "not") sum]
  *   sum     := term (("+" | "-") term)*
  *   term    := unary (("*" | "/" | "%") unary)*
  *   unary   := "-" unary | primary
- *   primary := INT | "(" or ")" | FUNC "(" ARG ")"
+ *   primary := INT | "(" or ")" | FUNC "(" ARG ")" | NAME
  *
- * FUNC is len (ARG: a global list or dict), count or failed (ARG: an op
- * name). Comparisons do not chain (a < b < c is an error, not Python's
- * a < b and b < c). Values are int64; comparisons, `not`, `and` and `or`
- * yield 0 or 1; `and` and `or` short-circuit; `/` and `%` round like
- * Python's // and %.
+ * FUNC is count or failed (ARG: an op name); len, id, getrefcount,
+ * getsizeof, value, interned or alive (ARG: an object's NAME); finalized
+ * (ARG: a class global); callbacks (no ARG). A NAME is a local of the role
+ * (show, assert) or a global; it is an object, not a number, so it may
+ * only be an argument or an operand of `is`, `is not`, `==` and `!=` with
+ * a NAME on both sides (object identity and equality, evaluated by
+ * env->object). Comparisons do not chain (a < b < c is an error, not
+ * Python's a < b and b < c). Values are int64; comparisons, `not`, `and`
+ * and `or` yield 0 or 1; `and` and `or` short-circuit; `/` and `%` round
+ * like Python's // and %.
  *
  * Limits keep every walk shallow: at most GH_EXPR_MAX_NODES nodes per check
  * (so the recursive eval and free are bounded) and GH_EXPR_MAX_NEST nested
@@ -43,7 +48,7 @@ enum tok_kind {
     T_END, T_INT, T_IDENT, T_LPAREN, T_RPAREN,
     T_PLUS, T_MINUS, T_STAR, T_SLASH, T_PERCENT,
     T_EQ, T_NE, T_LT, T_LE, T_GT, T_GE,
-    T_AND, T_OR, T_NOT,
+    T_AND, T_OR, T_NOT, T_IS,
 };
 
 struct tok {
@@ -58,6 +63,7 @@ struct eparser {
     struct tok tok;           /* current token */
     const struct gh_global *globals;
     int nglobals;
+    const struct gh_role *role;   /* NULL: globals only (checks) */
     gh__expr_pos_fn *posfn;
     void *pos_ctx;
     int nodes;
@@ -188,6 +194,8 @@ static void ep_next(struct eparser *p)
             t.kind = T_OR;
         else if (t.len == 3 && memcmp(s + i, "not", 3) == 0)
             t.kind = T_NOT;
+        else if (t.len == 2 && memcmp(s + i, "is", 2) == 0)
+            t.kind = T_IS;
         p->tok = t;
         p->pos = j;
         return;
@@ -270,24 +278,100 @@ static struct gh_expr *parse_or(struct eparser *p);
 static const char operand_hint[] =
     "a number, `(`, `-`, `not`, len(NAME), count(OP) or failed(OP)";
 
+/* The functions, their node kinds and what their argument is. */
+enum argkind { ARG_OP, ARG_OBJECT, ARG_CLASS, ARG_NONE };
+static const struct {
+    const char *name;
+    enum gh_expr_kind kind;
+    enum argkind arg;
+} functions[] = {
+    {"len", GH_EX_LEN, ARG_OBJECT},
+    {"count", GH_EX_COUNT, ARG_OP},
+    {"failed", GH_EX_FAILED, ARG_OP},
+    {"id", GH_EX_ID, ARG_OBJECT},
+    {"getrefcount", GH_EX_REFCNT, ARG_OBJECT},
+    {"getsizeof", GH_EX_SIZEOF, ARG_OBJECT},
+    {"value", GH_EX_VALUE, ARG_OBJECT},
+    {"interned", GH_EX_INTERNED, ARG_OBJECT},
+    {"alive", GH_EX_ALIVE, ARG_OBJECT},
+    {"finalized", GH_EX_FINALIZED, ARG_CLASS},
+    {"callbacks", GH_EX_CALLBACKS, ARG_NONE},
+};
+
+static int find_function(const char *s, size_t len)
+{
+    for (size_t i = 0; i < GH_ARRAY_LEN(functions); i++)
+        if (strlen(functions[i].name) == len && memcmp(functions[i].name, s, len) == 0)
+            return (int)i;
+    return -1;
+}
+
+/* Resolves an object name: a local of the role first, then a global.
+ * Returns false when there is none. */
+static bool resolve_name(const struct eparser *p, const char *name, bool *local, int *slot)
+{
+    for (int i = 0; p->role && i < p->role->nlocals; i++)
+        if (strcmp(p->role->locals[i], name) == 0) {
+            *local = true;
+            *slot = i;
+            return true;
+        }
+    for (int i = 0; i < p->nglobals; i++)
+        if (strcmp(p->globals[i].name, name) == 0) {
+            *local = false;
+            *slot = i;
+            return true;
+        }
+    return false;
+}
+
+static const char *names_hint(const struct eparser *p)
+{
+    return p->role ? "a local of this role or a global from `setup`"
+                   : "a global from `setup` (after the run only globals exist)";
+}
+
+/* A NAME node for the identifier token t (its offset kept in ival). */
+static struct gh_expr *name_node(struct eparser *p, struct tok t)
+{
+    char name[64], b[64];
+    if (t.len >= sizeof name) {
+        ep_error(p, t.off, "the name %s is too long", tok_desc(p, &t, b, sizeof b));
+        return NULL;
+    }
+    memcpy(name, p->text + t.off, t.len);
+    name[t.len] = 0;
+    bool local;
+    int slot;
+    if (!resolve_name(p, name, &local, &slot)) {
+        ep_error(p, t.off, "unexpected name `%s`: not %s; a check reads values through "
+                 "len(NAME), count(OP), failed(OP) and the other functions", name,
+                 names_hint(p));
+        return NULL;
+    }
+    struct gh_expr *e = mk(p, GH_EX_NAME, t.off, NULL, NULL);
+    if (e) {
+        e->local = local;
+        e->slot = slot;
+        e->ival = (int64_t)t.off;
+    }
+    return e;
+}
+
 static struct gh_expr *parse_call(struct eparser *p)
 {
     struct tok fn = p->tok;
-    const char *s = p->text + fn.off;
-    enum gh_expr_kind kind;
     char b[64];
-    if (fn.len == 3 && memcmp(s, "len", 3) == 0) {
-        kind = GH_EX_LEN;
-    } else if (fn.len == 5 && memcmp(s, "count", 5) == 0) {
-        kind = GH_EX_COUNT;
-    } else if (fn.len == 6 && memcmp(s, "failed", 6) == 0) {
-        kind = GH_EX_FAILED;
-    } else {
-        ep_error(p, fn.off, "unknown function %s; expected len, count or failed",
+    int f = find_function(p->text + fn.off, fn.len);
+    if (f < 0) {
+        ep_error(p, fn.off, "unknown function %s; expected len, count, failed, id, "
+                 "getrefcount, getsizeof, value, interned, alive, finalized or callbacks",
                  tok_desc(p, &fn, b, sizeof b));
         return NULL;
     }
-    const char *fname = kind == GH_EX_LEN ? "len" : kind == GH_EX_COUNT ? "count" : "failed";
+    const char *fname = functions[f].name;
+    enum gh_expr_kind kind = functions[f].kind;
+    enum argkind ak = functions[f].arg;
     ep_next(p);
     if (p->tok.kind != T_LPAREN) {
         ep_error(p, p->tok.off, "expected `(` after %s, found %s", fname,
@@ -297,64 +381,106 @@ static struct gh_expr *parse_call(struct eparser *p)
     ep_next(p);
     if (p->failed)
         return NULL;
-    struct tok arg = p->tok;
-    if (arg.kind != T_IDENT) {
-        ep_error(p, arg.off, "expected %s inside %s(), found %s",
-                 kind == GH_EX_LEN ? "the name of a global list or dict" : "an op name",
-                 fname, tok_desc(p, &arg, b, sizeof b));
-        return NULL;
-    }
-    char name[64];
-    if (arg.len >= sizeof name) {
-        ep_error(p, arg.off, "the name %s is too long", tok_desc(p, &arg, b, sizeof b));
-        return NULL;
-    }
-    memcpy(name, p->text + arg.off, arg.len);
-    name[arg.len] = 0;
+    struct gh_expr *arg_node = NULL;
     int slot = -1;
     enum gh_op_kind op = GH_OP_COUNT;
-    if (kind == GH_EX_LEN) {
-        for (int i = 0; i < p->nglobals; i++)
-            if (strcmp(p->globals[i].name, name) == 0)
-                slot = i;
-        if (slot < 0) {
-            ep_error(p, arg.off, "len(%s): `%s` is not a global (len() reads a global list "
-                     "or dict named in `setup`)", name, name);
+    char name[64] = "";
+    if (ak != ARG_NONE) {
+        struct tok arg = p->tok;
+        if (arg.kind != T_IDENT && !(ak == ARG_OP && arg.kind == T_IS)) {
+            ep_error(p, arg.off, "expected %s inside %s(), found %s",
+                     ak == ARG_OP ? "an op name" : ak == ARG_CLASS ? "the name of a class global"
+                     : kind == GH_EX_LEN && !p->role ? "the name of a global list or dict"
+                     : "the name of an object", fname, tok_desc(p, &arg, b, sizeof b));
             return NULL;
         }
-        enum gh_newtype t = p->globals[slot].type;
-        if (t != GH_NEW_LIST && t != GH_NEW_DICT) {
-            ep_error(p, arg.off, "len(%s): `%s` is %s; len() needs a list or a dict", name,
-                     name, t == GH_NEW_INT ? "an int" : "an object");
+        if (arg.len >= sizeof name) {
+            ep_error(p, arg.off, "the name %s is too long", tok_desc(p, &arg, b, sizeof b));
             return NULL;
         }
-    } else {
-        op = gh_op_from_name(name);
-        if (op == GH_OP_COUNT) {
-            char list[512];
-            size_t o = 0;
-            list[0] = 0;
-            for (int i = 0; i < GH_OP_COUNT && o < sizeof list; i++)
-                o += (size_t)snprintf(list + o, sizeof list - o, "%s%s", i ? ", " : "",
-                                      gh_op_names[i]);
-            ep_error(p, arg.off, "%s(%s): unknown op `%s`; expected one of %s", fname, name,
-                     name, list);
-            return NULL;
+        memcpy(name, p->text + arg.off, arg.len);
+        name[arg.len] = 0;
+        if (ak == ARG_OP) {
+            op = gh_op_from_name(name);
+            if (op == GH_OP_COUNT) {
+                char list[1024];
+                size_t o = 0;
+                list[0] = 0;
+                for (int i = 0; i < GH_OP_COUNT && o < sizeof list; i++)
+                    o += (size_t)snprintf(list + o, sizeof list - o, "%s%s", i ? ", " : "",
+                                          gh_op_names[i]);
+                ep_error(p, arg.off, "%s(%s): unknown op `%s`; expected one of %s", fname,
+                         name, name, list);
+                return NULL;
+            }
+        } else if (ak == ARG_CLASS) {
+            for (int i = 0; i < p->nglobals; i++)
+                if (strcmp(p->globals[i].name, name) == 0)
+                    slot = i;
+            if (slot < 0 || p->globals[slot].type != GH_NEW_CLASS) {
+                ep_error(p, arg.off, "%s(%s): `%s` is not a class from `setup` (a global "
+                         "{type: class})", fname, name, name);
+                return NULL;
+            }
+        } else {
+            bool local;
+            if (!resolve_name(p, name, &local, &slot)) {
+                if (kind == GH_EX_LEN && !p->role)
+                    ep_error(p, arg.off, "len(%s): `%s` is not a global (len() reads a global "
+                             "list or dict named in `setup`)", name, name);
+                else
+                    ep_error(p, arg.off, "%s(%s): `%s` is not %s", fname, name, name,
+                             names_hint(p));
+                return NULL;
+            }
+            enum gh_newtype t = local ? (p->role->local_types ? p->role->local_types[slot]
+                                                              : GH_NEW_ANY)
+                                      : p->globals[slot].type;
+            if (kind == GH_EX_LEN && (t == GH_NEW_INT || t == GH_NEW_OBJECT ||
+                                      t == GH_NEW_FLOAT || t == GH_NEW_NONE ||
+                                      t == GH_NEW_BARE_OBJECT || t == GH_NEW_FUNCTION ||
+                                      t == GH_NEW_CLASS || t == GH_NEW_SMALL_INT)) {
+                ep_error(p, arg.off, "len(%s): `%s` is %s; len() needs a sized object (a list, "
+                         "dict, set, tuple, str...)", name, name,
+                         t == GH_NEW_INT || t == GH_NEW_SMALL_INT ? "an int"
+                         : t == GH_NEW_FLOAT ? "a float" : "an object without a length");
+                return NULL;
+            }
+            arg_node = mk(p, GH_EX_NAME, arg.off, NULL, NULL);
+            if (!arg_node)
+                return NULL;
+            arg_node->local = local;
+            arg_node->slot = slot;
+            arg_node->ival = (int64_t)arg.off;
         }
+        ep_next(p);
     }
-    ep_next(p);
     if (p->tok.kind != T_RPAREN) {
         ep_error(p, p->tok.off, "expected `)` after %s(%s, found %s", fname, name,
                  tok_desc(p, &p->tok, b, sizeof b));
+        gh__expr_free(arg_node);
         return NULL;
     }
     ep_next(p);
-    struct gh_expr *e = mk(p, kind, fn.off, NULL, NULL);
+    struct gh_expr *e = mk(p, kind, fn.off, arg_node, NULL);
     if (e) {
-        e->slot = slot;
+        e->slot = arg_node ? arg_node->slot : slot;
+        e->local = arg_node && arg_node->local;
         e->op = op;
     }
     return e;
+}
+
+/* An object NAME where a number is needed is an error. */
+static bool reject_name(struct eparser *p, const struct gh_expr *e)
+{
+    if (!e || e->kind != GH_EX_NAME)
+        return false;
+    const char *n = e->local ? p->role->locals[e->slot] : p->globals[e->slot].name;
+    ep_error(p, (size_t)e->ival, "`%s` is an object, not a number: compare it with `is`, "
+             "`is not`, `==` or `!=` to another name, or read it with len(%s), value(%s), "
+             "id(%s)...", n, n, n, n);
+    return true;
 }
 
 static struct gh_expr *parse_primary(struct eparser *p)
@@ -399,15 +525,10 @@ static struct gh_expr *parse_primary(struct eparser *p)
         while (p->text[j] == ' ' || p->text[j] == '\t' || p->text[j] == '\n' ||
                p->text[j] == '\r')
             j++;
-        bool call = p->text[j] == '(';
-        bool known = (t.len == 3 && memcmp(p->text + t.off, "len", 3) == 0) ||
-                     (t.len == 5 && memcmp(p->text + t.off, "count", 5) == 0) ||
-                     (t.len == 6 && memcmp(p->text + t.off, "failed", 6) == 0);
-        if (call || known)
+        if (p->text[j] == '(' || find_function(p->text + t.off, t.len) >= 0)
             return parse_call(p);
-        ep_error(p, t.off, "unexpected name %s; a check reads values through len(NAME), "
-                 "count(OP) and failed(OP)", tok_desc(p, &t, b, sizeof b));
-        return NULL;
+        ep_next(p);
+        return name_node(p, t);
     }
     default:
         ep_error(p, t.off, "expected an operand (%s), found %s", operand_hint,
@@ -432,6 +553,10 @@ static struct gh_expr *parse_unary(struct eparser *p)
     p->nest--;
     if (!x)
         return NULL;
+    if (reject_name(p, x)) {
+        gh__expr_free(x);
+        return NULL;
+    }
     return mk(p, GH_EX_NEG, off, x, NULL);
 }
 
@@ -449,10 +574,17 @@ static struct gh_expr *parse_binary_level(struct eparser *p,
                 k = i;
         if (k < 0)
             break;
+        if (reject_name(p, l))
+            break;
         ep_next(p);
         struct gh_expr *r = operand(p);
         if (!r) {
             gh__expr_free(l);
+            return NULL;
+        }
+        if (reject_name(p, r)) {
+            gh__expr_free(l);
+            gh__expr_free(r);
             return NULL;
         }
         /* The node starts where its left operand starts. */
@@ -486,7 +618,8 @@ static struct gh_expr *parse_sum(struct eparser *p)
 
 static bool is_cmp(enum tok_kind k)
 {
-    return k == T_EQ || k == T_NE || k == T_LT || k == T_LE || k == T_GT || k == T_GE;
+    return k == T_EQ || k == T_NE || k == T_LT || k == T_LE || k == T_GT || k == T_GE ||
+           k == T_IS;
 }
 
 static struct gh_expr *parse_cmp(struct eparser *p)
@@ -495,20 +628,40 @@ static struct gh_expr *parse_cmp(struct eparser *p)
     if (!l || p->failed || !is_cmp(p->tok.kind))
         goto out;
     enum gh_expr_kind kind;
+    size_t opoff = p->tok.off;
     switch (p->tok.kind) {
     case T_EQ: kind = GH_EX_EQ; break;
     case T_NE: kind = GH_EX_NE; break;
     case T_LT: kind = GH_EX_LT; break;
     case T_LE: kind = GH_EX_LE; break;
     case T_GT: kind = GH_EX_GT; break;
+    case T_IS: kind = GH_EX_IS; break;
     default:   kind = GH_EX_GE; break;
     }
     ep_next(p);
+    if (kind == GH_EX_IS && p->tok.kind == T_NOT) {
+        kind = GH_EX_ISNOT;
+        ep_next(p);
+    }
     struct gh_expr *r = parse_sum(p);
     if (!r)
         goto out;
     if (is_cmp(p->tok.kind)) {
         ep_error(p, p->tok.off, "comparisons do not chain; join them with `and`");
+        gh__expr_free(r);
+        goto out;
+    }
+    bool names = l->kind == GH_EX_NAME && r->kind == GH_EX_NAME;
+    if (kind == GH_EX_IS || kind == GH_EX_ISNOT) {
+        if (!names) {
+            ep_error(p, opoff, "`is` compares two objects by identity: write NAME is NAME "
+                     "(or NAME is not NAME)");
+            gh__expr_free(r);
+            goto out;
+        }
+    } else if (names && (kind == GH_EX_EQ || kind == GH_EX_NE)) {
+        kind = kind == GH_EX_EQ ? GH_EX_OBJ_EQ : GH_EX_OBJ_NE;
+    } else if (reject_name(p, l) || reject_name(p, r)) {
         gh__expr_free(r);
         goto out;
     }
@@ -542,6 +695,10 @@ static struct gh_expr *parse_not(struct eparser *p)
     p->nest--;
     if (!x)
         return NULL;
+    if (reject_name(p, x)) {
+        gh__expr_free(x);
+        return NULL;
+    }
     return mk(p, GH_EX_NOT, off, x, NULL);
 }
 
@@ -563,8 +720,17 @@ struct gh_expr *gh__expr_parse(const char *text, const struct gh_global *globals
                                int nglobals, gh__expr_pos_fn *pos, void *pos_ctx,
                                size_t *err_offset, char *err, size_t errlen)
 {
+    return gh__expr_parse_in(text, globals, nglobals, NULL, pos, pos_ctx, err_offset, err,
+                             errlen);
+}
+
+struct gh_expr *gh__expr_parse_in(const char *text, const struct gh_global *globals,
+                                  int nglobals, const struct gh_role *role,
+                                  gh__expr_pos_fn *pos, void *pos_ctx, size_t *err_offset,
+                                  char *err, size_t errlen)
+{
     struct eparser p = {
-        .text = text, .globals = globals, .nglobals = nglobals,
+        .text = text, .globals = globals, .nglobals = nglobals, .role = role,
         .posfn = pos, .pos_ctx = pos_ctx, .err = err, .errlen = errlen,
     };
     if (errlen)
@@ -576,6 +742,8 @@ struct gh_expr *gh__expr_parse(const char *text, const struct gh_global *globals
                  "len(L) == count(list.append)");
     } else {
         e = parse_or(&p);
+        if (e && !p.failed)
+            reject_name(&p, e);
         if (e && !p.failed && p.tok.kind != T_END) {
             char b[64];
             ep_error(&p, p.tok.off, "expected an operator or the end of the check, found %s",
@@ -637,10 +805,20 @@ static int ev(const struct gh_expr *e, const struct gh_eval_env *env, int64_t *o
         *out = e->ival;
         return 0;
     case GH_EX_LEN:
-        if (!env || !env->len)
+        if (env && env->object)
+            return env->object(env->ctx, e, out, err, errlen);
+        if (!env || !env->len || e->local)
             return ev_error(e, err, errlen, "len() is not available here");
         *out = env->len(env->ctx, e->slot);
         return 0;
+    case GH_EX_NAME:
+        return ev_error(e, err, errlen, "an object is not a number");
+    case GH_EX_ID: case GH_EX_REFCNT: case GH_EX_SIZEOF: case GH_EX_VALUE:
+    case GH_EX_INTERNED: case GH_EX_ALIVE: case GH_EX_FINALIZED: case GH_EX_CALLBACKS:
+    case GH_EX_IS: case GH_EX_ISNOT: case GH_EX_OBJ_EQ: case GH_EX_OBJ_NE:
+        if (!env || !env->object)
+            return ev_error(e, err, errlen, "objects cannot be read here");
+        return env->object(env->ctx, e, out, err, errlen);
     case GH_EX_COUNT:
     case GH_EX_FAILED: {
         uint64_t (*fn)(void *, enum gh_op_kind) =
@@ -738,6 +916,18 @@ static int ev(const struct gh_expr *e, const struct gh_eval_env *env, int64_t *o
 overflow:
     return ev_error(e, err, errlen, "integer overflow in %" PRId64 " %s %" PRId64, a,
                     op_symbol(e->kind), b);
+}
+
+bool gh_expr_is_bool(const struct gh_expr *e)
+{
+    switch (e->kind) {
+    case GH_EX_EQ: case GH_EX_NE: case GH_EX_LT: case GH_EX_LE: case GH_EX_GT: case GH_EX_GE:
+    case GH_EX_NOT: case GH_EX_AND: case GH_EX_OR: case GH_EX_INTERNED: case GH_EX_ALIVE:
+    case GH_EX_IS: case GH_EX_ISNOT: case GH_EX_OBJ_EQ: case GH_EX_OBJ_NE:
+        return true;
+    default:
+        return false;
+    }
 }
 
 int gh_expr_eval(const struct gh_expr *e, const struct gh_eval_env *env, int64_t *out,

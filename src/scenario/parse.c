@@ -133,16 +133,32 @@ static void join(char *buf, size_t len, const char *const *names, int n)
 static const char *const reserved_words[] = {
     "none", "object", "int", "small-int", "list", "dict", "random",
     "and", "or", "not", "len", "count", "failed",
+    "true", "false", "float", "str", "bytes", "bytearray", "tuple", "set", "frozenset",
+    "weakvaluedict", "class", "function", "is",
 };
 
-static const char *const newtype_names[] = {"object", "int", "list", "dict"};
-static const char *const newtype_articles[] = {"an object", "an int", "a list", "a dict"};
+/* Indexed by enum gh_newtype. Those up to GH_NEW_FUNCTION can be written
+ * as a `type`; an instance's type is written as its class's name. */
+static const char *const newtype_names[GH_NEW_COUNT] = {
+    "object", "int", "list", "dict", "none", "true", "false", "bare-object", "small-int",
+    "float", "str", "bytes", "bytearray", "tuple", "set", "frozenset", "weakvaluedict",
+    "class", "function", "instance", "weakref", "snapshot", "any",
+};
+static const char *const newtype_articles[GH_NEW_COUNT] = {
+    "an object", "an int", "a list", "a dict", "None", "True", "False", "a bare object()",
+    "a small int", "a float", "a str", "a bytes", "a bytearray", "a tuple", "a set",
+    "a frozenset", "a WeakValueDictionary", "a class", "a function", "an instance",
+    "a weak reference", "a trace snapshot", "an object of any type",
+};
+#define TYPE_LIST "object, int, list, dict, none, true, false, bare-object, small-int, " \
+                  "float, str, bytes, bytearray, tuple, set, frozenset, weakvaluedict, function"
 
 /* ---- the parse context and its errors ----------------------------------- */
 
 struct local_info {
     enum gh_newtype type;
-    int line, column;         /* the first `new` that binds it */
+    bool by_new;              /* bound only by `new` ops so far */
+    int line, column;         /* the first op that binds it */
 };
 
 struct pctx {
@@ -457,8 +473,19 @@ static int gsort_cmp(const void *a, const void *b, void *arg)
 /* ---- values ------------------------------------------------------------ */
 
 static const char *const value_keywords[] = {
-    "none", "object", "int", "small-int", "list", "dict",
+    "none", "object", "int", "small-int", "list", "dict", "true", "false",
 };
+
+/* Whether a plain scalar is written as a decimal integer. */
+static bool looks_int(const yaml_node_t *n)
+{
+    if (!is_scalar(n) || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+        return false;
+    const char *t = sval(n);
+    if (*t == '-' || *t == '+')
+        t++;
+    return *t >= '0' && *t <= '9';
+}
 
 /* `value`: a keyword, a global defined before index `nvisible`, or a local
  * of role r (NULL in setup). */
@@ -468,13 +495,18 @@ static int parse_value(struct pctx *c, yaml_node_t *n, const struct gh_role *r,
     char b[64], b2[64];
     static const enum gh_value_kind kinds[] = {
         GH_VAL_NONE_OBJ, GH_VAL_OBJECT, GH_VAL_INT, GH_VAL_SMALL_INT, GH_VAL_LIST, GH_VAL_DICT,
+        GH_VAL_TRUE, GH_VAL_FALSE,
     };
     if (!is_scalar(n) || is_null(n) || has_nul(n))
-        return err_node(c, n, "value: expected none, object, int, small-int, list, dict or "
-                        "a name, found %s", desc(n, b, sizeof b));
+        return err_node(c, n, "value: expected none, true, false, object, int, small-int, list, "
+                        "dict, an integer or a name, found %s", desc(n, b, sizeof b));
     const char *v = sval(n);
     memset(out, 0, sizeof *out);
     out->slot = -1;
+    if (looks_int(n)) {
+        out->kind = GH_VAL_INT_LIT;
+        return get_int(c, n, "value", INT64_MIN, INT64_MAX, &out->range);
+    }
     for (size_t i = 0; i < GH_ARRAY_LEN(value_keywords); i++) {
         if (!strcmp(v, value_keywords[i])) {
             out->kind = kinds[i];
@@ -511,21 +543,243 @@ static int parse_value(struct pctx *c, yaml_node_t *n, const struct gh_role *r,
                     r ? " or a local of this role" : " set up earlier");
 }
 
-static int parse_newtype(struct pctx *c, yaml_node_t *n, const char *what,
-                         enum gh_newtype *out)
+/* A `type`: a type name, or the name of a class global defined before index
+ * nvisible (an instance of it: *cls gets its index). `class` only in setup. */
+static int parse_newtype(struct pctx *c, yaml_node_t *n, const char *what, bool setup,
+                         int nvisible, enum gh_newtype *out, int *cls)
 {
     char b[64];
-    if (is_scalar(n) && !has_nul(n))
-        for (int i = 0; i < 4; i++)
-            if (!strcmp(sval(n), newtype_names[i])) {
+    *cls = -1;
+    if (is_scalar(n) && !has_nul(n)) {
+        for (int i = 0; i <= GH_NEW_FUNCTION; i++)
+            if (!strcmp(sval(n), newtype_names[i]) && (setup || i != GH_NEW_CLASS)) {
                 *out = (enum gh_newtype)i;
                 return 0;
             }
-    return err_node(c, n, "%s: expected a type (object, int, list or dict), found %s", what,
-                    desc(n, b, sizeof b));
+        int g = c->s->nglobals ? find_global(c, sval(n)) : -1;
+        if (g >= 0 && g < nvisible && c->s->globals[g].type == GH_NEW_CLASS) {
+            *out = GH_NEW_INSTANCE;
+            *cls = g;
+            return 0;
+        }
+        if (g >= 0 && c->s->globals[g].type == GH_NEW_CLASS)
+            return err_node(c, n, "%s: the class `%s` is set up later, at %d:%d; setup builds "
+                            "globals in order", what, sval(n), c->s->globals[g].line,
+                            c->s->globals[g].column);
+    }
+    return err_node(c, n, "%s: expected a type (" TYPE_LIST "%s or the name of a class from "
+                    "setup), found %s", what, setup ? ", class" : "", desc(n, b, sizeof b));
 }
 
-/* ---- setup ------------------------------------------------------------- */
+/* A boolean scalar: true or false. */
+static int get_bool(struct pctx *c, yaml_node_t *n, const char *what, bool *out)
+{
+    char b[64];
+    if (is_scalar(n) && n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE) {
+        const char *v = sval(n);
+        if (!strcmp(v, "true") || !strcmp(v, "True")) {
+            *out = true;
+            return 0;
+        }
+        if (!strcmp(v, "false") || !strcmp(v, "False")) {
+            *out = false;
+            return 0;
+        }
+    }
+    return err_node(c, n, "%s: expected true or false, found %s", what, desc(n, b, sizeof b));
+}
+
+/* The keys of an object spec: setup's long form and a `new` op. */
+enum spec_key { S_TYPE, S_ITEMS, S_VALUE, S_RANGE, S_CONST, S_DEL, S_LEGACY, S_INTO, S_DEF,
+                S_COUNT };
+static const char *const spec_key_names[S_COUNT] = {
+    "type", "items", "value", "range", "const", "del", "legacy", "into", "def",
+};
+
+/* Which spec keys (besides type) each type takes. */
+static unsigned spec_keys_for(enum gh_newtype t)
+{
+#define SB(k) (1u << (k))
+    switch (t) {
+    case GH_NEW_INT: case GH_NEW_SMALL_INT: case GH_NEW_FLOAT:
+    case GH_NEW_BYTES: case GH_NEW_BYTEARRAY:
+        return SB(S_VALUE);
+    case GH_NEW_STR:        return SB(S_VALUE) | SB(S_CONST);
+    case GH_NEW_LIST: case GH_NEW_DICT:
+        return SB(S_ITEMS) | SB(S_VALUE) | SB(S_RANGE);
+    case GH_NEW_TUPLE: case GH_NEW_SET: case GH_NEW_FROZENSET:
+        return SB(S_ITEMS);
+    case GH_NEW_CLASS:      return SB(S_DEL) | SB(S_LEGACY) | SB(S_INTO);
+    case GH_NEW_FUNCTION:   return SB(S_DEF);
+    default:                return 0;
+    }
+#undef SB
+}
+
+static const char *spec_hint(enum gh_newtype t)
+{
+    switch (t) {
+    case GH_NEW_INT: case GH_NEW_SMALL_INT: return " (give its integer `value`)";
+    case GH_NEW_FLOAT:    return " (give its `value`, e.g. 1.5)";
+    case GH_NEW_STR:      return " (give its text as `value`, and `const: true` for a constant)";
+    case GH_NEW_BYTES: case GH_NEW_BYTEARRAY: return " (give its contents as `value`)";
+    case GH_NEW_TUPLE: case GH_NEW_SET: case GH_NEW_FROZENSET:
+        return " (give its `items`, e.g. items: [1, 2, x])";
+    case GH_NEW_CLASS:    return " (it takes del, legacy and into)";
+    case GH_NEW_FUNCTION: return " (it takes def)";
+    default:              return "";
+    }
+}
+
+/* Fills g (type already set) from the spec keys in val[]. r: the role (NULL
+ * in setup); nvisible: how many globals a name may refer to. */
+static int parse_spec(struct pctx *c, struct gh_global *g, yaml_node_t **key, yaml_node_t **val,
+                      const struct gh_role *r, int nvisible, const char *what)
+{
+    char b[64], w[160];
+    unsigned ok = spec_keys_for(g->type);
+    for (int i = S_ITEMS; i < S_COUNT; i++)
+        if (key[i] && !(ok & (1u << i)))
+            return err_node(c, key[i], "%s: `%s` does not apply to type %s%s", what,
+                            spec_key_names[i], g->type == GH_NEW_INSTANCE ? "instance"
+                            : newtype_names[g->type], spec_hint(g->type));
+    yaml_node_t *v = val[S_VALUE];
+    snprintf(w, sizeof w, "%s: value", what);
+    switch (g->type) {
+    case GH_NEW_INT:
+    case GH_NEW_SMALL_INT:
+        if (v) {
+            g->has_value = true;
+            if (g->type == GH_NEW_SMALL_INT)
+                return get_int(c, v, w, -5, 256, &g->int_value);
+            return get_int(c, v, w, INT64_MIN, INT64_MAX, &g->int_value);
+        }
+        return 0;
+    case GH_NEW_FLOAT:
+        if (v) {
+            char *end = NULL;
+            g->has_value = true;
+            if (is_scalar(v) && v->data.scalar.style == YAML_PLAIN_SCALAR_STYLE && !has_nul(v))
+                g->float_value = strtod(sval(v), &end);
+            if (!end || end == sval(v) || *end)
+                return err_node(c, v, "%s: expected a number such as 1.5, found %s", w,
+                                desc(v, b, sizeof b));
+        }
+        return 0;
+    case GH_NEW_STR:
+    case GH_NEW_BYTES:
+    case GH_NEW_BYTEARRAY:
+        if (v) {
+            if (!is_scalar(v))
+                return err_node(c, v, "%s: expected a text such as \"abc\", found %s", w,
+                                desc(v, b, sizeof b));
+            size_t n = v->data.scalar.length;
+            const unsigned char *t = (const unsigned char *)sval(v);
+            for (size_t i = 0; i < n; i++)
+                if (t[i] >= 0x80 || (g->type == GH_NEW_STR && !t[i]))
+                    return err_node(c, v, "%s: the model has only ASCII text; `%s` has a "
+                                    "byte 0x%02x", w, clip(sval(v), b, sizeof b), t[i]);
+            g->text = xcalloc(n + 1, 1);
+            memcpy(g->text, t, n);
+            g->text_len = n;
+            g->has_value = true;
+        }
+        if (val[S_CONST] && get_bool(c, val[S_CONST], "const", &g->is_const))
+            return -1;
+        return 0;
+    case GH_NEW_LIST:
+    case GH_NEW_DICT:
+    case GH_NEW_TUPLE:
+    case GH_NEW_SET:
+    case GH_NEW_FROZENSET:
+        break;
+    case GH_NEW_CLASS:
+        if (val[S_DEL]) {
+            static const char *const dn[] = {"none", "count", "resurrect"};
+            int k = -1;
+            for (int i = 0; i < 3 && is_scalar(val[S_DEL]); i++)
+                if (!strcmp(sval(val[S_DEL]), dn[i]))
+                    k = i;
+            if (k < 0)
+                return err_node(c, val[S_DEL], "%s: del: expected none, count or resurrect, "
+                                "found %s", what, desc(val[S_DEL], b, sizeof b));
+            g->del = (enum gh_del_kind)k;
+        }
+        if (val[S_LEGACY] && get_bool(c, val[S_LEGACY], "legacy", &g->legacy))
+            return -1;
+        if (g->del == GH_DEL_RESURRECT && !val[S_INTO])
+            return err_node(c, val[S_DEL], "%s: `del: resurrect` needs `into: NAME`, the "
+                            "global list the instance is stored into", what);
+        if (val[S_INTO]) {
+            if (g->del != GH_DEL_RESURRECT)
+                return err_node(c, key[S_INTO], "%s: `into` applies only to `del: resurrect`",
+                                what);
+            int t = is_scalar(val[S_INTO]) ? find_global(c, sval(val[S_INTO])) : -1;
+            if (t < 0 || t >= nvisible || c->s->globals[t].type != GH_NEW_LIST)
+                return err_node(c, val[S_INTO], "%s: into: expected a global list set up "
+                                "earlier, found %s", what, desc(val[S_INTO], b, sizeof b));
+            g->into = t;
+        }
+        return 0;
+    case GH_NEW_FUNCTION:
+        if (!val[S_DEF])
+            return err_node(c, val[S_TYPE], "%s: a function needs `def: append-one` or "
+                            "`def: append-one-none`", what);
+        if (is_scalar(val[S_DEF]) && !strcmp(sval(val[S_DEF]), "append-one"))
+            g->def = GH_DEF_APPEND_ONE;
+        else if (is_scalar(val[S_DEF]) && !strcmp(sval(val[S_DEF]), "append-one-none"))
+            g->def = GH_DEF_APPEND_ONE_NONE;
+        else
+            return err_node(c, val[S_DEF], "%s: def: expected append-one (def f(x=[])) or "
+                            "append-one-none (def f(x=None)), found %s", what,
+                            desc(val[S_DEF], b, sizeof b));
+        return 0;
+    default:
+        return 0;
+    }
+    /* Containers. */
+    yaml_node_t *items = val[S_ITEMS];
+    if (items && items->type == YAML_SEQUENCE_NODE) {
+        int n = (int)(items->data.sequence.items.top - items->data.sequence.items.start);
+        if (g->type == GH_NEW_DICT)
+            return err_node(c, items, "%s: items: a dict takes a count (keys 0..N-1)", what);
+        if (n > 1000)
+            return err_node(c, items, "%s: items: at most 1000 listed items", what);
+        g->elems = xcalloc((size_t)n, sizeof *g->elems);
+        g->nelems = n;
+        g->has_elems = true;
+        for (int i = 0; i < n; i++)
+            if (parse_value(c, node_at(c, items->data.sequence.items.start[i]), r, nvisible,
+                            &g->elems[i]))
+                return -1;
+    } else if (items) {
+        if (g->type != GH_NEW_LIST && g->type != GH_NEW_DICT)
+            return err_node(c, items, "%s: items: expected a list of values such as [1, 2, x], "
+                            "found %s", what, desc(items, b, sizeof b));
+        snprintf(w, sizeof w, "%s: items", what);
+        if (get_int(c, items, w, 0, GH_MAX_ITEMS, &g->items))
+            return -1;
+    }
+    if (v && parse_value(c, v, r, nvisible, &g->value))
+        return -1;
+    if (val[S_RANGE]) {
+        if (g->value.kind != GH_VAL_INT)
+            return err_node(c, key[S_RANGE], "%s: `range` applies only to `value: int`", what);
+        snprintf(w, sizeof w, "%s: range", what);
+        if (get_int(c, val[S_RANGE], w, 1, INT64_MAX, &g->value.range))
+            return -1;
+    }
+    return 0;
+}
+
+static void spec_defaults(struct gh_global *g)
+{
+    g->value.kind = GH_VAL_INT;
+    g->value.slot = -1;
+    g->value.range = 1000000;
+    g->cls = -1;
+    g->into = -1;
+}
 
 static int parse_global(struct pctx *c, yaml_node_t *k, yaml_node_t *v, int index)
 {
@@ -534,59 +788,27 @@ static int parse_global(struct pctx *c, yaml_node_t *k, yaml_node_t *v, int inde
     g->name = xstrdup(sval(k));
     g->line = (int)k->start_mark.line + 1;
     g->column = (int)k->start_mark.column + 1;
-    g->value.kind = GH_VAL_INT;
-    g->value.slot = -1;
-    g->value.range = 1000000;
+    spec_defaults(g);
     snprintf(what, sizeof what, "setup of `%s`", g->name);
-    if (is_scalar(v))
-        return parse_newtype(c, v, what, &g->type);
+    if (is_scalar(v)) {
+        if (parse_newtype(c, v, what, true, index, &g->type, &g->cls))
+            return -1;
+        if (g->type == GH_NEW_FUNCTION)
+            return err_node(c, v, "%s: a function needs `def`: write {type: function, def: "
+                            "append-one}", what);
+        return 0;
+    }
     if (v->type != YAML_MAPPING_NODE)
-        return err_node(c, v, "%s: expected a type (object, int, list or dict) or a mapping "
+        return err_node(c, v, "%s: expected a type (object, int, list, dict...) or a mapping "
                         "{type: T, items: N, value: V}, found %s", what, desc(v, b, sizeof b));
-    static const char *const names[] = {"type", "items", "value", "range"};
-    yaml_node_t *keys[4], *vals[4];
-    if (get_fields(c, v, what, names, 4, keys, vals, NULL, 0, NULL))
+    yaml_node_t *keys[S_COUNT], *vals[S_COUNT];
+    if (get_fields(c, v, what, spec_key_names, S_COUNT, keys, vals, NULL, 0, NULL))
         return -1;
-    if (!vals[0])
-        return err_node(c, v, "%s: missing `type` (object, int, list or dict)", what);
-    if (parse_newtype(c, vals[0], what, &g->type))
+    if (!vals[S_TYPE])
+        return err_node(c, v, "%s: missing `type` (object, int, list, dict...)", what);
+    if (parse_newtype(c, vals[S_TYPE], what, true, index, &g->type, &g->cls))
         return -1;
-    switch (g->type) {
-    case GH_NEW_OBJECT:
-        for (int i = 1; i < 4; i++)
-            if (keys[i])
-                return err_node(c, keys[i], "%s: `%s` does not apply to type object", what,
-                                names[i]);
-        return 0;
-    case GH_NEW_INT:
-        for (int i = 1; i < 4; i++)
-            if (keys[i] && i != 2)
-                return err_node(c, keys[i], "%s: `%s` does not apply to type int (give its "
-                                "integer `value`)", what, names[i]);
-        if (vals[2]) {
-            snprintf(what, sizeof what, "setup of `%s`: value", g->name);
-            return get_int(c, vals[2], what, INT64_MIN, INT64_MAX, &g->int_value);
-        }
-        return 0;
-    default:
-        break;
-    }
-    if (vals[1]) {
-        snprintf(what, sizeof what, "setup of `%s`: items", g->name);
-        if (get_int(c, vals[1], what, 0, GH_MAX_ITEMS, &g->items))
-            return -1;
-    }
-    if (vals[2] && parse_value(c, vals[2], NULL, index, &g->value))
-        return -1;
-    if (vals[3]) {
-        if (g->value.kind != GH_VAL_INT)
-            return err_node(c, keys[3], "setup of `%s`: `range` applies only to `value: int`",
-                            g->name);
-        snprintf(what, sizeof what, "setup of `%s`: range", g->name);
-        if (get_int(c, vals[3], what, 1, INT64_MAX, &g->value.range))
-            return -1;
-    }
-    return 0;
+    return parse_spec(c, g, keys, vals, NULL, index, what);
 }
 
 static int parse_setup(struct pctx *c, yaml_node_t *n)
@@ -654,17 +876,20 @@ static int parse_setup(struct pctx *c, yaml_node_t *n)
 
 enum op_key {
     K_OP, K_ON, K_FROM, K_TYPE, K_AS, K_VALUE, K_RANGE, K_KEY, K_KEYS, K_INDEX,
-    K_ITERS, K_US, K_WEIGHT, K_COUNT
+    K_ITERS, K_US, K_TO, K_ITEMS, K_CONST, K_DEF, K_NAME, K_A, K_B, K_LABEL, K_EXPR,
+    K_CALLBACK, K_TOP, K_WEIGHT, K_COUNT
 };
 
 static const char *const op_key_names[K_COUNT] = {
     "op", "on", "from", "type", "as", "value", "range", "key", "keys", "index",
-    "iters", "us", "weight",
+    "iters", "us", "to", "items", "const", "def", "name", "a", "b", "label", "expr",
+    "callback", "top", "weight",
 };
 
 #define B(k) (1u << (k))
 static const unsigned op_keys_allowed[GH_OP_COUNT] = {
-    [GH_OP_NEW]         = B(K_OP) | B(K_TYPE) | B(K_AS),
+    [GH_OP_NEW]         = B(K_OP) | B(K_TYPE) | B(K_AS) | B(K_VALUE) | B(K_ITEMS) |
+                          B(K_CONST) | B(K_DEF),
     [GH_OP_DROP]        = B(K_OP) | B(K_ON),
     [GH_OP_LIST_APPEND] = B(K_OP) | B(K_ON) | B(K_VALUE) | B(K_RANGE),
     [GH_OP_LIST_POP]    = B(K_OP) | B(K_ON),
@@ -677,10 +902,72 @@ static const unsigned op_keys_allowed[GH_OP_COUNT] = {
     [GH_OP_DICT_DEL]    = B(K_OP) | B(K_ON) | B(K_KEY) | B(K_KEYS),
     [GH_OP_COMPUTE]     = B(K_OP) | B(K_ON) | B(K_ITERS),
     [GH_OP_IO]          = B(K_OP) | B(K_US),
+    [GH_OP_BIND]        = B(K_OP) | B(K_AS) | B(K_VALUE) | B(K_RANGE),
+    [GH_OP_ATTR_SET]    = B(K_OP) | B(K_ON) | B(K_NAME) | B(K_VALUE) | B(K_RANGE),
+    [GH_OP_ATTR_GET]    = B(K_OP) | B(K_ON) | B(K_NAME) | B(K_AS),
+    [GH_OP_SET_ADD]     = B(K_OP) | B(K_ON) | B(K_VALUE) | B(K_RANGE),
+    [GH_OP_SET_DISCARD] = B(K_OP) | B(K_ON) | B(K_VALUE) | B(K_RANGE),
+    [GH_OP_SET_CONTAINS]= B(K_OP) | B(K_ON) | B(K_VALUE) | B(K_RANGE),
+    [GH_OP_SET_LEN]     = B(K_OP) | B(K_ON),
+    [GH_OP_TUPLE_CONCAT]= B(K_OP) | B(K_ON) | B(K_VALUE) | B(K_RANGE),
+    [GH_OP_STR_CONCAT]  = B(K_OP) | B(K_ON) | B(K_VALUE),
+    [GH_OP_STR_INTERN]  = B(K_OP) | B(K_ON),
+    [GH_OP_WEAKREF_NEW] = B(K_OP) | B(K_ON) | B(K_AS) | B(K_CALLBACK),
+    [GH_OP_WEAKREF_GET] = B(K_OP) | B(K_ON) | B(K_AS),
+    [GH_OP_WVDICT_SET]  = B(K_OP) | B(K_ON) | B(K_KEY) | B(K_KEYS) | B(K_VALUE) | B(K_RANGE),
+    [GH_OP_WVDICT_GET]  = B(K_OP) | B(K_ON) | B(K_KEY) | B(K_KEYS) | B(K_AS),
+    [GH_OP_CALL]        = B(K_OP) | B(K_ON) | B(K_VALUE) | B(K_RANGE) | B(K_AS),
+    [GH_OP_IS]          = B(K_OP) | B(K_A) | B(K_B) | B(K_LABEL),
+    [GH_OP_EQ]          = B(K_OP) | B(K_A) | B(K_B) | B(K_LABEL),
+    [GH_OP_SHOW]        = B(K_OP) | B(K_EXPR),
+    [GH_OP_ASSERT]      = B(K_OP) | B(K_EXPR),
+    [GH_OP_TRACE_START] = B(K_OP),
+    [GH_OP_TRACE_SNAPSHOT] = B(K_OP) | B(K_AS),
+    [GH_OP_TRACE_STATS] = B(K_OP) | B(K_ON) | B(K_TOP),
+    [GH_OP_TRACE_COMPARE] = B(K_OP) | B(K_FROM) | B(K_TO) | B(K_TOP),
 };
 
-/* What `on` must be, per op: a list, a dict, a local (drop) or anything. */
-enum need { NEED_NONE, NEED_ANY, NEED_LIST, NEED_DICT, NEED_LOCAL };
+/* Ops that need `value` (new and str.concat read theirs themselves). */
+static bool op_needs_value(enum gh_op_kind k)
+{
+    switch (k) {
+    case GH_OP_LIST_APPEND: case GH_OP_LIST_SET: case GH_OP_DICT_SET: case GH_OP_BIND:
+    case GH_OP_ATTR_SET: case GH_OP_SET_ADD: case GH_OP_SET_DISCARD: case GH_OP_SET_CONTAINS:
+    case GH_OP_TUPLE_CONCAT: case GH_OP_STR_CONCAT: case GH_OP_WVDICT_SET:
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* Ops that bind `as`, and whether they must. */
+static bool op_binds(enum gh_op_kind k)
+{
+    return k == GH_OP_NEW || (op_keys_allowed[k] & B(K_AS));
+}
+
+static bool op_needs_as(enum gh_op_kind k)
+{
+    return k == GH_OP_NEW || k == GH_OP_BIND || k == GH_OP_WEAKREF_NEW ||
+           k == GH_OP_TRACE_SNAPSHOT;
+}
+
+/* What `on` must be, per op. */
+enum need {
+    NEED_NONE, NEED_ANY, NEED_LIST, NEED_DICT, NEED_LOCAL, NEED_INSTANCE, NEED_SET,
+    NEED_SETLIKE, NEED_TUPLE_LOCAL, NEED_STR_LOCAL, NEED_WEAKREF, NEED_WVDICT, NEED_FUNCTION,
+    NEED_SNAPSHOT,
+};
+
+static const char *const need_articles[] = {
+    [NEED_LIST] = "a list", [NEED_DICT] = "a dict",
+    [NEED_INSTANCE] = "an instance (of `object` or of a class from setup)",
+    [NEED_SET] = "a set", [NEED_SETLIKE] = "a set or a frozenset",
+    [NEED_TUPLE_LOCAL] = "a local tuple", [NEED_STR_LOCAL] = "a local str",
+    [NEED_WEAKREF] = "a weak reference (bound by weakref.new)",
+    [NEED_WVDICT] = "a weakvaluedict", [NEED_FUNCTION] = "a function",
+    [NEED_SNAPSHOT] = "a trace snapshot (bound by trace.snapshot)",
+};
 
 static enum need op_needs(enum gh_op_kind k)
 {
@@ -691,8 +978,45 @@ static enum need op_needs(enum gh_op_kind k)
         return NEED_LIST;
     case GH_OP_DICT_SET: case GH_OP_DICT_GET: case GH_OP_DICT_DEL:
         return NEED_DICT;
-    case GH_OP_COMPUTE:     return NEED_ANY;
+    case GH_OP_COMPUTE: case GH_OP_WEAKREF_NEW:
+        return NEED_ANY;
+    case GH_OP_ATTR_SET: case GH_OP_ATTR_GET: return NEED_INSTANCE;
+    case GH_OP_SET_ADD: case GH_OP_SET_DISCARD: case GH_OP_SET_LEN: return NEED_SET;
+    case GH_OP_SET_CONTAINS: return NEED_SETLIKE;
+    case GH_OP_TUPLE_CONCAT: return NEED_TUPLE_LOCAL;
+    case GH_OP_STR_CONCAT: case GH_OP_STR_INTERN: return NEED_STR_LOCAL;
+    case GH_OP_WEAKREF_GET: return NEED_WEAKREF;
+    case GH_OP_WVDICT_SET: case GH_OP_WVDICT_GET: return NEED_WVDICT;
+    case GH_OP_CALL: return NEED_FUNCTION;
+    case GH_OP_TRACE_STATS: case GH_OP_TRACE_COMPARE: return NEED_SNAPSHOT;
     default:                return NEED_NONE;
+    }
+}
+
+/* Whether `on` may be left out. */
+static bool on_optional(enum gh_op_kind k)
+{
+    return k == GH_OP_COMPUTE || k == GH_OP_TRACE_STATS || k == GH_OP_TRACE_COMPARE;
+}
+
+static bool need_ok(enum need nd, enum gh_newtype t)
+{
+    if (t == GH_NEW_ANY)
+        return true;
+    switch (nd) {
+    case NEED_LIST:        return t == GH_NEW_LIST;
+    case NEED_DICT:        return t == GH_NEW_DICT;
+    case NEED_INSTANCE:    return t == GH_NEW_OBJECT || t == GH_NEW_INSTANCE;
+    case NEED_SET:         return t == GH_NEW_SET;
+    case NEED_SETLIKE:     return t == GH_NEW_SET || t == GH_NEW_FROZENSET;
+    case NEED_TUPLE_LOCAL: return t == GH_NEW_TUPLE;
+    case NEED_STR_LOCAL:   return t == GH_NEW_STR;
+    case NEED_WEAKREF:     return t == GH_NEW_WEAKREF;
+    case NEED_WVDICT:      return t == GH_NEW_WVDICT;
+    case NEED_FUNCTION:    return t == GH_NEW_FUNCTION;
+    case NEED_SNAPSHOT:    return t == GH_NEW_SNAPSHOT;
+    case NEED_ANY:         return t != GH_NEW_SNAPSHOT;
+    default:               return true;
     }
 }
 
@@ -704,20 +1028,25 @@ static const char *on_hint(enum gh_op_kind k)
     case GH_OP_LIST_MOVE:   return "the list to append to";
     case GH_OP_DICT_SET: case GH_OP_DICT_GET: case GH_OP_DICT_DEL:
         return "the dict it works on";
-    default:                return "the list it works on";
+    case GH_OP_LIST_POP: case GH_OP_LIST_GET: case GH_OP_LIST_SET: case GH_OP_LIST_LEN:
+        return "the list it works on";
+    case GH_OP_WEAKREF_NEW: return "the object to refer to weakly";
+    default:                return "the object it works on";
     }
 }
 
-enum op_place { IN_MIX, IN_SCRIPT, IN_INIT };
+enum op_place { IN_MIX, IN_SCRIPT, IN_INIT, IN_AFTER };
 
 struct role_ctx {
     struct gh_role *r;
     struct local_info *linfo; /* [GH_MAX_LOCALS] */
 };
 
-/* `on` / `from`: a global or a local of the role, of the type the op needs. */
+/* `on` / `from` / `to`: a global or a local of the role, of the type `need`
+ * asks for. */
 static int parse_target(struct pctx *c, struct role_ctx *rc, yaml_node_t *n,
-                        enum gh_op_kind kind, const char *keyname, struct gh_target *out)
+                        enum gh_op_kind kind, const char *keyname, enum need need,
+                        struct gh_target *out)
 {
     char b[64], b2[64];
     const char *opname = gh_op_names[kind];
@@ -740,22 +1069,29 @@ static int parse_target(struct pctx *c, struct role_ctx *rc, yaml_node_t *n,
     enum gh_newtype t = g >= 0 ? c->s->globals[g].type : rc->linfo[l].type;
     int tl = g >= 0 ? c->s->globals[g].line : rc->linfo[l].line;
     int tc = g >= 0 ? c->s->globals[g].column : rc->linfo[l].column;
-    const char *how = g >= 0 ? "set up" : "bound by the `new`";
-    enum need need = op_needs(kind);
-    if (need == NEED_LOCAL && g >= 0)
-        return err_node(c, n, "%s needs a local bound by `new ... as:` in this role, but `%s` "
-                        "is a global (set up at %d:%d); globals live for the whole run",
-                        opname, name, tl, tc);
-    if ((need == NEED_LIST && t != GH_NEW_LIST) || (need == NEED_DICT && t != GH_NEW_DICT))
+    const char *how = g >= 0 ? "set up" : "bound by the op";
+    bool need_local = need == NEED_LOCAL || need == NEED_TUPLE_LOCAL || need == NEED_STR_LOCAL;
+    if (need_local && g >= 0)
+        return err_node(c, n, "%s needs a local bound by an op with `as:` in this role, but "
+                        "`%s` is a global (set up at %d:%d); %s", opname, name, tl, tc,
+                        kind == GH_OP_DROP ? "globals live for the whole run"
+                                           : "the op rebinds its `on`, so it must be a local");
+    if (need > NEED_LOCAL && !need_ok(need, t))
+        return err_node(c, n, "%s needs %s in `%s`, but `%s` is %s (%s at %d:%d)", opname,
+                        need_articles[need], keyname, name, newtype_articles[t], how, tl, tc);
+    if ((need == NEED_LIST || need == NEED_DICT) && !need_ok(need, t))
         return err_node(c, n, "%s needs %s in `%s`, but `%s` is %s (%s at %d:%d)", opname,
                         need == NEED_LIST ? "a list" : "a dict", keyname, name,
                         newtype_articles[t], how, tl, tc);
+    if (need == NEED_ANY && t == GH_NEW_SNAPSHOT)
+        return err_node(c, n, "%s: `%s` is a trace snapshot, not an object", opname, name);
     out->local = g < 0;
     out->slot = g >= 0 ? g : l;
     return 0;
 }
 
-/* An integer or `random`, for `key` and `index`. */
+/* An integer, `random`, or {iter: K} (the pass number plus K), for `key`
+ * and `index`. */
 static int parse_intarg(struct pctx *c, yaml_node_t *n, const char *what, int64_t min,
                         struct gh_intarg *out)
 {
@@ -764,11 +1100,21 @@ static int parse_intarg(struct pctx *c, yaml_node_t *n, const char *what, int64_
         out->random = true;
         return 0;
     }
-    const char *t = is_scalar(n) ? sval(n) : "";
-    if (*t == '-' || *t == '+')
-        t++;
-    if (is_scalar(n) && n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE && *t >= '0' &&
-        *t <= '9') {
+    if (n->type == YAML_MAPPING_NODE) {
+        static const char *const names[] = {"iter"};
+        yaml_node_t *k[1], *v[1];
+        char w[64];
+        snprintf(w, sizeof w, "%s: {iter: K}", what);
+        if (get_fields(c, n, w, names, 1, k, v, NULL, 0, NULL))
+            return -1;
+        if (!v[0])
+            return err_node(c, n, "%s: expected {iter: K}, K an integer offset", what);
+        out->random = false;
+        out->iter = true;
+        out->range = 0;
+        return get_int(c, v[0], "iter", -1000000000, 1000000000, &out->value);
+    }
+    if (looks_int(n)) {
         int64_t v;
         if (get_int(c, n, what, min, INT64_MAX, &v))
             return -1;
@@ -777,19 +1123,67 @@ static int parse_intarg(struct pctx *c, yaml_node_t *n, const char *what, int64_
         out->range = 0;
         return 0;
     }
-    return err_node(c, n, "%s: expected an integer or `random`, found %s", what,
+    return err_node(c, n, "%s: expected an integer, `random` or {iter: K}, found %s", what,
                     desc(n, b, sizeof b));
 }
+
+/* An `as`: a valid local name registered by collect_locals. */
+static int parse_as(struct pctx *c, struct role_ctx *rc, yaml_node_t *as, int *slot)
+{
+    char b[64];
+    if (!is_scalar(as) || has_nul(as) || !valid_ident(sval(as)))
+        return err_node(c, as, "as: expected a local name (a letter or `_`, then "
+                        "letters, digits or `_`, at most %d), found %s", GH_MAX_NAME,
+                        desc(as, b, sizeof b));
+    if (is_reserved(sval(as)))
+        return err_node(c, as, "as: `%s` is a reserved word and cannot name a local",
+                        sval(as));
+    int g = find_global(c, sval(as));
+    if (g >= 0)
+        return err_node(c, as, "as: the local `%s` would shadow the global `%s` (set up "
+                        "at %d:%d); pick another name", sval(as), sval(as),
+                        c->s->globals[g].line, c->s->globals[g].column);
+    int l = find_local(rc->r, sval(as));
+    if (l < 0)   /* pass 1 registers every valid `as`; capped */
+        return err_node(c, as, "as: too many locals in this role (at most %d)",
+                        GH_MAX_LOCALS);
+    *slot = l;
+    return 0;
+}
+
+/* A text scalar (ASCII), copied. */
+static int get_text(struct pctx *c, yaml_node_t *n, const char *what, char **out, size_t *len)
+{
+    char b[64];
+    if (!is_scalar(n) || (n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE && is_null(n) &&
+                          *sval(n)))
+        return err_node(c, n, "%s: expected a text such as \"abc\", found %s", what,
+                        desc(n, b, sizeof b));
+    const unsigned char *t = (const unsigned char *)sval(n);
+    size_t l = n->data.scalar.length;
+    for (size_t i = 0; i < l; i++)
+        if (t[i] >= 0x80 || !t[i])
+            return err_node(c, n, "%s: the model has only ASCII text", what);
+    *out = xcalloc(l + 1, 1);
+    memcpy(*out, t, l);
+    *len = l;
+    return 0;
+}
+
+static int parse_expr_scalar(struct pctx *c, yaml_node_t *cn, const struct gh_role *r,
+                             const char *what, char **text, struct gh_expr **expr);
 
 static int parse_op(struct pctx *c, struct role_ctx *rc, yaml_node_t *n,
                     enum op_place place, struct gh_op *op)
 {
-    char b[64], list[512], owner[64];
+    char b[64], list[1024], owner[64];
     memset(op, 0, sizeof *op);
     op->line = (int)n->start_mark.line + 1;
     op->column = (int)n->start_mark.column + 1;
     op->on.slot = op->from.slot = -1;
-    op->value.slot = -1;
+    op->value.slot = op->b.slot = -1;
+    op->as = -1;
+    op->top = 5;
     if (n->type != YAML_MAPPING_NODE)
         return err_node(c, n, "expected an op, a mapping such as {op: list.append, on: L, "
                         "value: object}, found %s", desc(n, b, sizeof b));
@@ -842,7 +1236,8 @@ static int parse_op(struct pctx *c, struct role_ctx *rc, yaml_node_t *n,
         yaml_node_t *k = node_at(c, p->key);
         if (place != IN_MIX && is_scalar(k) && !strcmp(sval(k), "weight"))
             return err_node(c, k, "`weight` applies only to ops in a `mix`; %s runs its ops "
-                            "in order", place == IN_SCRIPT ? "a script" : "`init`");
+                            "in order", place == IN_SCRIPT ? "a script"
+                            : place == IN_INIT ? "`init`" : "`after`");
     }
     if (get_fields(c, n, owner, names, nn, keys_, vals_, others, no, elsewhere))
         return -1;
@@ -859,68 +1254,126 @@ static int parse_op(struct pctx *c, struct role_ctx *rc, yaml_node_t *n,
     op->iters = 1000;
     op->io_ns = 100 * 1000;
     op->weight = 1;
+    if (op->kind >= GH_OP_TRACE_START && op->kind <= GH_OP_TRACE_COMPARE)
+        c->s->tracing = true;
 
     enum need need = op_needs(op->kind);
-    if (need != NEED_NONE && need != NEED_ANY && !val[K_ON])
+    if (need != NEED_NONE && !on_optional(op->kind) && !val[K_ON])
         return err_node(c, n, "missing `on` in %s (%s)", owner, on_hint(op->kind));
-    if (val[K_ON] && parse_target(c, rc, val[K_ON], op->kind, "on", &op->on))
+    if (val[K_ON] && parse_target(c, rc, val[K_ON], op->kind, "on", need, &op->on))
         return -1;
 
     if (op->kind == GH_OP_LIST_MOVE) {
         if (!val[K_FROM])
             return err_node(c, n, "missing `from` in %s (the list to pop the item from)",
                             owner);
-        if (parse_target(c, rc, val[K_FROM], op->kind, "from", &op->from))
+        if (parse_target(c, rc, val[K_FROM], op->kind, "from", NEED_LIST, &op->from))
             return -1;
         if (op->from.local == op->on.local && op->from.slot == op->on.slot)
             return err_node(c, val[K_FROM], "list.move: `from` and `on` name the same list "
                             "`%s`; a move needs two lists", sval(val[K_FROM]));
     }
-
-    if (op->kind == GH_OP_NEW) {
-        if (val[K_TYPE] && parse_newtype(c, val[K_TYPE], "type", &op->type))
+    if (op->kind == GH_OP_TRACE_COMPARE) {
+        if (!val[K_FROM])
+            return err_node(c, n, "missing `from` in %s (the older snapshot)", owner);
+        if (parse_target(c, rc, val[K_FROM], op->kind, "from", NEED_SNAPSHOT, &op->from))
             return -1;
-        if (!val[K_AS])
-            return err_node(c, n, "missing `as` in %s (the local name to bind)", owner);
-        yaml_node_t *as = val[K_AS];
-        if (!is_scalar(as) || has_nul(as) || !valid_ident(sval(as)))
-            return err_node(c, as, "as: expected a local name (a letter or `_`, then "
-                            "letters, digits or `_`, at most %d), found %s", GH_MAX_NAME,
-                            desc(as, b, sizeof b));
-        if (is_reserved(sval(as)))
-            return err_node(c, as, "as: `%s` is a reserved word and cannot name a local",
-                            sval(as));
-        int g = find_global(c, sval(as));
-        if (g >= 0)
-            return err_node(c, as, "as: the local `%s` would shadow the global `%s` (set up "
-                            "at %d:%d); pick another name", sval(as), sval(as),
-                            c->s->globals[g].line, c->s->globals[g].column);
-        int l = find_local(rc->r, sval(as));
-        if (l < 0)   /* pass 1 registers every valid `as`; capped */
-            return err_node(c, as, "as: too many locals in this role (at most %d)",
-                            GH_MAX_LOCALS);
-        struct local_info *li = &rc->linfo[l];
-        if (li->type != op->type)
-            return err_node(c, val[K_TYPE] ? val[K_TYPE] : n, "the local `%s` is bound to "
-                            "%s by the `new` at %d:%d; a local keeps one type", sval(as),
-                            newtype_articles[li->type], li->line, li->column);
-        op->on.local = true;   /* `new` binds it */
-        op->on.slot = l;
+        if (val[K_TO] && parse_target(c, rc, val[K_TO], op->kind, "to", NEED_SNAPSHOT, &op->on))
+            return -1;
     }
 
-    if (val[K_VALUE]) {
+    if (op_binds(op->kind)) {
+        if (!val[K_AS] && op_needs_as(op->kind))
+            return err_node(c, n, "missing `as` in %s (the local name to bind)", owner);
+        if (val[K_AS] && parse_as(c, rc, val[K_AS], &op->as))
+            return -1;
+    }
+
+    if (op->kind == GH_OP_NEW) {
+        struct gh_global *g = op->spec = xcalloc(1, sizeof *op->spec);
+        spec_defaults(g);
+        g->line = op->line;
+        g->column = op->column;
+        g->type = GH_NEW_OBJECT;
+        if (val[K_TYPE] && parse_newtype(c, val[K_TYPE], "type", false, c->s->nglobals,
+                                         &g->type, &g->cls))
+            return -1;
+        op->type = g->type;
+        yaml_node_t *sk[S_COUNT] = {0}, *sv[S_COUNT] = {0};
+        sk[S_TYPE] = key[K_TYPE], sv[S_TYPE] = val[K_TYPE] ? val[K_TYPE] : n;
+        sk[S_ITEMS] = key[K_ITEMS], sv[S_ITEMS] = val[K_ITEMS];
+        sk[S_VALUE] = key[K_VALUE], sv[S_VALUE] = val[K_VALUE];
+        sk[S_CONST] = key[K_CONST], sv[S_CONST] = val[K_CONST];
+        sk[S_DEF] = key[K_DEF], sv[S_DEF] = val[K_DEF];
+        if (parse_spec(c, g, sk, sv, rc->r, c->s->nglobals, "new"))
+            return -1;
+        struct local_info *li = &rc->linfo[op->as];
+        if (li->type != GH_NEW_ANY && li->type != op->type)
+            return err_node(c, val[K_TYPE] ? val[K_TYPE] : n, "the local `%s` is bound to "
+                            "%s by the `new` at %d:%d; a local keeps one type",
+                            sval(val[K_AS]), newtype_articles[li->type], li->line, li->column);
+        op->on.local = true;   /* `new` binds it */
+        op->on.slot = op->as;
+    } else if (op->kind == GH_OP_STR_CONCAT) {
+        if (!val[K_VALUE])
+            return err_node(c, n, "missing `value` in %s (the text to append)", owner);
+        if (get_text(c, val[K_VALUE], "value", &op->name, &op->name_len))
+            return -1;
+    } else if (val[K_VALUE]) {
+        op->has_value = true;
         if (parse_value(c, val[K_VALUE], rc->r, c->s->nglobals, &op->value))
             return -1;
-    } else if (op->kind == GH_OP_LIST_APPEND || op->kind == GH_OP_LIST_SET ||
-               op->kind == GH_OP_DICT_SET) {
-        return err_node(c, n, "missing `value` in %s (none, object, int, small-int, list, "
-                        "dict or a name)", owner);
+    } else if (op_needs_value(op->kind)) {
+        return err_node(c, n, "missing `value` in %s (none, true, false, object, int, "
+                        "small-int, list, dict, an integer or a name)", owner);
     }
     if (val[K_RANGE]) {
         if (op->value.kind != GH_VAL_INT)
             return err_node(c, key[K_RANGE], "`range` applies only to `value: int`");
         if (get_int(c, val[K_RANGE], "range", 1, INT64_MAX, &op->value.range))
             return -1;
+    }
+
+    if (op->kind == GH_OP_IS || op->kind == GH_OP_EQ) {
+        if (!val[K_A] || !val[K_B])
+            return err_node(c, n, "missing `%s` in %s (%s compares `a` with `b`)",
+                            val[K_A] ? "b" : "a", owner, opname);
+        if (parse_value(c, val[K_A], rc->r, c->s->nglobals, &op->value) ||
+            parse_value(c, val[K_B], rc->r, c->s->nglobals, &op->b))
+            return -1;
+        if (val[K_LABEL] && get_text(c, val[K_LABEL], "label", &op->name, &op->name_len))
+            return -1;
+    }
+    if (op->kind == GH_OP_ATTR_SET || op->kind == GH_OP_ATTR_GET) {
+        if (!val[K_NAME])
+            return err_node(c, n, "missing `name` in %s (the attribute's name)", owner);
+        if (!is_scalar(val[K_NAME]) || has_nul(val[K_NAME]) || !valid_ident(sval(val[K_NAME])))
+            return err_node(c, val[K_NAME], "name: expected an attribute name (a letter or "
+                            "`_`, then letters, digits or `_`), found %s",
+                            desc(val[K_NAME], b, sizeof b));
+        op->name = xstrdup(sval(val[K_NAME]));
+        op->name_len = strlen(op->name);
+    }
+    if (op->kind == GH_OP_SHOW || op->kind == GH_OP_ASSERT) {
+        if (!val[K_EXPR])
+            return err_node(c, n, "missing `expr` in %s (an expression such as "
+                            "getrefcount(a))", owner);
+        if (parse_expr_scalar(c, val[K_EXPR], rc->r, "expr", &op->text, &op->expr))
+            return -1;
+    }
+    if (val[K_CALLBACK]) {
+        if (is_scalar(val[K_CALLBACK]) && !strcmp(sval(val[K_CALLBACK]), "count"))
+            op->callback = true;
+        else if (!(is_scalar(val[K_CALLBACK]) && !strcmp(sval(val[K_CALLBACK]), "none")))
+            return err_node(c, val[K_CALLBACK], "callback: expected count (a callback that "
+                            "counts its calls, read with callbacks()) or none, found %s",
+                            desc(val[K_CALLBACK], b, sizeof b));
+    }
+    int64_t v;
+    if (val[K_TOP]) {
+        if (get_int(c, val[K_TOP], "top", 1, 1000, &v))
+            return -1;
+        op->top = (int)v;
     }
 
     if (val[K_KEY] && parse_intarg(c, val[K_KEY], "key", INT64_MIN, &op->key))
@@ -939,7 +1392,6 @@ static int parse_op(struct pctx *c, struct role_ctx *rc, yaml_node_t *n,
     if (op->index.random)
         op->index.range = 0;
 
-    int64_t v;
     if (val[K_ITERS]) {
         if (get_int(c, val[K_ITERS], "iters", 1, INT64_C(1000000000000), &v))
             return -1;
@@ -962,14 +1414,36 @@ static int parse_op(struct pctx *c, struct role_ctx *rc, yaml_node_t *n,
 
 struct role_src {
     yaml_node_t *node;        /* the role mapping, or the top level */
-    yaml_node_t *name, *threads, *mix, *script, *init;
+    yaml_node_t *name, *threads, *mix, *script, *init, *after;
     yaml_node_t *mix_key, *script_key;
 };
 
-/* Pass 1: every `as` of a `new` in the role's op lists becomes a local, with
- * the type of its first `new`, so ops may name locals bound later (a local
- * is None until its `new` runs). Bad entries are skipped here and reported
- * by parse_op in pass 2. */
+/* The type a binding op gives its `as` (pass 1; a bad `type` is reported
+ * in pass 2). */
+static enum gh_newtype binding_type(struct pctx *c, enum gh_op_kind k, yaml_node_t *typev)
+{
+    if (k == GH_OP_WEAKREF_NEW)
+        return GH_NEW_WEAKREF;
+    if (k == GH_OP_TRACE_SNAPSHOT)
+        return GH_NEW_SNAPSHOT;
+    if (k != GH_OP_NEW)
+        return GH_NEW_ANY;
+    if (!is_scalar(typev))
+        return GH_NEW_OBJECT;
+    for (int i = 0; i <= GH_NEW_FUNCTION; i++)
+        if (!strcmp(sval(typev), newtype_names[i]))
+            return (enum gh_newtype)i;
+    int g = find_global(c, sval(typev));
+    if (g >= 0 && c->s->globals[g].type == GH_NEW_CLASS)
+        return GH_NEW_INSTANCE;
+    return GH_NEW_OBJECT;
+}
+
+/* Pass 1: every `as` of a binding op in the role's op lists becomes a local,
+ * so ops may name locals bound later (a local is None until bound). Its
+ * type is that of its first binding; a local bound by different kinds of
+ * op is of any type (the ops on it check at run time). Bad entries are
+ * skipped here and reported by parse_op in pass 2. */
 static void collect_locals(struct pctx *c, struct role_ctx *rc, yaml_node_t *seq)
 {
     if (!seq || seq->type != YAML_SEQUENCE_NODE)
@@ -993,18 +1467,27 @@ static void collect_locals(struct pctx *c, struct role_ctx *rc, yaml_node_t *seq
             else if (!strcmp(sval(k), "type") && !typev)
                 typev = node_at(c, p->value);
         }
-        if (!is_scalar(opv) || strcmp(sval(opv), "new") || !is_scalar(asv) || has_nul(asv))
+        if (!is_scalar(opv) || !is_scalar(asv) || has_nul(asv))
+            continue;
+        enum gh_op_kind k = gh_op_from_name(sval(opv));
+        if (k == GH_OP_COUNT || !op_binds(k))
             continue;
         const char *name = sval(asv);
-        if (!valid_ident(name) || is_reserved(name) || find_global(c, name) >= 0 ||
-            find_local(r, name) >= 0 || r->nlocals >= GH_MAX_LOCALS)
+        if (!valid_ident(name) || is_reserved(name) || find_global(c, name) >= 0)
             continue;
-        enum gh_newtype t = GH_NEW_OBJECT;
-        for (int i = 0; is_scalar(typev) && i < 4; i++)
-            if (!strcmp(sval(typev), newtype_names[i]))
-                t = (enum gh_newtype)i;
+        enum gh_newtype t = binding_type(c, k, typev);
+        int l = find_local(r, name);
+        if (l >= 0) {
+            struct local_info *li = &rc->linfo[l];
+            if ((k != GH_OP_NEW || !li->by_new) && li->type != t)
+                li->type = GH_NEW_ANY;
+            li->by_new = li->by_new && k == GH_OP_NEW;
+            continue;
+        }
+        if (r->nlocals >= GH_MAX_LOCALS)
+            continue;
         rc->linfo[r->nlocals] = (struct local_info){
-            .type = t, .line = (int)n->start_mark.line + 1,
+            .type = t, .by_new = k == GH_OP_NEW, .line = (int)n->start_mark.line + 1,
             .column = (int)n->start_mark.column + 1,
         };
         r->locals[r->nlocals++] = xstrdup(name);
@@ -1019,7 +1502,7 @@ static int parse_oplist(struct pctx *c, struct role_ctx *rc, yaml_node_t *seq,
         return err_node(c, seq, "%s: expected a sequence of ops, found %s", what,
                         desc(seq, b, sizeof b));
     int n = (int)(seq->data.sequence.items.top - seq->data.sequence.items.start);
-    if (n == 0 && place != IN_INIT)
+    if (n == 0 && place != IN_INIT && place != IN_AFTER)
         return err_node(c, seq, "empty %s: expected at least one op", what);
     *ops = xcalloc((size_t)n, sizeof **ops);
     *nops = n;
@@ -1058,6 +1541,10 @@ static int parse_role(struct pctx *c, const struct role_src *src, struct gh_role
     r->locals = xcalloc(GH_MAX_LOCALS, sizeof *r->locals);
     collect_locals(c, &rc, src->init);
     collect_locals(c, &rc, src->mix ? src->mix : src->script);
+    collect_locals(c, &rc, src->after);
+    r->local_types = xcalloc(GH_MAX_LOCALS, sizeof *r->local_types);
+    for (int i = 0; i < r->nlocals; i++)
+        r->local_types[i] = rc.linfo[i].type;
 
     int ret = -1;
     if (src->init && !is_null(src->init) &&
@@ -1066,6 +1553,9 @@ static int parse_role(struct pctx *c, const struct role_src *src, struct gh_role
     r->script = src->script != NULL;
     if (parse_oplist(c, &rc, r->script ? src->script : src->mix, r->script ? "script" : "mix",
                      r->script ? IN_SCRIPT : IN_MIX, &r->ops, &r->nops))
+        goto out;
+    if (src->after && !is_null(src->after) &&
+        parse_oplist(c, &rc, src->after, "after", IN_AFTER, &r->after, &r->nafter))
         goto out;
     r->total_weight = 0;
     for (int i = 0; i < r->nops; i++)
@@ -1090,21 +1580,22 @@ static int parse_roles(struct pctx *c, yaml_node_t *roles)
         return err_node(c, roles, "roles: too many roles (at most %d)", GH_MAX_THREADS);
     s->roles = xcalloc((size_t)n, sizeof *s->roles);
     s->nroles = n;
-    static const char *const names[] = {"name", "threads", "mix", "script", "init"};
+    static const char *const names[] = {"name", "threads", "mix", "script", "init", "after"};
     int rest = -1;
     for (int i = 0; i < n; i++) {
         yaml_node_t *rn = node_at(c, roles->data.sequence.items.start[i]);
-        yaml_node_t *keys[5], *vals[5];
+        yaml_node_t *keys[6], *vals[6];
         if (rn->type != YAML_MAPPING_NODE)
             return err_node(c, rn, "roles: expected a role, a mapping with name, threads and "
                             "mix or script, found %s", desc(rn, b, sizeof b));
-        if (get_fields(c, rn, "a role", names, 5, keys, vals, NULL, 0, NULL))
+        if (get_fields(c, rn, "a role", names, 6, keys, vals, NULL, 0, NULL))
             return -1;
         if (!vals[0])
             return err_node(c, rn, "missing `name` in this role");
         struct role_src src = {
             .node = rn, .name = vals[0], .threads = vals[1], .mix = vals[2],
-            .script = vals[3], .init = vals[4], .mix_key = keys[2], .script_key = keys[3],
+            .script = vals[3], .init = vals[4], .after = vals[5], .mix_key = keys[2],
+            .script_key = keys[3],
         };
         if (parse_role(c, &src, &s->roles[i], NULL))
             return -1;
@@ -1254,6 +1745,56 @@ static void check_pos(void *ctx, size_t off, int *line, int *column)
     *column = col;
 }
 
+/* An expression scalar (a check, or `expr` of show / assert), parsed with
+ * the names of role r (NULL: globals only); *text gets a copy. Errors carry
+ * the position inside the scalar when it is on one line. */
+static int parse_expr_scalar(struct pctx *c, yaml_node_t *cn, const struct gh_role *r,
+                             const char *what, char **text, struct gh_expr **expr)
+{
+    char b[64];
+    if (!is_scalar(cn))
+        return err_node(c, cn, "%s: expected an expression such as "
+                        "len(L) == count(list.append), found %s", what, desc(cn, b, sizeof b));
+    const char *bad = r ? "bad expression" : "bad check";
+    if (has_nul(cn))
+        return err_node(c, cn, "%s: it contains a NUL character", bad);
+    *text = xstrdup(sval(cn));
+    struct checkpos cp = {.c = c, .n = cn};
+    yaml_scalar_style_t st = cn->data.scalar.style;
+    if (cn->start_mark.line == cn->end_mark.line &&
+        (st == YAML_PLAIN_SCALAR_STYLE || st == YAML_SINGLE_QUOTED_SCALAR_STYLE ||
+         st == YAML_DOUBLE_QUOTED_SCALAR_STYLE)) {
+        cp.exact = true;
+        if (st != YAML_PLAIN_SCALAR_STYLE) {
+            /* The mark's index counts characters; find its byte. */
+            size_t chars = 0, j = 0;
+            if (c->len >= 3 && !memcmp(c->text, "\xef\xbb\xbf", 3))
+                j = 3;                   /* libyaml does not count a BOM */
+            for (; j < c->len && chars < cn->start_mark.index; j++)
+                chars += ((unsigned char)c->text[j] & 0xc0) != 0x80;
+            while (j < c->len && ((unsigned char)c->text[j] & 0xc0) == 0x80)
+                j++;
+            char q = st == YAML_SINGLE_QUOTED_SCALAR_STYLE ? '\'' : '"';
+            if (j < c->len && c->text[j] == q)
+                cp.src = c->text + j;
+            else
+                cp.exact = false;        /* not UTF-8 input: stay at the start */
+        }
+    }
+    size_t off = 0;
+    char msg[512];
+    *expr = gh__expr_parse_in(*text, c->s->globals, c->s->nglobals, r, check_pos, &cp, &off,
+                              msg, sizeof msg);
+    if (!*expr) {
+        int line, col;
+        check_pos(&cp, off, &line, &col);
+        if (cp.exact)
+            return err_at(c, line, col, "%s: %s", bad, msg);
+        return err_at(c, line, col, "%s (at character %zu of it): %s", bad, off + 1, msg);
+    }
+    return 0;
+}
+
 static int parse_checks(struct pctx *c, yaml_node_t *n)
 {
     char b[64];
@@ -1270,49 +1811,11 @@ static int parse_checks(struct pctx *c, yaml_node_t *n)
     s->nchecks = count;
     for (int i = 0; i < count; i++) {
         yaml_node_t *cn = node_at(c, n->data.sequence.items.start[i]);
-        if (!is_scalar(cn))
-            return err_node(c, cn, "checks: expected an expression such as "
-                            "len(L) == count(list.append), found %s", desc(cn, b, sizeof b));
-        if (has_nul(cn))
-            return err_node(c, cn, "bad check: it contains a NUL character");
         struct gh_check *ck = &s->checks[i];
-        ck->text = xstrdup(sval(cn));
         ck->line = (int)cn->start_mark.line + 1;
         ck->column = (int)cn->start_mark.column + 1;
-
-        struct checkpos cp = {.c = c, .n = cn};
-        yaml_scalar_style_t st = cn->data.scalar.style;
-        if (cn->start_mark.line == cn->end_mark.line &&
-            (st == YAML_PLAIN_SCALAR_STYLE || st == YAML_SINGLE_QUOTED_SCALAR_STYLE ||
-             st == YAML_DOUBLE_QUOTED_SCALAR_STYLE)) {
-            cp.exact = true;
-            if (st != YAML_PLAIN_SCALAR_STYLE) {
-                /* The mark's index counts characters; find its byte. */
-                size_t chars = 0, j = 0;
-                if (c->len >= 3 && !memcmp(c->text, "\xef\xbb\xbf", 3))
-                    j = 3;                   /* libyaml does not count a BOM */
-                for (; j < c->len && chars < cn->start_mark.index; j++)
-                    chars += ((unsigned char)c->text[j] & 0xc0) != 0x80;
-                while (j < c->len && ((unsigned char)c->text[j] & 0xc0) == 0x80)
-                    j++;
-                char q = st == YAML_SINGLE_QUOTED_SCALAR_STYLE ? '\'' : '"';
-                if (j < c->len && c->text[j] == q)
-                    cp.src = c->text + j;
-                else
-                    cp.exact = false;        /* not UTF-8 input: stay at the start */
-            }
-        }
-        size_t off = 0;
-        char msg[512];
-        ck->expr = gh__expr_parse(ck->text, s->globals, s->nglobals, check_pos, &cp, &off,
-                                  msg, sizeof msg);
-        if (!ck->expr) {
-            int line, col;
-            check_pos(&cp, off, &line, &col);
-            if (cp.exact)
-                return err_at(c, line, col, "bad check: %s", msg);
-            return err_at(c, line, col, "bad check (at character %zu of it): %s", off + 1, msg);
-        }
+        if (parse_expr_scalar(c, cn, NULL, "checks", &ck->text, &ck->expr))
+            return -1;
     }
     return 0;
 }
@@ -1321,12 +1824,12 @@ static int parse_checks(struct pctx *c, yaml_node_t *n)
 
 enum top_key {
     T_NAME, T_ABOUT, T_THREADS, T_DURATION, T_OPS, T_SEED, T_SETUP, T_ROLES, T_MIX,
-    T_SCRIPT, T_INIT, T_CHECKS, T_EXPECT, T_COUNT
+    T_SCRIPT, T_INIT, T_AFTER, T_CHECKS, T_EXPECT, T_COUNT
 };
 
 static const char *const top_names[T_COUNT] = {
     "name", "about", "threads", "duration", "ops", "seed", "setup", "roles", "mix",
-    "script", "init", "checks", "expect",
+    "script", "init", "after", "checks", "expect",
 };
 
 static int parse_top(struct pctx *c, yaml_node_t *root)
@@ -1374,8 +1877,13 @@ static int parse_top(struct pctx *c, yaml_node_t *root)
         if (!is_scalar(d) || has_nul(d) || gh_parse_duration(sval(d), &s->duration_ns))
             return err_node(c, d, "duration: expected a number and a unit (ns, us, ms or s), "
                             "such as 2s, 500ms or 1.5s, found %s", desc(d, b, sizeof b));
+    } else if (is_scalar(val[T_OPS]) && !strcmp(sval(val[T_OPS]), "once")) {
+        s->once = true;
     } else {
         int64_t v;
+        if (!looks_int(val[T_OPS]))
+            return err_node(c, val[T_OPS], "ops: expected an integer >= 1 or `once`, found %s",
+                            desc(val[T_OPS], b, sizeof b));
         if (get_int(c, val[T_OPS], "ops", 1, INT64_MAX, &v))
             return -1;
         s->ops_per_thread = (uint64_t)v;
@@ -1393,7 +1901,7 @@ static int parse_top(struct pctx *c, yaml_node_t *root)
 
     /* Roles, or a top-level mix / script that makes the one role "worker". */
     yaml_node_t *flat = val[T_MIX] ? key[T_MIX] : val[T_SCRIPT] ? key[T_SCRIPT]
-                      : val[T_INIT] ? key[T_INIT] : NULL;
+                      : val[T_INIT] ? key[T_INIT] : val[T_AFTER] ? key[T_AFTER] : NULL;
     if (val[T_ROLES] && flat)
         return err_node(c, flat, "`%s` at the top level makes the default role; with `roles` "
                         "put it inside a role", sval(flat));
@@ -1405,13 +1913,14 @@ static int parse_top(struct pctx *c, yaml_node_t *root)
         s->nroles = 1;
         struct role_src src = {
             .node = root, .mix = val[T_MIX], .script = val[T_SCRIPT], .init = val[T_INIT],
-            .mix_key = key[T_MIX], .script_key = key[T_SCRIPT],
+            .after = val[T_AFTER], .mix_key = key[T_MIX], .script_key = key[T_SCRIPT],
         };
         if (parse_role(c, &src, &s->roles[0], "worker"))
             return -1;
-    } else if (val[T_INIT]) {
-        return err_node(c, key[T_INIT], "`init` at the top level needs a top-level `mix` or "
-                        "`script`");
+    } else if (val[T_INIT] || val[T_AFTER]) {
+        yaml_node_t *k = val[T_INIT] ? key[T_INIT] : key[T_AFTER];
+        return err_node(c, k, "`%s` at the top level needs a top-level `mix` or `script`",
+                        sval(k));
     } else {
         return err_node(c, root, "missing `roles`: expected a list of roles, or a top-level "
                         "`mix` or `script` for a single role");
@@ -1442,6 +1951,10 @@ static int parse_top(struct pctx *c, yaml_node_t *root)
     struct gh_diag d;
     if (gh_scenario_assign_threads(s, s->threads, &d))
         return err_node(c, root, "%s", d.msg);
+    for (int i = 0; s->once && i < s->nroles; i++)
+        if (!s->roles[i].script)
+            return err_node(c, val[T_OPS], "ops: once runs each role's script once, but role "
+                            "`%s` has a mix; give it a `script`", s->roles[i].name);
 
     if (parse_checks(c, val[T_CHECKS]))
         return -1;
@@ -1656,18 +2169,41 @@ sanitize:
     return NULL;
 }
 
+static void free_spec_fields(struct gh_global *g)
+{
+    free(g->name);
+    free(g->text);
+    free(g->elems);
+}
+
+static void free_ops(struct gh_op *ops, int n)
+{
+    for (int i = 0; ops && i < n; i++) {
+        if (ops[i].spec) {
+            free_spec_fields(ops[i].spec);
+            free(ops[i].spec);
+        }
+        free(ops[i].name);
+        free(ops[i].text);
+        gh__expr_free(ops[i].expr);
+    }
+    free(ops);
+}
+
 void gh_scenario_free(struct gh_scenario *s)
 {
     if (!s)
         return;
     for (int i = 0; s->globals && i < s->nglobals; i++)
-        free(s->globals[i].name);
+        free_spec_fields(&s->globals[i]);
     free(s->globals);
     for (int i = 0; s->roles && i < s->nroles; i++) {
         struct gh_role *r = &s->roles[i];
         free(r->name);
-        free(r->ops);
-        free(r->init);
+        free_ops(r->ops, r->nops);
+        free_ops(r->init, r->ninit);
+        free_ops(r->after, r->nafter);
+        free(r->local_types);
         for (int j = 0; r->locals && j < r->nlocals; j++)
             free(r->locals[j]);
         free(r->locals);

@@ -11,6 +11,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "alloc/trace.h"
 #include "base/clock.h"
 #include "base/die.h"
 #include "base/rng.h"
@@ -35,6 +36,17 @@ const struct gh_flavor *gh_flavor_find(enum gh_sync_kind sync, enum gh_rc_kind r
     for (size_t i = 0; i < GH_ARRAY_LEN(all); i++)
         if (all[i]->sync == sync && all[i]->rc == rc)
             return all[i];
+    return NULL;
+}
+
+/* The scenario layer's table of the same flavour as fl. */
+static const struct gh_scenario_fl *gh_scenario_fl_find(const struct gh_flavor *fl)
+{
+#define GH_X_(s, r)                                                            \
+    if (fl == &GH_FL_NAME(gh_flavor, s##_##r))                                 \
+        return &GH_FL_NAME(gh_scenario_fl, s##_##r);
+    GH_FLAVORS(GH_X_)
+#undef GH_X_
     return NULL;
 }
 
@@ -85,17 +97,12 @@ static void perf_ctl_close(void)
 
 /* ---- checks --------------------------------------------------------------- */
 
+/* The checks' context: the object functions (the flavour's) read ec. */
 struct check_ctx {
-    const struct gh_flavor *fl;
-    gh_object **globals;
+    struct gh_eval_ctx ec;    /* first: env.ctx is read as either */
+    const struct gh_scenario_fl *sfl;
     const struct gh_result *res;
 };
-
-static int64_t env_len(void *ctx, int slot)
-{
-    struct check_ctx *c = ctx;
-    return c->fl->len(c->globals[slot]);
-}
 
 static uint64_t env_count(void *ctx, enum gh_op_kind op)
 {
@@ -109,7 +116,8 @@ static uint64_t env_failed(void *ctx, enum gh_op_kind op)
 
 static void run_checks(struct gh_scenario *s, struct check_ctx *ctx, struct gh_result *res)
 {
-    struct gh_eval_env env = {env_len, env_count, env_failed, ctx};
+    struct gh_eval_env env = {.count = env_count, .failed = env_failed, .ctx = ctx,
+                              .object = ctx->sfl->eval_object};
     res->nchecks = s->nchecks;
     res->checks = calloc((size_t)(s->nchecks ? s->nchecks : 1), sizeof *res->checks);
     gh_assert(res->checks);
@@ -127,7 +135,8 @@ static void run_checks(struct gh_scenario *s, struct check_ctx *ctx, struct gh_r
             /* Show the operands of a top-level comparison. */
             const struct gh_expr *e = s->checks[i].expr;
             int64_t l, r;
-            if (e->kind >= GH_EX_EQ && e->kind <= GH_EX_GE &&
+            if (gh_expr_is_bool(e) && e->kind != GH_EX_NOT && e->kind != GH_EX_AND &&
+                e->kind != GH_EX_OR && e->l && e->r && e->l->kind != GH_EX_NAME &&
                 gh_expr_eval(e->l, &env, &l, err, sizeof err) == 0 &&
                 gh_expr_eval(e->r, &env, &r, err, sizeof err) == 0)
                 snprintf(cr->detail, sizeof cr->detail, "left = %lld, right = %lld",
@@ -154,7 +163,8 @@ int gh_run(struct gh_scenario *s, const struct gh_run_config *cfg, struct gh_res
         return -1;
     }
     const struct gh_flavor *fl = gh_flavor_find(st->sync, st->rc);
-    if (!fl) {
+    const struct gh_scenario_fl *sfl = fl ? gh_scenario_fl_find(fl) : NULL;
+    if (!fl || !sfl) {
         snprintf(diag->msg, sizeof diag->msg,
                  "strategy sync=%s rc=%s is not compiled into this build",
                  gh_sync_names[st->sync], gh_rc_names[st->rc]);
@@ -168,7 +178,13 @@ int gh_run(struct gh_scenario *s, const struct gh_run_config *cfg, struct gh_res
     res->strategy = *st;
     res->unsafe_reason = gh_strategy_unsafe_reason(st);
     res->threads = nthreads;
-    if (cfg->ops_per_thread) {
+    if (s->once) {
+        /* Each thread runs its role's script once: --ops and --duration do
+         * not apply. Reported as the longest script. */
+        for (int r = 0; r < s->nroles; r++)
+            if ((uint64_t)s->roles[r].nops > res->ops_per_thread)
+                res->ops_per_thread = (uint64_t)s->roles[r].nops;
+    } else if (cfg->ops_per_thread) {
         res->ops_per_thread = cfg->ops_per_thread;
     } else if (cfg->duration_ns) {
         res->duration_ns = cfg->duration_ns;
@@ -202,12 +218,16 @@ int gh_run(struct gh_scenario *s, const struct gh_run_config *cfg, struct gh_res
     run.seed = res->seed;
     run.ops_limit = res->ops_per_thread ? res->ops_per_thread : UINT64_MAX;
     run.latency_sample = cfg->latency_sample;
-    run.globals = calloc((size_t)(s->nglobals ? s->nglobals : 1), sizeof *run.globals);
-    gh_assert(run.globals);
+    run.once = s->once;
+    run.out = cfg->out ? cfg->out : stdout;
+    size_t ng = (size_t)(s->nglobals ? s->nglobals : 1);
+    run.globals = calloc(ng, sizeof *run.globals);
+    run.classes = calloc(ng, sizeof *run.classes);
+    run.finalized = calloc(ng, sizeof *run.finalized);
+    gh_assert(run.globals && run.classes && run.finalized);
     struct gh_rng setup_rng;
     gh_rng_seed(&setup_rng, res->seed, UINT64_C(1) << 32);
-    for (int i = 0; i < s->nglobals; i++)
-        run.globals[i] = fl->make_global(&s->globals[i], &setup_rng);
+    sfl->setup(&run, &setup_rng);
 
     struct gh_worker *w = NULL;
     gh_check_pthread(posix_memalign((void **)&w, GH_CACHELINE, sizeof *w * (size_t)nthreads));
@@ -222,6 +242,8 @@ int gh_run(struct gh_scenario *s, const struct gh_run_config *cfg, struct gh_res
             w[idx].index = idx;
             w[idx].role = r;
             w[idx].res = &res->thread[idx];
+            w[idx].finalized = calloc(ng, sizeof *w[idx].finalized);
+            gh_assert(w[idx].finalized);
             res->thread[idx].index = idx;
             res->thread[idx].role = r;
         }
@@ -310,13 +332,16 @@ int gh_run(struct gh_scenario *s, const struct gh_run_config *cfg, struct gh_res
         res->gil.forced_handoffs = g.forced_handoffs;
     }
     gh_alloc_stats_get(&res->alloc);
+    fflush(run.out);          /* what the ops printed comes before the report */
 
-    struct check_ctx cctx = {fl, run.globals, res};
+    struct check_ctx cctx = {{&run, NULL, NULL, NULL}, sfl, res};
     run_checks(s, &cctx, res);
 
+    /* Tracing started by a trace.start op ends with the run. */
+    if (s->tracing)
+        gh_trace_stop();
     /* Teardown: the globals die; every allocation must come back. */
-    for (int i = 0; i < s->nglobals; i++)
-        fl->decref(run.globals[i]);
+    sfl->teardown(&run);
     fl->fini();
     struct gh_alloc_stats after;
     gh_alloc_thread_detach();
@@ -328,6 +353,10 @@ int gh_run(struct gh_scenario *s, const struct gh_run_config *cfg, struct gh_res
         gh_gil_fini();
     pthread_barrier_destroy(&run.start);
     free(run.globals);
+    free(run.classes);
+    free(run.finalized);
+    for (int i = 0; i < nthreads; i++)
+        free(w[i].finalized);
     free(w);
 
     struct rusage ru;

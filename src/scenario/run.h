@@ -13,6 +13,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "alloc/alloc.h"      // struct gh_alloc_stats
 #include "base/hist.h"        // struct gh_hist
@@ -33,6 +34,9 @@ struct gh_run_config {
     /* perf --control fifos (PERF_CTL_FIFO/PERF_ACK_FIFO): when set, the run
      * enables perf only for the measured phase. */
     bool perf_control;
+    /* Where show, assert, labelled is/eq and trace.* ops print (NULL:
+     * stdout). */
+    FILE *out;
 };
 
 struct gh_op_result {

@@ -5,10 +5,20 @@
 
 #include <pthread.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "base/tstate.h"
 #include "object/object.h"
+#include "scenario/flavor.h"   // GH_FLAVORS
 #include "scenario/run.h"
+
+struct gh_run_shared;
+
+/* What a user class's __del__ gets as its argument. */
+struct gh_class_ctx {
+    struct gh_run_shared *run;
+    int slot;                   /* the class's global index */
+};
 
 /* Shared by all threads of a run. Everything is written by the main thread
  * before the workers are created (pthread_create orders it before them) and
@@ -24,6 +34,14 @@ struct gh_run_shared {
     uint64_t ops_limit;         /* per thread; UINT64_MAX in duration mode */
     uint64_t latency_sample;    /* time every latency_sample-th op; 0: none */
     uint64_t seed;
+    bool once;                  /* `ops: once`: each worker runs its script once */
+    FILE *out;                  /* show, assert, labelled is/eq, trace.* print here */
+    struct gh_class_ctx *classes; /* [s->nglobals]: the __del__ arguments */
+    /* Counters the model's callbacks bump from any thread (relaxed atomic
+     * adds; read after the join): per class global, how many times its
+     * __del__ (or legacy finalizer) ran; and counting weakref callbacks. */
+    int64_t *finalized;         /* [s->nglobals] */
+    uint64_t callbacks;
 };
 
 struct gh_worker {
@@ -35,6 +53,39 @@ struct gh_worker {
     uint64_t t_start, t_stop;   /* measured phase, by this worker's clock reads */
     uint64_t sink;              /* keeps reads (list.len) from being optimised away */
     pthread_t thread;
+    /* The same counters, for what ran on this thread only (what show and
+     * assert inside a role read). Written only by this worker. */
+    int64_t *finalized;         /* [s->nglobals] */
+    uint64_t callbacks;
+    uint64_t pass;              /* script passes completed ({iter: K} keys) */
 };
+
+/* What an expression reads: the run, and inside a role the thread's
+ * locals (role, locals and w are NULL for the checks after the run). */
+struct gh_eval_ctx {
+    struct gh_run_shared *run;
+    const struct gh_role *role;
+    gh_object **locals;
+    struct gh_worker *w;
+};
+
+/* The scenario layer's own flavoured entry points (worker.fl.c), one table
+ * per flavour beside its struct gh_flavor; run.c picks the one of the
+ * run's flavour (gh_scenario_fl_find). */
+struct gh_scenario_fl {
+    /* Builds run->globals from the scenario's setup, in order (main thread,
+     * before the workers start). */
+    void (*setup)(struct gh_run_shared *run, struct gh_rng *rng);
+    /* Releases the globals, in order; each slot is cleared before its
+     * object is released (a __del__ that resurrects into it finds NULL). */
+    void (*teardown)(struct gh_run_shared *run);
+    /* gh_eval_env.object; ctx is a struct gh_eval_ctx. */
+    int (*eval_object)(void *ctx, const struct gh_expr *e, int64_t *out, char *err,
+                       size_t errlen);
+};
+
+#define GH_X_(s, r) extern const struct gh_scenario_fl GH_FL_NAME(gh_scenario_fl, s##_##r);
+GH_FLAVORS(GH_X_)
+#undef GH_X_
 
 #endif

@@ -30,7 +30,30 @@
     X(DICT_GET,    "dict.get",    "read d[`key`] (fails when missing)")        \
     X(DICT_DEL,    "dict.del",    "delete d[`key`] (fails when missing)")      \
     X(COMPUTE,     "compute",     "CPU work of `iters` steps, holding what the strategy holds (the GIL; with `on`, that object's lock)") \
-    X(IO,          "io",          "a blocking wait of `us` microseconds that releases what the strategy holds")
+    X(IO,          "io",          "a blocking wait of `us` microseconds that releases what the strategy holds") \
+    X(BIND,        "bind",        "bind the local `as` to `value` (another reference, no copy: b = a)") \
+    X(ATTR_SET,    "attr.set",    "setattr(`on`, `name`, `value`) on an instance")  \
+    X(ATTR_GET,    "attr.get",    "getattr(`on`, `name`), bound to `as` if given (fails when missing)") \
+    X(SET_ADD,     "set.add",     "`on`.add(`value`) (fails when already present or unhashable)") \
+    X(SET_DISCARD, "set.discard", "`on`.discard(`value`) (fails when absent)")   \
+    X(SET_CONTAINS,"set.contains","`value` in `on` (fails when absent); a set or a frozenset") \
+    X(SET_LEN,     "set.len",     "read the length of the set `on`")          \
+    X(TUPLE_CONCAT,"tuple.concat","`on` += (`value`,): rebinds the local `on` to a new tuple") \
+    X(STR_CONCAT,  "str.concat",  "`on` += `value` (a text): rebinds the local `on` to a new str") \
+    X(STR_INTERN,  "str.intern",  "`on` = sys.intern(`on`): rebinds the local to the interned str") \
+    X(WEAKREF_NEW, "weakref.new", "`as` = weakref.ref(`on`[, a counting callback]) (fails when not weak-referenceable)") \
+    X(WEAKREF_GET, "weakref.get", "`as` = `on`() (done when alive, failed when dead)") \
+    X(WVDICT_SET,  "wvdict.set",  "WeakValueDictionary `on`[`key`] = `value`") \
+    X(WVDICT_GET,  "wvdict.get",  "`as` = `on`.get(`key`) (fails when missing or dead)") \
+    X(CALL,        "call",        "`as` = `on`(`value`) or `on`() (fails when the call fails)") \
+    X(IS,          "is",          "`a` is `b` (done when true, failed when false)") \
+    X(EQ,          "eq",          "`a` == `b` (done when true, failed when false)") \
+    X(SHOW,        "show",        "print FILE:LINE: `expr` = its value")           \
+    X(ASSERT,      "assert",      "like show; a false value (or an error) counts as failed") \
+    X(TRACE_START, "trace.start", "start tracing allocations (tracemalloc.start())") \
+    X(TRACE_SNAPSHOT, "trace.snapshot", "take a snapshot of the traced allocations, named `as`") \
+    X(TRACE_STATS, "trace.stats", "print the `top` sites of snapshot `on` (or of a new one)") \
+    X(TRACE_COMPARE, "trace.compare", "print the `top` differences from snapshot `from` to `to` (or a new one)")
 
 enum gh_op_kind {
 #define GH_X_(e, name, doc) GH_OP_##e,
@@ -54,24 +77,47 @@ enum gh_value_kind {
     GH_VAL_GLOBAL,     /* a global name: another reference to it */
     GH_VAL_LOCAL,      /* a local name of the role: another reference to it
                           (None when unbound) */
+    GH_VAL_INT_LIT,    /* an integer literal (`value: 257`): the int of that
+                          value, made when the op runs (cached in -5..256) */
+    GH_VAL_TRUE,       /* `true` / `false`: the bool singletons */
+    GH_VAL_FALSE,
 };
 
 struct gh_value {
     enum gh_value_kind kind;
     int slot;          /* GLOBAL: index in gh_scenario.globals;
                           LOCAL: index in the role's locals */
-    int64_t range;     /* INT only */
+    int64_t range;     /* INT only; INT_LIT: the value */
 };
 
 /* An integer operand that is either fixed or drawn per op. */
 struct gh_intarg {
     bool random;       /* draw uniformly in [0, range) */
-    int64_t value;     /* when !random */
+    bool iter;         /* `{iter: K}`: the role's pass number plus `value` */
+    int64_t value;     /* when !random: the value; with iter: the offset K */
     int64_t range;     /* when random; > 0 */
 };
 
-/* Object kinds for `new` and for setup. */
-enum gh_newtype { GH_NEW_OBJECT, GH_NEW_INT, GH_NEW_LIST, GH_NEW_DICT };
+/* Object kinds for `new`, setup, and the types the parser knows a local
+ * or global to have. The first four keep their values (the original set). */
+enum gh_newtype {
+    GH_NEW_OBJECT, GH_NEW_INT, GH_NEW_LIST, GH_NEW_DICT,
+    GH_NEW_NONE, GH_NEW_TRUE, GH_NEW_FALSE, GH_NEW_BARE_OBJECT, GH_NEW_SMALL_INT,
+    GH_NEW_FLOAT, GH_NEW_STR, GH_NEW_BYTES, GH_NEW_BYTEARRAY, GH_NEW_TUPLE, GH_NEW_SET,
+    GH_NEW_FROZENSET, GH_NEW_WVDICT,
+    GH_NEW_CLASS,      /* setup only: a user class (del, legacy, into) */
+    GH_NEW_FUNCTION,   /* a function with a default (def) */
+    GH_NEW_INSTANCE,   /* an instance of the user class global `cls` */
+    GH_NEW_WEAKREF,    /* not for `new`: a local bound by weakref.new */
+    GH_NEW_SNAPSHOT,   /* not for `new`: a trace snapshot (trace.snapshot) */
+    GH_NEW_ANY,        /* not for `new`: a local bound by several kinds of op */
+    GH_NEW_COUNT
+};
+
+/* What a user class's __del__ does (setup `del:`). */
+enum gh_del_kind { GH_DEL_NONE, GH_DEL_COUNT, GH_DEL_RESURRECT };
+/* The functions of the mutable-default example (setup/new `def:`). */
+enum gh_def_kind { GH_DEF_APPEND_ONE, GH_DEF_APPEND_ONE_NONE };
 
 /* Where an op's `on` (or `from`) points. */
 struct gh_target {
@@ -91,6 +137,18 @@ struct gh_op {
     uint64_t io_ns;           /* io: from `us`, default 100 us */
     uint32_t weight;          /* mix only; >= 1 */
     int line, column;         /* where the op is written (1-based) */
+    /* The ops added for the object model (NULL / -1 when unused). */
+    struct gh_global *spec;   /* new: what to make (type, literal, items...) */
+    int as;                   /* the local an op other than `new` binds, or -1 */
+    struct gh_value b;        /* is, eq: the right operand (`a` is in `value`) */
+    char *name;               /* attr.*: the attribute; str.concat: the text;
+                                 is, eq: the label (or NULL) */
+    size_t name_len;
+    char *text;               /* show, assert: the expression as written */
+    struct gh_expr *expr;     /* show, assert */
+    bool callback;            /* weakref.new: `callback: count` */
+    bool has_value;           /* `value` was given (call: the argument) */
+    int top;                  /* trace.stats, trace.compare: sites shown */
 };
 
 /* ---- roles, setup, checks ---------------------------------------------- */
@@ -108,6 +166,11 @@ struct gh_role {
     struct gh_op *init;       /* run once per thread, in order, before the
                                  measured phase (`init:`); weight unused */
     int ninit;
+    struct gh_op *after;      /* run once per thread, in order, after the
+                                 measured phase (`after:`), before the
+                                 thread's locals are released */
+    int nafter;
+    enum gh_newtype *local_types; /* [nlocals]: what the parser knows */
 };
 
 struct gh_global {
@@ -118,6 +181,21 @@ struct gh_global {
     struct gh_value value;    /* the prefill's values (default int) */
     int64_t int_value;        /* type int: its value */
     int line, column;
+    /* The object model's types (docs/scenarios.md, "Setup"). */
+    bool has_value;           /* a literal `value` was given */
+    double float_value;       /* float */
+    char *text;               /* str, bytes, bytearray: the literal (may hold NULs
+                                 for bytes: text_len counts) */
+    size_t text_len;
+    bool is_const;            /* str: `const: true`, an interned constant */
+    struct gh_value *elems;   /* tuple, frozenset, set, list: `items: [...]` */
+    int nelems;
+    bool has_elems;
+    int cls;                  /* instance: the class global's index */
+    enum gh_del_kind del;     /* class */
+    bool legacy;              /* class: the __del__ is a legacy tp_del */
+    int into;                 /* class, del resurrect: the global list, or -1 */
+    enum gh_def_kind def;     /* function */
 };
 
 enum gh_expr_kind {
@@ -129,16 +207,28 @@ enum gh_expr_kind {
     GH_EX_ADD, GH_EX_SUB, GH_EX_MUL, GH_EX_DIV, GH_EX_MOD,
     GH_EX_EQ, GH_EX_NE, GH_EX_LT, GH_EX_LE, GH_EX_GT, GH_EX_GE,
     GH_EX_AND, GH_EX_OR,
+    /* Object-valued: evaluated by env->object. */
+    GH_EX_NAME,    /* an object named by a local (`local`) or a global `slot`;
+                      only an operand of the forms below */
+    GH_EX_ID, GH_EX_REFCNT, GH_EX_SIZEOF, GH_EX_VALUE, /* f(l), l a NAME */
+    GH_EX_INTERNED, GH_EX_ALIVE,                       /* bool f(l) */
+    GH_EX_FINALIZED,                                   /* slot: a class global */
+    GH_EX_CALLBACKS,                                   /* callbacks() */
+    GH_EX_IS, GH_EX_ISNOT, GH_EX_OBJ_EQ, GH_EX_OBJ_NE, /* l, r: NAMEs */
 };
 
 struct gh_expr {
     enum gh_expr_kind kind;
     int64_t ival;
     int slot;
+    bool local;               /* NAME, LEN: slot is a local of the role */
     enum gh_op_kind op;
     struct gh_expr *l, *r;
     int line, column;         /* of the token that starts this node */
 };
+
+/* Whether e's value is a truth value (printed True / False). */
+bool gh_expr_is_bool(const struct gh_expr *e);
 
 struct gh_check {
     char *text;               /* as written */
@@ -148,10 +238,15 @@ struct gh_check {
 
 /* What the evaluator needs from a finished run. */
 struct gh_eval_env {
-    int64_t (*len)(void *ctx, int global_slot);
+    int64_t (*len)(void *ctx, int global_slot);   /* used when `object` is NULL */
     uint64_t (*count)(void *ctx, enum gh_op_kind op);
     uint64_t (*failed)(void *ctx, enum gh_op_kind op);
     void *ctx;
+    /* Evaluates the object-valued node e (LEN and GH_EX_NAME .. OBJ_NE,
+     * whose operands are NAME nodes): 0 and the value, or -1 with a
+     * message in err. Implemented by the flavoured worker (worker.fl.c). */
+    int (*object)(void *ctx, const struct gh_expr *e, int64_t *out, char *err,
+                  size_t errlen);
 };
 
 /* Returns 0 and the value, or -1 with a message in err (division by zero). */
@@ -167,6 +262,12 @@ typedef void gh__expr_pos_fn(void *ctx, size_t offset, int *line, int *column);
 struct gh_expr *gh__expr_parse(const char *text, const struct gh_global *globals,
                                int nglobals, gh__expr_pos_fn *pos, void *pos_ctx,
                                size_t *err_offset, char *err, size_t errlen);
+/* The same inside a role (show, assert): names resolve against the role's
+ * locals first, then the globals. role NULL: globals only (checks). */
+struct gh_expr *gh__expr_parse_in(const char *text, const struct gh_global *globals,
+                                  int nglobals, const struct gh_role *role,
+                                  gh__expr_pos_fn *pos, void *pos_ctx, size_t *err_offset,
+                                  char *err, size_t errlen);
 void gh__expr_free(struct gh_expr *e);
 
 enum gh_expect_hazards { GH_EXPECT_HAZARDS_NONE, GH_EXPECT_HAZARDS_SOME };
@@ -179,6 +280,9 @@ struct gh_scenario {
     int threads;              /* default thread count (file; default 2) */
     uint64_t duration_ns;     /* one of these two is non-zero */
     uint64_t ops_per_thread;
+    bool once;                /* `ops: once`: each thread runs its role's
+                                 script once (--ops/--duration do not apply) */
+    bool tracing;             /* some op is a trace.* op */
     uint64_t seed;            /* from the file, default 1 */
     bool has_seed;
     struct gh_global *globals;

@@ -5,27 +5,35 @@
  * between two switch points can be interrupted by the model. Each
  * container, refcount and lock operation below inlines the flavour's code:
  * there is no indirect call on this path.
+ *
+ * The ops of the object model (attributes, sets, tuples, strings, weak
+ * references, calls, is/==, show/assert, tracing) run in the same switch;
+ * an op the measured loop does not use costs it nothing. The one addition
+ * to the loop is a test of the tracing flag (a relaxed load, predicted not
+ * taken): while tracing, each op's allocations are charged to its line.
  */
+#include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include "alloc/trace.h"
 #include "base/clock.h"
 #include "base/hist.h"
 #include "base/rng.h"
 #include "containers/containers.h"
 #include "scenario/flavor.h"
 #include "scenario/runner_internal.h"
+/* The run this flavour is executing (one at a time per process: the model's
+ * state is process-wide): set by setup before any worker starts, cleared by
+ * teardown. The finalizers and weak-reference callbacks reach the run's
+ * counters through it; tl_worker is the worker of the calling thread (NULL
+ * on the main thread). */
+static struct gh_run_shared *cur_run;
+static _Thread_local struct gh_worker *tl_worker;
 
-static gh_object *make_new(enum gh_newtype t, struct gh_rng *rng)
-{
-    switch (t) {
-    case GH_NEW_OBJECT: return GH_FL(gh_instance_new)();
-    case GH_NEW_INT: return gh_int_new((int64_t)gh_rng_below(rng, 1000000));
-    case GH_NEW_LIST: return GH_FL(gh_list_new)();
-    case GH_NEW_DICT: return GH_FL(gh_dict_new)();
-    }
-    return gh_none_new();
-}
+/* ---- making objects ------------------------------------------------------- */
 
 /* A new reference to what `v` makes or names. */
 static gh_object *make_value(const struct gh_value *v, gh_object **globals,
@@ -42,14 +50,160 @@ static gh_object *make_value(const struct gh_value *v, gh_object **globals,
     case GH_VAL_DICT: return GH_FL(gh_dict_new)();
     case GH_VAL_GLOBAL: return gh_newref(globals[v->slot]);
     case GH_VAL_LOCAL: return locals[v->slot] ? gh_newref(locals[v->slot]) : gh_none_new();
+    case GH_VAL_INT_LIT: return gh_int_new(v->range);
+    case GH_VAL_TRUE: return gh_bool_new(true);
+    case GH_VAL_FALSE: return gh_bool_new(false);
     }
     return gh_none_new();
 }
 
-static int64_t intarg(const struct gh_intarg *a, int64_t random_range, struct gh_rng *rng)
+static void count_finalized(struct gh_class_ctx *cc)
+{
+    gh_atomic_add_relaxed_i64(&cc->run->finalized[cc->slot], 1);
+    if (tl_worker)
+        tl_worker->finalized[cc->slot]++;
+}
+
+/* `del: count`: a __del__ that only counts its runs. */
+static void del_count(gh_object *self, void *arg)
+{
+    (void)self;
+    count_finalized(arg);
+}
+
+/* `del: resurrect`: counts, then stores the instance into the global list
+ * `into` (a new reference: the instance lives on). */
+static void del_resurrect(gh_object *self, void *arg)
+{
+    struct gh_class_ctx *cc = arg;
+    count_finalized(cc);
+    int into = cc->run->s->globals[cc->slot].into;
+    gh_object *l = cc->run->globals[into];
+    if (l && l->ob_type->kind == GH_KIND_LIST)
+        gh_list_append(gh_tstate_get(), (struct gh_list *)(void *)l, gh_newref(self));
+}
+
+/* The body of `callback: count`: counts, returns None. */
+static gh_object *count_callback_code(struct gh_tstate *ts, struct gh_function *f,
+                                      gh_object **args)
+{
+    (void)ts, (void)f, (void)args;
+    if (cur_run)
+        gh_atomic_add_relaxed_u64(&cur_run->callbacks, 1);
+    if (tl_worker)
+        tl_worker->callbacks++;
+    return gh_none_new();
+}
+
+/* A tuple or frozenset of g's listed items (NULL: unhashable items). */
+static GH_NOINLINE gh_object *make_seq(const struct gh_global *g, gh_object **globals,
+                                       gh_object **locals, struct gh_rng *rng)
+{
+    gh_object *items[1000] = {0}, *o;
+    int n = g->nelems < 1000 ? g->nelems : 1000;
+    for (int i = 0; i < n; i++)
+        items[i] = make_value(&g->elems[i], globals, locals, rng);
+    if (g->type == GH_NEW_TUPLE)
+        return GH_FL(gh_tuple_from_array)(items, n);
+    if ((o = GH_FL(gh_frozenset_new)(items, n)))
+        return o;
+    for (int i = 0; i < n; i++)
+        gh_decref(items[i]);
+    return NULL;
+}
+
+/* A new reference to the object `g` describes (a `new` op's spec, or a
+ * global of setup). in_op: an int or small-int without `value` is drawn at
+ * random (the original `new`); in setup it is the given value (0). NULL
+ * when it cannot be made (a frozenset of unhashable items). */
+static gh_object *make_obj(const struct gh_global *g, gh_object **globals, gh_object **locals,
+                           struct gh_rng *rng, bool in_op, int slot)
+{
+    gh_object *o;
+    struct gh_tstate *ts;
+    int n = g->nelems;
+    switch (g->type) {
+    case GH_NEW_NONE: return gh_none_new();
+    case GH_NEW_TRUE: return gh_bool_new(true);
+    case GH_NEW_FALSE: return gh_bool_new(false);
+    case GH_NEW_OBJECT: return GH_FL(gh_instance_new)();
+    case GH_NEW_BARE_OBJECT: return GH_FL(gh_object_new)();
+    case GH_NEW_INT:
+        if (in_op && !g->has_value)
+            return gh_int_new((int64_t)gh_rng_below(rng, 1000000));
+        return gh_int_new(g->int_value);
+    case GH_NEW_SMALL_INT:
+        if (in_op && !g->has_value)
+            return gh_int_new(GH_SMALL_INT_MIN + (int64_t)gh_rng_below(rng, GH_SMALL_INT_COUNT));
+        return gh_int_new(g->int_value);
+    case GH_NEW_FLOAT: return GH_FL(gh_float_new)(g->float_value);
+    case GH_NEW_STR:
+        if (g->is_const)
+            return GH_FL(gh_str_const)(g->text ? g->text : "");
+        return GH_FL(gh_str_new)(g->text ? g->text : "", g->text_len);
+    case GH_NEW_BYTES: return GH_FL(gh_bytes_new)(g->text ? g->text : "", g->text_len);
+    case GH_NEW_BYTEARRAY: return GH_FL(gh_bytearray_new)(g->text ? g->text : "", g->text_len);
+    case GH_NEW_TUPLE:
+    case GH_NEW_FROZENSET:
+        return make_seq(g, globals, locals, rng);
+    case GH_NEW_SET:
+        ts = gh_tstate_get();
+        o = GH_FL(gh_set_new)();
+        for (int i = 0; i < n; i++) {
+            gh_object *k = make_value(&g->elems[i], globals, locals, rng);
+            if (GH_FL(gh_set_add)(ts, (struct gh_set *)(void *)o, k) < 0)
+                gh_decref(k); /* unhashable: skipped, as the model has no TypeError */
+        }
+        return o;
+    case GH_NEW_LIST:
+        ts = gh_tstate_get();
+        o = GH_FL(gh_list_new)();
+        for (int i = 0; i < n; i++)
+            gh_list_append(ts, (struct gh_list *)(void *)o,
+                           make_value(&g->elems[i], globals, locals, rng));
+        for (int64_t i = 0; i < g->items; i++)
+            gh_list_append(ts, (struct gh_list *)(void *)o,
+                           make_value(&g->value, globals, locals, rng));
+        return o;
+    case GH_NEW_DICT:
+        ts = gh_tstate_get();
+        o = GH_FL(gh_dict_new)();
+        for (int64_t i = 0; i < g->items; i++)
+            GH_FL(gh_dict_set)(ts, (struct gh_dict *)(void *)o, gh_int_new(i),
+                               make_value(&g->value, globals, locals, rng));
+        return o;
+    case GH_NEW_WVDICT: return GH_FL(gh_wvdict_new)();
+    case GH_NEW_CLASS: {
+        struct gh_class_spec spec = {.name = g->name};
+        if (g->del != GH_DEL_NONE && cur_run && slot >= 0) {
+            gh_finalizer_fn fn = g->del == GH_DEL_COUNT ? del_count : del_resurrect;
+            void *arg = &cur_run->classes[slot];
+            if (g->legacy) {
+                spec.legacy_del = fn;
+                spec.legacy_del_arg = arg;
+            } else {
+                spec.del = fn;
+                spec.del_arg = arg;
+            }
+        }
+        return GH_FL(gh_class_new)(&spec);
+    }
+    case GH_NEW_FUNCTION:
+        return g->def == GH_DEF_APPEND_ONE ? GH_FL(gh_make_append_one)()
+                                           : GH_FL(gh_make_append_one_none)();
+    case GH_NEW_INSTANCE:
+        return GH_FL(gh_instance_new_of)(globals[g->cls]);
+    case GH_NEW_WEAKREF: case GH_NEW_SNAPSHOT: case GH_NEW_ANY: case GH_NEW_COUNT:
+        break;
+    }
+    return gh_none_new();
+}
+
+static int64_t intarg(const struct gh_intarg *a, int64_t random_range, struct gh_rng *rng,
+                      const struct gh_worker *w)
 {
     if (!a->random)
-        return a->value;
+        return a->iter ? (int64_t)w->pass + a->value : a->value;
     int64_t range = a->range > 0 ? a->range : random_range;
     return range > 0 ? (int64_t)gh_rng_below(rng, (uint64_t)range) : 0;
 }
@@ -63,6 +217,31 @@ GH_INLINE gh_object *target(const struct gh_target *t, enum gh_kind kind,
     return (o && o->ob_type->kind == kind) ? o : NULL;
 }
 
+/* The object `t` names, whatever its kind (NULL when unbound). */
+GH_INLINE gh_object *target_any(const struct gh_target *t, gh_object **globals,
+                                gh_object **locals)
+{
+    return t->local ? locals[t->slot] : globals[t->slot];
+}
+
+/* Binds local `slot` to o (stolen), releasing what it held. */
+static void bind_local(gh_object **locals, int slot, gh_object *o)
+{
+    gh_object *old = locals[slot];
+    locals[slot] = o;
+    if (old)
+        gh_decref(old);
+}
+
+/* Binds `as` to o when the op has one, else releases o. */
+static void bind_or_release(const struct gh_op *op, gh_object **locals, gh_object *o)
+{
+    if (op->as >= 0)
+        bind_local(locals, op->as, o);
+    else
+        gh_decref(o);
+}
+
 static uint64_t compute(uint64_t iters, uint64_t x)
 {
     for (uint64_t i = 0; i < iters; i++) {
@@ -74,14 +253,398 @@ static uint64_t compute(uint64_t iters, uint64_t x)
     return x;
 }
 
+/* ---- expressions: the object functions (gh_eval_env.object) ----------------- */
+
+static uint64_t ctx_count(void *ctx, enum gh_op_kind op)
+{
+    struct gh_eval_ctx *c = ctx;
+    return c->w ? c->w->res->op[op].done : 0;
+}
+
+static uint64_t ctx_failed(void *ctx, enum gh_op_kind op)
+{
+    struct gh_eval_ctx *c = ctx;
+    return c->w ? c->w->res->op[op].failed : 0;
+}
+
+static const char *name_of(const struct gh_eval_ctx *c, const struct gh_expr *n)
+{
+    return n->local ? c->role->locals[n->slot] : c->run->s->globals[n->slot].name;
+}
+
+/* The object a NAME node names (borrowed); an unbound local is None. */
+static gh_object *name_obj(const struct gh_eval_ctx *c, const struct gh_expr *n)
+{
+    gh_object *o = n->local ? (c->locals ? c->locals[n->slot] : NULL) : c->run->globals[n->slot];
+    return o ? o : &gh_none;
+}
+
+GH_PRINTF(4, 5)
+static int obj_error(const struct gh_expr *e, char *err, size_t errlen, const char *fmt, ...)
+{
+    char what[200];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    snprintf(err, errlen, "%s (in the expression at %d:%d)", what, e->line, e->column);
+    return -1;
+}
+
+static int eval_object(void *ctx, const struct gh_expr *e, int64_t *out, char *err,
+                       size_t errlen)
+{
+    struct gh_eval_ctx *c = ctx;
+    if (e->kind == GH_EX_FINALIZED) {
+        *out = c->w ? c->w->finalized[e->slot]
+                    : gh_atomic_load_relaxed_i64(&c->run->finalized[e->slot]);
+        return 0;
+    }
+    if (e->kind == GH_EX_CALLBACKS) {
+        *out = (int64_t)(c->w ? c->w->callbacks
+                              : gh_atomic_load_relaxed_u64(&c->run->callbacks));
+        return 0;
+    }
+    if (!e->l)
+        return obj_error(e, err, errlen, "no object named");
+    gh_object *o = name_obj(c, e->l);
+    const char *nm = name_of(c, e->l);
+    const char *tn = o->ob_type->tp_name;
+    enum gh_kind k = o->ob_type->kind;
+    switch (e->kind) {
+    case GH_EX_LEN:
+        switch (k) {
+        case GH_KIND_LIST: *out = gh_list_len((struct gh_list *)(void *)o); return 0;
+        case GH_KIND_DICT: *out = gh_dict_len((struct gh_dict *)(void *)o); return 0;
+        case GH_KIND_SET: case GH_KIND_FROZENSET:
+            *out = gh_set_len((struct gh_set *)(void *)o);
+            return 0;
+        case GH_KIND_TUPLE: *out = gh_tuple_len(o); return 0;
+        case GH_KIND_STR: *out = gh_str_len(o); return 0;
+        case GH_KIND_BYTES: *out = gh_bytes_len(o); return 0;
+        case GH_KIND_BYTEARRAY: *out = gh_bytearray_len(gh_tstate_get(), o); return 0;
+        case GH_KIND_WEAKVALUEDICT: *out = GH_FL(gh_wvdict_len)(o); return 0;
+        default:
+            return obj_error(e, err, errlen, "len(%s): `%s` is a %s, which has no length", nm,
+                             nm, tn);
+        }
+    case GH_EX_ID:
+        *out = (int64_t)gh_id(o);
+        return 0;
+    case GH_EX_REFCNT:
+        *out = (int64_t)gh_getrefcount(o);
+        return 0;
+    case GH_EX_SIZEOF:
+        *out = (int64_t)gh_getsizeof(o);
+        return 0;
+    case GH_EX_VALUE:
+        if (k == GH_KIND_INT || k == GH_KIND_BOOL) {
+            *out = ((struct gh_int *)(void *)o)->value;
+            return 0;
+        }
+        if (k == GH_KIND_FLOAT) {
+            double v = gh_float_value(o);
+            if (!(v > -9.2e18 && v < 9.2e18))
+                return obj_error(e, err, errlen, "value(%s): %g does not fit an integer", nm, v);
+            *out = (int64_t)v;
+            return 0;
+        }
+        return obj_error(e, err, errlen, "value(%s): `%s` is a %s; value() reads an int, a "
+                         "bool or a float", nm, nm, tn);
+    case GH_EX_INTERNED:
+        if (k != GH_KIND_STR)
+            return obj_error(e, err, errlen, "interned(%s): `%s` is a %s, not a str", nm, nm, tn);
+        *out = gh_str_is_interned(o);
+        return 0;
+    case GH_EX_ALIVE: {
+        if (k != GH_KIND_WEAKREF)
+            return obj_error(e, err, errlen, "alive(%s): `%s` is a %s, not a weak reference",
+                             nm, nm, tn);
+        gh_object *r = GH_FL(gh_weakref_get)(o);
+        *out = r != NULL;
+        if (r)
+            gh_decref(r);
+        return 0;
+    }
+    case GH_EX_IS: case GH_EX_ISNOT: case GH_EX_OBJ_EQ: case GH_EX_OBJ_NE: {
+        gh_object *b = name_obj(c, e->r);
+        bool v = e->kind == GH_EX_IS || e->kind == GH_EX_ISNOT ? o == b : gh_equal(o, b);
+        *out = (e->kind == GH_EX_IS || e->kind == GH_EX_OBJ_EQ) ? v : !v;
+        return 0;
+    }
+    default:
+        return obj_error(e, err, errlen, "bad object expression %d", (int)e->kind);
+    }
+}
+
+/* ---- printing ------------------------------------------------------------------ */
+
+static void print_value(FILE *f, const struct gh_expr *e, int64_t v)
+{
+    if (gh_expr_is_bool(e))
+        fputs(v ? "True" : "False", f);
+    else
+        fprintf(f, "%" PRId64, v);
+}
+
+/* show / assert: FILE:LINE: TEXT = VALUE. False for an assert that does
+ * not hold or an expression that cannot be evaluated. */
+static bool exec_show(struct gh_worker *w, const struct gh_op *op, gh_object **locals)
+{
+    struct gh_run_shared *run = w->run;
+    struct gh_eval_ctx ec = {run, &run->s->roles[w->role], locals, w};
+    struct gh_eval_env env = {.count = ctx_count, .failed = ctx_failed, .ctx = &ec,
+                              .object = eval_object};
+    char err[300];
+    int64_t v = 0;
+    int rc = gh_expr_eval(op->expr, &env, &v, err, sizeof err);
+    FILE *f = run->out;
+    flockfile(f);
+    fprintf(f, "%s:%d: %s", run->s->file, op->line, op->text);
+    if (rc != 0) {
+        fprintf(f, ": error: %s\n", err);
+    } else {
+        fputs(" = ", f);
+        print_value(f, op->expr, v);
+        if (op->kind == GH_OP_ASSERT && !v)
+            fputs("   <- assertion failed", f);
+        fputc('\n', f);
+    }
+    funlockfile(f);
+    return rc == 0 && (op->kind == GH_OP_SHOW || v);
+}
+
+static void print_stats(struct gh_worker *w, const struct gh_op *op, const char *what,
+                        size_t n, const void *arr, bool diff)
+{
+    FILE *f = w->run->out;
+    char buf[512];
+    flockfile(f);
+    fprintf(f, "%s:%d: %s\n", w->run->s->file, op->line, what);
+    size_t shown = 0;
+    for (size_t i = 0; i < n && shown < (size_t)op->top; i++) {
+        if (diff) {
+            const struct gh_trace_statdiff *d = &((const struct gh_trace_statdiff *)arr)[i];
+            gh_trace_statdiff_format(d, buf, sizeof buf);
+        } else {
+            gh_trace_stat_format(&((const struct gh_trace_stat *)arr)[i], buf, sizeof buf);
+        }
+        fprintf(f, "    %s\n", buf);
+        shown++;
+    }
+    if (!shown)
+        fputs("    (nothing traced)\n", f);
+    funlockfile(f);
+}
+
+/* ---- one op ---------------------------------------------------------------------- */
+
+/* The ops of the object model: out of the hot switch's way. */
+static GH_NOINLINE bool exec_model_op(struct gh_worker *w, struct gh_tstate *ts,
+                                      const struct gh_op *op, gh_object **globals,
+                                      gh_object **locals, struct gh_rng *rng,
+                                      struct gh_trace_snapshot **snaps)
+{
+    gh_object *o, *v, *r;
+    int rc;
+    switch (op->kind) {
+    case GH_OP_BIND:
+        bind_local(locals, op->as, make_value(&op->value, globals, locals, rng));
+        return true;
+    case GH_OP_ATTR_SET:
+        if (!(o = target(&op->on, GH_KIND_INSTANCE, globals, locals)))
+            return false;
+        r = GH_FL(gh_str_const)(op->name);   /* an identifier: an interned constant */
+        GH_FL(gh_attr_set)(ts, o, r, make_value(&op->value, globals, locals, rng));
+        gh_decref(r);
+        return true;
+    case GH_OP_ATTR_GET:
+        if (!(o = target(&op->on, GH_KIND_INSTANCE, globals, locals)))
+            return false;
+        r = GH_FL(gh_str_const)(op->name);
+        v = GH_FL(gh_attr_get)(ts, o, r);
+        gh_decref(r);
+        if (!v)
+            return false;
+        bind_or_release(op, locals, v);
+        return true;
+    case GH_OP_SET_ADD:
+    case GH_OP_SET_DISCARD:
+    case GH_OP_SET_CONTAINS: {
+        o = target_any(&op->on, globals, locals);
+        if (!o || !(o->ob_type->kind == GH_KIND_SET ||
+                    (op->kind == GH_OP_SET_CONTAINS && o->ob_type->kind == GH_KIND_FROZENSET)))
+            return false;
+        struct gh_set *set = (struct gh_set *)(void *)o;
+        v = make_value(&op->value, globals, locals, rng);
+        if (op->kind == GH_OP_SET_ADD) {
+            rc = GH_FL(gh_set_add)(ts, set, v);
+            if (rc < 0)
+                gh_decref(v);
+            return rc == 1;
+        }
+        rc = op->kind == GH_OP_SET_DISCARD ? GH_FL(gh_set_discard)(ts, set, v)
+             : o->ob_type->kind == GH_KIND_SET ? GH_FL(gh_set_contains)(ts, set, v)
+                                               : GH_FL(gh_frozenset_contains)(set, v);
+        gh_decref(v);
+        return rc == 1;
+    }
+    case GH_OP_SET_LEN:
+        if (!(o = target(&op->on, GH_KIND_SET, globals, locals)))
+            return false;
+        w->sink += (uint64_t)gh_set_len((struct gh_set *)(void *)o);
+        return true;
+    case GH_OP_TUPLE_CONCAT: {
+        if (!(o = target(&op->on, GH_KIND_TUPLE, globals, locals)))
+            return false;
+        v = make_value(&op->value, globals, locals, rng);
+        gh_object *one = GH_FL(gh_tuple_from_array)(&v, 1);
+        r = GH_FL(gh_tuple_concat)(o, one);
+        gh_decref(one);
+        bind_local(locals, op->on.slot, r);
+        return true;
+    }
+    case GH_OP_STR_CONCAT:
+        if (!(o = target(&op->on, GH_KIND_STR, globals, locals)))
+            return false;
+        v = GH_FL(gh_str_new)(op->name, op->name_len);
+        r = GH_FL(gh_str_concat)(o, v);
+        gh_decref(v);
+        bind_local(locals, op->on.slot, r);
+        return true;
+    case GH_OP_STR_INTERN:
+        if (!(o = target(&op->on, GH_KIND_STR, globals, locals)))
+            return false;
+        bind_local(locals, op->on.slot, GH_FL(gh_str_intern)(gh_newref(o)));
+        return true;
+    case GH_OP_WEAKREF_NEW:
+        if (!(o = target_any(&op->on, globals, locals)))
+            return false;
+        v = op->callback ? GH_FL(gh_function_new)("count_callback", count_callback_code, 1,
+                                                   NULL, 0) : NULL;
+        if (!(r = GH_FL(gh_weakref_new)(o, v)))
+            return false;       /* not weak-referenceable (TypeError) */
+        bind_local(locals, op->as, r);
+        return true;
+    case GH_OP_WEAKREF_GET:
+        if (!(o = target(&op->on, GH_KIND_WEAKREF, globals, locals)))
+            return false;
+        v = GH_FL(gh_weakref_get)(o);
+        bind_or_release(op, locals, v ? v : gh_none_new());
+        return v != NULL;
+    case GH_OP_WVDICT_SET: {
+        if (!(o = target(&op->on, GH_KIND_WEAKVALUEDICT, globals, locals)))
+            return false;
+        v = make_value(&op->value, globals, locals, rng);
+        if (!gh_weaklist_ptr(v)) {
+            gh_decref(v);       /* not weak-referenceable (TypeError) */
+            return false;
+        }
+        GH_FL(gh_wvdict_set)(ts, o, gh_int_new(intarg(&op->key, 1000, rng, w)), v);
+        gh_decref(v);
+        return true;
+    }
+    case GH_OP_WVDICT_GET: {
+        if (!(o = target(&op->on, GH_KIND_WEAKVALUEDICT, globals, locals)))
+            return false;
+        gh_object *key = gh_int_new(intarg(&op->key, 1000, rng, w));
+        v = GH_FL(gh_wvdict_get)(ts, o, key);
+        gh_decref(key);
+        bind_or_release(op, locals, v ? v : gh_none_new());
+        return v != NULL;
+    }
+    case GH_OP_CALL: {
+        if (!(o = target(&op->on, GH_KIND_FUNCTION, globals, locals)))
+            return false;
+        gh_object *arg = op->has_value ? make_value(&op->value, globals, locals, rng) : NULL;
+        r = GH_FL(gh_call)(ts, o, &arg, arg ? 1 : 0);
+        if (arg)
+            gh_decref(arg);
+        if (!r)
+            return false;
+        bind_or_release(op, locals, r);
+        return true;
+    }
+    case GH_OP_IS:
+    case GH_OP_EQ: {
+        gh_object *a = make_value(&op->value, globals, locals, rng);
+        gh_object *b = make_value(&op->b, globals, locals, rng);
+        bool res = op->kind == GH_OP_IS ? a == b : gh_equal(a, b);
+        gh_decref(a);
+        gh_decref(b);
+        if (op->name) {
+            FILE *f = w->run->out;
+            fprintf(f, "%s:%d: %s = %s\n", w->run->s->file, op->line, op->name,
+                    res ? "True" : "False");
+        }
+        return res;
+    }
+    case GH_OP_SHOW:
+    case GH_OP_ASSERT:
+        return exec_show(w, op, locals);
+    case GH_OP_TRACE_START:
+        gh_trace_start();
+        return true;
+    case GH_OP_TRACE_SNAPSHOT: {
+        struct gh_trace_snapshot *snap = gh_trace_take_snapshot();
+        if (!snap)
+            return false;       /* not tracing */
+        gh_trace_snapshot_free(snaps[op->as]);
+        snaps[op->as] = snap;
+        return true;
+    }
+    case GH_OP_TRACE_STATS:
+    case GH_OP_TRACE_COMPARE: {
+        struct gh_trace_snapshot *fresh = NULL, *to;
+        char what[256];
+        if (op->on.slot >= 0) {
+            to = snaps[op->on.slot];
+        } else {
+            to = fresh = gh_trace_take_snapshot();
+        }
+        const struct gh_role *role = &w->run->s->roles[w->role];
+        struct gh_trace_snapshot *from = op->kind == GH_OP_TRACE_COMPARE ? snaps[op->from.slot]
+                                                                         : NULL;
+        bool ok = to && (op->kind == GH_OP_TRACE_STATS || from);
+        if (ok && op->kind == GH_OP_TRACE_STATS) {
+            struct gh_trace_stat *st;
+            size_t n;
+            gh_trace_snapshot_stats(to, &st, &n);
+            snprintf(what, sizeof what, "top %zu of %zu sites in %s",
+                     n < (size_t)op->top ? n : (size_t)op->top, n,
+                     op->on.slot >= 0 ? role->locals[op->on.slot] : "a new snapshot");
+            print_stats(w, op, what, n, st, false);
+            free(st);
+        } else if (ok) {
+            struct gh_trace_statdiff *d;
+            size_t n;
+            gh_trace_snapshot_compare(to, from, &d, &n);
+            snprintf(what, sizeof what, "top %zu of %zu differences from %s to %s",
+                     n < (size_t)op->top ? n : (size_t)op->top, n,
+                     role->locals[op->from.slot],
+                     op->on.slot >= 0 ? role->locals[op->on.slot] : "a new snapshot");
+            print_stats(w, op, what, n, d, true);
+            free(d);
+        }
+        gh_trace_snapshot_free(fresh);
+        return ok;
+    }
+    default:
+        return false;
+    }
+}
+
 /* Executes one op; false when it failed (the model's IndexError/KeyError). */
 static bool exec_op(struct gh_worker *w, struct gh_tstate *ts, const struct gh_op *op,
-                    gh_object **globals, gh_object **locals, struct gh_rng *rng)
+                    gh_object **globals, gh_object **locals, struct gh_rng *rng,
+                    struct gh_trace_snapshot **snaps)
 {
     gh_object *o, *item;
     switch (op->kind) {
     case GH_OP_NEW:
-        o = make_new(op->type, rng);
+        o = make_obj(op->spec, globals, locals, rng, true, -1);
+        if (!o)
+            return false;
         item = locals[op->on.slot];
         locals[op->on.slot] = o;
         if (item)
@@ -110,7 +673,7 @@ static bool exec_op(struct gh_worker *w, struct gh_tstate *ts, const struct gh_o
         if (!(o = target(&op->on, GH_KIND_LIST, globals, locals)))
             return false;
         struct gh_list *l = (struct gh_list *)(void *)o;
-        int64_t i = intarg(&op->index, gh_list_len(l), rng);
+        int64_t i = intarg(&op->index, gh_list_len(l), rng, w);
         if (!(item = gh_list_get(ts, l, i)))
             return false;
         gh_decref(item);
@@ -120,7 +683,7 @@ static bool exec_op(struct gh_worker *w, struct gh_tstate *ts, const struct gh_o
         if (!(o = target(&op->on, GH_KIND_LIST, globals, locals)))
             return false;
         struct gh_list *l = (struct gh_list *)(void *)o;
-        int64_t i = intarg(&op->index, gh_list_len(l), rng);
+        int64_t i = intarg(&op->index, gh_list_len(l), rng, w);
         gh_object *v = make_value(&op->value, globals, locals, rng);
         if (!(item = gh_list_set(ts, l, i, v))) {
             gh_decref(v);
@@ -143,14 +706,14 @@ static bool exec_op(struct gh_worker *w, struct gh_tstate *ts, const struct gh_o
     case GH_OP_DICT_SET:
         if (!(o = target(&op->on, GH_KIND_DICT, globals, locals)))
             return false;
-        GH_FL(gh_dict_set)(ts, (struct gh_dict *)(void *)o, gh_int_new(intarg(&op->key, 1000, rng)),
+        GH_FL(gh_dict_set)(ts, (struct gh_dict *)(void *)o, gh_int_new(intarg(&op->key, 1000, rng, w)),
                            make_value(&op->value, globals, locals, rng));
         return true;
     case GH_OP_DICT_GET:
     case GH_OP_DICT_DEL: {
         if (!(o = target(&op->on, GH_KIND_DICT, globals, locals)))
             return false;
-        gh_object *key = gh_int_new(intarg(&op->key, 1000, rng));
+        gh_object *key = gh_int_new(intarg(&op->key, 1000, rng, w));
         bool ok;
         if (op->kind == GH_OP_DICT_GET) {
             item = GH_FL(gh_dict_get)(ts, (struct gh_dict *)(void *)o, key);
@@ -181,9 +744,37 @@ static bool exec_op(struct gh_worker *w, struct gh_tstate *ts, const struct gh_o
         gh_sync_block_end(ts);
         return true;
     case GH_OP_COUNT:
-        break;
+        return false;
+    default:
+        return exec_model_op(w, ts, op, globals, locals, rng, snaps);
     }
-    return false;
+}
+
+/* While tracing, the op's allocations are charged to its line. */
+GH_INLINE void trace_site(struct gh_tstate *ts, const char *file, const struct gh_op *op)
+{
+    if (GH_UNLIKELY(gh__trace_enabled_relaxed())) {
+        ts->trace_file = file;
+        ts->trace_line = op->line;
+    }
+}
+
+/* init and after: in order, once, not timed. Only the ops that check
+ * something (is, eq, show, assert) are counted, so failed(assert) sees an
+ * assert wherever it is written. */
+static void run_untimed(struct gh_worker *w, struct gh_tstate *ts, const struct gh_op *ops,
+                        int n, gh_object **globals, gh_object **locals, struct gh_rng *rng,
+                        struct gh_trace_snapshot **snaps)
+{
+    const char *file = w->run->s->file;
+    for (int i = 0; i < n; i++) {
+        trace_site(ts, file, &ops[i]);
+        bool ok = exec_op(w, ts, &ops[i], globals, locals, rng, snaps);
+        enum gh_op_kind k = ops[i].kind;
+        if (k == GH_OP_IS || k == GH_OP_EQ || k == GH_OP_SHOW || k == GH_OP_ASSERT)
+            ok ? w->res->op[k].done++ : w->res->op[k].failed++;
+        gh_sync_checkpoint(ts);
+    }
 }
 
 static void *worker_main(void *arg)
@@ -193,15 +784,19 @@ static void *worker_main(void *arg)
     const struct gh_role *role = &run->s->roles[w->role];
     struct gh_thread_result *res = w->res;
     struct gh_tstate *ts = &w->ts;
+    const char *file = run->s->file;
     char name[16];
     snprintf(name, sizeof name, "worker-%d", w->index);
     gh_tstate_bind(ts, w->index, name);
     gh_alloc_thread_attach();
+    tl_worker = w;
 
     gh_object **globals = run->globals;
     gh_object **locals = calloc((size_t)(role->nlocals ? role->nlocals : 1), sizeof *locals);
+    struct gh_trace_snapshot **snaps =
+        calloc((size_t)(role->nlocals ? role->nlocals : 1), sizeof *snaps);
     uint64_t *cumulative = calloc((size_t)(role->nops ? role->nops : 1), sizeof *cumulative);
-    gh_assert(locals && cumulative);
+    gh_assert(locals && cumulative && snaps);
     uint64_t acc = 0;
     for (int i = 0; i < role->nops; i++)
         cumulative[i] = acc += role->ops[i].weight;
@@ -215,8 +810,7 @@ static void *worker_main(void *arg)
 
     /* The role's init ops: before the measured phase, not counted. */
     gh_sync_thread_start(ts);
-    for (int i = 0; i < role->ninit; i++)
-        (void)exec_op(w, ts, &role->init[i], globals, locals, &rng);
+    run_untimed(w, ts, role->init, role->ninit, globals, locals, &rng, snaps);
     gh_sync_thread_stop(ts);
 
     int rc = pthread_barrier_wait(&run->start);
@@ -224,14 +818,18 @@ static void *worker_main(void *arg)
     w->t_start = gh_now_ns();
     gh_sync_thread_start(ts);
 
-    const uint64_t limit = run->ops_limit, period = run->latency_sample;
+    const uint64_t limit = run->once ? (uint64_t)role->nops : run->ops_limit;
+    const uint64_t period = run->latency_sample;
     uint64_t n = 0, next_timed = period ? 0 : UINT64_MAX; /* time ops 0, period, 2*period... */
     int next = 0;
     while (n < limit && !gh_atomic_load_relaxed_int(&run->stop)) {
         const struct gh_op *op;
         if (role->script) {
-            op = &role->ops[next];
-            next = next + 1 == role->nops ? 0 : next + 1;
+            if (next == role->nops) { /* the script starts again: a new pass */
+                next = 0;
+                w->pass++;
+            }
+            op = &role->ops[next++];
         } else {
             uint64_t r = gh_rng_below(&choice, role->total_weight);
             int i = 0;
@@ -239,14 +837,15 @@ static void *worker_main(void *arg)
                 i++;
             op = &role->ops[i];
         }
+        trace_site(ts, file, op);
         struct gh_op_result *or = &res->op[op->kind];
         if (GH_UNLIKELY(n == next_timed)) {
             next_timed += period;
             uint64_t t0 = gh_now_ns();
-            bool ok = exec_op(w, ts, op, globals, locals, &rng);
+            bool ok = exec_op(w, ts, op, globals, locals, &rng, snaps);
             gh_hist_add(&or->latency, gh_now_ns() - t0);
             ok ? or->done++ : or->failed++;
-        } else if (exec_op(w, ts, op, globals, locals, &rng)) {
+        } else if (exec_op(w, ts, op, globals, locals, &rng, snaps)) {
             or->done++;
         } else {
             or->failed++;
@@ -257,16 +856,22 @@ static void *worker_main(void *arg)
     w->t_stop = gh_now_ns();
     res->ops = n;
 
-    /* The frame dies: its locals are released, still inside the model. */
+    /* The role's after ops, then the frame dies: its locals are released,
+     * still inside the model. */
+    run_untimed(w, ts, role->after, role->nafter, globals, locals, &rng, snaps);
     for (int i = 0; i < role->nlocals; i++)
         if (locals[i])
             gh_decref(locals[i]);
     gh_sync_thread_stop(ts);
+    for (int i = 0; i < role->nlocals; i++)
+        gh_trace_snapshot_free(snaps[i]);
 
     for (int c = 0; c < GH_LOCK_NCLASSES; c++)
         res->locks[c] = ts->locks[c];
     free(locals);
+    free(snaps);
     free(cumulative);
+    tl_worker = NULL;
     gh_alloc_thread_detach();
     gh_tstate_unbind();
     return NULL;
@@ -274,28 +879,33 @@ static void *worker_main(void *arg)
 
 /* ---- setup, teardown, introspection ------------------------------------- */
 
+static void setup(struct gh_run_shared *run, struct gh_rng *rng)
+{
+    const struct gh_scenario *s = run->s;
+    cur_run = run;
+    for (int i = 0; i < s->nglobals; i++) {
+        run->classes[i] = (struct gh_class_ctx){run, i};
+        gh_object *o = make_obj(&s->globals[i], run->globals, NULL, rng, false, i);
+        if (!o) /* a frozenset of unhashable items: an empty one */
+            o = GH_FL(gh_frozenset_new)(NULL, 0);
+        run->globals[i] = o;
+    }
+}
+
+static void teardown(struct gh_run_shared *run)
+{
+    for (int i = 0; i < run->s->nglobals; i++) {
+        gh_object *o = run->globals[i];
+        run->globals[i] = NULL;
+        if (o)
+            gh_decref(o);
+    }
+    cur_run = NULL;
+}
+
 static gh_object *make_global(const struct gh_global *g, struct gh_rng *rng)
 {
-    struct gh_tstate *ts = gh_tstate_get();
-    gh_object *o;
-    switch (g->type) {
-    case GH_NEW_INT:
-        return gh_int_new(g->int_value);
-    case GH_NEW_LIST:
-        o = GH_FL(gh_list_new)();
-        for (int64_t i = 0; i < g->items; i++)
-            gh_list_append(ts, (struct gh_list *)(void *)o, make_value(&g->value, NULL, NULL, rng));
-        return o;
-    case GH_NEW_DICT:
-        o = GH_FL(gh_dict_new)();
-        for (int64_t i = 0; i < g->items; i++)
-            GH_FL(gh_dict_set)(ts, (struct gh_dict *)(void *)o, gh_int_new(i),
-                               make_value(&g->value, NULL, NULL, rng));
-        return o;
-    case GH_NEW_OBJECT:
-        break;
-    }
-    return GH_FL(gh_instance_new)();
+    return make_obj(g, NULL, NULL, rng, false, -1);
 }
 
 static void decref_generic(gh_object *o) { gh_decref(o); }
@@ -308,6 +918,12 @@ static int64_t len_generic(gh_object *o)
     default: return -1;
     }
 }
+
+const struct gh_scenario_fl GH_FL(gh_scenario_fl) = {
+    .setup = setup,
+    .teardown = teardown,
+    .eval_object = eval_object,
+};
 
 /* ---- microbenchmarks of the hot primitives (bench/dispatch.c) ---------- */
 

@@ -401,7 +401,7 @@ Test(scenario_errors, check_does_not_parse, .timeout = 10)
 Test(scenario_errors, check_unknown_function, .timeout = 10)
 {
     file_error("check-unknown-function.yaml", 8, 5,
-               "unknown function `size`; expected len, count or failed");
+               "unknown function `size`; expected len, count, failed");
 }
 
 Test(scenario_errors, check_unknown_op, .timeout = 10)
@@ -466,7 +466,7 @@ Test(scenario_errors, inline_op_errors, .timeout = 10)
     text_error(HEAD "mix:\n  - {op: dict.get, on: D, key: 4, keys: 9}\n", 8, 35,
                "`keys` applies only to `key: random`");
     text_error(HEAD "mix:\n  - {op: dict.get, on: D, key: many}\n", 8, 32,
-               "key: expected an integer or `random`, found `many`");
+               "key: expected an integer, `random` or {iter: K}, found `many`");
     text_error(HEAD "mix:\n  - {op: list.get, on: L, index: -1}\n", 8, 34,
                "index: expected an integer >= 0");
     text_error(HEAD "mix:\n  - {op: list.move, on: L, from: L}\n", 8, 34,
@@ -475,8 +475,8 @@ Test(scenario_errors, inline_op_errors, .timeout = 10)
     text_error(HEAD "mix:\n  - {op: compute, iters: 0}\n", 8, 26, "iters: expected an integer");
     text_error(HEAD "mix:\n  - {op: new, as: L}\n", 8, 19, "would shadow the global");
     text_error(HEAD "mix:\n  - {op: new, as: int}\n", 8, 19, "reserved word");
-    text_error(HEAD "mix:\n  - {op: new, type: tuple, as: t}\n", 8, 21,
-               "type: expected a type (object, int, list or dict)");
+    text_error(HEAD "mix:\n  - {op: new, type: tupel, as: t}\n", 8, 21,
+               "type: expected a type (object, int, list, dict");
     text_error(HEAD "mix:\n  - {op: new, type: list, as: t}\n  - {op: new, type: dict, as: t}\n",
                9, 21, "the local `t` is bound to a list by the `new` at 8:5");
     text_error(HEAD "mix:\n  - {op: dict.get, on: N}\n", 8, 24,
@@ -515,8 +515,8 @@ Test(scenario_errors, inline_structure_errors, .timeout = 10)
                "reserved word");
     text_error("name: t\nduration: 1s\nsetup:\n  1x: list\nmix: [{op: io}]\n", 4, 3,
                "expected a global name");
-    text_error("name: t\nduration: 1s\nsetup:\n  L: tuple\nmix: [{op: io}]\n", 4, 6,
-               "expected a type (object, int, list or dict)");
+    text_error("name: t\nduration: 1s\nsetup:\n  L: tupel\nmix: [{op: io}]\n", 4, 6,
+               "expected a type (object, int, list, dict");
     text_error("name: t\nduration: 1s\nsetup:\n  L: {type: list, value: M}\n  M: list\n"
                "mix: [{op: io}]\n", 4, 26, "the global `M` is set up later");
     text_error("name: t\nduration: 1s\nsetup:\n  L: {type: object, items: 3}\nmix: [{op: io}]\n",
@@ -576,9 +576,9 @@ Test(scenario_checks, check_errors_point_inside_the_check, .timeout = 10)
     CHECK_ERR("  - len(L) ==", 14, "expected an operand");
     CHECK_ERR("  - len(L) = 3", 12, "`=` is not an operator; use `==`");
     CHECK_ERR("  - len(Q) == 0", 9, "`Q` is not a global");
-    CHECK_ERR("  - len(N) == 0", 9, "len() needs a list or a dict");
+    CHECK_ERR("  - len(N) == 0", 9, "len() needs a sized object");
     CHECK_ERR("  - 1 < 2 < 3", 11, "comparisons do not chain");
-    CHECK_ERR("  - L == 0", 5, "unexpected name `L`");
+    CHECK_ERR("  - L == 0", 5, "`L` is an object, not a number");
     CHECK_ERR("  - (1 + 2", 11, "expected `)` to close the `(` at 9:5");
     CHECK_ERR("  - 1 + 2)", 10, "expected an operator or the end of the check");
     CHECK_ERR("  - 1 && 2", 7, "use `and`");
@@ -641,7 +641,8 @@ static const struct gh_global test_globals[] = {
     {.name = "N", .type = GH_NEW_INT},
 };
 
-static const struct gh_eval_env test_env = {fake_len, fake_count, fake_failed, NULL};
+static const struct gh_eval_env test_env = {.len = fake_len, .count = fake_count,
+                                            .failed = fake_failed};
 
 /* Parses and evaluates; returns 0 with *v, or -1 with err. */
 static int eval(const char *text, int64_t *v, char *err, size_t errlen)
@@ -806,4 +807,129 @@ Test(scenario_duration, refuses, .timeout = 10)
         cr_assert_eq(ns, 7);
     }
     cr_assert_eq(gh_parse_duration(NULL, NULL), -1);
+}
+
+/* ---- the object model's syntax ------------------------------------------ */
+
+Test(scenario_model, shipped_teaching_scenarios_parse, .timeout = 10)
+{
+    static const char *const names[] = {"aliasing", "identity-vs-equality", "interning",
+                                        "mutable-default", "caches", "weak-references"};
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+        char path[1024];
+        snprintf(path, sizeof path, SCEN "%s.yaml", names[i]);
+        struct gh_scenario *s = load_ok(path);
+        cr_assert_str_eq(s->name, names[i]);
+        cr_assert(s->about && *s->about, "%s has an about", names[i]);
+        gh_scenario_free(s);
+    }
+}
+
+Test(scenario_model, new_syntax_parses, .timeout = 10)
+{
+    struct gh_scenario *s = text_ok(
+        "name: t\nops: once\nsetup:\n  G: list\n"
+        "  C: {type: class, del: resurrect, into: G, legacy: true}\n"
+        "  F: {type: function, def: append-one}\n  I: C\n"
+        "  T: {type: tuple, items: [1, none, G]}\n"
+        "script:\n"
+        "  - {op: new, type: str, value: \"aaa\", const: true, as: s}\n"
+        "  - {op: new, type: float, value: 1.5, as: f}\n"
+        "  - {op: new, type: C, as: x}\n"
+        "  - {op: bind, as: y, value: x}\n"
+        "  - {op: weakref.new, on: x, as: r, callback: count}\n"
+        "  - {op: call, on: F, value: G, as: res}\n"
+        "  - {op: is, a: x, b: y, label: same}\n"
+        "  - {op: show, expr: \"getrefcount(x) + len(s)\"}\n"
+        "  - {op: assert, expr: \"x is y and alive(r) and finalized(C) == 0\"}\n"
+        "  - {op: dict.del, on: D, key: {iter: -100}}\n"
+        "  - {op: new, type: dict, as: D}\n"
+        "checks:\n  - count(is) == 1 and len(T) == 3 and len(G) >= 0\n");
+    cr_assert(s->once);
+    cr_assert_eq(s->globals[1].type, GH_NEW_CLASS);
+    cr_assert_eq(s->globals[1].del, GH_DEL_RESURRECT);
+    cr_assert(s->globals[1].legacy);
+    cr_assert_eq(s->globals[1].into, 0);
+    cr_assert_eq(s->globals[3].type, GH_NEW_INSTANCE);
+    cr_assert_eq(s->globals[3].cls, 1);
+    cr_assert_eq(s->globals[4].nelems, 3);
+    cr_assert_eq(s->globals[4].elems[0].kind, GH_VAL_INT_LIT);
+    struct gh_role *r = &s->roles[0];
+    cr_assert_eq(r->ops[0].spec->type, GH_NEW_STR);
+    cr_assert(r->ops[0].spec->is_const);
+    cr_assert_str_eq(r->ops[0].spec->text, "aaa");
+    cr_assert_eq(r->ops[9].key.iter, true);
+    cr_assert_eq(r->ops[9].key.value, -100);
+    cr_assert_eq(r->ops[4].kind, GH_OP_WEAKREF_NEW);
+    cr_assert(r->ops[4].callback);
+    cr_assert_str_eq(r->ops[6].name, "same");
+    gh_scenario_free(s);
+}
+
+#define MODEL_HEAD "name: t\nops: once\nsetup:\n  L: list\n  C: {type: class, del: count}\n"
+
+Test(scenario_model, bad_new_syntax, .timeout = 10)
+{
+    /* 1: a key the type does not take */
+    text_error(MODEL_HEAD "script:\n  - {op: new, type: int, value: 3, const: true, as: a}\n", 7, 36, "`const` does not apply to type int");
+    /* 2: a float that is not a number */
+    text_error(MODEL_HEAD "script:\n  - {op: new, type: float, value: abc, as: a}\n", 7, 35,
+               "expected a number such as 1.5");
+    /* 3: a class outside setup */
+    text_error(MODEL_HEAD "script:\n  - {op: new, type: class, as: a}\n", 7, 21,
+               "expected a type (");
+    /* 4: del: resurrect without into */
+    text_error("name: t\nops: once\nsetup:\n  C: {type: class, del: resurrect}\n"
+               "script: [{op: io}]\n", 4, 25, "needs `into: NAME`");
+    /* 5: a function without def, and a bad def */
+    text_error("name: t\nops: once\nsetup:\n  F: function\nscript: [{op: io}]\n", 4, 6,
+               "a function needs `def`");
+    text_error("name: t\nops: once\nsetup:\n  F: {type: function, def: twice}\n"
+               "script: [{op: io}]\n", 4, 28, "def: expected append-one");
+    /* 6: a small int out of the cache */
+    text_error(MODEL_HEAD "script:\n  - {op: new, type: small-int, value: 300, as: a}\n", 7,
+               39, "expected an integer from -5 to 256");
+    /* 7: unknown callback */
+    text_error(MODEL_HEAD "script:\n  - {op: new, as: x}\n  - {op: weakref.new, on: x, as: r, "
+               "callback: print}\n", 8, 47, "callback: expected count");
+    /* 8: is without b */
+    text_error(MODEL_HEAD "script:\n  - {op: is, a: L}\n", 7, 5, "missing `b` in a is op");
+    /* 9: an op on the wrong type */
+    text_error(MODEL_HEAD "script:\n  - {op: set.add, on: L, value: 1}\n", 7, 23,
+               "set.add needs a set in `on`, but `L` is a list");
+    /* 10: str.concat on a global */
+    text_error("name: t\nops: once\nsetup:\n  S: {type: str, value: ab}\n"
+               "script:\n  - {op: str.concat, on: S, value: c}\n", 6, 26,
+               "needs a local bound by an op with `as:`");
+    /* 11: an attribute name that is not an identifier */
+    text_error(MODEL_HEAD "script:\n  - {op: new, as: o}\n  - {op: attr.set, on: o, name: 1x, "
+               "value: 1}\n", 8, 33, "name: expected an attribute name");
+    /* 12: show without expr, and a bad expression in show */
+    text_error(MODEL_HEAD "script:\n  - {op: show}\n", 7, 5, "missing `expr` in a show op");
+    text_error(MODEL_HEAD "script:\n  - {op: show, expr: \"getrefcount(zz)\"}\n", 7, 35,
+               "bad expression: getrefcount(zz): `zz` is not a local");
+    /* 13: ops: once with a mix */
+    text_error("name: t\nops: once\nmix: [{op: io}]\n", 2, 6, "ops: once runs each role's script");
+    /* 14: {iter: K} with another key */
+    text_error(MODEL_HEAD "script:\n  - {op: dict.del, on: D, key: {iterr: 1}}\n"
+               "  - {op: new, type: dict, as: D}\n", 7, 33, "unknown key `iterr`");
+    /* 15: trace.compare without from, and from naming an object */
+    text_error(MODEL_HEAD "script:\n  - {op: trace.compare}\n", 7, 5, "missing `from`");
+    text_error(MODEL_HEAD "script:\n  - {op: trace.compare, from: L}\n", 7, 31,
+               "needs a trace snapshot");
+    /* 16: is / == of a name with a number; `is` needs names */
+    text_error(MODEL_HEAD "script:\n  - {op: new, as: x}\n  - {op: show, expr: \"x is 3\"}\n", 8,
+               25, "`is` compares two objects");
+    text_error(MODEL_HEAD "script:\n  - {op: new, as: x}\n  - {op: show, expr: \"x + 1\"}\n", 8,
+               23, "`x` is an object, not a number");
+    /* 17: finalized() of something that is not a class */
+    text_error(MODEL_HEAD "script: [{op: io}]\nchecks:\n  - finalized(L) == 0\n", 8, 15,
+               "`L` is not a class");
+    /* 18: locals are gone in checks */
+    text_error(MODEL_HEAD "script:\n  - {op: new, as: x}\nchecks:\n  - id(x) > 0\n", 9, 8,
+               "`x` is not a global from `setup` (after the run only globals exist)");
+    /* 19: `into` must be a list set up earlier */
+    text_error("name: t\nops: once\nsetup:\n  C: {type: class, del: resurrect, into: G}\n"
+               "  G: list\nscript: [{op: io}]\n", 4, 42, "into: expected a global list set up "
+               "earlier");
 }

@@ -2,8 +2,11 @@
  * the op sequence, checks and status, exact lock counts, teardown. */
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "alloc/trace.h"
 #include "scenario/run.h"
 
 struct preset_param { char name[16]; };
@@ -244,4 +247,164 @@ ParameterizedTest(struct preset_param *p, run, compute_locks_any_object, .timeou
         cr_assert_eq(r.locks[GH_LOCK_instance].acquisitions, 4000);
     gh_result_free(&r);
     gh_scenario_free(s);
+}
+
+/* ---- the object model's ops ---------------------------------------------- */
+
+/* Runs text once under preset with its output captured; *out is malloc'ed. */
+static void run_captured(const char *text, const char *preset, int threads, struct gh_result *r,
+                         struct gh_scenario **sp, char **out)
+{
+    struct gh_scenario *s = parse(text);
+    struct gh_run_config cfg;
+    struct gh_diag d;
+    size_t len = 0;
+    config(&cfg, preset, threads, 0, 1);
+    cfg.out = open_memstream(out, &len);
+    cr_assert_not_null(cfg.out);
+    cr_assert_eq(gh_run(s, &cfg, r, &d), 0, "%s", d.msg);
+    fclose(cfg.out);
+    cr_assert_eq(r->alloc_live_after_teardown, 0, "nothing leaked");
+    *sp = s;
+}
+
+static const char model_ops[] =
+    "name: m\nops: once\n"
+    "setup:\n  Node: {type: class, del: count}\n  Grave: list\n"
+    "  Phoenix: {type: class, del: resurrect, into: Grave}\n"
+    "script:\n"
+    "  - {op: new, type: int, value: 256, as: a}\n"              /* 8 */
+    "  - {op: new, type: int, value: 256, as: b}\n"
+    "  - {op: new, type: int, value: 257, as: c}\n"
+    "  - {op: new, type: int, value: 257, as: d}\n"
+    "  - {op: is, a: a, b: b, label: small}\n"                    /* 12 */
+    "  - {op: is, a: c, b: d}\n"
+    "  - {op: eq, a: c, b: d}\n"
+    "  - {op: show, expr: \"c is d\"}\n"                          /* 15 */
+    "  - {op: show, expr: \"getrefcount(c)\"}\n"                  /* 16 */
+    "  - {op: new, type: str, value: \"ab\", const: true, as: s}\n"
+    "  - {op: new, type: str, value: \"a\", as: t}\n"
+    "  - {op: str.concat, on: t, value: \"b\"}\n"
+    "  - {op: assert, expr: \"s == t and s is not t and not interned(t)\"}\n"
+    "  - {op: str.intern, on: t}\n"
+    "  - {op: assert, expr: \"s is t\"}\n"
+    "  - {op: new, type: tuple, items: [1, a], as: tu}\n"
+    "  - {op: bind, as: tv, value: tu}\n"
+    "  - {op: tuple.concat, on: tu, value: 3}\n"
+    "  - {op: assert, expr: \"len(tu) == 3 and len(tv) == 2 and tu is not tv\"}\n"
+    "  - {op: new, type: set, items: [1, 2], as: st}\n"
+    "  - {op: set.add, on: st, value: 2}\n"                       /* fails: present */
+    "  - {op: set.add, on: st, value: 3}\n"
+    "  - {op: set.discard, on: st, value: 1}\n"
+    "  - {op: set.contains, on: st, value: 3}\n"
+    "  - {op: assert, expr: \"len(st) == 2\"}\n"
+    "  - {op: new, type: object, as: o}\n"
+    "  - {op: attr.get, on: o, name: x}\n"                        /* fails: missing */
+    "  - {op: attr.set, on: o, name: x, value: c}\n"
+    "  - {op: attr.get, on: o, name: x, as: cx}\n"
+    "  - {op: assert, expr: \"cx is c and getrefcount(c) == 4\"}\n"
+    "  - {op: new, type: Node, as: n}\n"
+    "  - {op: weakref.new, on: n, as: r, callback: count}\n"
+    "  - {op: weakref.get, on: r}\n"
+    "  - {op: drop, on: n}\n"
+    "  - {op: weakref.get, on: r}\n"                              /* fails: dead */
+    "  - {op: assert, expr: \"not alive(r) and finalized(Node) == 1 and callbacks() == 1\"}\n"
+    "  - {op: weakref.new, on: a, as: ra}\n"                      /* fails: an int */
+    "  - {op: new, type: weakvaluedict, as: w}\n"
+    "  - {op: new, type: Node, as: v}\n"
+    "  - {op: wvdict.set, on: w, key: 5, value: v}\n"
+    "  - {op: wvdict.get, on: w, key: 5, as: v2}\n"
+    "  - {op: drop, on: v}\n  - {op: drop, on: v2}\n"
+    "  - {op: wvdict.get, on: w, key: 5}\n"                       /* fails */
+    "  - {op: assert, expr: \"len(w) == 0 and finalized(Node) == 2\"}\n"
+    "  - {op: new, type: function, def: append-one, as: f}\n"
+    "  - {op: call, on: f, as: l1}\n  - {op: call, on: f, as: l2}\n"
+    "  - {op: new, type: function, def: append-one-none, as: g}\n"
+    "  - {op: call, on: g, as: m1}\n  - {op: call, on: g, as: m2}\n"
+    "  - {op: assert, expr: \"l1 is l2 and len(l1) == 2 and m1 is not m2 and len(m2) == 1\"}\n"
+    "  - {op: new, type: Phoenix, as: ph}\n  - {op: drop, on: ph}\n"
+    "  - {op: assert, expr: \"finalized(Phoenix) == 1 and len(Grave) == 1\"}\n"
+    "  - {op: assert, expr: \"1 == 2\"}\n"                        /* fails on purpose */
+    "checks:\n"
+    "  - count(is) == 1 and failed(is) == 1 and count(eq) == 1\n"
+    "  - failed(assert) == 1 and count(assert) == 9\n"
+    "  - count(set.add) == 1 and failed(set.add) == 1 and count(set.contains) == 1\n"
+    "  - failed(attr.get) == 1 and failed(weakref.get) == 1 and failed(weakref.new) == 1\n"
+    "  - failed(wvdict.get) == 1 and count(call) == 4\n"
+    "  - finalized(Node) == 2 and callbacks() == 1 and len(Grave) == finalized(Phoenix)\n";
+
+ParameterizedTestParameters(run, model_ops_do_what_they_say)
+{
+    size_t n;
+    struct preset_param *p = all_presets(&n);
+    return cr_make_param_array(struct preset_param, p, n);
+}
+
+ParameterizedTest(struct preset_param *p, run, model_ops_do_what_they_say, .timeout = 30)
+{
+    struct gh_result r;
+    struct gh_scenario *s;
+    char *out = NULL;
+    run_captured(model_ops, p->name, 1, &r, &s, &out);
+    for (int i = 0; i < r.nchecks; i++)
+        cr_expect(r.checks[i].pass, "check %d `%s`: %s", i, r.checks[i].text, r.checks[i].detail);
+    cr_assert_eq(r.status, GH_STATUS_OK, "the checks decide the status");
+    /* What a learner sees, in order. */
+    const char *want[] = {
+        "test.yaml:12: small = True\n",
+        "test.yaml:15: c is d = False\n",
+        "test.yaml:16: getrefcount(c) = 2\n",
+        "1 == 2 = False   <- assertion failed\n",
+    };
+    const char *at = out;
+    for (size_t i = 0; i < sizeof want / sizeof *want; i++) {
+        const char *f = strstr(at, want[i]);
+        cr_assert_not_null(f, "`%s` not in order in:\n%s", want[i], out);
+        at = f + strlen(want[i]);
+    }
+    cr_assert_null(strstr(out, "error"), "no evaluation errors:\n%s", out);
+    gh_result_free(&r);
+    gh_scenario_free(s);
+    free(out);
+}
+
+ParameterizedTestParameters(run, tracing_shows_the_leak)
+{
+    size_t n;
+    struct preset_param *p = all_presets(&n);
+    return cr_make_param_array(struct preset_param, p, n);
+}
+
+/* The caches scenario's shape: the leaky dict's lines grow by one value per
+ * pass, the bounded one stays at 100; tracing ends with the run. */
+ParameterizedTest(struct preset_param *p, run, tracing_shows_the_leak, .timeout = 30)
+{
+    struct gh_result r;
+    struct gh_scenario *s;
+    char *out = NULL;
+    run_captured("name: c\nops: 1500\n"
+                 "init:\n  - {op: new, type: dict, as: leaky}\n"
+                 "  - {op: new, type: dict, as: bounded}\n"
+                 "  - {op: trace.start}\n  - {op: trace.snapshot, as: s0}\n"
+                 "script:\n"
+                 "  - {op: new, type: object, as: v}\n"                              /* 9 */
+                 "  - {op: dict.set, on: leaky, key: {iter: 0}, value: v}\n"
+                 "  - {op: new, type: object, as: u}\n"                              /* 11 */
+                 "  - {op: dict.set, on: bounded, key: {iter: 0}, value: u}\n"
+                 "  - {op: dict.del, on: bounded, key: {iter: -100}}\n"
+                 "after:\n  - {op: trace.compare, from: s0, top: 2}\n"
+                 "  - {op: assert, expr: \"len(leaky) == 300 and len(bounded) == 100\"}\n",
+                 p->name, 1, &r, &s, &out);
+    cr_assert_eq(r.status, GH_STATUS_OK);
+    cr_assert_eq(r.op[GH_OP_ASSERT].done, 1, "%s", out);
+    cr_assert_eq(r.op[GH_OP_DICT_DEL].done, 200);
+    cr_assert_eq(r.op[GH_OP_DICT_DEL].failed, 100);
+    cr_assert(strstr(out, "test.yaml:15: top 2 of "), "%s", out);
+    /* The biggest growth is the leaky dict's values (line 9, 300 of them). */
+    cr_assert(strstr(out, "    test.yaml:9: size="), "%s", out);
+    cr_assert(strstr(out, "count=300 (+300)"), "%s", out);
+    cr_assert_not(gh_trace_is_tracing(), "tracing stops with the run");
+    gh_result_free(&r);
+    gh_scenario_free(s);
+    free(out);
 }
