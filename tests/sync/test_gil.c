@@ -29,7 +29,7 @@ Test(gil, two_cpu_bound_threads_switch, .timeout = 30)
     pthread_t t[2];
     for (intptr_t i = 0; i < 2; i++)
         cr_assert_eq(pthread_create(&t[i], NULL, spinner, (void *)i), 0);
-    gh_sleep_ns(300000000u); /* 300 ms = 60 switch intervals */
+    gh_sleep_ns(500000000u); /* 500 ms = 100 switch intervals */
     __atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
     for (int i = 0; i < 2; i++)
         pthread_join(t[i], NULL);
@@ -40,7 +40,10 @@ Test(gil, two_cpu_bound_threads_switch, .timeout = 30)
      * at its next switch point and hands over. */
     cr_assert_geq(s.drop_requests, 5, "drop requests: %llu", (unsigned long long)s.drop_requests);
     cr_assert_geq(s.switches, 5, "switches: %llu", (unsigned long long)s.switches);
-    cr_assert_geq(s.forced_handoffs, 1);
+    /* A holder waits for the handoff only when the waiter has not already
+     * taken the GIL by then, which on two busy cores may never happen: so
+     * no lower bound, but every forced handoff answers a drop request. */
+    cr_assert_leq(s.forced_handoffs, s.drop_requests);
     gh_gil_fini();
 }
 
