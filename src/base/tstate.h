@@ -50,6 +50,10 @@ struct gh_tstate {
     size_t dealloc_len, dealloc_cap;
     bool deallocating;
 
+    /* object: depth of hash and == calls nested through containers
+     * (gh_recursion_enter in object/object.h). */
+    int c_recursion;
+
     /* alloc: this thread's heap (alloc=thread) or NULL. */
     struct gh_heap *heap;
 

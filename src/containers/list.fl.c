@@ -59,6 +59,8 @@ static bool list_equal(gh_object *a, gh_object *b)
     }
     GH_END_CS2(ts)
     bool eq = n >= 0;
+    bool entered = eq && gh_recursion_enter();
+    eq = eq && entered;
     for (int64_t i = 0; i < n; i++) {
         if (eq && !gh_equal(items[2 * i], items[2 * i + 1]))
             eq = false;
@@ -66,6 +68,8 @@ static bool list_equal(gh_object *a, gh_object *b)
         gh_decref(items[2 * i + 1]);
     }
     free(items);
+    if (entered)
+        gh_recursion_leave();
     return eq;
 }
 

@@ -263,9 +263,12 @@ static bool set_equal(gh_object *a, gh_object *b)
     struct gh_tstate *ts = gh_tstate_get();
     struct gh_set *x = set_of(a), *y = set_of(b);
     bool eq;
+    if (!gh_recursion_enter())
+        return false;
     GH_BEGIN_CS2(ts, a, b)
     eq = x->used == y->used && set_subset_lock_held(x, y);
     GH_END_CS2(ts)
+    gh_recursion_leave();
     return eq;
 }
 
@@ -320,7 +323,11 @@ static bool frozenset_equal(gh_object *a, gh_object *b)
     uint64_t hx = gh_atomic_load_relaxed_u64(&x->hash), hy = gh_atomic_load_relaxed_u64(&y->hash);
     if (hx != GH_SET_HASH_UNSET && hy != GH_SET_HASH_UNSET && hx != hy)
         return false;
-    return set_subset_lock_held(x, y);
+    if (!gh_recursion_enter())
+        return false;
+    bool eq = set_subset_lock_held(x, y);
+    gh_recursion_leave();
+    return eq;
 }
 
 const struct gh_type GH_FL(gh_set_type) = {

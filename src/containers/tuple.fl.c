@@ -59,18 +59,25 @@ uint64_t GH_FL(gh_tuple_hash)(gh_object *self, bool *ok)
     struct gh_tuple *t = gh_tuple_cast(self);
     uint64_t acc = XXPRIME_5;
     *ok = true;
+    if (!gh_recursion_enter()) {
+        *ok = false; /* nested too deep: RecursionError in CPython */
+        return (uint64_t)(uintptr_t)self;
+    }
     for (int64_t i = 0; i < t->ob_size; i++) {
         uint64_t lane;
         if (!gh_hash_checked(t->ob_item[i], &lane)) {
-            /* Keep going with its identity hash: what the unchecked slot
-             * (tuple_tp_hash) returns for such a tuple. */
+            /* Unhashable (or nested too deep): stop here. Hashing the item
+             * again by identity would repeat the whole descent at every
+             * level on the way back, exponentially. The value returned for
+             * such a tuple means nothing (TypeError in CPython). */
             *ok = false;
-            lane = gh_hash(t->ob_item[i]);
+            break;
         }
         acc += lane * XXPRIME_2;
         acc = (acc << 31) | (acc >> 33);
         acc *= XXPRIME_1;
     }
+    gh_recursion_leave();
     acc += (uint64_t)t->ob_size ^ (XXPRIME_5 ^ UINT64_C(3527539));
     /* -1 is CPython's error return, so it maps that value elsewhere; kept
      * so the numbers match CPython's. */
@@ -90,12 +97,13 @@ static uint64_t tuple_tp_hash(gh_object *self)
 static bool tuple_equal(gh_object *a, gh_object *b)
 {
     struct gh_tuple *x = (struct gh_tuple *)(void *)a, *y = (struct gh_tuple *)(void *)b;
-    if (x->ob_size != y->ob_size)
+    if (x->ob_size != y->ob_size || !gh_recursion_enter())
         return false;
-    for (int64_t i = 0; i < x->ob_size; i++)
-        if (!gh_equal(x->ob_item[i], y->ob_item[i]))
-            return false;
-    return true;
+    bool eq = true;
+    for (int64_t i = 0; i < x->ob_size && eq; i++)
+        eq = gh_equal(x->ob_item[i], y->ob_item[i]);
+    gh_recursion_leave();
+    return eq;
 }
 
 /* tuple.__sizeof__: the basic size plus one pointer per item. */

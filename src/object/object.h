@@ -44,6 +44,7 @@
 #include "base/compiler.h"
 #include "base/lockstat.h" // enum gh_lock_class
 #include "base/mutex.h"    // gh_mutex, the full layout's ob_mutex
+#include "base/tstate.h"   // gh_recursion_enter
 
 struct gh_type;
 
@@ -144,6 +145,23 @@ struct gh_type {
      * references (CPython's tp_weaklistoffset); 0: not weak-referenceable. */
     size_t tp_weaklistoffset;
 };
+
+/* hash and == recurse through nested tuples, lists and frozensets. Past
+ * this depth they give up instead of overflowing the C stack, where CPython
+ * raises RecursionError at its C recursion limit: hash reports the object
+ * unhashable, == reports false. */
+#define GH_C_RECURSION_LIMIT 2000
+
+GH_INLINE bool gh_recursion_enter(void)
+{
+    struct gh_tstate *ts = gh_tstate_get();
+    if (ts->c_recursion >= GH_C_RECURSION_LIMIT)
+        return false;
+    ts->c_recursion++;
+    return true;
+}
+
+GH_INLINE void gh_recursion_leave(void) { gh_tstate_get()->c_recursion--; }
 
 /* Python's == for two objects: identity, or the type's tp_equal for two
  * objects of the same kind (the model does not compare across kinds, so

@@ -135,6 +135,8 @@ static const char *const reserved_words[] = {
     "and", "or", "not", "len", "count", "failed",
     "true", "false", "float", "str", "bytes", "bytearray", "tuple", "set", "frozenset",
     "weakvaluedict", "class", "function", "is",
+    /* the expression functions: a name spelled so cannot be an operand */
+    "id", "getrefcount", "getsizeof", "value", "interned", "alive", "finalized", "callbacks",
 };
 
 /* Indexed by enum gh_newtype. Those up to GH_NEW_FUNCTION can be written

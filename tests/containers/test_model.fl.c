@@ -332,3 +332,32 @@ FL_TEST(model, dict_refuses_unhashable_keys, .timeout = 10)
     gh_decref(d);
     cr_assert_eq(fx_live(), live0);
 }
+
+/* Regression (review): hash and == recursed once per nesting level and
+ * overflowed the C stack on deep nesting (a scenario can build any depth).
+ * Past GH_C_RECURSION_LIMIT they give up as CPython raises RecursionError. */
+FL_TEST(model, deep_nesting_does_not_overflow_hash_or_eq, .timeout = 30)
+{
+    uint64_t live0 = fx_live();
+    gh_object *t = GH_FL(gh_tuple_pack)(1, gh_int_new(1));
+    gh_object *a = GH_FL(gh_list_new)(), *b = GH_FL(gh_list_new)();
+    for (int i = 0; i < 300000; i++) {
+        t = GH_FL(gh_tuple_pack)(1, t);
+        gh_object *na = GH_FL(gh_list_new)(), *nb = GH_FL(gh_list_new)();
+        gh_list_append(&fx_ts, L(na), a);
+        gh_list_append(&fx_ts, L(nb), b);
+        a = na;
+        b = nb;
+    }
+    uint64_t h;
+    cr_assert_not(gh_hash_checked(t, &h), "too deep to hash: unhashable (RecursionError)");
+    cr_assert_not(gh_equal(a, b), "too deep to compare: not equal (RecursionError)");
+    cr_assert_eq(fx_ts.c_recursion, 0, "every level was left again");
+    gh_object *shallow = GH_FL(gh_tuple_pack)(1, GH_FL(gh_tuple_pack)(1, gh_int_new(1)));
+    cr_assert(gh_hash_checked(shallow, &h), "shallow nesting still hashes");
+    gh_decref(shallow);
+    gh_decref(t);
+    gh_decref(a);
+    gh_decref(b);
+    cr_assert_eq(fx_live(), live0);
+}
