@@ -118,23 +118,6 @@ GH_NOINLINE static void dict_resize_slow(struct gh_dict *d, int64_t minsize)
     d->keys = nk;
 }
 
-static void dict_dealloc(gh_object *self)
-{
-    struct gh_dict *d = (struct gh_dict *)(void *)self;
-    struct gh_dictkeys *k = d->keys;
-    if (k) {
-        struct gh_dictentry *ep = entries_of(k);
-        for (int64_t j = 0; j < k->nentries; j++) {
-            if (ep[j].key) {
-                gh_decref(ep[j].key);
-                gh_decref(ep[j].value);
-            }
-        }
-        keys_free(k);
-    }
-    gh_object_free(self, sizeof(struct gh_dict));
-}
-
 static void dict_traverse(gh_object *self, gh_visitproc visit, void *arg)
 {
     struct gh_dict *d = (struct gh_dict *)(void *)self;
@@ -167,6 +150,13 @@ static void dict_clear(gh_object *self)
         }
     }
     keys_free(k);
+}
+
+static void dict_dealloc(gh_object *self)
+{
+    /* Nobody else can reach a dead dict: no lock. */
+    dict_clear(self);
+    gh_object_free(self, sizeof(struct gh_dict));
 }
 
 /* CPython's dict.__sizeof__: the struct, plus the keys table when the dict

@@ -3,18 +3,6 @@
 
 #include "containers/containers.h"
 
-static void list_dealloc(gh_object *self)
-{
-    struct gh_list *l = (struct gh_list *)(void *)self;
-    /* Nobody else can reach a dead list: no lock. Items are released
-     * through gh_decref, whose zeroes only queue (rc/dealloc.c). */
-    for (int64_t i = 0; i < l->ob_size; i++)
-        gh_decref(l->ob_item[i]);
-    if (l->ob_item)
-        gh_free(l->ob_item, (size_t)l->allocated * sizeof(gh_object *));
-    gh_object_free(self, sizeof(struct gh_list));
-}
-
 static void list_traverse(gh_object *self, gh_visitproc visit, void *arg)
 {
     struct gh_list *l = (struct gh_list *)(void *)self;
@@ -36,6 +24,14 @@ static void list_clear(gh_object *self)
         gh_decref(items[i]);
     if (items)
         gh_free(items, (size_t)allocated * sizeof(gh_object *));
+}
+
+static void list_dealloc(gh_object *self)
+{
+    /* Nobody else can reach a dead list: no lock. Items are released
+     * through gh_decref, whose zeroes only queue (rc/dealloc.c). */
+    list_clear(self);
+    gh_object_free(self, sizeof(struct gh_list));
 }
 
 /* list == list: equal lengths and pairwise ==. The two lists' items are

@@ -783,8 +783,7 @@ static const char *op_symbol(enum gh_expr_kind k)
     }
 }
 
-GH_PRINTF(4, 5)
-static int ev_error(const struct gh_expr *e, char *err, size_t errlen, const char *fmt, ...)
+int gh__expr_error(const struct gh_expr *e, char *err, size_t errlen, const char *fmt, ...)
 {
     char what[200];
     va_list ap;
@@ -808,27 +807,27 @@ static int ev(const struct gh_expr *e, const struct gh_eval_env *env, int64_t *o
         if (env && env->object)
             return env->object(env->ctx, e, out, err, errlen);
         if (!env || !env->len || e->local)
-            return ev_error(e, err, errlen, "len() is not available here");
+            return gh__expr_error(e, err, errlen, "len() is not available here");
         *out = env->len(env->ctx, e->slot);
         return 0;
     case GH_EX_NAME:
-        return ev_error(e, err, errlen, "an object is not a number");
+        return gh__expr_error(e, err, errlen, "an object is not a number");
     case GH_EX_ID: case GH_EX_REFCNT: case GH_EX_SIZEOF: case GH_EX_VALUE:
     case GH_EX_INTERNED: case GH_EX_ALIVE: case GH_EX_FINALIZED: case GH_EX_CALLBACKS:
     case GH_EX_IS: case GH_EX_ISNOT: case GH_EX_OBJ_EQ: case GH_EX_OBJ_NE:
         if (!env || !env->object)
-            return ev_error(e, err, errlen, "objects cannot be read here");
+            return gh__expr_error(e, err, errlen, "objects cannot be read here");
         return env->object(env->ctx, e, out, err, errlen);
     case GH_EX_COUNT:
     case GH_EX_FAILED: {
         uint64_t (*fn)(void *, enum gh_op_kind) =
             !env ? NULL : e->kind == GH_EX_COUNT ? env->count : env->failed;
         if (!fn)
-            return ev_error(e, err, errlen, "%s() is not available here",
+            return gh__expr_error(e, err, errlen, "%s() is not available here",
                             e->kind == GH_EX_COUNT ? "count" : "failed");
         uint64_t v = fn(env->ctx, e->op);
         if (v > (uint64_t)INT64_MAX)
-            return ev_error(e, err, errlen, "integer overflow: %s(%s) = %" PRIu64,
+            return gh__expr_error(e, err, errlen, "integer overflow: %s(%s) = %" PRIu64,
                             e->kind == GH_EX_COUNT ? "count" : "failed",
                             gh_op_names[e->op], v);
         *out = (int64_t)v;
@@ -838,7 +837,7 @@ static int ev(const struct gh_expr *e, const struct gh_eval_env *env, int64_t *o
         if (ev(e->l, env, &a, err, errlen))
             return -1;
         if (a == INT64_MIN)
-            return ev_error(e, err, errlen, "integer overflow in unary -");
+            return gh__expr_error(e, err, errlen, "integer overflow in unary -");
         *out = -a;
         return 0;
     case GH_EX_NOT:
@@ -879,7 +878,7 @@ static int ev(const struct gh_expr *e, const struct gh_eval_env *env, int64_t *o
     case GH_EX_DIV:
     case GH_EX_MOD:
         if (b == 0)
-            return ev_error(e->r, err, errlen, "division by zero: the right side of `%s` is 0",
+            return gh__expr_error(e->r, err, errlen, "division by zero: the right side of `%s` is 0",
                             op_symbol(e->kind));
         if (b == -1) {
             /* INT64_MIN / -1 overflows; x % -1 is 0 (and UB in C for INT64_MIN). */
@@ -911,10 +910,10 @@ static int ev(const struct gh_expr *e, const struct gh_eval_env *env, int64_t *o
     case GH_EX_GT: *out = a > b; return 0;
     case GH_EX_GE: *out = a >= b; return 0;
     default:
-        return ev_error(e, err, errlen, "bad expression node %d", (int)e->kind);
+        return gh__expr_error(e, err, errlen, "bad expression node %d", (int)e->kind);
     }
 overflow:
-    return ev_error(e, err, errlen, "integer overflow in %" PRId64 " %s %" PRId64, a,
+    return gh__expr_error(e, err, errlen, "integer overflow in %" PRId64 " %s %" PRId64, a,
                     op_symbol(e->kind), b);
 }
 

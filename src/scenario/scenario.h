@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/compiler.h" // GH_PRINTF
+
 /* ---- operations -------------------------------------------------------- */
 
 /* X(enum suffix, name in files, what it does) */
@@ -269,6 +271,10 @@ struct gh_expr *gh__expr_parse_in(const char *text, const struct gh_global *glob
                                   gh__expr_pos_fn *pos, void *pos_ctx, size_t *err_offset,
                                   char *err, size_t errlen);
 void gh__expr_free(struct gh_expr *e);
+/* An evaluation error: formats "WHAT (in the expression at L:C)" into err
+ * and returns -1 (for gh_expr_eval and the object callbacks it calls). */
+GH_PRINTF(4, 5)
+int gh__expr_error(const struct gh_expr *e, char *err, size_t errlen, const char *fmt, ...);
 
 enum gh_expect_hazards { GH_EXPECT_HAZARDS_NONE, GH_EXPECT_HAZARDS_SOME };
 

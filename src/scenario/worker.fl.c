@@ -13,7 +13,6 @@
  * taken): while tracing, each op's allocations are charged to its line.
  */
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -279,18 +278,6 @@ static gh_object *name_obj(const struct gh_eval_ctx *c, const struct gh_expr *n)
     return o ? o : &gh_none;
 }
 
-GH_PRINTF(4, 5)
-static int obj_error(const struct gh_expr *e, char *err, size_t errlen, const char *fmt, ...)
-{
-    char what[200];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(what, sizeof what, fmt, ap);
-    va_end(ap);
-    snprintf(err, errlen, "%s (in the expression at %d:%d)", what, e->line, e->column);
-    return -1;
-}
-
 static int eval_object(void *ctx, const struct gh_expr *e, int64_t *out, char *err,
                        size_t errlen)
 {
@@ -306,7 +293,7 @@ static int eval_object(void *ctx, const struct gh_expr *e, int64_t *out, char *e
         return 0;
     }
     if (!e->l)
-        return obj_error(e, err, errlen, "no object named");
+        return gh__expr_error(e, err, errlen, "no object named");
     gh_object *o = name_obj(c, e->l);
     const char *nm = name_of(c, e->l);
     const char *tn = o->ob_type->tp_name;
@@ -325,7 +312,7 @@ static int eval_object(void *ctx, const struct gh_expr *e, int64_t *out, char *e
         case GH_KIND_BYTEARRAY: *out = gh_bytearray_len(gh_tstate_get(), o); return 0;
         case GH_KIND_WEAKVALUEDICT: *out = GH_FL(gh_wvdict_len)(o); return 0;
         default:
-            return obj_error(e, err, errlen, "len(%s): `%s` is a %s, which has no length", nm,
+            return gh__expr_error(e, err, errlen, "len(%s): `%s` is a %s, which has no length", nm,
                              nm, tn);
         }
     case GH_EX_ID:
@@ -345,20 +332,20 @@ static int eval_object(void *ctx, const struct gh_expr *e, int64_t *out, char *e
         if (k == GH_KIND_FLOAT) {
             double v = gh_float_value(o);
             if (!(v > -9.2e18 && v < 9.2e18))
-                return obj_error(e, err, errlen, "value(%s): %g does not fit an integer", nm, v);
+                return gh__expr_error(e, err, errlen, "value(%s): %g does not fit an integer", nm, v);
             *out = (int64_t)v;
             return 0;
         }
-        return obj_error(e, err, errlen, "value(%s): `%s` is a %s; value() reads an int, a "
+        return gh__expr_error(e, err, errlen, "value(%s): `%s` is a %s; value() reads an int, a "
                          "bool or a float", nm, nm, tn);
     case GH_EX_INTERNED:
         if (k != GH_KIND_STR)
-            return obj_error(e, err, errlen, "interned(%s): `%s` is a %s, not a str", nm, nm, tn);
+            return gh__expr_error(e, err, errlen, "interned(%s): `%s` is a %s, not a str", nm, nm, tn);
         *out = gh_str_is_interned(o);
         return 0;
     case GH_EX_ALIVE: {
         if (k != GH_KIND_WEAKREF)
-            return obj_error(e, err, errlen, "alive(%s): `%s` is a %s, not a weak reference",
+            return gh__expr_error(e, err, errlen, "alive(%s): `%s` is a %s, not a weak reference",
                              nm, nm, tn);
         gh_object *r = GH_FL(gh_weakref_get)(o);
         *out = r != NULL;
@@ -373,7 +360,7 @@ static int eval_object(void *ctx, const struct gh_expr *e, int64_t *out, char *e
         return 0;
     }
     default:
-        return obj_error(e, err, errlen, "bad object expression %d", (int)e->kind);
+        return gh__expr_error(e, err, errlen, "bad object expression %d", (int)e->kind);
     }
 }
 
