@@ -349,6 +349,10 @@ static struct gh_expr *name_node(struct eparser *p, struct tok t)
                  names_hint(p));
         return NULL;
     }
+    if (local && p->role->local_types && p->role->local_types[slot] == GH_NEW_SNAPSHOT) {
+        ep_error(p, t.off, "`%s` is a trace snapshot, not an object", name);
+        return NULL;
+    }
     struct gh_expr *e = mk(p, GH_EX_NAME, t.off, NULL, NULL);
     if (e) {
         e->local = local;
@@ -436,6 +440,11 @@ static struct gh_expr *parse_call(struct eparser *p)
             enum gh_newtype t = local ? (p->role->local_types ? p->role->local_types[slot]
                                                               : GH_NEW_ANY)
                                       : p->globals[slot].type;
+            if (t == GH_NEW_SNAPSHOT) {
+                ep_error(p, arg.off, "%s(%s): `%s` is a trace snapshot, not an object", fname,
+                         name, name);
+                return NULL;
+            }
             if (kind == GH_EX_LEN && (t == GH_NEW_INT || t == GH_NEW_OBJECT ||
                                       t == GH_NEW_FLOAT || t == GH_NEW_NONE ||
                                       t == GH_NEW_BARE_OBJECT || t == GH_NEW_FUNCTION ||

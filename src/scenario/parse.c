@@ -527,6 +527,8 @@ static int parse_value(struct pctx *c, yaml_node_t *n, const struct gh_role *r,
                         "builds globals in order, so a value may name only an earlier one",
                         clip(v, b, sizeof b), c->s->globals[g].line, c->s->globals[g].column);
     int l = r ? find_local(r, v) : -1;
+    if (l >= 0 && r->local_types && r->local_types[l] == GH_NEW_SNAPSHOT)
+        return err_node(c, n, "value: `%s` is a trace snapshot, not an object", clip(v, b, sizeof b));
     if (l >= 0) {
         out->kind = GH_VAL_LOCAL;
         out->slot = l;

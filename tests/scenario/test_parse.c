@@ -933,3 +933,17 @@ Test(scenario_model, bad_new_syntax, .timeout = 10)
                "  G: list\nscript: [{op: io}]\n", 4, 42, "into: expected a global list set up "
                "earlier");
 }
+
+/* Regression (review): a trace snapshot bound by trace.snapshot is not an
+ * object; naming it as an operand or a value read as None. */
+Test(scenario_parse, snapshot_is_not_an_object, .timeout = 10)
+{
+#define SNAP "name: s\nthreads: 1\nops: once\nscript:\n  - {op: trace.start}\n" \
+             "  - {op: trace.snapshot, as: s1}\n"
+    text_error(SNAP "  - {op: show, expr: \"s1 is s1\"}\n", 7, 23, "is a trace snapshot, not an object");
+    text_error(SNAP "  - {op: show, expr: \"id(s1)\"}\n", 7, 26, "is a trace snapshot, not an object");
+    text_error(SNAP "  - {op: new, type: list, as: l}\n  - {op: list.append, on: l, value: s1}\n", 8, 37,
+               "is a trace snapshot, not an object");
+    gh_scenario_free(text_ok(SNAP "  - {op: trace.stats, on: s1, top: 1}\n"));
+#undef SNAP
+}
