@@ -14,29 +14,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc_kinds.h" // the allocator settings and helpers shared by these tests
 #include "alloc/alloc.h"  // the interface under test
 #include "base/atomic.h"  // handing blocks between test threads
 #include "base/tstate.h" // gh_tstate_bind, lock counters
 
-struct kind_param {
-    enum gh_alloc_kind kind;
-    bool locked;
-    const char *name;
-};
-
-static struct kind_param all_kinds[] = {
-    {GH_ALLOC_ARENA, false, "arena"},
-    {GH_ALLOC_ARENA, true, "arena-locked"},
-    {GH_ALLOC_THREAD, false, "thread"},
-    {GH_ALLOC_MALLOC, false, "malloc"},
-};
-
-#define KIND_PARAMS(test)                                                      \
-    ParameterizedTestParameters(alloc, test)                                   \
-    {                                                                          \
-        return cr_make_param_array(struct kind_param, all_kinds,               \
-                                   sizeof all_kinds / sizeof all_kinds[0]);    \
-    }
 
 static bool has_pools(const struct kind_param *k) { return k->kind != GH_ALLOC_MALLOC; }
 
@@ -48,19 +30,9 @@ static size_t usable(const struct kind_param *k, size_t n)
     return has_pools(k) && n <= GH_ALLOC_SMALL_MAX ? round16(n) : n;
 }
 
-static void start(const struct kind_param *k, struct gh_tstate *ts)
-{
-    gh_tstate_bind(ts, 0, "test");
-    cr_assert_eq(gh_alloc_init(k->kind, k->locked), 0, "init %s", k->name);
-    gh_alloc_thread_attach();
-}
+static void start(const struct kind_param *k, struct gh_tstate *ts) { kind_start(k, ts); }
 
-static void finish(void)
-{
-    gh_alloc_thread_detach();
-    gh_alloc_fini();
-    gh_tstate_unbind();
-}
+static void finish(void) { kind_finish(); }
 
 static struct gh_alloc_stats stats(void)
 {
@@ -101,7 +73,7 @@ static int span_cmp(const void *a, const void *b)
     return x->lo < y->lo ? -1 : x->lo > y->lo;
 }
 
-KIND_PARAMS(sizes_and_alignment)
+KIND_PARAMS(alloc, sizes_and_alignment)
 ParameterizedTest(struct kind_param *k, alloc, sizes_and_alignment, .timeout = 20)
 {
     struct gh_tstate ts;
@@ -155,7 +127,7 @@ ParameterizedTest(struct kind_param *k, alloc, sizes_and_alignment, .timeout = 2
     finish();
 }
 
-KIND_PARAMS(reuse_after_free)
+KIND_PARAMS(alloc, reuse_after_free)
 ParameterizedTest(struct kind_param *k, alloc, reuse_after_free, .timeout = 10)
 {
     struct gh_tstate ts;
@@ -187,7 +159,7 @@ ParameterizedTest(struct kind_param *k, alloc, reuse_after_free, .timeout = 10)
 // ---------------------------------------------------------------------------
 // Pools and arenas
 
-KIND_PARAMS(pools_per_class)
+KIND_PARAMS(alloc, pools_per_class)
 ParameterizedTest(struct kind_param *k, alloc, pools_per_class, .timeout = 10)
 {
     struct gh_tstate ts;
@@ -209,7 +181,7 @@ ParameterizedTest(struct kind_param *k, alloc, pools_per_class, .timeout = 10)
     finish();
 }
 
-KIND_PARAMS(arenas_returned_to_os)
+KIND_PARAMS(alloc, arenas_returned_to_os)
 ParameterizedTest(struct kind_param *k, alloc, arenas_returned_to_os, .timeout = 20)
 {
     struct gh_tstate ts;
@@ -267,7 +239,7 @@ ParameterizedTest(struct kind_param *k, alloc, arenas_returned_to_os, .timeout =
 // ---------------------------------------------------------------------------
 // Large allocations, live and peak bytes
 
-KIND_PARAMS(large_allocations)
+KIND_PARAMS(alloc, large_allocations)
 ParameterizedTest(struct kind_param *k, alloc, large_allocations, .timeout = 10)
 {
     struct gh_tstate ts;
@@ -295,7 +267,7 @@ ParameterizedTest(struct kind_param *k, alloc, large_allocations, .timeout = 10)
     finish();
 }
 
-KIND_PARAMS(live_and_peak_bytes)
+KIND_PARAMS(alloc, live_and_peak_bytes)
 ParameterizedTest(struct kind_param *k, alloc, live_and_peak_bytes, .timeout = 10)
 {
     struct gh_tstate ts;
@@ -327,7 +299,7 @@ ParameterizedTest(struct kind_param *k, alloc, live_and_peak_bytes, .timeout = 1
 
 /* Without a look at the stats, alloc=thread/malloc only know the peak from
  * their sampling points: it may miss up to 16 KiB per heap. */
-KIND_PARAMS(peak_between_samples)
+KIND_PARAMS(alloc, peak_between_samples)
 ParameterizedTest(struct kind_param *k, alloc, peak_between_samples, .timeout = 10)
 {
     struct gh_tstate ts;
@@ -352,31 +324,6 @@ ParameterizedTest(struct kind_param *k, alloc, peak_between_samples, .timeout = 
 // ---------------------------------------------------------------------------
 // Two threads: B frees what A allocated
 
-/* alloc=arena without its lock relies on the GIL: the threads of these
- * tests then take this mutex around every call, as a GIL would. */
-static pthread_mutex_t test_gil = PTHREAD_MUTEX_INITIALIZER;
-static const struct kind_param *cur_kind;
-
-static bool needs_gil(void) { return cur_kind->kind == GH_ALLOC_ARENA && !cur_kind->locked; }
-
-static void *t_alloc(size_t n)
-{
-    if (needs_gil())
-        pthread_mutex_lock(&test_gil);
-    void *p = gh_alloc(n);
-    if (needs_gil())
-        pthread_mutex_unlock(&test_gil);
-    return p;
-}
-
-static void t_free(void *p, size_t n)
-{
-    if (needs_gil())
-        pthread_mutex_lock(&test_gil);
-    gh_free(p, n);
-    if (needs_gil())
-        pthread_mutex_unlock(&test_gil);
-}
 
 enum { XN = 20000 };
 static void *xslot[XN];
@@ -423,7 +370,7 @@ static void *x_consumer(void *arg)
     return NULL;
 }
 
-KIND_PARAMS(cross_thread_free)
+KIND_PARAMS(alloc, cross_thread_free)
 ParameterizedTest(struct kind_param *k, alloc, cross_thread_free, .timeout = 30)
 {
     struct gh_tstate ts;
@@ -476,7 +423,7 @@ static void *d_thread(void *arg)
     return NULL;
 }
 
-KIND_PARAMS(detached_heap)
+KIND_PARAMS(alloc, detached_heap)
 ParameterizedTest(struct kind_param *k, alloc, detached_heap, .timeout = 10)
 {
     struct gh_tstate ts;
@@ -567,7 +514,7 @@ Test(alloc, init_rejects_unknown_kind, .timeout = 10)
 // ---------------------------------------------------------------------------
 // Stats after fini
 
-KIND_PARAMS(stats_after_fini)
+KIND_PARAMS(alloc, stats_after_fini)
 ParameterizedTest(struct kind_param *k, alloc, stats_after_fini, .timeout = 10)
 {
     struct gh_tstate ts;

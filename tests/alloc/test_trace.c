@@ -17,73 +17,21 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc_kinds.h" // the allocator settings and helpers shared by these tests
 #include "alloc/alloc.h"  // gh_alloc, gh_free, init/fini
 #include "alloc/trace.h"  // the interface under test
 #include "base/atomic.h"  // flags between test threads
 #include "base/tstate.h"  // gh_tstate_bind
 
-struct kind_param {
-    enum gh_alloc_kind kind;
-    bool locked;
-    const char *name;
-};
 
-static struct kind_param all_kinds[] = {
-    {GH_ALLOC_ARENA, false, "arena"},
-    {GH_ALLOC_ARENA, true, "arena-locked"},
-    {GH_ALLOC_THREAD, false, "thread"},
-    {GH_ALLOC_MALLOC, false, "malloc"},
-};
-
-#define KIND_PARAMS(test)                                                      \
-    ParameterizedTestParameters(trace, test)                                   \
-    {                                                                          \
-        return cr_make_param_array(struct kind_param, all_kinds,               \
-                                   sizeof all_kinds / sizeof all_kinds[0]);    \
-    }
-
-static const struct kind_param *cur_kind;
-
-static void start(const struct kind_param *k, struct gh_tstate *ts)
-{
-    cur_kind = k;
-    gh_tstate_bind(ts, 0, "test");
-    cr_assert_eq(gh_alloc_init(k->kind, k->locked), 0, "init %s", k->name);
-    gh_alloc_thread_attach();
-}
+static void start(const struct kind_param *k, struct gh_tstate *ts) { kind_start(k, ts); }
 
 static void finish(void)
 {
     gh_trace_stop();
-    gh_alloc_thread_detach();
-    gh_alloc_fini();
-    gh_tstate_unbind();
+    kind_finish();
 }
 
-/* alloc=arena without its lock relies on the GIL: threads take this mutex
- * around every call, as a GIL would. */
-static pthread_mutex_t test_gil = PTHREAD_MUTEX_INITIALIZER;
-
-static bool needs_gil(void) { return cur_kind->kind == GH_ALLOC_ARENA && !cur_kind->locked; }
-
-static void *t_alloc(size_t n)
-{
-    if (needs_gil())
-        pthread_mutex_lock(&test_gil);
-    void *p = gh_alloc(n);
-    if (needs_gil())
-        pthread_mutex_unlock(&test_gil);
-    return p;
-}
-
-static void t_free(void *p, size_t n)
-{
-    if (needs_gil())
-        pthread_mutex_lock(&test_gil);
-    gh_free(p, n);
-    if (needs_gil())
-        pthread_mutex_unlock(&test_gil);
-}
 
 /* The stats of the current traces; *n sites. Caller frees. */
 static struct gh_trace_stat *stats_now(size_t *n)
@@ -115,7 +63,7 @@ static uint64_t traced_current(void)
 // ---------------------------------------------------------------------------
 // Sites and statistics
 
-KIND_PARAMS(burst_from_one_site)
+KIND_PARAMS(trace, burst_from_one_site)
 ParameterizedTest(struct kind_param *k, trace, burst_from_one_site, .timeout = 10)
 {
     struct gh_tstate ts;
@@ -148,7 +96,7 @@ ParameterizedTest(struct kind_param *k, trace, burst_from_one_site, .timeout = 1
     finish();
 }
 
-KIND_PARAMS(two_sites_separated)
+KIND_PARAMS(trace, two_sites_separated)
 ParameterizedTest(struct kind_param *k, trace, two_sites_separated, .timeout = 10)
 {
     struct gh_tstate ts;
@@ -272,7 +220,7 @@ Test(trace, unknown_site, .timeout = 10)
 // ---------------------------------------------------------------------------
 // Frees, traced memory, peak
 
-KIND_PARAMS(frees_remove_traces)
+KIND_PARAMS(trace, frees_remove_traces)
 ParameterizedTest(struct kind_param *k, trace, frees_remove_traces, .timeout = 20)
 {
     struct gh_tstate ts;
@@ -315,7 +263,7 @@ ParameterizedTest(struct kind_param *k, trace, frees_remove_traces, .timeout = 2
     finish();
 }
 
-KIND_PARAMS(traced_memory_and_peak)
+KIND_PARAMS(trace, traced_memory_and_peak)
 ParameterizedTest(struct kind_param *k, trace, traced_memory_and_peak, .timeout = 10)
 {
     struct gh_tstate ts;
@@ -353,7 +301,7 @@ ParameterizedTest(struct kind_param *k, trace, traced_memory_and_peak, .timeout 
 // ---------------------------------------------------------------------------
 // Snapshots compared
 
-KIND_PARAMS(compare_snapshots)
+KIND_PARAMS(trace, compare_snapshots)
 ParameterizedTest(struct kind_param *k, trace, compare_snapshots, .timeout = 10)
 {
     struct gh_tstate ts;
@@ -461,7 +409,7 @@ Test(trace, compare_empty_snapshots, .timeout = 10)
 // ---------------------------------------------------------------------------
 // Before start, stop, clear
 
-KIND_PARAMS(allocations_before_start)
+KIND_PARAMS(trace, allocations_before_start)
 ParameterizedTest(struct kind_param *k, trace, allocations_before_start, .timeout = 10)
 {
     struct gh_tstate ts;
@@ -499,7 +447,7 @@ ParameterizedTest(struct kind_param *k, trace, allocations_before_start, .timeou
     finish();
 }
 
-KIND_PARAMS(stop_clears)
+KIND_PARAMS(trace, stop_clears)
 ParameterizedTest(struct kind_param *k, trace, stop_clears, .timeout = 10)
 {
     struct gh_tstate ts;
@@ -537,7 +485,7 @@ ParameterizedTest(struct kind_param *k, trace, stop_clears, .timeout = 10)
     finish();
 }
 
-KIND_PARAMS(clear_keeps_tracing)
+KIND_PARAMS(trace, clear_keeps_tracing)
 ParameterizedTest(struct kind_param *k, trace, clear_keeps_tracing, .timeout = 10)
 {
     struct gh_tstate ts;
@@ -649,7 +597,7 @@ static void *worker(void *arg)
     return NULL;
 }
 
-KIND_PARAMS(threads_and_snapshots)
+KIND_PARAMS(trace, threads_and_snapshots)
 ParameterizedTest(struct kind_param *k, trace, threads_and_snapshots, .timeout = 60)
 {
     struct gh_tstate ts;
@@ -733,7 +681,7 @@ static void *churn(void *arg)
     return NULL;
 }
 
-KIND_PARAMS(start_stop_while_allocating)
+KIND_PARAMS(trace, start_stop_while_allocating)
 ParameterizedTest(struct kind_param *k, trace, start_stop_while_allocating, .timeout = 60)
 {
     struct gh_tstate ts;
