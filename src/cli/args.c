@@ -18,7 +18,7 @@
 
 enum opt_id {
     OPT_STRATEGY, OPT_STRATEGIES, OPT_SET, OPT_THREADS, OPT_DURATION, OPT_OPS,
-    OPT_SEED, OPT_REPEAT, OPT_JSON, OPT_CSV, OPT_QUIET, OPT_HELP,
+    OPT_SEED, OPT_REPEAT, OPT_JSON, OPT_CSV, OPT_PLOT, OPT_QUIET, OPT_HELP,
 };
 
 struct opt {
@@ -42,6 +42,7 @@ static const struct opt opts[] = {
     {"--repeat", OPT_REPEAT, "a repeat count", CMP},
     {"--json", OPT_JSON, "a file name", RUN | CMP},
     {"--csv", OPT_CSV, "a file name", RUN | CMP},
+    {"--plot", OPT_PLOT, "a file name ending in .png or .svg", CMP},
     {"--quiet", OPT_QUIET, NULL, RUN},
     {"--help", OPT_HELP, NULL, RUN | CMP},
 };
@@ -183,6 +184,12 @@ static int apply(struct gh_cli_opts *o, const struct opt *op, const char *v, boo
         if (!*v)
             return gh__cli_usage("--csv '': expected a file name");
         o->csv = v;
+        return 0;
+    case OPT_PLOT:
+        if (gh__cli_plot_format(v) == GH_PLOT_NONE)
+            return gh__cli_usage("--plot '%s': expected a file name ending in .png or "
+                                 ".svg", v);
+        o->plot = v;
         return 0;
     case OPT_QUIET:
         o->quiet = true;

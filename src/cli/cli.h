@@ -75,6 +75,7 @@ struct gh_cli_opts {
     unsigned repeat;                /* compare; default 1 */
     const char *json;
     const char *csv;
+    const char *plot;               /* compare --plot: .png or .svg */
     bool quiet;
     bool help;
     char *owned[GH_CLI_MAX_LIST];   /* copies the lists point into */
@@ -103,6 +104,42 @@ int gh__cli_scenario_dirs(char dirs[][4096], int max);
  * directories above) into path. Returns 0, or GH_EXIT_USAGE after printing
  * the error. */
 int gh__cli_scenario_path(const char *arg, char *path, size_t len);
+
+/* ---- plots (plot.c) ---------------------------------------------------- */
+
+enum { GH_PLOT_NONE, GH_PLOT_PNG, GH_PLOT_SVG };
+
+/* The format FILE's extension names (.png or .svg, any case), or
+ * GH_PLOT_NONE. */
+int gh__cli_plot_format(const char *file);
+/* Before any cell runs: FILE could be written and gnuplot is on PATH.
+ * Returns 0, or GH_EXIT_USAGE after printing the error. */
+int gh__cli_plot_check(const char *file);
+
+/* One strategy x thread count with results. */
+struct gh_cli_plot_point {
+    int series;                     /* index in gh_cli_plot.series */
+    int threads;
+    double median, min, max;        /* ops/s over the repeats */
+};
+
+struct gh_cli_plot {
+    const char *file;               /* .png or .svg */
+    const char *title;              /* the scenario's name */
+    const char *const *series;      /* strategy names */
+    int nseries;
+    const struct gh_cli_plot_point *points;
+    int npoints;
+    const int *threads;             /* every thread count asked for: the x tics */
+    int nthreads;
+    unsigned repeat;
+    long cores;                     /* online cores; <= 0 unknown */
+};
+
+/* Draws the plot with gnuplot (data and script in a temporary directory,
+ * removed afterwards) and writes p->file whole or not at all. Returns 0, or
+ * GH_EXIT_INTERNAL after printing the error. */
+int gh__cli_plot_write(const struct gh_cli_plot *p);
 
 /* ---- commands ----------------------------------------------------------- */
 

@@ -6,7 +6,9 @@
  * ... --json TMP --quiet`: the same binary, the same seed in every cell (so
  * cells differ only by strategy and threads). The parent reads each child's
  * JSON back and builds one table from it; the CSV rows come from the same
- * JSON (gh_report_csv_row), so the three outputs agree.
+ * JSON (gh_report_csv_row), so the three outputs agree. --plot draws the
+ * table's ops/s column with gnuplot (plot.c), leaving out the cells that
+ * have no results.
  *
  * Cell status: the child's own status (ok, failed, hazards, interrupted), or
  *   crashed  the child died of a signal
@@ -470,6 +472,60 @@ static int compare_csv(const struct cmp *c, char **buf, size_t *len)
     return rc;
 }
 
+/* ---- --plot ------------------------------------------------------------ */
+
+/* The rows with results; the cells without (crashed, stalled, failed to
+ * run, skipped) are named on stderr. Returns 0 or an exit status. */
+static int plot(const struct cmp *c, const struct row *rows, int nrows)
+{
+    struct gh_cli_plot_point *pts = calloc((size_t)nrows, sizeof *pts);
+    if (!pts)
+        return gh__cli_error(GH_EXIT_INTERNAL, "--plot: out of memory");
+    int n = 0;
+    for (int i = 0; i < nrows; i++) {
+        if (!rows[i].runs)
+            continue;
+        pts[n].series = rows[i].strategy;
+        pts[n].threads = rows[i].threads;
+        pts[n].median = rows[i].median;
+        pts[n].min = rows[i].min;
+        pts[n].max = rows[i].max;
+        n++;
+    }
+    int missing = 0;
+    for (int i = 0; i < c->ncells; i++)
+        missing += c->cells[i].result == NULL;
+    if (missing) {
+        fprintf(stderr, "gilheap: --plot leaves out %d cell%s without results:", missing,
+                missing == 1 ? "" : "s");
+        int shown = 0;
+        for (int i = 0; i < c->ncells && shown < 8; i++) {
+            const struct cell *cell = &c->cells[i];
+            if (cell->result)
+                continue;
+            fprintf(stderr, "%s %s x %d threads (run %u, %s)", shown++ ? "," : "",
+                    c->presets[cell->strategy], cell->threads, cell->repeat,
+                    cell_names[cell->status]);
+        }
+        fprintf(stderr, "%s\n", missing > shown ? ", ..." : "");
+    }
+    struct gh_cli_plot p = {
+        .file = c->o.plot,
+        .title = c->name,
+        .series = c->presets,
+        .nseries = c->npresets,
+        .points = pts,
+        .npoints = n,
+        .threads = c->o.threads,
+        .nthreads = c->o.nthreads,
+        .repeat = c->o.repeat,
+        .cores = gh_report_machine()->cores,
+    };
+    int rc = gh__cli_plot_write(&p);
+    free(pts);
+    return rc;
+}
+
 /* ---- the command ------------------------------------------------------- */
 
 static int prepare(struct cmp *c)
@@ -501,6 +557,8 @@ static int prepare(struct cmp *c)
         return gh__cli_error(GH_EXIT_USAGE, "--json: %s", err);
     if (o->csv && gh_report_check_writable(o->csv, err, sizeof err) != 0)
         return gh__cli_error(GH_EXIT_USAGE, "--csv: %s", err);
+    if (o->plot && (rc = gh__cli_plot_check(o->plot)) != 0)
+        return rc;
     if ((rc = gh__cli_scenario_path(o->scenario, c->path, sizeof c->path)) != 0)
         return rc;
 
@@ -622,6 +680,11 @@ int gh__cli_compare(int argc, char **argv)
         else if (gh_report_write_file(c.o.csv, buf, len, err, sizeof err) != 0)
             rc = gh__cli_error(GH_EXIT_INTERNAL, "--csv: %s", err);
         free(buf);
+    }
+    if (c.o.plot) {
+        int prc = plot(&c, rows, c.npresets * nt);
+        if (prc != 0)
+            rc = prc;
     }
 
 out_tmp:

@@ -87,7 +87,7 @@ static const char usage_run[] =
 static const char usage_compare[] =
     "  gilheap compare SCENARIO [--strategies P,Q,...] [--threads N,M,...]\n"
     "                       [--repeat K] [--duration D | --ops N] [--set AXIS=V]...\n"
-    "                       [--seed S] [--json FILE] [--csv FILE]\n";
+    "                       [--seed S] [--json FILE] [--csv FILE] [--plot FILE]\n";
 
 void gh__cli_help_run(void)
 {
@@ -122,9 +122,13 @@ void gh__cli_help_compare(void)
            "  --set AXIS=V      applied to every strategy\n"
            "  --seed S          the same seed in every cell (default 1)\n"
            "  --json FILE       every cell's results and the summary rows\n"
-           "  --csv FILE        one row per run, with the cell's coordinates\n\n"
+           "  --csv FILE        one row per run, with the cell's coordinates\n"
+           "  --plot FILE       draw ops/s against threads, one line per strategy\n"
+           "                    (median, bars min-max), with gnuplot; FILE ends in\n"
+           "                    .png or .svg\n\n"
            "A cell that crashes or stalls (timeout: duration x 5 + 30 s) is marked\n"
-           "and the others still run; the exit status is then 3.\n");
+           "and the others still run (the plot leaves it out); the exit status is\n"
+           "then 3.\n");
 }
 
 void gh__cli_help_main(void)

@@ -8,7 +8,8 @@
 # unsafe preset may exit 1: its hazards are expected) and F must parse as
 # JSON. A thread count below what a scenario's roles need is refused by
 # gilheap (exit 2, "the roles need at least N threads"); that combination is
-# reported as skipped, not failed. Then one `gilheap compare` of shared-list.
+# reported as skipped, not failed. Then one `gilheap compare` of shared-list,
+# with --plot (needs gnuplot: scripts/setup.sh installs gnuplot-nox).
 # Prints "N passed, M failed" last and exits 1 if anything failed.
 set -euo pipefail
 
@@ -78,8 +79,9 @@ done
 if [[ -f scenarios/shared-list.yaml ]]; then
     status=0
     "$bin" compare scenarios/shared-list.yaml --duration 200ms --json "$tmp/compare.json" \
-        > "$tmp/stdout" 2> "$tmp/stderr" || status=$?
-    if [[ $status -eq 0 ]] && json_ok "$tmp/compare.json" 2> /dev/null; then
+        --plot "$tmp/compare.png" > "$tmp/stdout" 2> "$tmp/stderr" || status=$?
+    if [[ $status -eq 0 ]] && json_ok "$tmp/compare.json" 2> /dev/null &&
+        [[ $(head -c 4 "$tmp/compare.png" | od -An -tx1 | tr -d ' \n') == 89504e47 ]]; then
         passed=$((passed + 1))
     else
         failed=$((failed + 1))

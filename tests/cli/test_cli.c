@@ -58,8 +58,10 @@ static int tmpfd(void)
     return fd;
 }
 
-/* Runs gilheap with args (NULL-terminated, without argv[0]). */
-static struct out run(const char *const *args)
+/* Runs gilheap with args (NULL-terminated, without argv[0]) and, when env
+ * is not NULL, the NAME=VALUE strings of env (NULL-terminated) added to its
+ * environment. */
+static struct out run_env(const char *const *args, const char *const *env)
 {
     const char *argv[64];
     int n = 0;
@@ -75,6 +77,9 @@ static struct out run(const char *const *args)
     if (pid == 0) {
         if (chdir(GH_SOURCE_DIR) != 0)
             _exit(126);
+        for (; env && *env; env++)
+            if (putenv((char *)*env) != 0)
+                _exit(126);
         dup2(ofd, STDOUT_FILENO);
         dup2(efd, STDERR_FILENO);
         execv(argv[0], (char *const *)argv);
@@ -90,6 +95,11 @@ static struct out run(const char *const *args)
     close(efd);
     cr_assert_neq(o.status, 127, "could not run %s", argv[0]);
     return o;
+}
+
+static struct out run(const char *const *args)
+{
+    return run_env(args, NULL);
 }
 
 static void out_free(struct out *o)
@@ -108,9 +118,10 @@ static int count_lines(const char *s)
 
 /* A usage error: status 2, nothing on stdout, one error line that contains
  * every string in `want`, then the --help hint when `hint`. */
-static void expect_error(const char *const *args, bool hint, const char *const *want)
+static void expect_error_env(const char *const *args, const char *const *env, bool hint,
+                             const char *const *want)
 {
-    struct out o = run(args);
+    struct out o = run_env(args, env);
     cr_assert_eq(o.status, 2, "status %d, stderr: %s", o.status, o.err);
     cr_assert_str_eq(o.out, "", "stdout: %s", o.out);
     cr_assert(strncmp(o.err, "gilheap: error: ", 16) == 0, "stderr: %s", o.err);
@@ -120,6 +131,11 @@ static void expect_error(const char *const *args, bool hint, const char *const *
     for (; *want; want++)
         cr_assert(strstr(o.err, *want), "expected '%s' in: %s", *want, o.err);
     out_free(&o);
+}
+
+static void expect_error(const char *const *args, bool hint, const char *const *want)
+{
+    expect_error_env(args, NULL, hint, want);
 }
 
 #define ARGS(...) ((const char *const[]){__VA_ARGS__, NULL})
@@ -235,6 +251,36 @@ Test(cli_usage, json_into_missing_directory)
                  ARGS("--csv", "/nonexistent-dir/x.csv"));
     struct stat st;
     cr_assert_neq(stat("/nonexistent-dir", &st), 0);
+}
+
+Test(cli_usage, plot_bad_extension)
+{
+    expect_error(ARGS("compare", SCEN, "--plot", "x.txt"), true,
+                 ARGS("--plot 'x.txt'", ".png", ".svg"));
+    expect_error(ARGS("compare", SCEN, "--plot=plot"), true, ARGS("--plot 'plot'"));
+    expect_error(ARGS("compare", SCEN, "--plot", "dir.png/x"), true, ARGS("--plot"));
+    expect_error(ARGS("run", SCEN, "--plot", "x.png"), true, ARGS("unknown option '--plot'"));
+}
+
+/* Like --json: found before any cell runs (nothing on stdout). */
+Test(cli_usage, plot_into_missing_directory)
+{
+    expect_error(ARGS("compare", SCEN, "--plot", "/nonexistent-dir/p.png"), false,
+                 ARGS("--plot", "/nonexistent-dir/p.png", "No such file or directory"));
+    struct stat st;
+    cr_assert_neq(stat("/nonexistent-dir", &st), 0);
+}
+
+Test(cli_usage, plot_without_gnuplot)
+{
+    char dir[] = "/tmp/gh-test-cli-nognuplot-XXXXXX", file[128], path[128];
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(file, sizeof file, "%s/p.png", dir);
+    snprintf(path, sizeof path, "PATH=%s", dir); /* an empty directory */
+    expect_error_env(ARGS("compare", SCEN, "--plot", file), ARGS(path), false,
+                     ARGS("gilheap: error: --plot: gnuplot not found; apt-get install "
+                          "gnuplot-nox\n"));
+    cr_assert_eq(rmdir(dir), 0, "something was left in %s", dir);
 }
 
 Test(cli_usage, bad_scenario_file_names_line)
@@ -388,5 +434,107 @@ Test(cli_run, compare_table_and_json)
     json_decref(j);
     unlink(json);
     rmdir(dir);
+    out_free(&o);
+}
+
+/* --plot for real. gnuplot must be installed (scripts/setup.sh installs
+ * gnuplot-nox): without it these tests fail rather than skip. TMPDIR is a
+ * fresh directory, so the temporary directories of compare and of the plot
+ * must be gone from it afterwards. */
+static void plot_run(const char *ext, const char *const *magic)
+{
+    if (!have_shared_list())
+        cr_skip_test("no " SCEN);
+    char dir[] = "/tmp/gh-test-cli-plot-XXXXXX", tmp[] = "/tmp/gh-test-cli-plottmp-XXXXXX";
+    char file[128], tmpenv[128];
+    cr_assert_not_null(mkdtemp(dir));
+    cr_assert_not_null(mkdtemp(tmp));
+    snprintf(file, sizeof file, "%s/p.%s", dir, ext);
+    snprintf(tmpenv, sizeof tmpenv, "TMPDIR=%s", tmp);
+    struct out o = run_env(ARGS("compare", SCEN, "--duration", "100ms", "--threads", "1,2",
+                                "--strategies", "gil", "--plot", file),
+                           ARGS(tmpenv));
+    cr_assert(!strstr(o.err, "gnuplot not found"),
+              "gnuplot is not installed: run scripts/setup.sh (apt-get install "
+              "gnuplot-nox)\n%s", o.err);
+    cr_assert_eq(o.status, 0, "status %d: %s\n%s", o.status, o.err, o.out);
+    cr_assert(strstr(o.out, "strategy"), "the table is still printed: %s", o.out);
+
+    FILE *f = fopen(file, "rb");
+    cr_assert_not_null(f, "no %s", file);
+    char head[16] = {0};
+    size_t n = fread(head, 1, sizeof head - 1, f);
+    fclose(f);
+    bool ok = false;
+    for (; *magic; magic++)
+        ok |= n >= strlen(*magic) && memcmp(head, *magic, strlen(*magic)) == 0;
+    cr_assert(ok, "%s does not start like a .%s file: '%.8s'", file, ext, head);
+
+    int entries = 0;
+    DIR *d = opendir(dir);
+    cr_assert_not_null(d);
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        cr_assert(!strstr(e->d_name, ".tmp."), "temporary file left: %s/%s", dir, e->d_name);
+        entries++;
+    }
+    closedir(d);
+    cr_assert_eq(entries, 1, "only the plot in %s", dir);
+    unlink(file);
+    cr_assert_eq(rmdir(dir), 0);
+    cr_assert_eq(rmdir(tmp), 0, "a temporary directory was left in %s", tmp);
+    out_free(&o);
+}
+
+Test(cli_run, compare_plot_png)
+{
+    plot_run("png", ARGS("\x89PNG"));
+}
+
+Test(cli_run, compare_plot_svg)
+{
+    plot_run("svg", ARGS("<?xml", "<svg"));
+}
+
+/* A gnuplot that fails: exit 3 naming its status, its stderr passed on,
+ * FILE not written (no partial file, no .tmp. file), temporaries removed. */
+Test(cli_run, compare_plot_gnuplot_fails)
+{
+    if (!have_shared_list())
+        cr_skip_test("no " SCEN);
+    char dir[] = "/tmp/gh-test-cli-plotfail-XXXXXX";
+    char file[128], fake[128], pathenv[160], tmpenv[160], tmp[128];
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(file, sizeof file, "%s/p.png", dir);
+    snprintf(fake, sizeof fake, "%s/bin", dir);
+    snprintf(tmp, sizeof tmp, "%s/tmp", dir);
+    cr_assert_eq(mkdir(fake, 0700), 0);
+    cr_assert_eq(mkdir(tmp, 0700), 0);
+    snprintf(pathenv, sizeof pathenv, "PATH=%s", fake);
+    snprintf(tmpenv, sizeof tmpenv, "TMPDIR=%s", tmp);
+    strcat(fake, "/gnuplot");
+    FILE *f = fopen(fake, "w");
+    cr_assert_not_null(f);
+    fputs("#!/bin/sh\necho 'fake gnuplot: no luck' >&2\nexit 5\n", f);
+    fclose(f);
+    cr_assert_eq(chmod(fake, 0700), 0);
+
+    struct out o = run_env(ARGS("compare", SCEN, "--duration", "100ms", "--threads", "1",
+                                "--strategies", "gil", "--plot", file),
+                           ARGS(pathenv, tmpenv));
+    cr_assert_eq(o.status, 3, "status %d: %s", o.status, o.err);
+    cr_assert(strstr(o.out, "strategy"), "the table is still printed: %s", o.out);
+    cr_assert(strstr(o.err, "gilheap: error: --plot: gnuplot failed with exit status 5"),
+              "%s", o.err);
+    cr_assert(strstr(o.err, "fake gnuplot: no luck"), "%s", o.err);
+    struct stat st;
+    cr_assert_neq(stat(file, &st), 0, "%s was written", file);
+    unlink(fake);
+    *strrchr(fake, '/') = 0;
+    cr_assert_eq(rmdir(fake), 0);
+    cr_assert_eq(rmdir(tmp), 0, "a temporary directory was left in %s", tmp);
+    cr_assert_eq(rmdir(dir), 0, "something was left in %s", dir);
     out_free(&o);
 }
