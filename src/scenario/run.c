@@ -220,6 +220,7 @@ int gh_run(struct gh_scenario *s, const struct gh_run_config *cfg, struct gh_res
     run.latency_sample = cfg->latency_sample;
     run.once = s->once;
     run.out = cfg->out ? cfg->out : stdout;
+    run.nthreads = nthreads;
     size_t ng = (size_t)(s->nglobals ? s->nglobals : 1);
     run.globals = calloc(ng, sizeof *run.globals);
     run.classes = calloc(ng, sizeof *run.classes);

@@ -36,6 +36,7 @@ struct gh_run_shared {
     uint64_t seed;
     bool once;                  /* `ops: once`: each worker runs its script once */
     FILE *out;                  /* show, assert, labelled is/eq, trace.* print here */
+    int nthreads;               /* > 1: those lines name their thread */
     struct gh_class_ctx *classes; /* [s->nglobals]: the __del__ arguments */
     /* Counters the model's callbacks bump from any thread (relaxed atomic
      * adds; read after the join): per class global, how many times its

@@ -374,6 +374,16 @@ static void print_value(FILE *f, const struct gh_expr *e, int64_t v)
         fprintf(f, "%" PRId64, v);
 }
 
+/* The start of every line an op prints: FILE:LINE:, and with more than one
+ * thread the thread's name, so the lines of several threads can be told
+ * apart. The caller holds the stream's lock. */
+static void print_site(FILE *f, const struct gh_worker *w, const struct gh_op *op)
+{
+    fprintf(f, "%s:%d: ", w->run->s->file, op->line);
+    if (w->run->nthreads > 1)
+        fprintf(f, "[%s] ", w->ts.name);
+}
+
 /* show / assert: FILE:LINE: TEXT = VALUE. False for an assert that does
  * not hold or an expression that cannot be evaluated. */
 static bool exec_show(struct gh_worker *w, const struct gh_op *op, gh_object **locals)
@@ -387,7 +397,8 @@ static bool exec_show(struct gh_worker *w, const struct gh_op *op, gh_object **l
     int rc = gh_expr_eval(op->expr, &env, &v, err, sizeof err);
     FILE *f = run->out;
     flockfile(f);
-    fprintf(f, "%s:%d: %s", run->s->file, op->line, op->text);
+    print_site(f, w, op);
+    fputs(op->text, f);
     if (rc != 0) {
         fprintf(f, ": error: %s\n", err);
     } else {
@@ -407,7 +418,8 @@ static void print_stats(struct gh_worker *w, const struct gh_op *op, const char 
     FILE *f = w->run->out;
     char buf[512];
     flockfile(f);
-    fprintf(f, "%s:%d: %s\n", w->run->s->file, op->line, what);
+    print_site(f, w, op);
+    fprintf(f, "%s\n", what);
     size_t shown = 0;
     for (size_t i = 0; i < n && shown < (size_t)op->top; i++) {
         if (diff) {
@@ -561,8 +573,10 @@ static GH_NOINLINE bool exec_model_op(struct gh_worker *w, struct gh_tstate *ts,
         gh_decref(b);
         if (op->name) {
             FILE *f = w->run->out;
-            fprintf(f, "%s:%d: %s = %s\n", w->run->s->file, op->line, op->name,
-                    res ? "True" : "False");
+            flockfile(f);
+            print_site(f, w, op);
+            fprintf(f, "%s = %s\n", op->name, res ? "True" : "False");
+            funlockfile(f);
         }
         return res;
     }

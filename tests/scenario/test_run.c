@@ -408,3 +408,27 @@ ParameterizedTest(struct preset_param *p, run, tracing_shows_the_leak, .timeout 
     gh_scenario_free(s);
     free(out);
 }
+
+/* With several threads, every line an op prints names its thread; with one,
+ * the line is the plain FILE:LINE: form. */
+Test(run, printed_lines_name_their_thread, .timeout = 30)
+{
+    static const char text[] = "name: p\nops: once\nscript:\n"
+                               "  - {op: new, type: int, value: 5, as: x}\n"
+                               "  - {op: show, expr: \"value(x)\"}\n";
+    for (int threads = 1; threads <= 2; threads++) {
+        struct gh_result r;
+        struct gh_scenario *s;
+        char *out = NULL;
+        run_captured(text, "gil", threads, &r, &s, &out);
+        if (threads == 1) {
+            cr_assert_str_eq(out, "test.yaml:5: value(x) = 5\n");
+        } else {
+            cr_assert(strstr(out, "test.yaml:5: [worker-0] value(x) = 5\n"), "%s", out);
+            cr_assert(strstr(out, "test.yaml:5: [worker-1] value(x) = 5\n"), "%s", out);
+        }
+        free(out);
+        gh_result_free(&r);
+        gh_scenario_free(s);
+    }
+}
