@@ -25,14 +25,7 @@ static void bytes_dealloc(gh_object *self)
 static uint64_t bytes_hash(gh_object *self)
 {
     struct gh_bytes *b = GH_AS_BYTES(self);
-    uint64_t h = gh_atomic_load_relaxed_u64(&b->ob_shash);
-    if (h == GH_HASH_UNSET) {
-        h = gh_hash_fnv1a(b->ob_sval, (size_t)b->ob_size);
-        /* Relaxed: every thread stores the same value and it publishes
-         * nothing (strings.h). */
-        gh_atomic_store_relaxed_u64(&b->ob_shash, h);
-    }
-    return h;
+    return gh_cached_hash(&b->ob_shash, b->ob_sval, (size_t)b->ob_size);
 }
 
 static bool bytes_equal(gh_object *a, gh_object *b)

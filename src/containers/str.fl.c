@@ -81,14 +81,7 @@ static void str_dealloc(gh_object *self);
 static uint64_t str_hash(gh_object *self)
 {
     struct gh_str *s = GH_AS_STR(self);
-    uint64_t h = gh_atomic_load_relaxed_u64(&s->hash);
-    if (h == GH_HASH_UNSET) {
-        h = gh_hash_fnv1a(s->data, (size_t)s->length);
-        /* Relaxed: every thread stores the same value and it publishes
-         * nothing (strings.h). */
-        gh_atomic_store_relaxed_u64(&s->hash, h);
-    }
-    return h;
+    return gh_cached_hash(&s->hash, s->data, (size_t)s->length);
 }
 
 static bool str_equal(gh_object *a, gh_object *b)

@@ -102,6 +102,19 @@ GH_INLINE uint64_t gh_hash_fnv1a(const void *p, size_t n)
     return h == GH_HASH_UNSET ? GH_HASH_UNSET - 1 : h;
 }
 
+/* The hash of n bytes at p, cached in *cache (GH_HASH_UNSET until first
+ * computed), for the immutable str and bytes. Relaxed: every thread that
+ * races here stores the same value, and it publishes nothing else. */
+GH_INLINE uint64_t gh_cached_hash(uint64_t *cache, const void *p, size_t n)
+{
+    uint64_t h = gh_atomic_load_relaxed_u64(cache);
+    if (h == GH_HASH_UNSET) {
+        h = gh_hash_fnv1a(p, n);
+        gh_atomic_store_relaxed_u64(cache, h);
+    }
+    return h;
+}
+
 /* ---- str ------------------------------------------------------------------- */
 
 /* state, CPython's PyASCIIObject.state bit-field:

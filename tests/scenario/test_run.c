@@ -20,6 +20,16 @@ static struct preset_param *all_presets(size_t *n)
     return p;
 }
 
+/* The parameter list of ParameterizedTest(struct preset_param *p, run, test):
+ * every preset. */
+#define PRESET_PARAMS(test)                                                    \
+    ParameterizedTestParameters(run, test)                                     \
+    {                                                                          \
+        size_t n;                                                              \
+        struct preset_param *p = all_presets(&n);                              \
+        return cr_make_param_array(struct preset_param, p, n);                 \
+    }
+
 static struct gh_scenario *parse(const char *text)
 {
     struct gh_diag d;
@@ -58,12 +68,7 @@ static const char mixed[] =
     "checks:\n"
     "  - len(L) == count(list.append) - count(list.pop)\n";
 
-ParameterizedTestParameters(run, same_seed_same_ops)
-{
-    size_t n;
-    struct preset_param *p = all_presets(&n);
-    return cr_make_param_array(struct preset_param, p, n);
-}
+PRESET_PARAMS(same_seed_same_ops)
 
 /* Per thread, the sequence of ops chosen depends only on the seed: two runs
  * with one seed choose the same ops (done + failed per kind), whatever the
@@ -100,12 +105,7 @@ ParameterizedTest(struct preset_param *p, run, same_seed_same_ops, .timeout = 60
     gh_scenario_free(s);
 }
 
-ParameterizedTestParameters(run, lock_counts_are_exact)
-{
-    size_t n;
-    struct preset_param *p = all_presets(&n);
-    return cr_make_param_array(struct preset_param, p, n);
-}
+PRESET_PARAMS(lock_counts_are_exact)
 
 ParameterizedTest(struct preset_param *p, run, lock_counts_are_exact, .timeout = 60)
 {
@@ -137,12 +137,7 @@ ParameterizedTest(struct preset_param *p, run, lock_counts_are_exact, .timeout =
     gh_scenario_free(s);
 }
 
-ParameterizedTestParameters(run, failing_check_fails_the_run)
-{
-    size_t n;
-    struct preset_param *p = all_presets(&n);
-    return cr_make_param_array(struct preset_param, p, n);
-}
+PRESET_PARAMS(failing_check_fails_the_run)
 
 ParameterizedTest(struct preset_param *p, run, failing_check_fails_the_run, .timeout = 30)
 {
@@ -221,12 +216,7 @@ Test(run, latency_sampling_can_be_off, .timeout = 30)
     gh_scenario_free(s);
 }
 
-ParameterizedTestParameters(run, compute_locks_any_object)
-{
-    size_t n;
-    struct preset_param *p = all_presets(&n);
-    return cr_make_param_array(struct preset_param, p, n);
-}
+PRESET_PARAMS(compute_locks_any_object)
 
 /* compute with `on` takes that object's lock: any object, including the
  * statically allocated small ints, has a real ob_mutex in front of it. */
@@ -333,12 +323,7 @@ static const char model_ops[] =
     "  - failed(wvdict.get) == 1 and count(call) == 4\n"
     "  - finalized(Node) == 2 and callbacks() == 1 and len(Grave) == finalized(Phoenix)\n";
 
-ParameterizedTestParameters(run, model_ops_do_what_they_say)
-{
-    size_t n;
-    struct preset_param *p = all_presets(&n);
-    return cr_make_param_array(struct preset_param, p, n);
-}
+PRESET_PARAMS(model_ops_do_what_they_say)
 
 ParameterizedTest(struct preset_param *p, run, model_ops_do_what_they_say, .timeout = 30)
 {
@@ -368,12 +353,7 @@ ParameterizedTest(struct preset_param *p, run, model_ops_do_what_they_say, .time
     free(out);
 }
 
-ParameterizedTestParameters(run, tracing_shows_the_leak)
-{
-    size_t n;
-    struct preset_param *p = all_presets(&n);
-    return cr_make_param_array(struct preset_param, p, n);
-}
+PRESET_PARAMS(tracing_shows_the_leak)
 
 /* The caches scenario's shape: the leaky dict's lines grow by one value per
  * pass, the bounded one stays at 100; tracing ends with the run. */
