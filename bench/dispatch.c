@@ -26,6 +26,7 @@
 #include "base/clock.h"
 #include "base/mutex.h"
 #include "base/tstate.h"
+#include "gc/gc.h"
 #include "object/object.h"
 #include "scenario/flavor.h"
 #include "sync/gil.h"
@@ -241,6 +242,7 @@ int main(int argc, char **argv)
             gh_model.full_header = !gil;
             gh_model.immortal = true;
             gh_alloc_init(gil ? GH_ALLOC_ARENA : GH_ALLOC_THREAD, !gil);
+            gh_gc_init(gil ? GH_GC_GENERATIONAL : GH_GC_STW);
             gh_tstate_bind(&ts, 0, NULL);
             gh_alloc_thread_attach();
             if (gil)

@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "containers/containers.h"
+#include "gc/gc.h"
 
 #define NTHREADS 3
 
@@ -129,6 +130,7 @@ int main(int argc, char **argv)
     struct gh_tstate ts;
     gh_tstate_bind(&ts, -1, NULL);
     gh_alloc_thread_attach();
+    gh_gc_init(GH_GC_STW);
     GH_FL(gh_model_init)();
     wvd = GH_FL(gh_wvdict_new)();
     shared_set = GH_FL(gh_set_new)();

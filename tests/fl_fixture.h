@@ -4,7 +4,7 @@
  * are named with GH_FL(suite), e.g. containers__gil_plain. The fixture sets
  * up what gh_run would for that flavour: the layout, the allocator (arena
  * under the GIL, per-thread heaps with per-object locks), the GIL, a bound
- * thread state, and the model (gh_model_init: singletons, the plain class,
+ * thread state, the collector's state (gh_gc_init), and the model (gh_model_init: singletons, the plain class,
  * ...; released again by gh_model_fini); the GIL is held by the test's thread
  * while the body runs, as a model thread holds it between switch points.
  */
@@ -14,6 +14,7 @@
 #include <criterion/criterion.h>
 
 #include "containers/containers.h"
+#include "gc/gc.h"
 
 static struct gh_tstate fx_ts;
 
@@ -34,6 +35,10 @@ GH_UNUSED static void fx_setup(void)
     cr_assert_eq(gh_alloc_init(fx_gil() ? GH_ALLOC_ARENA : GH_ALLOC_THREAD, !fx_gil()), 0);
     if (fx_gil())
         gh_gil_init(5000000u);
+    /* The collector's state as the flavour's preset has it (nothing is
+     * collected unless a test asks: the thresholds are never reached by a
+     * test's few objects, and no switch point runs a scheduled one). */
+    gh_gc_init(fx_gil() ? GH_GC_GENERATIONAL : GH_GC_STW);
     gh_tstate_bind(&fx_ts, 0, "test");
     gh_alloc_thread_attach();
     GH_FL(gh_model_init)();

@@ -96,7 +96,7 @@ GH_INLINE struct gh_lockstat *arena_lockstat(void)
     return ts ? &ts->locks[GH_LOCK_alloc] : &arena_lockstat_fallback;
 }
 
-GH_INLINE void *arena_alloc(size_t n)
+GH_INLINE void *arena_alloc(size_t n, bool gc)
 {
     struct gh_heap *h = &arena_heap;
     bool locked = alloc_locked;
@@ -105,7 +105,7 @@ GH_INLINE void *arena_alloc(size_t n)
     if (locked)
         gh_mutex_lock(&arena_mutex, arena_lockstat());
     if (GH_LIKELY(IS_SMALL(n)))
-        b = gh__heap_alloc_small(h, n);
+        b = gh__heap_alloc_small(h, n, gc);
     else
         gh__ctr_add(&h->c.large_allocs, 1);
     count_alloc(h, n);
@@ -157,7 +157,7 @@ static GH_NOINLINE void heap_sample_slow(struct gh_heap *h)
     gh__alloc_sample_peaks();
 }
 
-GH_INLINE void *thread_alloc(size_t n)
+GH_INLINE void *thread_alloc(size_t n, bool gc)
 {
     struct gh_tstate *ts = gh_tstate_get();
     struct gh_heap *h = ts ? ts->heap : NULL;
@@ -171,7 +171,7 @@ GH_INLINE void *thread_alloc(size_t n)
     if (GH_UNLIKELY(h->unsampled >= GH_ALLOC_POOL_SIZE))
         heap_sample_slow(h);
     if (GH_LIKELY(IS_SMALL(n)))
-        return gh__heap_alloc_small(h, n);
+        return gh__heap_alloc_small(h, n, gc);
     return thread_alloc_large(h, n);
 }
 
@@ -252,21 +252,22 @@ GH_INLINE void malloc_free(void *b, size_t n)
 // ---------------------------------------------------------------------------
 // Public entry points
 
-void *gh_alloc(size_t n)
+GH_INLINE void *alloc_kind_dispatch(size_t n, bool gc)
 {
-    void *p;
     switch (alloc_kind) {
     case GH_ALLOC_ARENA:
-        p = arena_alloc(n);
-        break;
+        return arena_alloc(n, gc);
     case GH_ALLOC_THREAD:
-        p = thread_alloc(n);
-        break;
+        return thread_alloc(n, gc);
     case GH_ALLOC_MALLOC:
     default:
-        p = malloc_alloc(n);
-        break;
+        return malloc_alloc(n);
     }
+}
+
+void *gh_alloc(size_t n)
+{
+    void *p = alloc_kind_dispatch(n, false);
     /* Tracing (trace.h): one relaxed load when off. Recorded after the
      * allocator has let go of its lock. */
     if (GH_UNLIKELY(gh__trace_enabled_relaxed()))
@@ -274,12 +275,19 @@ void *gh_alloc(size_t n)
     return p;
 }
 
+GH_INLINE void free_kind_dispatch(void *p, size_t n);
+
 void gh_free(void *p, size_t n)
 {
     /* Tracing: forget p before it goes back, so that a thread handed the
      * same address next cannot have its new trace removed by this free. */
     if (GH_UNLIKELY(gh__trace_enabled_relaxed()))
         gh__trace_forget_slow(p);
+    free_kind_dispatch(p, n);
+}
+
+GH_INLINE void free_kind_dispatch(void *p, size_t n)
+{
     switch (alloc_kind) {
     case GH_ALLOC_ARENA:
         arena_free(p, n);
@@ -294,6 +302,77 @@ void gh_free(void *p, size_t n)
     }
 }
 
+// ---------------------------------------------------------------------------
+// The collector's blocks (gh_alloc_gc)
+
+/* A collector block that no pool can hold (above GH_ALLOC_SMALL_MAX, or
+ * every block under alloc=malloc, whose heap cannot be walked) carries
+ * this link in front and sits on one circular list. The list is protected
+ * by large_lock (lock class `alloc`; a leaf lock, never held across a
+ * wait); gh_alloc_visit_gc reads it with the world stopped. */
+struct gc_large {
+    struct gc_large *next, *prev;
+};
+_Static_assert(sizeof(struct gc_large) == GH_ALLOC_ALIGN, "keeps blocks aligned");
+static struct gc_large large_head = {&large_head, &large_head};
+static gh_mutex large_lock;
+
+GH_INLINE bool gc_in_pools(size_t n) { return alloc_kind != GH_ALLOC_MALLOC && IS_SMALL(n); }
+
+void *gh_alloc_gc(size_t n)
+{
+    void *p;
+    if (GH_LIKELY(gc_in_pools(n))) {
+        p = alloc_kind_dispatch(n, true);
+    } else {
+        struct gc_large *l = alloc_kind_dispatch(n + sizeof *l, false);
+        gh_mutex_lock(&large_lock, arena_lockstat());
+        l->next = &large_head;
+        l->prev = large_head.prev;
+        large_head.prev->next = l;
+        large_head.prev = l;
+        gh_mutex_unlock(&large_lock);
+        p = l + 1;
+    }
+    if (GH_UNLIKELY(gh__trace_enabled_relaxed()))
+        gh__trace_record_slow(p, n);
+    return p;
+}
+
+void gh_free_gc(void *p, size_t n)
+{
+    if (GH_UNLIKELY(gh__trace_enabled_relaxed()))
+        gh__trace_forget_slow(p);
+    if (GH_LIKELY(gc_in_pools(n))) {
+        free_kind_dispatch(p, n);
+        return;
+    }
+    struct gc_large *l = (struct gc_large *)p - 1;
+    gh_mutex_lock(&large_lock, arena_lockstat());
+    l->prev->next = l->next;
+    l->next->prev = l->prev;
+    gh_mutex_unlock(&large_lock);
+    free_kind_dispatch(l, n + sizeof *l);
+}
+
+void gh_alloc_visit_gc(void (*fn)(void *block, void *arg), void *arg)
+{
+    for (struct gh_heap *h = gh__alloc_registry_first(); h; h = h->next_heap) {
+        for (struct gh_arena *a = h->arenas; a; a = a->all_next) {
+            for (uint32_t i = 0; i < a->ncarved; i++) {
+                struct gh_pool *p = (struct gh_pool *)(a->base + (uintptr_t)i * GH_ALLOC_POOL_SIZE);
+                /* An empty pool (on its arena's free list) has nused 0. */
+                if (p->nused == 0 || !GH__CLASS_IS_GC(p->szidx))
+                    continue;
+                for (uint32_t off = GH__POOL_HDR; off < p->nextoffset; off += p->size)
+                    fn((char *)p + off, arg);
+            }
+        }
+    }
+    for (struct gc_large *l = large_head.next; l != &large_head; l = l->next)
+        fn(l + 1, arg);
+}
+
 int gh_alloc_init(enum gh_alloc_kind kind, bool locked)
 {
     if (kind != GH_ALLOC_ARENA && kind != GH_ALLOC_THREAD && kind != GH_ALLOC_MALLOC)
@@ -303,6 +382,8 @@ int gh_alloc_init(enum gh_alloc_kind kind, bool locked)
     alloc_locked = kind == GH_ALLOC_ARENA && locked;
     memset(&final_stats, 0, sizeof final_stats);
     memset(&arena_lockstat_fallback, 0, sizeof arena_lockstat_fallback);
+    large_head.next = large_head.prev = &large_head; /* leftovers are abandoned */
+    large_lock = (gh_mutex){0};
     gh__alloc_registry_reset();
     if (kind == GH_ALLOC_ARENA) {
         gh__alloc_heap_init(&arena_heap, false);

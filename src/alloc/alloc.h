@@ -61,6 +61,22 @@ void *gh_alloc(size_t n);
 /* p from gh_alloc with the same n. */
 void gh_free(void *p, size_t n);
 
+/* Memory for an object the cyclic collector may have to find without a
+ * list (the full layout: free-threaded CPython walks its GC heaps). Small
+ * requests come from pools that hold nothing else; larger ones, and every
+ * request under alloc=malloc (glibc's heap cannot be walked), carry a
+ * 16-byte link on one locked list (counted in the allocator's bytes). Free
+ * with gh_free_gc and the same n. */
+void *gh_alloc_gc(size_t n);
+void gh_free_gc(void *p, size_t n);
+/* Calls fn(block, arg) for every block gh_alloc_gc may have handed out and
+ * not yet reused for something else: each live one, and free ones whose
+ * first 16 bytes the caller's protocol makes recognisable (bytes 8..15 of
+ * a never-allocated pool block are zero; the object layer zeroes its
+ * collector bits before freeing). Only while no other thread allocates or
+ * frees (the world stopped, or one thread). */
+void gh_alloc_visit_gc(void (*fn)(void *block, void *arg), void *arg);
+
 /* Sums the counters of every heap. Exact when no thread is allocating. */
 void gh_alloc_stats_get(struct gh_alloc_stats *out);
 

@@ -24,6 +24,13 @@
 
 #define GH_ALLOC_NCLASSES        (GH_ALLOC_SMALL_MAX / GH_ALLOC_ALIGN)        /* 32 */
 #define GH_ALLOC_POOLS_PER_ARENA (GH_ALLOC_ARENA_SIZE / GH_ALLOC_POOL_SIZE)  /* 64 */
+/* Pools of classes [GH_ALLOC_NCLASSES, 2 * GH_ALLOC_NCLASSES) hold only the
+ * collector's objects (gh_alloc_gc), so gh_alloc_visit_gc walks them and
+ * nothing else, as free-threaded CPython keeps GC objects in their own
+ * mimalloc heaps. Class idx serves blocks of GH__CLASS_SIZE(idx) bytes. */
+#define GH__NCLASSES_ALL         (2 * GH_ALLOC_NCLASSES)
+#define GH__CLASS_SIZE(idx)      ((uint32_t)((idx) % GH_ALLOC_NCLASSES + 1) * GH_ALLOC_ALIGN)
+#define GH__CLASS_IS_GC(idx)     ((idx) >= GH_ALLOC_NCLASSES)
 
 struct gh_arena;
 
@@ -47,7 +54,7 @@ struct gh_arena;
 struct gh_pool {
     void *freeblock;            /* free blocks, linked through their first word */
     uint32_t nused;             /* blocks handed out (CPython ref.count) */
-    uint32_t szidx;             /* size class: block size is (szidx+1)*16 */
+    uint32_t szidx;             /* size class: block size is GH__CLASS_SIZE(szidx) */
     uint32_t size;              /* block size in bytes */
     uint32_t nextoffset;        /* next never-used block (lazy carving) */
     uint32_t maxnextoffset;     /* last offset a whole block fits at */
@@ -92,7 +99,7 @@ struct gh_arena {
  * subtracts them from its own heap, so one heap can go "negative"; the sum
  * over heaps is the true count. */
 struct gh_heap {
-    struct gh_pool *used[GH_ALLOC_NCLASSES]; /* pools with room, per class */
+    struct gh_pool *used[GH__NCLASSES_ALL]; /* pools with room, per class */
     struct gh_arena *usable;   /* arenas with a free pool, fullest first */
     struct gh_arena *arenas;   /* every arena of this heap */
     struct gh_alloc_stats c;   /* this heap's counters (see above) */
@@ -166,11 +173,11 @@ GH_INLINE struct gh_pool *gh__pool_of(const void *block)
     return (struct gh_pool *)((uintptr_t)block & ~(uintptr_t)(GH_ALLOC_POOL_SIZE - 1));
 }
 
-/* 1 <= n <= GH_ALLOC_SMALL_MAX. Caller holds h's exclusion. Counts nothing
- * but pools and arenas. */
-GH_INLINE void *gh__heap_alloc_small(struct gh_heap *h, size_t n)
+/* 1 <= n <= GH_ALLOC_SMALL_MAX; gc: from the collector's pools. Caller
+ * holds h's exclusion. Counts nothing but pools and arenas. */
+GH_INLINE void *gh__heap_alloc_small(struct gh_heap *h, size_t n, bool gc)
 {
-    unsigned idx = (unsigned)((n - 1) / GH_ALLOC_ALIGN);
+    unsigned idx = (unsigned)((n - 1) / GH_ALLOC_ALIGN) + (gc ? GH_ALLOC_NCLASSES : 0);
     struct gh_pool *p = h->used[idx];
     if (GH_LIKELY(p != NULL)) {
         void *b = p->freeblock;

@@ -187,6 +187,6 @@ void gh__arena_release_all(struct gh_heap *h)
 {
     while (h->arenas)
         arena_free(h, h->arenas);
-    for (unsigned i = 0; i < GH_ALLOC_NCLASSES; i++)
+    for (unsigned i = 0; i < GH__NCLASSES_ALL; i++)
         h->used[i] = NULL;
 }

@@ -74,7 +74,7 @@ static void used_push(struct gh_heap *h, struct gh_pool *p)
 void *gh__alloc_pool_new_slow(struct gh_heap *h, unsigned idx)
 {
     struct gh_pool *p = gh__arena_pool_take(h);
-    uint32_t size = (idx + 1) * GH_ALLOC_ALIGN;
+    uint32_t size = GH__CLASS_SIZE(idx);
     char *base = (char *)p;
 
     p->owner = h;
@@ -85,6 +85,8 @@ void *gh__alloc_pool_new_slow(struct gh_heap *h, unsigned idx)
      * lazily from nextoffset (a pool holds at least 31 blocks). */
     void *second = base + GH__POOL_HDR + size;
     *(void **)second = NULL;
+    if (GH__CLASS_IS_GC(idx))
+        ((void **)second)[1] = NULL; /* see gh__alloc_pool_extend_slow */
     p->freeblock = second;
     p->nextoffset = GH__POOL_HDR + 2 * size;
     p->maxnextoffset = GH_ALLOC_POOL_SIZE - size;
@@ -107,6 +109,13 @@ void gh__alloc_pool_extend_slow(struct gh_heap *h, struct gh_pool *p)
         void *b = (char *)p + p->nextoffset;
         p->nextoffset += p->size;
         *(void **)b = NULL;
+        /* A collector pool's block below nextoffset must never look like a
+         * tracked object (gh_alloc_visit_gc): its second word (the full
+         * layout's flags and collector bits) may hold another class's stale
+         * bytes, so it is zeroed when carved; gh_object_free zeroes the
+         * bits again before a block goes back. */
+        if (GH__CLASS_IS_GC(p->szidx))
+            ((void **)b)[1] = NULL;
         p->freeblock = b;
     } else {
         used_unlink(h, p);

@@ -8,6 +8,7 @@
 
 #include "base/clock.h"
 #include "base/lockstat.h"
+#include "base/stw.h"
 #include "base/tstate.h"
 
 _Thread_local struct gh_tstate *gh__tstate_current;
@@ -20,6 +21,8 @@ const char *const gh_lock_class_names[GH_LOCK_NCLASSES] = {
 
 void gh_tstate_bind(struct gh_tstate *ts, int index, const char *name)
 {
+    if (gh__tstate_current) /* rebinding without an unbind */
+        gh_stw_unregister(gh__tstate_current);
     memset(ts, 0, sizeof *ts);
     ts->index = index;
     if (name) {
@@ -27,12 +30,14 @@ void gh_tstate_bind(struct gh_tstate *ts, int index, const char *name)
         pthread_setname_np(pthread_self(), ts->name); /* best effort */
     }
     gh__tstate_current = ts;
+    gh_stw_register(ts);
 }
 
 void gh_tstate_unbind(void)
 {
     struct gh_tstate *ts = gh__tstate_current;
     if (ts) {
+        gh_stw_unregister(ts);
         free(ts->dealloc_stack);
         ts->dealloc_stack = NULL;
         ts->dealloc_len = ts->dealloc_cap = 0;

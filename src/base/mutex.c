@@ -12,6 +12,8 @@
 
 #include "base/clock.h"
 #include "base/die.h"
+#include "base/stw.h"
+#include "base/tstate.h"
 
 #define PARK_BUCKETS 257
 
@@ -38,6 +40,22 @@ static void futex_wake_all(uint32_t *addr)
         gh_die(errno, "futex wake");
 }
 
+/* Whether a thread parking on this lock counts as stopped for a
+ * stop-the-world (base/stw.h): an attached thread waiting for an object's
+ * lock or a table's lock has not started to modify what it wants to lock.
+ * The GIL and the allocator's lock are taken inside operations, between
+ * modifications, and never held across a wait: they do not detach. */
+static struct gh_tstate *detaching_waiter(struct gh_lockstat *st)
+{
+    struct gh_tstate *ts = gh_tstate_get();
+    if (!ts || ts->stw_state != GH_THREAD_ATTACHED)
+        return NULL;
+    if (st < &ts->locks[0] || st >= &ts->locks[GH_LOCK_NCLASSES])
+        return NULL;
+    enum gh_lock_class c = (enum gh_lock_class)(st - ts->locks);
+    return c == GH_LOCK_gil || c == GH_LOCK_alloc ? NULL : ts;
+}
+
 void gh_mutex_lock_slow(gh_mutex *m, struct gh_lockstat *st)
 {
     uint64_t t0 = gh_now_ns();
@@ -62,7 +80,15 @@ void gh_mutex_lock_slow(gh_mutex *m, struct gh_lockstat *st)
         uint8_t old = gh_atomic_exchange_seqcst_u8(&m->bits, GH_MUTEX_LOCKED | GH_MUTEX_PARKED);
         if (!(old & GH_MUTEX_LOCKED))
             goto acquired; /* we own it, with PARKED set conservatively */
+        /* A detaching waiter is detached only while it sleeps, and attaches
+         * (waiting while the world is stopped) before it contends again:
+         * it never holds this lock while stopped. */
+        struct gh_tstate *ts = detaching_waiter(st);
+        if (ts)
+            gh_stw_detach(ts);
         futex_wait(&b->seq, seq);
+        if (ts)
+            gh_stw_attach(ts);
     }
 
 acquired:;

@@ -14,6 +14,7 @@
 #define GH_BASE_TSTATE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "base/atomic.h"
@@ -27,6 +28,8 @@ struct gh_critsec;
 /* eval_breaker bits: requests that a thread acts on at its next switch point
  * (between two model operations, never inside one). */
 #define GH_EVAL_GIL_DROP_REQUEST (1u << 0) /* sync=gil: another thread waits */
+#define GH_EVAL_PLEASE_STOP      (1u << 1) /* the world is being stopped (base/stw.h) */
+#define GH_EVAL_GC_SCHEDULED     (1u << 2) /* run a collection (object/gctrack.h) */
 
 struct gh_tstate {
     /* Set by other threads with gh_atomic_or_seqcst_u32, cleared by the
@@ -53,6 +56,20 @@ struct gh_tstate {
     /* object: depth of hash and == calls nested through containers
      * (gh_recursion_enter in object/object.h). */
     int c_recursion;
+
+    /* base/stw.h: the thread's state and registry links, and whether the
+     * current stop already counts it as stopped. All protected by the stop
+     * mutex (stw.c); stw_state is also read by its owner without it. */
+    uint32_t stw_state;
+    bool stw_stopped;
+    struct gh_tstate *stw_next, *stw_prev;
+
+    /* object/gctrack.h: collector objects allocated minus freed by this
+     * thread since its last flush to the shared count (the full layout),
+     * and whether this thread is running a collection (its finalizers may
+     * not start another). Owner only. */
+    int32_t gc_alloc_count;
+    bool gc_collecting;
 
     /* alloc: this thread's heap (alloc=thread) or NULL. */
     struct gh_heap *heap;

@@ -37,6 +37,7 @@
 #include "base/atomic.h"
 #include "base/die.h"
 #include "containers/singletons.h"
+#include "object/gctrack.h"
 #include "object/object_alloc.h"
 #include "rc/rc.h"
 #include "sync/sync.h"

@@ -220,6 +220,10 @@ int GH_FL(gh_dict_set)(struct gh_tstate *ts, struct gh_dict *d, gh_object *key, 
         gh_atomic_store_relaxed_i64(&d->used, d->used + 1);
     }
     d->version++;
+    /* A dict starts untracked and is tracked once it holds something that
+     * could be part of a cycle (CPython <= 3.13's MAINTAIN_TRACKING). */
+    if (!gh_gc_is_tracked(&d->ob) && (gh_gc_may_be_tracked(key) || gh_gc_may_be_tracked(value)))
+        gh_gc_track(&d->ob);
     GH_END_CS(ts)
     if (old_value)
         gh_decref(old_value);

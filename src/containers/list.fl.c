@@ -96,6 +96,7 @@ gh_object *GH_FL(gh_list_new)(void)
     l->ob_size = 0;
     l->ob_item = NULL;
     l->allocated = 0;
+    gh_gc_track(o);
     return o;
 }
 

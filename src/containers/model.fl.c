@@ -54,16 +54,20 @@ static void instance_dealloc(gh_object *self)
         gh_gc_bits_set(self, GH_GCBIT_FINALIZED);
         gh_refcnt_set(self, 1); /* the temporary reference (the count was 0) */
         cls->del(self, cls->del_arg);
-        if (!gh_decref_is_zero(self))
-            return; /* resurrected: alive again, never finalized again */
+        if (!gh_decref_is_zero(self)) {
+            gh_gc_track(self); /* resurrected: alive again, never finalized again */
+            return;
+        }
     }
     if (gh_has_weakrefs(self))
         GH_FL(gh_weakrefs_clear)(self);
     if (cls->legacy_del) {
         gh_refcnt_set(self, 1);
         cls->legacy_del(self, cls->legacy_del_arg);
-        if (!gh_decref_is_zero(self))
+        if (!gh_decref_is_zero(self)) {
+            gh_gc_track(self);
             return;
+        }
         /* Weak references it made to self must not outlive it; their
          * callbacks are not called (CPython's subtype_dealloc: "New
          * weakrefs could be created during the finalizer call"). */
@@ -114,6 +118,7 @@ gh_object *GH_FL(gh_instance_new_of)(gh_object *cls_obj)
     in->dict = NULL;
     in->weakreflist = NULL;
     gh_incref(cls_obj);
+    gh_gc_track(o);
     return o;
 }
 
@@ -190,6 +195,7 @@ gh_object *GH_FL(gh_class_new)(const struct gh_class_spec *spec)
     cls->legacy_del = spec->legacy_del;
     cls->legacy_del_arg = spec->legacy_del_arg;
     cls->weakreflist = NULL;
+    gh_gc_track(o);
     return o;
 }
 
@@ -246,6 +252,7 @@ gh_object *GH_FL(gh_function_new)(const char *name, gh_code_fn code, int nparams
     for (int i = 0; i < ndefaults; i++)
         f->defaults[i] = defaults[i];
     f->weakreflist = NULL;
+    gh_gc_track(o);
     return o;
 }
 
@@ -341,6 +348,27 @@ static void weakref_traverse(gh_object *self, gh_visitproc visit, void *arg)
         visit(wr->owner, arg);
 }
 
+/* tp_clear (the collector breaking a cycle through a weak reference): it
+ * stops referring, and drops its callback and KeyedRef fields. */
+static void weakref_clear(gh_object *self)
+{
+    struct gh_weakref *wr = as_wr(self);
+    struct gh_tstate *ts = gh_tstate_get();
+    WR_LOCK(ts);
+    if (wr->referent)
+        wr_unlink_lock_held(wr);
+    wr->referent = NULL;
+    WR_UNLOCK();
+    gh_object *cb = wr->callback, *key = wr->key, *owner = wr->owner;
+    wr->callback = wr->key = wr->owner = NULL;
+    if (cb)
+        gh_decref(cb);
+    if (key)
+        gh_decref(key);
+    if (owner)
+        gh_decref(owner);
+}
+
 static const struct gh_type weakref_type = {
     .tp_name = "weakref.ReferenceType",
     .kind = GH_KIND_WEAKREF,
@@ -349,6 +377,7 @@ static const struct gh_type weakref_type = {
     .tp_basicsize = sizeof(struct gh_weakref),
     .tp_dealloc = weakref_dealloc,
     .tp_traverse = weakref_traverse,
+    .tp_clear = weakref_clear,
 };
 
 gh_object *GH_FL(gh_weakref_new)(gh_object *o, gh_object *callback)
@@ -372,6 +401,7 @@ gh_object *GH_FL(gh_weakref_new)(gh_object *o, gh_object *callback)
         wr->next->prev = wr;
     gh_atomic_store_release_ptr((void **)(void *)head, wo); /* as in wr_unlink */
     WR_UNLOCK();
+    gh_gc_track(wo);
     return wo;
 }
 
@@ -405,6 +435,46 @@ int64_t GH_FL(gh_weakref_count)(gh_object *o)
 }
 
 void GH_FL(gh_weakrefs_clear)(gh_object *self) { weakrefs_clear_impl(self, true); }
+
+void GH_FL(gh_weakref_clear_ref)(gh_object *wo)
+{
+    struct gh_weakref *wr = as_wr(wo);
+    struct gh_tstate *ts = gh_tstate_get();
+    WR_LOCK(ts);
+    if (wr->referent)
+        wr_unlink_lock_held(wr);
+    wr->referent = NULL;
+    WR_UNLOCK();
+}
+
+void GH_FL(gh_weakrefs_clear_for_gc)(gh_object *self, void (*queue)(gh_object *wr, void *arg),
+                                     void *arg)
+{
+    gh_object **head = gh_weaklist_ptr(self);
+    struct gh_tstate *ts = gh_tstate_get();
+    WR_LOCK(ts);
+    struct gh_weakref *wr = *head ? as_wr(*head) : NULL;
+    gh_atomic_store_release_ptr((void **)(void *)head, NULL); /* as in wr_unlink */
+    while (wr) {
+        struct gh_weakref *next = wr->next;
+        wr->referent = NULL;
+        wr->prev = wr->next = NULL;
+        if (wr->callback && gh_try_incref(&wr->ob))
+            queue(&wr->ob, arg);
+        wr = next;
+    }
+    WR_UNLOCK();
+}
+
+void GH_FL(gh_weakref_run_callback)(struct gh_tstate *ts, gh_object *wo)
+{
+    struct gh_weakref *wr = as_wr(wo);
+    if (!wr->callback)
+        return;
+    gh_object *r = GH_FL(gh_call)(ts, wr->callback, &wo, 1);
+    if (r)
+        gh_decref(r);
+}
 
 static void weakrefs_clear_impl(gh_object *self, bool callbacks)
 {
@@ -498,6 +568,7 @@ gh_object *GH_FL(gh_wvdict_new)(void)
     struct gh_wvdict *w = (struct gh_wvdict *)(void *)o;
     w->data = (struct gh_dict *)(void *)GH_FL(gh_dict_new)();
     w->weakreflist = NULL;
+    gh_gc_track(o);
     return o;
 }
 

@@ -165,6 +165,17 @@ int64_t GH_FL(gh_weakref_count)(gh_object *o);
  * not NULL. */
 GH_NOINLINE void GH_FL(gh_weakrefs_clear)(gh_object *self);
 
+/* For the cyclic collector (gc layer), in CPython's handle_weakrefs order:
+ * clear_ref makes an unreachable weak reference stop referring without
+ * running its callback; clear_for_gc clears every weak reference to an
+ * unreachable object and passes queue() a new reference to each one that
+ * has a callback and is alive, for the collector to call (run_callback) or
+ * drop; neither runs user code. */
+void GH_FL(gh_weakref_clear_ref)(gh_object *wr);
+void GH_FL(gh_weakrefs_clear_for_gc)(gh_object *self, void (*queue)(gh_object *wr, void *arg),
+                                     void *arg);
+void GH_FL(gh_weakref_run_callback)(struct gh_tstate *ts, gh_object *wr);
+
 /* ---- WeakValueDictionary ---------------------------------------------------- */
 
 struct gh_wvdict {

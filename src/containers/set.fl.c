@@ -374,6 +374,7 @@ static gh_object *set_alloc(const struct gh_type *tp)
     s->finger = 0;
     memset(s->smalltable, 0, sizeof s->smalltable);
     s->weakreflist = NULL;
+    gh_gc_track(o); /* sets and frozensets are always tracked, as in CPython */
     return o;
 }
 

@@ -153,6 +153,10 @@ gh_object *GH_FL(gh_tuple_new)(int64_t n)
     struct gh_tuple *t = (struct gh_tuple *)(void *)o;
     t->ob_size = n;
     memset(t->ob_item, 0, (size_t)n * sizeof(gh_object *));
+    /* Tracked at once, items still NULL (traverse skips them), as
+     * PyTuple_New; the collector untracks it later if every item is
+     * atomic (gc layer). */
+    gh_gc_track(o);
     return o;
 }
 

@@ -13,6 +13,7 @@
 
 #include "base/die.h"
 #include "base/tstate.h"
+#include "object/gctrack.h"
 
 GH_NOINLINE static void dealloc_stack_grow(struct gh_tstate *ts)
 {
@@ -28,6 +29,10 @@ void gh_dealloc(gh_object *o)
 {
     struct gh_tstate *ts = gh_tstate_get();
     gh_assert(ts != NULL);
+    /* Out of the collector's sight from now on, queued or not (CPython's
+     * deallocs untrack first); a dealloc that resurrects re-tracks. */
+    if (gh_is_gc(o))
+        gh_gc_untrack(o);
     if (ts->deallocating) {
         /* An outer gh_dealloc on this thread is draining: queue. */
         if (GH_UNLIKELY(ts->dealloc_len == ts->dealloc_cap))

@@ -44,6 +44,11 @@ struct gh_flavor {
     gh_object *(*make_global)(const struct gh_global *g, struct gh_rng *rng);
     void (*decref)(gh_object *o);
     int64_t (*len)(gh_object *o);
+    /* The collector: gc.collect(generation) from the calling thread; and,
+     * after the globals are gone, a last collection and gc.garbage's
+     * release (gc/gc.h). */
+    int64_t (*gc_collect)(struct gh_tstate *ts, int generation);
+    int64_t (*gc_fini)(void);
     /* Microbenchmarks of the hot primitives, `iters` iterations each. */
     void (*bench)(struct gh_bench_costs *out, uint64_t iters);
 };

@@ -208,6 +208,8 @@ int gh_run(struct gh_scenario *s, const struct gh_run_config *cfg, struct gh_res
     if (res->has_gil)
         gh_gil_init(5000000u);
 
+    gh_gc_init(st->gc);
+
     struct gh_tstate main_ts;
     gh_tstate_bind(&main_ts, -1, NULL);
     gh_alloc_thread_attach();
@@ -341,8 +343,11 @@ int gh_run(struct gh_scenario *s, const struct gh_run_config *cfg, struct gh_res
     /* Tracing started by a trace.start op ends with the run. */
     if (s->tracing)
         gh_trace_stop();
-    /* Teardown: the globals die; every allocation must come back. */
+    res->gc = gh_gc_stats; /* the checks' gc.collect calls included */
+    /* Teardown: the globals die; a last collection frees their cycles, as
+     * CPython's finalisation does; every allocation must come back. */
     sfl->teardown(&run);
+    res->gc_garbage_at_exit = fl->gc_fini();
     fl->fini();
     struct gh_alloc_stats after;
     gh_alloc_thread_detach();

@@ -18,6 +18,7 @@
 #include "alloc/alloc.h"      // struct gh_alloc_stats
 #include "base/hist.h"        // struct gh_hist
 #include "base/lockstat.h"    // struct gh_lockstat, GH_LOCK_NCLASSES
+#include "gc/gc.h"            // struct gh_gc_stats
 #include "scenario/scenario.h"
 #include "scenario/strategy.h"
 
@@ -90,6 +91,10 @@ struct gh_result {
     bool has_gil;
     struct gh_gil_stats gil;
     struct gh_alloc_stats alloc;    /* at the end of the measured phase */
+    struct gh_gc_stats gc;          /* collections up to the checks (the
+                                       teardown's last collection excluded) */
+    int64_t gc_garbage_at_exit;     /* len(gc.garbage) after the teardown's
+                                       collection (uncollectable cycles) */
     uint64_t alloc_live_after_teardown; /* bytes still live after the heap
                                            was torn down: a leak if > 0 */
     long peak_rss_kb;               /* getrusage ru_maxrss */

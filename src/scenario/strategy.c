@@ -7,12 +7,13 @@
 const char *const gh_sync_names[GH_SYNC_COUNT] = {"gil", "objlock"};
 const char *const gh_rc_names[GH_RC_COUNT] = {"plain", "atomic"};
 const char *const gh_alloc_names[3] = {"arena", "thread", "malloc"};
+const char *const gh_gc_names[GH_GC_MODE_COUNT] = {"generational", "stw", "off"};
 
 const struct gh_preset gh_presets[] = {
     {"gil", "CPython 3.12/3.13 default build: one global lock, plain counts, obmalloc",
-     GH_SYNC_GIL, GH_RC_PLAIN, GH_ALLOC_ARENA},
+     GH_SYNC_GIL, GH_RC_PLAIN, GH_ALLOC_ARENA, GH_GC_GENERATIONAL},
     {"atomic", "atomic reference counts and per-object locks (the Gilectomy approach)",
-     GH_SYNC_OBJLOCK, GH_RC_ATOMIC, GH_ALLOC_THREAD},
+     GH_SYNC_OBJLOCK, GH_RC_ATOMIC, GH_ALLOC_THREAD, GH_GC_STW},
 };
 const size_t gh_npresets = sizeof gh_presets / sizeof gh_presets[0];
 
@@ -40,6 +41,7 @@ int gh_strategy_from_preset(struct gh_strategy *st, const char *name, char *err,
             st->sync = gh_presets[i].sync;
             st->rc = gh_presets[i].rc;
             st->alloc = gh_presets[i].alloc;
+            st->gc = gh_presets[i].gc;
             st->overridden = false;
             return 0;
         }
@@ -57,7 +59,7 @@ int gh_strategy_set(struct gh_strategy *st, const char *a, char *err, size_t err
 {
     const char *eq = strchr(a, '=');
     if (!eq || eq == a || !eq[1]) {
-        snprintf(err, errlen, "'%s': expected AXIS=VALUE (axes: sync, rc, alloc)", a);
+        snprintf(err, errlen, "'%s': expected AXIS=VALUE (axes: sync, rc, alloc, gc)", a);
         return -1;
     }
     char axis[32];
@@ -69,15 +71,17 @@ int gh_strategy_set(struct gh_strategy *st, const char *a, char *err, size_t err
     const char *v = eq + 1;
     const char *const *names;
     int count, *slot;
-    int sync = st->sync, rc = st->rc, alloc = st->alloc;
+    int sync = st->sync, rc = st->rc, alloc = st->alloc, gc = st->gc;
     if (strcmp(axis, "sync") == 0) {
         names = gh_sync_names, count = GH_SYNC_COUNT, slot = &sync;
     } else if (strcmp(axis, "rc") == 0) {
         names = gh_rc_names, count = GH_RC_COUNT, slot = &rc;
     } else if (strcmp(axis, "alloc") == 0) {
         names = gh_alloc_names, count = 3, slot = &alloc;
+    } else if (strcmp(axis, "gc") == 0) {
+        names = gh_gc_names, count = GH_GC_MODE_COUNT, slot = &gc;
     } else {
-        snprintf(err, errlen, "'%s': unknown axis '%s': expected one of sync, rc, alloc",
+        snprintf(err, errlen, "'%s': unknown axis '%s': expected one of sync, rc, alloc, gc",
                  a, axis);
         return -1;
     }
@@ -93,6 +97,7 @@ int gh_strategy_set(struct gh_strategy *st, const char *a, char *err, size_t err
     st->sync = (enum gh_sync_kind)sync;
     st->rc = (enum gh_rc_kind)rc;
     st->alloc = (enum gh_alloc_kind)alloc;
+    st->gc = (enum gh_gc_mode)gc;
     st->overridden = true;
     return 0;
 }
@@ -111,5 +116,9 @@ const char *gh_strategy_refusal(const struct gh_strategy *st)
         return "rc=plain without a GIL loses count updates and frees live objects; "
                "it can run only once the checked mode that catches those hazards "
                "instead of crashing exists (issue 5)";
+    if (st->sync != GH_SYNC_GIL && st->gc == GH_GC_GENERATIONAL)
+        return "gc=generational keeps its generations in linked lists that every "
+               "allocation and free updates, which only the GIL protects; without it "
+               "use gc=stw (free-threaded CPython dropped generations for this reason)";
     return NULL;
 }

@@ -1,7 +1,7 @@
 /* strategy.h - the strategy matrix (BRIEF §2): axes, their values, presets.
  *
  * Axis values and preset names are user-visible and fixed by the brief.
- * This issue builds the axes sync, rc and alloc; the others arrive with the
+ * Built so far: the axes sync, rc, alloc and gc; the others arrive with the
  * layers that implement them, and an axis that does not exist yet is refused
  * by name ("unknown axis"), never silently ignored.
  *
@@ -14,6 +14,7 @@
 #include <stddef.h>
 
 #include "alloc/alloc.h" // enum gh_alloc_kind
+#include "object/gctrack.h" // enum gh_gc_mode
 
 enum gh_sync_kind { GH_SYNC_GIL, GH_SYNC_OBJLOCK, GH_SYNC_COUNT };
 enum gh_rc_kind { GH_RC_PLAIN, GH_RC_ATOMIC, GH_RC_COUNT };
@@ -21,12 +22,14 @@ enum gh_rc_kind { GH_RC_PLAIN, GH_RC_ATOMIC, GH_RC_COUNT };
 extern const char *const gh_sync_names[GH_SYNC_COUNT];
 extern const char *const gh_rc_names[GH_RC_COUNT];
 extern const char *const gh_alloc_names[3];
+extern const char *const gh_gc_names[GH_GC_MODE_COUNT];
 
 struct gh_strategy {
     const char *preset;       /* the preset it started from */
     enum gh_sync_kind sync;
     enum gh_rc_kind rc;
     enum gh_alloc_kind alloc;
+    enum gh_gc_mode gc;
     bool overridden;          /* an axis was --set away from the preset */
 };
 
@@ -36,6 +39,7 @@ struct gh_preset {
     enum gh_sync_kind sync;
     enum gh_rc_kind rc;
     enum gh_alloc_kind alloc;
+    enum gh_gc_mode gc;
 };
 
 extern const struct gh_preset gh_presets[];

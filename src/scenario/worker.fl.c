@@ -22,6 +22,7 @@
 #include "base/hist.h"
 #include "base/rng.h"
 #include "containers/containers.h"
+#include "gc/gc.h"
 #include "scenario/flavor.h"
 #include "scenario/runner_internal.h"
 /* The run this flavour is executing (one at a time per process: the model's
@@ -774,7 +775,7 @@ static void run_untimed(struct gh_worker *w, struct gh_tstate *ts, const struct 
         enum gh_op_kind k = ops[i].kind;
         if (k == GH_OP_IS || k == GH_OP_EQ || k == GH_OP_SHOW || k == GH_OP_ASSERT)
             ok ? w->res->op[k].done++ : w->res->op[k].failed++;
-        gh_sync_checkpoint(ts);
+        gh_switch_point(ts);
     }
 }
 
@@ -852,7 +853,7 @@ static void *worker_main(void *arg)
             or->failed++;
         }
         n++;
-        gh_sync_checkpoint(ts);
+        gh_switch_point(ts);
     }
     w->t_stop = gh_now_ns();
     res->ops = n;
@@ -1008,5 +1009,7 @@ const struct gh_flavor GH_FL(gh_flavor) = {
     .make_global = make_global,
     .decref = decref_generic,
     .len = len_generic,
+    .gc_collect = GH_FL(gh_gc_collect),
+    .gc_fini = GH_FL(gh_gc_fini),
     .bench = bench,
 };

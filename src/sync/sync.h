@@ -10,6 +10,7 @@
  *   GH_BEGIN_CS2(ts, a, b) ... GH_END_CS2(ts)   two objects, address-ordered
  *   gh_sync_checkpoint(ts)                      a switch point
  *   gh_sync_block_begin/end(ts)                 around a blocking wait
+ *   gh_sync_thread_start/stop(ts)               around a thread's use of objects
  *
  * Layer: sync.
  */
@@ -20,6 +21,7 @@
 #error "sync/sync.h is for flavoured code (*.fl.c) only"
 #endif
 
+#include "base/stw.h"
 #include "sync/critsec.h"
 #include "sync/gil.h"
 
@@ -43,11 +45,13 @@ GH_INLINE void gh_sync_thread_stop(struct gh_tstate *ts) { gh_gil_drop(ts); }
 #define GH_BEGIN_CS2(ts, a, b)  { struct gh_critsec gh_cs2_; gh_cs_begin2((ts), &gh_cs2_, (a), (b));
 #define GH_END_CS2(ts)          gh_cs_end((ts), &gh_cs2_); }
 
-GH_INLINE void gh_sync_checkpoint(struct gh_tstate *ts) { (void)ts; }
-GH_INLINE void gh_sync_block_begin(struct gh_tstate *ts) { (void)ts; }
-GH_INLINE void gh_sync_block_end(struct gh_tstate *ts) { (void)ts; }
-GH_INLINE void gh_sync_thread_start(struct gh_tstate *ts) { (void)ts; }
-GH_INLINE void gh_sync_thread_stop(struct gh_tstate *ts) { (void)ts; }
+/* Without a GIL a thread is attached while it touches objects and parks at
+ * its switch points when another thread stops the world (base/stw.h). */
+GH_INLINE void gh_sync_checkpoint(struct gh_tstate *ts) { gh_stw_checkpoint(ts); }
+GH_INLINE void gh_sync_block_begin(struct gh_tstate *ts) { gh_stw_detach(ts); }
+GH_INLINE void gh_sync_block_end(struct gh_tstate *ts) { gh_stw_attach(ts); }
+GH_INLINE void gh_sync_thread_start(struct gh_tstate *ts) { gh_stw_attach(ts); }
+GH_INLINE void gh_sync_thread_stop(struct gh_tstate *ts) { gh_stw_detach(ts); }
 
 #else
 #error "no sync flavour: define GH_FL_SYNC_GIL or GH_FL_SYNC_OBJLOCK"

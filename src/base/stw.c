@@ -1,0 +1,150 @@
+/* stw.c - stopping the world (see stw.h for the protocol). */
+#include "base/stw.h"
+
+#include <pthread.h>
+
+#include "base/clock.h"
+#include "base/die.h"
+
+/* Everything below is protected by `mutex`. */
+static struct {
+    pthread_mutex_t mutex;
+    pthread_cond_t stopped_cond;  /* the stopper waits here for countdown 0 */
+    pthread_cond_t world_cond;    /* parked and attaching threads wait here */
+    struct gh_tstate *threads;    /* the registry (doubly linked) */
+    struct gh_tstate *stopper;    /* non-NULL while a stop is requested or on */
+    int countdown;                /* attached threads not yet parked */
+    int last_waited;
+} stw = {
+    .mutex = PTHREAD_MUTEX_INITIALIZER,
+    .stopped_cond = PTHREAD_COND_INITIALIZER,
+    .world_cond = PTHREAD_COND_INITIALIZER,
+};
+
+static void lock(void) { gh_check_pthread(pthread_mutex_lock(&stw.mutex)); }
+static void unlock(void) { gh_check_pthread(pthread_mutex_unlock(&stw.mutex)); }
+
+/* ts stops touching objects while a stop waits for it: count it. */
+static void count_stopped_locked(struct gh_tstate *ts)
+{
+    if (stw.stopper && ts != stw.stopper && !ts->stw_stopped) {
+        ts->stw_stopped = true;
+        if (--stw.countdown == 0)
+            gh_check_pthread(pthread_cond_signal(&stw.stopped_cond));
+    }
+}
+
+/* Waits (mutex held) until no stop is requested, or only ts's own. */
+static void wait_world_locked(struct gh_tstate *ts)
+{
+    while (stw.stopper && stw.stopper != ts)
+        gh_check_pthread(pthread_cond_wait(&stw.world_cond, &stw.mutex));
+}
+
+void gh_stw_register(struct gh_tstate *ts)
+{
+    lock();
+    ts->stw_state = GH_THREAD_DETACHED;
+    ts->stw_stopped = stw.stopper != NULL; /* a stop in progress need not wait for it */
+    ts->stw_prev = NULL;
+    ts->stw_next = stw.threads;
+    if (stw.threads)
+        stw.threads->stw_prev = ts;
+    stw.threads = ts;
+    unlock();
+}
+
+void gh_stw_unregister(struct gh_tstate *ts)
+{
+    lock();
+    if (ts->stw_state == GH_THREAD_ATTACHED)
+        count_stopped_locked(ts);
+    ts->stw_state = GH_THREAD_DETACHED;
+    if (ts->stw_prev)
+        ts->stw_prev->stw_next = ts->stw_next;
+    else if (stw.threads == ts)
+        stw.threads = ts->stw_next;
+    if (ts->stw_next)
+        ts->stw_next->stw_prev = ts->stw_prev;
+    ts->stw_next = ts->stw_prev = NULL;
+    unlock();
+}
+
+void gh_stw_attach(struct gh_tstate *ts)
+{
+    lock();
+    wait_world_locked(ts);
+    ts->stw_state = GH_THREAD_ATTACHED;
+    unlock();
+}
+
+void gh_stw_detach(struct gh_tstate *ts)
+{
+    lock();
+    count_stopped_locked(ts);
+    ts->stw_state = GH_THREAD_DETACHED;
+    unlock();
+}
+
+void gh_stw_park(struct gh_tstate *ts)
+{
+    lock();
+    /* Seq_cst RMW, as every eval_breaker update; the request itself is read
+     * under the mutex. */
+    gh_atomic_and_seqcst_u32(&ts->eval_breaker, ~GH_EVAL_PLEASE_STOP);
+    if (stw.stopper && stw.stopper != ts) {
+        ts->stw_state = GH_THREAD_SUSPENDED;
+        count_stopped_locked(ts);
+        wait_world_locked(ts);
+        ts->stw_state = GH_THREAD_ATTACHED;
+    }
+    unlock();
+}
+
+uint64_t gh_stw_stop(struct gh_tstate *ts)
+{
+    uint64_t t0 = gh_now_ns();
+    lock();
+    /* Another stop first: we are attached, so it waits for us; park. */
+    while (stw.stopper) {
+        ts->stw_state = GH_THREAD_SUSPENDED;
+        count_stopped_locked(ts);
+        wait_world_locked(NULL);
+        ts->stw_state = GH_THREAD_ATTACHED;
+    }
+    stw.stopper = ts;
+    stw.countdown = 0;
+    for (struct gh_tstate *t = stw.threads; t; t = t->stw_next) {
+        if (t == ts)
+            continue;
+        t->stw_stopped = t->stw_state != GH_THREAD_ATTACHED;
+        if (!t->stw_stopped) {
+            stw.countdown++;
+            gh_atomic_or_seqcst_u32(&t->eval_breaker, GH_EVAL_PLEASE_STOP);
+        }
+    }
+    stw.last_waited = stw.countdown;
+    while (stw.countdown > 0)
+        gh_check_pthread(pthread_cond_wait(&stw.stopped_cond, &stw.mutex));
+    unlock();
+    return gh_now_ns() - t0;
+}
+
+void gh_stw_start(struct gh_tstate *ts)
+{
+    lock();
+    gh_assert(stw.stopper == ts);
+    stw.stopper = NULL;
+    for (struct gh_tstate *t = stw.threads; t; t = t->stw_next)
+        t->stw_stopped = false;
+    gh_check_pthread(pthread_cond_broadcast(&stw.world_cond));
+    unlock();
+}
+
+int gh_stw_last_waited(void)
+{
+    lock();
+    int n = stw.last_waited;
+    unlock();
+    return n;
+}

@@ -1,0 +1,77 @@
+/* stw.h - stopping the world: every other thread parks at a safe point.
+ *
+ * The model of free-threaded CPython's _PyEval_StopTheWorld
+ * (Python/pystate.c; ../shared/reference/cpython-memory-model.md §8.2).
+ * Every bound thread state is on one registry and is in one of three
+ * states:
+ *
+ *   ATTACHED   running model code; it may touch any object.
+ *   DETACHED   not touching objects: between runs, in a blocking `io`, or
+ *              parked waiting for a lock (base/mutex.c). A detached thread
+ *              counts as stopped at once.
+ *   SUSPENDED  parked at its switch point because the world is stopped.
+ *
+ * A stop (gh_stw_stop) marks the request, sets GH_EVAL_PLEASE_STOP in the
+ * eval_breaker of every attached thread and waits until each has parked at
+ * its next switch point (gh_stw_park) or detached. While the world is
+ * stopped no other thread runs model code: a detached thread that wants to
+ * attach (its lock became free, its io ended) waits in gh_stw_attach until
+ * gh_stw_start. One stop at a time: a second stopper waits, stopped itself.
+ *
+ * Safe points are switch points (between two model operations) and the
+ * detaching waits; a thread waiting for a lock may hold another object's
+ * lock (the first of a two-object critical section) but has not modified
+ * anything under it yet, so every object is consistent while the world is
+ * stopped. The stopper must not take an object's lock or free an object
+ * while the world is stopped (the lock's holder may be parked).
+ *
+ * Synchronisation: the registry, the per-thread states and the request are
+ * protected by one pthread mutex (CPython changes the states with CAS and
+ * parks on them; the costs are on the slow paths either way: a switch point
+ * pays one relaxed load of eval_breaker). Everything a stopped thread wrote
+ * happens-before the stopper's reads through that mutex, and the stopper's
+ * writes happen-before the threads' resumption likewise.
+ *
+ * Layer: base.
+ */
+#ifndef GH_BASE_STW_H
+#define GH_BASE_STW_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/atomic.h"
+#include "base/compiler.h"
+#include "base/tstate.h"
+
+enum gh_thread_state { GH_THREAD_DETACHED, GH_THREAD_ATTACHED, GH_THREAD_SUSPENDED };
+
+/* Adds ts (bound, detached) to the registry / removes it (gh_tstate_bind and
+ * gh_tstate_unbind call these). */
+void gh_stw_register(struct gh_tstate *ts);
+void gh_stw_unregister(struct gh_tstate *ts);
+
+/* ts starts / stops touching objects. attach waits while the world is
+ * stopped. */
+GH_NOINLINE void gh_stw_attach(struct gh_tstate *ts);
+GH_NOINLINE void gh_stw_detach(struct gh_tstate *ts);
+
+/* The switch point's slow path: parks until the world restarts. */
+GH_NOINLINE void gh_stw_park(struct gh_tstate *ts);
+
+GH_INLINE void gh_stw_checkpoint(struct gh_tstate *ts)
+{
+    if (GH_UNLIKELY(gh_atomic_load_relaxed_u32(&ts->eval_breaker) & GH_EVAL_PLEASE_STOP))
+        gh_stw_park(ts);
+}
+
+/* Stops every other registered thread; ts must be attached. Returns the
+ * nanoseconds it took until the last one stopped (time to safepoint). */
+uint64_t gh_stw_stop(struct gh_tstate *ts);
+/* Restarts them. */
+void gh_stw_start(struct gh_tstate *ts);
+
+/* How many threads the last stop waited for (for tests). */
+int gh_stw_last_waited(void);
+
+#endif

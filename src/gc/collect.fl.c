@@ -1,0 +1,930 @@
+/* collect.fl.c - the collection (see gc.h and docs/gc.md).
+ *
+ * One algorithm for both layouts; only where an object's scratch lives
+ * differs (object/gctrack.h has the diagrams):
+ *
+ *                 in the set          gc_refs            tracked
+ *   compact       gc_prev COLLECTING  gc_prev >> 2       gc_next != 0
+ *   full          UNREACHABLE bit     ob_tid             TRACKED bit
+ *
+ * The candidates are gathered into an array (compact: from the generation
+ * lists, which are rebuilt from the survivors afterwards; full: by walking
+ * the allocator's collector pools, as free-threaded CPython walks its
+ * mimalloc heaps). Reachability is propagated with an explicit stack
+ * (gc_free_threading.c's approach) rather than CPython's list moves.
+ * Garbage is held by one counted reference from the moment it is found
+ * until the end, as free-threaded CPython does, so no finalizer or callback
+ * can free an object the collector still looks at.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/clock.h"
+#include "base/die.h"
+#include "base/stw.h"
+#include "gc/gc.h"
+#include "gc/gc_internal.h"
+
+#if defined(GH_FL_SYNC_OBJLOCK)
+#include <pthread.h>
+/* One collection at a time (also gc.get_objects & co., which stop the
+ * world). Waited for detached: a waiter counts as stopped. */
+static pthread_mutex_t collect_mutex = PTHREAD_MUTEX_INITIALIZER;
+#endif
+
+/* ---- a growable array of objects ------------------------------------------------ */
+
+struct objvec {
+    gh_object **v;
+    size_t n, cap;
+};
+
+static GH_NOINLINE void objvec_grow(struct objvec *a)
+{
+    size_t cap = a->cap ? 2 * a->cap : 1024;
+    gh_object **v = realloc(a->v, cap * sizeof *v);
+    if (!v)
+        gh_die(12 /* ENOMEM */, "collector work array");
+    a->v = v;
+    a->cap = cap;
+}
+
+GH_INLINE void objvec_push(struct objvec *a, gh_object *o)
+{
+    if (GH_UNLIKELY(a->n == a->cap))
+        objvec_grow(a);
+    a->v[a->n++] = o;
+}
+
+static void objvec_free(struct objvec *a)
+{
+    free(a->v);
+    a->v = NULL;
+    a->n = a->cap = 0;
+}
+
+/* ---- per-object scratch ------------------------------------------------------------ */
+
+/* gc_refs of an object that is referenced from outside anything the
+ * collector could free (immortal), and of one proven reachable. */
+#define REFS_IMMORTAL ((int64_t)1 << 40)
+#define REFS_REACHED  ((int64_t)1 << 41)
+
+GH_INLINE bool in_set(gh_object *o)
+{
+    if (gh_model.full_header)
+        return *gh_gcbits_ptr(o) & GH_GCBIT_UNREACHABLE;
+    return gh_is_gc(o) && (gh_gchead(o)->gc_prev & GH_GC_PREV_COLLECTING);
+}
+
+GH_INLINE int64_t refs_get(gh_object *o)
+{
+    if (gh_model.full_header)
+        return (int64_t)gh_prefix(o)->ob_tid;
+    return (int64_t)(gh_gchead(o)->gc_prev >> GH_GC_PREV_SHIFT);
+}
+
+GH_INLINE void refs_set(gh_object *o, int64_t v)
+{
+    if (gh_model.full_header) {
+        gh_prefix(o)->ob_tid = (uintptr_t)v;
+        return;
+    }
+    struct gh_gchead *g = gh_gchead(o);
+    g->gc_prev = ((uintptr_t)v << GH_GC_PREV_SHIFT) | (g->gc_prev & GH_GC_PREV_MASK);
+}
+
+/* Puts o in the set with gc_refs = v. */
+GH_INLINE void set_enter(gh_object *o, int64_t v)
+{
+    if (gh_model.full_header) {
+        *gh_gcbits_ptr(o) |= GH_GCBIT_UNREACHABLE;
+        gh_prefix(o)->ob_tid = (uintptr_t)v;
+        return;
+    }
+    struct gh_gchead *g = gh_gchead(o);
+    g->gc_prev = ((uintptr_t)v << GH_GC_PREV_SHIFT) | GH_GC_PREV_COLLECTING |
+                 (g->gc_prev & GH_GC_PREV_FINALIZED);
+}
+
+/* Takes o out of the set, untracked; its scratch is cleared (compact:
+ * gc_prev keeps only FINALIZED, ready to be linked; full: ob_tid back to
+ * 0, which is its value for every strategy without biased counts). */
+GH_INLINE void set_leave(gh_object *o)
+{
+    if (gh_model.full_header) {
+        *gh_gcbits_ptr(o) &= (uint8_t)~(GH_GCBIT_UNREACHABLE | GH_GCBIT_TRACKED);
+        gh_prefix(o)->ob_tid = 0;
+        return;
+    }
+    struct gh_gchead *g = gh_gchead(o);
+    g->gc_next = 0;
+    g->gc_prev &= GH_GC_PREV_FINALIZED;
+}
+
+/* compact: gc_next of garbage the collector holds. Not a list link, but
+ * not 0 either, so the object still reads as tracked while finalizers
+ * run (as in CPython, where it sits on the `unreachable` list) and a dict
+ * a finalizer writes to is not linked into a generation (MAINTAIN_TRACKING)
+ * while its gc_prev is scratch. Nothing unlinks it: the hold keeps it from
+ * being deallocated. */
+#define GC_NEXT_HELD ((uintptr_t)1)
+
+GH_INLINE int64_t count_as_refs(gh_object *o, int64_t held)
+{
+    uint64_t c = gh_refcnt(o);
+    return gh_refcnt_is_immortal(c) ? REFS_IMMORTAL : (int64_t)c - held;
+}
+
+GH_INLINE void traverse(gh_object *o, gh_visitproc visit, void *arg)
+{
+    if (o->ob_type->tp_traverse)
+        o->ob_type->tp_traverse(o, visit, arg);
+}
+
+/* ---- trial deletion ------------------------------------------------------------------ */
+
+static void visit_decref(gh_object *ref, void *arg)
+{
+    (void)arg;
+    if (in_set(ref))
+        refs_set(ref, refs_get(ref) - 1);
+}
+
+static void visit_reach(gh_object *ref, void *arg)
+{
+    if (in_set(ref) && refs_get(ref) <= 0) {
+        refs_set(ref, REFS_REACHED);
+        objvec_push((struct objvec *)arg, ref);
+    }
+}
+
+/* Every object of `set` (all in the set, gc_refs = their counts minus
+ * `held`) ends with gc_refs > 0 iff it is reachable from outside the set. */
+static void deduce_reachable(struct objvec *set, struct objvec *stack)
+{
+    for (size_t i = 0; i < set->n; i++)
+        traverse(set->v[i], visit_decref, NULL);
+    /* Each object is traversed once: a root when the scan meets it (and
+     * marked REACHED), or when popped after being reached. */
+    for (size_t i = 0; i < set->n; i++) {
+        gh_object *o = set->v[i];
+        int64_t r = refs_get(o);
+        if (r <= 0 || r == REFS_REACHED)
+            continue;
+        refs_set(o, REFS_REACHED);
+        traverse(o, visit_reach, stack);
+        while (stack->n)
+            traverse(stack->v[--stack->n], visit_reach, stack);
+    }
+}
+
+/* ---- untracking what cannot be part of a cycle ----------------------------------------- */
+
+struct atomic_scan {
+    bool all_atomic;
+};
+
+static void visit_atomic(gh_object *ref, void *arg)
+{
+    if (gh_gc_may_be_tracked(ref))
+        ((struct atomic_scan *)arg)->all_atomic = false;
+}
+
+/* CPython's _PyTuple_MaybeUntrack and _PyDict_MaybeUntrack: a surviving
+ * tuple or dict whose items could never be part of a cycle. */
+static bool can_untrack(gh_object *o, bool dicts)
+{
+    enum gh_kind k = o->ob_type->kind;
+    if (k != GH_KIND_TUPLE && !(dicts && k == GH_KIND_DICT))
+        return false;
+    struct atomic_scan s = {true};
+    traverse(o, visit_atomic, &s);
+    return s.all_atomic;
+}
+
+/* ---- finding the candidates ------------------------------------------------------------ */
+
+struct gather {
+    struct objvec *set;
+};
+
+/* The full layout: every tracked, unfrozen block of the collector pools. */
+static void gather_block(void *block, void *arg)
+{
+    gh_object *o = (gh_object *)(void *)((char *)block + sizeof(struct gh_obprefix));
+    uint8_t bits = *gh_gcbits_ptr(o);
+    if ((bits & (GH_GCBIT_TRACKED | GH_GCBIT_FROZEN)) != GH_GCBIT_TRACKED)
+        return;
+    set_enter(o, count_as_refs(o, 0));
+    objvec_push(((struct gather *)arg)->set, o);
+}
+
+/* The compact layout: the list `head` (gc_prev is about to be overwritten:
+ * the list is rebuilt from the array afterwards). */
+static void gather_list(struct gh_gchead *head, struct objvec *set)
+{
+    for (struct gh_gchead *g = (struct gh_gchead *)head->gc_next; g != head;
+         g = (struct gh_gchead *)g->gc_next) {
+        gh_object *o = gh_gchead_object(g);
+        set_enter(o, count_as_refs(o, 0));
+        objvec_push(set, o);
+    }
+    gh_gclist_init(head);
+}
+
+/* ---- the collection ----------------------------------------------------------------------- */
+
+struct collection {
+    struct gh_tstate *ts;
+    int generation;
+    struct objvec set, stack, garbage, legacy, callbacks;
+    int64_t survivors;
+};
+
+static bool has_legacy_finalizer(gh_object *o)
+{
+    return o->ob_type->kind == GH_KIND_INSTANCE && gh_class_of(o)->legacy_del;
+}
+
+static bool has_finalizer(gh_object *o)
+{
+    return o->ob_type->kind == GH_KIND_INSTANCE && gh_class_of(o)->del;
+}
+
+/* The generation list survivors and resurrected objects join (compact). */
+static struct gh_gchead *older_list(int generation)
+{
+    int g = generation + 1 < GH_GC_NGENS ? generation + 1 : GH_GC_NGENS - 1;
+    return &gh_gcstate.gens[g].head;
+}
+
+/* o has left the set (set_leave). compact: appended to `to`. */
+static void retrack_into(gh_object *o, struct gh_gchead *to)
+{
+    if (gh_model.full_header)
+        *gh_gcbits_ptr(o) |= GH_GCBIT_TRACKED;
+    else if (gh_gchead(o)->gc_next == 0) /* a finalizer may have tracked it */
+        gh_gclist_append(to, gh_gchead(o));
+}
+
+static void retrack(gh_object *o, int generation)
+{
+    retrack_into(o, gh_model.full_header ? NULL : older_list(generation));
+}
+
+static void queue_callback(gh_object *wr, void *arg)
+{
+    struct collection *c = arg;
+    /* A weak reference that is itself garbage gets no callback (CPython's
+     * handle_weakrefs); we hold a reference to it, so this drop frees
+     * nothing. */
+    if (in_set(wr))
+        gh_decref(wr);
+    else
+        objvec_push(&c->callbacks, wr);
+}
+
+/* Pause 1 (or, under the GIL, the first part): trial deletion, survivors
+ * settled, garbage held and set apart from what legacy finalizers keep,
+ * weak references to the garbage cleared. Frees nothing, locks no object. */
+static void find_garbage(struct collection *c)
+{
+    const bool full = gh_model.full_header;
+    const bool dicts = gh_gcstate.mode == GH_GC_STW || c->generation == GH_GC_NGENS - 1;
+
+    if (full) {
+        struct gather g = {&c->set};
+        gh_alloc_visit_gc(gather_block, &g);
+    } else {
+        for (int i = 0; i < c->generation; i++)
+            gh_gclist_merge(&gh_gcstate.gens[i].head, &gh_gcstate.gens[c->generation].head);
+        gather_list(&gh_gcstate.gens[c->generation].head, &c->set);
+    }
+    gh_gc_stats.examined += c->set.n;
+
+    deduce_reachable(&c->set, &c->stack);
+
+    /* Survivors leave the set; compact: relinked, in order, into the
+     * generation they are promoted to. Garbage stays in the set, held. */
+    struct gh_gchead *to = full ? NULL : older_list(c->generation);
+    if (!full && gh_gcstate.mode == GH_GC_STW)
+        to = &gh_gcstate.gens[GH_GC_NGENS - 1].head;
+    for (size_t i = 0; i < c->set.n; i++) {
+        gh_object *o = c->set.v[i];
+        if (refs_get(o) > 0) {
+            if (can_untrack(o, dicts)) {
+                set_leave(o);
+                if (o->ob_type->kind == GH_KIND_TUPLE)
+                    gh_gc_stats.untracked_tuples++;
+                else
+                    gh_gc_stats.untracked_dicts++;
+                continue;
+            }
+            set_leave(o);
+            retrack_into(o, to);
+            c->survivors++;
+        } else {
+            if (full)
+                *gh_gcbits_ptr(o) &= (uint8_t)~GH_GCBIT_TRACKED;
+            else
+                gh_gchead(o)->gc_next = GC_NEXT_HELD;
+            refs_set(o, 0);
+            gh_incref(o); /* held until the end */
+            objvec_push(&c->garbage, o);
+        }
+    }
+
+    /* Legacy finalizers (CPython's move_legacy_finalizers and
+     * move_legacy_finalizer_reachable): they and what they reach in the
+     * garbage are kept, for gc.garbage. Marked with gc_refs 1. */
+    for (size_t i = 0; i < c->garbage.n; i++) {
+        gh_object *o = c->garbage.v[i];
+        if (has_legacy_finalizer(o) && refs_get(o) == 0) {
+            refs_set(o, REFS_REACHED);
+            objvec_push(&c->stack, o);
+            while (c->stack.n)
+                traverse(c->stack.v[--c->stack.n], visit_reach, &c->stack);
+        }
+    }
+    size_t keep = 0;
+    for (size_t i = 0; i < c->garbage.n; i++) {
+        gh_object *o = c->garbage.v[i];
+        if (refs_get(o) != 0) {
+            set_leave(o);
+            objvec_push(&c->legacy, o);
+        } else {
+            c->garbage.v[keep++] = o;
+        }
+    }
+    c->garbage.n = keep;
+
+    /* Weak references (CPython's handle_weakrefs): garbage weak references
+     * stop referring, callback or not; every weak reference to garbage is
+     * cleared; the callbacks of live ones are queued. */
+    for (size_t i = 0; i < c->garbage.n; i++) {
+        gh_object *o = c->garbage.v[i];
+        if (o->ob_type->kind == GH_KIND_WEAKREF) {
+            GH_FL(gh_weakref_clear_ref)(o);
+            gh_gc_stats.weakrefs_cleared++;
+        }
+    }
+    for (size_t i = 0; i < c->garbage.n; i++) {
+        gh_object *o = c->garbage.v[i];
+        if (gh_has_weakrefs(o)) {
+            GH_FL(gh_weakrefs_clear_for_gc)(o, queue_callback, c);
+            gh_gc_stats.weakrefs_cleared++;
+        }
+    }
+}
+
+/* World running: weak-reference callbacks, then PEP 442 finalizers, once. */
+static void run_finalizers(struct collection *c)
+{
+    for (size_t i = 0; i < c->callbacks.n; i++) {
+        GH_FL(gh_weakref_run_callback)(c->ts, c->callbacks.v[i]);
+        gh_decref(c->callbacks.v[i]);
+        gh_gc_stats.weakref_callbacks++;
+    }
+    c->callbacks.n = 0;
+    for (size_t i = 0; i < c->garbage.n; i++) {
+        gh_object *o = c->garbage.v[i];
+        if (has_finalizer(o) && !(gh_gc_bits(o) & GH_GCBIT_FINALIZED)) {
+            gh_gc_bits_set(o, GH_GCBIT_FINALIZED);
+            struct gh_class *cls = gh_class_of(o);
+            cls->del(o, cls->del_arg);
+            gh_gc_stats.finalized++;
+        }
+    }
+}
+
+/* Pause 2: what a finalizer or callback made reachable again (CPython's
+ * handle_resurrected_objects) goes back to the heap. */
+static void find_resurrected(struct collection *c)
+{
+    for (size_t i = 0; i < c->garbage.n; i++)
+        refs_set(c->garbage.v[i], count_as_refs(c->garbage.v[i], 1));
+    deduce_reachable(&c->garbage, &c->stack);
+    size_t keep = 0;
+    for (size_t i = 0; i < c->garbage.n; i++) {
+        gh_object *o = c->garbage.v[i];
+        if (refs_get(o) > 0) {
+            set_leave(o);
+            retrack(o, c->generation);
+            gh_gc_stats.resurrected++;
+            gh_decref(o); /* our hold: the object has another reference */
+        } else {
+            c->garbage.v[keep++] = o;
+        }
+    }
+    c->garbage.n = keep;
+}
+
+/* World running: break the cycles, then drop the holds; reference
+ * counting frees the garbage. gc.garbage gets the legacy finalizers (and
+ * under DEBUG_SAVEALL everything). */
+static void delete_garbage(struct collection *c)
+{
+    struct gh_tstate *ts = c->ts;
+    bool saveall = gh_gc_get_debug() & GH_GC_DEBUG_SAVEALL;
+    struct gh_list *garbage = NULL;
+    if (saveall || c->legacy.n)
+        garbage = (struct gh_list *)(void *)GH_FL(gh_gc_garbage)();
+    for (size_t i = 0; i < c->garbage.n; i++) {
+        gh_object *o = c->garbage.v[i];
+        set_leave(o);
+        if (saveall) {
+            retrack(o, c->generation);
+            gh_list_append(ts, garbage, gh_newref(o));
+        } else if (o->ob_type->tp_clear) {
+            o->ob_type->tp_clear(o);
+        }
+    }
+    for (size_t i = 0; i < c->legacy.n; i++) {
+        gh_object *o = c->legacy.v[i];
+        retrack(o, c->generation);
+        if (saveall || has_legacy_finalizer(o))
+            gh_list_append(ts, garbage, gh_newref(o));
+    }
+    for (size_t i = 0; i < c->garbage.n; i++)
+        gh_decref(c->garbage.v[i]);
+    for (size_t i = 0; i < c->legacy.n; i++)
+        gh_decref(c->legacy.v[i]);
+}
+
+/* Generation bookkeeping before a collection of `gen` (CPython's
+ * gc_collect_main): the next generation counts one more collection, the
+ * collected ones start again. */
+static void counts_reset(int gen)
+{
+    if (gh_gcstate.mode == GH_GC_STW || gh_model.full_header) {
+        gh_atomic_store_relaxed_i64(&gh_gcstate.young_count, 0);
+        gh_gcstate.gens[0].count = 0;
+        return;
+    }
+    if (gen + 1 < GH_GC_NGENS)
+        gh_gcstate.gens[gen + 1].count++;
+    for (int i = 0; i <= gen; i++)
+        gh_gcstate.gens[i].count = 0;
+}
+
+static void long_lived_update(int gen, int64_t survivors)
+{
+    if (gh_gcstate.mode == GH_GC_STW) {
+        gh_atomic_store_relaxed_i64(&gh_gcstate.long_lived_total, survivors);
+        return;
+    }
+    if (gen == GH_GC_NGENS - 2) {
+        gh_gcstate.long_lived_pending += survivors;
+    } else if (gen == GH_GC_NGENS - 1) {
+        gh_gcstate.long_lived_pending = 0;
+        gh_gcstate.long_lived_total = survivors;
+    }
+}
+
+static uint64_t stop_world(struct gh_tstate *ts, uint64_t *t_stop)
+{
+#if defined(GH_FL_SYNC_OBJLOCK)
+    uint64_t tts = gh_stw_stop(ts);
+    *t_stop = gh_now_ns();
+    gh_hist_add(&gh_gc_stats.tts, tts);
+    return tts;
+#else
+    (void)ts;
+    *t_stop = gh_now_ns();
+    return 0;
+#endif
+}
+
+static void start_world(struct gh_tstate *ts, uint64_t t_stop, uint64_t tts)
+{
+#if defined(GH_FL_SYNC_OBJLOCK)
+    gh_stw_start(ts);
+    gh_hist_add(&gh_gc_stats.pause, gh_now_ns() - t_stop + tts);
+#else
+    (void)ts, (void)t_stop, (void)tts;
+#endif
+}
+
+static bool collector_enter(struct gh_tstate *ts, bool automatic)
+{
+    if (ts->gc_collecting)
+        return false; /* from a finalizer of this thread's collection */
+#if defined(GH_FL_SYNC_OBJLOCK)
+    if (automatic) {
+        if (pthread_mutex_trylock(&collect_mutex) != 0)
+            return false; /* another thread is collecting */
+    } else if (pthread_mutex_trylock(&collect_mutex) != 0) {
+        gh_stw_detach(ts); /* waiting, we count as stopped */
+        gh_check_pthread(pthread_mutex_lock(&collect_mutex));
+        gh_stw_attach(ts);
+    }
+#else
+    (void)automatic;
+    if (gh_gcstate.collecting)
+        return false;
+#endif
+    ts->gc_collecting = true;
+    gh_atomic_store_relaxed_int(&gh_gcstate.collecting, 1);
+    return true;
+}
+
+static void collector_leave(struct gh_tstate *ts)
+{
+    gh_atomic_store_relaxed_int(&gh_gcstate.collecting, 0);
+    ts->gc_collecting = false;
+#if defined(GH_FL_SYNC_OBJLOCK)
+    gh_check_pthread(pthread_mutex_unlock(&collect_mutex));
+#endif
+}
+
+static int64_t collect_main(struct gh_tstate *ts, int generation, bool automatic)
+{
+    if (gh_gcstate.mode == GH_GC_OFF || !collector_enter(ts, automatic))
+        return 0;
+    if (gh_gcstate.mode == GH_GC_STW)
+        generation = GH_GC_NGENS - 1; /* one generation: the whole heap */
+    uint64_t t0 = gh_now_ns();
+    struct gh_gc_info info = {generation, 0, 0};
+    gh__gc_run_callbacks("start", &info);
+
+    struct collection c = {.ts = ts, .generation = generation};
+    uint64_t t_stop, tts = stop_world(ts, &t_stop);
+    counts_reset(generation);
+    find_garbage(&c);
+    long_lived_update(generation, c.survivors);
+    start_world(ts, t_stop, tts);
+
+    size_t unreachable = c.garbage.n + c.legacy.n;
+    run_finalizers(&c);
+    if (c.garbage.n) {
+        tts = stop_world(ts, &t_stop);
+        find_resurrected(&c);
+        start_world(ts, t_stop, tts);
+    }
+    size_t collected = c.garbage.n;
+    delete_garbage(&c);
+
+    struct gh_gc_genstats *gs = &gh_gc_stats.gen[generation];
+    gs->collections++;
+    gs->collected += collected;
+    gs->uncollectable += c.legacy.n;
+    gh_gc_stats.unreachable += unreachable;
+    gh_gc_stats.collected += collected;
+    gh_gc_stats.uncollectable += c.legacy.n;
+    uint64_t dt = gh_now_ns() - t0;
+    gh_gc_stats.collect_ns += dt;
+#if !defined(GH_FL_SYNC_OBJLOCK)
+    gh_hist_add(&gh_gc_stats.pause, dt); /* the GIL was held throughout */
+#endif
+    info.collected = (int64_t)collected;
+    info.uncollectable = (int64_t)c.legacy.n;
+    gh__gc_run_callbacks("stop", &info);
+
+    objvec_free(&c.set);
+    objvec_free(&c.stack);
+    objvec_free(&c.garbage);
+    objvec_free(&c.legacy);
+    objvec_free(&c.callbacks);
+    collector_leave(ts);
+    return (int64_t)unreachable;
+}
+
+int64_t GH_FL(gh_gc_collect)(struct gh_tstate *ts, int generation)
+{
+    if (generation < 0 || generation >= GH_GC_NGENS)
+        generation = GH_GC_NGENS - 1;
+    return collect_main(ts, generation, false);
+}
+
+void GH_FL(gh_gc_collect_scheduled)(struct gh_tstate *ts)
+{
+    gh_atomic_and_seqcst_u32(&ts->eval_breaker, ~GH_EVAL_GC_SCHEDULED);
+    if (!gh_gc_isenabled() || gh_gcstate.mode == GH_GC_OFF)
+        return;
+    if (gh_gcstate.mode == GH_GC_STW || gh_model.full_header) {
+        collect_main(ts, 0, true);
+        return;
+    }
+    /* CPython's gc_collect_generations: the oldest generation over its
+     * threshold; a full collection also needs the long-lived objects
+     * promoted since the last one to exceed 25% of those it left. */
+    for (int i = GH_GC_NGENS - 1; i >= 0; i--) {
+        if (gh_gcstate.gens[i].count > gh_gcstate.gens[i].threshold) {
+            if (i == GH_GC_NGENS - 1 &&
+                gh_gcstate.long_lived_pending < gh_gcstate.long_lived_total / 4)
+                continue;
+            collect_main(ts, i, true);
+            return;
+        }
+    }
+}
+
+/* ---- the rest of the gc module ---------------------------------------------------------------- */
+
+static gh_object *garbage_list;
+
+gh_object *GH_FL(gh_gc_garbage)(void)
+{
+    if (!garbage_list)
+        garbage_list = GH_FL(gh_list_new)();
+    return garbage_list;
+}
+
+int64_t GH_FL(gh_gc_fini)(void)
+{
+    struct gh_tstate *ts = gh_tstate_get();
+    collect_main(ts, GH_GC_NGENS - 1, false);
+    gh_object *g = garbage_list;
+    garbage_list = NULL;
+    if (!g)
+        return 0;
+    struct gh_list *l = (struct gh_list *)(void *)g;
+    int64_t n = gh_list_len(l);
+    for (int64_t i = 0; i < n; i++) {
+        gh_object *o = l->ob_item[i];
+        if (o->ob_type->tp_clear)
+            o->ob_type->tp_clear(o);
+    }
+    gh_decref(g);
+    return n;
+}
+
+/* Stops the world for an introspection (objlock), or does nothing (the GIL
+ * is held). Serialised with collections. */
+static void inspect_begin(struct gh_tstate *ts)
+{
+#if defined(GH_FL_SYNC_OBJLOCK)
+    if (pthread_mutex_trylock(&collect_mutex) != 0) {
+        gh_stw_detach(ts);
+        gh_check_pthread(pthread_mutex_lock(&collect_mutex));
+        gh_stw_attach(ts);
+    }
+    gh_stw_stop(ts);
+#else
+    (void)ts;
+#endif
+}
+
+static void inspect_end(struct gh_tstate *ts)
+{
+#if defined(GH_FL_SYNC_OBJLOCK)
+    gh_stw_start(ts);
+    gh_check_pthread(pthread_mutex_unlock(&collect_mutex));
+#else
+    (void)ts;
+#endif
+}
+
+/* Calls fn on every tracked object (frozen ones too when `frozen`). */
+struct each_ctx {
+    void (*fn)(gh_object *o, void *arg);
+    void *arg;
+    bool frozen;
+};
+
+static void each_block(void *block, void *arg)
+{
+    struct each_ctx *e = arg;
+    gh_object *o = (gh_object *)(void *)((char *)block + sizeof(struct gh_obprefix));
+    uint8_t bits = *gh_gcbits_ptr(o);
+    if ((bits & GH_GCBIT_TRACKED) && (e->frozen || !(bits & GH_GCBIT_FROZEN)))
+        e->fn(o, e->arg);
+}
+
+static void each_in_list(struct gh_gchead *head, struct each_ctx *e)
+{
+    for (struct gh_gchead *g = (struct gh_gchead *)head->gc_next; g != head;
+         g = (struct gh_gchead *)g->gc_next)
+        e->fn(gh_gchead_object(g), e->arg);
+}
+
+static void for_each_tracked(int generation, bool frozen, void (*fn)(gh_object *, void *), void *arg)
+{
+    struct each_ctx e = {fn, arg, frozen};
+    if (gh_model.full_header) {
+        gh_alloc_visit_gc(each_block, &e);
+        return;
+    }
+    for (int i = 0; i < GH_GC_NGENS; i++)
+        if (generation < 0 || generation == i)
+            each_in_list(&gh_gcstate.gens[i].head, &e);
+    if (frozen)
+        each_in_list(&gh_gcstate.permanent, &e);
+}
+
+static void collect_into(gh_object *o, void *arg)
+{
+    gh_incref(o);
+    objvec_push(arg, o);
+}
+
+/* A list made from held objects (the references move into it). */
+static gh_object *list_of(struct gh_tstate *ts, struct objvec *a)
+{
+    gh_object *l = GH_FL(gh_list_new)();
+    for (size_t i = 0; i < a->n; i++)
+        gh_list_append(ts, (struct gh_list *)(void *)l, a->v[i]);
+    objvec_free(a);
+    return l;
+}
+
+gh_object *GH_FL(gh_gc_get_objects)(struct gh_tstate *ts, int generation)
+{
+    struct objvec a = {0};
+    inspect_begin(ts);
+    for_each_tracked(gh_model.full_header ? -1 : generation, false, collect_into, &a);
+    inspect_end(ts);
+    return list_of(ts, &a);
+}
+
+struct referrers {
+    gh_object *const *objs;
+    int n;
+    bool hit;
+    struct objvec *out;
+};
+
+static void visit_is_target(gh_object *ref, void *arg)
+{
+    struct referrers *r = arg;
+    for (int i = 0; i < r->n && !r->hit; i++)
+        if (ref == r->objs[i])
+            r->hit = true;
+}
+
+static void referrer_check(gh_object *o, void *arg)
+{
+    struct referrers *r = arg;
+    r->hit = false;
+    traverse(o, visit_is_target, r);
+    if (r->hit)
+        collect_into(o, r->out);
+}
+
+gh_object *GH_FL(gh_gc_get_referrers)(struct gh_tstate *ts, gh_object *const *objs, int n)
+{
+    struct objvec a = {0};
+    struct referrers r = {objs, n, false, &a};
+    inspect_begin(ts);
+    for_each_tracked(-1, true, referrer_check, &r);
+    inspect_end(ts);
+    return list_of(ts, &a);
+}
+
+static void visit_collect(gh_object *ref, void *arg) { collect_into(ref, arg); }
+
+gh_object *GH_FL(gh_gc_get_referents)(struct gh_tstate *ts, gh_object *const *objs, int n)
+{
+    struct objvec a = {0};
+    inspect_begin(ts);
+    for (int i = 0; i < n; i++)
+        traverse(objs[i], visit_collect, &a);
+    inspect_end(ts);
+    return list_of(ts, &a);
+}
+
+static void freeze_one(gh_object *o, void *arg)
+{
+    (void)arg;
+    *gh_gcbits_ptr(o) |= GH_GCBIT_FROZEN;
+}
+
+static void unfreeze_one(gh_object *o, void *arg)
+{
+    (void)arg;
+    *gh_gcbits_ptr(o) &= (uint8_t)~GH_GCBIT_FROZEN;
+}
+
+static void count_frozen(gh_object *o, void *arg)
+{
+    if (*gh_gcbits_ptr(o) & GH_GCBIT_FROZEN)
+        ++*(int64_t *)arg;
+}
+
+static void count_one(gh_object *o, void *arg)
+{
+    (void)o;
+    ++*(int64_t *)arg;
+}
+
+void GH_FL(gh_gc_freeze)(struct gh_tstate *ts)
+{
+    inspect_begin(ts);
+    if (gh_model.full_header) {
+        for_each_tracked(-1, false, freeze_one, NULL);
+    } else {
+        for (int i = 0; i < GH_GC_NGENS; i++) {
+            gh_gclist_merge(&gh_gcstate.gens[i].head, &gh_gcstate.permanent);
+            gh_gcstate.gens[i].count = 0;
+        }
+    }
+    inspect_end(ts);
+}
+
+void GH_FL(gh_gc_unfreeze)(struct gh_tstate *ts)
+{
+    inspect_begin(ts);
+    if (gh_model.full_header)
+        for_each_tracked(-1, true, unfreeze_one, NULL);
+    else
+        gh_gclist_merge(&gh_gcstate.permanent, &gh_gcstate.gens[GH_GC_NGENS - 1].head);
+    inspect_end(ts);
+}
+
+int64_t GH_FL(gh_gc_get_freeze_count)(struct gh_tstate *ts)
+{
+    int64_t n = 0;
+    inspect_begin(ts);
+    if (gh_model.full_header) {
+        for_each_tracked(-1, true, count_frozen, &n);
+    } else {
+        struct each_ctx e = {count_one, &n, true};
+        each_in_list(&gh_gcstate.permanent, &e);
+    }
+    inspect_end(ts);
+    return n;
+}
+
+/* ---- DOT export -------------------------------------------------------------------------------- */
+
+struct dot {
+    struct objvec nodes;      /* held; index = node id */
+    size_t *depth;
+    size_t depth_cap;
+    struct objvec edge_from, edge_to; /* not held: both are nodes */
+    size_t current;
+};
+
+static int64_t dot_find(struct dot *d, gh_object *o)
+{
+    for (size_t i = 0; i < d->nodes.n; i++)
+        if (d->nodes.v[i] == o)
+            return (int64_t)i;
+    return -1;
+}
+
+static void dot_add_node(struct dot *d, gh_object *o, size_t depth)
+{
+    if (d->nodes.n == d->depth_cap) {
+        d->depth_cap = d->depth_cap ? 2 * d->depth_cap : 64;
+        d->depth = realloc(d->depth, d->depth_cap * sizeof *d->depth);
+        gh_assert(d->depth);
+    }
+    d->depth[d->nodes.n] = depth;
+    collect_into(o, &d->nodes);
+}
+
+static void dot_visit(gh_object *ref, void *arg)
+{
+    struct dot *d = arg;
+    if (dot_find(d, ref) < 0)
+        dot_add_node(d, ref, d->depth[d->current] + 1);
+    objvec_push(&d->edge_from, d->nodes.v[d->current]);
+    objvec_push(&d->edge_to, ref);
+}
+
+static void dot_escape(FILE *out, const char *s)
+{
+    for (; *s; s++) {
+        if (*s == '"' || *s == '\\')
+            fputc('\\', out);
+        fputc(*s, out);
+    }
+}
+
+int64_t GH_FL(gh_gc_write_dot)(struct gh_tstate *ts, FILE *out, gh_object *root, int max_depth)
+{
+    struct dot d = {0};
+    inspect_begin(ts);
+    dot_add_node(&d, root, 0);
+    for (d.current = 0; d.current < d.nodes.n; d.current++)
+        if (d.depth[d.current] < (size_t)max_depth)
+            traverse(d.nodes.v[d.current], dot_visit, &d);
+    inspect_end(ts);
+
+    fprintf(out, "digraph refs {\n  node [shape=box, fontname=\"monospace\"];\n");
+    for (size_t i = 0; i < d.nodes.n; i++) {
+        gh_object *o = d.nodes.v[i];
+        uint64_t rc = gh_refcnt(o) - 1; /* without our hold */
+        fprintf(out, "  o%zu [label=\"", i);
+        dot_escape(out, o->ob_type->tp_name);
+        if (gh_refcnt_is_immortal(rc + 1))
+            fprintf(out, "\\nrefcnt immortal\\n0x%jx\"", (uintmax_t)gh_id(o));
+        else
+            fprintf(out, "\\nrefcnt %ju\\n0x%jx\"", (uintmax_t)rc, (uintmax_t)gh_id(o));
+        fprintf(out, "%s];\n", i == 0 ? ", style=filled, fillcolor=lightblue" : "");
+    }
+    for (size_t i = 0; i < d.edge_from.n; i++)
+        fprintf(out, "  o%jd -> o%jd;\n", (intmax_t)dot_find(&d, d.edge_from.v[i]),
+                (intmax_t)dot_find(&d, d.edge_to.v[i]));
+    fprintf(out, "}\n");
+    int64_t n = (int64_t)d.nodes.n;
+    for (size_t i = 0; i < d.nodes.n; i++)
+        gh_decref(d.nodes.v[i]);
+    objvec_free(&d.nodes);
+    objvec_free(&d.edge_from);
+    objvec_free(&d.edge_to);
+    free(d.depth);
+    return n;
+}

@@ -1,0 +1,10 @@
+/* gc_internal.h - what gc.c gives collect.fl.c. Private to src/gc. */
+#ifndef GH_GC_GC_INTERNAL_H
+#define GH_GC_GC_INTERNAL_H
+
+#include "gc/gc.h"
+
+/* Calls every registered gc callback with phase "start" or "stop". */
+void gh__gc_run_callbacks(const char *phase, const struct gh_gc_info *info);
+
+#endif
