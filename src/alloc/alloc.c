@@ -23,6 +23,7 @@
 
 #include "base/die.h"    // gh_die, gh_assert
 #include "base/mutex.h"  // gh_mutex: the arena heap lock
+#include "base/stw.h"    // gh_stw_attach: not while a collector walks the heaps
 #include "base/tstate.h" // gh_tstate_get: heap and lock counters
 
 enum alloc_state { STATE_NONE, STATE_RUNNING, STATE_FINI };
@@ -427,11 +428,21 @@ void gh_alloc_thread_detach(void)
         struct gh_tstate *ts = gh_tstate_get();
         gh_assert(ts != NULL && ts->heap != NULL);
         struct gh_heap *h = ts->heap;
+        /* Draining frees blocks and releasing unmaps an arena: the heap
+         * changes under a collector walking it (gh_alloc_visit_gc, with the
+         * world stopped). A thread that has already detached from the world
+         * (after its last model operation) attaches for this, which waits
+         * while the world is stopped (base/stw.h). */
+        bool attach = ts->stw_state == GH_THREAD_DETACHED;
+        if (attach)
+            gh_stw_attach(ts);
         gh__alloc_drain_slow(h);
         gh__alloc_sample_peaks();
         gh__arena_release_empty(h); /* the spare, if the heap is empty */
         h->detached = true;
         ts->heap = NULL;
+        if (attach)
+            gh_stw_detach(ts);
         return;
     }
     case GH_ALLOC_MALLOC:

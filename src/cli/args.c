@@ -17,7 +17,7 @@
 #include "scenario/scenario.h"  // gh_parse_duration
 
 enum opt_id {
-    OPT_STRATEGY, OPT_STRATEGIES, OPT_SET, OPT_THREADS, OPT_DURATION, OPT_OPS,
+    OPT_STRATEGY, OPT_STRATEGIES, OPT_SET, OPT_PARAM, OPT_THREADS, OPT_DURATION, OPT_OPS,
     OPT_SEED, OPT_REPEAT, OPT_JSON, OPT_CSV, OPT_PLOT, OPT_QUIET, OPT_HELP,
 };
 
@@ -35,6 +35,7 @@ static const struct opt opts[] = {
     {"--strategy", OPT_STRATEGY, "a preset name", RUN},
     {"--strategies", OPT_STRATEGIES, "a comma-separated list of presets", CMP},
     {"--set", OPT_SET, "AXIS=VALUE", RUN | CMP},
+    {"--param", OPT_PARAM, "NAME=VALUE", RUN | CMP},
     {"--threads", OPT_THREADS, "a thread count", RUN | CMP},
     {"--duration", OPT_DURATION, "a duration such as 2s or 500ms", RUN | CMP},
     {"--ops", OPT_OPS, "an operation count per thread", RUN | CMP},
@@ -130,6 +131,24 @@ static int apply(struct gh_cli_opts *o, const struct opt *op, const char *v, boo
             return gh__cli_usage("--set '%s': at most %d --set options", v, GH_CLI_MAX_LIST);
         o->sets[o->nsets++] = v;
         return 0;
+    case OPT_PARAM: {
+        char name[64], err[256], other[64];
+        int64_t value;
+        if (gh_param_assignment(v, name, sizeof name, &value, err, sizeof err) != 0)
+            return gh__cli_usage("--param '%s': %s", v, err);
+        for (int i = 0; i < o->nparams; i++) {
+            int64_t ov;
+            if (gh_param_assignment(o->params[i], other, sizeof other, &ov, err,
+                                    sizeof err) == 0 && strcmp(other, name) == 0)
+                return gh__cli_usage("--param '%s': %s is already set by --param '%s'", v,
+                                     name, o->params[i]);
+        }
+        if (o->nparams == GH_CLI_MAX_LIST)
+            return gh__cli_usage("--param '%s': at most %d --param options", v,
+                                 GH_CLI_MAX_LIST);
+        o->params[o->nparams++] = v;
+        return 0;
+    }
     case OPT_THREADS:
         if (!compare) {
             if (parse_u64(v, 1, GH_CLI_MAX_THREADS, &n) != 0)
@@ -273,8 +292,8 @@ int gh__cli_strategy(struct gh_strategy *st, const char *optname, const char *pr
     const char *why = gh_strategy_refusal(st);
     if (why)
         return gh__cli_error(GH_EXIT_USAGE,
-                             "strategy %s (sync=%s rc=%s alloc=%s) is refused: %s", preset,
-                             gh_sync_names[st->sync], gh_rc_names[st->rc],
-                             gh_alloc_names[st->alloc], why);
+                             "strategy %s (sync=%s rc=%s alloc=%s gc=%s) is refused: %s",
+                             preset, gh_sync_names[st->sync], gh_rc_names[st->rc],
+                             gh_alloc_names[st->alloc], gh_gc_names[st->gc], why);
     return 0;
 }

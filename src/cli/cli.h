@@ -65,6 +65,8 @@ struct gh_cli_opts {
     int nstrategies;
     const char *sets[GH_CLI_MAX_LIST];       /* --set, in order */
     int nsets;
+    const char *params[GH_CLI_MAX_LIST];     /* --param NAME=VALUE, in order */
+    int nparams;
     int threads[GH_CLI_MAX_LIST];   /* run: one; compare: the list */
     int nthreads;
     const char *duration_text;      /* --duration as given, or NULL */

@@ -90,7 +90,7 @@ static enum cell_status status_from_json(const json_t *res)
 static void run_cell(struct cmp *c, struct cell *cell, int index)
 {
     char threads[16], seed[32], ops[32], json[4200];
-    const char *argv[32 + 2 * GH_CLI_MAX_LIST];
+    const char *argv[32 + 4 * GH_CLI_MAX_LIST];
     int n = 0;
 
     snprintf(threads, sizeof threads, "%d", cell->threads);
@@ -104,6 +104,10 @@ static void run_cell(struct cmp *c, struct cell *cell, int index)
     for (int i = 0; i < c->o.nsets; i++) {
         argv[n++] = "--set";
         argv[n++] = c->o.sets[i];
+    }
+    for (int i = 0; i < c->o.nparams; i++) {
+        argv[n++] = "--param";
+        argv[n++] = c->o.params[i];
     }
     argv[n++] = "--threads";
     argv[n++] = threads;
@@ -189,6 +193,8 @@ struct row {
     double contended_pct;
     bool has_gil;
     double gil_switches;      /* median over the runs */
+    bool has_gc;              /* some run collected */
+    double gc_pause_p99;      /* ns, median over the runs that collected */
     int checks;               /* -1 none run, 0 all passed, 1 some failed */
     enum cell_status status;
 };
@@ -215,6 +221,7 @@ static void summarize(struct cmp *c, struct row *rows)
     int nt = c->o.nthreads;
     double *vals = calloc((size_t)c->o.repeat, sizeof *vals);
     double *gils = calloc((size_t)c->o.repeat, sizeof *gils);
+    double *gcs = calloc((size_t)c->o.repeat, sizeof *gcs);
     for (int s = 0; s < c->npresets; s++) {
         for (int t = 0; t < nt; t++) {
             struct row *r = &rows[s * nt + t];
@@ -223,7 +230,7 @@ static void summarize(struct cmp *c, struct row *rows)
             r->threads = c->o.threads[t];
             r->checks = -1;
             double acq = 0, cont = 0;
-            int ngil = 0;
+            int ngil = 0, ngc = 0;
             for (unsigned k = 0; k < c->o.repeat; k++) {
                 const struct cell *cell = &c->cells[((size_t)k * c->npresets + s) * nt + t];
                 if (cell->status > r->status)
@@ -243,6 +250,9 @@ static void summarize(struct cmp *c, struct row *rows)
                 const json_t *sw = json_object_get(json_object_get(json_object_get(res, "locks"), "gil"), "switches");
                 if (gils && json_is_number(sw))
                     gils[ngil++] = num(sw);
+                const json_t *gp = json_object_get(json_object_get(json_object_get(res, "gc"), "pause_ns"), "p99");
+                if (gcs && json_is_number(gp))
+                    gcs[ngc++] = num(gp);
                 const json_t *checks = json_object_get(res, "checks");
                 size_t i;
                 const json_t *ck;
@@ -266,10 +276,15 @@ static void summarize(struct cmp *c, struct row *rows)
                 r->has_gil = true;
                 r->gil_switches = median(gils, ngil);
             }
+            if (ngc) {
+                r->has_gc = true;
+                r->gc_pause_p99 = median(gcs, ngc);
+            }
         }
     }
     free(vals);
     free(gils);
+    free(gcs);
 
     /* The baseline: the gil preset at 1 thread, or else the first row with
      * a measurement. */
@@ -296,12 +311,23 @@ static void print_table(const struct cmp *c, const struct row *rows, int nrows)
     printf("  repeat %u", c->o.repeat);
     for (int i = 0; i < c->o.nsets; i++)
         printf("  set %s", c->o.sets[i]);
+    for (int i = 0; i < c->o.nparams; i++)
+        printf("  param %s", c->o.params[i]);
     int rw = c->o.repeat > 1 ? 21 : 0; /* the (min-max) column, with its space */
-    printf("\n%-10s %7s %9s%-*s %6s %7s %9s %6s %s\n", "strategy", "threads", "ops/s", rw,
-           rw ? " (min-max)" : "", "ratio", "cont%", "GIL sw", "checks", "status");
+    /* The collector's pause column, when some run collected. */
+    bool gc = false;
+    for (int i = 0; i < nrows; i++)
+        gc |= rows[i].has_gc;
+    int gw = gc ? 10 : 0;
+    printf("\n%-10s %7s %9s%-*s %6s %7s %9s %*s%s%6s %s\n", "strategy", "threads", "ops/s", rw,
+           rw ? " (min-max)" : "", "ratio", "cont%", "GIL sw", gw, gc ? "gc p99" : "",
+           gc ? " " : "", "checks", "status");
     for (int i = 0; i < nrows; i++) {
         const struct row *r = &rows[i];
         char med[32] = "-", range[80] = "", ratio[16] = "-", cont[16] = "-", gil[32] = "-";
+        char gcp[32] = "-";
+        if (r->has_gc)
+            gh_report_fmt_ns(gcp, sizeof gcp, (uint64_t)r->gc_pause_p99);
         if (r->runs) {
             gh_report_fmt_rate(med, sizeof med, r->median);
             if (c->o.repeat > 1) {
@@ -317,8 +343,8 @@ static void print_table(const struct cmp *c, const struct row *rows, int nrows)
             snprintf(cont, sizeof cont, "%.1f%%", r->contended_pct);
         if (r->has_gil)
             snprintf(gil, sizeof gil, "%.0f", r->gil_switches);
-        printf("%-10s %7d %9s%-*s %6s %7s %9s %6s %-*s%s\n", c->presets[r->strategy],
-               r->threads, med, rw, range, ratio, cont, gil,
+        printf("%-10s %7d %9s%-*s %6s %7s %9s %*s%s%6s %-*s%s\n", c->presets[r->strategy],
+               r->threads, med, rw, range, ratio, cont, gil, gw, gc ? gcp : "", gc ? " " : "",
                r->checks < 0 ? "-" : r->checks ? "FAIL" : "pass",
                c->unsafe[r->strategy] ? 11 : 0, cell_names[r->status],
                c->unsafe[r->strategy] ? " unsafe" : "");
@@ -374,6 +400,12 @@ static json_t *compare_json(const struct cmp *c, const struct row *rows, int nro
     for (int i = 0; arr && i < c->o.nsets; i++)
         ADD(arr, json_string(c->o.sets[i]));
     SET(cfg, "sets", arr);
+    if (c->o.nparams) {
+        arr = json_array();
+        for (int i = 0; arr && i < c->o.nparams; i++)
+            ADD(arr, json_string(c->o.params[i]));
+        SET(cfg, "params", arr);
+    }
     arr = json_array();
     for (int i = 0; arr && i < c->o.nthreads; i++)
         ADD(arr, json_integer(c->o.threads[i]));
@@ -427,6 +459,8 @@ static json_t *compare_json(const struct cmp *c, const struct row *rows, int nro
             SET(e, "contended_pct", json_real(r->contended_pct));
         if (r->has_gil)
             SET(e, "gil_switches", json_real(r->gil_switches));
+        if (r->has_gc)
+            SET(e, "gc_pause_p99_ns", json_real(r->gc_pause_p99));
         if (r->checks >= 0)
             SET(e, "checks", json_string(r->checks ? "FAIL" : "pass"));
         SET(e, "status", json_string(cell_names[r->status]));
@@ -564,7 +598,7 @@ static int prepare(struct cmp *c)
 
     /* Load it here too: a bad file or thread count is reported once, with
      * exit status 2, instead of once per cell. */
-    struct gh_scenario *s = gh_scenario_load(c->path, &diag);
+    struct gh_scenario *s = gh_scenario_load_params(c->path, o->params, o->nparams, &diag);
     if (!s)
         return gh__cli_diag(GH_EXIT_USAGE, &diag);
     rc = 0;

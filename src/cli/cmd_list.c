@@ -95,9 +95,9 @@ int gh__cli_list(int argc, char **argv)
     for (size_t i = 0; i < gh_npresets; i++) {
         const struct gh_preset *p = &gh_presets[i];
         char axes[128];
-        snprintf(axes, sizeof axes, "sync=%s rc=%s alloc=%s", gh_sync_names[p->sync],
-                 gh_rc_names[p->rc], gh_alloc_names[p->alloc]);
-        printf("  %-10s %-36s %s\n", p->name, axes, p->models);
+        snprintf(axes, sizeof axes, "sync=%s rc=%s alloc=%s gc=%s", gh_sync_names[p->sync],
+                 gh_rc_names[p->rc], gh_alloc_names[p->alloc], gh_gc_names[p->gc]);
+        printf("  %-10s %-52s %s\n", p->name, axes, p->models);
     }
     if (ndirs > 0) {
         printf("scenario directories:");

@@ -81,13 +81,14 @@ void gh__cli_catch_sigint(void)
 /* ---- help -------------------------------------------------------------- */
 
 static const char usage_run[] =
-    "  gilheap run SCENARIO [--strategy P] [--set AXIS=V]... [--threads N]\n"
-    "                       [--duration D | --ops N] [--seed S] [--json FILE]\n"
-    "                       [--csv FILE] [--quiet]\n";
+    "  gilheap run SCENARIO [--strategy P] [--set AXIS=V]... [--param NAME=V]...\n"
+    "                       [--threads N] [--duration D | --ops N] [--seed S]\n"
+    "                       [--json FILE] [--csv FILE] [--quiet]\n";
 static const char usage_compare[] =
     "  gilheap compare SCENARIO [--strategies P,Q,...] [--threads N,M,...]\n"
     "                       [--repeat K] [--duration D | --ops N] [--set AXIS=V]...\n"
-    "                       [--seed S] [--json FILE] [--csv FILE] [--plot FILE]\n";
+    "                       [--param NAME=V]... [--seed S] [--json FILE] [--csv FILE]\n"
+    "                       [--plot FILE]\n";
 
 void gh__cli_help_run(void)
 {
@@ -95,8 +96,10 @@ void gh__cli_help_run(void)
     printf("Runs SCENARIO (a file, or a name from `gilheap list`) once and prints a\n"
            "summary on stdout.\n\n"
            "  --strategy P      preset to start from (default gil; see gilheap list)\n"
-           "  --set AXIS=V      override one axis of the preset (sync, rc, alloc);\n"
+           "  --set AXIS=V      override one axis of the preset (sync, rc, alloc, gc);\n"
            "                    repeatable, applied in order\n"
+           "  --param NAME=V    give the scenario's parameter NAME (its `params`) the\n"
+           "                    integer V; repeatable\n"
            "  --threads N       worker threads (default: the scenario's)\n"
            "  --duration D      measured phase, e.g. 2s, 500ms, 100us\n"
            "  --ops N           operations per thread instead of a duration\n"
@@ -120,6 +123,7 @@ void gh__cli_help_compare(void)
            "  --duration D      measured phase of each run\n"
            "  --ops N           operations per thread instead of a duration\n"
            "  --set AXIS=V      applied to every strategy\n"
+           "  --param NAME=V    a scenario parameter, the same in every cell\n"
            "  --seed S          the same seed in every cell (default 1)\n"
            "  --json FILE       every cell's results and the summary rows\n"
            "  --csv FILE        one row per run, with the cell's coordinates\n"

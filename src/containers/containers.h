@@ -20,7 +20,7 @@
  *   list.ob_item, list.allocated, the items: the list's critical section.
  *   dict (all fields): the dict's critical section; used is also read
  *                   relaxed by gh_dict_len.
- *   instance.dict   the instance's critical section (containers/model.h).
+ *   instance.attrs  the instance's critical section (containers/model.h).
  *
  * Layer: containers (includes rc, sync, object, alloc, base).
  */

@@ -43,6 +43,17 @@ gh_object *GH_FL(gh_object_new)(void)
 
 /* ---- instances ------------------------------------------------------------------ */
 
+/* Releases the names and values of a block detached from its instance, and
+ * the block. */
+static void attrs_release(struct gh_attrs *a)
+{
+    for (uint32_t i = 0; i < a->used; i++) {
+        gh_decref(a->items[i].name);
+        gh_decref(a->items[i].value);
+    }
+    gh_free(a, gh_attrs_bytes(a->capacity));
+}
+
 static void instance_dealloc(gh_object *self)
 {
     struct gh_instance *in = (struct gh_instance *)(void *)self;
@@ -74,27 +85,44 @@ static void instance_dealloc(gh_object *self)
         if (gh_has_weakrefs(self))
             weakrefs_clear_impl(self, false);
     }
-    if (in->dict)
-        gh_decref(&in->dict->ob);
+    /* Nobody else can reach a dead instance: no lock. A zero count among
+     * the attributes only queues its object (rc/dealloc.c). */
+    struct gh_attrs *attrs = in->attrs;
+    in->attrs = NULL;
+    if (attrs)
+        attrs_release(attrs);
     gh_object_free(self, sizeof(struct gh_instance));
     gh_decref(&cls->ob); /* the instance's reference to its class */
 }
 
+/* The class, then each attribute's name and value (CPython 3.11+'s
+ * subtype_traverse visits the type and the values; the names are in the
+ * class's shared keys there). */
 static void instance_traverse(gh_object *self, gh_visitproc visit, void *arg)
 {
     struct gh_instance *in = (struct gh_instance *)(void *)self;
     visit(&gh_class_of(self)->ob, arg);
-    if (in->dict)
-        visit(&in->dict->ob, arg);
+    struct gh_attrs *a = in->attrs;
+    if (!a)
+        return;
+    /* The values only, as CPython's instance traverse: the names stand for
+     * the class's shared keys, which CPython's instances do not reference
+     * (they are strs, never tracked, so trial deletion is unaffected);
+     * gc.get_referents(instance) is then CPython's. */
+    for (uint32_t i = 0; i < a->used; i++)
+        visit(a->items[i].value, arg);
 }
 
+/* tp_clear: the instance stays valid, with no attributes. The block is
+ * detached first, so a dealloc the releases trigger sees it empty (as
+ * list_clear). */
 static void instance_clear(gh_object *self)
 {
     struct gh_instance *in = (struct gh_instance *)(void *)self;
-    struct gh_dict *d = in->dict;
-    in->dict = NULL;
-    if (d)
-        gh_decref(&d->ob);
+    struct gh_attrs *a = in->attrs;
+    in->attrs = NULL;
+    if (a)
+        attrs_release(a);
 }
 
 /* The template every class copies into its embedded type. */
@@ -115,7 +143,7 @@ gh_object *GH_FL(gh_instance_new_of)(gh_object *cls_obj)
     struct gh_class *cls = (struct gh_class *)(void *)cls_obj;
     gh_object *o = gh_object_alloc(&cls->tp, sizeof(struct gh_instance));
     struct gh_instance *in = (struct gh_instance *)(void *)o;
-    in->dict = NULL;
+    in->attrs = NULL;
     in->weakreflist = NULL;
     gh_incref(cls_obj);
     gh_gc_track(o);
@@ -126,41 +154,94 @@ gh_object *GH_FL(gh_instance_new)(void) { return GH_FL(gh_instance_new_of)(plain
 
 gh_object *GH_FL(gh_plain_class)(void) { return plain_class; }
 
-/* The instance's attribute dict, made on first use (a new reference). */
-static struct gh_dict *instance_dict(struct gh_tstate *ts, gh_object *o, bool create)
+/* The index of name in a, or -1. Identity first (identifiers are interned
+ * constants), then equality; a str or int name compares without taking a
+ * lock or running user code. In the instance's critical section. */
+static int64_t attrs_find(const struct gh_attrs *a, gh_object *name)
 {
-    struct gh_instance *in = (struct gh_instance *)(void *)o;
-    struct gh_dict *d;
-    GH_BEGIN_CS(ts, o)
-    if (!in->dict && create)
-        in->dict = (struct gh_dict *)(void *)GH_FL(gh_dict_new)();
-    d = in->dict;
-    if (d)
-        gh_incref(&d->ob);
-    GH_END_CS(ts)
-    return d;
+    if (!a)
+        return -1;
+    for (uint32_t i = 0; i < a->used; i++)
+        if (a->items[i].name == name)
+            return i;
+    for (uint32_t i = 0; i < a->used; i++)
+        if (gh_equal(a->items[i].name, name))
+            return i;
+    return -1;
+}
+
+/* Room for one more pair: the first block, or one twice as big. In the
+ * instance's critical section (gh_alloc's lock is a leaf). */
+GH_NOINLINE static struct gh_attrs *attrs_grow_slow(struct gh_attrs *a)
+{
+    uint32_t cap = a ? a->capacity * 2 : GH_ATTRS_MIN;
+    struct gh_attrs *b = gh_alloc(gh_attrs_bytes(cap));
+    b->capacity = cap;
+    b->used = 0;
+    if (a) {
+        memcpy(b->items, a->items, a->used * sizeof a->items[0]);
+        b->used = a->used;
+        gh_free(a, gh_attrs_bytes(a->capacity));
+    }
+    return b;
 }
 
 void GH_FL(gh_attr_set)(struct gh_tstate *ts, gh_object *o, gh_object *name, gh_object *value)
 {
     gh_assert(o->ob_type->kind == GH_KIND_INSTANCE);
-    /* The dict's own critical section, not nested in the instance's: the
-     * release of a replaced value never runs under the instance's lock. */
-    struct gh_dict *d = instance_dict(ts, o, true);
-    GH_FL(gh_dict_set)(ts, d, gh_newref(name), value);
-    gh_decref(&d->ob);
+    gh_assert(name->ob_type->kind == GH_KIND_STR || name->ob_type->kind == GH_KIND_INT);
+    struct gh_instance *in = (struct gh_instance *)(void *)o;
+    gh_object *old = NULL;
+    GH_BEGIN_CS(ts, o)
+    struct gh_attrs *a = in->attrs;
+    int64_t i = attrs_find(a, name);
+    if (i >= 0) {
+        old = a->items[i].value; /* the stored name stays, as in a dict */
+        a->items[i].value = value;
+    } else {
+        if (!a || a->used == a->capacity)
+            in->attrs = a = attrs_grow_slow(a);
+        a->items[a->used++] = (struct gh_attr){gh_newref(name), value};
+    }
+    GH_END_CS(ts)
+    if (old) /* after the section: a dealloc never runs under the lock */
+        gh_decref(old);
 }
 
 gh_object *GH_FL(gh_attr_get)(struct gh_tstate *ts, gh_object *o, gh_object *name)
 {
     if (o->ob_type->kind != GH_KIND_INSTANCE)
         return NULL;
-    struct gh_dict *d = instance_dict(ts, o, false);
-    if (!d)
-        return NULL;
-    gh_object *v = GH_FL(gh_dict_get)(ts, d, name);
-    gh_decref(&d->ob);
+    struct gh_instance *in = (struct gh_instance *)(void *)o;
+    gh_object *v = NULL;
+    GH_BEGIN_CS(ts, o)
+    int64_t i = attrs_find(in->attrs, name);
+    if (i >= 0)
+        v = gh_newref(in->attrs->items[i].value);
+    GH_END_CS(ts)
     return v;
+}
+
+bool GH_FL(gh_attr_del)(struct gh_tstate *ts, gh_object *o, gh_object *name)
+{
+    if (o->ob_type->kind != GH_KIND_INSTANCE)
+        return false;
+    struct gh_instance *in = (struct gh_instance *)(void *)o;
+    struct gh_attr gone = {NULL, NULL};
+    GH_BEGIN_CS(ts, o)
+    struct gh_attrs *a = in->attrs;
+    int64_t i = attrs_find(a, name);
+    if (i >= 0) {
+        gone = a->items[i];
+        a->used--;
+        memmove(&a->items[i], &a->items[i + 1], (a->used - (uint32_t)i) * sizeof a->items[0]);
+    }
+    GH_END_CS(ts)
+    if (!gone.name)
+        return false;
+    gh_decref(gone.name);
+    gh_decref(gone.value);
+    return true;
 }
 
 /* ---- classes -------------------------------------------------------------------- */

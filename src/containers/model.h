@@ -15,8 +15,8 @@
  * FINALIZED bit in the collector bits remembers it) with a temporary
  * reference, and stop if that left the object referenced (resurrection);
  * clear the weak references, running their callbacks; run the legacy
- * finalizer, again stopping on resurrection; release the attribute dict;
- * release the class; free.
+ * finalizer, again stopping on resurrection; release the attributes (names
+ * and values) and free their block; free; release the class.
  *
  * Weak references. A weak-referenceable object heads a doubly linked list of
  * its weak references (tp_weaklistoffset). The lists are protected by the
@@ -71,15 +71,40 @@ struct gh_class {
     gh_object *weakreflist;       /* classes are weak-referenceable */
 };
 
-/* An instance of a user class. CPython 3.12 keeps the dict and weakref
- * pointers in a pre-header (managed dict); here they are fields. */
+/* An instance's attributes: (name, value) pairs in a block of its own, a
+ * plain allocation (gh_alloc) that is not an object: the collector never
+ * sees it, the instance's traverse visits what it holds. CPython 3.11+ keeps
+ * the values in such a block (_PyDictValues, referenced from the object's
+ * pre-header; 3.13 embeds it in the object) and the names once per class,
+ * in keys the instances share; here each block carries its names. Insertion
+ * ordered; found by identity first (identifiers are interned), then gh_equal.
+ * Grows by doubling from GH_ATTRS_MIN; never shrinks. */
+struct gh_attr {
+    gh_object *name;              /* a str or an int, counted */
+    gh_object *value;             /* counted */
+};
+struct gh_attrs {
+    uint32_t used;                /* pairs in items[0..used) */
+    uint32_t capacity;
+    struct gh_attr items[];
+};
+#define GH_ATTRS_MIN 4
+GH_INLINE size_t gh_attrs_bytes(uint32_t capacity)
+{
+    return sizeof(struct gh_attrs) + (size_t)capacity * sizeof(struct gh_attr);
+}
+
+/* An instance of a user class: 32 bytes, the two pointers CPython 3.12
+ * keeps in the pre-header (dict_or_values, weakreflist) being fields here.
+ * No attribute dict object: `attrs` is the values block, NULL until the
+ * first setattr. */
 struct gh_instance {
     gh_object ob;
-    struct gh_dict *dict;         /* attribute dict, made on first set;
-                                     protected by the instance's critical
-                                     section */
+    struct gh_attrs *attrs;       /* the block and everything in it: the
+                                     instance's critical section */
     gh_object *weakreflist;       /* protected by the weakref lists' lock */
 };
+_Static_assert(sizeof(struct gh_instance) == 32, "header + dict_or_values + weakreflist");
 
 GH_INLINE struct gh_class *gh_class_of(gh_object *instance)
 {
@@ -96,9 +121,13 @@ gh_object *GH_FL(gh_instance_new)(void);
 gh_object *GH_FL(gh_plain_class)(void);
 
 /* setattr(o, name, value): steals value; name is borrowed (a str or an int
- * key). getattr: a new reference or NULL (AttributeError). */
+ * key). getattr: a new reference or NULL (AttributeError). delattr: false
+ * when o has no such attribute (AttributeError). Each runs in o's critical
+ * section; a replaced or deleted value (and a deleted name) is released
+ * after it ends. */
 void GH_FL(gh_attr_set)(struct gh_tstate *ts, gh_object *o, gh_object *name, gh_object *value);
 gh_object *GH_FL(gh_attr_get)(struct gh_tstate *ts, gh_object *o, gh_object *name);
+bool GH_FL(gh_attr_del)(struct gh_tstate *ts, gh_object *o, gh_object *name);
 
 /* ---- functions with default values --------------------------------------- */
 

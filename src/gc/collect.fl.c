@@ -81,7 +81,9 @@ GH_INLINE int64_t refs_get(gh_object *o)
 {
     if (gh_model.full_header)
         return (int64_t)gh_prefix(o)->ob_tid;
-    return (int64_t)(gh_gchead(o)->gc_prev >> GH_GC_PREV_SHIFT);
+    /* Arithmetic shift: a count that traversal over-subtracted (a bug in a
+     * type's traverse) reads back negative, not huge. */
+    return (int64_t)gh_gchead(o)->gc_prev >> GH_GC_PREV_SHIFT;
 }
 
 GH_INLINE void refs_set(gh_object *o, int64_t v)
@@ -115,6 +117,7 @@ GH_INLINE void set_leave(gh_object *o)
     if (gh_model.full_header) {
         *gh_gcbits_ptr(o) &= (uint8_t)~(GH_GCBIT_UNREACHABLE | GH_GCBIT_TRACKED);
         gh_prefix(o)->ob_tid = 0;
+        gh_prefix(o)->ob_ref_local = 0;
         return;
     }
     struct gh_gchead *g = gh_gchead(o);
@@ -129,6 +132,26 @@ GH_INLINE void set_leave(gh_object *o)
  * while its gc_prev is scratch. Nothing unlinks it: the hold keeps it from
  * being deallocated. */
 #define GC_NEXT_HELD ((uintptr_t)1)
+
+/* A candidate's index in the work array, so that settling it through a
+ * referrer can clear its slot and the scan need not touch it again:
+ * compact: gc_next = index << 2 | 2 (not a link: the list was taken apart
+ * into the array; not 0: still tracked); full: ob_ref_local (scratch during
+ * a collection, as free-threaded CPython uses it in its second pause). */
+GH_INLINE void index_set(gh_object *o, size_t i)
+{
+    if (gh_model.full_header)
+        gh_prefix(o)->ob_ref_local = (uint32_t)i;
+    else
+        gh_gchead(o)->gc_next = ((uintptr_t)i << 2) | 2u;
+}
+
+GH_INLINE size_t index_get(gh_object *o)
+{
+    if (gh_model.full_header)
+        return gh_prefix(o)->ob_ref_local;
+    return (size_t)(gh_gchead(o)->gc_next >> 2);
+}
 
 GH_INLINE int64_t count_as_refs(gh_object *o, int64_t held)
 {
@@ -203,43 +226,158 @@ static bool can_untrack(gh_object *o, bool dicts)
     return s.all_atomic;
 }
 
-/* ---- finding the candidates ------------------------------------------------------------ */
+/* ---- finding the candidates, with their gc_refs ------------------------------------------ */
 
-struct gather {
-    struct objvec *set;
-};
+/* The full layout collects the whole heap: every tracked, unfrozen object
+ * is a candidate, and ob_tid is 0 outside a collection. So one pass over
+ * the pools does what CPython's update_refs and subtract_refs do in two:
+ * each candidate adds its count to its ob_tid and subtracts one from the
+ * ob_tid of every candidate it references, visited or not yet. */
+static void visit_decref_heap(gh_object *ref, void *arg)
+{
+    (void)arg;
+    if ((*gh_gcbits_ptr(ref) & (GH_GCBIT_TRACKED | GH_GCBIT_FROZEN)) == GH_GCBIT_TRACKED)
+        gh_prefix(ref)->ob_tid--;
+}
 
-/* The full layout: every tracked, unfrozen block of the collector pools. */
 static void gather_block(void *block, void *arg)
 {
     gh_object *o = (gh_object *)(void *)((char *)block + sizeof(struct gh_obprefix));
-    uint8_t bits = *gh_gcbits_ptr(o);
-    if ((bits & (GH_GCBIT_TRACKED | GH_GCBIT_FROZEN)) != GH_GCBIT_TRACKED)
+    uint8_t *bits = gh_gcbits_ptr(o);
+    if ((*bits & (GH_GCBIT_TRACKED | GH_GCBIT_FROZEN)) != GH_GCBIT_TRACKED)
         return;
-    set_enter(o, count_as_refs(o, 0));
-    objvec_push(((struct gather *)arg)->set, o);
+    *bits |= GH_GCBIT_UNREACHABLE;
+    gh_prefix(o)->ob_tid += (uintptr_t)count_as_refs(o, 0);
+    index_set(o, ((struct objvec *)arg)->n);
+    objvec_push(arg, o);
+    traverse(o, visit_decref_heap, NULL);
 }
 
-/* The compact layout: the list `head` (gc_prev is about to be overwritten:
- * the list is rebuilt from the array afterwards). */
-static void gather_list(struct gh_gchead *head, struct objvec *set)
+/* The compact layout, a full collection with nothing frozen: every tracked
+ * object is a candidate, so the same fusion works on the list: a referent
+ * not reached by the walk yet is entered into the set on the spot (its
+ * gc_prev becomes scratch; the walk follows gc_next only). */
+static void visit_decref_list_all(gh_object *ref, void *arg)
 {
-    for (struct gh_gchead *g = (struct gh_gchead *)head->gc_next; g != head;
-         g = (struct gh_gchead *)g->gc_next) {
+    (void)arg;
+    if (!gh_is_gc(ref))
+        return;
+    struct gh_gchead *g = gh_gchead(ref);
+    if (g->gc_next == 0)
+        return; /* untracked */
+    if (g->gc_prev & GH_GC_PREV_COLLECTING)
+        g->gc_prev -= (uintptr_t)1 << GH_GC_PREV_SHIFT;
+    else
+        set_enter(ref, count_as_refs(ref, 0) - 1);
+}
+
+/* The compact layout: the list `head` into the set (gc_prev becomes
+ * scratch: the list is rebuilt from the survivors). `all`: every tracked
+ * object is in the list (see above); otherwise a second pass subtracts. */
+static void gather_list(struct gh_gchead *head, struct objvec *set, bool all)
+{
+    struct gh_gchead *next;
+    for (struct gh_gchead *g = (struct gh_gchead *)head->gc_next; g != head; g = next) {
+        next = (struct gh_gchead *)g->gc_next;
         gh_object *o = gh_gchead_object(g);
-        set_enter(o, count_as_refs(o, 0));
+        if (!(g->gc_prev & GH_GC_PREV_COLLECTING))
+            set_enter(o, count_as_refs(o, 0));
+        index_set(o, set->n);
         objvec_push(set, o);
+        if (all)
+            traverse(o, visit_decref_list_all, NULL);
     }
     gh_gclist_init(head);
+    if (!all)
+        for (size_t i = 0; i < set->n; i++)
+            traverse(set->v[i], visit_decref, NULL);
+}
+
+/* ---- separating the reachable ---------------------------------------------------------------- */
+
+/* Settling a reachable candidate: it leaves the set and is relinked into
+ * the generation it is promoted to (compact), or untracked when it cannot
+ * be part of a cycle. */
+static void retrack_into(gh_object *o, struct gh_gchead *to);
+
+struct settle {
+    struct objvec *set;
+    struct objvec *stack;
+    struct gh_gchead *to;     /* compact: the survivors' list */
+    bool dicts;               /* untrack dicts of atomic objects too */
+    int depth;
+    int64_t survivors;
+};
+
+/* How deep settling recurses before it defers to the stack: deep enough
+ * that what a reachable object references is settled while that object is
+ * still in cache, shallow enough for any C stack. */
+#define SETTLE_MAX_DEPTH 32
+
+static void settle_leave(gh_object *o, struct settle *x)
+{
+    x->set->v[index_get(o)] = NULL; /* the scan skips it without a look */
+    set_leave(o);
+    if (can_untrack(o, x->dicts)) {
+        if (o->ob_type->kind == GH_KIND_TUPLE)
+            gh_gc_stats.untracked_tuples++;
+        else
+            gh_gc_stats.untracked_dicts++;
+        return;
+    }
+    retrack_into(o, x->to);
+    x->survivors++;
+}
+
+static void visit_settle(gh_object *ref, void *arg)
+{
+    struct settle *x = arg;
+    if (!in_set(ref))
+        return;
+    settle_leave(ref, x);
+    if (x->depth < SETTLE_MAX_DEPTH) {
+        x->depth++;
+        traverse(ref, visit_settle, x);
+        x->depth--;
+    } else {
+        objvec_push(x->stack, ref);
+    }
+}
+
+/* The scan, in the set's order: a candidate referenced from outside the
+ * set (gc_refs > 0) is reachable: it and everything it reaches in the set
+ * are settled at once, depth first (free-threaded CPython's mark_reachable,
+ * with CPython's list moves replaced by settling in place); a settled
+ * candidate's slot is cleared. One the scan passes at gc_refs <= 0 stays,
+ * tentatively unreachable, until something settled later references it.
+ * The slots still set after the scan are the garbage. */
+static void settle_reachable(struct objvec *set, struct settle *x)
+{
+    for (size_t i = 0; i < set->n; i++) {
+        gh_object *o = set->v[i];
+        if (!o || refs_get(o) <= 0)
+            continue; /* settled through a referrer, or tentative */
+        settle_leave(o, x);
+        traverse(o, visit_settle, x);
+        while (x->stack->n)
+            traverse(x->stack->v[--x->stack->n], visit_settle, x);
+    }
 }
 
 /* ---- the collection ----------------------------------------------------------------------- */
 
+/* The work arrays live from one collection to the next (one collection
+ * runs at a time): a collection of a million objects would otherwise fault
+ * in fresh pages for them every time. Released by gh_gc_fini. */
+static struct objvec work_set, work_stack, work_garbage, work_legacy, work_callbacks;
+
 struct collection {
     struct gh_tstate *ts;
     int generation;
-    struct objvec set, stack, garbage, legacy, callbacks;
+    struct objvec *set, *stack, *garbage, *legacy, *callbacks;
     int64_t survivors;
+    /* What the garbage needs beyond tp_clear: each pass runs only if so. */
+    bool any_legacy, any_weak, any_del;
 };
 
 static bool has_legacy_finalizer(gh_object *o)
@@ -282,7 +420,7 @@ static void queue_callback(gh_object *wr, void *arg)
     if (in_set(wr))
         gh_decref(wr);
     else
-        objvec_push(&c->callbacks, wr);
+        objvec_push(c->callbacks, wr);
 }
 
 /* Pause 1 (or, under the GIL, the first part): trial deletion, survivors
@@ -292,85 +430,85 @@ static void find_garbage(struct collection *c)
 {
     const bool full = gh_model.full_header;
     const bool dicts = gh_gcstate.mode == GH_GC_STW || c->generation == GH_GC_NGENS - 1;
+    struct objvec *set = c->set;
 
     if (full) {
-        struct gather g = {&c->set};
-        gh_alloc_visit_gc(gather_block, &g);
+        gh_alloc_visit_gc(gather_block, set);
     } else {
         for (int i = 0; i < c->generation; i++)
             gh_gclist_merge(&gh_gcstate.gens[i].head, &gh_gcstate.gens[c->generation].head);
-        gather_list(&gh_gcstate.gens[c->generation].head, &c->set);
+        bool all = c->generation == GH_GC_NGENS - 1 && gh_gclist_empty(&gh_gcstate.permanent);
+        gather_list(&gh_gcstate.gens[c->generation].head, set, all);
     }
-    gh_gc_stats.examined += c->set.n;
+    gh_gc_stats.examined += set->n;
 
-    deduce_reachable(&c->set, &c->stack);
-
-    /* Survivors leave the set; compact: relinked, in order, into the
-     * generation they are promoted to. Garbage stays in the set, held. */
-    struct gh_gchead *to = full ? NULL : older_list(c->generation);
+    struct settle x = {.set = set, .stack = c->stack,
+                       .to = full ? NULL : older_list(c->generation), .dicts = dicts};
     if (!full && gh_gcstate.mode == GH_GC_STW)
-        to = &gh_gcstate.gens[GH_GC_NGENS - 1].head;
-    for (size_t i = 0; i < c->set.n; i++) {
-        gh_object *o = c->set.v[i];
-        if (refs_get(o) > 0) {
-            if (can_untrack(o, dicts)) {
-                set_leave(o);
-                if (o->ob_type->kind == GH_KIND_TUPLE)
-                    gh_gc_stats.untracked_tuples++;
-                else
-                    gh_gc_stats.untracked_dicts++;
-                continue;
-            }
-            set_leave(o);
-            retrack_into(o, to);
-            c->survivors++;
-        } else {
-            if (full)
-                *gh_gcbits_ptr(o) &= (uint8_t)~GH_GCBIT_TRACKED;
-            else
-                gh_gchead(o)->gc_next = GC_NEXT_HELD;
-            refs_set(o, 0);
-            gh_incref(o); /* held until the end */
-            objvec_push(&c->garbage, o);
-        }
+        x.to = &gh_gcstate.gens[GH_GC_NGENS - 1].head;
+    settle_reachable(set, &x);
+    c->survivors = x.survivors;
+
+    /* What is still in the set is garbage: held until the end, untracked
+     * (compact: GC_NEXT_HELD). */
+    for (size_t i = 0; i < set->n; i++) {
+        gh_object *o = set->v[i];
+        if (!o)
+            continue; /* settled */
+        if (full)
+            *gh_gcbits_ptr(o) &= (uint8_t)~GH_GCBIT_TRACKED;
+        else
+            gh_gchead(o)->gc_next = GC_NEXT_HELD;
+        refs_set(o, 0);
+        gh_incref(o);
+        objvec_push(c->garbage, o);
+        c->any_legacy |= has_legacy_finalizer(o);
+        c->any_del |= has_finalizer(o);
+        c->any_weak |= o->ob_type->kind == GH_KIND_WEAKREF || gh_has_weakrefs(o);
     }
+    set->n = 0;
 
     /* Legacy finalizers (CPython's move_legacy_finalizers and
      * move_legacy_finalizer_reachable): they and what they reach in the
      * garbage are kept, for gc.garbage. Marked with gc_refs 1. */
-    for (size_t i = 0; i < c->garbage.n; i++) {
-        gh_object *o = c->garbage.v[i];
-        if (has_legacy_finalizer(o) && refs_get(o) == 0) {
-            refs_set(o, REFS_REACHED);
-            objvec_push(&c->stack, o);
-            while (c->stack.n)
-                traverse(c->stack.v[--c->stack.n], visit_reach, &c->stack);
+    struct objvec *garbage = c->garbage;
+    if (c->any_legacy) {
+        for (size_t i = 0; i < garbage->n; i++) {
+            gh_object *o = garbage->v[i];
+            if (has_legacy_finalizer(o) && refs_get(o) == 0) {
+                refs_set(o, REFS_REACHED);
+                objvec_push(c->stack, o);
+                while (c->stack->n)
+                    traverse(c->stack->v[--c->stack->n], visit_reach, c->stack);
+            }
         }
-    }
-    size_t keep = 0;
-    for (size_t i = 0; i < c->garbage.n; i++) {
-        gh_object *o = c->garbage.v[i];
-        if (refs_get(o) != 0) {
-            set_leave(o);
-            objvec_push(&c->legacy, o);
-        } else {
-            c->garbage.v[keep++] = o;
+        size_t keep = 0;
+        for (size_t i = 0; i < garbage->n; i++) {
+            gh_object *o = garbage->v[i];
+            if (refs_get(o) != 0) {
+                set_leave(o);
+                objvec_push(c->legacy, o);
+            } else {
+                garbage->v[keep++] = o;
+            }
         }
+        garbage->n = keep;
     }
-    c->garbage.n = keep;
+    if (!c->any_weak)
+        return;
 
     /* Weak references (CPython's handle_weakrefs): garbage weak references
      * stop referring, callback or not; every weak reference to garbage is
      * cleared; the callbacks of live ones are queued. */
-    for (size_t i = 0; i < c->garbage.n; i++) {
-        gh_object *o = c->garbage.v[i];
+    for (size_t i = 0; i < garbage->n; i++) {
+        gh_object *o = garbage->v[i];
         if (o->ob_type->kind == GH_KIND_WEAKREF) {
             GH_FL(gh_weakref_clear_ref)(o);
             gh_gc_stats.weakrefs_cleared++;
         }
     }
-    for (size_t i = 0; i < c->garbage.n; i++) {
-        gh_object *o = c->garbage.v[i];
+    for (size_t i = 0; i < garbage->n; i++) {
+        gh_object *o = garbage->v[i];
         if (gh_has_weakrefs(o)) {
             GH_FL(gh_weakrefs_clear_for_gc)(o, queue_callback, c);
             gh_gc_stats.weakrefs_cleared++;
@@ -381,14 +519,14 @@ static void find_garbage(struct collection *c)
 /* World running: weak-reference callbacks, then PEP 442 finalizers, once. */
 static void run_finalizers(struct collection *c)
 {
-    for (size_t i = 0; i < c->callbacks.n; i++) {
-        GH_FL(gh_weakref_run_callback)(c->ts, c->callbacks.v[i]);
-        gh_decref(c->callbacks.v[i]);
+    for (size_t i = 0; i < c->callbacks->n; i++) {
+        GH_FL(gh_weakref_run_callback)(c->ts, c->callbacks->v[i]);
+        gh_decref(c->callbacks->v[i]);
         gh_gc_stats.weakref_callbacks++;
     }
-    c->callbacks.n = 0;
-    for (size_t i = 0; i < c->garbage.n; i++) {
-        gh_object *o = c->garbage.v[i];
+    c->callbacks->n = 0;
+    for (size_t i = 0; i < c->garbage->n; i++) {
+        gh_object *o = c->garbage->v[i];
         if (has_finalizer(o) && !(gh_gc_bits(o) & GH_GCBIT_FINALIZED)) {
             gh_gc_bits_set(o, GH_GCBIT_FINALIZED);
             struct gh_class *cls = gh_class_of(o);
@@ -402,22 +540,22 @@ static void run_finalizers(struct collection *c)
  * handle_resurrected_objects) goes back to the heap. */
 static void find_resurrected(struct collection *c)
 {
-    for (size_t i = 0; i < c->garbage.n; i++)
-        refs_set(c->garbage.v[i], count_as_refs(c->garbage.v[i], 1));
-    deduce_reachable(&c->garbage, &c->stack);
+    for (size_t i = 0; i < c->garbage->n; i++)
+        refs_set(c->garbage->v[i], count_as_refs(c->garbage->v[i], 1));
+    deduce_reachable(c->garbage, c->stack);
     size_t keep = 0;
-    for (size_t i = 0; i < c->garbage.n; i++) {
-        gh_object *o = c->garbage.v[i];
+    for (size_t i = 0; i < c->garbage->n; i++) {
+        gh_object *o = c->garbage->v[i];
         if (refs_get(o) > 0) {
             set_leave(o);
             retrack(o, c->generation);
             gh_gc_stats.resurrected++;
             gh_decref(o); /* our hold: the object has another reference */
         } else {
-            c->garbage.v[keep++] = o;
+            c->garbage->v[keep++] = o;
         }
     }
-    c->garbage.n = keep;
+    c->garbage->n = keep;
 }
 
 /* World running: break the cycles, then drop the holds; reference
@@ -428,10 +566,10 @@ static void delete_garbage(struct collection *c)
     struct gh_tstate *ts = c->ts;
     bool saveall = gh_gc_get_debug() & GH_GC_DEBUG_SAVEALL;
     struct gh_list *garbage = NULL;
-    if (saveall || c->legacy.n)
+    if (saveall || c->legacy->n)
         garbage = (struct gh_list *)(void *)GH_FL(gh_gc_garbage)();
-    for (size_t i = 0; i < c->garbage.n; i++) {
-        gh_object *o = c->garbage.v[i];
+    for (size_t i = 0; i < c->garbage->n; i++) {
+        gh_object *o = c->garbage->v[i];
         set_leave(o);
         if (saveall) {
             retrack(o, c->generation);
@@ -440,16 +578,16 @@ static void delete_garbage(struct collection *c)
             o->ob_type->tp_clear(o);
         }
     }
-    for (size_t i = 0; i < c->legacy.n; i++) {
-        gh_object *o = c->legacy.v[i];
+    for (size_t i = 0; i < c->legacy->n; i++) {
+        gh_object *o = c->legacy->v[i];
         retrack(o, c->generation);
         if (saveall || has_legacy_finalizer(o))
             gh_list_append(ts, garbage, gh_newref(o));
     }
-    for (size_t i = 0; i < c->garbage.n; i++)
-        gh_decref(c->garbage.v[i]);
-    for (size_t i = 0; i < c->legacy.n; i++)
-        gh_decref(c->legacy.v[i]);
+    for (size_t i = 0; i < c->garbage->n; i++)
+        gh_decref(c->garbage->v[i]);
+    for (size_t i = 0; i < c->legacy->n; i++)
+        gh_decref(c->legacy->v[i]);
 }
 
 /* Generation bookkeeping before a collection of `gen` (CPython's
@@ -548,44 +686,48 @@ static int64_t collect_main(struct gh_tstate *ts, int generation, bool automatic
     struct gh_gc_info info = {generation, 0, 0};
     gh__gc_run_callbacks("start", &info);
 
-    struct collection c = {.ts = ts, .generation = generation};
+    struct collection c = {.ts = ts, .generation = generation, .set = &work_set,
+                           .stack = &work_stack, .garbage = &work_garbage,
+                           .legacy = &work_legacy, .callbacks = &work_callbacks};
     uint64_t t_stop, tts = stop_world(ts, &t_stop);
     counts_reset(generation);
     find_garbage(&c);
     long_lived_update(generation, c.survivors);
     start_world(ts, t_stop, tts);
 
-    size_t unreachable = c.garbage.n + c.legacy.n;
-    run_finalizers(&c);
-    if (c.garbage.n) {
-        tts = stop_world(ts, &t_stop);
-        find_resurrected(&c);
-        start_world(ts, t_stop, tts);
+    size_t unreachable = c.garbage->n + c.legacy->n;
+    /* Only a callback or a finalizer can resurrect: without one, no second
+     * pause. */
+    if (c.callbacks->n || c.any_del) {
+        uint64_t before = gh_gc_stats.weakref_callbacks + gh_gc_stats.finalized;
+        run_finalizers(&c);
+        if (gh_gc_stats.weakref_callbacks + gh_gc_stats.finalized != before) {
+            tts = stop_world(ts, &t_stop);
+            find_resurrected(&c);
+            start_world(ts, t_stop, tts);
+        }
     }
-    size_t collected = c.garbage.n;
+    size_t collected = c.garbage->n;
+    size_t uncollectable = c.legacy->n;
     delete_garbage(&c);
 
     struct gh_gc_genstats *gs = &gh_gc_stats.gen[generation];
     gs->collections++;
     gs->collected += collected;
-    gs->uncollectable += c.legacy.n;
+    gs->uncollectable += uncollectable;
     gh_gc_stats.unreachable += unreachable;
     gh_gc_stats.collected += collected;
-    gh_gc_stats.uncollectable += c.legacy.n;
+    gh_gc_stats.uncollectable += uncollectable;
     uint64_t dt = gh_now_ns() - t0;
     gh_gc_stats.collect_ns += dt;
 #if !defined(GH_FL_SYNC_OBJLOCK)
     gh_hist_add(&gh_gc_stats.pause, dt); /* the GIL was held throughout */
 #endif
     info.collected = (int64_t)collected;
-    info.uncollectable = (int64_t)c.legacy.n;
+    info.uncollectable = (int64_t)uncollectable;
     gh__gc_run_callbacks("stop", &info);
 
-    objvec_free(&c.set);
-    objvec_free(&c.stack);
-    objvec_free(&c.garbage);
-    objvec_free(&c.legacy);
-    objvec_free(&c.callbacks);
+    c.set->n = c.stack->n = c.garbage->n = c.legacy->n = c.callbacks->n = 0;
     collector_leave(ts);
     return (int64_t)unreachable;
 }
@@ -635,6 +777,11 @@ int64_t GH_FL(gh_gc_fini)(void)
 {
     struct gh_tstate *ts = gh_tstate_get();
     collect_main(ts, GH_GC_NGENS - 1, false);
+    objvec_free(&work_set);
+    objvec_free(&work_stack);
+    objvec_free(&work_garbage);
+    objvec_free(&work_legacy);
+    objvec_free(&work_callbacks);
     gh_object *g = garbage_list;
     garbage_list = NULL;
     if (!g)
@@ -651,11 +798,13 @@ int64_t GH_FL(gh_gc_fini)(void)
 }
 
 /* Stops the world for an introspection (objlock), or does nothing (the GIL
- * is held). Serialised with collections. */
+ * is held). Serialised with collections. From a finalizer, a weak-reference
+ * callback or a gc callback of this thread's own collection the collector's
+ * mutex is already ours (and the world is running): only stop the world. */
 static void inspect_begin(struct gh_tstate *ts)
 {
 #if defined(GH_FL_SYNC_OBJLOCK)
-    if (pthread_mutex_trylock(&collect_mutex) != 0) {
+    if (!ts->gc_collecting && pthread_mutex_trylock(&collect_mutex) != 0) {
         gh_stw_detach(ts);
         gh_check_pthread(pthread_mutex_lock(&collect_mutex));
         gh_stw_attach(ts);
@@ -670,7 +819,8 @@ static void inspect_end(struct gh_tstate *ts)
 {
 #if defined(GH_FL_SYNC_OBJLOCK)
     gh_stw_start(ts);
-    gh_check_pthread(pthread_mutex_unlock(&collect_mutex));
+    if (!ts->gc_collecting)
+        gh_check_pthread(pthread_mutex_unlock(&collect_mutex));
 #else
     (void)ts;
 #endif

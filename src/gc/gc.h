@@ -16,8 +16,8 @@
  *                    full collections (CPython 3.13).
  *   gc=stw           one generation, the whole heap every time, found by
  *                    walking the allocator's collector pools; without a
- *                    GIL the world is stopped twice per collection (free-
- *                    threaded CPython). Under the GIL the lists serve and
+ *                    GIL the world is stopped for each collection, and
+ *                    again when finalizers ran (free-threaded CPython). Under the GIL the lists serve and
  *                    the GIL is the stop.
  *   gc=off           no cyclic collection: gc.collect() finds nothing.
  *
@@ -33,7 +33,8 @@
  * threads wait for the GIL. Without one, the world is stopped (base/stw.h)
  * for the trial deletion and the weak-reference clearing (pause 1),
  * restarted for the callbacks and finalizers, stopped again to find what
- * they resurrected (pause 2), and restarted for tp_clear and the frees.
+ * they resurrected (pause 2, only if any ran), and restarted for tp_clear
+ * and the frees.
  *
  * Layer: gc (includes containers and below).
  */
@@ -72,9 +73,10 @@ struct gh_gc_stats {
     uint64_t untracked_tuples, untracked_dicts;
     uint64_t weakrefs_cleared, weakref_callbacks;
     uint64_t collect_ns;     /* total time in collections */
-    struct gh_hist pause;    /* each stop (without a GIL: two per collection,
-                                time to safepoint included); under the GIL
-                                one per collection, its whole duration */
+    struct gh_hist pause;    /* each stop (without a GIL: one per collection,
+                                two when finalizers or callbacks ran; time to
+                                safepoint included); under the GIL one per
+                                collection, its whole duration */
     struct gh_hist tts;      /* time to safepoint of each stop (no GIL only) */
 };
 extern struct gh_gc_stats gh_gc_stats;

@@ -103,7 +103,7 @@ enum gh_kind {
     GH_KIND_FROZENSET,
     GH_KIND_OBJECT,          /* a bare object(): no attributes */
     GH_KIND_CLASS,           /* a user class */
-    GH_KIND_INSTANCE,        /* an instance of a user class (attribute dict) */
+    GH_KIND_INSTANCE,        /* an instance of a user class (inline attributes) */
     GH_KIND_FUNCTION,        /* a function with default values */
     GH_KIND_WEAKREF,
     GH_KIND_WEAKVALUEDICT,

@@ -60,23 +60,43 @@ int gh_report_csv_field(char **buf, size_t *len, size_t *cap, const char *field,
 
 /* ---- header ------------------------------------------------------------ */
 
+/* The collector's columns and where each comes from in the run's JSON. */
+static const char *const gc_cols[][2] = {
+    {"gc_collections", "gc.collections"},
+    {"gc_collect_ns", "gc.collect_ns"},
+    {"gc_pause_median_ns", "gc.pause_ns.median"},
+    {"gc_pause_p99_ns", "gc.pause_ns.p99"},
+    {"gc_pause_max_ns", "gc.pause_ns.max"},
+    {"gc_tts_median_ns", "gc.tts_ns.median"},
+    {"gc_tts_p99_ns", "gc.tts_ns.p99"},
+    {"gc_tts_max_ns", "gc.tts_ns.max"},
+    {"gc_examined", "gc.examined"},
+    {"gc_collected", "gc.collected"},
+    {"gc_finalized", "gc.finalized"},
+    {"gc_resurrected", "gc.resurrected"},
+    {"gc_uncollectable", "gc.uncollectable"},
+    {"gc_garbage_at_exit", "gc.garbage_at_exit"},
+};
+
 const char *gh_report_csv_header(void)
 {
-    static char header[1024];
+    static char header[2048];
     if (header[0])
         return header;
     size_t off = (size_t)snprintf(header, sizeof header,
-                                  "scenario,preset,sync,rc,alloc,unsafe,threads,seed,"
-                                  "wall_ns,total_ops,ops_per_sec");
+                                  "scenario,preset,sync,rc,alloc,gc,unsafe,threads,seed,"
+                                  "params,wall_ns,total_ops,ops_per_sec");
     for (int c = 0; c < GH_LOCK_NCLASSES; c++) {
         const char *n = gh_lock_class_names[c];
         off += (size_t)snprintf(header + off, sizeof header - off,
                                 ",lock_%s_acquisitions,lock_%s_contended,lock_%s_wait_ns",
                                 n, n, n);
     }
-    snprintf(header + off, sizeof header - off,
-             ",gil_switches,gil_drop_requests,gil_forced_handoffs,"
-             "peak_bytes,peak_rss_kb,checks_failed,status");
+    off += (size_t)snprintf(header + off, sizeof header - off,
+                            ",gil_switches,gil_drop_requests,gil_forced_handoffs");
+    for (size_t i = 0; i < GH_ARRAY_LEN(gc_cols); i++)
+        off += (size_t)snprintf(header + off, sizeof header - off, ",%s", gc_cols[i][0]);
+    snprintf(header + off, sizeof header - off, ",peak_bytes,peak_rss_kb,checks_failed,status");
     return header;
 }
 
@@ -123,12 +143,30 @@ static int field_at(char **buf, size_t *len, size_t *cap, const json_t *run,
     return gh_report_csv_field(buf, len, cap, j ? v : dflt, comma);
 }
 
+/* config.params as one field: "N=10000 G=2" (empty without params). */
+static int params_field(char **buf, size_t *len, size_t *cap, const json_t *params)
+{
+    char v[1024];
+    size_t o = 0;
+    const char *key;
+    json_t *val;
+    v[0] = 0;
+    if (json_is_object(params)) {
+        json_object_foreach((json_t *)params, key, val) {
+            if (o < sizeof v)
+                o += (size_t)snprintf(v + o, sizeof v - o, "%s%s=%lld", o ? " " : "", key,
+                                      (long long)json_integer_value(val));
+        }
+    }
+    return gh_report_csv_field(buf, len, cap, v, 1);
+}
+
 int gh_report_csv_row(const json_t *run, char **buf, size_t *len, size_t *cap)
 {
     static const char *const head[] = {
         "scenario.name", "config.preset", "config.sync", "config.rc", "config.alloc",
-        "config.unsafe", "config.threads", "config.seed", "throughput.wall_ns",
-        "throughput.total_ops", "throughput.ops_per_sec",
+        "config.gc", "config.unsafe", "config.threads", "config.seed", "config.params",
+        "throughput.wall_ns", "throughput.total_ops", "throughput.ops_per_sec",
     };
     static const char *const gil[] = {
         "locks.gil.switches", "locks.gil.drop_requests", "locks.gil.forced_handoffs",
@@ -139,8 +177,12 @@ int gh_report_csv_row(const json_t *run, char **buf, size_t *len, size_t *cap)
     int rc = 0;
     char path[96], num[32];
 
-    for (size_t i = 0; i < GH_ARRAY_LEN(head) && rc == 0; i++)
-        rc = field_at(buf, len, cap, run, head[i], "", i > 0);
+    for (size_t i = 0; i < GH_ARRAY_LEN(head) && rc == 0; i++) {
+        if (strcmp(head[i], "config.params") == 0)
+            rc = params_field(buf, len, cap, at(run, head[i]));
+        else
+            rc = field_at(buf, len, cap, run, head[i], "", i > 0);
+    }
     for (int c = 0; c < GH_LOCK_NCLASSES && rc == 0; c++) {
         static const char *const leaf[] = {"acquisitions", "contended", "wait_ns"};
         for (size_t k = 0; k < GH_ARRAY_LEN(leaf) && rc == 0; k++) {
@@ -150,6 +192,8 @@ int gh_report_csv_row(const json_t *run, char **buf, size_t *len, size_t *cap)
     }
     for (size_t i = 0; i < GH_ARRAY_LEN(gil) && rc == 0; i++)
         rc = field_at(buf, len, cap, run, gil[i], "", 1);
+    for (size_t i = 0; i < GH_ARRAY_LEN(gc_cols) && rc == 0; i++)
+        rc = field_at(buf, len, cap, run, gc_cols[i][1], "", 1);
     if (rc == 0)
         rc = field_at(buf, len, cap, run, "alloc.peak_bytes", "", 1);
     if (rc == 0)

@@ -184,6 +184,8 @@ static json_t *config_json(struct jb *b, const struct gh_result *r)
     jb_set(b, o, "sync", json_string(gh_sync_names[r->strategy.sync]));
     jb_set(b, o, "rc", json_string(gh_rc_names[r->strategy.rc]));
     jb_set(b, o, "alloc", json_string(gh_alloc_names[r->strategy.alloc]));
+    if ((unsigned)r->strategy.gc < GH_GC_MODE_COUNT)
+        jb_set(b, o, "gc", json_string(gh_gc_names[r->strategy.gc]));
     jb_set(b, o, "overridden", json_boolean(r->strategy.overridden));
     jb_set(b, o, "unsafe", json_boolean(r->unsafe_reason != NULL));
     if (r->unsafe_reason)
@@ -194,6 +196,13 @@ static json_t *config_json(struct jb *b, const struct gh_result *r)
     if (r->ops_per_thread)
         jb_set(b, o, "ops_per_thread", ju64(r->ops_per_thread));
     jb_set(b, o, "seed", ju64(r->seed));
+    const struct gh_scenario *s = r->scenario;
+    if (s && s->nparams) {
+        json_t *p = json_object();
+        for (int i = 0; p && i < s->nparams; i++)
+            jb_set(b, p, s->params[i].name, json_integer(s->params[i].value));
+        jb_set(b, o, "params", p);
+    }
     jb_set(b, o, "latency_sample", json_integer(r->latency_sample));
     return o;
 }
@@ -315,6 +324,82 @@ static json_t *locks_json(struct jb *b, const struct gh_result *r)
     return o;
 }
 
+/* {"count", "median", "p99", "max"} of a histogram of nanoseconds; NULL
+ * (absent) when it holds nothing. */
+static json_t *hist_summary(struct jb *b, const struct gh_hist *h)
+{
+    if (h->count == 0)
+        return NULL;
+    json_t *o = json_object();
+    if (!o) {
+        b->oom = true;
+        return NULL;
+    }
+    jb_set(b, o, "count", ju64(h->count));
+    jb_set(b, o, "median", ju64(gh_hist_quantile(h, 0.50)));
+    jb_set(b, o, "p99", ju64(gh_hist_quantile(h, 0.99)));
+    jb_set(b, o, "max", ju64(h->max));
+    return o;
+}
+
+/* The cyclic collector. gc=off has no collector: only the mode. */
+static json_t *gc_json(struct jb *b, const struct gh_result *r)
+{
+    const struct gh_gc_stats *g = &r->gc;
+    json_t *o = json_object();
+    if (!o)
+        return NULL;
+    if ((unsigned)r->strategy.gc >= GH_GC_MODE_COUNT)
+        return o;
+    jb_set(b, o, "mode", json_string(gh_gc_names[r->strategy.gc]));
+    if (r->strategy.gc == GH_GC_OFF)
+        return o;
+    bool generational = r->strategy.gc == GH_GC_GENERATIONAL;
+    jb_set(b, o, "enabled", json_boolean(r->gc_enabled));
+    json_t *t = json_array();
+    for (int i = 0; t && i < (generational ? GH_GC_NGENS : 1); i++)
+        jb_append(b, t, json_integer(r->gc_thresholds[i]));
+    jb_set(b, o, "thresholds", t);
+    uint64_t collections = 0;
+    for (int i = 0; i < GH_GC_NGENS; i++)
+        collections += g->gen[i].collections;
+    jb_set(b, o, "collections", ju64(collections));
+    if (generational) {
+        json_t *gens = json_array();
+        for (int i = 0; gens && i < GH_GC_NGENS; i++) {
+            json_t *e = json_object();
+            if (!e) {
+                b->oom = true;
+                break;
+            }
+            jb_set(b, e, "collections", ju64(g->gen[i].collections));
+            jb_set(b, e, "collected", ju64(g->gen[i].collected));
+            jb_set(b, e, "uncollectable", ju64(g->gen[i].uncollectable));
+            jb_append(b, gens, e);
+        }
+        jb_set(b, o, "generations", gens);
+    }
+    jb_set(b, o, "collect_ns", ju64(g->collect_ns));
+    json_t *h = hist_summary(b, &g->pause);
+    if (h)
+        jb_set(b, o, "pause_ns", h);
+    h = hist_summary(b, &g->tts);
+    if (h)
+        jb_set(b, o, "tts_ns", h);
+    jb_set(b, o, "examined", ju64(g->examined));
+    jb_set(b, o, "unreachable", ju64(g->unreachable));
+    jb_set(b, o, "collected", ju64(g->collected));
+    jb_set(b, o, "finalized", ju64(g->finalized));
+    jb_set(b, o, "resurrected", ju64(g->resurrected));
+    jb_set(b, o, "uncollectable", ju64(g->uncollectable));
+    jb_set(b, o, "untracked_tuples", ju64(g->untracked_tuples));
+    jb_set(b, o, "untracked_dicts", ju64(g->untracked_dicts));
+    jb_set(b, o, "weakrefs_cleared", ju64(g->weakrefs_cleared));
+    jb_set(b, o, "weakref_callbacks", ju64(g->weakref_callbacks));
+    jb_set(b, o, "garbage_at_exit", json_integer(r->gc_garbage_at_exit));
+    return o;
+}
+
 static json_t *alloc_json(struct jb *b, const struct gh_result *r)
 {
     const struct gh_alloc_stats *a = &r->alloc;
@@ -373,6 +458,7 @@ int gh_report_json(const struct gh_result *r, json_t **out)
     jb_set(&b, o, "throughput", throughput_json(&b, r));
     jb_set_nonempty(&b, o, "latency", latency_json(&b, r));
     jb_set_nonempty(&b, o, "locks", locks_json(&b, r));
+    jb_set_nonempty(&b, o, "gc", gc_json(&b, r));
     jb_set(&b, o, "alloc", alloc_json(&b, r));
     if (r->peak_rss_kb > 0) {
         json_t *m = json_object();

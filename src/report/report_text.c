@@ -62,10 +62,11 @@ static void text_header(FILE *out, const struct gh_result *r)
     fprintf(out, "scenario %s", s && s->name ? s->name : "?");
     if (s && s->file)
         fprintf(out, " (%s)", s->file);
-    fprintf(out, "  strategy %s%s (sync=%s rc=%s alloc=%s)",
+    fprintf(out, "  strategy %s%s (sync=%s rc=%s alloc=%s gc=%s)",
             r->strategy.preset ? r->strategy.preset : "custom",
             r->strategy.overridden ? "+set" : "", gh_sync_names[r->strategy.sync],
-            gh_rc_names[r->strategy.rc], gh_alloc_names[r->strategy.alloc]);
+            gh_rc_names[r->strategy.rc], gh_alloc_names[r->strategy.alloc],
+            (unsigned)r->strategy.gc < GH_GC_MODE_COUNT ? gh_gc_names[r->strategy.gc] : "?");
     fprintf(out, "  threads %d", r->threads);
     if (r->duration_ns) {
         gh_report_fmt_ns(d, sizeof d, r->duration_ns);
@@ -73,7 +74,11 @@ static void text_header(FILE *out, const struct gh_result *r)
     }
     if (r->ops_per_thread)
         fprintf(out, "  ops %" PRIu64 "/thread", r->ops_per_thread);
-    fprintf(out, "  seed %" PRIu64 "\n", r->seed);
+    fprintf(out, "  seed %" PRIu64, r->seed);
+    for (int i = 0; s && i < s->nparams; i++)
+        fprintf(out, "%s%s=%" PRId64, i ? " " : "  params ", s->params[i].name,
+                s->params[i].value);
+    fputc('\n', out);
     if (r->unsafe_reason)
         fprintf(out, "UNSAFE: %s (hazards are expected)\n", r->unsafe_reason);
 }
@@ -130,6 +135,83 @@ static void text_locks(FILE *out, const struct gh_result *r)
                 r->gil.switches, r->gil.drop_requests, r->gil.forced_handoffs);
 }
 
+/* "1.23k" for counts from 10000 on, else the number. */
+static void fmt_count(char *buf, size_t len, uint64_t v)
+{
+    if (v < 10000)
+        snprintf(buf, len, "%" PRIu64, v);
+    else
+        gh_report_fmt_rate(buf, len, (double)v);
+}
+
+static void hist_row(FILE *out, const char *label, const struct gh_hist *h)
+{
+    char m[32], p[32], x[32];
+    gh_report_fmt_ns(m, sizeof m, gh_hist_quantile(h, 0.50));
+    gh_report_fmt_ns(p, sizeof p, gh_hist_quantile(h, 0.99));
+    gh_report_fmt_ns(x, sizeof x, h->max);
+    fprintf(out, "  %-22s %8" PRIu64 " %10s %10s %10s\n", label, h->count, m, p, x);
+}
+
+/* The collector: what it did, then its pauses. */
+static void text_gc(FILE *out, const struct gh_result *r)
+{
+    const struct gh_gc_stats *g = &r->gc;
+    if ((unsigned)r->strategy.gc >= GH_GC_MODE_COUNT)
+        return;
+    const char *mode = gh_gc_names[r->strategy.gc];
+    if (r->strategy.gc == GH_GC_OFF) {
+        fprintf(out, "gc          off: no cyclic collection (reference counting only)\n");
+        return;
+    }
+    bool generational = r->strategy.gc == GH_GC_GENERATIONAL;
+    char th[64], t[32];
+    if (generational)
+        snprintf(th, sizeof th, "thresholds %" PRId64 "/%" PRId64 "/%" PRId64,
+                 r->gc_thresholds[0], r->gc_thresholds[1], r->gc_thresholds[2]);
+    else
+        snprintf(th, sizeof th, "threshold %" PRId64, r->gc_thresholds[0]);
+    uint64_t n = 0;
+    for (int i = 0; i < GH_GC_NGENS; i++)
+        n += g->gen[i].collections;
+    fprintf(out, "gc          %s, %s%s: ", mode, th,
+            r->gc_enabled ? "" : ", automatic collections disabled");
+    if (n == 0) {
+        fprintf(out, "no collection; garbage at exit %" PRId64 "\n", r->gc_garbage_at_exit);
+        return;
+    }
+    gh_report_fmt_ns(t, sizeof t, g->collect_ns);
+    fprintf(out, "%" PRIu64 " collection%s", n, n == 1 ? "" : "s");
+    if (generational)
+        fprintf(out, " (gen0 %" PRIu64 ", gen1 %" PRIu64 ", gen2 %" PRIu64 ")",
+                g->gen[0].collections, g->gen[1].collections, g->gen[2].collections);
+    fprintf(out, ", %s in all\n", t);
+    char ex[32], un[32], co[32], fi[32];
+    fmt_count(ex, sizeof ex, g->examined);
+    fmt_count(un, sizeof un, g->unreachable);
+    fmt_count(co, sizeof co, g->collected);
+    fmt_count(fi, sizeof fi, g->finalized);
+    fprintf(out,
+            "            examined %s, unreachable %s: collected %s, finalized %s, "
+            "resurrected %" PRIu64 ", uncollectable %" PRIu64 "; untracked tuples %" PRIu64
+            ", dicts %" PRIu64 "; weakref callbacks %" PRIu64 "; garbage at exit %"
+            PRId64 "\n",
+            ex, un, co, fi, g->resurrected, g->uncollectable, g->untracked_tuples,
+            g->untracked_dicts, g->weakref_callbacks, r->gc_garbage_at_exit);
+    if (g->pause.count == 0)
+        return;
+    fprintf(out, "  %-22s %8s %10s %10s %10s\n", "gc pause", "count", "median", "p99", "max");
+    if (r->strategy.sync == GH_SYNC_GIL) {
+        hist_row(out, "collection (GIL held)", &g->pause);
+        fprintf(out, "  time to safepoint: does not apply under sync=gil (the collector holds "
+                "the GIL; the other threads wait for it, nothing is stopped)\n");
+    } else {
+        hist_row(out, "world stopped", &g->pause);
+        if (g->tts.count)
+            hist_row(out, "time to safepoint", &g->tts);
+    }
+}
+
 static void text_alloc(FILE *out, const struct gh_result *r)
 {
     const struct gh_alloc_stats *a = &r->alloc;
@@ -167,6 +249,7 @@ void gh_report_text(FILE *out, const struct gh_result *r)
     text_header(out, r);
     text_throughput(out, r);
     text_locks(out, r);
+    text_gc(out, r);
     text_alloc(out, r);
     text_checks(out, r);
     fprintf(out, "status      %s\n",

@@ -11,11 +11,14 @@
  *   sum     := term (("+" | "-") term)*
  *   term    := unary (("*" | "/" | "%") unary)*
  *   unary   := "-" unary | primary
- *   primary := INT | "(" or ")" | FUNC "(" ARG ")" | NAME
+ *   primary := INT | "$" PARAM | "(" or ")" | FUNC "(" ARG ")" | GC ["(" ")"] | NAME
  *
  * FUNC is count or failed (ARG: an op name); len, id, getrefcount,
- * getsizeof, value, interned or alive (ARG: an object's NAME); finalized
- * (ARG: a class global); callbacks (no ARG). A NAME is a local of the role
+ * getsizeof, value, interned, alive or gc.is_tracked (ARG: an object's
+ * NAME; len also takes gc.garbage); finalized (ARG: a class global);
+ * callbacks (no ARG). GC is a reading of the collector, gc.NAME or
+ * gc.genN.NAME (gh_gc_reading_names). $PARAM is the integer value of a
+ * scenario parameter. A NAME is a local of the role
  * (show, assert) or a global; it is an object, not a number, so it may
  * only be an argument or an operand of `is`, `is not`, `==` and `!=` with
  * a NAME on both sides (object identity and equality, evaluated by
@@ -48,7 +51,7 @@ enum tok_kind {
     T_END, T_INT, T_IDENT, T_LPAREN, T_RPAREN,
     T_PLUS, T_MINUS, T_STAR, T_SLASH, T_PERCENT,
     T_EQ, T_NE, T_LT, T_LE, T_GT, T_GE,
-    T_AND, T_OR, T_NOT, T_IS,
+    T_AND, T_OR, T_NOT, T_IS, T_PARAM,
 };
 
 struct tok {
@@ -64,6 +67,8 @@ struct eparser {
     const struct gh_global *globals;
     int nglobals;
     const struct gh_role *role;   /* NULL: globals only (checks) */
+    const struct gh_param *params; /* what $NAME reads */
+    int nparams;
     gh__expr_pos_fn *posfn;
     void *pos_ctx;
     int nodes;
@@ -200,6 +205,20 @@ static void ep_next(struct eparser *p)
         p->pos = j;
         return;
     }
+    if (c == '$') {
+        size_t j = i + 1;
+        if (!is_ident_start(s[j])) {
+            ep_error(p, i, "`$` starts a parameter's name, such as $N");
+        } else {
+            while (is_ident_char(s[j]))
+                j++;
+        }
+        t.kind = T_PARAM;
+        t.len = j - i;
+        p->tok = t;
+        p->pos = j;
+        return;
+    }
     char c2 = s[i + 1];
     t.len = 1;
     switch (c) {
@@ -296,6 +315,7 @@ static const struct {
     {"alive", GH_EX_ALIVE, ARG_OBJECT},
     {"finalized", GH_EX_FINALIZED, ARG_CLASS},
     {"callbacks", GH_EX_CALLBACKS, ARG_NONE},
+    {"gc.is_tracked", GH_EX_GC_TRACKED, ARG_OBJECT},
 };
 
 static int find_function(const char *s, size_t len)
@@ -369,8 +389,8 @@ static struct gh_expr *parse_call(struct eparser *p)
     int f = find_function(p->text + fn.off, fn.len);
     if (f < 0) {
         ep_error(p, fn.off, "unknown function %s; expected len, count, failed, id, "
-                 "getrefcount, getsizeof, value, interned, alive, finalized or callbacks",
-                 tok_desc(p, &fn, b, sizeof b));
+                 "getrefcount, getsizeof, value, interned, alive, finalized, callbacks or "
+                 "gc.is_tracked", tok_desc(p, &fn, b, sizeof b));
         return NULL;
     }
     const char *fname = functions[f].name;
@@ -404,6 +424,26 @@ static struct gh_expr *parse_call(struct eparser *p)
         }
         memcpy(name, p->text + arg.off, arg.len);
         name[arg.len] = 0;
+        if (ak == ARG_OBJECT && strcmp(name, "gc.garbage") == 0) {
+            if (kind != GH_EX_LEN) {
+                ep_error(p, arg.off, "%s(gc.garbage): gc.garbage is read only by "
+                         "len(gc.garbage)", fname);
+                return NULL;
+            }
+            ep_next(p);
+            if (p->tok.kind != T_RPAREN) {
+                ep_error(p, p->tok.off, "expected `)` after len(gc.garbage, found %s",
+                         tok_desc(p, &p->tok, b, sizeof b));
+                return NULL;
+            }
+            ep_next(p);
+            struct gh_expr *g = mk(p, GH_EX_GC, fn.off, NULL, NULL);
+            if (g) {
+                g->ival = GH_GCR_GARBAGE_LEN;
+                g->slot = -1;
+            }
+            return g;
+        }
         if (ak == ARG_OP) {
             op = gh_op_from_name(name);
             if (op == GH_OP_COUNT) {
@@ -492,6 +532,119 @@ static bool reject_name(struct eparser *p, const struct gh_expr *e)
     return true;
 }
 
+/* The readings' names, for messages: "collections, collected, ...". */
+static void gc_reading_list(char *buf, size_t len)
+{
+    size_t o = 0;
+    buf[0] = 0;
+    for (int i = 0; i < GH_GCR_COUNT_ && o < len; i++)
+        if (i != GH_GCR_GARBAGE_LEN)
+            o += (size_t)snprintf(buf + o, len - o, "%sgc.%s", o ? ", " : "",
+                                  gh_gc_reading_names[i]);
+}
+
+/* gc.NAME or gc.genN.NAME, optionally followed by `()` (gc.isenabled() as
+ * Python writes it): a reading of the collector. */
+static struct gh_expr *parse_gc_reading(struct eparser *p)
+{
+    struct tok t = p->tok;
+    char b[64], list[512];
+    const char *s = p->text + t.off + 3;
+    size_t n = t.len - 3;
+    int gen = -1;
+    if (n > 3 && memcmp(s, "gen", 3) == 0 && s[3] >= '0' && s[3] <= '9') {
+        size_t d = 3;
+        int v = 0;
+        while (d < n && s[d] >= '0' && s[d] <= '9' && v < 1000)
+            v = v * 10 + (s[d++] - '0');
+        if (d == n || s[d] != '.' || v > 2) {
+            ep_error(p, t.off, "%s: the generations are gc.gen0, gc.gen1 and gc.gen2, "
+                     "followed by .collections, .collected, .uncollectable, .count or "
+                     ".threshold", tok_desc(p, &t, b, sizeof b));
+            return NULL;
+        }
+        gen = v;
+        s += d + 1;
+        n -= d + 1;
+    }
+    int r = -1;
+    for (int i = 0; i < GH_GCR_COUNT_; i++)
+        if (strlen(gh_gc_reading_names[i]) == n && memcmp(gh_gc_reading_names[i], s, n) == 0)
+            r = i;
+    if (r == GH_GCR_GARBAGE_LEN && gen < 0) {
+        ep_error(p, t.off, "gc.garbage is a list: read its length with len(gc.garbage)");
+        return NULL;
+    }
+    if (r < 0 || r == GH_GCR_GARBAGE_LEN) {
+        gc_reading_list(list, sizeof list);
+        ep_error(p, t.off, "unknown reading %s of the collector; expected %s, len(gc.garbage), "
+                 "gc.is_tracked(NAME), or gc.genN.collections, .collected, .uncollectable, "
+                 ".count, .threshold (N = 0, 1, 2)", tok_desc(p, &t, b, sizeof b), list);
+        return NULL;
+    }
+    if (gen >= 0 && !GH_GCR_PER_GEN(r)) {
+        ep_error(p, t.off, "%s: only collections, collected, uncollectable, count and "
+                 "threshold are read per generation; write gc.%s",
+                 tok_desc(p, &t, b, sizeof b), gh_gc_reading_names[r]);
+        return NULL;
+    }
+    ep_next(p);
+    if (p->tok.kind == T_LPAREN) {
+        ep_next(p);
+        if (p->tok.kind != T_RPAREN) {
+            ep_error(p, p->tok.off, "%.*s takes no argument: expected `)`, found %s",
+                     (int)t.len, p->text + t.off, tok_desc(p, &p->tok, b, sizeof b));
+            return NULL;
+        }
+        ep_next(p);
+    }
+    if (p->failed)
+        return NULL;
+    struct gh_expr *e = mk(p, GH_EX_GC, t.off, NULL, NULL);
+    if (e) {
+        e->ival = r;
+        e->slot = gen;
+    }
+    return e;
+}
+
+/* $NAME: the integer value of a scenario parameter. */
+static struct gh_expr *parse_param(struct eparser *p)
+{
+    struct tok t = p->tok;
+    char b[64], list[512];
+    ep_next(p);
+    if (p->failed)
+        return NULL;
+    for (int i = 0; i < p->nparams; i++) {
+        if (strlen(p->params[i].name) == t.len - 1 &&
+            memcmp(p->params[i].name, p->text + t.off + 1, t.len - 1) == 0) {
+            struct gh_expr *e = mk(p, GH_EX_INT, t.off, NULL, NULL);
+            if (e)
+                e->ival = p->params[i].value;
+            return e;
+        }
+    }
+    size_t o = 0;
+    list[0] = 0;
+    for (int i = 0; i < p->nparams && o < sizeof list; i++)
+        o += (size_t)snprintf(list + o, sizeof list - o, "%s$%s", i ? ", " : "",
+                              p->params[i].name);
+    if (p->nparams)
+        ep_error(p, t.off, "unknown parameter %s; the scenario's params are: %s",
+                 tok_desc(p, &t, b, sizeof b), list);
+    else
+        ep_error(p, t.off, "unknown parameter %s: the scenario has no `params`",
+                 tok_desc(p, &t, b, sizeof b));
+    return NULL;
+}
+
+static bool is_gc_name(const struct eparser *p, const struct tok *t)
+{
+    return t->len > 3 && memcmp(p->text + t->off, "gc.", 3) == 0 &&
+           !(t->len == 13 && memcmp(p->text + t->off, "gc.is_tracked", 13) == 0);
+}
+
 static struct gh_expr *parse_primary(struct eparser *p)
 {
     if (p->failed)
@@ -528,7 +681,11 @@ static struct gh_expr *parse_primary(struct eparser *p)
         ep_next(p);
         return e;
     }
+    case T_PARAM:
+        return parse_param(p);
     case T_IDENT: {
+        if (is_gc_name(p, &t))
+            return parse_gc_reading(p);
         /* A call: the name must be followed by `(`. */
         size_t j = p->pos;
         while (p->text[j] == ' ' || p->text[j] == '\t' || p->text[j] == '\n' ||
@@ -738,8 +895,19 @@ struct gh_expr *gh__expr_parse_in(const char *text, const struct gh_global *glob
                                   gh__expr_pos_fn *pos, void *pos_ctx, size_t *err_offset,
                                   char *err, size_t errlen)
 {
+    return gh__expr_parse_params(text, globals, nglobals, role, NULL, 0, pos, pos_ctx,
+                                 err_offset, err, errlen);
+}
+
+struct gh_expr *gh__expr_parse_params(const char *text, const struct gh_global *globals,
+                                      int nglobals, const struct gh_role *role,
+                                      const struct gh_param *params, int nparams,
+                                      gh__expr_pos_fn *pos, void *pos_ctx,
+                                      size_t *err_offset, char *err, size_t errlen)
+{
     struct eparser p = {
         .text = text, .globals = globals, .nglobals = nglobals, .role = role,
+        .params = params, .nparams = nparams,
         .posfn = pos, .pos_ctx = pos_ctx, .err = err, .errlen = errlen,
     };
     if (errlen)
@@ -824,6 +992,7 @@ static int ev(const struct gh_expr *e, const struct gh_eval_env *env, int64_t *o
     case GH_EX_ID: case GH_EX_REFCNT: case GH_EX_SIZEOF: case GH_EX_VALUE:
     case GH_EX_INTERNED: case GH_EX_ALIVE: case GH_EX_FINALIZED: case GH_EX_CALLBACKS:
     case GH_EX_IS: case GH_EX_ISNOT: case GH_EX_OBJ_EQ: case GH_EX_OBJ_NE:
+    case GH_EX_GC: case GH_EX_GC_TRACKED:
         if (!env || !env->object)
             return gh__expr_error(e, err, errlen, "objects cannot be read here");
         return env->object(env->ctx, e, out, err, errlen);
@@ -932,7 +1101,10 @@ bool gh_expr_is_bool(const struct gh_expr *e)
     case GH_EX_EQ: case GH_EX_NE: case GH_EX_LT: case GH_EX_LE: case GH_EX_GT: case GH_EX_GE:
     case GH_EX_NOT: case GH_EX_AND: case GH_EX_OR: case GH_EX_INTERNED: case GH_EX_ALIVE:
     case GH_EX_IS: case GH_EX_ISNOT: case GH_EX_OBJ_EQ: case GH_EX_OBJ_NE:
+    case GH_EX_GC_TRACKED:
         return true;
+    case GH_EX_GC:
+        return e->ival == GH_GCR_ISENABLED;
     default:
         return false;
     }

@@ -21,3 +21,23 @@ enum gh_op_kind gh_op_from_name(const char *name)
             return (enum gh_op_kind)i;
     return GH_OP_COUNT;
 }
+
+/* Indexed by enum gh_gc_reading: what follows `gc.` (or `gc.genN.`). */
+const char *const gh_gc_reading_names[GH_GCR_COUNT_] = {
+    [GH_GCR_COLLECTIONS] = "collections",
+    [GH_GCR_COLLECTED] = "collected",
+    [GH_GCR_UNCOLLECTABLE] = "uncollectable",
+    [GH_GCR_COUNT] = "count",
+    [GH_GCR_THRESHOLD] = "threshold",
+    [GH_GCR_EXAMINED] = "examined",
+    [GH_GCR_UNREACHABLE] = "unreachable",
+    [GH_GCR_FINALIZED] = "finalized",
+    [GH_GCR_RESURRECTED] = "resurrected",
+    [GH_GCR_UNTRACKED_TUPLES] = "untracked_tuples",
+    [GH_GCR_UNTRACKED_DICTS] = "untracked_dicts",
+    [GH_GCR_WEAKREFS_CLEARED] = "weakrefs_cleared",
+    [GH_GCR_WEAKREF_CALLBACKS] = "weakref_callbacks",
+    [GH_GCR_ISENABLED] = "isenabled",
+    [GH_GCR_FREEZE_COUNT] = "freeze_count",
+    [GH_GCR_GARBAGE_LEN] = "garbage",
+};

@@ -33,6 +33,10 @@
 #define GH_MAX_LOCALS     256
 #define GH_MAX_CHECKS     1024
 #define GH_MAX_ITEMS      10000000
+#define GH_MAX_RING       1000000      /* cycle.new size */
+#define GH_MAX_THRESHOLD  1000000000   /* gc thresholds */
+#define GH_MAX_DOT_DEPTH  100
+#define GH_GC_OLDEST      2            /* generations 0..2 (object/gctrack.h) */
 #define GH_MAX_NAME       63
 #define GH_MAX_FILE_BYTES (16u << 20)
 /* A scenario nests 5 deep (top, roles, role, mix, op); libyaml's scanner
@@ -172,6 +176,11 @@ struct pctx {
     bool failed;
     struct gh_scenario *s;
     int *gsorted;             /* globals' indices sorted by name */
+    /* --param overrides ("NAME=VALUE"), and whether `params` has been read
+     * (so `$NAME` may be resolved). */
+    const char *const *overrides;
+    int noverrides;
+    bool params_ready;
 };
 
 GH_PRINTF(4, 5)
@@ -275,11 +284,84 @@ static bool valid_label(const char *s)
 
 /* ---- scalars ----------------------------------------------------------- */
 
-/* A decimal integer in [min, max], written as a plain scalar. */
+/* Whether n is written `$NAME`, a reference to a parameter. */
+static bool is_param_ref(const yaml_node_t *n)
+{
+    return is_scalar(n) && n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE && !has_nul(n) &&
+           sval(n)[0] == '$';
+}
+
+/* Resolves `$NAME` (is_param_ref): 0 with its value and parameter, or -1
+ * after reporting an unknown name. */
+static int param_value(struct pctx *c, yaml_node_t *n, const char *what, int64_t *out,
+                       const struct gh_param **param)
+{
+    char b[64], list[512];
+    const char *name = sval(n) + 1;
+    const struct gh_scenario *s = c->s;
+    if (!c->params_ready)
+        return err_node(c, n, "%s: a parameter's value is an integer; it cannot name "
+                        "another parameter", what);
+    for (int i = 0; i < s->nparams; i++) {
+        if (!strcmp(s->params[i].name, name)) {
+            *out = s->params[i].value;
+            *param = &s->params[i];
+            return 0;
+        }
+    }
+    if (!s->nparams)
+        return err_node(c, n, "%s: `%s` names a parameter, but the scenario has no `params` "
+                        "(e.g. params: {%s: 1000})", what, clip(sval(n), b, sizeof b),
+                        valid_ident(name) ? name : "N");
+    size_t o = 0;
+    const char *best = NULL;
+    int bestd = 1000;
+    for (int i = 0; i < s->nparams && o < sizeof list; i++) {
+        o += (size_t)snprintf(list + o, sizeof list - o, "%s$%s", i ? ", " : "",
+                              s->params[i].name);
+        int d = edit_distance(name, s->params[i].name);
+        if (d < bestd) {
+            bestd = d;
+            best = s->params[i].name;
+        }
+    }
+    if (best && bestd <= (strlen(name) <= 3 ? 1 : 2))
+        return err_node(c, n, "%s: unknown parameter `%s` (did you mean `$%s`?); the "
+                        "scenario's params are: %s", what, clip(sval(n), b, sizeof b), best,
+                        list);
+    return err_node(c, n, "%s: unknown parameter `%s`; the scenario's params are: %s", what,
+                    clip(sval(n), b, sizeof b), list);
+}
+
+/* The message for a parameter whose value is out of [min, max]. */
+static int param_range_error(struct pctx *c, yaml_node_t *n, const char *what,
+                             const struct gh_param *pp, int64_t v, int64_t min, int64_t max)
+{
+    char range[96];
+    if (max == INT64_MAX)
+        snprintf(range, sizeof range, "an integer >= %" PRId64, min);
+    else
+        snprintf(range, sizeof range, "an integer from %" PRId64 " to %" PRId64, min, max);
+    return err_node(c, n, "%s: expected %s, found `$%s` = %" PRId64 " (%s)", what, range,
+                    pp->name, v, pp->overridden ? "from --param" : "from `params`");
+}
+
+/* A decimal integer in [min, max], written as a plain scalar, or `$NAME`
+ * (a parameter). */
 static int get_int(struct pctx *c, yaml_node_t *n, const char *what, int64_t min,
                    int64_t max, int64_t *out)
 {
     char b[64];
+    if (is_param_ref(n)) {
+        const struct gh_param *pp;
+        int64_t v;
+        if (param_value(c, n, what, &v, &pp))
+            return -1;
+        if (v < min || v > max)
+            return param_range_error(c, n, what, pp, v, min, max);
+        *out = v;
+        return 0;
+    }
     bool ok = is_scalar(n) && n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
               !has_nul(n);
     int64_t v = 0;
@@ -327,6 +409,16 @@ static int get_int(struct pctx *c, yaml_node_t *n, const char *what, int64_t min
 static int get_u64(struct pctx *c, yaml_node_t *n, const char *what, uint64_t *out)
 {
     char b[64];
+    if (is_param_ref(n)) {
+        const struct gh_param *pp;
+        int64_t v;
+        if (param_value(c, n, what, &v, &pp))
+            return -1;
+        if (v < 0)
+            return param_range_error(c, n, what, pp, v, 0, INT64_MAX);
+        *out = (uint64_t)v;
+        return 0;
+    }
     bool ok = is_scalar(n) && n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
               !has_nul(n) && *sval(n);
     uint64_t v = 0;
@@ -478,12 +570,15 @@ static const char *const value_keywords[] = {
     "none", "object", "int", "small-int", "list", "dict", "true", "false",
 };
 
-/* Whether a plain scalar is written as a decimal integer. */
+/* Whether a plain scalar is written as a decimal integer (or `$NAME`, a
+ * parameter, which get_int resolves). */
 static bool looks_int(const yaml_node_t *n)
 {
     if (!is_scalar(n) || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
         return false;
     const char *t = sval(n);
+    if (*t == '$')
+        return true;
     if (*t == '-' || *t == '+')
         t++;
     return *t >= '0' && *t <= '9';
@@ -881,13 +976,16 @@ static int parse_setup(struct pctx *c, yaml_node_t *n)
 enum op_key {
     K_OP, K_ON, K_FROM, K_TYPE, K_AS, K_VALUE, K_RANGE, K_KEY, K_KEYS, K_INDEX,
     K_ITERS, K_US, K_TO, K_ITEMS, K_CONST, K_DEF, K_NAME, K_A, K_B, K_LABEL, K_EXPR,
-    K_CALLBACK, K_TOP, K_WEIGHT, K_COUNT
+    K_CALLBACK, K_TOP, K_GENERATION, K_THRESHOLDS, K_SIZE, K_CLS, K_PATH, K_DEPTH,
+    K_WEIGHT, K_COUNT
 };
+_Static_assert(K_COUNT <= 32, "op keys are a 32-bit mask");
 
 static const char *const op_key_names[K_COUNT] = {
     "op", "on", "from", "type", "as", "value", "range", "key", "keys", "index",
     "iters", "us", "to", "items", "const", "def", "name", "a", "b", "label", "expr",
-    "callback", "top", "weight",
+    "callback", "top", "generation", "thresholds", "size", "cls", "path", "depth",
+    "weight",
 };
 
 #define B(k) (1u << (k))
@@ -929,6 +1027,14 @@ static const unsigned op_keys_allowed[GH_OP_COUNT] = {
     [GH_OP_TRACE_SNAPSHOT] = B(K_OP) | B(K_AS),
     [GH_OP_TRACE_STATS] = B(K_OP) | B(K_ON) | B(K_TOP),
     [GH_OP_TRACE_COMPARE] = B(K_OP) | B(K_FROM) | B(K_TO) | B(K_TOP),
+    [GH_OP_GC_COLLECT]  = B(K_OP) | B(K_GENERATION) | B(K_AS),
+    [GH_OP_GC_DISABLE]  = B(K_OP),
+    [GH_OP_GC_ENABLE]   = B(K_OP),
+    [GH_OP_GC_SET_THRESHOLD] = B(K_OP) | B(K_THRESHOLDS),
+    [GH_OP_GC_FREEZE]   = B(K_OP),
+    [GH_OP_GC_UNFREEZE] = B(K_OP),
+    [GH_OP_CYCLE_NEW]   = B(K_OP) | B(K_SIZE) | B(K_CLS) | B(K_AS),
+    [GH_OP_GC_DOT]      = B(K_OP) | B(K_ON) | B(K_PATH) | B(K_DEPTH),
 };
 
 /* Ops that need `value` (new and str.concat read theirs themselves). */
@@ -982,7 +1088,7 @@ static enum need op_needs(enum gh_op_kind k)
         return NEED_LIST;
     case GH_OP_DICT_SET: case GH_OP_DICT_GET: case GH_OP_DICT_DEL:
         return NEED_DICT;
-    case GH_OP_COMPUTE: case GH_OP_WEAKREF_NEW:
+    case GH_OP_COMPUTE: case GH_OP_WEAKREF_NEW: case GH_OP_GC_DOT:
         return NEED_ANY;
     case GH_OP_ATTR_SET: case GH_OP_ATTR_GET: return NEED_INSTANCE;
     case GH_OP_SET_ADD: case GH_OP_SET_DISCARD: case GH_OP_SET_LEN: return NEED_SET;
@@ -1035,6 +1141,7 @@ static const char *on_hint(enum gh_op_kind k)
     case GH_OP_LIST_POP: case GH_OP_LIST_GET: case GH_OP_LIST_SET: case GH_OP_LIST_LEN:
         return "the list it works on";
     case GH_OP_WEAKREF_NEW: return "the object to refer to weakly";
+    case GH_OP_GC_DOT:      return "the object whose references are drawn";
     default:                return "the object it works on";
     }
 }
@@ -1177,6 +1284,63 @@ static int get_text(struct pctx *c, yaml_node_t *n, const char *what, char **out
 static int parse_expr_scalar(struct pctx *c, yaml_node_t *cn, const struct gh_role *r,
                              const char *what, char **text, struct gh_expr **expr);
 
+/* `thresholds`: t0, or [t0], [t0, t1], [t0, t1, t2] (gc.set_threshold's
+ * arguments; the thresholds not given keep their values). */
+static int parse_thresholds(struct pctx *c, yaml_node_t *n, const char *what, int64_t out[3],
+                            int *count)
+{
+    char b[64];
+    if (n->type == YAML_SEQUENCE_NODE) {
+        int k = (int)(n->data.sequence.items.top - n->data.sequence.items.start);
+        if (k < 1 || k > 3)
+            return err_node(c, n, "%s: expected 1 to 3 thresholds ([t0], [t0, t1] or "
+                            "[t0, t1, t2]), found %d", what, k);
+        for (int i = 0; i < k; i++)
+            if (get_int(c, node_at(c, n->data.sequence.items.start[i]), what, 0,
+                        GH_MAX_THRESHOLD, &out[i]))
+                return -1;
+        *count = k;
+        return 0;
+    }
+    if (looks_int(n)) {
+        *count = 1;
+        return get_int(c, n, what, 0, GH_MAX_THRESHOLD, &out[0]);
+    }
+    return err_node(c, n, "%s: expected an integer (t0) or a list such as [700, 10, 10], "
+                    "found %s", what, desc(n, b, sizeof b));
+}
+
+/* cycle.new's `cls`: a class global, or `object` (the plain class: -1). */
+static int parse_cls(struct pctx *c, yaml_node_t *n, int *out)
+{
+    char b[64], b2[64];
+    if (!is_scalar(n) || is_null(n) || has_nul(n))
+        return err_node(c, n, "cls: expected the name of a class from setup, found %s",
+                        desc(n, b, sizeof b));
+    const char *name = sval(n);
+    if (!strcmp(name, "object")) {
+        *out = -1;
+        return 0;
+    }
+    int g = find_global(c, name);
+    if (g >= 0 && c->s->globals[g].type == GH_NEW_CLASS) {
+        *out = g;
+        return 0;
+    }
+    if (g >= 0)
+        return err_node(c, n, "cls: `%s` is %s (set up at %d:%d); expected a class from "
+                        "setup (a global {type: class}) or object", clip(name, b, sizeof b),
+                        newtype_articles[c->s->globals[g].type], c->s->globals[g].line,
+                        c->s->globals[g].column);
+    const char *near = closest_name(c, NULL, name);
+    if (near)
+        return err_node(c, n, "cls: undefined name `%s` (did you mean `%s`?); expected a "
+                        "class from setup or object", clip(name, b, sizeof b),
+                        clip(near, b2, sizeof b2));
+    return err_node(c, n, "cls: undefined name `%s`; expected a class from setup (a global "
+                    "{type: class}) or object", clip(name, b, sizeof b));
+}
+
 static int parse_op(struct pctx *c, struct role_ctx *rc, yaml_node_t *n,
                     enum op_place place, struct gh_op *op)
 {
@@ -1258,8 +1422,14 @@ static int parse_op(struct pctx *c, struct role_ctx *rc, yaml_node_t *n,
     op->iters = 1000;
     op->io_ns = 100 * 1000;
     op->weight = 1;
+    op->generation = GH_GC_OLDEST;
+    op->size = 2;
+    op->cls = -1;
+    op->depth = 3;
     if (op->kind >= GH_OP_TRACE_START && op->kind <= GH_OP_TRACE_COMPARE)
         c->s->tracing = true;
+    if (op->kind == GH_OP_GC_FREEZE)
+        c->s->gc_freezes = true;
 
     enum need need = op_needs(op->kind);
     if (need != NEED_NONE && !on_optional(op->kind) && !val[K_ON])
@@ -1411,6 +1581,43 @@ static int parse_op(struct pctx *c, struct role_ctx *rc, yaml_node_t *n,
             return -1;
         op->weight = (uint32_t)v;
     }
+
+    /* The collector's ops. */
+    if (val[K_GENERATION]) {
+        if (get_int(c, val[K_GENERATION], "generation", 0, GH_GC_OLDEST, &v))
+            return -1;
+        op->generation = (int)v;
+    }
+    if (op->kind == GH_OP_GC_SET_THRESHOLD) {
+        if (!val[K_THRESHOLDS])
+            return err_node(c, n, "missing `thresholds` in %s (t0, or a list such as "
+                            "[700, 10, 10])", owner);
+        if (parse_thresholds(c, val[K_THRESHOLDS], "thresholds", op->thresholds,
+                             &op->nthresholds))
+            return -1;
+    }
+    if (val[K_SIZE]) {
+        if (get_int(c, val[K_SIZE], "size", 1, GH_MAX_RING, &v))
+            return -1;
+        op->size = (int)v;
+    }
+    if (val[K_CLS] && parse_cls(c, val[K_CLS], &op->cls))
+        return -1;
+    if (op->kind == GH_OP_GC_DOT) {
+        if (!val[K_PATH])
+            return err_node(c, n, "missing `path` in %s (the file to write the graph to, or "
+                            "- for the run's output)", owner);
+        if (get_text(c, val[K_PATH], "path", &op->name, &op->name_len))
+            return -1;
+        if (op->name_len == 0)
+            return err_node(c, val[K_PATH], "path: expected a file name, or - for the run's "
+                            "output");
+    }
+    if (val[K_DEPTH]) {
+        if (get_int(c, val[K_DEPTH], "depth", 0, GH_MAX_DOT_DEPTH, &v))
+            return -1;
+        op->depth = (int)v;
+    }
     return 0;
 }
 
@@ -1422,10 +1629,18 @@ struct role_src {
     yaml_node_t *mix_key, *script_key;
 };
 
-/* The type a binding op gives its `as` (pass 1; a bad `type` is reported
- * in pass 2). */
-static enum gh_newtype binding_type(struct pctx *c, enum gh_op_kind k, yaml_node_t *typev)
+/* The type a binding op gives its `as` (pass 1; a bad `type` or `cls` is
+ * reported in pass 2). */
+static enum gh_newtype binding_type(struct pctx *c, enum gh_op_kind k, yaml_node_t *typev,
+                                    yaml_node_t *clsv)
 {
+    if (k == GH_OP_CYCLE_NEW) {
+        int g = is_scalar(clsv) ? find_global(c, sval(clsv)) : -1;
+        return g >= 0 && c->s->globals[g].type == GH_NEW_CLASS ? GH_NEW_INSTANCE
+                                                               : GH_NEW_OBJECT;
+    }
+    if (k == GH_OP_GC_COLLECT)
+        return GH_NEW_INT;
     if (k == GH_OP_WEAKREF_NEW)
         return GH_NEW_WEAKREF;
     if (k == GH_OP_TRACE_SNAPSHOT)
@@ -1458,7 +1673,7 @@ static void collect_locals(struct pctx *c, struct role_ctx *rc, yaml_node_t *seq
         yaml_node_t *n = node_at(c, *it);
         if (n->type != YAML_MAPPING_NODE)
             continue;
-        yaml_node_t *opv = NULL, *asv = NULL, *typev = NULL;
+        yaml_node_t *opv = NULL, *asv = NULL, *typev = NULL, *clsv = NULL;
         for (yaml_node_pair_t *p = n->data.mapping.pairs.start;
              p < n->data.mapping.pairs.top; p++) {
             yaml_node_t *k = node_at(c, p->key);
@@ -1470,6 +1685,8 @@ static void collect_locals(struct pctx *c, struct role_ctx *rc, yaml_node_t *seq
                 asv = node_at(c, p->value);
             else if (!strcmp(sval(k), "type") && !typev)
                 typev = node_at(c, p->value);
+            else if (!strcmp(sval(k), "cls") && !clsv)
+                clsv = node_at(c, p->value);
         }
         if (!is_scalar(opv) || !is_scalar(asv) || has_nul(asv))
             continue;
@@ -1479,7 +1696,7 @@ static void collect_locals(struct pctx *c, struct role_ctx *rc, yaml_node_t *seq
         const char *name = sval(asv);
         if (!valid_ident(name) || is_reserved(name) || find_global(c, name) >= 0)
             continue;
-        enum gh_newtype t = binding_type(c, k, typev);
+        enum gh_newtype t = binding_type(c, k, typev, clsv);
         int l = find_local(r, name);
         if (l >= 0) {
             struct local_info *li = &rc->linfo[l];
@@ -1749,6 +1966,17 @@ static void check_pos(void *ctx, size_t off, int *line, int *column)
     *column = col;
 }
 
+/* Whether e reads len(gc.garbage) (the runner then makes the list before
+ * the threads start, so that reading it never races with making it). */
+static bool expr_reads_garbage(const struct gh_expr *e)
+{
+    if (!e)
+        return false;
+    if (e->kind == GH_EX_GC && e->ival == GH_GCR_GARBAGE_LEN)
+        return true;
+    return expr_reads_garbage(e->l) || expr_reads_garbage(e->r);
+}
+
 /* An expression scalar (a check, or `expr` of show / assert), parsed with
  * the names of role r (NULL: globals only); *text gets a copy. Errors carry
  * the position inside the scalar when it is on one line. */
@@ -1787,8 +2015,10 @@ static int parse_expr_scalar(struct pctx *c, yaml_node_t *cn, const struct gh_ro
     }
     size_t off = 0;
     char msg[512];
-    *expr = gh__expr_parse_in(*text, c->s->globals, c->s->nglobals, r, check_pos, &cp, &off,
-                              msg, sizeof msg);
+    *expr = gh__expr_parse_params(*text, c->s->globals, c->s->nglobals, r, c->s->params,
+                                  c->s->nparams, check_pos, &cp, &off, msg, sizeof msg);
+    if (*expr && expr_reads_garbage(*expr))
+        c->s->reads_gc_garbage = true;
     if (!*expr) {
         int line, col;
         check_pos(&cp, off, &line, &col);
@@ -1828,13 +2058,115 @@ static int parse_checks(struct pctx *c, yaml_node_t *n)
 
 enum top_key {
     T_NAME, T_ABOUT, T_THREADS, T_DURATION, T_OPS, T_SEED, T_SETUP, T_ROLES, T_MIX,
-    T_SCRIPT, T_INIT, T_AFTER, T_CHECKS, T_EXPECT, T_COUNT
+    T_SCRIPT, T_INIT, T_AFTER, T_CHECKS, T_EXPECT, T_PARAMS, T_GC, T_COUNT
 };
 
 static const char *const top_names[T_COUNT] = {
     "name", "about", "threads", "duration", "ops", "seed", "setup", "roles", "mix",
-    "script", "init", "after", "checks", "expect",
+    "script", "init", "after", "checks", "expect", "params", "gc",
 };
+
+/* `params`: NAME: INTEGER, in file order; then the --param overrides. */
+static int parse_params(struct pctx *c, yaml_node_t *key, yaml_node_t *n, yaml_node_t *root)
+{
+    char b[64], b2[64], list[512];
+    struct gh_scenario *s = c->s;
+    if (n && !is_null(n)) {
+        if (n->type != YAML_MAPPING_NODE)
+            return err_node(c, n, "params: expected a mapping of names to integers, such as "
+                            "{N: 10000}, found %s", desc(n, b, sizeof b));
+        int count = (int)(n->data.mapping.pairs.top - n->data.mapping.pairs.start);
+        if (count > GH_MAX_PARAMS) {
+            yaml_node_t *k = node_at(c, n->data.mapping.pairs.start[GH_MAX_PARAMS].key);
+            return err_node(c, k, "params: too many parameters (at most %d)", GH_MAX_PARAMS);
+        }
+        s->params = xcalloc((size_t)count, sizeof *s->params);
+        for (int i = 0; i < count; i++) {
+            yaml_node_t *k = node_at(c, n->data.mapping.pairs.start[i].key);
+            yaml_node_t *v = node_at(c, n->data.mapping.pairs.start[i].value);
+            if (!is_scalar(k) || has_nul(k) || !valid_ident(sval(k)))
+                return err_node(c, k, "params: expected a parameter name (a letter or `_`, "
+                                "then letters, digits or `_`, at most %d), found %s",
+                                GH_MAX_NAME, is_scalar(k) ? desc(k, b, sizeof b)
+                                                          : "a collection");
+            for (int j = 0; j < i; j++)
+                if (!strcmp(s->params[j].name, sval(k)))
+                    return err_node(c, k, "duplicate key `%s` in params (first given at "
+                                    "%d:%d)", clip(sval(k), b2, sizeof b2),
+                                    s->params[j].line, s->params[j].column);
+            struct gh_param *pp = &s->params[i];
+            pp->name = xstrdup(sval(k));
+            pp->line = (int)k->start_mark.line + 1;
+            pp->column = (int)k->start_mark.column + 1;
+            s->nparams = i + 1;
+            char what[96];
+            snprintf(what, sizeof what, "params: %s", pp->name);
+            if (get_int(c, v, what, INT64_MIN, INT64_MAX, &pp->value))
+                return -1;
+        }
+    }
+    size_t o = 0;
+    list[0] = 0;
+    for (int i = 0; i < s->nparams && o < sizeof list; i++)
+        o += (size_t)snprintf(list + o, sizeof list - o, "%s%s", i ? ", " : "",
+                              s->params[i].name);
+    yaml_node_t *at = key ? key : root;
+    for (int i = 0; i < c->noverrides; i++) {
+        char name[GH_MAX_NAME + 1], err[256];
+        int64_t v;
+        if (gh_param_assignment(c->overrides[i], name, sizeof name, &v, err, sizeof err))
+            return err_node(c, at, "--param %s: %s", clip(c->overrides[i], b, sizeof b), err);
+        int found = -1;
+        for (int j = 0; j < s->nparams; j++)
+            if (!strcmp(s->params[j].name, name))
+                found = j;
+        if (found < 0 && s->nparams)
+            return err_node(c, at, "--param %s: the scenario has no parameter `%s`; its params "
+                            "are: %s", clip(c->overrides[i], b, sizeof b), name, list);
+        if (found < 0)
+            return err_node(c, at, "--param %s: the scenario has no `params`",
+                            clip(c->overrides[i], b, sizeof b));
+        s->params[found].value = v;
+        s->params[found].overridden = true;
+    }
+    c->params_ready = true;
+    return 0;
+}
+
+/* The `gc:` section. */
+static int parse_gc_section(struct pctx *c, yaml_node_t *n)
+{
+    char b[64];
+    struct gh_scenario_gc *g = &c->s->gc;
+    g->enabled = -1;
+    if (!n || is_null(n))
+        return 0;
+    static const char *const names[] = {"thresholds", "enabled", "debug", "freeze"};
+    yaml_node_t *k[4], *v[4];
+    if (get_fields(c, n, "gc", names, 4, k, v, NULL, 0, NULL))
+        return -1;
+    if (v[0] && parse_thresholds(c, v[0], "gc: thresholds", g->thresholds, &g->nthresholds))
+        return -1;
+    if (v[1]) {
+        bool on;
+        if (get_bool(c, v[1], "gc: enabled", &on))
+            return -1;
+        g->enabled = on;
+    }
+    if (v[2]) {
+        if (is_scalar(v[2]) && !strcmp(sval(v[2]), "saveall"))
+            g->saveall = true;
+        else if (!(is_scalar(v[2]) && !strcmp(sval(v[2]), "none")))
+            return err_node(c, v[2], "gc: debug: expected saveall (gc.DEBUG_SAVEALL: garbage "
+                            "goes to gc.garbage instead of being freed) or none, found %s",
+                            desc(v[2], b, sizeof b));
+    }
+    if (v[3] && get_bool(c, v[3], "gc: freeze", &g->freeze))
+        return -1;
+    if (g->freeze)
+        c->s->gc_freezes = true;
+    return 0;
+}
 
 static int parse_top(struct pctx *c, yaml_node_t *root)
 {
@@ -1847,6 +2179,9 @@ static int parse_top(struct pctx *c, yaml_node_t *root)
                         list, desc(root, b, sizeof b));
     }
     if (get_fields(c, root, "the top level", top_names, T_COUNT, key, val, NULL, 0, NULL))
+        return -1;
+    /* First: every integer after this may be a `$NAME`. */
+    if (parse_params(c, key[T_PARAMS], val[T_PARAMS], root))
         return -1;
 
     const char *str;
@@ -1901,6 +2236,8 @@ static int parse_top(struct pctx *c, yaml_node_t *root)
     }
 
     if (parse_setup(c, val[T_SETUP]))
+        return -1;
+    if (parse_gc_section(c, val[T_GC]))
         return -1;
 
     /* Roles, or a top-level mix / script that makes the one role "worker". */
@@ -2057,10 +2394,17 @@ static int prescan(struct pctx *c)
 struct gh_scenario *gh_scenario_parse(const char *text, size_t len, const char *file,
                                       struct gh_diag *diag)
 {
+    return gh_scenario_parse_params(text, len, file, NULL, 0, diag);
+}
+
+struct gh_scenario *gh_scenario_parse_params(const char *text, size_t len, const char *file,
+                                             const char *const *params, int nparams,
+                                             struct gh_diag *diag)
+{
     struct gh_diag dummy;
     struct pctx c = {
         .file = file ? file : "<input>", .text = text ? text : "", .len = text ? len : 0,
-        .diag = diag ? diag : &dummy,
+        .diag = diag ? diag : &dummy, .overrides = params, .noverrides = params ? nparams : 0,
     };
     c.diag->msg[0] = 0;
     struct gh_scenario *s = xcalloc(1, sizeof *s);
@@ -2122,6 +2466,12 @@ out:
 
 struct gh_scenario *gh_scenario_load(const char *path, struct gh_diag *diag)
 {
+    return gh_scenario_load_params(path, NULL, 0, diag);
+}
+
+struct gh_scenario *gh_scenario_load_params(const char *path, const char *const *params,
+                                            int nparams, struct gh_diag *diag)
+{
     struct gh_diag dummy;
     if (!diag)
         diag = &dummy;
@@ -2163,7 +2513,7 @@ struct gh_scenario *gh_scenario_load(const char *path, struct gh_diag *diag)
         }
     }
     fclose(f);
-    struct gh_scenario *s = gh_scenario_parse(buf, len, path, diag);
+    struct gh_scenario *s = gh_scenario_parse_params(buf, len, path, params, nparams, diag);
     free(buf);
     return s;
 sanitize:
@@ -2218,6 +2568,9 @@ void gh_scenario_free(struct gh_scenario *s)
         gh__expr_free(s->checks[i].expr);
     }
     free(s->checks);
+    for (int i = 0; s->params && i < s->nparams; i++)
+        free(s->params[i].name);
+    free(s->params);
     free(s->name);
     free(s->about);
     free(s->file);
@@ -2274,5 +2627,55 @@ int gh_parse_duration(const char *text, uint64_t *ns)
     if (v == 0)
         return -1;
     *ns = v;
+    return 0;
+}
+
+/* ---- parameters -------------------------------------------------------- */
+
+int gh_param_assignment(const char *text, char *name, size_t namelen, int64_t *value,
+                        char *err, size_t errlen)
+{
+    const char *eq = text ? strchr(text, '=') : NULL;
+    if (!eq || eq == text || !eq[1]) {
+        snprintf(err, errlen, "expected NAME=VALUE, such as N=100000");
+        return -1;
+    }
+    size_t n = (size_t)(eq - text);
+    char buf[GH_MAX_NAME + 2];
+    if (n > GH_MAX_NAME) {
+        snprintf(err, errlen, "the name is longer than %d characters", GH_MAX_NAME);
+        return -1;
+    }
+    memcpy(buf, text, n);
+    buf[n] = 0;
+    if (!valid_ident(buf)) {
+        snprintf(err, errlen, "`%s` is not a parameter name (a letter or `_`, then letters, "
+                 "digits or `_`)", buf);
+        return -1;
+    }
+    const char *v = eq + 1;
+    bool neg = *v == '-';
+    if (neg)
+        v++;
+    int64_t x = 0;
+    bool ok = *v != 0;
+    for (; ok && *v; v++) {
+        int d = *v - '0';
+        if (d < 0 || d > 9 || x < (INT64_MIN + d) / 10)
+            ok = false;
+        else
+            x = x * 10 - d;
+    }
+    if (ok && !neg && x == INT64_MIN)
+        ok = false;
+    if (!ok) {
+        snprintf(err, errlen, "`%s` is not an integer (a parameter's value is a decimal "
+                 "integer)", eq + 1);
+        return -1;
+    }
+    if (namelen) {
+        snprintf(name, namelen, "%s", buf);
+    }
+    *value = neg ? x : -x;
     return 0;
 }

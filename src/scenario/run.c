@@ -95,6 +95,49 @@ static void perf_ctl_close(void)
     perf_ctl_fd = perf_ack_fd = -1;
 }
 
+/* ---- the collector's counters ---------------------------------------------- */
+
+static void copy_counts(struct gh_gc_counts *out, const struct gh_gc_stats *st)
+{
+    memcpy(out->gen, st->gen, sizeof out->gen);
+    out->examined = st->examined;
+    out->unreachable = st->unreachable;
+    out->collected = st->collected;
+    out->finalized = st->finalized;
+    out->resurrected = st->resurrected;
+    out->uncollectable = st->uncollectable;
+    out->untracked_tuples = st->untracked_tuples;
+    out->untracked_dicts = st->untracked_dicts;
+    out->weakrefs_cleared = st->weakrefs_cleared;
+    out->weakref_callbacks = st->weakref_callbacks;
+}
+
+/* A gc callback: at the end of each collection the collecting thread, which
+ * owns gh_gc_stats, publishes the counters for the gc.* expressions. */
+static void run_gc_callback(const char *phase, const struct gh_gc_info *info, void *arg)
+{
+    struct gh_run_shared *run = arg;
+    (void)info;
+    if (strcmp(phase, "stop") != 0)
+        return;
+    gh_check_pthread(pthread_mutex_lock(&run->gc_mutex));
+    copy_counts(&run->gc, &gh_gc_stats);
+    gh_check_pthread(pthread_mutex_unlock(&run->gc_mutex));
+}
+
+void gh__run_gc_counts(struct gh_run_shared *run, struct gh_gc_counts *out)
+{
+    if (!run->gc_live) {
+        /* No callback slot was free: read the statistics themselves (exact
+         * once the workers have joined). */
+        copy_counts(out, &gh_gc_stats);
+        return;
+    }
+    gh_check_pthread(pthread_mutex_lock(&run->gc_mutex));
+    *out = run->gc;
+    gh_check_pthread(pthread_mutex_unlock(&run->gc_mutex));
+}
+
 /* ---- checks --------------------------------------------------------------- */
 
 /* The checks' context: the object functions (the flavour's) read ec. */
@@ -228,9 +271,15 @@ int gh_run(struct gh_scenario *s, const struct gh_run_config *cfg, struct gh_res
     run.classes = calloc(ng, sizeof *run.classes);
     run.finalized = calloc(ng, sizeof *run.finalized);
     gh_assert(run.globals && run.classes && run.finalized);
+    gh_check_pthread(pthread_mutex_init(&run.gc_mutex, NULL));
+    run.gc_live = gh_gc_callback_add(run_gc_callback, &run) == 0;
     struct gh_rng setup_rng;
     gh_rng_seed(&setup_rng, res->seed, UINT64_C(1) << 32);
     sfl->setup(&run, &setup_rng);
+    /* The scenario's `gc:` section, as the threads will find it. */
+    sfl->gc_setup(&run);
+    gh_gc_get_threshold(res->gc_thresholds);
+    res->gc_enabled = gh_gc_isenabled();
 
     struct gh_worker *w = NULL;
     gh_check_pthread(posix_memalign((void **)&w, GH_CACHELINE, sizeof *w * (size_t)nthreads));
@@ -344,8 +393,12 @@ int gh_run(struct gh_scenario *s, const struct gh_run_config *cfg, struct gh_res
     if (s->tracing)
         gh_trace_stop();
     res->gc = gh_gc_stats; /* the checks' gc.collect calls included */
+    if (run.gc_live)
+        gh_gc_callback_remove(run_gc_callback, &run);
     /* Teardown: the globals die; a last collection frees their cycles, as
-     * CPython's finalisation does; every allocation must come back. */
+     * CPython's finalisation does; every allocation must come back. What a
+     * freeze left in the permanent generation is unfrozen first. */
+    sfl->gc_teardown(&run);
     sfl->teardown(&run);
     res->gc_garbage_at_exit = fl->gc_fini();
     fl->fini();
@@ -358,6 +411,7 @@ int gh_run(struct gh_scenario *s, const struct gh_run_config *cfg, struct gh_res
     if (res->has_gil)
         gh_gil_fini();
     pthread_barrier_destroy(&run.start);
+    pthread_mutex_destroy(&run.gc_mutex);
     free(run.globals);
     free(run.classes);
     free(run.finalized);

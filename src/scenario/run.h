@@ -93,6 +93,9 @@ struct gh_result {
     struct gh_alloc_stats alloc;    /* at the end of the measured phase */
     struct gh_gc_stats gc;          /* collections up to the checks (the
                                        teardown's last collection excluded) */
+    int64_t gc_thresholds[GH_GC_NGENS]; /* as the threads started (after the
+                                       scenario's `gc:` section) */
+    bool gc_enabled;                /* likewise: automatic collections on */
     int64_t gc_garbage_at_exit;     /* len(gc.garbage) after the teardown's
                                        collection (uncollectable cycles) */
     uint64_t alloc_live_after_teardown; /* bytes still live after the heap

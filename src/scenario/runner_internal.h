@@ -14,6 +14,19 @@
 
 struct gh_run_shared;
 
+/* The collector's counters as of its last completed collection: what the
+ * gc.* expressions read. The collecting thread copies them from
+ * gh_gc_stats in its "stop" callback (run.c) under gc_mutex; readers copy
+ * them under the same mutex. Neither holds it across anything that could
+ * wait (a switch point, a stop of the world), so it never deadlocks with
+ * a collection; and no reader touches gh_gc_stats while a collection in
+ * another thread writes it. */
+struct gh_gc_counts {
+    struct gh_gc_genstats gen[GH_GC_NGENS];
+    uint64_t examined, unreachable, collected, finalized, resurrected, uncollectable;
+    uint64_t untracked_tuples, untracked_dicts, weakrefs_cleared, weakref_callbacks;
+};
+
 /* What a user class's __del__ gets as its argument. */
 struct gh_class_ctx {
     struct gh_run_shared *run;
@@ -22,7 +35,8 @@ struct gh_class_ctx {
 
 /* Shared by all threads of a run. Everything is written by the main thread
  * before the workers are created (pthread_create orders it before them) and
- * read-only afterwards, except `stop`. */
+ * read-only afterwards, except `stop`, the counters below (relaxed atomics)
+ * and the collector's counters (under gc_mutex). */
 struct gh_run_shared {
     const struct gh_scenario *s;
     gh_object **globals;        /* [s->nglobals]; the run owns a reference */
@@ -43,7 +57,15 @@ struct gh_run_shared {
      * __del__ (or legacy finalizer) ran; and counting weakref callbacks. */
     int64_t *finalized;         /* [s->nglobals] */
     uint64_t callbacks;
+    /* The collector's counters (struct gh_gc_counts); gc_live: the
+     * callback is registered (else readers fall back to gh_gc_stats). */
+    pthread_mutex_t gc_mutex;
+    struct gh_gc_counts gc;
+    bool gc_live;
 };
+
+/* Copies the collector's counters as of its last completed collection. */
+void gh__run_gc_counts(struct gh_run_shared *run, struct gh_gc_counts *out);
 
 struct gh_worker {
     struct gh_tstate ts;        /* first: cache-line aligned */
@@ -83,6 +105,13 @@ struct gh_scenario_fl {
     /* gh_eval_env.object; ctx is a struct gh_eval_ctx. */
     int (*eval_object)(void *ctx, const struct gh_expr *e, int64_t *out, char *err,
                        size_t errlen);
+    /* After setup, before the workers (main thread): the scenario's `gc:`
+     * section (thresholds, enabled, debug, freeze), and gc.garbage made
+     * when an expression reads it. */
+    void (*gc_setup)(struct gh_run_shared *run);
+    /* After the checks, before the teardown: unfreezes what a freeze left
+     * in the permanent generation, so the last collection sees it. */
+    void (*gc_teardown)(struct gh_run_shared *run);
 };
 
 #define GH_X_(s, r) extern const struct gh_scenario_fl GH_FL_NAME(gh_scenario_fl, s##_##r);

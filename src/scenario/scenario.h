@@ -55,7 +55,15 @@
     X(TRACE_START, "trace.start", "start tracing allocations (tracemalloc.start())") \
     X(TRACE_SNAPSHOT, "trace.snapshot", "take a snapshot of the traced allocations, named `as`") \
     X(TRACE_STATS, "trace.stats", "print the `top` sites of snapshot `on` (or of a new one)") \
-    X(TRACE_COMPARE, "trace.compare", "print the `top` differences from snapshot `from` to `to` (or a new one)")
+    X(TRACE_COMPARE, "trace.compare", "print the `top` differences from snapshot `from` to `to` (or a new one)") \
+    X(GC_COLLECT,  "gc.collect",  "gc.collect(`generation`) from this thread; `as` binds the number of objects found unreachable") \
+    X(GC_DISABLE,  "gc.disable",  "gc.disable(): no automatic collections") \
+    X(GC_ENABLE,   "gc.enable",   "gc.enable() (fails under gc=off: there is no collector)") \
+    X(GC_SET_THRESHOLD, "gc.set_threshold", "gc.set_threshold(`thresholds`...)") \
+    X(GC_FREEZE,   "gc.freeze",   "gc.freeze(): every tracked object moves to the permanent generation") \
+    X(GC_UNFREEZE, "gc.unfreeze", "gc.unfreeze(): the permanent generation goes back to the oldest") \
+    X(CYCLE_NEW,   "cycle.new",   "a ring of `size` instances of `cls`, each referring to the next (attribute `next`); garbage unless `as` keeps one") \
+    X(GC_DOT,      "gc.dot",      "write the reference graph of `on`, `depth` edges deep, as Graphviz DOT to `path`")
 
 enum gh_op_kind {
 #define GH_X_(e, name, doc) GH_OP_##e,
@@ -151,6 +159,14 @@ struct gh_op {
     bool callback;            /* weakref.new: `callback: count` */
     bool has_value;           /* `value` was given (call: the argument) */
     int top;                  /* trace.stats, trace.compare: sites shown */
+    /* The collector's ops (docs/scenarios.md, "The cyclic collector"). The
+     * path of gc.dot is in `name` ("-": the run's output stream). */
+    int generation;           /* gc.collect: 0..2, default 2 */
+    int64_t thresholds[3];    /* gc.set_threshold: the first nthresholds are set */
+    int nthresholds;
+    int size;                 /* cycle.new: instances in the ring, default 2 */
+    int cls;                  /* cycle.new: the class global, or -1 (the plain class) */
+    int depth;                /* gc.dot: edges from `on`, default 3 */
 };
 
 /* ---- roles, setup, checks ---------------------------------------------- */
@@ -217,7 +233,27 @@ enum gh_expr_kind {
     GH_EX_FINALIZED,                                   /* slot: a class global */
     GH_EX_CALLBACKS,                                   /* callbacks() */
     GH_EX_IS, GH_EX_ISNOT, GH_EX_OBJ_EQ, GH_EX_OBJ_NE, /* l, r: NAMEs */
+    /* The collector (process-wide, in a role too): */
+    GH_EX_GC,          /* a reading: ival an enum gh_gc_reading, slot the
+                          generation (-1: gen0 for count/threshold, all
+                          generations for the statistics) */
+    GH_EX_GC_TRACKED,  /* gc.is_tracked(l), l a NAME */
 };
+
+/* What a GH_EX_GC node reads (`gc.NAME`, `gc.genN.NAME`, len(gc.garbage)). */
+enum gh_gc_reading {
+    GH_GCR_COLLECTIONS, GH_GCR_COLLECTED, GH_GCR_UNCOLLECTABLE, /* also per generation */
+    GH_GCR_COUNT, GH_GCR_THRESHOLD,                             /* also per generation */
+    GH_GCR_EXAMINED, GH_GCR_UNREACHABLE, GH_GCR_FINALIZED, GH_GCR_RESURRECTED,
+    GH_GCR_UNTRACKED_TUPLES, GH_GCR_UNTRACKED_DICTS, GH_GCR_WEAKREFS_CLEARED,
+    GH_GCR_WEAKREF_CALLBACKS, GH_GCR_ISENABLED, GH_GCR_FREEZE_COUNT,
+    GH_GCR_GARBAGE_LEN,                                         /* len(gc.garbage) */
+    GH_GCR_COUNT_
+};
+/* The name after `gc.` (or `gc.genN.`) of each reading. */
+extern const char *const gh_gc_reading_names[GH_GCR_COUNT_];
+/* Readings that exist per generation: gc.genN.NAME. */
+#define GH_GCR_PER_GEN(r) ((r) <= GH_GCR_THRESHOLD)
 
 struct gh_expr {
     enum gh_expr_kind kind;
@@ -255,6 +291,8 @@ struct gh_eval_env {
 int gh_expr_eval(const struct gh_expr *e, const struct gh_eval_env *env,
                  int64_t *out, char *err, size_t errlen);
 
+struct gh_param;
+
 /* Cross-file internal (parse.c <-> expr.c): parses one check. Names in
  * len() resolve against globals[0..nglobals). pos maps a byte offset in
  * text to a 1-based line and column in the file (NULL: line 1, column =
@@ -270,6 +308,12 @@ struct gh_expr *gh__expr_parse_in(const char *text, const struct gh_global *glob
                                   int nglobals, const struct gh_role *role,
                                   gh__expr_pos_fn *pos, void *pos_ctx, size_t *err_offset,
                                   char *err, size_t errlen);
+/* The same with the scenario's parameters, which `$NAME` reads. */
+struct gh_expr *gh__expr_parse_params(const char *text, const struct gh_global *globals,
+                                      int nglobals, const struct gh_role *role,
+                                      const struct gh_param *params, int nparams,
+                                      gh__expr_pos_fn *pos, void *pos_ctx,
+                                      size_t *err_offset, char *err, size_t errlen);
 void gh__expr_free(struct gh_expr *e);
 /* An evaluation error: formats "WHAT (in the expression at L:C)" into err
  * and returns -1 (for gh_expr_eval and the object callbacks it calls). */
@@ -277,6 +321,26 @@ GH_PRINTF(4, 5)
 int gh__expr_error(const struct gh_expr *e, char *err, size_t errlen, const char *fmt, ...);
 
 enum gh_expect_hazards { GH_EXPECT_HAZARDS_NONE, GH_EXPECT_HAZARDS_SOME };
+
+/* A scenario parameter (`params:`): an integer that `$NAME` stands for
+ * wherever the file takes an integer, and in expressions. */
+struct gh_param {
+    char *name;
+    int64_t value;            /* the file's, or the --param override's */
+    bool overridden;          /* set by --param */
+    int line, column;         /* of its key in `params` */
+};
+#define GH_MAX_PARAMS 64
+
+/* The `gc:` section: the collector's settings, applied by the runner after
+ * setup and before the threads start. */
+struct gh_scenario_gc {
+    int64_t thresholds[3];    /* gc.set_threshold(...) with the first nthresholds */
+    int nthresholds;          /* 0: not given */
+    int enabled;              /* -1 not given, else 0 or 1 */
+    bool saveall;             /* debug: saveall (gc.DEBUG_SAVEALL) */
+    bool freeze;              /* gc.freeze() after setup */
+};
 
 struct gh_scenario {
     char *name;
@@ -298,6 +362,12 @@ struct gh_scenario {
     struct gh_check *checks;
     int nchecks;
     enum gh_expect_hazards expect_hazards;
+    struct gh_param *params;  /* `params:`, in file order */
+    int nparams;
+    struct gh_scenario_gc gc; /* the `gc:` section */
+    bool gc_freezes;          /* gc: freeze or a gc.freeze op: the runner
+                                 unfreezes before the teardown's collection */
+    bool reads_gc_garbage;    /* an expression reads len(gc.garbage) */
 };
 
 /* Diagnostics: a bad input is reported as "FILE:LINE:COLUMN: error: WHAT"
@@ -311,6 +381,17 @@ struct gh_scenario *gh_scenario_load(const char *path, struct gh_diag *diag);
 /* The same from memory; `file` names it in messages. */
 struct gh_scenario *gh_scenario_parse(const char *text, size_t len, const char *file,
                                       struct gh_diag *diag);
+/* The same with parameter overrides: `params` holds nparams "NAME=VALUE"
+ * strings (--param), each naming a parameter of the file's `params`. */
+struct gh_scenario *gh_scenario_load_params(const char *path, const char *const *params,
+                                            int nparams, struct gh_diag *diag);
+struct gh_scenario *gh_scenario_parse_params(const char *text, size_t len, const char *file,
+                                             const char *const *params, int nparams,
+                                             struct gh_diag *diag);
+/* Splits "NAME=VALUE" (a parameter name, a decimal integer): 0, or -1 with
+ * a message in err. name gets at most namelen - 1 characters. */
+int gh_param_assignment(const char *text, char *name, size_t namelen, int64_t *value,
+                        char *err, size_t errlen);
 void gh_scenario_free(struct gh_scenario *s);
 
 /* Gives each role its thread count for a run of `total` threads: roles with

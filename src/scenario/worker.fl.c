@@ -12,6 +12,7 @@
  * to the loop is a test of the tracing flag (a relaxed load, predicted not
  * taken): while tracing, each op's allocations are charged to its line.
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -279,10 +280,75 @@ static gh_object *name_obj(const struct gh_eval_ctx *c, const struct gh_expr *n)
     return o ? o : &gh_none;
 }
 
+/* gc.NAME, gc.genN.NAME, len(gc.garbage): process-wide, in a role too. */
+static int eval_gc(struct gh_eval_ctx *c, const struct gh_expr *e, int64_t *out, char *err,
+                   size_t errlen)
+{
+    struct gh_tstate *ts = c->w ? &c->w->ts : gh_tstate_get();
+    int gen = e->slot;
+    int64_t a[GH_GC_NGENS];
+    struct gh_gc_counts g;
+    uint64_t v = 0;
+    switch ((enum gh_gc_reading)e->ival) {
+    case GH_GCR_COUNT:
+        gh_gc_get_count(a);
+        *out = a[gen < 0 ? 0 : gen];
+        return 0;
+    case GH_GCR_THRESHOLD:
+        gh_gc_get_threshold(a);
+        *out = a[gen < 0 ? 0 : gen];
+        return 0;
+    case GH_GCR_ISENABLED:
+        *out = gh_gc_isenabled();
+        return 0;
+    case GH_GCR_FREEZE_COUNT:
+        *out = GH_FL(gh_gc_get_freeze_count)(ts);
+        return 0;
+    case GH_GCR_GARBAGE_LEN:
+        /* Made by gc_setup before the threads (the parser flags the
+         * scenarios that read it), so this never makes it. */
+        *out = gh_list_len((struct gh_list *)(void *)GH_FL(gh_gc_garbage)());
+        return 0;
+    default:
+        break;
+    }
+    gh__run_gc_counts(c->run, &g);
+    switch ((enum gh_gc_reading)e->ival) {
+    case GH_GCR_COLLECTIONS:
+    case GH_GCR_COLLECTED:
+    case GH_GCR_UNCOLLECTABLE:
+        for (int i = 0; i < GH_GC_NGENS; i++) {
+            if (gen >= 0 && i != gen)
+                continue;
+            v += e->ival == GH_GCR_COLLECTIONS ? g.gen[i].collections
+                 : e->ival == GH_GCR_COLLECTED ? g.gen[i].collected
+                                               : g.gen[i].uncollectable;
+        }
+        break;
+    case GH_GCR_EXAMINED: v = g.examined; break;
+    case GH_GCR_UNREACHABLE: v = g.unreachable; break;
+    case GH_GCR_FINALIZED: v = g.finalized; break;
+    case GH_GCR_RESURRECTED: v = g.resurrected; break;
+    case GH_GCR_UNTRACKED_TUPLES: v = g.untracked_tuples; break;
+    case GH_GCR_UNTRACKED_DICTS: v = g.untracked_dicts; break;
+    case GH_GCR_WEAKREFS_CLEARED: v = g.weakrefs_cleared; break;
+    case GH_GCR_WEAKREF_CALLBACKS: v = g.weakref_callbacks; break;
+    default:
+        return gh__expr_error(e, err, errlen, "bad gc reading %d", (int)e->ival);
+    }
+    if (v > (uint64_t)INT64_MAX)
+        return gh__expr_error(e, err, errlen, "integer overflow: gc.%s = %" PRIu64,
+                              gh_gc_reading_names[e->ival], v);
+    *out = (int64_t)v;
+    return 0;
+}
+
 static int eval_object(void *ctx, const struct gh_expr *e, int64_t *out, char *err,
                        size_t errlen)
 {
     struct gh_eval_ctx *c = ctx;
+    if (e->kind == GH_EX_GC)
+        return eval_gc(c, e, out, err, errlen);
     if (e->kind == GH_EX_FINALIZED) {
         *out = c->w ? c->w->finalized[e->slot]
                     : gh_atomic_load_relaxed_i64(&c->run->finalized[e->slot]);
@@ -352,6 +418,21 @@ static int eval_object(void *ctx, const struct gh_expr *e, int64_t *out, char *e
         *out = r != NULL;
         if (r)
             gh_decref(r);
+        return 0;
+    }
+    case GH_EX_GC_TRACKED: {
+        bool tracked;
+        if (c->w) {
+            /* Without a GIL a dict's bit changes under its critical
+             * section (re-tracking); the collector changes bits only with
+             * the world stopped, which cannot happen while we evaluate. */
+            GH_BEGIN_CS(&c->w->ts, o)
+            tracked = gh_gc_object_is_tracked(o);
+            GH_END_CS(&c->w->ts)
+        } else {
+            tracked = gh_gc_object_is_tracked(o);
+        }
+        *out = tracked;
         return 0;
     }
     case GH_EX_IS: case GH_EX_ISNOT: case GH_EX_OBJ_EQ: case GH_EX_OBJ_NE: {
@@ -435,6 +516,132 @@ static void print_stats(struct gh_worker *w, const struct gh_op *op, const char 
     if (!shown)
         fputs("    (nothing traced)\n", f);
     funlockfile(f);
+}
+
+/* ---- the collector's ops ------------------------------------------------------------ */
+
+/* cycle.new: a ring of op->size instances of op->cls (the plain class when
+ * -1), each referring to the next through its attribute `next` (size 1: a
+ * node that refers to itself). Returns a new reference to the first. */
+static gh_object *make_ring(struct gh_tstate *ts, const struct gh_op *op, gh_object **globals)
+{
+    gh_object *cls = op->cls >= 0 ? globals[op->cls] : NULL;
+    gh_object *first = cls ? GH_FL(gh_instance_new_of)(cls) : GH_FL(gh_instance_new)();
+    gh_object *name = GH_FL(gh_str_const)("next");
+    gh_object *prev = first;
+    for (int i = 1; i < op->size; i++) {
+        gh_object *o = cls ? GH_FL(gh_instance_new_of)(cls) : GH_FL(gh_instance_new)();
+        GH_FL(gh_attr_set)(ts, prev, name, o); /* prev.next = o: prev owns o */
+        prev = o;
+    }
+    GH_FL(gh_attr_set)(ts, prev, name, gh_newref(first)); /* closes the ring */
+    gh_decref(name);
+    return first;
+}
+
+/* gc.dot's file: PATH, or with several threads PATH with ".N" (the
+ * thread's index) before its extension, so threads do not overwrite each
+ * other's graphs. */
+static void dot_path(char *buf, size_t len, const char *path, int index)
+{
+    if (index < 0) {
+        snprintf(buf, len, "%s", path);
+        return;
+    }
+    const char *slash = strrchr(path, '/');
+    const char *dot = strrchr(path, '.');
+    if (dot && dot > (slash ? slash + 1 : path))
+        snprintf(buf, len, "%.*s.%d%s", (int)(dot - path), path, index, dot);
+    else
+        snprintf(buf, len, "%s.%d", path, index);
+}
+
+/* gc.dot: the graph is built in memory first (the world is stopped while
+ * it is gathered), then written whole: to the run's output when the path
+ * is "-", else to the file. Prints what it wrote. */
+static bool exec_dot(struct gh_worker *w, struct gh_tstate *ts, const struct gh_op *op,
+                     gh_object **globals, gh_object **locals)
+{
+    struct gh_run_shared *run = w->run;
+    gh_object *root = target_any(&op->on, globals, locals);
+    if (!root)
+        return false;
+    const char *on = op->on.local ? run->s->roles[w->role].locals[op->on.slot]
+                                  : run->s->globals[op->on.slot].name;
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&buf, &len);
+    if (!m)
+        return false;
+    int64_t n = GH_FL(gh_gc_write_dot)(ts, m, root, op->depth);
+    fclose(m);
+    FILE *f = run->out;
+    int e = 0;
+    char path[4096];
+    if (strcmp(op->name, "-") != 0) {
+        dot_path(path, sizeof path, op->name, run->nthreads > 1 ? w->index : -1);
+        FILE *o = fopen(path, "w");
+        if (!o || fwrite(buf, 1, len, o) != len)
+            e = errno ? errno : EIO;
+        if (o && fclose(o) != 0 && !e)
+            e = errno ? errno : EIO;
+    }
+    flockfile(f);
+    print_site(f, w, op);
+    const char *plural = n == 1 ? "" : "s";
+    if (strcmp(op->name, "-") == 0) {
+        fprintf(f, "gc.dot(%s, depth %d): %" PRId64 " object%s\n", on, op->depth, n, plural);
+        fwrite(buf, 1, len, f);
+    } else if (e) {
+        fprintf(f, "gc.dot(%s): cannot write %s: %s\n", on, path, strerror(e));
+    } else {
+        fprintf(f, "gc.dot(%s, depth %d): %" PRId64 " object%s written to %s\n", on,
+                op->depth, n, plural, path);
+    }
+    funlockfile(f);
+    free(buf);
+    return e == 0;
+}
+
+static bool exec_gc_op(struct gh_worker *w, struct gh_tstate *ts, const struct gh_op *op,
+                       gh_object **globals, gh_object **locals)
+{
+    int64_t t[GH_GC_NGENS];
+    switch (op->kind) {
+    case GH_OP_GC_COLLECT: {
+        int64_t n = GH_FL(gh_gc_collect)(ts, op->generation);
+        if (op->as >= 0)
+            bind_local(locals, op->as, gh_int_new(n));
+        return true;
+    }
+    case GH_OP_GC_DISABLE:
+        gh_gc_disable();
+        return true;
+    case GH_OP_GC_ENABLE:
+        if (gh_gcstate.mode == GH_GC_OFF)
+            return false; /* gc=off: there is no collector to enable */
+        gh_gc_enable();
+        return true;
+    case GH_OP_GC_SET_THRESHOLD:
+        gh_gc_get_threshold(t);
+        for (int i = 0; i < op->nthresholds; i++)
+            t[i] = op->thresholds[i];
+        gh_gc_set_threshold(t[0], t[1], t[2]);
+        return true;
+    case GH_OP_GC_FREEZE:
+        GH_FL(gh_gc_freeze)(ts);
+        return true;
+    case GH_OP_GC_UNFREEZE:
+        GH_FL(gh_gc_unfreeze)(ts);
+        return true;
+    case GH_OP_CYCLE_NEW:
+        bind_or_release(op, locals, make_ring(ts, op, globals));
+        return true;
+    case GH_OP_GC_DOT:
+        return exec_dot(w, ts, op, globals, locals);
+    default:
+        return false;
+    }
 }
 
 /* ---- one op ---------------------------------------------------------------------- */
@@ -587,6 +794,10 @@ static GH_NOINLINE bool exec_model_op(struct gh_worker *w, struct gh_tstate *ts,
     case GH_OP_TRACE_START:
         gh_trace_start();
         return true;
+    case GH_OP_GC_COLLECT: case GH_OP_GC_DISABLE: case GH_OP_GC_ENABLE:
+    case GH_OP_GC_SET_THRESHOLD: case GH_OP_GC_FREEZE: case GH_OP_GC_UNFREEZE:
+    case GH_OP_CYCLE_NEW: case GH_OP_GC_DOT:
+        return exec_gc_op(w, ts, op, globals, locals);
     case GH_OP_TRACE_SNAPSHOT: {
         struct gh_trace_snapshot *snap = gh_trace_take_snapshot();
         if (!snap)
@@ -921,10 +1132,41 @@ static int64_t len_generic(gh_object *o)
     }
 }
 
+/* The `gc:` section, after setup (main thread, no worker yet). */
+static void gc_setup(struct gh_run_shared *run)
+{
+    const struct gh_scenario_gc *g = &run->s->gc;
+    if (g->nthresholds) {
+        int64_t t[GH_GC_NGENS];
+        gh_gc_get_threshold(t);
+        for (int i = 0; i < g->nthresholds; i++)
+            t[i] = g->thresholds[i];
+        gh_gc_set_threshold(t[0], t[1], t[2]);
+    }
+    if (g->enabled == 0)
+        gh_gc_disable();
+    else if (g->enabled == 1 && gh_gcstate.mode != GH_GC_OFF)
+        gh_gc_enable();
+    if (g->saveall)
+        gh_gc_set_debug(gh_gc_get_debug() | GH_GC_DEBUG_SAVEALL);
+    if (run->s->reads_gc_garbage)
+        (void)GH_FL(gh_gc_garbage)(); /* made now, read by the threads */
+    if (g->freeze)
+        GH_FL(gh_gc_freeze)(gh_tstate_get());
+}
+
+static void gc_teardown(struct gh_run_shared *run)
+{
+    if (run->s->gc_freezes)
+        GH_FL(gh_gc_unfreeze)(gh_tstate_get());
+}
+
 const struct gh_scenario_fl GH_FL(gh_scenario_fl) = {
     .setup = setup,
     .teardown = teardown,
     .eval_object = eval_object,
+    .gc_setup = gc_setup,
+    .gc_teardown = gc_teardown,
 };
 
 /* ---- microbenchmarks of the hot primitives (bench/dispatch.c) ---------- */

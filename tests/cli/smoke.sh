@@ -5,8 +5,9 @@
 #
 # For every scenarios/*.yaml, under every preset that `gilheap list` shows, at
 # 1 and 2 threads: `gilheap run --duration 200ms --json F` must exit 0 (an
-# unsafe preset may exit 1: its hazards are expected) and F must parse as
-# JSON. A thread count below what a scenario's roles need is refused by
+# unsafe preset may exit 1: its hazards are expected), F must parse as JSON,
+# and nothing may leak: alloc.live_after_teardown is 0 (the teardown drops
+# the globals and collects the cycles; unsafe presets are exempt). A thread count below what a scenario's roles need is refused by
 # gilheap (exit 2, "the roles need at least N threads"); that combination is
 # reported as skipped, not failed. Then one `gilheap compare` of shared-list,
 # with --plot (needs gnuplot: scripts/setup.sh installs gnuplot-nox).
@@ -32,6 +33,11 @@ skipped=0
 
 json_ok() {
     python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$1"
+}
+
+# Leak-free: alloc.live_after_teardown is 0 (or the run is unsafe).
+json_no_leak() {
+    python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if d["config"]["unsafe"] or d["alloc"]["live_after_teardown"] == 0 else 1)' "$1"
 }
 
 json_unsafe() {
@@ -63,7 +69,12 @@ for scen in "${scenarios[@]}"; do
                 --json "$out" --quiet > "$tmp/stdout" 2> "$tmp/stderr" || status=$?
             if [[ $status -eq 0 || ($status -eq 1 && -f $out) ]] && json_ok "$out" 2> /dev/null &&
                 { [[ $status -eq 0 ]] || json_unsafe "$out"; }; then
-                passed=$((passed + 1))
+                if json_no_leak "$out"; then
+                    passed=$((passed + 1))
+                else
+                    failed=$((failed + 1))
+                    echo "FAIL run $name: leaked (alloc.live_after_teardown > 0)" >&2
+                fi
             elif [[ $status -eq 2 ]] && grep -q 'the roles need at least' "$tmp/stderr"; then
                 skipped=$((skipped + 1))
                 echo "skip run $name: $(cat "$tmp/stderr")"

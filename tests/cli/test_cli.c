@@ -283,6 +283,26 @@ Test(cli_usage, plot_without_gnuplot)
     cr_assert_eq(rmdir(dir), 0, "something was left in %s", dir);
 }
 
+Test(cli_usage, bad_param)
+{
+    expect_error(ARGS("run", "gc-pause-vs-heap", "--param", "N"), true,
+                 ARGS("--param 'N'", "expected NAME=VALUE"));
+    expect_error(ARGS("run", "gc-pause-vs-heap", "--param", "N=lots"), true,
+                 ARGS("--param 'N=lots'", "`lots` is not an integer"));
+    expect_error(ARGS("compare", "gc-pause-vs-heap", "--param", "N=1", "--param", "N=2"), true,
+                 ARGS("--param 'N=2'", "N is already set by --param 'N=1'"));
+    /* A name the scenario does not have: found when the file is read, with
+     * its position; nothing runs. */
+    expect_error(ARGS("run", "gc-pause-vs-heap", "--param", "M=5"), false,
+                 ARGS("scenarios/gc-pause-vs-heap.yaml:", "--param M=5: the scenario has no "
+                      "parameter `M`; its params are: N, G"));
+    expect_error(ARGS("compare", "gc-pause-vs-heap", "--param", "N=-5"), false,
+                 ARGS("items: expected an integer from 0 to 10000000, found `$N` = -5 "
+                      "(from --param)"));
+    expect_error(ARGS("run", SCEN, "--param", "N=5"), false,
+                 ARGS("--param N=5: the scenario has no `params`"));
+}
+
 Test(cli_usage, bad_scenario_file_names_line)
 {
     char path[] = "/tmp/gh-test-cli-bad-XXXXXX.yaml";
@@ -353,6 +373,8 @@ Test(cli_info, list_shows_scenarios_and_presets)
         snprintf(line, sizeof line, "\n  %s ", gh_presets[i].name);
         cr_assert(strstr(o.out, line), "preset %s missing from:\n%s", gh_presets[i].name, o.out);
         cr_assert(strstr(o.out, gh_presets[i].models), "models line of %s", gh_presets[i].name);
+        snprintf(line, sizeof line, " gc=%s ", gh_gc_names[gh_presets[i].gc]);
+        cr_assert(strstr(o.out, line), "the gc axis of %s in:\n%s", gh_presets[i].name, o.out);
     }
     out_free(&o);
 }
@@ -536,5 +558,108 @@ Test(cli_run, compare_plot_gnuplot_fails)
     cr_assert_eq(rmdir(fake), 0);
     cr_assert_eq(rmdir(tmp), 0, "a temporary directory was left in %s", tmp);
     cr_assert_eq(rmdir(dir), 0, "something was left in %s", dir);
+    out_free(&o);
+}
+
+/* ---- the collector on the command line ---------------------------------- */
+
+/* run: the gc section of the summary, the params on the first line, and
+ * the JSON's gc key; --set gc=off. */
+Test(cli_run, run_reports_the_collector)
+{
+    char dir[] = "/tmp/gh-test-cli-gc-XXXXXX", json[128], csv[128];
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(json, sizeof json, "%s/r.json", dir);
+    snprintf(csv, sizeof csv, "%s/r.csv", dir);
+    struct out o = run(ARGS("run", "gc-pause-vs-heap", "--param", "N=3000", "--duration",
+                            "100ms", "--threads", "2", "--json", json, "--csv", csv));
+    cr_assert_eq(o.status, 0, "status %d: %s\n%s", o.status, o.err, o.out);
+    cr_assert(strstr(o.out, "gc=generational)"), "%s", o.out);
+    cr_assert(strstr(o.out, "  params N=3000 G=2\n"), "%s", o.out);
+    cr_assert(strstr(o.out, "\ngc          generational, thresholds 2000/10/10, automatic "
+                            "collections disabled: "), "%s", o.out);
+    cr_assert(strstr(o.out, "collection (GIL held)"), "%s", o.out);
+    cr_assert(strstr(o.out, "time to safepoint: does not apply under sync=gil"), "%s", o.out);
+    json_error_t jerr;
+    json_t *j = json_load_file(json, 0, &jerr);
+    cr_assert_not_null(j, "%s", jerr.text);
+    json_t *gc = json_object_get(j, "gc");
+    cr_assert_str_eq(json_string_value(json_object_get(gc, "mode")), "generational");
+    cr_assert_gt(json_integer_value(json_object_get(gc, "collections")), 0);
+    cr_assert(json_is_object(json_object_get(gc, "pause_ns")));
+    cr_assert_null(json_object_get(gc, "tts_ns"));
+    json_t *cfg = json_object_get(j, "config");
+    cr_assert_eq(json_integer_value(json_object_get(json_object_get(cfg, "params"), "N")), 3000);
+    json_decref(j);
+    FILE *f = fopen(csv, "r");
+    cr_assert_not_null(f);
+    char line[8192];
+    cr_assert_not_null(fgets(line, sizeof line, f));
+    cr_assert(strstr(line, ",gc,"), "%s", line);
+    cr_assert_not_null(fgets(line, sizeof line, f));
+    cr_assert(strstr(line, ",generational,false,2,1,N=3000 G=2,"), "%s", line);
+    fclose(f);
+    out_free(&o);
+
+    o = run(ARGS("run", "gc-pause-vs-heap", "--param", "N=100", "--duration", "100ms",
+                 "--strategy", "atomic", "--threads", "2", "--json", json));
+    cr_assert_eq(o.status, 0, "status %d: %s\n%s", o.status, o.err, o.out);
+    cr_assert(strstr(o.out, "\ngc          stw, threshold 2000"), "%s", o.out);
+    cr_assert(strstr(o.out, "  world stopped "), "%s", o.out);
+    cr_assert(strstr(o.out, "  time to safepoint "), "%s", o.out);
+    j = json_load_file(json, 0, &jerr);
+    cr_assert_not_null(j, "%s", jerr.text);
+    cr_assert(json_is_object(json_object_get(json_object_get(j, "gc"), "tts_ns")));
+    json_decref(j);
+    out_free(&o);
+
+    /* gc=off: the scenario's checks see no collector and fail (exit 1). */
+    o = run(ARGS("run", "gc-pause-vs-heap", "--param", "N=100", "--duration", "100ms",
+                 "--set", "gc=off", "--json", json));
+    cr_assert_eq(o.status, 1, "status %d: %s\n%s", o.status, o.err, o.out);
+    cr_assert(strstr(o.out, "gc=off)"), "%s", o.out);
+    cr_assert(strstr(o.out, "\ngc          off: no cyclic collection"), "%s", o.out);
+    cr_assert(strstr(o.out, "FAIL  gc.collections == count(gc.collect)"), "%s", o.out);
+    out_free(&o);
+    unlink(json);
+    unlink(csv);
+    cr_assert_eq(rmdir(dir), 0, "something was left in %s", dir);
+}
+
+/* compare: --param reaches every cell; the gc p99 column appears when a
+ * run collected, and the summary has it. */
+Test(cli_run, compare_shows_gc_pauses)
+{
+    char dir[] = "/tmp/gh-test-cli-gccmp-XXXXXX", json[128];
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(json, sizeof json, "%s/c.json", dir);
+    struct out o = run(ARGS("compare", "gc-pause-vs-heap", "--param", "N=2000", "--threads",
+                            "1", "--duration", "100ms", "--json", json));
+    cr_assert_eq(o.status, 0, "status %d: %s\n%s", o.status, o.err, o.out);
+    cr_assert(strstr(o.out, "  param N=2000\n"), "%s", o.out);
+    cr_assert(strstr(o.out, " gc p99 "), "%s", o.out);
+    json_error_t jerr;
+    json_t *j = json_load_file(json, 0, &jerr);
+    cr_assert_not_null(j, "%s", jerr.text);
+    json_t *params = json_object_get(json_object_get(j, "config"), "params");
+    cr_assert_str_eq(json_string_value(json_array_get(params, 0)), "N=2000");
+    json_t *summary = json_object_get(j, "summary");
+    cr_assert_eq(json_array_size(summary), gh_npresets);
+    for (size_t i = 0; i < json_array_size(summary); i++)
+        cr_assert(json_is_number(json_object_get(json_array_get(summary, i), "gc_pause_p99_ns")),
+                  "row %zu", i);
+    json_t *cell = json_object_get(json_array_get(json_object_get(j, "cells"), 0), "result");
+    cr_assert_eq(json_integer_value(json_object_get(json_object_get(json_object_get(cell,
+                 "config"), "params"), "N")), 2000, "the cell ran with the parameter");
+    json_decref(j);
+    unlink(json);
+    cr_assert_eq(rmdir(dir), 0);
+    out_free(&o);
+
+    /* No collection anywhere: no gc column. */
+    o = run(ARGS("compare", SCEN, "--strategies", "gil", "--set", "gc=off", "--threads", "1",
+                 "--duration", "50ms"));
+    cr_assert_eq(o.status, 0, "status %d: %s\n%s", o.status, o.err, o.out);
+    cr_assert_null(strstr(o.out, "gc p99"), "%s", o.out);
     out_free(&o);
 }

@@ -123,6 +123,204 @@ FL_TEST(model, attributes, .timeout = 10)
     cr_assert_eq(fx_live(), live0);
 }
 
+/* What tp_traverse visits, in order. */
+struct visits {
+    gh_object *seen[64];
+    int n;
+};
+
+static void record_visit(gh_object *o, void *arg)
+{
+    struct visits *v = arg;
+    cr_assert_lt(v->n, 64);
+    v->seen[v->n++] = o;
+}
+
+static struct visits traverse_of(gh_object *o)
+{
+    struct visits v = {.n = 0};
+    o->ob_type->tp_traverse(o, record_visit, &v);
+    return v;
+}
+
+static int64_t int_value(gh_object *o) { return ((struct gh_int *)(void *)o)->value; }
+
+/* CPython 3.11+: no attribute dict object; the values live in a block the
+ * instance points to (docs/objects.md, "Classes and instances"). */
+FL_TEST(model, attributes_are_stored_in_the_instance, .timeout = 10)
+{
+    enum { N = 10 };
+    uint64_t live0 = fx_live();
+    gh_object *o = GH_FL(gh_instance_new)();
+    gh_object *cls = GH_FL(gh_plain_class)();
+    cr_assert_eq(gh_getsizeof(o), 48, "header, dict_or_values, weakreflist, GC head or prefix");
+    struct visits v = traverse_of(o);
+    cr_assert(v.n == 1 && v.seen[0] == cls, "a new instance refers to its class only");
+
+    gh_object *names[N], *values[N];
+    for (int i = 0; i < N; i++) {
+        names[i] = gh_int_new(1000 + i);
+        values[i] = gh_int_new(5000 + i);
+        GH_FL(gh_attr_set)(&fx_ts, o, names[i], gh_newref(values[i]));
+        cr_assert_eq(gh_refcnt(names[i]), 2, "the instance holds the name");
+    }
+    cr_assert_eq(gh_getsizeof(o), 48, "the values block is not counted (CPython 3.12's getsizeof)");
+    v = traverse_of(o);
+    /* The values only, not the names: as CPython, whose names are the
+     * class's shared keys. */
+    cr_assert_eq(v.n, 1 + N, "the class, then each value (got %d)", v.n);
+    for (int i = 0; i < N; i++)
+        cr_assert(v.seen[1 + i] == values[i], "attribute %d in insertion order", i);
+
+    /* Found by an equal name that is another object. */
+    for (int i = 0; i < N; i++) {
+        gh_object *same = gh_int_new(1000 + i);
+        cr_assert_neq(same, names[i]);
+        gh_object *got = GH_FL(gh_attr_get)(&fx_ts, o, same);
+        cr_assert_eq(got, values[i], "o.a%d", i);
+        gh_decref(got);
+        gh_decref(same);
+    }
+
+    /* Rebinding keeps the stored name and releases the old value. */
+    gh_object *other3 = gh_int_new(1003);
+    GH_FL(gh_attr_set)(&fx_ts, o, other3, gh_int_new(7777));
+    cr_assert_eq(gh_refcnt(values[3]), 1, "the replaced value was released");
+    cr_assert_eq(gh_refcnt(other3), 1, "the name already stored stays");
+    gh_object *got = GH_FL(gh_attr_get)(&fx_ts, o, names[3]);
+    cr_assert_eq(int_value(got), 7777);
+    gh_decref(got);
+
+    /* delattr: the rest keep their order. */
+    cr_assert(GH_FL(gh_attr_del)(&fx_ts, o, other3));
+    cr_assert_eq(gh_refcnt(names[3]), 1, "the deleted name was released");
+    cr_assert_null(GH_FL(gh_attr_get)(&fx_ts, o, names[3]), "AttributeError after del");
+    cr_assert_not(GH_FL(gh_attr_del)(&fx_ts, o, names[3]), "del twice: AttributeError");
+    cr_assert_not(GH_FL(gh_attr_del)(&fx_ts, names[0], names[0]), "ints have no attributes");
+    v = traverse_of(o);
+    cr_assert_eq(v.n, 1 + (N - 1));
+    for (int i = 0, j = 0; i < N; i++) {
+        if (i == 3)
+            continue;
+        cr_assert_eq(v.seen[1 + j], values[i], "order after del, attribute %d", i);
+        j++;
+    }
+    gh_decref(other3);
+
+    /* tp_clear (the collector breaking a cycle): valid, empty, usable. */
+    o->ob_type->tp_clear(o);
+    v = traverse_of(o);
+    cr_assert(v.n == 1 && v.seen[0] == cls, "cleared: only the class is left");
+    for (int i = 0; i < N; i++) {
+        cr_assert_null(GH_FL(gh_attr_get)(&fx_ts, o, names[i]));
+        cr_assert_eq(gh_refcnt(names[i]), 1);
+        cr_assert_eq(gh_refcnt(values[i]), 1);
+    }
+    o->ob_type->tp_clear(o); /* twice is harmless */
+    GH_FL(gh_attr_set)(&fx_ts, o, names[0], gh_newref(values[1]));
+    got = GH_FL(gh_attr_get)(&fx_ts, o, names[0]);
+    cr_assert_eq(got, values[1], "set works after a clear");
+    gh_decref(got);
+
+    gh_decref(o); /* the dealloc releases the attributes */
+    for (int i = 0; i < N; i++) {
+        cr_assert_eq(gh_refcnt(names[i]), 1);
+        cr_assert_eq(gh_refcnt(values[i]), 1);
+        gh_decref(names[i]);
+        gh_decref(values[i]);
+    }
+    cr_assert_eq(fx_live(), live0, "the values block was freed");
+}
+
+/* A self-reference through an attribute: the instance is the only object
+ * in the cycle (CPython 3.11+: gc.collect() returns 1). */
+FL_TEST(model, a_self_reference_is_one_object, .timeout = 10)
+{
+    uint64_t live0 = fx_live();
+    gh_object *o = GH_FL(gh_instance_new)();
+    gh_object *name = GH_FL(gh_str_new)("self", 4);
+    GH_FL(gh_attr_set)(&fx_ts, o, name, gh_newref(o));
+    cr_assert_eq(gh_refcnt(o), 2, "our reference and o.self");
+    struct visits v = traverse_of(o);
+    cr_assert_eq(v.n, 2);
+    cr_assert_eq(v.seen[1], o, "the instance refers to itself directly");
+    gh_decref(o);
+    cr_assert_eq(GH_FL(gh_gc_collect)(&fx_ts, 2), 1, "one object: no attribute dict");
+    gh_decref(name);
+    cr_assert_eq(fx_live(), live0);
+}
+
+/* Threads setting, getting and deleting attributes of one instance (its
+ * critical section under objlock): a replaced value is released after the
+ * section, so values that are instances die while others use the lock. */
+#define ATTR_THREADS 3
+#define ATTR_ROUNDS 20000
+
+struct attr_arg {
+    gh_object *shared;
+    int index;
+};
+
+static void *attr_hammer(void *p)
+{
+    struct attr_arg *a = p;
+    struct gh_tstate ts;
+    gh_tstate_bind(&ts, a->index + 1, "attr-worker");
+    gh_alloc_thread_attach();
+    gh_sync_thread_start(&ts);
+    gh_object *mine = gh_int_new(2000 + a->index);   /* this thread's own name */
+    gh_object *common = GH_FL(gh_str_new)("common", 6); /* every thread's */
+    for (int i = 0; i < ATTR_ROUNDS; i++) {
+        GH_FL(gh_attr_set)(&ts, a->shared, mine, gh_int_new(100000 + i));
+        gh_object *v = GH_FL(gh_attr_get)(&ts, a->shared, mine);
+        cr_assert_not_null(v, "nobody else deletes our attribute");
+        cr_assert_eq(int_value(v), 100000 + i, "nobody else sets it");
+        gh_decref(v);
+        gh_sync_checkpoint(&ts);
+        GH_FL(gh_attr_set)(&ts, a->shared, common, GH_FL(gh_instance_new)());
+        v = GH_FL(gh_attr_get)(&ts, a->shared, common);
+        cr_assert_not_null(v);
+        cr_assert_eq(v->ob_type->kind, GH_KIND_INSTANCE, "a live instance");
+        gh_decref(v);
+        if (i % 3 == 0)
+            cr_assert(GH_FL(gh_attr_del)(&ts, a->shared, mine));
+        gh_sync_checkpoint(&ts);
+    }
+    gh_decref(mine);
+    gh_decref(common);
+    gh_sync_thread_stop(&ts);
+    gh_alloc_thread_detach();
+    gh_tstate_unbind();
+    return NULL;
+}
+
+FL_TEST(model, attributes_of_a_shared_instance, .timeout = 60)
+{
+    uint64_t live0 = fx_live();
+    gh_object *shared = GH_FL(gh_instance_new)();
+    pthread_t t[ATTR_THREADS];
+    struct attr_arg args[ATTR_THREADS];
+    gh_sync_block_begin(&fx_ts); /* let the workers have the GIL */
+    for (int i = 0; i < ATTR_THREADS; i++) {
+        args[i] = (struct attr_arg){shared, i};
+        cr_assert_eq(pthread_create(&t[i], NULL, attr_hammer, &args[i]), 0);
+    }
+    for (int i = 0; i < ATTR_THREADS; i++)
+        pthread_join(t[i], NULL);
+    gh_sync_block_end(&fx_ts);
+    struct visits v = traverse_of(shared);
+    /* The last round (ATTR_ROUNDS - 1 is not a multiple of 3) kept each
+     * thread's attribute; plus the common one. */
+    cr_assert_eq(v.n, 1 + (ATTR_THREADS + 1), "got %d visits", v.n);
+    gh_object *common = GH_FL(gh_str_new)("common", 6);
+    gh_object *last = GH_FL(gh_attr_get)(&fx_ts, shared, common);
+    cr_assert_eq(gh_refcnt(last), 2, "the last instance stored, alone");
+    gh_decref(last);
+    gh_decref(common);
+    gh_decref(shared);
+    cr_assert_eq(fx_live(), live0, "every replaced value and the block came back");
+}
+
 FL_TEST(model, weakref_callbacks_only_for_live_weakrefs, .timeout = 10)
 {
     norder = 0;

@@ -85,6 +85,53 @@ static struct fixture *fixture_new(void)
     return f;
 }
 
+/* The collector's side of the run: 13 collections over three generations,
+ * a parameter N = 5. Under preset "atomic" (gc=stw) the stops have a time
+ * to safepoint too. */
+static struct gh_param fixture_params[1] = {{.name = "N", .value = 5}};
+
+static void fixture_gc(struct fixture *f, const char *preset)
+{
+    char err[256];
+    struct gh_result *r = &f->res;
+    cr_assert_eq(gh_strategy_from_preset(&r->strategy, preset, err, sizeof err), 0, "%s", err);
+    r->has_gil = r->strategy.sync == GH_SYNC_GIL;
+    f->scen.params = fixture_params;
+    f->scen.nparams = 1;
+    struct gh_gc_stats *g = &r->gc;
+    g->gen[0] = (struct gh_gc_genstats){10, 100, 0};
+    g->gen[1] = (struct gh_gc_genstats){2, 5, 0};
+    g->gen[2] = (struct gh_gc_genstats){1, 4, 2};
+    g->examined = 5000;
+    g->unreachable = 111;
+    g->collected = 109;
+    g->finalized = 7;
+    g->resurrected = 1;
+    g->uncollectable = 2;
+    g->untracked_tuples = 3;
+    g->untracked_dicts = 4;
+    g->weakrefs_cleared = 5;
+    g->weakref_callbacks = 6;
+    g->collect_ns = 123456;
+    for (uint64_t v = 1; v <= 13; v++) {
+        gh_hist_add(&g->pause, v * 1000);
+        if (r->strategy.sync != GH_SYNC_GIL)
+            gh_hist_add(&g->tts, v * 10);
+    }
+    r->gc_thresholds[0] = 700;
+    r->gc_thresholds[1] = 10;
+    r->gc_thresholds[2] = 10;
+    r->gc_enabled = true;
+    r->gc_garbage_at_exit = 2;
+}
+
+static struct fixture *fixture_gc_new(const char *preset)
+{
+    struct fixture *f = fixture_new();
+    fixture_gc(f, preset);
+    return f;
+}
+
 static json_t *to_json(const struct gh_result *r)
 {
     json_t *j = NULL;
@@ -127,7 +174,7 @@ Test(report_json, top_level_keys_in_order)
     struct fixture *f = fixture_new();
     json_t *j = to_json(&f->res);
     static const char *const keys[] = {"gilheap", "machine", "scenario", "config",
-                                       "throughput", "latency", "locks", "alloc",
+                                       "throughput", "latency", "locks", "gc", "alloc",
                                        "memory", "checks", "status"};
     cr_assert_eq(json_object_size(j), sizeof keys / sizeof keys[0]);
     size_t i = 0;
@@ -139,7 +186,6 @@ Test(report_json, top_level_keys_in_order)
     }
     /* Layers that do not exist yet have no keys: nothing is faked. */
     cr_assert_null(json_object_get(j, "rc"));
-    cr_assert_null(json_object_get(j, "gc"));
     cr_assert_null(json_object_get(j, "hazards"));
     json_decref(j);
     free(f);
@@ -297,6 +343,85 @@ Test(report_json, gil_counters_without_acquisitions)
     free(f);
 }
 
+Test(report_json, gc_generational_under_the_gil)
+{
+    struct fixture *f = fixture_new();
+    fixture_gc(f, "gil");
+    json_t *j = to_json(&f->res);
+    cr_assert_str_eq(str_at(j, "config.gc"), "generational");
+    cr_assert_eq(int_at(j, "config.params.N"), 5);
+    json_t *gc = at(j, "gc");
+    cr_assert_str_eq(str_at(gc, "mode"), "generational");
+    cr_assert(json_is_true(at(gc, "enabled")));
+    json_t *t = at(gc, "thresholds");
+    cr_assert_eq(json_array_size(t), 3);
+    cr_assert_eq(json_integer_value(json_array_get(t, 0)), 700);
+    cr_assert_eq(int_at(gc, "collections"), 13);
+    json_t *gens = at(gc, "generations");
+    cr_assert_eq(json_array_size(gens), 3);
+    cr_assert_eq(int_at(json_array_get(gens, 0), "collections"), 10);
+    cr_assert_eq(int_at(json_array_get(gens, 0), "collected"), 100);
+    cr_assert_eq(int_at(json_array_get(gens, 2), "uncollectable"), 2);
+    cr_assert_eq(int_at(gc, "collect_ns"), 123456);
+    cr_assert_eq(int_at(gc, "pause_ns.count"), 13);
+    cr_assert_eq(int_at(gc, "pause_ns.max"), 13000);
+    long long med = int_at(gc, "pause_ns.median"), p99 = int_at(gc, "pause_ns.p99");
+    cr_assert(med >= 7000 && med <= 7500, "median %lld", med);
+    cr_assert(p99 >= med && p99 <= 13000, "p99 %lld", p99);
+    cr_assert_null(at(gc, "tts_ns"), "no time to safepoint under the GIL: nothing is stopped");
+    cr_assert_eq(int_at(gc, "examined"), 5000);
+    cr_assert_eq(int_at(gc, "unreachable"), 111);
+    cr_assert_eq(int_at(gc, "collected"), 109);
+    cr_assert_eq(int_at(gc, "finalized"), 7);
+    cr_assert_eq(int_at(gc, "resurrected"), 1);
+    cr_assert_eq(int_at(gc, "uncollectable"), 2);
+    cr_assert_eq(int_at(gc, "untracked_tuples"), 3);
+    cr_assert_eq(int_at(gc, "untracked_dicts"), 4);
+    cr_assert_eq(int_at(gc, "weakrefs_cleared"), 5);
+    cr_assert_eq(int_at(gc, "weakref_callbacks"), 6);
+    cr_assert_eq(int_at(gc, "garbage_at_exit"), 2);
+    json_decref(j);
+    free(f);
+}
+
+Test(report_json, gc_stw_has_tts_and_no_generations)
+{
+    struct fixture *f = fixture_new();
+    fixture_gc(f, "atomic");
+    json_t *j = to_json(&f->res);
+    cr_assert_str_eq(str_at(j, "config.gc"), "stw");
+    json_t *gc = at(j, "gc");
+    cr_assert_str_eq(str_at(gc, "mode"), "stw");
+    cr_assert_null(at(gc, "generations"), "one generation: no per-generation array");
+    cr_assert_eq(json_array_size(at(gc, "thresholds")), 1);
+    cr_assert_eq(int_at(gc, "collections"), 13);
+    cr_assert_eq(int_at(gc, "tts_ns.count"), 13);
+    cr_assert_eq(int_at(gc, "tts_ns.max"), 130);
+    json_decref(j);
+    free(f);
+}
+
+Test(report_json, gc_off_and_no_collection)
+{
+    struct fixture *f = fixture_new();
+    char err[256];
+    cr_assert_eq(gh_strategy_set(&f->res.strategy, "gc=off", err, sizeof err), 0, "%s", err);
+    json_t *j = to_json(&f->res);
+    cr_assert_str_eq(str_at(j, "config.gc"), "off");
+    cr_assert_eq(json_object_size(at(j, "gc")), 1, "gc=off: only the mode");
+    cr_assert_str_eq(str_at(j, "gc.mode"), "off");
+    cr_assert_null(at(j, "config.params"), "no params: no key");
+    json_decref(j);
+    /* A collector that never ran: counts of 0, no pause. */
+    cr_assert_eq(gh_strategy_set(&f->res.strategy, "gc=generational", err, sizeof err), 0);
+    j = to_json(&f->res);
+    cr_assert_eq(int_at(j, "gc.collections"), 0);
+    cr_assert_null(at(j, "gc.pause_ns"));
+    cr_assert_null(at(j, "gc.tts_ns"));
+    json_decref(j);
+    free(f);
+}
+
 /* ---- CSV ---------------------------------------------------------------- */
 
 TestSuite(report_csv, .timeout = 10);
@@ -351,20 +476,21 @@ Test(report_csv, row_matches_header)
     size_t len = 0, cap = 0;
     cr_assert_eq(gh_report_csv_row(j, &buf, &len, &cap), 0);
     const char *h = gh_report_csv_header();
-    cr_assert(strncmp(h, "scenario,preset,sync,rc,alloc,unsafe,threads,seed,wall_ns,"
-                         "total_ops,ops_per_sec,lock_gil_acquisitions,",
-                      strlen("scenario,preset,sync,rc,alloc,unsafe,threads,seed,wall_ns,"
-                             "total_ops,ops_per_sec,lock_gil_acquisitions,")) == 0,
-              "header: %s", h);
-    cr_assert(strstr(h, ",gil_switches,gil_drop_requests,gil_forced_handoffs,peak_bytes,"
-                        "peak_rss_kb,checks_failed,status"));
+    static const char head[] = "scenario,preset,sync,rc,alloc,gc,unsafe,threads,seed,params,"
+                               "wall_ns,total_ops,ops_per_sec,lock_gil_acquisitions,";
+    cr_assert(strncmp(h, head, strlen(head)) == 0, "header: %s", h);
+    cr_assert(strstr(h, ",gil_switches,gil_drop_requests,gil_forced_handoffs,gc_collections,"
+                        "gc_collect_ns,gc_pause_median_ns,gc_pause_p99_ns,gc_pause_max_ns,"
+                        "gc_tts_median_ns,gc_tts_p99_ns,gc_tts_max_ns,gc_examined,gc_collected,"
+                        "gc_finalized,gc_resurrected,gc_uncollectable,gc_garbage_at_exit,"
+                        "peak_bytes,peak_rss_kb,checks_failed,status"), "header: %s", h);
     cr_assert_eq(count_fields(buf), count_fields(h), "row: %s", buf);
-    cr_assert(strncmp(buf, "\"odd, \"\"name\"\"\",gil,gil,plain,arena,false,2,42,100000000,"
-                           "3000,30000.000,200,50,7000,3000,0,0,0,0,0,",
-                      60) == 0,
-              "row: %s", buf);
-    /* gil counters, peak bytes, RSS, one failed check, status */
-    cr_assert(strstr(buf, ",11,3,2,65536,5000,1,failed"), "row: %s", buf);
+    static const char row[] = "\"odd, \"\"name\"\"\",gil,gil,plain,arena,generational,false,2,"
+                              "42,,100000000,3000,30000.000,200,50,7000,3000,0,0,0,0,0,";
+    cr_assert(strncmp(buf, row, strlen(row)) == 0, "row: %s", buf);
+    /* gil counters; the collector: no collection (no pause, no tts); peak
+     * bytes, RSS, one failed check, status */
+    cr_assert(strstr(buf, ",11,3,2,0,0,,,,,,,0,0,0,0,0,0,65536,5000,1,failed"), "row: %s", buf);
     free(buf);
     json_decref(j);
     free(f);
@@ -389,7 +515,28 @@ Test(report_csv, no_gil_leaves_gil_fields_empty)
     char *buf = NULL;
     size_t len = 0, cap = 0;
     cr_assert_eq(gh_report_csv_row(j, &buf, &len, &cap), 0);
-    cr_assert(strstr(buf, ",,,,65536,5000,1,failed"), "row: %s", buf);
+    cr_assert(strstr(buf, ",,,,0,0,,,,,,,0,0,0,0,0,0,65536,5000,1,failed"), "row: %s", buf);
+    free(buf);
+    json_decref(j);
+    free(f);
+}
+
+Test(report_csv, gc_columns_and_params)
+{
+    struct fixture *f = fixture_gc_new("atomic");
+    json_t *j = to_json(&f->res);
+    char *buf = NULL, want[256];
+    size_t len = 0, cap = 0;
+    cr_assert_eq(gh_report_csv_row(j, &buf, &len, &cap), 0);
+    cr_assert_eq(count_fields(buf), count_fields(gh_report_csv_header()), "row: %s", buf);
+    cr_assert(strstr(buf, ",atomic,objlock,atomic,thread,stw,false,2,42,N=5,"), "row: %s", buf);
+    const struct gh_gc_stats *g = &f->res.gc;
+    snprintf(want, sizeof want, ",13,123456,%llu,%llu,13000,%llu,%llu,130,5000,109,7,1,2,2,",
+             (unsigned long long)gh_hist_quantile(&g->pause, 0.5),
+             (unsigned long long)gh_hist_quantile(&g->pause, 0.99),
+             (unsigned long long)gh_hist_quantile(&g->tts, 0.5),
+             (unsigned long long)gh_hist_quantile(&g->tts, 0.99));
+    cr_assert(strstr(buf, want), "want %s in row: %s", want, buf);
     free(buf);
     json_decref(j);
     free(f);
@@ -569,4 +716,51 @@ Test(report_text, formats)
     cr_assert_str_eq(b, "512B");
     gh_report_fmt_bytes(b, sizeof b, 1536);
     cr_assert_str_eq(b, "1.5KiB");
+}
+
+Test(report_text, gc_section)
+{
+    struct fixture *f = fixture_gc_new("gil");
+    char *t = text_of(&f->res);
+    cr_assert(strstr(t, "gc=generational)"), "%s", t);
+    cr_assert(strstr(t, "seed 42  params N=5\n"), "%s", t);
+    cr_assert(strstr(t, "gc          generational, thresholds 700/10/10: 13 collections "
+                        "(gen0 10, gen1 2, gen2 1), 123us in all\n"), "%s", t);
+    cr_assert(strstr(t, "examined 5000, unreachable 111: collected 109, finalized 7, "
+                        "resurrected 1, uncollectable 2;"), "%s", t);
+    cr_assert(strstr(t, "garbage at exit 2\n"), "%s", t);
+    cr_assert(strstr(t, "  gc pause                  count     median        p99        max\n"),
+              "%s", t);
+    char row[64];
+    snprintf(row, sizeof row, "  %-22s %8d ", "collection (GIL held)", 13);
+    cr_assert(strstr(t, row), "%s", t);
+    cr_assert(strstr(t, "13us\n"), "the max: %s", t);
+    cr_assert(strstr(t, "time to safepoint: does not apply under sync=gil"), "%s", t);
+    free(t);
+    free(f);
+
+    f = fixture_gc_new("atomic");
+    f->res.gc_enabled = false;
+    t = text_of(&f->res);
+    cr_assert(strstr(t, "gc          stw, threshold 700, automatic collections disabled: "
+                        "13 collections, 123us in all\n"), "%s", t);
+    snprintf(row, sizeof row, "  %-22s %8d ", "world stopped", 13);
+    cr_assert(strstr(t, row), "%s", t);
+    snprintf(row, sizeof row, "  %-22s %8d ", "time to safepoint", 13);
+    cr_assert(strstr(t, row), "%s", t);
+    cr_assert_null(strstr(t, "does not apply"), "%s", t);
+    free(t);
+
+    memset(&f->res.gc, 0, sizeof f->res.gc);
+    t = text_of(&f->res);
+    cr_assert(strstr(t, "13 collections") == NULL && strstr(t, ": no collection;"), "%s", t);
+    cr_assert_null(strstr(t, "gc pause"), "no pause table without a collection: %s", t);
+    free(t);
+
+    char err[256];
+    cr_assert_eq(gh_strategy_set(&f->res.strategy, "gc=off", err, sizeof err), 0);
+    t = text_of(&f->res);
+    cr_assert(strstr(t, "gc          off: no cyclic collection"), "%s", t);
+    free(t);
+    free(f);
 }

@@ -947,3 +947,320 @@ Test(scenario_parse, snapshot_is_not_an_object, .timeout = 10)
     gh_scenario_free(text_ok(SNAP "  - {op: trace.stats, on: s1, top: 1}\n"));
 #undef SNAP
 }
+
+/* ---- the collector: ops, the gc section, expressions; parameters ------- */
+
+#define GCHEAD "name: t\nops: once\nsetup:\n  L: list\n  Node: {type: class, del: count}\n" \
+               "script:\n"
+
+Test(scenario_gc, ops_parse, .timeout = 10)
+{
+    struct gh_scenario *s = text_ok(GCHEAD
+        "  - {op: gc.collect}\n"
+        "  - {op: gc.collect, generation: 0, as: n}\n"
+        "  - {op: gc.disable}\n  - {op: gc.enable}\n"
+        "  - {op: gc.set_threshold, thresholds: [700, 5, 6]}\n"
+        "  - {op: gc.set_threshold, thresholds: 100}\n"
+        "  - {op: gc.freeze}\n  - {op: gc.unfreeze}\n"
+        "  - {op: cycle.new}\n"
+        "  - {op: cycle.new, cls: Node, size: 3, as: ring}\n"
+        "  - {op: attr.get, on: ring, name: next, as: second}\n"
+        "  - {op: gc.dot, on: ring, path: refs.dot, depth: 5}\n"
+        "  - {op: gc.dot, on: L, path: '-'}\n"
+        "  - {op: show, expr: \"value(n)\"}\n");
+    const struct gh_role *r = &s->roles[0];
+    cr_assert_eq(r->nops, 14);
+    cr_assert_eq(r->ops[0].kind, GH_OP_GC_COLLECT);
+    cr_assert_eq(r->ops[0].generation, 2, "the default: a full collection");
+    cr_assert_eq(r->ops[0].as, -1);
+    cr_assert_eq(r->ops[1].generation, 0);
+    cr_assert_geq(r->ops[1].as, 0);
+    cr_assert_eq(r->local_types[r->ops[1].as], GH_NEW_INT);
+    cr_assert_eq(r->ops[2].kind, GH_OP_GC_DISABLE);
+    cr_assert_eq(r->ops[3].kind, GH_OP_GC_ENABLE);
+    cr_assert_eq(r->ops[4].nthresholds, 3);
+    cr_assert_eq(r->ops[4].thresholds[0], 700);
+    cr_assert_eq(r->ops[4].thresholds[2], 6);
+    cr_assert_eq(r->ops[5].nthresholds, 1);
+    cr_assert_eq(r->ops[5].thresholds[0], 100);
+    cr_assert_eq(r->ops[6].kind, GH_OP_GC_FREEZE);
+    cr_assert(s->gc_freezes, "a gc.freeze op: the runner unfreezes before the teardown");
+    cr_assert_eq(r->ops[8].kind, GH_OP_CYCLE_NEW);
+    cr_assert_eq(r->ops[8].size, 2);
+    cr_assert_eq(r->ops[8].cls, -1, "the plain class");
+    cr_assert_eq(r->ops[9].size, 3);
+    cr_assert_eq(r->ops[9].cls, 1);
+    cr_assert_eq(r->local_types[r->ops[9].as], GH_NEW_INSTANCE);
+    cr_assert_eq(r->ops[11].kind, GH_OP_GC_DOT);
+    cr_assert_str_eq(r->ops[11].name, "refs.dot");
+    cr_assert_eq(r->ops[11].depth, 5);
+    cr_assert_str_eq(r->ops[12].name, "-");
+    cr_assert_eq(r->ops[12].depth, 3);
+    cr_assert_not(s->reads_gc_garbage);
+    cr_assert_eq(gh_op_from_name("cycle.new"), GH_OP_CYCLE_NEW);
+    gh_scenario_free(s);
+}
+
+Test(scenario_gc, op_errors, .timeout = 10)
+{
+    /* GCHEAD's script starts on line 7; each op is at column 5. */
+    text_error(GCHEAD "  - {op: gc.collect, generation: 3}\n", 7, 34,
+               "generation: expected an integer from 0 to 2, found `3`");
+    text_error(GCHEAD "  - {op: gc.collect, on: L}\n", 7, 22,
+               "`on` does not apply to gc.collect; the keys here are: op, as, generation");
+    text_error(GCHEAD "  - {op: gc.colect}\n", 7, 10, "(did you mean `gc.collect`?)");
+    text_error(GCHEAD "  - {op: gc.set_threshold}\n", 7, 5, "missing `thresholds` in a "
+               "gc.set_threshold op");
+    text_error(GCHEAD "  - {op: gc.set_threshold, thresholds: [1, 2, 3, 4]}\n", 7, 40,
+               "thresholds: expected 1 to 3 thresholds");
+    text_error(GCHEAD "  - {op: gc.set_threshold, thresholds: [1, -2]}\n", 7, 44,
+               "thresholds: expected an integer from 0 to 1000000000, found `-2`");
+    text_error(GCHEAD "  - {op: gc.set_threshold, thresholds: lots}\n", 7, 40,
+               "thresholds: expected an integer (t0) or a list");
+    text_error(GCHEAD "  - {op: cycle.new, size: 0}\n", 7, 27,
+               "size: expected an integer from 1 to 1000000, found `0`");
+    text_error(GCHEAD "  - {op: cycle.new, cls: L}\n", 7, 26,
+               "cls: `L` is a list (set up at 4:3); expected a class from setup");
+    text_error(GCHEAD "  - {op: cycle.new, cls: Nod}\n", 7, 26,
+               "cls: undefined name `Nod` (did you mean `Node`?)");
+    text_error(GCHEAD "  - {op: gc.dot, path: a.dot}\n", 7, 5, "missing `on` in a gc.dot op");
+    text_error(GCHEAD "  - {op: gc.dot, on: L}\n", 7, 5, "missing `path` in a gc.dot op");
+    text_error(GCHEAD "  - {op: gc.dot, on: L, path: ''}\n", 7, 31, "path: expected a file name");
+    text_error(GCHEAD "  - {op: gc.dot, on: L, path: x, depth: 101}\n", 7, 41,
+               "depth: expected an integer from 0 to 100");
+    text_error(GCHEAD "  - {op: gc.dot, on: M, path: x}\n", 7, 22, "on: undefined name `M`");
+    /* A local bound by cycle.new keeps an instance's type. */
+    text_error(GCHEAD "  - {op: cycle.new, as: c}\n  - {op: list.append, on: c, value: 1}\n",
+               8, 27, "list.append needs a list in `on`, but `c` is an object");
+}
+
+Test(scenario_gc, gc_section, .timeout = 10)
+{
+    struct gh_scenario *s = text_ok(GCHEAD "  - {op: show, expr: \"len(gc.garbage)\"}\n"
+                                    "gc:\n  thresholds: [100, 2]\n  enabled: false\n"
+                                    "  debug: saveall\n  freeze: true\n");
+    cr_assert_eq(s->gc.nthresholds, 2);
+    cr_assert_eq(s->gc.thresholds[0], 100);
+    cr_assert_eq(s->gc.thresholds[1], 2);
+    cr_assert_eq(s->gc.enabled, 0);
+    cr_assert(s->gc.saveall);
+    cr_assert(s->gc.freeze);
+    cr_assert(s->gc_freezes);
+    cr_assert(s->reads_gc_garbage, "the runner makes gc.garbage before the threads");
+    gh_scenario_free(s);
+    s = text_ok(GCHEAD "  - {op: gc.collect}\ngc:\n");
+    cr_assert_eq(s->gc.enabled, -1, "not given");
+    cr_assert_eq(s->gc.nthresholds, 0);
+    cr_assert_not(s->gc.saveall || s->gc.freeze || s->gc_freezes);
+    gh_scenario_free(s);
+
+    const char *h = GCHEAD "  - {op: gc.collect}\ngc:\n";
+    char buf[512];
+    snprintf(buf, sizeof buf, "%s  enable: false\n", h);
+    text_error(buf, 9, 3, "unknown key `enable` in gc (did you mean `enabled`?); expected one "
+               "of: thresholds, enabled, debug, freeze");
+    snprintf(buf, sizeof buf, "%s  debug: leak\n", h);
+    text_error(buf, 9, 10, "gc: debug: expected saveall");
+    snprintf(buf, sizeof buf, "%s  enabled: sometimes\n", h);
+    text_error(buf, 9, 12, "gc: enabled: expected true or false");
+    snprintf(buf, sizeof buf, "%s  thresholds: [1, 2, 3, 4]\n", h);
+    text_error(buf, 9, 15, "gc: thresholds: expected 1 to 3 thresholds");
+    text_error(GCHEAD "  - {op: gc.collect}\ngc: [1]\n", 8, 5, "gc: expected a mapping");
+}
+
+Test(scenario_gc, expressions_parse, .timeout = 10)
+{
+    struct gh_scenario *s = text_ok(GCHEAD "  - {op: cycle.new, as: x}\n"
+        "  - {op: assert, expr: \"gc.is_tracked(x) and gc.isenabled() and gc.isenabled\"}\n"
+        "checks:\n"
+        "  - gc.collections + gc.collected + gc.uncollectable + gc.examined > 0\n"
+        "  - gc.gen0.collections + gc.gen1.collected + gc.gen2.uncollectable >= 0\n"
+        "  - gc.count + gc.gen1.count + gc.threshold + gc.gen2.threshold > 0\n"
+        "  - gc.finalized + gc.resurrected + gc.unreachable + gc.untracked_tuples >= 0\n"
+        "  - gc.untracked_dicts + gc.weakrefs_cleared + gc.weakref_callbacks >= 0\n"
+        "  - gc.freeze_count() == 0 and len(gc.garbage) == 0\n"
+        "  - not gc.is_tracked(L) or gc.isenabled\n");
+    const struct gh_expr *e = s->roles[0].ops[1].expr;
+    cr_assert_eq(e->kind, GH_EX_AND);
+    cr_assert_eq(e->l->kind, GH_EX_AND);
+    cr_assert_eq(e->l->l->kind, GH_EX_GC_TRACKED);
+    cr_assert(gh_expr_is_bool(e->l->l));
+    cr_assert_eq(e->l->r->kind, GH_EX_GC);
+    cr_assert_eq(e->l->r->ival, GH_GCR_ISENABLED);
+    cr_assert(gh_expr_is_bool(e->l->r));
+    /* gc.gen1.collected: a per-generation reading */
+    const struct gh_expr *g = s->checks[1].expr->l->l->r;
+    cr_assert_eq(g->kind, GH_EX_GC);
+    cr_assert_eq(g->ival, GH_GCR_COLLECTED);
+    cr_assert_eq(g->slot, 1);
+    cr_assert_eq(s->checks[0].expr->l->l->l->l->slot, -1, "gc.collections: every generation");
+    cr_assert_not(gh_expr_is_bool(s->checks[0].expr->l->l->l->l));
+    cr_assert(s->reads_gc_garbage);
+    gh_scenario_free(s);
+}
+
+Test(scenario_gc, expression_errors, .timeout = 10)
+{
+    const char *h = HEAD "mix: [{op: io}]\nchecks:\n";
+    char buf[512];
+#define GC_ERR(line_text, col, phrase)                                         \
+    do {                                                                       \
+        snprintf(buf, sizeof buf, "%s%s\n", h, line_text);                     \
+        text_error(buf, 9, col, phrase);                                       \
+    } while (0)
+    GC_ERR("  - gc.colections > 0", 5,
+           "unknown reading `gc.colections` of the collector; expected gc.collections, ");
+    GC_ERR("  - gc.gen3.count > 0", 5, "the generations are gc.gen0, gc.gen1 and gc.gen2");
+    GC_ERR("  - gc.gen0.finalized > 0", 5, "only collections, collected, uncollectable, count "
+           "and threshold are read per generation; write gc.finalized");
+    GC_ERR("  - gc.garbage == 0", 5, "gc.garbage is a list: read its length with "
+           "len(gc.garbage)");
+    GC_ERR("  - getrefcount(gc.garbage) > 0", 17, "gc.garbage is read only by len(gc.garbage)");
+    GC_ERR("  - gc.isenabled(L)", 18, "gc.isenabled takes no argument");
+    GC_ERR("  - gc.is_tracked(Q)", 19, "gc.is_tracked(Q): `Q` is not a global");
+    GC_ERR("  - gc.is_tracked > 0", 19, "expected `(` after gc.is_tracked");
+    GC_ERR("  - size(L) > 0", 5, "or gc.is_tracked");
+    GC_ERR("  - $N > 0", 5, "unknown parameter `$N`: the scenario has no `params`");
+    GC_ERR("  - $ > 0", 5, "`$` starts a parameter's name");
+#undef GC_ERR
+}
+
+/* ---- parameters ------------------------------------------------------- */
+
+static const char params_text[] =
+    "name: p\n"
+    "params:\n  N: 100\n  T: 2\n  OPS: 7\n"
+    "threads: $T\n"
+    "ops: $OPS\n"
+    "setup:\n  H: {type: list, items: $N, value: list}\n"
+    "mix:\n  - {op: list.append, on: H, value: $N, weight: $T}\n"
+    "  - {op: gc.collect, generation: $T}\n"
+    "checks:\n  - len(H) >= $N and $OPS == 7\n";
+
+Test(scenario_params, values_and_overrides, .timeout = 10)
+{
+    struct gh_scenario *s = text_ok(params_text);
+    cr_assert_eq(s->nparams, 3);
+    cr_assert_str_eq(s->params[0].name, "N");
+    cr_assert_eq(s->params[0].value, 100);
+    cr_assert_not(s->params[0].overridden);
+    cr_assert_eq(s->params[0].line, 3);
+    cr_assert_eq(s->threads, 2);
+    cr_assert_eq(s->ops_per_thread, 7);
+    cr_assert_eq(s->globals[0].items, 100);
+    cr_assert_eq(s->roles[0].ops[0].value.kind, GH_VAL_INT_LIT);
+    cr_assert_eq(s->roles[0].ops[0].value.range, 100);
+    cr_assert_eq(s->roles[0].ops[0].weight, 2);
+    cr_assert_eq(s->roles[0].ops[1].generation, 2);
+    cr_assert_eq(s->checks[0].expr->l->r->kind, GH_EX_INT, "$N is its value");
+    cr_assert_eq(s->checks[0].expr->l->r->ival, 100);
+    gh_scenario_free(s);
+
+    struct gh_diag d;
+    const char *const over[] = {"N=5", "T=1"};
+    s = gh_scenario_parse_params(params_text, strlen(params_text), "p.yaml", over, 2, &d);
+    cr_assert_not_null(s, "%s", d.msg);
+    cr_assert_eq(s->params[0].value, 5);
+    cr_assert(s->params[0].overridden);
+    cr_assert_eq(s->params[1].value, 1);
+    cr_assert_not(s->params[2].overridden);
+    cr_assert_eq(s->globals[0].items, 5);
+    cr_assert_eq(s->threads, 1);
+    cr_assert_eq(s->roles[0].ops[1].generation, 1);
+    cr_assert_eq(s->checks[0].expr->l->r->ival, 5, "checks see the override");
+    gh_scenario_free(s);
+}
+
+static void params_error(const char *const *over, int n, int line, int col, const char *phrase)
+{
+    struct gh_diag d;
+    struct gh_scenario *s = gh_scenario_parse_params(params_text, strlen(params_text), "p.yaml",
+                                                     over, n, &d);
+    bool parsed = s != NULL;
+    gh_scenario_free(s);
+    cr_assert_not(parsed, "parsed, but should not");
+    assert_diag(d.msg, "p.yaml", line, col, phrase);
+}
+
+Test(scenario_params, errors, .timeout = 10)
+{
+    /* Overrides: reported at the `params` key. */
+    params_error((const char *const[]){"M=5"}, 1, 2, 1,
+                 "--param M=5: the scenario has no parameter `M`; its params are: N, T, OPS");
+    params_error((const char *const[]){"N=lots"}, 1, 2, 1, "`lots` is not an integer");
+    /* A value out of range names the parameter and where it came from. */
+    params_error((const char *const[]){"OPS=0"}, 1, 7, 6,
+                 "ops: expected an integer >= 1, found `$OPS` = 0 (from --param)");
+    params_error((const char *const[]){"T=0"}, 1, 11, 49,
+                 "weight: expected an integer from 1 to 1000000, found `$T` = 0 (from --param)");
+    params_error((const char *const[]){"T=3"}, 1, 12, 34,
+                 "generation: expected an integer from 0 to 2, found `$T` = 3 (from --param)");
+    params_error((const char *const[]){"N=-1"}, 1, 9, 26,
+                 "items: expected an integer from 0 to 10000000, found `$N` = -1");
+
+    text_error("name: p\nparams: {N: 1}\nops: $COUNT\nmix: [{op: io}]\n", 3, 6,
+               "ops: unknown parameter `$COUNT`; the scenario's params are: $N");
+    text_error("name: p\nparams: {NN: 1}\nops: $N\nmix: [{op: io}]\n", 3, 6,
+               "(did you mean `$NN`?)");
+    text_error("name: p\nops: $N\nmix: [{op: io}]\n", 2, 6,
+               "ops: `$N` names a parameter, but the scenario has no `params`");
+    text_error("name: p\nparams: {N: 1, N: 2}\nops: 1\nmix: [{op: io}]\n", 2, 16,
+               "duplicate key `N` in params (first given at 2:10)");
+    text_error("name: p\nparams: {N: $M}\nops: 1\nmix: [{op: io}]\n", 2, 13,
+               "a parameter's value is an integer");
+    text_error("name: p\nparams: {N: many}\nops: 1\nmix: [{op: io}]\n", 2, 13,
+               "params: N: expected an integer, found `many`");
+    text_error("name: p\nparams: {2x: 1}\nops: 1\nmix: [{op: io}]\n", 2, 10,
+               "params: expected a parameter name");
+    text_error("name: p\nparams: [N]\nops: 1\nmix: [{op: io}]\n", 2, 9,
+               "params: expected a mapping of names to integers");
+    struct gh_diag d;
+    const char *const over[] = {"N=1"};
+    const char *plain = "name: p\nops: 1\nmix: [{op: io}]\n";
+    cr_assert_null(gh_scenario_parse_params(plain, strlen(plain), "q.yaml", over, 1, &d));
+    assert_diag(d.msg, "q.yaml", 1, 1, "--param N=1: the scenario has no `params`");
+}
+
+Test(scenario_params, assignment_syntax, .timeout = 10)
+{
+    char name[64], err[256];
+    int64_t v;
+    cr_assert_eq(gh_param_assignment("N=100000", name, sizeof name, &v, err, sizeof err), 0);
+    cr_assert_str_eq(name, "N");
+    cr_assert_eq(v, 100000);
+    cr_assert_eq(gh_param_assignment("_x1=-9223372036854775808", name, sizeof name, &v, err,
+                                     sizeof err), 0, "%s", err);
+    cr_assert_eq(v, INT64_MIN);
+    static const char *const bad[][2] = {
+        {"N", "expected NAME=VALUE"}, {"=5", "expected NAME=VALUE"}, {"N=", "expected NAME"},
+        {"1N=5", "is not a parameter name"}, {"N=5x", "is not an integer"},
+        {"N=9223372036854775808", "is not an integer"}, {"N=-", "is not an integer"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        cr_assert_eq(gh_param_assignment(bad[i][0], name, sizeof name, &v, err, sizeof err), -1,
+                     "%s", bad[i][0]);
+        cr_assert(strstr(err, bad[i][1]), "%s: %s", bad[i][0], err);
+    }
+}
+
+Test(scenario_gc, shipped_gc_scenarios_parse, .timeout = 10)
+{
+    static const char *const names[] = {"cycles", "gc-under-load", "gc-pause-vs-heap",
+                                        "cycles-with-finalizers"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        char path[512];
+        snprintf(path, sizeof path, SCEN "%s.yaml", names[i]);
+        struct gh_scenario *s = load_ok(path);
+        cr_assert_str_eq(s->name, names[i]);
+        cr_assert(s->about && *s->about, "%s has an about", names[i]);
+        cr_assert_gt(s->nchecks, 0, "%s has checks", names[i]);
+        gh_scenario_free(s);
+    }
+    struct gh_diag d;
+    const char *const over[] = {"N=1000"};
+    struct gh_scenario *s = gh_scenario_load_params(SCEN "gc-pause-vs-heap.yaml", over, 1, &d);
+    cr_assert_not_null(s, "%s", d.msg);
+    cr_assert_eq(s->globals[0].items, 1000);
+    cr_assert_eq(s->gc.enabled, 0);
+    gh_scenario_free(s);
+}

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "alloc/trace.h"
 #include "scenario/run.h"
@@ -411,4 +412,307 @@ Test(run, printed_lines_name_their_thread, .timeout = 30)
         gh_result_free(&r);
         gh_scenario_free(s);
     }
+}
+
+/* ---- the cyclic collector ------------------------------------------------ */
+
+/* Like run_captured, with an axis override (NULL for none) and without the
+ * leak assertion (gc=off leaks cycles by construction). */
+static void run_set(const char *text, const char *preset, const char *set, int threads,
+                    struct gh_result *r, struct gh_scenario **sp, char **out)
+{
+    struct gh_scenario *s = parse(text);
+    struct gh_run_config cfg;
+    struct gh_diag d;
+    char err[256];
+    size_t len = 0;
+    config(&cfg, preset, threads, 0, 1);
+    if (set)
+        cr_assert_eq(gh_strategy_set(&cfg.strategy, set, err, sizeof err), 0, "%s", err);
+    cfg.out = open_memstream(out, &len);
+    cr_assert_not_null(cfg.out);
+    cr_assert_eq(gh_run(s, &cfg, r, &d), 0, "%s", d.msg);
+    fclose(cfg.out);
+    *sp = s;
+}
+
+static void expect_checks_pass(const struct gh_result *r, const char *out)
+{
+    for (int i = 0; i < r->nchecks; i++)
+        cr_expect(r->checks[i].pass, "check %d `%s`: %s\n%s", i, r->checks[i].text,
+                  r->checks[i].detail, out);
+    cr_assert_eq(r->status, GH_STATUS_OK, "%s", out);
+    cr_assert_null(strstr(out, "error"), "no evaluation errors:\n%s", out);
+    cr_assert_null(strstr(out, "assertion failed"), "%s", out);
+}
+
+static const char cycle_ops[] =
+    "name: c\nops: once\n"
+    "setup:\n  Node: {type: class, del: count}\n"
+    "script:\n"
+    "  - {op: cycle.new, cls: Node, size: 3, as: n}\n"                  /* 6 */
+    "  - {op: assert, expr: \"gc.is_tracked(n) and getrefcount(n) == 3\"}\n"
+    "  - {op: weakref.new, on: n, as: r}\n"
+    "  - {op: attr.get, on: n, name: next, as: m}\n"
+    "  - {op: attr.get, on: m, name: next, as: k}\n"
+    "  - {op: attr.get, on: k, name: next, as: back}\n"
+    "  - {op: assert, expr: \"back is n and m is not n and k is not m\"}\n"
+    "  - {op: drop, on: n}\n  - {op: drop, on: m}\n  - {op: drop, on: k}\n"
+    "  - {op: drop, on: back}\n"
+    "  - {op: assert, expr: \"alive(r)\"}\n"                             /* 17 */
+    "  - {op: gc.collect, as: found}\n"
+    "  - {op: show, expr: \"value(found)\"}\n"                           /* 19 */
+    "  - {op: assert, expr: \"not alive(r) and finalized(Node) == 3\"}\n"
+    "  - {op: cycle.new, size: 1}\n"                                    /* Plain, self */
+    "  - {op: gc.collect, generation: 0, as: young}\n"
+    "  - {op: show, expr: \"value(young)\"}\n"                           /* 23 */
+    "checks:\n"
+    "  - failed(assert) == 0 and count(assert) == 4\n"
+    "  - finalized(Node) == 3 and gc.finalized == 3\n"
+    "  - gc.collections == 2 and gc.collected == 4 and gc.unreachable == 4\n"
+    "  - gc.uncollectable == 0 and gc.resurrected == 0\n";
+
+PRESET_PARAMS(cycles_are_collected)
+
+/* A ring outlives its last reference until gc.collect finds it: its
+ * members (attributes inline, as CPython 3.11+) are unreachable, each __del__ runs
+ * once, and the ring is freed. A generation-0 collection (the youngest)
+ * finds the self-referencing node too (gc=stw: every collection is full). */
+ParameterizedTest(struct preset_param *p, run, cycles_are_collected, .timeout = 30)
+{
+    struct gh_result r;
+    struct gh_scenario *s;
+    char *out = NULL;
+    run_captured(cycle_ops, p->name, 1, &r, &s, &out);
+    expect_checks_pass(&r, out);
+    cr_assert(strstr(out, "test.yaml:19: value(found) = 3\n"), "3 nodes, no dicts:\n%s", out);
+    cr_assert(strstr(out, "test.yaml:23: value(young) = 1\n"), "%s", out);
+    cr_assert_eq(r.op[GH_OP_CYCLE_NEW].done, 2);
+    cr_assert_eq(r.op[GH_OP_GC_COLLECT].done, 2);
+    uint64_t n = 0;
+    for (int g = 0; g < 3; g++)
+        n += r.gc.gen[g].collections;
+    cr_assert_eq(n, 2, "the result's statistics");
+    cr_assert_eq(r.gc.finalized, 3);
+    /* Without a GIL the first collection stops the world twice (its
+     * finalizers ran: the resurrection check), the second once. */
+    cr_assert_eq(r.gc.pause.count, r.strategy.sync == GH_SYNC_GIL ? 2 : 3,
+                 "one pause per collection under the GIL; without it one stop, "
+                 "and a second after finalizers ran");
+    if (r.strategy.sync == GH_SYNC_GIL)
+        cr_assert_eq(r.gc.tts.count, 0, "no time to safepoint under the GIL");
+    else
+        cr_assert_eq(r.gc.tts.count, 3);
+    cr_assert_eq(r.gc_garbage_at_exit, 0);
+    gh_result_free(&r);
+    gh_scenario_free(s);
+    free(out);
+}
+
+static const char gc_settings[] =
+    "name: g\nops: once\n"
+    "setup:\n  O: object\n  Node: {type: class, del: count}\n"
+    "gc:\n  thresholds: [100, 5]\n  enabled: false\n  debug: saveall\n  freeze: true\n"
+    "script:\n"
+    "  - {op: assert, expr: \"gc.threshold == 100 and gc.gen1.threshold == 5 and "
+    "gc.gen2.threshold == 10\"}\n"
+    "  - {op: assert, expr: \"not gc.isenabled and gc.freeze_count > 0\"}\n"
+    "  - {op: attr.set, on: O, name: me, value: O}\n"               /* a global cycle */
+    "  - {op: cycle.new, cls: Node, size: 2}\n"
+    "  - {op: gc.collect}\n"
+    "  - {op: assert, expr: \"len(gc.garbage) == 2 and finalized(Node) == 2\"}\n"
+    "  - {op: gc.set_threshold, thresholds: 7}\n"
+    "  - {op: gc.enable}\n"
+    "  - {op: assert, expr: \"gc.threshold == 7 and gc.gen1.threshold == 5 and gc.isenabled()\"}\n"
+    "  - {op: gc.disable}\n"
+    "  - {op: gc.unfreeze}\n"
+    "  - {op: assert, expr: \"gc.freeze_count == 0 and not gc.isenabled\"}\n"
+    "  - {op: gc.freeze}\n"
+    "checks:\n"
+    "  - failed(assert) == 0 and count(assert) == 5\n"
+    "  - count(gc.enable) == 1 and failed(gc.enable) == 0\n";
+
+PRESET_PARAMS(gc_section_and_settings)
+
+/* The gc section is in force when the threads start; DEBUG_SAVEALL keeps
+ * the garbage in gc.garbage (the two nodes), whose
+ * __del__s still ran; the teardown unfreezes, so the global's cycle is
+ * collected and nothing leaks. */
+ParameterizedTest(struct preset_param *p, run, gc_section_and_settings, .timeout = 30)
+{
+    struct gh_result r;
+    struct gh_scenario *s;
+    char *out = NULL;
+    run_captured(gc_settings, p->name, 1, &r, &s, &out);
+    expect_checks_pass(&r, out);
+    cr_assert_eq(r.gc_thresholds[0], 100);
+    cr_assert_eq(r.gc_thresholds[1], 5);
+    cr_assert_eq(r.gc_thresholds[2], 10);
+    cr_assert_not(r.gc_enabled);
+    cr_assert_geq(r.gc_garbage_at_exit, 3, "saveall: gc.garbage held the garbage at exit");
+    gh_result_free(&r);
+    gh_scenario_free(s);
+    free(out);
+}
+
+/* Resurrection and legacy finalizers, seen from the checks after the run. */
+PRESET_PARAMS(finalizers_in_cycles)
+
+ParameterizedTest(struct preset_param *p, run, finalizers_in_cycles, .timeout = 30)
+{
+    struct gh_result r;
+    struct gh_scenario *s;
+    char *out = NULL;
+    run_captured("name: f\nops: once\n"
+                 "setup:\n  Grave: list\n  Phoenix: {type: class, del: resurrect, into: Grave}\n"
+                 "  Old: {type: class, del: count, legacy: true}\n"
+                 "script:\n"
+                 "  - {op: cycle.new, cls: Phoenix, size: 2, as: p}\n"
+                 "  - {op: weakref.new, on: p, as: rp}\n  - {op: drop, on: p}\n"
+                 "  - {op: cycle.new, cls: Old, size: 3, as: o}\n"
+                 "  - {op: weakref.new, on: o, as: ro}\n  - {op: drop, on: o}\n"
+                 "  - {op: gc.collect, as: n}\n"
+                 "  - {op: assert, expr: \"value(n) == 5 and not alive(rp) and alive(ro)\"}\n"
+                 "checks:\n"
+                 "  - failed(assert) == 0\n"
+                 "  - len(Grave) == 2 and finalized(Phoenix) == 2 and gc.finalized == 2\n"
+                 "  - gc.resurrected == 2 and gc.collected == 0\n"
+                 "  - len(gc.garbage) == 3 and gc.uncollectable == 3 and finalized(Old) == 0\n"
+                 "  - gc.gen2.uncollectable == gc.uncollectable\n",
+                 p->name, 1, &r, &s, &out);
+    expect_checks_pass(&r, out);
+    cr_assert_eq(r.gc_garbage_at_exit, 3, "the three Olds were still in gc.garbage");
+    gh_result_free(&r);
+    gh_scenario_free(s);
+    free(out);
+}
+
+/* gc=off: gc.collect finds nothing, gc.enable fails, and the cycle leaks
+ * (reported by the teardown's live bytes). */
+Test(run, gc_off_has_no_collector, .timeout = 30)
+{
+    struct gh_result r;
+    struct gh_scenario *s;
+    char *out = NULL;
+    run_set("name: o\nops: once\nscript:\n"
+            "  - {op: cycle.new, size: 2}\n"
+            "  - {op: gc.enable}\n"
+            "  - {op: gc.collect, as: n}\n"
+            "  - {op: assert, expr: \"value(n) == 0 and not gc.isenabled and "
+            "gc.collections == 0\"}\n"
+            "checks:\n  - failed(gc.enable) == 1 and failed(assert) == 0\n",
+            "gil", "gc=off", 1, &r, &s, &out);
+    expect_checks_pass(&r, out);
+    cr_assert_eq(r.strategy.gc, GH_GC_OFF);
+    cr_assert_gt(r.alloc_live_after_teardown, 0, "a cycle without a collector leaks");
+    gh_result_free(&r);
+    gh_scenario_free(s);
+    free(out);
+}
+
+PRESET_PARAMS(automatic_collections_under_load)
+
+/* Two threads drop rings while appending to and popping from a shared
+ * list: the allocations trigger collections at the threads' switch points;
+ * every ring is found whole, and the statistics the checks read agree
+ * with the result's. */
+ParameterizedTest(struct preset_param *p, run, automatic_collections_under_load, .timeout = 60)
+{
+    struct gh_scenario *s = parse("name: l\nthreads: 2\nops: 20000\n"
+                                  "setup:\n  L: list\n  Node: {type: class, del: count}\n"
+                                  "gc:\n  thresholds: [200]\n"
+                                  "mix:\n  - {op: list.append, on: L, value: list, weight: 4}\n"
+                                  "  - {op: list.pop, on: L, weight: 4}\n"
+                                  "  - {op: cycle.new, cls: Node, weight: 2}\n"
+                                  "checks:\n  - gc.collections > 0\n"
+                                  "  - finalized(Node) == gc.finalized\n"
+                                  "  - finalized(Node) % 2 == 0\n"
+                                  "  - len(L) == count(list.append) - count(list.pop)\n");
+    struct gh_run_config cfg;
+    struct gh_result r;
+    struct gh_diag d;
+    config(&cfg, p->name, 2, 0, 5);
+    cr_assert_eq(gh_run(s, &cfg, &r, &d), 0, "%s", d.msg);
+    for (int i = 0; i < r.nchecks; i++)
+        cr_expect(r.checks[i].pass, "check `%s`: %s", r.checks[i].text, r.checks[i].detail);
+    cr_assert_eq(r.status, GH_STATUS_OK);
+    cr_assert_gt(r.gc.collected, 0);
+    cr_assert_gt(r.gc.pause.count, 0);
+    cr_assert_eq(r.alloc_live_after_teardown, 0, "every ring freed by the teardown at the latest");
+    gh_result_free(&r);
+    gh_scenario_free(s);
+}
+
+/* gc.dot: to the output ("-"), and to a file, one per thread when there
+ * are several. */
+Test(run, gc_dot_writes_the_graph, .timeout = 30)
+{
+    char dir[] = "/tmp/gh-test-dot-XXXXXX", text[1024], path[256];
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(text, sizeof text,
+             "name: d\nops: once\nsetup:\n  Node: {type: class}\nscript:\n"
+             "  - {op: cycle.new, cls: Node, size: 2, as: n}\n"
+             "  - {op: gc.dot, on: n, path: '-', depth: 1}\n"
+             "  - {op: gc.dot, on: n, path: %s/refs.dot}\n"
+             "  - {op: gc.dot, on: n, path: %s/missing/refs.dot}\n"
+             "checks:\n  - count(gc.dot) == 2 * failed(gc.dot)\n", dir, dir);
+    for (int threads = 1; threads <= 2; threads++) {
+        struct gh_result r;
+        struct gh_scenario *s;
+        char *out = NULL;
+        run_captured(text, threads == 1 ? "gil" : "atomic", threads, &r, &s, &out);
+        cr_assert_eq(r.status, GH_STATUS_OK, "%s", out);
+        if (threads == 1) {
+            /* depth 1: the node, its class and the next node */
+            cr_assert(strstr(out, "test.yaml:7: gc.dot(n, depth 1): 3 objects\ndigraph refs {\n"),
+                      "%s", out);
+            snprintf(path, sizeof path, "%s/refs.dot", dir);
+        } else {
+            cr_assert(strstr(out, "test.yaml:7: [worker-1] gc.dot(n, depth 1): 3 objects\n"),
+                      "%s", out);
+            snprintf(path, sizeof path, "%s/refs.1.dot", dir);
+        }
+        cr_assert(strstr(out, "objects written to "), "%s", out);
+        cr_assert(strstr(out, "gc.dot(n): cannot write "), "%s", out);
+        FILE *f = fopen(path, "r");
+        cr_assert_not_null(f, "%s not written:\n%s", path, out);
+        char buf[4096] = {0};
+        size_t got = fread(buf, 1, sizeof buf - 1, f);
+        fclose(f);
+        cr_assert_gt(got, 0);
+        cr_assert(strncmp(buf, "digraph refs {", 14) == 0, "%s", buf);
+        cr_assert(strstr(buf, "label=\"Node\\n"), "%s", buf);
+        cr_assert(strstr(buf, "o0 -> o2;\n") && strstr(buf, "o2 -> o0;\n"),
+                  "node -> next node -> node: %s", buf);
+        unlink(path);
+        free(out);
+        gh_result_free(&r);
+        gh_scenario_free(s);
+    }
+    snprintf(path, sizeof path, "%s/refs.0.dot", dir);
+    cr_assert_eq(unlink(path), 0, "thread 0's graph");
+    cr_assert_eq(rmdir(dir), 0, "something else was left in %s", dir);
+}
+
+/* Parameters reach the run: the heap is $N lists. */
+Test(run, params_size_the_heap, .timeout = 30)
+{
+    static const char text[] = "name: h\nparams: {N: 10}\nops: once\n"
+                               "setup:\n  Heap: {type: list, items: $N, value: list}\n"
+                               "script:\n  - {op: gc.collect}\n"
+                               "checks:\n  - len(Heap) == $N and gc.examined >= $N\n";
+    const char *const over[] = {"N=5000"};
+    struct gh_diag d;
+    struct gh_scenario *s = gh_scenario_parse_params(text, strlen(text), "h.yaml", over, 1, &d);
+    cr_assert_not_null(s, "%s", d.msg);
+    struct gh_run_config cfg;
+    struct gh_result r;
+    config(&cfg, "gil", 1, 0, 1);
+    cfg.out = fopen("/dev/null", "w");
+    cr_assert_eq(gh_run(s, &cfg, &r, &d), 0, "%s", d.msg);
+    fclose(cfg.out);
+    cr_assert_eq(r.status, GH_STATUS_OK, "%s", r.checks[0].detail);
+    cr_assert_geq(r.gc.examined, 5000);
+    gh_result_free(&r);
+    gh_scenario_free(s);
 }
