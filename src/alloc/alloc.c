@@ -356,7 +356,7 @@ void gh_free_gc(void *p, size_t n)
     free_kind_dispatch(l, n + sizeof *l);
 }
 
-void gh_alloc_visit_gc(void (*fn)(void *block, void *arg), void *arg)
+void gh_alloc_visit_gc_runs(void (*fn)(char *first, size_t n, size_t size, void *arg), void *arg)
 {
     for (struct gh_heap *h = gh__alloc_registry_first(); h; h = h->next_heap) {
         for (struct gh_arena *a = h->arenas; a; a = a->all_next) {
@@ -365,13 +365,30 @@ void gh_alloc_visit_gc(void (*fn)(void *block, void *arg), void *arg)
                 /* An empty pool (on its arena's free list) has nused 0. */
                 if (p->nused == 0 || !GH__CLASS_IS_GC(p->szidx))
                     continue;
-                for (uint32_t off = GH__POOL_HDR; off < p->nextoffset; off += p->size)
-                    fn((char *)p + off, arg);
+                fn((char *)p + GH__POOL_HDR, (p->nextoffset - GH__POOL_HDR) / p->size, p->size, arg);
             }
         }
     }
     for (struct gc_large *l = large_head.next; l != &large_head; l = l->next)
-        fn(l + 1, arg);
+        fn((char *)(l + 1), 1, 0, arg);
+}
+
+struct visit_each {
+    void (*fn)(void *block, void *arg);
+    void *arg;
+};
+
+static void visit_run(char *first, size_t n, size_t size, void *arg)
+{
+    struct visit_each *v = arg;
+    for (size_t i = 0; i < n; i++)
+        v->fn(first + i * size, v->arg);
+}
+
+void gh_alloc_visit_gc(void (*fn)(void *block, void *arg), void *arg)
+{
+    struct visit_each v = {fn, arg};
+    gh_alloc_visit_gc_runs(visit_run, &v);
 }
 
 int gh_alloc_init(enum gh_alloc_kind kind, bool locked)

@@ -76,6 +76,10 @@ void gh_free_gc(void *p, size_t n);
  * collector bits before freeing). Only while no other thread allocates or
  * frees (the world stopped, or one thread). */
 void gh_alloc_visit_gc(void (*fn)(void *block, void *arg), void *arg);
+/* The same, a run at a time: fn(first, n, size, arg) for n blocks of
+ * `size` bytes from `first` (a pool's carved blocks; a large block is a run
+ * of one). For walkers that loop over blocks themselves. */
+void gh_alloc_visit_gc_runs(void (*fn)(char *first, size_t n, size_t size, void *arg), void *arg);
 
 /* Sums the counters of every heap. Exact when no thread is allocating. */
 void gh_alloc_stats_get(struct gh_alloc_stats *out);

@@ -165,6 +165,47 @@ GH_INLINE void traverse(gh_object *o, gh_visitproc visit, void *arg)
         o->ob_type->tp_traverse(o, visit, arg);
 }
 
+/* The hot passes traverse the common containers inline, with the visitor
+ * inlined too: a million-item list otherwise costs a million indirect
+ * calls per pass. Same visits, same order as the types' tp_traverse
+ * (list.fl.c, tuple.fl.c, model.fl.c's instance_traverse); anything else
+ * goes through tp_traverse. */
+#define GC_PREFETCH_AHEAD 8
+#define TRAVERSE_INLINE(o, VISIT, arg)                                                 \
+    do {                                                                               \
+        gh_object *t_o_ = (o);                                                         \
+        switch (t_o_->ob_type->kind) {                                                 \
+        case GH_KIND_LIST: {                                                           \
+            struct gh_list *t_l_ = (struct gh_list *)(void *)t_o_;                     \
+            int64_t t_n_ = t_l_->ob_size;                                              \
+            gh_object **t_it_ = t_l_->ob_item;                                         \
+            for (int64_t t_i_ = 0; t_i_ < t_n_; t_i_++) {                              \
+                if (t_i_ + GC_PREFETCH_AHEAD < t_n_)                                   \
+                    __builtin_prefetch((char *)t_it_[t_i_ + GC_PREFETCH_AHEAD] - 16, 1); \
+                VISIT(t_it_[t_i_], arg);                                               \
+            }                                                                          \
+            break;                                                                     \
+        }                                                                              \
+        case GH_KIND_TUPLE: {                                                          \
+            struct gh_tuple *t_t_ = (struct gh_tuple *)(void *)t_o_;                   \
+            for (int64_t t_i_ = 0; t_i_ < t_t_->ob_size; t_i_++)                       \
+                if (t_t_->ob_item[t_i_])                                               \
+                    VISIT(t_t_->ob_item[t_i_], arg);                                   \
+            break;                                                                     \
+        }                                                                              \
+        case GH_KIND_INSTANCE: {                                                       \
+            struct gh_attrs *t_a_ = ((struct gh_instance *)(void *)t_o_)->attrs;       \
+            VISIT(&gh_class_of(t_o_)->ob, arg);                                        \
+            if (t_a_)                                                                  \
+                for (uint32_t t_i_ = 0; t_i_ < t_a_->used; t_i_++)                     \
+                    VISIT(t_a_->items[t_i_].value, arg);                               \
+            break;                                                                     \
+        }                                                                              \
+        default:                                                                       \
+            traverse(t_o_, VISIT, arg);                                                \
+        }                                                                              \
+    } while (0)
+
 /* ---- trial deletion ------------------------------------------------------------------ */
 
 static void visit_decref(gh_object *ref, void *arg)
@@ -233,31 +274,34 @@ static bool can_untrack(gh_object *o, bool dicts)
  * the pools does what CPython's update_refs and subtract_refs do in two:
  * each candidate adds its count to its ob_tid and subtracts one from the
  * ob_tid of every candidate it references, visited or not yet. */
-static void visit_decref_heap(gh_object *ref, void *arg)
+GH_INLINE void visit_decref_heap(gh_object *ref, void *arg)
 {
     (void)arg;
     if ((*gh_gcbits_ptr(ref) & (GH_GCBIT_TRACKED | GH_GCBIT_FROZEN)) == GH_GCBIT_TRACKED)
         gh_prefix(ref)->ob_tid--;
 }
 
-static void gather_block(void *block, void *arg)
+static void gather_run(char *first, size_t n, size_t size, void *arg)
 {
-    gh_object *o = (gh_object *)(void *)((char *)block + sizeof(struct gh_obprefix));
-    uint8_t *bits = gh_gcbits_ptr(o);
-    if ((*bits & (GH_GCBIT_TRACKED | GH_GCBIT_FROZEN)) != GH_GCBIT_TRACKED)
-        return;
-    *bits |= GH_GCBIT_UNREACHABLE;
-    gh_prefix(o)->ob_tid += (uintptr_t)count_as_refs(o, 0);
-    index_set(o, ((struct objvec *)arg)->n);
-    objvec_push(arg, o);
-    traverse(o, visit_decref_heap, NULL);
+    struct objvec *set = arg;
+    for (size_t i = 0; i < n; i++) {
+        gh_object *o = (gh_object *)(void *)(first + i * size + sizeof(struct gh_obprefix));
+        uint8_t *bits = gh_gcbits_ptr(o);
+        if ((*bits & (GH_GCBIT_TRACKED | GH_GCBIT_FROZEN)) != GH_GCBIT_TRACKED)
+            continue;
+        *bits |= GH_GCBIT_UNREACHABLE;
+        gh_prefix(o)->ob_tid += (uintptr_t)count_as_refs(o, 0);
+        index_set(o, set->n);
+        objvec_push(set, o);
+        TRAVERSE_INLINE(o, visit_decref_heap, NULL);
+    }
 }
 
 /* The compact layout, a full collection with nothing frozen: every tracked
  * object is a candidate, so the same fusion works on the list: a referent
  * not reached by the walk yet is entered into the set on the spot (its
  * gc_prev becomes scratch; the walk follows gc_next only). */
-static void visit_decref_list_all(gh_object *ref, void *arg)
+GH_INLINE void visit_decref_list_all(gh_object *ref, void *arg)
 {
     (void)arg;
     if (!gh_is_gc(ref))
@@ -285,7 +329,7 @@ static void gather_list(struct gh_gchead *head, struct objvec *set, bool all)
         index_set(o, set->n);
         objvec_push(set, o);
         if (all)
-            traverse(o, visit_decref_list_all, NULL);
+            TRAVERSE_INLINE(o, visit_decref_list_all, NULL);
     }
     gh_gclist_init(head);
     if (!all)
@@ -329,7 +373,9 @@ static void settle_leave(gh_object *o, struct settle *x)
     x->survivors++;
 }
 
-static void visit_settle(gh_object *ref, void *arg)
+static void settle_from(gh_object *o, struct settle *x);
+
+GH_INLINE void visit_settle(gh_object *ref, void *arg)
 {
     struct settle *x = arg;
     if (!in_set(ref))
@@ -337,11 +383,17 @@ static void visit_settle(gh_object *ref, void *arg)
     settle_leave(ref, x);
     if (x->depth < SETTLE_MAX_DEPTH) {
         x->depth++;
-        traverse(ref, visit_settle, x);
+        settle_from(ref, x);
         x->depth--;
     } else {
         objvec_push(x->stack, ref);
     }
+}
+
+/* Settles what o references (o already settled). */
+static void settle_from(gh_object *o, struct settle *x)
+{
+    TRAVERSE_INLINE(o, visit_settle, x);
 }
 
 /* The scan, in the set's order: a candidate referenced from outside the
@@ -358,9 +410,9 @@ static void settle_reachable(struct objvec *set, struct settle *x)
         if (!o || refs_get(o) <= 0)
             continue; /* settled through a referrer, or tentative */
         settle_leave(o, x);
-        traverse(o, visit_settle, x);
+        settle_from(o, x);
         while (x->stack->n)
-            traverse(x->stack->v[--x->stack->n], visit_settle, x);
+            settle_from(x->stack->v[--x->stack->n], x);
     }
 }
 
@@ -411,16 +463,20 @@ static void retrack(gh_object *o, int generation)
     retrack_into(o, gh_model.full_header ? NULL : older_list(generation));
 }
 
+/* A live weak reference to garbage: its callback will run. (A weak
+ * reference that is itself garbage was unlinked by gh_weakref_clear_ref
+ * before, so it is never found here: no callback, CPython's rule.) */
 static void queue_callback(gh_object *wr, void *arg)
 {
-    struct collection *c = arg;
-    /* A weak reference that is itself garbage gets no callback (CPython's
-     * handle_weakrefs); we hold a reference to it, so this drop frees
-     * nothing. */
-    if (in_set(wr))
-        gh_decref(wr);
-    else
-        objvec_push(c->callbacks, wr);
+    objvec_push(((struct collection *)arg)->callbacks, wr);
+}
+
+/* A weak reference a finalizer made to garbage: dropped without its
+ * callback. */
+static void drop_weakref(gh_object *wr, void *arg)
+{
+    (void)arg;
+    gh_decref(wr);
 }
 
 /* Pause 1 (or, under the GIL, the first part): trial deletion, survivors
@@ -433,7 +489,7 @@ static void find_garbage(struct collection *c)
     struct objvec *set = c->set;
 
     if (full) {
-        gh_alloc_visit_gc(gather_block, set);
+        gh_alloc_visit_gc_runs(gather_run, set);
     } else {
         for (int i = 0; i < c->generation; i++)
             gh_gclist_merge(&gh_gcstate.gens[i].head, &gh_gcstate.gens[c->generation].head);
@@ -571,6 +627,11 @@ static void delete_garbage(struct collection *c)
     for (size_t i = 0; i < c->garbage->n; i++) {
         gh_object *o = c->garbage->v[i];
         set_leave(o);
+        /* Weak references a finalizer made to the garbage are cleared,
+         * callbacks not run, before it is torn down (CPython GH-91636):
+         * otherwise another thread could revive a half-cleared object. */
+        if (!saveall && gh_has_weakrefs(o))
+            GH_FL(gh_weakrefs_clear_for_gc)(o, drop_weakref, NULL);
         if (saveall) {
             retrack(o, c->generation);
             gh_list_append(ts, garbage, gh_newref(o));
@@ -680,10 +741,14 @@ static int64_t collect_main(struct gh_tstate *ts, int generation, bool automatic
 {
     if (gh_gcstate.mode == GH_GC_OFF || !collector_enter(ts, automatic))
         return 0;
+    /* gc=stw has one generation: every collection is of the whole heap,
+     * recorded under the generation asked for (free-threaded CPython: 0
+     * for an automatic one, gc.collect()'s argument otherwise). */
+    const int asked = generation;
     if (gh_gcstate.mode == GH_GC_STW)
-        generation = GH_GC_NGENS - 1; /* one generation: the whole heap */
+        generation = GH_GC_NGENS - 1;
     uint64_t t0 = gh_now_ns();
-    struct gh_gc_info info = {generation, 0, 0};
+    struct gh_gc_info info = {asked, 0, 0};
     gh__gc_run_callbacks("start", &info);
 
     struct collection c = {.ts = ts, .generation = generation, .set = &work_set,
@@ -711,7 +776,7 @@ static int64_t collect_main(struct gh_tstate *ts, int generation, bool automatic
     size_t uncollectable = c.legacy->n;
     delete_garbage(&c);
 
-    struct gh_gc_genstats *gs = &gh_gc_stats.gen[generation];
+    struct gh_gc_genstats *gs = &gh_gc_stats.gen[asked];
     gs->collections++;
     gs->collected += collected;
     gs->uncollectable += uncollectable;

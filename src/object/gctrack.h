@@ -212,7 +212,9 @@ GH_INLINE void gh_gc_count(int delta)
     if (c < 0)
         c = 0; /* CPython's gc_dealloc stops at zero too */
     gh_gcstate.gens[0].count = c;
-    if (GH_UNLIKELY(delta > 0 && c > gh_gcstate.gens[0].threshold) && ts)
+    /* Under the GIL (the compact layout) plain reads: enabled and the
+     * threshold change only under it. */
+    if (GH_UNLIKELY(delta > 0 && c > gh_gcstate.gens[0].threshold) && gh_gcstate.enabled && ts)
         gh_gc_schedule_check_slow(ts, c);
 }
 
