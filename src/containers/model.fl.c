@@ -400,21 +400,36 @@ static void wr_unlink_lock_held(struct gh_weakref *wr)
     wr->prev = wr->next = NULL;
 }
 
-static void weakref_dealloc(gh_object *self)
+/* The weak reference stops referring: off its referent's list. */
+static void weakref_unlink(struct gh_weakref *wr)
 {
-    struct gh_weakref *wr = as_wr(self);
     struct gh_tstate *ts = gh_tstate_get();
     WR_LOCK(ts);
     if (wr->referent)
         wr_unlink_lock_held(wr);
     wr->referent = NULL;
     WR_UNLOCK();
-    if (wr->callback)
-        gh_decref(wr->callback);
-    if (wr->key)
-        gh_decref(wr->key);
-    if (wr->owner)
-        gh_decref(wr->owner);
+}
+
+/* tp_clear (the collector breaking a cycle through a weak reference): it
+ * stops referring, and drops its callback and KeyedRef fields. */
+static void weakref_clear(gh_object *self)
+{
+    struct gh_weakref *wr = as_wr(self);
+    weakref_unlink(wr);
+    gh_object *cb = wr->callback, *key = wr->key, *owner = wr->owner;
+    wr->callback = wr->key = wr->owner = NULL;
+    if (cb)
+        gh_decref(cb);
+    if (key)
+        gh_decref(key);
+    if (owner)
+        gh_decref(owner);
+}
+
+static void weakref_dealloc(gh_object *self)
+{
+    weakref_clear(self);
     gh_object_free(self, sizeof(struct gh_weakref));
 }
 
@@ -427,27 +442,6 @@ static void weakref_traverse(gh_object *self, gh_visitproc visit, void *arg)
         visit(wr->key, arg);
     if (wr->owner)
         visit(wr->owner, arg);
-}
-
-/* tp_clear (the collector breaking a cycle through a weak reference): it
- * stops referring, and drops its callback and KeyedRef fields. */
-static void weakref_clear(gh_object *self)
-{
-    struct gh_weakref *wr = as_wr(self);
-    struct gh_tstate *ts = gh_tstate_get();
-    WR_LOCK(ts);
-    if (wr->referent)
-        wr_unlink_lock_held(wr);
-    wr->referent = NULL;
-    WR_UNLOCK();
-    gh_object *cb = wr->callback, *key = wr->key, *owner = wr->owner;
-    wr->callback = wr->key = wr->owner = NULL;
-    if (cb)
-        gh_decref(cb);
-    if (key)
-        gh_decref(key);
-    if (owner)
-        gh_decref(owner);
 }
 
 static const struct gh_type weakref_type = {
@@ -517,16 +511,7 @@ int64_t GH_FL(gh_weakref_count)(gh_object *o)
 
 void GH_FL(gh_weakrefs_clear)(gh_object *self) { weakrefs_clear_impl(self, true); }
 
-void GH_FL(gh_weakref_clear_ref)(gh_object *wo)
-{
-    struct gh_weakref *wr = as_wr(wo);
-    struct gh_tstate *ts = gh_tstate_get();
-    WR_LOCK(ts);
-    if (wr->referent)
-        wr_unlink_lock_held(wr);
-    wr->referent = NULL;
-    WR_UNLOCK();
-}
+void GH_FL(gh_weakref_clear_ref)(gh_object *wo) { weakref_unlink(as_wr(wo)); }
 
 void GH_FL(gh_weakrefs_clear_for_gc)(gh_object *self, void (*queue)(gh_object *wr, void *arg),
                                      void *arg)
