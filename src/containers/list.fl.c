@@ -3,21 +3,11 @@
 
 #include "containers/containers.h"
 
-/* How many items ahead list_traverse prefetches. */
-#define GH_TRAVERSE_PREFETCH 8
-
 static void list_traverse(gh_object *self, gh_visitproc visit, void *arg)
 {
     struct gh_list *l = (struct gh_list *)(void *)self;
-    int64_t n = l->ob_size;
-    for (int64_t i = 0; i < n; i++) {
-        /* A long list's items are usually far apart in memory and each
-         * visit reads the item's header: ask for a later one's line now, so
-         * the misses overlap (the collector's passes are bound by them). */
-        if (i + GH_TRAVERSE_PREFETCH < n)
-            __builtin_prefetch((char *)l->ob_item[i + GH_TRAVERSE_PREFETCH] - 16, 1);
+    for (int64_t i = 0; i < l->ob_size; i++)
         visit(l->ob_item[i], arg);
-    }
 }
 
 static void list_clear(gh_object *self)

@@ -198,8 +198,8 @@ GH_NOINLINE void gh_gc_schedule_check_slow(struct gh_tstate *ts, int64_t count);
 /* A collector object was allocated (+1) or freed (-1). */
 GH_INLINE void gh_gc_count(int delta)
 {
-    struct gh_tstate *ts = gh_tstate_get();
     if (gh_model.full_header) {
+        struct gh_tstate *ts = gh_tstate_get();
         if (GH_UNLIKELY(!ts))
             return;
         ts->gc_alloc_count += delta;
@@ -214,8 +214,9 @@ GH_INLINE void gh_gc_count(int delta)
     gh_gcstate.gens[0].count = c;
     /* Under the GIL (the compact layout) plain reads: enabled and the
      * threshold change only under it. */
-    if (GH_UNLIKELY(delta > 0 && c > gh_gcstate.gens[0].threshold) && gh_gcstate.enabled && ts)
-        gh_gc_schedule_check_slow(ts, c);
+    if (GH_UNLIKELY(delta > 0 && c > gh_gcstate.gens[0].threshold) && gh_gcstate.enabled &&
+        gh_tstate_get())
+        gh_gc_schedule_check_slow(gh_tstate_get(), c);
 }
 
 #endif

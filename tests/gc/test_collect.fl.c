@@ -2,17 +2,7 @@
  * strategy flavour (suites gc__<flavour>): what reference counting cannot
  * free, what the collector does with finalizers, legacy finalizers,
  * resurrection and weak references (CPython's rules; docs/gc.md). */
-#include <string.h>
-
-#include "fl_fixture.h"
-
-#define L(o) ((struct gh_list *)(void *)(o))
-
-static int64_t live_instances_of(gh_object *cls)
-{
-    /* The class's count: itself, plus one per instance alive. */
-    return (int64_t)gh_refcnt(cls) - 1;
-}
+#include "gc_helpers.h"
 
 static int ndel;
 static void del_count(gh_object *self, void *arg)
@@ -29,27 +19,13 @@ static void del_resurrect(gh_object *self, void *arg)
     gh_list_append(&fx_ts, L(resurrected_into), gh_newref(self));
 }
 
-static gh_object *new_class(gh_finalizer_fn del, gh_finalizer_fn legacy)
-{
-    struct gh_class_spec spec = {.name = "Node", .del = del, .legacy_del = legacy};
-    return GH_FL(gh_class_new)(&spec);
-}
-
-/* o.attr = target (a new reference to target) */
-static void link(gh_object *o, const char *attr, gh_object *target)
-{
-    gh_object *name = GH_FL(gh_str_new)(attr, strlen(attr));
-    GH_FL(gh_attr_set)(&fx_ts, o, name, gh_newref(target));
-    gh_decref(name);
-}
-
 /* class Node: pass; n = Node(); n.self = n; del n  ->  alive until collect */
 FL_TEST(gc, self_reference_survives_del_and_dies_in_collect, .timeout = 10)
 {
-    gh_object *cls = new_class(NULL, NULL);
+    gh_object *cls = new_class("Node", NULL, NULL);
     uint64_t before = fx_live();
     gh_object *n = GH_FL(gh_instance_new_of)(cls);
-    link(n, "self", n);
+    link_attr(n, "self", n);
     gh_decref(n); /* del n */
     cr_assert_eq(live_instances_of(cls), 1, "reference counting alone cannot free it");
     cr_assert_gt(fx_live(), before);
@@ -65,10 +41,10 @@ FL_TEST(gc, self_reference_survives_del_and_dies_in_collect, .timeout = 10)
 FL_TEST(gc, cycle_with_del_is_collected_each_finalizer_once, .timeout = 10)
 {
     ndel = 0;
-    gh_object *cls = new_class(del_count, NULL);
+    gh_object *cls = new_class("Node", del_count, NULL);
     gh_object *a = GH_FL(gh_instance_new_of)(cls), *b = GH_FL(gh_instance_new_of)(cls);
-    link(a, "other", b);
-    link(b, "other", a);
+    link_attr(a, "other", b);
+    link_attr(b, "other", a);
     gh_decref(a);
     gh_decref(b);
     cr_assert_eq(ndel, 0);
@@ -85,10 +61,10 @@ FL_TEST(gc, cycle_with_del_is_collected_each_finalizer_once, .timeout = 10)
 FL_TEST(gc, cycle_with_legacy_finalizer_lands_in_garbage, .timeout = 10)
 {
     ndel = 0;
-    gh_object *cls = new_class(NULL, del_count);
+    gh_object *cls = new_class("Node", NULL, del_count);
     gh_object *a = GH_FL(gh_instance_new_of)(cls), *b = GH_FL(gh_instance_new_of)(cls);
-    link(a, "other", b);
-    link(b, "other", a);
+    link_attr(a, "other", b);
+    link_attr(b, "other", a);
     gh_decref(a);
     gh_decref(b);
     cr_assert_eq(GH_FL(gh_gc_collect)(&fx_ts, 2), 2, "found unreachable: the two instances");
@@ -108,9 +84,9 @@ FL_TEST(gc, resurrection_keeps_the_object_and_del_runs_once, .timeout = 10)
 {
     ndel = 0;
     resurrected_into = GH_FL(gh_list_new)();
-    gh_object *cls = new_class(del_resurrect, NULL);
+    gh_object *cls = new_class("Node", del_resurrect, NULL);
     gh_object *n = GH_FL(gh_instance_new_of)(cls);
-    link(n, "self", n);
+    link_attr(n, "self", n);
     gh_decref(n);
     cr_assert_eq(GH_FL(gh_gc_collect)(&fx_ts, 2), 1);
     cr_assert_eq(ndel, 1);
@@ -141,14 +117,14 @@ static gh_object *cb_code(struct gh_tstate *ts, struct gh_function *f, gh_object
 FL_TEST(gc, weakref_callbacks_on_cyclic_garbage_follow_cpython, .timeout = 10)
 {
     ncallbacks = 0;
-    gh_object *cls = new_class(NULL, NULL);
+    gh_object *cls = new_class("Node", NULL, NULL);
     gh_object *a = GH_FL(gh_instance_new_of)(cls);
-    link(a, "self", a);
+    link_attr(a, "self", a);
     gh_object *cb = GH_FL(gh_function_new)("cb", cb_code, 1, NULL, 0);
     gh_object *live_wr = GH_FL(gh_weakref_new)(a, gh_newref(cb));
     /* A second weak reference, with a callback, stored in the cycle. */
     gh_object *dead_wr = GH_FL(gh_weakref_new)(a, gh_newref(cb));
-    link(a, "wr", dead_wr);
+    link_attr(a, "wr", dead_wr);
     gh_decref(dead_wr);
     gh_decref(a);
     cr_assert_eq(GH_FL(gh_gc_collect)(&fx_ts, 2), 2, "a and the weakref in it");
