@@ -359,7 +359,12 @@ void gh_free_gc(void *p, size_t n)
 void gh_alloc_visit_gc_runs(void (*fn)(char *first, size_t n, size_t size, void *arg), void *arg)
 {
     for (struct gh_heap *h = gh__alloc_registry_first(); h; h = h->next_heap) {
-        for (struct gh_arena *a = h->arenas; a; a = a->all_next) {
+        /* Oldest arena first: the heap's objects in about the order they
+         * were made, so a container is usually met before what it holds. */
+        struct gh_arena *last = h->arenas;
+        while (last && last->all_next)
+            last = last->all_next;
+        for (struct gh_arena *a = last; a; a = a->all_prev) {
             for (uint32_t i = 0; i < a->ncarved; i++) {
                 struct gh_pool *p = (struct gh_pool *)(a->base + (uintptr_t)i * GH_ALLOC_POOL_SIZE);
                 /* An empty pool (on its arena's free list) has nused 0. */

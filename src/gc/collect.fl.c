@@ -206,6 +206,19 @@ GH_INLINE void traverse(gh_object *o, gh_visitproc visit, void *arg)
         }                                                                              \
     } while (0)
 
+/* An empty list or tuple: descending into it would find nothing. The
+ * test costs less than the call, and containers kept empty (free lists of
+ * work, placeholders) are common. */
+GH_INLINE bool references_nothing(gh_object *o)
+{
+    enum gh_kind k = o->ob_type->kind;
+    if (k == GH_KIND_LIST)
+        return ((struct gh_list *)(void *)o)->ob_size == 0;
+    if (k == GH_KIND_TUPLE)
+        return ((struct gh_tuple *)(void *)o)->ob_size == 0;
+    return false;
+}
+
 /* ---- trial deletion ------------------------------------------------------------------ */
 
 static void visit_decref(gh_object *ref, void *arg)
@@ -344,6 +357,21 @@ static void gather_list(struct gh_gchead *head, struct objvec *set, bool all)
  * be part of a cycle. */
 static void retrack_into(gh_object *o, struct gh_gchead *to);
 
+/* set_leave then retrack_into in one step, for the survivors: full, the
+ * TRACKED bit is never cleared. */
+GH_INLINE void settle_keep(gh_object *o, struct gh_gchead *to)
+{
+    if (gh_model.full_header) {
+        *gh_gcbits_ptr(o) &= (uint8_t)~GH_GCBIT_UNREACHABLE;
+        gh_prefix(o)->ob_tid = 0;
+        gh_prefix(o)->ob_ref_local = 0;
+        return;
+    }
+    struct gh_gchead *g = gh_gchead(o);
+    g->gc_prev &= GH_GC_PREV_FINALIZED;
+    gh_gclist_append(to, g);
+}
+
 struct settle {
     struct objvec *set;
     struct objvec *stack;
@@ -358,18 +386,19 @@ struct settle {
  * still in cache, shallow enough for any C stack. */
 #define SETTLE_MAX_DEPTH 32
 
-static void settle_leave(gh_object *o, struct settle *x)
+GH_INLINE void settle_leave(gh_object *o, struct settle *x)
 {
     x->set->v[index_get(o)] = NULL; /* the scan skips it without a look */
-    set_leave(o);
-    if (can_untrack(o, x->dicts)) {
-        if (o->ob_type->kind == GH_KIND_TUPLE)
+    enum gh_kind k = o->ob_type->kind;
+    if (GH_UNLIKELY(k == GH_KIND_TUPLE || k == GH_KIND_DICT) && can_untrack(o, x->dicts)) {
+        set_leave(o);
+        if (k == GH_KIND_TUPLE)
             gh_gc_stats.untracked_tuples++;
         else
             gh_gc_stats.untracked_dicts++;
         return;
     }
-    retrack_into(o, x->to);
+    settle_keep(o, x->to);
     x->survivors++;
 }
 
@@ -381,6 +410,8 @@ GH_INLINE void visit_settle(gh_object *ref, void *arg)
     if (!in_set(ref))
         return;
     settle_leave(ref, x);
+    if (references_nothing(ref))
+        return; /* skip the call: it would find nothing to settle */
     if (x->depth < SETTLE_MAX_DEPTH) {
         x->depth++;
         settle_from(ref, x);
