@@ -246,7 +246,7 @@ int main(int argc, char **argv)
             gh_tstate_bind(&ts, 0, NULL);
             gh_alloc_thread_attach();
             if (gil)
-                gh_gil_init(5000000u);
+                gh_gil_init(5000000u, 0);
             fl->init();
             struct gh_bench_costs c;
             fl->bench(&c, iters);

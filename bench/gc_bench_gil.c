@@ -75,7 +75,7 @@ static void setup(void)
         exit(3);
     }
     if (gil)
-        gh_gil_init(5000000u);
+        gh_gil_init(5000000u, 0);
     gh_gc_init(gil ? GH_GC_GENERATIONAL : GH_GC_STW);
     gh_tstate_bind(&ts, 0, "bench");
     gh_alloc_thread_attach();

@@ -34,7 +34,7 @@ GH_UNUSED static void fx_setup(void)
     gh_model.intern_immortal = !fx_gil(); /* as gh_run sets it */
     cr_assert_eq(gh_alloc_init(fx_gil() ? GH_ALLOC_ARENA : GH_ALLOC_THREAD, !fx_gil()), 0);
     if (fx_gil())
-        gh_gil_init(5000000u);
+        gh_gil_init(5000000u, 0);
     /* The collector's state as the flavour's preset has it (nothing is
      * collected unless a test asks: the thresholds are never reached by a
      * test's few objects, and no switch point runs a scheduled one). */

@@ -23,7 +23,7 @@
 
 #include "base/compiler.h"
 
-enum gh_alloc_kind { GH_ALLOC_ARENA, GH_ALLOC_THREAD, GH_ALLOC_MALLOC };
+enum gh_alloc_kind { GH_ALLOC_ARENA, GH_ALLOC_THREAD, GH_ALLOC_MALLOC, GH_ALLOC_MIMALLOC };
 
 #define GH_ALLOC_SMALL_MAX   512u          /* SMALL_REQUEST_THRESHOLD */
 #define GH_ALLOC_ALIGN       16u           /* size-class step */

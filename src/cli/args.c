@@ -290,10 +290,9 @@ int gh__cli_strategy(struct gh_strategy *st, const char *optname, const char *pr
         if (gh_strategy_set(st, sets[i], err, sizeof err) != 0)
             return gh__cli_usage("--set %s", err);
     const char *why = gh_strategy_refusal(st);
+    char desc[256];
     if (why)
-        return gh__cli_error(GH_EXIT_USAGE,
-                             "strategy %s (sync=%s rc=%s alloc=%s gc=%s) is refused: %s",
-                             preset, gh_sync_names[st->sync], gh_rc_names[st->rc],
-                             gh_alloc_names[st->alloc], gh_gc_names[st->gc], why);
+        return gh__cli_error(GH_EXIT_USAGE, "strategy %s (%s) is refused: %s", preset,
+                             gh_strategy_describe(st, desc, sizeof desc), why);
     return 0;
 }

@@ -94,10 +94,12 @@ int gh__cli_list(int argc, char **argv)
     printf("strategies:\n");
     for (size_t i = 0; i < gh_npresets; i++) {
         const struct gh_preset *p = &gh_presets[i];
-        char axes[128];
-        snprintf(axes, sizeof axes, "sync=%s rc=%s alloc=%s gc=%s", gh_sync_names[p->sync],
-                 gh_rc_names[p->rc], gh_alloc_names[p->alloc], gh_gc_names[p->gc]);
-        printf("  %-10s %-52s %s\n", p->name, axes, p->models);
+        struct gh_strategy st;
+        char err[8], axes[256];
+        if (gh_strategy_from_preset(&st, p->name, err, sizeof err) != 0)
+            continue;
+        printf("  %-10s %s\n  %-10s   %s\n", p->name, p->models, "",
+               gh_strategy_describe(&st, axes, sizeof axes));
     }
     if (ndirs > 0) {
         printf("scenario directories:");

@@ -66,7 +66,8 @@
 #define GH_GC_NGENS        3
 #define GH_GC_LOCAL_COUNT  512
 
-enum gh_gc_mode { GH_GC_GENERATIONAL, GH_GC_STW, GH_GC_OFF, GH_GC_MODE_COUNT };
+/* NOSTOP: the positive control, a collector that does not stop the world. */
+enum gh_gc_mode { GH_GC_GENERATIONAL, GH_GC_STW, GH_GC_OFF, GH_GC_NOSTOP, GH_GC_MODE_COUNT };
 
 struct gh_gc_gen {
     struct gh_gchead head;   /* compact: circular list of the generation */

@@ -84,7 +84,7 @@ const char *gh_report_csv_header(void)
     if (header[0])
         return header;
     size_t off = (size_t)snprintf(header, sizeof header,
-                                  "scenario,preset,sync,rc,alloc,gc,unsafe,threads,seed,"
+                                  "scenario,preset,sync,rc,immortal,alloc,gc,header,unsafe,threads,seed,"
                                   "params,wall_ns,total_ops,ops_per_sec");
     for (int c = 0; c < GH_LOCK_NCLASSES; c++) {
         const char *n = gh_lock_class_names[c];
@@ -164,8 +164,8 @@ static int params_field(char **buf, size_t *len, size_t *cap, const json_t *para
 int gh_report_csv_row(const json_t *run, char **buf, size_t *len, size_t *cap)
 {
     static const char *const head[] = {
-        "scenario.name", "config.preset", "config.sync", "config.rc", "config.alloc",
-        "config.gc", "config.unsafe", "config.threads", "config.seed", "config.params",
+        "scenario.name", "config.preset", "config.sync", "config.rc", "config.immortal",
+        "config.alloc", "config.gc", "config.header", "config.unsafe", "config.threads", "config.seed", "config.params",
         "throughput.wall_ns", "throughput.total_ops", "throughput.ops_per_sec",
     };
     static const char *const gil[] = {

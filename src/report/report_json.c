@@ -183,9 +183,18 @@ static json_t *config_json(struct jb *b, const struct gh_result *r)
         jb_set(b, o, "preset", json_string(r->strategy.preset));
     jb_set(b, o, "sync", json_string(gh_sync_names[r->strategy.sync]));
     jb_set(b, o, "rc", json_string(gh_rc_names[r->strategy.rc]));
+    jb_set(b, o, "immortal", json_string(r->strategy.immortal ? "on" : "off"));
     jb_set(b, o, "alloc", json_string(gh_alloc_names[r->strategy.alloc]));
     if ((unsigned)r->strategy.gc < GH_GC_MODE_COUNT)
         jb_set(b, o, "gc", json_string(gh_gc_names[r->strategy.gc]));
+    jb_set(b, o, "header", json_string(gh_header_names[gh_strategy_header(&r->strategy)]));
+    jb_set(b, o, "lock", json_string(gh_lock_names[r->strategy.lock]));
+    jb_set(b, o, "deferred", json_string(r->strategy.deferred ? "on" : "off"));
+    if (gh_sync_has_gil(r->strategy.sync)) {
+        jb_set(b, o, "switch_interval_ns", ju64(r->strategy.switch_ns));
+        if (r->strategy.sync == GH_SYNC_GIL_TICKS)
+            jb_set(b, o, "ticks", json_integer(r->strategy.ticks));
+    }
     jb_set(b, o, "overridden", json_boolean(r->strategy.overridden));
     jb_set(b, o, "unsafe", json_boolean(r->unsafe_reason != NULL));
     if (r->unsafe_reason)

@@ -62,11 +62,10 @@ static void text_header(FILE *out, const struct gh_result *r)
     fprintf(out, "scenario %s", s && s->name ? s->name : "?");
     if (s && s->file)
         fprintf(out, " (%s)", s->file);
-    fprintf(out, "  strategy %s%s (sync=%s rc=%s alloc=%s gc=%s)",
-            r->strategy.preset ? r->strategy.preset : "custom",
-            r->strategy.overridden ? "+set" : "", gh_sync_names[r->strategy.sync],
-            gh_rc_names[r->strategy.rc], gh_alloc_names[r->strategy.alloc],
-            (unsigned)r->strategy.gc < GH_GC_MODE_COUNT ? gh_gc_names[r->strategy.gc] : "?");
+    char desc[256];
+    fprintf(out, "  strategy %s%s (%s)", r->strategy.preset ? r->strategy.preset : "custom",
+            r->strategy.overridden ? "+set" : "",
+            gh_strategy_describe(&r->strategy, desc, sizeof desc));
     fprintf(out, "  threads %d", r->threads);
     if (r->duration_ns) {
         gh_report_fmt_ns(d, sizeof d, r->duration_ns);
@@ -201,9 +200,9 @@ static void text_gc(FILE *out, const struct gh_result *r)
     if (g->pause.count == 0)
         return;
     fprintf(out, "  %-22s %8s %10s %10s %10s\n", "gc pause", "count", "median", "p99", "max");
-    if (r->strategy.sync == GH_SYNC_GIL) {
+    if (r->has_gil) {
         hist_row(out, "collection (GIL held)", &g->pause);
-        fprintf(out, "  time to safepoint: does not apply under sync=gil (the collector holds "
+        fprintf(out, "  time to safepoint: does not apply under a GIL (the collector holds "
                 "the GIL; the other threads wait for it, nothing is stopped)\n");
     } else {
         hist_row(out, "world stopped", &g->pause);

@@ -33,6 +33,10 @@ const struct gh_flavor *gh_flavor_find(enum gh_sync_kind sync, enum gh_rc_kind r
         GH_FLAVORS(GH_X_)
 #undef GH_X_
     };
+    /* gil-ticks is the gil flavour; its switch points count ticks instead
+     * of watching for drop requests (sync/gil.h, a run-time mode). */
+    if (sync == GH_SYNC_GIL_TICKS)
+        sync = GH_SYNC_GIL;
     for (size_t i = 0; i < GH_ARRAY_LEN(all); i++)
         if (all[i]->sync == sync && all[i]->rc == rc)
             return all[i];
@@ -200,17 +204,17 @@ int gh_run(struct gh_scenario *s, const struct gh_run_config *cfg, struct gh_res
     memset(res, 0, sizeof *res);
     const struct gh_strategy *st = &cfg->strategy;
     const char *why = gh_strategy_refusal(st);
+    char desc[256];
+    gh_strategy_describe(st, desc, sizeof desc);
     if (why) {
-        snprintf(diag->msg, sizeof diag->msg, "strategy sync=%s rc=%s alloc=%s is refused: %s",
-                 gh_sync_names[st->sync], gh_rc_names[st->rc], gh_alloc_names[st->alloc], why);
+        snprintf(diag->msg, sizeof diag->msg, "strategy %s is refused: %s", desc, why);
         return -1;
     }
     const struct gh_flavor *fl = gh_flavor_find(st->sync, st->rc);
     const struct gh_scenario_fl *sfl = fl ? gh_scenario_fl_find(fl) : NULL;
     if (!fl || !sfl) {
         snprintf(diag->msg, sizeof diag->msg,
-                 "strategy sync=%s rc=%s is not compiled into this build",
-                 gh_sync_names[st->sync], gh_rc_names[st->rc]);
+                 "strategy %s is not compiled into this build", desc);
         return -1;
     }
     int nthreads = cfg->threads ? cfg->threads : s->threads;
@@ -237,19 +241,19 @@ int gh_run(struct gh_scenario *s, const struct gh_run_config *cfg, struct gh_res
     }
     res->seed = cfg->seed_given ? cfg->seed : (s->has_seed ? s->seed : 1);
     res->latency_sample = cfg->latency_sample;
-    res->has_gil = st->sync == GH_SYNC_GIL;
+    res->has_gil = gh_sync_has_gil(st->sync);
 
-    /* The model's configuration: the full header wherever a per-object lock
-     * lives in it (objlock), the compact one under the GIL. */
-    gh_model.full_header = st->sync == GH_SYNC_OBJLOCK;
-    gh_model.immortal = true;
+    /* The model's configuration: the header the strategy asks for (the full
+     * one wherever a per-object lock lives in it), immortality, interning. */
+    gh_model.full_header = gh_strategy_header(st) == GH_HEADER_FULL;
+    gh_model.immortal = st->immortal;
     /* Without a GIL every interned string is immortal, as in free-threaded
      * CPython: a mortal one could be found in the table by one thread while
      * another drops its last reference (docs/objects.md, "Interning"). */
-    gh_model.intern_immortal = st->sync != GH_SYNC_GIL;
-    gh_check_pthread(gh_alloc_init(st->alloc, st->sync != GH_SYNC_GIL) == 0 ? 0 : EINVAL);
+    gh_model.intern_immortal = !res->has_gil;
+    gh_check_pthread(gh_alloc_init(st->alloc, !res->has_gil) == 0 ? 0 : EINVAL);
     if (res->has_gil)
-        gh_gil_init(5000000u);
+        gh_gil_init(st->switch_ns, st->sync == GH_SYNC_GIL_TICKS ? st->ticks : 0);
 
     gh_gc_init(st->gc);
 

@@ -1,21 +1,37 @@
 /* strategy.c - see strategy.h. */
 #include "scenario/strategy.h"
 
+#include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
-const char *const gh_sync_names[GH_SYNC_COUNT] = {"gil", "objlock"};
-const char *const gh_rc_names[GH_RC_COUNT] = {"plain", "atomic"};
-const char *const gh_alloc_names[3] = {"arena", "thread", "malloc"};
-const char *const gh_gc_names[GH_GC_MODE_COUNT] = {"generational", "stw", "off"};
+#include "scenario/scenario.h" // gh_parse_duration
+
+const char *const gh_sync_names[GH_SYNC_COUNT] = {"gil", "gil-ticks", "objlock", "none"};
+const char *const gh_rc_names[GH_RC_COUNT] = {"plain", "atomic", "locked", "biased"};
+const char *const gh_alloc_names[GH_ALLOC_KIND_COUNT] = {"arena", "thread", "malloc", "mimalloc"};
+const char *const gh_gc_names[GH_GC_MODE_COUNT] = {"generational", "stw", "off", "nostop"};
+const char *const gh_header_names[GH_HEADER_COUNT] = {"auto", "compact", "full"};
+const char *const gh_lock_names[GH_LOCKK_COUNT] = {"pymutex", "pthread", "tatas", "ticket"};
+static const char *const onoff_names[2] = {"off", "on"};
 
 const struct gh_preset gh_presets[] = {
     {"gil", "CPython 3.12/3.13 default build: one global lock, plain counts, obmalloc",
-     GH_SYNC_GIL, GH_RC_PLAIN, GH_ALLOC_ARENA, GH_GC_GENERATIONAL},
+     GH_SYNC_GIL, GH_RC_PLAIN, true, GH_ALLOC_ARENA, GH_GC_GENERATIONAL},
+    {"gil-ticks", "CPython <= 3.1: the GIL released and re-taken every 100 ops, no handoff",
+     GH_SYNC_GIL_TICKS, GH_RC_PLAIN, false, GH_ALLOC_ARENA, GH_GC_GENERATIONAL},
     {"atomic", "atomic reference counts and per-object locks (the Gilectomy approach)",
-     GH_SYNC_OBJLOCK, GH_RC_ATOMIC, GH_ALLOC_THREAD, GH_GC_STW},
+     GH_SYNC_OBJLOCK, GH_RC_ATOMIC, true, GH_ALLOC_THREAD, GH_GC_STW},
 };
 const size_t gh_npresets = sizeof gh_presets / sizeof gh_presets[0];
+
+enum gh_header_kind gh_strategy_header(const struct gh_strategy *st)
+{
+    if (st->header != GH_HEADER_AUTO)
+        return st->header;
+    return gh_sync_has_gil(st->sync) ? GH_HEADER_COMPACT : GH_HEADER_FULL;
+}
 
 static int lookup(const char *const *names, int n, const char *v)
 {
@@ -36,13 +52,14 @@ static void list_names(char *buf, size_t len, const char *const *names, int n)
 int gh_strategy_from_preset(struct gh_strategy *st, const char *name, char *err, size_t errlen)
 {
     for (size_t i = 0; i < gh_npresets; i++) {
-        if (strcmp(gh_presets[i].name, name) == 0) {
-            st->preset = gh_presets[i].name;
-            st->sync = gh_presets[i].sync;
-            st->rc = gh_presets[i].rc;
-            st->alloc = gh_presets[i].alloc;
-            st->gc = gh_presets[i].gc;
-            st->overridden = false;
+        const struct gh_preset *p = &gh_presets[i];
+        if (strcmp(p->name, name) == 0) {
+            *st = (struct gh_strategy){
+                .preset = p->name, .sync = p->sync, .rc = p->rc, .immortal = p->immortal,
+                .alloc = p->alloc, .gc = p->gc, .header = GH_HEADER_AUTO,
+                .lock = GH_LOCKK_PYMUTEX, .deferred = false,
+                .switch_ns = GH_SWITCH_INTERVAL_DEFAULT_NS, .ticks = GH_TICKS_DEFAULT,
+            };
             return 0;
         }
     }
@@ -55,11 +72,13 @@ int gh_strategy_from_preset(struct gh_strategy *st, const char *name, char *err,
     return -1;
 }
 
+#define AXES "sync, rc, immortal, alloc, gc, header, lock, deferred, switch, ticks"
+
 int gh_strategy_set(struct gh_strategy *st, const char *a, char *err, size_t errlen)
 {
     const char *eq = strchr(a, '=');
     if (!eq || eq == a || !eq[1]) {
-        snprintf(err, errlen, "'%s': expected AXIS=VALUE (axes: sync, rc, alloc, gc)", a);
+        snprintf(err, errlen, "'%s': expected AXIS=VALUE (axes: " AXES ")", a);
         return -1;
     }
     char axis[32];
@@ -69,20 +88,56 @@ int gh_strategy_set(struct gh_strategy *st, const char *a, char *err, size_t err
     memcpy(axis, a, n);
     axis[n] = 0;
     const char *v = eq + 1;
+
+    /* The two numeric parameters. */
+    if (strcmp(axis, "switch") == 0) {
+        uint64_t ns;
+        if (gh_parse_duration(v, &ns) != 0 || ns < 1000 || ns > 10000000000ull) {
+            snprintf(err, errlen, "'%s': expected a duration from 1us to 10s for the GIL's "
+                     "switch interval (e.g. switch=5ms)", a);
+            return -1;
+        }
+        st->switch_ns = ns;
+        st->overridden = true;
+        return 0;
+    }
+    if (strcmp(axis, "ticks") == 0) {
+        char *end;
+        unsigned long long t = strtoull(v, &end, 10);
+        if (*end || v[0] == '-' || t < 1 || t > 1000000000ull) {
+            snprintf(err, errlen, "'%s': expected a whole number of ops from 1 to 1000000000 "
+                     "(e.g. ticks=100)", a);
+            return -1;
+        }
+        st->ticks = (uint32_t)t;
+        st->overridden = true;
+        return 0;
+    }
+
     const char *const *names;
     int count, *slot;
     int sync = st->sync, rc = st->rc, alloc = st->alloc, gc = st->gc;
+    int header = st->header, lock = st->lock, immortal = st->immortal,
+        deferred = st->deferred;
     if (strcmp(axis, "sync") == 0) {
         names = gh_sync_names, count = GH_SYNC_COUNT, slot = &sync;
     } else if (strcmp(axis, "rc") == 0) {
         names = gh_rc_names, count = GH_RC_COUNT, slot = &rc;
+    } else if (strcmp(axis, "immortal") == 0) {
+        names = onoff_names, count = 2, slot = &immortal;
     } else if (strcmp(axis, "alloc") == 0) {
-        names = gh_alloc_names, count = 3, slot = &alloc;
+        names = gh_alloc_names, count = GH_ALLOC_KIND_COUNT, slot = &alloc;
     } else if (strcmp(axis, "gc") == 0) {
         names = gh_gc_names, count = GH_GC_MODE_COUNT, slot = &gc;
+    } else if (strcmp(axis, "header") == 0) {
+        /* "auto" is the default, not a value one sets. */
+        names = gh_header_names + 1, count = GH_HEADER_COUNT - 1, slot = &header;
+    } else if (strcmp(axis, "lock") == 0) {
+        names = gh_lock_names, count = GH_LOCKK_COUNT, slot = &lock;
+    } else if (strcmp(axis, "deferred") == 0) {
+        names = onoff_names, count = 2, slot = &deferred;
     } else {
-        snprintf(err, errlen, "'%s': unknown axis '%s': expected one of sync, rc, alloc, gc",
-                 a, axis);
+        snprintf(err, errlen, "'%s': unknown axis '%s': expected one of " AXES, a, axis);
         return -1;
     }
     int i = lookup(names, count, v);
@@ -93,18 +148,22 @@ int gh_strategy_set(struct gh_strategy *st, const char *a, char *err, size_t err
                  a, v, axis, valid);
         return -1;
     }
-    *slot = i;
+    *slot = slot == &header ? i + 1 : i;
     st->sync = (enum gh_sync_kind)sync;
     st->rc = (enum gh_rc_kind)rc;
+    st->immortal = immortal != 0;
     st->alloc = (enum gh_alloc_kind)alloc;
     st->gc = (enum gh_gc_mode)gc;
+    st->header = (enum gh_header_kind)header;
+    st->lock = (enum gh_lock_kind)lock;
+    st->deferred = deferred != 0;
     st->overridden = true;
     return 0;
 }
 
 const char *gh_strategy_unsafe_reason(const struct gh_strategy *st)
 {
-    if (st->sync == GH_SYNC_OBJLOCK && st->rc == GH_RC_PLAIN)
+    if (!gh_sync_has_gil(st->sync) && st->rc == GH_RC_PLAIN)
         return "rc=plain without a GIL: threads update shared reference counts "
                "without atomics, so increments and decrements can be lost";
     return NULL;
@@ -112,13 +171,59 @@ const char *gh_strategy_unsafe_reason(const struct gh_strategy *st)
 
 const char *gh_strategy_refusal(const struct gh_strategy *st)
 {
-    if (st->sync == GH_SYNC_OBJLOCK && st->rc == GH_RC_PLAIN)
+    bool gil = gh_sync_has_gil(st->sync);
+    enum gh_header_kind header = gh_strategy_header(st);
+
+    /* Values whose mechanism is not built yet. */
+    if (st->sync == GH_SYNC_NONE)
+        return "sync=none is not built yet: it needs the checked mode that catches its "
+               "hazards instead of crashing";
+    if (st->rc == GH_RC_LOCKED)
+        return "rc=locked is not built yet";
+    if (st->rc == GH_RC_BIASED)
+        return "rc=biased is not built yet";
+    if (st->alloc == GH_ALLOC_MIMALLOC)
+        return "alloc=mimalloc is not built yet";
+    if (st->lock != GH_LOCKK_PYMUTEX)
+        return "lock=pthread, lock=tatas and lock=ticket are not built yet (lock=pymutex is)";
+    if (st->deferred)
+        return "deferred=on is not built yet";
+    if (st->gc == GH_GC_NOSTOP)
+        return "gc=nostop is not built yet";
+
+    /* Combinations that cannot be built. */
+    if (st->sync == GH_SYNC_OBJLOCK && header == GH_HEADER_COMPACT)
+        return "sync=objlock keeps each object's mutex in the full header; header=compact "
+               "has no room for it";
+    if (st->rc == GH_RC_PLAIN && !gil)
         return "rc=plain without a GIL loses count updates and frees live objects; "
                "it can run only once the checked mode that catches those hazards "
-               "instead of crashing exists (issue 5)";
-    if (st->sync != GH_SYNC_GIL && st->gc == GH_GC_GENERATIONAL)
+               "instead of crashing exists";
+    if (header == GH_HEADER_FULL && st->gc == GH_GC_GENERATIONAL)
+        return "gc=generational keeps its generations in linked lists threaded through the "
+               "compact header's GC links, which the full header does not have; use gc=stw "
+               "(free-threaded CPython dropped generations for this reason)";
+    if (!gil && st->gc == GH_GC_GENERATIONAL)
         return "gc=generational keeps its generations in linked lists that every "
                "allocation and free updates, which only the GIL protects; without it "
                "use gc=stw (free-threaded CPython dropped generations for this reason)";
     return NULL;
+}
+
+char *gh_strategy_describe(const struct gh_strategy *st, char *buf, size_t len)
+{
+    size_t off = (size_t)snprintf(buf, len, "sync=%s rc=%s immortal=%s alloc=%s gc=%s header=%s",
+                                  gh_sync_names[st->sync], gh_rc_names[st->rc],
+                                  onoff_names[st->immortal], gh_alloc_names[st->alloc],
+                                  gh_gc_names[st->gc], gh_header_names[gh_strategy_header(st)]);
+    if (off < len && st->sync == GH_SYNC_OBJLOCK && st->lock != GH_LOCKK_PYMUTEX)
+        off += (size_t)snprintf(buf + off, len - off, " lock=%s", gh_lock_names[st->lock]);
+    if (off < len && st->deferred)
+        off += (size_t)snprintf(buf + off, len - off, " deferred=on");
+    if (off < len && st->sync == GH_SYNC_GIL && st->switch_ns != GH_SWITCH_INTERVAL_DEFAULT_NS)
+        off += (size_t)snprintf(buf + off, len - off, " switch=%" PRIu64 "us",
+                                st->switch_ns / 1000);
+    if (off < len && st->sync == GH_SYNC_GIL_TICKS)
+        off += (size_t)snprintf(buf + off, len - off, " ticks=%" PRIu32, st->ticks);
+    return buf;
 }

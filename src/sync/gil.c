@@ -8,7 +8,7 @@
 
 struct gh_gil gh__gil;
 
-void gh_gil_init(uint64_t interval_ns)
+void gh_gil_init(uint64_t interval_ns, uint32_t ticks)
 {
     struct gh_gil *g = &gh__gil;
     pthread_condattr_t ca;
@@ -23,6 +23,7 @@ void gh_gil_init(uint64_t interval_ns)
     g->holder = NULL;
     g->switch_number = 0;
     g->interval_ns = interval_ns ? interval_ns : 5000000u;
+    g->ticks = ticks;
     g->stats = (struct gh_gil_stats_raw){0};
 }
 
@@ -47,6 +48,8 @@ void gh_gil_take_wait_slow(struct gh_tstate *ts)
     struct gh_lockstat *st = &ts->locks[GH_LOCK_gil];
     uint64_t t0 = gh_now_ns();
     st->contended++;
+    while (g->ticks && g->locked) /* gil-ticks: no requests, wait for a release */
+        gh_check_pthread(pthread_cond_wait(&g->cond, &g->mutex));
     while (g->locked) {
         uint64_t seen = g->switch_number;
         struct timespec dl = deadline_after(g->interval_ns);
@@ -94,6 +97,14 @@ void gh_gil_drop_handoff_slow(struct gh_tstate *ts)
 
 void gh_gil_yield_slow(struct gh_tstate *ts)
 {
+    gh_gil_drop(ts);
+    gh_gil_take(ts);
+}
+
+void gh_gil_tick_slow(struct gh_tstate *ts)
+{
+    /* Release and take again at once: whoever wins the mutex race gets it
+     * (the take starts a new count). */
     gh_gil_drop(ts);
     gh_gil_take(ts);
 }

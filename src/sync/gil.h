@@ -10,6 +10,14 @@
  * thread cannot win it straight back on a multi-core machine. Blocking
  * operations (io) drop the GIL around the wait.
  *
+ * sync=gil-ticks is the GIL before 3.2 (Python/ceval.c's check interval):
+ * every `ticks` switch points the holder releases the lock and at once
+ * asks for it again, with no drop request and no handoff; a waiter sleeps
+ * until the lock is free. On a multi-core machine the releasing thread
+ * usually wins it straight back (the convoy David Beazley measured in
+ * 2009), which is what the mode is for. Same flavour as sync=gil: the
+ * switch point tests `ticks` first.
+ *
  * Take and drop are inline (the uncontended path is a handful of pthread
  * calls, as in CPython); waiting and forced handoff are the named slow
  * paths gh_gil_take_wait_slow and gh_gil_drop_handoff_slow.
@@ -46,12 +54,15 @@ struct gh_gil {
     struct gh_tstate *holder;     /* the last thread to take it */
     uint64_t switch_number;       /* bumped at every take */
     uint64_t interval_ns;
+    uint32_t ticks;               /* gil-ticks: ops between releases; 0: gil.
+                                     Written before any thread starts. */
     struct gh_gil_stats_raw stats;
 };
 extern struct gh_gil gh__gil;
 
-/* Sets up the GIL (unlocked) with the given switch interval (0: 5 ms). */
-void gh_gil_init(uint64_t interval_ns);
+/* Sets up the GIL (unlocked) with the given switch interval (0: 5 ms);
+ * ticks > 0 selects gil-ticks with that many switch points per tenure. */
+void gh_gil_init(uint64_t interval_ns, uint32_t ticks);
 void gh_gil_fini(void);
 void gh_gil_stats(struct gh_gil_stats_raw *out);
 
@@ -61,6 +72,7 @@ void gh_gil_stats(struct gh_gil_stats_raw *out);
 GH_NOINLINE void gh_gil_take_wait_slow(struct gh_tstate *ts);
 GH_NOINLINE void gh_gil_drop_handoff_slow(struct gh_tstate *ts);
 GH_NOINLINE void gh_gil_yield_slow(struct gh_tstate *ts);
+GH_NOINLINE void gh_gil_tick_slow(struct gh_tstate *ts);
 
 /* Blocks until the calling thread holds the GIL. */
 GH_INLINE void gh_gil_take(struct gh_tstate *ts)
@@ -77,6 +89,7 @@ GH_INLINE void gh_gil_take(struct gh_tstate *ts)
         g->stats.switches++;
     g->holder = ts;
     g->switch_number++;
+    ts->gil_ticks_left = g->ticks; /* gil-ticks: a fresh tenure */
     gh_check_pthread(pthread_cond_signal(&g->switch_cond));
     gh_check_pthread(pthread_mutex_unlock(&g->switch_mutex));
     /* A request addressed to our previous tenure is void now. Requests are
@@ -106,6 +119,11 @@ GH_INLINE void gh_gil_drop(struct gh_tstate *ts)
 /* The switch point check: cheap when nobody waits. */
 GH_INLINE void gh_gil_checkpoint(struct gh_tstate *ts)
 {
+    if (GH_UNLIKELY(gh__gil.ticks)) {
+        if (--ts->gil_ticks_left == 0)
+            gh_gil_tick_slow(ts);
+        return;
+    }
     /* Relaxed: the bit is only a hint to drop; the handoff itself is
      * ordered by the GIL's mutex. */
     if (GH_UNLIKELY(gh_atomic_load_relaxed_u32(&ts->eval_breaker) & GH_EVAL_GIL_DROP_REQUEST))

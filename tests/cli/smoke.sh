@@ -45,7 +45,7 @@ json_unsafe() {
 }
 
 # The presets: the first word of each line of the "strategies:" section.
-presets=$("$bin" list | awk '/^strategies:/ {on=1; next} /^[^ ]/ {on=0} on {print $1}')
+presets=$("$bin" list | awk '/^strategies:/ {on=1; next} /^[^ ]/ {on=0} on && /^  [^ ]/ {print $1}')
 if [[ -z $presets ]]; then
     echo "FAIL gilheap list shows no strategies" >&2
     exit 1

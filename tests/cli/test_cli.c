@@ -574,12 +574,12 @@ Test(cli_run, run_reports_the_collector)
     struct out o = run(ARGS("run", "gc-pause-vs-heap", "--param", "N=3000", "--duration",
                             "100ms", "--threads", "2", "--json", json, "--csv", csv));
     cr_assert_eq(o.status, 0, "status %d: %s\n%s", o.status, o.err, o.out);
-    cr_assert(strstr(o.out, "gc=generational)"), "%s", o.out);
+    cr_assert(strstr(o.out, "gc=generational header=compact)"), "%s", o.out);
     cr_assert(strstr(o.out, "  params N=3000 G=2\n"), "%s", o.out);
     cr_assert(strstr(o.out, "\ngc          generational, thresholds 2000/10/10, automatic "
                             "collections disabled: "), "%s", o.out);
     cr_assert(strstr(o.out, "collection (GIL held)"), "%s", o.out);
-    cr_assert(strstr(o.out, "time to safepoint: does not apply under sync=gil"), "%s", o.out);
+    cr_assert(strstr(o.out, "time to safepoint: does not apply under a GIL"), "%s", o.out);
     json_error_t jerr;
     json_t *j = json_load_file(json, 0, &jerr);
     cr_assert_not_null(j, "%s", jerr.text);
@@ -597,7 +597,7 @@ Test(cli_run, run_reports_the_collector)
     cr_assert_not_null(fgets(line, sizeof line, f));
     cr_assert(strstr(line, ",gc,"), "%s", line);
     cr_assert_not_null(fgets(line, sizeof line, f));
-    cr_assert(strstr(line, ",generational,false,2,1,N=3000 G=2,"), "%s", line);
+    cr_assert(strstr(line, ",generational,compact,false,2,1,N=3000 G=2,"), "%s", line);
     fclose(f);
     out_free(&o);
 
@@ -617,7 +617,7 @@ Test(cli_run, run_reports_the_collector)
     o = run(ARGS("run", "gc-pause-vs-heap", "--param", "N=100", "--duration", "100ms",
                  "--set", "gc=off", "--json", json));
     cr_assert_eq(o.status, 1, "status %d: %s\n%s", o.status, o.err, o.out);
-    cr_assert(strstr(o.out, "gc=off)"), "%s", o.out);
+    cr_assert(strstr(o.out, "gc=off header=compact)"), "%s", o.out);
     cr_assert(strstr(o.out, "\ngc          off: no cyclic collection"), "%s", o.out);
     cr_assert(strstr(o.out, "FAIL  gc.collections == count(gc.collect)"), "%s", o.out);
     out_free(&o);

@@ -95,7 +95,7 @@ static void fixture_gc(struct fixture *f, const char *preset)
     char err[256];
     struct gh_result *r = &f->res;
     cr_assert_eq(gh_strategy_from_preset(&r->strategy, preset, err, sizeof err), 0, "%s", err);
-    r->has_gil = r->strategy.sync == GH_SYNC_GIL;
+    r->has_gil = gh_sync_has_gil(r->strategy.sync);
     f->scen.params = fixture_params;
     f->scen.nparams = 1;
     struct gh_gc_stats *g = &r->gc;
@@ -115,7 +115,7 @@ static void fixture_gc(struct fixture *f, const char *preset)
     g->collect_ns = 123456;
     for (uint64_t v = 1; v <= 13; v++) {
         gh_hist_add(&g->pause, v * 1000);
-        if (r->strategy.sync != GH_SYNC_GIL)
+        if (!gh_sync_has_gil(r->strategy.sync))
             gh_hist_add(&g->tts, v * 10);
     }
     r->gc_thresholds[0] = 700;
@@ -476,7 +476,7 @@ Test(report_csv, row_matches_header)
     size_t len = 0, cap = 0;
     cr_assert_eq(gh_report_csv_row(j, &buf, &len, &cap), 0);
     const char *h = gh_report_csv_header();
-    static const char head[] = "scenario,preset,sync,rc,alloc,gc,unsafe,threads,seed,params,"
+    static const char head[] = "scenario,preset,sync,rc,immortal,alloc,gc,header,unsafe,threads,seed,params,"
                                "wall_ns,total_ops,ops_per_sec,lock_gil_acquisitions,";
     cr_assert(strncmp(h, head, strlen(head)) == 0, "header: %s", h);
     cr_assert(strstr(h, ",gil_switches,gil_drop_requests,gil_forced_handoffs,gc_collections,"
@@ -485,7 +485,7 @@ Test(report_csv, row_matches_header)
                         "gc_finalized,gc_resurrected,gc_uncollectable,gc_garbage_at_exit,"
                         "peak_bytes,peak_rss_kb,checks_failed,status"), "header: %s", h);
     cr_assert_eq(count_fields(buf), count_fields(h), "row: %s", buf);
-    static const char row[] = "\"odd, \"\"name\"\"\",gil,gil,plain,arena,generational,false,2,"
+    static const char row[] = "\"odd, \"\"name\"\"\",gil,gil,plain,on,arena,generational,compact,false,2,"
                               "42,,100000000,3000,30000.000,200,50,7000,3000,0,0,0,0,0,";
     cr_assert(strncmp(buf, row, strlen(row)) == 0, "row: %s", buf);
     /* gil counters; the collector: no collection (no pause, no tts); peak
@@ -529,7 +529,7 @@ Test(report_csv, gc_columns_and_params)
     size_t len = 0, cap = 0;
     cr_assert_eq(gh_report_csv_row(j, &buf, &len, &cap), 0);
     cr_assert_eq(count_fields(buf), count_fields(gh_report_csv_header()), "row: %s", buf);
-    cr_assert(strstr(buf, ",atomic,objlock,atomic,thread,stw,false,2,42,N=5,"), "row: %s", buf);
+    cr_assert(strstr(buf, ",atomic,objlock,atomic,on,thread,stw,full,false,2,42,N=5,"), "row: %s", buf);
     const struct gh_gc_stats *g = &f->res.gc;
     snprintf(want, sizeof want, ",13,123456,%llu,%llu,13000,%llu,%llu,130,5000,109,7,1,2,2,",
              (unsigned long long)gh_hist_quantile(&g->pause, 0.5),
@@ -683,7 +683,7 @@ Test(report_text, summary)
     struct fixture *f = fixture_new();
     char *t = text_of(&f->res);
     cr_assert(strstr(t, "shared-list"), "%s", t);
-    cr_assert(strstr(t, "sync=gil rc=plain alloc=arena"), "%s", t);
+    cr_assert(strstr(t, "sync=gil rc=plain immortal=on alloc=arena"), "%s", t);
     cr_assert(strstr(t, "threads 2"), "%s", t);
     cr_assert(strstr(t, "seed 42"), "%s", t);
     cr_assert(strstr(t, "list.append"), "%s", t);
@@ -722,7 +722,7 @@ Test(report_text, gc_section)
 {
     struct fixture *f = fixture_gc_new("gil");
     char *t = text_of(&f->res);
-    cr_assert(strstr(t, "gc=generational)"), "%s", t);
+    cr_assert(strstr(t, "gc=generational header=compact)"), "%s", t);
     cr_assert(strstr(t, "seed 42  params N=5\n"), "%s", t);
     cr_assert(strstr(t, "gc          generational, thresholds 700/10/10: 13 collections "
                         "(gen0 10, gen1 2, gen2 1), 123us in all\n"), "%s", t);
@@ -735,7 +735,7 @@ Test(report_text, gc_section)
     snprintf(row, sizeof row, "  %-22s %8d ", "collection (GIL held)", 13);
     cr_assert(strstr(t, row), "%s", t);
     cr_assert(strstr(t, "13us\n"), "the max: %s", t);
-    cr_assert(strstr(t, "time to safepoint: does not apply under sync=gil"), "%s", t);
+    cr_assert(strstr(t, "time to safepoint: does not apply under a GIL"), "%s", t);
     free(t);
     free(f);
 

@@ -121,7 +121,7 @@ ParameterizedTest(struct preset_param *p, run, lock_counts_are_exact, .timeout =
         list_ops += r.op[op].done + r.op[op].failed;
     for (int op = GH_OP_DICT_SET; op <= GH_OP_DICT_DEL; op++)
         dict_ops += r.op[op].done + r.op[op].failed;
-    if (r.strategy.sync == GH_SYNC_OBJLOCK) {
+    if (!r.has_gil) {
         /* One critical section per container op; the setup's 50 dict.set
          * ran in the main thread, whose counts are merged in too. */
         cr_assert_eq(r.locks[GH_LOCK_list].acquisitions, list_ops);
@@ -234,7 +234,7 @@ ParameterizedTest(struct preset_param *p, run, compute_locks_any_object, .timeou
     cr_assert_eq(gh_run(s, &cfg, &r, &d), 0, "%s", d.msg);
     cr_assert_eq(r.status, GH_STATUS_OK);
     cr_assert_eq(r.op[GH_OP_COMPUTE].done, 4000);
-    if (r.strategy.sync == GH_SYNC_OBJLOCK)
+    if (!r.has_gil)
         cr_assert_eq(r.locks[GH_LOCK_instance].acquisitions, 4000);
     gh_result_free(&r);
     gh_scenario_free(s);
@@ -496,10 +496,10 @@ ParameterizedTest(struct preset_param *p, run, cycles_are_collected, .timeout = 
     cr_assert_eq(r.gc.finalized, 3);
     /* Without a GIL the first collection stops the world twice (its
      * finalizers ran: the resurrection check), the second once. */
-    cr_assert_eq(r.gc.pause.count, r.strategy.sync == GH_SYNC_GIL ? 2 : 3,
+    cr_assert_eq(r.gc.pause.count, r.has_gil ? 2 : 3,
                  "one pause per collection under the GIL; without it one stop, "
                  "and a second after finalizers ran");
-    if (r.strategy.sync == GH_SYNC_GIL)
+    if (r.has_gil)
         cr_assert_eq(r.gc.tts.count, 0, "no time to safepoint under the GIL");
     else
         cr_assert_eq(r.gc.tts.count, 3);

@@ -25,7 +25,7 @@ static void *spinner(void *p)
 
 Test(gil, two_cpu_bound_threads_switch, .timeout = 30)
 {
-    gh_gil_init(5000000u);
+    gh_gil_init(5000000u, 0);
     pthread_t t[2];
     for (intptr_t i = 0; i < 2; i++)
         cr_assert_eq(pthread_create(&t[i], NULL, spinner, (void *)i), 0);
@@ -62,7 +62,7 @@ static void *other(void *p)
 
 Test(gil, blocking_releases_the_gil, .timeout = 10)
 {
-    gh_gil_init(5000000u);
+    gh_gil_init(5000000u, 0);
     struct gh_tstate ts;
     gh_tstate_bind(&ts, 1, "gil-main");
     gh_gil_take(&ts);
@@ -75,5 +75,42 @@ Test(gil, blocking_releases_the_gil, .timeout = 10)
     cr_assert_eq(progressed, 1);
     gh_gil_drop(&ts);
     cr_assert_eq(ts.locks[GH_LOCK_gil].acquisitions, 2);
+    gh_gil_fini();
+}
+
+/* gil-ticks: the holder releases and re-takes every `ticks` switch points,
+ * whether or not anyone waits, and nobody is ever asked to drop. */
+Test(gil_ticks, releases_every_n_switch_points, .timeout = 10)
+{
+    gh_gil_init(5000000u, 10);
+    struct gh_tstate ts;
+    gh_tstate_bind(&ts, 1, "ticks-main");
+    gh_gil_take(&ts);
+    for (int i = 0; i < 25; i++)
+        gh_gil_checkpoint(&ts);
+    /* 1 take, then one release + take at switch points 10 and 20. */
+    cr_assert_eq(ts.locks[GH_LOCK_gil].acquisitions, 3);
+    cr_assert_eq(ts.gil_ticks_left, 5);
+    gh_gil_drop(&ts);
+    gh_gil_fini();
+}
+
+Test(gil_ticks, waiters_never_ask_the_holder_to_drop, .timeout = 30)
+{
+    gh_gil_init(1000000u, 1000);
+    shared = 0;
+    __atomic_store_n(&stop, 0, __ATOMIC_RELAXED);
+    pthread_t t[2];
+    for (intptr_t i = 0; i < 2; i++)
+        cr_assert_eq(pthread_create(&t[i], NULL, spinner, (void *)i), 0);
+    gh_sleep_ns(300000000u); /* 300 switch intervals of 1 ms */
+    __atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
+    for (int i = 0; i < 2; i++)
+        pthread_join(t[i], NULL);
+    struct gh_gil_stats_raw s;
+    gh_gil_stats(&s);
+    cr_assert_gt(shared, 0);
+    cr_assert_eq(s.drop_requests, 0, "drop requests: %llu", (unsigned long long)s.drop_requests);
+    cr_assert_eq(s.forced_handoffs, 0);
     gh_gil_fini();
 }
