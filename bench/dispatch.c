@@ -204,6 +204,142 @@ static GH_NOINLINE double bare_append_pop_gil_atomic(struct bare_list *l, struct
 static GH_NOINLINE double bare_append_pop_objlock_atomic(struct bare_list *l, struct bare_obj *o, uint64_t n)
 { return bare_append_pop(l, o, true, true, n); }
 
+/* rc=biased by hand (rc/brc.h's fast paths): the owner's local count, a
+ * thread id from thread-local storage, the immortal test on the local
+ * count first. The object is the calling thread's, as the flavour's bench
+ * object is. */
+struct bare_bobj { uintptr_t tid; uint32_t local; uint64_t shared; };
+static _Thread_local void *bare_me;
+
+GH_INLINE void bare_incref_biased(struct bare_bobj *o)
+{
+    uint32_t l = __atomic_load_n(&o->local, __ATOMIC_RELAXED);
+    if (l == UINT32_MAX)
+        return;
+    if (__atomic_load_n(&o->tid, __ATOMIC_RELAXED) == (uintptr_t)bare_me)
+        __atomic_store_n(&o->local, l + 1, __ATOMIC_RELAXED);
+    else
+        __atomic_fetch_add(&o->shared, 4, __ATOMIC_RELAXED);
+}
+
+GH_INLINE void bare_decref_biased(struct bare_bobj *o)
+{
+    uint32_t l = __atomic_load_n(&o->local, __ATOMIC_RELAXED);
+    if (l == UINT32_MAX)
+        return;
+    if (__atomic_load_n(&o->tid, __ATOMIC_RELAXED) != (uintptr_t)bare_me)
+        abort(); /* the shared path: never taken here */
+    __atomic_store_n(&o->local, --l, __ATOMIC_RELAXED);
+    if (l == 0)
+        abort();
+}
+
+static GH_NOINLINE double bare_incdec_biased(struct bare_bobj *o, uint64_t iters)
+{
+    uint64_t t0 = gh_now_ns();
+    for (uint64_t i = 0; i < iters; i++) {
+        bare_incref_biased(o);
+        GH_COMPILER_BARRIER();
+        bare_decref_biased(o);
+        GH_COMPILER_BARRIER();
+    }
+    return since(t0, iters);
+}
+
+static GH_NOINLINE double bare_append_pop_objlock_biased(struct bare_list *l, struct bare_bobj *o,
+                                                         uint64_t iters)
+{
+    uint64_t t0 = gh_now_ns();
+    for (uint64_t i = 0; i < iters; i++) {
+        bare_incref_biased(o);
+        bare_lock(&l->m.bits);
+        if (l->n == l->cap)
+            abort();
+        l->items[l->n++] = o;
+        bare_unlock(&l->m.bits);
+        GH_COMPILER_BARRIER();
+        bare_lock(&l->m.bits);
+        if (l->n == 0 || l->n - 1 < (l->cap >> 1))
+            abort();
+        struct bare_bobj *p = l->items[--l->n];
+        bare_unlock(&l->m.bits);
+        bare_decref_biased(p);
+        GH_COMPILER_BARRIER();
+    }
+    return since(t0, iters);
+}
+
+/* rc=locked by hand (rc/rc.h's fast paths): the immortal test, the
+ * object's one-byte mutex taken and released with a compare-and-swap each
+ * way (as bare_lock), the acquisition counted in a per-thread counter (the
+ * flavour counts every count lock, class rc), and a plain load and store of
+ * the count under the lock, the immortal bit tested again. The mutex sits
+ * in front of the count, as in the full header. */
+struct bare_lobj { uint64_t prefix_lo; uint8_t m; uint64_t rc; };
+_Thread_local uint64_t bare_count_locks; /* not static: the stores stay */
+
+GH_INLINE void bare_incref_locked(struct bare_lobj *o)
+{
+    if (bare_immortal(__atomic_load_n(&o->rc, __ATOMIC_RELAXED)))
+        return;
+    bare_lock(&o->m);
+    bare_count_locks++;
+    uint64_t c = __atomic_load_n(&o->rc, __ATOMIC_RELAXED);
+    if (!bare_immortal(c))
+        __atomic_store_n(&o->rc, c + 1, __ATOMIC_RELAXED);
+    bare_unlock(&o->m);
+}
+
+GH_INLINE void bare_decref_locked(struct bare_lobj *o)
+{
+    if (bare_immortal(__atomic_load_n(&o->rc, __ATOMIC_RELAXED)))
+        return;
+    bare_lock(&o->m);
+    bare_count_locks++;
+    uint64_t c = __atomic_load_n(&o->rc, __ATOMIC_RELAXED);
+    if (!bare_immortal(c)) {
+        __atomic_store_n(&o->rc, c - 1, __ATOMIC_RELAXED);
+        if (c == 1)
+            abort();
+    }
+    bare_unlock(&o->m);
+}
+
+static GH_NOINLINE double bare_incdec_locked(struct bare_lobj *o, uint64_t iters)
+{
+    uint64_t t0 = gh_now_ns();
+    for (uint64_t i = 0; i < iters; i++) {
+        bare_incref_locked(o);
+        GH_COMPILER_BARRIER();
+        bare_decref_locked(o);
+        GH_COMPILER_BARRIER();
+    }
+    return since(t0, iters);
+}
+
+static GH_NOINLINE double bare_append_pop_objlock_locked(struct bare_list *l, struct bare_lobj *o,
+                                                         uint64_t iters)
+{
+    uint64_t t0 = gh_now_ns();
+    for (uint64_t i = 0; i < iters; i++) {
+        bare_incref_locked(o);
+        bare_lock(&l->m.bits);
+        if (l->n == l->cap)
+            abort();
+        l->items[l->n++] = o;
+        bare_unlock(&l->m.bits);
+        GH_COMPILER_BARRIER();
+        bare_lock(&l->m.bits);
+        if (l->n == 0 || l->n - 1 < (l->cap >> 1))
+            abort();
+        struct bare_lobj *p = l->items[--l->n];
+        bare_unlock(&l->m.bits);
+        bare_decref_locked(p);
+        GH_COMPILER_BARRIER();
+    }
+    return since(t0, iters);
+}
+
 static int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -230,6 +366,9 @@ int main(int argc, char **argv)
     static double mortal[2][MAX_ROUNDS]; /* bare pair without the immortal test */
 
     struct bare_obj bo = {1, 0};
+    bare_me = &bo;
+    struct bare_bobj bbo = {(uintptr_t)&bo, 1, 0};
+    struct bare_lobj blo = {0, 0, 1};
     void *slots[4];
     struct bare_list bl = {{0}, 2, 4, slots}; /* like gilheap's: 2 items, room for 4 */
     uint8_t bytelock = 0;
@@ -239,8 +378,10 @@ int main(int argc, char **argv)
         for (int f = 0; f < NF; f++) {
             const struct gh_flavor *fl = fls[f];
             bool gil = fl->sync == GH_SYNC_GIL, atomic_rc = fl->rc == GH_RC_ATOMIC;
+            bool biased = fl->rc == GH_RC_BIASED, locked = fl->rc == GH_RC_LOCKED;
             gh_model.full_header = !gil;
             gh_model.immortal = true;
+            gh_model.biased = biased;
             gh_alloc_init(gil ? GH_ALLOC_ARENA : GH_ALLOC_THREAD, !gil);
             gh_gc_init(gil ? GH_GC_GENERATIONAL : GH_GC_STW);
             gh_tstate_bind(&ts, 0, NULL);
@@ -260,11 +401,16 @@ int main(int argc, char **argv)
             gh_tstate_unbind();
             gh_alloc_fini();
 
-            bare[f][0][r] = atomic_rc ? bare_incdec_atomic(&bo, iters) : bare_incdec_plain(&bo, iters);
+            bare[f][0][r] = biased      ? bare_incdec_biased(&bbo, iters)
+                            : locked    ? bare_incdec_locked(&blo, iters)
+                            : atomic_rc ? bare_incdec_atomic(&bo, iters)
+                                        : bare_incdec_plain(&bo, iters);
             bare[f][1][r] = gil ? bare_gil(iters) : bare_bytelock(&bytelock, iters);
             bare[f][2][r] = gil ? (atomic_rc ? bare_append_pop_gil_atomic(&bl, &bo, iters)
                                              : bare_append_pop_gil_plain(&bl, &bo, iters))
-                                : bare_append_pop_objlock_atomic(&bl, &bo, iters);
+                         : biased ? bare_append_pop_objlock_biased(&bl, &bbo, iters)
+                         : locked ? bare_append_pop_objlock_locked(&bl, &blo, iters)
+                                  : bare_append_pop_objlock_atomic(&bl, &bo, iters);
         }
         mortal[0][r] = bare_incdec_plain_mortal(&bo, iters);
         mortal[1][r] = bare_incdec_atomic_mortal(&bo, iters);

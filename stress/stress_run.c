@@ -51,6 +51,9 @@ int main(int argc, char **argv)
                 char err[256];
                 if (gh_strategy_from_preset(&cfg.strategy, gh_presets[p].name, err, sizeof err))
                     return 3;
+                if (gh_strategy_unsafe_reason(&cfg.strategy))
+                    continue; /* the positive control: hazards expected */
+                cfg.check = 1; /* safe strategies: zero hazards, checked */
                 cfg.threads = threads[t];
                 cfg.ops_per_thread = ops;
                 cfg.seed = 7;
@@ -64,7 +67,8 @@ int main(int argc, char **argv)
                     continue;
                 }
                 runs++;
-                bool ok = r.status == GH_STATUS_OK && r.alloc_live_after_teardown == 0;
+                bool ok = r.status == GH_STATUS_OK && r.alloc_live_after_teardown == 0 &&
+                          r.hazards_total == 0;
                 printf("%s %-18s %-7s %d threads: %llu ops, status %s, leaked %llu bytes\n",
                        ok ? "ok  " : "FAIL", s->name, gh_presets[p].name, threads[t],
                        (unsigned long long)r.total_ops, gh_status_names[r.status],

@@ -27,10 +27,33 @@ GH_UNUSED static bool fx_gil(void)
 #endif
 }
 
+/* Whether the flavour locks containers (objlock): sync=none locks nothing. */
+GH_UNUSED static bool fx_objlock(void)
+{
+#if defined(GH_FL_SYNC_OBJLOCK)
+    return true;
+#else
+    return false;
+#endif
+}
+
+/* sync=none promises nothing when threads share objects: a test of what
+ * a strategy guarantees to threads skips it (the hazard tests cover it). */
+#if defined(GH_FL_SYNC_NONE)
+#define FX_REQUIRE_THREAD_SAFETY() cr_skip_test("sync=none guarantees nothing to threads")
+#else
+#define FX_REQUIRE_THREAD_SAFETY() ((void)0)
+#endif
+
 GH_UNUSED static void fx_setup(void)
 {
     gh_model.full_header = !fx_gil();
     gh_model.immortal = true;
+#if defined(GH_FL_RC_BIASED)
+    gh_model.biased = true;
+#else
+    gh_model.biased = false;
+#endif
     gh_model.intern_immortal = !fx_gil(); /* as gh_run sets it */
     cr_assert_eq(gh_alloc_init(fx_gil() ? GH_ALLOC_ARENA : GH_ALLOC_THREAD, !fx_gil()), 0);
     if (fx_gil())
@@ -43,11 +66,17 @@ GH_UNUSED static void fx_setup(void)
     gh_alloc_thread_attach();
     GH_FL(gh_model_init)();
     gh_sync_thread_start(&fx_ts);
+    gh_rc_thread_start(&fx_ts);
 }
 
-/* Live bytes now (everything the test made and still holds). */
+/* Live bytes now (everything the test made and still holds). Under
+ * rc=biased the test's thread first merges what other threads queued for
+ * it, as its next switch point would. */
 GH_UNUSED static uint64_t fx_live(void)
 {
+#if defined(GH_FL_RC_BIASED)
+    gh_brc_merge_pending(&fx_ts);
+#endif
     struct gh_alloc_stats st;
     gh_alloc_stats_get(&st);
     return st.live_bytes;
@@ -56,6 +85,7 @@ GH_UNUSED static uint64_t fx_live(void)
 GH_UNUSED static void fx_teardown(void)
 {
     GH_FL(gh_model_fini)();
+    gh_rc_thread_stop(&fx_ts);
     gh_sync_thread_stop(&fx_ts);
     gh_alloc_thread_detach();
     gh_tstate_unbind();

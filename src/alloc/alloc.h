@@ -10,6 +10,10 @@
  *           another thread is handed back to its owner heap through a
  *           lock-free list the owner drains on its next allocation.
  *   malloc  the C library's allocator.
+ *   mimalloc  the mimalloc library (libmimalloc, 2.0), as free-threaded
+ *           CPython uses it: every request goes to mi_malloc, which serves
+ *           it from the calling thread's heap; mimalloc itself hands a
+ *           block freed by another thread back to its owner.
  *
  * Facts: ../shared/reference/cpython-memory-model.md §9; docs/alloc.md.
  * Layer: alloc (includes base only).
@@ -35,10 +39,12 @@ struct gh_alloc_stats {
     uint64_t peak_bytes;      /* high-water mark of live_bytes (see docs/alloc.md
                                  for how it is kept without a shared counter) */
     uint64_t allocs, frees;   /* calls */
-    uint64_t large_allocs;    /* requests above GH_ALLOC_SMALL_MAX (malloc) */
+    uint64_t large_allocs;    /* requests above GH_ALLOC_SMALL_MAX (malloc; mimalloc's
+                                 own under alloc=mimalloc) */
     uint64_t arenas_live, arenas_peak, arenas_allocated, arenas_freed;
     uint64_t pools_live, pools_peak;
-    uint64_t cross_thread_frees; /* alloc=thread: frees handed back to the owner */
+    uint64_t cross_thread_frees; /* alloc=thread: frees handed back to the owner;
+                                    alloc=mimalloc: collector blocks handed back */
 };
 
 /* Sets up the allocator for a run. locked only matters for arena. Returns 0,
@@ -65,8 +71,9 @@ void gh_free(void *p, size_t n);
  * list (the full layout: free-threaded CPython walks its GC heaps). Small
  * requests come from pools that hold nothing else; larger ones, and every
  * request under alloc=malloc (glibc's heap cannot be walked), carry a
- * 16-byte link on one locked list (counted in the allocator's bytes). Free
- * with gh_free_gc and the same n. */
+ * 16-byte link on one locked list; under alloc=mimalloc every one carries
+ * a 32-byte link on its allocating thread's list (docs/alloc.md). Links are
+ * counted in the allocator's bytes. Free with gh_free_gc and the same n. */
 void *gh_alloc_gc(size_t n);
 void gh_free_gc(void *p, size_t n);
 /* Calls fn(block, arg) for every block gh_alloc_gc may have handed out and

@@ -33,6 +33,7 @@
 #define GH__CLASS_IS_GC(idx)     ((idx) >= GH_ALLOC_NCLASSES)
 
 struct gh_arena;
+struct gh_gc_link;
 
 /* A pool: one GH_ALLOC_POOL_SIZE-aligned 16 KiB slice of an arena, serving
  * one size class. The header sits at the start of the pool, so the pool of
@@ -88,8 +89,9 @@ struct gh_arena {
 
 /* A heap: the arenas, the partially used pools per size class and the
  * counters. alloc=arena has one (protected by a mutex or the GIL);
- * alloc=thread one per attached thread (owner thread only); alloc=malloc one
- * per attached thread holding only counters.
+ * alloc=thread one per attached thread (owner thread only); alloc=malloc and
+ * alloc=mimalloc one per attached thread holding only counters (and, for
+ * mimalloc, the list of the thread's collector blocks).
  *
  * Counters in `c` are written by one thread at a time (the owner or the lock
  * holder) with gh__ctr_add/gh__ctr_sub: a relaxed load plus a relaxed store,
@@ -107,15 +109,39 @@ struct gh_heap {
                                   (alloc=thread/malloc; owner only) */
     bool sample_peaks;         /* alloc=thread/malloc: peaks are sampled sums */
     bool detached;             /* owner thread has detached (owner, then fini) */
+    /* alloc=mimalloc: this heap's collector blocks (gh_alloc_gc), oldest
+     * first. The owner thread alone links and unlinks them (after it has
+     * detached: gh_alloc_fini); gh_alloc_visit_gc reads them with the world
+     * stopped. */
+    struct gh_gc_link *gc_first, *gc_last;
     /* Registry link: written once before the heap is published with a
      * release CAS on the registry head, immutable afterwards. */
     struct gh_heap *next_heap;
 
     /* alloc=thread: blocks of this heap's pools freed by other threads,
-     * linked through their first word. Any thread pushes (CAS, release);
-     * only the owner takes the whole list (exchange, acquire). On its own
-     * cache line: it is the only field other threads write. */
+     * linked through their first word. alloc=mimalloc: the same for the
+     * links (struct gh_gc_link) of collector blocks on gc_first's list.
+     * Any thread pushes (CAS, release); only the owner takes the whole list
+     * (exchange, acquire). On its own cache line: it is the only field
+     * other threads write. */
     void *thread_free GH_ALIGNED_CACHELINE;
+};
+
+/* alloc=mimalloc: the 32 bytes in front of each collector block, which
+ * keep it on its owner heap's gc list (or, for a thread without a heap, on
+ * the shared orphan list under a lock), so gh_alloc_visit_gc can find every
+ * block without walking mimalloc's heaps. */
+struct gh_gc_link {
+    /* Owner's thread_free list while the block waits there (handed back by
+     * another thread): written by the freer before its release CAS, read by
+     * the owner after its acquire exchange. First, because
+     * gh__alloc_free_mt links through a block's first word. */
+    struct gh_gc_link *tf_next;
+    /* The heap whose list holds the block, or NULL: the orphan list.
+     * Written before the block is handed out; immutable while it lives. */
+    struct gh_heap *owner;
+    /* The list: protected as the list is (the owner, or the orphan lock). */
+    struct gh_gc_link *next, *prev;
 };
 
 // ---------------------------------------------------------------------------

@@ -58,6 +58,7 @@
                                          __ATOMIC_RELAXED, __ATOMIC_RELAXED); }
 
 GH_ATOMIC_DEFINE_(uint8_t, u8)
+GH_ATOMIC_DEFINE_(uint16_t, u16)
 GH_ATOMIC_DEFINE_(uint32_t, u32)
 GH_ATOMIC_DEFINE_(uint64_t, u64)
 GH_ATOMIC_DEFINE_(int64_t, i64)
@@ -91,6 +92,7 @@ GH_ATOMIC_DEFINE_(gh_atomic_ptr_t_, ptr)
     { return __atomic_fetch_and(p, v, __ATOMIC_SEQ_CST); }
 
 GH_ATOMIC_ARITH_(uint8_t, u8)
+GH_ATOMIC_ARITH_(uint16_t, u16)
 GH_ATOMIC_ARITH_(uint32_t, u32)
 GH_ATOMIC_ARITH_(uint64_t, u64)
 GH_ATOMIC_ARITH_(int64_t, i64)

@@ -19,6 +19,19 @@ const char *const gh_lock_class_names[GH_LOCK_NCLASSES] = {
 #undef GH_X_
 };
 
+const char *const gh_hazard_names[GH_HAZARD_COUNT] = {
+    "use_after_free", "double_free", "torn_read", "lost_update", "lost_rmw", "fault", "leak",
+};
+
+void gh_hazard_note(enum gh_hazard_kind kind, const char *type)
+{
+    struct gh_tstate *ts = gh__tstate_current;
+    if (!ts)
+        return;
+    if (ts->hazards.n[kind]++ == 0)
+        ts->hazards.first[kind] = (struct gh_hazard_example){ts->index, ts->cur_op, type};
+}
+
 void gh_tstate_bind(struct gh_tstate *ts, int index, const char *name)
 {
     if (gh__tstate_current) /* rebinding without an unbind */

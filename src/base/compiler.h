@@ -52,4 +52,9 @@
 #ifdef GH_FL_SUFFIX
 #define GH_FL(name) GH_FL_NAME(name, GH_FL_SUFFIX)
 #endif
+/* The flavours without a global lock: threads run at once, the collector
+ * stops the world. */
+#if defined(GH_FL_SYNC_OBJLOCK) || defined(GH_FL_SYNC_NONE)
+#define GH_FL_NO_GIL 1
+#endif
 #endif

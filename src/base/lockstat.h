@@ -21,7 +21,8 @@
     X(bytearray, "per-object mutex of a bytearray")                            \
     X(intern,   "the interned-string table's lock (no GIL)")                   \
     X(weakref,  "the weak-reference lists' lock (no GIL)")                     \
-    X(alloc,    "the lock of the shared arena heap (no GIL)")
+    X(alloc,    "the lock of the shared arena heap (no GIL)")                  \
+    X(rc,       "an object's mutex taken for its count (rc=locked)")
 
 enum gh_lock_class {
 #define GH_X_(name, doc) GH_LOCK_##name,

@@ -44,7 +44,11 @@ static void futex_wake_all(uint32_t *addr)
  * stop-the-world (base/stw.h): an attached thread waiting for an object's
  * lock or a table's lock has not started to modify what it wants to lock.
  * The GIL and the allocator's lock are taken inside operations, between
- * modifications, and never held across a wait: they do not detach. */
+ * modifications, and never held across a wait: they do not detach. Nor
+ * does rc=locked's count lock (class rc, rc/rc.h): its waiter may hold the
+ * weak-reference or interned-string lock, which the collector takes with
+ * the world stopped, and the mutex it waits for is held only by an
+ * attached thread that releases it without waiting for the world. */
 static struct gh_tstate *detaching_waiter(struct gh_lockstat *st)
 {
     struct gh_tstate *ts = gh_tstate_get();
@@ -53,7 +57,7 @@ static struct gh_tstate *detaching_waiter(struct gh_lockstat *st)
     if (st < &ts->locks[0] || st >= &ts->locks[GH_LOCK_NCLASSES])
         return NULL;
     enum gh_lock_class c = (enum gh_lock_class)(st - ts->locks);
-    return c == GH_LOCK_gil || c == GH_LOCK_alloc ? NULL : ts;
+    return c == GH_LOCK_gil || c == GH_LOCK_alloc || c == GH_LOCK_rc ? NULL : ts;
 }
 
 void gh_mutex_lock_slow(gh_mutex *m, struct gh_lockstat *st)

@@ -23,7 +23,9 @@
  * lock (the first of a two-object critical section) but has not modified
  * anything under it yet, so every object is consistent while the world is
  * stopped. The stopper must not take an object's lock or free an object
- * while the world is stopped (the lock's holder may be parked).
+ * while the world is stopped (the lock's holder may be parked). Under
+ * rc=locked no thread sleeps holding an object's lock (sync/critsec.h), so
+ * the stopper's count updates, which take one, find it free.
  *
  * Synchronisation: the registry, the per-thread states and the request are
  * protected by one pthread mutex (CPython changes the states with CAS and

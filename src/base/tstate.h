@@ -19,6 +19,7 @@
 
 #include "base/atomic.h"
 #include "base/compiler.h"
+#include "base/hazard.h"
 #include "base/lockstat.h"
 
 struct gh_object;
@@ -30,6 +31,7 @@ struct gh_critsec;
 #define GH_EVAL_GIL_DROP_REQUEST (1u << 0) /* sync=gil: another thread waits */
 #define GH_EVAL_PLEASE_STOP      (1u << 1) /* the world is being stopped (base/stw.h) */
 #define GH_EVAL_GC_SCHEDULED     (1u << 2) /* run a collection (object/gctrack.h) */
+#define GH_EVAL_BRC_MERGE        (1u << 3) /* rc=biased: objects queued to merge (rc/brc.h) */
 
 struct gh_tstate {
     /* Set by other threads with gh_atomic_or_seqcst_u32, cleared by the
@@ -46,6 +48,12 @@ struct gh_tstate {
     uint32_t gil_ticks_left;
     /* sync=objlock: innermost active critical section. */
     struct gh_critsec *cs_top;
+    /* rc=locked: how many times this thread's critical sections were
+     * suspended (their locks released and taken again) because a count
+     * lock it needed was busy (sync/critsec.h, rc/locked.h). An operation
+     * that reads it before and after an increment knows whether what it
+     * read under its section may be stale. Owner only. */
+    uint64_t cs_suspends;
 
     /* rc: objects whose count reached zero, waiting to be deallocated (a
      * stack grown with malloc, freed by gh_tstate_unbind), and whether this
@@ -55,6 +63,28 @@ struct gh_tstate {
     struct gh_object **dealloc_stack;
     size_t dealloc_len, dealloc_cap;
     bool deallocating;
+
+    /* rc=biased (rc/brc.h): objects other threads queued for this thread
+     * to merge, and the registry links. All protected by the registry's
+     * lock (brc.c); brc_registered is also read by its owner without it. */
+    struct gh_object **brc_queue;
+    size_t brc_len, brc_cap;
+    bool brc_registered;
+    struct gh_tstate *brc_next, *brc_prev;
+    /* rc=biased: what this thread did on the slow paths (owner only). */
+    uint64_t brc_shared_decrefs; /* decrements of objects it does not own */
+    uint64_t brc_queued;         /* objects it queued for their owner */
+    uint64_t brc_merged;         /* merges it made (zero local, queue, explicit) */
+
+    /* The checked mode (base/hazard.h): what this thread caught, and the
+     * operation it is running (a static name, for the examples). Owner
+     * only; read by the runner after the thread has ended. */
+    struct gh_hazard_counts hazards;
+    const char *cur_op;
+    void *fault_jmp;        /* a sigjmp_buf while a checked op runs, else NULL */
+    /* object/object.c: the checked mode's quarantine of this thread's
+     * frees (opaque here). Owner only. */
+    void *quarantine;
 
     /* object: depth of hash and == calls nested through containers
      * (gh_recursion_enter in object/object.h). */
@@ -89,6 +119,10 @@ struct gh_tstate {
 extern _Thread_local struct gh_tstate *gh__tstate_current;
 
 GH_INLINE struct gh_tstate *gh_tstate_get(void) { return gh__tstate_current; }
+
+/* Counts a hazard on the calling thread (the first of its kind is kept as
+ * the example, with the thread's current op and `type`). */
+GH_NOINLINE void gh_hazard_note(enum gh_hazard_kind kind, const char *type);
 
 /* Initialises ts (zeroing it) and makes it the calling thread's state. The
  * name is also given to the OS thread (pthread_setname_np) unless NULL. */

@@ -18,7 +18,8 @@
 
 enum opt_id {
     OPT_STRATEGY, OPT_STRATEGIES, OPT_SET, OPT_PARAM, OPT_THREADS, OPT_DURATION, OPT_OPS,
-    OPT_SEED, OPT_REPEAT, OPT_JSON, OPT_CSV, OPT_PLOT, OPT_QUIET, OPT_HELP,
+    OPT_SEED, OPT_REPEAT, OPT_JSON, OPT_CSV, OPT_PLOT, OPT_QUIET, OPT_CHECK, OPT_NO_CHECK,
+    OPT_HELP,
 };
 
 struct opt {
@@ -45,6 +46,8 @@ static const struct opt opts[] = {
     {"--csv", OPT_CSV, "a file name", RUN | CMP},
     {"--plot", OPT_PLOT, "a file name ending in .png or .svg", CMP},
     {"--quiet", OPT_QUIET, NULL, RUN},
+    {"--check", OPT_CHECK, NULL, RUN | CMP},
+    {"--no-check", OPT_NO_CHECK, NULL, RUN | CMP},
     {"--help", OPT_HELP, NULL, RUN | CMP},
 };
 
@@ -212,6 +215,12 @@ static int apply(struct gh_cli_opts *o, const struct opt *op, const char *v, boo
         return 0;
     case OPT_QUIET:
         o->quiet = true;
+        return 0;
+    case OPT_CHECK:
+        o->check = 1;
+        return 0;
+    case OPT_NO_CHECK:
+        o->check = -1;
         return 0;
     case OPT_HELP:
         o->help = true;

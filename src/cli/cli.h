@@ -79,6 +79,7 @@ struct gh_cli_opts {
     const char *csv;
     const char *plot;               /* compare --plot: .png or .svg */
     bool quiet;
+    int check;                      /* --check 1, --no-check -1, default 0 */
     bool help;
     char *owned[GH_CLI_MAX_LIST];   /* copies the lists point into */
     int nowned;

@@ -89,6 +89,12 @@ int gh__cli_run(int argc, char **argv)
         goto out_scenario;
     }
 
+    if (o.check < 0 && gh_strategy_unsafe_reason(&st)) {
+        rc = gh__cli_usage("--no-check: the strategy is unsafe (%s); without the checked "
+                           "mode its hazards would crash the program",
+                           gh_strategy_unsafe_reason(&st));
+        goto out_scenario;
+    }
     struct gh_run_config cfg;
     memset(&cfg, 0, sizeof cfg);
     cfg.strategy = st;
@@ -98,6 +104,7 @@ int gh__cli_run(int argc, char **argv)
     cfg.seed = o.seed;
     cfg.seed_given = o.seed_given;
     cfg.latency_sample = 16;
+    cfg.check = o.check;
     cfg.perf_control = getenv("PERF_CTL_FIFO") && getenv("PERF_ACK_FIFO");
     /* --quiet silences everything on stdout, the scenario's `show` lines
      * too (compare runs its cells with --quiet). */

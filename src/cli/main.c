@@ -83,12 +83,12 @@ void gh__cli_catch_sigint(void)
 static const char usage_run[] =
     "  gilheap run SCENARIO [--strategy P] [--set AXIS=V]... [--param NAME=V]...\n"
     "                       [--threads N] [--duration D | --ops N] [--seed S]\n"
-    "                       [--json FILE] [--csv FILE] [--quiet]\n";
+    "                       [--json FILE] [--csv FILE] [--quiet] [--check | --no-check]\n";
 static const char usage_compare[] =
     "  gilheap compare SCENARIO [--strategies P,Q,...] [--threads N,M,...]\n"
     "                       [--repeat K] [--duration D | --ops N] [--set AXIS=V]...\n"
     "                       [--param NAME=V]... [--seed S] [--json FILE] [--csv FILE]\n"
-    "                       [--plot FILE]\n";
+    "                       [--plot FILE] [--check | --no-check]\n";
 
 void gh__cli_help_run(void)
 {
@@ -107,7 +107,12 @@ void gh__cli_help_run(void)
            "                    scenario's, or 1); printed so a run can be repeated\n"
            "  --json FILE       write the results as JSON (docs/results.md)\n"
            "  --csv FILE        write one CSV header and row\n"
-           "  --quiet           print nothing on stdout\n\n"
+           "  --quiet           print nothing on stdout\n"
+           "  --check           the checked mode: freed objects are poisoned and\n"
+           "                    quarantined, uses of them, torn reads, lost updates,\n"
+           "                    faults and leaks are counted as hazards (default: on\n"
+           "                    exactly for an unsafe strategy)\n"
+           "  --no-check        off (refused for an unsafe strategy: it could crash)\n\n"
            "With PERF_CTL_FIFO and PERF_ACK_FIFO set (perf --control), perf is\n"
            "enabled only for the measured phase.\n");
 }

@@ -83,7 +83,7 @@ static void bytearray_dealloc(gh_object *self)
     struct gh_bytearray *ba = GH_AS_BYTEARRAY(self);
     /* Nobody else can reach a dead bytearray: no lock. */
     if (ba->ob_bytes)
-        gh_free(ba->ob_bytes, (size_t)ba->ob_alloc);
+        gh_checked_free(ba->ob_bytes, (size_t)ba->ob_alloc);
     gh_object_free(self, sizeof(struct gh_bytearray));
 }
 
@@ -175,7 +175,7 @@ void GH_FL(gh_bytearray_resize_slow)(struct gh_bytearray *ba, int64_t newsize)
     if (keep)
         memcpy(buf, ba->ob_bytes, (size_t)keep);
     if (ba->ob_bytes)
-        gh_free(ba->ob_bytes, (size_t)ba->ob_alloc);
+        gh_checked_free(ba->ob_bytes, (size_t)ba->ob_alloc);
     ba->ob_bytes = ba->ob_start = buf;
     buf[newsize] = '\0';
     gh_atomic_store_relaxed_i64(&ba->ob_alloc, alloc);

@@ -11,7 +11,10 @@
  * caller's reference moves into the container); operations that remove an
  * object hand its reference to the caller, who releases it *after* the
  * critical section ends, so a deallocation never runs under a container
- * lock.
+ * lock. Under rc=locked an increment inside a section may suspend it (its
+ * locks released and taken again, rc/rc.h): put increments after the
+ * section's last modification (or before its first), and do not use what
+ * was read before one without checking ts->cs_suspends (list ==).
  *
  * Shared fields and their protection:
  *   list.ob_size    written under the list's critical section with a relaxed
@@ -86,12 +89,41 @@ GH_INLINE int64_t gh_list_len(struct gh_list *l)
     return gh_atomic_load_relaxed_i64(&l->ob_size);
 }
 
+/* The item array's capacity. Under sync=none nothing keeps `allocated`
+ * and `ob_item` consistent while another thread resizes, so each array
+ * carries its own capacity just in front of it (list.fl.c, items_alloc)
+ * and every access is bounded by the capacity of the array it uses: a
+ * race loses or tears an update (a hazard) but never touches memory
+ * outside an array. The other flavours keep `allocated` under the list's
+ * critical section (or the GIL). */
+GH_INLINE int64_t gh_list_items_cap(const struct gh_list *l, gh_object **items)
+{
+#if defined(GH_FL_SYNC_NONE)
+    (void)l;
+    return items ? gh_atomic_load_relaxed_i64(&((int64_t *)(void *)items)[-2]) : 0;
+#else
+    (void)items;
+    return l->allocated;
+#endif
+}
+
 GH_INLINE void gh_list_append_lock_held(struct gh_list *l, gh_object *item)
 {
     int64_t n = l->ob_size;
     if (GH_UNLIKELY(n == l->allocated))
         GH_FL(gh_list_resize_slow)(l, n + 1);
+#if defined(GH_FL_SYNC_NONE)
+    gh_object **items = l->ob_item;
+    if (GH_UNLIKELY(n < 0 || n >= gh_list_items_cap(l, items))) {
+        /* Another thread resized under us: the append is lost (the run's
+         * length invariant counts it) and its reference dropped. */
+        gh_decref(item);
+        return;
+    }
+    items[n] = item;
+#else
     l->ob_item[n] = item;
+#endif
     gh_atomic_store_relaxed_i64(&l->ob_size, n + 1);
 }
 
@@ -99,9 +131,19 @@ GH_INLINE void gh_list_append_lock_held(struct gh_list *l, gh_object *item)
 GH_INLINE gh_object *gh_list_pop_lock_held(struct gh_list *l)
 {
     int64_t n = l->ob_size;
-    if (n == 0)
+    if (n <= 0)
         return NULL;
+#if defined(GH_FL_SYNC_NONE)
+    gh_object **items = l->ob_item;
+    gh_object *item = n <= gh_list_items_cap(l, items) ? items[n - 1] : NULL;
+    if (GH_UNLIKELY(!item)) {
+        /* An empty slot, or past the array: a torn read. */
+        gh_hazard_note(GH_HAZARD_TORN_READ, "list");
+        return NULL;
+    }
+#else
     gh_object *item = l->ob_item[n - 1];
+#endif
     /* CPython shrinks when the new size falls below half the allocation. */
     if (GH_UNLIKELY(n - 1 < (l->allocated >> 1)))
         GH_FL(gh_list_resize_slow)(l, n - 1);
@@ -135,8 +177,19 @@ GH_INLINE gh_object *gh_list_get(struct gh_tstate *ts, struct gh_list *l, int64_
     int64_t n = l->ob_size;
     if (i < 0)
         i += n;
+#if defined(GH_FL_SYNC_NONE)
+    gh_object **items = l->ob_item;
+    if (i >= 0 && i < n) {
+        item = i < gh_list_items_cap(l, items) ? items[i] : NULL;
+        if (item)
+            gh_incref(item);
+        else
+            gh_hazard_note(GH_HAZARD_TORN_READ, "list");
+    }
+#else
     if (i >= 0 && i < n)
         item = gh_newref(l->ob_item[i]);
+#endif
     GH_END_CS(ts)
     return item;
 }
@@ -152,7 +205,7 @@ GH_INLINE gh_object *gh_list_set(struct gh_tstate *ts, struct gh_list *l, int64_
     int64_t n = l->ob_size;
     if (i < 0)
         i += n;
-    if (i >= 0 && i < n) {
+    if (i >= 0 && i < n && i < gh_list_items_cap(l, l->ob_item)) {
         old = l->ob_item[i];
         l->ob_item[i] = item;
     }

@@ -54,7 +54,7 @@ static struct gh_dictkeys *keys_new(uint8_t log2)
     return k;
 }
 
-static void keys_free(struct gh_dictkeys *k) { gh_free(k, keys_bytes(k->log2_size)); }
+static void keys_free(struct gh_dictkeys *k) { gh_checked_free(k, keys_bytes(k->log2_size)); }
 
 #define keys_equal gh_equal
 

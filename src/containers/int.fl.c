@@ -70,11 +70,10 @@ gh_object *GH_FL(gh_int_new_slow)(int64_t v)
 
 void GH_FL(gh_singletons_init)(void)
 {
-    uint64_t rc = gh_model.immortal ? GH_IMMORTAL_REFCNT : 1;
     for (int i = 0; i < GH_SMALL_INT_COUNT; i++) {
         struct gh_static_int *si = &gh_small_ints[i];
         si->pre = (struct gh_obprefix){0};
-        si->v.ob.ob_refcnt = rc;
+        gh_static_counts_init(&si->v.ob);
         si->v.ob.ob_type = &GH_FL(gh_int_type);
         si->v.value = GH_SMALL_INT_MIN + i;
     }
@@ -82,10 +81,10 @@ void GH_FL(gh_singletons_init)(void)
     struct gh_static_int *bools[2] = {&gh_false, &gh_true};
     for (int i = 0; i < 2; i++) {
         bools[i]->pre = (struct gh_obprefix){0};
-        bools[i]->v.ob.ob_refcnt = rc;
+        gh_static_counts_init(&bools[i]->v.ob);
         bools[i]->v.ob.ob_type = &GH_FL(gh_bool_type);
         bools[i]->v.value = i;
     }
-    gh_none.ob_refcnt = rc;
+    gh_static_counts_init(&gh_none);
     gh_none.ob_type = &GH_FL(gh_none_type);
 }

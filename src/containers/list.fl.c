@@ -1,29 +1,75 @@
 /* list.fl.c - the list type for one flavour (fast paths: containers.h). */
 #include <stdlib.h>
+#include <string.h>
 
 #include "containers/containers.h"
+
+/* The item array: under sync=none with its capacity in front (see
+ * gh_list_items_cap). */
+static gh_object **items_alloc(int64_t n)
+{
+#if defined(GH_FL_SYNC_NONE)
+    int64_t *block = gh_alloc((size_t)(n + 2) * sizeof(gh_object *));
+    /* Zeroed: a slot a racing size counts but nobody wrote reads empty (a
+     * torn read, caught), never as a stale pointer. */
+    memset(block + 2, 0, (size_t)n * sizeof(gh_object *));
+    block[0] = n;
+    block[1] = 0;
+    return (gh_object **)(void *)(block + 2);
+#else
+    return gh_alloc((size_t)n * sizeof(gh_object *));
+#endif
+}
+
+static void items_free(gh_object **items, int64_t n)
+{
+#if defined(GH_FL_SYNC_NONE)
+    gh_checked_free((int64_t *)(void *)items - 2, (size_t)(n + 2) * sizeof(gh_object *));
+#else
+    gh_checked_free(items, (size_t)n * sizeof(gh_object *));
+#endif
+}
+
+/* The items a traversal may visit: ob_size, bounded by the array under
+ * sync=none (a race may have left ob_size past it). */
+GH_INLINE int64_t items_used(struct gh_list *l)
+{
+    int64_t n = l->ob_size, cap = gh_list_items_cap(l, l->ob_item);
+    return n < cap ? n : cap;
+}
 
 static void list_traverse(gh_object *self, gh_visitproc visit, void *arg)
 {
     struct gh_list *l = (struct gh_list *)(void *)self;
-    for (int64_t i = 0; i < l->ob_size; i++)
-        visit(l->ob_item[i], arg);
+    int64_t n = items_used(l);
+    for (int64_t i = 0; i < n; i++)
+        if (l->ob_item[i])
+            visit(l->ob_item[i], arg);
 }
 
 static void list_clear(gh_object *self)
 {
     struct gh_list *l = (struct gh_list *)(void *)self;
-    gh_object **items = l->ob_item;
-    int64_t n = l->ob_size, allocated = l->allocated;
+    int64_t n = items_used(l);
     /* Detach the items first, so a dealloc they trigger sees an empty list
-     * (CPython's list_clear does the same). */
+     * (CPython's list_clear does the same); under sync=none by exchange,
+     * as in resize. */
+#if defined(GH_FL_SYNC_NONE)
+    gh_object **items = gh_atomic_exchange_seqcst_ptr((void **)(void *)&l->ob_item, NULL);
+    if (items && n > gh_list_items_cap(l, items))
+        n = gh_list_items_cap(l, items);
+#else
+    gh_object **items = l->ob_item;
     l->ob_item = NULL;
+#endif
+    int64_t allocated = gh_list_items_cap(l, items);
     l->allocated = 0;
     gh_atomic_store_relaxed_i64(&l->ob_size, 0);
     for (int64_t i = 0; i < n; i++)
-        gh_decref(items[i]);
+        if (items[i])
+            gh_decref(items[i]);
     if (items)
-        gh_free(items, (size_t)allocated * sizeof(gh_object *));
+        items_free(items, allocated);
 }
 
 static void list_dealloc(gh_object *self)
@@ -41,19 +87,31 @@ static bool list_equal(gh_object *a, gh_object *b)
 {
     struct gh_tstate *ts = gh_tstate_get();
     struct gh_list *la = (struct gh_list *)(void *)a, *lb = (struct gh_list *)(void *)b;
-    gh_object **items = NULL;
-    int64_t n = -1;
+    gh_object **items;
+    int64_t n, taken;
+again:
+    items = NULL;
+    n = -1;
+    taken = 0;
     GH_BEGIN_CS2(ts, a, b)
     if (la->ob_size == lb->ob_size) {
         n = la->ob_size;
         items = n ? malloc((size_t)n * 2 * sizeof *items) : NULL;
         gh_assert(n == 0 || items);
-        for (int64_t i = 0; i < n; i++) {
-            items[2 * i] = gh_newref(la->ob_item[i]);
-            items[2 * i + 1] = gh_newref(lb->ob_item[i]);
-        }
+        /* items[2i] is a's item i, items[2i + 1] b's. Under rc=locked an
+         * increment may suspend the section (rc/rc.h) and the lists change
+         * meanwhile: the copy stops there and starts again. */
+        uint64_t suspends = ts->cs_suspends;
+        for (; taken < 2 * n && ts->cs_suspends == suspends; taken++)
+            items[taken] = gh_newref((taken & 1 ? lb : la)->ob_item[taken >> 1]);
     }
     GH_END_CS2(ts)
+    if (taken < 2 * n) {
+        while (taken)
+            gh_decref(items[--taken]);
+        free(items);
+        goto again;
+    }
     bool eq = n >= 0;
     bool entered = eq && gh_recursion_enter();
     eq = eq && entered;
@@ -115,15 +173,23 @@ void GH_FL(gh_list_resize_slow)(struct gh_list *l, int64_t newsize)
         want = 0;
     if (want == allocated)
         return; /* CPython reallocs to the same size here: a no-op */
-    gh_object **items = NULL;
+    gh_object **items = NULL, **old = l->ob_item;
     if (want) {
-        items = gh_alloc((size_t)want * sizeof(gh_object *));
-        int64_t keep = l->ob_size < want ? l->ob_size : want;
+        items = items_alloc(want);
+        int64_t keep = items_used(l);
+        if (keep > want)
+            keep = want;
         for (int64_t i = 0; i < keep; i++)
-            items[i] = l->ob_item[i];
+            items[i] = old[i];
     }
-    if (l->ob_item)
-        gh_free(l->ob_item, (size_t)allocated * sizeof(gh_object *));
+#if defined(GH_FL_SYNC_NONE)
+    /* Two threads may resize at once: each array is freed by the one
+     * thread whose exchange took it out of the list, so never twice. */
+    old = gh_atomic_exchange_seqcst_ptr((void **)(void *)&l->ob_item, items);
+#else
     l->ob_item = items;
+#endif
+    if (old)
+        items_free(old, gh_list_items_cap(l, old));
     l->allocated = want;
 }

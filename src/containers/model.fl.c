@@ -8,7 +8,7 @@
 
 /* ---- the weak-reference lists' lock ----------------------------------------- */
 
-#if defined(GH_FL_SYNC_OBJLOCK)
+#if defined(GH_FL_NO_GIL)
 static gh_mutex weakref_lock; /* protects every weak list and weakref links */
 #define WR_LOCK(ts) gh_mutex_lock(&weakref_lock, &(ts)->locks[GH_LOCK_weakref])
 #define WR_UNLOCK() gh_mutex_unlock(&weakref_lock)
@@ -51,7 +51,7 @@ static void attrs_release(struct gh_attrs *a)
         gh_decref(a->items[i].name);
         gh_decref(a->items[i].value);
     }
-    gh_free(a, gh_attrs_bytes(a->capacity));
+    gh_checked_free(a, gh_attrs_bytes(a->capacity));
 }
 
 static void instance_dealloc(gh_object *self)
@@ -66,6 +66,7 @@ static void instance_dealloc(gh_object *self)
         gh_refcnt_set(self, 1); /* the temporary reference (the count was 0) */
         cls->del(self, cls->del_arg);
         if (!gh_decref_is_zero(self)) {
+            gh_object_revive(self);
             gh_gc_track(self); /* resurrected: alive again, never finalized again */
             return;
         }
@@ -76,6 +77,7 @@ static void instance_dealloc(gh_object *self)
         gh_refcnt_set(self, 1);
         cls->legacy_del(self, cls->legacy_del_arg);
         if (!gh_decref_is_zero(self)) {
+            gh_object_revive(self);
             gh_gc_track(self);
             return;
         }
@@ -181,7 +183,7 @@ GH_NOINLINE static struct gh_attrs *attrs_grow_slow(struct gh_attrs *a)
     if (a) {
         memcpy(b->items, a->items, a->used * sizeof a->items[0]);
         b->used = a->used;
-        gh_free(a, gh_attrs_bytes(a->capacity));
+        gh_checked_free(a, gh_attrs_bytes(a->capacity));
     }
     return b;
 }
@@ -192,6 +194,10 @@ void GH_FL(gh_attr_set)(struct gh_tstate *ts, gh_object *o, gh_object *name, gh_
     gh_assert(name->ob_type->kind == GH_KIND_STR || name->ob_type->kind == GH_KIND_INT);
     struct gh_instance *in = (struct gh_instance *)(void *)o;
     gh_object *old = NULL;
+    /* The name's reference is taken before the section: under rc=locked an
+     * increment inside one may suspend it (rc/rc.h), and this one has read
+     * and grown the block by then. */
+    gh_object *name_ref = gh_newref(name);
     GH_BEGIN_CS(ts, o)
     struct gh_attrs *a = in->attrs;
     int64_t i = attrs_find(a, name);
@@ -201,11 +207,14 @@ void GH_FL(gh_attr_set)(struct gh_tstate *ts, gh_object *o, gh_object *name, gh_
     } else {
         if (!a || a->used == a->capacity)
             in->attrs = a = attrs_grow_slow(a);
-        a->items[a->used++] = (struct gh_attr){gh_newref(name), value};
+        a->items[a->used++] = (struct gh_attr){name_ref, value};
+        name_ref = NULL;
     }
     GH_END_CS(ts)
     if (old) /* after the section: a dealloc never runs under the lock */
         gh_decref(old);
+    if (name_ref) /* not stored: the caller's reference keeps it alive */
+        gh_decref(name_ref);
 }
 
 gh_object *GH_FL(gh_attr_get)(struct gh_tstate *ts, gh_object *o, gh_object *name)
@@ -470,6 +479,10 @@ gh_object *GH_FL(gh_weakref_new)(gh_object *o, gh_object *callback)
     wr->callback = callback;
     wr->key = wr->owner = NULL;
     wr->prev = NULL;
+    /* Both are now reachable without a counted reference: o through wo,
+     * wo through o's list (gh_try_incref on either must work). */
+    gh_rc_weakly_reachable(o);
+    gh_rc_weakly_reachable(wo);
     WR_LOCK(ts);
     wr->next = *head ? as_wr(*head) : NULL;
     if (wr->next)
@@ -671,7 +684,7 @@ void GH_FL(gh_model_init)(void)
     GH_FL(gh_singletons_init)();
     GH_FL(gh_tuple_init)();
     GH_FL(gh_strings_init)();
-#if defined(GH_FL_SYNC_OBJLOCK)
+#if defined(GH_FL_NO_GIL)
     weakref_lock = (gh_mutex){0};
 #endif
     struct gh_class_spec plain = {.name = "Plain"};

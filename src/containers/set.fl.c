@@ -116,7 +116,7 @@ void GH_FL(gh_set_resize_slow)(struct gh_set *s, int64_t minused)
         if (entry_active(&old[j]))
             set_insert_clean(table, (size_t)(newsize - 1), old[j].key, old[j].hash);
     if (old_allocated)
-        gh_free(old, table_bytes(oldmask));
+        gh_checked_free(old, table_bytes(oldmask));
 }
 
 /* Inserts key (stolen) unless an equal key is present. Returns NULL when
@@ -176,7 +176,7 @@ static void set_dealloc(gh_object *self)
         if (entry_active(&s->table[j]))
             gh_decref(s->table[j].key);
     if (s->table != s->smalltable)
-        gh_free(s->table, table_bytes(s->mask));
+        gh_checked_free(s->table, table_bytes(s->mask));
     gh_object_free(self, sizeof(struct gh_set));
 }
 
@@ -222,7 +222,7 @@ static void detached_release(struct detached *d)
         if (entry_active(&d->table[j]))
             gh_decref(d->table[j].key);
     if (d->table != d->small)
-        gh_free(d->table, table_bytes(d->mask));
+        gh_checked_free(d->table, table_bytes(d->mask));
 }
 
 /* For the cyclic collector: drop every key, keep a valid empty set. */

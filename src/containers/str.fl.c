@@ -108,7 +108,7 @@ const struct gh_type GH_FL(gh_str_type) = {
 
 static void table_lock(void)
 {
-#if defined(GH_FL_SYNC_OBJLOCK)
+#if defined(GH_FL_NO_GIL)
     /* gh_mutex_lock acquires (pairs with the release in the previous
      * holder's gh_mutex_unlock): the table as it left it is visible. */
     gh_mutex_lock(&gh_intern_table.mutex, &gh_tstate_get()->locks[GH_LOCK_intern]);
@@ -118,7 +118,7 @@ static void table_lock(void)
 
 static void table_unlock(void)
 {
-#if defined(GH_FL_SYNC_OBJLOCK)
+#if defined(GH_FL_NO_GIL)
     /* Releases (pairs with the next holder's acquire in table_lock). */
     gh_mutex_unlock(&gh_intern_table.mutex);
 #endif
@@ -214,13 +214,25 @@ static void str_set_interned(gh_object *s, unsigned st)
 
 static void str_make_immortal(gh_object *s)
 {
-#if defined(GH_FL_RC_ATOMIC)
+#if defined(GH_FL_RC_BIASED)
+    /* Only the owner writes ob_ref_local; intern_lock_held makes sure the
+     * caller owns s, or that a GIL keeps the owner from running. A racing
+     * shared update is harmless: the immortal test reads the local count
+     * first. */
+    gh_atomic_store_relaxed_uptr(&gh_prefix(s)->ob_tid, 0);
+    gh_atomic_store_relaxed_u32(&gh_prefix(s)->ob_ref_local, GH_REF_LOCAL_IMMORTAL);
+    gh_atomic_store_relaxed_u64(&s->ob_refcnt, GH_IMMORTAL_REFCNT);
+#elif defined(GH_FL_RC_ATOMIC)
     /* Other holders may be incrementing or decrementing the count right
      * now. Relaxed is enough and no update can undo this: the immortal
      * value sits far from both ends of the sign-bit range (object.h), so a
      * racing add or subtract leaves the count immortal, and no racer can
      * reach zero because the caller holds a reference. */
     gh_atomic_store_relaxed_u64(&s->ob_refcnt, GH_IMMORTAL_REFCNT);
+#elif defined(GH_FL_RC_LOCKED)
+    /* Under the string's mutex, as every count update (rc/rc.h), so no
+     * holder's load-and-store undoes it. */
+    gh_rc_locked_set_slow(s, GH_IMMORTAL_REFCNT);
 #else
     s->ob_refcnt = GH_IMMORTAL_REFCNT; /* the GIL serialises every count update */
 #endif
@@ -268,6 +280,14 @@ static gh_object *intern_lock_held(const char *p, int64_t n, uint64_t h, gh_obje
         table_resize_slow((uint8_t)(t->log2_size + 1));
         i = table_probe(p, n, h);
     }
+#if defined(GH_FL_RC_BIASED) && !defined(GH_FL_SYNC_GIL)
+    /* A string another thread owns cannot be made immortal from here (its
+     * owner may be writing its local count): intern a fresh copy. */
+    if (cand && immortal && gh_brc_tid(cand) != gh_brc_me()) {
+        *drop = cand;
+        cand = NULL;
+    }
+#endif
     if (!cand) {
         struct gh_str *s = str_alloc(n);
         memcpy(s->data, p, (size_t)n);
@@ -278,7 +298,7 @@ static gh_object *intern_lock_held(const char *p, int64_t n, uint64_t h, gh_obje
         str_make_immortal(cand);
         str_set_interned(cand, GH_SSTATE_INTERNED_IMMORTAL);
     } else {
-#if defined(GH_FL_SYNC_OBJLOCK)
+#if defined(GH_FL_NO_GIL)
         /* The race in the file comment: mortal interned strings need the
          * GIL. The runner sets gh_model.intern_immortal without one. */
         gh_assert_debug(!"a mortal interned string without the GIL");

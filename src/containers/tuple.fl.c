@@ -131,7 +131,7 @@ void GH_FL(gh_tuple_init)(void)
 {
     struct gh_tuple *e = gh_empty_tuple;
     memset(gh_prefix(&e->ob), 0, sizeof(struct gh_obprefix));
-    e->ob.ob_refcnt = gh_model.immortal ? GH_IMMORTAL_REFCNT : 1;
+    gh_static_counts_init(&e->ob);
     e->ob.ob_type = &GH_FL(gh_tuple_type);
     e->ob_size = 0;
 }

@@ -25,7 +25,7 @@
 #include "gc/gc.h"
 #include "gc/gc_internal.h"
 
-#if defined(GH_FL_SYNC_OBJLOCK)
+#if defined(GH_FL_NO_GIL)
 #include <pthread.h>
 /* One collection at a time (also gc.get_objects & co., which stop the
  * world). Waited for detached: a waiter counts as stopped. */
@@ -116,6 +116,13 @@ GH_INLINE void set_leave(gh_object *o)
 {
     if (gh_model.full_header) {
         *gh_gcbits_ptr(o) &= (uint8_t)~(GH_GCBIT_UNREACHABLE | GH_GCBIT_TRACKED);
+#if defined(GH_FL_RC_BIASED)
+        /* A settled object got its owner and local count back
+         * (brc_restore); garbage was merged, and a merged object is
+         * unowned with local count 0. */
+        if ((gh_atomic_load_relaxed_u64(&o->ob_refcnt) & GH_REF_STATE_MASK) != GH_REF_MERGED)
+            return;
+#endif
         gh_prefix(o)->ob_tid = 0;
         gh_prefix(o)->ob_ref_local = 0;
         return;
@@ -171,18 +178,37 @@ GH_INLINE void traverse(gh_object *o, gh_visitproc visit, void *arg)
  * (list.fl.c, tuple.fl.c, model.fl.c's instance_traverse); anything else
  * goes through tp_traverse. */
 #define GC_PREFETCH_AHEAD 8
+/* sync=none: a race may have left a list's size past its array, or an
+ * empty slot (containers.h, gh_list_items_cap); elsewhere neither. */
+#if defined(GH_FL_SYNC_NONE)
+/* and a slot torn by a racing write may hold what is no object pointer at
+ * all: the collector, which runs with the world stopped and outside any
+ * operation's fault net, skips what cannot be one (objects are 16-byte
+ * aligned, above the first pages). A heuristic: the positive control's
+ * collector must not crash, not be exact. */
+#define REF_PLAUSIBLE(p) \
+    ((p) && ((uintptr_t)(p) & 15u) == 0 && (uintptr_t)(p) >= ((uintptr_t)1 << 16))
+#define LIST_TORN 1
+#define LIST_USED(l, it) \
+    ((l)->ob_size < gh_list_items_cap((l), (it)) ? (l)->ob_size : gh_list_items_cap((l), (it)))
+#else
+#define REF_PLAUSIBLE(p) 1
+#define LIST_TORN 0
+#define LIST_USED(l, it) ((l)->ob_size)
+#endif
 #define TRAVERSE_INLINE(o, VISIT, arg)                                                 \
     do {                                                                               \
         gh_object *t_o_ = (o);                                                         \
         switch (t_o_->ob_type->kind) {                                                 \
         case GH_KIND_LIST: {                                                           \
             struct gh_list *t_l_ = (struct gh_list *)(void *)t_o_;                     \
-            int64_t t_n_ = t_l_->ob_size;                                              \
             gh_object **t_it_ = t_l_->ob_item;                                         \
+            int64_t t_n_ = LIST_USED(t_l_, t_it_);                                     \
             for (int64_t t_i_ = 0; t_i_ < t_n_; t_i_++) {                              \
-                if (t_i_ + GC_PREFETCH_AHEAD < t_n_)                                   \
+                if (t_i_ + GC_PREFETCH_AHEAD < t_n_ && !LIST_TORN)                     \
                     __builtin_prefetch((char *)t_it_[t_i_ + GC_PREFETCH_AHEAD] - 16, 1); \
-                VISIT(t_it_[t_i_], arg);                                               \
+                if (!LIST_TORN || REF_PLAUSIBLE(t_it_[t_i_]))                          \
+                    VISIT(t_it_[t_i_], arg);                                           \
             }                                                                          \
             break;                                                                     \
         }                                                                              \
@@ -282,6 +308,7 @@ static bool can_untrack(gh_object *o, bool dicts)
 
 /* ---- finding the candidates, with their gc_refs ------------------------------------------ */
 
+#if !defined(GH_FL_RC_BIASED)
 /* The full layout collects the whole heap: every tracked, unfrozen object
  * is a candidate, and ob_tid is 0 outside a collection. So one pass over
  * the pools does what CPython's update_refs and subtract_refs do in two:
@@ -309,6 +336,71 @@ static void gather_run(char *first, size_t n, size_t size, void *arg)
         TRAVERSE_INLINE(o, visit_decref_heap, NULL);
     }
 }
+
+#endif
+
+#if defined(GH_FL_RC_BIASED)
+/* rc=biased: ob_tid and ob_ref_local are the owner and its count, not
+ * scratch. They are saved here, by set index, while the collection uses
+ * them (gc_refs in ob_tid, the index in ob_ref_local), and put back when
+ * the object settles (free-threaded CPython re-derives ob_tid from the
+ * mimalloc segment instead, gc_restore_tid). Kept between collections as
+ * the other work arrays. */
+struct brc_saved {
+    uintptr_t tid;
+    uint32_t local;
+};
+static struct brc_saved *work_saved;
+static size_t work_saved_cap;
+
+static GH_NOINLINE void brc_saved_grow(size_t need)
+{
+    size_t cap = work_saved_cap ? work_saved_cap : 1024;
+    while (cap < need)
+        cap *= 2;
+    struct brc_saved *v = realloc(work_saved, cap * sizeof *v);
+    gh_assert(v != NULL);
+    work_saved = v;
+    work_saved_cap = cap;
+}
+
+GH_INLINE void brc_restore(gh_object *o, size_t idx)
+{
+    gh_prefix(o)->ob_tid = work_saved[idx].tid;
+    gh_prefix(o)->ob_ref_local = work_saved[idx].local;
+}
+
+/* The heap walk: every tracked, unfrozen, mortal object enters the set
+ * with gc_refs = its true count (local + shared). Immortal objects stay
+ * out (they are roots; what they reference is reachable), so their
+ * immortal marker in ob_ref_local is never touched. Not fused with the
+ * subtraction: a referent met before the walk has its owner in ob_tid. */
+static void gather_run_biased(char *first, size_t n, size_t size, void *arg)
+{
+    struct objvec *set = arg;
+    for (size_t i = 0; i < n; i++) {
+        gh_object *o = (gh_object *)(void *)(first + i * size + sizeof(struct gh_obprefix));
+        uint8_t *bits = gh_gcbits_ptr(o);
+        if ((*bits & (GH_GCBIT_TRACKED | GH_GCBIT_FROZEN)) != GH_GCBIT_TRACKED)
+            continue;
+        uint64_t c = gh_brc_refcnt(o);
+        if (gh_refcnt_is_immortal(c))
+            continue;
+        if (GH_UNLIKELY(set->n >= work_saved_cap))
+            brc_saved_grow(set->n + 1);
+        struct gh_obprefix *p = gh_prefix(o);
+        work_saved[set->n] = (struct brc_saved){p->ob_tid, p->ob_ref_local};
+        *bits |= GH_GCBIT_UNREACHABLE;
+        p->ob_tid = (uintptr_t)c;
+        p->ob_ref_local = (uint32_t)set->n;
+        objvec_push(set, o);
+    }
+}
+
+/* Objects the merge queues held: merged with the world stopped, released
+ * after it restarts (gh_brc_merge_all_stopped). */
+static void hold_queued(gh_object *o, void *arg) { objvec_push((struct objvec *)arg, o); }
+#endif
 
 /* The compact layout, a full collection with nothing frozen: every tracked
  * object is a candidate, so the same fusion works on the list: a referent
@@ -363,8 +455,10 @@ GH_INLINE void settle_keep(gh_object *o, struct gh_gchead *to)
 {
     if (gh_model.full_header) {
         *gh_gcbits_ptr(o) &= (uint8_t)~GH_GCBIT_UNREACHABLE;
+#if !defined(GH_FL_RC_BIASED) /* brc_restore put the owner's fields back */
         gh_prefix(o)->ob_tid = 0;
         gh_prefix(o)->ob_ref_local = 0;
+#endif
         return;
     }
     struct gh_gchead *g = gh_gchead(o);
@@ -388,7 +482,11 @@ struct settle {
 
 GH_INLINE void settle_leave(gh_object *o, struct settle *x)
 {
-    x->set->v[index_get(o)] = NULL; /* the scan skips it without a look */
+    size_t idx = index_get(o);
+    x->set->v[idx] = NULL; /* the scan skips it without a look */
+#if defined(GH_FL_RC_BIASED)
+    brc_restore(o, idx);
+#endif
     enum gh_kind k = o->ob_type->kind;
     if (GH_UNLIKELY(k == GH_KIND_TUPLE || k == GH_KIND_DICT) && can_untrack(o, x->dicts)) {
         set_leave(o);
@@ -452,12 +550,14 @@ static void settle_reachable(struct objvec *set, struct settle *x)
 /* The work arrays live from one collection to the next (one collection
  * runs at a time): a collection of a million objects would otherwise fault
  * in fresh pages for them every time. Released by gh_gc_fini. */
-static struct objvec work_set, work_stack, work_garbage, work_legacy, work_callbacks;
+static struct objvec work_set, work_stack, work_garbage, work_legacy, work_callbacks,
+    work_queued;
 
 struct collection {
     struct gh_tstate *ts;
     int generation;
     struct objvec *set, *stack, *garbage, *legacy, *callbacks;
+    struct objvec *queued;    /* rc=biased: what the merge queues held */
     int64_t survivors;
     /* What the garbage needs beyond tp_clear: each pass runs only if so. */
     bool any_legacy, any_weak, any_del;
@@ -520,7 +620,16 @@ static void find_garbage(struct collection *c)
     struct objvec *set = c->set;
 
     if (full) {
+#if defined(GH_FL_RC_BIASED)
+        /* Every queue merged first, so each count is whole (free-threaded
+         * CPython's merge_queued_objects). */
+        gh_brc_merge_all_stopped(hold_queued, c->queued);
+        gh_alloc_visit_gc_runs(gather_run_biased, set);
+        for (size_t i = 0; i < set->n; i++)
+            TRAVERSE_INLINE(set->v[i], visit_decref, NULL);
+#else
         gh_alloc_visit_gc_runs(gather_run, set);
+#endif
     } else {
         for (int i = 0; i < c->generation; i++)
             gh_gclist_merge(&gh_gcstate.gens[i].head, &gh_gcstate.gens[c->generation].head);
@@ -546,8 +655,17 @@ static void find_garbage(struct collection *c)
             *gh_gcbits_ptr(o) &= (uint8_t)~GH_GCBIT_TRACKED;
         else
             gh_gchead(o)->gc_next = GC_NEXT_HELD;
+#if defined(GH_FL_RC_BIASED)
+        /* Garbage is merged, our hold included (free-threaded CPython's
+         * scan_heap_visitor): unowned, whoever touches it from now on uses
+         * the shared count, and ob_tid is free for scratch. */
+        brc_restore(o, i);
+        gh_brc_explicit_merge(o, 1);
+        refs_set(o, 0);
+#else
         refs_set(o, 0);
         gh_incref(o);
+#endif
         objvec_push(c->garbage, o);
         c->any_legacy |= has_legacy_finalizer(o);
         c->any_del |= has_finalizer(o);
@@ -714,7 +832,7 @@ static void long_lived_update(int gen, int64_t survivors)
 
 static uint64_t stop_world(struct gh_tstate *ts, uint64_t *t_stop)
 {
-#if defined(GH_FL_SYNC_OBJLOCK)
+#if defined(GH_FL_NO_GIL)
     uint64_t tts = gh_stw_stop(ts);
     *t_stop = gh_now_ns();
     gh_hist_add(&gh_gc_stats.tts, tts);
@@ -728,7 +846,7 @@ static uint64_t stop_world(struct gh_tstate *ts, uint64_t *t_stop)
 
 static void start_world(struct gh_tstate *ts, uint64_t t_stop, uint64_t tts)
 {
-#if defined(GH_FL_SYNC_OBJLOCK)
+#if defined(GH_FL_NO_GIL)
     gh_stw_start(ts);
     gh_hist_add(&gh_gc_stats.pause, gh_now_ns() - t_stop + tts);
 #else
@@ -740,7 +858,7 @@ static bool collector_enter(struct gh_tstate *ts, bool automatic)
 {
     if (ts->gc_collecting)
         return false; /* from a finalizer of this thread's collection */
-#if defined(GH_FL_SYNC_OBJLOCK)
+#if defined(GH_FL_NO_GIL)
     if (automatic) {
         if (pthread_mutex_trylock(&collect_mutex) != 0)
             return false; /* another thread is collecting */
@@ -763,7 +881,7 @@ static void collector_leave(struct gh_tstate *ts)
 {
     gh_atomic_store_relaxed_int(&gh_gcstate.collecting, 0);
     ts->gc_collecting = false;
-#if defined(GH_FL_SYNC_OBJLOCK)
+#if defined(GH_FL_NO_GIL)
     gh_check_pthread(pthread_mutex_unlock(&collect_mutex));
 #endif
 }
@@ -784,12 +902,16 @@ static int64_t collect_main(struct gh_tstate *ts, int generation, bool automatic
 
     struct collection c = {.ts = ts, .generation = generation, .set = &work_set,
                            .stack = &work_stack, .garbage = &work_garbage,
-                           .legacy = &work_legacy, .callbacks = &work_callbacks};
+                           .legacy = &work_legacy, .callbacks = &work_callbacks,
+                           .queued = &work_queued};
     uint64_t t_stop, tts = stop_world(ts, &t_stop);
     counts_reset(generation);
     find_garbage(&c);
     long_lived_update(generation, c.survivors);
     start_world(ts, t_stop, tts);
+    for (size_t i = 0; i < c.queued->n; i++)
+        gh_decref(c.queued->v[i]); /* the merge queues' references */
+    c.queued->n = 0;
 
     size_t unreachable = c.garbage->n + c.legacy->n;
     /* Only a callback or a finalizer can resurrect: without one, no second
@@ -816,7 +938,7 @@ static int64_t collect_main(struct gh_tstate *ts, int generation, bool automatic
     gh_gc_stats.uncollectable += uncollectable;
     uint64_t dt = gh_now_ns() - t0;
     gh_gc_stats.collect_ns += dt;
-#if !defined(GH_FL_SYNC_OBJLOCK)
+#if !defined(GH_FL_NO_GIL)
     gh_hist_add(&gh_gc_stats.pause, dt); /* the GIL was held throughout */
 #endif
     info.collected = (int64_t)collected;
@@ -878,6 +1000,12 @@ int64_t GH_FL(gh_gc_fini)(void)
     objvec_free(&work_garbage);
     objvec_free(&work_legacy);
     objvec_free(&work_callbacks);
+    objvec_free(&work_queued);
+#if defined(GH_FL_RC_BIASED)
+    free(work_saved);
+    work_saved = NULL;
+    work_saved_cap = 0;
+#endif
     gh_object *g = garbage_list;
     garbage_list = NULL;
     if (!g)
@@ -899,7 +1027,7 @@ int64_t GH_FL(gh_gc_fini)(void)
  * mutex is already ours (and the world is running): only stop the world. */
 static void inspect_begin(struct gh_tstate *ts)
 {
-#if defined(GH_FL_SYNC_OBJLOCK)
+#if defined(GH_FL_NO_GIL)
     if (!ts->gc_collecting && pthread_mutex_trylock(&collect_mutex) != 0) {
         gh_stw_detach(ts);
         gh_check_pthread(pthread_mutex_lock(&collect_mutex));
@@ -913,7 +1041,7 @@ static void inspect_begin(struct gh_tstate *ts)
 
 static void inspect_end(struct gh_tstate *ts)
 {
-#if defined(GH_FL_SYNC_OBJLOCK)
+#if defined(GH_FL_NO_GIL)
     gh_stw_start(ts);
     if (!ts->gc_collecting)
         gh_check_pthread(pthread_mutex_unlock(&collect_mutex));

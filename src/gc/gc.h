@@ -133,6 +133,10 @@ GH_NOINLINE void GH_FL(gh_gc_collect_scheduled)(struct gh_tstate *ts);
 GH_INLINE void gh_switch_point(struct gh_tstate *ts)
 {
     gh_sync_checkpoint(ts);
+#if defined(GH_FL_RC_BIASED)
+    if (GH_UNLIKELY(gh_atomic_load_relaxed_u32(&ts->eval_breaker) & GH_EVAL_BRC_MERGE))
+        gh_brc_merge_pending(ts);
+#endif
     if (GH_UNLIKELY(gh_atomic_load_relaxed_u32(&ts->eval_breaker) & GH_EVAL_GC_SCHEDULED))
         GH_FL(gh_gc_collect_scheduled)(ts);
 }

@@ -1,8 +1,10 @@
 /* object.c - allocation of objects in the model's layout. */
 #include "object/object_alloc.h"
 
+#include <stdlib.h>
 #include <string.h>
 
+#include "base/die.h"
 #include "object/gctrack.h"
 
 struct gh_model gh_model;
@@ -16,17 +18,183 @@ gh_object *gh_object_alloc(const struct gh_type *tp, size_t size)
     char *mem = gc && gh_model.full_header ? gh_alloc_gc(pre + size) : gh_alloc(pre + size);
     memset(mem, 0, pre);
     gh_object *o = (gh_object *)(void *)(mem + pre);
-    o->ob_refcnt = 1;
+    if (gh_model.biased) {
+        /* rc/brc.h's gh_brc_init_new (the rc layer is above this one):
+         * owned by the calling thread, local count 1, shared 0. */
+        ((struct gh_obprefix *)(void *)o - 1)->ob_tid = (uintptr_t)gh_tstate_get();
+        ((struct gh_obprefix *)(void *)o - 1)->ob_ref_local = 1;
+        o->ob_refcnt = 0;
+    } else {
+        o->ob_refcnt = 1;
+    }
     o->ob_type = tp;
     if (gc)
         gh_gc_count(+1);
     return o;
 }
 
+/* ---- the checked mode -------------------------------------------------------- */
+
+static const char *const kind_names[GH_KIND_COUNT] = {
+    "NoneType", "bool", "int", "float", "str", "bytes", "bytearray", "tuple", "list", "dict",
+    "set", "frozenset", "object", "type", "instance", "function", "weakref",
+    "WeakValueDictionary", "<freed>",
+};
+
+static void freed_dealloc(gh_object *self)
+{
+    (void)self; /* never reached: gh_dealloc_claim refuses poisoned objects */
+}
+
+const struct gh_type gh_freed_type = {
+    .tp_name = "<freed object>",
+    .kind = GH_KIND_FREED,
+    .tp_basicsize = sizeof(gh_object),
+    .tp_dealloc = freed_dealloc,
+};
+
+const char *gh_freed_kind_name(const gh_object *o)
+{
+    /* The count may have been overwritten by a racing plain increment:
+     * check before indexing. */
+    uint64_t rc = gh_atomic_load_relaxed_u64(&((gh_object *)(uintptr_t)o)->ob_refcnt);
+    unsigned k = (unsigned)(rc >> 8) & 0xffu;
+    return (rc & 0xffu) == 0xdeu && k < GH_KIND_COUNT ? kind_names[k] : "?";
+}
+
+bool gh_dealloc_claim(gh_object *o)
+{
+    if (!o->ob_type || !o->ob_type->tp_dealloc) {
+        /* Not an object (a stale pointer into reused memory). */
+        gh_hazard_note(GH_HAZARD_USE_AFTER_FREE, "?");
+        return false;
+    }
+    if (gh_is_freed(o)) {
+        gh_hazard_note(GH_HAZARD_DOUBLE_FREE, gh_freed_kind_name(o));
+        return false;
+    }
+    if (!gh_model.full_header)
+        return true; /* the compact header has no flags: the GIL is the claim */
+    uint16_t old = gh_atomic_or_seqcst_u16(&gh_prefix(o)->ob_flags, GH_OBFLAG_DYING);
+    if (old & GH_OBFLAG_DYING) {
+        gh_hazard_note(GH_HAZARD_DOUBLE_FREE, kind_names[o->ob_type->kind < GH_KIND_COUNT
+                                                           ? o->ob_type->kind
+                                                           : GH_KIND_FREED]);
+        return false;
+    }
+    return true;
+}
+
+void gh_object_revive(gh_object *o)
+{
+    if (gh_model.checked && gh_model.full_header)
+        gh_atomic_and_seqcst_u16(&gh_prefix(o)->ob_flags, (uint16_t)~GH_OBFLAG_DYING);
+}
+
+/* A FIFO of freed blocks, per thread, GH_QUARANTINE_BYTES long. */
+struct qentry {
+    void *p;
+    size_t size;
+    bool gc; /* from gh_alloc_gc */
+};
+struct quarantine {
+    struct qentry *v;
+    size_t cap, head, n; /* ring: entries head .. head+n-1 (mod cap) */
+    size_t bytes;
+};
+
+static void really_free(const struct qentry *e)
+{
+    if (e->gc)
+        gh_free_gc(e->p, e->size);
+    else
+        gh_free(e->p, e->size);
+}
+
+static void quarantine_put(void *p, size_t size, bool gc)
+{
+    struct gh_tstate *ts = gh_tstate_get();
+    struct quarantine *q = ts->quarantine;
+    if (!q) {
+        q = calloc(1, sizeof *q);
+        gh_assert(q != NULL);
+        ts->quarantine = q;
+    }
+    if (q->n == q->cap) {
+        size_t cap = q->cap ? 2 * q->cap : 4096;
+        struct qentry *v = malloc(cap * sizeof *v);
+        gh_assert(v != NULL);
+        for (size_t i = 0; i < q->n; i++)
+            v[i] = q->v[(q->head + i) % q->cap];
+        free(q->v);
+        q->v = v;
+        q->cap = cap;
+        q->head = 0;
+    }
+    q->v[(q->head + q->n++) % q->cap] = (struct qentry){p, size, gc};
+    q->bytes += size;
+    while (q->bytes > GH_QUARANTINE_BYTES) {
+        struct qentry *e = &q->v[q->head];
+        q->head = (q->head + 1) % q->cap;
+        q->n--;
+        q->bytes -= e->size;
+        really_free(e);
+    }
+}
+
+void gh_quarantine_flush(void)
+{
+    struct gh_tstate *ts = gh_tstate_get();
+    struct quarantine *q = ts ? ts->quarantine : NULL;
+    if (!q)
+        return;
+    for (size_t i = 0; i < q->n; i++)
+        really_free(&q->v[(q->head + i) % q->cap]);
+    free(q->v);
+    free(q);
+    ts->quarantine = NULL;
+}
+
+void gh_checked_free(void *p, size_t size)
+{
+    if (gh_model.checked) {
+        memset(p, 0, size); /* a stale reader finds empty slots, not old pointers */
+        quarantine_put(p, size, false);
+    } else {
+        gh_free(p, size);
+    }
+}
+
+/* Poisons o (kind kept in the count) and quarantines its block. */
+static void poison_and_quarantine(gh_object *o, size_t pre, size_t size, bool gc)
+{
+    enum gh_kind k = o->ob_type->kind;
+    if (gh_model.full_header) {
+        struct gh_obprefix *p = gh_prefix(o);
+        gh_atomic_store_relaxed_u32(&p->ob_ref_local, UINT32_MAX); /* rc=biased: immortal */
+        gh_atomic_store_relaxed_uptr(&p->ob_tid, 0);
+        p->ob_gc_bits = 0; /* not tracked: the heap walk skips it */
+    }
+    /* The payload zeroed (a stale reader sees an empty object: no items,
+     * no arrays), then the header. Relaxed: the checks only test the type
+     * pointer; nothing else is published through it. */
+    memset((char *)o + sizeof(gh_object), 0, size - sizeof(gh_object));
+    gh_atomic_store_relaxed_u64(&o->ob_refcnt, GH_POISON_REFCNT(k));
+    gh_atomic_store_relaxed_ptr((void **)(void *)&o->ob_type, (void *)&gh_freed_type);
+    quarantine_put((char *)o - pre, pre + size, gc);
+}
+
 void gh_object_free(gh_object *o, size_t size)
 {
     const struct gh_type *tp = o->ob_type;
     size_t pre = gh_prefix_size(tp);
+    if (gh_model.checked) {
+        bool gc = tp->flags & GH_TPFLAG_GC;
+        if (gc)
+            gh_gc_count(-1);
+        poison_and_quarantine(o, pre, size, gc && gh_model.full_header);
+        return;
+    }
     if (tp->flags & GH_TPFLAG_GC) {
         gh_gc_count(-1);
         if (gh_model.full_header) {

@@ -21,14 +21,20 @@
  *
  * Field ownership (which strategy uses a field, and what protects it):
  *   ob_refcnt   rc=plain: plain loads/stores, protected by the GIL (unsafe
- *               without one). rc=atomic: atomic RMW, no lock. High bit set
+ *               without one). rc=atomic: atomic RMW, no lock. rc=locked:
+ *               load and store under ob_mutex (rc/rc.h). High bit set
  *               means immortal (GH_IMMORTAL_REFCNT), never written again.
  *   ob_type     written once at allocation, before the object is published;
  *               read-only afterwards.
- *   ob_tid      (full) owner thread for rc=biased (later issue); 0 otherwise.
- *   ob_mutex    (full) sync=objlock: the object's lock (base/mutex.h).
+ *   ob_tid      (full) owner thread for rc=biased (rc/brc.h): written by the
+ *               owner (merge) or with the world stopped; 0 otherwise.
+ *   ob_mutex    (full) sync=objlock: the object's lock (base/mutex.h);
+ *               rc=locked takes it for every count update too.
+ *   ob_flags    (full) bit 0: the checked mode's DYING claim (seq_cst RMW);
+ *               bits 4-15: rc=locked's pins (relaxed RMW, rc/locked.h).
  *   ob_gc_bits  (full) collector state (later issue).
- *   ob_ref_local(full) rc=biased's owner count (later issue).
+ *   ob_ref_local(full) rc=biased's owner count (rc/brc.h): the owner's
+ *               relaxed stores; others read it only in a merge.
  *   gc_next/prev(compact, GC types) collector list links (later issue).
  *
  * Layer: object (includes base only).
@@ -107,6 +113,7 @@ enum gh_kind {
     GH_KIND_FUNCTION,        /* a function with default values */
     GH_KIND_WEAKREF,
     GH_KIND_WEAKVALUEDICT,
+    GH_KIND_FREED,           /* the checked mode's poison (gh_freed_type) */
     GH_KIND_COUNT
 };
 
@@ -215,8 +222,63 @@ struct gh_model {
     bool intern_immortal; /* every interned string is immortal (the
                              free-threaded build); else only constants are
                              and sys.intern()'d strings stay mortal (3.12+) */
+    bool biased;          /* rc=biased: new objects are owned (rc/brc.h) */
+    bool checked;         /* the checked mode: freed objects are poisoned
+                             and quarantined, uses of them are hazards */
 };
 extern struct gh_model gh_model;
+
+/* ---- the checked mode (BRIEF §7) ---------------------------------------
+ *
+ * A freed object is poisoned instead of released: its type becomes
+ * gh_freed_type (kind GH_KIND_FREED), its count an immortal-looking value
+ * (so a stray increment or decrement writes nothing and never frees it
+ * again) that remembers the kind it had, and its memory waits in the
+ * freeing thread's quarantine (a FIFO of GH_QUARANTINE_BYTES) before it is
+ * really freed. An operation that meets a poisoned object counts a
+ * use-after-free hazard and gives up; a deallocation of one counts a
+ * double free. Item arrays a container drops go through the same
+ * quarantine (gh_checked_free), so a racing reader reads stale but mapped
+ * memory. */
+extern const struct gh_type gh_freed_type;
+#define GH_QUARANTINE_BYTES ((size_t)64 << 20)
+#define GH_POISON_REFCNT(kind) (GH_IMMORTAL_REFCNT | ((uint64_t)(kind) << 8) | 0xdeu)
+/* ob_flags: a deallocation has started (the checked mode's claim). */
+#define GH_OBFLAG_DYING 1u
+
+GH_INLINE bool gh_is_freed(const gh_object *o) { return o->ob_type == &gh_freed_type; }
+/* The name of the kind a poisoned object had ("list"). */
+const char *gh_freed_kind_name(const gh_object *o);
+/* The checked mode, before a deallocation: false when o is already freed
+ * or another thread is deallocating it (a double free, counted). */
+GH_NOINLINE bool gh_dealloc_claim(gh_object *o);
+/* An object that a finalizer resurrected is alive again. */
+void gh_object_revive(gh_object *o);
+/* Frees a block that is not an object (an item array): into the
+ * quarantine in the checked mode. */
+void gh_checked_free(void *p, size_t size);
+/* Really frees what this thread's quarantine holds (before its heap is
+ * detached). */
+void gh_quarantine_flush(void);
+
+/* A statically allocated object's counts (the singletons, the empty
+ * tuple): immortal under immortal=on, else one reference the runtime holds.
+ * rc=biased marks immortality in ob_ref_local (UINT32_MAX; rc/brc.h), its
+ * objects are unowned (ob_tid 0) and their shared count starts at 1 << 2.
+ * The prefix must be zeroed first. */
+GH_INLINE void gh_static_counts_init(gh_object *o)
+{
+    if (gh_model.biased) {
+        if (gh_model.immortal) {
+            ((struct gh_obprefix *)(void *)o - 1)->ob_ref_local = UINT32_MAX;
+            o->ob_refcnt = GH_IMMORTAL_REFCNT;
+        } else {
+            o->ob_refcnt = (uint64_t)1 << 2 | 3; /* count 1, MERGED */
+        }
+        return;
+    }
+    o->ob_refcnt = gh_model.immortal ? GH_IMMORTAL_REFCNT : 1;
+}
 
 /* Bytes in front of an object of type tp under the current layout. */
 GH_INLINE size_t gh_prefix_size(const struct gh_type *tp)

@@ -29,6 +29,8 @@ void gh_dealloc(gh_object *o)
 {
     struct gh_tstate *ts = gh_tstate_get();
     gh_assert(ts != NULL);
+    if (GH_UNLIKELY(gh_model.checked) && !gh_dealloc_claim(o))
+        return; /* a double free, counted; the object is left alone */
     /* Out of the collector's sight from now on, queued or not (CPython's
      * deallocs untrack first); a dealloc that resurrects re-tracks. */
     if (gh_is_gc(o))

@@ -6,6 +6,13 @@
  *   rc=atomic  atomic read-modify-write on the one count (Gilectomy). The
  *              immortal test comes first, so immortal objects are never
  *              written and their cache line is never contended.
+ *   rc=biased  the owner thread's plain local count, everyone else's
+ *              atomic shared count, merge queues (rc/brc.h, free-threaded
+ *              CPython). Needs the full header.
+ *   rc=locked  a plain update under the object's own mutex (the full
+ *              header's ob_mutex, the one its critical sections lock):
+ *              "fine-grained locking everywhere". Only with sync=objlock.
+ *              The design is below, after rc=atomic's ordering.
  *
  * The fast paths are static inline; reaching zero calls gh_dealloc, the one
  * out-of-line slow path (rc/dealloc.c), which frees iteratively.
@@ -17,7 +24,80 @@
  * fence before deallocating, so every other thread's last use of the object
  * (before its release decrement) happens-before the free.
  *
- * Layer: rc (includes object, base).
+ * rc=locked. An update tests the immortal bit (no lock for immortal
+ * objects), tries the mutex (one CAS), loads, tests again (a string can
+ * become immortal meanwhile, under the same lock), stores, and unlocks.
+ * The mutex orders everything: every update is inside it, so the thread
+ * that takes a count to zero acquired the lock after every other update
+ * released it, and sees their uses of the object; no fence. Stores are
+ * relaxed atomics only so that unlocked readers (gh_refcnt's snapshots,
+ * the immortal test) are not data races. A count reaching zero unlocks
+ * before gh_dealloc: nothing is deallocated under the mutex.
+ *
+ * The hard part: the mutex is also the object's critical-section lock,
+ * and an operation in a section on a container L increments an item X
+ * (list.get, dict.get, getattr) while it holds L's lock. Waiting for X's
+ * lock there deadlocks when another thread holds X's section and
+ * increments L (L and X in each other, a cycle), and a list that holds
+ * itself would wait for its own lock. The flavour keeps one rule instead:
+ *
+ *     a thread never waits for an object's mutex while it holds one.
+ *
+ *   - A first critical section waits as usual (no object lock is held);
+ *     a second lock (two-object sections, a nested section) is only
+ *     tried, and on a failure every lock of the thread's sections is
+ *     released and the set taken again: wait for one while holding none,
+ *     try the rest, back off on a failure (sync/critsec.c).
+ *   - A count update holds the mutex for a load and a store and waits for
+ *     nothing meanwhile.
+ *   - A count update that finds the mutex taken:
+ *       o its mutex is one of this thread's sections' (the self case):
+ *         the count is protected already; update it directly;
+ *       o no section held: wait (holding no object lock);
+ *       o inside a section: retry a few times (a count update in
+ *         progress ends in nanoseconds); then pin X, suspend the sections
+ *         (release their locks), wait for X's lock holding none, update,
+ *         unpin, unlock, and take the sections again as above.
+ *
+ * No deadlock: a thread that waits for an object's mutex holds none, so
+ * no cycle of waiting threads passes through object mutexes; a holder of
+ * one runs to its release, waiting at most for a leaf lock (the arena's,
+ * the allocation tracer's) whose holders take nothing else. The
+ * weak-reference and interned-string locks may be held by a thread that
+ * waits for a count lock, but no holder of an object mutex ever waits for
+ * them. No waiting for the world either: a holder of an object mutex is
+ * attached and running, so count waits do not detach (base/mutex.c), a
+ * stop waits for them to finish, and while the world is stopped no
+ * object mutex is held, so the collector's own updates (holding garbage,
+ * conditional increments of weak references) never wait.
+ *
+ * What a suspension costs the operation, and why it is still correct:
+ *   - X stays alive while its incrementer waits with the container
+ *     released: the pin (rc/locked.h) is taken while the section still
+ *     keeps X alive, and a decrement that reaches zero with a pin present
+ *     does not deallocate; the pinner's increment (under X's lock, before
+ *     the unpin) brings the count back to 1. gh_refcnt counts pins, and
+ *     a conditional increment treats 0-with-a-pin as alive, so nothing
+ *     observes X as dead in between.
+ *   - Anything the operation read under its sections may be stale after
+ *     the increment returns. An increment that is the section's last use
+ *     of what it read (list.get, dict.get, getattr return the item: the
+ *     operation takes effect when the item was read) needs nothing more.
+ *     list == list copies many items: it checks ts->cs_suspends after each
+ *     increment and starts again if a suspension happened. setattr takes
+ *     the name's reference before its section, as it modifies the
+ *     instance before storing the name. A count update inside a section
+ *     must come after the section's last modification, or before any
+ *     (the state is consistent when the locks go).
+ *   - A thread whose sections are suspended holds counted references only
+ *     (plus its pin), so the world may stop then: the collector sees
+ *     consistent containers.
+ *
+ * Costs show in the lock counters: class rc counts every count lock taken
+ * (and a suspension's re-acquisitions), contended = the fast try failed.
+ *
+ * Layer: rc (includes object, base; rc/locked.c also sync, for the
+ * sections it suspends).
  */
 #ifndef GH_RC_RC_H
 #define GH_RC_RC_H
@@ -28,7 +108,9 @@
 
 #include "base/atomic.h"
 #include "object/object.h"
+#include "rc/brc.h"
 #include "rc/dealloc.h"
+#include "rc/locked.h"
 
 #if defined(GH_FL_RC_PLAIN)
 
@@ -82,8 +164,88 @@ GH_INLINE void gh_decref(gh_object *o)
 
 GH_INLINE uint64_t gh_refcnt(gh_object *o) { return gh_atomic_load_relaxed_u64(&o->ob_refcnt); }
 
+#elif defined(GH_FL_RC_BIASED)
+
+/* Include/refcount.h's Py_INCREF / Py_DECREF for Py_GIL_DISABLED. */
+GH_INLINE void gh_incref(gh_object *o)
+{
+    uint32_t local = gh_brc_local(o);
+    if (GH_UNLIKELY(local == GH_REF_LOCAL_IMMORTAL))
+        return;
+    if (GH_LIKELY(gh_brc_tid(o) == gh_brc_me()))
+        gh_atomic_store_relaxed_u32(&gh_prefix(o)->ob_ref_local, local + 1);
+    else
+        gh_atomic_add_relaxed_u64(&o->ob_refcnt, UINT64_C(1) << GH_REF_SHARED_SHIFT);
+}
+
+GH_INLINE void gh_decref(gh_object *o)
+{
+    uint32_t local = gh_brc_local(o);
+    if (GH_UNLIKELY(local == GH_REF_LOCAL_IMMORTAL))
+        return;
+    if (GH_LIKELY(gh_brc_tid(o) == gh_brc_me())) {
+        gh_atomic_store_relaxed_u32(&gh_prefix(o)->ob_ref_local, --local);
+        if (local == 0)
+            gh_brc_merge_zero_local(o);
+    } else {
+        gh_brc_decref_shared(o);
+    }
+}
+
+GH_INLINE uint64_t gh_refcnt(gh_object *o) { return gh_brc_refcnt(o); }
+
+#elif defined(GH_FL_RC_LOCKED)
+
+/* The design is in the comment at the top. Every path: immortal test, one
+ * CAS on the object's mutex (acquire: pairs with the release of its
+ * previous holder, gh_mutex_unlock, so that holder's update happens-before
+ * ours), load, store, unlock (release: pairs with the next holder's
+ * acquire). A busy mutex goes to rc/locked.c. */
+GH_INLINE void gh_incref(gh_object *o)
+{
+    if (GH_UNLIKELY(gh_refcnt_is_immortal(gh_atomic_load_relaxed_u64(&o->ob_refcnt))))
+        return;
+    gh_mutex *m = &gh_prefix(o)->ob_mutex;
+    if (GH_LIKELY(gh_mutex_trylock(m, gh_rc_lockstat()))) {
+        uint64_t c = gh_atomic_load_relaxed_u64(&o->ob_refcnt);
+        if (GH_LIKELY(!gh_refcnt_is_immortal(c)))
+            gh_atomic_store_relaxed_u64(&o->ob_refcnt, c + 1);
+        gh_mutex_unlock(m);
+        return;
+    }
+    gh_rc_locked_incref_slow(o);
+}
+
+GH_INLINE void gh_decref(gh_object *o)
+{
+    if (GH_UNLIKELY(gh_refcnt_is_immortal(gh_atomic_load_relaxed_u64(&o->ob_refcnt))))
+        return;
+    gh_mutex *m = &gh_prefix(o)->ob_mutex;
+    if (GH_LIKELY(gh_mutex_trylock(m, gh_rc_lockstat()))) {
+        uint64_t c = gh_atomic_load_relaxed_u64(&o->ob_refcnt);
+        if (GH_LIKELY(!gh_refcnt_is_immortal(c))) {
+            gh_atomic_store_relaxed_u64(&o->ob_refcnt, c - 1);
+            if (GH_UNLIKELY(c == 1)) {
+                gh_rc_locked_zero(o); /* unlocks, then deallocates unless pinned */
+                return;
+            }
+        }
+        gh_mutex_unlock(m);
+        return;
+    }
+    gh_rc_locked_decref_slow(o);
+}
+
+/* The count plus the pins (references on their way in, rc/locked.h): a
+ * snapshot, exact with the world stopped (no pin exists then). */
+GH_INLINE uint64_t gh_refcnt(gh_object *o)
+{
+    uint64_t c = gh_atomic_load_relaxed_u64(&o->ob_refcnt);
+    return gh_refcnt_is_immortal(c) ? c : c + gh_rc_pins(o);
+}
+
 #else
-#error "no rc flavour: define GH_FL_RC_PLAIN or GH_FL_RC_ATOMIC"
+#error "no rc flavour: define GH_FL_RC_PLAIN, GH_FL_RC_ATOMIC, GH_FL_RC_BIASED or GH_FL_RC_LOCKED"
 #endif
 
 /* Drops a reference without deallocating: true when the count reached zero
@@ -93,6 +255,11 @@ GH_INLINE bool gh_decref_is_zero(gh_object *o)
 {
 #if defined(GH_FL_RC_PLAIN)
     return --o->ob_refcnt == 0;
+#elif defined(GH_FL_RC_BIASED)
+    return gh_brc_decref_is_zero(o);
+#elif defined(GH_FL_RC_LOCKED)
+    /* Under the count lock; a pin keeps it from zero (rc/locked.h). */
+    return gh_rc_locked_decref_is_zero_slow(o);
 #else
     /* Acq_rel: as gh_decref, the zero-taker must see every other thread's
      * last use of the object. */
@@ -107,6 +274,10 @@ GH_INLINE void gh_refcnt_set(gh_object *o, uint64_t v)
 {
 #if defined(GH_FL_RC_PLAIN)
     o->ob_refcnt = v;
+#elif defined(GH_FL_RC_BIASED)
+    gh_brc_refcnt_set(o, v);
+#elif defined(GH_FL_RC_LOCKED)
+    gh_rc_locked_set_slow(o, v); /* under the count lock, as every update */
 #else
     gh_atomic_store_relaxed_u64(&o->ob_refcnt, v);
 #endif
@@ -125,6 +296,27 @@ GH_INLINE bool gh_try_incref(gh_object *o)
         return false;
     o->ob_refcnt = c + 1;
     return true;
+#elif defined(GH_FL_RC_BIASED)
+    return gh_brc_try_incref(o);
+#elif defined(GH_FL_RC_LOCKED)
+    /* Zero is refused under the lock, unless a pin says an increment is
+     * on its way (rc/locked.h). The caller keeps o's memory valid (the
+     * weak-reference lock): the slow path never pins here. */
+    if (gh_refcnt_is_immortal(gh_atomic_load_relaxed_u64(&o->ob_refcnt)))
+        return true;
+    gh_mutex *m = &gh_prefix(o)->ob_mutex;
+    if (!gh_mutex_trylock(m, gh_rc_lockstat()))
+        return gh_rc_locked_try_incref_slow(o);
+    uint64_t c = gh_atomic_load_relaxed_u64(&o->ob_refcnt);
+    bool ok = true;
+    if (!gh_refcnt_is_immortal(c)) {
+        if (c == 0 && gh_rc_pins(o) == 0)
+            ok = false;
+        else
+            gh_atomic_store_relaxed_u64(&o->ob_refcnt, c + 1);
+    }
+    gh_mutex_unlock(m);
+    return ok;
 #else
     uint64_t c = gh_atomic_load_relaxed_u64(&o->ob_refcnt);
     do {
@@ -137,6 +329,42 @@ GH_INLINE bool gh_try_incref(gh_object *o)
          * (zero is refused above). */
     } while (!gh_atomic_cas_relaxed_u64(&o->ob_refcnt, &c, c + 1));
     return true;
+#endif
+}
+
+/* o can be reached without a counted reference from now on (a weak
+ * reference to it is being made): rc=biased must not let its owner free it
+ * without a merge. */
+GH_INLINE void gh_rc_weakly_reachable(gh_object *o)
+{
+#if defined(GH_FL_RC_BIASED)
+    gh_brc_set_maybe_weakref(o);
+#else
+    (void)o;
+#endif
+}
+
+/* Around a thread's use of objects, inside gh_sync_thread_start/stop (the
+ * thread attached): rc=biased registers the thread, so that others queue
+ * the objects it owns for it to merge, and at the stop merges its queue and
+ * unregisters. A thread that is not between start and stop touches no
+ * count, so an object queued for it meanwhile is merged by whoever queues
+ * it (rc/brc.h). */
+GH_INLINE void gh_rc_thread_start(struct gh_tstate *ts)
+{
+#if defined(GH_FL_RC_BIASED)
+    gh_brc_thread_init(ts);
+#else
+    (void)ts;
+#endif
+}
+
+GH_INLINE void gh_rc_thread_stop(struct gh_tstate *ts)
+{
+#if defined(GH_FL_RC_BIASED)
+    gh_brc_thread_fini(ts);
+#else
+    (void)ts;
 #endif
 }
 

@@ -452,6 +452,56 @@ static json_t *checks_json(struct jb *b, const struct gh_result *r)
     return a;
 }
 
+/* rc: what the count strategy's slow paths did (rc=biased only; the fast
+ * paths are not counted). */
+static json_t *rc_json(struct jb *b, const struct gh_result *r)
+{
+    json_t *o = json_object();
+    if (!o || r->strategy.rc != GH_RC_BIASED)
+        return o;
+    json_t *bi = json_object();
+    if (bi) {
+        jb_set(b, bi, "shared_decrefs", ju64(r->rc.shared_decrefs));
+        jb_set(b, bi, "queued", ju64(r->rc.queued));
+        jb_set(b, bi, "merged", ju64(r->rc.merged));
+    }
+    jb_set(b, o, "biased", bi);
+    return o;
+}
+
+/* hazards: what the checked mode caught (BRIEF §6, §7). */
+static json_t *hazards_json(struct jb *b, const struct gh_result *r)
+{
+    json_t *o = json_object(), *counts = json_object(), *ex = json_array();
+    if (!o || !counts || !ex) {
+        json_decref(o);
+        json_decref(counts);
+        json_decref(ex);
+        b->oom = true;
+        return NULL;
+    }
+    jb_set(b, o, "checked", json_boolean(r->checked));
+    for (int k = 0; k < GH_HAZARD_COUNT; k++) {
+        jb_set(b, counts, gh_hazard_names[k], ju64(r->hazards.n[k]));
+        if (!r->hazards.n[k])
+            continue;
+        const struct gh_hazard_example *e = &r->hazards.first[k];
+        json_t *x = json_object();
+        if (x) {
+            jb_set(b, x, "kind", json_string(gh_hazard_names[k]));
+            jb_set(b, x, "thread", json_integer(e->thread));
+            jb_set(b, x, "op", e->op ? json_string(e->op) : json_null());
+            jb_set(b, x, "type", e->type ? json_string(e->type) : json_null());
+        }
+        if (!x || json_array_append_new(ex, x) != 0)
+            b->oom = true;
+    }
+    jb_set(b, o, "total", ju64(r->hazards_total));
+    jb_set(b, o, "counts", counts);
+    jb_set(b, o, "examples", ex);
+    return o;
+}
+
 int gh_report_json(const struct gh_result *r, json_t **out)
 {
     struct jb b = {false};
@@ -467,6 +517,7 @@ int gh_report_json(const struct gh_result *r, json_t **out)
     jb_set(&b, o, "throughput", throughput_json(&b, r));
     jb_set_nonempty(&b, o, "latency", latency_json(&b, r));
     jb_set_nonempty(&b, o, "locks", locks_json(&b, r));
+    jb_set_nonempty(&b, o, "rc", rc_json(&b, r));
     jb_set_nonempty(&b, o, "gc", gc_json(&b, r));
     jb_set(&b, o, "alloc", alloc_json(&b, r));
     if (r->peak_rss_kb > 0) {
@@ -475,6 +526,7 @@ int gh_report_json(const struct gh_result *r, json_t **out)
             jb_set(&b, m, "peak_rss_kb", json_integer(r->peak_rss_kb));
         jb_set(&b, o, "memory", m);
     }
+    jb_set(&b, o, "hazards", hazards_json(&b, r));
     jb_set(&b, o, "checks", checks_json(&b, r));
     if ((unsigned)r->status < GH_ARRAY_LEN(gh_status_names))
         jb_set(&b, o, "status", json_string(gh_status_names[r->status]));

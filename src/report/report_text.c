@@ -211,6 +211,36 @@ static void text_gc(FILE *out, const struct gh_result *r)
     }
 }
 
+static void text_hazards(FILE *out, const struct gh_result *r)
+{
+    if (!r->checked)
+        return;
+    fprintf(out, "hazards     %" PRIu64 " (checked mode)%s\n", r->hazards_total,
+            r->hazards_total ? ":" : "");
+    for (int k = 0; k < GH_HAZARD_COUNT; k++) {
+        if (!r->hazards.n[k])
+            continue;
+        const struct gh_hazard_example *e = &r->hazards.first[k];
+        char who[32];
+        if (e->thread >= 0)
+            snprintf(who, sizeof who, "worker-%d", e->thread);
+        else
+            snprintf(who, sizeof who, "main");
+        fprintf(out, "  %-16s %10" PRIu64 "   first: %s%s%s%s%s\n", gh_hazard_names[k],
+                r->hazards.n[k], who, e->op ? ", " : "", e->op ? e->op : "",
+                e->type ? ", " : "", e->type ? e->type : "");
+    }
+}
+
+static void text_rc(FILE *out, const struct gh_result *r)
+{
+    if (r->strategy.rc != GH_RC_BIASED)
+        return;
+    fprintf(out, "rc          biased: %" PRIu64 " decrements by non-owners, %" PRIu64
+            " objects queued for their owner, %" PRIu64 " merges\n",
+            r->rc.shared_decrefs, r->rc.queued, r->rc.merged);
+}
+
 static void text_alloc(FILE *out, const struct gh_result *r)
 {
     const struct gh_alloc_stats *a = &r->alloc;
@@ -248,6 +278,8 @@ void gh_report_text(FILE *out, const struct gh_result *r)
     text_header(out, r);
     text_throughput(out, r);
     text_locks(out, r);
+    text_hazards(out, r);
+    text_rc(out, r);
     text_gc(out, r);
     text_alloc(out, r);
     text_checks(out, r);

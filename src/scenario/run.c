@@ -5,6 +5,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -196,6 +198,118 @@ static void run_checks(struct gh_scenario *s, struct check_ctx *ctx, struct gh_r
     }
 }
 
+/* ---- the checked mode -------------------------------------------------------- */
+
+static void hazards_merge(struct gh_hazard_counts *into, const struct gh_hazard_counts *from)
+{
+    for (int k = 0; k < GH_HAZARD_COUNT; k++) {
+        if (!from->n[k])
+            continue;
+        if (!into->n[k])
+            into->first[k] = from->first[k];
+        into->n[k] += from->n[k];
+    }
+}
+
+/* A memory fault inside a checked op (worker.fl.c, exec_op_checked) jumps
+ * back to it; anywhere else it is the crash it is. */
+static struct sigaction old_segv, old_bus;
+
+static void on_fault(int sig, siginfo_t *si, void *uc)
+{
+    (void)si;
+    (void)uc;
+    struct gh_tstate *ts = gh_tstate_get();
+    if (ts && ts->fault_jmp)
+        siglongjmp(*(sigjmp_buf *)ts->fault_jmp, 1);
+    sigaction(sig, sig == SIGSEGV ? &old_segv : &old_bus, NULL);
+    raise(sig);
+}
+
+static void fault_handler_install(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = on_fault;
+    sa.sa_flags = SA_SIGINFO | SA_NODEFER;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGSEGV, &sa, &old_segv);
+    sigaction(SIGBUS, &sa, &old_bus);
+}
+
+static void fault_handler_remove(void)
+{
+    sigaction(SIGSEGV, &old_segv, NULL);
+    sigaction(SIGBUS, &old_bus, NULL);
+}
+
+/* The checked mode's teardown: what an unsafe strategy left behind (a
+ * count too low, a torn slot) may fault while the globals are released; a
+ * fault is a hazard, and what was not released yet is left (a leak,
+ * counted after). */
+static void checked_teardown(const struct gh_scenario_fl *sfl, const struct gh_flavor *fl,
+                             struct gh_run_shared *run, struct gh_tstate *ts,
+                             struct gh_result *res)
+{
+    sigjmp_buf jb;
+    volatile int stage = 0;
+    if (sigsetjmp(jb, 0)) {
+        gh_hazard_note(GH_HAZARD_FAULT, NULL);
+        ts->deallocating = false;
+        ts->dealloc_len = 0;
+        ts->c_recursion = 0;
+        stage++;
+    }
+    ts->fault_jmp = &jb;
+    if (stage == 0)
+        sfl->gc_teardown(run);
+    if (stage <= 1) {
+        stage = 1;
+        sfl->teardown(run);
+    }
+    if (stage <= 2) {
+        stage = 2;
+        res->gc_garbage_at_exit = fl->gc_fini();
+    }
+    ts->fault_jmp = NULL;
+}
+
+/* sync=none with more than one thread: the checked mode keeps list
+ * operations memory-safe (containers.h, gh_list_items_cap) and catches
+ * what they do wrong; a hash table or an attribute block that two threads
+ * resize at once can be corrupted beyond that (a probe that never ends),
+ * and instances of a shared class race on the class's count. Those ops are
+ * refused, with where they are written. Returns NULL or the op. */
+static const struct gh_op *unsafe_op_refused(const struct gh_scenario *s)
+{
+    for (int r = 0; r < s->nroles; r++) {
+        const struct gh_role *role = &s->roles[r];
+        const struct gh_op *lists[3] = {role->ops, role->init, role->after};
+        int counts[3] = {role->nops, role->ninit, role->nafter};
+        for (int l = 0; l < 3; l++) {
+            for (int i = 0; i < counts[l]; i++) {
+                const struct gh_op *op = &lists[l][i];
+                switch (op->kind) {
+                case GH_OP_DROP: case GH_OP_BIND: case GH_OP_LIST_APPEND: case GH_OP_LIST_POP:
+                case GH_OP_LIST_GET: case GH_OP_LIST_LEN: case GH_OP_LIST_SET:
+                case GH_OP_COMPUTE: case GH_OP_IO: case GH_OP_IS: case GH_OP_EQ:
+                case GH_OP_SHOW: case GH_OP_ASSERT: case GH_OP_GC_COLLECT:
+                    continue;
+                case GH_OP_NEW:
+                    if (op->type != GH_NEW_INSTANCE && op->type != GH_NEW_DICT &&
+                        op->type != GH_NEW_SET && op->type != GH_NEW_WVDICT &&
+                        op->type != GH_NEW_FUNCTION && op->type != GH_NEW_BYTEARRAY)
+                        continue;
+                    return op;
+                default:
+                    return op;
+                }
+            }
+        }
+    }
+    return NULL;
+}
+
 /* ---- the run -------------------------------------------------------------- */
 
 int gh_run(struct gh_scenario *s, const struct gh_run_config *cfg, struct gh_result *res,
@@ -221,6 +335,16 @@ int gh_run(struct gh_scenario *s, const struct gh_run_config *cfg, struct gh_res
     if (gh_scenario_assign_threads(s, nthreads, diag) != 0)
         return -1;
 
+    const struct gh_op *bad = st->sync == GH_SYNC_NONE && nthreads > 1 ? unsafe_op_refused(s) : NULL;
+    if (bad) {
+        snprintf(diag->msg, sizeof diag->msg,
+                 "%s:%d:%d: sync=none runs only list operations (and new, bind, drop, "
+                 "compute, io, is, eq, show, assert, gc.collect) with more than one thread "
+                 "in this build: `%s` could corrupt a hash table, an attribute block or a "
+                 "shared class's count beyond what the checked mode catches; use --threads 1",
+                 s->file ? s->file : "?", bad->line, bad->column, gh_op_names[bad->kind]);
+        return -1;
+    }
     res->scenario = s;
     res->strategy = *st;
     res->unsafe_reason = gh_strategy_unsafe_reason(st);
@@ -247,6 +371,9 @@ int gh_run(struct gh_scenario *s, const struct gh_run_config *cfg, struct gh_res
      * one wherever a per-object lock lives in it), immortality, interning. */
     gh_model.full_header = gh_strategy_header(st) == GH_HEADER_FULL;
     gh_model.immortal = st->immortal;
+    gh_model.biased = st->rc == GH_RC_BIASED;
+    res->checked = cfg->check > 0 || (cfg->check == 0 && res->unsafe_reason != NULL);
+    gh_model.checked = res->checked;
     /* Without a GIL every interned string is immortal, as in free-threaded
      * CPython: a mortal one could be found in the table by one thread while
      * another drops its last reference (docs/objects.md, "Interning"). */
@@ -305,6 +432,19 @@ int gh_run(struct gh_scenario *s, const struct gh_run_config *cfg, struct gh_res
         }
     }
     gh_assert(idx == nthreads);
+    /* The checked mode: the container invariant's counters, each list
+     * global's length before the threads, and the fault handler. */
+    int64_t *len0 = NULL;
+    if (res->checked) {
+        run.list_appends = calloc(ng, sizeof *run.list_appends);
+        run.list_pops = calloc(ng, sizeof *run.list_pops);
+        len0 = calloc(ng, sizeof *len0);
+        gh_assert(run.list_appends && run.list_pops && len0);
+        for (int g = 0; g < s->nglobals; g++)
+            if (run.globals[g] && run.globals[g]->ob_type->kind == GH_KIND_LIST)
+                len0[g] = fl->len(run.globals[g]);
+        fault_handler_install();
+    }
     for (int i = 0; i < nthreads; i++)
         gh_check_pthread(pthread_create(&w[i].thread, NULL, fl->worker_main, &w[i]));
 
@@ -371,6 +511,29 @@ int gh_run(struct gh_scenario *s, const struct gh_run_config *cfg, struct gh_res
             if (b->wait_max_ns > a->wait_max_ns)
                 a->wait_max_ns = b->wait_max_ns;
         }
+        res->rc.shared_decrefs += tr->rc.shared_decrefs;
+        res->rc.queued += tr->rc.queued;
+        res->rc.merged += tr->rc.merged;
+        hazards_merge(&res->hazards, &tr->hazards);
+    }
+    if (res->checked) {
+        /* A list's length against its successful appends and pops: what
+         * a lost update changes (the workers have been joined). */
+        for (int g = 0; g < s->nglobals; g++) {
+            if (!run.globals[g] || run.globals[g]->ob_type->kind != GH_KIND_LIST ||
+                run.list_appends[g] + run.list_pops[g] == 0)
+                continue;
+            int64_t want = len0[g] + (int64_t)run.list_appends[g] - (int64_t)run.list_pops[g];
+            int64_t got = fl->len(run.globals[g]);
+            if (got != want) {
+                struct gh_hazard_counts h;
+                memset(&h, 0, sizeof h);
+                h.n[GH_HAZARD_LOST_UPDATE] = (uint64_t)(got > want ? got - want : want - got);
+                h.first[GH_HAZARD_LOST_UPDATE] = (struct gh_hazard_example){-1, "list.append", "list"};
+                hazards_merge(&res->hazards, &h);
+            }
+        }
+        free(len0);
     }
     /* The main thread's locks (setup: the arena's lock without a GIL). */
     for (int c = 0; c < GH_LOCK_NCLASSES; c++) {
@@ -402,14 +565,37 @@ int gh_run(struct gh_scenario *s, const struct gh_run_config *cfg, struct gh_res
     /* Teardown: the globals die; a last collection frees their cycles, as
      * CPython's finalisation does; every allocation must come back. What a
      * freeze left in the permanent generation is unfrozen first. */
-    sfl->gc_teardown(&run);
-    sfl->teardown(&run);
-    res->gc_garbage_at_exit = fl->gc_fini();
+    if (res->checked)
+        checked_teardown(sfl, fl, &run, &main_ts, res);
+    else {
+        sfl->gc_teardown(&run);
+        sfl->teardown(&run);
+        res->gc_garbage_at_exit = fl->gc_fini();
+    }
     fl->fini();
+    gh_quarantine_flush();
+    hazards_merge(&res->hazards, &main_ts.hazards);
+    res->rc.shared_decrefs += main_ts.brc_shared_decrefs;
+    res->rc.queued += main_ts.brc_queued;
+    res->rc.merged += main_ts.brc_merged;
     struct gh_alloc_stats after;
     gh_alloc_thread_detach();
     gh_alloc_stats_get(&after);
     res->alloc_live_after_teardown = after.live_bytes;
+    if (res->checked && after.live_bytes) {
+        /* Every object that is not immortal is gone once the roots are
+         * dropped and a last collection ran, unless a count was too high. */
+        struct gh_hazard_counts h;
+        memset(&h, 0, sizeof h);
+        h.n[GH_HAZARD_LEAK] = after.allocs > after.frees ? after.allocs - after.frees : 1;
+        h.first[GH_HAZARD_LEAK] = (struct gh_hazard_example){-1, NULL, NULL};
+        hazards_merge(&res->hazards, &h);
+    }
+    if (res->checked)
+        fault_handler_remove();
+    gh_model.checked = false;
+    for (int k = 0; k < GH_HAZARD_COUNT; k++)
+        res->hazards_total += res->hazards.n[k];
     gh_tstate_unbind();
     gh_alloc_fini();
     if (res->has_gil)
@@ -419,6 +605,8 @@ int gh_run(struct gh_scenario *s, const struct gh_run_config *cfg, struct gh_res
     free(run.globals);
     free(run.classes);
     free(run.finalized);
+    free(run.list_appends);
+    free(run.list_pops);
     for (int i = 0; i < nthreads; i++)
         free(w[i].finalized);
     free(w);
@@ -429,8 +617,12 @@ int gh_run(struct gh_scenario *s, const struct gh_run_config *cfg, struct gh_res
 
     if (interrupted)
         res->status = GH_STATUS_INTERRUPTED;
+    else if (res->hazards_total && s->expect_hazards != GH_EXPECT_HAZARDS_SOME)
+        res->status = GH_STATUS_HAZARDS; /* unexpected: the failed checks follow from them */
     else if (res->checks_failed)
         res->status = GH_STATUS_FAILED;
+    else if (!res->hazards_total && s->expect_hazards == GH_EXPECT_HAZARDS_SOME && res->checked)
+        res->status = GH_STATUS_FAILED; /* a positive control that caught nothing */
     else
         res->status = GH_STATUS_OK;
     return 0;

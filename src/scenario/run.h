@@ -16,6 +16,7 @@
 #include <stdio.h>
 
 #include "alloc/alloc.h"      // struct gh_alloc_stats
+#include "base/hazard.h"      // struct gh_hazard_counts
 #include "base/hist.h"        // struct gh_hist
 #include "base/lockstat.h"    // struct gh_lockstat, GH_LOCK_NCLASSES
 #include "gc/gc.h"            // struct gh_gc_stats
@@ -38,12 +39,26 @@ struct gh_run_config {
     /* Where show, assert, labelled is/eq and trace.* ops print (NULL:
      * stdout). */
     FILE *out;
+    /* The checked mode (--check / --no-check): 0 the default (on exactly
+     * for a strategy that is unsafe by construction), 1 on, -1 off. */
+    int check;
 };
 
 struct gh_op_result {
     uint64_t done;            /* succeeded */
     uint64_t failed;          /* ran but failed (pop on empty, missing key) */
     struct gh_hist latency;   /* sampled, ns */
+};
+
+/* rc=biased's slow paths (rc/brc.h), counted by the thread that took them.
+ * The fast paths are not counted: a counter there would cost as much as
+ * what it counts. */
+struct gh_rc_stats {
+    uint64_t shared_decrefs; /* decrements of an object another thread owns */
+    uint64_t queued;         /* objects queued for their owner to merge */
+    uint64_t merged;         /* merges: local count reached 0 with others
+                                counting, queue merges, merges for an exited
+                                owner, the collector's */
 };
 
 struct gh_thread_result {
@@ -53,6 +68,8 @@ struct gh_thread_result {
     uint64_t elapsed_ns;      /* from the barrier to this thread's stop */
     struct gh_op_result op[GH_OP_COUNT];
     struct gh_lockstat locks[GH_LOCK_NCLASSES];
+    struct gh_rc_stats rc;
+    struct gh_hazard_counts hazards;
 };
 
 struct gh_gil_stats {
@@ -88,6 +105,11 @@ struct gh_result {
     struct gh_thread_result *thread; /* [threads] */
     struct gh_op_result op[GH_OP_COUNT];             /* merged */
     struct gh_lockstat locks[GH_LOCK_NCLASSES];     /* merged */
+    struct gh_rc_stats rc;                          /* merged, main thread's included */
+    bool checked;                   /* the checked mode was on */
+    struct gh_hazard_counts hazards; /* merged; first example: the first
+                                        thread's (by index) that saw one */
+    uint64_t hazards_total;
     bool has_gil;
     struct gh_gil_stats gil;
     struct gh_alloc_stats alloc;    /* at the end of the measured phase */

@@ -62,6 +62,10 @@ struct gh_run_shared {
     pthread_mutex_t gc_mutex;
     struct gh_gc_counts gc;
     bool gc_live;
+    /* The checked mode: per global, the successful list.append and
+     * list.pop on it (relaxed atomic adds; read after the join), for the
+     * container invariant len == appends - pops. NULL when not checked. */
+    uint64_t *list_appends, *list_pops; /* [s->nglobals] */
 };
 
 /* Copies the collector's counters as of its last completed collection. */

@@ -23,6 +23,15 @@ const struct gh_preset gh_presets[] = {
      GH_SYNC_GIL_TICKS, GH_RC_PLAIN, false, GH_ALLOC_ARENA, GH_GC_GENERATIONAL},
     {"atomic", "atomic reference counts and per-object locks (the Gilectomy approach)",
      GH_SYNC_OBJLOCK, GH_RC_ATOMIC, true, GH_ALLOC_THREAD, GH_GC_STW},
+    {"ft", "CPython 3.13t/3.14t free-threaded build: biased counts, per-object locks "
+           "(list and dict reads still lock: lock-free reads not built yet)",
+     GH_SYNC_OBJLOCK, GH_RC_BIASED, true, GH_ALLOC_THREAD, GH_GC_STW},
+    {"locks", "fine-grained locking everywhere: every count updated under its object's own "
+              "mutex, per-object locks",
+     GH_SYNC_OBJLOCK, GH_RC_LOCKED, true, GH_ALLOC_THREAD, GH_GC_STW},
+    {"unsafe", "positive control: no locks, plain counts; the checked mode catches the "
+               "hazards instead of crashing",
+     GH_SYNC_NONE, GH_RC_PLAIN, true, GH_ALLOC_THREAD, GH_GC_STW},
 };
 const size_t gh_npresets = sizeof gh_presets / sizeof gh_presets[0];
 
@@ -163,6 +172,9 @@ int gh_strategy_set(struct gh_strategy *st, const char *a, char *err, size_t err
 
 const char *gh_strategy_unsafe_reason(const struct gh_strategy *st)
 {
+    if (st->sync == GH_SYNC_NONE)
+        return "sync=none: nothing protects a container or a count, so threads lose "
+               "updates, read torn or freed items and free live objects";
     if (!gh_sync_has_gil(st->sync) && st->rc == GH_RC_PLAIN)
         return "rc=plain without a GIL: threads update shared reference counts "
                "without atomics, so increments and decrements can be lost";
@@ -175,15 +187,6 @@ const char *gh_strategy_refusal(const struct gh_strategy *st)
     enum gh_header_kind header = gh_strategy_header(st);
 
     /* Values whose mechanism is not built yet. */
-    if (st->sync == GH_SYNC_NONE)
-        return "sync=none is not built yet: it needs the checked mode that catches its "
-               "hazards instead of crashing";
-    if (st->rc == GH_RC_LOCKED)
-        return "rc=locked is not built yet";
-    if (st->rc == GH_RC_BIASED)
-        return "rc=biased is not built yet";
-    if (st->alloc == GH_ALLOC_MIMALLOC)
-        return "alloc=mimalloc is not built yet";
     if (st->lock != GH_LOCKK_PYMUTEX)
         return "lock=pthread, lock=tatas and lock=ticket are not built yet (lock=pymutex is)";
     if (st->deferred)
@@ -192,13 +195,27 @@ const char *gh_strategy_refusal(const struct gh_strategy *st)
         return "gc=nostop is not built yet";
 
     /* Combinations that cannot be built. */
+    if (st->rc == GH_RC_BIASED && header == GH_HEADER_COMPACT)
+        return "rc=biased keeps the owner thread and its local count in the full header "
+               "(ob_tid, ob_ref_local); header=compact has neither";
+    if (st->rc == GH_RC_BIASED && gil)
+        return "rc=biased under a GIL is not compiled in this build (only sync=objlock "
+               "rc=biased is)";
+    if (st->rc == GH_RC_LOCKED && st->sync != GH_SYNC_OBJLOCK)
+        return "rc=locked updates each count under the object's own mutex, the lock of "
+               "sync=objlock's critical sections; only sync=objlock rc=locked is compiled";
+    if (st->rc == GH_RC_LOCKED && header == GH_HEADER_COMPACT)
+        return "rc=locked takes each object's mutex, which only the full header has "
+               "(ob_mutex); header=compact has none";
     if (st->sync == GH_SYNC_OBJLOCK && header == GH_HEADER_COMPACT)
         return "sync=objlock keeps each object's mutex in the full header; header=compact "
                "has no room for it";
-    if (st->rc == GH_RC_PLAIN && !gil)
-        return "rc=plain without a GIL loses count updates and frees live objects; "
-               "it can run only once the checked mode that catches those hazards "
-               "instead of crashing exists";
+    if (st->sync == GH_SYNC_NONE && st->rc != GH_RC_PLAIN)
+        return "sync=none is compiled only with rc=plain in this build (the positive "
+               "control: nothing protects the counts either)";
+    if (st->sync == GH_SYNC_OBJLOCK && st->rc == GH_RC_PLAIN)
+        return "sync=objlock rc=plain is not compiled in this build (flavours: gil with "
+               "plain or atomic, objlock with atomic, biased or locked, none with plain)";
     if (header == GH_HEADER_FULL && st->gc == GH_GC_GENERATIONAL)
         return "gc=generational keeps its generations in linked lists threaded through the "
                "compact header's GC links, which the full header does not have; use gc=stw "

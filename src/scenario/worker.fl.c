@@ -14,6 +14,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <setjmp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -215,7 +216,22 @@ GH_INLINE gh_object *target(const struct gh_target *t, enum gh_kind kind,
                             gh_object **globals, gh_object **locals)
 {
     gh_object *o = t->local ? locals[t->slot] : globals[t->slot];
+    if (GH_UNLIKELY(o && gh_is_freed(o))) { /* only the checked mode poisons */
+        gh_hazard_note(GH_HAZARD_USE_AFTER_FREE, gh_freed_kind_name(o));
+        return NULL;
+    }
     return (o && o->ob_type->kind == kind) ? o : NULL;
+}
+
+/* An item an operation read from a container: a poisoned one (the checked
+ * mode) is a use after free; the operation gives up on it. */
+GH_INLINE gh_object *item_ok(gh_object *item)
+{
+    if (GH_UNLIKELY(item && gh_is_freed(item))) {
+        gh_hazard_note(GH_HAZARD_USE_AFTER_FREE, gh_freed_kind_name(item));
+        return NULL;
+    }
+    return item;
 }
 
 /* The object `t` names, whatever its kind (NULL when unbound). */
@@ -848,9 +864,9 @@ static GH_NOINLINE bool exec_model_op(struct gh_worker *w, struct gh_tstate *ts,
 }
 
 /* Executes one op; false when it failed (the model's IndexError/KeyError). */
-static bool exec_op(struct gh_worker *w, struct gh_tstate *ts, const struct gh_op *op,
-                    gh_object **globals, gh_object **locals, struct gh_rng *rng,
-                    struct gh_trace_snapshot **snaps)
+static bool exec_op_raw(struct gh_worker *w, struct gh_tstate *ts, const struct gh_op *op,
+                        gh_object **globals, gh_object **locals, struct gh_rng *rng,
+                        struct gh_trace_snapshot **snaps)
 {
     gh_object *o, *item;
     switch (op->kind) {
@@ -874,11 +890,16 @@ static bool exec_op(struct gh_worker *w, struct gh_tstate *ts, const struct gh_o
         if (!(o = target(&op->on, GH_KIND_LIST, globals, locals)))
             return false;
         gh_list_append(ts, (struct gh_list *)(void *)o, make_value(&op->value, globals, locals, rng));
+        if (GH_UNLIKELY(w->run->list_appends) && !op->on.local)
+            gh_atomic_add_relaxed_u64(&w->run->list_appends[op->on.slot], 1);
         return true;
     case GH_OP_LIST_POP:
         if (!(o = target(&op->on, GH_KIND_LIST, globals, locals)))
             return false;
-        if (!(item = gh_list_pop(ts, (struct gh_list *)(void *)o)))
+        item = gh_list_pop(ts, (struct gh_list *)(void *)o);
+        if (GH_UNLIKELY(w->run->list_pops) && item && !op->on.local)
+            gh_atomic_add_relaxed_u64(&w->run->list_pops[op->on.slot], 1);
+        if (!(item = item_ok(item)))
             return false;
         gh_decref(item);
         return true;
@@ -887,7 +908,7 @@ static bool exec_op(struct gh_worker *w, struct gh_tstate *ts, const struct gh_o
             return false;
         struct gh_list *l = (struct gh_list *)(void *)o;
         int64_t i = intarg(&op->index, gh_list_len(l), rng, w);
-        if (!(item = gh_list_get(ts, l, i)))
+        if (!(item = item_ok(gh_list_get(ts, l, i))))
             return false;
         gh_decref(item);
         return true;
@@ -963,6 +984,41 @@ static bool exec_op(struct gh_worker *w, struct gh_tstate *ts, const struct gh_o
     }
 }
 
+/* The checked mode: the op runs with a way back. A memory fault inside it
+ * (an unprotected strategy read a pointer another thread was freeing) is
+ * a hazard: the fault handler (run.c) jumps back here, the op is abandoned
+ * and counted as failed, and the thread's per-op state is reset. What the
+ * op had half done stays half done: that is what the strategy allowed. */
+static GH_NOINLINE bool exec_op_checked(struct gh_worker *w, struct gh_tstate *ts,
+                                        const struct gh_op *op, gh_object **globals,
+                                        gh_object **locals, struct gh_rng *rng,
+                                        struct gh_trace_snapshot **snaps)
+{
+    sigjmp_buf jb;
+    ts->cur_op = gh_op_names[op->kind];
+    if (sigsetjmp(jb, 0)) {
+        ts->fault_jmp = NULL;
+        gh_hazard_note(GH_HAZARD_FAULT, NULL);
+        ts->deallocating = false;
+        ts->dealloc_len = 0; /* what waited there is leaked */
+        ts->c_recursion = 0;
+        return false;
+    }
+    ts->fault_jmp = &jb;
+    bool ok = exec_op_raw(w, ts, op, globals, locals, rng, snaps);
+    ts->fault_jmp = NULL;
+    return ok;
+}
+
+GH_INLINE bool exec_op(struct gh_worker *w, struct gh_tstate *ts, const struct gh_op *op,
+                       gh_object **globals, gh_object **locals, struct gh_rng *rng,
+                       struct gh_trace_snapshot **snaps)
+{
+    if (GH_UNLIKELY(gh_model.checked))
+        return exec_op_checked(w, ts, op, globals, locals, rng, snaps);
+    return exec_op_raw(w, ts, op, globals, locals, rng, snaps);
+}
+
 /* While tracing, the op's allocations are charged to its line. */
 GH_INLINE void trace_site(struct gh_tstate *ts, const char *file, const struct gh_op *op)
 {
@@ -1023,13 +1079,16 @@ static void *worker_main(void *arg)
 
     /* The role's init ops: before the measured phase, not counted. */
     gh_sync_thread_start(ts);
+    gh_rc_thread_start(ts);
     run_untimed(w, ts, role->init, role->ninit, globals, locals, &rng, snaps);
+    gh_rc_thread_stop(ts);
     gh_sync_thread_stop(ts);
 
     int rc = pthread_barrier_wait(&run->start);
     gh_assert(rc == 0 || rc == PTHREAD_BARRIER_SERIAL_THREAD);
     w->t_start = gh_now_ns();
     gh_sync_thread_start(ts);
+    gh_rc_thread_start(ts);
 
     const uint64_t limit = run->once ? (uint64_t)role->nops : run->ops_limit;
     const uint64_t period = run->latency_sample;
@@ -1075,12 +1134,18 @@ static void *worker_main(void *arg)
     for (int i = 0; i < role->nlocals; i++)
         if (locals[i])
             gh_decref(locals[i]);
+    gh_rc_thread_stop(ts);
+    /* The checked mode's quarantine is freed while the thread still holds
+     * what protects the allocator (the GIL, or its attachment). */
+    gh_quarantine_flush();
     gh_sync_thread_stop(ts);
     for (int i = 0; i < role->nlocals; i++)
         gh_trace_snapshot_free(snaps[i]);
 
     for (int c = 0; c < GH_LOCK_NCLASSES; c++)
         res->locks[c] = ts->locks[c];
+    res->hazards = ts->hazards;
+    res->rc = (struct gh_rc_stats){ts->brc_shared_decrefs, ts->brc_queued, ts->brc_merged};
     free(locals);
     free(snaps);
     free(cumulative);
@@ -1237,11 +1302,17 @@ const struct gh_flavor GH_FL(gh_flavor) = {
     .name = GH_STR(GH_FL_SUFFIX),
 #if defined(GH_FL_SYNC_GIL)
     .sync = GH_SYNC_GIL,
+#elif defined(GH_FL_SYNC_NONE)
+    .sync = GH_SYNC_NONE,
 #else
     .sync = GH_SYNC_OBJLOCK,
 #endif
 #if defined(GH_FL_RC_PLAIN)
     .rc = GH_RC_PLAIN,
+#elif defined(GH_FL_RC_BIASED)
+    .rc = GH_RC_BIASED,
+#elif defined(GH_FL_RC_LOCKED)
+    .rc = GH_RC_LOCKED,
 #else
     .rc = GH_RC_ATOMIC,
 #endif

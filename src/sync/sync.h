@@ -53,8 +53,24 @@ GH_INLINE void gh_sync_block_end(struct gh_tstate *ts) { gh_stw_attach(ts); }
 GH_INLINE void gh_sync_thread_start(struct gh_tstate *ts) { gh_stw_attach(ts); }
 GH_INLINE void gh_sync_thread_stop(struct gh_tstate *ts) { gh_stw_detach(ts); }
 
+#elif defined(GH_FL_SYNC_NONE)
+
+/* sync=none: no lock at all, not even around a container's operation;
+ * threads still attach and park at switch points, so the collector can
+ * stop the world (gc=stw) or not (gc=nostop). The positive control. */
+#define GH_BEGIN_CS(ts, o)      { (void)(ts); (void)(o);
+#define GH_END_CS(ts)           }
+#define GH_BEGIN_CS2(ts, a, b)  { (void)(ts); (void)(a); (void)(b);
+#define GH_END_CS2(ts)          }
+
+GH_INLINE void gh_sync_checkpoint(struct gh_tstate *ts) { gh_stw_checkpoint(ts); }
+GH_INLINE void gh_sync_block_begin(struct gh_tstate *ts) { gh_stw_detach(ts); }
+GH_INLINE void gh_sync_block_end(struct gh_tstate *ts) { gh_stw_attach(ts); }
+GH_INLINE void gh_sync_thread_start(struct gh_tstate *ts) { gh_stw_attach(ts); }
+GH_INLINE void gh_sync_thread_stop(struct gh_tstate *ts) { gh_stw_detach(ts); }
+
 #else
-#error "no sync flavour: define GH_FL_SYNC_GIL or GH_FL_SYNC_OBJLOCK"
+#error "no sync flavour: define GH_FL_SYNC_GIL, GH_FL_SYNC_OBJLOCK or GH_FL_SYNC_NONE"
 #endif
 
 #endif

@@ -4,7 +4,8 @@
  *
  * Bodies that allocate run over every allocator: arena without its lock
  * (the threads of threaded tests then share `test_gil`, as a GIL would
- * serialise them), arena with its lock, thread and malloc. */
+ * serialise them), arena with its lock, thread, malloc and mimalloc. Tests
+ * that pick one kind index all_kinds, so new kinds go at the end. */
 #ifndef GH_TESTS_ALLOC_KINDS_H
 #define GH_TESTS_ALLOC_KINDS_H
 
@@ -21,12 +22,20 @@ struct kind_param {
     const char *name;
 };
 
-static struct kind_param all_kinds[] = {
+GH_UNUSED static struct kind_param all_kinds[] = {
     {GH_ALLOC_ARENA, false, "arena"},
     {GH_ALLOC_ARENA, true, "arena-locked"},
     {GH_ALLOC_THREAD, false, "thread"},
     {GH_ALLOC_MALLOC, false, "malloc"},
+    {GH_ALLOC_MIMALLOC, false, "mimalloc"},
 };
+
+/* Whether the kind serves small blocks from our own pools and arenas
+ * (arena, thread) rather than a library's heap (malloc, mimalloc). */
+GH_UNUSED static bool kind_has_pools(const struct kind_param *k)
+{
+    return k->kind == GH_ALLOC_ARENA || k->kind == GH_ALLOC_THREAD;
+}
 
 /* The parameter list of ParameterizedTest(struct kind_param *k, suite, test). */
 #define KIND_PARAMS(suite, test)                                               \

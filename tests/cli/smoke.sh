@@ -75,7 +75,7 @@ for scen in "${scenarios[@]}"; do
                     failed=$((failed + 1))
                     echo "FAIL run $name: leaked (alloc.live_after_teardown > 0)" >&2
                 fi
-            elif [[ $status -eq 2 ]] && grep -q 'the roles need at least' "$tmp/stderr"; then
+            elif [[ $status -eq 2 ]] && grep -q 'the roles need at least\|sync=none runs only' "$tmp/stderr"; then
                 skipped=$((skipped + 1))
                 echo "skip run $name: $(cat "$tmp/stderr")"
             else

@@ -268,6 +268,7 @@ static void *attr_hammer(void *p)
     gh_tstate_bind(&ts, a->index + 1, "attr-worker");
     gh_alloc_thread_attach();
     gh_sync_thread_start(&ts);
+    gh_rc_thread_start(&ts);
     gh_object *mine = gh_int_new(2000 + a->index);   /* this thread's own name */
     gh_object *common = GH_FL(gh_str_new)("common", 6); /* every thread's */
     for (int i = 0; i < ATTR_ROUNDS; i++) {
@@ -288,6 +289,7 @@ static void *attr_hammer(void *p)
     }
     gh_decref(mine);
     gh_decref(common);
+    gh_rc_thread_stop(&ts);
     gh_sync_thread_stop(&ts);
     gh_alloc_thread_detach();
     gh_tstate_unbind();
@@ -296,6 +298,7 @@ static void *attr_hammer(void *p)
 
 FL_TEST(model, attributes_of_a_shared_instance, .timeout = 60)
 {
+    FX_REQUIRE_THREAD_SAFETY();
     uint64_t live0 = fx_live();
     gh_object *shared = GH_FL(gh_instance_new)();
     pthread_t t[ATTR_THREADS];
@@ -353,6 +356,7 @@ static void *deref_loop(void *p)
     gh_tstate_bind(&ts, 2, "deref");
     gh_alloc_thread_attach();
     gh_sync_thread_start(&ts);
+    gh_rc_thread_start(&ts);
     while (!__atomic_load_n(&r->stop, __ATOMIC_RELAXED)) {
         pthread_mutex_lock(&r->m);
         gh_object *wr = gh_newref(r->slot);
@@ -369,6 +373,7 @@ static void *deref_loop(void *p)
         gh_decref(wr);
         gh_sync_checkpoint(&ts);
     }
+    gh_rc_thread_stop(&ts);
     gh_sync_thread_stop(&ts);
     gh_alloc_thread_detach();
     gh_tstate_unbind();
@@ -377,6 +382,7 @@ static void *deref_loop(void *p)
 
 FL_TEST(model, weakref_deref_races_with_death, .timeout = 60)
 {
+    FX_REQUIRE_THREAD_SAFETY();
     uint64_t live0 = fx_live();
     struct race r = {.m = PTHREAD_MUTEX_INITIALIZER};
     gh_object *o = GH_FL(gh_instance_new)();

@@ -499,6 +499,7 @@ static void *set_worker(void *p)
     gh_tstate_bind(&ts, a->index + 1, "test-worker");
     gh_alloc_thread_attach();
     gh_sync_thread_start(&ts);
+    gh_rc_thread_start(&ts);
     struct gh_set *s = S(a->set);
     for (int i = 0; i < KEYS; i++) {
         cr_assert_eq(GH_FL(gh_set_add)(&ts, s, gh_int_new(OWN_BASE(a->index) + i)), 1);
@@ -524,6 +525,7 @@ static void *set_worker(void *p)
         }
         gh_sync_checkpoint(&ts);
     }
+    gh_rc_thread_stop(&ts);
     gh_sync_thread_stop(&ts);
     gh_alloc_thread_detach();
     gh_tstate_unbind();
@@ -532,6 +534,7 @@ static void *set_worker(void *p)
 
 FL_TEST(tuple_set, two_threads_one_set, .timeout = 60)
 {
+    FX_REQUIRE_THREAD_SAFETY();
     uint64_t live0 = fx_live();
     gh_object *set = GH_FL(gh_set_new)();
     pthread_t t[2];

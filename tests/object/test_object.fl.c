@@ -36,7 +36,7 @@ FL_TEST(object, alloc_adds_the_layout_prefix, .timeout = 10)
 {
     uint64_t live0 = fx_live();
     gh_object *o = gh_object_alloc(&GH_FL(gh_list_type), sizeof(struct gh_list));
-    cr_assert_eq(o->ob_refcnt, 1);
+    cr_assert_eq(gh_refcnt(o), 1);
     cr_assert_eq(o->ob_type, &GH_FL(gh_list_type));
     cr_assert_eq((uintptr_t)o % 16, 0, "objects are 16-byte aligned");
     /* A GC type has a 16-byte prefix in both layouts: PyGC_Head (compact)
@@ -44,9 +44,17 @@ FL_TEST(object, alloc_adds_the_layout_prefix, .timeout = 10)
     cr_assert_eq(fx_live() - live0, 16 + sizeof(struct gh_list));
     if (!fx_gil()) {
         struct gh_obprefix *p = gh_prefix(o);
-        cr_assert_eq(p->ob_tid, 0);
         cr_assert_eq(p->ob_mutex.bits, 0);
+#if defined(GH_FL_RC_BIASED)
+        /* Owned by its maker, counted locally (rc/brc.h). */
+        cr_assert_eq(p->ob_tid, (uintptr_t)&fx_ts);
+        cr_assert_eq(p->ob_ref_local, 1);
+        cr_assert_eq(o->ob_refcnt, 0, "the shared count");
+#else
+        cr_assert_eq(p->ob_tid, 0);
         cr_assert_eq(p->ob_ref_local, 0);
+        cr_assert_eq(o->ob_refcnt, 1);
+#endif
     }
     gh_object_free(o, sizeof(struct gh_list));
     cr_assert_eq(fx_live(), live0);

@@ -115,7 +115,10 @@ Test(strategy, impossible_combinations_are_refused_with_the_reason, .timeout = 5
     why = refusal_of("atomic", "gc=generational", NULL);
     cr_assert(why && strstr(why, "gc=generational"), "%s", why);
     why = refusal_of("atomic", "rc=plain", NULL);
-    cr_assert(why && strstr(why, "rc=plain without a GIL"), "%s", why);
+    cr_assert(why && strstr(why, "not compiled"), "%s", why);
+    why = refusal_of("unsafe", "rc=atomic", NULL);
+    cr_assert(why && strstr(why, "sync=none is compiled only with rc=plain"), "%s", why);
+    cr_assert_null(refusal_of("unsafe", "immortal=off", NULL));
     /* Orthogonal combinations that do run. */
     cr_assert_null(refusal_of("gil", "rc=atomic", NULL));
     cr_assert_null(refusal_of("gil-ticks", "immortal=on", "alloc=thread"));

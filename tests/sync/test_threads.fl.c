@@ -20,6 +20,7 @@ static void *hammer(void *p)
     gh_tstate_bind(&ts, a->index + 1, "test-worker");
     gh_alloc_thread_attach();
     gh_sync_thread_start(&ts);
+    gh_rc_thread_start(&ts);
     for (int i = 0; i < PER_THREAD; i++) {
         gh_list_append(&ts, L(a->list), gh_newref(a->shared));
         gh_sync_checkpoint(&ts);
@@ -33,6 +34,7 @@ static void *hammer(void *p)
         }
         gh_sync_checkpoint(&ts);
     }
+    gh_rc_thread_stop(&ts);
     gh_sync_thread_stop(&ts);
     gh_alloc_thread_detach();
     gh_tstate_unbind();
@@ -41,6 +43,7 @@ static void *hammer(void *p)
 
 FL_TEST(threads, shared_list_and_count, .timeout = 60)
 {
+    FX_REQUIRE_THREAD_SAFETY();
     uint64_t live0 = fx_live();
     gh_object *list = GH_FL(gh_list_new)();
     gh_object *shared = GH_FL(gh_instance_new)();

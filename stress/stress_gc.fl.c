@@ -1,5 +1,5 @@
-/* stress_gc.c - the cyclic collector without a GIL (the objlock_atomic
- * flavour, gc=stw) against threads that keep changing the heap, as a plain
+/* stress_gc.fl.c - the cyclic collector without a GIL (every flavour
+ * without one, gc=stw) against threads that keep changing the heap, as a plain
  * executable so that it runs under ThreadSanitizer and AddressSanitizer.
  *
  * NTHREADS workers, attached to the world (gh_sync_thread_start), each
@@ -28,10 +28,7 @@
  * parameters, the collector's statistics, then SUCCESS or FAILURE; exit
  * status 0 or 1.
  */
-#define GH_FLAVORED 1
-#define GH_FL_SYNC_OBJLOCK 1
-#define GH_FL_RC_ATOMIC 1
-#define GH_FL_SUFFIX objlock_atomic
+/* Built once per flavour without a GIL (CMakeLists.txt): stress_X__<flavour>. */
 
 #include <pthread.h>
 #include <sched.h>
@@ -229,6 +226,7 @@ static void *worker(void *p)
     gh_tstate_bind(&ts, id, name);
     gh_alloc_thread_attach();
     gh_sync_thread_start(&ts);
+    gh_rc_thread_start(&ts);
     uint64_t rng = 0x9e3779b97f4a7c15ull * (uint64_t)(id + 1);
     uint64_t n = 0;
     while (!gh_atomic_load_relaxed_int(&stop)) {
@@ -256,6 +254,7 @@ static void *worker(void *p)
         } while (gh_atomic_load_relaxed_int(&left) < NTHREADS - 1);
     }
     gh_atomic_add_relaxed_u64(&ops_total, n);
+    gh_rc_thread_stop(&ts);
     gh_sync_thread_stop(&ts);
     gh_alloc_thread_detach(); /* detached from the world, as worker.fl.c does */
     gh_tstate_unbind();
@@ -277,12 +276,15 @@ int main(int argc, char **argv)
 {
     if (argc > 1)
         seconds = atof(argv[1]);
-    printf("stress_gc: flavour objlock_atomic, gc=stw, alloc=thread, %d threads, %.1f s, "
+    printf("stress_gc: flavour %s, gc=stw, alloc=thread, %d threads, %.1f s, "
            "thresholds 200/10/10\n",
-           NTHREADS, seconds);
+           GH_STR(GH_FL_SUFFIX), NTHREADS, seconds);
     fflush(stdout);
     gh_model.full_header = true;
     gh_model.immortal = true;
+#if defined(GH_FL_RC_BIASED)
+    gh_model.biased = true;
+#endif
     gh_model.intern_immortal = true;
     if (gh_alloc_init(GH_ALLOC_THREAD, true) != 0)
         return 3;
@@ -295,6 +297,7 @@ int main(int argc, char **argv)
         return 3;
     GH_FL(gh_model_init)();
     gh_sync_thread_start(&ts);
+    gh_rc_thread_start(&ts);
 
     for (int i = 0; i < NLISTS; i++)
         shared_lists[i] = GH_FL(gh_list_new)();
@@ -308,6 +311,8 @@ int main(int argc, char **argv)
     attr_other = GH_FL(gh_str_new)("other", 5);
     attr_self = GH_FL(gh_str_new)("self", 4);
 
+    gh_rc_thread_stop(&ts);
+
     gh_sync_thread_stop(&ts); /* the main thread only waits: detached */
     pthread_t t[NTHREADS];
     uint64_t t0 = gh_now_ns();
@@ -320,6 +325,7 @@ int main(int argc, char **argv)
         pthread_join(t[i], NULL);
     uint64_t wall = gh_now_ns() - t0;
     gh_sync_thread_start(&ts);
+    gh_rc_thread_start(&ts);
 
     /* Teardown: drop the shared structures, then collect what is left. */
     for (int i = 0; i < NLISTS; i++)
@@ -349,6 +355,7 @@ int main(int argc, char **argv)
     gh_decref(attr_self);
     GH_FL(gh_model_fini)();
     gh_gc_callback_remove(count_phases, NULL);
+    gh_rc_thread_stop(&ts);
     gh_sync_thread_stop(&ts);
     gh_alloc_thread_detach();
     struct gh_alloc_stats st;

@@ -1,5 +1,5 @@
-/* stress_objects.c - the object model's shared structures under real
- * contention, without a GIL (the objlock_atomic flavour), as a plain
+/* stress_objects.fl.c - the object model's shared structures under real
+ * contention, without a GIL (every flavour without one), as a plain
  * executable so that it runs under ThreadSanitizer:
  *
  *   - weak references dereferenced while their referents die and are made
@@ -12,10 +12,7 @@
  * usage: stress_objects [ROUNDS]   Prints its parameters, then SUCCESS or
  * FAILURE; exit status 0 or 1.
  */
-#define GH_FLAVORED 1
-#define GH_FL_SYNC_OBJLOCK 1
-#define GH_FL_RC_ATOMIC 1
-#define GH_FL_SUFFIX objlock_atomic
+/* Built once per flavour without a GIL (CMakeLists.txt): stress_X__<flavour>. */
 
 #include <pthread.h>
 #include <stdio.h>
@@ -48,6 +45,7 @@ static void *worker(void *p)
     snprintf(name, sizeof name, "worker-%d", id);
     gh_tstate_bind(&ts, id, name);
     gh_alloc_thread_attach();
+    gh_rc_thread_start(&ts);
     static const char *const texts[4] = {"alpha", "beta", "gamma", "delta"};
     gh_object *mine[8] = {0};
 
@@ -112,6 +110,7 @@ static void *worker(void *p)
     for (int k = 0; k < 8; k++)
         if (mine[k])
             gh_decref(mine[k]);
+    gh_rc_thread_stop(&ts);
     gh_alloc_thread_detach();
     gh_tstate_unbind();
     return NULL;
@@ -121,9 +120,13 @@ int main(int argc, char **argv)
 {
     if (argc > 1)
         rounds = atoi(argv[1]);
-    printf("stress_objects: flavour objlock_atomic, %d threads, %d rounds\n", NTHREADS, rounds);
+    printf("stress_objects: flavour %s, %d threads, %d rounds\n", GH_STR(GH_FL_SUFFIX), NTHREADS,
+           rounds);
     gh_model.full_header = true;
     gh_model.immortal = true;
+#if defined(GH_FL_RC_BIASED)
+    gh_model.biased = true;
+#endif
     gh_model.intern_immortal = true;
     if (gh_alloc_init(GH_ALLOC_THREAD, true) != 0)
         return 3;

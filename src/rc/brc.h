@@ -1,0 +1,131 @@
+/* brc.h - biased reference counting (rc=biased), free-threaded CPython's
+ * design (PEP 703; Choi, Shull and Torrellas, PACT 2018; CPython's
+ * Include/refcount.h, Objects/object.c, Python/brc.c).
+ *
+ * Each object has an owner (the thread that made it), in ob_tid, and two
+ * counts (the full header, object/object.h):
+ *
+ *   ob_tid        the owner's gh_tstate address; 0: no owner (merged)
+ *   ob_ref_local  the owner's count: plain (relaxed) load and store, no
+ *                 read-modify-write; UINT32_MAX: immortal
+ *   ob_refcnt     the shared count, updated atomically by everyone else:
+ *
+ *       63                                   2 1 0
+ *      +--------------------------------------+---+
+ *      |  shared count (signed, may go < 0)   |st |
+ *      +--------------------------------------+---+
+ *       st: 0 INIT          only the owner has counted
+ *           1 MAYBE_WEAKREF reachable without a counted reference (a weak
+ *                           reference): the owner may not free it on its
+ *                           own when its local count reaches 0
+ *           2 QUEUED        another thread would have taken the shared
+ *                           count below 0 and queued the object for its
+ *                           owner to merge (the queue holds that reference)
+ *           3 MERGED        ob_tid 0: the shared count is the whole count
+ *       States only move up. The true count is local + (shared >> 2).
+ *
+ * The owner's increment and decrement are a load and a store of
+ * ob_ref_local. Another thread adds or subtracts 1 << 2 on ob_refcnt. When
+ * the owner's local count reaches 0 and nobody else ever counted, the
+ * object is freed without a single atomic operation
+ * (gh_brc_merge_zero_local); otherwise the counts are merged. A non-owner
+ * that would take a shared count of 0 below 0 queues the object on its
+ * owner's merge queue instead (gh_brc_decref_shared); the owner merges its
+ * queue at its switch points (GH_EVAL_BRC_MERGE), at exit, and the
+ * collector merges every queue while the world is stopped. A thread that
+ * has exited owns nothing: an object queued for it is merged on the spot.
+ *
+ * Memory ordering: the owner's accesses to ob_ref_local and ob_tid are
+ * relaxed atomics (only to avoid data-race undefined behaviour: other
+ * threads read them during a merge of an exited owner's object or with the
+ * world stopped, both ordered by a lock or the stop protocol). The shared
+ * count's CAS is acq_rel: its release orders a thread's last use of the
+ * object before whoever frees it, its acquire makes the freeing thread see
+ * them (the rc=atomic argument).
+ *
+ * Layer: rc (includes object, base).
+ */
+#ifndef GH_RC_BRC_H
+#define GH_RC_BRC_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/atomic.h"
+#include "base/tstate.h"
+#include "object/object.h"
+
+#define GH_REF_SHARED_SHIFT   2
+#define GH_REF_STATE_MASK     UINT64_C(3)
+#define GH_REF_MAYBE_WEAKREF  UINT64_C(1)
+#define GH_REF_QUEUED         UINT64_C(2)
+#define GH_REF_MERGED         UINT64_C(3)
+#define GH_REF_LOCAL_IMMORTAL UINT32_MAX
+
+/* The calling thread's owner id, as ob_tid holds it. */
+GH_INLINE uintptr_t gh_brc_me(void) { return (uintptr_t)gh_tstate_get(); }
+
+GH_INLINE uint32_t gh_brc_local(gh_object *o)
+{
+    return gh_atomic_load_relaxed_u32(&gh_prefix(o)->ob_ref_local);
+}
+
+GH_INLINE uintptr_t gh_brc_tid(gh_object *o)
+{
+    return gh_atomic_load_relaxed_uptr(&gh_prefix(o)->ob_tid);
+}
+
+/* The true count (local + shared), GH_IMMORTAL_REFCNT for an immortal
+ * object. Exact for the owner or with the world stopped; a snapshot
+ * otherwise. */
+GH_INLINE uint64_t gh_brc_refcnt(gh_object *o)
+{
+    uint32_t local = gh_brc_local(o);
+    if (local == GH_REF_LOCAL_IMMORTAL)
+        return GH_IMMORTAL_REFCNT;
+    int64_t shared = (int64_t)gh_atomic_load_relaxed_u64(&o->ob_refcnt);
+    return (uint64_t)((int64_t)local + (shared >> GH_REF_SHARED_SHIFT));
+}
+
+/* A new object: owned by the calling thread, local count 1. */
+GH_INLINE void gh_brc_init_new(gh_object *o)
+{
+    gh_prefix(o)->ob_tid = gh_brc_me();
+    gh_prefix(o)->ob_ref_local = 1;
+    o->ob_refcnt = 0;
+}
+
+/* Slow paths (brc.c), named for perf. */
+/* A non-owner's decrement. */
+GH_NOINLINE void gh_brc_decref_shared(gh_object *o);
+/* The owner's local count has just reached 0. */
+GH_NOINLINE void gh_brc_merge_zero_local(gh_object *o);
+/* The owner's merge of its queue (its switch point, GH_EVAL_BRC_MERGE). */
+GH_NOINLINE void gh_brc_merge_pending(struct gh_tstate *ts);
+/* Both counts into the shared one, plus `extra`; the object is left
+ * MERGED and unowned. Returns the merged count. The caller is the owner,
+ * or the owner has exited, or the world is stopped. */
+int64_t gh_brc_explicit_merge(gh_object *o, int64_t extra);
+/* Marks o reachable without a counted reference (a weak reference is
+ * being made to it). */
+void gh_brc_set_maybe_weakref(gh_object *o);
+/* A new reference unless the object is dead (CPython's _Py_TryIncref). */
+bool gh_brc_try_incref(gh_object *o);
+/* A dealloc lending a temporary reference to a finalizer: the calling
+ * thread becomes the owner with local count v, shared 0. */
+void gh_brc_refcnt_set(gh_object *o, uint64_t v);
+/* A decrement that reports reaching zero instead of deallocating. */
+bool gh_brc_decref_is_zero(gh_object *o);
+
+/* A thread that will count under rc=biased registers before its first
+ * object and unregisters at exit: its queue is merged, and objects queued
+ * for it afterwards are merged by whoever queues them. */
+void gh_brc_thread_init(struct gh_tstate *ts);
+void gh_brc_thread_fini(struct gh_tstate *ts);
+
+/* The collector, with the world stopped: every thread's queue merged
+ * (keeping the queue's reference, which `hold` receives; the collector
+ * drops them after restarting the world). */
+void gh_brc_merge_all_stopped(void (*hold)(gh_object *o, void *arg), void *arg);
+
+#endif
