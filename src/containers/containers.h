@@ -205,9 +205,10 @@ GH_INLINE gh_object *gh_list_set(struct gh_tstate *ts, struct gh_list *l, int64_
     int64_t n = l->ob_size;
     if (i < 0)
         i += n;
-    if (i >= 0 && i < n && i < gh_list_items_cap(l, l->ob_item)) {
-        old = l->ob_item[i];
-        l->ob_item[i] = item;
+    gh_object **items = l->ob_item; /* once: sync=none may swap it meanwhile */
+    if (i >= 0 && i < n && i < gh_list_items_cap(l, items)) {
+        old = items[i];
+        items[i] = item;
     }
     GH_END_CS(ts)
     return old;

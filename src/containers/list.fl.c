@@ -176,7 +176,11 @@ void GH_FL(gh_list_resize_slow)(struct gh_list *l, int64_t newsize)
     gh_object **items = NULL, **old = l->ob_item;
     if (want) {
         items = items_alloc(want);
-        int64_t keep = items_used(l);
+        /* Bounded by the array read above (sync=none: another thread may
+         * have installed a different one since). */
+        int64_t keep = l->ob_size, cap = gh_list_items_cap(l, old);
+        if (keep > cap)
+            keep = cap;
         if (keep > want)
             keep = want;
         for (int64_t i = 0; i < keep; i++)
