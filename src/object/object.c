@@ -19,8 +19,8 @@ gh_object *gh_object_alloc(const struct gh_type *tp, size_t size)
     memset(mem, 0, pre);
     gh_object *o = (gh_object *)(void *)(mem + pre);
     if (gh_model.biased) {
-        /* rc/brc.h's gh_brc_init_new (the rc layer is above this one):
-         * owned by the calling thread, local count 1, shared 0. */
+        /* rc=biased (rc/brc.h, a layer above): owned by the calling
+         * thread, local count 1, shared 0. */
         ((struct gh_obprefix *)(void *)o - 1)->ob_tid = (uintptr_t)gh_tstate_get();
         ((struct gh_obprefix *)(void *)o - 1)->ob_ref_local = 1;
         o->ob_refcnt = 0;

@@ -87,14 +87,6 @@ GH_INLINE uint64_t gh_brc_refcnt(gh_object *o)
     return (uint64_t)((int64_t)local + (shared >> GH_REF_SHARED_SHIFT));
 }
 
-/* A new object: owned by the calling thread, local count 1. */
-GH_INLINE void gh_brc_init_new(gh_object *o)
-{
-    gh_prefix(o)->ob_tid = gh_brc_me();
-    gh_prefix(o)->ob_ref_local = 1;
-    o->ob_refcnt = 0;
-}
-
 /* Slow paths (brc.c), named for perf. */
 /* A non-owner's decrement. */
 GH_NOINLINE void gh_brc_decref_shared(gh_object *o);

@@ -17,7 +17,6 @@ struct other {
     void (*fn)(struct gh_tstate *ts, void *arg);
     void *arg;
     struct gh_tstate ts;
-    bool stay_registered; /* leave without gh_rc_thread_stop's merge */
 };
 
 static void *other_main(void *p)
