@@ -22,7 +22,8 @@
     X(intern,   "the interned-string table's lock (no GIL)")                   \
     X(weakref,  "the weak-reference lists' lock (no GIL)")                     \
     X(alloc,    "the lock of the shared arena heap (no GIL)")                  \
-    X(rc,       "an object's mutex taken for its count (rc=locked)")
+    X(rc,       "an object's mutex taken for its count (rc=locked)")           \
+    X(globals,  "the globals namespace's lock (no GIL): global.add's read and write")
 
 enum gh_lock_class {
 #define GH_X_(name, doc) GH_LOCK_##name,

@@ -261,6 +261,10 @@ bool GH_FL(gh_dict_del)(struct gh_tstate *ts, struct gh_dict *d, gh_object *key)
 bool GH_FL(gh_dict_del_if_is)(struct gh_tstate *ts, struct gh_dict *d, gh_object *key,
                               gh_object *expected);
 
+/* One step of iterating d's keys (see dict.fl.c): a new reference, or NULL
+ * at the end or (with *changed set) when d's size is no longer `used`. */
+gh_object *GH_FL(gh_dict_next_key)(struct gh_tstate *ts, struct gh_dict *d, int64_t used,
+                                   int64_t *pos, bool *changed);
 GH_INLINE int64_t gh_dict_len(struct gh_dict *d)
 {
     return gh_atomic_load_relaxed_i64(&d->used);

@@ -285,3 +285,32 @@ bool GH_FL(gh_dict_del_if_is)(struct gh_tstate *ts, struct gh_dict *d, gh_object
 {
     return dict_del_impl(ts, d, key, expected);
 }
+
+/* One step of `for k in d` (CPython's dictiter_iternextkey): the key at or
+ * after entry *pos, as a new reference, with *pos moved past it. NULL at
+ * the end, or when the dict's size is no longer *used (the size the
+ * iteration started with): CPython raises "dictionary changed size during
+ * iteration" there, and *changed tells the two apart. The step runs in the
+ * dict's critical section; between steps other threads may mutate it. */
+gh_object *GH_FL(gh_dict_next_key)(struct gh_tstate *ts, struct gh_dict *d, int64_t used,
+                                   int64_t *pos, bool *changed)
+{
+    gh_object *k = NULL;
+    *changed = false;
+    GH_BEGIN_CS(ts, &d->ob)
+    if (d->used != used) {
+        *changed = true;
+    } else if (d->keys) {
+        struct gh_dictentry *e = entries_of(d->keys);
+        int64_t i = *pos;
+        while (i < d->keys->nentries && !e[i].key)
+            i++;
+        if (i < d->keys->nentries) {
+            k = gh_newref(e[i].key);
+            i++;
+        }
+        *pos = i;
+    }
+    GH_END_CS(ts)
+    return k;
+}

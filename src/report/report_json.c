@@ -469,6 +469,29 @@ static json_t *rc_json(struct jb *b, const struct gh_result *r)
     return o;
 }
 
+/* counters: each global.add target, its adds against its value. */
+static json_t *counters_json(struct jb *b, const struct gh_result *r)
+{
+    json_t *a = json_array();
+    for (int i = 0; a && i < r->ncounters; i++) {
+        const struct gh_counter_result *c = &r->counters[i];
+        json_t *e = json_object();
+        if (!e) {
+            b->oom = true;
+            break;
+        }
+        jb_set(b, e, "name", json_string(c->name));
+        jb_set(b, e, "via", json_string(c->via_call ? "call" : "inline"));
+        jb_set(b, e, "adds", ju64(c->adds));
+        jb_set(b, e, "initial", json_integer(c->initial));
+        jb_set(b, e, "expected", json_integer(c->expected));
+        jb_set(b, e, "final", c->final_known ? json_integer(c->final) : json_null());
+        jb_set(b, e, "lost", c->final_known ? json_integer(c->lost) : json_null());
+        jb_append(b, a, e);
+    }
+    return a;
+}
+
 /* hazards: what the checked mode caught (BRIEF §6, §7). */
 static json_t *hazards_json(struct jb *b, const struct gh_result *r)
 {
@@ -526,6 +549,8 @@ int gh_report_json(const struct gh_result *r, json_t **out)
             jb_set(&b, m, "peak_rss_kb", json_integer(r->peak_rss_kb));
         jb_set(&b, o, "memory", m);
     }
+    if (r->ncounters)
+        jb_set(&b, o, "counters", counters_json(&b, r));
     jb_set(&b, o, "hazards", hazards_json(&b, r));
     jb_set(&b, o, "checks", checks_json(&b, r));
     if ((unsigned)r->status < GH_ARRAY_LEN(gh_status_names))

@@ -232,6 +232,23 @@ static void text_hazards(FILE *out, const struct gh_result *r)
     }
 }
 
+/* Each global.add counter: what the adds would have made it against what
+ * it holds; the difference is the updates a racing read-modify-write
+ * overwrote. */
+static void text_counters(FILE *out, const struct gh_result *r)
+{
+    for (int i = 0; i < r->ncounters; i++) {
+        const struct gh_counter_result *c = &r->counters[i];
+        fprintf(out, "%-11s %s (via %s): %" PRIu64 " adds, expected %" PRId64 ", ",
+                i ? "" : "counters", c->name, c->via_call ? "call" : "inline", c->adds,
+                c->expected);
+        if (c->final_known)
+            fprintf(out, "final %" PRId64 ", lost %" PRId64 "\n", c->final, c->lost);
+        else
+            fprintf(out, "final unknown (the slot holds no int)\n");
+    }
+}
+
 static void text_rc(FILE *out, const struct gh_result *r)
 {
     if (r->strategy.rc != GH_RC_BIASED)
@@ -278,6 +295,7 @@ void gh_report_text(FILE *out, const struct gh_result *r)
     text_header(out, r);
     text_throughput(out, r);
     text_locks(out, r);
+    text_counters(out, r);
     text_hazards(out, r);
     text_rc(out, r);
     text_gc(out, r);

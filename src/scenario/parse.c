@@ -977,7 +977,7 @@ enum op_key {
     K_OP, K_ON, K_FROM, K_TYPE, K_AS, K_VALUE, K_RANGE, K_KEY, K_KEYS, K_INDEX,
     K_ITERS, K_US, K_TO, K_ITEMS, K_CONST, K_DEF, K_NAME, K_A, K_B, K_LABEL, K_EXPR,
     K_CALLBACK, K_TOP, K_GENERATION, K_THRESHOLDS, K_SIZE, K_CLS, K_PATH, K_DEPTH,
-    K_WEIGHT, K_COUNT
+    K_WEIGHT, K_VIA, K_COUNT
 };
 _Static_assert(K_COUNT <= 32, "op keys are a 32-bit mask");
 
@@ -985,7 +985,7 @@ static const char *const op_key_names[K_COUNT] = {
     "op", "on", "from", "type", "as", "value", "range", "key", "keys", "index",
     "iters", "us", "to", "items", "const", "def", "name", "a", "b", "label", "expr",
     "callback", "top", "generation", "thresholds", "size", "cls", "path", "depth",
-    "weight",
+    "weight", "via",
 };
 
 #define B(k) (1u << (k))
@@ -999,9 +999,12 @@ static const unsigned op_keys_allowed[GH_OP_COUNT] = {
     [GH_OP_LIST_SET]    = B(K_OP) | B(K_ON) | B(K_INDEX) | B(K_VALUE) | B(K_RANGE),
     [GH_OP_LIST_LEN]    = B(K_OP) | B(K_ON),
     [GH_OP_LIST_MOVE]   = B(K_OP) | B(K_ON) | B(K_FROM),
+    [GH_OP_LIST_ITER]   = B(K_OP) | B(K_ON),
     [GH_OP_DICT_SET]    = B(K_OP) | B(K_ON) | B(K_KEY) | B(K_KEYS) | B(K_VALUE) | B(K_RANGE),
     [GH_OP_DICT_GET]    = B(K_OP) | B(K_ON) | B(K_KEY) | B(K_KEYS),
     [GH_OP_DICT_DEL]    = B(K_OP) | B(K_ON) | B(K_KEY) | B(K_KEYS),
+    [GH_OP_DICT_ITER]   = B(K_OP) | B(K_ON),
+    [GH_OP_GLOBAL_ADD]  = B(K_OP) | B(K_ON) | B(K_VALUE) | B(K_VIA),
     [GH_OP_COMPUTE]     = B(K_OP) | B(K_ON) | B(K_ITERS),
     [GH_OP_IO]          = B(K_OP) | B(K_US),
     [GH_OP_BIND]        = B(K_OP) | B(K_AS) | B(K_VALUE) | B(K_RANGE),
@@ -1066,7 +1069,7 @@ static bool op_needs_as(enum gh_op_kind k)
 enum need {
     NEED_NONE, NEED_ANY, NEED_LIST, NEED_DICT, NEED_LOCAL, NEED_INSTANCE, NEED_SET,
     NEED_SETLIKE, NEED_TUPLE_LOCAL, NEED_STR_LOCAL, NEED_WEAKREF, NEED_WVDICT, NEED_FUNCTION,
-    NEED_SNAPSHOT,
+    NEED_SNAPSHOT, NEED_INT_GLOBAL,
 };
 
 static const char *const need_articles[] = {
@@ -1077,6 +1080,7 @@ static const char *const need_articles[] = {
     [NEED_WEAKREF] = "a weak reference (bound by weakref.new)",
     [NEED_WVDICT] = "a weakvaluedict", [NEED_FUNCTION] = "a function",
     [NEED_SNAPSHOT] = "a trace snapshot (bound by trace.snapshot)",
+    [NEED_INT_GLOBAL] = "an int global (set up as `{type: int, value: 0}`)",
 };
 
 static enum need op_needs(enum gh_op_kind k)
@@ -1084,10 +1088,11 @@ static enum need op_needs(enum gh_op_kind k)
     switch (k) {
     case GH_OP_DROP:        return NEED_LOCAL;
     case GH_OP_LIST_APPEND: case GH_OP_LIST_POP: case GH_OP_LIST_GET:
-    case GH_OP_LIST_SET:    case GH_OP_LIST_LEN: case GH_OP_LIST_MOVE:
+    case GH_OP_LIST_SET:    case GH_OP_LIST_LEN: case GH_OP_LIST_MOVE: case GH_OP_LIST_ITER:
         return NEED_LIST;
-    case GH_OP_DICT_SET: case GH_OP_DICT_GET: case GH_OP_DICT_DEL:
+    case GH_OP_DICT_SET: case GH_OP_DICT_GET: case GH_OP_DICT_DEL: case GH_OP_DICT_ITER:
         return NEED_DICT;
+    case GH_OP_GLOBAL_ADD:  return NEED_INT_GLOBAL;
     case GH_OP_COMPUTE: case GH_OP_WEAKREF_NEW: case GH_OP_GC_DOT:
         return NEED_ANY;
     case GH_OP_ATTR_SET: case GH_OP_ATTR_GET: return NEED_INSTANCE;
@@ -1125,6 +1130,7 @@ static bool need_ok(enum need nd, enum gh_newtype t)
     case NEED_WVDICT:      return t == GH_NEW_WVDICT;
     case NEED_FUNCTION:    return t == GH_NEW_FUNCTION;
     case NEED_SNAPSHOT:    return t == GH_NEW_SNAPSHOT;
+    case NEED_INT_GLOBAL:  return t == GH_NEW_INT || t == GH_NEW_SMALL_INT;
     case NEED_ANY:         return t != GH_NEW_SNAPSHOT;
     default:               return true;
     }
@@ -1139,7 +1145,10 @@ static const char *on_hint(enum gh_op_kind k)
     case GH_OP_DICT_SET: case GH_OP_DICT_GET: case GH_OP_DICT_DEL:
         return "the dict it works on";
     case GH_OP_LIST_POP: case GH_OP_LIST_GET: case GH_OP_LIST_SET: case GH_OP_LIST_LEN:
+    case GH_OP_LIST_ITER:
         return "the list it works on";
+    case GH_OP_DICT_ITER:   return "the dict to iterate";
+    case GH_OP_GLOBAL_ADD:  return "the global int to add to";
     case GH_OP_WEAKREF_NEW: return "the object to refer to weakly";
     case GH_OP_GC_DOT:      return "the object whose references are drawn";
     default:                return "the object it works on";
@@ -1147,6 +1156,24 @@ static const char *on_hint(enum gh_op_kind k)
 }
 
 enum op_place { IN_MIX, IN_SCRIPT, IN_INIT, IN_AFTER };
+
+/* global.add's `via`: inline (the default) or call. */
+static int parse_via(struct pctx *c, yaml_node_t *n, bool *call)
+{
+    char b[64];
+    *call = false;
+    if (!n)
+        return 0;
+    if (is_scalar(n) && !strcmp(sval(n), "inline"))
+        return 0;
+    if (is_scalar(n) && !strcmp(sval(n), "call")) {
+        *call = true;
+        return 0;
+    }
+    return err_node(c, n, "via: expected inline (the update has no switch point inside) or "
+                    "call (a call between the read and the write), found %s",
+                    desc(n, b, sizeof b));
+}
 
 struct role_ctx {
     struct gh_role *r;
@@ -1187,6 +1214,10 @@ static int parse_target(struct pctx *c, struct role_ctx *rc, yaml_node_t *n,
                         "`%s` is a global (set up at %d:%d); %s", opname, name, tl, tc,
                         kind == GH_OP_DROP ? "globals live for the whole run"
                                            : "the op rebinds its `on`, so it must be a local");
+    if (need == NEED_INT_GLOBAL && g < 0)
+        return err_node(c, n, "%s needs a global in `%s`, but `%s` is a local of the role; "
+                        "a counter is shared: set it up as `%s: {type: int, value: 0}`",
+                        opname, keyname, name, name);
     if (need > NEED_LOCAL && !need_ok(need, t))
         return err_node(c, n, "%s needs %s in `%s`, but `%s` is %s (%s at %d:%d)", opname,
                         need_articles[need], keyname, name, newtype_articles[t], how, tl, tc);
@@ -1493,6 +1524,29 @@ static int parse_op(struct pctx *c, struct role_ctx *rc, yaml_node_t *n,
             return err_node(c, n, "missing `value` in %s (the text to append)", owner);
         if (get_text(c, val[K_VALUE], "value", &op->name, &op->name_len))
             return -1;
+    } else if (op->kind == GH_OP_GLOBAL_ADD) {
+        op->value = (struct gh_value){.kind = GH_VAL_INT_LIT, .slot = -1, .range = 1};
+        if (val[K_VALUE] && (!looks_int(val[K_VALUE]) ||
+                             get_int(c, val[K_VALUE], "value", -1000000000, 1000000000,
+                                     &op->value.range)))
+            return c->failed ? -1 : err_node(c, val[K_VALUE], "value: expected the integer "
+                                             "to add (default 1), found %s",
+                                             desc(val[K_VALUE], b, sizeof b));
+        if (parse_via(c, val[K_VIA], &op->via_call))
+            return -1;
+        struct gh_global *g = &c->s->globals[op->on.slot];
+        int want = 1 + op->via_call;
+        if (g->counter && g->counter != want)
+            return err_node(c, val[K_VIA] ? val[K_VIA] : n, "global.add on `%s` is `via: %s` "
+                            "here but `via: %s` at %d:%d; a counter is updated one way, so "
+                            "its lost updates have one cause", g->name,
+                            op->via_call ? "call" : "inline", op->via_call ? "inline" : "call",
+                            g->counter_line, g->counter_column);
+        if (!g->counter) {
+            g->counter = want;
+            g->counter_line = op->line;
+            g->counter_column = op->column;
+        }
     } else if (val[K_VALUE]) {
         op->has_value = true;
         if (parse_value(c, val[K_VALUE], rc->r, c->s->nglobals, &op->value))
@@ -1622,6 +1676,55 @@ static int parse_op(struct pctx *c, struct role_ctx *rc, yaml_node_t *n,
 }
 
 /* ---- roles ------------------------------------------------------------- */
+
+/* The counter a value or target reads, or NULL. */
+static const struct gh_global *counter_read(const struct gh_scenario *s, bool local, int slot)
+{
+    return !local && slot >= 0 && s->globals[slot].counter ? &s->globals[slot] : NULL;
+}
+
+static const struct gh_global *value_counter(const struct gh_scenario *s,
+                                             const struct gh_value *v)
+{
+    return v->kind == GH_VAL_GLOBAL ? counter_read(s, false, v->slot) : NULL;
+}
+
+/* A counter (a global that global.add rebinds) has no other reader among
+ * the ops: they read globals without the namespace's lock, which only
+ * holds while a global is bound once, in setup. Checks read it after the
+ * run. */
+static int check_counter_readers(struct pctx *c)
+{
+    const struct gh_scenario *s = c->s;
+    for (int r = 0; r < s->nroles; r++) {
+        const struct gh_role *role = &s->roles[r];
+        const struct gh_op *lists[3] = {role->ops, role->init, role->after};
+        int counts[3] = {role->nops, role->ninit, role->nafter};
+        for (int l = 0; l < 3; l++)
+            for (int i = 0; i < counts[l]; i++) {
+                const struct gh_op *op = &lists[l][i];
+                if (op->kind == GH_OP_GLOBAL_ADD)
+                    continue;
+                const struct gh_global *g = counter_read(s, op->on.local, op->on.slot);
+                if (!g)
+                    g = counter_read(s, op->from.local, op->from.slot);
+                if (!g)
+                    g = value_counter(s, &op->value);
+                if (!g)
+                    g = value_counter(s, &op->b);
+                for (int e = 0; !g && op->spec && e < op->spec->nelems; e++)
+                    g = value_counter(s, &op->spec->elems[e]);
+                if (!g && op->spec)
+                    g = value_counter(s, &op->spec->value);
+                if (g)
+                    return err_at(c, op->line, op->column, "%s reads `%s`, a counter that "
+                                  "global.add rebinds (at %d:%d); only global.add and the "
+                                  "checks may read a counter", gh_op_names[op->kind],
+                                  g->name, g->counter_line, g->counter_column);
+            }
+    }
+    return 0;
+}
 
 struct role_src {
     yaml_node_t *node;        /* the role mapping, or the top level */
@@ -2266,6 +2369,9 @@ static int parse_top(struct pctx *c, yaml_node_t *root)
         return err_node(c, root, "missing `roles`: expected a list of roles, or a top-level "
                         "`mix` or `script` for a single role");
     }
+
+    if (check_counter_readers(c))
+        return -1;
 
     /* Thread count: the file's, checked against the roles, or a default. */
     int rest;

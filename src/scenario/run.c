@@ -19,6 +19,7 @@
 #include "base/rng.h"
 #include "object/object.h"
 #include "scenario/flavor.h"
+#include "containers/singletons.h" // struct gh_int: a counter's value
 #include "scenario/runner_internal.h"
 #include "sync/gil.h"
 
@@ -292,6 +293,7 @@ static const struct gh_op *unsafe_op_refused(const struct gh_scenario *s)
                 switch (op->kind) {
                 case GH_OP_DROP: case GH_OP_BIND: case GH_OP_LIST_APPEND: case GH_OP_LIST_POP:
                 case GH_OP_LIST_GET: case GH_OP_LIST_LEN: case GH_OP_LIST_SET:
+                case GH_OP_LIST_ITER: case GH_OP_GLOBAL_ADD:
                 case GH_OP_COMPUTE: case GH_OP_IO: case GH_OP_IS: case GH_OP_EQ:
                 case GH_OP_SHOW: case GH_OP_ASSERT: case GH_OP_GC_COLLECT:
                     continue;
@@ -308,6 +310,59 @@ static const struct gh_op *unsafe_op_refused(const struct gh_scenario *s)
         }
     }
     return NULL;
+}
+
+/* ---- counters (global.add) ------------------------------------------------- */
+
+/* An int global's value; false when the slot holds something else (under
+ * sync=none, a freed int the checked mode poisoned). */
+static bool int_value(const gh_object *o, int64_t *v)
+{
+    if (!o || o->ob_type->kind != GH_KIND_INT)
+        return false;
+    *v = ((const struct gh_int *)(const void *)o)->value;
+    return true;
+}
+
+/* After the join: each counter's successful adds against its value. A
+ * lost inline update is a hazard where the strategy promises that an
+ * inline read-modify-write has no switch point inside it: a GIL, and
+ * sync=none (the GIL build with the lock taken out). Through a call, and
+ * without a GIL, CPython loses updates too: counted, not a hazard. */
+static void counters_finish(const struct gh_scenario *s, struct gh_run_shared *run,
+                            struct gh_worker *w, int nthreads, const int64_t *initial,
+                            struct gh_result *res)
+{
+    int n = 0;
+    for (int g = 0; g < s->nglobals; g++)
+        n += s->globals[g].counter != 0;
+    if (!n)
+        return;
+    res->counters = calloc((size_t)n, sizeof *res->counters);
+    gh_assert(res->counters);
+    bool atomic_inline = gh_sync_has_gil(res->strategy.sync) ||
+                         res->strategy.sync == GH_SYNC_NONE;
+    for (int g = 0; g < s->nglobals; g++) {
+        if (!s->globals[g].counter)
+            continue;
+        struct gh_counter_result *c = &res->counters[res->ncounters++];
+        c->name = s->globals[g].name;
+        c->via_call = s->globals[g].counter == 2;
+        c->initial = c->expected = initial[g];
+        for (int i = 0; i < nthreads; i++) {
+            c->adds += w[i].counter_adds[g];
+            c->expected += w[i].counter_sum[g];
+        }
+        c->final_known = int_value(run->globals[g], &c->final);
+        c->lost = c->final_known ? c->expected - c->final : 0;
+        if (res->checked && atomic_inline && !c->via_call && c->lost) {
+            struct gh_hazard_counts h;
+            memset(&h, 0, sizeof h);
+            h.n[GH_HAZARD_LOST_RMW] = (uint64_t)(c->lost > 0 ? c->lost : -c->lost);
+            h.first[GH_HAZARD_LOST_RMW] = (struct gh_hazard_example){-1, "global.add", "int"};
+            hazards_merge(&res->hazards, &h);
+        }
+    }
 }
 
 /* ---- the run -------------------------------------------------------------- */
@@ -412,6 +467,13 @@ int gh_run(struct gh_scenario *s, const struct gh_run_config *cfg, struct gh_res
     gh_gc_get_threshold(res->gc_thresholds);
     res->gc_enabled = gh_gc_isenabled();
 
+    /* Each counter's value as the threads find it. */
+    int64_t *counter0 = calloc(ng, sizeof *counter0);
+    gh_assert(counter0);
+    for (int g = 0; g < s->nglobals; g++)
+        if (s->globals[g].counter)
+            int_value(run.globals[g], &counter0[g]);
+
     struct gh_worker *w = NULL;
     gh_check_pthread(posix_memalign((void **)&w, GH_CACHELINE, sizeof *w * (size_t)nthreads));
     memset(w, 0, sizeof *w * (size_t)nthreads);
@@ -426,7 +488,9 @@ int gh_run(struct gh_scenario *s, const struct gh_run_config *cfg, struct gh_res
             w[idx].role = r;
             w[idx].res = &res->thread[idx];
             w[idx].finalized = calloc(ng, sizeof *w[idx].finalized);
-            gh_assert(w[idx].finalized);
+            w[idx].counter_adds = calloc(ng, sizeof *w[idx].counter_adds);
+            w[idx].counter_sum = calloc(ng, sizeof *w[idx].counter_sum);
+            gh_assert(w[idx].finalized && w[idx].counter_adds && w[idx].counter_sum);
             res->thread[idx].index = idx;
             res->thread[idx].role = r;
         }
@@ -516,6 +580,8 @@ int gh_run(struct gh_scenario *s, const struct gh_run_config *cfg, struct gh_res
         res->rc.merged += tr->rc.merged;
         hazards_merge(&res->hazards, &tr->hazards);
     }
+    counters_finish(s, &run, w, nthreads, counter0, res);
+    free(counter0);
     if (res->checked) {
         /* A list's length against its successful appends and pops: what
          * a lost update changes (the workers have been joined). */
@@ -607,8 +673,11 @@ int gh_run(struct gh_scenario *s, const struct gh_run_config *cfg, struct gh_res
     free(run.finalized);
     free(run.list_appends);
     free(run.list_pops);
-    for (int i = 0; i < nthreads; i++)
+    for (int i = 0; i < nthreads; i++) {
         free(w[i].finalized);
+        free(w[i].counter_adds);
+        free(w[i].counter_sum);
+    }
     free(w);
 
     struct rusage ru;
@@ -632,6 +701,8 @@ void gh_result_free(struct gh_result *res)
 {
     free(res->thread);
     free(res->checks);
+    free(res->counters);
     res->thread = NULL;
     res->checks = NULL;
+    res->counters = NULL;
 }

@@ -86,6 +86,19 @@ struct gh_check_result {
     char detail[256];         /* "len(L) = 17, count(list.append) - count(list.pop) = 17" style */
 };
 
+/* A counter global (the target of global.add) after the run. */
+struct gh_counter_result {
+    const char *name;         /* the global's, in the scenario */
+    bool via_call;
+    uint64_t adds;            /* successful global.add ops on it */
+    int64_t initial;          /* its value after setup */
+    int64_t expected;         /* initial + the sum of what the adds added */
+    int64_t final;            /* its value after the threads stopped */
+    bool final_known;         /* false: the slot held no int (a freed one) */
+    int64_t lost;             /* expected - final: updates overwritten by a
+                                 racing read-modify-write (0 when unknown) */
+};
+
 enum gh_status { GH_STATUS_OK, GH_STATUS_FAILED, GH_STATUS_HAZARDS, GH_STATUS_INTERRUPTED };
 extern const char *const gh_status_names[4];
 
@@ -123,6 +136,8 @@ struct gh_result {
     uint64_t alloc_live_after_teardown; /* bytes still live after the heap
                                            was torn down: a leak if > 0 */
     long peak_rss_kb;               /* getrusage ru_maxrss */
+    struct gh_counter_result *counters; /* [ncounters], in setup order */
+    int ncounters;
     struct gh_check_result *checks; /* [scenario->nchecks] */
     int nchecks;
     int checks_failed;

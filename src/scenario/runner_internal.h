@@ -66,6 +66,9 @@ struct gh_run_shared {
      * list.pop on it (relaxed atomic adds; read after the join), for the
      * container invariant len == appends - pops. NULL when not checked. */
     uint64_t *list_appends, *list_pops; /* [s->nglobals] */
+    /* The globals namespace's lock under sync=objlock: global.add takes it
+     * to read a counter's slot and again to rebind it (worker.fl.c). */
+    gh_mutex globals_lock;
 };
 
 /* Copies the collector's counters as of its last completed collection. */
@@ -85,6 +88,11 @@ struct gh_worker {
     int64_t *finalized;         /* [s->nglobals] */
     uint64_t callbacks;
     uint64_t pass;              /* script passes completed ({iter: K} keys) */
+    /* global.add on each counter global: successful adds and the sum of
+     * what they added ([s->nglobals]; written only by this worker, summed
+     * after the join: what the counter would hold if nothing were lost). */
+    uint64_t *counter_adds;
+    int64_t *counter_sum;
 };
 
 /* What an expression reads: the run, and inside a role the thread's

@@ -28,9 +28,12 @@
     X(LIST_SET,    "list.set",    "replace item `index` of `on` with `value`") \
     X(LIST_LEN,    "list.len",    "read the length of `on`")                   \
     X(LIST_MOVE,   "list.move",   "pop the last item of `from` and append it to `on`, atomically (a two-object critical section)") \
+    X(LIST_ITER,   "list.iter",   "for x in `on`: read every item, one step at a time, with a switch point between steps (other threads may mutate the list meanwhile)") \
     X(DICT_SET,    "dict.set",    "d[`key`] = `value` on the dict `on`")       \
     X(DICT_GET,    "dict.get",    "read d[`key`] (fails when missing)")        \
     X(DICT_DEL,    "dict.del",    "delete d[`key`] (fails when missing)")      \
+    X(DICT_ITER,   "dict.iter",   "for k in `on`: read every key, a switch point between steps; fails when the dict changed size meanwhile (CPython's RuntimeError)") \
+    X(GLOBAL_ADD,  "global.add",  "`on` += `value` on a global int: `via: inline` (no switch point inside) or `via: call` (through a call: a switch point between the read and the write)") \
     X(COMPUTE,     "compute",     "CPU work of `iters` steps, holding what the strategy holds (the GIL; with `on`, that object's lock)") \
     X(IO,          "io",          "a blocking wait of `us` microseconds that releases what the strategy holds") \
     X(BIND,        "bind",        "bind the local `as` to `value` (another reference, no copy: b = a)") \
@@ -167,6 +170,7 @@ struct gh_op {
     int size;                 /* cycle.new: instances in the ring, default 2 */
     int cls;                  /* cycle.new: the class global, or -1 (the plain class) */
     int depth;                /* gc.dot: edges from `on`, default 3 */
+    bool via_call;            /* global.add: `via: call` */
 };
 
 /* ---- roles, setup, checks ---------------------------------------------- */
@@ -214,6 +218,10 @@ struct gh_global {
     bool legacy;              /* class: the __del__ is a legacy tp_del */
     int into;                 /* class, del resurrect: the global list, or -1 */
     enum gh_def_kind def;     /* function */
+    /* A counter: a global int that global.add rebinds. It is read only by
+     * global.add and in checks (parse.c refuses other readers). */
+    int counter;              /* 0: not a counter; else 1 + via_call */
+    int counter_line, counter_column; /* the first global.add on it */
 };
 
 enum gh_expr_kind {

@@ -37,6 +37,18 @@ static _Thread_local struct gh_worker *tl_worker;
 
 /* ---- making objects ------------------------------------------------------- */
 
+/* A new reference to what a name is bound to. A freed object (the checked
+ * mode poisons them: a count that reached zero while the name still held
+ * it) is a use after free: the op gets None instead. */
+GH_INLINE gh_object *named_ref(gh_object *o)
+{
+    if (GH_UNLIKELY(gh_is_freed(o))) {
+        gh_hazard_note(GH_HAZARD_USE_AFTER_FREE, gh_freed_kind_name(o));
+        return gh_none_new();
+    }
+    return gh_newref(o);
+}
+
 /* A new reference to what `v` makes or names. */
 static gh_object *make_value(const struct gh_value *v, gh_object **globals,
                              gh_object **locals, struct gh_rng *rng)
@@ -50,8 +62,8 @@ static gh_object *make_value(const struct gh_value *v, gh_object **globals,
         return gh_int_new(GH_SMALL_INT_MIN + (int64_t)gh_rng_below(rng, GH_SMALL_INT_COUNT));
     case GH_VAL_LIST: return GH_FL(gh_list_new)();
     case GH_VAL_DICT: return GH_FL(gh_dict_new)();
-    case GH_VAL_GLOBAL: return gh_newref(globals[v->slot]);
-    case GH_VAL_LOCAL: return locals[v->slot] ? gh_newref(locals[v->slot]) : gh_none_new();
+    case GH_VAL_GLOBAL: return named_ref(globals[v->slot]);
+    case GH_VAL_LOCAL: return locals[v->slot] ? named_ref(locals[v->slot]) : gh_none_new();
     case GH_VAL_INT_LIT: return gh_int_new(v->range);
     case GH_VAL_TRUE: return gh_bool_new(true);
     case GH_VAL_FALSE: return gh_bool_new(false);
@@ -863,6 +875,111 @@ static GH_NOINLINE bool exec_model_op(struct gh_worker *w, struct gh_tstate *ts,
     }
 }
 
+/* ---- a counter: global.add ------------------------------------------------ */
+
+/* The globals namespace: a counter's slot is the one global the ops rebind
+ * (parse.c refuses every other reader of it). With a GIL the GIL protects
+ * the slot; under sync=objlock the namespace's mutex does, taken for the
+ * read and again for the write, as free-threaded CPython's LOAD_GLOBAL and
+ * STORE_GLOBAL are two steps (so `C += 1` loses updates there too); under
+ * sync=none nothing does. */
+#if defined(GH_FL_SYNC_OBJLOCK)
+#define GLOBALS_LOCK(w, ts) gh_mutex_lock(&(w)->run->globals_lock, &(ts)->locks[GH_LOCK_globals])
+#define GLOBALS_UNLOCK(w) gh_mutex_unlock(&(w)->run->globals_lock)
+#else
+#define GLOBALS_LOCK(w, ts) ((void)0)
+#define GLOBALS_UNLOCK(w) ((void)0)
+#endif
+
+/* The counter's value, read as LOAD_GLOBAL + the int's value; false when
+ * the slot holds no int (the checked mode: a freed one). */
+GH_INLINE bool counter_read(struct gh_worker *w, struct gh_tstate *ts, int slot, int64_t *v)
+{
+    (void)ts;
+    GLOBALS_LOCK(w, ts);
+    gh_object *o = item_ok(w->run->globals[slot]);
+    bool ok = o && o->ob_type->kind == GH_KIND_INT;
+    if (ok)
+        *v = ((struct gh_int *)(void *)o)->value;
+    GLOBALS_UNLOCK(w);
+    return ok;
+}
+
+/* STORE_GLOBAL: binds the slot to nv (stolen) and releases what it held,
+ * after the namespace's lock is dropped (a dealloc never runs under it). */
+GH_INLINE void counter_store(struct gh_worker *w, struct gh_tstate *ts, int slot, gh_object *nv)
+{
+    (void)ts;
+    GLOBALS_LOCK(w, ts);
+    gh_object *old = w->run->globals[slot];
+    w->run->globals[slot] = nv;
+    GLOBALS_UNLOCK(w);
+    if ((old = item_ok(old)))
+        gh_decref(old);
+}
+
+/* `on` += `value`. Inline: read, add, write with no switch point between
+ * (CPython: the eval breaker is polled at calls and backward jumps, not
+ * between LOAD_GLOBAL and STORE_GLOBAL), so under a GIL nothing is lost.
+ * Through a call: the call's entry is a switch point between the read and
+ * the write, where the GIL may pass to a thread that updates the counter
+ * too; its update is then overwritten (lost), as in CPython. */
+static bool exec_global_add(struct gh_worker *w, struct gh_tstate *ts, const struct gh_op *op)
+{
+    int slot = op->on.slot;
+    int64_t v;
+    if (!counter_read(w, ts, slot, &v))
+        return false;
+    if (op->via_call)
+        gh_switch_point(ts);
+    int64_t by = op->value.range;
+    counter_store(w, ts, slot, gh_int_new(v + by));
+    w->counter_adds[slot]++;
+    w->counter_sum[slot] += by;
+    return true;
+}
+
+/* for x in L: CPython's list iterator reads item i while i < len(L), with
+ * the eval breaker polled between steps; the list may change meanwhile
+ * (items are then skipped or seen twice, never torn). */
+static bool exec_list_iter(struct gh_worker *w, struct gh_tstate *ts, gh_object *o)
+{
+    struct gh_list *l = (struct gh_list *)(void *)o;
+    for (int64_t i = 0;; i++) {
+        gh_object *item = gh_list_get(ts, l, i);
+        if (!item)
+            return true;
+        if (!item_ok(item))
+            return false;
+        w->sink += (uintptr_t)item->ob_type;
+        gh_decref(item);
+        gh_switch_point(ts);
+        if (gh_atomic_load_relaxed_int(&w->run->stop)) /* a list that outgrows us */
+            return true;
+    }
+}
+
+/* for k in D: fails, as CPython raises RuntimeError, when the dict's size
+ * changed between two steps. */
+static bool exec_dict_iter(struct gh_worker *w, struct gh_tstate *ts, gh_object *o)
+{
+    struct gh_dict *d = (struct gh_dict *)(void *)o;
+    int64_t used = gh_dict_len(d), pos = 0;
+    for (;;) {
+        bool changed;
+        gh_object *k = GH_FL(gh_dict_next_key)(ts, d, used, &pos, &changed);
+        if (!k)
+            return !changed;
+        if (!item_ok(k))
+            return false;
+        w->sink += (uintptr_t)k->ob_type;
+        gh_decref(k);
+        gh_switch_point(ts);
+        if (gh_atomic_load_relaxed_int(&w->run->stop))
+            return true;
+    }
+}
+
 /* Executes one op; false when it failed (the model's IndexError/KeyError). */
 static bool exec_op_raw(struct gh_worker *w, struct gh_tstate *ts, const struct gh_op *op,
                         gh_object **globals, gh_object **locals, struct gh_rng *rng,
@@ -937,6 +1054,16 @@ static bool exec_op_raw(struct gh_worker *w, struct gh_tstate *ts, const struct 
             return false;
         return gh_list_move(ts, (struct gh_list *)(void *)from, (struct gh_list *)(void *)o);
     }
+    case GH_OP_LIST_ITER:
+        if (!(o = target(&op->on, GH_KIND_LIST, globals, locals)))
+            return false;
+        return exec_list_iter(w, ts, o);
+    case GH_OP_DICT_ITER:
+        if (!(o = target(&op->on, GH_KIND_DICT, globals, locals)))
+            return false;
+        return exec_dict_iter(w, ts, o);
+    case GH_OP_GLOBAL_ADD:
+        return exec_global_add(w, ts, op);
     case GH_OP_DICT_SET:
         if (!(o = target(&op->on, GH_KIND_DICT, globals, locals)))
             return false;

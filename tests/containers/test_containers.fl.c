@@ -105,6 +105,42 @@ FL_TEST(containers, dict_set_get_del_resize, .timeout = 10)
     cr_assert_eq(fx_live(), live0, "a dropped dict frees its table, keys and values");
 }
 
+/* for k in d: insertion order, deleted entries skipped, and a size change
+ * between two steps ends the iteration as CPython's RuntimeError does. */
+FL_TEST(containers, dict_iteration, .timeout = 10)
+{
+    uint64_t live0 = fx_live();
+    gh_object *d = GH_FL(gh_dict_new)();
+    for (int i = 0; i < 6; i++)
+        GH_FL(gh_dict_set)(&fx_ts, D(d), gh_int_new(1000 + 10 * i), gh_int_new(i));
+    gh_object *k3 = gh_int_new(1030);
+    cr_assert(GH_FL(gh_dict_del)(&fx_ts, D(d), k3));
+    gh_decref(k3);
+    int64_t used = gh_dict_len(D(d)), pos = 0, seen[8], n = 0;
+    bool changed;
+    gh_object *k;
+    while ((k = GH_FL(gh_dict_next_key)(&fx_ts, D(d), used, &pos, &changed))) {
+        cr_assert_lt(n, 8);
+        seen[n++] = ((struct gh_int *)(void *)k)->value;
+        gh_decref(k);
+    }
+    cr_assert_not(changed, "an unchanged dict ends normally");
+    int64_t want[] = {1000, 1010, 1020, 1040, 1050};
+    cr_assert_eq(n, 5, "the deleted key is skipped");
+    for (int i = 0; i < 5; i++)
+        cr_assert_eq(seen[i], want[i], "insertion order at %d", i);
+    /* A step after the size changed reports it. */
+    pos = 0;
+    k = GH_FL(gh_dict_next_key)(&fx_ts, D(d), used, &pos, &changed);
+    cr_assert_not_null(k);
+    gh_decref(k);
+    GH_FL(gh_dict_set)(&fx_ts, D(d), gh_int_new(7), gh_int_new(7));
+    cr_assert_null(GH_FL(gh_dict_next_key)(&fx_ts, D(d), used, &pos, &changed));
+    cr_assert(changed, "the size changed between two steps");
+    gh_decref(d);
+    cr_assert_eq(fx_live(), live0);
+}
+
 FL_TEST(containers, dict_identity_keys, .timeout = 10)
 {
     gh_object *d = GH_FL(gh_dict_new)();

@@ -1264,3 +1264,34 @@ Test(scenario_gc, shipped_gc_scenarios_parse, .timeout = 10)
     cr_assert_eq(s->gc.enabled, 0);
     gh_scenario_free(s);
 }
+
+/* global.add: a counter is a global int, updated one way, read by nothing
+ * but global.add and the checks. */
+Test(scenario_parse, global_add_errors, .timeout = 10)
+{
+    text_error("name: t\nsetup:\n  C: {type: int, value: 0}\nduration: 1s\nmix:\n"
+               "  - {op: global.add, on: C, via: sometimes}\n",
+               6, 34, "via: expected inline");
+    text_error("name: t\nsetup:\n  L: list\nduration: 1s\nmix:\n  - {op: global.add, on: L}\n",
+               6, 26, "needs an int global");
+    text_error("name: t\nsetup:\n  C: {type: int, value: 0}\nduration: 1s\nmix:\n"
+               "  - {op: global.add, on: C, value: x}\n",
+               6, 36, "value: expected the integer to add");
+    text_error("name: t\nsetup:\n  C: {type: int, value: 0}\nduration: 1s\nmix:\n"
+               "  - {op: global.add, on: C}\n  - {op: global.add, on: C, via: call}\n",
+               7, 34, "a counter is updated one way");
+    text_error("name: t\nsetup:\n  C: {type: int, value: 0}\n  L: list\nduration: 1s\nmix:\n"
+               "  - {op: list.append, on: L, value: C}\n  - {op: global.add, on: C}\n",
+               7, 5, "reads `C`, a counter that global.add rebinds (at 8:5)");
+    text_error("name: t\nduration: 1s\nroles:\n  - name: w\n    init:\n"
+               "      - {op: new, type: int, value: 0, as: c}\n    mix:\n"
+               "      - {op: global.add, on: c}\n",
+               8, 30, "needs a global");
+    struct gh_scenario *s = text_ok("name: t\nsetup:\n  C: {type: int, value: 0}\nduration: 1s\n"
+                                    "mix:\n  - {op: global.add, on: C, via: call, value: -3}\n");
+    cr_assert_eq(s->roles[0].ops[0].kind, GH_OP_GLOBAL_ADD);
+    cr_assert(s->roles[0].ops[0].via_call);
+    cr_assert_eq(s->roles[0].ops[0].value.range, -3);
+    cr_assert_eq(s->globals[0].counter, 2);
+    gh_scenario_free(s);
+}

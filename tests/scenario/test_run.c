@@ -724,3 +724,66 @@ Test(run, params_size_the_heap, .timeout = 30)
     gh_result_free(&r);
     gh_scenario_free(s);
 }
+
+/* ---- counters: global.add ------------------------------------------------- */
+
+static const char counter_text[] =
+    "name: counter\n"
+    "setup:\n"
+    "  I: {type: int, value: 5}\n"
+    "  K: {type: int, value: 0}\n"
+    "ops: 4000\n"
+    "script:\n"
+    "  - {op: global.add, on: I, value: 2}\n"
+    "  - {op: global.add, on: K, via: call}\n"
+    "  - {op: list.iter, on: L}\n"
+    "  - {op: dict.iter, on: D}\n"
+    "checks:\n"
+    "  - value(I) <= 5 + 2 * count(global.add)\n";
+
+/* Every preset: each counter's adds, expected and final value add up; the
+ * list and dict iterations run. Under a GIL the inline form loses nothing:
+ * that is what a GIL guarantees, whatever the interleaving, so the test
+ * can rely on it (the call form may lose, or not). */
+PRESET_PARAMS(counters_add_up)
+ParameterizedTest(struct preset_param *p, run, counters_add_up, .timeout = 60)
+{
+    char text[1024];
+    snprintf(text, sizeof text, "%s", counter_text);
+    /* L and D for the iterations, set up after the counters. */
+    char *at = strstr(text, "ops:");
+    char tail[512];
+    snprintf(tail, sizeof tail, "%s", at);
+    snprintf(at, sizeof text - (size_t)(at - text), "  L: {type: list, items: 50}\n"
+             "  D: {type: dict, items: 50}\n%s", tail);
+    struct gh_scenario *s = parse(text);
+    struct gh_run_config cfg;
+    struct gh_result r;
+    struct gh_diag d;
+    config(&cfg, p->name, 2, 4000, 1);
+    cfg.check = 1;
+    cr_assert_eq(gh_run(s, &cfg, &r, &d), 0, "%s", d.msg);
+    cr_assert_eq(r.ncounters, 2);
+    const struct gh_counter_result *ci = &r.counters[0], *ck = &r.counters[1];
+    cr_assert_str_eq(ci->name, "I");
+    cr_assert_not(ci->via_call);
+    cr_assert(ck->via_call);
+    cr_assert_eq(ci->adds, 2 * 1000, "each thread's script adds to I once a pass");
+    cr_assert_eq(ck->adds, 2 * 1000);
+    cr_assert_eq(ci->initial, 5);
+    cr_assert_eq(ci->expected, 5 + 2 * 2000);
+    cr_assert_eq(ck->expected, 2000);
+    cr_assert(ci->final_known && ck->final_known);
+    cr_assert_eq(ci->final + ci->lost, ci->expected);
+    cr_assert_eq(ck->final + ck->lost, ck->expected);
+    cr_assert_geq(ci->lost, 0);
+    cr_assert_geq(ck->lost, 0);
+    if (gh_sync_has_gil(cfg.strategy.sync))
+        cr_assert_eq(ci->lost, 0, "the GIL makes the inline read-modify-write atomic");
+    cr_assert_eq(r.op[GH_OP_LIST_ITER].done, 2000);
+    cr_assert_eq(r.op[GH_OP_DICT_ITER].done, 2000, "nothing changes the dict's size");
+    cr_assert_eq(r.hazards_total, 0);
+    cr_assert_eq(r.status, GH_STATUS_OK);
+    gh_result_free(&r);
+    gh_scenario_free(s);
+}
