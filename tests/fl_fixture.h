@@ -37,9 +37,10 @@ GH_UNUSED static bool fx_objlock(void)
 #endif
 }
 
-/* sync=none promises nothing when threads share objects: a test of what
- * a strategy guarantees to threads skips it (the hazard tests cover it). */
-#if defined(GH_FL_SYNC_NONE)
+/* sync=none, and objlock with plain counts, promise nothing when threads
+ * share objects: a test of what a strategy guarantees to threads skips it
+ * (the hazard tests cover them). */
+#if defined(GH_FL_SYNC_NONE) || (defined(GH_FL_SYNC_OBJLOCK) && defined(GH_FL_RC_PLAIN))
 #define FX_REQUIRE_THREAD_SAFETY() cr_skip_test("sync=none guarantees nothing to threads")
 #else
 #define FX_REQUIRE_THREAD_SAFETY() ((void)0)

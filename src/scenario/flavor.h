@@ -21,8 +21,8 @@ struct gh_run_shared;
 struct gh_rng;
 
 /* Keep in step with GH_FLAVORS in CMakeLists.txt. */
-#define GH_FLAVORS(X) X(gil, plain) X(gil, atomic) X(objlock, atomic) X(objlock, biased) \
-    X(objlock, locked) X(none, plain)
+#define GH_FLAVORS(X) X(gil, plain) X(gil, atomic) X(objlock, plain) X(objlock, atomic) \
+    X(objlock, biased) X(objlock, locked) X(none, plain)
 
 /* One primitive's cost, measured by bench/dispatch. */
 struct gh_bench_costs {

@@ -213,9 +213,6 @@ const char *gh_strategy_refusal(const struct gh_strategy *st)
     if (st->sync == GH_SYNC_NONE && st->rc != GH_RC_PLAIN)
         return "sync=none is compiled only with rc=plain in this build (the positive "
                "control: nothing protects the counts either)";
-    if (st->sync == GH_SYNC_OBJLOCK && st->rc == GH_RC_PLAIN)
-        return "sync=objlock rc=plain is not compiled in this build (flavours: gil with "
-               "plain or atomic, objlock with atomic, biased or locked, none with plain)";
     if (header == GH_HEADER_FULL && st->gc == GH_GC_GENERATIONAL)
         return "gc=generational keeps its generations in linked lists threaded through the "
                "compact header's GC links, which the full header does not have; use gc=stw "

@@ -114,8 +114,6 @@ Test(strategy, impossible_combinations_are_refused_with_the_reason, .timeout = 5
     cr_assert(why && strstr(why, "gc=generational"), "%s", why);
     why = refusal_of("atomic", "gc=generational", NULL);
     cr_assert(why && strstr(why, "gc=generational"), "%s", why);
-    why = refusal_of("atomic", "rc=plain", NULL);
-    cr_assert(why && strstr(why, "not compiled"), "%s", why);
     why = refusal_of("unsafe", "rc=atomic", NULL);
     cr_assert(why && strstr(why, "sync=none is compiled only with rc=plain"), "%s", why);
     cr_assert_null(refusal_of("unsafe", "immortal=off", NULL));
@@ -123,4 +121,11 @@ Test(strategy, impossible_combinations_are_refused_with_the_reason, .timeout = 5
     cr_assert_null(refusal_of("gil", "rc=atomic", NULL));
     cr_assert_null(refusal_of("gil-ticks", "immortal=on", "alloc=thread"));
     cr_assert_null(refusal_of("atomic", "immortal=off", NULL));
+    /* The brief's example: containers locked, counts racing; it runs,
+     * labelled unsafe. */
+    cr_assert_null(refusal_of("atomic", "rc=plain", NULL));
+    struct gh_strategy st = preset("atomic");
+    set_ok(&st, "rc=plain");
+    const char *unsafe = gh_strategy_unsafe_reason(&st);
+    cr_assert(unsafe && strstr(unsafe, "rc=plain without a GIL"), "%s", unsafe);
 }
