@@ -207,6 +207,12 @@ GH_INLINE gh_object *gh_list_get_locked(struct gh_tstate *ts, struct gh_list *l,
 }
 
 #if defined(GH_FL_LOCKFREE_READS)
+/* Tests define it (before including this header) to act between the
+ * conditional increment and the re-check, as a racing writer would. */
+#ifndef GH_LOCKFREE_TEST_HOOK
+#define GH_LOCKFREE_TEST_HOOK(list, item) ((void)0)
+#endif
+
 /* Lock-free reads (base/qsbr.h; CPython's list_get_item_ref): the item
  * array and the slot are read without the list's lock, the item taken
  * with a conditional increment that refuses a dead object, and the slot
@@ -235,6 +241,7 @@ GH_INLINE gh_object *gh_list_get_lockfree(struct gh_list *l, int64_t i, bool *fo
     gh_object *item = gh_atomic_load_acquire_ptr((void *const *)(void *)slot);
     if (!item || !gh_try_incref(item))
         return NULL;
+    GH_LOCKFREE_TEST_HOOK(l, item);
     if (GH_UNLIKELY(gh_atomic_load_acquire_ptr((void *const *)(void *)slot) != item)) {
         gh_decref(item); /* replaced meanwhile: the increment was on another's item */
         return NULL;
