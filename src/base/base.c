@@ -8,6 +8,7 @@
 
 #include "base/clock.h"
 #include "base/lockstat.h"
+#include "base/qsbr.h"
 #include "base/stw.h"
 #include "base/tstate.h"
 
@@ -50,6 +51,7 @@ void gh_tstate_unbind(void)
 {
     struct gh_tstate *ts = gh__tstate_current;
     if (ts) {
+        gh_qsbr_thread_exit(ts);
         gh_stw_unregister(ts);
         free(ts->dealloc_stack);
         ts->dealloc_stack = NULL;

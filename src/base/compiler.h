@@ -28,6 +28,13 @@
 
 #define GH_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
+/* The flavour whose list.get and dict.get read without the container's
+ * lock (base/qsbr.h, containers/containers.h): sync=objlock with
+ * rc=biased, the ft preset's, as free-threaded CPython. */
+#if defined(GH_FL_SYNC_OBJLOCK) && defined(GH_FL_RC_BIASED)
+#define GH_FL_LOCKFREE_READS 1
+#endif
+
 #if defined(__SANITIZE_THREAD__)
 #define GH_TSAN 1
 #elif defined(__has_feature)

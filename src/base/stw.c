@@ -5,6 +5,7 @@
 
 #include "base/clock.h"
 #include "base/die.h"
+#include "base/qsbr.h"
 
 /* Everything below is protected by `mutex`. */
 static struct {
@@ -76,10 +77,13 @@ void gh_stw_attach(struct gh_tstate *ts)
     wait_world_locked(ts);
     ts->stw_state = GH_THREAD_ATTACHED;
     unlock();
+    if (gh_qsbr_enabled)
+        gh_qsbr_online(ts);
 }
 
 void gh_stw_detach(struct gh_tstate *ts)
 {
+    gh_qsbr_offline(ts); /* no-op unless online */
     lock();
     count_stopped_locked(ts);
     ts->stw_state = GH_THREAD_DETACHED;
@@ -88,6 +92,10 @@ void gh_stw_detach(struct gh_tstate *ts)
 
 void gh_stw_park(struct gh_tstate *ts)
 {
+    /* Offline while parked: a grace period must not wait for the world to
+     * restart. */
+    bool online = ts->qsbr_online;
+    gh_qsbr_offline(ts);
     lock();
     /* Seq_cst RMW, as every eval_breaker update; the request itself is read
      * under the mutex. */
@@ -99,11 +107,17 @@ void gh_stw_park(struct gh_tstate *ts)
         ts->stw_state = GH_THREAD_ATTACHED;
     }
     unlock();
+    if (online)
+        gh_qsbr_online(ts);
 }
 
 uint64_t gh_stw_stop(struct gh_tstate *ts)
 {
     uint64_t t0 = gh_now_ns();
+    /* Offline while waiting for the others (holding no lock-free pointer):
+     * a thread flushing its deferred frees waits for grace periods. */
+    bool online = ts->qsbr_online;
+    gh_qsbr_offline(ts);
     lock();
     /* Another stop first: we are attached, so it waits for us; park. */
     while (stw.stopper) {
@@ -127,6 +141,8 @@ uint64_t gh_stw_stop(struct gh_tstate *ts)
     while (stw.countdown > 0)
         gh_check_pthread(pthread_cond_wait(&stw.stopped_cond, &stw.mutex));
     unlock();
+    if (online)
+        gh_qsbr_online(ts);
     return gh_now_ns() - t0;
 }
 

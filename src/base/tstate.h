@@ -75,6 +75,10 @@ struct gh_tstate {
     uint64_t brc_shared_decrefs; /* decrements of objects it does not own */
     uint64_t brc_queued;         /* objects it queued for their owner */
     uint64_t brc_merged;         /* merges it made (zero local, queue, explicit) */
+    /* The lock-free reads (containers.h): list.get and dict.get that fell
+     * back to the locked path (a refused increment, a changed slot). Owner
+     * only. */
+    uint64_t lockfree_list_fallbacks, lockfree_dict_fallbacks;
 
     /* The checked mode (base/hazard.h): what this thread caught, and the
      * operation it is running (a static name, for the examples). Owner
@@ -103,6 +107,16 @@ struct gh_tstate {
      * not start another). Owner only. */
     int32_t gc_alloc_count;
     bool gc_collecting;
+
+    /* base/qsbr.h: whether the thread is registered with liburcu's QSBR
+     * and online, switch points left before its next quiescent state, its
+     * batch of deferred frees being filled, and its batches handed to
+     * call_rcu (a FIFO, oldest first; each batch's done flag is the only
+     * field another thread writes, see qsbr.c). Owner only otherwise. */
+    bool qsbr_registered, qsbr_online;
+    uint32_t qsbr_countdown;
+    void *qsbr_pending;
+    void *qsbr_head, *qsbr_tail;
 
     /* alloc: this thread's heap (alloc=thread) or NULL. */
     struct gh_heap *heap;

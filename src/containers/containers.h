@@ -98,7 +98,7 @@ GH_INLINE int64_t gh_list_len(struct gh_list *l)
  * critical section (or the GIL). */
 GH_INLINE int64_t gh_list_items_cap(const struct gh_list *l, gh_object **items)
 {
-#if defined(GH_FL_SYNC_NONE)
+#if defined(GH_FL_SYNC_NONE) || defined(GH_FL_LOCKFREE_READS)
     (void)l;
     return items ? gh_atomic_load_relaxed_i64(&((int64_t *)(void *)items)[-2]) : 0;
 #else
@@ -121,6 +121,10 @@ GH_INLINE void gh_list_append_lock_held(struct gh_list *l, gh_object *item)
         return;
     }
     items[n] = item;
+#elif defined(GH_FL_LOCKFREE_READS)
+    /* Release: the item's contents before the pointer; pairs with the
+     * lock-free reader's acquire load of the slot. */
+    gh_atomic_store_release_ptr((void **)(void *)&l->ob_item[n], item);
 #else
     l->ob_item[n] = item;
 #endif
@@ -170,7 +174,7 @@ GH_INLINE gh_object *gh_list_pop(struct gh_tstate *ts, struct gh_list *l)
 
 /* A new reference to item i (i < 0 counts from the end), or NULL when out
  * of range. */
-GH_INLINE gh_object *gh_list_get(struct gh_tstate *ts, struct gh_list *l, int64_t i)
+GH_INLINE gh_object *gh_list_get_locked(struct gh_tstate *ts, struct gh_list *l, int64_t i)
 {
     gh_object *item = NULL;
     GH_BEGIN_CS(ts, &l->ob)
@@ -190,8 +194,75 @@ GH_INLINE gh_object *gh_list_get(struct gh_tstate *ts, struct gh_list *l, int64_
     if (i >= 0 && i < n)
         item = gh_newref(l->ob_item[i]);
 #endif
+#if defined(GH_FL_LOCKFREE_READS)
+    /* The lock-free path refused this item (count 0 in the shared field:
+     * only its owner had counted it). Announce it shared, as a weak
+     * reference would (rc/brc.h), so other threads' next reads of it
+     * succeed lock-free; its owner's last decrement then merges. */
+    if (item && ts->qsbr_online && gh_brc_tid(item) != gh_brc_me())
+        gh_brc_set_maybe_weakref(item);
+#endif
     GH_END_CS(ts)
     return item;
+}
+
+#if defined(GH_FL_LOCKFREE_READS)
+/* Tests define it (before including this header) to act between the
+ * conditional increment and the re-check, as a racing writer would. */
+#ifndef GH_LOCKFREE_TEST_HOOK
+#define GH_LOCKFREE_TEST_HOOK(list, item) ((void)0)
+#endif
+
+/* Lock-free reads (base/qsbr.h; CPython's list_get_item_ref): the item
+ * array and the slot are read without the list's lock, the item taken
+ * with a conditional increment that refuses a dead object, and the slot
+ * read again: still the same object, the reference is good (the item was
+ * in the list when the slot was first read); otherwise, or when the
+ * increment is refused, the locked path decides. Memory stays valid
+ * meanwhile: the thread is online and reports no quiescent state inside
+ * an operation, and every array and object freed meanwhile waits for a
+ * grace period. 0: the locked path must decide. */
+GH_INLINE gh_object *gh_list_get_lockfree(struct gh_list *l, int64_t i, bool *found)
+{
+    int64_t n = gh_atomic_load_relaxed_i64(&l->ob_size);
+    if (i < 0)
+        i += n;
+    /* Acquire: pairs with the release publish in gh_list_resize_slow (the
+     * copied items and the array's capacity word). */
+    gh_object **items = gh_atomic_load_acquire_ptr((void *const *)(void *)&l->ob_item);
+    if (i < 0 || i >= n) {
+        *found = true; /* out of range at the size's read */
+        return NULL;
+    }
+    if (!items || i >= gh_list_items_cap(l, items))
+        return NULL; /* a stale size against a newer array */
+    gh_object **slot = &items[i];
+    /* Acquire: pairs with the release store of the item (append, set). */
+    gh_object *item = gh_atomic_load_acquire_ptr((void *const *)(void *)slot);
+    if (!item || !gh_try_incref(item))
+        return NULL;
+    GH_LOCKFREE_TEST_HOOK(l, item);
+    if (GH_UNLIKELY(gh_atomic_load_acquire_ptr((void *const *)(void *)slot) != item)) {
+        gh_decref(item); /* replaced meanwhile: the increment was on another's item */
+        return NULL;
+    }
+    *found = true;
+    return item;
+}
+#endif
+
+GH_INLINE gh_object *gh_list_get(struct gh_tstate *ts, struct gh_list *l, int64_t i)
+{
+#if defined(GH_FL_LOCKFREE_READS)
+    if (GH_LIKELY(ts->qsbr_online)) {
+        bool found = false;
+        gh_object *item = gh_list_get_lockfree(l, i, &found);
+        if (GH_LIKELY(found))
+            return item;
+        ts->lockfree_list_fallbacks++;
+    }
+#endif
+    return gh_list_get_locked(ts, l, i);
 }
 
 /* Replaces item i with `item` (stolen). Returns the old item (the caller
@@ -208,7 +279,13 @@ GH_INLINE gh_object *gh_list_set(struct gh_tstate *ts, struct gh_list *l, int64_
     gh_object **items = l->ob_item; /* once: sync=none may swap it meanwhile */
     if (i >= 0 && i < n && i < gh_list_items_cap(l, items)) {
         old = items[i];
+#if defined(GH_FL_LOCKFREE_READS)
+        /* Release: as append. A lock-free reader that took `old` sees the
+         * change at its re-check and lets go. */
+        gh_atomic_store_release_ptr((void **)(void *)&items[i], item);
+#else
         items[i] = item;
+#endif
     }
     GH_END_CS(ts)
     return old;

@@ -54,7 +54,34 @@ static struct gh_dictkeys *keys_new(uint8_t log2)
     return k;
 }
 
-static void keys_free(struct gh_dictkeys *k) { gh_checked_free(k, keys_bytes(k->log2_size)); }
+static void keys_free(struct gh_dictkeys *k)
+{
+#if defined(GH_FL_LOCKFREE_READS)
+    /* A lock-free reader may still probe this table: after a grace period. */
+    gh_free_after_readers(k, keys_bytes(k->log2_size));
+#else
+    gh_checked_free(k, keys_bytes(k->log2_size));
+#endif
+}
+
+/* Writes to what lock-free readers read (the lock-free-read flavour; plain
+ * stores elsewhere). Writers read these fields plainly: every write is
+ * under the dict's critical section. */
+#if defined(GH_FL_LOCKFREE_READS)
+/* Release: the entry (hash, key, value) before the index that reaches it;
+ * pairs with the reader's acquire load in lookup_lockfree. */
+#define SET_INDEX(k, i, v) gh_atomic_store_release_u32((uint32_t *)(void *)&(k)->indices[i], (uint32_t)(int32_t)(v))
+/* Release: the object's contents before the pointer; pairs with the
+ * reader's acquire load of the value. */
+#define SET_PTR(field, v) gh_atomic_store_release_ptr((void **)(void *)&(field), (v))
+/* Release: a new table's entries and indices before the table; pairs with
+ * the reader's acquire load of d->keys. */
+#define SET_KEYS(d, v) gh_atomic_store_release_ptr((void **)(void *)&(d)->keys, (v))
+#else
+#define SET_INDEX(k, i, v) ((k)->indices[i] = (int32_t)(v))
+#define SET_PTR(field, v) ((field) = (v))
+#define SET_KEYS(d, v) ((d)->keys = (v))
+#endif
 
 #define keys_equal gh_equal
 
@@ -113,9 +140,10 @@ GH_NOINLINE static void dict_resize_slow(struct gh_dict *d, int64_t minsize)
         }
         nk->nentries = n;
         nk->usable -= n;
-        keys_free(ok);
     }
-    d->keys = nk;
+    SET_KEYS(d, nk);
+    if (ok)
+        keys_free(ok);
 }
 
 static void dict_traverse(gh_object *self, gh_visitproc visit, void *arg)
@@ -137,7 +165,7 @@ static void dict_clear(gh_object *self)
 {
     struct gh_dict *d = (struct gh_dict *)(void *)self;
     struct gh_dictkeys *k = d->keys;
-    d->keys = NULL; /* detached first, as list_clear */
+    SET_KEYS(d, NULL); /* detached first, as list_clear */
     gh_atomic_store_relaxed_i64(&d->used, 0);
     d->version++;
     if (!k)
@@ -202,7 +230,7 @@ int GH_FL(gh_dict_set)(struct gh_tstate *ts, struct gh_dict *d, gh_object *key, 
     if (ix >= 0) {
         struct gh_dictentry *e = &entries_of(d->keys)[ix];
         old_value = e->value;
-        e->value = value;
+        SET_PTR(e->value, value);
         dup_key = key; /* the stored key stays, as in CPython */
     } else {
         if (!d->keys || d->keys->usable <= 0)
@@ -214,7 +242,7 @@ int GH_FL(gh_dict_set)(struct gh_tstate *ts, struct gh_dict *d, gh_object *key, 
         e->hash = hash;
         e->key = key;
         e->value = value;
-        k->indices[slot] = (int32_t)n;
+        SET_INDEX(k, slot, n);
         k->nentries = n + 1;
         k->usable--;
         gh_atomic_store_relaxed_i64(&d->used, d->used + 1);
@@ -232,19 +260,113 @@ int GH_FL(gh_dict_set)(struct gh_tstate *ts, struct gh_dict *d, gh_object *key, 
     return 0;
 }
 
-gh_object *GH_FL(gh_dict_get)(struct gh_tstate *ts, struct gh_dict *d, gh_object *key)
+/* d[key] under the dict's critical section. */
+static gh_object *dict_get_locked(struct gh_tstate *ts, struct gh_dict *d, gh_object *key,
+                                  uint64_t hash)
 {
-    uint64_t hash;
-    if (!gh_hash_checked(key, &hash))
-        return NULL;
     gh_object *v = NULL;
     GH_BEGIN_CS(ts, &d->ob)
     size_t slot;
     int64_t ix = d->keys ? lookup(d->keys, key, hash, &slot) : -1;
     if (ix >= 0)
         v = gh_newref(entries_of(d->keys)[ix].value);
+#if defined(GH_FL_LOCKFREE_READS)
+    /* As gh_list_get_locked: a value the lock-free path refused is
+     * announced shared, so other threads' next reads succeed. */
+    if (v && ts->qsbr_online && gh_brc_tid(v) != gh_brc_me())
+        gh_brc_set_maybe_weakref(v);
+#endif
     GH_END_CS(ts)
     return v;
+}
+
+#if defined(GH_FL_LOCKFREE_READS)
+/* Whether a key found in a table equals the probe without running anything
+ * but a comparison of immutable inline data (str, int, float, bytes:
+ * CPython's lock-free lookup likewise compares unicode keys directly and
+ * increfs any other key first). Another kind: the locked path decides. */
+GH_INLINE int lockfree_keys_equal(gh_object *found, gh_object *key)
+{
+    if (found == key)
+        return 1;
+    enum gh_kind kind = key->ob_type->kind;
+    if (kind != GH_KIND_STR && kind != GH_KIND_INT && kind != GH_KIND_FLOAT && kind != GH_KIND_BYTES)
+        return -1;
+    /* gh_equal's test, on data that stays valid: a key deleted meanwhile
+     * keeps its memory until our next quiescent state. */
+    return found->ob_type->kind == kind && key->ob_type->tp_equal &&
+           key->ob_type->tp_equal(found, key);
+}
+
+/* The lock-free lookup (CPython's _Py_dict_lookup_threadsafe): the table
+ * and its slots are read with acquire loads, the value taken with a
+ * conditional increment, and the entry and the table read again. NULL with
+ * *found false: the locked path must decide. */
+static gh_object *dict_get_lockfree(struct gh_dict *d, gh_object *key, uint64_t hash, bool *found)
+{
+    /* Acquire: pairs with SET_KEYS (a new table's contents). */
+    struct gh_dictkeys *k = gh_atomic_load_acquire_ptr((void *const *)(void *)&d->keys);
+    if (!k) {
+        *found = true; /* empty when the pointer was read */
+        return NULL;
+    }
+    size_t mask = ((size_t)1 << k->log2_size) - 1; /* immutable per table */
+    size_t i = (size_t)hash & mask;
+    uint64_t perturb = hash;
+    struct gh_dictentry *ep = entries_of(k);
+    for (size_t probes = 0; probes <= mask; probes++) {
+        /* Acquire: pairs with SET_INDEX (the entry it reaches). */
+        int32_t ix = (int32_t)gh_atomic_load_acquire_u32((const uint32_t *)(const void *)&k->indices[i]);
+        if (ix == DKIX_EMPTY) {
+            *found = true; /* missing */
+            return NULL;
+        }
+        if (ix >= 0) {
+            struct gh_dictentry *e = &ep[ix];
+            gh_object *ek = gh_atomic_load_acquire_ptr((void *const *)(void *)&e->key);
+            if (ek && e->hash == hash) {
+                int eq = lockfree_keys_equal(ek, key);
+                if (eq < 0)
+                    return NULL;
+                if (eq) {
+                    gh_object *v = gh_atomic_load_acquire_ptr((void *const *)(void *)&e->value);
+                    if (!v || !gh_try_incref(v))
+                        return NULL;
+                    /* The re-check: the same value in the same entry of the
+                     * same table; else the increment was on a value that
+                     * may have left the dict. */
+                    if (GH_UNLIKELY(gh_atomic_load_acquire_ptr((void *const *)(void *)&e->value) != v ||
+                                    gh_atomic_load_acquire_ptr((void *const *)(void *)&d->keys) != k)) {
+                        gh_decref(v);
+                        return NULL;
+                    }
+                    *found = true;
+                    return v;
+                }
+            }
+        }
+        perturb >>= 5;
+        i = (i * 5 + (size_t)perturb + 1) & mask;
+    }
+    return NULL; /* no empty slot met: a table changing under us */
+}
+#endif
+
+gh_object *GH_FL(gh_dict_get)(struct gh_tstate *ts, struct gh_dict *d, gh_object *key)
+{
+    uint64_t hash;
+    if (!gh_hash_checked(key, &hash))
+        return NULL;
+#if defined(GH_FL_LOCKFREE_READS)
+    if (GH_LIKELY(ts->qsbr_online)) {
+        bool found = false;
+        gh_object *v = dict_get_lockfree(d, key, hash, &found);
+        if (GH_LIKELY(found))
+            return v;
+        ts->lockfree_dict_fallbacks++;
+    }
+#endif
+    return dict_get_locked(ts, d, key, hash);
 }
 
 static bool dict_del_impl(struct gh_tstate *ts, struct gh_dict *d, gh_object *key,
@@ -261,9 +383,9 @@ static bool dict_del_impl(struct gh_tstate *ts, struct gh_dict *d, gh_object *ke
         struct gh_dictentry *e = &entries_of(d->keys)[ix];
         old_key = e->key;
         old_value = e->value;
-        e->key = NULL;
-        e->value = NULL;
-        d->keys->indices[slot] = DKIX_DUMMY;
+        SET_PTR(e->key, NULL);
+        SET_PTR(e->value, NULL);
+        SET_INDEX(d->keys, slot, DKIX_DUMMY);
         gh_atomic_store_relaxed_i64(&d->used, d->used - 1);
         d->version++;
     }

@@ -4,14 +4,15 @@
 
 #include "containers/containers.h"
 
-/* The item array: under sync=none with its capacity in front (see
- * gh_list_items_cap). */
+/* The item array: under sync=none and the lock-free-read flavour with its
+ * capacity in front (see gh_list_items_cap). */
 static gh_object **items_alloc(int64_t n)
 {
-#if defined(GH_FL_SYNC_NONE)
+#if defined(GH_FL_SYNC_NONE) || defined(GH_FL_LOCKFREE_READS)
     int64_t *block = gh_alloc((size_t)(n + 2) * sizeof(gh_object *));
     /* Zeroed: a slot a racing size counts but nobody wrote reads empty (a
-     * torn read, caught), never as a stale pointer. */
+     * torn read, caught; a lock-free reader takes the locked path), never
+     * as a stale pointer. */
     memset(block + 2, 0, (size_t)n * sizeof(gh_object *));
     block[0] = n;
     block[1] = 0;
@@ -25,6 +26,9 @@ static void items_free(gh_object **items, int64_t n)
 {
 #if defined(GH_FL_SYNC_NONE)
     gh_checked_free((int64_t *)(void *)items - 2, (size_t)(n + 2) * sizeof(gh_object *));
+#elif defined(GH_FL_LOCKFREE_READS)
+    /* A lock-free reader may still hold this array: after a grace period. */
+    gh_free_after_readers((int64_t *)(void *)items - 2, (size_t)(n + 2) * sizeof(gh_object *));
 #else
     gh_checked_free(items, (size_t)n * sizeof(gh_object *));
 #endif
@@ -58,6 +62,10 @@ static void list_clear(gh_object *self)
     gh_object **items = gh_atomic_exchange_seqcst_ptr((void **)(void *)&l->ob_item, NULL);
     if (items && n > gh_list_items_cap(l, items))
         n = gh_list_items_cap(l, items);
+#elif defined(GH_FL_LOCKFREE_READS)
+    /* Lock-free readers load ob_item with acquire: NULL reads as empty. */
+    gh_object **items = l->ob_item;
+    gh_atomic_store_release_ptr((void **)(void *)&l->ob_item, NULL);
 #else
     gh_object **items = l->ob_item;
     l->ob_item = NULL;
@@ -190,6 +198,11 @@ void GH_FL(gh_list_resize_slow)(struct gh_list *l, int64_t newsize)
     /* Two threads may resize at once: each array is freed by the one
      * thread whose exchange took it out of the list, so never twice. */
     old = gh_atomic_exchange_seqcst_ptr((void **)(void *)&l->ob_item, items);
+#elif defined(GH_FL_LOCKFREE_READS)
+    /* Release: the copied items (and the zeroed rest) before the array;
+     * pairs with the acquire load in gh_list_get's lock-free path. The old
+     * array is freed after a grace period (items_free). */
+    gh_atomic_store_release_ptr((void **)(void *)&l->ob_item, items);
 #else
     l->ob_item = items;
 #endif

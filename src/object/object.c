@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "base/die.h"
+#include "base/qsbr.h"
 #include "object/gctrack.h"
 
 struct gh_model gh_model;
@@ -184,25 +185,42 @@ static void poison_and_quarantine(gh_object *o, size_t pre, size_t size, bool gc
     quarantine_put((char *)o - pre, pre + size, gc);
 }
 
-void gh_object_free(gh_object *o, size_t size)
+/* The memory of a dead object (the collector's bits already cleared). */
+static void object_release(void *p, size_t size)
 {
+    gh_object *o = p;
     const struct gh_type *tp = o->ob_type;
     size_t pre = gh_prefix_size(tp);
-    if (gh_model.checked) {
-        bool gc = tp->flags & GH_TPFLAG_GC;
-        if (gc)
-            gh_gc_count(-1);
-        poison_and_quarantine(o, pre, size, gc && gh_model.full_header);
-        return;
-    }
-    if (tp->flags & GH_TPFLAG_GC) {
+    bool gc = (tp->flags & GH_TPFLAG_GC) && gh_model.full_header;
+    if (gh_model.checked)
+        poison_and_quarantine(o, pre, size, gc);
+    else if (gc)
+        gh_free_gc((char *)o - pre, pre + size);
+    else
+        gh_free((char *)o - pre, pre + size);
+}
+
+void gh_object_free(gh_object *o, size_t size)
+{
+    if (o->ob_type->flags & GH_TPFLAG_GC) {
         gh_gc_count(-1);
-        if (gh_model.full_header) {
-            /* A freed block must not look tracked to the heap walk. */
+        /* A freed block must not look tracked to the heap walk (nor one
+         * waiting for its grace period). */
+        if (gh_model.full_header)
             *gh_gcbits_ptr(o) = 0;
-            gh_free_gc((char *)o - pre, pre + size);
-            return;
-        }
     }
-    gh_free((char *)o - pre, pre + size);
+    /* Lock-free readers may still read its counts (base/qsbr.h): the
+     * memory is reused only after a grace period. */
+    if (gh_qsbr_deferring())
+        gh_qsbr_defer(object_release, o, size);
+    else
+        object_release(o, size);
+}
+
+void gh_free_after_readers(void *p, size_t size)
+{
+    if (gh_qsbr_deferring())
+        gh_qsbr_defer(gh_checked_free, p, size);
+    else
+        gh_checked_free(p, size);
 }

@@ -257,6 +257,10 @@ void gh_object_revive(gh_object *o);
 /* Frees a block that is not an object (an item array): into the
  * quarantine in the checked mode. */
 void gh_checked_free(void *p, size_t size);
+/* gh_checked_free after a QSBR grace period when the calling thread is
+ * online (base/qsbr.h): for item arrays and dict tables that lock-free
+ * readers may still be reading. */
+void gh_free_after_readers(void *p, size_t size);
 /* Really frees what this thread's quarantine holds (before its heap is
  * detached). */
 void gh_quarantine_flush(void);

@@ -167,27 +167,6 @@ void gh_brc_set_maybe_weakref(gh_object *o)
             break;
 }
 
-bool gh_brc_try_incref(gh_object *o)
-{
-    uint32_t local = gh_brc_local(o);
-    if (local == GH_REF_LOCAL_IMMORTAL)
-        return true;
-    if (local != 0 && gh_brc_tid(o) == gh_brc_me()) {
-        gh_atomic_store_relaxed_u32(&gh_prefix(o)->ob_ref_local, local + 1);
-        return true;
-    }
-    uint64_t s = gh_atomic_load_relaxed_u64(&o->ob_refcnt);
-    do {
-        /* 0: nobody else counted and no weak reference was announced, or
-         * MERGED with count 0: dead, or about to be freed. */
-        if (s == 0 || s == GH_REF_MERGED)
-            return false;
-        /* Relaxed would do for the increment itself; acq_rel keeps one
-         * ordering for every CAS of the field. */
-    } while (!gh_atomic_cas_acqrel_u64(&o->ob_refcnt, &s, s + (UINT64_C(1) << GH_REF_SHARED_SHIFT)));
-    return true;
-}
-
 void gh_brc_refcnt_set(gh_object *o, uint64_t v)
 {
     struct gh_obprefix *p = gh_prefix(o);

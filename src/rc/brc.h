@@ -75,6 +75,30 @@ GH_INLINE uintptr_t gh_brc_tid(gh_object *o)
     return gh_atomic_load_relaxed_uptr(&gh_prefix(o)->ob_tid);
 }
 
+/* A new reference unless the object is dead (CPython's _Py_TryIncrefFast
+ * then _Py_TryIncRefShared). The owner with a local count above 0 adds to
+ * it. Anyone else CASes the shared count, refusing 0 (INIT: only the owner
+ * ever counted, and it may free without a merge at any moment) and MERGED
+ * with count 0 (dead). Inline: the lock-free reads' hot path. */
+GH_INLINE bool gh_brc_try_incref(gh_object *o)
+{
+    uint32_t local = gh_brc_local(o);
+    if (local == GH_REF_LOCAL_IMMORTAL)
+        return true;
+    if (local != 0 && gh_brc_tid(o) == gh_brc_me()) {
+        gh_atomic_store_relaxed_u32(&gh_prefix(o)->ob_ref_local, local + 1);
+        return true;
+    }
+    uint64_t s = gh_atomic_load_relaxed_u64(&o->ob_refcnt);
+    do {
+        if (s == 0 || s == GH_REF_MERGED)
+            return false;
+        /* Acq_rel, as every CAS of the field (gh_brc_explicit_merge): the
+         * increment itself needs no order, the field's protocol does. */
+    } while (!gh_atomic_cas_acqrel_u64(&o->ob_refcnt, &s, s + (UINT64_C(1) << GH_REF_SHARED_SHIFT)));
+    return true;
+}
+
 /* The true count (local + shared), GH_IMMORTAL_REFCNT for an immortal
  * object. Exact for the owner or with the world stopped; a snapshot
  * otherwise. */
@@ -101,8 +125,6 @@ int64_t gh_brc_explicit_merge(gh_object *o, int64_t extra);
 /* Marks o reachable without a counted reference (a weak reference is
  * being made to it). */
 void gh_brc_set_maybe_weakref(gh_object *o);
-/* A new reference unless the object is dead (CPython's _Py_TryIncref). */
-bool gh_brc_try_incref(gh_object *o);
 /* A dealloc lending a temporary reference to a finalizer: the calling
  * thread becomes the owner with local count v, shared 0. */
 void gh_brc_refcnt_set(gh_object *o, uint64_t v);

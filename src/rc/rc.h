@@ -107,6 +107,7 @@
 #endif
 
 #include "base/atomic.h"
+#include "base/qsbr.h"
 #include "object/object.h"
 #include "rc/brc.h"
 #include "rc/dealloc.h"
@@ -363,6 +364,12 @@ GH_INLINE void gh_rc_thread_stop(struct gh_tstate *ts)
 {
 #if defined(GH_FL_RC_BIASED)
     gh_brc_thread_fini(ts);
+#endif
+#if defined(GH_FL_LOCKFREE_READS)
+    /* The memory this thread deferred for lock-free readers (base/qsbr.h),
+     * its last merges' frees included, goes back while the thread is
+     * still attached. */
+    gh_qsbr_flush(ts);
 #else
     (void)ts;
 #endif

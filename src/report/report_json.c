@@ -464,6 +464,10 @@ static json_t *rc_json(struct jb *b, const struct gh_result *r)
         jb_set(b, bi, "shared_decrefs", ju64(r->rc.shared_decrefs));
         jb_set(b, bi, "queued", ju64(r->rc.queued));
         jb_set(b, bi, "merged", ju64(r->rc.merged));
+        if (r->strategy.sync == GH_SYNC_OBJLOCK) {
+            jb_set(b, bi, "lockfree_list_fallbacks", ju64(r->rc.lockfree_list_fallbacks));
+            jb_set(b, bi, "lockfree_dict_fallbacks", ju64(r->rc.lockfree_dict_fallbacks));
+        }
     }
     jb_set(b, o, "biased", bi);
     return o;

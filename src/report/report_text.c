@@ -256,6 +256,10 @@ static void text_rc(FILE *out, const struct gh_result *r)
     fprintf(out, "rc          biased: %" PRIu64 " decrements by non-owners, %" PRIu64
             " objects queued for their owner, %" PRIu64 " merges\n",
             r->rc.shared_decrefs, r->rc.queued, r->rc.merged);
+    if (r->strategy.sync == GH_SYNC_OBJLOCK)
+        fprintf(out, "lock-free   list.get and dict.get read without the lock (QSBR); fell back to it: "
+                "list %" PRIu64 ", dict %" PRIu64 "\n",
+                r->rc.lockfree_list_fallbacks, r->rc.lockfree_dict_fallbacks);
 }
 
 static void text_alloc(FILE *out, const struct gh_result *r)

@@ -16,6 +16,7 @@
 #include "alloc/trace.h"
 #include "base/clock.h"
 #include "base/die.h"
+#include "base/qsbr.h"
 #include "base/rng.h"
 #include "object/object.h"
 #include "scenario/flavor.h"
@@ -433,6 +434,10 @@ int gh_run(struct gh_scenario *s, const struct gh_run_config *cfg, struct gh_res
      * CPython: a mortal one could be found in the table by one thread while
      * another drops its last reference (docs/objects.md, "Interning"). */
     gh_model.intern_immortal = !res->has_gil;
+    /* The lock-free-read flavour (sync=objlock rc=biased): QSBR on, so its
+     * threads register, report quiescent states and defer their frees
+     * (base/qsbr.h). */
+    gh_qsbr_enable(st->sync == GH_SYNC_OBJLOCK && st->rc == GH_RC_BIASED);
     gh_check_pthread(gh_alloc_init(st->alloc, !res->has_gil) == 0 ? 0 : EINVAL);
     if (res->has_gil)
         gh_gil_init(st->switch_ns, st->sync == GH_SYNC_GIL_TICKS ? st->ticks : 0);
@@ -578,6 +583,8 @@ int gh_run(struct gh_scenario *s, const struct gh_run_config *cfg, struct gh_res
         res->rc.shared_decrefs += tr->rc.shared_decrefs;
         res->rc.queued += tr->rc.queued;
         res->rc.merged += tr->rc.merged;
+        res->rc.lockfree_list_fallbacks += tr->rc.lockfree_list_fallbacks;
+        res->rc.lockfree_dict_fallbacks += tr->rc.lockfree_dict_fallbacks;
         hazards_merge(&res->hazards, &tr->hazards);
     }
     counters_finish(s, &run, w, nthreads, counter0, res);
@@ -639,11 +646,14 @@ int gh_run(struct gh_scenario *s, const struct gh_run_config *cfg, struct gh_res
         res->gc_garbage_at_exit = fl->gc_fini();
     }
     fl->fini();
+    gh_qsbr_flush(&main_ts);
     gh_quarantine_flush();
     hazards_merge(&res->hazards, &main_ts.hazards);
     res->rc.shared_decrefs += main_ts.brc_shared_decrefs;
     res->rc.queued += main_ts.brc_queued;
     res->rc.merged += main_ts.brc_merged;
+    res->rc.lockfree_list_fallbacks += main_ts.lockfree_list_fallbacks;
+    res->rc.lockfree_dict_fallbacks += main_ts.lockfree_dict_fallbacks;
     struct gh_alloc_stats after;
     gh_alloc_thread_detach();
     gh_alloc_stats_get(&after);
@@ -663,6 +673,7 @@ int gh_run(struct gh_scenario *s, const struct gh_run_config *cfg, struct gh_res
     for (int k = 0; k < GH_HAZARD_COUNT; k++)
         res->hazards_total += res->hazards.n[k];
     gh_tstate_unbind();
+    gh_qsbr_enable(false);
     gh_alloc_fini();
     if (res->has_gil)
         gh_gil_fini();

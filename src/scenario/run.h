@@ -59,6 +59,10 @@ struct gh_rc_stats {
     uint64_t merged;         /* merges: local count reached 0 with others
                                 counting, queue merges, merges for an exited
                                 owner, the collector's */
+    /* sync=objlock rc=biased's lock-free reads (containers/containers.h):
+     * list.get / dict.get that fell back to the locked path (a refused
+     * conditional increment, a slot changed under the read). */
+    uint64_t lockfree_list_fallbacks, lockfree_dict_fallbacks;
 };
 
 struct gh_thread_result {

@@ -23,8 +23,8 @@ const struct gh_preset gh_presets[] = {
      GH_SYNC_GIL_TICKS, GH_RC_PLAIN, false, GH_ALLOC_ARENA, GH_GC_GENERATIONAL},
     {"atomic", "atomic reference counts and per-object locks (the Gilectomy approach)",
      GH_SYNC_OBJLOCK, GH_RC_ATOMIC, true, GH_ALLOC_THREAD, GH_GC_STW},
-    {"ft", "CPython 3.13t/3.14t free-threaded build: biased counts, per-object locks "
-           "(list and dict reads still lock: lock-free reads not built yet)",
+    {"ft", "CPython 3.13t/3.14t free-threaded build: biased counts, per-object locks, "
+           "list.get and dict.get without the lock (QSBR grace periods, liburcu)",
      GH_SYNC_OBJLOCK, GH_RC_BIASED, true, GH_ALLOC_THREAD, GH_GC_STW},
     {"locks", "fine-grained locking everywhere: every count updated under its object's own "
               "mutex, per-object locks",

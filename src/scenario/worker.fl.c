@@ -827,6 +827,9 @@ static GH_NOINLINE bool exec_model_op(struct gh_worker *w, struct gh_tstate *ts,
     case GH_OP_CYCLE_NEW: case GH_OP_GC_DOT:
         return exec_gc_op(w, ts, op, globals, locals);
     case GH_OP_TRACE_SNAPSHOT: {
+        /* Memory this thread freed and deferred for lock-free readers
+         * (base/qsbr.h) counts as freed in a snapshot: flushed first. */
+        gh_qsbr_flush(ts);
         struct gh_trace_snapshot *snap = gh_trace_take_snapshot();
         if (!snap)
             return false;       /* not tracing */
@@ -841,6 +844,7 @@ static GH_NOINLINE bool exec_model_op(struct gh_worker *w, struct gh_tstate *ts,
         if (op->on.slot >= 0) {
             to = snaps[op->on.slot];
         } else {
+            gh_qsbr_flush(ts); /* as trace.snapshot */
             to = fresh = gh_trace_take_snapshot();
         }
         const struct gh_role *role = &w->run->s->roles[w->role];
@@ -1272,7 +1276,8 @@ static void *worker_main(void *arg)
     for (int c = 0; c < GH_LOCK_NCLASSES; c++)
         res->locks[c] = ts->locks[c];
     res->hazards = ts->hazards;
-    res->rc = (struct gh_rc_stats){ts->brc_shared_decrefs, ts->brc_queued, ts->brc_merged};
+    res->rc = (struct gh_rc_stats){ts->brc_shared_decrefs, ts->brc_queued, ts->brc_merged,
+                                   ts->lockfree_list_fallbacks, ts->lockfree_dict_fallbacks};
     free(locals);
     free(snaps);
     free(cumulative);

@@ -21,6 +21,7 @@
 #error "sync/sync.h is for flavoured code (*.fl.c) only"
 #endif
 
+#include "base/qsbr.h"
 #include "base/stw.h"
 #include "sync/critsec.h"
 #include "sync/gil.h"
@@ -47,7 +48,16 @@ GH_INLINE void gh_sync_thread_stop(struct gh_tstate *ts) { gh_gil_drop(ts); }
 
 /* Without a GIL a thread is attached while it touches objects and parks at
  * its switch points when another thread stops the world (base/stw.h). */
-GH_INLINE void gh_sync_checkpoint(struct gh_tstate *ts) { gh_stw_checkpoint(ts); }
+/* Under the lock-free-read flavour the switch point is also where the
+ * thread reports its QSBR quiescent states (base/qsbr.h); attaching and
+ * detaching bring it online and offline. */
+GH_INLINE void gh_sync_checkpoint(struct gh_tstate *ts)
+{
+#if defined(GH_FL_LOCKFREE_READS)
+    gh_qsbr_checkpoint(ts);
+#endif
+    gh_stw_checkpoint(ts);
+}
 GH_INLINE void gh_sync_block_begin(struct gh_tstate *ts) { gh_stw_detach(ts); }
 GH_INLINE void gh_sync_block_end(struct gh_tstate *ts) { gh_stw_attach(ts); }
 GH_INLINE void gh_sync_thread_start(struct gh_tstate *ts) { gh_stw_attach(ts); }

@@ -1,0 +1,386 @@
+/* test_lockfree.fl.c - list.get and dict.get without the container's lock
+ * under sync=objlock rc=biased (base/qsbr.h, containers/containers.h), and
+ * what the other flavours keep: their reads lock (or the GIL covers them).
+ * The body is compiled once per flavour. */
+#include <pthread.h>
+#include <time.h>
+
+/* The slot re-check: a replacement between the conditional increment and
+ * the re-check, as a racing list.set would make (the hook runs in the
+ * reader's lock-free path only; see containers.h). */
+struct gh_list;
+__attribute__((unused)) static void recheck_hook(struct gh_list *l, void *item);
+#define GH_LOCKFREE_TEST_HOOK(l, item) recheck_hook((l), (item))
+
+#include "fl_fixture.h"
+
+#define L(o) ((struct gh_list *)(void *)(o))
+#define D(o) ((struct gh_dict *)(void *)(o))
+
+static bool fx_lockfree(void)
+{
+#if defined(GH_FL_LOCKFREE_READS)
+    return true;
+#else
+    return false;
+#endif
+}
+
+/* QSBR on for the lock-free flavour, before the fixture attaches the
+ * test's thread (attaching brings it online), as gh_run does. */
+static void lf_setup(void)
+{
+    gh_qsbr_enable(fx_lockfree());
+    fx_setup();
+    cr_assert_eq(fx_ts.qsbr_online, fx_lockfree());
+}
+
+static void lf_teardown(void)
+{
+    fx_teardown();
+    gh_qsbr_enable(false);
+}
+
+#define LF_TEST(name, ...) \
+    Test(GH_FL(lockfree), name, .init = lf_setup, .fini = lf_teardown, ##__VA_ARGS__)
+
+static gh_object *hook_replacement; /* armed when non-NULL */
+
+__attribute__((unused)) static void recheck_hook(struct gh_list *l, void *item)
+{
+    (void)item;
+    gh_object *r = hook_replacement;
+    if (!r)
+        return;
+    hook_replacement = NULL;
+    gh_object *old = gh_list_set(&fx_ts, l, 0, r);
+    cr_assert_eq(old, item, "the hook runs on the item the reader took");
+    gh_decref(old); /* the list's reference; the reader still holds one */
+}
+
+static uint64_t lock_count(enum gh_lock_class c) { return fx_ts.locks[c].acquisitions; }
+
+LF_TEST(get_takes_no_lock, .timeout = 10)
+{
+    uint64_t live0 = fx_live();
+    gh_object *l = GH_FL(gh_list_new)();
+    gh_object *d = GH_FL(gh_dict_new)();
+    for (int i = 0; i < 100; i++) {
+        gh_list_append(&fx_ts, L(l), gh_int_new(1000 + i));
+        cr_assert_eq(GH_FL(gh_dict_set)(&fx_ts, D(d), gh_int_new(i), gh_int_new(2000 + i)), 0);
+    }
+    gh_object *skey = GH_FL(gh_str_new)("text", 4);
+    cr_assert_eq(GH_FL(gh_dict_set)(&fx_ts, D(d), gh_newref(skey), gh_int_new(7)), 0);
+    uint64_t list0 = lock_count(GH_LOCK_list), dict0 = lock_count(GH_LOCK_dict);
+    for (int i = 0; i < 100; i++) {
+        gh_object *x = gh_list_get(&fx_ts, L(l), i);
+        cr_assert_eq(((struct gh_int *)(void *)x)->value, 1000 + i);
+        gh_decref(x);
+        gh_object *k = gh_int_new(i);
+        gh_object *v = GH_FL(gh_dict_get)(&fx_ts, D(d), k);
+        cr_assert_not_null(v);
+        cr_assert_eq(((struct gh_int *)(void *)v)->value, 2000 + i);
+        gh_decref(v);
+        gh_decref(k);
+    }
+    /* An equal key that is another object: compared without the lock. */
+    gh_object *skey2 = GH_FL(gh_str_new)("text", 4);
+    gh_object *v = GH_FL(gh_dict_get)(&fx_ts, D(d), skey2);
+    cr_assert_not_null(v);
+    gh_decref(v);
+    gh_object *missing = gh_int_new(100000);
+    cr_assert_null(GH_FL(gh_dict_get)(&fx_ts, D(d), missing));
+    cr_assert_null(gh_list_get(&fx_ts, L(l), 100), "out of range");
+    uint64_t list_reads = 101, dict_reads = 102;
+    uint64_t dl = lock_count(GH_LOCK_list) - list0, dd = lock_count(GH_LOCK_dict) - dict0;
+    if (fx_lockfree()) {
+        cr_assert_eq(dl, 0, "list.get took the list's lock %llu times", (unsigned long long)dl);
+        cr_assert_eq(dd, 0, "dict.get took the dict's lock %llu times", (unsigned long long)dd);
+        cr_assert_eq(fx_ts.lockfree_list_fallbacks + fx_ts.lockfree_dict_fallbacks, 0);
+    } else if (fx_objlock()) {
+        cr_assert_eq(dl, list_reads, "one critical section per list.get");
+        cr_assert_eq(dd, dict_reads, "one critical section per dict.get");
+    } else {
+        cr_assert_eq(dl + dd, 0, "no object locks under the GIL or sync=none");
+    }
+    gh_decref(missing);
+    gh_decref(skey2);
+    gh_decref(skey);
+    gh_decref(l);
+    gh_decref(d);
+    gh_qsbr_flush(&fx_ts); /* the deferred arrays, tables and objects */
+    cr_assert_eq(fx_live(), live0, "every deferred free happened");
+}
+
+/* CPython's _Py_TryIncref: a count of zero is refused, under every rc. */
+LF_TEST(conditional_increment_refuses_a_dead_object, .timeout = 10)
+{
+    gh_object *o = GH_FL(gh_instance_new)();
+    cr_assert(gh_try_incref(o), "alive: taken");
+    gh_decref(o);
+    gh_refcnt_set(o, 0); /* as its last decrement leaves it */
+    cr_assert_not(gh_try_incref(o), "count 0: refused");
+    cr_assert_eq(gh_refcnt(o), 0, "and not revived");
+    gh_refcnt_set(o, 1);
+    gh_decref(o);
+}
+
+struct other_arg {
+    gh_object *list, *item;
+    bool first, second;
+    uint64_t fallbacks;
+};
+
+static void *read_twice_from_another_thread(void *p)
+{
+    struct other_arg *a = p;
+    struct gh_tstate ts;
+    gh_tstate_bind(&ts, 1, "reader");
+    gh_alloc_thread_attach();
+    gh_sync_thread_start(&ts);
+    gh_rc_thread_start(&ts);
+#if defined(GH_FL_RC_BIASED)
+    /* Not the owner, and only the owner has counted it: the shared count
+     * reads 0, which the conditional increment must refuse. */
+    a->first = gh_try_incref(a->item);
+    if (a->first)
+        gh_decref(a->item);
+#endif
+    gh_object *x = gh_list_get(&ts, L(a->list), 0);
+    a->second = x == a->item;
+    if (x)
+        gh_decref(x);
+    x = gh_list_get(&ts, L(a->list), 0);
+    a->second = a->second && x == a->item;
+    if (x)
+        gh_decref(x);
+    a->fallbacks = ts.lockfree_list_fallbacks;
+    gh_rc_thread_stop(&ts);
+    gh_sync_thread_stop(&ts);
+    gh_alloc_thread_detach();
+    gh_tstate_unbind();
+    return NULL;
+}
+
+/* rc=biased: another thread's item whose shared count is 0 cannot be taken
+ * lock-free (its owner may free it without a merge at any moment): the
+ * first read falls back to the lock and announces the item shared, so the
+ * second read is lock-free. */
+LF_TEST(refused_item_falls_back_then_reads_lock_free, .timeout = 10)
+{
+    FX_REQUIRE_THREAD_SAFETY();
+    gh_object *l = GH_FL(gh_list_new)();
+    gh_object *item = GH_FL(gh_instance_new)();
+    gh_list_append(&fx_ts, L(l), gh_newref(item));
+    struct other_arg a = {l, item, true, false, 0};
+    pthread_t t;
+    gh_sync_block_begin(&fx_ts);
+    cr_assert_eq(pthread_create(&t, NULL, read_twice_from_another_thread, &a), 0);
+    pthread_join(t, NULL);
+    gh_sync_block_end(&fx_ts);
+    cr_assert(a.second, "both reads returned the item");
+#if defined(GH_FL_RC_BIASED)
+    cr_assert_not(a.first, "a non-owner's conditional increment refuses shared count 0");
+#endif
+    if (fx_lockfree())
+        cr_assert_eq(a.fallbacks, 1, "one fallback, then lock-free (got %llu)",
+                     (unsigned long long)a.fallbacks);
+    else
+        cr_assert_eq(a.fallbacks, 0);
+    gh_decref(item);
+    gh_decref(l);
+}
+
+/* The re-check: the slot changed between the increment and the re-check
+ * (the hook replaces item 0): the reader lets its item go and the locked
+ * path returns what the list holds now. */
+LF_TEST(slot_recheck_sees_a_replace, .timeout = 10)
+{
+    if (!fx_lockfree())
+        cr_skip_test("reads lock: nothing can change between the read and the increment");
+    gh_object *l = GH_FL(gh_list_new)();
+    gh_object *first = GH_FL(gh_instance_new)();
+    gh_object *second = GH_FL(gh_instance_new)();
+    gh_list_append(&fx_ts, L(l), gh_newref(first));
+    uint64_t count_before = gh_refcnt(first);
+    hook_replacement = gh_newref(second);
+    uint64_t locks0 = lock_count(GH_LOCK_list);
+    gh_object *x = gh_list_get(&fx_ts, L(l), 0);
+    cr_assert_null(hook_replacement, "the hook ran");
+    cr_assert_eq(x, second, "the replacement, read under the lock");
+    cr_assert_eq(fx_ts.lockfree_list_fallbacks, 1);
+    /* The hook's list.set locked once, the fallback once. */
+    cr_assert_eq(lock_count(GH_LOCK_list) - locks0, 2);
+    cr_assert_eq(gh_refcnt(first), count_before - 1,
+                 "the reader's increment of the replaced item was undone");
+    gh_decref(x);
+    gh_decref(first);
+    gh_decref(second);
+    gh_decref(l);
+}
+
+/* A resize while a reader holds the old array: the array waits for the
+ * reader's quiescent state. The resizer flushes (waits for the grace
+ * period); the reader holds out 100 ms before its next switch point, and
+ * the flush must not end before that. */
+struct grace {
+    gh_object *list;
+    int stage;           /* 1: reader has the array; 2: resized; 3: flushed */
+    gh_object **old_items;
+    int64_t first_value; /* read from the old array after the resize */
+    bool flushed_early;
+    uint64_t flush_ns;
+};
+
+static int stage_get(struct grace *g) { return __atomic_load_n(&g->stage, __ATOMIC_ACQUIRE); }
+static void stage_set(struct grace *g, int s) { __atomic_store_n(&g->stage, s, __ATOMIC_RELEASE); }
+
+static uint64_t now_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+static void *grace_reader(void *p)
+{
+    struct grace *g = p;
+    struct gh_tstate ts;
+    gh_tstate_bind(&ts, 1, "reader");
+    gh_alloc_thread_attach();
+    gh_sync_thread_start(&ts);
+    gh_rc_thread_start(&ts);
+    /* As a lock-free list.get between its load of the array and its use. */
+    g->old_items = gh_atomic_load_acquire_ptr((void *const *)(void *)&L(g->list)->ob_item);
+    stage_set(g, 1);
+    while (stage_get(g) < 2)
+        sched_yield();
+    struct timespec ms100 = {0, 100000000};
+    nanosleep(&ms100, NULL);
+    gh_object *x = gh_atomic_load_acquire_ptr((void *const *)(void *)&g->old_items[0]);
+    g->first_value = ((struct gh_int *)(void *)x)->value;
+    g->flushed_early = stage_get(g) == 3;
+    gh_switch_point(&ts); /* ... quiescent states from here on */
+    for (int i = 0; i < 2 * (int)GH_QSBR_PERIOD; i++)
+        gh_switch_point(&ts);
+    gh_rc_thread_stop(&ts);
+    gh_sync_thread_stop(&ts); /* offline */
+    gh_alloc_thread_detach();
+    gh_tstate_unbind();
+    return NULL;
+}
+
+LF_TEST(resize_waits_for_a_reader_grace_period, .timeout = 20)
+{
+    if (!fx_lockfree())
+        cr_skip_test("no lock-free reader to wait for");
+    gh_object *l = GH_FL(gh_list_new)();
+    for (int i = 0; i < 8; i++)
+        gh_list_append(&fx_ts, L(l), gh_int_new(5000 + i));
+    struct grace g = {.list = l};
+    pthread_t t;
+    cr_assert_eq(pthread_create(&t, NULL, grace_reader, &g), 0);
+    while (stage_get(&g) < 1)
+        sched_yield();
+    gh_object **before = L(l)->ob_item;
+    cr_assert_eq(g.old_items, before);
+    for (int i = 8; i < 200; i++) /* several resizes: the array is replaced */
+        gh_list_append(&fx_ts, L(l), gh_int_new(5000 + i));
+    cr_assert_neq(L(l)->ob_item, before, "the array was replaced");
+    stage_set(&g, 2);
+    uint64_t t0 = now_ns();
+    gh_qsbr_flush(&fx_ts); /* detaches meanwhile: the reader may run */
+    g.flush_ns = now_ns() - t0;
+    stage_set(&g, 3);
+    gh_sync_block_begin(&fx_ts);
+    pthread_join(t, NULL);
+    gh_sync_block_end(&fx_ts);
+    cr_assert_not(g.flushed_early, "the old array was released before the reader's quiescent state");
+    cr_assert_eq(g.first_value, 5000, "the old array still held its items");
+    cr_assert_geq(g.flush_ns, 50000000u, "the flush waited for the reader (%llu ns)",
+                  (unsigned long long)g.flush_ns);
+    gh_decref(l);
+}
+
+/* Readers against a resizing writer, checking every item they get. */
+struct churn {
+    gh_object *list, *dict;
+    int done;
+    int bad;
+    uint64_t good;
+};
+
+static void *churn_reader(void *p)
+{
+    struct churn *c = p;
+    struct gh_tstate ts;
+    gh_tstate_bind(&ts, 2, "reader");
+    gh_alloc_thread_attach();
+    gh_sync_thread_start(&ts);
+    gh_rc_thread_start(&ts);
+    uint64_t good = 0;
+    for (uint64_t i = 0; !__atomic_load_n(&c->done, __ATOMIC_ACQUIRE); i++) {
+        int64_t n = gh_list_len(L(c->list));
+        gh_object *x = gh_list_get(&ts, L(c->list), n ? (int64_t)(i % (uint64_t)n) : 0);
+        if (x) {
+            int64_t v = ((struct gh_int *)(void *)x)->value;
+            if (x->ob_type->kind != GH_KIND_INT || v < 10000 || v >= 10000000)
+                __atomic_fetch_add(&c->bad, 1, __ATOMIC_RELAXED);
+            else
+                good++;
+            gh_decref(x);
+        }
+        gh_object *k = gh_int_new((int64_t)(i % 32));
+        gh_object *v = GH_FL(gh_dict_get)(&ts, D(c->dict), k);
+        gh_decref(k);
+        if (v) {
+            if (v->ob_type->kind != GH_KIND_INT || ((struct gh_int *)(void *)v)->value < 10000)
+                __atomic_fetch_add(&c->bad, 1, __ATOMIC_RELAXED);
+            else
+                good++;
+            gh_decref(v);
+        }
+        gh_switch_point(&ts);
+    }
+    c->good = good;
+    gh_rc_thread_stop(&ts);
+    gh_sync_thread_stop(&ts);
+    gh_alloc_thread_detach();
+    gh_tstate_unbind();
+    return NULL;
+}
+
+LF_TEST(reads_during_resizes_see_live_items, .timeout = 60)
+{
+    FX_REQUIRE_THREAD_SAFETY();
+    uint64_t live0 = fx_live();
+    struct churn c = {.list = GH_FL(gh_list_new)(), .dict = GH_FL(gh_dict_new)()};
+    pthread_t t;
+    cr_assert_eq(pthread_create(&t, NULL, churn_reader, &c), 0);
+    int64_t next = 10000;
+    for (int round = 0; round < 20; round++) {
+        for (int i = 0; i < 300; i++) {
+            gh_list_append(&fx_ts, L(c.list), gh_int_new(next++));
+            cr_assert_eq(GH_FL(gh_dict_set)(&fx_ts, D(c.dict), gh_int_new(i % 32), gh_int_new(next++)), 0);
+            gh_switch_point(&fx_ts);
+        }
+        for (int i = 0; i < 300; i++) {
+            gh_object *x = gh_list_pop(&fx_ts, L(c.list));
+            if (x)
+                gh_decref(x);
+            gh_object *k = gh_int_new(i % 32);
+            (void)GH_FL(gh_dict_del)(&fx_ts, D(c.dict), k);
+            gh_decref(k);
+            gh_switch_point(&fx_ts);
+        }
+    }
+    __atomic_store_n(&c.done, 1, __ATOMIC_RELEASE);
+    gh_sync_block_begin(&fx_ts);
+    pthread_join(t, NULL);
+    gh_sync_block_end(&fx_ts);
+    cr_assert_eq(c.bad, 0, "a reader got a dead or foreign object");
+    gh_decref(c.list);
+    gh_decref(c.dict);
+    gh_qsbr_flush(&fx_ts);
+    cr_assert_eq(fx_live(), live0, "every deferred free happened");
+}
