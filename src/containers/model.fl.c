@@ -692,6 +692,24 @@ void GH_FL(gh_model_init)(void)
     wvdict_remover = GH_FL(gh_function_new)("_remove_dead_weakref", wvdict_remove_code, 1, NULL, 0);
 }
 
+void GH_FL(gh_model_visit_roots)(gh_visitproc visit, void *arg)
+{
+    if (plain_class)
+        visit(plain_class, arg);
+    if (wvdict_remover)
+        visit(wvdict_remover, arg);
+    /* immortal=off: the runtime's one reference to each static object
+     * (gh_static_counts_init); immortal ones are skipped by the census. */
+    if (gh_model.immortal)
+        return;
+    visit(&gh_none, arg);
+    visit(&gh_true.v.ob, arg);
+    visit(&gh_false.v.ob, arg);
+    for (int i = 0; i < GH_SMALL_INT_COUNT; i++)
+        visit(&gh_small_ints[i].v.ob, arg);
+    visit((gh_object *)(void *)gh_empty_tuple, arg);
+}
+
 void GH_FL(gh_model_fini)(void)
 {
     gh_decref(wvdict_remover);
