@@ -169,10 +169,12 @@ void GH_FL(gh_census_walk)(const struct gh_census_roots *roots, struct gh_census
         int64_t count = (int64_t)rc;
         if (count < refs) {
             st->low++;
-            gh_hazard_note_census(GH_HAZARD_REFCNT_LOW, o->ob_type->tp_name, count, refs);
+            gh_hazard_note_census(GH_HAZARD_REFCNT_LOW, gh_kind_name(o->ob_type->kind), count,
+                                  refs);
         } else if (count > refs) {
             st->high++;
-            gh_hazard_note_census(GH_HAZARD_REFCNT_HIGH, o->ob_type->tp_name, count, refs);
+            gh_hazard_note_census(GH_HAZARD_REFCNT_HIGH, gh_kind_name(o->ob_type->kind), count,
+                                  refs);
         }
     }
     census_free(c);

@@ -277,10 +277,10 @@ static void checked_teardown(const struct gh_scenario_fl *sfl, const struct gh_f
 
 /* ---- the census (gc/census.h) ------------------------------------------------ */
 
-/* Every CENSUS_INTERVAL_NS of the measured phase (counted from the end of
- * the last one, so a census of a big heap cannot take the whole run), and
- * once after the workers have stopped. */
-#define CENSUS_INTERVAL_NS 100000000u
+/* Every cfg->census_ns (default CENSUS_INTERVAL_NS) of the measured phase,
+ * counted from the end of the last one, so a census of a big heap cannot
+ * take the whole run; and once after the workers have stopped. */
+#define CENSUS_INTERVAL_NS UINT64_C(100000000)
 
 struct census_ctx {
     struct gh_run_shared *run;
@@ -506,7 +506,8 @@ int gh_run(struct gh_scenario *s, const struct gh_run_config *cfg, struct gh_res
     bool interrupted = false;
     struct census_ctx census = {&run, w, nthreads, res->has_gil};
     const struct gh_census_roots census_roots = {census_visit, census_quiescent, &census};
-    uint64_t next_census = t0 + CENSUS_INTERVAL_NS;
+    const uint64_t census_every = cfg->census_ns ? cfg->census_ns : CENSUS_INTERVAL_NS;
+    uint64_t next_census = t0 + census_every;
     if (res->duration_ns) {
         uint64_t end = t0 + res->duration_ns;
         for (uint64_t now = t0; now < end; now = gh_now_ns()) {
@@ -516,7 +517,7 @@ int gh_run(struct gh_scenario *s, const struct gh_run_config *cfg, struct gh_res
             }
             if (res->checked && now >= next_census) {
                 fl->census(&main_ts, &census_roots, &res->census);
-                next_census = gh_now_ns() + CENSUS_INTERVAL_NS;
+                next_census = gh_now_ns() + census_every;
                 continue;
             }
             uint64_t left = end - now;
@@ -538,7 +539,7 @@ int gh_run(struct gh_scenario *s, const struct gh_run_config *cfg, struct gh_res
             }
             if (res->checked && gh_now_ns() >= next_census) {
                 fl->census(&main_ts, &census_roots, &res->census);
-                next_census = gh_now_ns() + CENSUS_INTERVAL_NS;
+                next_census = gh_now_ns() + census_every;
             }
             gh_sleep_ns(1000000u);
         }

@@ -43,6 +43,9 @@ struct gh_run_config {
     /* The checked mode (--check / --no-check): 0 the default (on exactly
      * for a strategy that is unsafe by construction), 1 on, -1 off. */
     int check;
+    /* The checked mode's census (gc/census.h): its period during the
+     * measured phase, 0 for the default (100 ms). */
+    uint64_t census_ns;
 };
 
 struct gh_op_result {
