@@ -710,6 +710,27 @@ void GH_FL(gh_model_visit_roots)(gh_visitproc visit, void *arg)
     visit((gh_object *)(void *)gh_empty_tuple, arg);
 }
 
+bool GH_FL(gh_type_is_known)(const gh_object *o)
+{
+    static const struct gh_type *const known[] = {
+        &GH_FL(gh_none_type), &GH_FL(gh_bool_type), &GH_FL(gh_int_type),
+        &GH_FL(gh_float_type), &GH_FL(gh_str_type), &GH_FL(gh_bytes_type),
+        &GH_FL(gh_bytearray_type), &GH_FL(gh_tuple_type), &GH_FL(gh_list_type),
+        &GH_FL(gh_dict_type), &GH_FL(gh_set_type), &GH_FL(gh_frozenset_type),
+        &GH_FL(gh_object_type), &class_type, &function_type, &weakref_type, &wvdict_type,
+        &gh_freed_type,
+    };
+    const struct gh_type *tp = o->ob_type;
+    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+        if (tp == known[i])
+            return true;
+    /* An instance's type is embedded in its class, a class object. */
+    const struct gh_class *cls = (const struct gh_class *)(const void *)((const char *)tp -
+                                                                   offsetof(struct gh_class, tp));
+    return ((uintptr_t)cls & 15u) == 0 && cls->ob.ob_type == &class_type &&
+           tp->kind == GH_KIND_INSTANCE;
+}
+
 void GH_FL(gh_model_fini)(void)
 {
     gh_decref(wvdict_remover);

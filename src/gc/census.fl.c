@@ -11,6 +11,10 @@
 #include "gc/census.h"
 #include "gc/gc.h"
 
+/* gil-ticks: how long the census waits for the GIL before it gives up
+ * (the run's end must not wait for a census). */
+#define CENSUS_GIL_WAIT_NS UINT64_C(50000000)
+
 /* One object met: the strong references found to it. Open addressing on
  * the address; the table and the stack are the C heap's, not the model's
  * allocator's (the census must not change what the run measures). */
@@ -87,6 +91,17 @@ static struct centry *meet(struct census *c, gh_object *o)
     return &c->tab[j];
 }
 
+#if defined(GH_FL_SYNC_NONE)
+/* Drops o from the comparison (its entry stays, as a tombstone). */
+static void forget(struct census *c, gh_object *o)
+{
+    size_t j = slot_of(c, o);
+    while (c->tab[j].o != o)
+        j = (j + 1) & (c->cap - 1);
+    c->tab[j].refs = INT64_MIN;
+}
+#endif
+
 /* A strong reference to ref. Does not read *ref (roots are visited under
  * locks a fault must not leave held). */
 static void visit_ref(gh_object *ref, void *arg)
@@ -144,6 +159,12 @@ void GH_FL(gh_census_walk)(const struct gh_census_roots *roots, struct gh_census
 
     while (c->sn) {
         gh_object *o = c->stack[--c->sn];
+#if defined(GH_FL_SYNC_NONE)
+        if (!GH_FL(gh_type_is_known)(o)) { /* a torn slot's stale bits: no object */
+            forget(c, o);
+            continue;
+        }
+#endif
         if (gh_is_freed(o))
             continue; /* reported below, if referenced; holds nothing now */
         references_of(o, c);
@@ -154,6 +175,8 @@ void GH_FL(gh_census_walk)(const struct gh_census_roots *roots, struct gh_census
         if (!o)
             continue;
         int64_t refs = c->tab[i].refs;
+        if (refs < 0)
+            continue; /* forgotten: not an object */
         if (gh_is_freed(o)) {
             if (refs) { /* a reference to a freed object: it was freed early */
                 st->freed++;
@@ -185,7 +208,11 @@ bool GH_FL(gh_census_run)(struct gh_tstate *ts, const struct gh_census_roots *ro
                           struct gh_census_stats *st)
 {
     uint64_t t0 = gh_now_ns();
-    GH_FL(gh_gc_census_begin)(ts);
+    if (!GH_FL(gh_gc_census_begin)(ts, CENSUS_GIL_WAIT_NS)) {
+        st->skipped++; /* the GIL never came (gil-ticks' convoy) */
+        st->ns += gh_now_ns() - t0;
+        return false;
+    }
     volatile bool taken = false;
     void *volatile saved = ts->fault_jmp;
     sigjmp_buf jb;

@@ -78,7 +78,8 @@ bool GH_FL(gh_census_run)(struct gh_tstate *ts, const struct gh_census_roots *ro
 /* collect.fl.c's part: the census's stop (the GIL or the world, after any
  * collection in progress), the tracked objects, and the collector's own
  * references (gc.garbage). */
-void GH_FL(gh_gc_census_begin)(struct gh_tstate *ts);
+/* false: the GIL was not had within gil_wait_ns (gil-ticks only). */
+bool GH_FL(gh_gc_census_begin)(struct gh_tstate *ts, uint64_t gil_wait_ns);
 void GH_FL(gh_gc_census_end)(struct gh_tstate *ts);
 void GH_FL(gh_gc_visit_tracked)(void (*fn)(gh_object *o, void *arg), void *arg);
 void GH_FL(gh_gc_visit_roots)(gh_visitproc visit, void *arg);

@@ -1306,10 +1306,22 @@ int64_t GH_FL(gh_gc_write_dot)(struct gh_tstate *ts, FILE *out, gh_object *root,
 
 /* ---- what the census (census.fl.c) needs from the collector ---------------------------- */
 
-void GH_FL(gh_gc_census_begin)(struct gh_tstate *ts)
+bool GH_FL(gh_gc_census_begin)(struct gh_tstate *ts, uint64_t gil_wait_ns)
 {
-    gh_sync_thread_start(ts); /* the GIL, or attached to the world */
+#if defined(GH_FL_SYNC_GIL)
+    /* gil-ticks: no drop request makes the holders let a waiter in. */
+    if (gh__gil.ticks) {
+        if (!gh_gil_take_within(ts, gil_wait_ns))
+            return false;
+    } else {
+        gh_gil_take(ts);
+    }
+#else
+    (void)gil_wait_ns;
+    gh_sync_thread_start(ts); /* attached to the world */
+#endif
     inspect_begin(ts);        /* no collection half done; the world stopped */
+    return true;
 }
 
 void GH_FL(gh_gc_census_end)(struct gh_tstate *ts)
