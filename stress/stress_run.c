@@ -1,6 +1,9 @@
 /* stress_run.c - every shipped scenario under every safe preset, with more
  * threads than cores, checked for what a safe strategy guarantees: every
- * check holds and every byte comes back after teardown. A plain executable
+ * check holds, every byte comes back after teardown, and the census
+ * (gc/census.h), taken every 2 ms with the threads parked and once after
+ * they stop, finds every count equal to the references that exist (zero
+ * hazards, at least one census taken). A plain executable
  * (not Criterion) so that it runs under ThreadSanitizer too.
  *
  * usage: stress_run [SCENARIO_DIR] [OPS]
@@ -68,6 +71,7 @@ int main(int argc, char **argv)
                 cfg.seed = 7;
                 cfg.seed_given = true;
                 cfg.latency_sample = 16;
+                cfg.census_ns = 2000000; /* many censuses while the threads run */
                 struct gh_result r;
                 if (gh_run(s, &cfg, &r, &diag) != 0) {
                     /* A scenario whose roles need more threads is skipped. */
@@ -77,11 +81,22 @@ int main(int argc, char **argv)
                 }
                 runs++;
                 bool ok = r.status == GH_STATUS_OK && r.alloc_live_after_teardown == 0 &&
-                          r.hazards_total == 0;
-                printf("%s %-18s %-7s %d threads: %llu ops, status %s, leaked %llu bytes\n",
+                          r.hazards_total == 0 && r.census.taken >= 1;
+                printf("%s %-18s %-9s %d threads: %llu ops, status %s, leaked %llu bytes, "
+                       "%llu hazards, census %llu taken %llu skipped\n",
                        ok ? "ok  " : "FAIL", s->name, gh_presets[p].name, threads[t],
                        (unsigned long long)r.total_ops, gh_status_names[r.status],
-                       (unsigned long long)r.alloc_live_after_teardown);
+                       (unsigned long long)r.alloc_live_after_teardown,
+                       (unsigned long long)r.hazards_total, (unsigned long long)r.census.taken,
+                       (unsigned long long)r.census.skipped);
+                if (r.hazards_total)
+                    for (int k = 0; k < GH_HAZARD_COUNT; k++)
+                        if (r.hazards.n[k])
+                            printf("     %s %llu, first %s count %lld refs %lld\n",
+                                   gh_hazard_names[k], (unsigned long long)r.hazards.n[k],
+                                   r.hazards.first[k].type ? r.hazards.first[k].type : "-",
+                                   (long long)r.hazards.first[k].count,
+                                   (long long)r.hazards.first[k].refs);
                 failures += !ok;
                 gh_result_free(&r);
             }

@@ -22,6 +22,7 @@ const char *const gh_lock_class_names[GH_LOCK_NCLASSES] = {
 
 const char *const gh_hazard_names[GH_HAZARD_COUNT] = {
     "use_after_free", "double_free", "torn_read", "lost_update", "lost_rmw", "fault", "leak",
+    "refcount_low", "refcount_high",
 };
 
 void gh_hazard_note(enum gh_hazard_kind kind, const char *type)
@@ -30,7 +31,17 @@ void gh_hazard_note(enum gh_hazard_kind kind, const char *type)
     if (!ts)
         return;
     if (ts->hazards.n[kind]++ == 0)
-        ts->hazards.first[kind] = (struct gh_hazard_example){ts->index, ts->cur_op, type};
+        ts->hazards.first[kind] = (struct gh_hazard_example){ts->index, ts->cur_op, type, -1, -1};
+}
+
+void gh_hazard_note_census(enum gh_hazard_kind kind, const char *type, int64_t count,
+                           int64_t refs)
+{
+    struct gh_tstate *ts = gh__tstate_current;
+    if (!ts)
+        return;
+    if (ts->hazards.n[kind]++ == 0)
+        ts->hazards.first[kind] = (struct gh_hazard_example){-1, "census", type, count, refs};
 }
 
 void gh_tstate_bind(struct gh_tstate *ts, int index, const char *name)

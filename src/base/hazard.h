@@ -23,6 +23,11 @@ enum gh_hazard_kind {
     GH_HAZARD_FAULT,          /* a memory fault inside an operation, caught
                                  and the operation abandoned */
     GH_HAZARD_LEAK,           /* an object still alive after teardown */
+    GH_HAZARD_REFCNT_LOW,     /* the census (gc/census.h) found more strong
+                                 references to a live object than its count:
+                                 it will be freed while still referenced */
+    GH_HAZARD_REFCNT_HIGH,    /* the census found fewer references than the
+                                 count: the object can never be freed */
     GH_HAZARD_COUNT
 };
 
@@ -34,6 +39,10 @@ struct gh_hazard_example {
     int thread;               /* worker index; -1: the main thread */
     const char *op;           /* the operation in progress, or NULL */
     const char *type;         /* the object's type name, or NULL */
+    /* The census's findings (refcount_low, refcount_high): the object's
+     * count and the strong references the census found to it; -1 for the
+     * other kinds. */
+    int64_t count, refs;
 };
 
 struct gh_hazard_counts {

@@ -157,6 +157,14 @@ void gh_stw_start(struct gh_tstate *ts)
     unlock();
 }
 
+enum gh_thread_state gh_stw_state(struct gh_tstate *ts)
+{
+    lock();
+    enum gh_thread_state st = (enum gh_thread_state)ts->stw_state;
+    unlock();
+    return st;
+}
+
 int gh_stw_last_waited(void)
 {
     lock();

@@ -73,6 +73,11 @@ uint64_t gh_stw_stop(struct gh_tstate *ts);
 /* Restarts them. */
 void gh_stw_start(struct gh_tstate *ts);
 
+/* ts's state, read under the registry's mutex (the census asks, with the
+ * world stopped, whether each worker parked at its switch point rather
+ * than detached inside an operation). */
+enum gh_thread_state gh_stw_state(struct gh_tstate *ts);
+
 /* How many threads the last stop waited for (for tests). */
 int gh_stw_last_waited(void);
 

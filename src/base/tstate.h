@@ -137,6 +137,10 @@ GH_INLINE struct gh_tstate *gh_tstate_get(void) { return gh__tstate_current; }
 /* Counts a hazard on the calling thread (the first of its kind is kept as
  * the example, with the thread's current op and `type`). */
 GH_NOINLINE void gh_hazard_note(enum gh_hazard_kind kind, const char *type);
+/* The census's finding (gc/census.h): not a thread's, so the example names
+ * no thread (-1) and the operation "census"; count and refs as found. */
+void gh_hazard_note_census(enum gh_hazard_kind kind, const char *type, int64_t count,
+                           int64_t refs);
 
 /* Initialises ts (zeroing it) and makes it the calling thread's state. The
  * name is also given to the OS thread (pthread_setname_np) unless NULL. */

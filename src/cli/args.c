@@ -19,7 +19,7 @@
 enum opt_id {
     OPT_STRATEGY, OPT_STRATEGIES, OPT_SET, OPT_PARAM, OPT_THREADS, OPT_DURATION, OPT_OPS,
     OPT_SEED, OPT_REPEAT, OPT_JSON, OPT_CSV, OPT_PLOT, OPT_QUIET, OPT_CHECK, OPT_NO_CHECK,
-    OPT_HELP,
+    OPT_CENSUS, OPT_HELP,
 };
 
 struct opt {
@@ -48,6 +48,7 @@ static const struct opt opts[] = {
     {"--quiet", OPT_QUIET, NULL, RUN},
     {"--check", OPT_CHECK, NULL, RUN | CMP},
     {"--no-check", OPT_NO_CHECK, NULL, RUN | CMP},
+    {"--census", OPT_CENSUS, "a duration such as 10ms", RUN},
     {"--help", OPT_HELP, NULL, RUN | CMP},
 };
 
@@ -221,6 +222,11 @@ static int apply(struct gh_cli_opts *o, const struct opt *op, const char *v, boo
         return 0;
     case OPT_NO_CHECK:
         o->check = -1;
+        return 0;
+    case OPT_CENSUS:
+        if (gh_parse_duration(v, &o->census_ns) != 0 || o->census_ns == 0)
+            return gh__cli_usage("--census '%s': expected a positive duration with a unit, "
+                                 "such as 100ms or 10ms", v);
         return 0;
     case OPT_HELP:
         o->help = true;

@@ -80,6 +80,7 @@ struct gh_cli_opts {
     const char *plot;               /* compare --plot: .png or .svg */
     bool quiet;
     int check;                      /* --check 1, --no-check -1, default 0 */
+    uint64_t census_ns;             /* run --census: the census's period; 0 default */
     bool help;
     char *owned[GH_CLI_MAX_LIST];   /* copies the lists point into */
     int nowned;

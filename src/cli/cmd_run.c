@@ -95,6 +95,10 @@ int gh__cli_run(int argc, char **argv)
                            gh_strategy_unsafe_reason(&st));
         goto out_scenario;
     }
+    if (o.census_ns && o.check <= 0 && !(o.check == 0 && gh_strategy_unsafe_reason(&st))) {
+        rc = gh__cli_usage("--census: the census runs only in the checked mode; add --check");
+        goto out_scenario;
+    }
     struct gh_run_config cfg;
     memset(&cfg, 0, sizeof cfg);
     cfg.strategy = st;
@@ -105,6 +109,7 @@ int gh__cli_run(int argc, char **argv)
     cfg.seed_given = o.seed_given;
     cfg.latency_sample = 16;
     cfg.check = o.check;
+    cfg.census_ns = o.census_ns;
     cfg.perf_control = getenv("PERF_CTL_FIFO") && getenv("PERF_ACK_FIFO");
     /* --quiet silences everything on stdout, the scenario's `show` lines
      * too (compare runs its cells with --quiet). */

@@ -112,7 +112,10 @@ void gh__cli_help_run(void)
            "                    quarantined, uses of them, torn reads, lost updates,\n"
            "                    faults and leaks are counted as hazards (default: on\n"
            "                    exactly for an unsafe strategy)\n"
-           "  --no-check        off (refused for an unsafe strategy: it could crash)\n\n"
+           "  --no-check        off (refused for an unsafe strategy: it could crash)\n"
+           "  --census D        in the checked mode, count the references to every\n"
+           "                    live object every D with the threads parked\n"
+           "                    (default 100ms; and always once after they stop)\n\n"
            "With PERF_CTL_FIFO and PERF_ACK_FIFO set (perf --control), perf is\n"
            "enabled only for the measured phase.\n");
 }

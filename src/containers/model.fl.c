@@ -692,6 +692,45 @@ void GH_FL(gh_model_init)(void)
     wvdict_remover = GH_FL(gh_function_new)("_remove_dead_weakref", wvdict_remove_code, 1, NULL, 0);
 }
 
+void GH_FL(gh_model_visit_roots)(gh_visitproc visit, void *arg)
+{
+    if (plain_class)
+        visit(plain_class, arg);
+    if (wvdict_remover)
+        visit(wvdict_remover, arg);
+    /* immortal=off: the runtime's one reference to each static object
+     * (gh_static_counts_init); immortal ones are skipped by the census. */
+    if (gh_model.immortal)
+        return;
+    visit(&gh_none, arg);
+    visit(&gh_true.v.ob, arg);
+    visit(&gh_false.v.ob, arg);
+    for (int i = 0; i < GH_SMALL_INT_COUNT; i++)
+        visit(&gh_small_ints[i].v.ob, arg);
+    visit((gh_object *)(void *)gh_empty_tuple, arg);
+}
+
+bool GH_FL(gh_type_is_known)(const gh_object *o)
+{
+    static const struct gh_type *const known[] = {
+        &GH_FL(gh_none_type), &GH_FL(gh_bool_type), &GH_FL(gh_int_type),
+        &GH_FL(gh_float_type), &GH_FL(gh_str_type), &GH_FL(gh_bytes_type),
+        &GH_FL(gh_bytearray_type), &GH_FL(gh_tuple_type), &GH_FL(gh_list_type),
+        &GH_FL(gh_dict_type), &GH_FL(gh_set_type), &GH_FL(gh_frozenset_type),
+        &GH_FL(gh_object_type), &class_type, &function_type, &weakref_type, &wvdict_type,
+        &gh_freed_type,
+    };
+    const struct gh_type *tp = o->ob_type;
+    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+        if (tp == known[i])
+            return true;
+    /* An instance's type is embedded in its class, a class object. */
+    const struct gh_class *cls = (const struct gh_class *)(const void *)((const char *)tp -
+                                                                   offsetof(struct gh_class, tp));
+    return ((uintptr_t)cls & 15u) == 0 && cls->ob.ob_type == &class_type &&
+           tp->kind == GH_KIND_INSTANCE;
+}
+
 void GH_FL(gh_model_fini)(void)
 {
     gh_decref(wvdict_remover);

@@ -242,5 +242,16 @@ GH_INLINE uint64_t gh_id(gh_object *o) { return (uint64_t)(uintptr_t)o; }
  * released, so the allocator's live bytes return to zero. */
 void GH_FL(gh_model_init)(void);
 void GH_FL(gh_model_fini)(void);
+/* The census (gc/census.h): calls visit once for every strong reference the
+ * model itself holds (the plain class, the WeakValueDictionary's removal
+ * function; under immortal=off the runtime's reference to each static
+ * object). The interned-string table's references are not counted (as
+ * CPython's), so it holds none. */
+void GH_FL(gh_model_visit_roots)(gh_visitproc visit, void *arg);
+/* Whether o's type is one of this flavour's types, a user class's
+ * instance type, or the poison: the census's check, under sync=none, that
+ * a pointer read from a torn slot leads to an object before it calls
+ * through the type (reads o->ob_type; a fault there is the caller's). */
+bool GH_FL(gh_type_is_known)(const gh_object *o);
 
 #endif

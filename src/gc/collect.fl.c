@@ -23,6 +23,7 @@
 #include "base/die.h"
 #include "base/stw.h"
 #include "gc/gc.h"
+#include "gc/census.h"
 #include "gc/gc_internal.h"
 
 #if defined(GH_FL_NO_GIL)
@@ -1301,4 +1302,41 @@ int64_t GH_FL(gh_gc_write_dot)(struct gh_tstate *ts, FILE *out, gh_object *root,
     objvec_free(&d.edge_to);
     free(d.depth);
     return n;
+}
+
+/* ---- what the census (census.fl.c) needs from the collector ---------------------------- */
+
+bool GH_FL(gh_gc_census_begin)(struct gh_tstate *ts, uint64_t gil_wait_ns)
+{
+#if defined(GH_FL_SYNC_GIL)
+    /* gil-ticks: no drop request makes the holders let a waiter in. */
+    if (gh__gil.ticks) {
+        if (!gh_gil_take_within(ts, gil_wait_ns))
+            return false;
+    } else {
+        gh_gil_take(ts);
+    }
+#else
+    (void)gil_wait_ns;
+    gh_sync_thread_start(ts); /* attached to the world */
+#endif
+    inspect_begin(ts);        /* no collection half done; the world stopped */
+    return true;
+}
+
+void GH_FL(gh_gc_census_end)(struct gh_tstate *ts)
+{
+    inspect_end(ts);
+    gh_sync_thread_stop(ts);
+}
+
+void GH_FL(gh_gc_visit_tracked)(void (*fn)(gh_object *o, void *arg), void *arg)
+{
+    for_each_tracked(-1, true, fn, arg);
+}
+
+void GH_FL(gh_gc_visit_roots)(gh_visitproc visit, void *arg)
+{
+    if (garbage_list)
+        visit(garbage_list, arg); /* gc.garbage: the module's reference */
 }

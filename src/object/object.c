@@ -54,6 +54,11 @@ const struct gh_type gh_freed_type = {
     .tp_dealloc = freed_dealloc,
 };
 
+const char *gh_kind_name(enum gh_kind kind)
+{
+    return (unsigned)kind < GH_KIND_COUNT ? kind_names[kind] : "?";
+}
+
 const char *gh_freed_kind_name(const gh_object *o)
 {
     /* The count may have been overwritten by a racing plain increment:

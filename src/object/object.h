@@ -247,6 +247,10 @@ extern const struct gh_type gh_freed_type;
 #define GH_OBFLAG_DYING 1u
 
 GH_INLINE bool gh_is_freed(const gh_object *o) { return o->ob_type == &gh_freed_type; }
+/* A kind's name ("list", "instance"; "?" out of range): a static string,
+ * unlike a heap type's tp_name, which dies with its class (hazard examples
+ * outlive the objects). */
+const char *gh_kind_name(enum gh_kind kind);
 /* The name of the kind a poisoned object had ("list"). */
 const char *gh_freed_kind_name(const gh_object *o);
 /* The checked mode, before a deallocation: false when o is already freed

@@ -248,3 +248,12 @@ void gh_brc_merge_all_stopped(void (*hold)(gh_object *o, void *arg), void *arg)
     }
     gh_check_pthread(pthread_mutex_unlock(&registry_lock));
 }
+
+void gh_brc_visit_queues(gh_visitproc visit, void *arg)
+{
+    gh_check_pthread(pthread_mutex_lock(&registry_lock));
+    for (struct gh_tstate *t = registry; t; t = t->brc_next)
+        for (size_t i = 0; i < t->brc_len; i++)
+            visit(t->brc_queue[i], arg);
+    gh_check_pthread(pthread_mutex_unlock(&registry_lock));
+}

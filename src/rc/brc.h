@@ -142,4 +142,9 @@ void gh_brc_thread_fini(struct gh_tstate *ts);
  * drops them after restarting the world). */
 void gh_brc_merge_all_stopped(void (*hold)(gh_object *o, void *arg), void *arg);
 
+/* The census (gc/census.h), with the world stopped: calls visit on every
+ * object waiting in a merge queue, once per entry (each entry holds the
+ * reference its queuing thread did not subtract). Changes nothing. */
+void gh_brc_visit_queues(gh_visitproc visit, void *arg);
+
 #endif

@@ -519,11 +519,26 @@ static json_t *hazards_json(struct jb *b, const struct gh_result *r)
             jb_set(b, x, "thread", json_integer(e->thread));
             jb_set(b, x, "op", e->op ? json_string(e->op) : json_null());
             jb_set(b, x, "type", e->type ? json_string(e->type) : json_null());
+            if (e->count >= 0) { /* the census's: the count against the references */
+                jb_set(b, x, "count", json_integer(e->count));
+                jb_set(b, x, "refs", json_integer(e->refs));
+            }
         }
         if (!x || json_array_append_new(ex, x) != 0)
             b->oom = true;
     }
     jb_set(b, o, "total", ju64(r->hazards_total));
+    json_t *cs = json_object();
+    if (cs) { /* the censuses at quiescent points (gc/census.h) */
+        jb_set(b, cs, "taken", ju64(r->census.taken));
+        jb_set(b, cs, "skipped", ju64(r->census.skipped));
+        jb_set(b, cs, "faults", ju64(r->census.faults));
+        jb_set(b, cs, "objects", ju64(r->census.objects));
+        jb_set(b, cs, "ns", ju64(r->census.ns));
+        jb_set(b, o, "census", cs);
+    } else {
+        b->oom = true;
+    }
     jb_set(b, o, "counts", counts);
     jb_set(b, o, "examples", ex);
     return o;

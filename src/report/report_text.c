@@ -217,6 +217,10 @@ static void text_hazards(FILE *out, const struct gh_result *r)
         return;
     fprintf(out, "hazards     %" PRIu64 " (checked mode)%s\n", r->hazards_total,
             r->hazards_total ? ":" : "");
+    fprintf(out, "  census: %" PRIu64 " taken (%" PRIu64 " objects compared), %" PRIu64
+                 " skipped, %" PRIu64 " abandoned on a fault, %.1f ms\n",
+            r->census.taken, r->census.objects, r->census.skipped, r->census.faults,
+            (double)r->census.ns / 1e6);
     for (int k = 0; k < GH_HAZARD_COUNT; k++) {
         if (!r->hazards.n[k])
             continue;
@@ -226,9 +230,13 @@ static void text_hazards(FILE *out, const struct gh_result *r)
             snprintf(who, sizeof who, "worker-%d", e->thread);
         else
             snprintf(who, sizeof who, "main");
-        fprintf(out, "  %-16s %10" PRIu64 "   first: %s%s%s%s%s\n", gh_hazard_names[k],
+        char found[64] = "";
+        if (e->count >= 0) /* the census's: the count against the references */
+            snprintf(found, sizeof found, ", count %" PRId64 " for %" PRId64 " references",
+                     e->count, e->refs);
+        fprintf(out, "  %-16s %10" PRIu64 "   first: %s%s%s%s%s%s\n", gh_hazard_names[k],
                 r->hazards.n[k], who, e->op ? ", " : "", e->op ? e->op : "",
-                e->type ? ", " : "", e->type ? e->type : "");
+                e->type ? ", " : "", e->type ? e->type : "", found);
     }
 }
 

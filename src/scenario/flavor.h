@@ -12,6 +12,7 @@
 
 #include <stdint.h>
 
+#include "gc/census.h"       // struct gh_census_roots
 #include "object/object.h"
 #include "scenario/scenario.h" // struct gh_global
 #include "scenario/strategy.h"
@@ -50,6 +51,10 @@ struct gh_flavor {
      * release (gc/gc.h). */
     int64_t (*gc_collect)(struct gh_tstate *ts, int generation);
     int64_t (*gc_fini)(void);
+    /* The checked mode's census (gc/census.h) from a thread that holds
+     * neither the GIL nor an attachment. */
+    bool (*census)(struct gh_tstate *ts, const struct gh_census_roots *roots,
+                   struct gh_census_stats *st);
     /* Microbenchmarks of the hot primitives, `iters` iterations each. */
     void (*bench)(struct gh_bench_costs *out, uint64_t iters);
 };

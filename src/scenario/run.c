@@ -18,6 +18,7 @@
 #include "base/die.h"
 #include "base/qsbr.h"
 #include "base/rng.h"
+#include "base/stw.h"
 #include "object/object.h"
 #include "scenario/flavor.h"
 #include "containers/singletons.h" // struct gh_int: a counter's value
@@ -276,6 +277,54 @@ static void checked_teardown(const struct gh_scenario_fl *sfl, const struct gh_f
     ts->fault_jmp = NULL;
 }
 
+/* ---- the census (gc/census.h) ------------------------------------------------ */
+
+/* Every cfg->census_ns (default CENSUS_INTERVAL_NS) of the measured phase,
+ * counted from the end of the last one, so a census of a big heap cannot
+ * take the whole run; and once after the workers have stopped. */
+#define CENSUS_INTERVAL_NS UINT64_C(100000000)
+
+struct census_ctx {
+    struct gh_run_shared *run;
+    struct gh_worker *w;       /* NULL after the join: the globals only */
+    int nthreads;
+    bool has_gil;
+};
+
+static void census_visit(gh_visitproc visit, void *visit_arg, void *arg)
+{
+    struct census_ctx *c = arg;
+    const struct gh_scenario *s = c->run->s;
+    for (int i = 0; i < s->nglobals; i++)
+        if (c->run->globals[i])
+            visit(c->run->globals[i], visit_arg);
+    for (int t = 0; c->w && t < c->nthreads; t++) {
+        gh_object **locals = c->w[t].census_locals;
+        if (!locals)
+            continue;
+        for (int i = 0; i < s->roles[c->w[t].role].nlocals; i++)
+            if (locals[i])
+                visit(locals[i], visit_arg);
+    }
+}
+
+/* Every worker is in its loop and parked at its switch point. Under the
+ * GIL, holding it is enough: a worker gives it up only at a switch point,
+ * or in `io`, which holds nothing its locals do not. Without it, a
+ * detached worker may be inside an operation (waiting for a lock, with a
+ * new reference in hand), so only a suspended one will do. */
+static bool census_quiescent(void *arg)
+{
+    struct census_ctx *c = arg;
+    for (int t = 0; t < c->nthreads; t++) {
+        if (!c->w[t].census_locals)
+            return false;
+        if (!c->has_gil && gh_stw_state(&c->w[t].ts) != GH_THREAD_SUSPENDED)
+            return false;
+    }
+    return true;
+}
+
 /* sync=none with more than one thread: the checked mode keeps list
  * operations memory-safe (containers.h, gh_list_items_cap) and catches
  * what they do wrong; a hash table or an attribute block that two threads
@@ -360,7 +409,7 @@ static void counters_finish(const struct gh_scenario *s, struct gh_run_shared *r
             struct gh_hazard_counts h;
             memset(&h, 0, sizeof h);
             h.n[GH_HAZARD_LOST_RMW] = (uint64_t)(c->lost > 0 ? c->lost : -c->lost);
-            h.first[GH_HAZARD_LOST_RMW] = (struct gh_hazard_example){-1, "global.add", "int"};
+            h.first[GH_HAZARD_LOST_RMW] = (struct gh_hazard_example){-1, "global.add", "int", -1, -1};
             hazards_merge(&res->hazards, &h);
         }
     }
@@ -524,6 +573,10 @@ int gh_run(struct gh_scenario *s, const struct gh_run_config *cfg, struct gh_res
     uint64_t t0 = gh_now_ns();
     perf_ctl("enable\n");
     bool interrupted = false;
+    struct census_ctx census = {&run, w, nthreads, res->has_gil};
+    const struct gh_census_roots census_roots = {census_visit, census_quiescent, &census};
+    const uint64_t census_every = cfg->census_ns ? cfg->census_ns : CENSUS_INTERVAL_NS;
+    uint64_t next_census = t0 + census_every;
     if (res->duration_ns) {
         uint64_t end = t0 + res->duration_ns;
         for (uint64_t now = t0; now < end; now = gh_now_ns()) {
@@ -531,7 +584,14 @@ int gh_run(struct gh_scenario *s, const struct gh_run_config *cfg, struct gh_res
                 interrupted = true;
                 break;
             }
+            if (res->checked && now >= next_census) {
+                fl->census(&main_ts, &census_roots, &res->census);
+                next_census = gh_now_ns() + census_every;
+                continue;
+            }
             uint64_t left = end - now;
+            if (res->checked && next_census - now < left)
+                left = next_census - now;
             gh_sleep_ns(left < 10000000u ? left : 10000000u);
         }
         gh_atomic_store_relaxed_int(&run.stop, 1);
@@ -545,6 +605,10 @@ int gh_run(struct gh_scenario *s, const struct gh_run_config *cfg, struct gh_res
                 interrupted = true;
                 gh_atomic_store_relaxed_int(&run.stop, 1);
                 break;
+            }
+            if (res->checked && gh_now_ns() >= next_census) {
+                fl->census(&main_ts, &census_roots, &res->census);
+                next_census = gh_now_ns() + census_every;
             }
             gh_sleep_ns(1000000u);
         }
@@ -602,11 +666,16 @@ int gh_run(struct gh_scenario *s, const struct gh_run_config *cfg, struct gh_res
                 struct gh_hazard_counts h;
                 memset(&h, 0, sizeof h);
                 h.n[GH_HAZARD_LOST_UPDATE] = (uint64_t)(got > want ? got - want : want - got);
-                h.first[GH_HAZARD_LOST_UPDATE] = (struct gh_hazard_example){-1, "list.append", "list"};
+                h.first[GH_HAZARD_LOST_UPDATE] = (struct gh_hazard_example){-1, "list.append", "list", -1, -1};
                 hazards_merge(&res->hazards, &h);
             }
         }
         free(len0);
+        /* The last census: the workers are gone, the globals are the only
+         * roots left. */
+        census.w = NULL;
+        const struct gh_census_roots final_roots = {census_visit, NULL, &census};
+        fl->census(&main_ts, &final_roots, &res->census);
     }
     /* The main thread's locks (setup: the arena's lock without a GIL). */
     for (int c = 0; c < GH_LOCK_NCLASSES; c++) {
@@ -664,7 +733,7 @@ int gh_run(struct gh_scenario *s, const struct gh_run_config *cfg, struct gh_res
         struct gh_hazard_counts h;
         memset(&h, 0, sizeof h);
         h.n[GH_HAZARD_LEAK] = after.allocs > after.frees ? after.allocs - after.frees : 1;
-        h.first[GH_HAZARD_LEAK] = (struct gh_hazard_example){-1, NULL, NULL};
+        h.first[GH_HAZARD_LEAK] = (struct gh_hazard_example){-1, NULL, NULL, -1, -1};
         hazards_merge(&res->hazards, &h);
     }
     if (res->checked)

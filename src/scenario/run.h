@@ -19,6 +19,7 @@
 #include "base/hazard.h"      // struct gh_hazard_counts
 #include "base/hist.h"        // struct gh_hist
 #include "base/lockstat.h"    // struct gh_lockstat, GH_LOCK_NCLASSES
+#include "gc/census.h"        // struct gh_census_stats
 #include "gc/gc.h"            // struct gh_gc_stats
 #include "scenario/scenario.h"
 #include "scenario/strategy.h"
@@ -42,6 +43,9 @@ struct gh_run_config {
     /* The checked mode (--check / --no-check): 0 the default (on exactly
      * for a strategy that is unsafe by construction), 1 on, -1 off. */
     int check;
+    /* The checked mode's census (gc/census.h): its period during the
+     * measured phase, 0 for the default (100 ms). */
+    uint64_t census_ns;
 };
 
 struct gh_op_result {
@@ -127,6 +131,7 @@ struct gh_result {
     struct gh_hazard_counts hazards; /* merged; first example: the first
                                         thread's (by index) that saw one */
     uint64_t hazards_total;
+    struct gh_census_stats census;  /* the checked mode's censuses (gc/census.h) */
     bool has_gil;
     struct gh_gil_stats gil;
     struct gh_alloc_stats alloc;    /* at the end of the measured phase */

@@ -93,6 +93,12 @@ struct gh_worker {
      * after the join: what the counter would hold if nothing were lost). */
     uint64_t *counter_adds;
     int64_t *counter_sum;
+    /* The frame's locals ([role's nlocals]) while the worker runs its
+     * loop, else NULL: what the census counts as this thread's roots.
+     * Written by the worker holding the GIL or attached to the world; read
+     * by the census with the GIL held or the world stopped (ordered by the
+     * GIL's or the stop's mutex). */
+    gh_object **census_locals;
 };
 
 /* What an expression reads: the run, and inside a role the thread's

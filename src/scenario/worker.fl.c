@@ -1221,6 +1221,10 @@ static void *worker_main(void *arg)
     gh_sync_thread_start(ts);
     gh_rc_thread_start(ts);
 
+    /* The census may count this frame's locals from here to the loop's
+     * end: the thread holds the GIL or is attached while it writes the
+     * pointer, the census reads it with the GIL or the world stopped. */
+    w->census_locals = locals;
     const uint64_t limit = run->once ? (uint64_t)role->nops : run->ops_limit;
     const uint64_t period = run->latency_sample;
     uint64_t n = 0, next_timed = period ? 0 : UINT64_MAX; /* time ops 0, period, 2*period... */
@@ -1258,6 +1262,7 @@ static void *worker_main(void *arg)
     }
     w->t_stop = gh_now_ns();
     res->ops = n;
+    w->census_locals = NULL; /* its after ops hold what no root shows */
 
     /* The role's after ops, then the frame dies: its locals are released,
      * still inside the model. */
@@ -1456,5 +1461,6 @@ const struct gh_flavor GH_FL(gh_flavor) = {
     .len = len_generic,
     .gc_collect = GH_FL(gh_gc_collect),
     .gc_fini = GH_FL(gh_gc_fini),
+    .census = GH_FL(gh_census_run),
     .bench = bench,
 };

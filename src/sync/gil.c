@@ -72,6 +72,26 @@ void gh_gil_take_wait_slow(struct gh_tstate *ts)
         st->wait_max_ns = w;
 }
 
+bool gh_gil_take_within(struct gh_tstate *ts, uint64_t ns)
+{
+    struct gh_gil *g = &gh__gil;
+    const uint64_t end = gh_now_ns() + ns;
+    gh_check_pthread(pthread_mutex_lock(&g->mutex));
+    while (g->locked) {
+        uint64_t now = gh_now_ns();
+        if (now >= end) {
+            gh_check_pthread(pthread_mutex_unlock(&g->mutex));
+            return false;
+        }
+        struct timespec dl = deadline_after(end - now);
+        int rc = pthread_cond_timedwait(&g->cond, &g->mutex, &dl);
+        if (rc != 0 && rc != ETIMEDOUT)
+            gh_die(rc, "pthread_cond_timedwait(gil)");
+    }
+    gh__gil_claim(ts);
+    return true;
+}
+
 void gh_gil_drop_handoff_slow(struct gh_tstate *ts)
 {
     /* Forced switching: we were asked to drop, so wait until another thread

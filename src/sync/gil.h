@@ -74,13 +74,10 @@ GH_NOINLINE void gh_gil_drop_handoff_slow(struct gh_tstate *ts);
 GH_NOINLINE void gh_gil_yield_slow(struct gh_tstate *ts);
 GH_NOINLINE void gh_gil_tick_slow(struct gh_tstate *ts);
 
-/* Blocks until the calling thread holds the GIL. */
-GH_INLINE void gh_gil_take(struct gh_tstate *ts)
+/* Takes the GIL, which is free; g->mutex held, and released here. */
+GH_INLINE void gh__gil_claim(struct gh_tstate *ts)
 {
     struct gh_gil *g = &gh__gil;
-    gh_check_pthread(pthread_mutex_lock(&g->mutex));
-    if (GH_UNLIKELY(g->locked))
-        gh_gil_take_wait_slow(ts);
     /* Both mutexes, so a forced dropper waiting on switch_cond sees holder
      * and switch_number change together. */
     gh_check_pthread(pthread_mutex_lock(&g->switch_mutex));
@@ -100,6 +97,24 @@ GH_INLINE void gh_gil_take(struct gh_tstate *ts)
     ts->locks[GH_LOCK_gil].acquisitions++;
     gh_check_pthread(pthread_mutex_unlock(&g->mutex));
 }
+
+/* Blocks until the calling thread holds the GIL. */
+GH_INLINE void gh_gil_take(struct gh_tstate *ts)
+{
+    struct gh_gil *g = &gh__gil;
+    gh_check_pthread(pthread_mutex_lock(&g->mutex));
+    if (GH_UNLIKELY(g->locked))
+        gh_gil_take_wait_slow(ts);
+    gh__gil_claim(ts);
+}
+
+/* The same under gil-ticks, giving up after ns nanoseconds: whether it
+ * holds the GIL. It sends no drop request (gil-ticks has none; under gil a
+ * request must not be left behind by a waiter that gives up: the holder's
+ * forced handoff would wait for a taker that never comes). For a thread
+ * outside the model that must not wait without bound (the census's: under
+ * gil-ticks a waiter can lose every race for the lock, the convoy). */
+bool gh_gil_take_within(struct gh_tstate *ts, uint64_t ns);
 
 /* Releases the GIL; after a drop request, waits for the handoff. */
 GH_INLINE void gh_gil_drop(struct gh_tstate *ts)

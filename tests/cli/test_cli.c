@@ -241,6 +241,15 @@ Test(cli_usage, bad_duration)
                  ARGS("--duration and --ops"));
 }
 
+Test(cli_usage, bad_census)
+{
+    expect_error(ARGS("run", SCEN, "--census", "5parsecs"), true,
+                 ARGS("--census '5parsecs'", "10ms"));
+    expect_error(ARGS("run", SCEN, "--census", "0ms", "--check"), true, ARGS("--census '0ms'"));
+    expect_error(ARGS("run", SCEN, "--census", "10ms"), true,
+                 ARGS("--census", "checked mode", "--check"));
+}
+
 /* Decided: an unwritable result file is found before the run (exit 2), so
  * no run is wasted and nothing is left behind. */
 Test(cli_usage, json_into_missing_directory)
@@ -417,6 +426,34 @@ Test(cli_run, run_writes_json_and_csv)
     unlink(json);
     unlink(csv);
     cr_assert_eq(rmdir(dir), 0, "something was left in %s", dir);
+    out_free(&o);
+}
+
+/* The census (gc/census.h) in a checked run of a safe preset: several
+ * taken while the threads run, none finding anything. */
+Test(cli_run, census_in_the_checked_mode)
+{
+    if (!have_shared_list())
+        cr_skip_test("no " SCEN);
+    char dir[] = "/tmp/gh-test-cli-census-XXXXXX", json[128];
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(json, sizeof json, "%s/r.json", dir);
+    struct out o = run(ARGS("run", "shared-list", "--duration", "300ms", "--threads", "2",
+                            "--check", "--census", "20ms", "--json", json));
+    cr_assert_eq(o.status, 0, "status %d: %s\n%s", o.status, o.err, o.out);
+    cr_assert(strstr(o.out, "  census: "), "%s", o.out);
+    json_error_t jerr;
+    json_t *j = json_load_file(json, 0, &jerr);
+    cr_assert_not_null(j, "%s", jerr.text);
+    json_t *h = json_object_get(j, "hazards");
+    cr_assert_eq(json_integer_value(json_object_get(h, "total")), 0);
+    json_t *c = json_object_get(h, "census");
+    cr_assert_geq(json_integer_value(json_object_get(c, "taken")), 3, "periodic ones and the last");
+    cr_assert_gt(json_integer_value(json_object_get(c, "objects")), 0);
+    cr_assert_eq(json_integer_value(json_object_get(json_object_get(h, "counts"), "refcount_low")), 0);
+    json_decref(j);
+    unlink(json);
+    cr_assert_eq(rmdir(dir), 0);
     out_free(&o);
 }
 
