@@ -160,9 +160,11 @@ GH_INLINE size_t index_get(gh_object *o)
     return (size_t)(gh_gchead(o)->gc_next >> 2);
 }
 
+/* The counted references: a deferred object's bias is not one
+ * (deferred=on, rc/rc.h); its frame references are added as roots. */
 GH_INLINE int64_t count_as_refs(gh_object *o, int64_t held)
 {
-    uint64_t c = gh_refcnt(o);
+    uint64_t c = gh_refcnt_counted(o);
     return gh_refcnt_is_immortal(c) ? REFS_IMMORTAL : (int64_t)c - held;
 }
 
@@ -254,6 +256,16 @@ static void visit_decref(gh_object *ref, void *arg)
         refs_set(ref, refs_get(ref) - 1);
 }
 
+/* A frame's uncounted reference to a deferred object (deferred=on): one
+ * more reference from outside the set (gc_free_threading.c's
+ * gc_visit_thread_stacks). */
+static void visit_root(gh_object *ref, void *arg)
+{
+    (void)arg;
+    if (in_set(ref))
+        refs_set(ref, refs_get(ref) + 1);
+}
+
 static void visit_reach(gh_object *ref, void *arg)
 {
     if (in_set(ref) && refs_get(ref) <= 0) {
@@ -301,6 +313,8 @@ static bool can_untrack(gh_object *o, bool dicts)
     enum gh_kind k = o->ob_type->kind;
     if (k != GH_KIND_TUPLE && !(dicts && k == GH_KIND_DICT))
         return false;
+    if (gh_is_deferred(o))
+        return false; /* only a collection can free it: it must stay a candidate */
     struct atomic_scan s = {true};
     traverse(o, visit_atomic, &s);
     return s.all_atomic;
@@ -383,7 +397,7 @@ static void gather_run_biased(char *first, size_t n, size_t size, void *arg)
         uint8_t *bits = gh_gcbits_ptr(o);
         if ((*bits & (GH_GCBIT_TRACKED | GH_GCBIT_FROZEN)) != GH_GCBIT_TRACKED)
             continue;
-        uint64_t c = gh_brc_refcnt(o);
+        uint64_t c = gh_refcnt_counted(o); /* gh_brc_refcnt, less a deferred bias */
         if (gh_refcnt_is_immortal(c))
             continue;
         if (GH_UNLIKELY(set->n >= work_saved_cap))
@@ -630,6 +644,9 @@ static void find_garbage(struct collection *c)
 #else
         gh_alloc_visit_gc_runs(gather_run, set);
 #endif
+        /* The frames' uncounted references are roots (deferred=on). */
+        if (gh_model.deferred)
+            gh__gc_visit_roots(visit_root, NULL);
     } else {
         for (int i = 0; i < c->generation; i++)
             gh_gclist_merge(&gh_gcstate.gens[i].head, &gh_gcstate.gens[c->generation].head);
@@ -666,6 +683,11 @@ static void find_garbage(struct collection *c)
         refs_set(o, 0);
         gh_incref(o);
 #endif
+        /* A deferred object found unreachable stops being deferred (its
+         * bias goes, CPython's disable_deferred_refcounting): it dies as
+         * the rest of the garbage does, when the holds are dropped. */
+        if (gh_is_deferred(o))
+            gh_rc_deferred_clear_stopped(o);
         objvec_push(c->garbage, o);
         c->any_legacy |= has_legacy_finalizer(o);
         c->any_del |= has_finalizer(o);
@@ -1280,7 +1302,7 @@ int64_t GH_FL(gh_gc_write_dot)(struct gh_tstate *ts, FILE *out, gh_object *root,
     fprintf(out, "digraph refs {\n  node [shape=box, fontname=\"monospace\"];\n");
     for (size_t i = 0; i < d.nodes.n; i++) {
         gh_object *o = d.nodes.v[i];
-        uint64_t rc = gh_refcnt(o) - 1; /* without our hold */
+        uint64_t rc = gh_refcnt_counted(o) - 1; /* without our hold */
         fprintf(out, "  o%zu [label=\"", i);
         dot_escape(out, o->ob_type->tp_name);
         if (gh_refcnt_is_immortal(rc + 1))

@@ -243,6 +243,29 @@ static void fault_handler_remove(void)
     sigaction(SIGBUS, &old_bus, NULL);
 }
 
+/* The workers' frames, the collector's roots under deferred=on
+ * (gh_gc_set_roots): only the tagged slots, the uncounted references to
+ * deferred objects (the counted ones are in the counts already). Called by
+ * the collecting thread with the world stopped, so no worker writes its
+ * frame meanwhile (the stop's handshake orders their writes before these
+ * reads); a worker that has not started or has finished has a zeroed
+ * frame. */
+struct frames {
+    struct gh_worker *w;
+    int n;
+};
+
+static void frames_visit(gh_visitproc visit, void *arg, void *ctx)
+{
+    const struct frames *f = ctx;
+    for (int i = 0; i < f->n; i++) {
+        const struct gh_worker *w = &f->w[i];
+        for (int k = 0; k < w->frame_slots; k++)
+            if (gh_stackref_is_deferred(w->frame[k]))
+                visit(gh_stackref_obj(w->frame[k]), arg);
+    }
+}
+
 /* The checked mode's teardown: what an unsafe strategy left behind (a
  * count too low, a torn slot) may fault while the globals are released; a
  * fault is a hazard, and what was not released yet is left (a leak,
@@ -372,6 +395,7 @@ int gh_run(struct gh_scenario *s, const struct gh_run_config *cfg, struct gh_res
     gh_model.full_header = gh_strategy_header(st) == GH_HEADER_FULL;
     gh_model.immortal = st->immortal;
     gh_model.biased = st->rc == GH_RC_BIASED;
+    gh_model.deferred = st->deferred; /* refused unless the header is full */
     res->checked = cfg->check > 0 || (cfg->check == 0 && res->unsafe_reason != NULL);
     gh_model.checked = res->checked;
     /* Without a GIL every interned string is immortal, as in free-threaded
@@ -426,12 +450,16 @@ int gh_run(struct gh_scenario *s, const struct gh_run_config *cfg, struct gh_res
             w[idx].role = r;
             w[idx].res = &res->thread[idx];
             w[idx].finalized = calloc(ng, sizeof *w[idx].finalized);
-            gh_assert(w[idx].finalized);
+            w[idx].frame_slots = s->roles[r].nlocals + 1;
+            w[idx].frame = calloc((size_t)w[idx].frame_slots, sizeof *w[idx].frame);
+            gh_assert(w[idx].finalized && w[idx].frame);
             res->thread[idx].index = idx;
             res->thread[idx].role = r;
         }
     }
     gh_assert(idx == nthreads);
+    struct frames frames = {w, nthreads};
+    gh_gc_set_roots(frames_visit, &frames);
     /* The checked mode: the container invariant's counters, each list
      * global's length before the threads, and the fault handler. */
     int64_t *len0 = NULL;
@@ -594,6 +622,8 @@ int gh_run(struct gh_scenario *s, const struct gh_run_config *cfg, struct gh_res
     if (res->checked)
         fault_handler_remove();
     gh_model.checked = false;
+    gh_model.deferred = false;
+    gh_gc_set_roots(NULL, NULL);
     for (int k = 0; k < GH_HAZARD_COUNT; k++)
         res->hazards_total += res->hazards.n[k];
     gh_tstate_unbind();
@@ -607,8 +637,10 @@ int gh_run(struct gh_scenario *s, const struct gh_run_config *cfg, struct gh_res
     free(run.finalized);
     free(run.list_appends);
     free(run.list_pops);
-    for (int i = 0; i < nthreads; i++)
+    for (int i = 0; i < nthreads; i++) {
         free(w[i].finalized);
+        free(w[i].frame);
+    }
     free(w);
 
     struct rusage ru;

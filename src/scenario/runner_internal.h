@@ -85,6 +85,13 @@ struct gh_worker {
     int64_t *finalized;         /* [s->nglobals] */
     uint64_t callbacks;
     uint64_t pass;              /* script passes completed ({iter: K} keys) */
+    /* The frame: the role's locals and one evaluation-stack slot
+     * (worker.fl.c). Allocated zeroed by run.c before the thread starts;
+     * written only by this worker while it is attached; read by the
+     * collector with the world stopped (the frames are its roots under
+     * deferred=on: run.c's frames_visit). */
+    gh_stackref *frame;
+    int frame_slots;            /* role->nlocals + 1 */
 };
 
 /* What an expression reads: the run, and inside a role the thread's
@@ -92,7 +99,7 @@ struct gh_worker {
 struct gh_eval_ctx {
     struct gh_run_shared *run;
     const struct gh_role *role;
-    gh_object **locals;
+    const gh_stackref *locals;  /* the frame (worker.fl.c): read untagged */
     struct gh_worker *w;
 };
 
