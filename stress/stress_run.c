@@ -1,9 +1,13 @@
-/* stress_run.c - every shipped scenario under every safe preset, with more
- * threads than cores, checked for what a safe strategy guarantees: every
- * check holds and every byte comes back after teardown. A plain executable
- * (not Criterion) so that it runs under ThreadSanitizer too.
+/* stress_run.c - every shipped scenario under every safe preset (or, with
+ * --deferred, under each safe preset that builds deferred=on, with it:
+ * atomic+deferred, ft+deferred, locks+deferred), with more threads than
+ * cores, checked for what a safe strategy guarantees: every check holds and
+ * every byte comes back after teardown. A plain executable (not Criterion)
+ * so that it runs under ThreadSanitizer too. Two ctest entries,
+ * stress/stress_run and stress/stress_run_deferred, so each stays within
+ * its timeout under the sanitizers.
  *
- * usage: stress_run [SCENARIO_DIR] [OPS_PER_THREAD]
+ * usage: stress_run [--deferred] [SCENARIO_DIR] [OPS_PER_THREAD]
  * Prints its parameters first and SUCCESS or FAILURE last.
  */
 #include <dirent.h>
@@ -19,11 +23,16 @@
 
 int main(int argc, char **argv)
 {
+    bool deferred = argc > 1 && strcmp(argv[1], "--deferred") == 0;
+    if (deferred) {
+        argv++;
+        argc--;
+    }
     const char *dir = argc > 1 ? argv[1] : GH_SOURCE_DIR "/scenarios";
     uint64_t ops = argc > 2 ? strtoull(argv[2], NULL, 10) : 200000;
     static const int threads[] = {1, 2, 4};
-    printf("stress_run: scenarios %s, %llu ops per thread, threads 1 2 4, seed 7\n", dir,
-           (unsigned long long)ops);
+    printf("stress_run: scenarios %s, %llu ops per thread, threads 1 2 4, seed 7%s\n", dir,
+           (unsigned long long)ops, deferred ? ", deferred=on" : "");
     DIR *d = opendir(dir);
     if (!d) {
         perror(dir);
@@ -46,6 +55,8 @@ int main(int argc, char **argv)
             continue;
         }
         for (size_t p = 0; p < gh_npresets; p++) {
+            char label[64];
+            snprintf(label, sizeof label, "%s%s", gh_presets[p].name, deferred ? "+deferred" : "");
             for (size_t t = 0; t < sizeof threads / sizeof threads[0]; t++) {
                 struct gh_run_config cfg = {0};
                 char err[256];
@@ -53,6 +64,9 @@ int main(int argc, char **argv)
                     return 3;
                 if (gh_strategy_unsafe_reason(&cfg.strategy))
                     continue; /* the positive control: hazards expected */
+                if (deferred && (gh_strategy_set(&cfg.strategy, "deferred=on", err, sizeof err) ||
+                                 gh_strategy_refusal(&cfg.strategy)))
+                    continue; /* deferred=on is built for sync=objlock gc=stw only */
                 cfg.check = 1; /* safe strategies: zero hazards, checked */
                 cfg.threads = threads[t];
                 cfg.ops_per_thread = ops;
@@ -62,15 +76,14 @@ int main(int argc, char **argv)
                 struct gh_result r;
                 if (gh_run(s, &cfg, &r, &diag) != 0) {
                     /* A scenario whose roles need more threads is skipped. */
-                    printf("skip %s %s %d threads: %s\n", s->name, gh_presets[p].name,
-                           threads[t], diag.msg);
+                    printf("skip %s %s %d threads: %s\n", s->name, label, threads[t], diag.msg);
                     continue;
                 }
                 runs++;
                 bool ok = r.status == GH_STATUS_OK && r.alloc_live_after_teardown == 0 &&
                           r.hazards_total == 0;
-                printf("%s %-18s %-7s %d threads: %llu ops, status %s, leaked %llu bytes\n",
-                       ok ? "ok  " : "FAIL", s->name, gh_presets[p].name, threads[t],
+                printf("%s %-22s %-15s %d threads: %llu ops, status %s, leaked %llu bytes\n",
+                       ok ? "ok  " : "FAIL", s->name, label, threads[t],
                        (unsigned long long)r.total_ops, gh_status_names[r.status],
                        (unsigned long long)r.alloc_live_after_teardown);
                 failures += !ok;

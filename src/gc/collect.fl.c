@@ -908,7 +908,23 @@ static void collector_leave(struct gh_tstate *ts)
 #endif
 }
 
-static int64_t collect_main(struct gh_tstate *ts, int generation, bool automatic)
+/* The last collection (gh_gc_fini), world stopped, before the trial
+ * deletion: no object is deferred any longer (CPython disables deferred
+ * counting at shutdown for the reachable ones too). What only the bias
+ * kept alive is then garbage of this collection, and what survives it
+ * (held by gc.garbage, by the model's own state) is freed by counting
+ * when those let go, instead of waiting for a collection that will not
+ * come. */
+static void undefer_block(void *block, void *arg)
+{
+    (void)arg;
+    gh_object *o = (gh_object *)(void *)((char *)block + sizeof(struct gh_obprefix));
+    if ((*gh_gcbits_ptr(o) & GH_GCBIT_TRACKED) && gh_is_deferred(o))
+        gh_rc_deferred_clear_stopped(o);
+}
+
+static int64_t collect_main(struct gh_tstate *ts, int generation, bool automatic,
+                            bool shutdown)
 {
     if (gh_gcstate.mode == GH_GC_OFF || !collector_enter(ts, automatic))
         return 0;
@@ -927,6 +943,8 @@ static int64_t collect_main(struct gh_tstate *ts, int generation, bool automatic
                            .legacy = &work_legacy, .callbacks = &work_callbacks,
                            .queued = &work_queued};
     uint64_t t_stop, tts = stop_world(ts, &t_stop);
+    if (shutdown && gh_model.deferred && gh_model.full_header)
+        gh_alloc_visit_gc(undefer_block, NULL);
     counts_reset(generation);
     find_garbage(&c);
     long_lived_update(generation, c.survivors);
@@ -976,7 +994,7 @@ int64_t GH_FL(gh_gc_collect)(struct gh_tstate *ts, int generation)
 {
     if (generation < 0 || generation >= GH_GC_NGENS)
         generation = GH_GC_NGENS - 1;
-    return collect_main(ts, generation, false);
+    return collect_main(ts, generation, false, false);
 }
 
 void GH_FL(gh_gc_collect_scheduled)(struct gh_tstate *ts)
@@ -985,7 +1003,7 @@ void GH_FL(gh_gc_collect_scheduled)(struct gh_tstate *ts)
     if (!gh_gc_isenabled() || gh_gcstate.mode == GH_GC_OFF)
         return;
     if (gh_gcstate.mode == GH_GC_STW || gh_model.full_header) {
-        collect_main(ts, 0, true);
+        collect_main(ts, 0, true, false);
         return;
     }
     /* CPython's gc_collect_generations: the oldest generation over its
@@ -996,7 +1014,7 @@ void GH_FL(gh_gc_collect_scheduled)(struct gh_tstate *ts)
             if (i == GH_GC_NGENS - 1 &&
                 gh_gcstate.long_lived_pending < gh_gcstate.long_lived_total / 4)
                 continue;
-            collect_main(ts, i, true);
+            collect_main(ts, i, true, false);
             return;
         }
     }
@@ -1016,7 +1034,7 @@ gh_object *GH_FL(gh_gc_garbage)(void)
 int64_t GH_FL(gh_gc_fini)(void)
 {
     struct gh_tstate *ts = gh_tstate_get();
-    collect_main(ts, GH_GC_NGENS - 1, false);
+    collect_main(ts, GH_GC_NGENS - 1, false, true);
     objvec_free(&work_set);
     objvec_free(&work_stack);
     objvec_free(&work_garbage);

@@ -158,4 +158,26 @@ DX_TEST(a_cycle_through_a_deferred_object_is_collected, .timeout = 10)
     cr_assert_eq(fx_live(), base);
 }
 
+/* The last collection (gh_gc_fini) ends deferral for every object, so
+ * what gc.garbage kept alive (here: a deferred class, through its
+ * uncollectable instances) is freed by counting once gc.garbage lets go. */
+static void legacy_noop(gh_object *self, void *arg) { (void)self, (void)arg; }
+
+DX_TEST(the_last_collection_frees_what_gc_garbage_kept, .timeout = 10)
+{
+    uint64_t base = fx_live();
+    gh_object *cls = new_class("Old", NULL, legacy_noop);
+    gh_rc_set_deferred(cls);
+    gh_object *a = GH_FL(gh_instance_new_of)(cls), *b = GH_FL(gh_instance_new_of)(cls);
+    link_attr(a, "other", b);
+    link_attr(b, "other", a);
+    gh_decref(a);
+    gh_decref(b);
+    cr_assert_eq(GH_FL(gh_gc_collect)(&fx_ts, 2), 2, "the two instances, uncollectable");
+    gh_decref(cls); /* only the instances in gc.garbage hold the class now */
+    cr_assert(gh_is_deferred(cls));
+    cr_assert_eq(GH_FL(gh_gc_fini)(), 2, "fini empties gc.garbage");
+    cr_assert_eq(fx_live(), base, "and the class went with its instances");
+}
+
 #endif
