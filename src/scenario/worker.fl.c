@@ -38,9 +38,9 @@ static _Thread_local struct gh_worker *tl_worker;
 /* ---- frames --------------------------------------------------------------- */
 
 /* A worker's frame is an array of gh_stackref (object/object.h, rc/rc.h):
- * the role's locals, then one evaluation-stack slot (FRAME_STACK_SLOT)
- * where an op keeps the callee or the class it is calling while it runs
- * (CPython's LOAD_GLOBAL pushes it). Under deferred=on a slot may hold an
+ * the role's locals, then one evaluation-stack slot (the last one,
+ * w->frame_slots - 1) where `call` keeps the callee and `new` the class it
+ * is calling while it runs (CPython's LOAD_GLOBAL pushes it). Under deferred=on a slot may hold an
  * uncounted, tagged reference to a deferred object, so every read goes
  * through frame_get. run.c allocates the frames and shows their tagged
  * references to the collector (gh_gc_set_roots); only the worker writes
