@@ -1,12 +1,16 @@
-/* stress_run.c - every shipped scenario under every safe preset, with more
- * threads than cores, checked for what a safe strategy guarantees: every
- * check holds, every byte comes back after teardown, and the census
- * (gc/census.h), taken every 2 ms with the threads parked and once after
- * they stop, finds every count equal to the references that exist (zero
- * hazards, at least one census taken). A plain executable
- * (not Criterion) so that it runs under ThreadSanitizer too.
+/* stress_run.c - every shipped scenario under every safe preset (or, with
+ * --deferred, under each safe preset that builds deferred=on, with it:
+ * atomic+deferred, ft+deferred, locks+deferred), with more threads than
+ * cores, checked for what a safe strategy guarantees: every check holds,
+ * every byte comes back after teardown, and the census (gc/census.h),
+ * taken every 2 ms with the threads parked and once after they stop, finds
+ * every count equal to the references that exist (zero hazards, at least
+ * one census taken). A plain executable (not Criterion) so that it runs
+ * under ThreadSanitizer too. Two ctest entries, stress/stress_run and
+ * stress/stress_run_deferred, so each stays within its timeout under the
+ * sanitizers.
  *
- * usage: stress_run [SCENARIO_DIR] [OPS]
+ * usage: stress_run [--deferred] [SCENARIO_DIR] [OPS]
  * Each scenario runs at 1, 2, 4 and 8 threads (8 is four times this
  * machine's cores: oversubscribed on purpose), each thread doing OPS /
  * threads ops (default 400000; 100000 under ThreadSanitizer, which is
@@ -27,6 +31,11 @@
 
 int main(int argc, char **argv)
 {
+    bool deferred = argc > 1 && strcmp(argv[1], "--deferred") == 0;
+    if (deferred) {
+        argv++;
+        argc--;
+    }
     const char *dir = argc > 1 ? argv[1] : GH_SOURCE_DIR "/scenarios";
     uint64_t ops = argc > 2 ? strtoull(argv[2], NULL, 10) : GH_TSAN ? 100000 : 400000;
     static const int threads[] = {1, 2, 4, 8};
@@ -35,7 +44,7 @@ int main(int argc, char **argv)
         return 2;
     }
     printf("stress_run: scenarios %s, %llu ops split over the threads, threads 1 2 4 8, "
-           "seed 7\n", dir, (unsigned long long)ops);
+           "seed 7%s\n", dir, (unsigned long long)ops, deferred ? ", deferred=on" : "");
     DIR *d = opendir(dir);
     if (!d) {
         perror(dir);
@@ -58,6 +67,8 @@ int main(int argc, char **argv)
             continue;
         }
         for (size_t p = 0; p < gh_npresets; p++) {
+            char label[64];
+            snprintf(label, sizeof label, "%s%s", gh_presets[p].name, deferred ? "+deferred" : "");
             for (size_t t = 0; t < sizeof threads / sizeof threads[0]; t++) {
                 struct gh_run_config cfg = {0};
                 char err[256];
@@ -65,6 +76,9 @@ int main(int argc, char **argv)
                     return 3;
                 if (gh_strategy_unsafe_reason(&cfg.strategy))
                     continue; /* the positive control: hazards expected */
+                if (deferred && (gh_strategy_set(&cfg.strategy, "deferred=on", err, sizeof err) ||
+                                 gh_strategy_refusal(&cfg.strategy)))
+                    continue; /* deferred=on is built for sync=objlock gc=stw only */
                 cfg.check = 1; /* safe strategies: zero hazards, checked */
                 cfg.threads = threads[t];
                 cfg.ops_per_thread = ops / (uint64_t)threads[t];
@@ -75,16 +89,15 @@ int main(int argc, char **argv)
                 struct gh_result r;
                 if (gh_run(s, &cfg, &r, &diag) != 0) {
                     /* A scenario whose roles need more threads is skipped. */
-                    printf("skip %s %s %d threads: %s\n", s->name, gh_presets[p].name,
-                           threads[t], diag.msg);
+                    printf("skip %s %s %d threads: %s\n", s->name, label, threads[t], diag.msg);
                     continue;
                 }
                 runs++;
                 bool ok = r.status == GH_STATUS_OK && r.alloc_live_after_teardown == 0 &&
                           r.hazards_total == 0 && r.census.taken >= 1;
-                printf("%s %-18s %-9s %d threads: %llu ops, status %s, leaked %llu bytes, "
+                printf("%s %-22s %-15s %d threads: %llu ops, status %s, leaked %llu bytes, "
                        "%llu hazards, census %llu taken %llu skipped\n",
-                       ok ? "ok  " : "FAIL", s->name, gh_presets[p].name, threads[t],
+                       ok ? "ok  " : "FAIL", s->name, label, threads[t],
                        (unsigned long long)r.total_ops, gh_status_names[r.status],
                        (unsigned long long)r.alloc_live_after_teardown,
                        (unsigned long long)r.hazards_total, (unsigned long long)r.census.taken,

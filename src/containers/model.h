@@ -224,10 +224,12 @@ int64_t GH_FL(gh_wvdict_len)(gh_object *d);
 
 /* sys.getrefcount(o): the count plus the reference the call itself holds
  * (its argument), as CPython reports it; for an immortal object CPython
- * 3.12's _Py_IMMORTAL_REFCNT, 2^32 - 1. */
+ * 3.12's _Py_IMMORTAL_REFCNT, 2^32 - 1. A deferred object's counted
+ * references only, without the bias (which CPython 3.14t shows) and
+ * without the frames' uncounted references (deferred=on, rc/rc.h). */
 GH_INLINE uint64_t gh_getrefcount(gh_object *o)
 {
-    uint64_t c = gh_refcnt(o);
+    uint64_t c = gh_refcnt_counted(o);
     return gh_refcnt_is_immortal(c) ? UINT32_MAX : c + 1;
 }
 

@@ -185,7 +185,7 @@ void GH_FL(gh_census_walk)(const struct gh_census_roots *roots, struct gh_census
             }
             continue;
         }
-        uint64_t rc = gh_refcnt(o);
+        uint64_t rc = gh_refcnt_counted(o); /* a deferred object's bias is no reference */
         if (gh_refcnt_is_immortal(rc))
             continue;
         st->objects++;

@@ -161,9 +161,11 @@ GH_INLINE size_t index_get(gh_object *o)
     return (size_t)(gh_gchead(o)->gc_next >> 2);
 }
 
+/* The counted references: a deferred object's bias is not one
+ * (deferred=on, rc/rc.h); its frame references are added as roots. */
 GH_INLINE int64_t count_as_refs(gh_object *o, int64_t held)
 {
-    uint64_t c = gh_refcnt(o);
+    uint64_t c = gh_refcnt_counted(o);
     return gh_refcnt_is_immortal(c) ? REFS_IMMORTAL : (int64_t)c - held;
 }
 
@@ -255,6 +257,16 @@ static void visit_decref(gh_object *ref, void *arg)
         refs_set(ref, refs_get(ref) - 1);
 }
 
+/* A frame's uncounted reference to a deferred object (deferred=on): one
+ * more reference from outside the set (gc_free_threading.c's
+ * gc_visit_thread_stacks). */
+static void visit_root(gh_object *ref, void *arg)
+{
+    (void)arg;
+    if (in_set(ref))
+        refs_set(ref, refs_get(ref) + 1);
+}
+
 static void visit_reach(gh_object *ref, void *arg)
 {
     if (in_set(ref) && refs_get(ref) <= 0) {
@@ -302,6 +314,8 @@ static bool can_untrack(gh_object *o, bool dicts)
     enum gh_kind k = o->ob_type->kind;
     if (k != GH_KIND_TUPLE && !(dicts && k == GH_KIND_DICT))
         return false;
+    if (gh_is_deferred(o))
+        return false; /* only a collection can free it: it must stay a candidate */
     struct atomic_scan s = {true};
     traverse(o, visit_atomic, &s);
     return s.all_atomic;
@@ -384,7 +398,7 @@ static void gather_run_biased(char *first, size_t n, size_t size, void *arg)
         uint8_t *bits = gh_gcbits_ptr(o);
         if ((*bits & (GH_GCBIT_TRACKED | GH_GCBIT_FROZEN)) != GH_GCBIT_TRACKED)
             continue;
-        uint64_t c = gh_brc_refcnt(o);
+        uint64_t c = gh_refcnt_counted(o); /* gh_brc_refcnt, less a deferred bias */
         if (gh_refcnt_is_immortal(c))
             continue;
         if (GH_UNLIKELY(set->n >= work_saved_cap))
@@ -631,6 +645,9 @@ static void find_garbage(struct collection *c)
 #else
         gh_alloc_visit_gc_runs(gather_run, set);
 #endif
+        /* The frames' uncounted references are roots (deferred=on). */
+        if (gh_model.deferred)
+            gh__gc_visit_roots(visit_root, NULL);
     } else {
         for (int i = 0; i < c->generation; i++)
             gh_gclist_merge(&gh_gcstate.gens[i].head, &gh_gcstate.gens[c->generation].head);
@@ -667,6 +684,11 @@ static void find_garbage(struct collection *c)
         refs_set(o, 0);
         gh_incref(o);
 #endif
+        /* A deferred object found unreachable stops being deferred (its
+         * bias goes, CPython's disable_deferred_refcounting): it dies as
+         * the rest of the garbage does, when the holds are dropped. */
+        if (gh_is_deferred(o))
+            gh_rc_deferred_clear_stopped(o);
         objvec_push(c->garbage, o);
         c->any_legacy |= has_legacy_finalizer(o);
         c->any_del |= has_finalizer(o);
@@ -887,7 +909,23 @@ static void collector_leave(struct gh_tstate *ts)
 #endif
 }
 
-static int64_t collect_main(struct gh_tstate *ts, int generation, bool automatic)
+/* The last collection (gh_gc_fini), world stopped, before the trial
+ * deletion: no object is deferred any longer (CPython disables deferred
+ * counting at shutdown for the reachable ones too). What only the bias
+ * kept alive is then garbage of this collection, and what survives it
+ * (held by gc.garbage, by the model's own state) is freed by counting
+ * when those let go, instead of waiting for a collection that will not
+ * come. */
+static void undefer_block(void *block, void *arg)
+{
+    (void)arg;
+    gh_object *o = (gh_object *)(void *)((char *)block + sizeof(struct gh_obprefix));
+    if ((*gh_gcbits_ptr(o) & GH_GCBIT_TRACKED) && gh_is_deferred(o))
+        gh_rc_deferred_clear_stopped(o);
+}
+
+static int64_t collect_main(struct gh_tstate *ts, int generation, bool automatic,
+                            bool shutdown)
 {
     if (gh_gcstate.mode == GH_GC_OFF || !collector_enter(ts, automatic))
         return 0;
@@ -906,6 +944,8 @@ static int64_t collect_main(struct gh_tstate *ts, int generation, bool automatic
                            .legacy = &work_legacy, .callbacks = &work_callbacks,
                            .queued = &work_queued};
     uint64_t t_stop, tts = stop_world(ts, &t_stop);
+    if (shutdown && gh_model.deferred && gh_model.full_header)
+        gh_alloc_visit_gc(undefer_block, NULL);
     counts_reset(generation);
     find_garbage(&c);
     long_lived_update(generation, c.survivors);
@@ -955,7 +995,7 @@ int64_t GH_FL(gh_gc_collect)(struct gh_tstate *ts, int generation)
 {
     if (generation < 0 || generation >= GH_GC_NGENS)
         generation = GH_GC_NGENS - 1;
-    return collect_main(ts, generation, false);
+    return collect_main(ts, generation, false, false);
 }
 
 void GH_FL(gh_gc_collect_scheduled)(struct gh_tstate *ts)
@@ -964,7 +1004,7 @@ void GH_FL(gh_gc_collect_scheduled)(struct gh_tstate *ts)
     if (!gh_gc_isenabled() || gh_gcstate.mode == GH_GC_OFF)
         return;
     if (gh_gcstate.mode == GH_GC_STW || gh_model.full_header) {
-        collect_main(ts, 0, true);
+        collect_main(ts, 0, true, false);
         return;
     }
     /* CPython's gc_collect_generations: the oldest generation over its
@@ -975,7 +1015,7 @@ void GH_FL(gh_gc_collect_scheduled)(struct gh_tstate *ts)
             if (i == GH_GC_NGENS - 1 &&
                 gh_gcstate.long_lived_pending < gh_gcstate.long_lived_total / 4)
                 continue;
-            collect_main(ts, i, true);
+            collect_main(ts, i, true, false);
             return;
         }
     }
@@ -995,7 +1035,7 @@ gh_object *GH_FL(gh_gc_garbage)(void)
 int64_t GH_FL(gh_gc_fini)(void)
 {
     struct gh_tstate *ts = gh_tstate_get();
-    collect_main(ts, GH_GC_NGENS - 1, false);
+    collect_main(ts, GH_GC_NGENS - 1, false, true);
     objvec_free(&work_set);
     objvec_free(&work_stack);
     objvec_free(&work_garbage);
@@ -1281,7 +1321,7 @@ int64_t GH_FL(gh_gc_write_dot)(struct gh_tstate *ts, FILE *out, gh_object *root,
     fprintf(out, "digraph refs {\n  node [shape=box, fontname=\"monospace\"];\n");
     for (size_t i = 0; i < d.nodes.n; i++) {
         gh_object *o = d.nodes.v[i];
-        uint64_t rc = gh_refcnt(o) - 1; /* without our hold */
+        uint64_t rc = gh_refcnt_counted(o) - 1; /* without our hold */
         fprintf(out, "  o%zu [label=\"", i);
         dot_escape(out, o->ob_type->tp_name);
         if (gh_refcnt_is_immortal(rc + 1))

@@ -12,6 +12,22 @@ static struct {
     void *arg;
 } callbacks[GH_GC_MAX_CALLBACKS];
 static unsigned debug_flags;
+/* The frames' visitor (gh_gc_set_roots): set between runs, read by the
+ * collecting thread (thread creation orders the write before it). */
+static gh_gc_roots_fn roots_fn;
+static void *roots_ctx;
+
+void gh_gc_set_roots(gh_gc_roots_fn fn, void *ctx)
+{
+    roots_fn = fn;
+    roots_ctx = ctx;
+}
+
+void gh__gc_visit_roots(gh_visitproc visit, void *arg)
+{
+    if (roots_fn)
+        roots_fn(visit, arg, roots_ctx);
+}
 
 void gh__gc_run_callbacks(const char *phase, const struct gh_gc_info *info)
 {
@@ -44,6 +60,8 @@ void gh_gc_init(enum gh_gc_mode mode)
     gh_gcstate_init(mode);
     memset(&gh_gc_stats, 0, sizeof gh_gc_stats);
     debug_flags = 0;
+    roots_fn = NULL;
+    roots_ctx = NULL;
 }
 
 /* The switches are relaxed atomics: a thread deciding whether to schedule

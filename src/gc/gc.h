@@ -94,8 +94,20 @@ typedef void (*gh_gc_callback_fn)(const char *phase, const struct gh_gc_info *in
 int gh_gc_callback_add(gh_gc_callback_fn fn, void *arg);
 void gh_gc_callback_remove(gh_gc_callback_fn fn, void *arg);
 
-/* A run's collector: mode and defaults (gh_gcstate_init), stats reset. */
+/* A run's collector: mode and defaults (gh_gcstate_init), stats reset,
+ * no root visitor. */
 void gh_gc_init(enum gh_gc_mode mode);
+
+/* deferred=on (rc/rc.h): the references the collector cannot see in any
+ * count, the frames' tagged references to deferred objects, come from the
+ * layer that owns the frames (scenario), which registers a visitor here:
+ * the collector calls fn(visit, visit_arg, ctx) with the world stopped,
+ * and fn calls visit once per tagged frame reference (free-threaded
+ * CPython's gc_visit_thread_stacks). Set between runs or from the only
+ * thread; NULL: no frames. The collector calls it only under deferred=on
+ * with the full header (gc=stw, docs/gc.md). */
+typedef void (*gh_gc_roots_fn)(gh_visitproc visit, void *visit_arg, void *ctx);
+void gh_gc_set_roots(gh_gc_roots_fn fn, void *ctx);
 
 /* gc.enable() / disable() / isenabled(). */
 void gh_gc_enable(void);

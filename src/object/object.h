@@ -31,7 +31,15 @@
  *   ob_mutex    (full) sync=objlock: the object's lock (base/mutex.h);
  *               rc=locked takes it for every count update too.
  *   ob_flags    (full) bit 0: the checked mode's DYING claim (seq_cst RMW);
+ *               bit 1: DEFERRED, deferred=on (rc/rc.h): set while the
+ *               object is private to its creator, cleared only with the
+ *               world stopped (relaxed RMW; read relaxed by anyone);
  *               bits 4-15: rc=locked's pins (relaxed RMW, rc/locked.h).
+ *
+ *                 15            4 3 2  1        0
+ *                +---------------+---+--------+-------+
+ *                | locked's pins | 0 |DEFERRED| DYING |
+ *                +---------------+---+--------+-------+
  *   ob_gc_bits  (full) collector state (later issue).
  *   ob_ref_local(full) rc=biased's owner count (rc/brc.h): the owner's
  *               relaxed stores; others read it only in a merge.
@@ -225,6 +233,9 @@ struct gh_model {
     bool biased;          /* rc=biased: new objects are owned (rc/brc.h) */
     bool checked;         /* the checked mode: freed objects are poisoned
                              and quarantined, uses of them are hazards */
+    bool deferred;        /* deferred=on: classes, functions and module-level
+                             objects are counted deferred (rc/rc.h); needs
+                             the full header */
 };
 extern struct gh_model gh_model;
 
@@ -245,6 +256,23 @@ extern const struct gh_type gh_freed_type;
 #define GH_POISON_REFCNT(kind) (GH_IMMORTAL_REFCNT | ((uint64_t)(kind) << 8) | 0xdeu)
 /* ob_flags: a deallocation has started (the checked mode's claim). */
 #define GH_OBFLAG_DYING 1u
+/* ob_flags: deferred reference counting (deferred=on, rc/rc.h): frame
+ * references to the object are not counted, its count carries
+ * GH_DEFERRED_BIAS, and only the collector frees it. */
+#define GH_OBFLAG_DEFERRED 2u
+/* What a deferred object's count carries on top of its counted references
+ * (free-threaded CPython's _Py_REF_DEFERRED): so large that decrements of
+ * counted references never take it to zero, far below the immortal bit. */
+#define GH_DEFERRED_BIAS (UINT64_C(1) << 40)
+
+/* Whether o is counted deferred. Only under deferred=on (full header):
+ * the compact layout has no ob_flags. Relaxed: the bit is set before o is
+ * published and cleared only with the world stopped. */
+GH_INLINE bool gh_is_deferred(gh_object *o)
+{
+    return GH_UNLIKELY(gh_model.deferred) &&
+           (gh_atomic_load_relaxed_u16(&gh_prefix(o)->ob_flags) & GH_OBFLAG_DEFERRED);
+}
 
 GH_INLINE bool gh_is_freed(const gh_object *o) { return o->ob_type == &gh_freed_type; }
 /* A kind's name ("list", "instance"; "?" out of range): a static string,
@@ -287,6 +315,31 @@ GH_INLINE void gh_static_counts_init(gh_object *o)
     }
     o->ob_refcnt = gh_model.immortal ? GH_IMMORTAL_REFCNT : 1;
 }
+
+/* A frame's reference (a local slot, the evaluation-stack slot): a
+ * pointer whose low bit says the reference is not counted (objects are
+ * 16-byte aligned; CPython's Py_TAG_DEFERRED):
+ *
+ *      63                                        1      0
+ *     +-------------------------------------------+-----+
+ *     |  object address (16-byte aligned)         | DEF |
+ *     +-------------------------------------------+-----+
+ *      DEF 1: the object is deferred, nothing was counted, closing counts
+ *             nothing
+ *          0: an ordinary counted reference (or 0: no reference)
+ *
+ * Whoever reads a frame slot untags it (gh_stackref_obj). The collector
+ * visits only the tagged ones (gh_gc_set_roots): the counted ones are in
+ * the counts already. */
+typedef uintptr_t gh_stackref;
+#define GH_STACKREF_DEFERRED ((uintptr_t)1)
+
+GH_INLINE gh_object *gh_stackref_obj(gh_stackref r)
+{
+    return (gh_object *)(r & ~GH_STACKREF_DEFERRED);
+}
+
+GH_INLINE bool gh_stackref_is_deferred(gh_stackref r) { return r & GH_STACKREF_DEFERRED; }
 
 /* Bytes in front of an object of type tp under the current layout. */
 GH_INLINE size_t gh_prefix_size(const struct gh_type *tp)

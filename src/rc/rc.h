@@ -382,4 +382,89 @@ GH_INLINE gh_object *gh_newref(gh_object *o)
     return o;
 }
 
+/* ---- deferred reference counting (deferred=on) ------------------------------
+ *
+ * Free-threaded CPython's deferred counting (3.14t; PEP 703; Objects/object.c
+ * _PyObject_SetDeferredRefcount, Include/internal/pycore_stackref.h). A
+ * deferred object (classes, functions, module-level objects; the scenario
+ * layer decides which) carries GH_OBFLAG_DEFERRED and GH_DEFERRED_BIAS on
+ * top of its counted references. A frame's reference to it (gh_stackref)
+ * is a tagged pointer that neither increments nor decrements: threads that
+ * all load one class or function into their frames never write its count.
+ * Counted references (containers, attributes, an instance's reference to
+ * its class) count as before. The bias keeps decrements from reaching
+ * zero, so only the collector frees a deferred object: with the world
+ * stopped it takes the bias off, adds one per tagged frame reference (the
+ * frames are its roots, gh_gc_set_roots), and an object left at zero is
+ * garbage; its flag and bias go (gh_rc_deferred_clear_stopped) and it dies
+ * as garbage does (gc/collect.fl.c, docs/gc.md).
+ */
+
+/* Makes o deferred. o is private to the calling thread (just made, not
+ * published yet): no other thread reads its flags or count meanwhile. The
+ * full header only (deferred=on requires it). Relaxed: publishing o later
+ * (a release store, a lock, thread creation) orders these writes before
+ * any other thread's reads. */
+GH_INLINE void gh_rc_set_deferred(gh_object *o)
+{
+    gh_atomic_or_relaxed_u16(&gh_prefix(o)->ob_flags, GH_OBFLAG_DEFERRED);
+#if defined(GH_FL_RC_PLAIN)
+    o->ob_refcnt += GH_DEFERRED_BIAS;
+#elif defined(GH_FL_RC_BIASED)
+    gh_atomic_add_relaxed_u64(&o->ob_refcnt, GH_DEFERRED_BIAS << GH_REF_SHARED_SHIFT);
+#else
+    /* rc=locked: the object is private, so no count lock is needed; the
+     * add is atomic as every count store is (unlocked snapshot readers). */
+    gh_atomic_add_relaxed_u64(&o->ob_refcnt, GH_DEFERRED_BIAS);
+#endif
+}
+
+/* The collector, world stopped, for a deferred object it found
+ * unreachable: flag and bias removed, so its count is its counted
+ * references (the collector's hold among them) and the ordinary path frees
+ * it. With the world stopped no other thread updates the count (rc=locked:
+ * no count lock is held then, see the top of this file). Relaxed: the
+ * restart of the world orders these writes before the threads' reads. */
+GH_INLINE void gh_rc_deferred_clear_stopped(gh_object *o)
+{
+    gh_atomic_and_relaxed_u16(&gh_prefix(o)->ob_flags, (uint16_t)~GH_OBFLAG_DEFERRED);
+#if defined(GH_FL_RC_PLAIN)
+    o->ob_refcnt -= GH_DEFERRED_BIAS;
+#elif defined(GH_FL_RC_BIASED)
+    gh_atomic_sub_relaxed_u64(&o->ob_refcnt, GH_DEFERRED_BIAS << GH_REF_SHARED_SHIFT);
+#else
+    gh_atomic_sub_relaxed_u64(&o->ob_refcnt, GH_DEFERRED_BIAS);
+#endif
+}
+
+/* o's counted references: gh_refcnt without a deferred object's bias
+ * (what getrefcount and the collector read). */
+GH_INLINE uint64_t gh_refcnt_counted(gh_object *o)
+{
+    uint64_t c = gh_refcnt(o);
+    return gh_is_deferred(o) && !gh_refcnt_is_immortal(c) ? c - GH_DEFERRED_BIAS : c;
+}
+
+/* Frame references (gh_stackref, object/object.h has the format). */
+
+/* A frame reference to o, which the caller holds (borrowed): tagged for a
+ * deferred object, an increment otherwise (LOAD_GLOBAL, LOAD_FAST). */
+GH_INLINE gh_stackref gh_stackref_new(gh_object *o)
+{
+    if (gh_is_deferred(o))
+        return (gh_stackref)o | GH_STACKREF_DEFERRED;
+    gh_incref(o);
+    return (gh_stackref)o;
+}
+
+/* A frame reference that takes over a counted reference (a result). */
+GH_INLINE gh_stackref gh_stackref_steal(gh_object *o) { return (gh_stackref)o; }
+
+/* Drops a frame reference: a decrement unless it was deferred. */
+GH_INLINE void gh_stackref_close(gh_stackref r)
+{
+    if (r && !gh_stackref_is_deferred(r))
+        gh_decref((gh_object *)r);
+}
+
 #endif

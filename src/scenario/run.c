@@ -246,6 +246,29 @@ static void fault_handler_remove(void)
     sigaction(SIGBUS, &old_bus, NULL);
 }
 
+/* The workers' frames, the collector's roots under deferred=on
+ * (gh_gc_set_roots): only the tagged slots, the uncounted references to
+ * deferred objects (the counted ones are in the counts already). Called by
+ * the collecting thread with the world stopped, so no worker writes its
+ * frame meanwhile (the stop's handshake orders their writes before these
+ * reads); a worker that has not started or has finished has a zeroed
+ * frame. */
+struct frames {
+    struct gh_worker *w;
+    int n;
+};
+
+static void frames_visit(gh_visitproc visit, void *arg, void *ctx)
+{
+    const struct frames *f = ctx;
+    for (int i = 0; i < f->n; i++) {
+        const struct gh_worker *w = &f->w[i];
+        for (int k = 0; k < w->frame_slots; k++)
+            if (gh_stackref_is_deferred(w->frame[k]))
+                visit(gh_stackref_obj(w->frame[k]), arg);
+    }
+}
+
 /* The checked mode's teardown: what an unsafe strategy left behind (a
  * count too low, a torn slot) may fault while the globals are released; a
  * fault is a hazard, and what was not released yet is left (a leak,
@@ -299,12 +322,14 @@ static void census_visit(gh_visitproc visit, void *visit_arg, void *arg)
         if (c->run->globals[i])
             visit(c->run->globals[i], visit_arg);
     for (int t = 0; c->w && t < c->nthreads; t++) {
-        gh_object **locals = c->w[t].census_locals;
-        if (!locals)
+        const gh_stackref *frame = c->w[t].census_frame;
+        if (!frame)
             continue;
-        for (int i = 0; i < s->roles[c->w[t].role].nlocals; i++)
-            if (locals[i])
-                visit(locals[i], visit_arg);
+        /* Counted frame references only: a deferred one counts nothing
+         * (the census compares with the count without the bias). */
+        for (int i = 0; i < c->w[t].frame_slots; i++)
+            if (frame[i] && !gh_stackref_is_deferred(frame[i]))
+                visit(gh_stackref_obj(frame[i]), visit_arg);
     }
 }
 
@@ -317,7 +342,7 @@ static bool census_quiescent(void *arg)
 {
     struct census_ctx *c = arg;
     for (int t = 0; t < c->nthreads; t++) {
-        if (!c->w[t].census_locals)
+        if (!c->w[t].census_frame)
             return false;
         if (!c->has_gil && gh_stw_state(&c->w[t].ts) != GH_THREAD_SUSPENDED)
             return false;
@@ -477,6 +502,7 @@ int gh_run(struct gh_scenario *s, const struct gh_run_config *cfg, struct gh_res
     gh_model.full_header = gh_strategy_header(st) == GH_HEADER_FULL;
     gh_model.immortal = st->immortal;
     gh_model.biased = st->rc == GH_RC_BIASED;
+    gh_model.deferred = st->deferred; /* refused unless the header is full */
     res->checked = cfg->check > 0 || (cfg->check == 0 && res->unsafe_reason != NULL);
     gh_model.checked = res->checked;
     /* Without a GIL every interned string is immortal, as in free-threaded
@@ -544,12 +570,17 @@ int gh_run(struct gh_scenario *s, const struct gh_run_config *cfg, struct gh_res
             w[idx].finalized = calloc(ng, sizeof *w[idx].finalized);
             w[idx].counter_adds = calloc(ng, sizeof *w[idx].counter_adds);
             w[idx].counter_sum = calloc(ng, sizeof *w[idx].counter_sum);
-            gh_assert(w[idx].finalized && w[idx].counter_adds && w[idx].counter_sum);
+            w[idx].frame_slots = s->roles[r].nlocals + 1;
+            w[idx].frame = calloc((size_t)w[idx].frame_slots, sizeof *w[idx].frame);
+            gh_assert(w[idx].finalized && w[idx].counter_adds && w[idx].counter_sum &&
+                      w[idx].frame);
             res->thread[idx].index = idx;
             res->thread[idx].role = r;
         }
     }
     gh_assert(idx == nthreads);
+    struct frames frames = {w, nthreads};
+    gh_gc_set_roots(frames_visit, &frames);
     /* The checked mode: the container invariant's counters, each list
      * global's length before the threads, and the fault handler. */
     int64_t *len0 = NULL;
@@ -739,6 +770,8 @@ int gh_run(struct gh_scenario *s, const struct gh_run_config *cfg, struct gh_res
     if (res->checked)
         fault_handler_remove();
     gh_model.checked = false;
+    gh_model.deferred = false;
+    gh_gc_set_roots(NULL, NULL);
     for (int k = 0; k < GH_HAZARD_COUNT; k++)
         res->hazards_total += res->hazards.n[k];
     gh_tstate_unbind();
@@ -757,6 +790,7 @@ int gh_run(struct gh_scenario *s, const struct gh_run_config *cfg, struct gh_res
         free(w[i].finalized);
         free(w[i].counter_adds);
         free(w[i].counter_sum);
+        free(w[i].frame);
     }
     free(w);
 

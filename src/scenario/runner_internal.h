@@ -93,12 +93,19 @@ struct gh_worker {
      * after the join: what the counter would hold if nothing were lost). */
     uint64_t *counter_adds;
     int64_t *counter_sum;
-    /* The frame's locals ([role's nlocals]) while the worker runs its
-     * loop, else NULL: what the census counts as this thread's roots.
-     * Written by the worker holding the GIL or attached to the world; read
-     * by the census with the GIL held or the world stopped (ordered by the
-     * GIL's or the stop's mutex). */
-    gh_object **census_locals;
+    /* The frame: the role's locals and one evaluation-stack slot
+     * (worker.fl.c). Allocated zeroed by run.c before the thread starts;
+     * written only by this worker while it is attached; read by the
+     * collector with the world stopped (the frames are its roots under
+     * deferred=on: run.c's frames_visit). */
+    gh_stackref *frame;
+    int frame_slots;            /* role->nlocals + 1 */
+    /* The frame while the worker runs its loop, else NULL: what the census
+     * counts as this thread's roots (its counted references; a deferred
+     * frame reference counts nothing). Written by the worker holding the
+     * GIL or attached to the world; read by the census with the GIL held
+     * or the world stopped (ordered by the GIL's or the stop's mutex). */
+    gh_stackref *census_frame;
 };
 
 /* What an expression reads: the run, and inside a role the thread's
@@ -106,7 +113,7 @@ struct gh_worker {
 struct gh_eval_ctx {
     struct gh_run_shared *run;
     const struct gh_role *role;
-    gh_object **locals;
+    const gh_stackref *locals;  /* the frame (worker.fl.c): read untagged */
     struct gh_worker *w;
 };
 

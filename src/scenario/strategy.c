@@ -189,8 +189,6 @@ const char *gh_strategy_refusal(const struct gh_strategy *st)
     /* Values whose mechanism is not built yet. */
     if (st->lock != GH_LOCKK_PYMUTEX)
         return "lock=pthread, lock=tatas and lock=ticket are not built yet (lock=pymutex is)";
-    if (st->deferred)
-        return "deferred=on is not built yet";
     if (st->gc == GH_GC_NOSTOP)
         return "gc=nostop is not built yet";
 
@@ -217,6 +215,21 @@ const char *gh_strategy_refusal(const struct gh_strategy *st)
         return "gc=generational keeps its generations in linked lists threaded through the "
                "compact header's GC links, which the full header does not have; use gc=stw "
                "(free-threaded CPython dropped generations for this reason)";
+    /* deferred=on: free-threaded CPython's mechanism, built for the same
+     * combination (docs/strategies.md, "deferred"). */
+    if (st->deferred && header == GH_HEADER_COMPACT)
+        return "deferred=on keeps its flag in the full header's ob_flags, which "
+               "header=compact does not have (CPython has deferred reference counting "
+               "only in the free-threaded build)";
+    if (st->deferred && st->sync != GH_SYNC_OBJLOCK)
+        return "deferred=on is built for sync=objlock only, the free-threaded build it "
+               "models: under a GIL no count is contended, and sync=none, the positive "
+               "control, keeps every count so that its hazards stay visible";
+    if (st->deferred && st->gc != GH_GC_STW)
+        return "deferred=on: only the collector frees a deferred object (its count "
+               "carries a bias no decrement removes), and it must stop the world to "
+               "count the frames' references; that is gc=stw (gc=off would keep every "
+               "deferred object until exit)";
     if (!gil && st->gc == GH_GC_GENERATIONAL)
         return "gc=generational keeps its generations in linked lists that every "
                "allocation and free updates, which only the GIL protects; without it "

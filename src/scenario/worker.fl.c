@@ -35,6 +35,46 @@
 static struct gh_run_shared *cur_run;
 static _Thread_local struct gh_worker *tl_worker;
 
+/* ---- frames --------------------------------------------------------------- */
+
+/* A worker's frame is an array of gh_stackref (object/object.h, rc/rc.h):
+ * the role's locals, then one evaluation-stack slot (the last one,
+ * w->frame_slots - 1) where `call` keeps the callee and `new` the class it
+ * is calling while it runs (CPython's LOAD_GLOBAL pushes it). Under deferred=on a slot may hold an
+ * uncounted, tagged reference to a deferred object, so every read goes
+ * through frame_get. run.c allocates the frames and shows their tagged
+ * references to the collector (gh_gc_set_roots); only the worker writes
+ * its own frame. */
+
+/* The object in slot `slot` (borrowed), untagged; NULL when unbound. */
+GH_INLINE gh_object *frame_get(const gh_stackref *locals, int slot)
+{
+    return gh_stackref_obj(locals[slot]);
+}
+
+/* Stores r into the slot and drops what it held. */
+GH_INLINE void frame_put(gh_stackref *locals, int slot, gh_stackref r)
+{
+    gh_stackref old = locals[slot];
+    locals[slot] = r;
+    gh_stackref_close(old);
+}
+
+/* Deferred reference counting marks classes, functions and module-level
+ * objects (deferred=on; free-threaded CPython defers heap types, top-level
+ * functions and modules). A GC object only (only the collector can free
+ * it), and a tracked one (untracked objects are never its candidates). The
+ * object is still private to the calling thread. */
+static void maybe_defer(gh_object *o, bool module_level)
+{
+    if (!gh_model.deferred || !gh_is_gc(o) || !gh_gc_object_is_tracked(o) ||
+        gh_is_deferred(o) || gh_refcnt_is_immortal(gh_refcnt(o)))
+        return;
+    enum gh_kind k = o->ob_type->kind;
+    if (module_level || k == GH_KIND_CLASS || k == GH_KIND_FUNCTION)
+        gh_rc_set_deferred(o);
+}
+
 /* ---- making objects ------------------------------------------------------- */
 
 /* A new reference to what a name is bound to. A freed object (the checked
@@ -51,7 +91,7 @@ GH_INLINE gh_object *named_ref(gh_object *o)
 
 /* A new reference to what `v` makes or names. */
 static gh_object *make_value(const struct gh_value *v, gh_object **globals,
-                             gh_object **locals, struct gh_rng *rng)
+                             gh_stackref *locals, struct gh_rng *rng)
 {
     switch (v->kind) {
     case GH_VAL_NONE_OBJ: return gh_none_new();
@@ -63,7 +103,7 @@ static gh_object *make_value(const struct gh_value *v, gh_object **globals,
     case GH_VAL_LIST: return GH_FL(gh_list_new)();
     case GH_VAL_DICT: return GH_FL(gh_dict_new)();
     case GH_VAL_GLOBAL: return named_ref(globals[v->slot]);
-    case GH_VAL_LOCAL: return locals[v->slot] ? named_ref(locals[v->slot]) : gh_none_new();
+    case GH_VAL_LOCAL: return locals[v->slot] ? named_ref(frame_get(locals, v->slot)) : gh_none_new();
     case GH_VAL_INT_LIT: return gh_int_new(v->range);
     case GH_VAL_TRUE: return gh_bool_new(true);
     case GH_VAL_FALSE: return gh_bool_new(false);
@@ -111,7 +151,7 @@ static gh_object *count_callback_code(struct gh_tstate *ts, struct gh_function *
 
 /* A tuple or frozenset of g's listed items (NULL: unhashable items). */
 static GH_NOINLINE gh_object *make_seq(const struct gh_global *g, gh_object **globals,
-                                       gh_object **locals, struct gh_rng *rng)
+                                       gh_stackref *locals, struct gh_rng *rng)
 {
     gh_object *items[1000] = {0}, *o;
     int n = g->nelems < 1000 ? g->nelems : 1000;
@@ -130,7 +170,7 @@ static GH_NOINLINE gh_object *make_seq(const struct gh_global *g, gh_object **gl
  * global of setup). in_op: an int or small-int without `value` is drawn at
  * random (the original `new`); in setup it is the given value (0). NULL
  * when it cannot be made (a frozenset of unhashable items). */
-static gh_object *make_obj(const struct gh_global *g, gh_object **globals, gh_object **locals,
+static gh_object *make_obj(const struct gh_global *g, gh_object **globals, gh_stackref *locals,
                            struct gh_rng *rng, bool in_op, int slot)
 {
     gh_object *o;
@@ -225,9 +265,9 @@ static int64_t intarg(const struct gh_intarg *a, int64_t random_range, struct gh
 /* The object `t` names, if it has the expected kind; else NULL (the op
  * fails: an unbound local, or a local bound to another type). Borrowed. */
 GH_INLINE gh_object *target(const struct gh_target *t, enum gh_kind kind,
-                            gh_object **globals, gh_object **locals)
+                            gh_object **globals, gh_stackref *locals)
 {
-    gh_object *o = t->local ? locals[t->slot] : globals[t->slot];
+    gh_object *o = t->local ? frame_get(locals, t->slot) : globals[t->slot];
     if (GH_UNLIKELY(o && gh_is_freed(o))) { /* only the checked mode poisons */
         gh_hazard_note(GH_HAZARD_USE_AFTER_FREE, gh_freed_kind_name(o));
         return NULL;
@@ -248,22 +288,20 @@ GH_INLINE gh_object *item_ok(gh_object *item)
 
 /* The object `t` names, whatever its kind (NULL when unbound). */
 GH_INLINE gh_object *target_any(const struct gh_target *t, gh_object **globals,
-                                gh_object **locals)
+                                gh_stackref *locals)
 {
-    return t->local ? locals[t->slot] : globals[t->slot];
+    return t->local ? frame_get(locals, t->slot) : globals[t->slot];
 }
 
-/* Binds local `slot` to o (stolen), releasing what it held. */
-static void bind_local(gh_object **locals, int slot, gh_object *o)
+/* Binds local `slot` to o (stolen: a counted reference), releasing what
+ * it held. */
+static void bind_local(gh_stackref *locals, int slot, gh_object *o)
 {
-    gh_object *old = locals[slot];
-    locals[slot] = o;
-    if (old)
-        gh_decref(old);
+    frame_put(locals, slot, gh_stackref_steal(o));
 }
 
 /* Binds `as` to o when the op has one, else releases o. */
-static void bind_or_release(const struct gh_op *op, gh_object **locals, gh_object *o)
+static void bind_or_release(const struct gh_op *op, gh_stackref *locals, gh_object *o)
 {
     if (op->as >= 0)
         bind_local(locals, op->as, o);
@@ -304,7 +342,8 @@ static const char *name_of(const struct gh_eval_ctx *c, const struct gh_expr *n)
 /* The object a NAME node names (borrowed); an unbound local is None. */
 static gh_object *name_obj(const struct gh_eval_ctx *c, const struct gh_expr *n)
 {
-    gh_object *o = n->local ? (c->locals ? c->locals[n->slot] : NULL) : c->run->globals[n->slot];
+    gh_object *o = n->local ? (c->locals ? frame_get(c->locals, n->slot) : NULL)
+                            : c->run->globals[n->slot];
     return o ? o : &gh_none;
 }
 
@@ -496,7 +535,7 @@ static void print_site(FILE *f, const struct gh_worker *w, const struct gh_op *o
 
 /* show / assert: FILE:LINE: TEXT = VALUE. False for an assert that does
  * not hold or an expression that cannot be evaluated. */
-static bool exec_show(struct gh_worker *w, const struct gh_op *op, gh_object **locals)
+static bool exec_show(struct gh_worker *w, const struct gh_op *op, gh_stackref *locals)
 {
     struct gh_run_shared *run = w->run;
     struct gh_eval_ctx ec = {run, &run->s->roles[w->role], locals, w};
@@ -588,7 +627,7 @@ static void dot_path(char *buf, size_t len, const char *path, int index)
  * it is gathered), then written whole: to the run's output when the path
  * is "-", else to the file. Prints what it wrote. */
 static bool exec_dot(struct gh_worker *w, struct gh_tstate *ts, const struct gh_op *op,
-                     gh_object **globals, gh_object **locals)
+                     gh_object **globals, gh_stackref *locals)
 {
     struct gh_run_shared *run = w->run;
     gh_object *root = target_any(&op->on, globals, locals);
@@ -632,7 +671,7 @@ static bool exec_dot(struct gh_worker *w, struct gh_tstate *ts, const struct gh_
 }
 
 static bool exec_gc_op(struct gh_worker *w, struct gh_tstate *ts, const struct gh_op *op,
-                       gh_object **globals, gh_object **locals)
+                       gh_object **globals, gh_stackref *locals)
 {
     int64_t t[GH_GC_NGENS];
     switch (op->kind) {
@@ -677,14 +716,22 @@ static bool exec_gc_op(struct gh_worker *w, struct gh_tstate *ts, const struct g
 /* The ops of the object model: out of the hot switch's way. */
 static GH_NOINLINE bool exec_model_op(struct gh_worker *w, struct gh_tstate *ts,
                                       const struct gh_op *op, gh_object **globals,
-                                      gh_object **locals, struct gh_rng *rng,
+                                      gh_stackref *locals, struct gh_rng *rng,
                                       struct gh_trace_snapshot **snaps)
 {
     gh_object *o, *v, *r;
     int rc;
     switch (op->kind) {
     case GH_OP_BIND:
-        bind_local(locals, op->as, make_value(&op->value, globals, locals, rng));
+        /* A name loaded into the frame (LOAD_GLOBAL, LOAD_FAST): a frame
+         * reference, uncounted when the object is deferred. */
+        if (op->value.kind == GH_VAL_GLOBAL) {
+            frame_put(locals, op->as, gh_stackref_new(globals[op->value.slot]));
+        } else if (op->value.kind == GH_VAL_LOCAL && locals[op->value.slot]) {
+            frame_put(locals, op->as, gh_stackref_new(frame_get(locals, op->value.slot)));
+        } else {
+            bind_local(locals, op->as, make_value(&op->value, globals, locals, rng));
+        }
         return true;
     case GH_OP_ATTR_SET:
         if (!(o = target(&op->on, GH_KIND_INSTANCE, globals, locals)))
@@ -791,10 +838,15 @@ static GH_NOINLINE bool exec_model_op(struct gh_worker *w, struct gh_tstate *ts,
     case GH_OP_CALL: {
         if (!(o = target(&op->on, GH_KIND_FUNCTION, globals, locals)))
             return false;
+        /* The callee on the frame's stack while it runs (LOAD_GLOBAL f;
+         * CALL): counted, unless f is deferred. */
+        const int stack = w->frame_slots - 1;
+        frame_put(locals, stack, gh_stackref_new(o));
         gh_object *arg = op->has_value ? make_value(&op->value, globals, locals, rng) : NULL;
         r = GH_FL(gh_call)(ts, o, &arg, arg ? 1 : 0);
         if (arg)
             gh_decref(arg);
+        frame_put(locals, stack, 0);
         if (!r)
             return false;
         bind_or_release(op, locals, r);
@@ -986,26 +1038,32 @@ static bool exec_dict_iter(struct gh_worker *w, struct gh_tstate *ts, gh_object 
 
 /* Executes one op; false when it failed (the model's IndexError/KeyError). */
 static bool exec_op_raw(struct gh_worker *w, struct gh_tstate *ts, const struct gh_op *op,
-                        gh_object **globals, gh_object **locals, struct gh_rng *rng,
+                        gh_object **globals, gh_stackref *locals, struct gh_rng *rng,
                         struct gh_trace_snapshot **snaps)
 {
     gh_object *o, *item;
     switch (op->kind) {
     case GH_OP_NEW:
-        o = make_obj(op->spec, globals, locals, rng, true, -1);
+        if (op->spec->type == GH_NEW_INSTANCE) {
+            /* The class on the frame's stack while it is called (LOAD_GLOBAL
+             * C; CALL): counted, unless C is deferred. The instance's own
+             * reference to its class is counted in every case. */
+            const int stack = w->frame_slots - 1;
+            frame_put(locals, stack, gh_stackref_new(globals[op->spec->cls]));
+            o = make_obj(op->spec, globals, locals, rng, true, -1);
+            frame_put(locals, stack, 0);
+        } else {
+            o = make_obj(op->spec, globals, locals, rng, true, -1);
+        }
         if (!o)
             return false;
-        item = locals[op->on.slot];
-        locals[op->on.slot] = o;
-        if (item)
-            gh_decref(item);
+        maybe_defer(o, false); /* a new class or function */
+        frame_put(locals, op->on.slot, gh_stackref_steal(o));
         return true;
     case GH_OP_DROP:
-        item = locals[op->on.slot];
-        if (!item)
+        if (!locals[op->on.slot])
             return false;
-        locals[op->on.slot] = NULL;
-        gh_decref(item);
+        frame_put(locals, op->on.slot, 0);
         return true;
     case GH_OP_LIST_APPEND:
         if (!(o = target(&op->on, GH_KIND_LIST, globals, locals)))
@@ -1093,7 +1151,7 @@ static bool exec_op_raw(struct gh_worker *w, struct gh_tstate *ts, const struct 
     }
     case GH_OP_COMPUTE:
         if (op->on.slot >= 0) {
-            o = op->on.local ? locals[op->on.slot] : globals[op->on.slot];
+            o = op->on.local ? frame_get(locals, op->on.slot) : globals[op->on.slot];
             if (!o)
                 return false;
             GH_BEGIN_CS(ts, o)
@@ -1122,7 +1180,7 @@ static bool exec_op_raw(struct gh_worker *w, struct gh_tstate *ts, const struct 
  * op had half done stays half done: that is what the strategy allowed. */
 static GH_NOINLINE bool exec_op_checked(struct gh_worker *w, struct gh_tstate *ts,
                                         const struct gh_op *op, gh_object **globals,
-                                        gh_object **locals, struct gh_rng *rng,
+                                        gh_stackref *locals, struct gh_rng *rng,
                                         struct gh_trace_snapshot **snaps)
 {
     sigjmp_buf jb;
@@ -1142,7 +1200,7 @@ static GH_NOINLINE bool exec_op_checked(struct gh_worker *w, struct gh_tstate *t
 }
 
 GH_INLINE bool exec_op(struct gh_worker *w, struct gh_tstate *ts, const struct gh_op *op,
-                       gh_object **globals, gh_object **locals, struct gh_rng *rng,
+                       gh_object **globals, gh_stackref *locals, struct gh_rng *rng,
                        struct gh_trace_snapshot **snaps)
 {
     if (GH_UNLIKELY(gh_model.checked))
@@ -1163,7 +1221,7 @@ GH_INLINE void trace_site(struct gh_tstate *ts, const char *file, const struct g
  * something (is, eq, show, assert) are counted, so failed(assert) sees an
  * assert wherever it is written. */
 static void run_untimed(struct gh_worker *w, struct gh_tstate *ts, const struct gh_op *ops,
-                        int n, gh_object **globals, gh_object **locals, struct gh_rng *rng,
+                        int n, gh_object **globals, gh_stackref *locals, struct gh_rng *rng,
                         struct gh_trace_snapshot **snaps)
 {
     const char *file = w->run->s->file;
@@ -1192,7 +1250,7 @@ static void *worker_main(void *arg)
     tl_worker = w;
 
     gh_object **globals = run->globals;
-    gh_object **locals = calloc((size_t)(role->nlocals ? role->nlocals : 1), sizeof *locals);
+    gh_stackref *locals = w->frame; /* run.c's, zeroed: nothing bound */
     struct gh_trace_snapshot **snaps =
         calloc((size_t)(role->nlocals ? role->nlocals : 1), sizeof *snaps);
     uint64_t *cumulative = calloc((size_t)(role->nops ? role->nops : 1), sizeof *cumulative);
@@ -1224,7 +1282,7 @@ static void *worker_main(void *arg)
     /* The census may count this frame's locals from here to the loop's
      * end: the thread holds the GIL or is attached while it writes the
      * pointer, the census reads it with the GIL or the world stopped. */
-    w->census_locals = locals;
+    w->census_frame = locals;
     const uint64_t limit = run->once ? (uint64_t)role->nops : run->ops_limit;
     const uint64_t period = run->latency_sample;
     uint64_t n = 0, next_timed = period ? 0 : UINT64_MAX; /* time ops 0, period, 2*period... */
@@ -1262,14 +1320,13 @@ static void *worker_main(void *arg)
     }
     w->t_stop = gh_now_ns();
     res->ops = n;
-    w->census_locals = NULL; /* its after ops hold what no root shows */
+    w->census_frame = NULL; /* its after ops hold what no root shows */
 
     /* The role's after ops, then the frame dies: its locals are released,
      * still inside the model. */
     run_untimed(w, ts, role->after, role->nafter, globals, locals, &rng, snaps);
-    for (int i = 0; i < role->nlocals; i++)
-        if (locals[i])
-            gh_decref(locals[i]);
+    for (int i = 0; i < w->frame_slots; i++)
+        frame_put(locals, i, 0); /* cleared: the collector reads the frame */
     gh_rc_thread_stop(ts);
     /* The checked mode's quarantine is freed while the thread still holds
      * what protects the allocator (the GIL, or its attachment). */
@@ -1283,7 +1340,6 @@ static void *worker_main(void *arg)
     res->hazards = ts->hazards;
     res->rc = (struct gh_rc_stats){ts->brc_shared_decrefs, ts->brc_queued, ts->brc_merged,
                                    ts->lockfree_list_fallbacks, ts->lockfree_dict_fallbacks};
-    free(locals);
     free(snaps);
     free(cumulative);
     tl_worker = NULL;
@@ -1303,6 +1359,7 @@ static void setup(struct gh_run_shared *run, struct gh_rng *rng)
         gh_object *o = make_obj(&s->globals[i], run->globals, NULL, rng, false, i);
         if (!o) /* a frozenset of unhashable items: an empty one */
             o = GH_FL(gh_frozenset_new)(NULL, 0);
+        maybe_defer(o, true); /* bound at module level */
         run->globals[i] = o;
     }
 }

@@ -797,3 +797,81 @@ ParameterizedTest(struct preset_param *p, run, counters_add_up, .timeout = 60)
     gh_result_free(&r);
     gh_scenario_free(s);
 }
+
+/* deferred=on (docs/strategies.md): the presets that build it. */
+static struct preset_param *deferred_presets(size_t *n)
+{
+    static struct preset_param p[8];
+    size_t k = 0;
+    for (size_t i = 0; i < gh_npresets && k < 8; i++) {
+        struct gh_strategy st;
+        char err[256];
+        if (gh_strategy_from_preset(&st, gh_presets[i].name, err, sizeof err) == 0 &&
+            !gh_strategy_unsafe_reason(&st) &&
+            gh_strategy_set(&st, "deferred=on", err, sizeof err) == 0 &&
+            !gh_strategy_refusal(&st))
+            strcpy(p[k++].name, gh_presets[i].name);
+    }
+    *n = k;
+    return p;
+}
+
+ParameterizedTestParameters(run, deferred_frame_references)
+{
+    size_t n;
+    struct preset_param *p = deferred_presets(&n);
+    return cr_make_param_array(struct preset_param, p, n);
+}
+
+static const char deferred_scenario[] =
+    "name: deferred\n"
+    "threads: 1\n"
+    "ops: once\n"
+    "setup:\n"
+    "  f: {type: function, def: append-one-none}\n"
+    "  C: class\n"
+    "script:\n"
+    "  - {op: bind, as: g, value: f}\n"                    /* g = f: a frame reference */
+    "  - {op: assert, expr: \"getrefcount(f) == 2\"}\n"   /* the global's and the call's */
+    "  - {op: call, on: g}\n"
+    "  - {op: new, type: C, as: obj}\n"
+    "  - {op: assert, expr: \"getrefcount(C) == 3\"}\n"   /* the global, obj's class, the call */
+    "  - {op: new, type: function, def: append-one, as: fn}\n"
+    "  - {op: weakref.new, on: fn, as: r}\n"
+    "  - {op: drop, on: fn}\n"
+    "  - {op: assert, expr: \"alive(r)\"}\n"              /* no decrement frees a deferred one */
+    "  - {op: gc.collect}\n"
+    "  - {op: assert, expr: \"not alive(r)\"}\n"          /* the collection does */
+    "checks:\n"
+    "  - count(assert) == 4 and failed(assert) == 0\n";
+
+/* A frame's reference to a deferred object is not counted, a deferred
+ * object dropped by its last counted reference waits for a collection, the
+ * checked mode finds no hazard and the teardown leaves nothing. The same
+ * scenario without deferred=on fails its first and third asserts. */
+ParameterizedTest(struct preset_param *p, run, deferred_frame_references, .timeout = 30)
+{
+    struct gh_scenario *s = parse(deferred_scenario);
+    struct gh_run_config cfg;
+    struct gh_result r;
+    struct gh_diag d;
+    char err[256];
+    config(&cfg, p->name, 1, 0, 1);
+    cfg.check = 1;
+    cr_assert_eq(gh_strategy_set(&cfg.strategy, "deferred=on", err, sizeof err), 0, "%s", err);
+    cr_assert_eq(gh_run(s, &cfg, &r, &d), 0, "%s", d.msg);
+    cr_assert_eq(r.status, GH_STATUS_OK, "%s+deferred: status %s", p->name,
+                 gh_status_names[r.status]);
+    cr_assert_eq(r.hazards_total, 0);
+    cr_assert_eq(r.alloc_live_after_teardown, 0, "the teardown's collection frees them all");
+    gh_result_free(&r);
+
+    config(&cfg, p->name, 1, 0, 1);
+    cfg.check = 1;
+    cr_assert_eq(gh_run(s, &cfg, &r, &d), 0, "%s", d.msg);
+    cr_assert_eq(r.status, GH_STATUS_FAILED, "without deferred=on the frame counts");
+    cr_assert_eq(r.op[GH_OP_ASSERT].failed, 2, "getrefcount(f) is 3, and fn dies at once");
+    cr_assert_eq(r.alloc_live_after_teardown, 0);
+    gh_result_free(&r);
+    gh_scenario_free(s);
+}

@@ -117,6 +117,16 @@ Test(strategy, impossible_combinations_are_refused_with_the_reason, .timeout = 5
     why = refusal_of("unsafe", "rc=atomic", NULL);
     cr_assert(why && strstr(why, "sync=none is compiled only with rc=plain"), "%s", why);
     cr_assert_null(refusal_of("unsafe", "immortal=off", NULL));
+    /* deferred=on: the free-threaded build's combination only. */
+    why = refusal_of("gil", "deferred=on", NULL);
+    cr_assert(why && strstr(why, "header=compact"), "%s", why);
+    why = refusal_of("unsafe", "deferred=on", NULL);
+    cr_assert(why && strstr(why, "sync=objlock only"), "%s", why);
+    why = refusal_of("ft", "deferred=on", "gc=off");
+    cr_assert(why && strstr(why, "gc=stw"), "%s", why);
+    cr_assert_null(refusal_of("ft", "deferred=on", NULL));
+    cr_assert_null(refusal_of("atomic", "deferred=on", NULL));
+    cr_assert_null(refusal_of("locks", "deferred=on", NULL));
     /* Orthogonal combinations that do run. */
     cr_assert_null(refusal_of("gil", "rc=atomic", NULL));
     cr_assert_null(refusal_of("gil-ticks", "immortal=on", "alloc=thread"));
