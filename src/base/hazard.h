@@ -23,6 +23,9 @@ enum gh_hazard_kind {
     GH_HAZARD_FAULT,          /* a memory fault inside an operation, caught
                                  and the operation abandoned */
     GH_HAZARD_LEAK,           /* an object still alive after teardown */
+    GH_HAZARD_LIVE_COLLECTED, /* the collector cleared an object that was still
+                                 referenced from outside what it collected
+                                 (gc=nostop: a reference moved during its scan) */
     GH_HAZARD_COUNT
 };
 

@@ -53,6 +53,11 @@ const struct gh_type gh_freed_type = {
     .tp_dealloc = freed_dealloc,
 };
 
+const char *gh_kind_name(enum gh_kind k)
+{
+    return (unsigned)k < GH_KIND_COUNT ? kind_names[k] : "?";
+}
+
 const char *gh_freed_kind_name(const gh_object *o)
 {
     /* The count may have been overwritten by a racing plain increment:

@@ -249,6 +249,9 @@ extern const struct gh_type gh_freed_type;
 GH_INLINE bool gh_is_freed(const gh_object *o) { return o->ob_type == &gh_freed_type; }
 /* The name of the kind a poisoned object had ("list"). */
 const char *gh_freed_kind_name(const gh_object *o);
+/* The name of a kind ("list", "instance", ...): a static string, as a
+ * hazard example needs (a class's own name dies with the class). */
+const char *gh_kind_name(enum gh_kind k);
 /* The checked mode, before a deallocation: false when o is already freed
  * or another thread is deallocating it (a double free, counted). */
 GH_NOINLINE bool gh_dealloc_claim(gh_object *o);

@@ -935,7 +935,15 @@ static bool exec_op_raw(struct gh_worker *w, struct gh_tstate *ts, const struct 
         gh_object *from = target(&op->from, GH_KIND_LIST, globals, locals);
         if (!from || !(o = target(&op->on, GH_KIND_LIST, globals, locals)))
             return false;
-        return gh_list_move(ts, (struct gh_list *)(void *)from, (struct gh_list *)(void *)o);
+        if (!gh_list_move(ts, (struct gh_list *)(void *)from, (struct gh_list *)(void *)o))
+            return false;
+        /* The checked mode's length invariant: a pop from one, an append
+         * to the other. */
+        if (GH_UNLIKELY(w->run->list_pops) && !op->from.local)
+            gh_atomic_add_relaxed_u64(&w->run->list_pops[op->from.slot], 1);
+        if (GH_UNLIKELY(w->run->list_appends) && !op->on.local)
+            gh_atomic_add_relaxed_u64(&w->run->list_appends[op->on.slot], 1);
+        return true;
     }
     case GH_OP_DICT_SET:
         if (!(o = target(&op->on, GH_KIND_DICT, globals, locals)))
