@@ -1244,6 +1244,32 @@ void GH_FL(gh_gc_collect_scheduled)(struct gh_tstate *ts)
     }
 }
 
+void GH_FL(gh_gc_exclude_begin)(struct gh_tstate *ts)
+{
+#if defined(GH_FL_NO_GIL)
+    if (gh_gcstate.mode != GH_GC_NOSTOP || ts->gc_collecting)
+        return;
+    if (pthread_mutex_trylock(&collect_mutex) != 0) {
+        gh_stw_detach(ts); /* waiting, we count as stopped */
+        gh_check_pthread(pthread_mutex_lock(&collect_mutex));
+        gh_stw_attach(ts);
+    }
+#else
+    (void)ts;
+#endif
+}
+
+void GH_FL(gh_gc_exclude_end)(struct gh_tstate *ts)
+{
+#if defined(GH_FL_NO_GIL)
+    if (gh_gcstate.mode != GH_GC_NOSTOP || ts->gc_collecting)
+        return;
+    gh_check_pthread(pthread_mutex_unlock(&collect_mutex));
+#else
+    (void)ts;
+#endif
+}
+
 /* ---- the rest of the gc module ---------------------------------------------------------------- */
 
 static gh_object *garbage_list;

@@ -163,6 +163,16 @@ GH_INLINE void gh_switch_point(struct gh_tstate *ts)
         GH_FL(gh_gc_collect_scheduled)(ts);
 }
 
+/* gc=nostop: a thread about to really free what its quarantine held
+ * (gh_quarantine_flush, when it leaves a run) first waits until no
+ * collection runs and keeps any from starting until gh_gc_exclude_end: a
+ * collection in progress may still have those objects in its set, and the
+ * quarantine is what keeps its reads of them in memory that is still
+ * theirs. A collection that starts afterwards never gathers them (they
+ * were poisoned untracked). Nothing under the other modes. */
+void GH_FL(gh_gc_exclude_begin)(struct gh_tstate *ts);
+void GH_FL(gh_gc_exclude_end)(struct gh_tstate *ts);
+
 /* gc.garbage (borrowed; made on first use). */
 gh_object *GH_FL(gh_gc_garbage)(void);
 /* gc.get_objects(generation): a new list; generation -1 for all. */

@@ -1144,8 +1144,11 @@ static void *worker_main(void *arg)
             gh_decref(locals[i]);
     gh_rc_thread_stop(ts);
     /* The checked mode's quarantine is freed while the thread still holds
-     * what protects the allocator (the GIL, or its attachment). */
+     * what protects the allocator (the GIL, or its attachment), and, under
+     * gc=nostop, while no collection runs (gc.h, gh_gc_exclude_begin). */
+    GH_FL(gh_gc_exclude_begin)(ts);
     gh_quarantine_flush();
+    GH_FL(gh_gc_exclude_end)(ts);
     gh_sync_thread_stop(ts);
     for (int i = 0; i < role->nlocals; i++)
         gh_trace_snapshot_free(snaps[i]);
