@@ -23,6 +23,7 @@ const char *const gh_lock_class_names[GH_LOCK_NCLASSES] = {
 const char *const gh_hazard_names[GH_HAZARD_COUNT] = {
     "use_after_free", "double_free", "torn_read", "lost_update", "lost_rmw", "fault", "leak",
     "refcount_low", "refcount_high",
+    "live_collected",
 };
 
 void gh_hazard_note(enum gh_hazard_kind kind, const char *type)

@@ -28,6 +28,9 @@ enum gh_hazard_kind {
                                  it will be freed while still referenced */
     GH_HAZARD_REFCNT_HIGH,    /* the census found fewer references than the
                                  count: the object can never be freed */
+    GH_HAZARD_LIVE_COLLECTED, /* the collector cleared an object that was still
+                                 referenced from outside what it collected
+                                 (gc=nostop: a reference moved during its scan) */
     GH_HAZARD_COUNT
 };
 

@@ -16,6 +16,7 @@
  * until the end, as free-threaded CPython does, so no finalizer or callback
  * can free an object the collector still looks at.
  */
+#include <setjmp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -182,35 +183,44 @@ GH_INLINE void traverse(gh_object *o, gh_visitproc visit, void *arg)
  * goes through tp_traverse. */
 #define GC_PREFETCH_AHEAD 8
 /* sync=none: a race may have left a list's size past its array, or an
- * empty slot (containers.h, gh_list_items_cap); elsewhere neither. */
+ * empty slot (containers.h, gh_list_items_cap), and a slot torn by a
+ * racing write may hold what is no object pointer at all: the collector
+ * skips what cannot be one (objects are 16-byte aligned, above the first
+ * pages). A heuristic: the positive control's collector must not crash,
+ * not be exact. Elsewhere neither happens while the world is stopped. */
 #if defined(GH_FL_SYNC_NONE)
-/* and a slot torn by a racing write may hold what is no object pointer at
- * all: the collector, which runs with the world stopped and outside any
- * operation's fault net, skips what cannot be one (objects are 16-byte
- * aligned, above the first pages). A heuristic: the positive control's
- * collector must not crash, not be exact. */
-#define REF_PLAUSIBLE(p) \
-    ((p) && ((uintptr_t)(p) & 15u) == 0 && (uintptr_t)(p) >= ((uintptr_t)1 << 16))
 #define LIST_TORN 1
-#define LIST_USED(l, it) \
-    ((l)->ob_size < gh_list_items_cap((l), (it)) ? (l)->ob_size : gh_list_items_cap((l), (it)))
 #else
-#define REF_PLAUSIBLE(p) 1
 #define LIST_TORN 0
-#define LIST_USED(l, it) ((l)->ob_size)
 #endif
-#define TRAVERSE_INLINE(o, VISIT, arg)                                                 \
+/* gc=nostop (any flavour): the collector reads containers while the
+ * mutators change them, so every reference it reads may be torn in the
+ * same ways, and a list's size, array and capacity are read at different
+ * moments. Its passes bound each list by the array's capacity, skip an
+ * array already taken away (NULL), and its visitors skip what cannot be an
+ * object pointer (REF_PLAUSIBLE_ANY). What is still wrong (a stale pointer
+ * to an object freed under the scan) is what the positive control shows;
+ * a fault is caught by collect_guarded. */
+#define REF_PLAUSIBLE_ANY(p) \
+    ((p) && ((uintptr_t)(p) & 15u) == 0 && (uintptr_t)(p) >= ((uintptr_t)1 << 16))
+#define LIST_USED_ANY(l, it)                                                           \
+    ((it) == NULL ? 0                                                                  \
+     : (l)->ob_size < gh_list_items_cap((l), (it)) ? (l)->ob_size                      \
+                                                   : gh_list_items_cap((l), (it)))
+/* TORN: 0 for a collection nothing changes under (the world stopped, the
+ * GIL held), 1 for one whose references may be torn (sync=none, nostop). */
+#define TRAVERSE_INLINE_T(o, VISIT, arg, TORN)                                         \
     do {                                                                               \
         gh_object *t_o_ = (o);                                                         \
         switch (t_o_->ob_type->kind) {                                                 \
         case GH_KIND_LIST: {                                                           \
             struct gh_list *t_l_ = (struct gh_list *)(void *)t_o_;                     \
             gh_object **t_it_ = t_l_->ob_item;                                         \
-            int64_t t_n_ = LIST_USED(t_l_, t_it_);                                     \
+            int64_t t_n_ = (TORN) ? LIST_USED_ANY(t_l_, t_it_) : t_l_->ob_size;        \
             for (int64_t t_i_ = 0; t_i_ < t_n_; t_i_++) {                              \
-                if (t_i_ + GC_PREFETCH_AHEAD < t_n_ && !LIST_TORN)                     \
+                if (t_i_ + GC_PREFETCH_AHEAD < t_n_ && !(TORN))                        \
                     __builtin_prefetch((char *)t_it_[t_i_ + GC_PREFETCH_AHEAD] - 16, 1); \
-                if (!LIST_TORN || REF_PLAUSIBLE(t_it_[t_i_]))                          \
+                if (!(TORN) || REF_PLAUSIBLE_ANY(t_it_[t_i_]))                         \
                     VISIT(t_it_[t_i_], arg);                                           \
             }                                                                          \
             break;                                                                     \
@@ -225,15 +235,17 @@ GH_INLINE void traverse(gh_object *o, gh_visitproc visit, void *arg)
         case GH_KIND_INSTANCE: {                                                       \
             struct gh_attrs *t_a_ = ((struct gh_instance *)(void *)t_o_)->attrs;       \
             VISIT(&gh_class_of(t_o_)->ob, arg);                                        \
-            if (t_a_)                                                                  \
+            if (t_a_ && (!(TORN) || REF_PLAUSIBLE_ANY(t_a_)))                          \
                 for (uint32_t t_i_ = 0; t_i_ < t_a_->used; t_i_++)                     \
-                    VISIT(t_a_->items[t_i_].value, arg);                               \
+                    if (!(TORN) || REF_PLAUSIBLE_ANY(t_a_->items[t_i_].value))         \
+                        VISIT(t_a_->items[t_i_].value, arg);                           \
             break;                                                                     \
         }                                                                              \
         default:                                                                       \
             traverse(t_o_, VISIT, arg);                                                \
         }                                                                              \
     } while (0)
+#define TRAVERSE_INLINE(o, VISIT, arg) TRAVERSE_INLINE_T(o, VISIT, arg, LIST_TORN)
 
 /* An empty list or tuple: descending into it would find nothing. The
  * test costs less than the call, and containers kept empty (free lists of
@@ -250,10 +262,12 @@ GH_INLINE bool references_nothing(gh_object *o)
 
 /* ---- trial deletion ------------------------------------------------------------------ */
 
+/* These visitors also serve gc=nostop's passes and tp_traverse under it:
+ * they skip what cannot be an object pointer (see REF_PLAUSIBLE_ANY). */
 static void visit_decref(gh_object *ref, void *arg)
 {
     (void)arg;
-    if (in_set(ref))
+    if (REF_PLAUSIBLE_ANY(ref) && in_set(ref))
         refs_set(ref, refs_get(ref) - 1);
 }
 
@@ -269,7 +283,7 @@ static void visit_root(gh_object *ref, void *arg)
 
 static void visit_reach(gh_object *ref, void *arg)
 {
-    if (in_set(ref) && refs_get(ref) <= 0) {
+    if (REF_PLAUSIBLE_ANY(ref) && in_set(ref) && refs_get(ref) <= 0) {
         refs_set(ref, REFS_REACHED);
         objvec_push((struct objvec *)arg, ref);
     }
@@ -303,7 +317,7 @@ struct atomic_scan {
 
 static void visit_atomic(gh_object *ref, void *arg)
 {
-    if (gh_gc_may_be_tracked(ref))
+    if (REF_PLAUSIBLE_ANY(ref) && gh_gc_may_be_tracked(ref))
         ((struct atomic_scan *)arg)->all_atomic = false;
 }
 
@@ -352,6 +366,39 @@ static void gather_run(char *first, size_t n, size_t size, void *arg)
     }
 }
 
+/* gc=nostop: CPython's update_refs, not fused with the subtraction. The
+ * fused pass decrements the scratch of any tracked object it references,
+ * which is safe only when every tracked object is then walked; with the
+ * mutators running, an object made after its pool was passed would keep
+ * the decrement into the next collection. Here only what entered the set
+ * is touched (subtract_nostop). */
+static void gather_run_nostop(char *first, size_t n, size_t size, void *arg)
+{
+    struct objvec *set = arg;
+    for (size_t i = 0; i < n; i++) {
+        gh_object *o = (gh_object *)(void *)(first + i * size + sizeof(struct gh_obprefix));
+        uint8_t *bits = gh_gcbits_ptr(o);
+        if ((*bits & (GH_GCBIT_TRACKED | GH_GCBIT_FROZEN)) != GH_GCBIT_TRACKED)
+            continue;
+        *bits |= GH_GCBIT_UNREACHABLE;
+        gh_prefix(o)->ob_tid = (uintptr_t)count_as_refs(o, 0);
+        index_set(o, set->n);
+        objvec_push(set, o);
+    }
+}
+
+#endif
+
+#if !defined(GH_FL_RC_BIASED)
+/* gc=nostop: CPython's subtract_refs over the set, every reference read as
+ * possibly torn. Between a candidate's count (gather_run_nostop) and the
+ * subtraction of a reference to it here, a mutator may have moved that
+ * reference: the error this mode exists to show. */
+static void subtract_nostop(struct objvec *set)
+{
+    for (size_t i = 0; i < set->n; i++)
+        TRAVERSE_INLINE_T(set->v[i], visit_decref, NULL, 1);
+}
 #endif
 
 #if defined(GH_FL_RC_BIASED)
@@ -486,6 +533,7 @@ struct settle {
     struct objvec *stack;
     struct gh_gchead *to;     /* compact: the survivors' list */
     bool dicts;               /* untrack dicts of atomic objects too */
+    bool nostop;              /* gc=nostop: the *_any passes */
     int depth;
     int64_t survivors;
 };
@@ -540,6 +588,37 @@ static void settle_from(gh_object *o, struct settle *x)
     TRAVERSE_INLINE(o, visit_settle, x);
 }
 
+static void settle_from_any(gh_object *o, struct settle *x);
+
+/* gc=nostop: visit_settle for references that may be torn, to objects
+ * that may have been freed (their block poisoned, or even reused) since
+ * they entered the set: only a candidate whose slot in the set still
+ * names it is settled, so a stale index never writes outside the array. */
+static void visit_settle_any(gh_object *ref, void *arg)
+{
+    struct settle *x = arg;
+    if (!REF_PLAUSIBLE_ANY(ref) || !in_set(ref))
+        return;
+    size_t idx = index_get(ref);
+    if (idx >= x->set->n || x->set->v[idx] != ref)
+        return;
+    settle_leave(ref, x);
+    if (references_nothing(ref))
+        return;
+    if (x->depth < SETTLE_MAX_DEPTH) {
+        x->depth++;
+        settle_from_any(ref, x);
+        x->depth--;
+    } else {
+        objvec_push(x->stack, ref);
+    }
+}
+
+static void settle_from_any(gh_object *o, struct settle *x)
+{
+    TRAVERSE_INLINE_T(o, visit_settle_any, x, 1);
+}
+
 /* The scan, in the set's order: a candidate referenced from outside the
  * set (gc_refs > 0) is reachable: it and everything it reaches in the set
  * are settled at once, depth first (free-threaded CPython's mark_reachable,
@@ -553,6 +632,15 @@ static void settle_reachable(struct objvec *set, struct settle *x)
         gh_object *o = set->v[i];
         if (!o || refs_get(o) <= 0)
             continue; /* settled through a referrer, or tentative */
+        if (x->nostop) {
+            if (!in_set(o))
+                continue; /* freed under the scan: find_garbage counts it */
+            settle_leave(o, x);
+            settle_from_any(o, x);
+            while (x->stack->n)
+                settle_from_any(x->stack->v[--x->stack->n], x);
+            continue;
+        }
         settle_leave(o, x);
         settle_from(o, x);
         while (x->stack->n)
@@ -574,6 +662,9 @@ struct collection {
     struct objvec *set, *stack, *garbage, *legacy, *callbacks;
     struct objvec *queued;    /* rc=biased: what the merge queues held */
     int64_t survivors;
+    bool nostop;              /* gc=nostop: the world is never stopped */
+    bool shutdown;            /* the last collection (gh_gc_fini): deferral ends */
+    enum { NOSTOP_IDLE, NOSTOP_GATHER, NOSTOP_HELD, NOSTOP_CLEARING } stage;
     /* What the garbage needs beyond tp_clear: each pass runs only if so. */
     bool any_legacy, any_weak, any_del;
 };
@@ -631,10 +722,20 @@ static void drop_weakref(gh_object *wr, void *arg)
 static void find_garbage(struct collection *c)
 {
     const bool full = gh_model.full_header;
-    const bool dicts = gh_gcstate.mode == GH_GC_STW || c->generation == GH_GC_NGENS - 1;
+    const bool nostop = c->nostop;
+    const bool dicts = gh_gcstate.mode != GH_GC_GENERATIONAL || c->generation == GH_GC_NGENS - 1;
     struct objvec *set = c->set;
 
-    if (full) {
+    if (nostop) {
+        /* Refused with rc=biased and header=compact (strategy.c). */
+#if !defined(GH_FL_RC_BIASED)
+        c->stage = NOSTOP_GATHER;
+        gh_alloc_visit_gc_runs(gather_run_nostop, set);
+        subtract_nostop(set);
+        if (gh__gc_scan_hook.fn)
+            gh__gc_scan_hook.fn(gh__gc_scan_hook.arg);
+#endif
+    } else if (full) {
 #if defined(GH_FL_RC_BIASED)
         /* Every queue merged first, so each count is whole (free-threaded
          * CPython's merge_queued_objects). */
@@ -657,7 +758,8 @@ static void find_garbage(struct collection *c)
     gh_gc_stats.examined += set->n;
 
     struct settle x = {.set = set, .stack = c->stack,
-                       .to = full ? NULL : older_list(c->generation), .dicts = dicts};
+                       .to = full ? NULL : older_list(c->generation), .dicts = dicts,
+                       .nostop = nostop};
     if (!full && gh_gcstate.mode == GH_GC_STW)
         x.to = &gh_gcstate.gens[GH_GC_NGENS - 1].head;
     settle_reachable(set, &x);
@@ -669,6 +771,16 @@ static void find_garbage(struct collection *c)
         gh_object *o = set->v[i];
         if (!o)
             continue; /* settled */
+        if (nostop && (gh_is_freed(o) || !in_set(o))) {
+            /* A mutator freed it after it entered the set (poisoned, or
+             * already reused when the checked mode is off): no stopped
+             * world kept it alive while the collector looked at it. */
+            set->v[i] = NULL;
+            gh_gc_stats.nostop_freed_met++;
+            if (gh_is_freed(o))
+                gh_hazard_note(GH_HAZARD_USE_AFTER_FREE, gh_freed_kind_name(o));
+            continue;
+        }
         if (full)
             *gh_gcbits_ptr(o) &= (uint8_t)~GH_GCBIT_TRACKED;
         else
@@ -690,6 +802,7 @@ static void find_garbage(struct collection *c)
         if (gh_is_deferred(o))
             gh_rc_deferred_clear_stopped(o);
         objvec_push(c->garbage, o);
+        set->v[i] = NULL; /* held: a fault from here on leaves it to the garbage */
         c->any_legacy |= has_legacy_finalizer(o);
         c->any_del |= has_finalizer(o);
         c->any_weak |= o->ob_type->kind == GH_KIND_WEAKREF || gh_has_weakrefs(o);
@@ -786,6 +899,47 @@ static void find_resurrected(struct collection *c)
     c->garbage->n = keep;
 }
 
+/* gc=nostop: how many references to each garbage object remain once the
+ * garbage with a tp_clear is cleared. What is left should be the
+ * collector's hold and the references of garbage without a tp_clear (a
+ * class, a WeakValueDictionary), counted here in gc_refs; anything more
+ * comes from outside the garbage: a live object was found unreachable and
+ * cleared (its items and attributes are gone, and what only it held is
+ * freed). It is counted (live_collected, with its type) and tracked
+ * again. Exact with exact counts (rc=atomic, rc=locked); under rc=plain
+ * without a GIL a lost decrement reads as a reference too. */
+static void visit_count_held(gh_object *ref, void *arg)
+{
+    (void)arg;
+    if (REF_PLAUSIBLE_ANY(ref) && in_set(ref))
+        refs_set(ref, refs_get(ref) + 1);
+}
+
+static void nostop_find_live(struct collection *c)
+{
+    struct objvec *g = c->garbage;
+    for (size_t i = 0; i < g->n; i++) {
+        *gh_gcbits_ptr(g->v[i]) |= GH_GCBIT_UNREACHABLE;
+        refs_set(g->v[i], 0);
+    }
+    /* What a cleared object still holds counts too (an instance keeps
+     * its class). */
+    for (size_t i = 0; i < g->n; i++)
+        traverse(g->v[i], visit_count_held, NULL);
+    for (size_t i = 0; i < g->n; i++) {
+        gh_object *o = g->v[i];
+        uint8_t *bits = gh_gcbits_ptr(o);
+        int64_t outside = (int64_t)gh_refcnt(o) - 1 - refs_get(o);
+        *bits &= (uint8_t)~GH_GCBIT_UNREACHABLE;
+        refs_set(o, 0);
+        if (outside <= 0 || gh_is_freed(o) || gh_refcnt_is_immortal(gh_refcnt(o)))
+            continue;
+        gh_gc_stats.nostop_live_collected++;
+        gh_hazard_note(GH_HAZARD_LIVE_COLLECTED, gh_kind_name(o->ob_type->kind));
+        *bits |= GH_GCBIT_TRACKED;
+    }
+}
+
 /* World running: break the cycles, then drop the holds; reference
  * counting frees the garbage. gc.garbage gets the legacy finalizers (and
  * under DEBUG_SAVEALL everything). */
@@ -817,6 +971,8 @@ static void delete_garbage(struct collection *c)
         if (saveall || has_legacy_finalizer(o))
             gh_list_append(ts, garbage, gh_newref(o));
     }
+    if (c->nostop && !saveall)
+        nostop_find_live(c);
     for (size_t i = 0; i < c->garbage->n; i++)
         gh_decref(c->garbage->v[i]);
     for (size_t i = 0; i < c->legacy->n; i++)
@@ -841,7 +997,7 @@ static void counts_reset(int gen)
 
 static void long_lived_update(int gen, int64_t survivors)
 {
-    if (gh_gcstate.mode == GH_GC_STW) {
+    if (gh_gcstate.mode == GH_GC_STW || gh_gcstate.mode == GH_GC_NOSTOP) {
         gh_atomic_store_relaxed_i64(&gh_gcstate.long_lived_total, survivors);
         return;
     }
@@ -924,6 +1080,131 @@ static void undefer_block(void *block, void *arg)
         gh_rc_deferred_clear_stopped(o);
 }
 
+/* What a collection found, for its statistics. */
+struct outcome {
+    size_t unreachable, collected, uncollectable;
+};
+
+/* Everything between the "start" and "stop" callbacks. gc=nostop never
+ * stops the world; c->stage tells a fault where the collection was. */
+static void collect_phases(struct collection *c, struct outcome *out)
+{
+    struct gh_tstate *ts = c->ts;
+    const bool stop = !c->nostop;
+    uint64_t t_stop = 0, tts = 0;
+    if (stop)
+        tts = stop_world(ts, &t_stop);
+    if (c->shutdown && gh_model.deferred && gh_model.full_header)
+        gh_alloc_visit_gc(undefer_block, NULL);
+    counts_reset(c->generation);
+    find_garbage(c);
+    long_lived_update(c->generation, c->survivors);
+    if (stop)
+        start_world(ts, t_stop, tts);
+    c->stage = NOSTOP_HELD;
+    for (size_t i = 0; i < c->queued->n; i++)
+        gh_decref(c->queued->v[i]); /* the merge queues' references */
+    c->queued->n = 0;
+
+    out->unreachable = c->garbage->n + c->legacy->n;
+    /* Only a callback or a finalizer can resurrect: without one, no second
+     * pause. */
+    if (c->callbacks->n || c->any_del) {
+        uint64_t before = gh_gc_stats.weakref_callbacks + gh_gc_stats.finalized;
+        run_finalizers(c);
+        if (gh_gc_stats.weakref_callbacks + gh_gc_stats.finalized != before) {
+            if (stop)
+                tts = stop_world(ts, &t_stop);
+            find_resurrected(c);
+            if (stop)
+                start_world(ts, t_stop, tts);
+        }
+    }
+    out->collected = c->garbage->n;
+    out->uncollectable = c->legacy->n;
+    c->stage = NOSTOP_CLEARING;
+    delete_garbage(c);
+}
+
+/* gc=nostop after a fault: put back what can be put back. Before the
+ * garbage is settled (NOSTOP_GATHER) every candidate still in the set
+ * loses its scratch, and what was already held is given back to the heap
+ * (tracked again, the hold dropped): the heap is as if no collection had
+ * started. Later, finalizers or tp_clear were under way: what is still
+ * held stays held (a leak the teardown counts) rather than be released
+ * twice. A fault during this repair ends it where it is. */
+static GH_NOINLINE void nostop_abandon(struct collection *c)
+{
+    sigjmp_buf jb;
+    struct gh_tstate *ts = c->ts;
+    if (sigsetjmp(jb, 0)) {
+        ts->fault_jmp = NULL;
+        gh_hazard_note(GH_HAZARD_FAULT, NULL);
+        return;
+    }
+    ts->fault_jmp = &jb;
+    if (c->stage == NOSTOP_GATHER) {
+        struct objvec *set = c->set, *g = c->garbage;
+        for (size_t i = 0; i < set->n; i++) {
+            gh_object *o = set->v[i];
+            set->v[i] = NULL;
+            if (!o || gh_is_freed(o))
+                continue;
+            *gh_gcbits_ptr(o) &= (uint8_t)~GH_GCBIT_UNREACHABLE;
+            gh_prefix(o)->ob_tid = 0;
+            gh_prefix(o)->ob_ref_local = 0;
+        }
+        struct objvec *held[2] = {g, c->legacy};
+        for (int k = 0; k < 2; k++) {
+            while (held[k]->n) {
+                gh_object *o = held[k]->v[--held[k]->n];
+                uint8_t *bits = gh_gcbits_ptr(o);
+                *bits = (uint8_t)((*bits & ~GH_GCBIT_UNREACHABLE) | GH_GCBIT_TRACKED);
+                gh_prefix(o)->ob_tid = 0;
+                gh_prefix(o)->ob_ref_local = 0;
+                gh_decref(o);
+            }
+        }
+        while (c->callbacks->n)
+            gh_decref(c->callbacks->v[--c->callbacks->n]);
+    }
+    ts->fault_jmp = NULL;
+}
+
+/* gc=nostop in the checked mode: the collection under a fault net. The
+ * collector reads containers while the mutators resize and free them;
+ * their arrays and objects wait in the quarantine, so most stale reads
+ * stay in mapped memory, but a block the quarantine has released, or a
+ * pool walk across an arena being carved, can fault. The fault handler
+ * (scenario/run.c) jumps back here: the fault is counted, the collection
+ * abandoned (nostop_abandon). Saves and restores an enclosing op's net
+ * (a gc.collect op runs under one). false: abandoned. */
+static GH_NOINLINE bool collect_guarded(struct collection *c, struct outcome *out)
+{
+    struct gh_tstate *ts = c->ts;
+    void *const outer = ts->fault_jmp;
+    const char *const outer_op = ts->cur_op;
+    sigjmp_buf jb;
+    if (sigsetjmp(jb, 0)) {
+        ts->fault_jmp = NULL;
+        gh_hazard_note(GH_HAZARD_FAULT, NULL);
+        ts->deallocating = false;
+        ts->dealloc_len = 0; /* what waited there is leaked */
+        ts->c_recursion = 0;
+        nostop_abandon(c);
+        gh_gc_stats.nostop_abandoned++;
+        ts->fault_jmp = outer;
+        ts->cur_op = outer_op;
+        return false;
+    }
+    ts->cur_op = "gc (nostop collection)";
+    ts->fault_jmp = &jb;
+    collect_phases(c, out);
+    ts->fault_jmp = outer;
+    ts->cur_op = outer_op;
+    return true;
+}
+
 static int64_t collect_main(struct gh_tstate *ts, int generation, bool automatic,
                             bool shutdown)
 {
@@ -931,9 +1212,11 @@ static int64_t collect_main(struct gh_tstate *ts, int generation, bool automatic
         return 0;
     /* gc=stw has one generation: every collection is of the whole heap,
      * recorded under the generation asked for (free-threaded CPython: 0
-     * for an automatic one, gc.collect()'s argument otherwise). */
+     * for an automatic one, gc.collect()'s argument otherwise). So has
+     * gc=nostop. */
     const int asked = generation;
-    if (gh_gcstate.mode == GH_GC_STW)
+    const bool nostop = gh_gcstate.mode == GH_GC_NOSTOP;
+    if (gh_gcstate.mode == GH_GC_STW || nostop)
         generation = GH_GC_NGENS - 1;
     uint64_t t0 = gh_now_ns();
     struct gh_gc_info info = {asked, 0, 0};
@@ -942,53 +1225,36 @@ static int64_t collect_main(struct gh_tstate *ts, int generation, bool automatic
     struct collection c = {.ts = ts, .generation = generation, .set = &work_set,
                            .stack = &work_stack, .garbage = &work_garbage,
                            .legacy = &work_legacy, .callbacks = &work_callbacks,
-                           .queued = &work_queued};
-    uint64_t t_stop, tts = stop_world(ts, &t_stop);
-    if (shutdown && gh_model.deferred && gh_model.full_header)
-        gh_alloc_visit_gc(undefer_block, NULL);
-    counts_reset(generation);
-    find_garbage(&c);
-    long_lived_update(generation, c.survivors);
-    start_world(ts, t_stop, tts);
-    for (size_t i = 0; i < c.queued->n; i++)
-        gh_decref(c.queued->v[i]); /* the merge queues' references */
-    c.queued->n = 0;
+                           .queued = &work_queued, .nostop = nostop,
+                           .shutdown = shutdown};
+    struct outcome out = {0, 0, 0};
+    bool done = true;
+    if (nostop && gh_model.checked)
+        done = collect_guarded(&c, &out);
+    else
+        collect_phases(&c, &out);
 
-    size_t unreachable = c.garbage->n + c.legacy->n;
-    /* Only a callback or a finalizer can resurrect: without one, no second
-     * pause. */
-    if (c.callbacks->n || c.any_del) {
-        uint64_t before = gh_gc_stats.weakref_callbacks + gh_gc_stats.finalized;
-        run_finalizers(&c);
-        if (gh_gc_stats.weakref_callbacks + gh_gc_stats.finalized != before) {
-            tts = stop_world(ts, &t_stop);
-            find_resurrected(&c);
-            start_world(ts, t_stop, tts);
-        }
+    if (done) {
+        struct gh_gc_genstats *gs = &gh_gc_stats.gen[asked];
+        gs->collections++;
+        gs->collected += out.collected;
+        gs->uncollectable += out.uncollectable;
+        gh_gc_stats.unreachable += out.unreachable;
+        gh_gc_stats.collected += out.collected;
+        gh_gc_stats.uncollectable += out.uncollectable;
     }
-    size_t collected = c.garbage->n;
-    size_t uncollectable = c.legacy->n;
-    delete_garbage(&c);
-
-    struct gh_gc_genstats *gs = &gh_gc_stats.gen[asked];
-    gs->collections++;
-    gs->collected += collected;
-    gs->uncollectable += uncollectable;
-    gh_gc_stats.unreachable += unreachable;
-    gh_gc_stats.collected += collected;
-    gh_gc_stats.uncollectable += uncollectable;
     uint64_t dt = gh_now_ns() - t0;
     gh_gc_stats.collect_ns += dt;
 #if !defined(GH_FL_NO_GIL)
     gh_hist_add(&gh_gc_stats.pause, dt); /* the GIL was held throughout */
 #endif
-    info.collected = (int64_t)collected;
-    info.uncollectable = (int64_t)uncollectable;
+    info.collected = (int64_t)out.collected;
+    info.uncollectable = (int64_t)out.uncollectable;
     gh__gc_run_callbacks("stop", &info);
 
-    c.set->n = c.stack->n = c.garbage->n = c.legacy->n = c.callbacks->n = 0;
+    c.set->n = c.stack->n = c.garbage->n = c.legacy->n = c.callbacks->n = c.queued->n = 0;
     collector_leave(ts);
-    return (int64_t)unreachable;
+    return done ? (int64_t)out.unreachable : 0;
 }
 
 int64_t GH_FL(gh_gc_collect)(struct gh_tstate *ts, int generation)
@@ -1019,6 +1285,32 @@ void GH_FL(gh_gc_collect_scheduled)(struct gh_tstate *ts)
             return;
         }
     }
+}
+
+void GH_FL(gh_gc_exclude_begin)(struct gh_tstate *ts)
+{
+#if defined(GH_FL_NO_GIL)
+    if (gh_gcstate.mode != GH_GC_NOSTOP || ts->gc_collecting)
+        return;
+    if (pthread_mutex_trylock(&collect_mutex) != 0) {
+        gh_stw_detach(ts); /* waiting, we count as stopped */
+        gh_check_pthread(pthread_mutex_lock(&collect_mutex));
+        gh_stw_attach(ts);
+    }
+#else
+    (void)ts;
+#endif
+}
+
+void GH_FL(gh_gc_exclude_end)(struct gh_tstate *ts)
+{
+#if defined(GH_FL_NO_GIL)
+    if (gh_gcstate.mode != GH_GC_NOSTOP || ts->gc_collecting)
+        return;
+    gh_check_pthread(pthread_mutex_unlock(&collect_mutex));
+#else
+    (void)ts;
+#endif
 }
 
 /* ---- the rest of the gc module ---------------------------------------------------------------- */

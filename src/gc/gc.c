@@ -5,6 +5,13 @@
 #include <string.h>
 
 struct gh_gc_stats gh_gc_stats;
+struct gh_gc_scan_hook gh__gc_scan_hook;
+
+void gh_gc_set_scan_hook(void (*fn)(void *arg), void *arg)
+{
+    gh__gc_scan_hook.fn = fn;
+    gh__gc_scan_hook.arg = arg;
+}
 
 /* Set between runs or by one thread; read by collecting threads. */
 static struct {

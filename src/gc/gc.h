@@ -20,6 +20,11 @@
  *                    again when finalizers ran (free-threaded CPython). Under the GIL the lists serve and
  *                    the GIL is the stop.
  *   gc=off           no cyclic collection: gc.collect() finds nothing.
+ *   gc=nostop        gc=stw's collection without stopping the world: the
+ *                    positive control that shows why it must (live objects
+ *                    cleared, objects freed under the scan). Unsafe; only
+ *                    without a GIL, with rc=atomic/locked (objlock) or
+ *                    rc=plain (none).
  *
  * The destruction order is CPython's: objects with a legacy finalizer, and
  * what they reach, are set aside for gc.garbage; weak references to the
@@ -78,6 +83,11 @@ struct gh_gc_stats {
                                 safepoint included); under the GIL one per
                                 collection, its whole duration */
     struct gh_hist tts;      /* time to safepoint of each stop (no GIL only) */
+    /* gc=nostop only (docs/gc.md, "gc=nostop"): */
+    uint64_t nostop_live_collected; /* found unreachable and cleared, yet still
+                                       referenced from outside the garbage */
+    uint64_t nostop_freed_met;      /* set members a mutator freed during the scan */
+    uint64_t nostop_abandoned;      /* collections abandoned after a fault */
 };
 extern struct gh_gc_stats gh_gc_stats;
 
@@ -93,6 +103,18 @@ typedef void (*gh_gc_callback_fn)(const char *phase, const struct gh_gc_info *in
 /* 0, or -1 when the table is full. Between runs or from one thread. */
 int gh_gc_callback_add(gh_gc_callback_fn fn, void *arg);
 void gh_gc_callback_remove(gh_gc_callback_fn fn, void *arg);
+
+/* gc=nostop's test hook: called by the collecting thread once per
+ * collection, after the counts are taken and the internal references
+ * subtracted and before the scan, so that a single-threaded test can move
+ * a reference where a mutator would (tests/gc/test_nostop.fl.c). NULL fn:
+ * none. Set between runs. */
+struct gh_gc_scan_hook {
+    void (*fn)(void *arg);
+    void *arg;
+};
+extern struct gh_gc_scan_hook gh__gc_scan_hook;
+void gh_gc_set_scan_hook(void (*fn)(void *arg), void *arg);
 
 /* A run's collector: mode and defaults (gh_gcstate_init), stats reset,
  * no root visitor. */
@@ -152,6 +174,16 @@ GH_INLINE void gh_switch_point(struct gh_tstate *ts)
     if (GH_UNLIKELY(gh_atomic_load_relaxed_u32(&ts->eval_breaker) & GH_EVAL_GC_SCHEDULED))
         GH_FL(gh_gc_collect_scheduled)(ts);
 }
+
+/* gc=nostop: a thread about to really free what its quarantine held
+ * (gh_quarantine_flush, when it leaves a run) first waits until no
+ * collection runs and keeps any from starting until gh_gc_exclude_end: a
+ * collection in progress may still have those objects in its set, and the
+ * quarantine is what keeps its reads of them in memory that is still
+ * theirs. A collection that starts afterwards never gathers them (they
+ * were poisoned untracked). Nothing under the other modes. */
+void GH_FL(gh_gc_exclude_begin)(struct gh_tstate *ts);
+void GH_FL(gh_gc_exclude_end)(struct gh_tstate *ts);
 
 /* gc.garbage (borrowed; made on first use). */
 gh_object *GH_FL(gh_gc_garbage)(void);

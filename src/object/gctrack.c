@@ -32,7 +32,7 @@ static bool should_collect(int64_t count)
     if (s->mode == GH_GC_OFF || threshold == 0 || count <= threshold ||
         !gh_atomic_load_relaxed_int(&s->enabled) || gh_atomic_load_relaxed_int(&s->collecting))
         return false;
-    if (s->mode == GH_GC_STW && count <= gh_atomic_load_relaxed_i64(&s->long_lived_total) / 4)
+    if ((s->mode == GH_GC_STW || s->mode == GH_GC_NOSTOP) && count <= gh_atomic_load_relaxed_i64(&s->long_lived_total) / 4)
         return false;
     return true;
 }

@@ -406,6 +406,17 @@ static json_t *gc_json(struct jb *b, const struct gh_result *r)
     jb_set(b, o, "weakrefs_cleared", ju64(g->weakrefs_cleared));
     jb_set(b, o, "weakref_callbacks", ju64(g->weakref_callbacks));
     jb_set(b, o, "garbage_at_exit", json_integer(r->gc_garbage_at_exit));
+    if (r->strategy.gc == GH_GC_NOSTOP) {
+        json_t *n = json_object();
+        if (n) {
+            jb_set(b, n, "live_collected", ju64(g->nostop_live_collected));
+            jb_set(b, n, "freed_met", ju64(g->nostop_freed_met));
+            jb_set(b, n, "abandoned", ju64(g->nostop_abandoned));
+            jb_set(b, o, "nostop", n);
+        } else {
+            b->oom = true;
+        }
+    }
     return o;
 }
 

@@ -197,6 +197,12 @@ static void text_gc(FILE *out, const struct gh_result *r)
             PRId64 "\n",
             ex, un, co, fi, g->resurrected, g->uncollectable, g->untracked_tuples,
             g->untracked_dicts, g->weakref_callbacks, r->gc_garbage_at_exit);
+    if (r->strategy.gc == GH_GC_NOSTOP)
+        fprintf(out,
+                "            nostop (the world never stopped): live objects cleared %" PRIu64
+                ", objects freed under the scan %" PRIu64 ", collections abandoned after a "
+                "fault %" PRIu64 "\n",
+                g->nostop_live_collected, g->nostop_freed_met, g->nostop_abandoned);
     if (g->pause.count == 0)
         return;
     fprintf(out, "  %-22s %8s %10s %10s %10s\n", "gc pause", "count", "median", "p99", "max");

@@ -172,6 +172,13 @@ int gh_strategy_set(struct gh_strategy *st, const char *a, char *err, size_t err
 
 const char *gh_strategy_unsafe_reason(const struct gh_strategy *st)
 {
+    if (st->gc == GH_GC_NOSTOP && st->sync == GH_SYNC_NONE)
+        return "sync=none and gc=nostop: nothing protects a container or a count, and the "
+               "collector counts references while the other threads move them";
+    if (st->gc == GH_GC_NOSTOP)
+        return "gc=nostop: the collector counts references while the other threads move "
+               "them, so it can find a live object unreachable and clear it, and it reads "
+               "objects they free under it";
     if (st->sync == GH_SYNC_NONE)
         return "sync=none: nothing protects a container or a count, so threads lose "
                "updates, read torn or freed items and free live objects";
@@ -189,8 +196,6 @@ const char *gh_strategy_refusal(const struct gh_strategy *st)
     /* Values whose mechanism is not built yet. */
     if (st->lock != GH_LOCKK_PYMUTEX)
         return "lock=pthread, lock=tatas and lock=ticket are not built yet (lock=pymutex is)";
-    if (st->gc == GH_GC_NOSTOP)
-        return "gc=nostop is not built yet";
 
     /* Combinations that cannot be built. */
     if (st->rc == GH_RC_BIASED && header == GH_HEADER_COMPACT)
@@ -234,6 +239,20 @@ const char *gh_strategy_refusal(const struct gh_strategy *st)
         return "gc=generational keeps its generations in linked lists that every "
                "allocation and free updates, which only the GIL protects; without it "
                "use gc=stw (free-threaded CPython dropped generations for this reason)";
+    if (st->gc == GH_GC_NOSTOP && gil)
+        return "gc=nostop under a GIL: the collecting thread holds the GIL from start to "
+               "end, so no other thread runs during a collection and it would be gc=stw's "
+               "collection under another name; gc=nostop needs threads that run in "
+               "parallel (sync=objlock or sync=none)";
+    if (st->gc == GH_GC_NOSTOP && header == GH_HEADER_COMPACT)
+        return "gc=nostop walks the allocator's collector pools, as gc=stw does without a "
+               "GIL, which needs the full header (header=compact keeps generation lists "
+               "that every allocation relinks)";
+    if (st->gc == GH_GC_NOSTOP && st->rc == GH_RC_BIASED)
+        return "gc=nostop with rc=biased: the collector keeps its scratch in ob_tid and "
+               "ob_ref_local, which biased counting reads on every count while the other "
+               "threads run; a running owner would take the collector's numbers for its "
+               "own (use rc=atomic or rc=locked)";
     return NULL;
 }
 

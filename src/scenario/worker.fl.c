@@ -1114,7 +1114,15 @@ static bool exec_op_raw(struct gh_worker *w, struct gh_tstate *ts, const struct 
         gh_object *from = target(&op->from, GH_KIND_LIST, globals, locals);
         if (!from || !(o = target(&op->on, GH_KIND_LIST, globals, locals)))
             return false;
-        return gh_list_move(ts, (struct gh_list *)(void *)from, (struct gh_list *)(void *)o);
+        if (!gh_list_move(ts, (struct gh_list *)(void *)from, (struct gh_list *)(void *)o))
+            return false;
+        /* The checked mode's length invariant: a pop from one, an append
+         * to the other. */
+        if (GH_UNLIKELY(w->run->list_pops) && !op->from.local)
+            gh_atomic_add_relaxed_u64(&w->run->list_pops[op->from.slot], 1);
+        if (GH_UNLIKELY(w->run->list_appends) && !op->on.local)
+            gh_atomic_add_relaxed_u64(&w->run->list_appends[op->on.slot], 1);
+        return true;
     }
     case GH_OP_LIST_ITER:
         if (!(o = target(&op->on, GH_KIND_LIST, globals, locals)))
@@ -1329,8 +1337,11 @@ static void *worker_main(void *arg)
         frame_put(locals, i, 0); /* cleared: the collector reads the frame */
     gh_rc_thread_stop(ts);
     /* The checked mode's quarantine is freed while the thread still holds
-     * what protects the allocator (the GIL, or its attachment). */
+     * what protects the allocator (the GIL, or its attachment), and, under
+     * gc=nostop, while no collection runs (gc.h, gh_gc_exclude_begin). */
+    GH_FL(gh_gc_exclude_begin)(ts);
     gh_quarantine_flush();
+    GH_FL(gh_gc_exclude_end)(ts);
     gh_sync_thread_stop(ts);
     for (int i = 0; i < role->nlocals; i++)
         gh_trace_snapshot_free(snaps[i]);

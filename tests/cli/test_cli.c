@@ -312,6 +312,17 @@ Test(cli_usage, bad_param)
                  ARGS("--param N=5: the scenario has no `params`"));
 }
 
+/* gc=nostop is unsafe: the checked mode cannot be turned off (as for
+ * sync=none); under a GIL it is refused with the reason. */
+Test(cli_usage, gc_nostop_refuses_no_check_and_a_gil)
+{
+    expect_error(ARGS("run", "gc-nostop", "--strategy", "atomic", "--set", "gc=nostop",
+                      "--no-check"),
+                 true, ARGS("--no-check: the strategy is unsafe (gc=nostop:"));
+    expect_error(ARGS("run", "gc-nostop", "--strategy", "gil", "--set", "gc=nostop"), false,
+                 ARGS("is refused: gc=nostop under a GIL"));
+}
+
 Test(cli_usage, bad_scenario_file_names_line)
 {
     char path[] = "/tmp/gh-test-cli-bad-XXXXXX.yaml";

@@ -139,3 +139,32 @@ Test(strategy, impossible_combinations_are_refused_with_the_reason, .timeout = 5
     const char *unsafe = gh_strategy_unsafe_reason(&st);
     cr_assert(unsafe && strstr(unsafe, "rc=plain without a GIL"), "%s", unsafe);
 }
+
+/* gc=nostop: runs where threads run in parallel, always labelled unsafe;
+ * refused under a GIL (nothing runs beside the collector there), with
+ * rc=biased (its scratch fields are the owner's) and header=compact. */
+Test(strategy, gc_nostop_is_unsafe_and_refused_where_it_cannot_show_anything, .timeout = 5)
+{
+    const char *const ok[] = {"atomic", "locks", "unsafe"};
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        struct gh_strategy st = preset(ok[i]);
+        if (strcmp(ok[i], "unsafe") != 0)
+            cr_assert_null(gh_strategy_unsafe_reason(&st), "%s with gc=stw is safe", ok[i]);
+        set_ok(&st, "gc=nostop");
+        cr_assert_eq(st.gc, GH_GC_NOSTOP);
+        cr_assert_null(gh_strategy_refusal(&st), "%s: %s", ok[i], gh_strategy_refusal(&st));
+        const char *why = gh_strategy_unsafe_reason(&st);
+        cr_assert(why && strstr(why, "gc=nostop"), "%s gc=nostop labelled: %s", ok[i], why);
+        char d[256];
+        gh_strategy_describe(&st, d, sizeof d);
+        cr_assert(strstr(d, " gc=nostop "), "%s", d);
+    }
+    const char *why = refusal_of("gil", "gc=nostop", NULL);
+    cr_assert(why && strstr(why, "under a GIL"), "%s", why);
+    why = refusal_of("gil-ticks", "gc=nostop", NULL);
+    cr_assert(why && strstr(why, "under a GIL"), "%s", why);
+    why = refusal_of("ft", "gc=nostop", NULL);
+    cr_assert(why && strstr(why, "rc=biased"), "%s", why);
+    why = refusal_of("unsafe", "gc=nostop", "header=compact");
+    cr_assert(why && strstr(why, "header=compact"), "%s", why);
+}
