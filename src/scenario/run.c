@@ -508,6 +508,7 @@ int gh_run(struct gh_scenario *s, const struct gh_run_config *cfg, struct gh_res
             a->acquisitions += b->acquisitions;
             a->contended += b->contended;
             a->wait_ns += b->wait_ns;
+            a->handoffs += b->handoffs;
             if (b->wait_max_ns > a->wait_max_ns)
                 a->wait_max_ns = b->wait_max_ns;
         }
@@ -540,6 +541,7 @@ int gh_run(struct gh_scenario *s, const struct gh_run_config *cfg, struct gh_res
         res->locks[c].acquisitions += main_ts.locks[c].acquisitions;
         res->locks[c].contended += main_ts.locks[c].contended;
         res->locks[c].wait_ns += main_ts.locks[c].wait_ns;
+        res->locks[c].handoffs += main_ts.locks[c].handoffs;
         if (main_ts.locks[c].wait_max_ns > res->locks[c].wait_max_ns)
             res->locks[c].wait_max_ns = main_ts.locks[c].wait_max_ns;
     }
