@@ -13,6 +13,14 @@
  * flavour and every bare loop once; reported are the median per-round
  * ratio and its min-max. BRIEF §2 asks each ratio to be within 1.20.
  *
+ * A second table does the same for each lock= kind (base/oblock.h): the
+ * object's lock as critical sections take it (gh_ob_lock, then
+ * gh_oblock_lock/unlock, whose switch on the run's kind is the dispatch
+ * measured) against a bare loop of that primitive written by hand (a
+ * byte CAS both ways, pthread_mutex_lock/unlock, a test-and-set byte, a
+ * ticket lock); and a whole one-object critical section of objlock:atomic
+ * under that kind against the same bare loop.
+ *
  * usage: dispatch [ITERS] [ROUNDS]   (defaults 20000000, 7)
  */
 #include <inttypes.h>
@@ -25,6 +33,7 @@
 #include "base/atomic.h"
 #include "base/clock.h"
 #include "base/mutex.h"
+#include "base/oblock.h"
 #include "base/tstate.h"
 #include "gc/gc.h"
 #include "object/object.h"
@@ -340,6 +349,66 @@ static GH_NOINLINE double bare_append_pop_objlock_locked(struct bare_list *l, st
     return since(t0, iters);
 }
 
+/* The lock= kinds by hand. */
+static double bare_pthread(pthread_mutex_t *pm, uint64_t iters)
+{
+    uint64_t t0 = gh_now_ns();
+    for (uint64_t i = 0; i < iters; i++) {
+        pthread_mutex_lock(pm);
+        GH_COMPILER_BARRIER();
+        pthread_mutex_unlock(pm);
+        GH_COMPILER_BARRIER();
+    }
+    return since(t0, iters);
+}
+
+static double bare_tatas(uint8_t *b, uint64_t iters)
+{
+    uint64_t t0 = gh_now_ns();
+    for (uint64_t i = 0; i < iters; i++) {
+        /* Acquire/release: the lock's own orders (nothing else runs). */
+        while (gh_atomic_exchange_acquire_u8(b, 1))
+            while (gh_atomic_load_relaxed_u8(b))
+                gh_cpu_relax();
+        GH_COMPILER_BARRIER();
+        gh_atomic_store_release_u8(b, 0);
+        GH_COMPILER_BARRIER();
+    }
+    return since(t0, iters);
+}
+
+static double bare_ticket(uint32_t *next, uint32_t *serving, uint64_t iters)
+{
+    uint64_t t0 = gh_now_ns();
+    for (uint64_t i = 0; i < iters; i++) {
+        uint32_t t = gh_atomic_add_relaxed_u32(next, 1);
+        /* Acquire: pairs with the release store below (one thread here). */
+        while (gh_atomic_load_acquire_u32(serving) != t)
+            gh_cpu_relax();
+        GH_COMPILER_BARRIER();
+        gh_atomic_store_release_u32(serving, t + 1);
+        GH_COMPILER_BARRIER();
+    }
+    return since(t0, iters);
+}
+
+/* gilheap's object lock under the selected kind, as a section takes it. */
+static GH_NOINLINE double ours_oblock(gh_object *o, uint64_t iters)
+{
+    struct gh_lockstat st = {0};
+    uint64_t t0 = gh_now_ns();
+    for (uint64_t i = 0; i < iters; i++) {
+        gh_oblock *l = gh_ob_lock(o);
+        gh_oblock_lock(l, &st);
+        GH_COMPILER_BARRIER();
+        gh_oblock_unlock(l);
+        GH_COMPILER_BARRIER();
+    }
+    if (st.acquisitions != iters)
+        abort();
+    return since(t0, iters);
+}
+
 static int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -447,5 +516,70 @@ int main(int argc, char **argv)
     qsort(mortal[1], (size_t)rounds, sizeof(double), cmp_double);
     printf("bare incref+decref without the PEP 683 immortality test: plain %.2f ns, atomic %.2f ns "
            "(median)\n", mortal[0][rounds / 2], mortal[1][rounds / 2]);
-    return over ? 1 : 0;
+
+    /* The lock= kinds. */
+    static const char *const kind_names[GH_OBLOCK_COUNT] = {"pymutex", "pthread", "tatas",
+                                                            "ticket"};
+    static double k_ours[GH_OBLOCK_COUNT][2][MAX_ROUNDS], k_bare[GH_OBLOCK_COUNT][MAX_ROUNDS];
+    const struct gh_flavor *fla = gh_flavor_find(GH_SYNC_OBJLOCK, GH_RC_ATOMIC);
+    /* An object with the full header in front: 16 bytes of prefix, then
+     * the object (gh_ob_lock reads only the prefix's byte or the address). */
+    static _Alignas(64) unsigned char objbuf[64];
+    gh_object *obj = (gh_object *)(void *)(objbuf + 16);
+    pthread_mutex_t bare_pm = PTHREAD_MUTEX_INITIALIZER;
+    uint8_t bare_tas = 0;
+    uint32_t bare_next = 0, bare_serving = 0;
+    for (int r = 0; r < rounds; r++) {
+        for (int k = 0; k < GH_OBLOCK_COUNT; k++) {
+            gh_oblock_select((enum gh_oblock_kind)k);
+            k_ours[k][0][r] = ours_oblock(obj, iters);
+            gh_model.full_header = true;
+            gh_model.immortal = true;
+            gh_model.biased = false;
+            gh_alloc_init(GH_ALLOC_THREAD, true);
+            gh_gc_init(GH_GC_STW);
+            gh_tstate_bind(&ts, 0, NULL);
+            gh_alloc_thread_attach();
+            fla->init();
+            struct gh_bench_costs c;
+            fla->bench(&c, iters);
+            k_ours[k][1][r] = c.lock_ns;
+            fla->fini();
+            gh_alloc_thread_detach();
+            gh_tstate_unbind();
+            gh_alloc_fini();
+            k_bare[k][r] = k == GH_OBLOCK_PYMUTEX  ? bare_bytelock(&bytelock, iters)
+                         : k == GH_OBLOCK_PTHREAD ? bare_pthread(&bare_pm, iters)
+                         : k == GH_OBLOCK_TATAS   ? bare_tatas(&bare_tas, iters)
+                                                  : bare_ticket(&bare_next, &bare_serving, iters);
+        }
+    }
+    gh_oblock_select(GH_OBLOCK_PYMUTEX);
+    printf("\nlock= kinds: the object's lock (gh_oblock, dispatched on the run's kind) and a "
+           "whole one-object critical section of objlock_atomic, vs a bare loop of the kind's "
+           "primitive\n");
+    printf("%-16s %-16s %10s %10s %8s %15s\n", "lock", "primitive", "gilheap ns", "bare ns",
+           "ratio", "ratio min-max");
+    int kover = 0;
+    for (int k = 0; k < GH_OBLOCK_COUNT; k++) {
+        for (int p = 0; p < 2; p++) {
+            double ratio[MAX_ROUNDS], o[MAX_ROUNDS], b[MAX_ROUNDS];
+            for (int r = 0; r < rounds; r++) {
+                ratio[r] = k_ours[k][p][r] / k_bare[k][r];
+                o[r] = k_ours[k][p][r];
+                b[r] = k_bare[k][r];
+            }
+            qsort(ratio, (size_t)rounds, sizeof(double), cmp_double);
+            qsort(o, (size_t)rounds, sizeof(double), cmp_double);
+            qsort(b, (size_t)rounds, sizeof(double), cmp_double);
+            double med = ratio[rounds / 2];
+            printf("%-16s %-16s %10.2f %10.2f %8.2f %7.2f-%-7.2f%s\n", kind_names[k],
+                   p ? "critical section" : "lock+unlock", o[rounds / 2], b[rounds / 2], med,
+                   ratio[0], ratio[rounds - 1], med > 1.20 ? "  OVER 1.20" : "");
+            if (med > 1.20)
+                kover++;
+        }
+    }
+    printf("%d of %d lock-kind ratios above 1.20\n", kover, GH_OBLOCK_COUNT * 2);
+    return over || kover ? 1 : 0;
 }

@@ -9,8 +9,10 @@
  *   - every thread interning the same texts (one canonical object each);
  *   - a shared set with overlapping adds and discards.
  *
- * usage: stress_objects [ROUNDS]   Prints its parameters, then SUCCESS or
- * FAILURE; exit status 0 or 1.
+ * usage: stress_objects [ROUNDS [LOCK]]   LOCK: the per-object lock
+ * (lock=, base/oblock.h): pymutex (default), pthread, tatas or ticket.
+ * Prints its parameters, then SUCCESS or FAILURE; exit status 0 or 1, 2
+ * for a bad argument.
  */
 /* Built once per flavour without a GIL (CMakeLists.txt): stress_X__<flavour>. */
 
@@ -118,10 +120,35 @@ static void *worker(void *p)
 
 int main(int argc, char **argv)
 {
-    if (argc > 1)
-        rounds = atoi(argv[1]);
-    printf("stress_objects: flavour %s, %d threads, %d rounds\n", GH_STR(GH_FL_SUFFIX), NTHREADS,
-           rounds);
+    static const char *const kinds[GH_OBLOCK_COUNT] = {"pymutex", "pthread", "tatas", "ticket"};
+    int kind = GH_OBLOCK_PYMUTEX;
+    if (argc > 1) {
+        char *end;
+        long v = strtol(argv[1], &end, 10);
+        if (*argv[1] == '\0' || *end != '\0' || v < 1 || v > 100000000) {
+            fprintf(stderr, "stress_objects: argument 1 (ROUNDS): expected a whole number "
+                            "1..100000000, got '%s'\n", argv[1]);
+            return 2;
+        }
+        rounds = (int)v;
+    }
+    if (argc > 2) {
+        for (kind = 0; kind < GH_OBLOCK_COUNT && strcmp(argv[2], kinds[kind]) != 0; kind++)
+            ;
+        if (kind == GH_OBLOCK_COUNT) {
+            fprintf(stderr, "stress_objects: argument 2 (LOCK): expected pymutex, pthread, "
+                            "tatas or ticket, got '%s'\n", argv[2]);
+            return 2;
+        }
+    }
+    if (argc > 3) {
+        fprintf(stderr, "stress_objects: argument 3: unexpected (usage: stress_objects "
+                        "[ROUNDS [LOCK]])\n");
+        return 2;
+    }
+    gh_oblock_select((enum gh_oblock_kind)kind);
+    printf("stress_objects: flavour %s, lock %s, %d threads, %d rounds\n", GH_STR(GH_FL_SUFFIX),
+           kinds[kind], NTHREADS, rounds);
     gh_model.full_header = true;
     gh_model.immortal = true;
 #if defined(GH_FL_RC_BIASED)

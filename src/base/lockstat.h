@@ -39,6 +39,9 @@ struct gh_lockstat {
     uint64_t contended;    /* acquisitions that did not succeed at once */
     uint64_t wait_ns;      /* time spent in contended acquisitions */
     uint64_t wait_max_ns;  /* longest single contended acquisition */
+    uint64_t handoffs;     /* acquisitions handed over by the unlocker to this
+                            * thread, parked longer than the fairness limit
+                            * (gh_mutex: GH_MUTEX_FAIR_NS) */
 };
 
 #endif

@@ -4,7 +4,6 @@
 #include "base/mutex.h"
 
 #include <errno.h>
-#include <limits.h>
 #include <linux/futex.h>
 #include <sched.h>
 #include <sys/syscall.h>
@@ -17,14 +16,48 @@
 
 #define PARK_BUCKETS 257
 
-/* seq changes whenever a parked waiter of this bucket may proceed. */
+/* A parked waiter, on its own stack while it sleeps. `next` and `m` are
+ * protected by the bucket lock; `handed_off` is written by the unlocker
+ * under the bucket lock before it publishes `woken`, and read by the
+ * waiter after it has read `woken` (acquire). */
+struct park_waiter {
+    struct park_waiter *next; /* FIFO order within the bucket */
+    const gh_mutex *m;        /* the mutex it waits for */
+    uint64_t start_ns;        /* when it entered the slow path */
+    bool handed_off;          /* the unlocker passed the lock to it */
+    uint32_t woken;           /* futex word: 0 asleep, 1 dequeued and woken */
+};
+
+/* `head`, `tail` and every queued waiter's `next` are protected by
+ * `lock`, a test-and-set byte held only for a few list operations (the
+ * model of CPython's _PyRawMutex around a bucket's list). */
 static struct park_bucket {
-    uint32_t seq;
+    uint8_t lock;
+    struct park_waiter *head, *tail;
 } GH_ALIGNED_CACHELINE park_table[PARK_BUCKETS];
 
 static struct park_bucket *bucket_of(const gh_mutex *m)
 {
     return &park_table[((uintptr_t)m >> 3) % PARK_BUCKETS];
+}
+
+static void bucket_lock(struct park_bucket *b)
+{
+    /* Acquire: pairs with the release in bucket_unlock. */
+    while (gh_atomic_exchange_acquire_u8(&b->lock, 1)) {
+        for (int i = 0; gh_atomic_load_relaxed_u8(&b->lock); i++) {
+            if (i < 64)
+                gh_cpu_relax();
+            else
+                sched_yield();
+        }
+    }
+}
+
+static void bucket_unlock(struct park_bucket *b)
+{
+    /* Release: pairs with the acquire in bucket_lock. */
+    gh_atomic_store_release_u8(&b->lock, 0);
 }
 
 static void futex_wait(uint32_t *addr, uint32_t expected)
@@ -34,10 +67,46 @@ static void futex_wait(uint32_t *addr, uint32_t expected)
         gh_die(errno, "futex wait");
 }
 
-static void futex_wake_all(uint32_t *addr)
+static void futex_wake_one(uint32_t *addr)
 {
-    if (syscall(SYS_futex, addr, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0) < 0)
+    if (syscall(SYS_futex, addr, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0) < 0)
         gh_die(errno, "futex wake");
+}
+
+int gh_mutex_parked(const gh_mutex *m)
+{
+    struct park_bucket *b = bucket_of(m);
+    int n = 0;
+    bucket_lock(b);
+    for (struct park_waiter *w = b->head; w; w = w->next)
+        n += w->m == m;
+    bucket_unlock(b);
+    return n;
+}
+
+/* Queues w on m's bucket if m is still locked with PARKED set (checked
+ * under the bucket lock, which the unlocker holds while it decides the new
+ * byte: the futex's "compare, then sleep" at the level of the queue).
+ * Returns false when the byte changed: the caller contends again. */
+static bool park_enqueue(gh_mutex *m, struct park_waiter *w)
+{
+    struct park_bucket *b = bucket_of(m);
+    bucket_lock(b);
+    if (gh_atomic_load_relaxed_u8(&m->bits) != (GH_MUTEX_LOCKED | GH_MUTEX_PARKED)) {
+        bucket_unlock(b);
+        return false;
+    }
+    w->next = NULL;
+    w->m = m;
+    w->handed_off = false;
+    gh_atomic_store_relaxed_u32(&w->woken, 0);
+    if (b->tail)
+        b->tail->next = w;
+    else
+        b->head = w;
+    b->tail = w;
+    bucket_unlock(b);
+    return true;
 }
 
 /* Whether a thread parking on this lock counts as stopped for a
@@ -60,42 +129,8 @@ static struct gh_tstate *detaching_waiter(struct gh_lockstat *st)
     return c == GH_LOCK_gil || c == GH_LOCK_alloc || c == GH_LOCK_rc ? NULL : ts;
 }
 
-void gh_mutex_lock_slow(gh_mutex *m, struct gh_lockstat *st)
+static void count_wait(struct gh_lockstat *st, uint64_t t0)
 {
-    uint64_t t0 = gh_now_ns();
-
-    for (int spin = 0; spin < GH_MUTEX_SPIN; spin++) {
-        uint8_t v = gh_atomic_load_relaxed_u8(&m->bits);
-        /* Acquire: pairs with the release in gh_mutex_unlock. */
-        if (!(v & GH_MUTEX_LOCKED) &&
-            gh_atomic_cas_acquire_u8(&m->bits, &v, (uint8_t)(v | GH_MUTEX_LOCKED)))
-            goto acquired;
-        if (v & GH_MUTEX_PARKED)
-            break; /* someone already sleeps: queue behind it */
-        sched_yield();
-    }
-
-    struct park_bucket *b = bucket_of(m);
-    for (;;) {
-        /* Sequentially consistent, with the exchange below: the sequence
-         * must be read before we announce ourselves, so that an unlock which
-         * sees PARKED bumps a sequence newer than the one we wait on. */
-        uint32_t seq = gh_atomic_load_seqcst_u32(&b->seq);
-        uint8_t old = gh_atomic_exchange_seqcst_u8(&m->bits, GH_MUTEX_LOCKED | GH_MUTEX_PARKED);
-        if (!(old & GH_MUTEX_LOCKED))
-            goto acquired; /* we own it, with PARKED set conservatively */
-        /* A detaching waiter is detached only while it sleeps, and attaches
-         * (waiting while the world is stopped) before it contends again:
-         * it never holds this lock while stopped. */
-        struct gh_tstate *ts = detaching_waiter(st);
-        if (ts)
-            gh_stw_detach(ts);
-        futex_wait(&b->seq, seq);
-        if (ts)
-            gh_stw_attach(ts);
-    }
-
-acquired:;
     uint64_t waited = gh_now_ns() - t0;
     st->acquisitions++;
     st->contended++;
@@ -104,15 +139,109 @@ acquired:;
         st->wait_max_ns = waited;
 }
 
+void gh_mutex_lock_slow(gh_mutex *m, struct gh_lockstat *st)
+{
+    uint64_t t0 = gh_now_ns();
+    int spin = 0;
+    struct gh_tstate *ts = detaching_waiter(st);
+
+    for (;;) {
+        uint8_t v = gh_atomic_load_relaxed_u8(&m->bits);
+        if (!(v & GH_MUTEX_LOCKED)) {
+            /* Acquire: pairs with the release in gh_mutex_unlock (or the
+             * release store of gh_mutex_unlock_slow). PARKED is kept: the
+             * waiters still queued need the next unlock to wake them. */
+            if (gh_atomic_cas_acquire_u8(&m->bits, &v, (uint8_t)(v | GH_MUTEX_LOCKED)))
+                break;
+            continue;
+        }
+        if (!(v & GH_MUTEX_PARKED) && spin < GH_MUTEX_SPIN) {
+            /* Spin only while nobody sleeps: else queue behind them. */
+            spin++;
+            sched_yield();
+            continue;
+        }
+        /* Relaxed: the bit only tells the unlocker to look at the queue;
+         * the queue itself is ordered by the bucket lock. */
+        if (!(v & GH_MUTEX_PARKED) &&
+            !gh_atomic_cas_relaxed_u8(&m->bits, &v, (uint8_t)(v | GH_MUTEX_PARKED)))
+            continue;
+        struct park_waiter w;
+        w.start_ns = t0;
+        if (!park_enqueue(m, &w))
+            continue;
+        /* A detaching waiter is detached only while it sleeps. */
+        if (ts)
+            gh_stw_detach(ts);
+        /* Acquire: pairs with the release store of `woken` in
+         * gh_mutex_unlock_slow, which follows its write of handed_off and,
+         * on a handoff, the previous holder's critical section. */
+        while (gh_atomic_load_acquire_u32(&w.woken) == 0)
+            futex_wait(&w.woken, 0);
+        if (w.handed_off) {
+            /* We own the lock. A thread handed it while detached must not
+             * keep it while the world is stopped (the stopper may need it,
+             * base/stw.h): when it cannot attach at once it passes the lock
+             * on, waits for the world, and contends again. */
+            if (!ts || gh_stw_try_attach(ts)) {
+                st->handoffs++;
+                count_wait(st, t0);
+                return;
+            }
+            gh_mutex_unlock(m);
+            gh_stw_attach(ts);
+            continue;
+        }
+        if (ts)
+            gh_stw_attach(ts);
+    }
+    count_wait(st, t0);
+}
+
 void gh_mutex_unlock_slow(gh_mutex *m)
 {
-    /* Release: publishes the critical section to the next holder. */
-    uint8_t old = gh_atomic_exchange_release_u8(&m->bits, 0);
+    struct park_bucket *b = bucket_of(m);
+    bucket_lock(b);
+    uint8_t old = gh_atomic_load_relaxed_u8(&m->bits);
     gh_assert(old & GH_MUTEX_LOCKED);
-    if (old & GH_MUTEX_PARKED) {
-        struct park_bucket *b = bucket_of(m);
-        /* Seq_cst: see the comment in gh_mutex_lock_slow. */
-        gh_atomic_add_seqcst_u32(&b->seq, 1);
-        futex_wake_all(&b->seq);
+    /* The first waiter of m, and whether another stays queued. */
+    struct park_waiter *w = NULL, *prev = NULL;
+    bool more = false;
+    for (struct park_waiter *p = NULL, *q = b->head; q; p = q, q = q->next) {
+        if (q->m != m)
+            continue;
+        if (!w) {
+            w = q;
+            prev = p;
+        } else {
+            more = true;
+            break;
+        }
+    }
+    uint8_t nv = more ? GH_MUTEX_PARKED : 0;
+    if (w) {
+        if (prev)
+            prev->next = w->next;
+        else
+            b->head = w->next;
+        if (b->tail == w)
+            b->tail = prev;
+        w->handed_off = gh_now_ns() - w->start_ns > GH_MUTEX_FAIR_NS;
+        if (w->handed_off)
+            nv |= GH_MUTEX_LOCKED;
+    }
+    /* Release: publishes the critical section to the next holder (a
+     * barging locker's acquire CAS; a handed-off waiter is ordered by
+     * `woken` below instead). */
+    gh_atomic_store_release_u8(&m->bits, nv);
+    bucket_unlock(b);
+    if (w) {
+        /* Release: pairs with the waiter's acquire load of `woken`. After
+         * this store the waiter may return and its frame be gone: the
+         * wake below only names the address (a stale wake is harmless,
+         * every futex waiter here re-checks its own word). */
+        uint32_t *word = &w->woken;
+        gh_atomic_store_release_u32(word, 1);
+        futex_wake_one(word);
     }
 }

@@ -9,25 +9,41 @@
  *   state        meaning
  *   0b00         unlocked, nobody parked
  *   0b01         locked, nobody parked (the only state the fast paths touch)
+ *   0b10         unlocked, a thread is parked (left by a wake without handoff
+ *                when more waiters stay queued; the next locker keeps the bit)
  *   0b11         locked, a thread may be parked waiting
- *   (0b10 does not occur: unlock clears the whole byte)
  *
  *   transition                      by
  *   00 -> 01   CAS (acquire)         gh_mutex_lock fast path
  *   01 -> 00   CAS (release)         gh_mutex_unlock fast path
- *   xx -> 11   XCHG (seq_cst)        a waiter about to park (slow path);
- *                                    if it read 0bx0 it owns the lock now
- *   11 -> 00   XCHG (release), then  gh_mutex_unlock, which then wakes the
- *              wake the bucket       parking bucket (slow path)
+ *   x0 -> x1   CAS (acquire)         a spinning or woken waiter takes it
+ *   01 -> 11   CAS (relaxed)         a waiter about to park (slow path)
+ *   11 -> 11   store (release)       unlock handing the lock to a waiter that
+ *     or 01                          has waited more than GH_MUTEX_FAIR_NS
+ *                                    (11 if more waiters stay queued)
+ *   11 -> 10   store (release)       unlock waking one waiter to re-contend
+ *     or 00                          (10 if more waiters stay queued)
  *
- * Parking: futexes need a 4-byte word, so waiters park on the sequence word
- * of one of 257 buckets chosen by the mutex's address, like CPython's
- * parking lot (Python/parking_lot.c). An unlock that saw PARKED bumps the
- * sequence and wakes every waiter of the bucket; the woken re-contend.
+ * Parking: each of 257 buckets, chosen by the mutex's address as in
+ * CPython's parking lot (Python/parking_lot.c), has a FIFO queue of the
+ * waiters parked on its mutexes and a small lock. A waiter re-checks the
+ * byte under the bucket lock (it must still be 11) before it queues, then
+ * sleeps on a futex word of its own. An unlock that saw PARKED takes the
+ * bucket lock, dequeues the first waiter of this mutex and decides the new
+ * byte while it holds the bucket lock, so no waiter can queue in between:
+ *
+ *   - the waiter has waited more than GH_MUTEX_FAIR_NS (1 ms, CPython's
+ *     TIME_TO_BE_FAIR_NS) since it entered the slow path: the lock stays
+ *     LOCKED and ownership passes to it (a direct handoff); it returns
+ *     without contending again and counts the handoff (gh_lockstat);
+ *   - otherwise the lock is released and that one waiter is woken to
+ *     re-contend with everyone else (barging: "eventual fairness").
+ *
  * Before parking a thread spins up to GH_MUTEX_SPIN times, yielding the
  * CPU each time, but only while nobody is parked: once a waiter sleeps, a
  * newcomer parks behind it (CPython: MAX_SPIN_COUNT 40 with sched_yield,
- * spinning only without parked waiters).
+ * spinning only without parked waiters). A waiter's start time is taken
+ * once, when it enters the slow path, and kept across re-parks.
  *
  * Acquisition gives acquire ordering and release gives release ordering:
  * everything written under the lock is visible to the next holder.
@@ -49,6 +65,7 @@ typedef struct { uint8_t bits; } gh_mutex;
 #define GH_MUTEX_LOCKED 1u
 #define GH_MUTEX_PARKED 2u
 #define GH_MUTEX_SPIN   40
+#define GH_MUTEX_FAIR_NS 1000000u /* a waiter older than this is handed the lock */
 
 GH_NOINLINE void gh_mutex_lock_slow(gh_mutex *m, struct gh_lockstat *st);
 GH_NOINLINE void gh_mutex_unlock_slow(gh_mutex *m);
@@ -91,5 +108,9 @@ GH_INLINE bool gh_mutex_is_locked(const gh_mutex *m)
 {
     return gh_atomic_load_relaxed_u8(&m->bits) & GH_MUTEX_LOCKED;
 }
+
+/* How many threads are queued parked on m now (for tests and checks; a
+ * snapshot, read under m's bucket lock). */
+int gh_mutex_parked(const gh_mutex *m);
 
 #endif

@@ -81,6 +81,16 @@ void gh_stw_attach(struct gh_tstate *ts)
         gh_qsbr_online(ts);
 }
 
+bool gh_stw_try_attach(struct gh_tstate *ts)
+{
+    lock();
+    bool ok = !stw.stopper || stw.stopper == ts;
+    if (ok)
+        ts->stw_state = GH_THREAD_ATTACHED;
+    unlock();
+    return ok;
+}
+
 void gh_stw_detach(struct gh_tstate *ts)
 {
     gh_qsbr_offline(ts); /* no-op unless online */

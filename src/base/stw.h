@@ -57,6 +57,10 @@ void gh_stw_unregister(struct gh_tstate *ts);
  * stopped. */
 GH_NOINLINE void gh_stw_attach(struct gh_tstate *ts);
 GH_NOINLINE void gh_stw_detach(struct gh_tstate *ts);
+/* Attaches ts unless the world is stopped or a stop is requested (then it
+ * stays detached and false is returned): for a waiter that was handed a
+ * lock while detached and must not hold it while stopped (base/mutex.c). */
+bool gh_stw_try_attach(struct gh_tstate *ts);
 
 /* The switch point's slow path: parks until the world restarts. */
 GH_NOINLINE void gh_stw_park(struct gh_tstate *ts);

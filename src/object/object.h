@@ -28,8 +28,12 @@
  *               read-only afterwards.
  *   ob_tid      (full) owner thread for rc=biased (rc/brc.h): written by the
  *               owner (merge) or with the world stopped; 0 otherwise.
- *   ob_mutex    (full) sync=objlock: the object's lock (base/mutex.h);
- *               rc=locked takes it for every count update too.
+ *   ob_mutex    (full) sync=objlock: the object's lock (base/mutex.h)
+ *               with lock=pymutex, a gh_tatas (base/spinlock.h) with
+ *               lock=tatas, unused with lock=pthread and lock=ticket,
+ *               whose locks live in a side table (base/oblock.h);
+ *               gh_ob_lock names it. rc=locked takes that lock for every
+ *               count update too.
  *   ob_flags    (full) bit 0: the checked mode's DYING claim (seq_cst RMW);
  *               bit 1: DEFERRED, deferred=on (rc/rc.h): set while the
  *               object is private to its creator, cleared only with the
@@ -58,6 +62,7 @@
 #include "base/compiler.h"
 #include "base/lockstat.h" // enum gh_lock_class
 #include "base/mutex.h"    // gh_mutex, the full layout's ob_mutex
+#include "base/oblock.h"   // gh_oblock, the object's lock under sync=objlock
 #include "base/tstate.h"   // gh_recursion_enter
 
 struct gh_type;
@@ -89,6 +94,16 @@ _Static_assert(sizeof(struct gh_gchead) == 16, "PyGC_Head is 16 bytes");
 GH_INLINE struct gh_obprefix *gh_prefix(gh_object *o)
 {
     return (struct gh_obprefix *)(void *)o - 1;
+}
+
+/* The object's lock under sync=objlock (base/oblock.h): the ob_mutex byte
+ * of its full header (lock=pymutex, lock=tatas) or its stripe of the side
+ * table (lock=pthread, lock=ticket). */
+GH_INLINE gh_oblock *gh_ob_lock(gh_object *o)
+{
+    if (GH_LIKELY(gh_oblock_in_header()))
+        return (gh_oblock *)(void *)&gh_prefix(o)->ob_mutex;
+    return gh_oblock_stripe_of(o);
 }
 
 /* An immortal object's count: the sign bit set (testing it is one

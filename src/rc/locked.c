@@ -36,10 +36,10 @@ static void note_contended(struct gh_lockstat *st, uint64_t t0)
 
 /* Waits for m. Class rc does not detach (base/mutex.c): the holder is a
  * running thread (none waits while holding an object's mutex). */
-static void lock_waiting(gh_mutex *m, struct gh_lockstat *st, uint64_t t0)
+static void lock_waiting(gh_oblock *m, struct gh_lockstat *st, uint64_t t0)
 {
     uint64_t contended = st->contended;
-    gh_mutex_lock(m, st);
+    gh_oblock_lock(m, st);
     if (st->contended == contended) /* its fast path won: still a wait of ours */
         note_contended(st, t0);
 }
@@ -50,7 +50,7 @@ static void lock_waiting(gh_mutex *m, struct gh_lockstat *st, uint64_t t0)
 static enum how count_lock(struct gh_tstate *ts, gh_object *o, bool pin)
 {
     gh_assert(ts != NULL);
-    gh_mutex *m = gh_ob_mutex(o);
+    gh_oblock *m = gh_ob_lock(o);
     struct gh_lockstat *st = &ts->locks[GH_LOCK_rc];
     if (!ts->cs_top) {
         /* No object lock held: waiting cannot close a cycle. */
@@ -64,7 +64,7 @@ static enum how count_lock(struct gh_tstate *ts, gh_object *o, bool pin)
     uint64_t t0 = gh_now_ns();
     for (int i = 0; i < SPIN; i++) {
         gh_cpu_relax();
-        if (!gh_mutex_is_locked(m) && gh_mutex_trylock(m, st)) {
+        if (!gh_oblock_is_locked(m) && gh_oblock_trylock(m, st)) {
             note_contended(st, t0);
             return TAKEN;
         }
@@ -89,12 +89,12 @@ static void count_unlock(struct gh_tstate *ts, gh_object *o, enum how h, bool pi
     case OWN:
         return;
     case TAKEN:
-        gh_mutex_unlock(gh_ob_mutex(o));
+        gh_oblock_unlock(gh_ob_lock(o));
         return;
     case SUSPENDED:
         if (pinned)
             gh_atomic_sub_relaxed_u16(&gh_prefix(o)->ob_flags, GH_RC_PIN_ONE);
-        gh_mutex_unlock(gh_ob_mutex(o));
+        gh_oblock_unlock(gh_ob_lock(o));
         gh_cs_resume_all(ts, &ts->locks[GH_LOCK_rc]);
         return;
     }
@@ -121,7 +121,9 @@ void gh_rc_locked_decref_slow(gh_object *o)
         dead = c == 1 && gh_rc_pins(o) == 0;
     }
     /* A section's own object cannot die inside it: whoever opened the
-     * section holds a reference to it. */
+     * section holds a reference to it; nor can an object whose lock is a
+     * stripe the section holds (lock=pthread, lock=ticket): the model never
+     * drops a last reference inside a section (containers.h). */
     gh_assert(!(dead && h == OWN));
     count_unlock(ts, o, h, false);
     /* Never under the count lock. After a suspension the sections are
@@ -135,7 +137,7 @@ void gh_rc_locked_zero(gh_object *o)
 {
     /* A pinner's increment is on its way: not dead (rc/locked.h). */
     bool pinned = gh_rc_pins(o) != 0;
-    gh_mutex_unlock(gh_ob_mutex(o)); /* released before the deallocation */
+    gh_oblock_unlock(gh_ob_lock(o)); /* released before the deallocation */
     if (!pinned)
         gh_dealloc(o);
 }

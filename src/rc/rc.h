@@ -206,12 +206,12 @@ GH_INLINE void gh_incref(gh_object *o)
 {
     if (GH_UNLIKELY(gh_refcnt_is_immortal(gh_atomic_load_relaxed_u64(&o->ob_refcnt))))
         return;
-    gh_mutex *m = &gh_prefix(o)->ob_mutex;
-    if (GH_LIKELY(gh_mutex_trylock(m, gh_rc_lockstat()))) {
+    gh_oblock *m = gh_ob_lock(o);
+    if (GH_LIKELY(gh_oblock_trylock(m, gh_rc_lockstat()))) {
         uint64_t c = gh_atomic_load_relaxed_u64(&o->ob_refcnt);
         if (GH_LIKELY(!gh_refcnt_is_immortal(c)))
             gh_atomic_store_relaxed_u64(&o->ob_refcnt, c + 1);
-        gh_mutex_unlock(m);
+        gh_oblock_unlock(m);
         return;
     }
     gh_rc_locked_incref_slow(o);
@@ -221,8 +221,8 @@ GH_INLINE void gh_decref(gh_object *o)
 {
     if (GH_UNLIKELY(gh_refcnt_is_immortal(gh_atomic_load_relaxed_u64(&o->ob_refcnt))))
         return;
-    gh_mutex *m = &gh_prefix(o)->ob_mutex;
-    if (GH_LIKELY(gh_mutex_trylock(m, gh_rc_lockstat()))) {
+    gh_oblock *m = gh_ob_lock(o);
+    if (GH_LIKELY(gh_oblock_trylock(m, gh_rc_lockstat()))) {
         uint64_t c = gh_atomic_load_relaxed_u64(&o->ob_refcnt);
         if (GH_LIKELY(!gh_refcnt_is_immortal(c))) {
             gh_atomic_store_relaxed_u64(&o->ob_refcnt, c - 1);
@@ -231,7 +231,7 @@ GH_INLINE void gh_decref(gh_object *o)
                 return;
             }
         }
-        gh_mutex_unlock(m);
+        gh_oblock_unlock(m);
         return;
     }
     gh_rc_locked_decref_slow(o);
@@ -305,8 +305,8 @@ GH_INLINE bool gh_try_incref(gh_object *o)
      * weak-reference lock): the slow path never pins here. */
     if (gh_refcnt_is_immortal(gh_atomic_load_relaxed_u64(&o->ob_refcnt)))
         return true;
-    gh_mutex *m = &gh_prefix(o)->ob_mutex;
-    if (!gh_mutex_trylock(m, gh_rc_lockstat()))
+    gh_oblock *m = gh_ob_lock(o);
+    if (!gh_oblock_trylock(m, gh_rc_lockstat()))
         return gh_rc_locked_try_incref_slow(o);
     uint64_t c = gh_atomic_load_relaxed_u64(&o->ob_refcnt);
     bool ok = true;
@@ -316,7 +316,7 @@ GH_INLINE bool gh_try_incref(gh_object *o)
         else
             gh_atomic_store_relaxed_u64(&o->ob_refcnt, c + 1);
     }
-    gh_mutex_unlock(m);
+    gh_oblock_unlock(m);
     return ok;
 #else
     uint64_t c = gh_atomic_load_relaxed_u64(&o->ob_refcnt);

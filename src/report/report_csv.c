@@ -84,7 +84,7 @@ const char *gh_report_csv_header(void)
     if (header[0])
         return header;
     size_t off = (size_t)snprintf(header, sizeof header,
-                                  "scenario,preset,sync,rc,immortal,alloc,gc,header,unsafe,threads,seed,"
+                                  "scenario,preset,sync,rc,immortal,alloc,gc,header,lock,unsafe,threads,seed,"
                                   "params,wall_ns,total_ops,ops_per_sec");
     for (int c = 0; c < GH_LOCK_NCLASSES; c++) {
         const char *n = gh_lock_class_names[c];
@@ -165,7 +165,7 @@ int gh_report_csv_row(const json_t *run, char **buf, size_t *len, size_t *cap)
 {
     static const char *const head[] = {
         "scenario.name", "config.preset", "config.sync", "config.rc", "config.immortal",
-        "config.alloc", "config.gc", "config.header", "config.unsafe", "config.threads", "config.seed", "config.params",
+        "config.alloc", "config.gc", "config.header", "config.lock", "config.unsafe", "config.threads", "config.seed", "config.params",
         "throughput.wall_ns", "throughput.total_ops", "throughput.ops_per_sec",
     };
     static const char *const gil[] = {

@@ -322,6 +322,7 @@ static json_t *locks_json(struct jb *b, const struct gh_result *r)
                    jreal(100.0 * (double)ls->contended / (double)ls->acquisitions));
             jb_set(b, e, "wait_ns", ju64(ls->wait_ns));
             jb_set(b, e, "wait_max_ns", ju64(ls->wait_max_ns));
+            jb_set(b, e, "handoffs", ju64(ls->handoffs));
         }
         if (gil) {
             jb_set(b, e, "switches", ju64(r->gil.switches));

@@ -500,6 +500,14 @@ int gh_run(struct gh_scenario *s, const struct gh_run_config *cfg, struct gh_res
     /* The model's configuration: the header the strategy asks for (the full
      * one wherever a per-object lock lives in it), immortality, interning. */
     gh_model.full_header = gh_strategy_header(st) == GH_HEADER_FULL;
+    /* The per-object lock's kind, chosen once before any thread starts
+     * (base/oblock.h); every other sync value leaves the default. */
+    _Static_assert((int)GH_LOCKK_PTHREAD == (int)GH_OBLOCK_PTHREAD &&
+                       (int)GH_LOCKK_TATAS == (int)GH_OBLOCK_TATAS &&
+                       (int)GH_LOCKK_TICKET == (int)GH_OBLOCK_TICKET,
+                   "lock= values and gh_oblock kinds in one order");
+    gh_oblock_select(st->sync == GH_SYNC_OBJLOCK ? (enum gh_oblock_kind)st->lock
+                                                 : GH_OBLOCK_PYMUTEX);
     gh_model.immortal = st->immortal;
     gh_model.biased = st->rc == GH_RC_BIASED;
     gh_model.deferred = st->deferred; /* refused unless the header is full */
@@ -672,6 +680,7 @@ int gh_run(struct gh_scenario *s, const struct gh_run_config *cfg, struct gh_res
             a->acquisitions += b->acquisitions;
             a->contended += b->contended;
             a->wait_ns += b->wait_ns;
+            a->handoffs += b->handoffs;
             if (b->wait_max_ns > a->wait_max_ns)
                 a->wait_max_ns = b->wait_max_ns;
         }
@@ -713,6 +722,7 @@ int gh_run(struct gh_scenario *s, const struct gh_run_config *cfg, struct gh_res
         res->locks[c].acquisitions += main_ts.locks[c].acquisitions;
         res->locks[c].contended += main_ts.locks[c].contended;
         res->locks[c].wait_ns += main_ts.locks[c].wait_ns;
+        res->locks[c].handoffs += main_ts.locks[c].handoffs;
         if (main_ts.locks[c].wait_max_ns > res->locks[c].wait_max_ns)
             res->locks[c].wait_max_ns = main_ts.locks[c].wait_max_ns;
     }

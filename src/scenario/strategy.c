@@ -193,9 +193,13 @@ const char *gh_strategy_refusal(const struct gh_strategy *st)
     bool gil = gh_sync_has_gil(st->sync);
     enum gh_header_kind header = gh_strategy_header(st);
 
-    /* Values whose mechanism is not built yet. */
-    if (st->lock != GH_LOCKK_PYMUTEX)
-        return "lock=pthread, lock=tatas and lock=ticket are not built yet (lock=pymutex is)";
+    /* lock= is the per-object lock of sync=objlock's critical sections. */
+    if (st->lock != GH_LOCKK_PYMUTEX && st->sync != GH_SYNC_OBJLOCK)
+        return st->sync == GH_SYNC_NONE
+                   ? "lock= chooses the per-object lock of sync=objlock; sync=none locks "
+                     "nothing, so there is no lock to choose"
+                   : "lock= chooses the per-object lock of sync=objlock; under a GIL "
+                     "(sync=gil, sync=gil-ticks) containers take no per-object lock";
 
     /* Combinations that cannot be built. */
     if (st->rc == GH_RC_BIASED && header == GH_HEADER_COMPACT)

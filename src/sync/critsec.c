@@ -1,9 +1,6 @@
-/* critsec.c - rc=locked's way of taking several object locks: never wait
- * for one while holding another (see critsec.h and rc/rc.h).
- *
- * Flavour-neutral: only the rc=locked flavour calls these (its critsec.h
- * inlines and rc/locked.c); the others lock in address order and never
- * suspend. */
+/* critsec.c - the slow paths of critical sections (critsec.h): suspending
+ * and resuming them, and rc=locked's way of taking several object locks
+ * (never wait for one while holding another). Flavour-neutral. */
 #include "sync/critsec.h"
 
 #include "base/die.h"
@@ -12,61 +9,109 @@
  * each holds one or two locks. */
 #define MAX_HELD 32
 
-/* The counters a lock of the stack is counted in: its object's class, or
- * `st` when given (a suspension's re-acquisitions count as the count
- * lock's cost, class rc). */
-static struct gh_lockstat *stat_of(struct gh_tstate *ts, gh_mutex *m, struct gh_lockstat *st)
+static void unlock_section(struct gh_critsec *cs)
 {
-    return st ? st : &ts->locks[gh_ob_of_mutex(m)->ob_type->lock_class];
-}
-
-/* Takes every lock of the thread's sections, none of them held on entry.
- * It waits only for one lock at a time and only while holding none; the
- * others are tried, and a failed try releases everything and makes the
- * busy lock the one waited for next (the back-off of std::lock). A thread
- * holding an object's lock never waits for another under rc=locked, so
- * the lock waited for is held by a running thread that releases it. */
-static void lock_stack(struct gh_tstate *ts, struct gh_lockstat *st)
-{
-    gh_mutex *ms[MAX_HELD];
-    size_t n = 0;
-    for (struct gh_critsec *cs = ts->cs_top; cs; cs = cs->prev) {
-        gh_mutex *pair[2] = {cs->m1, cs->m2};
-        for (int k = 0; k < 2 && pair[k]; k++) {
-            for (size_t j = 0; j < n; j++)
-                /* Two sections on one object: a section nested in one on
-                 * the same object, which no flavour supports (a gh_mutex
-                 * is not recursive). */
-                gh_assert(ms[j] != pair[k]);
-            gh_assert(n < MAX_HELD);
-            ms[n++] = pair[k];
-        }
-    }
-    size_t first = n - 1; /* the outermost section's, as it was taken first */
-    for (;;) {
-        gh_mutex_lock(ms[first], stat_of(ts, ms[first], st));
-        size_t i;
-        for (i = 0; i < n; i++)
-            if (i != first && !gh_mutex_trylock(ms[i], stat_of(ts, ms[i], st)))
-                break;
-        if (i == n)
-            return;
-        for (size_t j = 0; j < i; j++)
-            if (j != first)
-                gh_mutex_unlock(ms[j]);
-        gh_mutex_unlock(ms[first]);
-        first = i;
-    }
+    if (cs->l2)
+        gh_oblock_unlock(cs->l2);
+    gh_oblock_unlock(cs->l1);
+    cs->active = false;
 }
 
 void gh_cs_suspend_all(struct gh_tstate *ts)
 {
+    bool any = false;
     for (struct gh_critsec *cs = ts->cs_top; cs; cs = cs->prev) {
-        if (cs->m2)
-            gh_mutex_unlock(cs->m2);
-        gh_mutex_unlock(cs->m1);
+        if (cs->active) {
+            unlock_section(cs);
+            any = true;
+        }
     }
-    ts->cs_suspends++;
+    if (any)
+        ts->cs_suspends++;
+}
+
+void gh_cs_resume_top(struct gh_tstate *ts)
+{
+    struct gh_critsec *cs = ts->cs_top;
+    if (!cs || cs->active)
+        return;
+    /* Every other section is inactive (suspension releases all, and only
+     * the top-most is resumed): waiting holds no lock but l1, the lower. */
+    gh_oblock_lock(cs->l1, cs->st1);
+    if (cs->l2)
+        gh_oblock_lock(cs->l2, cs->st2);
+    cs->active = true;
+}
+
+void gh_cs_end_nested(struct gh_tstate *ts, struct gh_critsec *cs)
+{
+    if (cs->active) {
+        if (cs->l2 && !gh_cs_holds(ts, cs->l2))
+            gh_oblock_unlock(cs->l2);
+        if (!gh_cs_holds(ts, cs->l1))
+            gh_oblock_unlock(cs->l1);
+    }
+    gh_cs_resume_top(ts);
+}
+
+void gh_cs_begin_slow(struct gh_tstate *ts, struct gh_critsec *cs)
+{
+    /* About to block: release what the enclosing sections hold, so no
+     * thread waits for us while we wait (CPython's detach suspends them). */
+    gh_cs_suspend_all(ts);
+    gh_oblock_lock(cs->l1, cs->st1);
+    if (cs->l2)
+        gh_oblock_lock(cs->l2, cs->st2);
+    gh_cs_push_(ts, cs);
+}
+
+/* Takes every lock of the thread's sections, none of them held on entry,
+ * each distinct lock once (sections whose objects share a stripe name the
+ * same lock). It waits only for one lock at a time and only while holding
+ * none; the others are tried, and a failed try releases everything and
+ * makes the busy lock the one waited for next (the back-off of std::lock).
+ * A thread holding an object's lock never waits for another under
+ * rc=locked, so the lock waited for is held by a running thread that
+ * releases it. `st`, when given, receives the counts (a suspension's
+ * re-acquisitions count as the count lock's cost, class rc). */
+static void lock_stack(struct gh_tstate *ts, struct gh_lockstat *st)
+{
+    gh_oblock *ls[MAX_HELD];
+    struct gh_lockstat *sts[MAX_HELD];
+    size_t n = 0;
+    for (struct gh_critsec *cs = ts->cs_top; cs; cs = cs->prev) {
+        gh_oblock *pair[2] = {cs->l1, cs->l2};
+        struct gh_lockstat *pst[2] = {cs->st1, cs->st2};
+        for (int k = 0; k < 2 && pair[k]; k++) {
+            bool dup = false;
+            for (size_t j = 0; j < n; j++)
+                dup |= ls[j] == pair[k];
+            if (dup)
+                continue;
+            gh_assert(n < MAX_HELD);
+            sts[n] = st ? st : pst[k];
+            ls[n++] = pair[k];
+        }
+    }
+    if (n == 0)
+        return;
+    size_t first = n - 1; /* the outermost section's, as it was taken first */
+    for (;;) {
+        gh_oblock_lock(ls[first], sts[first]);
+        size_t i;
+        for (i = 0; i < n; i++)
+            if (i != first && !gh_oblock_trylock(ls[i], sts[i]))
+                break;
+        if (i == n)
+            break;
+        for (size_t j = 0; j < i; j++)
+            if (j != first)
+                gh_oblock_unlock(ls[j]);
+        gh_oblock_unlock(ls[first]);
+        first = i;
+    }
+    for (struct gh_critsec *cs = ts->cs_top; cs; cs = cs->prev)
+        cs->active = true;
 }
 
 void gh_cs_resume_all(struct gh_tstate *ts, struct gh_lockstat *st) { lock_stack(ts, st); }
@@ -77,9 +122,8 @@ void gh_cs_push_slow(struct gh_tstate *ts, struct gh_critsec *cs)
      * so this is a suspension of the enclosing sections (counted): an
      * enclosing operation that uses, after a nested section, what it read
      * before must check ts->cs_suspends. The model nests no sections. */
-    if (ts->cs_top)
-        gh_cs_suspend_all(ts);
-    cs->prev = ts->cs_top;
-    ts->cs_top = cs;
+    gh_cs_suspend_all(ts);
+    gh_cs_push_(ts, cs);
+    cs->active = false;
     lock_stack(ts, NULL);
 }

@@ -1,27 +1,45 @@
 /* critsec.h - critical sections on one or two objects (sync=objlock).
  *
  * The model of CPython's Py_BEGIN_CRITICAL_SECTION / ..._SECTION2
- * (Include/internal/pycore_critical_section.h): an operation on a container
- * locks that container's ob_mutex (the full layout's prefix) for its
- * duration; an operation on two containers locks both, the lower address
- * first, so any two threads take any two locks in the same order and cannot
- * deadlock. The same object twice degrades to one lock. Sections form a
- * per-thread stack (ts->cs_top); operations never block inside a section
- * (see docs/architecture.md, "Critical sections").
+ * (Include/internal/pycore_critical_section.h, Python/critical_section.c):
+ * an operation on a container locks that container's lock (gh_ob_lock: its
+ * ob_mutex, or its stripe of the side table under lock=pthread/ticket,
+ * base/oblock.h) for its duration; an operation on two containers locks
+ * both, the lower lock address first, so any two threads take any two
+ * locks in the same order and cannot deadlock. The same object twice, or
+ * two objects whose locks are one stripe, degrades to one lock. Sections
+ * form a per-thread stack (ts->cs_top).
  *
- * rc=locked (rc/rc.h) takes the same mutex for every count update, so an
- * operation in a section on L that increments an item X takes X's mutex
- * while it holds L's. Its flavour keeps one rule that makes that
- * deadlock-free: a thread never waits for an object's mutex while it
- * holds one. A first section is locked as usual (the thread holds no
- * object lock yet); the second lock of a two-object section, and any lock
- * taken while a section is already held, is only tried; when the try
- * fails, every lock of the thread's sections is released and the whole
- * set is taken again by gh_cs_push_slow (wait for one lock while holding
- * none, try the others, on a failure release all and wait for that one).
- * A count update that finds its mutex busy inside a section suspends the
- * sections the same way (gh_cs_suspend_all, gh_cs_resume_all). The other
- * flavours keep CPython's address order and never suspend.
+ * Suspension (CPython's rule: only the top-most section is guaranteed
+ * active; the others are released when the thread is about to block):
+ *
+ *   - a section begun inside another whose lock is busy (the try failed)
+ *     suspends every enclosing section first (releases their locks, marks
+ *     them inactive, counts ts->cs_suspends), then waits for its own;
+ *   - a section begun inside one that already holds its lock (the same
+ *     object, or a shared stripe) is a no-op section (l1 == NULL, not
+ *     pushed), as CPython's _PyCriticalSection_BeginSlow;
+ *   - gh_sync_block_begin (blocking I/O, sync/sync.h) suspends them all
+ *     before the thread detaches, and gh_sync_block_end resumes the
+ *     top-most after it attaches;
+ *   - gh_cs_end resumes the new top-most section if it is inactive.
+ *
+ * So a thread waits for a lock only while holding no lock but, in a
+ * two-object section, the lower one of the same section: no cycle of
+ * waits can form. A first section waits as usual (nothing to suspend).
+ *
+ * rc=locked (rc/rc.h) takes the same lock for every count update, so an
+ * operation in a section on L that increments an item X takes X's lock
+ * while it holds L's. Its flavour keeps a stricter rule: a thread never
+ * waits for an object's lock while it holds one. The second lock of a
+ * two-object section, and any lock taken while a section is already
+ * held, is only tried; when the try fails, every lock of the thread's
+ * sections is released and the whole set is taken again by
+ * gh_cs_push_slow (wait for one lock while holding none, try the others,
+ * on a failure release all and wait for that one). A count update that
+ * finds its lock busy inside a section suspends the sections the same
+ * way (gh_cs_suspend_all, gh_cs_resume_all); under rc=locked every
+ * section of the stack is active again when that returns.
  *
  * Layer: sync.
  */
@@ -32,113 +50,150 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "base/mutex.h"
+#include "base/oblock.h"
 #include "base/tstate.h"
 #include "object/object.h"
 
 /* On the owning thread's C stack; only that thread reads or writes it. */
 struct gh_critsec {
-    gh_mutex *m1;             /* locked first (lower address) */
-    gh_mutex *m2;             /* NULL for a one-object section */
+    gh_oblock *l1;            /* locked first (lower address); NULL: a no-op
+                                 section, not on the stack (the top-most
+                                 section holds its lock) */
+    gh_oblock *l2;            /* NULL for a one-lock section */
+    struct gh_lockstat *st1;  /* the counters l1 and l2 feed (the class of */
+    struct gh_lockstat *st2;  /* their objects) */
     struct gh_critsec *prev;  /* the enclosing section */
+    bool active;              /* its locks are held (false: suspended) */
 };
 
-GH_INLINE gh_mutex *gh_ob_mutex(gh_object *o) { return &gh_prefix(o)->ob_mutex; }
-
-/* The object whose ob_mutex m is (every section locks an object's). */
-GH_INLINE gh_object *gh_ob_of_mutex(gh_mutex *m)
-{
-    return (gh_object *)(void *)((char *)m - offsetof(struct gh_obprefix, ob_mutex) +
-                                 sizeof(struct gh_obprefix));
-}
-
-/* Whether m is locked by one of the calling thread's active sections. */
-GH_INLINE bool gh_cs_holds(const struct gh_tstate *ts, const gh_mutex *m)
+/* Whether lock l is held by one of the calling thread's active sections. */
+GH_INLINE bool gh_cs_holds(const struct gh_tstate *ts, const gh_oblock *l)
 {
     for (const struct gh_critsec *cs = ts->cs_top; cs; cs = cs->prev)
-        if (cs->m1 == m || cs->m2 == m)
+        if (cs->active && (cs->l1 == l || cs->l2 == l))
             return true;
     return false;
 }
 
-/* rc=locked's slow paths (critsec.c), flavour-neutral. */
-/* Pushes cs (its m1, m2 set, not locked) and takes every lock of the
- * thread's sections, releasing the ones held first: never waits while
- * holding an object's lock. Locks are counted in their objects' classes. */
+/* Slow paths (critsec.c), flavour-neutral. */
+/* Suspends the enclosing sections, waits for cs's locks, pushes cs: a
+ * nested section whose try failed (flavours other than rc=locked). */
+GH_NOINLINE void gh_cs_begin_slow(struct gh_tstate *ts, struct gh_critsec *cs);
+/* rc=locked: pushes cs (its l1, l2 set, not locked) and takes every lock of
+ * the thread's sections, releasing the ones held first: never waits while
+ * holding an object's lock. */
 GH_NOINLINE void gh_cs_push_slow(struct gh_tstate *ts, struct gh_critsec *cs);
-/* Releases every lock of the thread's sections (the stack stays) and
- * counts the suspension (ts->cs_suspends). */
-void gh_cs_suspend_all(struct gh_tstate *ts);
-/* Takes them all again (as gh_cs_push_slow), counted in `st`. */
-void gh_cs_resume_all(struct gh_tstate *ts, struct gh_lockstat *st);
+/* Releases the locks of every active section (the stack stays, marked
+ * inactive) and counts the suspension (ts->cs_suspends) if there was one. */
+GH_NOINLINE void gh_cs_suspend_all(struct gh_tstate *ts);
+/* rc=locked: takes every section's locks again (as gh_cs_push_slow),
+ * counted in `st`. */
+GH_NOINLINE void gh_cs_resume_all(struct gh_tstate *ts, struct gh_lockstat *st);
+/* Takes the top-most section's locks again if it is inactive. */
+GH_NOINLINE void gh_cs_resume_top(struct gh_tstate *ts);
+/* Ends a nested section, already popped: releases its locks (those an
+ * active enclosing section also names stay held: rc=locked takes a shared
+ * stripe once) and resumes the new top-most section if it is inactive. */
+GH_NOINLINE void gh_cs_end_nested(struct gh_tstate *ts, struct gh_critsec *cs);
+
+GH_INLINE void gh_cs_push_(struct gh_tstate *ts, struct gh_critsec *cs)
+{
+    cs->active = true;
+    cs->prev = ts->cs_top;
+    ts->cs_top = cs;
+}
 
 GH_INLINE void gh_cs_begin(struct gh_tstate *ts, struct gh_critsec *cs, gh_object *o)
 {
-    cs->m1 = gh_ob_mutex(o);
-    cs->m2 = NULL;
-    struct gh_lockstat *st = &ts->locks[o->ob_type->lock_class];
-#if defined(GH_FL_RC_LOCKED)
+    cs->l1 = gh_ob_lock(o);
+    cs->l2 = NULL;
+    cs->st1 = cs->st2 = &ts->locks[o->ob_type->lock_class];
     if (GH_UNLIKELY(ts->cs_top != NULL)) {
-        /* A nested section: never wait while holding a lock. */
-        if (!gh_mutex_trylock(cs->m1, st)) {
+        /* Nested: the enclosing section may hold the lock already. */
+        if (ts->cs_top->active &&
+            (ts->cs_top->l1 == cs->l1 || ts->cs_top->l2 == cs->l1)) {
+            /* Not pushed: the enclosing stays the top (prev records it,
+             * so gh_cs_end restores it unconditionally). */
+            cs->l1 = NULL;
+            cs->prev = ts->cs_top;
+            return;
+        }
+        if (!gh_oblock_trylock(cs->l1, cs->st1)) {
+#if defined(GH_FL_RC_LOCKED)
             gh_cs_push_slow(ts, cs);
+#else
+            gh_cs_begin_slow(ts, cs);
+#endif
             return;
         }
     } else {
-        gh_mutex_lock(cs->m1, st);
+        gh_oblock_lock(cs->l1, cs->st1);
     }
-#else
-    gh_mutex_lock(cs->m1, st);
-#endif
-    cs->prev = ts->cs_top;
-    ts->cs_top = cs;
+    gh_cs_push_(ts, cs);
 }
 
 GH_INLINE void gh_cs_begin2(struct gh_tstate *ts, struct gh_critsec *cs,
                             gh_object *a, gh_object *b)
 {
-    if (a == b) {
+    gh_oblock *la = gh_ob_lock(a), *lb = gh_ob_lock(b);
+    if (la == lb) {
         gh_cs_begin(ts, cs, a);
         return;
     }
-    if ((uintptr_t)b < (uintptr_t)a) {
+    if ((uintptr_t)lb < (uintptr_t)la) {
         gh_object *t = a;
         a = b;
         b = t;
+        gh_oblock *u = la;
+        la = lb;
+        lb = u;
     }
-    cs->m1 = gh_ob_mutex(a);
-    cs->m2 = gh_ob_mutex(b);
-#if defined(GH_FL_RC_LOCKED)
-    /* The first lock is waited for only when no other is held; the second
-     * is only tried (critsec.c takes the set otherwise). */
-    struct gh_lockstat *sa = &ts->locks[a->ob_type->lock_class];
+    cs->l1 = la;
+    cs->l2 = lb;
+    cs->st1 = &ts->locks[a->ob_type->lock_class];
+    cs->st2 = &ts->locks[b->ob_type->lock_class];
     if (GH_UNLIKELY(ts->cs_top != NULL)) {
-        if (!gh_mutex_trylock(cs->m1, sa)) {
-            gh_cs_push_slow(ts, cs);
-            return;
+        /* Nested: never wait holding the enclosing sections' locks. */
+        if (!gh_oblock_trylock(la, cs->st1))
+            goto slow;
+        if (!gh_oblock_trylock(lb, cs->st2)) {
+            gh_oblock_unlock(la);
+            goto slow;
         }
-    } else {
-        gh_mutex_lock(cs->m1, sa);
-    }
-    if (GH_UNLIKELY(!gh_mutex_trylock(cs->m2, &ts->locks[b->ob_type->lock_class]))) {
-        gh_mutex_unlock(cs->m1);
-        gh_cs_push_slow(ts, cs);
+        gh_cs_push_(ts, cs);
         return;
     }
+    gh_oblock_lock(la, cs->st1);
+#if defined(GH_FL_RC_LOCKED)
+    /* The second lock is only tried (critsec.c takes the set otherwise). */
+    if (GH_UNLIKELY(!gh_oblock_trylock(lb, cs->st2))) {
+        gh_oblock_unlock(la);
+        goto slow;
+    }
 #else
-    gh_mutex_lock(cs->m1, &ts->locks[a->ob_type->lock_class]);
-    gh_mutex_lock(cs->m2, &ts->locks[b->ob_type->lock_class]);
+    gh_oblock_lock(lb, cs->st2);
 #endif
-    cs->prev = ts->cs_top;
-    ts->cs_top = cs;
+    gh_cs_push_(ts, cs);
+    return;
+slow:
+#if defined(GH_FL_RC_LOCKED)
+    gh_cs_push_slow(ts, cs);
+#else
+    gh_cs_begin_slow(ts, cs);
+#endif
 }
 
 GH_INLINE void gh_cs_end(struct gh_tstate *ts, struct gh_critsec *cs)
 {
-    if (cs->m2)
-        gh_mutex_unlock(cs->m2);
-    gh_mutex_unlock(cs->m1);
     ts->cs_top = cs->prev;
+    if (!cs->l1)
+        return; /* a no-op section: prev is the top it left as it was */
+    if (GH_UNLIKELY(cs->prev != NULL)) {
+        gh_cs_end_nested(ts, cs);
+        return;
+    }
+    if (cs->l2)
+        gh_oblock_unlock(cs->l2);
+    gh_oblock_unlock(cs->l1);
 }
-
 #endif

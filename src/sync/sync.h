@@ -58,8 +58,27 @@ GH_INLINE void gh_sync_checkpoint(struct gh_tstate *ts)
 #endif
     gh_stw_checkpoint(ts);
 }
-GH_INLINE void gh_sync_block_begin(struct gh_tstate *ts) { gh_stw_detach(ts); }
-GH_INLINE void gh_sync_block_end(struct gh_tstate *ts) { gh_stw_attach(ts); }
+/* A blocking wait suspends the thread's critical sections before it
+ * detaches, and resumes them after it attaches (CPython's
+ * _PyThreadState_Detach / _Attach): the top-most one, or under rc=locked
+ * all of them (sync/critsec.h). */
+GH_INLINE void gh_sync_block_begin(struct gh_tstate *ts)
+{
+    if (GH_UNLIKELY(ts->cs_top != NULL))
+        gh_cs_suspend_all(ts);
+    gh_stw_detach(ts);
+}
+GH_INLINE void gh_sync_block_end(struct gh_tstate *ts)
+{
+    gh_stw_attach(ts);
+    if (GH_UNLIKELY(ts->cs_top != NULL)) {
+#if defined(GH_FL_RC_LOCKED)
+        gh_cs_resume_all(ts, NULL);
+#else
+        gh_cs_resume_top(ts);
+#endif
+    }
+}
 GH_INLINE void gh_sync_thread_start(struct gh_tstate *ts) { gh_stw_attach(ts); }
 GH_INLINE void gh_sync_thread_stop(struct gh_tstate *ts) { gh_stw_detach(ts); }
 

@@ -645,7 +645,7 @@ Test(cli_run, run_reports_the_collector)
     cr_assert_not_null(fgets(line, sizeof line, f));
     cr_assert(strstr(line, ",gc,"), "%s", line);
     cr_assert_not_null(fgets(line, sizeof line, f));
-    cr_assert(strstr(line, ",generational,compact,false,2,1,N=3000 G=2,"), "%s", line);
+    cr_assert(strstr(line, ",generational,compact,pymutex,false,2,1,N=3000 G=2,"), "%s", line);
     fclose(f);
     out_free(&o);
 

@@ -65,7 +65,7 @@ FL_TEST(locked, counts_take_the_count_lock, .timeout = 10)
     gh_incref(&gh_none);
     gh_decref(&gh_none);
     cr_assert_eq(fx_ts.locks[GH_LOCK_rc].acquisitions, before, "immortal: no lock");
-    cr_assert_not(gh_mutex_is_locked(gh_ob_mutex(o)));
+    cr_assert_not(gh_oblock_is_locked(gh_ob_lock(o)));
     gh_decref(o);
 }
 
@@ -241,7 +241,7 @@ FL_TEST(locked, a_pinned_item_outlives_its_last_decref, .timeout = 30)
     GH_BEGIN_CS(&fx_ts, x)
     cr_assert_eq(pthread_create(&t, NULL, pin_reader, &arg), 0);
     /* The reader pins x, then releases l (its section suspended). */
-    while (gh_rc_pins(x) == 0 || gh_mutex_is_locked(gh_ob_mutex(l)))
+    while (gh_rc_pins(x) == 0 || gh_oblock_is_locked(gh_ob_lock(l)))
         sched_yield();
     /* l can be changed now. Its reference to x comes to us (a nested
      * section under rc=locked). */
@@ -422,7 +422,7 @@ FL_TEST(locked, a_mesh_of_containers_under_three_threads, .timeout = 120)
                          i, k, (unsigned long long)gh_refcnt(objs[k]),
                          (unsigned long long)want);
             cr_assert_eq(gh_rc_pins(objs[k]), 0);
-            cr_assert_not(gh_mutex_is_locked(gh_ob_mutex(objs[k])));
+            cr_assert_not(gh_oblock_is_locked(gh_ob_lock(objs[k])));
         }
     }
     for (int i = 0; i < MESH_N; i++) {

@@ -476,7 +476,7 @@ Test(report_csv, row_matches_header)
     size_t len = 0, cap = 0;
     cr_assert_eq(gh_report_csv_row(j, &buf, &len, &cap), 0);
     const char *h = gh_report_csv_header();
-    static const char head[] = "scenario,preset,sync,rc,immortal,alloc,gc,header,unsafe,threads,seed,params,"
+    static const char head[] = "scenario,preset,sync,rc,immortal,alloc,gc,header,lock,unsafe,threads,seed,params,"
                                "wall_ns,total_ops,ops_per_sec,lock_gil_acquisitions,";
     cr_assert(strncmp(h, head, strlen(head)) == 0, "header: %s", h);
     cr_assert(strstr(h, ",gil_switches,gil_drop_requests,gil_forced_handoffs,gc_collections,"
@@ -485,7 +485,7 @@ Test(report_csv, row_matches_header)
                         "gc_finalized,gc_resurrected,gc_uncollectable,gc_garbage_at_exit,"
                         "peak_bytes,peak_rss_kb,checks_failed,status"), "header: %s", h);
     cr_assert_eq(count_fields(buf), count_fields(h), "row: %s", buf);
-    static const char row[] = "\"odd, \"\"name\"\"\",gil,gil,plain,on,arena,generational,compact,false,2,"
+    static const char row[] = "\"odd, \"\"name\"\"\",gil,gil,plain,on,arena,generational,compact,pymutex,false,2,"
                               "42,,100000000,3000,30000.000,200,50,7000,3000,0,0,0,0,0,";
     cr_assert(strncmp(buf, row, strlen(row)) == 0, "row: %s", buf);
     /* gil counters; the collector: no collection (no pause, no tts); peak
@@ -529,7 +529,7 @@ Test(report_csv, gc_columns_and_params)
     size_t len = 0, cap = 0;
     cr_assert_eq(gh_report_csv_row(j, &buf, &len, &cap), 0);
     cr_assert_eq(count_fields(buf), count_fields(gh_report_csv_header()), "row: %s", buf);
-    cr_assert(strstr(buf, ",atomic,objlock,atomic,on,thread,stw,full,false,2,42,N=5,"), "row: %s", buf);
+    cr_assert(strstr(buf, ",atomic,objlock,atomic,on,thread,stw,full,pymutex,false,2,42,N=5,"), "row: %s", buf);
     const struct gh_gc_stats *g = &f->res.gc;
     snprintf(want, sizeof want, ",13,123456,%llu,%llu,13000,%llu,%llu,130,5000,109,7,1,2,2,",
              (unsigned long long)gh_hist_quantile(&g->pause, 0.5),

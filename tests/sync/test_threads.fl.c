@@ -1,5 +1,6 @@
 /* test_threads.fl.c - two threads on shared objects under every flavour:
  * what a safe strategy must guarantee (no lost update, no lost count). */
+#include <criterion/parameterized.h>
 #include <pthread.h>
 
 #include "fl_fixture.h"
@@ -41,9 +42,20 @@ static void *hammer(void *p)
     return NULL;
 }
 
-FL_TEST(threads, shared_list_and_count, .timeout = 60)
+/* Every lock= kind under sync=objlock; the other sync values have no
+ * per-object lock to choose and run the default only. */
+ParameterizedTestParameters(GH_FL(threads), shared_list_and_count)
+{
+    static enum gh_oblock_kind kinds[] = {GH_OBLOCK_PYMUTEX, GH_OBLOCK_PTHREAD, GH_OBLOCK_TATAS,
+                                          GH_OBLOCK_TICKET};
+    return cr_make_param_array(enum gh_oblock_kind, kinds, fx_objlock() ? GH_ARRAY_LEN(kinds) : 1);
+}
+
+ParameterizedTest(enum gh_oblock_kind *kind, GH_FL(threads), shared_list_and_count,
+                  .init = fx_setup, .fini = fx_teardown, .timeout = 60)
 {
     FX_REQUIRE_THREAD_SAFETY();
+    gh_oblock_select(*kind);
     uint64_t live0 = fx_live();
     gh_object *list = GH_FL(gh_list_new)();
     gh_object *shared = GH_FL(gh_instance_new)();

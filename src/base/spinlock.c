@@ -1,0 +1,51 @@
+/* spinlock.c - slow paths of gh_tatas and gh_ticket (spinlock.h). */
+#include "base/spinlock.h"
+
+#include <sched.h>
+
+#include "base/clock.h"
+
+static void count_wait(struct gh_lockstat *st, uint64_t t0)
+{
+    uint64_t w = gh_now_ns() - t0;
+    st->acquisitions++;
+    st->contended++;
+    st->wait_ns += w;
+    if (w > st->wait_max_ns)
+        st->wait_max_ns = w;
+}
+
+void gh_tatas_lock_slow(gh_tatas *l, struct gh_lockstat *st)
+{
+    uint64_t t0 = gh_now_ns();
+    for (;;) {
+        /* Test: spin on a shared copy of the line until it looks free. */
+        for (int i = 0; gh_atomic_load_relaxed_u8(&l->bits); i++) {
+            if (i < GH_SPIN_PAUSES) {
+                gh_cpu_relax();
+            } else {
+                sched_yield();
+                i = 0;
+            }
+        }
+        /* Acquire: pairs with the release store in gh_tatas_unlock. */
+        if (gh_atomic_exchange_acquire_u8(&l->bits, 1) == 0)
+            break;
+    }
+    count_wait(st, t0);
+}
+
+void gh_ticket_wait_slow(gh_ticket *l, uint32_t t, struct gh_lockstat *st)
+{
+    uint64_t t0 = gh_now_ns();
+    /* Acquire: pairs with the release store of serving in gh_ticket_unlock. */
+    for (int i = 0; gh_atomic_load_acquire_u32(&l->serving) != t; i++) {
+        if (i < GH_SPIN_PAUSES) {
+            gh_cpu_relax();
+        } else {
+            sched_yield();
+            i = 0;
+        }
+    }
+    count_wait(st, t0);
+}

@@ -1,0 +1,153 @@
+/* test_mutex.c - gh_mutex's fairness: a waiter parked longer than
+ * GH_MUTEX_FAIR_NS is handed the lock directly; a younger one is woken to
+ * re-contend. */
+#include <criterion/criterion.h>
+#include <string.h>
+#include <pthread.h>
+#include <sched.h>
+#include <time.h>
+
+#include "base/clock.h"
+#include "base/mutex.h"
+
+static gh_mutex m;
+static uint64_t counter;        /* protected by m */
+static struct gh_lockstat wst;  /* the waiter's counters, read after join */
+static int got;                 /* the waiter owns m (seq_cst flag) */
+static int release_it;          /* the main thread lets it unlock */
+static uint64_t waiter_start;   /* when the waiter called lock (seq_cst) */
+
+static void sleep_ns(long ns)
+{
+    struct timespec t = {ns / 1000000000L, ns % 1000000000L};
+    nanosleep(&t, NULL);
+}
+
+static void *waiter(void *p)
+{
+    (void)p;
+    __atomic_store_n(&waiter_start, gh_now_ns(), __ATOMIC_SEQ_CST);
+    gh_mutex_lock(&m, &wst);
+    counter++;
+    __atomic_store_n(&got, 1, __ATOMIC_SEQ_CST);
+    while (!__atomic_load_n(&release_it, __ATOMIC_SEQ_CST))
+        sched_yield();
+    gh_mutex_unlock(&m);
+    return NULL;
+}
+
+static void wait_parked(void)
+{
+    while (gh_mutex_parked(&m) != 1)
+        sched_yield();
+}
+
+/* The waiter has been queued for more than 1 ms when the holder unlocks:
+ * the lock must stay locked, owned by the waiter, so the holder's own
+ * try right after its unlock fails. */
+Test(mutex, handoff_after_1ms, .timeout = 20)
+{
+    struct gh_lockstat st = {0};
+    pthread_t t;
+    gh_mutex_lock(&m, &st);
+    cr_assert_eq(pthread_create(&t, NULL, waiter, NULL), 0);
+    wait_parked();
+    sleep_ns(3 * (long)GH_MUTEX_FAIR_NS);
+    gh_mutex_unlock(&m);
+    cr_assert_not(gh_mutex_trylock(&m, &st), "a handed-off lock stays locked for its new owner");
+    while (!__atomic_load_n(&got, __ATOMIC_SEQ_CST))
+        sched_yield();
+    cr_assert_eq(gh_mutex_parked(&m), 0);
+    __atomic_store_n(&release_it, 1, __ATOMIC_SEQ_CST);
+    pthread_join(t, NULL);
+    cr_assert_eq(wst.handoffs, 1, "the waiter counted the handoff");
+    cr_assert_eq(wst.contended, 1);
+    cr_assert_geq(wst.wait_ns, GH_MUTEX_FAIR_NS);
+    cr_assert_eq(m.bits, 0, "unlocked, nobody parked");
+}
+
+/* Below the limit the waiter is only woken: the lock is free after the
+ * unlock (the holder could barge) and no handoff is counted. The waiter's
+ * age is checked before the unlock; a run too slow to stay under half the
+ * limit is tried again. */
+Test(mutex, no_handoff_below_1ms, .timeout = 20)
+{
+    int tries = 0;
+    for (;; tries++) {
+        cr_assert_lt(tries, 50, "the machine never let a waiter park within 0.5 ms");
+        struct gh_lockstat st = {0};
+        memset(&wst, 0, sizeof wst);
+        __atomic_store_n(&got, 0, __ATOMIC_SEQ_CST);
+        __atomic_store_n(&release_it, 1, __ATOMIC_SEQ_CST);
+        __atomic_store_n(&waiter_start, 0, __ATOMIC_SEQ_CST);
+        pthread_t t;
+        gh_mutex_lock(&m, &st);
+        cr_assert_eq(pthread_create(&t, NULL, waiter, NULL), 0);
+        wait_parked();
+        uint64_t age = gh_now_ns() - __atomic_load_n(&waiter_start, __ATOMIC_SEQ_CST);
+        gh_mutex_unlock(&m);
+        pthread_join(t, NULL);
+        cr_assert_eq(counter, (uint64_t)tries + 1);
+        counter = tries + 1;
+        if (age >= GH_MUTEX_FAIR_NS / 2)
+            continue;
+        cr_assert_eq(wst.handoffs, 0, "a waiter younger than 1 ms (%llu ns) is not handed the lock",
+                     (unsigned long long)age);
+        cr_assert_eq(wst.contended, 1);
+        break;
+    }
+    cr_assert_eq(m.bits, 0);
+}
+
+/* The holder re-locks in a loop while one thread waits: without handoff a
+ * parked waiter could lose every race to the barging holder; with it, once
+ * it has waited 1 ms it gets the lock. Mutual exclusion is checked by the
+ * plain counter both increment. */
+#define LOOP_ITERS 2000000
+
+static uint64_t looped; /* the looper's own acquisitions, read after join */
+
+static void *looper(void *p)
+{
+    (void)p;
+    struct gh_lockstat st = {0};
+    for (int i = 0; i < LOOP_ITERS; i++) {
+        gh_mutex_lock(&m, &st);
+        looped++;
+        counter++;
+        /* Hold the lock a while, so the other thread parks. */
+        for (int k = 0; k < 200; k++)
+            gh_cpu_relax();
+        gh_mutex_unlock(&m);
+        if (__atomic_load_n(&got, __ATOMIC_SEQ_CST) >= 20)
+            break;
+    }
+    return NULL;
+}
+
+static void *contender(void *p)
+{
+    (void)p;
+    for (int i = 0; i < 20; i++) {
+        gh_mutex_lock(&m, &wst);
+        counter++;
+        gh_mutex_unlock(&m);
+        __atomic_add_fetch(&got, 1, __ATOMIC_SEQ_CST);
+    }
+    return NULL;
+}
+
+Test(mutex, handoff_to_waiter_of_relocking_holder, .timeout = 60)
+{
+    pthread_t a, b;
+    cr_assert_eq(pthread_create(&a, NULL, looper, NULL), 0);
+    cr_assert_eq(pthread_create(&b, NULL, contender, NULL), 0);
+    pthread_join(b, NULL);
+    pthread_join(a, NULL);
+    cr_assert_eq(got, 20, "the waiter got the lock every time");
+    cr_assert_eq(counter, looped + 20, "no increment lost: mutual exclusion held");
+    cr_assert_eq(m.bits, 0);
+    cr_assert_gt(wst.handoffs, 0, "the waiter of a re-locking holder was handed the lock "
+                 "(%llu contended)", (unsigned long long)wst.contended);
+    cr_assert_leq(wst.handoffs, wst.contended);
+}
