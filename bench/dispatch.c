@@ -212,6 +212,9 @@ static GH_NOINLINE double bare_append_pop_gil_atomic(struct bare_list *l, struct
 { return bare_append_pop(l, o, false, true, n); }
 static GH_NOINLINE double bare_append_pop_objlock_atomic(struct bare_list *l, struct bare_obj *o, uint64_t n)
 { return bare_append_pop(l, o, true, true, n); }
+/* sync=objlock rc=plain: the list's lock, plain counts. */
+static GH_NOINLINE double bare_append_pop_objlock_plain(struct bare_list *l, struct bare_obj *o, uint64_t n)
+{ return bare_append_pop(l, o, true, false, n); }
 
 /* rc=biased by hand (rc/brc.h's fast paths): the owner's local count, a
  * thread id from thread-local storage, the immortal test on the local
@@ -447,6 +450,7 @@ int main(int argc, char **argv)
         for (int f = 0; f < NF; f++) {
             const struct gh_flavor *fl = fls[f];
             bool gil = fl->sync == GH_SYNC_GIL, atomic_rc = fl->rc == GH_RC_ATOMIC;
+            bool none = fl->sync == GH_SYNC_NONE;
             bool biased = fl->rc == GH_RC_BIASED, locked = fl->rc == GH_RC_LOCKED;
             gh_model.full_header = !gil;
             gh_model.immortal = true;
@@ -474,9 +478,13 @@ int main(int argc, char **argv)
                             : locked    ? bare_incdec_locked(&blo, iters)
                             : atomic_rc ? bare_incdec_atomic(&bo, iters)
                                         : bare_incdec_plain(&bo, iters);
-            bare[f][1][r] = gil ? bare_gil(iters) : bare_bytelock(&bytelock, iters);
-            bare[f][2][r] = gil ? (atomic_rc ? bare_append_pop_gil_atomic(&bl, &bo, iters)
+            /* sync=none takes no lock: its lock row has nothing to compare
+             * (printed as such), and its list ops are the unlocked ones. */
+            bare[f][1][r] = gil ? bare_gil(iters) : none ? 0 : bare_bytelock(&bytelock, iters);
+            bare[f][2][r] = gil || none
+                                ? (atomic_rc ? bare_append_pop_gil_atomic(&bl, &bo, iters)
                                              : bare_append_pop_gil_plain(&bl, &bo, iters))
+                         : fls[f]->rc == GH_RC_PLAIN ? bare_append_pop_objlock_plain(&bl, &bo, iters)
                          : biased ? bare_append_pop_objlock_biased(&bl, &bbo, iters)
                          : locked ? bare_append_pop_objlock_locked(&bl, &blo, iters)
                                   : bare_append_pop_objlock_atomic(&bl, &bo, iters);
@@ -502,6 +510,11 @@ int main(int argc, char **argv)
             qsort(ratio, (size_t)rounds, sizeof(double), cmp_double);
             qsort(o, (size_t)rounds, sizeof(double), cmp_double);
             qsort(b, (size_t)rounds, sizeof(double), cmp_double);
+            if (p == 1 && fls[f]->sync == GH_SYNC_NONE) {
+                printf("%-16s %-16s %10.2f %10s %8s %15s\n", fls[f]->name, "lock+unlock",
+                       o[rounds / 2], "-", "-", "(no lock)");
+                continue;
+            }
             double med = ratio[rounds / 2];
             const char *what = p == 1 && fls[f]->sync == GH_SYNC_GIL ? "GIL take+drop" : prim[p];
             printf("%-16s %-16s %10.2f %10.2f %8.2f %7.2f-%-7.2f%s\n", fls[f]->name, what,
@@ -511,7 +524,10 @@ int main(int argc, char **argv)
                 over++;
         }
     }
-    printf("%d of %d ratios above 1.20\n", over, NF * 3);
+    int none_rows = 0;
+    for (int f = 0; f < NF; f++)
+        none_rows += fls[f]->sync == GH_SYNC_NONE;
+    printf("%d of %d ratios above 1.20\n", over, NF * 3 - none_rows);
     qsort(mortal[0], (size_t)rounds, sizeof(double), cmp_double);
     qsort(mortal[1], (size_t)rounds, sizeof(double), cmp_double);
     printf("bare incref+decref without the PEP 683 immortality test: plain %.2f ns, atomic %.2f ns "
