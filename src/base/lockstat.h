@@ -44,4 +44,15 @@ struct gh_lockstat {
                             * (gh_mutex: GH_MUTEX_FAIR_NS) */
 };
 
+/* Counts one contended acquisition that waited `waited` ns (every lock
+ * kind's slow path). Written only by the owning thread. */
+static inline void gh_lockstat_contended(struct gh_lockstat *st, uint64_t waited)
+{
+    st->acquisitions++;
+    st->contended++;
+    st->wait_ns += waited;
+    if (waited > st->wait_max_ns)
+        st->wait_max_ns = waited;
+}
+
 #endif

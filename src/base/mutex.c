@@ -131,12 +131,7 @@ static struct gh_tstate *detaching_waiter(struct gh_lockstat *st)
 
 static void count_wait(struct gh_lockstat *st, uint64_t t0)
 {
-    uint64_t waited = gh_now_ns() - t0;
-    st->acquisitions++;
-    st->contended++;
-    st->wait_ns += waited;
-    if (waited > st->wait_max_ns)
-        st->wait_max_ns = waited;
+    gh_lockstat_contended(st, gh_now_ns() - t0);
 }
 
 void gh_mutex_lock_slow(gh_mutex *m, struct gh_lockstat *st)

@@ -29,12 +29,7 @@ void gh_oblock_pthread_lock_slow(pthread_mutex_t *pm, struct gh_lockstat *st)
 {
     uint64_t t0 = gh_now_ns();
     gh_check_pthread(pthread_mutex_lock(pm));
-    uint64_t w = gh_now_ns() - t0;
-    st->acquisitions++;
-    st->contended++;
-    st->wait_ns += w;
-    if (w > st->wait_max_ns)
-        st->wait_max_ns = w;
+    gh_lockstat_contended(st, gh_now_ns() - t0);
 }
 
 void gh_oblock_pthread_unlock_fail(int err) { gh_check_pthread(err); }

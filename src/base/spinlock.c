@@ -7,12 +7,7 @@
 
 static void count_wait(struct gh_lockstat *st, uint64_t t0)
 {
-    uint64_t w = gh_now_ns() - t0;
-    st->acquisitions++;
-    st->contended++;
-    st->wait_ns += w;
-    if (w > st->wait_max_ns)
-        st->wait_max_ns = w;
+    gh_lockstat_contended(st, gh_now_ns() - t0);
 }
 
 void gh_tatas_lock_slow(gh_tatas *l, struct gh_lockstat *st)

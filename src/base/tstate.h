@@ -142,6 +142,18 @@ GH_NOINLINE void gh_hazard_note(enum gh_hazard_kind kind, const char *type);
 void gh_hazard_note_census(enum gh_hazard_kind kind, const char *type, int64_t count,
                            int64_t refs);
 
+/* Back from a memory fault (the checked mode's handler jumped to a
+ * sigsetjmp): counts the fault and resets the thread's per-operation
+ * state; what waited in its deallocation list is leaked. */
+GH_INLINE void gh_tstate_after_fault(struct gh_tstate *ts)
+{
+    ts->fault_jmp = NULL;
+    gh_hazard_note(GH_HAZARD_FAULT, NULL);
+    ts->deallocating = false;
+    ts->dealloc_len = 0;
+    ts->c_recursion = 0;
+}
+
 /* Initialises ts (zeroing it) and makes it the calling thread's state. The
  * name is also given to the OS thread (pthread_setname_np) unless NULL. */
 void gh_tstate_bind(struct gh_tstate *ts, int index, const char *name);

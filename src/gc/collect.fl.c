@@ -1186,11 +1186,7 @@ static GH_NOINLINE bool collect_guarded(struct collection *c, struct outcome *ou
     const char *const outer_op = ts->cur_op;
     sigjmp_buf jb;
     if (sigsetjmp(jb, 0)) {
-        ts->fault_jmp = NULL;
-        gh_hazard_note(GH_HAZARD_FAULT, NULL);
-        ts->deallocating = false;
-        ts->dealloc_len = 0; /* what waited there is leaked */
-        ts->c_recursion = 0;
+        gh_tstate_after_fault(ts);
         nostop_abandon(c);
         gh_gc_stats.nostop_abandoned++;
         ts->fault_jmp = outer;

@@ -1194,11 +1194,7 @@ static GH_NOINLINE bool exec_op_checked(struct gh_worker *w, struct gh_tstate *t
     sigjmp_buf jb;
     ts->cur_op = gh_op_names[op->kind];
     if (sigsetjmp(jb, 0)) {
-        ts->fault_jmp = NULL;
-        gh_hazard_note(GH_HAZARD_FAULT, NULL);
-        ts->deallocating = false;
-        ts->dealloc_len = 0; /* what waited there is leaked */
-        ts->c_recursion = 0;
+        gh_tstate_after_fault(ts);
         return false;
     }
     ts->fault_jmp = &jb;
