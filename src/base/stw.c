@@ -88,6 +88,11 @@ bool gh_stw_try_attach(struct gh_tstate *ts)
     if (ok)
         ts->stw_state = GH_THREAD_ATTACHED;
     unlock();
+    /* Attached means online, as in gh_stw_attach: an attached thread that
+     * stayed offline would free at once what lock-free readers may still
+     * read (base/qsbr.h). */
+    if (ok && gh_qsbr_enabled)
+        gh_qsbr_online(ts);
     return ok;
 }
 
