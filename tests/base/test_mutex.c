@@ -9,6 +9,9 @@
 
 #include "base/clock.h"
 #include "base/mutex.h"
+#include "base/qsbr.h"
+#include "base/stw.h"
+#include "base/tstate.h"
 
 static gh_mutex m;
 static uint64_t counter;        /* protected by m */
@@ -158,4 +161,42 @@ Test(mutex, handoff_to_waiter_of_relocking_holder, .timeout = 60)
      * (it often finds the lock free between two of the looper's sections);
      * handoff_after_1ms shows the handoff itself deterministically. */
     cr_assert_leq(wst.handoffs, wst.contended, "a handoff is a contended acquisition");
+}
+
+/* A waiter attached to the world (a model thread) detaches while it
+ * sleeps and is attached again when handed the lock; with QSBR on (the ft
+ * flavour's lock-free reads) attached means online, or its frees would skip
+ * the grace period that lock-free readers rely on. The bug: the handoff's
+ * attach left it offline (TSan saw a key freed under a lock-free dict.get). */
+static struct gh_tstate wts;
+static int online_after; /* the waiter's qsbr_online after the handoff */
+
+static void *attached_waiter(void *p)
+{
+    (void)p;
+    gh_tstate_bind(&wts, 1, "waiter");
+    gh_stw_attach(&wts);
+    __atomic_store_n(&waiter_start, gh_now_ns(), __ATOMIC_SEQ_CST);
+    gh_mutex_lock(&m, &wts.locks[GH_LOCK_list]);
+    __atomic_store_n(&online_after, wts.qsbr_online ? 1 : 2, __ATOMIC_SEQ_CST);
+    gh_mutex_unlock(&m);
+    gh_stw_detach(&wts);
+    gh_tstate_unbind();
+    return NULL;
+}
+
+Test(mutex, handoff_keeps_an_attached_waiter_online, .timeout = 20)
+{
+    struct gh_lockstat st = {0};
+    pthread_t t;
+    gh_qsbr_enable(true);
+    gh_mutex_lock(&m, &st);
+    cr_assert_eq(pthread_create(&t, NULL, attached_waiter, NULL), 0);
+    wait_parked();
+    sleep_ns(3 * (long)GH_MUTEX_FAIR_NS);
+    gh_mutex_unlock(&m);
+    pthread_join(t, NULL);
+    gh_qsbr_enable(false);
+    cr_assert_eq(wts.locks[GH_LOCK_list].handoffs, 1, "the waiter was handed the lock");
+    cr_assert_eq(online_after, 1, "a waiter attached again by a handoff is online for QSBR");
 }
