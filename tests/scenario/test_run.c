@@ -12,20 +12,29 @@
 
 struct preset_param { char name[16]; };
 
-/* Every safe preset: these tests check what a strategy guarantees (the
- * unsafe positive control has its own, tests/scenario/test_hazards.c). */
-static struct preset_param *all_presets(size_t *n)
+/* The safe presets that run with `set` applied (NULL: as they are), into
+ * p[8]; how many. These tests check what a strategy guarantees (the unsafe
+ * positive control has its own, tests/scenario/test_hazards.c). */
+static size_t safe_presets(const char *set, struct preset_param *p)
 {
-    static struct preset_param p[8];
     size_t k = 0;
     for (size_t i = 0; i < gh_npresets && k < 8; i++) {
         struct gh_strategy st;
-        char err[8];
+        char err[256];
         if (gh_strategy_from_preset(&st, gh_presets[i].name, err, sizeof err) == 0 &&
-            !gh_strategy_unsafe_reason(&st))
+            !gh_strategy_unsafe_reason(&st) &&
+            (!set || (gh_strategy_set(&st, set, err, sizeof err) == 0 &&
+                      !gh_strategy_refusal(&st))))
             strcpy(p[k++].name, gh_presets[i].name);
     }
-    *n = k;
+    return k;
+}
+
+/* Every safe preset. */
+static struct preset_param *all_presets(size_t *n)
+{
+    static struct preset_param p[8];
+    *n = safe_presets(NULL, p);
     return p;
 }
 
@@ -802,17 +811,7 @@ ParameterizedTest(struct preset_param *p, run, counters_add_up, .timeout = 60)
 static struct preset_param *deferred_presets(size_t *n)
 {
     static struct preset_param p[8];
-    size_t k = 0;
-    for (size_t i = 0; i < gh_npresets && k < 8; i++) {
-        struct gh_strategy st;
-        char err[256];
-        if (gh_strategy_from_preset(&st, gh_presets[i].name, err, sizeof err) == 0 &&
-            !gh_strategy_unsafe_reason(&st) &&
-            gh_strategy_set(&st, "deferred=on", err, sizeof err) == 0 &&
-            !gh_strategy_refusal(&st))
-            strcpy(p[k++].name, gh_presets[i].name);
-    }
-    *n = k;
+    *n = safe_presets("deferred=on", p);
     return p;
 }
 
