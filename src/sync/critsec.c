@@ -37,9 +37,9 @@ void gh_cs_resume_top(struct gh_tstate *ts)
         return;
     /* Every other section is inactive (suspension releases all, and only
      * the top-most is resumed): waiting holds no lock but l1, the lower. */
-    gh_oblock_lock(cs->l1, cs->st1);
+    gh_oblock_lock(cs->l1, gh_cs_st1(ts, cs));
     if (cs->l2)
-        gh_oblock_lock(cs->l2, cs->st2);
+        gh_oblock_lock(cs->l2, gh_cs_st2(ts, cs));
     cs->active = true;
 }
 
@@ -59,9 +59,9 @@ void gh_cs_begin_slow(struct gh_tstate *ts, struct gh_critsec *cs)
     /* About to block: release what the enclosing sections hold, so no
      * thread waits for us while we wait (CPython's detach suspends them). */
     gh_cs_suspend_all(ts);
-    gh_oblock_lock(cs->l1, cs->st1);
+    gh_oblock_lock(cs->l1, gh_cs_st1(ts, cs));
     if (cs->l2)
-        gh_oblock_lock(cs->l2, cs->st2);
+        gh_oblock_lock(cs->l2, gh_cs_st2(ts, cs));
     gh_cs_push_(ts, cs);
 }
 
@@ -81,7 +81,7 @@ static void lock_stack(struct gh_tstate *ts, struct gh_lockstat *st)
     size_t n = 0;
     for (struct gh_critsec *cs = ts->cs_top; cs; cs = cs->prev) {
         gh_oblock *pair[2] = {cs->l1, cs->l2};
-        struct gh_lockstat *pst[2] = {cs->st1, cs->st2};
+        struct gh_lockstat *pst[2] = {gh_cs_st1(ts, cs), cs->l2 ? gh_cs_st2(ts, cs) : NULL};
         for (int k = 0; k < 2 && pair[k]; k++) {
             bool dup = false;
             for (size_t j = 0; j < n; j++)

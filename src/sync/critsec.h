@@ -54,17 +54,36 @@
 #include "base/tstate.h"
 #include "object/object.h"
 
-/* On the owning thread's C stack; only that thread reads or writes it. */
+/* On the owning thread's C stack; only that thread reads or writes it.
+ * CPython's record is two words (the mutex and the tagged enclosing
+ * record); this one is four: the second lock in every record, and the
+ * lock classes whose counters (ts->locks) the locks feed when a slow path
+ * takes them again, as bytes beside the active flag. (Two lockstat
+ * pointers made it six; bench/dispatch showed no measurable difference
+ * either way, the smaller record stays.) */
 struct gh_critsec {
     gh_oblock *l1;            /* locked first (lower address); NULL: a no-op
                                  section, not on the stack (the top-most
                                  section holds its lock) */
     gh_oblock *l2;            /* NULL for a one-lock section */
-    struct gh_lockstat *st1;  /* the counters l1 and l2 feed (the class of */
-    struct gh_lockstat *st2;  /* their objects) */
     struct gh_critsec *prev;  /* the enclosing section */
+    uint8_t cls1;             /* enum gh_lock_class of l1's object */
+    uint8_t cls2;             /* of l2's object (set only when l2 is) */
     bool active;              /* its locks are held (false: suspended) */
 };
+_Static_assert(GH_LOCK_NCLASSES <= 256, "a lock class fits gh_critsec's byte");
+_Static_assert(sizeof(struct gh_critsec) == 4 * sizeof(void *), "a section record is four words");
+
+/* The counters a section's first or second lock feeds. */
+GH_INLINE struct gh_lockstat *gh_cs_st1(struct gh_tstate *ts, const struct gh_critsec *cs)
+{
+    return &ts->locks[cs->cls1];
+}
+
+GH_INLINE struct gh_lockstat *gh_cs_st2(struct gh_tstate *ts, const struct gh_critsec *cs)
+{
+    return &ts->locks[cs->cls2];
+}
 
 /* Whether lock l is held by one of the calling thread's active sections. */
 GH_INLINE bool gh_cs_holds(const struct gh_tstate *ts, const gh_oblock *l)
@@ -105,9 +124,10 @@ GH_INLINE void gh_cs_push_(struct gh_tstate *ts, struct gh_critsec *cs)
 
 GH_INLINE void gh_cs_begin(struct gh_tstate *ts, struct gh_critsec *cs, gh_object *o)
 {
+    enum gh_lock_class cls = o->ob_type->lock_class;
     cs->l1 = gh_ob_lock(o);
     cs->l2 = NULL;
-    cs->st1 = cs->st2 = &ts->locks[o->ob_type->lock_class];
+    cs->cls1 = (uint8_t)cls;
     if (GH_UNLIKELY(ts->cs_top != NULL)) {
         /* Nested: the enclosing section may hold the lock already. */
         if (ts->cs_top->active &&
@@ -118,7 +138,7 @@ GH_INLINE void gh_cs_begin(struct gh_tstate *ts, struct gh_critsec *cs, gh_objec
             cs->prev = ts->cs_top;
             return;
         }
-        if (!gh_oblock_trylock(cs->l1, cs->st1)) {
+        if (!gh_oblock_trylock(cs->l1, &ts->locks[cls])) {
 #if defined(GH_FL_RC_LOCKED)
             gh_cs_push_slow(ts, cs);
 #else
@@ -127,7 +147,7 @@ GH_INLINE void gh_cs_begin(struct gh_tstate *ts, struct gh_critsec *cs, gh_objec
             return;
         }
     } else {
-        gh_oblock_lock(cs->l1, cs->st1);
+        gh_oblock_lock(cs->l1, &ts->locks[cls]);
     }
     gh_cs_push_(ts, cs);
 }
@@ -148,30 +168,32 @@ GH_INLINE void gh_cs_begin2(struct gh_tstate *ts, struct gh_critsec *cs,
         la = lb;
         lb = u;
     }
+    struct gh_lockstat *st1 = &ts->locks[a->ob_type->lock_class];
+    struct gh_lockstat *st2 = &ts->locks[b->ob_type->lock_class];
     cs->l1 = la;
     cs->l2 = lb;
-    cs->st1 = &ts->locks[a->ob_type->lock_class];
-    cs->st2 = &ts->locks[b->ob_type->lock_class];
+    cs->cls1 = (uint8_t)a->ob_type->lock_class;
+    cs->cls2 = (uint8_t)b->ob_type->lock_class;
     if (GH_UNLIKELY(ts->cs_top != NULL)) {
         /* Nested: never wait holding the enclosing sections' locks. */
-        if (!gh_oblock_trylock(la, cs->st1))
+        if (!gh_oblock_trylock(la, st1))
             goto slow;
-        if (!gh_oblock_trylock(lb, cs->st2)) {
+        if (!gh_oblock_trylock(lb, st2)) {
             gh_oblock_unlock(la);
             goto slow;
         }
         gh_cs_push_(ts, cs);
         return;
     }
-    gh_oblock_lock(la, cs->st1);
+    gh_oblock_lock(la, st1);
 #if defined(GH_FL_RC_LOCKED)
     /* The second lock is only tried (critsec.c takes the set otherwise). */
-    if (GH_UNLIKELY(!gh_oblock_trylock(lb, cs->st2))) {
+    if (GH_UNLIKELY(!gh_oblock_trylock(lb, st2))) {
         gh_oblock_unlock(la);
         goto slow;
     }
 #else
-    gh_oblock_lock(lb, cs->st2);
+    gh_oblock_lock(lb, st2);
 #endif
     gh_cs_push_(ts, cs);
     return;
