@@ -107,26 +107,38 @@ GH_INLINE int64_t gh_list_items_cap(const struct gh_list *l, gh_object **items)
 #endif
 }
 
+#if defined(GH_FL_SYNC_NONE)
+/* sync=none's append when the array in hand has no room at n: resizes if
+ * the list is full, and stores into the array then installed if it has
+ * room; else another thread resized under us and the append is lost (the
+ * run's length invariant counts it), its reference dropped. */
+GH_NOINLINE void GH_FL(gh_list_append_none_slow)(struct gh_list *l, int64_t n, gh_object *item);
+#endif
+
 GH_INLINE void gh_list_append_lock_held(struct gh_list *l, gh_object *item)
 {
     int64_t n = l->ob_size;
-    if (GH_UNLIKELY(n == l->allocated))
-        GH_FL(gh_list_resize_slow)(l, n + 1);
 #if defined(GH_FL_SYNC_NONE)
+    /* One test against the capacity of the array in hand covers both a
+     * full list (n == allocated == capacity) and a race (n negative, or
+     * past an array another thread installed); the slow path tells them
+     * apart. */
     gh_object **items = l->ob_item;
-    if (GH_UNLIKELY(n < 0 || n >= gh_list_items_cap(l, items))) {
-        /* Another thread resized under us: the append is lost (the run's
-         * length invariant counts it) and its reference dropped. */
-        gh_decref(item);
+    if (GH_UNLIKELY((uint64_t)n >= (uint64_t)gh_list_items_cap(l, items))) {
+        GH_FL(gh_list_append_none_slow)(l, n, item);
         return;
     }
     items[n] = item;
-#elif defined(GH_FL_LOCKFREE_READS)
+#else
+    if (GH_UNLIKELY(n == l->allocated))
+        GH_FL(gh_list_resize_slow)(l, n + 1);
+# if defined(GH_FL_LOCKFREE_READS)
     /* Release: the item's contents before the pointer; pairs with the
      * lock-free reader's acquire load of the slot. */
     gh_atomic_store_release_ptr((void **)(void *)&l->ob_item[n], item);
-#else
+# else
     l->ob_item[n] = item;
+# endif
 #endif
     gh_atomic_store_relaxed_i64(&l->ob_size, n + 1);
 }
@@ -139,17 +151,22 @@ GH_INLINE gh_object *gh_list_pop_lock_held(struct gh_list *l)
         return NULL;
 #if defined(GH_FL_SYNC_NONE)
     gh_object **items = l->ob_item;
-    gh_object *item = n <= gh_list_items_cap(l, items) ? items[n - 1] : NULL;
+    int64_t cap = gh_list_items_cap(l, items);
+    gh_object *item = n <= cap ? items[n - 1] : NULL;
     if (GH_UNLIKELY(!item)) {
         /* An empty slot, or past the array: a torn read. */
         gh_hazard_note(GH_HAZARD_TORN_READ, "list");
         return NULL;
     }
+    /* The shrink test against the array in hand (allocated, which another
+     * thread may be changing, is read again by the resize). */
+    int64_t allocated = cap;
 #else
     gh_object *item = l->ob_item[n - 1];
+    int64_t allocated = l->allocated;
 #endif
     /* CPython shrinks when the new size falls below half the allocation. */
-    if (GH_UNLIKELY(n - 1 < (l->allocated >> 1)))
+    if (GH_UNLIKELY(n - 1 < (allocated >> 1)))
         GH_FL(gh_list_resize_slow)(l, n - 1);
     gh_atomic_store_relaxed_i64(&l->ob_size, n - 1);
     return item;

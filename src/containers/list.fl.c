@@ -210,3 +210,18 @@ void GH_FL(gh_list_resize_slow)(struct gh_list *l, int64_t newsize)
         items_free(old, gh_list_items_cap(l, old));
     l->allocated = want;
 }
+
+#if defined(GH_FL_SYNC_NONE)
+void GH_FL(gh_list_append_none_slow)(struct gh_list *l, int64_t n, gh_object *item)
+{
+    if (n == l->allocated)
+        GH_FL(gh_list_resize_slow)(l, n + 1);
+    gh_object **items = l->ob_item;
+    if (n < 0 || n >= gh_list_items_cap(l, items)) {
+        gh_decref(item);
+        return;
+    }
+    items[n] = item;
+    gh_atomic_store_relaxed_i64(&l->ob_size, n + 1);
+}
+#endif
