@@ -192,19 +192,6 @@ GH_INLINE void bare_cs_end(struct bare_cs *c)
     bare_cs_pop(c);
 }
 
-static double bare_critsec(uint8_t *b, uint64_t iters)
-{
-    uint64_t t0 = gh_now_ns();
-    for (uint64_t i = 0; i < iters; i++) {
-        struct bare_cs c;
-        bare_cs_begin(&c, b);
-        GH_COMPILER_BARRIER();
-        bare_cs_end(&c);
-        GH_COMPILER_BARRIER();
-    }
-    return since(t0, iters);
-}
-
 /* append+pop by hand: store, count, load, uncount - with the flavour's
  * lock and count primitives. */
 GH_INLINE double bare_append_pop(struct bare_list *l, struct bare_obj *o, bool locked,
@@ -510,34 +497,24 @@ static double (*const bare_kind_fns[GH_OBLOCK_COUNT][2])(uint8_t *, const void *
     [GH_OBLOCK_TICKET] = {bare_ticket_lock, bare_ticket_cs},
 };
 
-/* A bare lock+unlock on one fixed lock, no lookup: printed under the table
- * (what the side table's lookup costs pthread and ticket). */
-static double bare_pthread_fixed(pthread_mutex_t *pm, uint64_t iters)
+/* A bare lock+unlock of kind k on one fixed lock, no lookup: printed under
+ * the table (what the side table's lookup costs pthread and ticket). */
+GH_INLINE double bare_fixed_loop(enum gh_oblock_kind k, void *lk, uint64_t iters)
 {
     uint64_t t0 = gh_now_ns();
     for (uint64_t i = 0; i < iters; i++) {
-        pthread_mutex_lock(pm);
+        bare_kind_lock(k, lk);
         GH_COMPILER_BARRIER();
-        pthread_mutex_unlock(pm);
+        bare_kind_unlock(k, lk);
         GH_COMPILER_BARRIER();
     }
     return since(t0, iters);
 }
 
-static double bare_ticket_fixed(uint32_t *next, uint32_t *serving, uint64_t iters)
-{
-    uint64_t t0 = gh_now_ns();
-    for (uint64_t i = 0; i < iters; i++) {
-        uint32_t t = gh_atomic_add_relaxed_u32(next, 1);
-        /* Acquire: pairs with the release store below (one thread here). */
-        while (gh_atomic_load_acquire_u32(serving) != t)
-            gh_cpu_relax();
-        GH_COMPILER_BARRIER();
-        gh_atomic_store_release_u32(serving, t + 1);
-        GH_COMPILER_BARRIER();
-    }
-    return since(t0, iters);
-}
+static GH_NOINLINE double bare_pthread_fixed(struct bare_stripe *s, uint64_t n)
+{ return bare_fixed_loop(GH_OBLOCK_PTHREAD, s, n); }
+static GH_NOINLINE double bare_ticket_fixed(struct bare_stripe *s, uint64_t n)
+{ return bare_fixed_loop(GH_OBLOCK_TICKET, s, n); }
 
 /* gilheap's object lock under the selected kind, as a section takes it. */
 static GH_NOINLINE double ours_oblock(gh_object *o, uint64_t iters)
@@ -636,7 +613,7 @@ int main(int argc, char **argv)
                                         : bare_incdec_plain(&bo, iters);
             /* sync=none takes no lock: its lock row has nothing to compare
              * (printed as such), and its list ops are the unlocked ones. */
-            bare[f][1][r] = gil ? bare_gil(iters) : none ? 0 : bare_critsec(&bytelock, iters);
+            bare[f][1][r] = gil ? bare_gil(iters) : none ? 0 : bare_pymutex_cs(&bytelock, &bo, iters);
             bare[f][2][r] = gil || none
                                 ? (atomic_rc ? bare_append_pop_gil_atomic(&bl, &bo, iters)
                                              : bare_append_pop_gil_plain(&bl, &bo, iters))
@@ -704,8 +681,9 @@ int main(int argc, char **argv)
     for (int i = 0; i < 1024; i++)
         if (pthread_mutex_init(&bare_stripes[0][i].u.pm, NULL))
             abort();
-    pthread_mutex_t bare_pm = PTHREAD_MUTEX_INITIALIZER;
-    uint32_t bare_next = 0, bare_serving = 0;
+    static struct bare_stripe fixed_pm, fixed_ticket; /* the ticket's zeroed: free */
+    if (pthread_mutex_init(&fixed_pm.u.pm, NULL))
+        abort();
     for (int r = 0; r < rounds; r++) {
         for (int k = 0; k < GH_OBLOCK_COUNT; k++) {
             gh_oblock_select((enum gh_oblock_kind)k);
@@ -728,8 +706,8 @@ int main(int argc, char **argv)
             for (int p = 0; p < 2; p++)
                 k_bare[k][p][r] = bare_kind_fns[k][p](bare_hb, bare_objbuf + 16, iters);
         }
-        fixed[0][r] = bare_pthread_fixed(&bare_pm, iters);
-        fixed[1][r] = bare_ticket_fixed(&bare_next, &bare_serving, iters);
+        fixed[0][r] = bare_pthread_fixed(&fixed_pm, iters);
+        fixed[1][r] = bare_ticket_fixed(&fixed_ticket, iters);
     }
     gh_oblock_select(GH_OBLOCK_PYMUTEX);
     printf("\nlock= kinds: the object's lock (gh_oblock, dispatched on the run's kind) and a "

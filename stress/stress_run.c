@@ -5,8 +5,8 @@
  * every byte comes back after teardown, and the census (gc/census.h),
  * taken every 2 ms (10 ms under TSan) with the threads parked and once
  * after they stop, finds every count equal to the references that exist
- * (zero hazards, at least one census taken). A plain executable (not Criterion) so that it runs
- * under ThreadSanitizer too. Two ctest entries, stress/stress_run and
+ * (zero hazards, at least one census taken). A plain executable (not
+ * Criterion) so that it runs under ThreadSanitizer too. Two ctest entries, stress/stress_run and
  * stress/stress_run_deferred, so each stays within its timeout under the
  * sanitizers.
  *
@@ -14,8 +14,8 @@
  * Each scenario runs at 1, 2, 4 and 8 threads (8 is four times this
  * machine's cores: oversubscribed on purpose), each thread doing OPS /
  * threads ops (default 400000; 50000 under ThreadSanitizer, which is
- * slower by about ten, with a census every 10 ms instead of 2). Prints its parameters first and SUCCESS or FAILURE
- * last.
+ * slower by about ten, with a census every 10 ms instead of 2). Prints its
+ * parameters first and SUCCESS or FAILURE last.
  */
 #include <dirent.h>
 #include <stdio.h>

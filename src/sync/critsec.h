@@ -168,12 +168,11 @@ GH_INLINE void gh_cs_begin2(struct gh_tstate *ts, struct gh_critsec *cs,
         la = lb;
         lb = u;
     }
-    struct gh_lockstat *st1 = &ts->locks[a->ob_type->lock_class];
-    struct gh_lockstat *st2 = &ts->locks[b->ob_type->lock_class];
     cs->l1 = la;
     cs->l2 = lb;
     cs->cls1 = (uint8_t)a->ob_type->lock_class;
     cs->cls2 = (uint8_t)b->ob_type->lock_class;
+    struct gh_lockstat *st1 = gh_cs_st1(ts, cs), *st2 = gh_cs_st2(ts, cs);
     if (GH_UNLIKELY(ts->cs_top != NULL)) {
         /* Nested: never wait holding the enclosing sections' locks. */
         if (!gh_oblock_trylock(la, st1))
