@@ -4,13 +4,17 @@
 #   tests/cli/smoke.sh GILHEAP_BINARY SOURCE_DIR
 #
 # For every scenarios/*.yaml, under every preset that `gilheap list` shows, at
-# 1 and 2 threads: `gilheap run --duration 200ms --json F` must exit 0 (an
-# unsafe preset may exit 1: its hazards are expected), F must parse as JSON,
-# and nothing may leak: alloc.live_after_teardown is 0 (the teardown drops
-# the globals and collects the cycles; unsafe presets are exempt). A thread count below what a scenario's roles need is refused by
-# gilheap (exit 2, "the roles need at least N threads"); that combination is
-# reported as skipped, not failed. Then one `gilheap compare` of shared-list,
-# with --plot (needs gnuplot: scripts/setup.sh installs gnuplot-nox).
+# 1 and 2 threads, `gilheap run --duration 200ms --json F`, judged by
+# tests/cli/run_verdict.py: exit 0 (an unsafe preset may exit 1: its hazards
+# are expected), F parses as JSON, and nothing leaks (alloc.live_after_teardown
+# is 0: the teardown drops the globals and collects the cycles; unsafe presets
+# are exempt). Under gil-ticks a run whose only failed checks are progress
+# checks, with a thread that did nothing and no hazard, passes with a note:
+# that is the convoy the mode models (run_verdict.py says more). A thread
+# count below what a scenario's roles need is refused by gilheap (exit 2, "the
+# roles need at least N threads"); that combination is reported as skipped,
+# not failed. Then one `gilheap compare` of shared-list, with --plot (needs
+# gnuplot: scripts/setup.sh installs gnuplot-nox).
 # Prints "N passed, M failed" last and exits 1 if anything failed.
 set -euo pipefail
 
@@ -30,18 +34,10 @@ cd "$src"
 passed=0
 failed=0
 skipped=0
+starved=0
 
 json_ok() {
     python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$1"
-}
-
-# Leak-free: alloc.live_after_teardown is 0 (or the run is unsafe).
-json_no_leak() {
-    python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if d["config"]["unsafe"] or d["alloc"]["live_after_teardown"] == 0 else 1)' "$1"
-}
-
-json_unsafe() {
-    python3 -c 'import json,sys; sys.exit(0 if json.load(open(sys.argv[1]))["config"]["unsafe"] else 1)' "$1"
 }
 
 # The presets: the first word of each line of the "strategies:" section.
@@ -80,20 +76,18 @@ for scen in "${scenarios[@]}"; do
             status=0
             "$bin" run "$scen" --strategy "$preset" --threads "$threads" --duration 200ms \
                 --json "$out" --quiet > "$tmp/stdout" 2> "$tmp/stderr" || status=$?
-            if [[ $status -eq 0 || ($status -eq 1 && -f $out) ]] && json_ok "$out" 2> /dev/null &&
-                { [[ $status -eq 0 ]] || json_unsafe "$out"; }; then
-                if json_no_leak "$out"; then
-                    passed=$((passed + 1))
-                else
-                    failed=$((failed + 1))
-                    echo "FAIL run $name: leaked (alloc.live_after_teardown > 0)" >&2
-                fi
-            elif [[ $status -eq 2 ]] && grep -q 'the roles need at least\|sync=none runs only' "$tmp/stderr"; then
+            if [[ $status -eq 2 ]] && grep -q 'the roles need at least\|sync=none runs only' "$tmp/stderr"; then
                 skipped=$((skipped + 1))
                 echo "skip run $name: $(cat "$tmp/stderr")"
+            elif verdict=$(python3 tests/cli/run_verdict.py "$status" "$out"); then
+                passed=$((passed + 1))
+                if [[ $verdict == starved:* ]]; then
+                    starved=$((starved + 1))
+                    echo "note run $name: $verdict"
+                fi
             else
                 failed=$((failed + 1))
-                echo "FAIL run $name: exit $status" >&2
+                echo "FAIL run $name: $verdict" >&2
                 sed 's/^/    /' "$tmp/stderr" >&2
             fi
         done
@@ -122,6 +116,7 @@ else
     echo "FAIL no scenarios/shared-list.yaml to compare" >&2
 fi
 
-[[ $skipped -eq 0 ]] || echo "$skipped skipped (too few threads for the scenario's roles)"
+[[ $skipped -eq 0 ]] || echo "$skipped skipped (too few threads for the scenario's roles, or unsafe under TSan)"
+[[ $starved -eq 0 ]] || echo "$starved passed with a thread starved by gil-ticks' convoy (see run_verdict.py)"
 echo "$passed passed, $failed failed"
 [[ $failed -eq 0 ]]

@@ -1,0 +1,105 @@
+#!/usr/bin/env python3
+"""Tests of run_verdict.py, smoke.sh's judgement of one run.
+
+The fixture fixtures/gil-ticks-starved.json is real output: CI's
+ThreadSanitizer build, `gilheap run scenarios/iterate-while-mutating.yaml
+--strategy gil-ticks --threads 2 --duration 200ms --json F`, where the
+reader lost all 1,354 races for the GIL and the progress checks failed.
+Each test changes one thing and expects the verdict to follow it.
+"""
+import copy
+import json
+import os
+import sys
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import run_verdict  # noqa: E402
+
+with open(os.path.join(HERE, "fixtures", "gil-ticks-starved.json")) as f:
+    STARVED = json.load(f)
+
+
+def starved():
+    return copy.deepcopy(STARVED)
+
+
+def passed_checks(d):
+    for c in d["checks"]:
+        c["pass"] = True
+    d["status"] = "passed"
+    return d
+
+
+class Verdict(unittest.TestCase):
+    def judge(self, status, d):
+        return run_verdict.verdict(status, d)
+
+    def test_gil_ticks_starved_reader_is_the_convoy(self):
+        ok, line = self.judge(1, starved())
+        self.assertTrue(ok, line)
+        self.assertTrue(line.startswith("starved: gil-ticks, thread 0 (reader)"), line)
+
+    def test_the_same_starvation_under_gil_fails(self):
+        d = starved()
+        d["config"]["sync"] = d["config"]["preset"] = "gil"
+        ok, line = self.judge(1, d)
+        self.assertFalse(ok, line)
+        self.assertIn("count(list.iter) > 0", line)
+
+    def test_a_hazard_fails_even_when_starved(self):
+        d = starved()
+        d["hazards"]["total"] = 1
+        d["hazards"]["counts"]["torn_read"] = 1
+        ok, line = self.judge(1, d)
+        self.assertFalse(ok, line)
+        self.assertIn("hazards", line)
+
+    def test_a_broken_invariant_fails_even_when_starved(self):
+        d = starved()
+        d["checks"][0]["pass"] = False
+        ok, line = self.judge(1, d)
+        self.assertFalse(ok, line)
+        self.assertIn("len(L)", line)
+
+    def test_failed_progress_with_every_thread_busy_fails(self):
+        d = starved()
+        d["throughput"]["per_thread"][0]["ops"] = 5
+        ok, line = self.judge(1, d)
+        self.assertFalse(ok, line)
+
+    def test_a_leak_fails(self):
+        d = passed_checks(starved())
+        d["alloc"]["live_after_teardown"] = 3
+        ok, line = self.judge(0, d)
+        self.assertFalse(ok, line)
+        self.assertIn("leaked", line)
+
+    def test_clean_run_passes(self):
+        ok, line = self.judge(0, passed_checks(starved()))
+        self.assertEqual((ok, line), (True, "pass"))
+
+    def test_unsafe_exit_1_passes_and_may_leak(self):
+        d = starved()
+        d["config"]["unsafe"] = True
+        d["hazards"]["total"] = 7
+        d["alloc"]["live_after_teardown"] = 12
+        self.assertEqual(self.judge(1, d), (True, "pass"))
+
+    def test_other_exit_status_fails(self):
+        ok, line = self.judge(2, passed_checks(starved()))
+        self.assertFalse(ok)
+        self.assertIn("exit 2", line)
+
+    def test_progress_pattern(self):
+        p = run_verdict.PROGRESS
+        for e in ["count(list.iter) > 0", "count(dict.iter) + failed(dict.iter) > 0"]:
+            self.assertTrue(p.match(e), e)
+        for e in ["len(L) == 100 + count(list.append) - count(list.pop)",
+                  "count(list.iter) > 10", "count(a) - count(b) > 0", "hazards == 0"]:
+            self.assertFalse(p.match(e), e)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=1)
