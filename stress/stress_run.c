@@ -1,21 +1,33 @@
 /* stress_run.c - every shipped scenario under every safe preset (or, with
  * --deferred, under each safe preset that builds deferred=on, with it:
- * atomic+deferred, ft+deferred, locks+deferred), with more threads than
- * cores, checked for what a safe strategy guarantees: every check holds,
- * every byte comes back after teardown, and the census (gc/census.h),
- * taken every 2 ms (10 ms under TSan) with the threads parked and once
- * after they stop, finds every count equal to the references that exist
- * (zero hazards, at least one census taken). A plain executable (not
- * Criterion) so that it runs under ThreadSanitizer too. Two ctest entries, stress/stress_run and
- * stress/stress_run_deferred, so each stays within its timeout under the
- * sanitizers.
+ * atomic+deferred, ft+deferred, locks+deferred; or, with --lock KIND, under
+ * each safe preset without a GIL with its per-object lock swapped: atomic,
+ * ft and locks with lock=KIND), with more threads than cores, checked for
+ * what a safe strategy guarantees: every check holds, every byte comes back
+ * after teardown, and the census (gc/census.h), taken every 2 ms (10 ms
+ * under TSan) with the threads parked and once after they stop, finds every
+ * count equal to the references that exist (zero hazards, at least one
+ * census taken). A plain executable (not Criterion) so that it runs under
+ * ThreadSanitizer too. Several ctest entries (stress/stress_run,
+ * stress/stress_run_deferred, stress/stress_run_lock_KIND), so each stays
+ * within its timeout under the sanitizers.
  *
- * usage: stress_run [--deferred] [SCENARIO_DIR] [OPS]
- * Each scenario runs at 1, 2, 4 and 8 threads (8 is four times this
- * machine's cores: oversubscribed on purpose), each thread doing OPS /
+ * The --lock runs are the stop-the-world protocol against waiters that do
+ * not park: a tatas or ticket waiter spins and yields, a pthread waiter
+ * sleeps in the kernel, none of them detaches. The collector and the
+ * census stop the world at switch points, where a thread holds no
+ * object's lock, so such a waiter can only delay a stop until the holder
+ * leaves its critical section; a stop that never completes would hang the
+ * run (ctest's timeout).
+ *
+ * usage: stress_run [--deferred | --lock KIND] [--threads LIST] [SCENARIO_DIR] [OPS]
+ * Each scenario runs at 1, 2, 4 and 8 threads (or the comma-separated
+ * LIST; 8 is four times this machine's cores: oversubscribed on purpose),
+ * each thread doing OPS /
  * threads ops (default 400000; 50000 under ThreadSanitizer, which is
  * slower by about ten, with a census every 10 ms instead of 2). Prints its
- * parameters first and SUCCESS or FAILURE last.
+ * parameters first and SUCCESS or FAILURE last; exit status 2 for a bad
+ * argument.
  */
 #include <dirent.h>
 #include <stdio.h>
@@ -31,20 +43,64 @@
 
 int main(int argc, char **argv)
 {
-    bool deferred = argc > 1 && strcmp(argv[1], "--deferred") == 0;
-    if (deferred) {
+    bool deferred = false;
+    const char *lock = NULL; /* --lock KIND: its "lock=KIND" setting */
+    char lock_set[64];
+    int threads[8] = {1, 2, 4, 8};
+    size_t nthreads = 4;
+    while (argc > 1 && strncmp(argv[1], "--", 2) == 0) {
+        if (strcmp(argv[1], "--threads") == 0 && argc > 2) {
+            /* A comma-separated list of 1 to 8 counts, each 1..64. */
+            const char *p = argv[2];
+            nthreads = 0;
+            for (;;) {
+                char *end;
+                long v = strtol(p, &end, 10);
+                if (end == p || v < 1 || v > 64 || nthreads == 8 || (*end && *end != ',')) {
+                    fprintf(stderr, "stress_run: --threads %s: expected up to 8 thread counts "
+                                    "1..64 separated by commas, e.g. 2,8\n", argv[2]);
+                    return 2;
+                }
+                threads[nthreads++] = (int)v;
+                if (!*end)
+                    break;
+                p = end + 1;
+            }
+            argv++;
+            argc--;
+        } else if (strcmp(argv[1], "--deferred") == 0 && !lock) {
+            deferred = true;
+        } else if (strcmp(argv[1], "--lock") == 0 && !deferred && !lock && argc > 2) {
+            struct gh_strategy probe;
+            char err[256];
+            snprintf(lock_set, sizeof lock_set, "lock=%s", argv[2]);
+            if (gh_strategy_from_preset(&probe, "atomic", err, sizeof err) ||
+                gh_strategy_set(&probe, lock_set, err, sizeof err)) {
+                fprintf(stderr, "stress_run: --lock %s: %s\n", argv[2], err);
+                return 2;
+            }
+            lock = lock_set;
+            argv++;
+            argc--;
+        } else {
+            fprintf(stderr, "stress_run: %s: expected --deferred or --lock KIND (one of them), "
+                            "--threads LIST, then [SCENARIO_DIR] [OPS]\n", argv[1]);
+            return 2;
+        }
         argv++;
         argc--;
     }
     const char *dir = argc > 1 ? argv[1] : GH_SOURCE_DIR "/scenarios";
     uint64_t ops = argc > 2 ? strtoull(argv[2], NULL, 10) : GH_TSAN ? 50000 : 400000;
-    static const int threads[] = {1, 2, 4, 8};
     if (ops < 8) {
         fprintf(stderr, "stress_run: OPS: expected an integer >= 8, found %s\n", argv[2]);
         return 2;
     }
-    printf("stress_run: scenarios %s, %llu ops split over the threads, threads 1 2 4 8, "
-           "seed 7%s\n", dir, (unsigned long long)ops, deferred ? ", deferred=on" : "");
+    printf("stress_run: scenarios %s, %llu ops split over the threads, threads", dir,
+           (unsigned long long)ops);
+    for (size_t t = 0; t < nthreads; t++)
+        printf(" %d", threads[t]);
+    printf(", seed 7%s%s%s\n", deferred ? ", deferred=on" : "", lock ? ", " : "", lock ? lock : "");
     DIR *d = opendir(dir);
     if (!d) {
         perror(dir);
@@ -67,9 +123,10 @@ int main(int argc, char **argv)
             continue;
         }
         for (size_t p = 0; p < gh_npresets; p++) {
-            char label[64];
-            snprintf(label, sizeof label, "%s%s", gh_presets[p].name, deferred ? "+deferred" : "");
-            for (size_t t = 0; t < sizeof threads / sizeof threads[0]; t++) {
+            char label[128];
+            snprintf(label, sizeof label, "%s%s%s", gh_presets[p].name,
+                     deferred ? "+deferred" : lock ? "+" : "", lock ? lock : "");
+            for (size_t t = 0; t < nthreads; t++) {
                 struct gh_run_config cfg = {0};
                 char err[256];
                 if (gh_strategy_from_preset(&cfg.strategy, gh_presets[p].name, err, sizeof err))
@@ -79,6 +136,10 @@ int main(int argc, char **argv)
                 if (deferred && (gh_strategy_set(&cfg.strategy, "deferred=on", err, sizeof err) ||
                                  gh_strategy_refusal(&cfg.strategy)))
                     continue; /* deferred=on is built for sync=objlock gc=stw only */
+                if (lock && (cfg.strategy.sync != GH_SYNC_OBJLOCK ||
+                             gh_strategy_set(&cfg.strategy, lock, err, sizeof err) ||
+                             gh_strategy_refusal(&cfg.strategy)))
+                    continue; /* lock= swaps sync=objlock's lock; a GIL has none */
                 cfg.check = 1; /* safe strategies: zero hazards, checked */
                 cfg.threads = threads[t];
                 cfg.ops_per_thread = ops / (uint64_t)threads[t];
