@@ -96,7 +96,9 @@ void gh_qsbr_flush(struct gh_tstate *ts);
  * pending. */
 void gh_qsbr_thread_exit(struct gh_tstate *ts);
 
-/* Since gh_qsbr_enable: batches handed to call_rcu, frees deferred. */
+/* Since gh_qsbr_enable: batches handed to call_rcu, and the frees
+ * deferred in them (a batch not yet handed over is not counted: read after
+ * the threads' gh_qsbr_flush). */
 struct gh_qsbr_stats {
     uint64_t batches, deferred;
 };
