@@ -92,8 +92,12 @@ int main(int argc, char **argv)
     }
     const char *dir = argc > 1 ? argv[1] : GH_SOURCE_DIR "/scenarios";
     uint64_t ops = argc > 2 ? strtoull(argv[2], NULL, 10) : GH_TSAN ? 50000 : 400000;
-    if (ops < 8) {
-        fprintf(stderr, "stress_run: OPS: expected an integer >= 8, found %s\n", argv[2]);
+    int maxthreads = 1;
+    for (size_t t = 0; t < nthreads; t++)
+        maxthreads = threads[t] > maxthreads ? threads[t] : maxthreads;
+    if (ops < (uint64_t)maxthreads) {
+        fprintf(stderr, "stress_run: OPS: expected an integer >= %d (one op per thread), "
+                        "found %s\n", maxthreads, argc > 2 ? argv[2] : "the default");
         return 2;
     }
     printf("stress_run: scenarios %s, %llu ops split over the threads, threads", dir,
@@ -136,10 +140,20 @@ int main(int argc, char **argv)
                 if (deferred && (gh_strategy_set(&cfg.strategy, "deferred=on", err, sizeof err) ||
                                  gh_strategy_refusal(&cfg.strategy)))
                     continue; /* deferred=on is built for sync=objlock gc=stw only */
-                if (lock && (cfg.strategy.sync != GH_SYNC_OBJLOCK ||
-                             gh_strategy_set(&cfg.strategy, lock, err, sizeof err) ||
-                             gh_strategy_refusal(&cfg.strategy)))
+                if (lock && cfg.strategy.sync != GH_SYNC_OBJLOCK)
                     continue; /* lock= swaps sync=objlock's lock; a GIL has none */
+                if (lock) {
+                    /* Every kind is built for every objlock preset: a
+                     * refusal would shrink the test without a word. */
+                    const char *why = gh_strategy_set(&cfg.strategy, lock, err, sizeof err)
+                                          ? err
+                                          : gh_strategy_refusal(&cfg.strategy);
+                    if (why) {
+                        printf("FAIL %s %s: refused: %s\n", s->name, label, why);
+                        failures++;
+                        continue;
+                    }
+                }
                 cfg.check = 1; /* safe strategies: zero hazards, checked */
                 cfg.threads = threads[t];
                 cfg.ops_per_thread = ops / (uint64_t)threads[t];

@@ -8,9 +8,10 @@
 # tests/cli/run_verdict.py: exit 0 (an unsafe preset may exit 1: its hazards
 # are expected), F parses as JSON, and nothing leaks (alloc.live_after_teardown
 # is 0: the teardown drops the globals and collects the cycles; unsafe presets
-# are exempt). Under gil-ticks a run whose only failed checks are progress
-# checks, with a thread that did nothing and no hazard, passes with a note:
-# that is the convoy the mode models (run_verdict.py says more). A thread
+# are exempt). On the TSan build (GH_SANITIZE=thread), a gil-ticks run whose
+# only failed checks are progress checks, with a thread that did nothing and
+# no hazard, passes with a note: that is the convoy the mode models
+# (run_verdict.py says more). A thread
 # count below what a scenario's roles need is refused by gilheap (exit 2, "the
 # roles need at least N threads"); that combination is reported as skipped,
 # not failed. Then one `gilheap compare` of shared-list, with --plot (needs
@@ -27,6 +28,9 @@ src=$2
 [[ -x $bin ]] || { echo "smoke: $bin is not an executable" >&2; exit 2; }
 [[ -d $src/scenarios ]] || { echo "smoke: no $src/scenarios directory" >&2; exit 2; }
 
+verdict_py=$(cd "$(dirname "$0")" && pwd)/run_verdict.py
+verdict_args=()
+[[ ${GH_SANITIZE:-} == thread ]] && verdict_args=(--tsan)
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/gilheap-smoke-XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 cd "$src"
@@ -79,7 +83,7 @@ for scen in "${scenarios[@]}"; do
             if [[ $status -eq 2 ]] && grep -q 'the roles need at least\|sync=none runs only' "$tmp/stderr"; then
                 skipped=$((skipped + 1))
                 echo "skip run $name: $(cat "$tmp/stderr")"
-            elif verdict=$(python3 tests/cli/run_verdict.py "$status" "$out"); then
+            elif verdict=$(python3 "$verdict_py" "${verdict_args[@]}" "$status" "$out"); then
                 passed=$((passed + 1))
                 if [[ $verdict == starved:* ]]; then
                     starved=$((starved + 1))
@@ -87,7 +91,7 @@ for scen in "${scenarios[@]}"; do
                 fi
             else
                 failed=$((failed + 1))
-                echo "FAIL run $name: $verdict" >&2
+                echo "FAIL run $name: ${verdict:-exit $status, run_verdict.py failed}" >&2
                 sed 's/^/    /' "$tmp/stderr" >&2
             fi
         done

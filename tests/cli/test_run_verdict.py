@@ -7,10 +7,13 @@ ThreadSanitizer build, `gilheap run scenarios/iterate-while-mutating.yaml
 reader lost all 1,354 races for the GIL and the progress checks failed.
 Each test changes one thing and expects the verdict to follow it.
 """
+import contextlib
 import copy
+import io
 import json
 import os
 import sys
+import tempfile
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -33,13 +36,50 @@ def passed_checks(d):
 
 
 class Verdict(unittest.TestCase):
-    def judge(self, status, d):
-        return run_verdict.verdict(status, d)
+    def judge(self, status, d, tsan=True):
+        return run_verdict.verdict(status, d, tsan)
 
     def test_gil_ticks_starved_reader_is_the_convoy(self):
         ok, line = self.judge(1, starved())
         self.assertTrue(ok, line)
         self.assertTrue(line.startswith("starved: gil-ticks, thread 0 (reader)"), line)
+
+    def test_starvation_on_the_plain_build_fails(self):
+        ok, line = self.judge(1, starved(), tsan=False)
+        self.assertFalse(ok, line)
+        self.assertIn("count(list.iter) > 0", line)
+
+    def test_every_thread_idle_is_not_a_convoy(self):
+        d = starved()
+        d["throughput"]["per_thread"][1]["ops"] = 0
+        d["throughput"]["total_ops"] = 0
+        ok, line = self.judge(1, d)
+        self.assertFalse(ok, line)
+
+    def test_one_idle_thread_alone_is_not_a_convoy(self):
+        d = starved()
+        d["throughput"]["per_thread"] = d["throughput"]["per_thread"][:1]
+        d["config"]["threads"] = 1
+        ok, line = self.judge(1, d)
+        self.assertFalse(ok, line)
+
+    def test_a_failures_only_check_is_not_progress(self):
+        d = starved()
+        d["checks"][2]["expr"] = "failed(dict.iter) > 0"
+        ok, line = self.judge(1, d)
+        self.assertFalse(ok, line)
+
+    def test_json_without_a_field_fails_with_a_reason(self):
+        d = starved()
+        del d["hazards"]
+        with tempfile.NamedTemporaryFile("w", suffix=".json") as f:
+            json.dump(d, f)
+            f.flush()
+            out = io.StringIO()
+            with contextlib.redirect_stdout(out):
+                rc = run_verdict.main(["run_verdict.py", "--tsan", "1", f.name])
+        self.assertEqual(rc, 1)
+        self.assertIn("the JSON lacks 'hazards'", out.getvalue())
 
     def test_the_same_starvation_under_gil_fails(self):
         d = starved()
@@ -93,12 +133,14 @@ class Verdict(unittest.TestCase):
         self.assertIn("exit 2", line)
 
     def test_progress_pattern(self):
-        p = run_verdict.PROGRESS
-        for e in ["count(list.iter) > 0", "count(dict.iter) + failed(dict.iter) > 0"]:
-            self.assertTrue(p.match(e), e)
+        p = run_verdict.is_progress
+        for e in ["count(list.iter) > 0", "count(dict.iter) + failed(dict.iter) > 0",
+                  "failed(a) + count(b) > 0"]:
+            self.assertTrue(p(e), e)
         for e in ["len(L) == 100 + count(list.append) - count(list.pop)",
-                  "count(list.iter) > 10", "count(a) - count(b) > 0", "hazards == 0"]:
-            self.assertFalse(p.match(e), e)
+                  "count(list.iter) > 10", "count(a) - count(b) > 0", "hazards == 0",
+                  "failed(list.iter) > 0", "failed(a) + failed(b) > 0"]:
+            self.assertFalse(p(e), e)
 
 
 if __name__ == "__main__":
