@@ -597,6 +597,11 @@ int gh_run(struct gh_scenario *s, const struct gh_run_config *cfg, struct gh_res
         run.list_pops = calloc(ng, sizeof *run.list_pops);
         len0 = calloc(ng, sizeof *len0);
         gh_assert(run.list_appends && run.list_pops && len0);
+        for (int i = 0; i < nthreads; i++) {
+            w[i].list_appends = calloc(ng, sizeof *w[i].list_appends);
+            w[i].list_pops = calloc(ng, sizeof *w[i].list_pops);
+            gh_assert(w[i].list_appends && w[i].list_pops);
+        }
         for (int g = 0; g < s->nglobals; g++)
             if (run.globals[g] && run.globals[g]->ob_type->kind == GH_KIND_LIST)
                 len0[g] = fl->len(run.globals[g]);
@@ -696,6 +701,11 @@ int gh_run(struct gh_scenario *s, const struct gh_run_config *cfg, struct gh_res
     if (res->checked) {
         /* A list's length against its successful appends and pops: what
          * a lost update changes (the workers have been joined). */
+        for (int i = 0; i < nthreads; i++)
+            for (int g = 0; g < s->nglobals; g++) {
+                run.list_appends[g] += w[i].list_appends[g];
+                run.list_pops[g] += w[i].list_pops[g];
+            }
         for (int g = 0; g < s->nglobals; g++) {
             if (!run.globals[g] || run.globals[g]->ob_type->kind != GH_KIND_LIST ||
                 run.list_appends[g] + run.list_pops[g] == 0)
@@ -800,6 +810,8 @@ int gh_run(struct gh_scenario *s, const struct gh_run_config *cfg, struct gh_res
         free(w[i].finalized);
         free(w[i].counter_adds);
         free(w[i].counter_sum);
+        free(w[i].list_appends);
+        free(w[i].list_pops);
         free(w[i].frame);
     }
     free(w);

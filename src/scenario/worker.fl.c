@@ -1069,15 +1069,15 @@ static bool exec_op_raw(struct gh_worker *w, struct gh_tstate *ts, const struct 
         if (!(o = target(&op->on, GH_KIND_LIST, globals, locals)))
             return false;
         gh_list_append(ts, (struct gh_list *)(void *)o, make_value(&op->value, globals, locals, rng));
-        if (GH_UNLIKELY(w->run->list_appends) && !op->on.local)
-            gh_atomic_add_relaxed_u64(&w->run->list_appends[op->on.slot], 1);
+        if (GH_UNLIKELY(w->list_appends) && !op->on.local)
+            w->list_appends[op->on.slot]++;
         return true;
     case GH_OP_LIST_POP:
         if (!(o = target(&op->on, GH_KIND_LIST, globals, locals)))
             return false;
         item = gh_list_pop(ts, (struct gh_list *)(void *)o);
-        if (GH_UNLIKELY(w->run->list_pops) && item && !op->on.local)
-            gh_atomic_add_relaxed_u64(&w->run->list_pops[op->on.slot], 1);
+        if (GH_UNLIKELY(w->list_pops) && item && !op->on.local)
+            w->list_pops[op->on.slot]++;
         if (!(item = item_ok(item)))
             return false;
         gh_decref(item);
@@ -1118,10 +1118,10 @@ static bool exec_op_raw(struct gh_worker *w, struct gh_tstate *ts, const struct 
             return false;
         /* The checked mode's length invariant: a pop from one, an append
          * to the other. */
-        if (GH_UNLIKELY(w->run->list_pops) && !op->from.local)
-            gh_atomic_add_relaxed_u64(&w->run->list_pops[op->from.slot], 1);
-        if (GH_UNLIKELY(w->run->list_appends) && !op->on.local)
-            gh_atomic_add_relaxed_u64(&w->run->list_appends[op->on.slot], 1);
+        if (GH_UNLIKELY(w->list_pops) && !op->from.local)
+            w->list_pops[op->from.slot]++;
+        if (GH_UNLIKELY(w->list_appends) && !op->on.local)
+            w->list_appends[op->on.slot]++;
         return true;
     }
     case GH_OP_LIST_ITER:

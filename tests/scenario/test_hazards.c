@@ -84,6 +84,22 @@ Test(hazards, safe_strategies_show_none_under_the_checked_mode, .timeout = 120)
     }
 }
 
+/* The container invariant: two threads appending to and popping from one
+ * list without a lock lose some of those updates, and the list's length no
+ * longer matches the appends and pops that succeeded (lost_update; each
+ * worker counts its own, summed after the join). */
+Test(hazards, unsafe_shared_list_breaks_the_length_invariant, .timeout = 120)
+{
+    uint64_t lost = 0;
+    for (int i = 0; i < 3 && !lost; i++) {
+        struct gh_result r = run("unsafe", 2, "1s", 0);
+        cr_assert(r.checked);
+        lost = r.hazards.n[GH_HAZARD_LOST_UPDATE];
+        gh_result_free(&r);
+    }
+    cr_assert_gt(lost, 0, "two threads' unlocked appends and pops lost nothing in three runs");
+}
+
 /* A counter updated inline by two threads without any lock: updates are
  * lost (lost_rmw), and the racing rebinds release one int twice. */
 Test(hazards, unsafe_shared_counter_loses_updates, .timeout = 120)
