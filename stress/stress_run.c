@@ -23,9 +23,9 @@
  * usage: stress_run [--deferred | --lock KIND] [--threads LIST] [SCENARIO_DIR] [OPS]
  * Each scenario runs at 1, 2, 4 and 8 threads (or the comma-separated
  * LIST; 8 is four times this machine's cores: oversubscribed on purpose),
- * each thread doing OPS /
- * threads ops (default 400000; 50000 under ThreadSanitizer, which is
- * slower by about ten, with a census every 10 ms instead of 2). Prints its
+ * each thread doing OPS / threads ops (default 400000; 50000 under
+ * ThreadSanitizer, which is slower by about ten, with a census every 10 ms
+ * instead of 2). Prints its
  * parameters first and SUCCESS or FAILURE last; exit status 2 for a bad
  * argument.
  */

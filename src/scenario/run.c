@@ -593,10 +593,8 @@ int gh_run(struct gh_scenario *s, const struct gh_run_config *cfg, struct gh_res
      * global's length before the threads, and the fault handler. */
     int64_t *len0 = NULL;
     if (res->checked) {
-        run.list_appends = calloc(ng, sizeof *run.list_appends);
-        run.list_pops = calloc(ng, sizeof *run.list_pops);
         len0 = calloc(ng, sizeof *len0);
-        gh_assert(run.list_appends && run.list_pops && len0);
+        gh_assert(len0);
         for (int i = 0; i < nthreads; i++) {
             w[i].list_appends = calloc(ng, sizeof *w[i].list_appends);
             w[i].list_pops = calloc(ng, sizeof *w[i].list_pops);
@@ -701,16 +699,16 @@ int gh_run(struct gh_scenario *s, const struct gh_run_config *cfg, struct gh_res
     if (res->checked) {
         /* A list's length against its successful appends and pops: what
          * a lost update changes (the workers have been joined). */
-        for (int i = 0; i < nthreads; i++)
-            for (int g = 0; g < s->nglobals; g++) {
-                run.list_appends[g] += w[i].list_appends[g];
-                run.list_pops[g] += w[i].list_pops[g];
-            }
         for (int g = 0; g < s->nglobals; g++) {
+            uint64_t appends = 0, pops = 0;
+            for (int i = 0; i < nthreads; i++) {
+                appends += w[i].list_appends[g];
+                pops += w[i].list_pops[g];
+            }
             if (!run.globals[g] || run.globals[g]->ob_type->kind != GH_KIND_LIST ||
-                run.list_appends[g] + run.list_pops[g] == 0)
+                appends + pops == 0)
                 continue;
-            int64_t want = len0[g] + (int64_t)run.list_appends[g] - (int64_t)run.list_pops[g];
+            int64_t want = len0[g] + (int64_t)appends - (int64_t)pops;
             int64_t got = fl->len(run.globals[g]);
             if (got != want) {
                 struct gh_hazard_counts h;
@@ -804,8 +802,6 @@ int gh_run(struct gh_scenario *s, const struct gh_run_config *cfg, struct gh_res
     free(run.globals);
     free(run.classes);
     free(run.finalized);
-    free(run.list_appends);
-    free(run.list_pops);
     for (int i = 0; i < nthreads; i++) {
         free(w[i].finalized);
         free(w[i].counter_adds);

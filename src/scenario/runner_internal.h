@@ -62,11 +62,6 @@ struct gh_run_shared {
     pthread_mutex_t gc_mutex;
     struct gh_gc_counts gc;
     bool gc_live;
-    /* The checked mode: per global, the successful list.append and
-     * list.pop on it, for the container invariant len == appends - pops:
-     * the workers' own counts (gh_worker) summed after the join. NULL when
-     * not checked. */
-    uint64_t *list_appends, *list_pops; /* [s->nglobals] */
     /* The globals namespace's lock under sync=objlock: global.add takes it
      * to read a counter's slot and again to rebind it (worker.fl.c). */
     gh_mutex globals_lock;
@@ -94,10 +89,12 @@ struct gh_worker {
      * after the join: what the counter would hold if nothing were lost). */
     uint64_t *counter_adds;
     int64_t *counter_sum;
-    /* The checked mode's list.append and list.pop per global (NULL when
-     * not checked); written only by this worker, summed into the run's
-     * after the join. Plain counts: an atomic add per operation on a line
-     * every thread shares would cost the checked runs what it measures. */
+    /* The checked mode: the successful list.append and list.pop on each
+     * global ([s->nglobals]; NULL when not checked), for the container
+     * invariant len == appends - pops. Written only by this worker, summed
+     * over the workers after the join. Plain counts: an atomic add per
+     * operation on a line every thread shares would cost the checked runs
+     * what it measures. */
     uint64_t *list_appends, *list_pops;
     /* The frame: the role's locals and one evaluation-stack slot
      * (worker.fl.c). Allocated zeroed by run.c before the thread starts;

@@ -4,8 +4,8 @@
     run_verdict.py [--tsan] STATUS JSON_FILE
 
 STATUS is gilheap's exit status, JSON_FILE what it wrote with --json; --tsan
-says the binary is the ThreadSanitizer build. Prints
-one line and exits 0 when the run is acceptable, 1 when it is not:
+says the binary is the ThreadSanitizer build. Prints one line and exits 0
+when the run is acceptable, 1 when it is not:
 
   pass             exit 0, or exit 1 under an unsafe preset (its hazards are
                    the point); and nothing leaked (alloc.live_after_teardown

@@ -11,11 +11,11 @@
 # are exempt). On the TSan build (GH_SANITIZE=thread), a gil-ticks run whose
 # only failed checks are progress checks, with a thread that did nothing and
 # no hazard, passes with a note: that is the convoy the mode models
-# (run_verdict.py says more). A thread
-# count below what a scenario's roles need is refused by gilheap (exit 2, "the
-# roles need at least N threads"); that combination is reported as skipped,
-# not failed. Then one `gilheap compare` of shared-list, with --plot (needs
-# gnuplot: scripts/setup.sh installs gnuplot-nox).
+# (run_verdict.py says more). A thread count below what a scenario's roles
+# need is refused by gilheap (exit 2, "the roles need at least N threads");
+# that combination is reported as skipped, not failed. Then one `gilheap
+# compare` of shared-list, with --plot (needs gnuplot: scripts/setup.sh
+# installs gnuplot-nox).
 # Prints "N passed, M failed" last and exits 1 if anything failed.
 set -euo pipefail
 
