@@ -85,8 +85,11 @@ void gh_report_fmt_bytes(char *buf, size_t len, uint64_t bytes);
 
 /* ---- files ------------------------------------------------------------- */
 
-/* Writes `len` bytes to `path` whole or not at all: into PATH.tmp.PID in the
- * same directory, fsync, rename over `path`. Returns 0, or -errno with
+/* Writes `len` bytes to `path` whole or not at all (report_file.c): "-" is
+ * standard output; a link is followed to its target; a FIFO or character
+ * device is written directly; otherwise into a temporary file created with
+ * O_EXCL under an unpredictable name in the target's directory, fsync'ed
+ * and renamed over the target. Returns 0, or -errno with
  * "cannot write 'PATH': REASON" in err (the temporary file is removed). */
 GH_MUST_CHECK int gh_report_write_file(const char *path, const void *data, size_t len,
                                        char *err, size_t errlen);
@@ -96,9 +99,10 @@ GH_MUST_CHECK int gh_report_write_file(const char *path, const void *data, size_
 GH_MUST_CHECK int gh_report_write_json(const char *path, const json_t *j,
                                        char *err, size_t errlen);
 
-/* Checks, before a run, that `path` could be written: creates and removes
- * the temporary file gh_report_write_file would use, and refuses a
- * directory. Returns 0, or -errno with a message in err. */
+/* Checks, before a run, that `path` could be written as
+ * gh_report_write_file would write it (creates and removes a temporary file
+ * beside a regular target; a FIFO or device must be writable), and refuses
+ * a directory. Returns 0, or -errno with a message in err. */
 GH_MUST_CHECK int gh_report_check_writable(const char *path, char *err, size_t errlen);
 
 #endif

@@ -5,6 +5,7 @@
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
 #include <dirent.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -660,6 +661,138 @@ Test(report_file, check_writable_leaves_nothing)
     cr_assert_lt(gh_report_check_writable(dir, err, sizeof err), 0);
     cr_assert(strstr(err, "Is a directory"), "%s", err);
     cr_assert_lt(gh_report_write_file(dir, "x", 1, err, sizeof err), 0);
+    rm_tree(dir);
+}
+
+/* Before: the temporary file was PATH.tmp.PID, opened with O_TRUNC
+ * following links, so a link planted there by anyone who can write to the
+ * directory made gilheap truncate and overwrite the link's target. */
+Test(report_file, planted_links_do_not_redirect)
+{
+    char *dir = tmpdir(), path[512], victim[512], link[600], err[256], buf[64];
+    snprintf(path, sizeof path, "%s/out.json", dir);
+    snprintf(victim, sizeof victim, "%s/victim", dir);
+    FILE *f = fopen(victim, "w");
+    cr_assert_not_null(f);
+    fputs("precious\n", f);
+    fclose(f);
+    /* Every name the old scheme could have used, for pids near ours. */
+    for (long pid = getpid() - 2; pid <= getpid() + 2; pid++) {
+        snprintf(link, sizeof link, "%s.tmp.%ld", path, pid);
+        cr_assert_eq(symlink(victim, link), 0);
+    }
+    cr_assert_eq(gh_report_write_file(path, "result\n", 7, err, sizeof err), 0, "%s", err);
+    char *got = slurp(victim);
+    cr_assert_str_eq(got, "precious\n", "the victim was overwritten");
+    free(got);
+    got = slurp(path);
+    cr_assert_str_eq(got, "result\n");
+    free(got);
+    struct stat st;
+    cr_assert_eq(lstat(path, &st), 0);
+    cr_assert(S_ISREG(st.st_mode), "the result is a file of its own, not a link");
+    snprintf(link, sizeof link, "%s.tmp.%ld", path, (long)getpid());
+    ssize_t n = readlink(link, buf, sizeof buf - 1);
+    cr_assert_gt(n, 0, "the planted link is left alone");
+    for (long pid = getpid() - 2; pid <= getpid() + 2; pid++) {
+        snprintf(link, sizeof link, "%s.tmp.%ld", path, pid);
+        unlink(link);
+    }
+    rm_tree(dir);
+}
+
+/* A link the user named is followed: the result replaces its target, in
+ * the target's directory, and the link stays a link. */
+Test(report_file, link_is_followed_to_its_target)
+{
+    char *dir = tmpdir(), path[512], sub[512], target[600], err[256], names[1024];
+    snprintf(path, sizeof path, "%s/out.json", dir);
+    snprintf(sub, sizeof sub, "%s/sub", dir);
+    cr_assert_eq(mkdir(sub, 0700), 0);
+    snprintf(target, sizeof target, "%s/real.json", sub);
+    cr_assert_eq(symlink("sub/real.json", path), 0); /* relative, dangling */
+    cr_assert_eq(gh_report_check_writable(path, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(gh_report_write_file(path, "one\n", 4, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(gh_report_write_file(path, "two\n", 4, err, sizeof err), 0, "%s", err);
+    char *got = slurp(target);
+    cr_assert_str_eq(got, "two\n");
+    free(got);
+    struct stat st;
+    cr_assert_eq(lstat(path, &st), 0);
+    cr_assert(S_ISLNK(st.st_mode), "the link stays a link");
+    cr_assert_eq(list_dir(sub, names, sizeof names), 1, "left behind: %s", names);
+    unlink(target);
+    rmdir(sub);
+    rm_tree(dir);
+}
+
+/* "-", /dev/stdout and /dev/fd/1 write to the descriptor: nothing is
+ * replaced, and what was printed before stays. */
+Test(report_file, standard_output_aliases)
+{
+    /* /dev/stdout last: a writer that replaced files there would replace
+     * the system's link, so it is tried only once the others went to the
+     * descriptor. */
+    static const char *const names[] = {"-", "/dev/fd/1", "/proc/self/fd/1", "/dev/stdout"};
+    char *dir = tmpdir(), cap[512], err[256];
+    snprintf(cap, sizeof cap, "%s/captured", dir);
+    int fd = open(cap, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    cr_assert_geq(fd, 0);
+    int saved = dup(STDOUT_FILENO);
+    cr_assert_eq(dup2(fd, STDOUT_FILENO), STDOUT_FILENO);
+    close(fd);
+    cr_assert_eq(write(STDOUT_FILENO, "text\n", 5), 5);
+    int rc[4] = {0};
+    for (int i = 0; i < 4; i++) {
+        rc[i] = gh_report_check_writable(names[i], err, sizeof err);
+        if (rc[i] == 0)
+            rc[i] = gh_report_write_file(names[i], "json\n", 5, err, sizeof err);
+        if (rc[i] != 0)
+            break;
+    }
+    dup2(saved, STDOUT_FILENO);
+    close(saved);
+    for (int i = 0; i < 4; i++)
+        cr_assert_eq(rc[i], 0, "%s: %s", names[i], err); /* stops at the first failure */
+    char *got = slurp(cap);
+    cr_assert_str_eq(got, "text\njson\njson\njson\njson\n");
+    free(got);
+    rm_tree(dir);
+}
+
+/* A FIFO is written directly (a reader gets the result), not replaced by a
+ * regular file. */
+Test(report_file, fifo_is_written_directly)
+{
+    char *dir = tmpdir(), path[512], err[256], buf[64] = {0};
+    snprintf(path, sizeof path, "%s/pipe", dir);
+    cr_assert_eq(mkfifo(path, 0600), 0);
+    int rd = open(path, O_RDONLY | O_NONBLOCK); /* so the writer's open does not block */
+    cr_assert_geq(rd, 0);
+    cr_assert_eq(gh_report_check_writable(path, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(gh_report_write_file(path, "through\n", 8, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(read(rd, buf, sizeof buf - 1), 8);
+    cr_assert_str_eq(buf, "through\n");
+    close(rd);
+    struct stat st;
+    cr_assert_eq(lstat(path, &st), 0);
+    cr_assert(S_ISFIFO(st.st_mode));
+    rm_tree(dir);
+}
+
+/* A read-only directory: one clear message, nothing written. (Skipped as
+ * root, whom permissions do not stop.) */
+Test(report_file, read_only_directory_fails_cleanly)
+{
+    if (geteuid() == 0)
+        cr_skip_test("root ignores directory permissions");
+    char *dir = tmpdir(), path[512], err[256];
+    snprintf(path, sizeof path, "%s/out.json", dir);
+    cr_assert_eq(chmod(dir, 0500), 0);
+    cr_assert_lt(gh_report_check_writable(path, err, sizeof err), 0);
+    cr_assert(strstr(err, "Permission denied"), "%s", err);
+    cr_assert_lt(gh_report_write_file(path, "x", 1, err, sizeof err), 0);
+    chmod(dir, 0700);
     rm_tree(dir);
 }
 
