@@ -2,8 +2,9 @@
  *
  * Exit statuses (BRIEF §5): 0 ran and every check held; 1 ran but a check
  * failed or hazards were found; 2 bad usage or input; 3 internal error, or
- * a compare cell that crashed or stalled. An interrupted run (Ctrl-C) exits
- * 130, the shell's 128 + SIGINT.
+ * a compare cell that crashed or stalled. An interrupted run exits 128 +
+ * the signal, as a shell reports it: 130 for Ctrl-C (SIGINT), 143 for
+ * SIGTERM.
  *
  * Every error is one line on stderr, "gilheap: error: ...", naming the
  * argument or file:line:column and what was expected; usage errors add
@@ -50,10 +51,14 @@ int gh__cli_diag(int status, const struct gh_diag *d);
 /* Progress line on stderr, only when stderr is a terminal. */
 GH_PRINTF(1, 2) void gh__cli_progress(const char *fmt, ...);
 
-/* Set by the SIGINT handler (gh__cli_catch_sigint). A second Ctrl-C while it
- * is set kills the process at once (default action). */
+/* The signal (SIGINT or SIGTERM) that interrupted the command, or 0; set by
+ * the handler gh__cli_catch_sigint installs, which also stops a running
+ * gh_run. A second signal while it is set kills the process at once
+ * (default action). */
 extern volatile sig_atomic_t gh__cli_interrupted;
 void gh__cli_catch_sigint(void);
+/* 128 + that signal (130 when none was recorded). */
+int gh__cli_exit_interrupted(void);
 
 /* ---- options (args.c) --------------------------------------------------- */
 

@@ -159,7 +159,7 @@ int gh__cli_run(int argc, char **argv)
         rc = GH_EXIT_CHECKS;
         break;
     case GH_STATUS_INTERRUPTED:
-        rc = GH_EXIT_INTERRUPTED;
+        rc = gh__cli_exit_interrupted();
         break;
     default:
         rc = GH_EXIT_INTERNAL;

@@ -10,6 +10,7 @@
 
 #include "base/config.h"  // GH_VERSION, GH_GIT_COMMIT, ...
 #include "cli/cli.h"
+#include "scenario/run.h" // gh_run_request_stop
 
 /* ---- messages ---------------------------------------------------------- */
 
@@ -47,24 +48,26 @@ void gh__cli_progress(const char *fmt, ...)
     fputc('\n', stderr);
 }
 
-/* ---- Ctrl-C ------------------------------------------------------------ */
+/* ---- Ctrl-C and SIGTERM ---------------------------------------------------- */
 
 volatile sig_atomic_t gh__cli_interrupted;
 
-/* The first Ctrl-C only sets the flag: the run finishes (the runner does not
- * poll the flag yet, so it ends when its duration is up), its status becomes
- * `interrupted` and the results are still written. A second Ctrl-C restores
- * the default action and re-raises, ending the process at once. */
-static void on_sigint(int sig)
+/* The first SIGINT or SIGTERM records the signal and asks the runner to
+ * stop (gh_run_request_stop: one relaxed atomic store, async-signal-safe):
+ * the main thread sees it within 10 ms, the workers at their next switch
+ * point, and the partial result is reported and written, marked
+ * `interrupted`, exit 128 + the signal. A second one restores the default
+ * action and re-raises, ending the process at once. */
+static void on_signal(int sig)
 {
-    static const char msg[] =
-        "\ngilheap: interrupted; finishing this run (Ctrl-C again to quit now)\n";
+    static const char msg[] = "\ngilheap: interrupted; stopping this run (again to quit now)\n";
     if (gh__cli_interrupted) {
         signal(sig, SIG_DFL);
         raise(sig);
         return;
     }
-    gh__cli_interrupted = 1;
+    gh__cli_interrupted = sig;
+    gh_run_request_stop();
     (void)!write(STDERR_FILENO, msg, sizeof msg - 1);
 }
 
@@ -72,10 +75,18 @@ void gh__cli_catch_sigint(void)
 {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_sigint;
+    sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
+    sigaddset(&sa.sa_mask, SIGINT);
+    sigaddset(&sa.sa_mask, SIGTERM);
     sa.sa_flags = SA_RESTART; /* the runner's waits must not see EINTR */
     sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+int gh__cli_exit_interrupted(void)
+{
+    return 128 + (gh__cli_interrupted ? gh__cli_interrupted : SIGINT);
 }
 
 /* ---- help -------------------------------------------------------------- */

@@ -711,3 +711,74 @@ Test(cli_run, compare_shows_gc_pauses)
     cr_assert_null(strstr(o.out, "gc p99"), "%s", o.out);
     out_free(&o);
 }
+
+/* ---- signals ------------------------------------------------------------ */
+
+/* Sends sig to `gilheap run shared-list ARGS --json FILE` after it has run
+ * for 500 ms; returns its exit status, with the result file's status and
+ * measured seconds. Before the fix the first SIGINT only set a flag (a
+ * duration run went on to its end, an --ops run until a second Ctrl-C, which
+ * lost the result) and SIGTERM killed it with nothing written. */
+static int interrupt_run(int sig, const char *mode, const char *amount, char *status,
+                         double *measured)
+{
+    char dir[] = "/tmp/gh-test-cli-sig-XXXXXX", json[128];
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(json, sizeof json, "%s/r.json", dir);
+    const char *argv[] = {GH_BINARY_DIR "/gilheap", "run", "shared-list", "--threads", "2",
+                          mode, amount, "--json", json, "--quiet", NULL};
+    fflush(NULL);
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        if (chdir(GH_SOURCE_DIR) != 0)
+            _exit(126);
+        execv(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    usleep(500000);
+    cr_assert_eq(kill(pid, sig), 0);
+    int st;
+    cr_assert_eq(waitpid(pid, &st, 0), pid);
+    json_error_t jerr;
+    json_t *j = json_load_file(json, 0, &jerr);
+    cr_assert_not_null(j, "no result written: %s", jerr.text);
+    snprintf(status, 32, "%s", json_string_value(json_object_get(j, "status")));
+    *measured = (double)json_integer_value(
+                    json_object_get(json_object_get(j, "throughput"), "wall_ns")) / 1e9;
+    json_decref(j);
+    unlink(json);
+    rmdir(dir);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+TestSuite(cli_signal, .timeout = 60);
+
+Test(cli_signal, sigint_stops_a_duration_run)
+{
+    char status[32];
+    double secs;
+    int rc = interrupt_run(SIGINT, "--duration", "60s", status, &secs);
+    cr_assert_eq(rc, 130);
+    cr_assert_str_eq(status, "interrupted");
+    cr_assert_lt(secs, 30.0, "measured %.1f s of a 60 s run", secs);
+}
+
+Test(cli_signal, sigterm_stops_a_duration_run)
+{
+    char status[32];
+    double secs;
+    int rc = interrupt_run(SIGTERM, "--duration", "60s", status, &secs);
+    cr_assert_eq(rc, 143);
+    cr_assert_str_eq(status, "interrupted");
+    cr_assert_lt(secs, 30.0, "measured %.1f s of a 60 s run", secs);
+}
+
+Test(cli_signal, sigint_stops_an_ops_run)
+{
+    char status[32];
+    double secs;
+    int rc = interrupt_run(SIGINT, "--ops", "100000000000", status, &secs);
+    cr_assert_eq(rc, 130);
+    cr_assert_str_eq(status, "interrupted");
+}
