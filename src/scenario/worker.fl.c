@@ -153,7 +153,9 @@ static gh_object *count_callback_code(struct gh_tstate *ts, struct gh_function *
 static GH_NOINLINE gh_object *make_seq(const struct gh_global *g, gh_object **globals,
                                        gh_stackref *locals, struct gh_rng *rng)
 {
-    gh_object *items[1000] = {0}, *o;
+    /* Only the first n slots are written and read: zeroing all 8000 bytes
+     * cost three times the tuple itself (84% of make_seq's samples). */
+    gh_object *items[1000], *o;
     int n = g->nelems < 1000 ? g->nelems : 1000;
     for (int i = 0; i < n; i++)
         items[i] = make_value(&g->elems[i], globals, locals, rng);
