@@ -177,7 +177,7 @@ static int apply(struct gh_cli_opts *o, const struct opt *op, const char *v, boo
     case OPT_DURATION:
         if (gh_parse_duration(v, &o->duration_ns) != 0 || o->duration_ns == 0)
             return gh__cli_usage("--duration '%s': expected a positive duration with a unit, "
-                                 "such as 2s, 500ms, 100us or 1.5s", v);
+                                 "such as 2s, 500ms, 100us or 1.5s, at most 1000000000s", v);
         o->duration_text = v;
         return 0;
     case OPT_OPS:
@@ -226,7 +226,7 @@ static int apply(struct gh_cli_opts *o, const struct opt *op, const char *v, boo
     case OPT_CENSUS:
         if (gh_parse_duration(v, &o->census_ns) != 0 || o->census_ns == 0)
             return gh__cli_usage("--census '%s': expected a positive duration with a unit, "
-                                 "such as 100ms or 10ms", v);
+                                 "such as 100ms or 10ms, at most 1000000000s", v);
         return 0;
     case OPT_HELP:
         o->help = true;

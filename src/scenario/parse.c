@@ -2318,7 +2318,7 @@ static int parse_top(struct pctx *c, yaml_node_t *root)
         yaml_node_t *d = val[T_DURATION];
         if (!is_scalar(d) || has_nul(d) || gh_parse_duration(sval(d), &s->duration_ns))
             return err_node(c, d, "duration: expected a number and a unit (ns, us, ms or s), "
-                            "such as 2s, 500ms or 1.5s, found %s", desc(d, b, sizeof b));
+                            "such as 2s, 500ms or 1.5s, at most 1000000000s, found %s", desc(d, b, sizeof b));
     } else if (is_scalar(val[T_OPS]) && !strcmp(sval(val[T_OPS]), "once")) {
         s->once = true;
     } else {
@@ -2335,6 +2335,11 @@ static int parse_top(struct pctx *c, yaml_node_t *root)
     if (val[T_SEED]) {
         if (get_u64(c, val[T_SEED], "seed", &s->seed))
             return -1;
+        /* The results keep it as a JSON integer, signed 64-bit: the same
+         * range as --seed. */
+        if (s->seed > INT64_MAX)
+            return err_node(c, val[T_SEED], "seed: expected an integer from 0 to %" PRId64
+                            ", found %" PRIu64, INT64_MAX, s->seed);
         s->has_seed = true;
     }
 
@@ -2730,7 +2735,7 @@ int gh_parse_duration(const char *text, uint64_t *ns)
     uint64_t f = frac * unit / fscale;     /* frac < fscale <= 1e9, unit <= 1e9 */
     if (__builtin_add_overflow(v, f, &v))
         return -1;
-    if (v == 0)
+    if (v == 0 || v > GH_DURATION_MAX_NS)
         return -1;
     *ns = v;
     return 0;

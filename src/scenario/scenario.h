@@ -408,7 +408,11 @@ void gh_scenario_free(struct gh_scenario *s);
  * "--threads 2: the roles need at least 3 threads"). */
 int gh_scenario_assign_threads(struct gh_scenario *s, int total, struct gh_diag *diag);
 
-/* Parses a duration ("2s", "500ms", "100us", "1.5s"); 0 on success. */
+/* The longest duration the runner takes: start + duration must fit the
+ * clock's 64-bit nanoseconds with room to spare (about 31.7 years). */
+#define GH_DURATION_MAX_NS 1000000000000000000ull
+/* Parses a duration ("2s", "500ms", "100us", "1.5s") from 1 ns to
+ * GH_DURATION_MAX_NS; 0 on success. */
 int gh_parse_duration(const char *text, uint64_t *ns);
 
 #endif

@@ -239,6 +239,11 @@ Test(cli_usage, bad_duration)
                  ARGS("--duration '5parsecs'", "500ms"));
     expect_error(ARGS("run", SCEN, "--duration", "1s", "--ops", "10"), true,
                  ARGS("--duration and --ops"));
+    /* Before: start + 2^64-1 ns wrapped, and the run lasted no time. */
+    expect_error(ARGS("run", SCEN, "--duration", "18446744073709551615ns"), true,
+                 ARGS("--duration '18446744073709551615ns'", "at most 1000000000s"));
+    expect_error(ARGS("run", SCEN, "--duration", "1000000001s"), true,
+                 ARGS("at most 1000000000s"));
 }
 
 Test(cli_usage, bad_census)

@@ -149,7 +149,7 @@ Test(scenario_parse, full_file_and_defaults, .timeout = 10)
     cr_assert_eq(s->ops_per_thread, 1000);
     cr_assert_eq(s->duration_ns, 0);
     cr_assert(s->has_seed);
-    cr_assert_eq(s->seed, UINT64_MAX);
+    cr_assert_eq(s->seed, INT64_MAX);
     cr_assert_eq(s->expect_hazards, GH_EXPECT_HAZARDS_SOME);
 
     cr_assert_eq(s->nglobals, 6);
@@ -773,6 +773,14 @@ Test(scenario_threads, assign, .timeout = 10)
     gh_scenario_free(s);
 }
 
+/* A seed the results could not hold (JSON integers are signed 64-bit), as
+ * --seed refuses it. */
+Test(scenario_parse, seed_range, .timeout = 10)
+{
+    text_error("name: t\nduration: 1s\nseed: 9223372036854775808\nmix:\n  - {op: list.len, on: L}\n"
+               "setup:\n  L: list\n", 3, 7, "seed: expected an integer from 0 to 9223372036854775807");
+}
+
 /* ---- durations --------------------------------------------------------- */
 
 static uint64_t dur(const char *text)
@@ -792,7 +800,7 @@ Test(scenario_duration, accepts, .timeout = 10)
     cr_assert_eq(dur("0.25ms"), 250000u);
     cr_assert_eq(dur("1.000000001s"), 1000000001u);
     cr_assert_eq(dur("0.5us"), 500u);
-    cr_assert_eq(dur("18446744073709551615ns"), UINT64_MAX);
+    cr_assert_eq(dur("1000000000s"), GH_DURATION_MAX_NS);
 }
 
 Test(scenario_duration, refuses, .timeout = 10)
@@ -800,6 +808,8 @@ Test(scenario_duration, refuses, .timeout = 10)
     static const char *const bad[] = {
         "", "2", "s", "2 s", "2S", "1.s", ".5s", "0s", "0.1ns", "-1s", "+1s", "2m", "2sec",
         "1e3ms", "99999999999s", "18446744073709551616ns", "1.5.s", "2s ",
+        /* Beyond what start + duration can hold: it wrapped to no time. */
+        "18446744073709551615ns", "1000000000.000000001s",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         uint64_t ns = 7;
