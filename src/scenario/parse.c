@@ -39,6 +39,11 @@
 #define GH_GC_OLDEST      2            /* generations 0..2 (object/gctrack.h) */
 #define GH_MAX_NAME       63
 #define GH_MAX_FILE_BYTES (16u << 20)
+/* Ops of all roles together, and items of all setup lists and dicts
+ * together. A YAML alias re-uses a node: every use counts, so a small file
+ * cannot expand into millions of ops. */
+#define GH_MAX_OPS_TOTAL  100000
+#define GH_MAX_ITEMS_TOTAL GH_MAX_ITEMS
 /* A scenario nests 5 deep (top, roles, role, mix, op); libyaml's scanner
  * is quadratic in the depth, so deeper input is refused early. */
 #define GH_MAX_DEPTH      32
@@ -181,6 +186,8 @@ struct pctx {
     const char *const *overrides;
     int noverrides;
     bool params_ready;
+    /* Budgets, every use of an aliased node counted (GH_MAX_*_TOTAL). */
+    int64_t total_ops, total_items;
 };
 
 GH_PRINTF(4, 5)
@@ -858,6 +865,9 @@ static int parse_spec(struct pctx *c, struct gh_global *g, yaml_node_t **key, ya
         snprintf(w, sizeof w, "%s: items", what);
         if (get_int(c, items, w, 0, GH_MAX_ITEMS, &g->items))
             return -1;
+        if ((c->total_items += g->items) > GH_MAX_ITEMS_TOTAL)
+            return err_node(c, items, "%s: too many items in all lists and dicts together "
+                            "(at most %d)", w, GH_MAX_ITEMS_TOTAL);
     }
     if (v && parse_value(c, v, r, nvisible, &g->value))
         return -1;
@@ -1828,6 +1838,10 @@ static int parse_oplist(struct pctx *c, struct role_ctx *rc, yaml_node_t *seq,
     int n = (int)(seq->data.sequence.items.top - seq->data.sequence.items.start);
     if (n == 0 && place != IN_INIT && place != IN_AFTER)
         return err_node(c, seq, "empty %s: expected at least one op", what);
+    if ((c->total_ops += n) > GH_MAX_OPS_TOTAL)
+        return err_node(c, seq, "%s: too many ops in all roles together (at most %d; an op "
+                        "reached through a YAML alias counts each time)", what,
+                        GH_MAX_OPS_TOTAL);
     *ops = xcalloc((size_t)n, sizeof **ops);
     *nops = n;
     for (int i = 0; i < n; i++)
@@ -2592,18 +2606,13 @@ struct gh_scenario *gh_scenario_load_params(const char *path, const char *const 
                  "file: %s", path, strerror(errno));
         goto sanitize;
     }
+    /* Read at most GH_MAX_FILE_BYTES + 1 bytes: one more than the cap
+     * tells a file that is too large. */
     size_t cap = 4096, len = 0;
     char *buf = xcalloc(cap, 1);
     for (;;) {
         if (len == cap) {
-            if (cap > GH_MAX_FILE_BYTES) {
-                snprintf(diag->msg, sizeof diag->msg, "%s:1:1: error: the file is larger "
-                         "than %u MiB", path, GH_MAX_FILE_BYTES >> 20);
-                free(buf);
-                fclose(f);
-                goto sanitize;
-            }
-            cap *= 2;
+            cap = cap * 2 > GH_MAX_FILE_BYTES + 1 ? GH_MAX_FILE_BYTES + 1 : cap * 2;
             char *nb = realloc(buf, cap);
             if (!nb)
                 gh_die(ENOMEM, "realloc");
@@ -2611,6 +2620,13 @@ struct gh_scenario *gh_scenario_load_params(const char *path, const char *const 
         }
         size_t got = fread(buf + len, 1, cap - len, f);
         len += got;
+        if (len > GH_MAX_FILE_BYTES) {
+            snprintf(diag->msg, sizeof diag->msg, "%s:1:1: error: the file is larger "
+                     "than %u MiB", path, GH_MAX_FILE_BYTES >> 20);
+            free(buf);
+            fclose(f);
+            goto sanitize;
+        }
         if (got == 0) {
             if (ferror(f)) {
                 int e = errno;

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "scenario/scenario.h"
 
@@ -779,6 +780,51 @@ Test(scenario_parse, seed_range, .timeout = 10)
 {
     text_error("name: t\nduration: 1s\nseed: 9223372036854775808\nmix:\n  - {op: list.len, on: L}\n"
                "setup:\n  L: list\n", 3, 7, "seed: expected an integer from 0 to 9223372036854775807");
+}
+
+/* Before: the buffer doubled from 16 MiB to 32 MiB before the size was
+ * checked, so a 20 MiB file was read and parsed. */
+Test(scenario_parse, file_size_cap_is_16_mib, .timeout = 30)
+{
+    char path[] = "/tmp/gh-test-parse-big-XXXXXX";
+    int fd = mkstemp(path);
+    cr_assert_geq(fd, 0);
+    FILE *f = fdopen(fd, "w");
+    fputs("name: big\nduration: 1s\nmix:\n  - {op: list.len, on: L}\nsetup:\n  L: list\n", f);
+    static char pad[1 << 16];
+    memset(pad, '#', sizeof pad);
+    pad[sizeof pad - 1] = '\n';
+    for (int i = 0; i < 320; i++) /* 20 MiB of comment lines */
+        fwrite(pad, 1, sizeof pad, f);
+    fclose(f);
+    struct gh_diag d;
+    struct gh_scenario *sc = gh_scenario_load(path, &d);
+    unlink(path);
+    cr_assert_null(sc, "a 20 MiB file was accepted");
+    cr_assert(strstr(d.msg, "larger than 16 MiB"), "%s", d.msg);
+}
+
+/* Before: the caps counted written ops only, so one mix re-used through an
+ * alias by many roles expanded into millions of ops (a 858 KB file took
+ * more than 100 s and 3.8 GB before it was refused). */
+Test(scenario_parse, aliases_count_against_the_op_cap, .timeout = 30)
+{
+    size_t cap = 1 << 20, len = 0;
+    char *t = malloc(cap);
+    len += (size_t)snprintf(t + len, cap - len, "name: bomb\nduration: 1s\nsetup:\n  L: list\n"
+                            "roles:\n  - name: r0\n    threads: 1\n    mix: &m\n");
+    for (int i = 0; i < 1000; i++)
+        len += (size_t)snprintf(t + len, cap - len, "      - {op: list.len, on: L}\n");
+    for (int i = 1; i < 200; i++)
+        len += (size_t)snprintf(t + len, cap - len, "  - {name: r%d, threads: 1, mix: *m}\n", i);
+    struct gh_diag d;
+    struct gh_scenario *sc = gh_scenario_parse(t, len, "t.yaml", &d);
+    free(t);
+    bool parsed = sc != NULL;
+    gh_scenario_free(sc);
+    cr_assert(!parsed, "200 roles x 1000 aliased ops were accepted");
+    cr_assert(strstr(d.msg, "too many ops in all roles together"), "%s", d.msg);
+    cr_assert(strstr(d.msg, "t.yaml:"), "%s", d.msg);
 }
 
 /* ---- durations --------------------------------------------------------- */
