@@ -45,8 +45,8 @@ int gh__cli_list(int argc, char **argv)
         return gh__cli_usage("list: unexpected argument '%s' (list takes none)", argv[2]);
     }
     int status = GH_EXIT_OK;
-    char dirs[4][4096];
-    int ndirs = gh__cli_scenario_dirs(dirs, 4);
+    char dirs[GH_CLI_SCENARIO_DIRS][4096];
+    int ndirs = gh__cli_scenario_dirs(dirs, GH_CLI_SCENARIO_DIRS);
     char seen[256][64];
     int nseen = 0;
 

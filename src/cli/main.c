@@ -164,10 +164,11 @@ void gh__cli_help_main(void)
            "  gilheap COMMAND --help         the options of one command\n\n"
            "A bare SCENARIO name is looked up as NAME.yaml in ./scenarios, then\n"
            "$GH_SCENARIO_DIR, then the scenarios/ directory of the source tree the\n"
-           "binary was built in, then the install-time directory.\n\n"
+           "binary was built in, then PREFIX/share/gilheap/scenarios beside an\n"
+           "installed binary, then the configured install directory.\n\n"
            "Exit status: 0 ran and every check held; 1 ran but a check failed or\n"
            "hazards were found; 2 bad usage or input; 3 internal error, crash or\n"
-           "stall; 130 interrupted.\n");
+           "stall; 130 or 143 interrupted (SIGINT or SIGTERM).\n");
 }
 
 static void version(void)

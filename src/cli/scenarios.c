@@ -6,7 +6,10 @@
  *   2. $GH_SCENARIO_DIR            set by the user
  *   3. <binary dir>/../scenarios   the source tree of a build directory
  *                                  (build/gilheap -> scenarios/)
- *   4. GH_SCENARIO_INSTALL_DIR     the install-time directory
+ *   4. <binary dir>/../share/gilheap/scenarios
+ *                                  an installed tree, wherever its prefix
+ *                                  was moved (cmake --install --prefix)
+ *   5. GH_SCENARIO_INSTALL_DIR     the configured install directory
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -62,6 +65,8 @@ int gh__cli_scenario_dirs(char dirs[][4096], int max)
             *slash = 0;
             snprintf(up, sizeof up, "%s/../scenarios", exe);
             add_dir(dirs, &n, max, up);
+            snprintf(up, sizeof up, "%s/../share/gilheap/scenarios", exe);
+            add_dir(dirs, &n, max, up);
         }
     }
     add_dir(dirs, &n, max, GH_SCENARIO_INSTALL_DIR);
@@ -88,8 +93,8 @@ int gh__cli_scenario_path(const char *arg, char *path, size_t len)
         snprintf(path, len, "%s", arg);
         return 0;
     }
-    char dirs[4][4096];
-    int n = gh__cli_scenario_dirs(dirs, 4);
+    char dirs[GH_CLI_SCENARIO_DIRS][4096];
+    int n = gh__cli_scenario_dirs(dirs, GH_CLI_SCENARIO_DIRS);
     for (int i = 0; i < n; i++) {
         snprintf(path, len, "%s/%s.yaml", dirs[i], arg);
         if (is_file(path))
