@@ -110,6 +110,8 @@ int gh__cli_strategy(struct gh_strategy *st, const char *optname, const char *pr
  * <binary dir>/../share/gilheap/scenarios, the configured install directory.
  * Fills up to max entries with the ones that exist; returns how many. */
 #define GH_CLI_SCENARIO_DIRS 5
+/* `gilheap list --json`'s "schema": raised on any incompatible change. */
+#define GH_LIST_SCHEMA 1
 int gh__cli_scenario_dirs(char dirs[][4096], int max);
 /* Resolves SCENARIO (a path, or a bare name looked up as NAME.yaml in the
  * directories above) into path. Returns 0, or GH_EXIT_USAGE after printing

@@ -787,3 +787,40 @@ Test(cli_signal, sigint_stops_an_ops_run)
     cr_assert_eq(rc, 130);
     cr_assert_str_eq(status, "interrupted");
 }
+
+/* ---- list --json -------------------------------------------------------- */
+
+Test(cli_info, list_json)
+{
+    struct out o = run(ARGS("list", "--json"));
+    cr_assert_eq(o.status, 0, "%s", o.err);
+    json_error_t jerr;
+    json_t *j = json_loads(o.out, 0, &jerr);
+    cr_assert_not_null(j, "not JSON: %s\n%s", jerr.text, o.out);
+    cr_assert_eq(json_integer_value(json_object_get(j, "schema")), 1);
+    json_t *sc = json_object_get(j, "scenarios");
+    cr_assert_geq(json_array_size(sc), 20);
+    bool found = false;
+    for (size_t i = 0; i < json_array_size(sc); i++) {
+        json_t *e = json_array_get(sc, i);
+        if (strcmp(json_string_value(json_object_get(e, "name")), "shared-list") == 0) {
+            found = true;
+            cr_assert(strstr(json_string_value(json_object_get(e, "about")), "one list"));
+            cr_assert_null(json_object_get(e, "error"));
+        }
+    }
+    cr_assert(found, "no shared-list in %s", o.out);
+    json_t *st = json_object_get(j, "strategies");
+    cr_assert_eq(json_array_size(st), gh_npresets);
+    for (size_t i = 0; i < json_array_size(st); i++) {
+        json_t *e = json_array_get(st, i);
+        if (strcmp(json_string_value(json_object_get(e, "name")), "ft") == 0) {
+            json_t *ax = json_object_get(e, "axes");
+            cr_assert_str_eq(json_string_value(json_object_get(ax, "sync")), "objlock");
+            cr_assert_str_eq(json_string_value(json_object_get(ax, "rc")), "biased");
+        }
+    }
+    json_decref(j);
+    out_free(&o);
+    expect_error(ARGS("list", "--bogus"), true, ARGS("list: unexpected argument '--bogus'"));
+}
