@@ -4,7 +4,7 @@
 set -euo pipefail
 gh=$1 out=$2
 {
-  for cmd in run compare list; do
+  for cmd in run compare diff list; do
     printf '[%s]\n.nf\n' "$(echo "$cmd" | tr a-z A-Z) COMMAND"
     "$gh" "$cmd" --help | sed -e 's/\\/\\e/g' -e 's/^\./\\\&./' -e "s/^'/\\\\\&'/"
     printf '.fi\n\n'

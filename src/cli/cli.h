@@ -159,6 +159,7 @@ int gh__cli_plot_write(const struct gh_cli_plot *p);
 int gh__cli_run(int argc, char **argv);
 int gh__cli_compare(int argc, char **argv);
 int gh__cli_list(int argc, char **argv);
+int gh__cli_diff(int argc, char **argv);
 void gh__cli_help_main(void);
 void gh__cli_help_run(void);
 void gh__cli_help_compare(void);

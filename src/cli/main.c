@@ -159,7 +159,8 @@ void gh__cli_help_main(void)
     printf("gilheap %s - CPython's memory model under swappable concurrency strategies\n\n",
            GH_VERSION);
     printf("Usage:\n%s%s", usage_run, usage_compare);
-    printf("  gilheap list                   scenarios and strategies\n"
+    printf("  gilheap diff A.json B.json     the same cells of two saved results, side by side\n"
+           "  gilheap list                   scenarios and strategies\n"
            "  gilheap --help | --version\n"
            "  gilheap COMMAND --help         the options of one command\n\n"
            "A bare SCENARIO name is looked up as NAME.yaml in ./scenarios, then\n"
@@ -182,7 +183,7 @@ static void version(void)
 int main(int argc, char **argv)
 {
     if (argc < 2)
-        return gh__cli_usage("no command: expected run, compare, list, help or --version");
+        return gh__cli_usage("no command: expected run, compare, diff, list, help or --version");
     const char *cmd = argv[1];
     if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
         if (argc > 2 && strcmp(argv[2], "run") == 0)
@@ -203,8 +204,10 @@ int main(int argc, char **argv)
         return gh__cli_compare(argc, argv);
     if (strcmp(cmd, "list") == 0)
         return gh__cli_list(argc, argv);
+    if (strcmp(cmd, "diff") == 0)
+        return gh__cli_diff(argc, argv);
     if (cmd[0] == '-')
         return gh__cli_usage("unknown option '%s' before the command: expected run, "
                              "compare, list, --help or --version", cmd);
-    return gh__cli_usage("unknown command '%s': expected run, compare, list or help", cmd);
+    return gh__cli_usage("unknown command '%s': expected run, compare, diff, list or help", cmd);
 }

@@ -824,3 +824,58 @@ Test(cli_info, list_json)
     out_free(&o);
     expect_error(ARGS("list", "--bogus"), true, ARGS("list: unexpected argument '--bogus'"));
 }
+
+/* ---- diff --------------------------------------------------------------- */
+
+/* A compare file with six runs per cell: gil at 1 thread around `gil1`, ft at
+ * 2 threads around `ft2` (each +-2.5%). */
+static void write_compare(const char *path, double gil1, double ft2, const char *cpu)
+{
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    fprintf(f, "{\"gilheap\": {\"commit\": \"abc\"}, \"machine\": {\"cpu_model\": \"%s\"},"
+               " \"scenario\": {\"name\": \"s\"}, \"config\": {}, \"cells\": [", cpu);
+    for (int r = 0; r < 6; r++) {
+        double k = 0.975 + 0.01 * r;
+        fprintf(f, "%s{\"strategy\": \"gil\", \"threads\": 1, \"result\": {\"config\": "
+                   "{\"threads\": 1}, \"throughput\": {\"ops_per_sec\": %f}}},"
+                   "{\"strategy\": \"ft\", \"threads\": 2, \"result\": {\"config\": "
+                   "{\"threads\": 2}, \"throughput\": {\"ops_per_sec\": %f}}}",
+                r ? "," : "", gil1 * k, ft2 * k);
+    }
+    fprintf(f, "]}\n");
+    fclose(f);
+}
+
+Test(cli_run, diff_of_two_compares)
+{
+    char dir[] = "/tmp/gh-test-cli-diff-XXXXXX", a[128], b[128];
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(a, sizeof a, "%s/a.json", dir);
+    snprintf(b, sizeof b, "%s/b.json", dir);
+    write_compare(a, 10e6, 5e6, "cpu one");
+    write_compare(b, 10.1e6, 8e6, "cpu two");
+    struct out o = run(ARGS("diff", a, b));
+    cr_assert_eq(o.status, 0, "%s", o.err);
+    cr_assert(strstr(o.out, "note: the machines differ: A \"cpu one\", B \"cpu two\""), "%s",
+              o.out);
+    /* gil: the intervals overlap; ft: B is 1.6x and the intervals are apart. */
+    const char *gil = strstr(o.out, "\ngil ");
+    const char *ft = strstr(o.out, "\nft ");
+    cr_assert(gil && ft, "%s", o.out);
+    cr_assert(strstr(gil, " ~\n") && strstr(gil, " ~\n") < ft, "gil row: %s", o.out);
+    cr_assert(strstr(ft, "1.600") && strstr(ft, "faster"), "ft row: %s", o.out);
+    cr_assert(strstr(o.out, "2 cells in both, 1 differ"), "%s", o.out);
+    out_free(&o);
+    expect_error(ARGS("diff", a), true, ARGS("expected two result files"));
+    char bad[160];
+    snprintf(bad, sizeof bad, "%s/bad.json", dir);
+    FILE *f = fopen(bad, "w");
+    fputs("{\"a\":\n", f);
+    fclose(f);
+    expect_error(ARGS("diff", a, bad), false, ARGS(bad, "expected a gilheap result"));
+    unlink(a);
+    unlink(b);
+    unlink(bad);
+    rmdir(dir);
+}
