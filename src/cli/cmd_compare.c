@@ -391,8 +391,10 @@ static json_t *compare_json(const struct cmp *c, const struct row *rows, int nro
         json_decref(summary);
         return NULL;
     }
+    SET(top, "schema", json_integer(GH_REPORT_SCHEMA));
     SET(top, "gilheap", gh_report_build_json());
     SET(top, "machine", gh_report_machine_json());
+    SET(top, "environment", gh_report_env_json(0));
     SET(top, "scenario", json_pack("{s:s, s:s}", "name", c->name, "file", c->path));
     arr = json_array();
     for (int i = 0; arr && i < c->npresets; i++)
@@ -482,7 +484,7 @@ static int compare_csv(const struct cmp *c, char **buf, size_t *len)
 {
     size_t cap = 0;
     char num[32];
-    int rc = gh_report_csv_raw(buf, len, &cap, "strategy,threads,repeat,cell_status,");
+    int rc = gh_report_csv_raw(buf, len, &cap, "cell_strategy,cell_threads,cell_repeat,cell_status,");
     if (rc == 0)
         rc = gh_report_csv_raw(buf, len, &cap, gh_report_csv_header());
     if (rc == 0)

@@ -10,6 +10,7 @@
 
 #include "base/config.h"  // GH_VERSION, GH_GIT_COMMIT, ...
 #include "cli/cli.h"
+#include "report/report.h" // gh_report_env_capture
 #include "scenario/run.h" // gh_run_request_stop
 
 /* ---- messages ---------------------------------------------------------- */
@@ -182,6 +183,7 @@ static void version(void)
 
 int main(int argc, char **argv)
 {
+    gh_report_env_capture(argc, argv); /* before any thread: results record it */
     if (argc < 2)
         return gh__cli_usage("no command: expected run, compare, diff, list, help or --version");
     const char *cmd = argv[1];

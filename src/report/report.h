@@ -41,6 +41,20 @@ json_t *gh_report_build_json(void);
 /* {"cpu_model", "cores", "kernel", "compiler"}; NULL on OOM. */
 json_t *gh_report_machine_json(void);
 
+/* The environment of this process (env.c): call once at the start, before
+ * any thread, with main's arguments (kept, not copied). */
+void gh_report_env_capture(int argc, char **argv);
+/* CPUs in the affinity mask at the start (0 before the capture). */
+int gh_report_env_ncpus(void);
+/* {"timestamp", "hostname", "command_line", "affinity", "governor",
+ * "load_at_start", "oversubscribed" (when threads > 0)}; NULL before the
+ * capture or on OOM. */
+json_t *gh_report_env_json(int threads);
+
+/* The "schema" of every result JSON (run and compare): raised on any
+ * incompatible change (docs/results.md). */
+#define GH_REPORT_SCHEMA 1
+
 /* ---- JSON -------------------------------------------------------------- */
 
 /* Builds the result object of one run (BRIEF §6). Returns 0 and a new

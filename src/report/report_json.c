@@ -563,8 +563,12 @@ int gh_report_json(const struct gh_result *r, json_t **out)
     *out = NULL;
     if (!o)
         return -ENOMEM;
+    jb_set(&b, o, "schema", json_integer(GH_REPORT_SCHEMA));
     jb_set(&b, o, "gilheap", gh_report_build_json());
     jb_set(&b, o, "machine", gh_report_machine_json());
+    json_t *env = gh_report_env_json(r->threads);
+    if (env)
+        jb_set(&b, o, "environment", env);
     if (r->scenario)
         jb_set(&b, o, "scenario", scenario_json(&b, r->scenario));
     jb_set(&b, o, "config", config_json(&b, r));

@@ -879,3 +879,58 @@ Test(cli_run, diff_of_two_compares)
     unlink(bad);
     rmdir(dir);
 }
+
+/* ---- versioned, complete results ---------------------------------------- */
+
+/* Before: the compare CSV had `threads` twice and no JSON had a schema or
+ * the environment it was measured in. */
+Test(cli_run, results_are_versioned_and_columns_unique)
+{
+    char dir[] = "/tmp/gh-test-cli-schema-XXXXXX", json[128], csv[128], rjson[128];
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(json, sizeof json, "%s/c.json", dir);
+    snprintf(csv, sizeof csv, "%s/c.csv", dir);
+    snprintf(rjson, sizeof rjson, "%s/r.json", dir);
+    struct out o = run(ARGS("compare", "shared-list", "--strategies", "gil", "--threads", "1",
+                            "--duration", "20ms", "--json", json, "--csv", csv));
+    cr_assert_eq(o.status, 0, "%s", o.err);
+    out_free(&o);
+    o = run(ARGS("run", "shared-list", "--threads", "2", "--duration", "20ms", "--json", rjson,
+                 "--quiet"));
+    cr_assert_eq(o.status, 0, "%s", o.err);
+    out_free(&o);
+    const char *files[] = {json, rjson};
+    for (int f = 0; f < 2; f++) {
+        json_error_t jerr;
+        json_t *j = json_load_file(files[f], 0, &jerr);
+        cr_assert_not_null(j, "%s", jerr.text);
+        cr_assert_eq(json_integer_value(json_object_get(j, "schema")), 1, "%s", files[f]);
+        json_t *env = json_object_get(j, "environment");
+        cr_assert(json_is_string(json_object_get(env, "timestamp")), "%s", files[f]);
+        cr_assert(json_is_string(json_object_get(env, "hostname")));
+        cr_assert_geq(json_array_size(json_object_get(env, "affinity")), 1);
+        json_t *argv = json_object_get(env, "command_line");
+        cr_assert_str_eq(json_string_value(json_array_get(argv, 1)), f ? "run" : "compare");
+        if (f == 1)
+            cr_assert(json_is_boolean(json_object_get(env, "oversubscribed")));
+        json_decref(j);
+    }
+    FILE *fp = fopen(csv, "r");
+    cr_assert_not_null(fp);
+    char line[8192];
+    cr_assert_not_null(fgets(line, sizeof line, fp));
+    fclose(fp);
+    line[strcspn(line, "\n")] = 0;
+    char *cols[512];
+    int n = 0;
+    for (char *save = NULL, *t = strtok_r(line, ",", &save); t && n < 512;
+         t = strtok_r(NULL, ",", &save))
+        cols[n++] = t;
+    for (int a = 0; a < n; a++)
+        for (int b = a + 1; b < n; b++)
+            cr_assert(strcmp(cols[a], cols[b]) != 0, "column `%s` twice", cols[a]);
+    unlink(json);
+    unlink(csv);
+    unlink(rjson);
+    rmdir(dir);
+}
