@@ -51,6 +51,17 @@ int gh_report_env_ncpus(void);
  * capture or on OOM. */
 json_t *gh_report_env_json(int threads);
 
+/* Fairness among the threads of one role (a role's threads run the same
+ * ops, so their counts should be close): min and max ops per thread. */
+struct gh_fairness {
+    int role;          /* index in the scenario's roles */
+    int threads;       /* threads of that role (>= 2) */
+    uint64_t min_ops, max_ops;
+};
+/* Fills out[] with the roles that have 2 or more threads (at most max);
+ * returns how many. */
+int gh_report_fairness(const struct gh_result *r, struct gh_fairness *out, int max);
+
 /* The "schema" of every result JSON (run and compare): raised on any
  * incompatible change (docs/results.md). */
 #define GH_REPORT_SCHEMA 1

@@ -224,6 +224,34 @@ static const char *role_name(const struct gh_result *r, int role)
     return NULL;
 }
 
+int gh_report_fairness(const struct gh_result *r, struct gh_fairness *out, int max)
+{
+    int n = 0;
+    if (!r->thread || r->threads < 2)
+        return 0;
+    for (int i = 0; i < r->threads; i++) {
+        const struct gh_thread_result *t = &r->thread[i];
+        int k = 0;
+        while (k < n && out[k].role != t->role)
+            k++;
+        if (k == n) {
+            if (n == max)
+                continue;
+            out[n++] = (struct gh_fairness){t->role, 0, UINT64_MAX, 0};
+        }
+        out[k].threads++;
+        if (t->ops < out[k].min_ops)
+            out[k].min_ops = t->ops;
+        if (t->ops > out[k].max_ops)
+            out[k].max_ops = t->ops;
+    }
+    int m = 0;
+    for (int k = 0; k < n; k++)
+        if (out[k].threads >= 2)
+            out[m++] = out[k];
+    return m;
+}
+
 static json_t *throughput_json(struct jb *b, const struct gh_result *r)
 {
     json_t *o = json_object();
@@ -253,6 +281,27 @@ static json_t *throughput_json(struct jb *b, const struct gh_result *r)
             jb_append(b, pt, e);
         }
         jb_set(b, o, "per_thread", pt);
+        struct gh_fairness fv[16];
+        int nf = gh_report_fairness(r, fv, 16);
+        json_t *fa = nf ? json_array() : NULL;
+        for (int i = 0; fa && i < nf; i++) {
+            json_t *e = json_object();
+            if (!e) {
+                b->oom = true;
+                break;
+            }
+            const char *role = role_name(r, fv[i].role);
+            if (role)
+                jb_set(b, e, "role", json_string(role));
+            jb_set(b, e, "threads", json_integer(fv[i].threads));
+            jb_set(b, e, "min_ops", ju64(fv[i].min_ops));
+            jb_set(b, e, "max_ops", ju64(fv[i].max_ops));
+            if (fv[i].min_ops)
+                jb_set(b, e, "max_over_min", jreal((double)fv[i].max_ops / (double)fv[i].min_ops));
+            jb_append(b, fa, e);
+        }
+        if (fa)
+            jb_set(b, o, "fairness", fa);
     }
 
     json_t *po = json_object();

@@ -88,6 +88,21 @@ static void text_throughput(FILE *out, const struct gh_result *r)
     gh_report_fmt_rate(a, sizeof a, rate(r->total_ops, r->wall_ns));
     gh_report_fmt_ns(b, sizeof b, r->wall_ns);
     fprintf(out, "throughput  %s ops/s (%" PRIu64 " ops in %s)\n", a, r->total_ops, b);
+    struct gh_fairness fv[16];
+    int nf = gh_report_fairness(r, fv, 16);
+    for (int i = 0; i < nf; i++) {
+        const struct gh_scenario *s = r->scenario;
+        const char *role = s && fv[i].role < s->nroles && s->roles[fv[i].role].name
+                               ? s->roles[fv[i].role].name : "threads";
+        gh_report_fmt_rate(a, sizeof a, (double)fv[i].min_ops);
+        gh_report_fmt_rate(b, sizeof b, (double)fv[i].max_ops);
+        if (fv[i].min_ops)
+            fprintf(out, "fairness    %s: %d threads, ops per thread %s to %s (max/min %.2f)\n",
+                    role, fv[i].threads, a, b, (double)fv[i].max_ops / (double)fv[i].min_ops);
+        else
+            fprintf(out, "fairness    %s: %d threads, ops per thread 0 to %s (a thread did "
+                    "nothing)\n", role, fv[i].threads, b);
+    }
     fprintf(out, "  %-14s %12s %10s %9s %9s %9s\n", "op", "done", "failed", "ops/s", "p50",
             "p99");
     for (int k = 0; k < GH_OP_COUNT; k++) {

@@ -911,8 +911,16 @@ Test(cli_run, results_are_versioned_and_columns_unique)
         cr_assert_geq(json_array_size(json_object_get(env, "affinity")), 1);
         json_t *argv = json_object_get(env, "command_line");
         cr_assert_str_eq(json_string_value(json_array_get(argv, 1)), f ? "run" : "compare");
-        if (f == 1)
+        if (f == 1) {
             cr_assert(json_is_boolean(json_object_get(env, "oversubscribed")));
+            /* Two threads of one role: their spread is reported. */
+            json_t *fa = json_object_get(json_object_get(j, "throughput"), "fairness");
+            cr_assert_eq(json_array_size(fa), 1);
+            json_t *e = json_array_get(fa, 0);
+            cr_assert_eq(json_integer_value(json_object_get(e, "threads")), 2);
+            cr_assert_geq(json_integer_value(json_object_get(e, "max_ops")),
+                          json_integer_value(json_object_get(e, "min_ops")));
+        }
         json_decref(j);
     }
     FILE *fp = fopen(csv, "r");
