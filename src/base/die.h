@@ -5,6 +5,9 @@
  *    make every later number meaningless) and gh_assert_debug (GH_DEBUG);
  *  - an OS call that cannot fail in a correct program (pthread, futex):
  *    gh_die(err), which names the place and aborts (exit status 134);
+ *    running out of memory (ENOMEM, or an assertion on an allocation's
+ *    NULL with errno ENOMEM) or threads (pthread_create's EAGAIN) is not a
+ *    bug: one "out of memory" / "out of threads" line and exit status 3;
  *  - bad input: returned as an error value and reported by the caller with
  *    exit status 2 (see scenario/ and cli/).
  *

@@ -13,10 +13,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "base/config.h"        // GH_SANITIZE
 #include "scenario/strategy.h"  // gh_presets
 
 #ifndef GH_BINARY_DIR
@@ -941,4 +943,63 @@ Test(cli_run, results_are_versioned_and_columns_unique)
     unlink(csv);
     unlink(rjson);
     rmdir(dir);
+}
+
+/* ---- resource exhaustion ------------------------------------------------ */
+
+/* Runs gilheap with its address space limited to `limit_mb`; returns the
+ * exit status (128 + signal when killed) and its stderr in *err. */
+static int run_limited(const char *const *args, long limit_mb, char **err)
+{
+    const char *argv[32];
+    int n = 0;
+    argv[n++] = GH_BINARY_DIR "/gilheap";
+    while (*args && n < 31)
+        argv[n++] = *args++;
+    argv[n] = NULL;
+    int efd = tmpfd();
+    fflush(NULL);
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        struct rlimit rl = {(rlim_t)limit_mb << 20, (rlim_t)limit_mb << 20};
+        if (chdir(GH_SOURCE_DIR) != 0 || setrlimit(RLIMIT_AS, &rl) != 0)
+            _exit(126);
+        dup2(efd, STDERR_FILENO);
+        int nul = open("/dev/null", O_WRONLY);
+        dup2(nul, STDOUT_FILENO);
+        execv(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    int st;
+    cr_assert_eq(waitpid(pid, &st, 0), pid);
+    *err = slurp_fd(efd);
+    close(efd);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+/* Before: SIGABRT (134) and a "fatal" line naming an OS call. */
+Test(cli_run, out_of_memory_or_threads_is_exit_3, .timeout = 60)
+{
+    if (GH_SANITIZE[0])
+        cr_skip_test("a sanitizer reserves more address space than the limit");
+    char path[] = "/tmp/gh-test-cli-big-XXXXXX.yaml";
+    int fd = mkstemps(path, 5);
+    cr_assert_geq(fd, 0);
+    static const char text[] = "name: big\nduration: 100ms\nsetup:\n"
+                               "  L: {type: list, items: 10000000, value: int}\n"
+                               "mix:\n  - {op: list.len, on: L}\n";
+    cr_assert_eq(write(fd, text, sizeof text - 1), (ssize_t)(sizeof text - 1));
+    close(fd);
+    char *err;
+    int rc = run_limited(ARGS("run", path, "--quiet"), 400, &err);
+    unlink(path);
+    cr_assert_eq(rc, 3, "status %d: %s", rc, err);
+    cr_assert(strstr(err, "gilheap: error: out of memory"), "%s", err);
+    free(err);
+    rc = run_limited(ARGS("run", "shared-list", "--threads", "1000", "--duration", "100ms",
+                          "--quiet"), 1500, &err);
+    cr_assert_eq(rc, 3, "status %d: %s", rc, err);
+    cr_assert(strstr(err, "gilheap: error: out of threads"), "%s", err);
+    free(err);
 }
