@@ -602,7 +602,8 @@ static int prepare(struct cmp *c)
 
     /* Load it here too: a bad file or thread count is reported once, with
      * exit status 2, instead of once per cell. */
-    struct gh_scenario *s = gh_scenario_load_params(c->path, o->params, o->nparams, &diag);
+    struct gh_scenario *s = gh_scenario_load_cli(c->path, o->params, o->nparams,
+                                                 o->duration_text || o->ops, &diag);
     if (!s)
         return gh__cli_diag(GH_EXIT_USAGE, &diag);
     rc = 0;

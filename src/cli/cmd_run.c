@@ -78,7 +78,8 @@ int gh__cli_run(int argc, char **argv)
     if ((rc = gh__cli_scenario_path(o.scenario, path, sizeof path)) != 0)
         goto out;
 
-    struct gh_scenario *s = gh_scenario_load_params(path, o.params, o.nparams, &diag);
+    struct gh_scenario *s = gh_scenario_load_cli(path, o.params, o.nparams,
+                                                 o.duration_text || o.ops, &diag);
     if (!s) {
         rc = gh__cli_diag(GH_EXIT_USAGE, &diag);
         goto out;

@@ -188,6 +188,9 @@ struct pctx {
     bool params_ready;
     /* Budgets, every use of an aliased node counted (GH_MAX_*_TOTAL). */
     int64_t total_ops, total_items;
+    /* The command line gives the run's length (--duration or --ops): a
+     * file without `duration` or `ops` is complete. */
+    bool length_given;
 };
 
 GH_PRINTF(4, 5)
@@ -2325,14 +2328,16 @@ static int parse_top(struct pctx *c, yaml_node_t *root)
                                  ? key[T_DURATION] : key[T_OPS];
         return err_node(c, later, "give either `duration` or `ops`, not both");
     }
-    if (!val[T_DURATION] && !val[T_OPS])
-        return err_node(c, root, "missing `duration` or `ops`: a scenario runs for a time "
-                        "(duration: 2s) or a number of ops per thread (ops: 100000)");
+    /* A missing length is reported last (parse_top's end), so an error
+     * further in the file is the one shown, and not at all when the
+     * command line gives the length. */
     if (val[T_DURATION]) {
         yaml_node_t *d = val[T_DURATION];
         if (!is_scalar(d) || has_nul(d) || gh_parse_duration(sval(d), &s->duration_ns))
             return err_node(c, d, "duration: expected a number and a unit (ns, us, ms or s), "
                             "such as 2s, 500ms or 1.5s, at most 1000000000s, found %s", desc(d, b, sizeof b));
+    } else if (!val[T_OPS]) {
+        /* no length in the file: checked at the end */
     } else if (is_scalar(val[T_OPS]) && !strcmp(sval(val[T_OPS]), "once")) {
         s->once = true;
     } else {
@@ -2441,6 +2446,10 @@ static int parse_top(struct pctx *c, yaml_node_t *root)
                                 desc(v[0], b, sizeof b));
         }
     }
+    if (!val[T_DURATION] && !val[T_OPS] && !c->length_given)
+        return err_node(c, root, "missing `duration` or `ops`: a scenario runs for a time "
+                        "(duration: 2s) or a number of ops per thread (ops: 100000), or give "
+                        "--duration or --ops");
     return 0;
 }
 
@@ -2522,14 +2531,15 @@ struct gh_scenario *gh_scenario_parse(const char *text, size_t len, const char *
     return gh_scenario_parse_params(text, len, file, NULL, 0, diag);
 }
 
-struct gh_scenario *gh_scenario_parse_params(const char *text, size_t len, const char *file,
-                                             const char *const *params, int nparams,
-                                             struct gh_diag *diag)
+static struct gh_scenario *parse_impl(const char *text, size_t len, const char *file,
+                                      const char *const *params, int nparams,
+                                      bool length_given, struct gh_diag *diag)
 {
     struct gh_diag dummy;
     struct pctx c = {
         .file = file ? file : "<input>", .text = text ? text : "", .len = text ? len : 0,
         .diag = diag ? diag : &dummy, .overrides = params, .noverrides = params ? nparams : 0,
+        .length_given = length_given,
     };
     c.diag->msg[0] = 0;
     struct gh_scenario *s = xcalloc(1, sizeof *s);
@@ -2589,13 +2599,35 @@ out:
     return s;
 }
 
+struct gh_scenario *gh_scenario_parse_params(const char *text, size_t len, const char *file,
+                                             const char *const *params, int nparams,
+                                             struct gh_diag *diag)
+{
+    return parse_impl(text, len, file, params, nparams, false, diag);
+}
+
+static struct gh_scenario *load_impl(const char *path, const char *const *params, int nparams,
+                                     bool length_given, struct gh_diag *diag);
+
+struct gh_scenario *gh_scenario_load_params(const char *path, const char *const *params,
+                                            int nparams, struct gh_diag *diag)
+{
+    return load_impl(path, params, nparams, false, diag);
+}
+
+struct gh_scenario *gh_scenario_load_cli(const char *path, const char *const *params,
+                                         int nparams, bool length_given, struct gh_diag *diag)
+{
+    return load_impl(path, params, nparams, length_given, diag);
+}
+
 struct gh_scenario *gh_scenario_load(const char *path, struct gh_diag *diag)
 {
     return gh_scenario_load_params(path, NULL, 0, diag);
 }
 
-struct gh_scenario *gh_scenario_load_params(const char *path, const char *const *params,
-                                            int nparams, struct gh_diag *diag)
+static struct gh_scenario *load_impl(const char *path, const char *const *params, int nparams,
+                                     bool length_given, struct gh_diag *diag)
 {
     struct gh_diag dummy;
     if (!diag)
@@ -2640,7 +2672,7 @@ struct gh_scenario *gh_scenario_load_params(const char *path, const char *const 
         }
     }
     fclose(f);
-    struct gh_scenario *s = gh_scenario_parse_params(buf, len, path, params, nparams, diag);
+    struct gh_scenario *s = parse_impl(buf, len, path, params, nparams, length_given, diag);
     free(buf);
     return s;
 sanitize:

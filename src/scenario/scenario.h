@@ -396,6 +396,11 @@ struct gh_scenario *gh_scenario_load_params(const char *path, const char *const 
 struct gh_scenario *gh_scenario_parse_params(const char *text, size_t len, const char *file,
                                              const char *const *params, int nparams,
                                              struct gh_diag *diag);
+/* gh_scenario_load_params for the command line: with length_given
+ * (--duration or --ops) a file without `duration` or `ops` is accepted, its
+ * duration_ns and ops_per_thread left 0 for the caller to set. */
+struct gh_scenario *gh_scenario_load_cli(const char *path, const char *const *params,
+                                         int nparams, bool length_given, struct gh_diag *diag);
 /* Splits "NAME=VALUE" (a parameter name, a decimal integer): 0, or -1 with
  * a message in err. name gets at most namelen - 1 characters. */
 int gh_param_assignment(const char *text, char *name, size_t namelen, int64_t *value,

@@ -827,6 +827,36 @@ Test(scenario_parse, aliases_count_against_the_op_cap, .timeout = 30)
     cr_assert(strstr(d.msg, "t.yaml:"), "%s", d.msg);
 }
 
+/* Before: a file without `duration` or `ops` was reported as that, at 1:1,
+ * whatever else was wrong in it; now the real error comes first. */
+Test(scenario_parse, missing_length_is_reported_last, .timeout = 10)
+{
+    text_error("name: t\nsetup:\n  L: list\nmix:\n  - {op: list.lenn, on: L}\n", 5, 10,
+               "list.lenn");
+    text_error("name: t\nsetup:\n  L: list\nmix:\n  - {op: list.len, on: L}\n", 1, 1,
+               "missing `duration` or `ops`");
+}
+
+/* The command line's --duration or --ops completes a file without either. */
+Test(scenario_parse, length_from_the_command_line, .timeout = 10)
+{
+    char path[] = "/tmp/gh-test-parse-nolen-XXXXXX";
+    int fd = mkstemp(path);
+    cr_assert_geq(fd, 0);
+    static const char text[] = "name: t\nsetup:\n  L: list\nmix:\n  - {op: list.len, on: L}\n";
+    cr_assert_eq(write(fd, text, sizeof text - 1), (ssize_t)(sizeof text - 1));
+    close(fd);
+    struct gh_diag d;
+    struct gh_scenario *sc = gh_scenario_load_cli(path, NULL, 0, true, &d);
+    cr_assert_not_null(sc, "%s", d.msg);
+    cr_assert_eq(sc->duration_ns, 0);
+    cr_assert_eq(sc->ops_per_thread, 0);
+    gh_scenario_free(sc);
+    cr_assert_null(gh_scenario_load_cli(path, NULL, 0, false, &d));
+    cr_assert(strstr(d.msg, "or give --duration or --ops"), "%s", d.msg);
+    unlink(path);
+}
+
 /* ---- durations --------------------------------------------------------- */
 
 static uint64_t dur(const char *text)
