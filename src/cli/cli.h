@@ -6,9 +6,10 @@
  * the signal, as a shell reports it: 130 for Ctrl-C (SIGINT), 143 for
  * SIGTERM.
  *
- * Every error is one line on stderr, "gilheap: error: ...", naming the
- * argument or file:line:column and what was expected; usage errors add
- * "Try 'gilheap --help'".
+ * Every error is one line on stderr naming the argument or the place and
+ * what was expected: "gilheap: error: ..." (usage errors add "Try 'gilheap
+ * --help'"), or for a problem inside a scenario file
+ * "FILE:LINE:COLUMN: error: ..." (docs/scenarios.md).
  *
  * Layer: cli (top; may include every other layer).
  */

@@ -17,14 +17,15 @@
 #include "scenario/run.h"       // gh_run
 #include "scenario/scenario.h"  // gh_scenario_load
 
-/* The scenario layer writes "FILE:LINE:COLUMN: error: WHAT"; our messages
- * already start with "gilheap: error: ", so the inner "error: " goes. */
+/* A problem in a file is printed as the scenario layer writes it,
+ * "FILE:LINE:COLUMN: error: WHAT" (docs/scenarios.md, the form editors and
+ * build tools jump to); any other problem as "gilheap: error: WHAT". */
 int gh__cli_diag(int status, const struct gh_diag *d)
 {
-    const char *inner = strstr(d->msg, ": error: ");
-    if (inner)
-        return gh__cli_error(status, "%.*s: %s", (int)(inner - d->msg), d->msg,
-                             inner + strlen(": error: "));
+    if (strstr(d->msg, ": error: ")) {
+        fprintf(stderr, "%s\n", d->msg);
+        return status;
+    }
     return gh__cli_error(status, "%s", d->msg[0] ? d->msg : "(no message)");
 }
 

@@ -162,6 +162,7 @@ static void ep_next(struct eparser *p)
                 v = v * 10 + d;
             j++;
         }
+        t.kind = T_INT; /* so tok_desc shows its text, not "the end" */
         if (is_ident_char(s[j]) || s[j] == '.') {
             while (is_ident_char(s[j]) || s[j] == '.')
                 j++;

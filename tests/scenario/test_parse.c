@@ -585,8 +585,10 @@ Test(scenario_checks, check_errors_point_inside_the_check, .timeout = 10)
     CHECK_ERR("  - 1 && 2", 7, "use `and`");
     CHECK_ERR("  - count list.pop", 11, "expected `(` after count");
     CHECK_ERR("  - count(3)", 11, "expected an op name inside count()");
-    CHECK_ERR("  - 99999999999999999999 > 0", 5, "too large");
-    CHECK_ERR("  - 12abc > 0", 5, "expected a decimal integer");
+    /* Before: both named "the end of the check" instead of the number. */
+    CHECK_ERR("  - 99999999999999999999 > 0", 5, "the integer `99999999999999999999` is too large");
+    CHECK_ERR("  - 12abc > 0", 5, "expected a decimal integer, found `12abc`");
+    CHECK_ERR("  - len(L) == 1.5", 15, "expected a decimal integer, found `1.5`");
     CHECK_ERR("  - \"\"", 6, "empty check");
     CHECK_ERR("  - 'len(L) '' 1'", 13, "unexpected character `'`");
     CHECK_ERR("  - \"1 +\\t\\u00e9 2\"", 11, "unexpected byte 0xc3");
