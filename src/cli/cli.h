@@ -135,6 +135,7 @@ struct gh_cli_plot_point {
     int series;                     /* index in gh_cli_plot.series */
     int threads;
     double median, min, max;        /* ops/s over the repeats */
+    bool failed;                    /* a check failed or hazards were found */
 };
 
 struct gh_cli_plot {
@@ -148,7 +149,17 @@ struct gh_cli_plot {
     int nthreads;
     unsigned repeat;
     long cores;                     /* online cores; <= 0 unknown */
+    const bool *unsafe;             /* per series: unsafe by construction */
+    const char *subtitle;           /* duration, repeats, seed, machine, version */
 };
+
+/* The style of a strategy in every figure: its colour, marker (a filled
+ * gnuplot point type; the hollow one is pointtype - 1) and dash type. */
+struct gh_cli_plot_style {
+    const char *color;
+    int pointtype, dashtype;
+};
+void gh__cli_plot_style(const char *strategy, struct gh_cli_plot_style *out);
 
 /* Draws the plot with gnuplot (data and script in a temporary directory,
  * removed afterwards) and writes p->file whole or not at all. Returns 0, or

@@ -30,6 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/config.h"        // GH_VERSION, GH_GIT_COMMIT
 #include "cli/cli.h"
 #include "report/report.h"      // gh_report_*
 #include "scenario/scenario.h"  // gh_scenario_load
@@ -528,8 +529,33 @@ static int plot(const struct cmp *c, const struct row *rows, int nrows)
         pts[n].median = rows[i].median;
         pts[n].min = rows[i].min;
         pts[n].max = rows[i].max;
+        pts[n].failed = rows[i].checks == 1 || rows[i].status == CELL_FAILED ||
+                        rows[i].status == CELL_HAZARDS;
         n++;
     }
+    bool unsafe[GH_CLI_MAX_LIST] = {false};
+    for (int s = 0; s < c->npresets && s < GH_CLI_MAX_LIST; s++) {
+        struct gh_strategy st;
+        char e2[256];
+        bool ok = gh_strategy_from_preset(&st, c->presets[s], e2, sizeof e2) == 0;
+        for (int k = 0; ok && k < c->o.nsets; k++)
+            ok = gh_strategy_set(&st, c->o.sets[k], e2, sizeof e2) == 0;
+        unsafe[s] = ok && gh_strategy_unsafe_reason(&st) != NULL;
+    }
+    /* What the figure is made of, under its title. */
+    char subtitle[512], len[64];
+    const struct gh_machine *m = gh_report_machine();
+    if (c->o.duration_text)
+        snprintf(len, sizeof len, "%s", c->o.duration_text);
+    else if (c->o.ops)
+        snprintf(len, sizeof len, "%" PRIu64 " ops/thread", c->o.ops);
+    else
+        snprintf(len, sizeof len, "the scenario's length");
+    snprintf(subtitle, sizeof subtitle, "%s x %u run%s per point, seed %" PRIu64 "%s%s  |  "
+             "%s, %ld cores  |  gilheap %s (%s)", len, c->o.repeat, c->o.repeat == 1 ? "" : "s",
+             c->seed, c->o.nsets ? ", " : "", c->o.nsets ? "--set applied" : "",
+             m->cpu_model[0] ? m->cpu_model : "unknown CPU", m->cores, GH_VERSION,
+             GH_GIT_COMMIT);
     int missing = 0;
     for (int i = 0; i < c->ncells; i++)
         missing += c->cells[i].result == NULL;
@@ -558,6 +584,8 @@ static int plot(const struct cmp *c, const struct row *rows, int nrows)
         .nthreads = c->o.nthreads,
         .repeat = c->o.repeat,
         .cores = gh_report_machine()->cores,
+        .unsafe = unsafe,
+        .subtitle = subtitle,
     };
     int rc = gh__cli_plot_write(&p);
     free(pts);

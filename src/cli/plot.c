@@ -10,13 +10,23 @@
  * gh_report_write_file). The temporary directory is removed in every case.
  *
  * The format comes from FILE's extension: .png (pngcairo, 900x600) or .svg.
+ *
+ * Readable in print and in grey: every preset has its own colour (the
+ * Okabe-Ito palette, safe for colour-blind readers), marker and dash type,
+ * the same in every figure; other names get one from a hash of the name.
+ * Error bars of the strategies are offset sideways so they do not overlap.
+ * A strategy that is unsafe by construction is drawn with hollow markers
+ * and named "(unsafe)"; a point whose checks failed or found hazards is
+ * circled in black and the legend says so.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <math.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,6 +93,37 @@ int gh__cli_plot_check(const char *file)
     return 0;
 }
 
+/* ---- styles -------------------------------------------------------------- */
+
+static const struct {
+    const char *name;
+    struct gh_cli_plot_style style;
+} preset_styles[] = {
+    {"gil", {"#0072B2", 7, 1}},        /* blue, circle, solid */
+    {"gil-ticks", {"#56B4E9", 5, 2}},  /* sky, square, dashed */
+    {"atomic", {"#E69F00", 9, 4}},     /* orange, triangle, dash-dot */
+    {"ft", {"#009E73", 13, 1}},        /* green, diamond, solid */
+    {"locks", {"#CC79A7", 11, 3}},     /* purple, inverted triangle, dotted */
+    {"unsafe", {"#D55E00", 15, 5}},    /* vermillion, pentagon, dash-dot-dot */
+};
+static const char *const other_colors[] = {"#000000", "#F0E442", "#999999", "#8C564B",
+                                           "#17BECF", "#7F7F7F"};
+
+void gh__cli_plot_style(const char *strategy, struct gh_cli_plot_style *out)
+{
+    for (size_t i = 0; i < sizeof preset_styles / sizeof preset_styles[0]; i++)
+        if (strcmp(strategy, preset_styles[i].name) == 0) {
+            *out = preset_styles[i].style;
+            return;
+        }
+    uint32_t h = 2166136261u; /* FNV-1a: the same name, the same style */
+    for (const char *c = strategy; *c; c++)
+        h = (h ^ (unsigned char)*c) * 16777619u;
+    out->color = other_colors[h % (sizeof other_colors / sizeof other_colors[0])];
+    out->pointtype = 5 + 2 * (int)((h >> 8) % 6); /* filled: 5, 7, ..., 15 */
+    out->dashtype = 1 + (int)((h >> 16) % 5);
+}
+
 /* ---- the script -------------------------------------------------------- */
 
 /* `s` as a single-quoted gnuplot string: '' for ', control characters as
@@ -137,13 +178,13 @@ static int write_files(const char *dir, const struct gh_cli_plot *p,
             if (pts[i].series != s)
                 continue;
             if (!any) {
-                fprintf(f, "%s# %s: threads median_ops_per_sec min max\n", blocks ? "\n\n" : "",
-                        p->series[s]);
+                fprintf(f, "%s# %s: threads median_ops_per_sec min max failed\n",
+                        blocks ? "\n\n" : "", p->series[s]);
                 index[s] = blocks++;
                 any = true;
             }
-            fprintf(f, "%d %.9g %.9g %.9g\n", pts[i].threads, pts[i].median, pts[i].min,
-                    pts[i].max);
+            fprintf(f, "%d %.9g %.9g %.9g %d\n", pts[i].threads, pts[i].median, pts[i].min,
+                    pts[i].max, pts[i].failed);
         }
     }
     if (fclose(f) != 0)
@@ -173,7 +214,14 @@ static int write_files(const char *dir, const struct gh_cli_plot *p,
     fprintf(f, "set output '%s'\n", out);
     fputs("set title ", f);
     put_str(f, p->title);
-    fputs(" font 'sans,14'\n", f);
+    fputs(" font 'sans,14' offset 0,-0.3\n", f);
+    if (p->subtitle) {
+        /* Under the title, in the top margin: what the figure was made of. */
+        fputs("set label 90 ", f);
+        put_str(f, p->subtitle);
+        fputs(" at graph 0.5, graph 1.035 center font 'sans,9' textcolor rgb 'gray25'\n", f);
+        fputs("set tmargin 4.5\n", f);
+    }
     if (over) {
         char label[160];
         snprintf(label, sizeof label, "threads (above %ld: oversubscribed, %ld online cores)",
@@ -225,16 +273,55 @@ static int write_files(const char *dir, const struct gh_cli_plot *p,
     fputs("set key below center horizontal box height 0.5 width 1 title ", f);
     put_str(f, keytitle);
     fputc('\n', f);
-    fputs("set bars 2\nset bmargin 7.5\n", f);
+    /* Room under the axis for the x label and the key (three entries a
+     * row, its title and box). */
+    int entries = 0;
+    bool failed_any = false;
+    for (int s = 0; s < p->nseries && s < GH_CLI_MAX_LIST; s++)
+        entries += index[s] >= 0;
+    for (int i = 0; i < p->npoints; i++)
+        failed_any |= pts[i].failed;
+    entries += failed_any;
+    fprintf(f, "set bars 2\nset bmargin %.1f\n", 6.0 + 1.2 * ((entries + 2) / 3));
     fputs("plot", f);
-    int n = 0;
+    int n = 0, nshown = 0;
+    bool any_failed = false;
+    for (int i = 0; i < p->npoints; i++)
+        any_failed |= pts[i].failed;
+    for (int s = 0; s < p->nseries && s < GH_CLI_MAX_LIST; s++)
+        nshown += index[s] >= 0;
+    int k = 0;
     for (int s = 0; s < p->nseries && s < GH_CLI_MAX_LIST; s++) {
         if (index[s] < 0)
             continue;
-        fprintf(f, "%s 'data.dat' index %d using 1:2:3:4 with yerrorlines linewidth 2 "
-                   "pointtype 7 pointsize 1.2 title ", n++ ? ", \\\n    " : "", index[s]);
-        put_str(f, p->series[s]);
+        struct gh_cli_plot_style st;
+        gh__cli_plot_style(p->series[s], &st);
+        bool unsafe = p->unsafe && p->unsafe[s];
+        /* Sideways offset of this series' bars: a factor on a log2 axis, a
+         * shift on a linear one, centred on the true count. */
+        double off = nshown > 1 ? (k - (nshown - 1) / 2.0) / (double)nshown : 0;
+        k++;
+        char xexpr[64];
+        if (logx)
+            snprintf(xexpr, sizeof xexpr, "($1*%.4f)", pow(2.0, 0.22 * off));
+        else
+            snprintf(xexpr, sizeof xexpr, "($1+%.4f)", 0.3 * off);
+        char title[160];
+        snprintf(title, sizeof title, "%s%s", p->series[s],
+                 unsafe && !strstr(p->series[s], "unsafe") ? " (unsafe)" : "");
+        fprintf(f, "%s 'data.dat' index %d using %s:2:3:4 with yerrorlines linewidth 2 "
+                   "linecolor rgb '%s' dashtype %d pointtype %d pointsize 1.3 title ",
+                n++ ? ", \\\n    " : "", index[s], xexpr, st.color, st.dashtype,
+                unsafe ? st.pointtype - 1 : st.pointtype);
+        put_str(f, title);
+        if (any_failed)
+            fprintf(f, ", \\\n    'data.dat' index %d using %s:($5 > 0 ? $2 : 1/0) with points "
+                       "pointtype 6 pointsize 3 linewidth 2 linecolor rgb 'black' notitle",
+                    index[s], xexpr);
     }
+    if (any_failed)
+        fputs(", \\\n    NaN with points pointtype 6 pointsize 2 linewidth 2 linecolor rgb "
+              "'black' title 'checks failed or hazards'", f);
     fputc('\n', f);
     if (fclose(f) != 0)
         return -errno;

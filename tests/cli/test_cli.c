@@ -1022,3 +1022,57 @@ Test(cli_run, out_of_memory_or_threads_is_exit_3, .timeout = 60)
     cr_assert(strstr(err, "gilheap: error: out of threads"), "%s", err);
     free(err);
 }
+
+/* ---- plots -------------------------------------------------------------- */
+
+/* An SVG plot of `strategies` (comma-separated) at 1 and 2 threads, read
+ * whole into a malloc'd string. */
+static char *plot_svg(const char *strategies, const char *set, bool *hazards)
+{
+    char dir[] = "/tmp/gh-test-cli-svg-XXXXXX", file[128];
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(file, sizeof file, "%s/p.svg", dir);
+    struct out o = run(set ? ARGS("compare", SCEN, "--duration", "20ms", "--threads", "1,2",
+                                  "--strategies", strategies, "--plot", file, "--set", set)
+                           : ARGS("compare", SCEN, "--duration", "20ms", "--threads", "1,2",
+                                  "--strategies", strategies, "--plot", file));
+    cr_assert(o.status == 0 || o.status == 1, "status %d: %s", o.status, o.err);
+    if (hazards)
+        *hazards = strstr(o.out, " FAIL ") || strstr(o.out, " hazards ") || strstr(o.out, " failed ");
+    out_free(&o);
+    int fd = open(file, O_RDONLY);
+    cr_assert_geq(fd, 0);
+    char *svg = slurp_fd(fd);
+    close(fd);
+    unlink(file);
+    rmdir(dir);
+    return svg;
+}
+
+/* Before: gnuplot's default colours by position, so a strategy's colour
+ * changed with the list; one marker for all; nothing said what the figure
+ * was made of. */
+Test(cli_run, plot_styles_are_fixed_and_the_figure_says_what_it_shows, .timeout = 60)
+{
+    char *a = plot_svg("ft,gil", NULL, NULL);
+    char *b = plot_svg("atomic,locks,ft", NULL, NULL);
+    /* ft is the same green (#009E73) wherever it stands in the list. */
+    cr_assert(strstr(a, "rgb(  0, 158, 115)"), "ft's colour missing from the first plot");
+    cr_assert(strstr(b, "rgb(  0, 158, 115)"), "ft's colour missing from the second plot");
+    cr_assert(strstr(a, "rgb(  0, 114, 178)"), "gil's colour (#0072B2) missing");
+    cr_assert(!strstr(b, "rgb(  0, 114, 178)"), "gil's colour in a plot without gil");
+    cr_assert(strstr(a, "seed 1") && strstr(a, "gilheap "), "no subtitle");
+    cr_assert(strstr(a, "20ms x 1 run per point"), "the subtitle gives the duration");
+    free(a);
+    free(b);
+    /* A strategy unsafe by construction is named so in the key (and drawn
+     * hollow); its cells that found hazards are circled and the key says so. */
+    bool hazards;
+    char *c = plot_svg("atomic", "rc=plain", &hazards);
+    cr_assert(strstr(c, "atomic (unsafe)"), "the unsafe strategy is not named so");
+    if (hazards)
+        cr_assert(strstr(c, "checks failed or hazards"), "failed cells are not in the key");
+    else
+        cr_assert(!strstr(c, "checks failed or hazards"), "no cell failed, yet the key says so");
+    free(c);
+}
