@@ -1,0 +1,162 @@
+/* runner.c - what the runner itself costs per op.
+ *
+ * The worker loop (scenario/worker.fl.c) wraps every op in the same
+ * bookkeeping: the op's choice (a script step or a weighted pick), the
+ * switch point, the op's counters, the latency sample's clock reads. This
+ * times the cheapest op, `list.len` of a global list, through the real
+ * runner (gh_run of a one-op script, one thread, ITERS ops) next to a bare
+ * C loop doing what the op itself does (the global's slot read, the
+ * checked mode's poison test and the kind test, the length's relaxed load
+ * added to a sink in memory), K alternating rounds in one process. The
+ * difference of the medians is the runner's cost per op; it is printed
+ * with the latency sample off (0) and every 16th op timed, so the second
+ * row minus the first is what the sampling costs.
+ *
+ * usage: runner [ITERS] [ROUNDS] [PRESET,...]   (defaults 20000000, 7, gil)
+ */
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/atomic.h"
+#include "base/clock.h"
+#include "object/object.h"
+#include "scenario/run.h"
+
+#define MAX_ROUNDS 64
+#define MAX_PRESETS 8
+
+static const char scenario_text[] =
+    "name: runner-cost\n"
+    "threads: 1\n"
+    "ops: 1000\n"
+    "setup:\n"
+    "  L: {type: list, items: 3}\n"
+    "script:\n"
+    "  - {op: list.len, on: L}\n";
+
+/* A list's head as containers.h lays it out (the object, then ob_size). */
+struct bare_list { gh_object ob; int64_t ob_size; };
+static const struct gh_type bare_list_type = {.tp_name = "list", .kind = GH_KIND_LIST};
+
+/* What the op does, by hand: the global's slot, the poison test (a freed
+ * object's type is gh_freed_type), the kind test, the length's relaxed
+ * load into a sink in memory. The slot array passes through an empty asm
+ * each iteration, so nothing is hoisted out of the loop. */
+static GH_NOINLINE double bare_len(gh_object **globals, uint64_t *sink, uint64_t iters)
+{
+    uint64_t t0 = gh_now_ns();
+    for (uint64_t i = 0; i < iters; i++) {
+        __asm__ volatile("" : "+r"(globals));
+        gh_object *o = globals[0];
+        if (!o || o->ob_type == &gh_freed_type || o->ob_type->kind != GH_KIND_LIST)
+            abort();
+        *sink += (uint64_t)gh_atomic_load_relaxed_i64(&((struct bare_list *)(void *)o)->ob_size);
+        GH_COMPILER_BARRIER();
+    }
+    return (double)(gh_now_ns() - t0) / (double)iters;
+}
+
+/* ns per op of one run through gh_run: the measured phase (the worker's
+ * own clock reads) over the ops it did. */
+static double through_runner(struct gh_scenario *s, const char *preset, uint64_t iters,
+                             unsigned sample)
+{
+    struct gh_run_config cfg;
+    struct gh_result res;
+    struct gh_diag d = {{0}};
+    char err[256];
+    memset(&cfg, 0, sizeof cfg);
+    if (gh_strategy_from_preset(&cfg.strategy, preset, err, sizeof err) != 0) {
+        fprintf(stderr, "runner: %s\n", err);
+        exit(2);
+    }
+    cfg.threads = 1;
+    cfg.ops_per_thread = iters;
+    cfg.seed = 1;
+    cfg.seed_given = true;
+    cfg.latency_sample = sample;
+    cfg.check = -1;
+    memset(&res, 0, sizeof res);
+    if (gh_run(s, &cfg, &res, &d) != 0) {
+        fprintf(stderr, "runner: %s\n", d.msg);
+        exit(2);
+    }
+    if (res.status != GH_STATUS_OK || res.total_ops != iters ||
+        res.op[GH_OP_LIST_LEN].done != iters) {
+        fprintf(stderr, "runner: the run did not do %" PRIu64 " list.len ops\n", iters);
+        exit(1);
+    }
+    double ns = (double)res.wall_ns / (double)iters;
+    gh_result_free(&res);
+    return ns;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double med(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return v[n / 2];
+}
+
+int main(int argc, char **argv)
+{
+    uint64_t iters = argc > 1 ? strtoull(argv[1], NULL, 10) : 20000000u;
+    int rounds = argc > 2 ? atoi(argv[2]) : 7;
+    char presets_buf[256];
+    snprintf(presets_buf, sizeof presets_buf, "%s", argc > 3 ? argv[3] : "gil");
+    if (iters == 0 || rounds < 1 || rounds > MAX_ROUNDS) {
+        fprintf(stderr, "usage: runner [ITERS>0] [ROUNDS 1..%d] [PRESET,...]\n", MAX_ROUNDS);
+        return 2;
+    }
+    const char *presets[MAX_PRESETS];
+    int np = 0;
+    for (char *p = strtok(presets_buf, ","); p && np < MAX_PRESETS; p = strtok(NULL, ","))
+        presets[np++] = p;
+
+    struct gh_diag d = {{0}};
+    struct gh_scenario *s = gh_scenario_parse(scenario_text, strlen(scenario_text),
+                                              "runner-cost.yaml", &d);
+    if (!s || gh_scenario_assign_threads(s, 1, &d) != 0) {
+        fprintf(stderr, "runner: %s\n", d.msg);
+        return 2;
+    }
+
+    static struct bare_list bl = {{1, &bare_list_type}, 3};
+    gh_object *bare_globals[1] = {(gh_object *)(void *)&bl};
+    uint64_t sink = 0;
+
+    static double run0[MAX_PRESETS][MAX_ROUNDS], run16[MAX_PRESETS][MAX_ROUNDS];
+    static double bare[MAX_ROUNDS];
+    for (int r = 0; r < rounds; r++) {
+        for (int p = 0; p < np; p++) {
+            run0[p][r] = through_runner(s, presets[p], iters, 0);
+            run16[p][r] = through_runner(s, presets[p], iters, 16);
+        }
+        bare[r] = bare_len(bare_globals, &sink, iters);
+    }
+
+    printf("runner cost: list.len through gh_run (1 thread, a one-op script) vs a bare loop, "
+           "%" PRIu64 " ops, %d alternating rounds (medians, min-max)\n", iters, rounds);
+    printf("%-10s %-22s %10s %17s %14s\n", "strategy", "loop", "ns/op", "min-max",
+           "runner ns/op");
+    double b = med(bare, rounds);
+    printf("%-10s %-22s %10.2f %8.2f-%-8.2f %14s\n", "-", "bare", b, bare[0], bare[rounds - 1],
+           "-");
+    for (int p = 0; p < np; p++) {
+        double m0 = med(run0[p], rounds), m16 = med(run16[p], rounds);
+        printf("%-10s %-22s %10.2f %8.2f-%-8.2f %14.2f\n", presets[p], "runner, no latency",
+               m0, run0[p][0], run0[p][rounds - 1], m0 - b);
+        printf("%-10s %-22s %10.2f %8.2f-%-8.2f %14.2f\n", presets[p], "runner, latency 1/16",
+               m16, run16[p][0], run16[p][rounds - 1], m16 - b);
+    }
+    gh_scenario_free(s);
+    return (int)(sink & 0); /* sink is read: the stores stay */
+}
