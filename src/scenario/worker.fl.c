@@ -1036,8 +1036,10 @@ static bool exec_dict_iter(struct gh_worker *w, struct gh_tstate *ts, gh_object 
     }
 }
 
-/* Executes one op; false when it failed (the model's IndexError/KeyError). */
-static bool exec_op_raw(struct gh_worker *w, struct gh_tstate *ts, const struct gh_op *op,
+/* Executes one op; false when it failed (the model's IndexError/KeyError).
+ * Inlined into the measured loop's fast copies (no call, no argument
+ * passing, no prologue per op); everything else calls exec_op_outline. */
+GH_INLINE bool exec_op_raw(struct gh_worker *w, struct gh_tstate *ts, const struct gh_op *op,
                         gh_object **globals, gh_stackref *locals, struct gh_rng *rng,
                         struct gh_trace_snapshot **snaps)
 {
@@ -1181,6 +1183,14 @@ static bool exec_op_raw(struct gh_worker *w, struct gh_tstate *ts, const struct 
     }
 }
 
+static GH_NOINLINE bool exec_op_outline(struct gh_worker *w, struct gh_tstate *ts,
+                                        const struct gh_op *op, gh_object **globals,
+                                        gh_stackref *locals, struct gh_rng *rng,
+                                        struct gh_trace_snapshot **snaps)
+{
+    return exec_op_raw(w, ts, op, globals, locals, rng, snaps);
+}
+
 /* The checked mode: the op runs with a way back. A memory fault inside it
  * (an unprotected strategy read a pointer another thread was freeing) is
  * a hazard: the fault handler (run.c) jumps back here, the op is abandoned
@@ -1198,7 +1208,7 @@ static GH_NOINLINE bool exec_op_checked(struct gh_worker *w, struct gh_tstate *t
         return false;
     }
     ts->fault_jmp = &jb;
-    bool ok = exec_op_raw(w, ts, op, globals, locals, rng, snaps);
+    bool ok = exec_op_outline(w, ts, op, globals, locals, rng, snaps);
     ts->fault_jmp = NULL;
     return ok;
 }
@@ -1209,7 +1219,7 @@ GH_INLINE bool exec_op(struct gh_worker *w, struct gh_tstate *ts, const struct g
 {
     if (GH_UNLIKELY(gh_model.checked))
         return exec_op_checked(w, ts, op, globals, locals, rng, snaps);
-    return exec_op_raw(w, ts, op, globals, locals, rng, snaps);
+    return exec_op_outline(w, ts, op, globals, locals, rng, snaps);
 }
 
 /* While tracing, the op's allocations are charged to its line. */
@@ -1237,6 +1247,113 @@ static void run_untimed(struct gh_worker *w, struct gh_tstate *ts, const struct 
             ok ? w->res->op[k].done++ : w->res->op[k].failed++;
         gh_switch_point(ts);
     }
+}
+
+/* The measured loop's state: what worker_main set up, in one place. */
+struct loop {
+    struct gh_worker *w;
+    struct gh_tstate *ts;
+    const struct gh_role *role;
+    gh_object **globals;
+    gh_stackref *locals;
+    struct gh_rng *rng, *choice;
+    struct gh_trace_snapshot **snaps;
+    const uint64_t *cumulative;  /* the mix's running sums of weights */
+    const char *file;
+    uint64_t limit;              /* ops; UINT64_MAX in duration mode */
+    uint64_t period;             /* latency sample: time every period-th op; 0 none */
+    const int *stop;             /* run->stop */
+};
+
+/* How the loop picks its next op; fixed for a run. */
+enum pick {
+    PICK_SCRIPT,   /* the script's next step */
+    PICK_ONE,      /* a mix of one op: always it, no draw */
+    PICK_EQUAL,    /* a mix of equal weights: one draw below the op count */
+    PICK_WEIGHTED, /* a draw below the total weight, then the running sums */
+};
+
+/* The stop flag is read before the first op and then every this many ops
+ * (and before each timed op): a stop asked for in the middle of a stretch
+ * lets the worker finish it, under a microsecond of ops. */
+#define STOP_CHECK_EVERY 16
+
+/* The measured phase: ops until the limit or the stop flag, each counted
+ * and followed by a switch point; ops 0, period, 2*period... timed. Always
+ * inlined with `hooks` constant: the fast copy has the op executors inlined
+ * and no hook; the other calls them through exec_op. The counters are the
+ * worker's result's, which the ops' expressions (count(), failed()) read
+ * as they go. */
+GH_INLINE uint64_t measured_loop(const struct loop *L, const enum pick pick, const bool hooks)
+{
+    struct gh_worker *w = L->w;
+    struct gh_tstate *ts = L->ts;
+    gh_object **globals = L->globals;
+    gh_stackref *locals = L->locals;
+    struct gh_rng *rng = L->rng, *choice = L->choice;
+    struct gh_trace_snapshot **snaps = L->snaps;
+    const uint64_t *cumulative = L->cumulative;
+    const char *file = L->file;
+    const uint64_t limit = L->limit, period = L->period;
+    struct gh_op_result *results = w->res->op;
+    const struct gh_op *ops = L->role->ops;
+    const int nops = L->role->nops;
+    const uint64_t total_weight = L->role->total_weight;
+    uint64_t n = 0, next_timed = period ? 0 : UINT64_MAX; /* time ops 0, period, 2*period... */
+    int next = 0;
+    /* The next op, as the role's pick says. The weighted pick counts the
+     * running sums at or below the draw with no early exit: the index
+     * the first sum above it has, without a mispredicted branch per op. */
+#define NEXT_OP(op)                                                                        do {                                                                                       if (pick == PICK_SCRIPT) {                                                                 if (next == nops) { /* the script starts again: a new pass */                              next = 0;                                                                              w->pass++;                                                                         }                                                                                      (op) = &ops[next++];                                                               } else if (pick == PICK_ONE) {                                                             (op) = ops;                                                                        } else if (pick == PICK_EQUAL) {                                                           (op) = &ops[gh_rng_below(choice, (uint64_t)nops)];                                 } else {                                                                                   uint64_t r_ = gh_rng_below(choice, total_weight);                                      int i_ = 0;                                                                            for (int j_ = 0; j_ < nops - 1; j_++)                                                      i_ += cumulative[j_] <= r_;                                                        (op) = &ops[i_];                                                                   }                                                                                      if (hooks)                                                                                 trace_site(ts, file, (op));                                                    } while (0)
+    while (n < limit && !gh_atomic_load_relaxed_int(L->stop)) {
+        const struct gh_op *op;
+        if (GH_UNLIKELY(n == next_timed)) {
+            /* Timed: the op through exec_op (a call, as the clock reads
+             * around it are). */
+            NEXT_OP(op);
+            struct gh_op_result *or = &results[op->kind];
+            next_timed += period;
+            uint64_t t0 = gh_now_ns();
+            bool ok = exec_op(w, ts, op, globals, locals, rng, snaps);
+            gh_hist_add(&or->latency, gh_now_ns() - t0);
+            ok ? or->done++ : or->failed++;
+            n++;
+            gh_switch_point(ts);
+            continue;
+        }
+        /* A stretch of untimed ops: up to the next timed one, the limit or
+         * STOP_CHECK_EVERY ops, whichever comes first. */
+        uint64_t until = limit - n < STOP_CHECK_EVERY ? limit : n + STOP_CHECK_EVERY;
+        if (next_timed < until)
+            until = next_timed;
+        do {
+            NEXT_OP(op);
+            struct gh_op_result *or = &results[op->kind];
+            bool ok = hooks ? exec_op(w, ts, op, globals, locals, rng, snaps)
+                            : exec_op_raw(w, ts, op, globals, locals, rng, snaps);
+            if (GH_LIKELY(ok))
+                or->done++;
+            else
+                or->failed++;
+            gh_switch_point(ts);
+        } while (++n < until);
+    }
+#undef NEXT_OP
+    return n;
+}
+
+/* The loop without hooks, the op executors inlined into it; and the loop
+ * with them (the checked mode, tracing), which calls them. The pick is a
+ * test of a loop-invariant value, predicted every time: one copy of the
+ * executors for every pick keeps the flavour's code small. */
+static GH_NOINLINE uint64_t measured_loop_fast(const struct loop *L, enum pick pick)
+{
+    return measured_loop(L, pick, false);
+}
+
+static GH_NOINLINE uint64_t measured_loop_hooks(const struct loop *L, enum pick pick)
+{
+    return measured_loop(L, pick, true);
 }
 
 static void *worker_main(void *arg)
@@ -1287,41 +1404,24 @@ static void *worker_main(void *arg)
      * end: the thread holds the GIL or is attached while it writes the
      * pointer, the census reads it with the GIL or the world stopped. */
     w->census_frame = locals;
-    const uint64_t limit = run->once ? (uint64_t)role->nops : run->ops_limit;
-    const uint64_t period = run->latency_sample;
-    uint64_t n = 0, next_timed = period ? 0 : UINT64_MAX; /* time ops 0, period, 2*period... */
-    int next = 0;
-    while (n < limit && !gh_atomic_load_relaxed_int(&run->stop)) {
-        const struct gh_op *op;
-        if (role->script) {
-            if (next == role->nops) { /* the script starts again: a new pass */
-                next = 0;
-                w->pass++;
-            }
-            op = &role->ops[next++];
-        } else {
-            uint64_t r = gh_rng_below(&choice, role->total_weight);
-            int i = 0;
-            while (cumulative[i] <= r)
-                i++;
-            op = &role->ops[i];
-        }
-        trace_site(ts, file, op);
-        struct gh_op_result *or = &res->op[op->kind];
-        if (GH_UNLIKELY(n == next_timed)) {
-            next_timed += period;
-            uint64_t t0 = gh_now_ns();
-            bool ok = exec_op(w, ts, op, globals, locals, &rng, snaps);
-            gh_hist_add(&or->latency, gh_now_ns() - t0);
-            ok ? or->done++ : or->failed++;
-        } else if (exec_op(w, ts, op, globals, locals, &rng, snaps)) {
-            or->done++;
-        } else {
-            or->failed++;
-        }
-        n++;
-        gh_switch_point(ts);
-    }
+    struct loop L = {
+        .w = w, .ts = ts, .role = role, .globals = globals, .locals = locals, .rng = &rng,
+        .choice = &choice, .snaps = snaps, .cumulative = cumulative, .file = file,
+        .limit = run->once ? (uint64_t)role->nops : run->ops_limit,
+        .period = run->latency_sample, .stop = &run->stop,
+    };
+    /* What is fixed for the run is decided here, once: the checked mode
+     * and tracing (a trace.* op in the scenario, or tracing already on)
+     * need the loop with the hooks, every other run the fast one; a mix of
+     * one op needs no draw (`choice` picks ops and nothing else), a mix of
+     * equal weights draws below the op count (the same index as the
+     * weighted scan: floor(floor(x*n*w)/w) = floor(x*n)). */
+    const bool hooks = gh_model.checked || run->s->tracing || gh__trace_enabled_relaxed();
+    enum pick pick = role->script ? PICK_SCRIPT : role->nops == 1 ? PICK_ONE : PICK_EQUAL;
+    for (int i = 1; pick == PICK_EQUAL && i < role->nops; i++)
+        if (role->ops[i].weight != role->ops[0].weight)
+            pick = PICK_WEIGHTED;
+    uint64_t n = hooks ? measured_loop_hooks(&L, pick) : measured_loop_fast(&L, pick);
     w->t_stop = gh_now_ns();
     res->ops = n;
     w->census_frame = NULL; /* its after ops hold what no root shows */
