@@ -8,9 +8,11 @@
  *
  * The ops of the object model (attributes, sets, tuples, strings, weak
  * references, calls, is/==, show/assert, tracing) run in the same switch;
- * an op the measured loop does not use costs it nothing. The one addition
- * to the loop is a test of the tracing flag (a relaxed load, predicted not
- * taken): while tracing, each op's allocations are charged to its line.
+ * an op the measured loop does not use costs it nothing. What is fixed for
+ * a run (the checked mode, tracing, how ops are picked) is decided once:
+ * the loop of a run without the checked mode or tracing has the executors
+ * inlined and no hook (measured_loop_fast); while tracing, each op's
+ * allocations are charged to its line (measured_loop_hooks).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -1278,10 +1280,36 @@ enum pick {
  * lets the worker finish it, under a microsecond of ops. */
 #define STOP_CHECK_EVERY 16
 
+/* The next op, as the role's pick says (`next`: the script's next step).
+ * The weighted pick counts the running sums at or below the draw with no
+ * early exit: the index of the first sum above it, without a mispredicted
+ * branch per op. */
+GH_INLINE const struct gh_op *next_op(const enum pick pick, const struct loop *L,
+                                      struct gh_worker *w, int *next)
+{
+    const struct gh_role *role = L->role;
+    if (pick == PICK_SCRIPT) {
+        if (*next == role->nops) { /* the script starts again: a new pass */
+            *next = 0;
+            w->pass++;
+        }
+        return &role->ops[(*next)++];
+    }
+    if (pick == PICK_ONE)
+        return role->ops;
+    if (pick == PICK_EQUAL)
+        return &role->ops[gh_rng_below(L->choice, (uint64_t)role->nops)];
+    uint64_t r = gh_rng_below(L->choice, role->total_weight);
+    int i = 0;
+    for (int j = 0; j < role->nops - 1; j++)
+        i += L->cumulative[j] <= r;
+    return &role->ops[i];
+}
+
 /* The measured phase: ops until the limit or the stop flag, each counted
  * and followed by a switch point; ops 0, period, 2*period... timed. Always
  * inlined with `hooks` constant: the fast copy has the op executors inlined
- * and no hook; the other calls them through exec_op. The counters are the
+ * and no hook; the other calls them through exec_op, as timed ops do. The counters are the
  * worker's result's, which the ops' expressions (count(), failed()) read
  * as they go. */
 GH_INLINE uint64_t measured_loop(const struct loop *L, const enum pick pick, const bool hooks)
@@ -1290,27 +1318,21 @@ GH_INLINE uint64_t measured_loop(const struct loop *L, const enum pick pick, con
     struct gh_tstate *ts = L->ts;
     gh_object **globals = L->globals;
     gh_stackref *locals = L->locals;
-    struct gh_rng *rng = L->rng, *choice = L->choice;
+    struct gh_rng *rng = L->rng;
     struct gh_trace_snapshot **snaps = L->snaps;
-    const uint64_t *cumulative = L->cumulative;
     const char *file = L->file;
     const uint64_t limit = L->limit, period = L->period;
     struct gh_op_result *results = w->res->op;
-    const struct gh_op *ops = L->role->ops;
-    const int nops = L->role->nops;
-    const uint64_t total_weight = L->role->total_weight;
     uint64_t n = 0, next_timed = period ? 0 : UINT64_MAX; /* time ops 0, period, 2*period... */
     int next = 0;
-    /* The next op, as the role's pick says. The weighted pick counts the
-     * running sums at or below the draw with no early exit: the index
-     * the first sum above it has, without a mispredicted branch per op. */
-#define NEXT_OP(op)                                                                        do {                                                                                       if (pick == PICK_SCRIPT) {                                                                 if (next == nops) { /* the script starts again: a new pass */                              next = 0;                                                                              w->pass++;                                                                         }                                                                                      (op) = &ops[next++];                                                               } else if (pick == PICK_ONE) {                                                             (op) = ops;                                                                        } else if (pick == PICK_EQUAL) {                                                           (op) = &ops[gh_rng_below(choice, (uint64_t)nops)];                                 } else {                                                                                   uint64_t r_ = gh_rng_below(choice, total_weight);                                      int i_ = 0;                                                                            for (int j_ = 0; j_ < nops - 1; j_++)                                                      i_ += cumulative[j_] <= r_;                                                        (op) = &ops[i_];                                                                   }                                                                                      if (hooks)                                                                                 trace_site(ts, file, (op));                                                    } while (0)
     while (n < limit && !gh_atomic_load_relaxed_int(L->stop)) {
         const struct gh_op *op;
         if (GH_UNLIKELY(n == next_timed)) {
-            /* Timed: the op through exec_op (a call, as the clock reads
-             * around it are). */
-            NEXT_OP(op);
+            /* Timed: the op through exec_op, a call (its sample is the
+             * op, the call and the two clock reads). */
+            op = next_op(pick, L, w, &next);
+            if (hooks)
+                trace_site(ts, file, op);
             struct gh_op_result *or = &results[op->kind];
             next_timed += period;
             uint64_t t0 = gh_now_ns();
@@ -1327,7 +1349,9 @@ GH_INLINE uint64_t measured_loop(const struct loop *L, const enum pick pick, con
         if (next_timed < until)
             until = next_timed;
         do {
-            NEXT_OP(op);
+            op = next_op(pick, L, w, &next);
+            if (hooks)
+                trace_site(ts, file, op);
             struct gh_op_result *or = &results[op->kind];
             bool ok = hooks ? exec_op(w, ts, op, globals, locals, rng, snaps)
                             : exec_op_raw(w, ts, op, globals, locals, rng, snaps);
@@ -1338,7 +1362,6 @@ GH_INLINE uint64_t measured_loop(const struct loop *L, const enum pick pick, con
             gh_switch_point(ts);
         } while (++n < until);
     }
-#undef NEXT_OP
     return n;
 }
 
