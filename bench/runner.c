@@ -9,8 +9,9 @@
  * checked mode's poison test and the kind test, the length's relaxed load
  * added to a sink in memory), K alternating rounds in one process. The
  * difference of the medians is the runner's cost per op; it is printed
- * with the latency sample off (0) and every 16th op timed, so the second
- * row minus the first is what the sampling costs.
+ * with the latency sample off (0), at the CLI's default (every 1024th op
+ * timed) and at every 16th op, so a row minus the first is what that
+ * sampling costs.
  *
  * Each is timed two ways: wall-clock (the run's own measured phase; the
  * bare loop's clock reads) and CPU time (the process's around gh_run: the
@@ -20,7 +21,7 @@
  * thread was descheduled, so its spread is smaller; the runner's cost is
  * computed from it.
  *
- * usage: runner [ITERS] [ROUNDS] [PRESET,...]   (defaults 20000000, 7, gil)
+ * usage: runner [ITERS] [ROUNDS] [PRESET,...]   (defaults 10000000, 7, gil)
  */
 #include <inttypes.h>
 #include <pthread.h>
@@ -144,14 +145,14 @@ static double row(const char *strategy, const char *loop, const struct both *v, 
     char diff[32] = "-";
     if (bare_cpu > 0)
         snprintf(diff, sizeof diff, "%.2f", mc - bare_cpu);
-    printf("%-10s %-21s %8.2f %7.2f-%-7.2f %8.2f %7.2f-%-7.2f %10s\n", strategy, loop, mw,
+    printf("%-10s %-22s %8.2f %7.2f-%-7.2f %8.2f %7.2f-%-7.2f %10s\n", strategy, loop, mw,
            wall[0], wall[n - 1], mc, cpu[0], cpu[n - 1], diff);
     return mc;
 }
 
 int main(int argc, char **argv)
 {
-    uint64_t iters = argc > 1 ? strtoull(argv[1], NULL, 10) : 20000000u;
+    uint64_t iters = argc > 1 ? strtoull(argv[1], NULL, 10) : 10000000u;
     int rounds = argc > 2 ? atoi(argv[2]) : 7;
     char presets_buf[256];
     snprintf(presets_buf, sizeof presets_buf, "%s", argc > 3 ? argv[3] : "gil");
@@ -177,10 +178,12 @@ int main(int argc, char **argv)
     uint64_t sink = 0;
 
     static struct both run0[MAX_PRESETS][MAX_ROUNDS], run16[MAX_PRESETS][MAX_ROUNDS];
+    static struct both run1024[MAX_PRESETS][MAX_ROUNDS];
     static struct both bare[MAX_ROUNDS];
     for (int r = 0; r < rounds; r++) {
         for (int p = 0; p < np; p++) {
             run0[p][r] = through_runner(s, presets[p], iters, 0);
+            run1024[p][r] = through_runner(s, presets[p], iters, 1024);
             run16[p][r] = through_runner(s, presets[p], iters, 16);
         }
         bare[r] = bare_len(bare_globals, &sink, iters);
@@ -188,11 +191,12 @@ int main(int argc, char **argv)
 
     printf("runner cost: list.len through gh_run (1 thread, a one-op script) vs a bare loop, "
            "%" PRIu64 " ops, %d alternating rounds (medians, min-max)\n", iters, rounds);
-    printf("%-10s %-21s %8s %15s %8s %15s %10s\n", "strategy", "loop", "wall ns", "min-max",
+    printf("%-10s %-22s %8s %15s %8s %15s %10s\n", "strategy", "loop", "wall ns", "min-max",
            "cpu ns", "min-max", "runner ns");
     double bare_cpu = row("-", "bare", bare, rounds, 0);
     for (int p = 0; p < np; p++) {
         row(presets[p], "runner, no latency", run0[p], rounds, bare_cpu);
+        row(presets[p], "runner, latency 1/1024", run1024[p], rounds, bare_cpu);
         row(presets[p], "runner, latency 1/16", run16[p], rounds, bare_cpu);
     }
     printf("runner ns: the row's median CPU ns/op minus the bare loop's\n");
