@@ -1,10 +1,13 @@
 /* test_run.c - the runner, parameterized over every preset: determinism of
  * the op sequence, checks and status, exact lock counts, teardown. */
+#define _GNU_SOURCE
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
+#include <sched.h>
 #include <unistd.h>
 
 #include "alloc/trace.h"
@@ -336,6 +339,43 @@ Test(run, script_steps_in_order, .timeout = 60)
         cr_assert_eq(timed, k & 1 ? 0 : (4003 + 6) / 7, "run %d: ops 0, 7, 14... timed", k);
         gh_result_free(&r);
     }
+    gh_scenario_free(s);
+}
+
+/* --cpus: the run keeps the list (worker i on cpus[i % n]), the main
+ * thread's own affinity is what it was afterwards, and a CPU out of range
+ * is refused before anything runs. */
+Test(run, pinning_is_recorded_and_undone, .timeout = 30)
+{
+    struct gh_scenario *s = parse(mixed);
+    cpu_set_t before, after;
+    cr_assert_eq(pthread_getaffinity_np(pthread_self(), sizeof before, &before), 0);
+    int first = -1;
+    for (int c = 0; c < CPU_SETSIZE && first < 0; c++)
+        if (CPU_ISSET(c, &before))
+            first = c;
+    int cpus[2] = {first, first};
+    struct gh_run_config cfg;
+    struct gh_result r;
+    struct gh_diag d;
+    config(&cfg, "gil", 2, 2000, 1);
+    cfg.cpus = cpus;
+    cfg.ncpus = 2;
+    cr_assert_eq(gh_run(s, &cfg, &r, &d), 0, "%s", d.msg);
+    cr_assert_eq(r.status, GH_STATUS_OK);
+    cr_assert_eq(r.ncpus, 2);
+    cr_assert_eq(r.cpus[0], first);
+    cr_assert_eq(r.cpus[1], first);
+    cr_assert_eq(pthread_getaffinity_np(pthread_self(), sizeof after, &after), 0);
+    cr_assert(CPU_EQUAL(&before, &after), "the main thread's affinity was not restored");
+    gh_result_free(&r);
+    cr_assert_null(r.cpus);
+
+    int bad[1] = {CPU_SETSIZE};
+    cfg.cpus = bad;
+    cfg.ncpus = 1;
+    cr_assert_eq(gh_run(s, &cfg, &r, &d), -1);
+    cr_assert(strstr(d.msg, "out of range"), "%s", d.msg);
     gh_scenario_free(s);
 }
 
