@@ -1280,30 +1280,40 @@ enum pick {
  * lets the worker finish it, under a microsecond of ops. */
 #define STOP_CHECK_EVERY 16
 
+/* What the pick reads, copied out of the role once: through the loop's
+ * pointers the compiler would load them again after every op (an op may
+ * write memory). */
+struct pick_state {
+    const struct gh_op *ops;
+    int nops;
+    uint64_t total_weight;
+    const uint64_t *cumulative;  /* the mix's running sums of weights */
+    struct gh_rng *choice;
+};
+
 /* The next op, as the role's pick says (`next`: the script's next step).
  * The weighted pick counts the running sums at or below the draw with no
  * early exit: the index of the first sum above it, without a mispredicted
  * branch per op. */
-GH_INLINE const struct gh_op *next_op(const enum pick pick, const struct loop *L,
+GH_INLINE const struct gh_op *next_op(const enum pick pick, const struct pick_state p,
                                       struct gh_worker *w, int *next)
 {
-    const struct gh_role *role = L->role;
     if (pick == PICK_SCRIPT) {
-        if (*next == role->nops) { /* the script starts again: a new pass */
+        if (*next == p.nops) { /* the script starts again: a new pass */
             *next = 0;
             w->pass++;
         }
-        return &role->ops[(*next)++];
+        return &p.ops[(*next)++];
     }
     if (pick == PICK_ONE)
-        return role->ops;
+        return p.ops;
     if (pick == PICK_EQUAL)
-        return &role->ops[gh_rng_below(L->choice, (uint64_t)role->nops)];
-    uint64_t r = gh_rng_below(L->choice, role->total_weight);
+        return &p.ops[gh_rng_below(p.choice, (uint64_t)p.nops)];
+    uint64_t r = gh_rng_below(p.choice, p.total_weight);
     int i = 0;
-    for (int j = 0; j < role->nops - 1; j++)
-        i += L->cumulative[j] <= r;
-    return &role->ops[i];
+    for (int j = 0; j < p.nops - 1; j++)
+        i += p.cumulative[j] <= r;
+    return &p.ops[i];
 }
 
 /* The measured phase: ops until the limit or the stop flag, each counted
@@ -1323,14 +1333,17 @@ GH_INLINE uint64_t measured_loop(const struct loop *L, const enum pick pick, con
     const char *file = L->file;
     const uint64_t limit = L->limit, period = L->period;
     struct gh_op_result *results = w->res->op;
+    const struct pick_state ps = {L->role->ops, L->role->nops, L->role->total_weight,
+                                  L->cumulative, L->choice};
+    const int *stop = L->stop;
     uint64_t n = 0, next_timed = period ? 0 : UINT64_MAX; /* time ops 0, period, 2*period... */
     int next = 0;
-    while (n < limit && !gh_atomic_load_relaxed_int(L->stop)) {
+    while (n < limit && !gh_atomic_load_relaxed_int(stop)) {
         const struct gh_op *op;
         if (GH_UNLIKELY(n == next_timed)) {
             /* Timed: the op through exec_op, a call (its sample is the
              * op, the call and the two clock reads). */
-            op = next_op(pick, L, w, &next);
+            op = next_op(pick, ps, w, &next);
             if (hooks)
                 trace_site(ts, file, op);
             struct gh_op_result *or = &results[op->kind];
@@ -1349,7 +1362,7 @@ GH_INLINE uint64_t measured_loop(const struct loop *L, const enum pick pick, con
         if (next_timed < until)
             until = next_timed;
         do {
-            op = next_op(pick, L, w, &next);
+            op = next_op(pick, ps, w, &next);
             if (hooks)
                 trace_site(ts, file, op);
             struct gh_op_result *or = &results[op->kind];
