@@ -19,7 +19,7 @@
 enum opt_id {
     OPT_STRATEGY, OPT_STRATEGIES, OPT_SET, OPT_PARAM, OPT_THREADS, OPT_DURATION, OPT_OPS,
     OPT_SEED, OPT_REPEAT, OPT_JSON, OPT_CSV, OPT_PLOT, OPT_QUIET, OPT_CHECK, OPT_NO_CHECK,
-    OPT_CENSUS, OPT_HELP,
+    OPT_CENSUS, OPT_LATENCY_SAMPLE, OPT_CPUS, OPT_HELP,
 };
 
 struct opt {
@@ -49,6 +49,9 @@ static const struct opt opts[] = {
     {"--check", OPT_CHECK, NULL, RUN | CMP},
     {"--no-check", OPT_NO_CHECK, NULL, RUN | CMP},
     {"--census", OPT_CENSUS, "a duration such as 10ms", RUN},
+    {"--latency-sample", OPT_LATENCY_SAMPLE, "a period N: every Nth op timed, 0 for none",
+     RUN | CMP},
+    {"--cpus", OPT_CPUS, "a CPU list such as 0, 0,1 or 0-3", RUN | CMP},
     {"--help", OPT_HELP, NULL, RUN | CMP},
 };
 
@@ -228,6 +231,21 @@ static int apply(struct gh_cli_opts *o, const struct opt *op, const char *v, boo
             return gh__cli_usage("--census '%s': expected a positive duration with a unit, "
                                  "such as 100ms or 10ms, at most 1000000000s", v);
         return 0;
+    case OPT_LATENCY_SAMPLE:
+        if (parse_u64(v, 0, UINT32_MAX, &n) != 0)
+            return gh__cli_usage("--latency-sample '%s': expected a period from 0 (no op "
+                                 "timed) to %" PRIu32 ": every Nth op is timed", v, UINT32_MAX);
+        o->latency_sample = (unsigned)n;
+        return 0;
+    case OPT_CPUS: {
+        char err[256];
+        int c = gh__cli_parse_cpus(v, o->cpus, GH_CLI_MAX_CPUS, err, sizeof err);
+        if (c < 0)
+            return gh__cli_usage("--cpus '%s': %s", v, err);
+        o->ncpus = c;
+        o->cpus_text = v;
+        return 0;
+    }
     case OPT_HELP:
         o->help = true;
         return 0;
@@ -246,6 +264,7 @@ int gh__cli_parse(struct gh_cli_opts *o, const char *command, int argc, char **a
     memset(o, 0, sizeof *o);
     o->command = command;
     o->repeat = 1;
+    o->latency_sample = GH_CLI_LATENCY_SAMPLE;
 
     for (int i = first; i < argc; i++) {
         const char *a = argv[i];

@@ -38,6 +38,13 @@ enum {
 #define GH_CLI_MAX_REPEAT 1000
 /* Most --set options, strategies or thread counts in one invocation. */
 #define GH_CLI_MAX_LIST 64
+/* Most entries in a --cpus list (after ranges are expanded). */
+#define GH_CLI_MAX_CPUS 1024
+/* The latency sample's default period: one op in this many is timed. A
+ * timed op costs about 40 ns more than another (two clock reads, the
+ * histogram, a call), so 1/16 added 2-2.6 ns to every op, 1/1024 adds
+ * under 0.1 (bench/runner; docs/results.md, "The runner's own cost"). */
+#define GH_CLI_LATENCY_SAMPLE 1024
 
 /* ---- messages (main.c) ------------------------------------------------- */
 
@@ -87,6 +94,10 @@ struct gh_cli_opts {
     bool quiet;
     int check;                      /* --check 1, --no-check -1, default 0 */
     uint64_t census_ns;             /* run --census: the census's period; 0 default */
+    unsigned latency_sample;        /* --latency-sample (default GH_CLI_LATENCY_SAMPLE) */
+    const char *cpus_text;          /* --cpus as given, or NULL */
+    int cpus[GH_CLI_MAX_CPUS];      /* --cpus expanded: worker i runs on cpus[i % ncpus] */
+    int ncpus;
     bool help;
     char *owned[GH_CLI_MAX_LIST];   /* copies the lists point into */
     int nowned;
@@ -103,6 +114,34 @@ void gh__cli_opts_free(struct gh_cli_opts *o);
  * the error. */
 int gh__cli_strategy(struct gh_strategy *st, const char *optname, const char *preset,
                      const char *const *sets, int nsets);
+
+/* ---- CPUs (cpus.c) ------------------------------------------------------ */
+
+/* Parses a CPU list ("0", "0,1", "0-3", "0,2-3") into cpus[max]; every CPU
+ * must be in the process's affinity mask. Returns the count, or -1 with a
+ * message in err (what was wrong, and the CPUs allowed). */
+int gh__cli_parse_cpus(const char *text, int *cpus, int max, char *err, size_t errlen);
+/* The CPUs of the process's affinity mask, in order, into cpus[max];
+ * how many. */
+int gh__cli_allowed_cpus(int *cpus, int max);
+/* "0-1,4" for the list (sorted, duplicates merged). */
+void gh__cli_format_cpus(const int *cpus, int n, char *buf, size_t len);
+
+/* The calibration of compare: a fixed allocation-heavy loop timed on each
+ * CPU. */
+struct gh_cli_calibration {
+    int ncpus;
+    int cpu[GH_CLI_MAX_CPUS];
+    double ns[GH_CLI_MAX_CPUS];     /* ns per iteration, the best of the rounds */
+    uint64_t iters;                 /* per round */
+    int rounds;
+    double spread;                  /* slowest / fastest */
+};
+/* Times the loop on each of cpus[n] (the calling thread pinned to each in
+ * turn, rounds interleaved; its affinity restored after). Returns 0, or -1
+ * when a CPU could not be pinned (err says which). */
+int gh__cli_calibrate(const int *cpus, int n, struct gh_cli_calibration *out, char *err,
+                      size_t errlen);
 
 /* ---- scenarios (scenarios.c) -------------------------------------------- */
 

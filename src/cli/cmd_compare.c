@@ -17,6 +17,12 @@
  *   skipped  never started (Ctrl-C)
  * Exit status: 3 if any cell crashed, stalled or failed to run; else 130 if
  * interrupted; else 1 if any check failed or hazards were found; else 0.
+ *
+ * Before the cells, the calibration (cpus.c) times one fixed loop on each
+ * CPU the cells will use (the --cpus list, or every CPU of the affinity
+ * mask) and warns when they differ by more than 10%. With --cpus every
+ * cell gets the list: worker i on LIST[i % len], so every one-thread cell
+ * runs on LIST[0] in every repeat.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -66,7 +72,13 @@ struct cmp {
     char tmpdir[4096];
     struct cell *cells;       /* [repeat][npresets][nthreads] */
     int ncells;
+    struct gh_cli_calibration cal;
+    bool has_cal;
 };
+
+/* Calibrations that differ by more than this (slowest / fastest) are
+ * warned about. */
+#define CAL_WARN_SPREAD 1.10
 
 static uint64_t now_ns(void)
 {
@@ -90,7 +102,7 @@ static enum cell_status status_from_json(const json_t *res)
 
 static void run_cell(struct cmp *c, struct cell *cell, int index)
 {
-    char threads[16], seed[32], ops[32], json[4200];
+    char threads[16], seed[32], ops[32], json[4200], sample[16];
     const char *argv[32 + 4 * GH_CLI_MAX_LIST];
     int n = 0;
 
@@ -125,6 +137,13 @@ static void run_cell(struct cmp *c, struct cell *cell, int index)
     }
     if (c->o.check)
         argv[n++] = c->o.check > 0 ? "--check" : "--no-check";
+    snprintf(sample, sizeof sample, "%u", c->o.latency_sample);
+    argv[n++] = "--latency-sample";
+    argv[n++] = sample;
+    if (c->o.cpus_text) {
+        argv[n++] = "--cpus";
+        argv[n++] = c->o.cpus_text;
+    }
     argv[n++] = "--json";
     argv[n++] = json;
     argv[n++] = "--quiet";
@@ -316,6 +335,8 @@ static void print_table(const struct cmp *c, const struct row *rows, int nrows)
         printf("  set %s", c->o.sets[i]);
     for (int i = 0; i < c->o.nparams; i++)
         printf("  param %s", c->o.params[i]);
+    if (c->o.cpus_text)
+        printf("  cpus %s", c->o.cpus_text);
     int rw = c->o.repeat > 1 ? 21 : 0; /* the (min-max) column, with its space */
     /* The collector's pause column, when some run collected. */
     bool gc = false;
@@ -421,7 +442,32 @@ static json_t *compare_json(const struct cmp *c, const struct row *rows, int nro
         SET(cfg, "duration_ns", json_integer((json_int_t)c->o.duration_ns));
     if (c->o.ops)
         SET(cfg, "ops_per_thread", json_integer((json_int_t)c->o.ops));
+    SET(cfg, "latency_sample", json_integer(c->o.latency_sample));
+    if (c->o.ncpus) {
+        arr = json_array();
+        for (int i = 0; arr && i < c->o.ncpus; i++)
+            ADD(arr, json_integer(c->o.cpus[i]));
+        SET(cfg, "cpus", arr);
+    }
     SET(top, "config", cfg);
+    if (c->has_cal) {
+        json_t *cal = json_object();
+        arr = json_array();
+        for (int i = 0; arr && i < c->cal.ncpus; i++)
+            ADD(arr, json_pack("{s:i, s:f}", "cpu", c->cal.cpu[i], "ns_per_iter", c->cal.ns[i]));
+        if (cal) {
+            SET(cal, "loop", json_string("malloc/free of 16-256 byte blocks, each read back "
+                                         "through a ring of 256 pointers"));
+            SET(cal, "iterations", json_integer((json_int_t)c->cal.iters));
+            SET(cal, "rounds", json_integer(c->cal.rounds));
+            SET(cal, "cpus", arr);
+            SET(cal, "spread", json_real(c->cal.spread));
+            SET(cal, "warning", json_boolean(c->cal.spread > CAL_WARN_SPREAD));
+        } else {
+            json_decref(arr);
+        }
+        SET(top, "calibration", cal);
+    }
 
     for (int i = 0; i < c->ncells; i++) {
         const struct cell *cell = &c->cells[i];
@@ -592,6 +638,45 @@ static int plot(const struct cmp *c, const struct row *rows, int nrows)
     return rc;
 }
 
+/* ---- calibration ------------------------------------------------------- */
+
+/* Times the calibration loop on each CPU the cells will use, prints the
+ * speeds, warns when they differ by more than 10%. A failure to pin is a
+ * warning: the cells still run. */
+static void calibrate(struct cmp *c)
+{
+    static int cpus[GH_CLI_MAX_CPUS];
+    int n = c->o.ncpus;
+    if (n)
+        memcpy(cpus, c->o.cpus, sizeof *cpus * (size_t)n);
+    else
+        n = gh__cli_allowed_cpus(cpus, GH_CLI_MAX_CPUS);
+    char err[256];
+    if (n == 0 || gh__cli_calibrate(cpus, n, &c->cal, err, sizeof err) != 0) {
+        fprintf(stderr, "gilheap: warning: calibration skipped: %s\n",
+                n ? err : "no CPU in the affinity mask");
+        return;
+    }
+    c->has_cal = true;
+    double lo = c->cal.ns[0];
+    for (int i = 1; i < c->cal.ncpus; i++)
+        if (c->cal.ns[i] < lo)
+            lo = c->cal.ns[i];
+    printf("calibration (%s; best of %d rounds of %" PRIu64 " malloc/free iterations):",
+           c->o.ncpus ? "the --cpus list" : "every CPU of the affinity mask", c->cal.rounds,
+           c->cal.iters);
+    for (int i = 0; i < c->cal.ncpus; i++)
+        printf("%s cpu %d %.1f ns (%.2fx)", i ? "," : "", c->cal.cpu[i], c->cal.ns[i],
+               c->cal.ns[i] / lo);
+    printf("\n");
+    fflush(stdout);
+    if (c->cal.spread > CAL_WARN_SPREAD)
+        fprintf(stderr, "gilheap: warning: the CPUs differ in speed by %.0f%% (slowest / "
+                "fastest %.2f)%s\n", (c->cal.spread - 1) * 100, c->cal.spread,
+                c->o.ncpus ? ": cells with more threads than the first CPU's run on slower ones"
+                           : ": one-thread cells land on either; pin them with --cpus N");
+}
+
 /* ---- the command ------------------------------------------------------- */
 
 static int prepare(struct cmp *c)
@@ -687,6 +772,7 @@ int gh__cli_compare(int argc, char **argv)
         rc = gh__cli_error(GH_EXIT_INTERNAL, "out of memory");
         goto out_tmp;
     }
+    calibrate(&c);
     gh__cli_catch_sigint();
     for (unsigned k = 0; k < c.o.repeat; k++) {
         for (int s = 0; s < c.npresets; s++) {

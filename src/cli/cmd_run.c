@@ -109,7 +109,9 @@ int gh__cli_run(int argc, char **argv)
     cfg.ops_per_thread = o.ops;
     cfg.seed = o.seed;
     cfg.seed_given = o.seed_given;
-    cfg.latency_sample = 16;
+    cfg.latency_sample = o.latency_sample;
+    cfg.cpus = o.cpus;
+    cfg.ncpus = o.ncpus;
     cfg.check = o.check;
     cfg.census_ns = o.census_ns;
     cfg.perf_control = getenv("PERF_CTL_FIFO") && getenv("PERF_ACK_FIFO");

@@ -95,12 +95,14 @@ int gh__cli_exit_interrupted(void)
 static const char usage_run[] =
     "  gilheap run SCENARIO [--strategy P] [--set AXIS=V]... [--param NAME=V]...\n"
     "                       [--threads N] [--duration D | --ops N] [--seed S]\n"
-    "                       [--json FILE] [--csv FILE] [--quiet] [--check | --no-check]\n";
+    "                       [--json FILE] [--csv FILE] [--quiet] [--check | --no-check]\n"
+    "                       [--latency-sample N] [--cpus LIST]\n";
 static const char usage_compare[] =
     "  gilheap compare SCENARIO [--strategies P,Q,...] [--threads N,M,...]\n"
     "                       [--repeat K] [--duration D | --ops N] [--set AXIS=V]...\n"
     "                       [--param NAME=V]... [--seed S] [--json FILE] [--csv FILE]\n"
-    "                       [--plot FILE] [--check | --no-check]\n";
+    "                       [--plot FILE] [--check | --no-check] [--latency-sample N]\n"
+    "                       [--cpus LIST]\n";
 
 void gh__cli_help_run(void)
 {
@@ -127,7 +129,11 @@ void gh__cli_help_run(void)
            "  --no-check        off (refused for an unsafe strategy: it could crash)\n"
            "  --census D        in the checked mode, count the references to every\n"
            "                    live object every D with the threads parked\n"
-           "                    (default 100ms; and always once after they stop)\n\n"
+           "                    (default 100ms; and always once after they stop)\n"
+           "  --latency-sample N  time every Nth op for the latency columns (default\n"
+           "                    1024; 0: none). A timed op costs two clock reads\n"
+           "  --cpus LIST       pin worker i to LIST[i %% len] (e.g. 0, 0,1, 0-3); the\n"
+           "                    main thread runs on the list's CPUs too\n\n"
            "With PERF_CTL_FIFO and PERF_ACK_FIFO set (perf --control), perf is\n"
            "enabled only for the measured phase.\n");
 }
@@ -149,7 +155,13 @@ void gh__cli_help_compare(void)
            "  --csv FILE        one row per run, with the cell's coordinates\n"
            "  --plot FILE       draw ops/s against threads, one line per strategy\n"
            "                    (median, bars min-max), with gnuplot; FILE ends in\n"
-           "                    .png or .svg\n\n"
+           "                    .png or .svg\n"
+           "  --latency-sample N  passed to every cell (default 1024; 0: none)\n"
+           "  --cpus LIST       passed to every cell: worker i on LIST[i %% len], so\n"
+           "                    every one-thread cell runs on LIST[0]\n\n"
+           "Before the cells, a short fixed loop is timed on each CPU the cells will\n"
+           "use (the --cpus list, or every CPU the process may use); their speeds are\n"
+           "printed, with a warning when they differ by more than 10%%.\n\n"
            "A cell that crashes or stalls (timeout: duration x 5 + 30 s) is marked\n"
            "and the others still run (the plot leaves it out); the exit status is\n"
            "then 3.\n");

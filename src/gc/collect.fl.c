@@ -1283,6 +1283,17 @@ void GH_FL(gh_gc_collect_scheduled)(struct gh_tstate *ts)
     }
 }
 
+void GH_FL(gh_switch_point_slow)(struct gh_tstate *ts)
+{
+    gh_sync_checkpoint_bits(ts);
+#if defined(GH_FL_RC_BIASED)
+    if (gh_atomic_load_relaxed_u32(&ts->eval_breaker) & GH_EVAL_BRC_MERGE)
+        gh_brc_merge_pending(ts);
+#endif
+    if (gh_atomic_load_relaxed_u32(&ts->eval_breaker) & GH_EVAL_GC_SCHEDULED)
+        GH_FL(gh_gc_collect_scheduled)(ts);
+}
+
 void GH_FL(gh_gc_exclude_begin)(struct gh_tstate *ts)
 {
 #if defined(GH_FL_NO_GIL)

@@ -162,17 +162,28 @@ int64_t GH_FL(gh_gc_collect)(struct gh_tstate *ts, int generation);
  * the oldest generation over its threshold (generational), the heap (stw). */
 GH_NOINLINE void GH_FL(gh_gc_collect_scheduled)(struct gh_tstate *ts);
 
-/* A switch point: the sync axis's (GIL drop request, stop-the-world
- * request), then a scheduled collection. */
+/* Every eval_breaker bit a switch point acts on. */
+#if defined(GH_FL_RC_BIASED)
+#define GH_SWITCH_EVAL_BITS (GH_SYNC_EVAL_BITS | GH_EVAL_BRC_MERGE | GH_EVAL_GC_SCHEDULED)
+#else
+#define GH_SWITCH_EVAL_BITS (GH_SYNC_EVAL_BITS | GH_EVAL_GC_SCHEDULED)
+#endif
+
+/* A switch point once some bit of GH_SWITCH_EVAL_BITS was seen: the sync
+ * axis's request (GIL drop, stop the world), rc=biased's merge, then a
+ * scheduled collection, each bit read again. */
+GH_NOINLINE void GH_FL(gh_switch_point_slow)(struct gh_tstate *ts);
+
+/* A switch point: the sync axis's (gil-ticks' tick, QSBR's quiescent
+ * state; a GIL drop request, a stop-the-world request), rc=biased's
+ * merge, then a scheduled collection. The requests are bits of the
+ * thread's eval_breaker, tested with one load (as CPython's eval breaker
+ * is); what they ask for is done out of line. */
 GH_INLINE void gh_switch_point(struct gh_tstate *ts)
 {
-    gh_sync_checkpoint(ts);
-#if defined(GH_FL_RC_BIASED)
-    if (GH_UNLIKELY(gh_atomic_load_relaxed_u32(&ts->eval_breaker) & GH_EVAL_BRC_MERGE))
-        gh_brc_merge_pending(ts);
-#endif
-    if (GH_UNLIKELY(gh_atomic_load_relaxed_u32(&ts->eval_breaker) & GH_EVAL_GC_SCHEDULED))
-        GH_FL(gh_gc_collect_scheduled)(ts);
+    gh_sync_checkpoint_counted(ts);
+    if (GH_UNLIKELY(gh_atomic_load_relaxed_u32(&ts->eval_breaker) & GH_SWITCH_EVAL_BITS))
+        GH_FL(gh_switch_point_slow)(ts);
 }
 
 /* gc=nostop: a thread about to really free what its quarantine held

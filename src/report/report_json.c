@@ -213,6 +213,12 @@ static json_t *config_json(struct jb *b, const struct gh_result *r)
         jb_set(b, o, "params", p);
     }
     jb_set(b, o, "latency_sample", json_integer(r->latency_sample));
+    if (r->ncpus) {
+        json_t *c = json_array();
+        for (int i = 0; c && i < r->ncpus; i++)
+            jb_append(b, c, json_integer(r->cpus[i]));
+        jb_set(b, o, "cpus", c);
+    }
     return o;
 }
 

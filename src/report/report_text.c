@@ -67,6 +67,8 @@ static void text_header(FILE *out, const struct gh_result *r)
             r->strategy.overridden ? "+set" : "",
             gh_strategy_describe(&r->strategy, desc, sizeof desc));
     fprintf(out, "  threads %d", r->threads);
+    for (int i = 0; i < r->ncpus; i++)
+        fprintf(out, "%s%d", i ? "," : "  cpus ", r->cpus[i]);
     if (r->duration_ns) {
         gh_report_fmt_ns(d, sizeof d, r->duration_ns);
         fprintf(out, "  duration %s", d);

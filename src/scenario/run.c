@@ -4,6 +4,8 @@
 #include "scenario/run.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <sched.h>
 #include <fcntl.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -475,6 +477,31 @@ int gh_run(struct gh_scenario *s, const struct gh_run_config *cfg, struct gh_res
                  s->file ? s->file : "?", bad->line, bad->column, gh_op_names[bad->kind]);
         return -1;
     }
+    cpu_set_t run_cpus, main_cpus;
+    CPU_ZERO(&run_cpus);
+    for (int i = 0; i < cfg->ncpus; i++) {
+        if (cfg->cpus[i] < 0 || cfg->cpus[i] >= CPU_SETSIZE) {
+            snprintf(diag->msg, sizeof diag->msg, "CPU %d is out of range (0 to %d)",
+                     cfg->cpus[i], CPU_SETSIZE - 1);
+            return -1;
+        }
+        CPU_SET(cfg->cpus[i], &run_cpus);
+    }
+    /* The main thread runs on the list's CPUs too while the run lasts: it
+     * sets up the heap, and wakes to poll, interrupt and census. */
+    if (cfg->ncpus) {
+        gh_check_pthread(pthread_getaffinity_np(pthread_self(), sizeof main_cpus, &main_cpus));
+        if (pthread_setaffinity_np(pthread_self(), sizeof run_cpus, &run_cpus) != 0) {
+            snprintf(diag->msg, sizeof diag->msg,
+                     "cannot run on the CPUs asked for: some are not in the process's "
+                     "affinity mask");
+            return -1;
+        }
+        res->cpus = malloc(sizeof *res->cpus * (size_t)cfg->ncpus);
+        gh_assert(res->cpus);
+        memcpy(res->cpus, cfg->cpus, sizeof *res->cpus * (size_t)cfg->ncpus);
+        res->ncpus = cfg->ncpus;
+    }
     res->scenario = s;
     res->strategy = *st;
     res->unsafe_reason = gh_strategy_unsafe_reason(st);
@@ -605,8 +632,20 @@ int gh_run(struct gh_scenario *s, const struct gh_run_config *cfg, struct gh_res
                 len0[g] = fl->len(run.globals[g]);
         fault_handler_install();
     }
-    for (int i = 0; i < nthreads; i++)
-        gh_check_pthread(pthread_create(&w[i].thread, NULL, fl->worker_main, &w[i]));
+    for (int i = 0; i < nthreads; i++) {
+        pthread_attr_t attr, *ap = NULL;
+        if (cfg->ncpus) { /* started on its CPU, never elsewhere */
+            cpu_set_t one;
+            CPU_ZERO(&one);
+            CPU_SET(cfg->cpus[i % cfg->ncpus], &one);
+            gh_check_pthread(pthread_attr_init(&attr));
+            gh_check_pthread(pthread_attr_setaffinity_np(&attr, sizeof one, &one));
+            ap = &attr;
+        }
+        gh_check_pthread(pthread_create(&w[i].thread, ap, fl->worker_main, &w[i]));
+        if (ap)
+            pthread_attr_destroy(ap);
+    }
 
     if (cfg->perf_control)
         perf_ctl_open();
@@ -815,6 +854,8 @@ int gh_run(struct gh_scenario *s, const struct gh_run_config *cfg, struct gh_res
     struct rusage ru;
     if (getrusage(RUSAGE_SELF, &ru) == 0)
         res->peak_rss_kb = ru.ru_maxrss;
+    if (cfg->ncpus)
+        gh_check_pthread(pthread_setaffinity_np(pthread_self(), sizeof main_cpus, &main_cpus));
 
     if (interrupted)
         res->status = GH_STATUS_INTERRUPTED;
@@ -831,6 +872,9 @@ int gh_run(struct gh_scenario *s, const struct gh_run_config *cfg, struct gh_res
 
 void gh_result_free(struct gh_result *res)
 {
+    free(res->cpus);
+    res->cpus = NULL;
+    res->ncpus = 0;
     free(res->thread);
     free(res->checks);
     free(res->counters);

@@ -32,8 +32,15 @@ struct gh_run_config {
     uint64_t seed;
     bool seed_given;          /* else the scenario's (or 1) */
     /* Latency: one op in `latency_sample` is timed (0 = none). Timing every
-     * op would measure the clock. The CLI uses 16. */
+     * op would measure the clock (two reads per timed op). The CLI's
+     * default is 1024 (--latency-sample). */
     unsigned latency_sample;
+    /* Pinning (--cpus): worker i runs on cpus[i % ncpus], and the main
+     * thread, for the run, on any CPU of the list (its own affinity is
+     * restored after). ncpus 0: no pinning. Each CPU below CPU_SETSIZE
+     * and one the process may use (the CLI checks; else the run refuses). */
+    const int *cpus;
+    int ncpus;
     /* perf --control fifos (PERF_CTL_FIFO/PERF_ACK_FIFO): when set, the run
      * enables perf only for the measured phase. */
     bool perf_control;
@@ -119,6 +126,9 @@ struct gh_result {
     uint64_t ops_per_thread;        /* as configured (0 with duration) */
     uint64_t seed;
     unsigned latency_sample;
+    int *cpus;                      /* [ncpus]: the --cpus list (worker i on
+                                       cpus[i % ncpus]); NULL, 0 when unpinned */
+    int ncpus;
 
     uint64_t wall_ns;               /* measured phase: the first worker's start
                                        (after the barrier) to the last one's stop */

@@ -8,9 +8,11 @@
  *
  * The ops of the object model (attributes, sets, tuples, strings, weak
  * references, calls, is/==, show/assert, tracing) run in the same switch;
- * an op the measured loop does not use costs it nothing. The one addition
- * to the loop is a test of the tracing flag (a relaxed load, predicted not
- * taken): while tracing, each op's allocations are charged to its line.
+ * an op the measured loop does not use costs it nothing. What is fixed for
+ * a run (the checked mode, tracing, how ops are picked) is decided once:
+ * the loop of a run without the checked mode or tracing has the executors
+ * inlined and no hook (measured_loop_fast); while tracing, each op's
+ * allocations are charged to its line (measured_loop_hooks).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -1038,8 +1040,10 @@ static bool exec_dict_iter(struct gh_worker *w, struct gh_tstate *ts, gh_object 
     }
 }
 
-/* Executes one op; false when it failed (the model's IndexError/KeyError). */
-static bool exec_op_raw(struct gh_worker *w, struct gh_tstate *ts, const struct gh_op *op,
+/* Executes one op; false when it failed (the model's IndexError/KeyError).
+ * Inlined into the measured loop's fast copies (no call, no argument
+ * passing, no prologue per op); everything else calls exec_op_outline. */
+GH_INLINE bool exec_op_raw(struct gh_worker *w, struct gh_tstate *ts, const struct gh_op *op,
                         gh_object **globals, gh_stackref *locals, struct gh_rng *rng,
                         struct gh_trace_snapshot **snaps)
 {
@@ -1183,6 +1187,14 @@ static bool exec_op_raw(struct gh_worker *w, struct gh_tstate *ts, const struct 
     }
 }
 
+static GH_NOINLINE bool exec_op_outline(struct gh_worker *w, struct gh_tstate *ts,
+                                        const struct gh_op *op, gh_object **globals,
+                                        gh_stackref *locals, struct gh_rng *rng,
+                                        struct gh_trace_snapshot **snaps)
+{
+    return exec_op_raw(w, ts, op, globals, locals, rng, snaps);
+}
+
 /* The checked mode: the op runs with a way back. A memory fault inside it
  * (an unprotected strategy read a pointer another thread was freeing) is
  * a hazard: the fault handler (run.c) jumps back here, the op is abandoned
@@ -1200,7 +1212,7 @@ static GH_NOINLINE bool exec_op_checked(struct gh_worker *w, struct gh_tstate *t
         return false;
     }
     ts->fault_jmp = &jb;
-    bool ok = exec_op_raw(w, ts, op, globals, locals, rng, snaps);
+    bool ok = exec_op_outline(w, ts, op, globals, locals, rng, snaps);
     ts->fault_jmp = NULL;
     return ok;
 }
@@ -1211,7 +1223,7 @@ GH_INLINE bool exec_op(struct gh_worker *w, struct gh_tstate *ts, const struct g
 {
     if (GH_UNLIKELY(gh_model.checked))
         return exec_op_checked(w, ts, op, globals, locals, rng, snaps);
-    return exec_op_raw(w, ts, op, globals, locals, rng, snaps);
+    return exec_op_outline(w, ts, op, globals, locals, rng, snaps);
 }
 
 /* While tracing, the op's allocations are charged to its line. */
@@ -1239,6 +1251,147 @@ static void run_untimed(struct gh_worker *w, struct gh_tstate *ts, const struct 
             ok ? w->res->op[k].done++ : w->res->op[k].failed++;
         gh_switch_point(ts);
     }
+}
+
+/* The measured loop's state: what worker_main set up, in one place. */
+struct loop {
+    struct gh_worker *w;
+    struct gh_tstate *ts;
+    const struct gh_role *role;
+    gh_object **globals;
+    gh_stackref *locals;
+    struct gh_rng *rng, *choice;
+    struct gh_trace_snapshot **snaps;
+    const uint64_t *cumulative;  /* the mix's running sums of weights */
+    const char *file;
+    uint64_t limit;              /* ops; UINT64_MAX in duration mode */
+    uint64_t period;             /* latency sample: time every period-th op; 0 none */
+    const int *stop;             /* run->stop */
+};
+
+/* How the loop picks its next op; fixed for a run. */
+enum pick {
+    PICK_SCRIPT,   /* the script's next step */
+    PICK_ONE,      /* a mix of one op: always it, no draw */
+    PICK_EQUAL,    /* a mix of equal weights: one draw below the op count */
+    PICK_WEIGHTED, /* a draw below the total weight, then the running sums */
+};
+
+/* The stop flag is read before the first op and then every this many ops
+ * (and before each timed op): a stop asked for in the middle of a stretch
+ * lets the worker finish it, under a microsecond of ops. */
+#define STOP_CHECK_EVERY 16
+
+/* What the pick reads, copied out of the role once: through the loop's
+ * pointers the compiler would load them again after every op (an op may
+ * write memory). */
+struct pick_state {
+    const struct gh_op *ops;
+    int nops;
+    uint64_t total_weight;
+    const uint64_t *cumulative;  /* the mix's running sums of weights */
+    struct gh_rng *choice;
+};
+
+/* The next op, as the role's pick says (`next`: the script's next step).
+ * The weighted pick counts the running sums at or below the draw with no
+ * early exit: the index of the first sum above it, without a mispredicted
+ * branch per op. */
+GH_INLINE const struct gh_op *next_op(const enum pick pick, const struct pick_state p,
+                                      struct gh_worker *w, int *next)
+{
+    if (pick == PICK_SCRIPT) {
+        if (*next == p.nops) { /* the script starts again: a new pass */
+            *next = 0;
+            w->pass++;
+        }
+        return &p.ops[(*next)++];
+    }
+    if (pick == PICK_ONE)
+        return p.ops;
+    if (pick == PICK_EQUAL)
+        return &p.ops[gh_rng_below(p.choice, (uint64_t)p.nops)];
+    uint64_t r = gh_rng_below(p.choice, p.total_weight);
+    int i = 0;
+    for (int j = 0; j < p.nops - 1; j++)
+        i += p.cumulative[j] <= r;
+    return &p.ops[i];
+}
+
+/* The measured phase: ops until the limit or the stop flag, each counted
+ * and followed by a switch point; ops 0, period, 2*period... timed. Always
+ * inlined with `hooks` constant: the fast copy has the op executors inlined
+ * and no hook; the other calls them through exec_op, as timed ops do. The counters are the
+ * worker's result's, which the ops' expressions (count(), failed()) read
+ * as they go. */
+GH_INLINE uint64_t measured_loop(const struct loop *L, const enum pick pick, const bool hooks)
+{
+    struct gh_worker *w = L->w;
+    struct gh_tstate *ts = L->ts;
+    gh_object **globals = L->globals;
+    gh_stackref *locals = L->locals;
+    struct gh_rng *rng = L->rng;
+    struct gh_trace_snapshot **snaps = L->snaps;
+    const char *file = L->file;
+    const uint64_t limit = L->limit, period = L->period;
+    struct gh_op_result *results = w->res->op;
+    const struct pick_state ps = {L->role->ops, L->role->nops, L->role->total_weight,
+                                  L->cumulative, L->choice};
+    const int *stop = L->stop;
+    uint64_t n = 0, next_timed = period ? 0 : UINT64_MAX; /* time ops 0, period, 2*period... */
+    int next = 0;
+    while (n < limit && !gh_atomic_load_relaxed_int(stop)) {
+        const struct gh_op *op;
+        if (GH_UNLIKELY(n == next_timed)) {
+            /* Timed: the op through exec_op, a call (its sample is the
+             * op, the call and the two clock reads). */
+            op = next_op(pick, ps, w, &next);
+            if (hooks)
+                trace_site(ts, file, op);
+            struct gh_op_result *or = &results[op->kind];
+            next_timed += period;
+            uint64_t t0 = gh_now_ns();
+            bool ok = exec_op(w, ts, op, globals, locals, rng, snaps);
+            gh_hist_add(&or->latency, gh_now_ns() - t0);
+            ok ? or->done++ : or->failed++;
+            n++;
+            gh_switch_point(ts);
+            continue;
+        }
+        /* A stretch of untimed ops: up to the next timed one, the limit or
+         * STOP_CHECK_EVERY ops, whichever comes first. */
+        uint64_t until = limit - n < STOP_CHECK_EVERY ? limit : n + STOP_CHECK_EVERY;
+        if (next_timed < until)
+            until = next_timed;
+        do {
+            op = next_op(pick, ps, w, &next);
+            if (hooks)
+                trace_site(ts, file, op);
+            struct gh_op_result *or = &results[op->kind];
+            bool ok = hooks ? exec_op(w, ts, op, globals, locals, rng, snaps)
+                            : exec_op_raw(w, ts, op, globals, locals, rng, snaps);
+            if (GH_LIKELY(ok))
+                or->done++;
+            else
+                or->failed++;
+            gh_switch_point(ts);
+        } while (++n < until);
+    }
+    return n;
+}
+
+/* The loop without hooks, the op executors inlined into it; and the loop
+ * with them (the checked mode, tracing), which calls them. The pick is a
+ * test of a loop-invariant value, predicted every time: one copy of the
+ * executors for every pick keeps the flavour's code small. */
+static GH_NOINLINE uint64_t measured_loop_fast(const struct loop *L, enum pick pick)
+{
+    return measured_loop(L, pick, false);
+}
+
+static GH_NOINLINE uint64_t measured_loop_hooks(const struct loop *L, enum pick pick)
+{
+    return measured_loop(L, pick, true);
 }
 
 static void *worker_main(void *arg)
@@ -1289,41 +1442,24 @@ static void *worker_main(void *arg)
      * end: the thread holds the GIL or is attached while it writes the
      * pointer, the census reads it with the GIL or the world stopped. */
     w->census_frame = locals;
-    const uint64_t limit = run->once ? (uint64_t)role->nops : run->ops_limit;
-    const uint64_t period = run->latency_sample;
-    uint64_t n = 0, next_timed = period ? 0 : UINT64_MAX; /* time ops 0, period, 2*period... */
-    int next = 0;
-    while (n < limit && !gh_atomic_load_relaxed_int(&run->stop)) {
-        const struct gh_op *op;
-        if (role->script) {
-            if (next == role->nops) { /* the script starts again: a new pass */
-                next = 0;
-                w->pass++;
-            }
-            op = &role->ops[next++];
-        } else {
-            uint64_t r = gh_rng_below(&choice, role->total_weight);
-            int i = 0;
-            while (cumulative[i] <= r)
-                i++;
-            op = &role->ops[i];
-        }
-        trace_site(ts, file, op);
-        struct gh_op_result *or = &res->op[op->kind];
-        if (GH_UNLIKELY(n == next_timed)) {
-            next_timed += period;
-            uint64_t t0 = gh_now_ns();
-            bool ok = exec_op(w, ts, op, globals, locals, &rng, snaps);
-            gh_hist_add(&or->latency, gh_now_ns() - t0);
-            ok ? or->done++ : or->failed++;
-        } else if (exec_op(w, ts, op, globals, locals, &rng, snaps)) {
-            or->done++;
-        } else {
-            or->failed++;
-        }
-        n++;
-        gh_switch_point(ts);
-    }
+    struct loop L = {
+        .w = w, .ts = ts, .role = role, .globals = globals, .locals = locals, .rng = &rng,
+        .choice = &choice, .snaps = snaps, .cumulative = cumulative, .file = file,
+        .limit = run->once ? (uint64_t)role->nops : run->ops_limit,
+        .period = run->latency_sample, .stop = &run->stop,
+    };
+    /* What is fixed for the run is decided here, once: the checked mode
+     * and tracing (a trace.* op in the scenario, or tracing already on)
+     * need the loop with the hooks, every other run the fast one; a mix of
+     * one op needs no draw (`choice` picks ops and nothing else), a mix of
+     * equal weights draws below the op count (the same index as the
+     * weighted scan: floor(floor(x*n*w)/w) = floor(x*n)). */
+    const bool hooks = gh_model.checked || run->s->tracing || gh__trace_enabled_relaxed();
+    enum pick pick = role->script ? PICK_SCRIPT : role->nops == 1 ? PICK_ONE : PICK_EQUAL;
+    for (int i = 1; pick == PICK_EQUAL && i < role->nops; i++)
+        if (role->ops[i].weight != role->ops[0].weight)
+            pick = PICK_WEIGHTED;
+    uint64_t n = hooks ? measured_loop_hooks(&L, pick) : measured_loop_fast(&L, pick);
     w->t_stop = gh_now_ns();
     res->ops = n;
     w->census_frame = NULL; /* its after ops hold what no root shows */

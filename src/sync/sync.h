@@ -9,6 +9,10 @@
  *   GH_BEGIN_CS(ts, o) ... GH_END_CS(ts)        one object
  *   GH_BEGIN_CS2(ts, a, b) ... GH_END_CS2(ts)   two objects, address-ordered
  *   gh_sync_checkpoint(ts)                      a switch point
+ *   GH_SYNC_EVAL_BITS                           the eval_breaker bits it acts on
+ *   gh_sync_checkpoint_counted(ts)              its part that is not a bit (gil-ticks'
+ *                                               tick, QSBR's countdown)
+ *   gh_sync_checkpoint_bits(ts)                 its part that is (after a bit was seen)
  *   gh_sync_block_begin/end(ts)                 around a blocking wait
  *   gh_sync_thread_start/stop(ts)               around a thread's use of objects
  *
@@ -34,6 +38,20 @@
 #define GH_END_CS2(ts)          }
 
 GH_INLINE void gh_sync_checkpoint(struct gh_tstate *ts) { gh_gil_checkpoint(ts); }
+/* gh_gil_checkpoint in two halves: the tick (gil-ticks), then the drop
+ * request, which only sync=gil sends. */
+#define GH_SYNC_EVAL_BITS GH_EVAL_GIL_DROP_REQUEST
+GH_INLINE void gh_sync_checkpoint_counted(struct gh_tstate *ts)
+{
+    if (GH_UNLIKELY(gh__gil.ticks) && --ts->gil_ticks_left == 0)
+        gh_gil_tick_slow(ts);
+}
+GH_INLINE void gh_sync_checkpoint_bits(struct gh_tstate *ts)
+{
+    if (!gh__gil.ticks &&
+        (gh_atomic_load_relaxed_u32(&ts->eval_breaker) & GH_EVAL_GIL_DROP_REQUEST))
+        gh_gil_yield_slow(ts);
+}
 GH_INLINE void gh_sync_block_begin(struct gh_tstate *ts) { gh_gil_drop(ts); }
 GH_INLINE void gh_sync_block_end(struct gh_tstate *ts) { gh_gil_take(ts); }
 GH_INLINE void gh_sync_thread_start(struct gh_tstate *ts) { gh_gil_take(ts); }
@@ -58,6 +76,16 @@ GH_INLINE void gh_sync_checkpoint(struct gh_tstate *ts)
 #endif
     gh_stw_checkpoint(ts);
 }
+#define GH_SYNC_EVAL_BITS GH_EVAL_PLEASE_STOP
+GH_INLINE void gh_sync_checkpoint_counted(struct gh_tstate *ts)
+{
+#if defined(GH_FL_LOCKFREE_READS)
+    gh_qsbr_checkpoint(ts);
+#else
+    (void)ts;
+#endif
+}
+GH_INLINE void gh_sync_checkpoint_bits(struct gh_tstate *ts) { gh_stw_checkpoint(ts); }
 /* A blocking wait suspends the thread's critical sections before it
  * detaches, and resumes them after it attaches (CPython's
  * _PyThreadState_Detach / _Attach): the top-most one, or under rc=locked
@@ -93,6 +121,9 @@ GH_INLINE void gh_sync_thread_stop(struct gh_tstate *ts) { gh_stw_detach(ts); }
 #define GH_END_CS2(ts)          }
 
 GH_INLINE void gh_sync_checkpoint(struct gh_tstate *ts) { gh_stw_checkpoint(ts); }
+#define GH_SYNC_EVAL_BITS GH_EVAL_PLEASE_STOP
+GH_INLINE void gh_sync_checkpoint_counted(struct gh_tstate *ts) { (void)ts; }
+GH_INLINE void gh_sync_checkpoint_bits(struct gh_tstate *ts) { gh_stw_checkpoint(ts); }
 GH_INLINE void gh_sync_block_begin(struct gh_tstate *ts) { gh_stw_detach(ts); }
 GH_INLINE void gh_sync_block_end(struct gh_tstate *ts) { gh_stw_attach(ts); }
 GH_INLINE void gh_sync_thread_start(struct gh_tstate *ts) { gh_stw_attach(ts); }

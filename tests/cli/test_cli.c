@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -272,6 +273,48 @@ Test(cli_usage, bad_census)
                  ARGS("--census", "checked mode", "--check"));
 }
 
+Test(cli_usage, bad_latency_sample)
+{
+    expect_error(ARGS("run", SCEN, "--latency-sample", "x"), true,
+                 ARGS("--latency-sample 'x'", "every Nth op"));
+    expect_error(ARGS("run", SCEN, "--latency-sample", "-1"), true,
+                 ARGS("--latency-sample '-1'", "from 0"));
+    expect_error(ARGS("compare", SCEN, "--latency-sample", "4294967296"), true,
+                 ARGS("--latency-sample '4294967296'"));
+    expect_error(ARGS("run", SCEN, "--latency-sample"), true, ARGS("'--latency-sample' needs"));
+}
+
+/* The first CPU number the process may not run on (below 1024), or -1. */
+static int cpu_not_allowed(void)
+{
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (sched_getaffinity(0, sizeof set, &set) != 0)
+        return -1;
+    for (int c = 0; c < CPU_SETSIZE; c++)
+        if (!CPU_ISSET(c, &set))
+            return c;
+    return -1;
+}
+
+Test(cli_usage, bad_cpus)
+{
+    expect_error(ARGS("run", SCEN, "--cpus", "a"), true, ARGS("--cpus 'a'", "0-3"));
+    expect_error(ARGS("run", SCEN, "--cpus", "0,,1"), true, ARGS("--cpus '0,,1'", "commas"));
+    expect_error(ARGS("run", SCEN, "--cpus", "1-0"), true, ARGS("--cpus '1-0'", "backwards"));
+    expect_error(ARGS("compare", SCEN, "--cpus", "99999"), true, ARGS("--cpus '99999'"));
+    expect_error(ARGS("run", SCEN, "--cpus", "0-"), true, ARGS("--cpus '0-'"));
+    int c = cpu_not_allowed();
+    if (c >= 0) {
+        char v[16], want[64];
+        snprintf(v, sizeof v, "%d", c);
+        snprintf(want, sizeof want, "CPU %d is not in this process's affinity mask", c);
+        expect_error(ARGS("run", SCEN, "--cpus", v), true, ARGS(want, "allowed: "));
+        snprintf(v, sizeof v, "0-%d", c);
+        expect_error(ARGS("compare", SCEN, "--cpus", v), true, ARGS(want));
+    }
+}
+
 /* Decided: an unwritable result file is found before the run (exit 2), so
  * no run is wasted and nothing is left behind. */
 Test(cli_usage, json_into_missing_directory)
@@ -492,6 +535,109 @@ Test(cli_run, census_in_the_checked_mode)
     unlink(json);
     cr_assert_eq(rmdir(dir), 0);
     out_free(&o);
+}
+
+static json_t *cfg_at(json_t *j, const char *key)
+{
+    return json_object_get(json_object_get(j, "config"), key);
+}
+
+/* --cpus is recorded (config.cpus, the text header) and --latency-sample 0
+ * times nothing: no latency key at all. The default sample is 1024, and
+ * an unpinned run has no cpus key. */
+Test(cli_run, run_pins_and_samples)
+{
+    if (!have_shared_list())
+        cr_skip_test("no " SCEN);
+    char dir[] = "/tmp/gh-test-cli-pin-XXXXXX", json[128];
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(json, sizeof json, "%s/r.json", dir);
+    struct out o = run(ARGS("run", SCEN, "--ops", "20000", "--threads", "2", "--cpus", "0",
+                            "--latency-sample", "0", "--json", json));
+    cr_assert_eq(o.status, 0, "status %d: %s\n%s", o.status, o.err, o.out);
+    cr_assert(strstr(o.out, "  threads 2  cpus 0  "), "%s", o.out);
+    json_error_t jerr;
+    json_t *j = json_load_file(json, 0, &jerr);
+    cr_assert_not_null(j, "%s", jerr.text);
+    json_t *cpus = cfg_at(j, "cpus");
+    cr_assert_eq(json_array_size(cpus), 1);
+    cr_assert_eq(json_integer_value(json_array_get(cpus, 0)), 0);
+    cr_assert_eq(json_integer_value(cfg_at(j, "latency_sample")), 0);
+    cr_assert_null(json_object_get(j, "latency"), "--latency-sample 0 timed something");
+    json_decref(j);
+    out_free(&o);
+
+    o = run(ARGS("run", SCEN, "--ops", "20000", "--threads", "1", "--json", json));
+    cr_assert_eq(o.status, 0, "status %d: %s\n%s", o.status, o.err, o.out);
+    cr_assert_null(strstr(o.out, "cpus"), "%s", o.out);
+    j = json_load_file(json, 0, &jerr);
+    cr_assert_not_null(j, "%s", jerr.text);
+    cr_assert_null(cfg_at(j, "cpus"), "an unpinned run has no cpus key");
+    cr_assert_eq(json_integer_value(cfg_at(j, "latency_sample")), 1024);
+    cr_assert(json_is_object(json_object_get(j, "latency")), "the default samples");
+    json_decref(j);
+    out_free(&o);
+    unlink(json);
+    cr_assert_eq(rmdir(dir), 0);
+}
+
+/* compare calibrates every CPU it will use (the --cpus list, or the whole
+ * affinity mask), records it, and passes --cpus and --latency-sample to
+ * every cell. */
+Test(cli_run, compare_calibrates_and_pins)
+{
+    if (!have_shared_list())
+        cr_skip_test("no " SCEN);
+    char dir[] = "/tmp/gh-test-cli-cal-XXXXXX", json[128];
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(json, sizeof json, "%s/c.json", dir);
+    struct out o = run(ARGS("compare", SCEN, "--strategies", "gil", "--threads", "1,2",
+                            "--ops", "20000", "--cpus", "0", "--latency-sample", "0",
+                            "--json", json));
+    cr_assert_eq(o.status, 0, "status %d: %s\n%s", o.status, o.err, o.out);
+    cr_assert(strstr(o.out, "calibration (the --cpus list"), "%s", o.out);
+    cr_assert(strstr(o.out, " cpu 0 "), "%s", o.out);
+    cr_assert(strstr(o.out, "  cpus 0"), "%s", o.out);
+    json_error_t jerr;
+    json_t *j = json_load_file(json, 0, &jerr);
+    cr_assert_not_null(j, "%s", jerr.text);
+    cr_assert_eq(json_integer_value(json_array_get(cfg_at(j, "cpus"), 0)), 0);
+    cr_assert_eq(json_integer_value(cfg_at(j, "latency_sample")), 0);
+    json_t *cal = json_object_get(j, "calibration");
+    cr_assert(json_is_object(cal));
+    cr_assert_eq(json_array_size(json_object_get(cal, "cpus")), 1, "only the listed CPU");
+    json_t *c0 = json_array_get(json_object_get(cal, "cpus"), 0);
+    cr_assert_eq(json_integer_value(json_object_get(c0, "cpu")), 0);
+    cr_assert_gt(json_real_value(json_object_get(c0, "ns_per_iter")), 0);
+    cr_assert(json_is_boolean(json_object_get(cal, "warning")));
+    json_t *cells = json_object_get(j, "cells");
+    cr_assert_eq(json_array_size(cells), 2);
+    for (size_t i = 0; i < 2; i++) {
+        json_t *res = json_object_get(json_array_get(cells, i), "result");
+        cr_assert_eq(json_integer_value(json_array_get(cfg_at(res, "cpus"), 0)), 0);
+        cr_assert_eq(json_integer_value(cfg_at(res, "latency_sample")), 0);
+        cr_assert_null(json_object_get(res, "latency"));
+    }
+    json_decref(j);
+    out_free(&o);
+
+    /* Unpinned: every CPU of the affinity mask. */
+    o = run(ARGS("compare", SCEN, "--strategies", "gil", "--threads", "1", "--ops", "20000",
+                 "--json", json));
+    cr_assert_eq(o.status, 0, "status %d: %s\n%s", o.status, o.err, o.out);
+    cr_assert(strstr(o.out, "calibration (every CPU of the affinity mask"), "%s", o.out);
+    j = json_load_file(json, 0, &jerr);
+    cr_assert_not_null(j, "%s", jerr.text);
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    cr_assert_eq(sched_getaffinity(0, sizeof set, &set), 0);
+    cr_assert_eq(json_array_size(json_object_get(json_object_get(j, "calibration"), "cpus")),
+                 (size_t)CPU_COUNT(&set));
+    cr_assert_null(cfg_at(j, "cpus"));
+    json_decref(j);
+    out_free(&o);
+    unlink(json);
+    cr_assert_eq(rmdir(dir), 0);
 }
 
 Test(cli_run, quiet_prints_nothing)

@@ -1,13 +1,17 @@
 /* test_run.c - the runner, parameterized over every preset: determinism of
  * the op sequence, checks and status, exact lock counts, teardown. */
+#define _GNU_SOURCE
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
+#include <sched.h>
 #include <unistd.h>
 
 #include "alloc/trace.h"
+#include "base/rng.h"
 #include "scenario/run.h"
 
 struct preset_param { char name[16]; };
@@ -241,6 +245,137 @@ Test(run, latency_sampling_can_be_off, .timeout = 30)
         timed += r.op[op].latency.count;
     cr_assert_eq(timed, 2 * 100, "ops 0, 10, 20, ... of each thread");
     gh_result_free(&r);
+    gh_scenario_free(s);
+}
+
+/* The measured loop picks a mix's ops as the weighted scan always did:
+ * one draw below the total weight from the thread's `choice` stream (seed,
+ * stream 2 * index), the first op whose running sum exceeds it. Replayed
+ * here by that rule for a mix of unequal weights, one of equal weights
+ * (which the loop draws below the op count instead) and one op (which it
+ * does not draw for): per thread, every op kind's count must match. */
+static void replay_mix(const char *text, uint64_t ops, uint64_t seed, const char *preset)
+{
+    struct gh_scenario *s = parse(text);
+    struct gh_run_config cfg;
+    struct gh_result r;
+    struct gh_diag d;
+    config(&cfg, preset, 2, ops, seed);
+    cr_assert_eq(gh_run(s, &cfg, &r, &d), 0, "%s", d.msg);
+    const struct gh_role *role = &s->roles[0];
+    for (int t = 0; t < 2; t++) {
+        uint64_t want[GH_OP_COUNT] = {0};
+        struct gh_rng choice;
+        gh_rng_seed(&choice, seed, 2 * (uint64_t)t);
+        for (uint64_t k = 0; k < ops; k++) {
+            uint64_t x = gh_rng_below(&choice, role->total_weight), sum = 0;
+            int i = 0;
+            while ((sum += role->ops[i].weight) <= x)
+                i++;
+            want[role->ops[i].kind]++;
+        }
+        for (int op = 0; op < GH_OP_COUNT; op++)
+            cr_assert_eq(r.thread[t].op[op].done + r.thread[t].op[op].failed, want[op],
+                         "%s thread %d op %s: %llu, the weighted scan picks %llu", preset, t,
+                         gh_op_names[op],
+                         (unsigned long long)(r.thread[t].op[op].done + r.thread[t].op[op].failed),
+                         (unsigned long long)want[op]);
+    }
+    gh_result_free(&r);
+    gh_scenario_free(s);
+}
+
+Test(run, mix_picks_as_the_weighted_scan, .timeout = 60)
+{
+    static const char unequal[] =
+        "name: unequal\nthreads: 2\nops: 1\nsetup:\n  L: list\nmix:\n"
+        "  - {op: list.append, on: L, value: none, weight: 45}\n"
+        "  - {op: list.pop, on: L, weight: 45}\n"
+        "  - {op: list.len, on: L, weight: 7}\n"
+        "  - {op: list.get, on: L, weight: 3}\n";
+    static const char equal[] =
+        "name: equal\nthreads: 2\nops: 1\nsetup:\n  L: list\nmix:\n"
+        "  - {op: list.append, on: L, value: none, weight: 3}\n"
+        "  - {op: list.pop, on: L, weight: 3}\n"
+        "  - {op: list.len, on: L, weight: 3}\n";
+    static const char one[] =
+        "name: one\nthreads: 2\nops: 1\nsetup:\n  L: list\nmix:\n"
+        "  - {op: list.len, on: L, weight: 5}\n";
+    replay_mix(unequal, 30000, 7, "gil");
+    replay_mix(unequal, 30000, 8, "ft");
+    replay_mix(equal, 30000, 7, "gil");
+    replay_mix(equal, 30000, 9, "atomic");
+    replay_mix(one, 1000, 7, "gil");
+}
+
+/* A script runs its steps in order, looping: with the latency sample on
+ * and off, in the fast loop and the checked one, every step runs the same
+ * number of times (ops / steps), and `{iter: K}` sees the pass count. */
+Test(run, script_steps_in_order, .timeout = 60)
+{
+    static const char text[] =
+        "name: steps\nthreads: 1\nops: 1\nsetup:\n  L: list\nscript:\n"
+        "  - {op: list.append, on: L, value: none}\n"
+        "  - {op: list.append, on: L, value: none}\n"
+        "  - {op: list.pop, on: L}\n"
+        "  - {op: list.len, on: L}\n";
+    struct gh_scenario *s = parse(text);
+    for (int k = 0; k < 4; k++) {
+        struct gh_run_config cfg;
+        struct gh_result r;
+        struct gh_diag d;
+        config(&cfg, "gil", 1, 4003, 1);
+        cfg.latency_sample = k & 1 ? 0 : 7;
+        cfg.check = k & 2 ? 1 : -1;
+        cr_assert_eq(gh_run(s, &cfg, &r, &d), 0, "%s", d.msg);
+        cr_assert_eq(r.checked, (k & 2) != 0);
+        cr_assert_eq(r.op[GH_OP_LIST_APPEND].done, 2 * 1001, "run %d", k);
+        cr_assert_eq(r.op[GH_OP_LIST_POP].done, 1001, "run %d", k);
+        cr_assert_eq(r.op[GH_OP_LIST_LEN].done, 1000, "run %d", k);
+        cr_assert_eq(r.total_ops, 4003);
+        uint64_t timed = 0;
+        for (int op = 0; op < GH_OP_COUNT; op++)
+            timed += r.op[op].latency.count;
+        cr_assert_eq(timed, k & 1 ? 0 : (4003 + 6) / 7, "run %d: ops 0, 7, 14... timed", k);
+        gh_result_free(&r);
+    }
+    gh_scenario_free(s);
+}
+
+/* --cpus: the run keeps the list (worker i on cpus[i % n]), the main
+ * thread's own affinity is what it was afterwards, and a CPU out of range
+ * is refused before anything runs. */
+Test(run, pinning_is_recorded_and_undone, .timeout = 30)
+{
+    struct gh_scenario *s = parse(mixed);
+    cpu_set_t before, after;
+    cr_assert_eq(pthread_getaffinity_np(pthread_self(), sizeof before, &before), 0);
+    int first = -1;
+    for (int c = 0; c < CPU_SETSIZE && first < 0; c++)
+        if (CPU_ISSET(c, &before))
+            first = c;
+    int cpus[2] = {first, first};
+    struct gh_run_config cfg;
+    struct gh_result r;
+    struct gh_diag d;
+    config(&cfg, "gil", 2, 2000, 1);
+    cfg.cpus = cpus;
+    cfg.ncpus = 2;
+    cr_assert_eq(gh_run(s, &cfg, &r, &d), 0, "%s", d.msg);
+    cr_assert_eq(r.status, GH_STATUS_OK);
+    cr_assert_eq(r.ncpus, 2);
+    cr_assert_eq(r.cpus[0], first);
+    cr_assert_eq(r.cpus[1], first);
+    cr_assert_eq(pthread_getaffinity_np(pthread_self(), sizeof after, &after), 0);
+    cr_assert(CPU_EQUAL(&before, &after), "the main thread's affinity was not restored");
+    gh_result_free(&r);
+    cr_assert_null(r.cpus);
+
+    int bad[1] = {CPU_SETSIZE};
+    cfg.cpus = bad;
+    cfg.ncpus = 1;
+    cr_assert_eq(gh_run(s, &cfg, &r, &d), -1);
+    cr_assert(strstr(d.msg, "out of range"), "%s", d.msg);
     gh_scenario_free(s);
 }
 
