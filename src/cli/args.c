@@ -19,7 +19,7 @@
 enum opt_id {
     OPT_STRATEGY, OPT_STRATEGIES, OPT_SET, OPT_PARAM, OPT_THREADS, OPT_DURATION, OPT_OPS,
     OPT_SEED, OPT_REPEAT, OPT_JSON, OPT_CSV, OPT_PLOT, OPT_QUIET, OPT_CHECK, OPT_NO_CHECK,
-    OPT_CENSUS, OPT_LATENCY_SAMPLE, OPT_CPUS, OPT_HELP,
+    OPT_CENSUS, OPT_LATENCY_SAMPLE, OPT_CPUS, OPT_WARMUP, OPT_HELP,
 };
 
 struct opt {
@@ -52,6 +52,7 @@ static const struct opt opts[] = {
     {"--latency-sample", OPT_LATENCY_SAMPLE, "a period N: every Nth op timed, 0 for none",
      RUN | CMP},
     {"--cpus", OPT_CPUS, "a CPU list such as 0, 0,1 or 0-3", RUN | CMP},
+    {"--warmup", OPT_WARMUP, "a duration such as 500ms", RUN | CMP},
     {"--help", OPT_HELP, NULL, RUN | CMP},
 };
 
@@ -225,6 +226,12 @@ static int apply(struct gh_cli_opts *o, const struct opt *op, const char *v, boo
         return 0;
     case OPT_NO_CHECK:
         o->check = -1;
+        return 0;
+    case OPT_WARMUP:
+        if (gh_parse_duration(v, &o->warmup_ns) != 0)
+            return gh__cli_usage("--warmup '%s': expected a positive duration with a unit, "
+                                 "such as 500ms or 1s, at most 1000000000s", v);
+        o->warmup_text = v;
         return 0;
     case OPT_CENSUS:
         if (gh_parse_duration(v, &o->census_ns) != 0 || o->census_ns == 0)

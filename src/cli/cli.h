@@ -96,6 +96,8 @@ struct gh_cli_opts {
     uint64_t census_ns;             /* run --census: the census's period; 0 default */
     unsigned latency_sample;        /* --latency-sample (default GH_CLI_LATENCY_SAMPLE) */
     const char *cpus_text;          /* --cpus as given, or NULL */
+    const char *warmup_text;        /* --warmup as given, or NULL */
+    uint64_t warmup_ns;             /* --warmup: a discarded run first */
     int cpus[GH_CLI_MAX_CPUS];      /* --cpus expanded: worker i runs on cpus[i % ncpus] */
     int ncpus;
     bool help;

@@ -3,9 +3,14 @@
  * stalling cell never loses the others, and no run inherits another's heap.
  *
  * A child is `/proc/self/exe run SCENARIO --strategy P --threads N --seed S
- * ... --json TMP --quiet`: the same binary, the same seed in every cell (so
- * cells differ only by strategy and threads). The parent reads each child's
- * JSON back and builds one table from it; the CSV rows come from the same
+ * ... --json /dev/fd/N --quiet`: the same binary, the same seed in every cell
+ * (so cells differ only by strategy and threads). Its result goes to an
+ * anonymous file (memfd) the parent made and reads back: nothing is left on
+ * disk whatever happens to either process. The child is killed if the
+ * parent dies (PR_SET_PDEATHSIG), runs in its own process group (so a
+ * Ctrl-C reaches the parent only), and a SIGINT or SIGTERM of the parent is
+ * passed on to it once: it stops, writes its partial result, and the
+ * parent reports the cells it has. The parent builds one table from them; the CSV rows come from the same
  * JSON (gh_report_csv_row), so the three outputs agree. --plot draws the
  * table's ops/s column with gnuplot (plot.c), leaving out the cells that
  * have no results.
@@ -31,6 +36,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -39,6 +46,7 @@
 #include "base/config.h"        // GH_VERSION, GH_GIT_COMMIT
 #include "cli/cli.h"
 #include "report/report.h"      // gh_report_*
+#include "report/stats.h"       // gh_stats_median_ci
 #include "scenario/scenario.h"  // gh_scenario_load
 
 enum cell_status {
@@ -69,7 +77,8 @@ struct cmp {
     const char *name;         /* the scenario's */
     uint64_t seed;
     uint64_t timeout_ns;
-    char tmpdir[4096];
+    uint64_t t_start;         /* when the first cell started (progress) */
+    int ndone;                /* cells run so far (progress) */
     struct cell *cells;       /* [repeat][npresets][nthreads] */
     int ncells;
     struct gh_cli_calibration cal;
@@ -108,7 +117,15 @@ static void run_cell(struct cmp *c, struct cell *cell, int index)
 
     snprintf(threads, sizeof threads, "%d", cell->threads);
     snprintf(seed, sizeof seed, "%" PRIu64, c->seed);
-    snprintf(json, sizeof json, "%s/cell-%d.json", c->tmpdir, index);
+    /* The child's result: an anonymous file it inherits as a descriptor. */
+    int fd = memfd_create("gilheap-cell", 0);
+    if (fd < 0) {
+        gh__cli_error(0, "cell %d: memfd_create: %s", index, strerror(errno));
+        cell->status = CELL_ERROR;
+        cell->exit_code = -1;
+        return;
+    }
+    snprintf(json, sizeof json, "/dev/fd/%d", fd);
     argv[n++] = "gilheap";
     argv[n++] = "run";
     argv[n++] = c->path;
@@ -144,6 +161,10 @@ static void run_cell(struct cmp *c, struct cell *cell, int index)
         argv[n++] = "--cpus";
         argv[n++] = c->o.cpus_text;
     }
+    if (c->o.warmup_text) {
+        argv[n++] = "--warmup";
+        argv[n++] = c->o.warmup_text;
+    }
     argv[n++] = "--json";
     argv[n++] = json;
     argv[n++] = "--quiet";
@@ -151,20 +172,29 @@ static void run_cell(struct cmp *c, struct cell *cell, int index)
 
     fflush(stdout);
     fflush(stderr);
+    pid_t parent = getpid();
     pid_t pid = fork();
     if (pid < 0) {
         gh__cli_error(0, "cell %d: fork: %s", index, strerror(errno));
         cell->status = CELL_ERROR;
         cell->exit_code = -1;
+        close(fd);
         return;
     }
     if (pid == 0) {
+        /* Dies with the parent, even by SIGKILL; checked again after, in
+         * case the parent died before the request. Its own process group:
+         * a terminal's Ctrl-C reaches the parent, which passes it on. */
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
+            _exit(126);
+        setpgid(0, 0);
         execv("/proc/self/exe", (char *const *)argv);
         _exit(127);
     }
 
     int st = 0;
     uint64_t deadline = now_ns() + c->timeout_ns;
+    bool forwarded = false;
     for (;;) {
         pid_t w = waitpid(pid, &st, WNOHANG);
         if (w == pid)
@@ -172,14 +202,19 @@ static void run_cell(struct cmp *c, struct cell *cell, int index)
         if (w < 0 && errno != EINTR) {
             cell->status = CELL_ERROR;
             cell->exit_code = -1;
+            close(fd);
             return;
+        }
+        if (gh__cli_interrupted && !forwarded) {
+            kill(pid, gh__cli_interrupted); /* it stops and writes what it has */
+            forwarded = true;
         }
         if (now_ns() > deadline) {
             kill(pid, SIGKILL);
             while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
                 ;
             cell->status = CELL_STALLED;
-            unlink(json);
+            close(fd);
             return;
         }
         struct timespec ts = {0, 10 * 1000 * 1000};
@@ -191,9 +226,10 @@ static void run_cell(struct cmp *c, struct cell *cell, int index)
         cell->signal = WTERMSIG(st);
     } else {
         int code = WEXITSTATUS(st);
-        if (code == GH_EXIT_OK || code == GH_EXIT_CHECKS || code == GH_EXIT_INTERRUPTED) {
+        if (code == GH_EXIT_OK || code == GH_EXIT_CHECKS || code == 128 + SIGINT ||
+            code == 128 + SIGTERM) {
             json_error_t jerr;
-            cell->result = json_load_file(json, 0, &jerr);
+            cell->result = lseek(fd, 0, SEEK_SET) == 0 ? json_loadfd(fd, 0, &jerr) : NULL;
             cell->status = cell->result ? status_from_json(cell->result) : CELL_ERROR;
         } else {
             cell->status = CELL_ERROR;
@@ -201,7 +237,43 @@ static void run_cell(struct cmp *c, struct cell *cell, int index)
         if (cell->status == CELL_ERROR)
             cell->exit_code = code;
     }
-    unlink(json);
+    close(fd);
+}
+
+/* ---- progress ----------------------------------------------------------- */
+
+/* One line on a terminal, rewritten in place: cells done, the cell now
+ * running, the time so far and an estimate of the time left (the mean time
+ * of the cells done, or the duration with its start-up before the first).
+ * Nothing when stderr is not a terminal. */
+static void progress(struct cmp *c, const struct cell *cell)
+{
+    if (!isatty(STDERR_FILENO))
+        return;
+    double elapsed = (double)(now_ns() - c->t_start) / 1e9;
+    double per = c->ndone ? elapsed / c->ndone
+                 : c->o.duration_text ? (double)(c->o.duration_ns + c->o.warmup_ns) / 1e9 + 0.2
+                                      : 0;
+    int left = c->ncells - c->ndone;
+    char eta[48] = "";
+    if (per > 0) {
+        double t = per * left;
+        if (t >= 90)
+            snprintf(eta, sizeof eta, ", ~%.0f min %02.0f s left", t / 60 - 0.5,
+                     t - 60 * (int)(t / 60));
+        else
+            snprintf(eta, sizeof eta, ", ~%.0f s left", t);
+    }
+    fprintf(stderr, "\r\033[Kgilheap: [%d/%d] %s, %d thread%s, run %u of %u; %.0f s so far%s",
+            c->ndone + 1, c->ncells, c->presets[cell->strategy], cell->threads,
+            cell->threads == 1 ? "" : "s", cell->repeat, c->o.repeat, elapsed, eta);
+    fflush(stderr);
+}
+
+static void progress_clear(void)
+{
+    if (isatty(STDERR_FILENO))
+        fputs("\r\033[K", stderr);
 }
 
 /* ---- summary ----------------------------------------------------------- */
@@ -219,7 +291,32 @@ struct row {
     double gc_pause_p99;      /* ns, median over the runs that collected */
     int checks;               /* -1 none run, 0 all passed, 1 some failed */
     enum cell_status status;
+    struct gh_median_ci ci;   /* of the runs' ops/s (report/stats.h) */
+    bool wide;                /* min or max further than 10% from the median */
+    bool has_lat;             /* latency of the cells' most frequent op */
+    const char *lat_op;       /* its name (in a cell's result) */
+    double p50, p99;          /* ns, median over the runs */
 };
+
+/* A spread wider than this fraction of the median is warned about. */
+#define WIDE_SPREAD 0.10
+
+/* The op with the most latency samples in one run's result. */
+static const json_t *busiest_op(const json_t *res, const char **name)
+{
+    const json_t *best = NULL, *v;
+    const char *key;
+    double most = 0;
+    json_object_foreach((json_t *)json_object_get(res, "latency"), key, v) {
+        double n = json_number_value(json_object_get(v, "samples"));
+        if (n > most) {
+            most = n;
+            best = v;
+            *name = key;
+        }
+    }
+    return best;
+}
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -244,6 +341,8 @@ static void summarize(struct cmp *c, struct row *rows)
     double *vals = calloc((size_t)c->o.repeat, sizeof *vals);
     double *gils = calloc((size_t)c->o.repeat, sizeof *gils);
     double *gcs = calloc((size_t)c->o.repeat, sizeof *gcs);
+    double *p50s = calloc((size_t)c->o.repeat, sizeof *p50s);
+    double *p99s = calloc((size_t)c->o.repeat, sizeof *p99s);
     for (int s = 0; s < c->npresets; s++) {
         for (int t = 0; t < nt; t++) {
             struct row *r = &rows[s * nt + t];
@@ -252,7 +351,7 @@ static void summarize(struct cmp *c, struct row *rows)
             r->threads = c->o.threads[t];
             r->checks = -1;
             double acq = 0, cont = 0;
-            int ngil = 0, ngc = 0;
+            int ngil = 0, ngc = 0, nlat = 0;
             for (unsigned k = 0; k < c->o.repeat; k++) {
                 const struct cell *cell = &c->cells[((size_t)k * c->npresets + s) * nt + t];
                 if (cell->status > r->status)
@@ -272,6 +371,13 @@ static void summarize(struct cmp *c, struct row *rows)
                 const json_t *sw = json_object_get(json_object_get(json_object_get(res, "locks"), "gil"), "switches");
                 if (gils && json_is_number(sw))
                     gils[ngil++] = num(sw);
+                const char *opname = NULL;
+                const json_t *lat = busiest_op(res, &opname);
+                if (lat && p50s && p99s) {
+                    p50s[nlat] = num(json_object_get(lat, "p50"));
+                    p99s[nlat++] = num(json_object_get(lat, "p99"));
+                    r->lat_op = opname;
+                }
                 const json_t *gp = json_object_get(json_object_get(json_object_get(res, "gc"), "pause_ns"), "p99");
                 if (gcs && json_is_number(gp))
                     gcs[ngc++] = num(gp);
@@ -289,6 +395,13 @@ static void summarize(struct cmp *c, struct row *rows)
                 r->median = median(vals, r->runs);
                 r->min = vals[0];
                 r->max = vals[r->runs - 1];
+                if (gh_stats_median_ci(vals, r->runs, &r->ci) == 0)
+                    r->wide = gh_stats_wide(&r->ci, WIDE_SPREAD);
+            }
+            if (nlat) {
+                r->has_lat = true;
+                r->p50 = median(p50s, nlat);
+                r->p99 = median(p99s, nlat);
             }
             if (acq > 0) {
                 r->has_locks = true;
@@ -307,6 +420,8 @@ static void summarize(struct cmp *c, struct row *rows)
     free(vals);
     free(gils);
     free(gcs);
+    free(p50s);
+    free(p99s);
 
     /* The baseline: the gil preset at 1 thread, or else the first row with
      * a measurement. */
@@ -338,27 +453,56 @@ static void print_table(const struct cmp *c, const struct row *rows, int nrows)
     if (c->o.cpus_text)
         printf("  cpus %s", c->o.cpus_text);
     int rw = c->o.repeat > 1 ? 21 : 0; /* the (min-max) column, with its space */
-    /* The collector's pause column, when some run collected. */
-    bool gc = false;
-    for (int i = 0; i < nrows; i++)
+    bool ci = c->o.repeat >= 5;        /* the median's interval, with its space */
+    int cw = ci ? 21 : 0;
+    /* The collector's pause column, when some run collected; latency when
+     * some run sampled it. */
+    bool gc = false, lat = false;
+    const char *lat_op = NULL;
+    bool lat_same = true;
+    for (int i = 0; i < nrows; i++) {
         gc |= rows[i].has_gc;
+        lat |= rows[i].has_lat;
+        if (rows[i].has_lat) {
+            if (lat_op && strcmp(lat_op, rows[i].lat_op) != 0)
+                lat_same = false;
+            lat_op = rows[i].lat_op;
+        }
+    }
     int gw = gc ? 10 : 0;
-    printf("\n%-10s %7s %9s%-*s %6s %7s %9s %*s%s%6s %s\n", "strategy", "threads", "ops/s", rw,
-           rw ? " (min-max)" : "", "ratio", "cont%", "GIL sw", gw, gc ? "gc p99" : "",
-           gc ? " " : "", "checks", "status");
+    printf("\n%-10s %7s %9s%-*s%-*s %6s %7s %9s %*s%s", "strategy", "threads", "ops/s", rw,
+           rw ? " (min-max)" : "", cw, ci ? " [CI of median]" : "", "ratio", "cont%", "GIL sw",
+           gw, gc ? "gc p99" : "", gc ? " " : "");
+    if (lat)
+        printf("%8s %8s ", "p50", "p99");
+    printf("%6s %s\n", "checks", "status");
+    int nwide = 0;
+    double level = 1;
     for (int i = 0; i < nrows; i++) {
         const struct row *r = &rows[i];
         char med[32] = "-", range[80] = "", ratio[16] = "-", cont[16] = "-", gil[32] = "-";
-        char gcp[32] = "-";
+        char gcp[32] = "-", cis[80] = "";
         if (r->has_gc)
             gh_report_fmt_ns(gcp, sizeof gcp, (uint64_t)r->gc_pause_p99);
         if (r->runs) {
             gh_report_fmt_rate(med, sizeof med, r->median);
+            if (r->wide) {
+                strcat(med, "!");
+                nwide++;
+            }
             if (c->o.repeat > 1) {
                 char lo[32], hi[32];
                 gh_report_fmt_rate(lo, sizeof lo, r->min);
                 gh_report_fmt_rate(hi, sizeof hi, r->max);
                 snprintf(range, sizeof range, " (%s-%s)", lo, hi);
+            }
+            if (ci && r->ci.n >= 2) {
+                char lo[32], hi[32];
+                gh_report_fmt_rate(lo, sizeof lo, r->ci.lo);
+                gh_report_fmt_rate(hi, sizeof hi, r->ci.hi);
+                snprintf(cis, sizeof cis, " [%s-%s]", lo, hi);
+                if (r->ci.level < level)
+                    level = r->ci.level;
             }
         }
         if (r->ratio > 0)
@@ -367,12 +511,32 @@ static void print_table(const struct cmp *c, const struct row *rows, int nrows)
             snprintf(cont, sizeof cont, "%.1f%%", r->contended_pct);
         if (r->has_gil)
             snprintf(gil, sizeof gil, "%.0f", r->gil_switches);
-        printf("%-10s %7d %9s%-*s %6s %7s %9s %*s%s%6s %-*s%s\n", c->presets[r->strategy],
-               r->threads, med, rw, range, ratio, cont, gil, gw, gc ? gcp : "", gc ? " " : "",
-               r->checks < 0 ? "-" : r->checks ? "FAIL" : "pass",
+        printf("%-10s %7d %9s%-*s%-*s %6s %7s %9s %*s%s", c->presets[r->strategy], r->threads,
+               med, rw, range, cw, cis, ratio, cont, gil, gw, gc ? gcp : "", gc ? " " : "");
+        if (lat) {
+            char a[32] = "-", b[32] = "-";
+            if (r->has_lat) {
+                gh_report_fmt_ns(a, sizeof a, (uint64_t)r->p50);
+                gh_report_fmt_ns(b, sizeof b, (uint64_t)r->p99);
+            }
+            printf("%8s %8s ", a, b);
+        }
+        printf("%6s %-*s%s\n", r->checks < 0 ? "-" : r->checks ? "FAIL" : "pass",
                c->unsafe[r->strategy] ? 11 : 0, cell_names[r->status],
                c->unsafe[r->strategy] ? " unsafe" : "");
     }
+    if (ci)
+        printf("CI: an interval of the median from the runs' order statistics, covering it "
+               "with %.1f%% confidence or more\n", 100 * level);
+    if (nwide)
+        printf("!: %d row%s spread more than %.0f%% from the median (min or max): a noisy "
+               "machine, or too few runs to trust the ratio; more --repeat, --cpus, or a "
+               "quieter machine\n", nwide, nwide == 1 ? "" : "s", 100 * WIDE_SPREAD);
+    if (lat)
+        printf("p50, p99: latency of %s%s%s, median over the runs (1 op in %u timed)\n",
+               lat_same && lat_op ? "`" : "each cell's most frequent op",
+               lat_same && lat_op ? lat_op : "", lat_same && lat_op ? "`" : "",
+               c->o.latency_sample);
     int maxt = 0;
     for (int t = 0; t < c->o.nthreads; t++)
         if (c->o.threads[t] > maxt)
@@ -443,6 +607,8 @@ static json_t *compare_json(const struct cmp *c, const struct row *rows, int nro
     if (c->o.ops)
         SET(cfg, "ops_per_thread", json_integer((json_int_t)c->o.ops));
     SET(cfg, "latency_sample", json_integer(c->o.latency_sample));
+    if (c->o.warmup_text)
+        SET(cfg, "warmup_ns", json_integer((json_int_t)c->o.warmup_ns));
     if (c->o.ncpus) {
         arr = json_array();
         for (int i = 0; arr && i < c->o.ncpus; i++)
@@ -501,9 +667,20 @@ static json_t *compare_json(const struct cmp *c, const struct row *rows, int nro
         SET(e, "unsafe", json_boolean(c->unsafe[r->strategy]));
         SET(e, "runs", json_integer(r->runs));
         if (r->runs) {
-            SET(e, "ops_per_sec", json_pack("{s:f, s:f, s:f}", "median", r->median, "min",
-                                            r->min, "max", r->max));
+            json_t *ops = json_pack("{s:f, s:f, s:f}", "median", r->median, "min", r->min,
+                                    "max", r->max);
+            if (ops && r->ci.n >= 2) {
+                SET(ops, "ci_lo", json_real(r->ci.lo));
+                SET(ops, "ci_hi", json_real(r->ci.hi));
+                SET(ops, "ci_level", json_real(r->ci.level));
+            }
+            if (ops)
+                SET(ops, "wide_spread", json_boolean(r->wide));
+            SET(e, "ops_per_sec", ops);
         }
+        if (r->has_lat)
+            SET(e, "latency", json_pack("{s:s, s:f, s:f}", "op", r->lat_op, "p50_ns", r->p50,
+                                        "p99_ns", r->p99));
         if (r->ratio > 0)
             SET(e, "ratio", json_real(r->ratio));
         if (r->has_locks)
@@ -736,12 +913,8 @@ static int prepare(struct cmp *c)
     c->seed = o->seed_given ? o->seed : 1;
     /* A run counted in ops has no known length: allow it 10 minutes. */
     c->timeout_ns = duration ? duration * 5 + 30ull * 1000000000u : 600ull * 1000000000u;
-
-    const char *tmp = getenv("TMPDIR");
-    snprintf(c->tmpdir, sizeof c->tmpdir, "%s/gilheap-compare-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    if (!mkdtemp(c->tmpdir))
-        return gh__cli_error(GH_EXIT_INTERNAL, "cannot create a temporary directory '%s': %s",
-                             c->tmpdir, strerror(errno));
+    if (o->warmup_text)
+        c->timeout_ns += o->warmup_ns;
     return 0;
 }
 
@@ -774,6 +947,7 @@ int gh__cli_compare(int argc, char **argv)
     }
     calibrate(&c);
     gh__cli_catch_sigint();
+    c.t_start = now_ns();
     for (unsigned k = 0; k < c.o.repeat; k++) {
         for (int s = 0; s < c.npresets; s++) {
             for (int t = 0; t < nt; t++) {
@@ -786,9 +960,11 @@ int gh__cli_compare(int argc, char **argv)
                     cell->status = CELL_SKIPPED;
                     continue;
                 }
-                gh__cli_progress("[%d/%d] %s, %d threads, run %u of %u", i + 1, c.ncells,
-                                 c.presets[s], cell->threads, k + 1, c.o.repeat);
+                progress(&c, cell);
                 run_cell(&c, cell, i);
+                c.ndone++;
+                if (cell->status == CELL_CRASHED || cell->status == CELL_STALLED)
+                    progress_clear();
                 if (cell->status == CELL_CRASHED)
                     gh__cli_error(0, "cell %s x %d threads (run %u) crashed: signal %s",
                                   c.presets[s], cell->threads, k + 1,
@@ -801,6 +977,7 @@ int gh__cli_compare(int argc, char **argv)
         }
     }
 
+    progress_clear();
     summarize(&c, rows);
     print_table(&c, rows, c.npresets * nt);
     fflush(stdout);
@@ -830,6 +1007,8 @@ int gh__cli_compare(int argc, char **argv)
             rc = r;
     }
 
+    if (rc == GH_EXIT_INTERRUPTED)
+        rc = gh__cli_exit_interrupted(); /* 130 or 143 */
     if (c.o.json) {
         j = compare_json(&c, rows, c.npresets * nt);
         if (!j)
@@ -853,7 +1032,6 @@ int gh__cli_compare(int argc, char **argv)
     }
 
 out_tmp:
-    rmdir(c.tmpdir);
 out:
     json_decref(j);
     for (int i = 0; c.cells && i < c.ncells; i++)

@@ -127,11 +127,33 @@ int gh__cli_run(int argc, char **argv)
     }
 
     gh__cli_catch_sigint();
-    gh__cli_progress("running %s under %s, %d threads...", s->name ? s->name : path,
-                     st.preset, threads);
+    if (!o.quiet) /* compare's cells are quiet: its own line says what runs */
+        gh__cli_progress("running %s under %s, %d threads...", s->name ? s->name : path,
+                         st.preset, threads);
 
     struct gh_result res;
     memset(&res, 0, sizeof res);
+    if (o.warmup_text) {
+        /* A run of --warmup D first, in this process, discarded (its output
+         * too): the measured run starts with the binary's pages, the
+         * allocator's memory and the CPUs' clocks warm. */
+        FILE *wout = devnull ? devnull : fopen("/dev/null", "w");
+        struct gh_run_config wcfg = cfg;
+        wcfg.duration_ns = o.warmup_ns;
+        wcfg.ops_per_thread = 0;
+        wcfg.perf_control = false;
+        wcfg.out = wout;
+        int wrc = wout ? gh_run(s, &wcfg, &res, &diag) : -1;
+        if (wout && wout != devnull)
+            fclose(wout);
+        if (wrc != 0) {
+            rc = wout ? gh__cli_diag(GH_EXIT_USAGE, &diag)
+                      : gh__cli_error(GH_EXIT_INTERNAL, "/dev/null: %s", strerror(errno));
+            goto out_scenario;
+        }
+        gh_result_free(&res);
+        memset(&res, 0, sizeof res);
+    }
     if (gh_run(s, &cfg, &res, &diag) != 0) {
         rc = gh__cli_diag(GH_EXIT_USAGE, &diag);
         goto out_scenario;
@@ -144,6 +166,12 @@ int gh__cli_run(int argc, char **argv)
         rc = gh__cli_error(GH_EXIT_INTERNAL, "out of memory building the results");
         goto out_result;
     }
+    if (j && o.warmup_text &&
+        json_object_set_new(json_object_get(j, "config"), "warmup_ns",
+                            json_integer((json_int_t)o.warmup_ns)) != 0) {
+        rc = gh__cli_error(GH_EXIT_INTERNAL, "out of memory building the results");
+        goto out_json;
+    }
     if (o.json && gh_report_write_json(o.json, j, err, sizeof err) != 0) {
         rc = gh__cli_error(GH_EXIT_INTERNAL, "--json: %s", err);
         goto out_json;
@@ -151,6 +179,8 @@ int gh__cli_run(int argc, char **argv)
     if (o.csv && (rc = write_csv(o.csv, j)) != 0)
         goto out_json;
     if (!o.quiet) {
+        if (o.warmup_text)
+            printf("warmup      a %s run first, discarded\n", o.warmup_text);
         gh_report_text(stdout, &res);
         fflush(stdout);
     }

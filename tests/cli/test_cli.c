@@ -1222,3 +1222,118 @@ Test(cli_run, plot_styles_are_fixed_and_the_figure_says_what_it_shows, .timeout 
         cr_assert(!strstr(c, "checks failed or hazards"), "no cell failed, yet the key says so");
     free(c);
 }
+
+/* ---- compare and signals ------------------------------------------------ */
+
+/* `gilheap run` processes (compare's cells) whose command line holds
+ * `marker` (a seed no other test uses). */
+static int count_procs_with(const char *marker)
+{
+    int n = 0;
+    DIR *d = opendir("/proc");
+    cr_assert_not_null(d);
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] < '0' || e->d_name[0] > '9')
+            continue;
+        char path[300], buf[4096];
+        snprintf(path, sizeof path, "/proc/%s/cmdline", e->d_name);
+        int fd = open(path, O_RDONLY);
+        if (fd < 0)
+            continue;
+        ssize_t len = read(fd, buf, sizeof buf - 1);
+        close(fd);
+        for (ssize_t i = 0; i < len; i++)
+            if (buf[i] == 0)
+                buf[i] = ' ';
+        if (len > 0) {
+            buf[len] = 0;
+            n += strstr(buf, marker) != NULL && strstr(buf, " run ") != NULL;
+        }
+    }
+    closedir(d);
+    return n;
+}
+
+/* Starts `gilheap compare shared-list` (3 cells of 30 s, seed `seed`),
+ * waits 700 ms, sends sig; returns the pid (not yet waited for). */
+static pid_t start_compare(const char *seed, const char *json, int sig)
+{
+    const char *argv[] = {GH_BINARY_DIR "/gilheap", "compare", "shared-list", "--strategies",
+                          "gil", "--threads", "1", "--repeat", "3", "--duration", "30s",
+                          "--seed", seed, "--json", json, NULL};
+    fflush(NULL);
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        if (chdir(GH_SOURCE_DIR) != 0)
+            _exit(126);
+        int nul = open("/dev/null", O_WRONLY);
+        dup2(nul, STDOUT_FILENO);
+        dup2(nul, STDERR_FILENO);
+        execv(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    /* After the calibration, the first cell starts: wait for it (5 s at
+     * most), then let it run a little. */
+    int running = 0;
+    for (int i = 0; i < 500 && !running; i++) {
+        running = count_procs_with(seed);
+        if (!running)
+            usleep(10000);
+    }
+    if (running)
+        usleep(300000);
+    if (!running || kill(pid, sig) != 0) {
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        cr_assert_fail("the compare's first cell never started");
+    }
+    return pid;
+}
+
+/* Before: SIGTERM to compare killed it and left its cell running (and its
+ * temporary directory behind), with no result written. */
+Test(cli_signal, sigterm_stops_compare_and_its_cell)
+{
+    char dir[] = "/tmp/gh-test-cli-cmpsig-XXXXXX", json[128];
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(json, sizeof json, "%s/c.json", dir);
+    pid_t pid = start_compare("4242424201", json, SIGTERM);
+    int st;
+    cr_assert_eq(waitpid(pid, &st, 0), pid);
+    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 143, "status %d", st);
+    cr_assert_eq(count_procs_with("4242424201"), 0, "a cell outlived its compare");
+    json_error_t jerr;
+    json_t *j = json_load_file(json, 0, &jerr);
+    cr_assert_not_null(j, "no result: %s", jerr.text);
+    json_t *cells = json_object_get(j, "cells");
+    cr_assert_str_eq(json_string_value(json_object_get(json_array_get(cells, 0), "status")),
+                     "interrupted");
+    cr_assert_str_eq(json_string_value(json_object_get(json_array_get(cells, 1), "status")),
+                     "skipped");
+    json_decref(j);
+    unlink(json);
+    cr_assert_eq(rmdir(dir), 0, "something was left in %s", dir);
+}
+
+/* SIGKILL cannot be caught: the cell dies with its parent all the same
+ * (PR_SET_PDEATHSIG), and nothing is left on disk (its result goes to an
+ * anonymous file). */
+Test(cli_signal, sigkill_of_compare_kills_its_cell)
+{
+    char dir[] = "/tmp/gh-test-cli-cmpkill-XXXXXX", json[128];
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(json, sizeof json, "%s/c.json", dir);
+    pid_t pid = start_compare("4242424202", json, SIGKILL);
+    int st;
+    cr_assert_eq(waitpid(pid, &st, 0), pid);
+    int left = 1;
+    for (int i = 0; i < 100 && left; i++) { /* the kernel delivers it at once; allow 1 s */
+        left = count_procs_with("4242424202");
+        if (left)
+            usleep(10000);
+    }
+    cr_assert_eq(left, 0, "a cell outlived its compare");
+    cr_assert_eq(rmdir(dir), 0, "something was left in %s", dir);
+}
