@@ -96,13 +96,13 @@ static const char usage_run[] =
     "  gilheap run SCENARIO [--strategy P] [--set AXIS=V]... [--param NAME=V]...\n"
     "                       [--threads N] [--duration D | --ops N] [--seed S]\n"
     "                       [--json FILE] [--csv FILE] [--quiet] [--check | --no-check]\n"
-    "                       [--latency-sample N] [--cpus LIST]\n";
+    "                       [--latency-sample N] [--cpus LIST] [--warmup D]\n";
 static const char usage_compare[] =
     "  gilheap compare SCENARIO [--strategies P,Q,...] [--threads N,M,...]\n"
     "                       [--repeat K] [--duration D | --ops N] [--set AXIS=V]...\n"
     "                       [--param NAME=V]... [--seed S] [--json FILE] [--csv FILE]\n"
     "                       [--plot FILE] [--check | --no-check] [--latency-sample N]\n"
-    "                       [--cpus LIST]\n";
+    "                       [--cpus LIST] [--warmup D]\n";
 
 void gh__cli_help_run(void)
 {
@@ -110,8 +110,9 @@ void gh__cli_help_run(void)
     printf("Runs SCENARIO (a file, or a name from `gilheap list`) once and prints a\n"
            "summary on stdout.\n\n"
            "  --strategy P      preset to start from (default gil; see gilheap list)\n"
-           "  --set AXIS=V      override one axis of the preset (sync, rc, alloc, gc);\n"
-           "                    repeatable, applied in order\n"
+           "  --set AXIS=V      override one axis of the preset; repeatable, applied\n"
+           "                    in order. AXIS: %s\n"
+           "                    (docs/strategies.md)\n"
            "  --param NAME=V    give the scenario's parameter NAME (its `params`) the\n"
            "                    integer V; repeatable\n"
            "  --threads N       worker threads (default: the scenario's)\n"
@@ -133,9 +134,12 @@ void gh__cli_help_run(void)
            "  --latency-sample N  time every Nth op for the latency columns (default\n"
            "                    1024; 0: none). A timed op costs two clock reads\n"
            "  --cpus LIST       pin worker i to LIST[i %% len] (e.g. 0, 0,1, 0-3); the\n"
-           "                    main thread runs on the list's CPUs too\n\n"
+           "                    main thread runs on the list's CPUs too\n"
+           "  --warmup D        a run of D first, in this process, discarded\n\n"
+           "SIGINT (Ctrl-C) or SIGTERM stops the run at the next switch point; the\n"
+           "partial result is printed and written, marked interrupted (exit 130/143).\n"
            "With PERF_CTL_FIFO and PERF_ACK_FIFO set (perf --control), perf is\n"
-           "enabled only for the measured phase.\n");
+           "enabled only for the measured phase.\n", gh_strategy_axis_names());
 }
 
 void gh__cli_help_compare(void)
@@ -145,10 +149,11 @@ void gh__cli_help_compare(void)
            "fresh child process, and prints one table.\n\n"
            "  --strategies P,Q  presets to compare (default: all)\n"
            "  --threads N,M     thread counts (default 1,2)\n"
-           "  --repeat K        runs per cell; the table shows median and min-max\n"
+           "  --repeat K        runs per cell; the table shows median and min-max (and\n"
+           "                    with 5 or more, an interval of the median)\n"
            "  --duration D      measured phase of each run\n"
            "  --ops N           operations per thread instead of a duration\n"
-           "  --set AXIS=V      applied to every strategy\n"
+           "  --set AXIS=V      applied to every strategy (AXIS: as for run)\n"
            "  --param NAME=V    a scenario parameter, the same in every cell\n"
            "  --seed S          the same seed in every cell (default 1)\n"
            "  --json FILE       every cell's results and the summary rows; - is stdout\n"
@@ -158,7 +163,8 @@ void gh__cli_help_compare(void)
            "                    .png or .svg\n"
            "  --latency-sample N  passed to every cell (default 1024; 0: none)\n"
            "  --cpus LIST       passed to every cell: worker i on LIST[i %% len], so\n"
-           "                    every one-thread cell runs on LIST[0]\n\n"
+           "                    every one-thread cell runs on LIST[0]\n"
+           "  --warmup D        passed to every cell: a discarded run of D first\n\n"
            "Before the cells, a short fixed loop is timed on each CPU the cells will\n"
            "use (the --cpus list, or every CPU the process may use); their speeds are\n"
            "printed, with a warning when they differ by more than 10%%.\n\n"

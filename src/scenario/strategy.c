@@ -83,6 +83,11 @@ int gh_strategy_from_preset(struct gh_strategy *st, const char *name, char *err,
 
 #define AXES "sync, rc, immortal, alloc, gc, header, lock, deferred, switch, ticks"
 
+const char *gh_strategy_axis_names(void)
+{
+    return AXES;
+}
+
 int gh_strategy_set(struct gh_strategy *st, const char *a, char *err, size_t errlen)
 {
     const char *eq = strchr(a, '=');

@@ -95,4 +95,7 @@ const char *gh_strategy_refusal(const struct gh_strategy *st);
  * ticks). Returns buf. */
 char *gh_strategy_describe(const struct gh_strategy *st, char *buf, size_t len);
 
+/* Every axis --set takes, comma-separated, for help texts. */
+const char *gh_strategy_axis_names(void);
+
 #endif

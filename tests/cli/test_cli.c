@@ -1337,3 +1337,32 @@ Test(cli_signal, sigkill_of_compare_kills_its_cell)
     cr_assert_eq(left, 0, "a cell outlived its compare");
     cr_assert_eq(rmdir(dir), 0, "something was left in %s", dir);
 }
+
+/* Before: run --help named 4 of the 10 --set axes. Every axis --set takes
+ * is listed, and every listed one is taken. */
+Test(cli_info, help_lists_every_axis)
+{
+    struct out o = run(ARGS("run", "--help"));
+    cr_assert_eq(o.status, 0);
+    const char *p = strstr(o.out, "AXIS: ");
+    cr_assert_not_null(p, "%s", o.out);
+    char list[512];
+    snprintf(list, sizeof list, "%.*s", (int)strcspn(p + 6, "\n"), p + 6);
+    out_free(&o);
+    int n = 0;
+    for (char *save = NULL, *a = strtok_r(list, ", ", &save); a; a = strtok_r(NULL, ", ", &save)) {
+        char set[64];
+        snprintf(set, sizeof set, "%s=nonsense", a);
+        struct out e = run(ARGS("run", SCEN, "--set", set));
+        cr_assert_eq(e.status, 2);
+        cr_assert(!strstr(e.err, "unknown axis"), "listed axis `%s` is refused: %s", a, e.err);
+        out_free(&e);
+        n++;
+    }
+    cr_assert_geq(n, 10);
+    /* The refusal of an unknown axis names the same list. */
+    struct out e = run(ARGS("run", SCEN, "--set", "nonsense=1"));
+    cr_assert(strstr(e.err, "unknown axis"), "%s", e.err);
+    cr_assert(strstr(e.err, gh_strategy_axis_names()), "%s", e.err);
+    out_free(&e);
+}
