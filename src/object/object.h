@@ -251,6 +251,9 @@ struct gh_model {
     bool deferred;        /* deferred=on: classes, functions and module-level
                              objects are counted deferred (rc/rc.h); needs
                              the full header */
+    bool deferred_immortal; /* deferred=immortal: classes and functions are
+                             made immortal once a second thread runs
+                             (scenario/worker.fl.c, 3.13t's stop-gap) */
 };
 extern struct gh_model gh_model;
 

@@ -297,6 +297,10 @@ static void checked_teardown(const struct gh_scenario_fl *sfl, const struct gh_f
         stage = 2;
         res->gc_garbage_at_exit = fl->gc_fini();
     }
+    if (stage <= 3) {
+        stage = 3;
+        sfl->immortals_release();
+    }
     ts->fault_jmp = NULL;
 }
 
@@ -510,7 +514,8 @@ int gh_run(struct gh_scenario *s, const struct gh_run_config *cfg, struct gh_res
                                                  : GH_OBLOCK_PYMUTEX);
     gh_model.immortal = st->immortal;
     gh_model.biased = st->rc == GH_RC_BIASED;
-    gh_model.deferred = st->deferred; /* refused unless the header is full */
+    gh_model.deferred = st->deferred == GH_DEFERRED_ON; /* refused unless the header is full */
+    gh_model.deferred_immortal = st->deferred == GH_DEFERRED_IMMORTAL;
     res->checked = cfg->check > 0 || (cfg->check == 0 && res->unsafe_reason != NULL);
     gh_model.checked = res->checked;
     /* Without a GIL every interned string is immortal, as in free-threaded
@@ -605,6 +610,11 @@ int gh_run(struct gh_scenario *s, const struct gh_run_config *cfg, struct gh_res
                 len0[g] = fl->len(run.globals[g]);
         fault_handler_install();
     }
+    /* deferred=immortal: a second thread is about to run (3.13t makes
+     * classes and functions immortal when its first non-main thread
+     * starts; one worker stands for a single-threaded program). */
+    if (gh_model.deferred_immortal && nthreads > 1)
+        sfl->immortals_start(&run);
     for (int i = 0; i < nthreads; i++)
         gh_check_pthread(pthread_create(&w[i].thread, NULL, fl->worker_main, &w[i]));
 
@@ -762,6 +772,7 @@ int gh_run(struct gh_scenario *s, const struct gh_run_config *cfg, struct gh_res
         sfl->gc_teardown(&run);
         sfl->teardown(&run);
         res->gc_garbage_at_exit = fl->gc_fini();
+        sfl->immortals_release();
     }
     fl->fini();
     gh_qsbr_flush(&main_ts);
@@ -789,6 +800,7 @@ int gh_run(struct gh_scenario *s, const struct gh_run_config *cfg, struct gh_res
         fault_handler_remove();
     gh_model.checked = false;
     gh_model.deferred = false;
+    gh_model.deferred_immortal = false;
     gh_gc_set_roots(NULL, NULL);
     for (int k = 0; k < GH_HAZARD_COUNT; k++)
         res->hazards_total += res->hazards.n[k];

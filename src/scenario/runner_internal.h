@@ -130,6 +130,12 @@ struct gh_scenario_fl {
     /* Releases the globals, in order; each slot is cleared before its
      * object is released (a __del__ that resurrects into it finds NULL). */
     void (*teardown)(struct gh_run_shared *run);
+    /* deferred=immortal (worker.fl.c): before two or more workers are
+     * created, classes and functions become immortal; after the teardown's
+     * last collection, they are made mortal with the references left to
+     * them and released. */
+    void (*immortals_start)(struct gh_run_shared *run);
+    void (*immortals_release)(void);
     /* gh_eval_env.object; ctx is a struct gh_eval_ctx. */
     int (*eval_object)(void *ctx, const struct gh_expr *e, int64_t *out, char *err,
                        size_t errlen);

@@ -27,6 +27,12 @@ enum gh_header_kind { GH_HEADER_AUTO, GH_HEADER_COMPACT, GH_HEADER_FULL, GH_HEAD
 /* lock=: what the per-object lock is under sync=objlock. */
 enum gh_lock_kind { GH_LOCKK_PYMUTEX, GH_LOCKK_PTHREAD, GH_LOCKK_TATAS, GH_LOCKK_TICKET,
                     GH_LOCKK_COUNT };
+/* deferred=: what classes and functions get so that threads sharing them do
+ * not contend on their counts. ON: 3.14t's deferred counting (uncounted
+ * frame references, freed by the collector). IMMORTAL: 3.13t's stop-gap,
+ * immortal once a second thread runs (docs/strategies.md, "deferred"). */
+enum gh_deferred_kind { GH_DEFERRED_OFF, GH_DEFERRED_ON, GH_DEFERRED_IMMORTAL,
+                        GH_DEFERRED_COUNT };
 
 #define GH_ALLOC_KIND_COUNT 4
 
@@ -36,6 +42,7 @@ extern const char *const gh_alloc_names[GH_ALLOC_KIND_COUNT];
 extern const char *const gh_gc_names[GH_GC_MODE_COUNT];
 extern const char *const gh_header_names[GH_HEADER_COUNT];
 extern const char *const gh_lock_names[GH_LOCKK_COUNT];
+extern const char *const gh_deferred_names[GH_DEFERRED_COUNT];
 
 /* Defaults of the two GIL parameters (CPython's sys.getswitchinterval()
  * and the pre-3.2 sys.getcheckinterval()). */
@@ -51,7 +58,7 @@ struct gh_strategy {
     enum gh_gc_mode gc;
     enum gh_header_kind header;
     enum gh_lock_kind lock;
-    bool deferred;            /* deferred=on */
+    enum gh_deferred_kind deferred;
     uint64_t switch_ns;       /* switch=: the GIL's switch interval */
     uint32_t ticks;           /* ticks=: gil-ticks' ops between releases */
     bool overridden;          /* an axis was --set away from the preset */
@@ -65,6 +72,7 @@ struct gh_preset {
     bool immortal;
     enum gh_alloc_kind alloc;
     enum gh_gc_mode gc;
+    enum gh_deferred_kind deferred;
 };
 
 extern const struct gh_preset gh_presets[];

@@ -60,13 +60,132 @@ GH_INLINE void frame_put(gh_stackref *locals, int slot, gh_stackref r)
     gh_stackref_close(old);
 }
 
+/* ---- deferred=immortal ------------------------------------------------------
+ *
+ * CPython 3.13t marks the objects it would count deferred (heap types,
+ * top-level functions, modules, code, method descriptors; the model has
+ * classes and functions) and makes them immortal when the first thread
+ * besides the main one starts (gh-117783, _PyGC_ImmortalizeDeferredObjects);
+ * marked objects made after that are immortal from birth
+ * (_PyObject_SetDeferredRefcount). Instantiating a class then writes
+ * nothing to its count. The model's moment is the runner starting two or
+ * more workers (a run of one worker is a single-threaded program): before
+ * it, immortals_start makes every class and function global and the plain
+ * class immortal; after it, maybe_defer makes each new function immortal.
+ * They stay tracked (CPython untracks them; a collection treats an
+ * immortal object as referenced from outside either way).
+ *
+ * CPython never frees them. The model must (a run ends with nothing
+ * live), so each is registered here, and immortals_release, after the
+ * teardown's last collection, gives each the count of the references that
+ * remain (the registry's, the model's roots', the other registered
+ * objects') and drops the registry's: the rest dies as usual. A reference
+ * from a leaked object is not counted (the leak is reported anyway). The
+ * registry is C heap, not the model's allocator. `started` is written by
+ * the main thread before the workers are created and after they are
+ * joined; the array is appended to under `lock` (a born-immortal function
+ * may be made by any worker). */
+static struct {
+    gh_object **v;
+    size_t n, cap;
+    bool started;
+    pthread_mutex_t lock;
+} immortals = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static bool immortal_kind(gh_object *o)
+{
+    enum gh_kind k = o->ob_type->kind;
+    return (k == GH_KIND_CLASS || k == GH_KIND_FUNCTION) &&
+           !gh_refcnt_is_immortal(gh_refcnt(o));
+}
+
+/* Makes o immortal and registers it. No other thread updates o's count:
+ * it is new, or no worker runs yet. */
+static GH_NOINLINE void make_immortal(gh_object *o)
+{
+    gh_rc_set_immortal(o);
+    gh_check_pthread(pthread_mutex_lock(&immortals.lock));
+    if (immortals.n == immortals.cap) {
+        immortals.cap = immortals.cap ? 2 * immortals.cap : 16;
+        immortals.v = realloc(immortals.v, immortals.cap * sizeof *immortals.v);
+        gh_assert(immortals.v);
+    }
+    immortals.v[immortals.n++] = o;
+    gh_check_pthread(pthread_mutex_unlock(&immortals.lock));
+}
+
+/* The main thread, before it creates two or more workers. */
+static void immortals_start(struct gh_run_shared *run)
+{
+    for (int i = 0; i < run->s->nglobals; i++)
+        if (run->globals[i] && immortal_kind(run->globals[i]))
+            make_immortal(run->globals[i]);
+    gh_object *plain = GH_FL(gh_plain_class)();
+    if (immortal_kind(plain))
+        make_immortal(plain);
+    immortals.started = true;
+}
+
+static int cmp_ptr(const void *a, const void *b)
+{
+    uintptr_t x = (uintptr_t) * (gh_object *const *)a, y = (uintptr_t) * (gh_object *const *)b;
+    return x < y ? -1 : x > y;
+}
+
+struct recount {
+    gh_object **v;
+    int64_t *refs;
+    size_t n;
+};
+
+static void recount_visit(gh_object *o, void *arg)
+{
+    struct recount *r = arg;
+    gh_object **at = o ? bsearch(&o, r->v, r->n, sizeof *r->v, cmp_ptr) : NULL;
+    if (at)
+        r->refs[at - r->v]++;
+}
+
+/* After the teardown's last collection (main thread, the workers joined). */
+static void immortals_release(void)
+{
+    immortals.started = false;
+    size_t n = immortals.n;
+    if (!n)
+        return;
+    gh_object **v = immortals.v;
+    qsort(v, n, sizeof *v, cmp_ptr);
+    struct recount r = {v, calloc(n, sizeof(int64_t)), n};
+    gh_assert(r.refs);
+    for (size_t i = 0; i < n; i++)
+        r.refs[i] = 1; /* the registry's */
+    GH_FL(gh_model_visit_roots)(recount_visit, &r);
+    for (size_t i = 0; i < n; i++)
+        if (v[i]->ob_type->tp_traverse)
+            v[i]->ob_type->tp_traverse(v[i], recount_visit, &r);
+    for (size_t i = 0; i < n; i++)
+        gh_refcnt_set(v[i], (uint64_t)r.refs[i]);
+    immortals.v = NULL;
+    immortals.n = immortals.cap = 0;
+    for (size_t i = 0; i < n; i++)
+        gh_decref(v[i]);
+    free(r.refs);
+    free(v);
+}
+
 /* Deferred reference counting marks classes, functions and module-level
  * objects (deferred=on; free-threaded CPython defers heap types, top-level
  * functions and modules). A GC object only (only the collector can free
  * it), and a tracked one (untracked objects are never its candidates). The
- * object is still private to the calling thread. */
+ * object is still private to the calling thread. Under deferred=immortal
+ * a new class or function is immortal once a second thread runs. */
 static void maybe_defer(gh_object *o, bool module_level)
 {
+    if (GH_UNLIKELY(gh_model.deferred_immortal)) {
+        if (immortals.started && immortal_kind(o))
+            make_immortal(o);
+        return;
+    }
     if (!gh_model.deferred || !gh_is_gc(o) || !gh_gc_object_is_tracked(o) ||
         gh_is_deferred(o) || gh_refcnt_is_immortal(gh_refcnt(o)))
         return;
@@ -1430,6 +1549,8 @@ static void gc_teardown(struct gh_run_shared *run)
 const struct gh_scenario_fl GH_FL(gh_scenario_fl) = {
     .setup = setup,
     .teardown = teardown,
+    .immortals_start = immortals_start,
+    .immortals_release = immortals_release,
     .eval_object = eval_object,
     .gc_setup = gc_setup,
     .gc_teardown = gc_teardown,

@@ -807,6 +807,109 @@ ParameterizedTest(struct preset_param *p, run, counters_add_up, .timeout = 60)
     gh_scenario_free(s);
 }
 
+/* deferred=immortal (docs/strategies.md): the presets that build it. */
+static struct preset_param *immortal_presets(size_t *n)
+{
+    static struct preset_param p[8];
+    *n = safe_presets("deferred=immortal", p);
+    return p;
+}
+
+ParameterizedTestParameters(run, deferred_immortal)
+{
+    size_t n;
+    struct preset_param *p = immortal_presets(&n);
+    return cr_make_param_array(struct preset_param, p, n);
+}
+
+/* Two threads: C, f and the plain class are immortal from the start of the
+ * workers, a function made by a worker is immortal from birth; one thread:
+ * nothing is (a single-threaded program). */
+static const char immortal_scenario[] =
+    "name: immortal\n"
+    "ops: once\n"
+    "setup:\n"
+    "  f: {type: function, def: append-one-none}\n"
+    "  C: class\n"
+    "  L: list\n"
+    "script:\n"
+    "  - {op: new, type: C, as: obj}\n"
+    "  - {op: list.append, on: L, value: obj}\n"
+    "  - {op: list.append, on: L, value: object}\n"
+    "  - {op: new, type: function, def: append-one, as: fn}\n"
+    "  - {op: show, expr: \"getrefcount(C)\"}\n"
+    "  - {op: assert, expr: \"getrefcount(C) == 4294967295\"}\n"
+    "  - {op: assert, expr: \"getrefcount(f) == 4294967295\"}\n"
+    "  - {op: assert, expr: \"getrefcount(fn) == 4294967295\"}\n"
+    "checks:\n"
+    "  - count(assert) + failed(assert) > 0\n";
+
+/* The runner makes classes and functions immortal when it starts two or
+ * more workers (3.13t), the checked mode finds no hazard, and the teardown
+ * still frees every one of them. The same scenario with one thread, or
+ * with deferred=off, fails all three asserts. */
+ParameterizedTest(struct preset_param *p, run, deferred_immortal, .timeout = 30)
+{
+    struct gh_scenario *s = parse(immortal_scenario);
+    struct gh_run_config cfg;
+    struct gh_result r;
+    struct gh_diag d;
+    char err[256];
+    for (int k = 0; k < 3; k++) {
+        int threads = k == 1 ? 1 : 2;
+        config(&cfg, p->name, threads, 0, 1);
+        cfg.check = 1;
+        cfg.out = fopen("/dev/null", "w");
+        cr_assert_eq(gh_strategy_set(&cfg.strategy,
+                                     k == 2 ? "deferred=off" : "deferred=immortal", err,
+                                     sizeof err), 0, "%s", err);
+        cr_assert_eq(gh_run(s, &cfg, &r, &d), 0, "%s", d.msg);
+        fclose(cfg.out);
+        cr_assert_eq(r.hazards_total, 0, "%s run %d", p->name, k);
+        cr_assert_eq(r.alloc_live_after_teardown, 0, "%s run %d: the immortal ones too",
+                     p->name, k);
+        if (k == 0)
+            cr_assert_eq(r.op[GH_OP_ASSERT].failed, 0, "%s: immortal", p->name);
+        else
+            cr_assert_eq(r.op[GH_OP_ASSERT].failed, 3 * (uint64_t)threads,
+                         "%s run %d: counted", p->name, k);
+        gh_result_free(&r);
+    }
+    gh_scenario_free(s);
+}
+
+/* Instantiating a class shared by two threads: under deferred=off each
+ * instance's reference to C (and the frame's while C is called) is a
+ * non-owner's count update on C (the main thread made it); once C is
+ * immortal there is none. rc=biased counts them. */
+Test(run, deferred_immortal_instantiation_writes_no_count, .timeout = 30)
+{
+    struct gh_scenario *s = parse("name: inst\n"
+                                  "ops: 2000\n"
+                                  "setup:\n"
+                                  "  C: class\n"
+                                  "mix:\n"
+                                  "  - {op: new, type: C, as: obj, weight: 1}\n");
+    struct gh_run_config cfg;
+    struct gh_result r;
+    struct gh_diag d;
+    char err[256];
+    for (int k = 0; k < 2; k++) {
+        config(&cfg, "ft", 2, 2000, 1);
+        if (k == 1)
+            cr_assert_eq(gh_strategy_set(&cfg.strategy, "deferred=off", err, sizeof err), 0);
+        cr_assert_eq(gh_run(s, &cfg, &r, &d), 0, "%s", d.msg);
+        cr_assert_eq(r.status, GH_STATUS_OK);
+        cr_assert_eq(r.alloc_live_after_teardown, 0);
+        if (k == 0)
+            cr_assert_eq(r.rc.shared_decrefs, 0, "immortal C: no count traffic");
+        else
+            cr_assert_geq(r.rc.shared_decrefs, 2 * 2000, "C's count, by both threads");
+        gh_result_free(&r);
+    }
+    gh_scenario_free(s);
+}
+
 /* deferred=on (docs/strategies.md): the presets that build it. */
 static struct preset_param *deferred_presets(size_t *n)
 {
