@@ -254,6 +254,9 @@ struct gh_model {
     bool deferred_immortal; /* deferred=immortal: classes and functions are
                              made immortal once a second thread runs
                              (scenario/worker.fl.c, 3.13t's stop-gap) */
+    bool loads_counted;   /* loads=counted: an op on a named container
+                             counts the load of the name (3.13's LOAD_FAST,
+                             LOAD_GLOBAL; scenario/worker.fl.c) */
 };
 extern struct gh_model gh_model;
 

@@ -1108,6 +1108,28 @@ static enum need op_needs(enum gh_op_kind k)
     }
 }
 
+/* Ops whose `on` is a container the statement loads by name before it
+ * works on it (`L.append(x)`, `d[k]`, `o.a`, `t += (x,)`, `r()`: LOAD_FAST
+ * or LOAD_GLOBAL). Not new and drop (`on` is the name bound or unbound),
+ * call (its callee already sits on the stack), global.add (its own load,
+ * under the namespace's lock), compute (a lock, no load), gc.dot. */
+static bool op_loads_on(enum gh_op_kind k)
+{
+    switch (k) {
+    case GH_OP_LIST_APPEND: case GH_OP_LIST_POP: case GH_OP_LIST_GET: case GH_OP_LIST_SET:
+    case GH_OP_LIST_LEN: case GH_OP_LIST_MOVE: case GH_OP_LIST_ITER:
+    case GH_OP_DICT_SET: case GH_OP_DICT_GET: case GH_OP_DICT_DEL: case GH_OP_DICT_ITER:
+    case GH_OP_ATTR_SET: case GH_OP_ATTR_GET:
+    case GH_OP_SET_ADD: case GH_OP_SET_DISCARD: case GH_OP_SET_CONTAINS: case GH_OP_SET_LEN:
+    case GH_OP_TUPLE_CONCAT: case GH_OP_STR_CONCAT: case GH_OP_STR_INTERN:
+    case GH_OP_WEAKREF_NEW: case GH_OP_WEAKREF_GET: case GH_OP_WVDICT_SET:
+    case GH_OP_WVDICT_GET:
+        return true;
+    default:
+        return false;
+    }
+}
+
 /* Whether `on` may be left out. */
 static bool on_optional(enum gh_op_kind k)
 {
@@ -1467,6 +1489,7 @@ static int parse_op(struct pctx *c, struct role_ctx *rc, yaml_node_t *n,
         return err_node(c, n, "missing `on` in %s (%s)", owner, on_hint(op->kind));
     if (val[K_ON] && parse_target(c, rc, val[K_ON], op->kind, "on", need, &op->on))
         return -1;
+    op->loads_on = val[K_ON] && op_loads_on(op->kind);
 
     if (op->kind == GH_OP_LIST_MOVE) {
         if (!val[K_FROM])

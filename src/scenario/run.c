@@ -516,6 +516,7 @@ int gh_run(struct gh_scenario *s, const struct gh_run_config *cfg, struct gh_res
     gh_model.biased = st->rc == GH_RC_BIASED;
     gh_model.deferred = st->deferred == GH_DEFERRED_ON; /* refused unless the header is full */
     gh_model.deferred_immortal = st->deferred == GH_DEFERRED_IMMORTAL;
+    gh_model.loads_counted = st->loads == GH_LOADS_COUNTED;
     res->checked = cfg->check > 0 || (cfg->check == 0 && res->unsafe_reason != NULL);
     gh_model.checked = res->checked;
     /* Without a GIL every interned string is immortal, as in free-threaded
@@ -801,6 +802,7 @@ int gh_run(struct gh_scenario *s, const struct gh_run_config *cfg, struct gh_res
     gh_model.checked = false;
     gh_model.deferred = false;
     gh_model.deferred_immortal = false;
+    gh_model.loads_counted = false;
     gh_gc_set_roots(NULL, NULL);
     for (int k = 0; k < GH_HAZARD_COUNT; k++)
         res->hazards_total += res->hazards.n[k];

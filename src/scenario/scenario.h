@@ -171,6 +171,10 @@ struct gh_op {
     int cls;                  /* cycle.new: the class global, or -1 (the plain class) */
     int depth;                /* gc.dot: edges from `on`, default 3 */
     bool via_call;            /* global.add: `via: call` */
+    /* The op loads the container `on` names onto the evaluation stack
+     * first (LOAD_FAST / LOAD_GLOBAL; list.move: `from` too): a counted
+     * reference for the op's length under loads=counted (worker.fl.c). */
+    bool loads_on;
 };
 
 /* ---- roles, setup, checks ---------------------------------------------- */

@@ -15,6 +15,7 @@ const char *const gh_gc_names[GH_GC_MODE_COUNT] = {"generational", "stw", "off",
 const char *const gh_header_names[GH_HEADER_COUNT] = {"auto", "compact", "full"};
 const char *const gh_lock_names[GH_LOCKK_COUNT] = {"pymutex", "pthread", "tatas", "ticket"};
 const char *const gh_deferred_names[GH_DEFERRED_COUNT] = {"off", "on", "immortal"};
+const char *const gh_loads_names[GH_LOADS_COUNT] = {"counted", "borrowed"};
 static const char *const onoff_names[2] = {"off", "on"};
 
 const struct gh_preset gh_presets[] = {
@@ -83,7 +84,7 @@ int gh_strategy_from_preset(struct gh_strategy *st, const char *name, char *err,
     return -1;
 }
 
-#define AXES "sync, rc, immortal, alloc, gc, header, lock, deferred, switch, ticks"
+#define AXES "sync, rc, immortal, alloc, gc, header, lock, deferred, loads, switch, ticks"
 
 int gh_strategy_set(struct gh_strategy *st, const char *a, char *err, size_t errlen)
 {
@@ -129,7 +130,7 @@ int gh_strategy_set(struct gh_strategy *st, const char *a, char *err, size_t err
     int count, *slot;
     int sync = st->sync, rc = st->rc, alloc = st->alloc, gc = st->gc;
     int header = st->header, lock = st->lock, immortal = st->immortal,
-        deferred = (int)st->deferred;
+        deferred = (int)st->deferred, loads = (int)st->loads;
     if (strcmp(axis, "sync") == 0) {
         names = gh_sync_names, count = GH_SYNC_COUNT, slot = &sync;
     } else if (strcmp(axis, "rc") == 0) {
@@ -147,6 +148,8 @@ int gh_strategy_set(struct gh_strategy *st, const char *a, char *err, size_t err
         names = gh_lock_names, count = GH_LOCKK_COUNT, slot = &lock;
     } else if (strcmp(axis, "deferred") == 0) {
         names = gh_deferred_names, count = GH_DEFERRED_COUNT, slot = &deferred;
+    } else if (strcmp(axis, "loads") == 0) {
+        names = gh_loads_names, count = GH_LOADS_COUNT, slot = &loads;
     } else {
         snprintf(err, errlen, "'%s': unknown axis '%s': expected one of " AXES, a, axis);
         return -1;
@@ -168,6 +171,7 @@ int gh_strategy_set(struct gh_strategy *st, const char *a, char *err, size_t err
     st->header = (enum gh_header_kind)header;
     st->lock = (enum gh_lock_kind)lock;
     st->deferred = (enum gh_deferred_kind)deferred;
+    st->loads = (enum gh_loads_kind)loads;
     st->overridden = true;
     return 0;
 }
@@ -278,6 +282,8 @@ char *gh_strategy_describe(const struct gh_strategy *st, char *buf, size_t len)
     if (off < len && st->deferred != GH_DEFERRED_OFF)
         off += (size_t)snprintf(buf + off, len - off, " deferred=%s",
                                 gh_deferred_names[st->deferred]);
+    if (off < len && st->loads != GH_LOADS_COUNTED)
+        off += (size_t)snprintf(buf + off, len - off, " loads=%s", gh_loads_names[st->loads]);
     if (off < len && st->sync == GH_SYNC_GIL && st->switch_ns != GH_SWITCH_INTERVAL_DEFAULT_NS)
         off += (size_t)snprintf(buf + off, len - off, " switch=%" PRIu64 "us",
                                 st->switch_ns / 1000);

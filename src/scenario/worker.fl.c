@@ -1067,15 +1067,23 @@ static GH_NOINLINE bool exec_model_op(struct gh_worker *w, struct gh_tstate *ts,
 #endif
 
 /* The counter's value, read as LOAD_GLOBAL + the int's value; false when
- * the slot holds no int (the checked mode: a freed one). */
-GH_INLINE bool counter_read(struct gh_worker *w, struct gh_tstate *ts, int slot, int64_t *v)
+ * the slot holds no int (the checked mode: a freed one). Under
+ * loads=counted the load is a reference (+C) in the frame's stack slot,
+ * taken under the namespace's lock (the slot may be rebound right after)
+ * and dropped by the addition (BINARY_OP's -C): the counter's int is
+ * written by every thread that adds, as in CPython 3.13. */
+GH_INLINE bool counter_read(struct gh_worker *w, struct gh_tstate *ts, int slot, int64_t *v,
+                            gh_stackref *locals)
 {
     (void)ts;
     GLOBALS_LOCK(w, ts);
     gh_object *o = item_ok(w->run->globals[slot]);
     bool ok = o && o->ob_type->kind == GH_KIND_INT;
-    if (ok)
+    if (ok) {
         *v = ((struct gh_int *)(void *)o)->value;
+        if (gh_model.loads_counted)
+            frame_put(locals, w->frame_slots - 1, gh_stackref_new(o));
+    }
     GLOBALS_UNLOCK(w);
     return ok;
 }
@@ -1099,16 +1107,20 @@ GH_INLINE void counter_store(struct gh_worker *w, struct gh_tstate *ts, int slot
  * Through a call: the call's entry is a switch point between the read and
  * the write, where the GIL may pass to a thread that updates the counter
  * too; its update is then overwritten (lost), as in CPython. */
-static bool exec_global_add(struct gh_worker *w, struct gh_tstate *ts, const struct gh_op *op)
+static bool exec_global_add(struct gh_worker *w, struct gh_tstate *ts, const struct gh_op *op,
+                            gh_stackref *locals)
 {
     int slot = op->on.slot;
     int64_t v;
-    if (!counter_read(w, ts, slot, &v))
+    if (!counter_read(w, ts, slot, &v, locals))
         return false;
     if (op->via_call)
         gh_switch_point(ts);
     int64_t by = op->value.range;
-    counter_store(w, ts, slot, gh_int_new(v + by));
+    gh_object *nv = gh_int_new(v + by);
+    if (gh_model.loads_counted)
+        frame_put(locals, w->frame_slots - 1, 0); /* BINARY_OP drops its operand */
+    counter_store(w, ts, slot, nv);
     w->counter_adds[slot]++;
     w->counter_sum[slot] += by;
     return true;
@@ -1155,10 +1167,10 @@ static bool exec_dict_iter(struct gh_worker *w, struct gh_tstate *ts, gh_object 
     }
 }
 
-/* Executes one op; false when it failed (the model's IndexError/KeyError). */
-static bool exec_op_raw(struct gh_worker *w, struct gh_tstate *ts, const struct gh_op *op,
-                        gh_object **globals, gh_stackref *locals, struct gh_rng *rng,
-                        struct gh_trace_snapshot **snaps)
+/* The body of one op (exec_op_raw has loaded its container). */
+GH_INLINE bool exec_op_body(struct gh_worker *w, struct gh_tstate *ts, const struct gh_op *op,
+                            gh_object **globals, gh_stackref *locals, struct gh_rng *rng,
+                            struct gh_trace_snapshot **snaps)
 {
     gh_object *o, *item;
     switch (op->kind) {
@@ -1187,6 +1199,15 @@ static bool exec_op_raw(struct gh_worker *w, struct gh_tstate *ts, const struct 
     case GH_OP_LIST_APPEND:
         if (!(o = target(&op->on, GH_KIND_LIST, globals, locals)))
             return false;
+#if defined(GH_FL_SYNC_OBJLOCK)
+        if (gh_model.loads_counted) {
+            /* 3.13t: list_append takes its own reference to x (inside
+             * the section) and the stack's is dropped after: +x +x -x. */
+            item = make_value(&op->value, globals, locals, rng);
+            gh_list_append(ts, (struct gh_list *)(void *)o, gh_newref(item));
+            gh_decref(item);
+        } else
+#endif
         gh_list_append(ts, (struct gh_list *)(void *)o, make_value(&op->value, globals, locals, rng));
         if (GH_UNLIKELY(w->list_appends) && !op->on.local)
             w->list_appends[op->on.slot]++;
@@ -1233,7 +1254,12 @@ static bool exec_op_raw(struct gh_worker *w, struct gh_tstate *ts, const struct 
         gh_object *from = target(&op->from, GH_KIND_LIST, globals, locals);
         if (!from || !(o = target(&op->on, GH_KIND_LIST, globals, locals)))
             return false;
-        if (!gh_list_move(ts, (struct gh_list *)(void *)from, (struct gh_list *)(void *)o))
+        /* `on.append(from.pop())`: `from` is loaded too (no switch point
+         * inside the op, so a C local holds it). */
+        gh_stackref src = gh_model.loads_counted ? gh_stackref_new(from) : 0;
+        bool moved = gh_list_move(ts, (struct gh_list *)(void *)from, (struct gh_list *)(void *)o);
+        gh_stackref_close(src);
+        if (!moved)
             return false;
         /* The checked mode's length invariant: a pop from one, an append
          * to the other. */
@@ -1252,10 +1278,23 @@ static bool exec_op_raw(struct gh_worker *w, struct gh_tstate *ts, const struct 
             return false;
         return exec_dict_iter(w, ts, o);
     case GH_OP_GLOBAL_ADD:
-        return exec_global_add(w, ts, op);
+        return exec_global_add(w, ts, op, locals);
     case GH_OP_DICT_SET:
         if (!(o = target(&op->on, GH_KIND_DICT, globals, locals)))
             return false;
+#if defined(GH_FL_SYNC_OBJLOCK)
+        if (gh_model.loads_counted) {
+            /* 3.13t's STORE_SUBSCR: the stack's key and value are passed
+             * to PyDict_SetItem, which takes references of its own (+k
+             * +v), and dropped after (-v -d -k). */
+            gh_object *key = gh_int_new(intarg(&op->key, 1000, rng, w));
+            item = make_value(&op->value, globals, locals, rng);
+            GH_FL(gh_dict_set)(ts, (struct gh_dict *)(void *)o, gh_newref(key), gh_newref(item));
+            gh_decref(item);
+            gh_decref(key);
+            return true;
+        }
+#endif
         GH_FL(gh_dict_set)(ts, (struct gh_dict *)(void *)o, gh_int_new(intarg(&op->key, 1000, rng, w)),
                            make_value(&op->value, globals, locals, rng));
         return true;
@@ -1298,6 +1337,35 @@ static bool exec_op_raw(struct gh_worker *w, struct gh_tstate *ts, const struct 
     default:
         return exec_model_op(w, ts, op, globals, locals, rng, snaps);
     }
+}
+
+/* Executes one op; false when it failed (the model's IndexError/KeyError).
+ *
+ * An op on a named container first loads the name onto the evaluation
+ * stack (LOAD_FAST, LOAD_GLOBAL) and drops it after (`L.append(x)`: +L ...
+ * -L). CPython 3.13 counts both in either build: the container's count is
+ * written twice per statement, by every thread that uses it, and in 3.13t
+ * it shares the header's cache line with the container's lock. The
+ * reference sits in the frame's stack slot for the op's length, where the
+ * census and the collector see it across list.iter's and dict.iter's switch
+ * points; a deferred object's is uncounted (deferred=on), an immortal one's
+ * writes nothing. loads=borrowed is 3.14's LOAD_FAST_BORROW: no count. One
+ * test per op: the op's flag and the run's, read together. */
+static bool exec_op_raw(struct gh_worker *w, struct gh_tstate *ts, const struct gh_op *op,
+                        gh_object **globals, gh_stackref *locals, struct gh_rng *rng,
+                        struct gh_trace_snapshot **snaps)
+{
+    if (op->loads_on & gh_model.loads_counted) {
+        gh_object *o = target_any(&op->on, globals, locals);
+        if (GH_LIKELY(o && !gh_is_freed(o))) {
+            const int stack = w->frame_slots - 1;
+            frame_put(locals, stack, gh_stackref_new(o));
+            bool ok = exec_op_body(w, ts, op, globals, locals, rng, snaps);
+            frame_put(locals, stack, 0);
+            return ok;
+        }
+    }
+    return exec_op_body(w, ts, op, globals, locals, rng, snaps);
 }
 
 /* The checked mode: the op runs with a way back. A memory fault inside it

@@ -910,6 +910,46 @@ Test(run, deferred_immortal_instantiation_writes_no_count, .timeout = 30)
     gh_scenario_free(s);
 }
 
+/* loads=counted (3.13): each op on a named container increments and
+ * decrements the container's count; under 3.13t (sync=objlock) a dict
+ * store also takes and drops a second reference to its key and value.
+ * rc=biased counts the decrements the worker makes on objects the main
+ * thread owns: per pass, L twice (append, pop), D once, and G (the stored
+ * value) once more than the overwrite's. loads=borrowed (3.14): none of
+ * these. Items are small ints and the key 0: immortal, never counted. */
+Test(run, loads_counted_write_the_containers_counts, .timeout = 30)
+{
+    struct gh_scenario *s = parse("name: loads\n"
+                                  "ops: 999\n"
+                                  "setup:\n"
+                                  "  L: list\n"
+                                  "  D: dict\n"
+                                  "  G: object\n"
+                                  "script:\n"
+                                  "  - {op: list.append, on: L, value: 5}\n"
+                                  "  - {op: list.pop, on: L}\n"
+                                  "  - {op: dict.set, on: D, key: 0, value: G}\n");
+    struct gh_run_config cfg;
+    struct gh_result r;
+    struct gh_diag d;
+    char err[256];
+    uint64_t decrefs[2];
+    for (int k = 0; k < 2; k++) {
+        config(&cfg, "ft", 1, 0, 1);
+        cfg.check = 1;
+        cr_assert_eq(gh_strategy_set(&cfg.strategy, k ? "loads=borrowed" : "loads=counted",
+                                     err, sizeof err), 0, "%s", err);
+        cr_assert_eq(gh_run(s, &cfg, &r, &d), 0, "%s", d.msg);
+        cr_assert_eq(r.status, GH_STATUS_OK);
+        cr_assert_eq(r.hazards_total, 0);
+        decrefs[k] = r.rc.shared_decrefs;
+        gh_result_free(&r);
+    }
+    cr_assert_eq(decrefs[0] - decrefs[1], 333 * (2 + 1 + 1), "counted %llu, borrowed %llu",
+                 (unsigned long long)decrefs[0], (unsigned long long)decrefs[1]);
+    gh_scenario_free(s);
+}
+
 /* deferred=on (docs/strategies.md): the presets that build it. */
 static struct preset_param *deferred_presets(size_t *n)
 {
