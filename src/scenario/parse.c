@@ -1015,6 +1015,7 @@ static const unsigned op_keys_allowed[GH_OP_COUNT] = {
     [GH_OP_SET_CONTAINS]= B(K_OP) | B(K_ON) | B(K_VALUE) | B(K_RANGE),
     [GH_OP_SET_LEN]     = B(K_OP) | B(K_ON),
     [GH_OP_TUPLE_CONCAT]= B(K_OP) | B(K_ON) | B(K_VALUE) | B(K_RANGE),
+    [GH_OP_TUPLE_GET]   = B(K_OP) | B(K_ON) | B(K_INDEX) | B(K_AS),
     [GH_OP_STR_CONCAT]  = B(K_OP) | B(K_ON) | B(K_VALUE),
     [GH_OP_STR_INTERN]  = B(K_OP) | B(K_ON),
     [GH_OP_WEAKREF_NEW] = B(K_OP) | B(K_ON) | B(K_AS) | B(K_CALLBACK),
@@ -1069,7 +1070,7 @@ static bool op_needs_as(enum gh_op_kind k)
 enum need {
     NEED_NONE, NEED_ANY, NEED_LIST, NEED_DICT, NEED_LOCAL, NEED_INSTANCE, NEED_SET,
     NEED_SETLIKE, NEED_TUPLE_LOCAL, NEED_STR_LOCAL, NEED_WEAKREF, NEED_WVDICT, NEED_FUNCTION,
-    NEED_SNAPSHOT, NEED_INT_GLOBAL,
+    NEED_SNAPSHOT, NEED_INT_GLOBAL, NEED_TUPLE,
 };
 
 static const char *const need_articles[] = {
@@ -1081,6 +1082,7 @@ static const char *const need_articles[] = {
     [NEED_WVDICT] = "a weakvaluedict", [NEED_FUNCTION] = "a function",
     [NEED_SNAPSHOT] = "a trace snapshot (bound by trace.snapshot)",
     [NEED_INT_GLOBAL] = "an int global (set up as `{type: int, value: 0}`)",
+    [NEED_TUPLE] = "a tuple",
 };
 
 static enum need op_needs(enum gh_op_kind k)
@@ -1099,6 +1101,7 @@ static enum need op_needs(enum gh_op_kind k)
     case GH_OP_SET_ADD: case GH_OP_SET_DISCARD: case GH_OP_SET_LEN: return NEED_SET;
     case GH_OP_SET_CONTAINS: return NEED_SETLIKE;
     case GH_OP_TUPLE_CONCAT: return NEED_TUPLE_LOCAL;
+    case GH_OP_TUPLE_GET: return NEED_TUPLE;
     case GH_OP_STR_CONCAT: case GH_OP_STR_INTERN: return NEED_STR_LOCAL;
     case GH_OP_WEAKREF_GET: return NEED_WEAKREF;
     case GH_OP_WVDICT_SET: case GH_OP_WVDICT_GET: return NEED_WVDICT;
@@ -1121,8 +1124,8 @@ static bool op_loads_on(enum gh_op_kind k)
     case GH_OP_DICT_SET: case GH_OP_DICT_GET: case GH_OP_DICT_DEL: case GH_OP_DICT_ITER:
     case GH_OP_ATTR_SET: case GH_OP_ATTR_GET:
     case GH_OP_SET_ADD: case GH_OP_SET_DISCARD: case GH_OP_SET_CONTAINS: case GH_OP_SET_LEN:
-    case GH_OP_TUPLE_CONCAT: case GH_OP_STR_CONCAT: case GH_OP_STR_INTERN:
-    case GH_OP_WEAKREF_NEW: case GH_OP_WEAKREF_GET: case GH_OP_WVDICT_SET:
+    case GH_OP_TUPLE_CONCAT: case GH_OP_TUPLE_GET: case GH_OP_STR_CONCAT:
+    case GH_OP_STR_INTERN: case GH_OP_WEAKREF_NEW: case GH_OP_WEAKREF_GET: case GH_OP_WVDICT_SET:
     case GH_OP_WVDICT_GET:
         return true;
     default:
@@ -1147,6 +1150,7 @@ static bool need_ok(enum need nd, enum gh_newtype t)
     case NEED_SET:         return t == GH_NEW_SET;
     case NEED_SETLIKE:     return t == GH_NEW_SET || t == GH_NEW_FROZENSET;
     case NEED_TUPLE_LOCAL: return t == GH_NEW_TUPLE;
+    case NEED_TUPLE:       return t == GH_NEW_TUPLE;
     case NEED_STR_LOCAL:   return t == GH_NEW_STR;
     case NEED_WEAKREF:     return t == GH_NEW_WEAKREF;
     case NEED_WVDICT:      return t == GH_NEW_WVDICT;
@@ -1287,8 +1291,48 @@ static int parse_intarg(struct pctx *c, yaml_node_t *n, const char *what, int64_
         out->range = 0;
         return 0;
     }
-    return err_node(c, n, "%s: expected an integer, `random` or {iter: K}, found %s", what,
+    return err_node(c, n, "%s: expected an integer, `random`%s or {iter: K}, found %s", what,
+                    strcmp(what, "key") ? "" : ", {str: TEXT}",
                     desc(n, b, sizeof b));
+}
+
+static int get_text(struct pctx *c, yaml_node_t *n, const char *what, char **out, size_t *len);
+
+/* `key: {str: TEXT}`: a mapping whose first key is `str`. */
+static bool is_str_key(struct pctx *c, yaml_node_t *n)
+{
+    if (n->type != YAML_MAPPING_NODE ||
+        n->data.mapping.pairs.top == n->data.mapping.pairs.start)
+        return false;
+    yaml_node_t *k0 = node_at(c, n->data.mapping.pairs.start[0].key);
+    return k0 && is_scalar(k0) && !strcmp(sval(k0), "str");
+}
+
+/* `key: {str: TEXT}` (d["TEXT"]: a literal, the code object's constant):
+ * TEXT's index in the scenario's constants, added once. */
+static int parse_str_key(struct pctx *c, yaml_node_t *n, int *out)
+{
+    static const char *const names[] = {"str"};
+    yaml_node_t *k[1], *v[1];
+    if (get_fields(c, n, "key: {str: TEXT}", names, 1, k, v, NULL, 0, NULL))
+        return -1;
+    char *text;
+    size_t len;
+    if (get_text(c, v[0], "key: {str: TEXT}", &text, &len))
+        return -1;
+    struct gh_scenario *s = c->s;
+    for (int i = 0; i < s->nconsts; i++)
+        if (!strcmp(s->consts[i], text)) {
+            free(text);
+            *out = i;
+            return 0;
+        }
+    s->consts = realloc(s->consts, (size_t)(s->nconsts + 1) * sizeof *s->consts);
+    if (!s->consts)
+        abort();
+    s->consts[s->nconsts] = text;
+    *out = s->nconsts++;
+    return 0;
 }
 
 /* An `as`: a valid local name registered by collect_locals. */
@@ -1471,6 +1515,7 @@ static int parse_op(struct pctx *c, struct role_ctx *rc, yaml_node_t *n,
     /* Defaults. */
     op->type = GH_NEW_OBJECT;
     op->key = (struct gh_intarg){.random = true, .range = 1000};
+    op->key_const = -1;
     op->index = (struct gh_intarg){.random = true, .range = 0};
     op->iters = 1000;
     op->io_ns = 100 * 1000;
@@ -1627,8 +1672,13 @@ static int parse_op(struct pctx *c, struct role_ctx *rc, yaml_node_t *n,
         op->top = (int)v;
     }
 
-    if (val[K_KEY] && parse_intarg(c, val[K_KEY], "key", INT64_MIN, &op->key))
+    if (val[K_KEY] && is_str_key(c, val[K_KEY])) {
+        if (parse_str_key(c, val[K_KEY], &op->key_const))
+            return -1;
+        op->key.random = false;
+    } else if (val[K_KEY] && parse_intarg(c, val[K_KEY], "key", INT64_MIN, &op->key)) {
         return -1;
+    }
     if (op->key.random)
         op->key.range = 1000;
     if (val[K_KEYS]) {
@@ -2697,6 +2747,9 @@ void gh_scenario_free(struct gh_scenario *s)
         gh__expr_free(s->checks[i].expr);
     }
     free(s->checks);
+    for (int i = 0; i < s->nconsts; i++)
+        free(s->consts[i]);
+    free(s->consts);
     for (int i = 0; s->params && i < s->nparams; i++)
         free(s->params[i].name);
     free(s->params);

@@ -325,6 +325,9 @@ static void census_visit(gh_visitproc visit, void *visit_arg, void *arg)
     for (int i = 0; i < s->nglobals; i++)
         if (c->run->globals[i])
             visit(c->run->globals[i], visit_arg);
+    for (int i = 0; i < s->nconsts; i++)
+        if (c->run->consts[i])
+            visit(c->run->consts[i], visit_arg);
     for (int t = 0; c->w && t < c->nthreads; t++) {
         const gh_stackref *frame = c->w[t].census_frame;
         if (!frame)
@@ -548,9 +551,10 @@ int gh_run(struct gh_scenario *s, const struct gh_run_config *cfg, struct gh_res
     run.nthreads = nthreads;
     size_t ng = (size_t)(s->nglobals ? s->nglobals : 1);
     run.globals = calloc(ng, sizeof *run.globals);
+    run.consts = calloc((size_t)(s->nconsts ? s->nconsts : 1), sizeof *run.consts);
     run.classes = calloc(ng, sizeof *run.classes);
     run.finalized = calloc(ng, sizeof *run.finalized);
-    gh_assert(run.globals && run.classes && run.finalized);
+    gh_assert(run.globals && run.consts && run.classes && run.finalized);
     gh_check_pthread(pthread_mutex_init(&run.gc_mutex, NULL));
     run.gc_live = gh_gc_callback_add(run_gc_callback, &run) == 0;
     struct gh_rng setup_rng;
@@ -814,6 +818,7 @@ int gh_run(struct gh_scenario *s, const struct gh_run_config *cfg, struct gh_res
     pthread_barrier_destroy(&run.start);
     pthread_mutex_destroy(&run.gc_mutex);
     free(run.globals);
+    free(run.consts);
     free(run.classes);
     free(run.finalized);
     for (int i = 0; i < nthreads; i++) {

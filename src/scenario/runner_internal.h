@@ -40,6 +40,8 @@ struct gh_class_ctx {
 struct gh_run_shared {
     const struct gh_scenario *s;
     gh_object **globals;        /* [s->nglobals]; the run owns a reference */
+    gh_object **consts;         /* [s->nconsts]: the str constants (LOAD_CONST);
+                                   the run owns a reference */
     pthread_barrier_t start;    /* workers + the main thread */
     /* Set to 1 by the main thread when the duration is over or on an
      * interrupt; read relaxed by workers between ops. It publishes nothing:

@@ -44,6 +44,7 @@
     X(SET_CONTAINS,"set.contains","`value` in `on` (fails when absent); a set or a frozenset") \
     X(SET_LEN,     "set.len",     "read the length of the set `on`")          \
     X(TUPLE_CONCAT,"tuple.concat","`on` += (`value`,): rebinds the local `on` to a new tuple") \
+    X(TUPLE_GET,   "tuple.get",   "`as` = `on`[`index`] on a tuple (released at once without `as`; fails out of range)") \
     X(STR_CONCAT,  "str.concat",  "`on` += `value` (a text): rebinds the local `on` to a new str") \
     X(STR_INTERN,  "str.intern",  "`on` = sys.intern(`on`): rebinds the local to the interned str") \
     X(WEAKREF_NEW, "weakref.new", "`as` = weakref.ref(`on`[, a counting callback]) (fails when not weak-referenceable)") \
@@ -145,6 +146,8 @@ struct gh_op {
     enum gh_newtype type;     /* new */
     struct gh_value value;    /* list.append, list.set, dict.set */
     struct gh_intarg key;     /* dict.* : default random in [0, 1000) */
+    int key_const;            /* dict.*, wvdict.*: `key: {str: TEXT}`, the index
+                                 of TEXT in gh_scenario.consts; else -1 */
     struct gh_intarg index;   /* list.get, list.set: default random in [0, len) (range 0 = "the current length") */
     uint64_t iters;           /* compute: default 1000 */
     uint64_t io_ns;           /* io: from `us`, default 100 us */
@@ -380,6 +383,11 @@ struct gh_scenario {
     bool gc_freezes;          /* gc: freeze or a gc.freeze op: the runner
                                  unfreezes before the teardown's collection */
     bool reads_gc_garbage;    /* an expression reads len(gc.garbage) */
+    /* The str constants the ops name (`key: {str: TEXT}`), each text once:
+     * the runner makes them before the threads, as a code object's
+     * constants exist before it runs. */
+    char **consts;
+    int nconsts;
 };
 
 /* Diagnostics: a bad input is reported as "FILE:LINE:COLUMN: error: WHAT"

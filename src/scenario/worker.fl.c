@@ -381,6 +381,16 @@ static int64_t intarg(const struct gh_intarg *a, int64_t random_range, struct gh
     return range > 0 ? (int64_t)gh_rng_below(rng, (uint64_t)range) : 0;
 }
 
+/* A new reference to an op's dict key: its str constant (`key: {str:
+ * TEXT}`, LOAD_CONST: interned, immortal wherever CPython's code constants
+ * are), or an int. */
+GH_INLINE gh_object *op_key(const struct gh_op *op, struct gh_rng *rng, const struct gh_worker *w)
+{
+    if (op->key_const >= 0)
+        return gh_newref(w->run->consts[op->key_const]);
+    return gh_int_new(intarg(&op->key, 1000, rng, w));
+}
+
 /* The object `t` names, if it has the expected kind; else NULL (the op
  * fails: an unbound local, or a local bound to another type). Borrowed. */
 GH_INLINE gh_object *target(const struct gh_target *t, enum gh_kind kind,
@@ -941,14 +951,14 @@ static GH_NOINLINE bool exec_model_op(struct gh_worker *w, struct gh_tstate *ts,
             gh_decref(v);       /* not weak-referenceable (TypeError) */
             return false;
         }
-        GH_FL(gh_wvdict_set)(ts, o, gh_int_new(intarg(&op->key, 1000, rng, w)), v);
+        GH_FL(gh_wvdict_set)(ts, o, op_key(op, rng, w), v);
         gh_decref(v);
         return true;
     }
     case GH_OP_WVDICT_GET: {
         if (!(o = target(&op->on, GH_KIND_WEAKVALUEDICT, globals, locals)))
             return false;
-        gh_object *key = gh_int_new(intarg(&op->key, 1000, rng, w));
+        gh_object *key = op_key(op, rng, w);
         v = GH_FL(gh_wvdict_get)(ts, o, key);
         gh_decref(key);
         bind_or_release(op, locals, v ? v : gh_none_new());
@@ -1250,6 +1260,18 @@ GH_INLINE bool exec_op_body(struct gh_worker *w, struct gh_tstate *ts, const str
             return false;
         w->sink += (uint64_t)gh_list_len((struct gh_list *)(void *)o);
         return true;
+    case GH_OP_TUPLE_GET: {
+        /* x = t[i]: +item, -old x (the load of t is exec_op_raw's). A
+         * tuple never changes: no lock. */
+        if (!(o = target(&op->on, GH_KIND_TUPLE, globals, locals)))
+            return false;
+        int64_t n = gh_tuple_len(o);
+        int64_t i = intarg(&op->index, n, rng, w);
+        if (i < 0 || i >= n || !(item = item_ok(gh_tuple_get(o, i))))
+            return false;
+        bind_or_release(op, locals, gh_newref(item));
+        return true;
+    }
     case GH_OP_LIST_MOVE: {
         gh_object *from = target(&op->from, GH_KIND_LIST, globals, locals);
         if (!from || !(o = target(&op->on, GH_KIND_LIST, globals, locals)))
@@ -1287,7 +1309,7 @@ GH_INLINE bool exec_op_body(struct gh_worker *w, struct gh_tstate *ts, const str
             /* 3.13t's STORE_SUBSCR: the stack's key and value are passed
              * to PyDict_SetItem, which takes references of its own (+k
              * +v), and dropped after (-v -d -k). */
-            gh_object *key = gh_int_new(intarg(&op->key, 1000, rng, w));
+            gh_object *key = op_key(op, rng, w);
             item = make_value(&op->value, globals, locals, rng);
             GH_FL(gh_dict_set)(ts, (struct gh_dict *)(void *)o, gh_newref(key), gh_newref(item));
             gh_decref(item);
@@ -1295,14 +1317,14 @@ GH_INLINE bool exec_op_body(struct gh_worker *w, struct gh_tstate *ts, const str
             return true;
         }
 #endif
-        GH_FL(gh_dict_set)(ts, (struct gh_dict *)(void *)o, gh_int_new(intarg(&op->key, 1000, rng, w)),
+        GH_FL(gh_dict_set)(ts, (struct gh_dict *)(void *)o, op_key(op, rng, w),
                            make_value(&op->value, globals, locals, rng));
         return true;
     case GH_OP_DICT_GET:
     case GH_OP_DICT_DEL: {
         if (!(o = target(&op->on, GH_KIND_DICT, globals, locals)))
             return false;
-        gh_object *key = gh_int_new(intarg(&op->key, 1000, rng, w));
+        gh_object *key = op_key(op, rng, w);
         bool ok;
         if (op->kind == GH_OP_DICT_GET) {
             item = GH_FL(gh_dict_get)(ts, (struct gh_dict *)(void *)o, key);
@@ -1548,6 +1570,8 @@ static void setup(struct gh_run_shared *run, struct gh_rng *rng)
 {
     const struct gh_scenario *s = run->s;
     cur_run = run;
+    for (int i = 0; i < s->nconsts; i++)
+        run->consts[i] = GH_FL(gh_str_const)(s->consts[i]);
     for (int i = 0; i < s->nglobals; i++) {
         run->classes[i] = (struct gh_class_ctx){run, i};
         gh_object *o = make_obj(&s->globals[i], run->globals, NULL, rng, false, i);
@@ -1560,6 +1584,12 @@ static void setup(struct gh_run_shared *run, struct gh_rng *rng)
 
 static void teardown(struct gh_run_shared *run)
 {
+    for (int i = 0; i < run->s->nconsts; i++) {
+        gh_object *o = run->consts[i];
+        run->consts[i] = NULL;
+        if (o)
+            gh_decref(o);
+    }
     for (int i = 0; i < run->s->nglobals; i++) {
         gh_object *o = run->globals[i];
         run->globals[i] = NULL;

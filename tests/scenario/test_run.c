@@ -950,6 +950,51 @@ Test(run, loads_counted_write_the_containers_counts, .timeout = 30)
     gh_scenario_free(s);
 }
 
+/* tuple.get and str-keyed dict ops under every preset: x = t[i] takes a
+ * reference to the item (getrefcount counts the tuple's, x's and the
+ * call's), a str constant key finds what the same constant stored, and
+ * the checked mode finds no hazard. Two threads: the instance in T is
+ * shared. */
+PRESET_PARAMS(tuple_get_and_str_keys)
+ParameterizedTest(struct preset_param *p, run, tuple_get_and_str_keys, .timeout = 30)
+{
+    struct gh_scenario *s = parse("name: t\n"
+                                  "ops: once\n"
+                                  "setup:\n"
+                                  "  T: {type: tuple, items: [1, object]}\n"
+                                  "script:\n"
+                                  "  - {op: new, type: dict, as: d}\n"
+                                  "  - {op: tuple.get, on: T, index: 1, as: x}\n"
+                                  "  - {op: assert, expr: \"getrefcount(x) >= 3\"}\n"
+                                  "  - {op: tuple.get, on: T, index: 2}\n"
+                                  "  - {op: tuple.get, on: T, as: y}\n"
+                                  "  - {op: dict.set, on: d, key: {str: name}, value: x}\n"
+                                  "  - {op: dict.get, on: d, key: {str: name}}\n"
+                                  "  - {op: dict.get, on: d, key: {str: other}}\n"
+                                  "  - {op: dict.del, on: d, key: {str: name}}\n"
+                                  "  - {op: dict.get, on: d, key: {str: name}}\n"
+                                  "  - {op: drop, on: x}\n"
+                                  "  - {op: assert, expr: \"getrefcount(T) == 2\"}\n");
+    struct gh_run_config cfg;
+    struct gh_result r;
+    struct gh_diag d;
+    config(&cfg, p->name, 2, 0, 1);
+    cfg.check = 1;
+    cfg.out = fopen("/dev/null", "w");
+    cr_assert_eq(gh_run(s, &cfg, &r, &d), 0, "%s", d.msg);
+    fclose(cfg.out);
+    cr_assert_eq(r.hazards_total, 0, "%s", p->name);
+    cr_assert_eq(r.op[GH_OP_ASSERT].failed, 0, "%s", p->name);
+    cr_assert_eq(r.op[GH_OP_TUPLE_GET].done, 2 * 2);
+    cr_assert_eq(r.op[GH_OP_TUPLE_GET].failed, 2, "index 2 is out of range");
+    cr_assert_eq(r.op[GH_OP_DICT_GET].done, 2);
+    cr_assert_eq(r.op[GH_OP_DICT_GET].failed, 2 * 2);
+    cr_assert_eq(r.op[GH_OP_DICT_DEL].done, 2);
+    cr_assert_eq(r.alloc_live_after_teardown, 0);
+    gh_result_free(&r);
+    gh_scenario_free(s);
+}
+
 /* deferred=on (docs/strategies.md): the presets that build it. */
 static struct preset_param *deferred_presets(size_t *n)
 {
