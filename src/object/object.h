@@ -136,6 +136,9 @@ enum gh_kind {
     GH_KIND_FUNCTION,        /* a function with default values */
     GH_KIND_WEAKREF,
     GH_KIND_WEAKVALUEDICT,
+    GH_KIND_SLOTS,           /* an instance of a class with __slots__: the
+                                values inline, no attributes block, not
+                                weak-referenceable */
     GH_KIND_FREED,           /* the checked mode's poison (gh_freed_type) */
     GH_KIND_COUNT
 };

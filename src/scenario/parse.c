@@ -690,9 +690,9 @@ static int get_bool(struct pctx *c, yaml_node_t *n, const char *what, bool *out)
 
 /* The keys of an object spec: setup's long form and a `new` op. */
 enum spec_key { S_TYPE, S_ITEMS, S_VALUE, S_RANGE, S_CONST, S_DEL, S_LEGACY, S_INTO, S_DEF,
-                S_COUNT };
+                S_SLOTS, S_COUNT };
 static const char *const spec_key_names[S_COUNT] = {
-    "type", "items", "value", "range", "const", "del", "legacy", "into", "def",
+    "type", "items", "value", "range", "const", "del", "legacy", "into", "def", "slots",
 };
 
 /* Which spec keys (besides type) each type takes. */
@@ -708,7 +708,7 @@ static unsigned spec_keys_for(enum gh_newtype t)
         return SB(S_ITEMS) | SB(S_VALUE) | SB(S_RANGE);
     case GH_NEW_TUPLE: case GH_NEW_SET: case GH_NEW_FROZENSET:
         return SB(S_ITEMS);
-    case GH_NEW_CLASS:      return SB(S_DEL) | SB(S_LEGACY) | SB(S_INTO);
+    case GH_NEW_CLASS:      return SB(S_DEL) | SB(S_LEGACY) | SB(S_INTO) | SB(S_SLOTS);
     case GH_NEW_FUNCTION:   return SB(S_DEF);
     default:                return 0;
     }
@@ -724,10 +724,39 @@ static const char *spec_hint(enum gh_newtype t)
     case GH_NEW_BYTES: case GH_NEW_BYTEARRAY: return " (give its contents as `value`)";
     case GH_NEW_TUPLE: case GH_NEW_SET: case GH_NEW_FROZENSET:
         return " (give its `items`, e.g. items: [1, 2, x])";
-    case GH_NEW_CLASS:    return " (it takes del, legacy and into)";
+    case GH_NEW_CLASS:    return " (it takes del, legacy, into and slots)";
     case GH_NEW_FUNCTION: return " (it takes def)";
     default:              return "";
     }
+}
+
+/* A class's `slots: [a, b]` (__slots__): distinct attribute names, at
+ * most GH_MAX_SLOTS; [] is a class whose instances have no attribute. */
+static int parse_slots(struct pctx *c, yaml_node_t *n, struct gh_global *g, const char *what)
+{
+    char b[64];
+    if (n->type != YAML_SEQUENCE_NODE)
+        return err_node(c, n, "%s: slots: expected a list of attribute names such as [a, b], "
+                        "found %s", what, desc(n, b, sizeof b));
+    int k = (int)(n->data.sequence.items.top - n->data.sequence.items.start);
+    if (k > GH_SCENARIO_MAX_SLOTS)
+        return err_node(c, n, "%s: slots: at most %d names, found %d", what, GH_SCENARIO_MAX_SLOTS, k);
+    g->slots = xcalloc((size_t)(k ? k : 1), sizeof *g->slots);
+    g->nslots = 0;
+    for (int i = 0; i < k; i++) {
+        yaml_node_t *e = node_at(c, n->data.sequence.items.start[i]);
+        if (!e || !is_scalar(e) || has_nul(e) || !valid_ident(sval(e)) ||
+            strlen(sval(e)) >= GH_SCENARIO_SLOT_NAME)
+            return err_node(c, e ? e : n, "%s: slots: expected an attribute name (a letter or "
+                            "`_`, then letters, digits or `_`, shorter than %d), found %s",
+                            what, GH_SCENARIO_SLOT_NAME, e ? desc(e, b, sizeof b) : "nothing");
+        for (int j = 0; j < i; j++)
+            if (!strcmp(g->slots[j], sval(e)))
+                return err_node(c, e, "%s: slots: `%s` is listed twice", what, sval(e));
+        g->slots[i] = xstrdup(sval(e));
+        g->nslots = i + 1;
+    }
+    return 0;
 }
 
 /* Fills g (type already set) from the spec keys in val[]. r: the role (NULL
@@ -819,6 +848,8 @@ static int parse_spec(struct pctx *c, struct gh_global *g, yaml_node_t **key, ya
                                 "earlier, found %s", what, desc(val[S_INTO], b, sizeof b));
             g->into = t;
         }
+        if (val[S_SLOTS])
+            return parse_slots(c, val[S_SLOTS], g, what);
         return 0;
     case GH_NEW_FUNCTION:
         if (!val[S_DEF])
@@ -878,6 +909,7 @@ static void spec_defaults(struct gh_global *g)
     g->value.range = 1000000;
     g->cls = -1;
     g->into = -1;
+    g->nslots = -1;
 }
 
 static int parse_global(struct pctx *c, yaml_node_t *k, yaml_node_t *v, int index)
@@ -2704,6 +2736,9 @@ sanitize:
 
 static void free_spec_fields(struct gh_global *g)
 {
+    for (int i = 0; g->slots && i < g->nslots; i++)
+        free(g->slots[i]);
+    free(g->slots);
     free(g->name);
     free(g->text);
     free(g->elems);

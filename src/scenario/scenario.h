@@ -128,6 +128,11 @@ enum gh_newtype {
     GH_NEW_COUNT
 };
 
+/* A class's `slots`: at most this many names, each shorter than
+ * GH_SCENARIO_SLOT_NAME (the model's limits, containers/model.h). */
+#define GH_SCENARIO_MAX_SLOTS 8
+#define GH_SCENARIO_SLOT_NAME 32
+
 /* What a user class's __del__ does (setup `del:`). */
 enum gh_del_kind { GH_DEL_NONE, GH_DEL_COUNT, GH_DEL_RESURRECT };
 /* The functions of the mutable-default example (setup/new `def:`). */
@@ -225,6 +230,8 @@ struct gh_global {
     bool legacy;              /* class: the __del__ is a legacy tp_del */
     int into;                 /* class, del resurrect: the global list, or -1 */
     enum gh_def_kind def;     /* function */
+    char **slots;             /* class: `slots: [a, b]`, __slots__ = ('a', 'b') */
+    int nslots;               /* -1: no __slots__ (instances have attributes) */
     /* A counter: a global int that global.add rebinds. It is read only by
      * global.add and in checks (parse.c refuses other readers). */
     int counter;              /* 0: not a counter; else 1 + via_call */

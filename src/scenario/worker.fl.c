@@ -194,6 +194,9 @@ static void maybe_defer(gh_object *o, bool module_level)
         gh_rc_set_deferred(o);
 }
 
+_Static_assert(GH_SCENARIO_MAX_SLOTS == GH_MAX_SLOTS && GH_SCENARIO_SLOT_NAME == GH_SLOT_NAME,
+               "parse.c's limits on __slots__ are the model's");
+
 /* ---- making objects ------------------------------------------------------- */
 
 /* A new reference to what a name is bound to. A freed object (the checked
@@ -347,7 +350,8 @@ static gh_object *make_obj(const struct gh_global *g, gh_object **globals, gh_st
         return o;
     case GH_NEW_WVDICT: return GH_FL(gh_wvdict_new)();
     case GH_NEW_CLASS: {
-        struct gh_class_spec spec = {.name = g->name};
+        struct gh_class_spec spec = {.name = g->name, .slots = (const char *const *)g->slots,
+                                     .nslots = g->nslots};
         if (g->del != GH_DEL_NONE && cur_run && slot >= 0) {
             gh_finalizer_fn fn = g->del == GH_DEL_COUNT ? del_count : del_resurrect;
             void *arg = &cur_run->classes[slot];
@@ -420,6 +424,19 @@ GH_INLINE gh_object *target_any(const struct gh_target *t, gh_object **globals,
                                 gh_stackref *locals)
 {
     return t->local ? frame_get(locals, t->slot) : globals[t->slot];
+}
+
+/* An instance (of a class with or without __slots__) that `t` names, or
+ * NULL. */
+GH_INLINE gh_object *target_instance(const struct gh_target *t, gh_object **globals,
+                                     gh_stackref *locals)
+{
+    gh_object *o = target_any(t, globals, locals);
+    if (GH_UNLIKELY(o && gh_is_freed(o))) { /* only the checked mode poisons */
+        gh_hazard_note(GH_HAZARD_USE_AFTER_FREE, gh_freed_kind_name(o));
+        return NULL;
+    }
+    return o && gh_kind_is_instance(o->ob_type->kind) ? o : NULL;
 }
 
 /* Binds local `slot` to o (stolen: a counted reference), releasing what
@@ -862,15 +879,16 @@ static GH_NOINLINE bool exec_model_op(struct gh_worker *w, struct gh_tstate *ts,
             bind_local(locals, op->as, make_value(&op->value, globals, locals, rng));
         }
         return true;
-    case GH_OP_ATTR_SET:
-        if (!(o = target(&op->on, GH_KIND_INSTANCE, globals, locals)))
+    case GH_OP_ATTR_SET: {
+        if (!(o = target_instance(&op->on, globals, locals)))
             return false;
         r = GH_FL(gh_str_const)(op->name);   /* an identifier: an interned constant */
-        GH_FL(gh_attr_set)(ts, o, r, make_value(&op->value, globals, locals, rng));
+        bool ok = GH_FL(gh_attr_set)(ts, o, r, make_value(&op->value, globals, locals, rng));
         gh_decref(r);
-        return true;
+        return ok;
+    }
     case GH_OP_ATTR_GET:
-        if (!(o = target(&op->on, GH_KIND_INSTANCE, globals, locals)))
+        if (!(o = target_instance(&op->on, globals, locals)))
             return false;
         r = GH_FL(gh_str_const)(op->name);
         v = GH_FL(gh_attr_get)(ts, o, r);

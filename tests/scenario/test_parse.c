@@ -1336,3 +1336,25 @@ Test(scenario_errors, tuple_get_and_str_keys, .timeout = 10)
     cr_assert_eq(s->roles[0].ops[4].index.value, 1);
     gh_scenario_free(s);
 }
+
+Test(scenario_errors, class_slots, .timeout = 10)
+{
+    text_error("name: t\nops: 1\nsetup:\n  S: {type: class, slots: a}\nscript:\n"
+               "  - {op: new, type: S, as: o}\n",
+               4, 27, "slots: expected a list of attribute names");
+    text_error("name: t\nops: 1\nsetup:\n  S: {type: class, slots: [a, 1x]}\nscript:\n"
+               "  - {op: new, type: S, as: o}\n",
+               4, 31, "slots: expected an attribute name");
+    text_error("name: t\nops: 1\nsetup:\n  S: {type: class, slots: [a, a]}\nscript:\n"
+               "  - {op: new, type: S, as: o}\n",
+               4, 31, "slots: `a` is listed twice");
+    text_error("name: t\nops: 1\nsetup:\n  S: {type: list, slots: [a]}\nscript:\n"
+               "  - {op: new, type: list, as: o}\n",
+               4, 19, "`slots` does not apply to type list");
+    struct gh_scenario *s = text_ok("name: t\nops: 1\nsetup:\n  S: {type: class, slots: [a, b]}\n"
+                                    "  C: class\nscript:\n  - {op: new, type: S, as: o}\n");
+    cr_assert_eq(s->globals[0].nslots, 2);
+    cr_assert_str_eq(s->globals[0].slots[1], "b");
+    cr_assert_eq(s->globals[1].nslots, -1);
+    gh_scenario_free(s);
+}

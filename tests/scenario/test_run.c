@@ -995,6 +995,55 @@ ParameterizedTest(struct preset_param *p, run, tuple_get_and_str_keys, .timeout 
     gh_scenario_free(s);
 }
 
+/* A __slots__ class under every preset: its instances are 48 bytes with
+ * two slots (CPython's getsizeof in both builds), only the slots' names
+ * can be set and read, they are not weak-referenceable, a cycle through a
+ * slot is collected (its __del__ runs once) and the checked mode finds no
+ * hazard. */
+PRESET_PARAMS(slots_instances)
+ParameterizedTest(struct preset_param *p, run, slots_instances, .timeout = 30)
+{
+    struct gh_scenario *s = parse("name: slots\n"
+                                  "ops: once\n"
+                                  "setup:\n"
+                                  "  S: {type: class, slots: [a, b], del: count}\n"
+                                  "script:\n"
+                                  "  - {op: new, type: S, as: o}\n"
+                                  "  - {op: assert, expr: \"getsizeof(o) == 48\"}\n"
+                                  "  - {op: new, type: object, as: p}\n"
+                                  "  - {op: attr.set, on: o, name: a, value: p}\n"
+                                  "  - {op: attr.set, on: o, name: c, value: 1}\n"
+                                  "  - {op: attr.get, on: o, name: a, as: q}\n"
+                                  "  - {op: attr.get, on: o, name: b}\n"
+                                  "  - {op: assert, expr: \"q is p\"}\n"
+                                  "  - {op: assert, expr: \"getrefcount(p) == 4\"}\n"
+                                  "  - {op: weakref.new, on: o, as: r}\n"
+                                  "  - {op: attr.set, on: o, name: b, value: o}\n"
+                                  "  - {op: drop, on: o}\n"
+                                  "  - {op: assert, expr: \"finalized(S) == 0\"}\n"
+                                  "  - {op: gc.collect}\n"
+                                  "  - {op: assert, expr: \"finalized(S) == 1\"}\n"
+                                  "  - {op: assert, expr: \"getrefcount(p) == 3\"}\n");
+    struct gh_run_config cfg;
+    struct gh_result r;
+    struct gh_diag d;
+    config(&cfg, p->name, 1, 0, 1);
+    cfg.check = 1;
+    cfg.out = fopen("/dev/null", "w");
+    cr_assert_eq(gh_run(s, &cfg, &r, &d), 0, "%s", d.msg);
+    fclose(cfg.out);
+    cr_assert_eq(r.hazards_total, 0, "%s", p->name);
+    cr_assert_eq(r.op[GH_OP_ASSERT].failed, 0, "%s", p->name);
+    cr_assert_eq(r.op[GH_OP_ATTR_SET].done, 2);
+    cr_assert_eq(r.op[GH_OP_ATTR_SET].failed, 1, "c is not a slot");
+    cr_assert_eq(r.op[GH_OP_ATTR_GET].done, 1);
+    cr_assert_eq(r.op[GH_OP_ATTR_GET].failed, 1, "b is unset");
+    cr_assert_eq(r.op[GH_OP_WEAKREF_NEW].failed, 1, "no __weakref__ slot");
+    cr_assert_eq(r.alloc_live_after_teardown, 0);
+    gh_result_free(&r);
+    gh_scenario_free(s);
+}
+
 /* deferred=on (docs/strategies.md): the presets that build it. */
 static struct preset_param *deferred_presets(size_t *n)
 {
