@@ -54,11 +54,10 @@ static void attrs_release(struct gh_attrs *a)
     gh_checked_free(a, gh_attrs_bytes(a->capacity));
 }
 
-static void instance_dealloc(gh_object *self)
+/* The finalizers of a dying instance (either layout): false when one
+ * resurrected it (the deallocation stops). */
+static bool instance_finalize(gh_object *self, struct gh_class *cls)
 {
-    struct gh_instance *in = (struct gh_instance *)(void *)self;
-    struct gh_class *cls = gh_class_of(self);
-
     /* PEP 442: __del__ once, with a temporary reference; resurrection (a
      * new reference stored during __del__) stops the deallocation. */
     if (cls->del && !(gh_gc_bits(self) & GH_GCBIT_FINALIZED)) {
@@ -68,7 +67,7 @@ static void instance_dealloc(gh_object *self)
         if (!gh_decref_is_zero(self)) {
             gh_object_revive(self);
             gh_gc_track(self); /* resurrected: alive again, never finalized again */
-            return;
+            return false;
         }
     }
     if (gh_has_weakrefs(self))
@@ -79,7 +78,7 @@ static void instance_dealloc(gh_object *self)
         if (!gh_decref_is_zero(self)) {
             gh_object_revive(self);
             gh_gc_track(self);
-            return;
+            return false;
         }
         /* Weak references it made to self must not outlive it; their
          * callbacks are not called (CPython's subtype_dealloc: "New
@@ -87,6 +86,15 @@ static void instance_dealloc(gh_object *self)
         if (gh_has_weakrefs(self))
             weakrefs_clear_impl(self, false);
     }
+    return true;
+}
+
+static void instance_dealloc(gh_object *self)
+{
+    struct gh_instance *in = (struct gh_instance *)(void *)self;
+    struct gh_class *cls = gh_class_of(self);
+    if (!instance_finalize(self, cls))
+        return;
     /* Nobody else can reach a dead instance: no lock. A zero count among
      * the attributes only queues its object (rc/dealloc.c). */
     struct gh_attrs *attrs = in->attrs;
@@ -140,9 +148,125 @@ static const struct gh_type instance_type_template = {
     .tp_weaklistoffset = offsetof(struct gh_instance, weakreflist),
 };
 
+/* ---- __slots__ instances ---------------------------------------------------------- */
+
+static size_t slots_bytes(const struct gh_class *cls)
+{
+    return sizeof(struct gh_slots_instance) + (size_t)cls->nslots * sizeof(gh_object *);
+}
+
+static void slots_dealloc(gh_object *self)
+{
+    struct gh_slots_instance *in = (struct gh_slots_instance *)(void *)self;
+    struct gh_class *cls = gh_class_of(self);
+    if (!instance_finalize(self, cls))
+        return;
+    for (int i = 0; i < cls->nslots; i++) {
+        gh_object *v = in->slots[i];
+        in->slots[i] = NULL;
+        if (v)
+            gh_decref(v);
+    }
+    gh_object_free(self, slots_bytes(cls));
+    gh_decref(&cls->ob);
+}
+
+/* The class and the set slots (CPython's subtype_traverse visits the type
+ * and every object member). */
+static void slots_traverse(gh_object *self, gh_visitproc visit, void *arg)
+{
+    struct gh_slots_instance *in = (struct gh_slots_instance *)(void *)self;
+    struct gh_class *cls = gh_class_of(self);
+    visit(&cls->ob, arg);
+    for (int i = 0; i < cls->nslots; i++)
+        if (in->slots[i])
+            visit(in->slots[i], arg);
+}
+
+static void slots_clear(gh_object *self)
+{
+    struct gh_slots_instance *in = (struct gh_slots_instance *)(void *)self;
+    struct gh_class *cls = gh_class_of(self);
+    for (int i = 0; i < cls->nslots; i++) {
+        gh_object *v = in->slots[i];
+        in->slots[i] = NULL;
+        if (v)
+            gh_decref(v);
+    }
+}
+
+static const struct gh_type slots_type_template = {
+    .tp_name = "instance",
+    .kind = GH_KIND_SLOTS,
+    .flags = GH_TPFLAG_GC,
+    .lock_class = GH_LOCK_instance,
+    .tp_basicsize = sizeof(struct gh_slots_instance), /* + 8 per slot (class_new) */
+    .tp_dealloc = slots_dealloc,
+    .tp_traverse = slots_traverse,
+    .tp_clear = slots_clear,
+};
+
+/* The slot `name` names on o, or -1 (AttributeError). */
+static int slot_index(gh_object *o, gh_object *name)
+{
+    if (name->ob_type->kind != GH_KIND_STR)
+        return -1;
+    const struct gh_class *cls = gh_class_of(o);
+    for (int i = 0; i < cls->nslots; i++)
+        if ((size_t)gh_str_len(name) == strlen(cls->slot_names[i]) &&
+            !memcmp(gh_str_data(name), cls->slot_names[i], (size_t)gh_str_len(name)))
+            return i;
+    return -1;
+}
+
+/* CPython 3.13's member descriptor: a store under the instance's critical
+ * section, the old value released after it. (3.13t reads a member without
+ * the lock, _Py_TryIncrefCompare; the model's read takes the section.) */
+static bool slots_set(struct gh_tstate *ts, gh_object *o, gh_object *name, gh_object *value)
+{
+    int i = slot_index(o, name);
+    if (i < 0) {
+        gh_decref(value);
+        return false;
+    }
+    struct gh_slots_instance *in = (struct gh_slots_instance *)(void *)o;
+    gh_object *old;
+    GH_BEGIN_CS(ts, o)
+    old = in->slots[i];
+    in->slots[i] = value;
+    GH_END_CS(ts)
+    if (old)
+        gh_decref(old);
+    return true;
+}
+
+static gh_object *slots_get(struct gh_tstate *ts, gh_object *o, gh_object *name)
+{
+    int i = slot_index(o, name);
+    if (i < 0)
+        return NULL;
+    struct gh_slots_instance *in = (struct gh_slots_instance *)(void *)o;
+    gh_object *v;
+    GH_BEGIN_CS(ts, o)
+    v = in->slots[i];
+    if (v)
+        gh_incref(v);
+    GH_END_CS(ts)
+    return v;
+}
+
 gh_object *GH_FL(gh_instance_new_of)(gh_object *cls_obj)
 {
     struct gh_class *cls = (struct gh_class *)(void *)cls_obj;
+    if (cls->nslots >= 0) {
+        gh_object *o = gh_object_alloc(&cls->tp, slots_bytes(cls));
+        struct gh_slots_instance *in = (struct gh_slots_instance *)(void *)o;
+        for (int i = 0; i < cls->nslots; i++)
+            in->slots[i] = NULL;
+        gh_incref(cls_obj);
+        gh_gc_track(o);
+        return o;
+    }
     gh_object *o = gh_object_alloc(&cls->tp, sizeof(struct gh_instance));
     struct gh_instance *in = (struct gh_instance *)(void *)o;
     in->attrs = NULL;
@@ -188,8 +312,10 @@ GH_NOINLINE static struct gh_attrs *attrs_grow_slow(struct gh_attrs *a)
     return b;
 }
 
-void GH_FL(gh_attr_set)(struct gh_tstate *ts, gh_object *o, gh_object *name, gh_object *value)
+bool GH_FL(gh_attr_set)(struct gh_tstate *ts, gh_object *o, gh_object *name, gh_object *value)
 {
+    if (o->ob_type->kind == GH_KIND_SLOTS)
+        return slots_set(ts, o, name, value);
     gh_assert(o->ob_type->kind == GH_KIND_INSTANCE);
     gh_assert(name->ob_type->kind == GH_KIND_STR || name->ob_type->kind == GH_KIND_INT);
     struct gh_instance *in = (struct gh_instance *)(void *)o;
@@ -215,10 +341,13 @@ void GH_FL(gh_attr_set)(struct gh_tstate *ts, gh_object *o, gh_object *name, gh_
         gh_decref(old);
     if (name_ref) /* not stored: the caller's reference keeps it alive */
         gh_decref(name_ref);
+    return true;
 }
 
 gh_object *GH_FL(gh_attr_get)(struct gh_tstate *ts, gh_object *o, gh_object *name)
 {
+    if (o->ob_type->kind == GH_KIND_SLOTS)
+        return slots_get(ts, o, name);
     if (o->ob_type->kind != GH_KIND_INSTANCE)
         return NULL;
     struct gh_instance *in = (struct gh_instance *)(void *)o;
@@ -276,7 +405,18 @@ gh_object *GH_FL(gh_class_new)(const struct gh_class_spec *spec)
 {
     gh_object *o = gh_object_alloc(&class_type, sizeof(struct gh_class));
     struct gh_class *cls = (struct gh_class *)(void *)o;
-    cls->tp = instance_type_template;
+    cls->nslots = spec->slots ? spec->nslots : -1;
+    if (spec->slots) {
+        gh_assert(spec->nslots >= 0 && spec->nslots <= GH_MAX_SLOTS);
+        cls->tp = slots_type_template;
+        cls->tp.tp_basicsize += (size_t)spec->nslots * sizeof(gh_object *);
+        for (int i = 0; i < spec->nslots; i++) {
+            strncpy(cls->slot_names[i], spec->slots[i], GH_SLOT_NAME - 1);
+            cls->slot_names[i][GH_SLOT_NAME - 1] = 0;
+        }
+    } else {
+        cls->tp = instance_type_template;
+    }
     strncpy(cls->name, spec->name ? spec->name : "C", sizeof cls->name - 1);
     cls->name[sizeof cls->name - 1] = 0;
     cls->tp.tp_name = cls->name;
@@ -728,7 +868,7 @@ bool GH_FL(gh_type_is_known)(const gh_object *o)
     const struct gh_class *cls = (const struct gh_class *)(const void *)((const char *)tp -
                                                                    offsetof(struct gh_class, tp));
     return ((uintptr_t)cls & 15u) == 0 && cls->ob.ob_type == &class_type &&
-           tp->kind == GH_KIND_INSTANCE;
+           gh_kind_is_instance(tp->kind);
 }
 
 void GH_FL(gh_model_fini)(void)

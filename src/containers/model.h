@@ -52,8 +52,14 @@ struct gh_class;
  * it runs; storing a new reference to it somewhere resurrects it. */
 typedef void (*gh_finalizer_fn)(gh_object *self, void *arg);
 
+/* __slots__: at most this many, each name shorter than GH_SLOT_NAME. */
+#define GH_MAX_SLOTS 8
+#define GH_SLOT_NAME 32
+
 struct gh_class_spec {
     const char *name;
+    const char *const *slots;     /* __slots__ = (names...), or NULL */
+    int nslots;
     gh_finalizer_fn del;          /* __del__ (PEP 442), or NULL */
     void *del_arg;
     gh_finalizer_fn legacy_del;   /* tp_del (pre-PEP 442), or NULL */
@@ -69,6 +75,11 @@ struct gh_class {
     gh_finalizer_fn legacy_del;
     void *legacy_del_arg;
     gh_object *weakreflist;       /* classes are weak-referenceable */
+    /* __slots__ (-1: none, the instances have an attributes block): the
+     * names, in order; instance slot i holds the value of name i. Plain
+     * text, no references: CPython keeps them in member descriptors. */
+    int nslots;
+    char slot_names[GH_MAX_SLOTS][GH_SLOT_NAME];
 };
 
 /* An instance's attributes: (name, value) pairs in a block of its own, a
@@ -106,6 +117,22 @@ struct gh_instance {
 };
 _Static_assert(sizeof(struct gh_instance) == 32, "header + dict_or_values + weakreflist");
 
+/* An instance of a __slots__ class (GH_KIND_SLOTS): the header and one
+ * pointer per slot (NULL: unset), nothing else; CPython's basicsize for
+ * __slots__ without __dict__ and __weakref__, so getsizeof is 16 + 8 per
+ * slot plus the GC head (compact) or the free-threaded header's 16 extra
+ * bytes: 48 for two slots in both builds. Each slot is protected by the
+ * instance's critical section. */
+struct gh_slots_instance {
+    gh_object ob;
+    gh_object *slots[];
+};
+
+GH_INLINE bool gh_kind_is_instance(enum gh_kind k)
+{
+    return k == GH_KIND_INSTANCE || k == GH_KIND_SLOTS;
+}
+
 GH_INLINE struct gh_class *gh_class_of(gh_object *instance)
 {
     return (struct gh_class *)(void *)((char *)instance->ob_type - offsetof(struct gh_class, tp));
@@ -121,11 +148,12 @@ gh_object *GH_FL(gh_instance_new)(void);
 gh_object *GH_FL(gh_plain_class)(void);
 
 /* setattr(o, name, value): steals value; name is borrowed (a str or an int
- * key). getattr: a new reference or NULL (AttributeError). delattr: false
+ * key). On a __slots__ instance only a slot's name is found (a str; any
+ * other is AttributeError: setattr releases value and returns false). getattr: a new reference or NULL (AttributeError). delattr: false
  * when o has no such attribute (AttributeError). Each runs in o's critical
  * section; a replaced or deleted value (and a deleted name) is released
  * after it ends. */
-void GH_FL(gh_attr_set)(struct gh_tstate *ts, gh_object *o, gh_object *name, gh_object *value);
+bool GH_FL(gh_attr_set)(struct gh_tstate *ts, gh_object *o, gh_object *name, gh_object *value);
 gh_object *GH_FL(gh_attr_get)(struct gh_tstate *ts, gh_object *o, gh_object *name);
 bool GH_FL(gh_attr_del)(struct gh_tstate *ts, gh_object *o, gh_object *name);
 

@@ -671,12 +671,12 @@ struct collection {
 
 static bool has_legacy_finalizer(gh_object *o)
 {
-    return o->ob_type->kind == GH_KIND_INSTANCE && gh_class_of(o)->legacy_del;
+    return gh_kind_is_instance(o->ob_type->kind) && gh_class_of(o)->legacy_del;
 }
 
 static bool has_finalizer(gh_object *o)
 {
-    return o->ob_type->kind == GH_KIND_INSTANCE && gh_class_of(o)->del;
+    return gh_kind_is_instance(o->ob_type->kind) && gh_class_of(o)->del;
 }
 
 /* The generation list survivors and resurrected objects join (compact). */

@@ -39,7 +39,7 @@ gh_object *gh_object_alloc(const struct gh_type *tp, size_t size)
 static const char *const kind_names[GH_KIND_COUNT] = {
     "NoneType", "bool", "int", "float", "str", "bytes", "bytearray", "tuple", "list", "dict",
     "set", "frozenset", "object", "type", "instance", "function", "weakref",
-    "WeakValueDictionary", "<freed>",
+    "WeakValueDictionary", "instance (__slots__)", "<freed>",
 };
 
 static void freed_dealloc(gh_object *self)

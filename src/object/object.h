@@ -136,6 +136,9 @@ enum gh_kind {
     GH_KIND_FUNCTION,        /* a function with default values */
     GH_KIND_WEAKREF,
     GH_KIND_WEAKVALUEDICT,
+    GH_KIND_SLOTS,           /* an instance of a class with __slots__: the
+                                values inline, no attributes block, not
+                                weak-referenceable */
     GH_KIND_FREED,           /* the checked mode's poison (gh_freed_type) */
     GH_KIND_COUNT
 };
@@ -251,6 +254,12 @@ struct gh_model {
     bool deferred;        /* deferred=on: classes, functions and module-level
                              objects are counted deferred (rc/rc.h); needs
                              the full header */
+    bool deferred_immortal; /* deferred=immortal: classes and functions are
+                             made immortal once a second thread runs
+                             (scenario/worker.fl.c, 3.13t's stop-gap) */
+    bool loads_counted;   /* loads=counted: an op on a named container
+                             counts the load of the name (3.13's LOAD_FAST,
+                             LOAD_GLOBAL; scenario/worker.fl.c) */
 };
 extern struct gh_model gh_model;
 

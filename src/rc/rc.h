@@ -419,6 +419,23 @@ GH_INLINE void gh_rc_set_deferred(gh_object *o)
 #endif
 }
 
+/* Makes o immortal (deferred=immortal: 3.13t's _Py_SetImmortal of the
+ * objects marked for deferred counting). No other thread may update o's
+ * count meanwhile: o is private to the caller, or no other thread exists
+ * yet. Relaxed: thread creation or o's publication orders the writes. */
+GH_INLINE void gh_rc_set_immortal(gh_object *o)
+{
+#if defined(GH_FL_RC_PLAIN)
+    o->ob_refcnt = GH_IMMORTAL_REFCNT;
+#elif defined(GH_FL_RC_BIASED)
+    gh_atomic_store_relaxed_uptr(&gh_prefix(o)->ob_tid, 0);
+    gh_atomic_store_relaxed_u32(&gh_prefix(o)->ob_ref_local, GH_REF_LOCAL_IMMORTAL);
+    gh_atomic_store_relaxed_u64(&o->ob_refcnt, GH_IMMORTAL_REFCNT);
+#else
+    gh_atomic_store_relaxed_u64(&o->ob_refcnt, GH_IMMORTAL_REFCNT);
+#endif
+}
+
 /* The collector, world stopped, for a deferred object it found
  * unreachable: flag and bias removed, so its count is its counted
  * references (the collector's hold among them) and the ordinary path frees

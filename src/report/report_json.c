@@ -189,7 +189,8 @@ static json_t *config_json(struct jb *b, const struct gh_result *r)
         jb_set(b, o, "gc", json_string(gh_gc_names[r->strategy.gc]));
     jb_set(b, o, "header", json_string(gh_header_names[gh_strategy_header(&r->strategy)]));
     jb_set(b, o, "lock", json_string(gh_lock_names[r->strategy.lock]));
-    jb_set(b, o, "deferred", json_string(r->strategy.deferred ? "on" : "off"));
+    jb_set(b, o, "deferred", json_string(gh_deferred_names[r->strategy.deferred]));
+    jb_set(b, o, "loads", json_string(gh_loads_names[r->strategy.loads]));
     if (gh_sync_has_gil(r->strategy.sync)) {
         jb_set(b, o, "switch_interval_ns", ju64(r->strategy.switch_ns));
         if (r->strategy.sync == GH_SYNC_GIL_TICKS)

@@ -700,9 +700,9 @@ static int get_bool(struct pctx *c, yaml_node_t *n, const char *what, bool *out)
 
 /* The keys of an object spec: setup's long form and a `new` op. */
 enum spec_key { S_TYPE, S_ITEMS, S_VALUE, S_RANGE, S_CONST, S_DEL, S_LEGACY, S_INTO, S_DEF,
-                S_COUNT };
+                S_SLOTS, S_COUNT };
 static const char *const spec_key_names[S_COUNT] = {
-    "type", "items", "value", "range", "const", "del", "legacy", "into", "def",
+    "type", "items", "value", "range", "const", "del", "legacy", "into", "def", "slots",
 };
 
 /* Which spec keys (besides type) each type takes. */
@@ -718,7 +718,7 @@ static unsigned spec_keys_for(enum gh_newtype t)
         return SB(S_ITEMS) | SB(S_VALUE) | SB(S_RANGE);
     case GH_NEW_TUPLE: case GH_NEW_SET: case GH_NEW_FROZENSET:
         return SB(S_ITEMS);
-    case GH_NEW_CLASS:      return SB(S_DEL) | SB(S_LEGACY) | SB(S_INTO);
+    case GH_NEW_CLASS:      return SB(S_DEL) | SB(S_LEGACY) | SB(S_INTO) | SB(S_SLOTS);
     case GH_NEW_FUNCTION:   return SB(S_DEF);
     default:                return 0;
     }
@@ -734,10 +734,39 @@ static const char *spec_hint(enum gh_newtype t)
     case GH_NEW_BYTES: case GH_NEW_BYTEARRAY: return " (give its contents as `value`)";
     case GH_NEW_TUPLE: case GH_NEW_SET: case GH_NEW_FROZENSET:
         return " (give its `items`, e.g. items: [1, 2, x])";
-    case GH_NEW_CLASS:    return " (it takes del, legacy and into)";
+    case GH_NEW_CLASS:    return " (it takes del, legacy, into and slots)";
     case GH_NEW_FUNCTION: return " (it takes def)";
     default:              return "";
     }
+}
+
+/* A class's `slots: [a, b]` (__slots__): distinct attribute names, at
+ * most GH_MAX_SLOTS; [] is a class whose instances have no attribute. */
+static int parse_slots(struct pctx *c, yaml_node_t *n, struct gh_global *g, const char *what)
+{
+    char b[64];
+    if (n->type != YAML_SEQUENCE_NODE)
+        return err_node(c, n, "%s: slots: expected a list of attribute names such as [a, b], "
+                        "found %s", what, desc(n, b, sizeof b));
+    int k = (int)(n->data.sequence.items.top - n->data.sequence.items.start);
+    if (k > GH_SCENARIO_MAX_SLOTS)
+        return err_node(c, n, "%s: slots: at most %d names, found %d", what, GH_SCENARIO_MAX_SLOTS, k);
+    g->slots = xcalloc((size_t)(k ? k : 1), sizeof *g->slots);
+    g->nslots = 0;
+    for (int i = 0; i < k; i++) {
+        yaml_node_t *e = node_at(c, n->data.sequence.items.start[i]);
+        if (!e || !is_scalar(e) || has_nul(e) || !valid_ident(sval(e)) ||
+            strlen(sval(e)) >= GH_SCENARIO_SLOT_NAME)
+            return err_node(c, e ? e : n, "%s: slots: expected an attribute name (a letter or "
+                            "`_`, then letters, digits or `_`, shorter than %d), found %s",
+                            what, GH_SCENARIO_SLOT_NAME, e ? desc(e, b, sizeof b) : "nothing");
+        for (int j = 0; j < i; j++)
+            if (!strcmp(g->slots[j], sval(e)))
+                return err_node(c, e, "%s: slots: `%s` is listed twice", what, sval(e));
+        g->slots[i] = xstrdup(sval(e));
+        g->nslots = i + 1;
+    }
+    return 0;
 }
 
 /* Fills g (type already set) from the spec keys in val[]. r: the role (NULL
@@ -829,6 +858,8 @@ static int parse_spec(struct pctx *c, struct gh_global *g, yaml_node_t **key, ya
                                 "earlier, found %s", what, desc(val[S_INTO], b, sizeof b));
             g->into = t;
         }
+        if (val[S_SLOTS])
+            return parse_slots(c, val[S_SLOTS], g, what);
         return 0;
     case GH_NEW_FUNCTION:
         if (!val[S_DEF])
@@ -891,6 +922,7 @@ static void spec_defaults(struct gh_global *g)
     g->value.range = 1000000;
     g->cls = -1;
     g->into = -1;
+    g->nslots = -1;
 }
 
 static int parse_global(struct pctx *c, yaml_node_t *k, yaml_node_t *v, int index)
@@ -1028,6 +1060,7 @@ static const unsigned op_keys_allowed[GH_OP_COUNT] = {
     [GH_OP_SET_CONTAINS]= B(K_OP) | B(K_ON) | B(K_VALUE) | B(K_RANGE),
     [GH_OP_SET_LEN]     = B(K_OP) | B(K_ON),
     [GH_OP_TUPLE_CONCAT]= B(K_OP) | B(K_ON) | B(K_VALUE) | B(K_RANGE),
+    [GH_OP_TUPLE_GET]   = B(K_OP) | B(K_ON) | B(K_INDEX) | B(K_AS),
     [GH_OP_STR_CONCAT]  = B(K_OP) | B(K_ON) | B(K_VALUE),
     [GH_OP_STR_INTERN]  = B(K_OP) | B(K_ON),
     [GH_OP_WEAKREF_NEW] = B(K_OP) | B(K_ON) | B(K_AS) | B(K_CALLBACK),
@@ -1082,7 +1115,7 @@ static bool op_needs_as(enum gh_op_kind k)
 enum need {
     NEED_NONE, NEED_ANY, NEED_LIST, NEED_DICT, NEED_LOCAL, NEED_INSTANCE, NEED_SET,
     NEED_SETLIKE, NEED_TUPLE_LOCAL, NEED_STR_LOCAL, NEED_WEAKREF, NEED_WVDICT, NEED_FUNCTION,
-    NEED_SNAPSHOT, NEED_INT_GLOBAL,
+    NEED_SNAPSHOT, NEED_INT_GLOBAL, NEED_TUPLE,
 };
 
 static const char *const need_articles[] = {
@@ -1094,6 +1127,7 @@ static const char *const need_articles[] = {
     [NEED_WVDICT] = "a weakvaluedict", [NEED_FUNCTION] = "a function",
     [NEED_SNAPSHOT] = "a trace snapshot (bound by trace.snapshot)",
     [NEED_INT_GLOBAL] = "an int global (set up as `{type: int, value: 0}`)",
+    [NEED_TUPLE] = "a tuple",
 };
 
 static enum need op_needs(enum gh_op_kind k)
@@ -1112,12 +1146,35 @@ static enum need op_needs(enum gh_op_kind k)
     case GH_OP_SET_ADD: case GH_OP_SET_DISCARD: case GH_OP_SET_LEN: return NEED_SET;
     case GH_OP_SET_CONTAINS: return NEED_SETLIKE;
     case GH_OP_TUPLE_CONCAT: return NEED_TUPLE_LOCAL;
+    case GH_OP_TUPLE_GET: return NEED_TUPLE;
     case GH_OP_STR_CONCAT: case GH_OP_STR_INTERN: return NEED_STR_LOCAL;
     case GH_OP_WEAKREF_GET: return NEED_WEAKREF;
     case GH_OP_WVDICT_SET: case GH_OP_WVDICT_GET: return NEED_WVDICT;
     case GH_OP_CALL: return NEED_FUNCTION;
     case GH_OP_TRACE_STATS: case GH_OP_TRACE_COMPARE: return NEED_SNAPSHOT;
     default:                return NEED_NONE;
+    }
+}
+
+/* Ops whose `on` is a container the statement loads by name before it
+ * works on it (`L.append(x)`, `d[k]`, `o.a`, `t += (x,)`, `r()`: LOAD_FAST
+ * or LOAD_GLOBAL). Not new and drop (`on` is the name bound or unbound),
+ * call (its callee already sits on the stack), global.add (its own load,
+ * under the namespace's lock), compute (a lock, no load), gc.dot. */
+static bool op_loads_on(enum gh_op_kind k)
+{
+    switch (k) {
+    case GH_OP_LIST_APPEND: case GH_OP_LIST_POP: case GH_OP_LIST_GET: case GH_OP_LIST_SET:
+    case GH_OP_LIST_LEN: case GH_OP_LIST_MOVE: case GH_OP_LIST_ITER:
+    case GH_OP_DICT_SET: case GH_OP_DICT_GET: case GH_OP_DICT_DEL: case GH_OP_DICT_ITER:
+    case GH_OP_ATTR_SET: case GH_OP_ATTR_GET:
+    case GH_OP_SET_ADD: case GH_OP_SET_DISCARD: case GH_OP_SET_CONTAINS: case GH_OP_SET_LEN:
+    case GH_OP_TUPLE_CONCAT: case GH_OP_TUPLE_GET: case GH_OP_STR_CONCAT:
+    case GH_OP_STR_INTERN: case GH_OP_WEAKREF_NEW: case GH_OP_WEAKREF_GET: case GH_OP_WVDICT_SET:
+    case GH_OP_WVDICT_GET:
+        return true;
+    default:
+        return false;
     }
 }
 
@@ -1138,6 +1195,7 @@ static bool need_ok(enum need nd, enum gh_newtype t)
     case NEED_SET:         return t == GH_NEW_SET;
     case NEED_SETLIKE:     return t == GH_NEW_SET || t == GH_NEW_FROZENSET;
     case NEED_TUPLE_LOCAL: return t == GH_NEW_TUPLE;
+    case NEED_TUPLE:       return t == GH_NEW_TUPLE;
     case NEED_STR_LOCAL:   return t == GH_NEW_STR;
     case NEED_WEAKREF:     return t == GH_NEW_WEAKREF;
     case NEED_WVDICT:      return t == GH_NEW_WVDICT;
@@ -1278,8 +1336,48 @@ static int parse_intarg(struct pctx *c, yaml_node_t *n, const char *what, int64_
         out->range = 0;
         return 0;
     }
-    return err_node(c, n, "%s: expected an integer, `random` or {iter: K}, found %s", what,
+    return err_node(c, n, "%s: expected an integer, `random`%s or {iter: K}, found %s", what,
+                    strcmp(what, "key") ? "" : ", {str: TEXT}",
                     desc(n, b, sizeof b));
+}
+
+static int get_text(struct pctx *c, yaml_node_t *n, const char *what, char **out, size_t *len);
+
+/* `key: {str: TEXT}`: a mapping whose first key is `str`. */
+static bool is_str_key(struct pctx *c, yaml_node_t *n)
+{
+    if (n->type != YAML_MAPPING_NODE ||
+        n->data.mapping.pairs.top == n->data.mapping.pairs.start)
+        return false;
+    yaml_node_t *k0 = node_at(c, n->data.mapping.pairs.start[0].key);
+    return k0 && is_scalar(k0) && !strcmp(sval(k0), "str");
+}
+
+/* `key: {str: TEXT}` (d["TEXT"]: a literal, the code object's constant):
+ * TEXT's index in the scenario's constants, added once. */
+static int parse_str_key(struct pctx *c, yaml_node_t *n, int *out)
+{
+    static const char *const names[] = {"str"};
+    yaml_node_t *k[1], *v[1];
+    if (get_fields(c, n, "key: {str: TEXT}", names, 1, k, v, NULL, 0, NULL))
+        return -1;
+    char *text;
+    size_t len;
+    if (get_text(c, v[0], "key: {str: TEXT}", &text, &len))
+        return -1;
+    struct gh_scenario *s = c->s;
+    for (int i = 0; i < s->nconsts; i++)
+        if (!strcmp(s->consts[i], text)) {
+            free(text);
+            *out = i;
+            return 0;
+        }
+    s->consts = realloc(s->consts, (size_t)(s->nconsts + 1) * sizeof *s->consts);
+    if (!s->consts)
+        abort();
+    s->consts[s->nconsts] = text;
+    *out = s->nconsts++;
+    return 0;
 }
 
 /* An `as`: a valid local name registered by collect_locals. */
@@ -1462,6 +1560,7 @@ static int parse_op(struct pctx *c, struct role_ctx *rc, yaml_node_t *n,
     /* Defaults. */
     op->type = GH_NEW_OBJECT;
     op->key = (struct gh_intarg){.random = true, .range = 1000};
+    op->key_const = -1;
     op->index = (struct gh_intarg){.random = true, .range = 0};
     op->iters = 1000;
     op->io_ns = 100 * 1000;
@@ -1480,6 +1579,7 @@ static int parse_op(struct pctx *c, struct role_ctx *rc, yaml_node_t *n,
         return err_node(c, n, "missing `on` in %s (%s)", owner, on_hint(op->kind));
     if (val[K_ON] && parse_target(c, rc, val[K_ON], op->kind, "on", need, &op->on))
         return -1;
+    op->loads_on = val[K_ON] && op_loads_on(op->kind);
 
     if (op->kind == GH_OP_LIST_MOVE) {
         if (!val[K_FROM])
@@ -1617,8 +1717,13 @@ static int parse_op(struct pctx *c, struct role_ctx *rc, yaml_node_t *n,
         op->top = (int)v;
     }
 
-    if (val[K_KEY] && parse_intarg(c, val[K_KEY], "key", INT64_MIN, &op->key))
+    if (val[K_KEY] && is_str_key(c, val[K_KEY])) {
+        if (parse_str_key(c, val[K_KEY], &op->key_const))
+            return -1;
+        op->key.random = false;
+    } else if (val[K_KEY] && parse_intarg(c, val[K_KEY], "key", INT64_MIN, &op->key)) {
         return -1;
+    }
     if (op->key.random)
         op->key.range = 1000;
     if (val[K_KEYS]) {
@@ -2684,6 +2789,9 @@ sanitize:
 
 static void free_spec_fields(struct gh_global *g)
 {
+    for (int i = 0; g->slots && i < g->nslots; i++)
+        free(g->slots[i]);
+    free(g->slots);
     free(g->name);
     free(g->text);
     free(g->elems);
@@ -2727,6 +2835,9 @@ void gh_scenario_free(struct gh_scenario *s)
         gh__expr_free(s->checks[i].expr);
     }
     free(s->checks);
+    for (int i = 0; i < s->nconsts; i++)
+        free(s->consts[i]);
+    free(s->consts);
     for (int i = 0; s->params && i < s->nparams; i++)
         free(s->params[i].name);
     free(s->params);

@@ -299,6 +299,10 @@ static void checked_teardown(const struct gh_scenario_fl *sfl, const struct gh_f
         stage = 2;
         res->gc_garbage_at_exit = fl->gc_fini();
     }
+    if (stage <= 3) {
+        stage = 3;
+        sfl->immortals_release();
+    }
     ts->fault_jmp = NULL;
 }
 
@@ -323,6 +327,9 @@ static void census_visit(gh_visitproc visit, void *visit_arg, void *arg)
     for (int i = 0; i < s->nglobals; i++)
         if (c->run->globals[i])
             visit(c->run->globals[i], visit_arg);
+    for (int i = 0; i < s->nconsts; i++)
+        if (c->run->consts[i])
+            visit(c->run->consts[i], visit_arg);
     for (int t = 0; c->w && t < c->nthreads; t++) {
         const gh_stackref *frame = c->w[t].census_frame;
         if (!frame)
@@ -537,7 +544,9 @@ int gh_run(struct gh_scenario *s, const struct gh_run_config *cfg, struct gh_res
                                                  : GH_OBLOCK_PYMUTEX);
     gh_model.immortal = st->immortal;
     gh_model.biased = st->rc == GH_RC_BIASED;
-    gh_model.deferred = st->deferred; /* refused unless the header is full */
+    gh_model.deferred = st->deferred == GH_DEFERRED_ON; /* refused unless the header is full */
+    gh_model.deferred_immortal = st->deferred == GH_DEFERRED_IMMORTAL;
+    gh_model.loads_counted = st->loads == GH_LOADS_COUNTED;
     res->checked = cfg->check > 0 || (cfg->check == 0 && res->unsafe_reason != NULL);
     gh_model.checked = res->checked;
     /* Without a GIL every interned string is immortal, as in free-threaded
@@ -569,9 +578,10 @@ int gh_run(struct gh_scenario *s, const struct gh_run_config *cfg, struct gh_res
     run.nthreads = nthreads;
     size_t ng = (size_t)(s->nglobals ? s->nglobals : 1);
     run.globals = calloc(ng, sizeof *run.globals);
+    run.consts = calloc((size_t)(s->nconsts ? s->nconsts : 1), sizeof *run.consts);
     run.classes = calloc(ng, sizeof *run.classes);
     run.finalized = calloc(ng, sizeof *run.finalized);
-    gh_assert(run.globals && run.classes && run.finalized);
+    gh_assert(run.globals && run.consts && run.classes && run.finalized);
     gh_check_pthread(pthread_mutex_init(&run.gc_mutex, NULL));
     run.gc_live = gh_gc_callback_add(run_gc_callback, &run) == 0;
     struct gh_rng setup_rng;
@@ -632,6 +642,11 @@ int gh_run(struct gh_scenario *s, const struct gh_run_config *cfg, struct gh_res
                 len0[g] = fl->len(run.globals[g]);
         fault_handler_install();
     }
+    /* deferred=immortal: a second thread is about to run (3.13t makes
+     * classes and functions immortal when its first non-main thread
+     * starts; one worker stands for a single-threaded program). */
+    if (gh_model.deferred_immortal && nthreads > 1)
+        sfl->immortals_start(&run);
     for (int i = 0; i < nthreads; i++) {
         pthread_attr_t attr, *ap = NULL;
         if (cfg->ncpus) { /* started on its CPU, never elsewhere */
@@ -801,6 +816,7 @@ int gh_run(struct gh_scenario *s, const struct gh_run_config *cfg, struct gh_res
         sfl->gc_teardown(&run);
         sfl->teardown(&run);
         res->gc_garbage_at_exit = fl->gc_fini();
+        sfl->immortals_release();
     }
     fl->fini();
     gh_qsbr_flush(&main_ts);
@@ -828,6 +844,8 @@ int gh_run(struct gh_scenario *s, const struct gh_run_config *cfg, struct gh_res
         fault_handler_remove();
     gh_model.checked = false;
     gh_model.deferred = false;
+    gh_model.deferred_immortal = false;
+    gh_model.loads_counted = false;
     gh_gc_set_roots(NULL, NULL);
     for (int k = 0; k < GH_HAZARD_COUNT; k++)
         res->hazards_total += res->hazards.n[k];
@@ -839,6 +857,7 @@ int gh_run(struct gh_scenario *s, const struct gh_run_config *cfg, struct gh_res
     pthread_barrier_destroy(&run.start);
     pthread_mutex_destroy(&run.gc_mutex);
     free(run.globals);
+    free(run.consts);
     free(run.classes);
     free(run.finalized);
     for (int i = 0; i < nthreads; i++) {

@@ -40,6 +40,8 @@ struct gh_class_ctx {
 struct gh_run_shared {
     const struct gh_scenario *s;
     gh_object **globals;        /* [s->nglobals]; the run owns a reference */
+    gh_object **consts;         /* [s->nconsts]: the str constants (LOAD_CONST);
+                                   the run owns a reference */
     pthread_barrier_t start;    /* workers + the main thread */
     /* Set to 1 by the main thread when the duration is over or on an
      * interrupt; read relaxed by workers between ops. It publishes nothing:
@@ -130,6 +132,12 @@ struct gh_scenario_fl {
     /* Releases the globals, in order; each slot is cleared before its
      * object is released (a __del__ that resurrects into it finds NULL). */
     void (*teardown)(struct gh_run_shared *run);
+    /* deferred=immortal (worker.fl.c): before two or more workers are
+     * created, classes and functions become immortal; after the teardown's
+     * last collection, they are made mortal with the references left to
+     * them and released. */
+    void (*immortals_start)(struct gh_run_shared *run);
+    void (*immortals_release)(void);
     /* gh_eval_env.object; ctx is a struct gh_eval_ctx. */
     int (*eval_object)(void *ctx, const struct gh_expr *e, int64_t *out, char *err,
                        size_t errlen);

@@ -44,6 +44,7 @@
     X(SET_CONTAINS,"set.contains","`value` in `on` (fails when absent); a set or a frozenset") \
     X(SET_LEN,     "set.len",     "read the length of the set `on`")          \
     X(TUPLE_CONCAT,"tuple.concat","`on` += (`value`,): rebinds the local `on` to a new tuple") \
+    X(TUPLE_GET,   "tuple.get",   "`as` = `on`[`index`] on a tuple (released at once without `as`; fails out of range)") \
     X(STR_CONCAT,  "str.concat",  "`on` += `value` (a text): rebinds the local `on` to a new str") \
     X(STR_INTERN,  "str.intern",  "`on` = sys.intern(`on`): rebinds the local to the interned str") \
     X(WEAKREF_NEW, "weakref.new", "`as` = weakref.ref(`on`[, a counting callback]) (fails when not weak-referenceable)") \
@@ -127,6 +128,11 @@ enum gh_newtype {
     GH_NEW_COUNT
 };
 
+/* A class's `slots`: at most this many names, each shorter than
+ * GH_SCENARIO_SLOT_NAME (the model's limits, containers/model.h). */
+#define GH_SCENARIO_MAX_SLOTS 8
+#define GH_SCENARIO_SLOT_NAME 32
+
 /* What a user class's __del__ does (setup `del:`). */
 enum gh_del_kind { GH_DEL_NONE, GH_DEL_COUNT, GH_DEL_RESURRECT };
 /* The functions of the mutable-default example (setup/new `def:`). */
@@ -145,6 +151,8 @@ struct gh_op {
     enum gh_newtype type;     /* new */
     struct gh_value value;    /* list.append, list.set, dict.set */
     struct gh_intarg key;     /* dict.* : default random in [0, 1000) */
+    int key_const;            /* dict.*, wvdict.*: `key: {str: TEXT}`, the index
+                                 of TEXT in gh_scenario.consts; else -1 */
     struct gh_intarg index;   /* list.get, list.set: default random in [0, len) (range 0 = "the current length") */
     uint64_t iters;           /* compute: default 1000 */
     uint64_t io_ns;           /* io: from `us`, default 100 us */
@@ -171,6 +179,10 @@ struct gh_op {
     int cls;                  /* cycle.new: the class global, or -1 (the plain class) */
     int depth;                /* gc.dot: edges from `on`, default 3 */
     bool via_call;            /* global.add: `via: call` */
+    /* The op loads the container `on` names onto the evaluation stack
+     * first (LOAD_FAST / LOAD_GLOBAL; list.move: `from` too): a counted
+     * reference for the op's length under loads=counted (worker.fl.c). */
+    bool loads_on;
 };
 
 /* ---- roles, setup, checks ---------------------------------------------- */
@@ -218,6 +230,8 @@ struct gh_global {
     bool legacy;              /* class: the __del__ is a legacy tp_del */
     int into;                 /* class, del resurrect: the global list, or -1 */
     enum gh_def_kind def;     /* function */
+    char **slots;             /* class: `slots: [a, b]`, __slots__ = ('a', 'b') */
+    int nslots;               /* -1: no __slots__ (instances have attributes) */
     /* A counter: a global int that global.add rebinds. It is read only by
      * global.add and in checks (parse.c refuses other readers). */
     int counter;              /* 0: not a counter; else 1 + via_call */
@@ -376,6 +390,11 @@ struct gh_scenario {
     bool gc_freezes;          /* gc: freeze or a gc.freeze op: the runner
                                  unfreezes before the teardown's collection */
     bool reads_gc_garbage;    /* an expression reads len(gc.garbage) */
+    /* The str constants the ops name (`key: {str: TEXT}`), each text once:
+     * the runner makes them before the threads, as a code object's
+     * constants exist before it runs. */
+    char **consts;
+    int nconsts;
 };
 
 /* Diagnostics: a bad input is reported as "FILE:LINE:COLUMN: error: WHAT"

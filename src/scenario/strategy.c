@@ -14,24 +14,27 @@ const char *const gh_alloc_names[GH_ALLOC_KIND_COUNT] = {"arena", "thread", "mal
 const char *const gh_gc_names[GH_GC_MODE_COUNT] = {"generational", "stw", "off", "nostop"};
 const char *const gh_header_names[GH_HEADER_COUNT] = {"auto", "compact", "full"};
 const char *const gh_lock_names[GH_LOCKK_COUNT] = {"pymutex", "pthread", "tatas", "ticket"};
+const char *const gh_deferred_names[GH_DEFERRED_COUNT] = {"off", "on", "immortal"};
+const char *const gh_loads_names[GH_LOADS_COUNT] = {"counted", "borrowed"};
 static const char *const onoff_names[2] = {"off", "on"};
 
 const struct gh_preset gh_presets[] = {
     {"gil", "CPython 3.12/3.13 default build: one global lock, plain counts, obmalloc",
-     GH_SYNC_GIL, GH_RC_PLAIN, true, GH_ALLOC_ARENA, GH_GC_GENERATIONAL},
+     GH_SYNC_GIL, GH_RC_PLAIN, true, GH_ALLOC_ARENA, GH_GC_GENERATIONAL, GH_DEFERRED_OFF},
     {"gil-ticks", "CPython <= 3.1: the GIL released and re-taken every 100 ops, no handoff",
-     GH_SYNC_GIL_TICKS, GH_RC_PLAIN, false, GH_ALLOC_ARENA, GH_GC_GENERATIONAL},
+     GH_SYNC_GIL_TICKS, GH_RC_PLAIN, false, GH_ALLOC_ARENA, GH_GC_GENERATIONAL, GH_DEFERRED_OFF},
     {"atomic", "atomic reference counts and per-object locks (the Gilectomy approach)",
-     GH_SYNC_OBJLOCK, GH_RC_ATOMIC, true, GH_ALLOC_THREAD, GH_GC_STW},
-    {"ft", "CPython 3.13t/3.14t free-threaded build: biased counts, per-object locks, "
-           "list.get and dict.get without the lock (QSBR grace periods, liburcu)",
-     GH_SYNC_OBJLOCK, GH_RC_BIASED, true, GH_ALLOC_THREAD, GH_GC_STW},
+     GH_SYNC_OBJLOCK, GH_RC_ATOMIC, true, GH_ALLOC_THREAD, GH_GC_STW, GH_DEFERRED_OFF},
+    {"ft", "CPython 3.13t free-threaded build: biased counts, per-object locks, "
+           "list.get and dict.get without the lock (QSBR grace periods, liburcu), classes "
+           "and functions immortal once a second thread runs",
+     GH_SYNC_OBJLOCK, GH_RC_BIASED, true, GH_ALLOC_THREAD, GH_GC_STW, GH_DEFERRED_IMMORTAL},
     {"locks", "fine-grained locking everywhere: every count updated under its object's own "
               "mutex, per-object locks",
-     GH_SYNC_OBJLOCK, GH_RC_LOCKED, true, GH_ALLOC_THREAD, GH_GC_STW},
+     GH_SYNC_OBJLOCK, GH_RC_LOCKED, true, GH_ALLOC_THREAD, GH_GC_STW, GH_DEFERRED_OFF},
     {"unsafe", "positive control: no locks, plain counts; the checked mode catches the "
                "hazards instead of crashing",
-     GH_SYNC_NONE, GH_RC_PLAIN, true, GH_ALLOC_THREAD, GH_GC_STW},
+     GH_SYNC_NONE, GH_RC_PLAIN, true, GH_ALLOC_THREAD, GH_GC_STW, GH_DEFERRED_OFF},
 };
 const size_t gh_npresets = sizeof gh_presets / sizeof gh_presets[0];
 
@@ -66,7 +69,7 @@ int gh_strategy_from_preset(struct gh_strategy *st, const char *name, char *err,
             *st = (struct gh_strategy){
                 .preset = p->name, .sync = p->sync, .rc = p->rc, .immortal = p->immortal,
                 .alloc = p->alloc, .gc = p->gc, .header = GH_HEADER_AUTO,
-                .lock = GH_LOCKK_PYMUTEX, .deferred = false,
+                .lock = GH_LOCKK_PYMUTEX, .deferred = p->deferred,
                 .switch_ns = GH_SWITCH_INTERVAL_DEFAULT_NS, .ticks = GH_TICKS_DEFAULT,
             };
             return 0;
@@ -81,7 +84,7 @@ int gh_strategy_from_preset(struct gh_strategy *st, const char *name, char *err,
     return -1;
 }
 
-#define AXES "sync, rc, immortal, alloc, gc, header, lock, deferred, switch, ticks"
+#define AXES "sync, rc, immortal, alloc, gc, header, lock, deferred, loads, switch, ticks"
 
 const char *gh_strategy_axis_names(void)
 {
@@ -132,7 +135,7 @@ int gh_strategy_set(struct gh_strategy *st, const char *a, char *err, size_t err
     int count, *slot;
     int sync = st->sync, rc = st->rc, alloc = st->alloc, gc = st->gc;
     int header = st->header, lock = st->lock, immortal = st->immortal,
-        deferred = st->deferred;
+        deferred = (int)st->deferred, loads = (int)st->loads;
     if (strcmp(axis, "sync") == 0) {
         names = gh_sync_names, count = GH_SYNC_COUNT, slot = &sync;
     } else if (strcmp(axis, "rc") == 0) {
@@ -149,7 +152,9 @@ int gh_strategy_set(struct gh_strategy *st, const char *a, char *err, size_t err
     } else if (strcmp(axis, "lock") == 0) {
         names = gh_lock_names, count = GH_LOCKK_COUNT, slot = &lock;
     } else if (strcmp(axis, "deferred") == 0) {
-        names = onoff_names, count = 2, slot = &deferred;
+        names = gh_deferred_names, count = GH_DEFERRED_COUNT, slot = &deferred;
+    } else if (strcmp(axis, "loads") == 0) {
+        names = gh_loads_names, count = GH_LOADS_COUNT, slot = &loads;
     } else {
         snprintf(err, errlen, "'%s': unknown axis '%s': expected one of " AXES, a, axis);
         return -1;
@@ -170,7 +175,8 @@ int gh_strategy_set(struct gh_strategy *st, const char *a, char *err, size_t err
     st->gc = (enum gh_gc_mode)gc;
     st->header = (enum gh_header_kind)header;
     st->lock = (enum gh_lock_kind)lock;
-    st->deferred = deferred != 0;
+    st->deferred = (enum gh_deferred_kind)deferred;
+    st->loads = (enum gh_loads_kind)loads;
     st->overridden = true;
     return 0;
 }
@@ -231,15 +237,20 @@ const char *gh_strategy_refusal(const struct gh_strategy *st)
                "(free-threaded CPython dropped generations for this reason)";
     /* deferred=on: free-threaded CPython's mechanism, built for the same
      * combination (docs/strategies.md, "deferred"). */
-    if (st->deferred && header == GH_HEADER_COMPACT)
+    if (st->deferred == GH_DEFERRED_IMMORTAL && st->sync != GH_SYNC_OBJLOCK)
+        return "deferred=immortal is built for sync=objlock only, the free-threaded build "
+               "(3.13t) it models: under a GIL no count is contended (3.13 makes no class "
+               "immortal), and sync=none, the positive control, keeps every count so that "
+               "its hazards stay visible";
+    if (st->deferred == GH_DEFERRED_ON && header == GH_HEADER_COMPACT)
         return "deferred=on keeps its flag in the full header's ob_flags, which "
                "header=compact does not have (CPython has deferred reference counting "
                "only in the free-threaded build)";
-    if (st->deferred && st->sync != GH_SYNC_OBJLOCK)
+    if (st->deferred == GH_DEFERRED_ON && st->sync != GH_SYNC_OBJLOCK)
         return "deferred=on is built for sync=objlock only, the free-threaded build it "
                "models: under a GIL no count is contended, and sync=none, the positive "
                "control, keeps every count so that its hazards stay visible";
-    if (st->deferred && st->gc != GH_GC_STW)
+    if (st->deferred == GH_DEFERRED_ON && st->gc != GH_GC_STW)
         return "deferred=on: only the collector frees a deferred object (its count "
                "carries a bias no decrement removes), and it must stop the world to "
                "count the frames' references; that is gc=stw (gc=off would keep every "
@@ -273,8 +284,11 @@ char *gh_strategy_describe(const struct gh_strategy *st, char *buf, size_t len)
                                   gh_gc_names[st->gc], gh_header_names[gh_strategy_header(st)]);
     if (off < len && st->sync == GH_SYNC_OBJLOCK && st->lock != GH_LOCKK_PYMUTEX)
         off += (size_t)snprintf(buf + off, len - off, " lock=%s", gh_lock_names[st->lock]);
-    if (off < len && st->deferred)
-        off += (size_t)snprintf(buf + off, len - off, " deferred=on");
+    if (off < len && st->deferred != GH_DEFERRED_OFF)
+        off += (size_t)snprintf(buf + off, len - off, " deferred=%s",
+                                gh_deferred_names[st->deferred]);
+    if (off < len && st->loads != GH_LOADS_COUNTED)
+        off += (size_t)snprintf(buf + off, len - off, " loads=%s", gh_loads_names[st->loads]);
     if (off < len && st->sync == GH_SYNC_GIL && st->switch_ns != GH_SWITCH_INTERVAL_DEFAULT_NS)
         off += (size_t)snprintf(buf + off, len - off, " switch=%" PRIu64 "us",
                                 st->switch_ns / 1000);

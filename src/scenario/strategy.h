@@ -27,6 +27,12 @@ enum gh_header_kind { GH_HEADER_AUTO, GH_HEADER_COMPACT, GH_HEADER_FULL, GH_HEAD
 /* lock=: what the per-object lock is under sync=objlock. */
 enum gh_lock_kind { GH_LOCKK_PYMUTEX, GH_LOCKK_PTHREAD, GH_LOCKK_TATAS, GH_LOCKK_TICKET,
                     GH_LOCKK_COUNT };
+/* deferred=: what classes and functions get so that threads sharing them do
+ * not contend on their counts. ON: 3.14t's deferred counting (uncounted
+ * frame references, freed by the collector). IMMORTAL: 3.13t's stop-gap,
+ * immortal once a second thread runs (docs/strategies.md, "deferred"). */
+enum gh_deferred_kind { GH_DEFERRED_OFF, GH_DEFERRED_ON, GH_DEFERRED_IMMORTAL,
+                        GH_DEFERRED_COUNT };
 
 #define GH_ALLOC_KIND_COUNT 4
 
@@ -36,6 +42,11 @@ extern const char *const gh_alloc_names[GH_ALLOC_KIND_COUNT];
 extern const char *const gh_gc_names[GH_GC_MODE_COUNT];
 extern const char *const gh_header_names[GH_HEADER_COUNT];
 extern const char *const gh_lock_names[GH_LOCKK_COUNT];
+extern const char *const gh_deferred_names[GH_DEFERRED_COUNT];
+/* loads=: whether loading a name onto the evaluation stack counts (3.13's
+ * LOAD_FAST / LOAD_GLOBAL) or borrows (3.14's LOAD_FAST_BORROW). */
+enum gh_loads_kind { GH_LOADS_COUNTED, GH_LOADS_BORROWED, GH_LOADS_COUNT };
+extern const char *const gh_loads_names[GH_LOADS_COUNT];
 
 /* Defaults of the two GIL parameters (CPython's sys.getswitchinterval()
  * and the pre-3.2 sys.getcheckinterval()). */
@@ -51,7 +62,8 @@ struct gh_strategy {
     enum gh_gc_mode gc;
     enum gh_header_kind header;
     enum gh_lock_kind lock;
-    bool deferred;            /* deferred=on */
+    enum gh_deferred_kind deferred;
+    enum gh_loads_kind loads;
     uint64_t switch_ns;       /* switch=: the GIL's switch interval */
     uint32_t ticks;           /* ticks=: gil-ticks' ops between releases */
     bool overridden;          /* an axis was --set away from the preset */
@@ -65,6 +77,7 @@ struct gh_preset {
     bool immortal;
     enum gh_alloc_kind alloc;
     enum gh_gc_mode gc;
+    enum gh_deferred_kind deferred;
 };
 
 extern const struct gh_preset gh_presets[];
@@ -91,8 +104,8 @@ const char *gh_strategy_unsafe_reason(const struct gh_strategy *st);
 /* Why this combination cannot run, or NULL. Such a run is refused. */
 const char *gh_strategy_refusal(const struct gh_strategy *st);
 /* "sync=gil rc=plain immortal=on alloc=arena gc=generational header=compact"
- * and the axes that differ from their defaults (lock, deferred, switch,
- * ticks). Returns buf. */
+ * and the axes that differ from their defaults (lock, deferred, loads,
+ * switch, ticks). Returns buf. */
 char *gh_strategy_describe(const struct gh_strategy *st, char *buf, size_t len);
 
 /* Every axis --set takes, comma-separated, for help texts. */

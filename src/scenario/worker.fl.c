@@ -62,13 +62,132 @@ GH_INLINE void frame_put(gh_stackref *locals, int slot, gh_stackref r)
     gh_stackref_close(old);
 }
 
+/* ---- deferred=immortal ------------------------------------------------------
+ *
+ * CPython 3.13t marks the objects it would count deferred (heap types,
+ * top-level functions, modules, code, method descriptors; the model has
+ * classes and functions) and makes them immortal when the first thread
+ * besides the main one starts (gh-117783, _PyGC_ImmortalizeDeferredObjects);
+ * marked objects made after that are immortal from birth
+ * (_PyObject_SetDeferredRefcount). Instantiating a class then writes
+ * nothing to its count. The model's moment is the runner starting two or
+ * more workers (a run of one worker is a single-threaded program): before
+ * it, immortals_start makes every class and function global and the plain
+ * class immortal; after it, maybe_defer makes each new function immortal.
+ * They stay tracked (CPython untracks them; a collection treats an
+ * immortal object as referenced from outside either way).
+ *
+ * CPython never frees them. The model must (a run ends with nothing
+ * live), so each is registered here, and immortals_release, after the
+ * teardown's last collection, gives each the count of the references that
+ * remain (the registry's, the model's roots', the other registered
+ * objects') and drops the registry's: the rest dies as usual. A reference
+ * from a leaked object is not counted (the leak is reported anyway). The
+ * registry is C heap, not the model's allocator. `started` is written by
+ * the main thread before the workers are created and after they are
+ * joined; the array is appended to under `lock` (a born-immortal function
+ * may be made by any worker). */
+static struct {
+    gh_object **v;
+    size_t n, cap;
+    bool started;
+    pthread_mutex_t lock;
+} immortals = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static bool immortal_kind(gh_object *o)
+{
+    enum gh_kind k = o->ob_type->kind;
+    return (k == GH_KIND_CLASS || k == GH_KIND_FUNCTION) &&
+           !gh_refcnt_is_immortal(gh_refcnt(o));
+}
+
+/* Makes o immortal and registers it. No other thread updates o's count:
+ * it is new, or no worker runs yet. */
+static GH_NOINLINE void make_immortal(gh_object *o)
+{
+    gh_rc_set_immortal(o);
+    gh_check_pthread(pthread_mutex_lock(&immortals.lock));
+    if (immortals.n == immortals.cap) {
+        immortals.cap = immortals.cap ? 2 * immortals.cap : 16;
+        immortals.v = realloc(immortals.v, immortals.cap * sizeof *immortals.v);
+        gh_assert(immortals.v);
+    }
+    immortals.v[immortals.n++] = o;
+    gh_check_pthread(pthread_mutex_unlock(&immortals.lock));
+}
+
+/* The main thread, before it creates two or more workers. */
+static void immortals_start(struct gh_run_shared *run)
+{
+    for (int i = 0; i < run->s->nglobals; i++)
+        if (run->globals[i] && immortal_kind(run->globals[i]))
+            make_immortal(run->globals[i]);
+    gh_object *plain = GH_FL(gh_plain_class)();
+    if (immortal_kind(plain))
+        make_immortal(plain);
+    immortals.started = true;
+}
+
+static int cmp_ptr(const void *a, const void *b)
+{
+    uintptr_t x = (uintptr_t) * (gh_object *const *)a, y = (uintptr_t) * (gh_object *const *)b;
+    return x < y ? -1 : x > y;
+}
+
+struct recount {
+    gh_object **v;
+    int64_t *refs;
+    size_t n;
+};
+
+static void recount_visit(gh_object *o, void *arg)
+{
+    struct recount *r = arg;
+    gh_object **at = o ? bsearch(&o, r->v, r->n, sizeof *r->v, cmp_ptr) : NULL;
+    if (at)
+        r->refs[at - r->v]++;
+}
+
+/* After the teardown's last collection (main thread, the workers joined). */
+static void immortals_release(void)
+{
+    immortals.started = false;
+    size_t n = immortals.n;
+    if (!n)
+        return;
+    gh_object **v = immortals.v;
+    qsort(v, n, sizeof *v, cmp_ptr);
+    struct recount r = {v, calloc(n, sizeof(int64_t)), n};
+    gh_assert(r.refs);
+    for (size_t i = 0; i < n; i++)
+        r.refs[i] = 1; /* the registry's */
+    GH_FL(gh_model_visit_roots)(recount_visit, &r);
+    for (size_t i = 0; i < n; i++)
+        if (v[i]->ob_type->tp_traverse)
+            v[i]->ob_type->tp_traverse(v[i], recount_visit, &r);
+    for (size_t i = 0; i < n; i++)
+        gh_refcnt_set(v[i], (uint64_t)r.refs[i]);
+    immortals.v = NULL;
+    immortals.n = immortals.cap = 0;
+    for (size_t i = 0; i < n; i++)
+        gh_decref(v[i]);
+    free(r.refs);
+    free(v);
+}
+
 /* Deferred reference counting marks classes, functions and module-level
  * objects (deferred=on; free-threaded CPython defers heap types, top-level
  * functions and modules). A GC object only (only the collector can free
  * it), and a tracked one (untracked objects are never its candidates). The
- * object is still private to the calling thread. */
+ * object is still private to the calling thread. Under deferred=immortal
+ * a new class or function is immortal once a second thread runs. */
 static void maybe_defer(gh_object *o, bool module_level)
 {
+    if (GH_UNLIKELY(gh_model.deferred_immortal)) {
+        if (immortals.started && immortal_kind(o))
+            make_immortal(o);
+        return;
+    }
     if (!gh_model.deferred || !gh_is_gc(o) || !gh_gc_object_is_tracked(o) ||
         gh_is_deferred(o) || gh_refcnt_is_immortal(gh_refcnt(o)))
         return;
@@ -76,6 +195,9 @@ static void maybe_defer(gh_object *o, bool module_level)
     if (module_level || k == GH_KIND_CLASS || k == GH_KIND_FUNCTION)
         gh_rc_set_deferred(o);
 }
+
+_Static_assert(GH_SCENARIO_MAX_SLOTS == GH_MAX_SLOTS && GH_SCENARIO_SLOT_NAME == GH_SLOT_NAME,
+               "parse.c's limits on __slots__ are the model's");
 
 /* ---- making objects ------------------------------------------------------- */
 
@@ -232,7 +354,8 @@ static gh_object *make_obj(const struct gh_global *g, gh_object **globals, gh_st
         return o;
     case GH_NEW_WVDICT: return GH_FL(gh_wvdict_new)();
     case GH_NEW_CLASS: {
-        struct gh_class_spec spec = {.name = g->name};
+        struct gh_class_spec spec = {.name = g->name, .slots = (const char *const *)g->slots,
+                                     .nslots = g->nslots};
         if (g->del != GH_DEL_NONE && cur_run && slot >= 0) {
             gh_finalizer_fn fn = g->del == GH_DEL_COUNT ? del_count : del_resurrect;
             void *arg = &cur_run->classes[slot];
@@ -266,6 +389,16 @@ static int64_t intarg(const struct gh_intarg *a, int64_t random_range, struct gh
     return range > 0 ? (int64_t)gh_rng_below(rng, (uint64_t)range) : 0;
 }
 
+/* A new reference to an op's dict key: its str constant (`key: {str:
+ * TEXT}`, LOAD_CONST: interned, immortal wherever CPython's code constants
+ * are), or an int. */
+GH_INLINE gh_object *op_key(const struct gh_op *op, struct gh_rng *rng, const struct gh_worker *w)
+{
+    if (op->key_const >= 0)
+        return gh_newref(w->run->consts[op->key_const]);
+    return gh_int_new(intarg(&op->key, 1000, rng, w));
+}
+
 /* The object `t` names, if it has the expected kind; else NULL (the op
  * fails: an unbound local, or a local bound to another type). Borrowed. */
 GH_INLINE gh_object *target(const struct gh_target *t, enum gh_kind kind,
@@ -295,6 +428,19 @@ GH_INLINE gh_object *target_any(const struct gh_target *t, gh_object **globals,
                                 gh_stackref *locals)
 {
     return t->local ? frame_get(locals, t->slot) : globals[t->slot];
+}
+
+/* An instance (of a class with or without __slots__) that `t` names, or
+ * NULL. */
+GH_INLINE gh_object *target_instance(const struct gh_target *t, gh_object **globals,
+                                     gh_stackref *locals)
+{
+    gh_object *o = target_any(t, globals, locals);
+    if (GH_UNLIKELY(o && gh_is_freed(o))) { /* only the checked mode poisons */
+        gh_hazard_note(GH_HAZARD_USE_AFTER_FREE, gh_freed_kind_name(o));
+        return NULL;
+    }
+    return o && gh_kind_is_instance(o->ob_type->kind) ? o : NULL;
 }
 
 /* Binds local `slot` to o (stolen: a counted reference), releasing what
@@ -737,15 +883,16 @@ static GH_NOINLINE bool exec_model_op(struct gh_worker *w, struct gh_tstate *ts,
             bind_local(locals, op->as, make_value(&op->value, globals, locals, rng));
         }
         return true;
-    case GH_OP_ATTR_SET:
-        if (!(o = target(&op->on, GH_KIND_INSTANCE, globals, locals)))
+    case GH_OP_ATTR_SET: {
+        if (!(o = target_instance(&op->on, globals, locals)))
             return false;
         r = GH_FL(gh_str_const)(op->name);   /* an identifier: an interned constant */
-        GH_FL(gh_attr_set)(ts, o, r, make_value(&op->value, globals, locals, rng));
+        bool ok = GH_FL(gh_attr_set)(ts, o, r, make_value(&op->value, globals, locals, rng));
         gh_decref(r);
-        return true;
+        return ok;
+    }
     case GH_OP_ATTR_GET:
-        if (!(o = target(&op->on, GH_KIND_INSTANCE, globals, locals)))
+        if (!(o = target_instance(&op->on, globals, locals)))
             return false;
         r = GH_FL(gh_str_const)(op->name);
         v = GH_FL(gh_attr_get)(ts, o, r);
@@ -826,14 +973,14 @@ static GH_NOINLINE bool exec_model_op(struct gh_worker *w, struct gh_tstate *ts,
             gh_decref(v);       /* not weak-referenceable (TypeError) */
             return false;
         }
-        GH_FL(gh_wvdict_set)(ts, o, gh_int_new(intarg(&op->key, 1000, rng, w)), v);
+        GH_FL(gh_wvdict_set)(ts, o, op_key(op, rng, w), v);
         gh_decref(v);
         return true;
     }
     case GH_OP_WVDICT_GET: {
         if (!(o = target(&op->on, GH_KIND_WEAKVALUEDICT, globals, locals)))
             return false;
-        gh_object *key = gh_int_new(intarg(&op->key, 1000, rng, w));
+        gh_object *key = op_key(op, rng, w);
         v = GH_FL(gh_wvdict_get)(ts, o, key);
         gh_decref(key);
         bind_or_release(op, locals, v ? v : gh_none_new());
@@ -952,15 +1099,23 @@ static GH_NOINLINE bool exec_model_op(struct gh_worker *w, struct gh_tstate *ts,
 #endif
 
 /* The counter's value, read as LOAD_GLOBAL + the int's value; false when
- * the slot holds no int (the checked mode: a freed one). */
-GH_INLINE bool counter_read(struct gh_worker *w, struct gh_tstate *ts, int slot, int64_t *v)
+ * the slot holds no int (the checked mode: a freed one). Under
+ * loads=counted the load is a reference (+C) in the frame's stack slot,
+ * taken under the namespace's lock (the slot may be rebound right after)
+ * and dropped by the addition (BINARY_OP's -C): the counter's int is
+ * written by every thread that adds, as in CPython 3.13. */
+GH_INLINE bool counter_read(struct gh_worker *w, struct gh_tstate *ts, int slot, int64_t *v,
+                            gh_stackref *locals)
 {
     (void)ts;
     GLOBALS_LOCK(w, ts);
     gh_object *o = item_ok(w->run->globals[slot]);
     bool ok = o && o->ob_type->kind == GH_KIND_INT;
-    if (ok)
+    if (ok) {
         *v = ((struct gh_int *)(void *)o)->value;
+        if (gh_model.loads_counted)
+            frame_put(locals, w->frame_slots - 1, gh_stackref_new(o));
+    }
     GLOBALS_UNLOCK(w);
     return ok;
 }
@@ -984,16 +1139,20 @@ GH_INLINE void counter_store(struct gh_worker *w, struct gh_tstate *ts, int slot
  * Through a call: the call's entry is a switch point between the read and
  * the write, where the GIL may pass to a thread that updates the counter
  * too; its update is then overwritten (lost), as in CPython. */
-static bool exec_global_add(struct gh_worker *w, struct gh_tstate *ts, const struct gh_op *op)
+static bool exec_global_add(struct gh_worker *w, struct gh_tstate *ts, const struct gh_op *op,
+                            gh_stackref *locals)
 {
     int slot = op->on.slot;
     int64_t v;
-    if (!counter_read(w, ts, slot, &v))
+    if (!counter_read(w, ts, slot, &v, locals))
         return false;
     if (op->via_call)
         gh_switch_point(ts);
     int64_t by = op->value.range;
-    counter_store(w, ts, slot, gh_int_new(v + by));
+    gh_object *nv = gh_int_new(v + by);
+    if (gh_model.loads_counted)
+        frame_put(locals, w->frame_slots - 1, 0); /* BINARY_OP drops its operand */
+    counter_store(w, ts, slot, nv);
     w->counter_adds[slot]++;
     w->counter_sum[slot] += by;
     return true;
@@ -1040,12 +1199,10 @@ static bool exec_dict_iter(struct gh_worker *w, struct gh_tstate *ts, gh_object 
     }
 }
 
-/* Executes one op; false when it failed (the model's IndexError/KeyError).
- * Inlined into the measured loop's fast copies (no call, no argument
- * passing, no prologue per op); everything else calls exec_op_outline. */
-GH_INLINE bool exec_op_raw(struct gh_worker *w, struct gh_tstate *ts, const struct gh_op *op,
-                        gh_object **globals, gh_stackref *locals, struct gh_rng *rng,
-                        struct gh_trace_snapshot **snaps)
+/* The body of one op (exec_op_raw has loaded its container). */
+GH_INLINE bool exec_op_body(struct gh_worker *w, struct gh_tstate *ts, const struct gh_op *op,
+                            gh_object **globals, gh_stackref *locals, struct gh_rng *rng,
+                            struct gh_trace_snapshot **snaps)
 {
     gh_object *o, *item;
     switch (op->kind) {
@@ -1074,6 +1231,15 @@ GH_INLINE bool exec_op_raw(struct gh_worker *w, struct gh_tstate *ts, const stru
     case GH_OP_LIST_APPEND:
         if (!(o = target(&op->on, GH_KIND_LIST, globals, locals)))
             return false;
+#if defined(GH_FL_SYNC_OBJLOCK)
+        if (gh_model.loads_counted) {
+            /* 3.13t: list_append takes its own reference to x (inside
+             * the section) and the stack's is dropped after: +x +x -x. */
+            item = make_value(&op->value, globals, locals, rng);
+            gh_list_append(ts, (struct gh_list *)(void *)o, gh_newref(item));
+            gh_decref(item);
+        } else
+#endif
         gh_list_append(ts, (struct gh_list *)(void *)o, make_value(&op->value, globals, locals, rng));
         if (GH_UNLIKELY(w->list_appends) && !op->on.local)
             w->list_appends[op->on.slot]++;
@@ -1116,11 +1282,28 @@ GH_INLINE bool exec_op_raw(struct gh_worker *w, struct gh_tstate *ts, const stru
             return false;
         w->sink += (uint64_t)gh_list_len((struct gh_list *)(void *)o);
         return true;
+    case GH_OP_TUPLE_GET: {
+        /* x = t[i]: +item, -old x (the load of t is exec_op_raw's). A
+         * tuple never changes: no lock. */
+        if (!(o = target(&op->on, GH_KIND_TUPLE, globals, locals)))
+            return false;
+        int64_t n = gh_tuple_len(o);
+        int64_t i = intarg(&op->index, n, rng, w);
+        if (i < 0 || i >= n || !(item = item_ok(gh_tuple_get(o, i))))
+            return false;
+        bind_or_release(op, locals, gh_newref(item));
+        return true;
+    }
     case GH_OP_LIST_MOVE: {
         gh_object *from = target(&op->from, GH_KIND_LIST, globals, locals);
         if (!from || !(o = target(&op->on, GH_KIND_LIST, globals, locals)))
             return false;
-        if (!gh_list_move(ts, (struct gh_list *)(void *)from, (struct gh_list *)(void *)o))
+        /* `on.append(from.pop())`: `from` is loaded too (no switch point
+         * inside the op, so a C local holds it). */
+        gh_stackref src = gh_model.loads_counted ? gh_stackref_new(from) : 0;
+        bool moved = gh_list_move(ts, (struct gh_list *)(void *)from, (struct gh_list *)(void *)o);
+        gh_stackref_close(src);
+        if (!moved)
             return false;
         /* The checked mode's length invariant: a pop from one, an append
          * to the other. */
@@ -1139,18 +1322,31 @@ GH_INLINE bool exec_op_raw(struct gh_worker *w, struct gh_tstate *ts, const stru
             return false;
         return exec_dict_iter(w, ts, o);
     case GH_OP_GLOBAL_ADD:
-        return exec_global_add(w, ts, op);
+        return exec_global_add(w, ts, op, locals);
     case GH_OP_DICT_SET:
         if (!(o = target(&op->on, GH_KIND_DICT, globals, locals)))
             return false;
-        GH_FL(gh_dict_set)(ts, (struct gh_dict *)(void *)o, gh_int_new(intarg(&op->key, 1000, rng, w)),
+#if defined(GH_FL_SYNC_OBJLOCK)
+        if (gh_model.loads_counted) {
+            /* 3.13t's STORE_SUBSCR: the stack's key and value are passed
+             * to PyDict_SetItem, which takes references of its own (+k
+             * +v), and dropped after (-v -d -k). */
+            gh_object *key = op_key(op, rng, w);
+            item = make_value(&op->value, globals, locals, rng);
+            GH_FL(gh_dict_set)(ts, (struct gh_dict *)(void *)o, gh_newref(key), gh_newref(item));
+            gh_decref(item);
+            gh_decref(key);
+            return true;
+        }
+#endif
+        GH_FL(gh_dict_set)(ts, (struct gh_dict *)(void *)o, op_key(op, rng, w),
                            make_value(&op->value, globals, locals, rng));
         return true;
     case GH_OP_DICT_GET:
     case GH_OP_DICT_DEL: {
         if (!(o = target(&op->on, GH_KIND_DICT, globals, locals)))
             return false;
-        gh_object *key = gh_int_new(intarg(&op->key, 1000, rng, w));
+        gh_object *key = op_key(op, rng, w);
         bool ok;
         if (op->kind == GH_OP_DICT_GET) {
             item = GH_FL(gh_dict_get)(ts, (struct gh_dict *)(void *)o, key);
@@ -1185,6 +1381,37 @@ GH_INLINE bool exec_op_raw(struct gh_worker *w, struct gh_tstate *ts, const stru
     default:
         return exec_model_op(w, ts, op, globals, locals, rng, snaps);
     }
+}
+
+/* Executes one op; false when it failed (the model's IndexError/KeyError).
+ * Inlined into the measured loop's fast copies (no call, no argument
+ * passing, no prologue per op); everything else calls exec_op_outline.
+ *
+ * An op on a named container first loads the name onto the evaluation
+ * stack (LOAD_FAST, LOAD_GLOBAL) and drops it after (`L.append(x)`: +L ...
+ * -L). CPython 3.13 counts both in either build: the container's count is
+ * written twice per statement, by every thread that uses it, and in 3.13t
+ * it shares the header's cache line with the container's lock. The
+ * reference sits in the frame's stack slot for the op's length, where the
+ * census and the collector see it across list.iter's and dict.iter's switch
+ * points; a deferred object's is uncounted (deferred=on), an immortal one's
+ * writes nothing. loads=borrowed is 3.14's LOAD_FAST_BORROW: no count. One
+ * test per op: the op's flag and the run's, read together. */
+GH_INLINE bool exec_op_raw(struct gh_worker *w, struct gh_tstate *ts, const struct gh_op *op,
+                           gh_object **globals, gh_stackref *locals, struct gh_rng *rng,
+                           struct gh_trace_snapshot **snaps)
+{
+    if (op->loads_on & gh_model.loads_counted) {
+        gh_object *o = target_any(&op->on, globals, locals);
+        if (GH_LIKELY(o && !gh_is_freed(o))) {
+            const int stack = w->frame_slots - 1;
+            frame_put(locals, stack, gh_stackref_new(o));
+            bool ok = exec_op_body(w, ts, op, globals, locals, rng, snaps);
+            frame_put(locals, stack, 0);
+            return ok;
+        }
+    }
+    return exec_op_body(w, ts, op, globals, locals, rng, snaps);
 }
 
 static GH_NOINLINE bool exec_op_outline(struct gh_worker *w, struct gh_tstate *ts,
@@ -1499,6 +1726,8 @@ static void setup(struct gh_run_shared *run, struct gh_rng *rng)
 {
     const struct gh_scenario *s = run->s;
     cur_run = run;
+    for (int i = 0; i < s->nconsts; i++)
+        run->consts[i] = GH_FL(gh_str_const)(s->consts[i]);
     for (int i = 0; i < s->nglobals; i++) {
         run->classes[i] = (struct gh_class_ctx){run, i};
         gh_object *o = make_obj(&s->globals[i], run->globals, NULL, rng, false, i);
@@ -1511,6 +1740,12 @@ static void setup(struct gh_run_shared *run, struct gh_rng *rng)
 
 static void teardown(struct gh_run_shared *run)
 {
+    for (int i = 0; i < run->s->nconsts; i++) {
+        gh_object *o = run->consts[i];
+        run->consts[i] = NULL;
+        if (o)
+            gh_decref(o);
+    }
     for (int i = 0; i < run->s->nglobals; i++) {
         gh_object *o = run->globals[i];
         run->globals[i] = NULL;
@@ -1568,6 +1803,8 @@ static void gc_teardown(struct gh_run_shared *run)
 const struct gh_scenario_fl GH_FL(gh_scenario_fl) = {
     .setup = setup,
     .teardown = teardown,
+    .immortals_start = immortals_start,
+    .immortals_release = immortals_release,
     .eval_object = eval_object,
     .gc_setup = gc_setup,
     .gc_teardown = gc_teardown,

@@ -467,7 +467,7 @@ Test(scenario_errors, inline_op_errors, .timeout = 10)
     text_error(HEAD "mix:\n  - {op: dict.get, on: D, key: 4, keys: 9}\n", 8, 35,
                "`keys` applies only to `key: random`");
     text_error(HEAD "mix:\n  - {op: dict.get, on: D, key: many}\n", 8, 32,
-               "key: expected an integer, `random` or {iter: K}, found `many`");
+               "key: expected an integer, `random`, {str: TEXT} or {iter: K}, found `many`");
     text_error(HEAD "mix:\n  - {op: list.get, on: L, index: -1}\n", 8, 34,
                "index: expected an integer >= 0");
     text_error(HEAD "mix:\n  - {op: list.move, on: L, from: L}\n", 8, 34,
@@ -1381,5 +1381,68 @@ Test(scenario_parse, global_add_errors, .timeout = 10)
     cr_assert(s->roles[0].ops[0].via_call);
     cr_assert_eq(s->roles[0].ops[0].value.range, -3);
     cr_assert_eq(s->globals[0].counter, 2);
+    gh_scenario_free(s);
+}
+
+/* tuple.get and `key: {str: TEXT}`: their errors, and one constant per
+ * text. */
+Test(scenario_errors, tuple_get_and_str_keys, .timeout = 10)
+{
+    text_error("name: t\nops: 1\nsetup:\n  L: list\nscript:\n"
+               "  - {op: tuple.get, on: L}\n",
+               6, 25, "tuple.get needs a tuple in `on`, but `L` is a list");
+    text_error("name: t\nops: 1\nsetup:\n  T: {type: tuple, items: [1]}\nscript:\n"
+               "  - {op: tuple.get, on: T, key: 3}\n",
+               6, 28, "`key` does not apply to tuple.get");
+    text_error("name: t\nops: 1\nsetup:\n  D: dict\nscript:\n"
+               "  - {op: dict.get, on: D, key: {str: [a]}}\n",
+               6, 38, "expected a text");
+    text_error("name: t\nops: 1\nsetup:\n  D: dict\nscript:\n"
+               "  - {op: dict.get, on: D, key: {str: a, iter: 1}}\n",
+               6, 41, "unknown key `iter`");
+    text_error("name: t\nops: 1\nsetup:\n  D: dict\nscript:\n"
+               "  - {op: dict.get, on: D, key: {str: a}, keys: 5}\n",
+               6, 42, "`keys` applies only to `key: random`");
+    text_error("name: t\nops: 1\nsetup:\n  D: dict\nscript:\n"
+               "  - {op: dict.get, on: D, key: [1]}\n",
+               6, 32, "expected an integer, `random`, {str: TEXT} or {iter: K}");
+    struct gh_scenario *s = text_ok("name: t\nops: 1\nsetup:\n  D: dict\n"
+                                    "  T: {type: tuple, items: [1, 2]}\nscript:\n"
+                                    "  - {op: dict.set, on: D, key: {str: a}, value: 1}\n"
+                                    "  - {op: dict.get, on: D, key: {str: b}}\n"
+                                    "  - {op: dict.del, on: D, key: {str: a}}\n"
+                                    "  - {op: dict.get, on: D, key: 4}\n"
+                                    "  - {op: tuple.get, on: T, index: 1, as: x}\n");
+    cr_assert_eq(s->nconsts, 2);
+    cr_assert_str_eq(s->consts[0], "a");
+    cr_assert_eq(s->roles[0].ops[0].key_const, 0);
+    cr_assert_eq(s->roles[0].ops[1].key_const, 1);
+    cr_assert_eq(s->roles[0].ops[2].key_const, 0);
+    cr_assert_eq(s->roles[0].ops[3].key_const, -1);
+    cr_assert_eq(s->roles[0].ops[3].key.value, 4);
+    cr_assert(s->roles[0].ops[4].loads_on);
+    cr_assert_eq(s->roles[0].ops[4].index.value, 1);
+    gh_scenario_free(s);
+}
+
+Test(scenario_errors, class_slots, .timeout = 10)
+{
+    text_error("name: t\nops: 1\nsetup:\n  S: {type: class, slots: a}\nscript:\n"
+               "  - {op: new, type: S, as: o}\n",
+               4, 27, "slots: expected a list of attribute names");
+    text_error("name: t\nops: 1\nsetup:\n  S: {type: class, slots: [a, 1x]}\nscript:\n"
+               "  - {op: new, type: S, as: o}\n",
+               4, 31, "slots: expected an attribute name");
+    text_error("name: t\nops: 1\nsetup:\n  S: {type: class, slots: [a, a]}\nscript:\n"
+               "  - {op: new, type: S, as: o}\n",
+               4, 31, "slots: `a` is listed twice");
+    text_error("name: t\nops: 1\nsetup:\n  S: {type: list, slots: [a]}\nscript:\n"
+               "  - {op: new, type: list, as: o}\n",
+               4, 19, "`slots` does not apply to type list");
+    struct gh_scenario *s = text_ok("name: t\nops: 1\nsetup:\n  S: {type: class, slots: [a, b]}\n"
+                                    "  C: class\nscript:\n  - {op: new, type: S, as: o}\n");
+    cr_assert_eq(s->globals[0].nslots, 2);
+    cr_assert_str_eq(s->globals[0].slots[1], "b");
+    cr_assert_eq(s->globals[1].nslots, -1);
     gh_scenario_free(s);
 }

@@ -942,6 +942,243 @@ ParameterizedTest(struct preset_param *p, run, counters_add_up, .timeout = 60)
     gh_scenario_free(s);
 }
 
+/* deferred=immortal (docs/strategies.md): the presets that build it. */
+static struct preset_param *immortal_presets(size_t *n)
+{
+    static struct preset_param p[8];
+    *n = safe_presets("deferred=immortal", p);
+    return p;
+}
+
+ParameterizedTestParameters(run, deferred_immortal)
+{
+    size_t n;
+    struct preset_param *p = immortal_presets(&n);
+    return cr_make_param_array(struct preset_param, p, n);
+}
+
+/* Two threads: C, f and the plain class are immortal from the start of the
+ * workers, a function made by a worker is immortal from birth; one thread:
+ * nothing is (a single-threaded program). */
+static const char immortal_scenario[] =
+    "name: immortal\n"
+    "ops: once\n"
+    "setup:\n"
+    "  f: {type: function, def: append-one-none}\n"
+    "  C: class\n"
+    "  L: list\n"
+    "script:\n"
+    "  - {op: new, type: C, as: obj}\n"
+    "  - {op: list.append, on: L, value: obj}\n"
+    "  - {op: list.append, on: L, value: object}\n"
+    "  - {op: new, type: function, def: append-one, as: fn}\n"
+    "  - {op: show, expr: \"getrefcount(C)\"}\n"
+    "  - {op: assert, expr: \"getrefcount(C) == 4294967295\"}\n"
+    "  - {op: assert, expr: \"getrefcount(f) == 4294967295\"}\n"
+    "  - {op: assert, expr: \"getrefcount(fn) == 4294967295\"}\n"
+    "checks:\n"
+    "  - count(assert) + failed(assert) > 0\n";
+
+/* The runner makes classes and functions immortal when it starts two or
+ * more workers (3.13t), the checked mode finds no hazard, and the teardown
+ * still frees every one of them. The same scenario with one thread, or
+ * with deferred=off, fails all three asserts. */
+ParameterizedTest(struct preset_param *p, run, deferred_immortal, .timeout = 30)
+{
+    struct gh_scenario *s = parse(immortal_scenario);
+    struct gh_run_config cfg;
+    struct gh_result r;
+    struct gh_diag d;
+    char err[256];
+    for (int k = 0; k < 3; k++) {
+        int threads = k == 1 ? 1 : 2;
+        config(&cfg, p->name, threads, 0, 1);
+        cfg.check = 1;
+        cfg.out = fopen("/dev/null", "w");
+        cr_assert_eq(gh_strategy_set(&cfg.strategy,
+                                     k == 2 ? "deferred=off" : "deferred=immortal", err,
+                                     sizeof err), 0, "%s", err);
+        cr_assert_eq(gh_run(s, &cfg, &r, &d), 0, "%s", d.msg);
+        fclose(cfg.out);
+        cr_assert_eq(r.hazards_total, 0, "%s run %d", p->name, k);
+        cr_assert_eq(r.alloc_live_after_teardown, 0, "%s run %d: the immortal ones too",
+                     p->name, k);
+        if (k == 0)
+            cr_assert_eq(r.op[GH_OP_ASSERT].failed, 0, "%s: immortal", p->name);
+        else
+            cr_assert_eq(r.op[GH_OP_ASSERT].failed, 3 * (uint64_t)threads,
+                         "%s run %d: counted", p->name, k);
+        gh_result_free(&r);
+    }
+    gh_scenario_free(s);
+}
+
+/* Instantiating a class shared by two threads: under deferred=off each
+ * instance's reference to C (and the frame's while C is called) is a
+ * non-owner's count update on C (the main thread made it); once C is
+ * immortal there is none. rc=biased counts them. */
+Test(run, deferred_immortal_instantiation_writes_no_count, .timeout = 30)
+{
+    struct gh_scenario *s = parse("name: inst\n"
+                                  "ops: 2000\n"
+                                  "setup:\n"
+                                  "  C: class\n"
+                                  "mix:\n"
+                                  "  - {op: new, type: C, as: obj, weight: 1}\n");
+    struct gh_run_config cfg;
+    struct gh_result r;
+    struct gh_diag d;
+    char err[256];
+    for (int k = 0; k < 2; k++) {
+        config(&cfg, "ft", 2, 2000, 1);
+        if (k == 1)
+            cr_assert_eq(gh_strategy_set(&cfg.strategy, "deferred=off", err, sizeof err), 0);
+        cr_assert_eq(gh_run(s, &cfg, &r, &d), 0, "%s", d.msg);
+        cr_assert_eq(r.status, GH_STATUS_OK);
+        cr_assert_eq(r.alloc_live_after_teardown, 0);
+        if (k == 0)
+            cr_assert_eq(r.rc.shared_decrefs, 0, "immortal C: no count traffic");
+        else
+            cr_assert_geq(r.rc.shared_decrefs, 2 * 2000, "C's count, by both threads");
+        gh_result_free(&r);
+    }
+    gh_scenario_free(s);
+}
+
+/* loads=counted (3.13): each op on a named container increments and
+ * decrements the container's count; under 3.13t (sync=objlock) a dict
+ * store also takes and drops a second reference to its key and value.
+ * rc=biased counts the decrements the worker makes on objects the main
+ * thread owns: per pass, L twice (append, pop), D once, and G (the stored
+ * value) once more than the overwrite's. loads=borrowed (3.14): none of
+ * these. Items are small ints and the key 0: immortal, never counted. */
+Test(run, loads_counted_write_the_containers_counts, .timeout = 30)
+{
+    struct gh_scenario *s = parse("name: loads\n"
+                                  "ops: 999\n"
+                                  "setup:\n"
+                                  "  L: list\n"
+                                  "  D: dict\n"
+                                  "  G: object\n"
+                                  "script:\n"
+                                  "  - {op: list.append, on: L, value: 5}\n"
+                                  "  - {op: list.pop, on: L}\n"
+                                  "  - {op: dict.set, on: D, key: 0, value: G}\n");
+    struct gh_run_config cfg;
+    struct gh_result r;
+    struct gh_diag d;
+    char err[256];
+    uint64_t decrefs[2];
+    for (int k = 0; k < 2; k++) {
+        config(&cfg, "ft", 1, 0, 1);
+        cfg.check = 1;
+        cr_assert_eq(gh_strategy_set(&cfg.strategy, k ? "loads=borrowed" : "loads=counted",
+                                     err, sizeof err), 0, "%s", err);
+        cr_assert_eq(gh_run(s, &cfg, &r, &d), 0, "%s", d.msg);
+        cr_assert_eq(r.status, GH_STATUS_OK);
+        cr_assert_eq(r.hazards_total, 0);
+        decrefs[k] = r.rc.shared_decrefs;
+        gh_result_free(&r);
+    }
+    cr_assert_eq(decrefs[0] - decrefs[1], 333 * (2 + 1 + 1), "counted %llu, borrowed %llu",
+                 (unsigned long long)decrefs[0], (unsigned long long)decrefs[1]);
+    gh_scenario_free(s);
+}
+
+/* tuple.get and str-keyed dict ops under every preset: x = t[i] takes a
+ * reference to the item (getrefcount counts the tuple's, x's and the
+ * call's), a str constant key finds what the same constant stored, and
+ * the checked mode finds no hazard. Two threads: the instance in T is
+ * shared. */
+PRESET_PARAMS(tuple_get_and_str_keys)
+ParameterizedTest(struct preset_param *p, run, tuple_get_and_str_keys, .timeout = 30)
+{
+    struct gh_scenario *s = parse("name: t\n"
+                                  "ops: once\n"
+                                  "setup:\n"
+                                  "  T: {type: tuple, items: [1, object]}\n"
+                                  "script:\n"
+                                  "  - {op: new, type: dict, as: d}\n"
+                                  "  - {op: tuple.get, on: T, index: 1, as: x}\n"
+                                  "  - {op: assert, expr: \"getrefcount(x) >= 3\"}\n"
+                                  "  - {op: tuple.get, on: T, index: 2}\n"
+                                  "  - {op: tuple.get, on: T, as: y}\n"
+                                  "  - {op: dict.set, on: d, key: {str: name}, value: x}\n"
+                                  "  - {op: dict.get, on: d, key: {str: name}}\n"
+                                  "  - {op: dict.get, on: d, key: {str: other}}\n"
+                                  "  - {op: dict.del, on: d, key: {str: name}}\n"
+                                  "  - {op: dict.get, on: d, key: {str: name}}\n"
+                                  "  - {op: drop, on: x}\n"
+                                  "  - {op: assert, expr: \"getrefcount(T) == 2\"}\n");
+    struct gh_run_config cfg;
+    struct gh_result r;
+    struct gh_diag d;
+    config(&cfg, p->name, 2, 0, 1);
+    cfg.check = 1;
+    cfg.out = fopen("/dev/null", "w");
+    cr_assert_eq(gh_run(s, &cfg, &r, &d), 0, "%s", d.msg);
+    fclose(cfg.out);
+    cr_assert_eq(r.hazards_total, 0, "%s", p->name);
+    cr_assert_eq(r.op[GH_OP_ASSERT].failed, 0, "%s", p->name);
+    cr_assert_eq(r.op[GH_OP_TUPLE_GET].done, 2 * 2);
+    cr_assert_eq(r.op[GH_OP_TUPLE_GET].failed, 2, "index 2 is out of range");
+    cr_assert_eq(r.op[GH_OP_DICT_GET].done, 2);
+    cr_assert_eq(r.op[GH_OP_DICT_GET].failed, 2 * 2);
+    cr_assert_eq(r.op[GH_OP_DICT_DEL].done, 2);
+    cr_assert_eq(r.alloc_live_after_teardown, 0);
+    gh_result_free(&r);
+    gh_scenario_free(s);
+}
+
+/* A __slots__ class under every preset: its instances are 48 bytes with
+ * two slots (CPython's getsizeof in both builds), only the slots' names
+ * can be set and read, they are not weak-referenceable, a cycle through a
+ * slot is collected (its __del__ runs once) and the checked mode finds no
+ * hazard. */
+PRESET_PARAMS(slots_instances)
+ParameterizedTest(struct preset_param *p, run, slots_instances, .timeout = 30)
+{
+    struct gh_scenario *s = parse("name: slots\n"
+                                  "ops: once\n"
+                                  "setup:\n"
+                                  "  S: {type: class, slots: [a, b], del: count}\n"
+                                  "script:\n"
+                                  "  - {op: new, type: S, as: o}\n"
+                                  "  - {op: assert, expr: \"getsizeof(o) == 48\"}\n"
+                                  "  - {op: new, type: object, as: p}\n"
+                                  "  - {op: attr.set, on: o, name: a, value: p}\n"
+                                  "  - {op: attr.set, on: o, name: c, value: 1}\n"
+                                  "  - {op: attr.get, on: o, name: a, as: q}\n"
+                                  "  - {op: attr.get, on: o, name: b}\n"
+                                  "  - {op: assert, expr: \"q is p\"}\n"
+                                  "  - {op: assert, expr: \"getrefcount(p) == 4\"}\n"
+                                  "  - {op: weakref.new, on: o, as: r}\n"
+                                  "  - {op: attr.set, on: o, name: b, value: o}\n"
+                                  "  - {op: drop, on: o}\n"
+                                  "  - {op: assert, expr: \"finalized(S) == 0\"}\n"
+                                  "  - {op: gc.collect}\n"
+                                  "  - {op: assert, expr: \"finalized(S) == 1\"}\n"
+                                  "  - {op: assert, expr: \"getrefcount(p) == 3\"}\n");
+    struct gh_run_config cfg;
+    struct gh_result r;
+    struct gh_diag d;
+    config(&cfg, p->name, 1, 0, 1);
+    cfg.check = 1;
+    cfg.out = fopen("/dev/null", "w");
+    cr_assert_eq(gh_run(s, &cfg, &r, &d), 0, "%s", d.msg);
+    fclose(cfg.out);
+    cr_assert_eq(r.hazards_total, 0, "%s", p->name);
+    cr_assert_eq(r.op[GH_OP_ASSERT].failed, 0, "%s", p->name);
+    cr_assert_eq(r.op[GH_OP_ATTR_SET].done, 2);
+    cr_assert_eq(r.op[GH_OP_ATTR_SET].failed, 1, "c is not a slot");
+    cr_assert_eq(r.op[GH_OP_ATTR_GET].done, 1);
+    cr_assert_eq(r.op[GH_OP_ATTR_GET].failed, 1, "b is unset");
+    cr_assert_eq(r.op[GH_OP_WEAKREF_NEW].failed, 1, "no __weakref__ slot");
+    cr_assert_eq(r.alloc_live_after_teardown, 0);
+    gh_result_free(&r);
+    gh_scenario_free(s);
+}
+
 /* deferred=on (docs/strategies.md): the presets that build it. */
 static struct preset_param *deferred_presets(size_t *n)
 {

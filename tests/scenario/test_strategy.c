@@ -90,6 +90,8 @@ Test(strategy, bad_assignments_name_what_was_expected, .timeout = 5)
     set_fails("rc=weird", "expected one of plain, atomic, locked, biased");
     set_fails("header=auto", "expected one of compact, full");
     set_fails("immortal=yes", "expected one of off, on");
+    set_fails("deferred=yes", "expected one of off, on, immortal");
+    set_fails("loads=free", "expected one of counted, borrowed");
     set_fails("switch=5", "expected a duration");
     set_fails("switch=0ms", "from 1us to 10s");
     set_fails("ticks=0", "expected a whole number");
@@ -127,6 +129,23 @@ Test(strategy, impossible_combinations_are_refused_with_the_reason, .timeout = 5
     cr_assert_null(refusal_of("ft", "deferred=on", NULL));
     cr_assert_null(refusal_of("atomic", "deferred=on", NULL));
     cr_assert_null(refusal_of("locks", "deferred=on", NULL));
+    /* deferred=immortal (3.13t): sync=objlock only, any collector (nothing
+     * needs the frames scanned); the ft preset's default. */
+    why = refusal_of("gil", "deferred=immortal", NULL);
+    cr_assert(why && strstr(why, "sync=objlock only"), "%s", why);
+    why = refusal_of("unsafe", "deferred=immortal", NULL);
+    cr_assert(why && strstr(why, "sync=objlock only"), "%s", why);
+    cr_assert_null(refusal_of("ft", "deferred=immortal", "gc=off"));
+    cr_assert_null(refusal_of("atomic", "deferred=immortal", "gc=nostop"));
+    cr_assert_null(refusal_of("locks", "deferred=immortal", NULL));
+    cr_assert_eq(preset("ft").deferred, GH_DEFERRED_IMMORTAL);
+    cr_assert_eq(preset("atomic").deferred, GH_DEFERRED_OFF);
+    cr_assert_null(refusal_of("gil", "deferred=off", NULL));
+    /* loads= runs under every strategy; counted by default. */
+    for (size_t i = 0; i < gh_npresets; i++)
+        cr_assert_eq(preset(gh_presets[i].name).loads, GH_LOADS_COUNTED);
+    cr_assert_null(refusal_of("gil", "loads=borrowed", NULL));
+    cr_assert_null(refusal_of("ft", "loads=borrowed", NULL));
     /* Orthogonal combinations that do run. */
     cr_assert_null(refusal_of("gil", "rc=atomic", NULL));
     cr_assert_null(refusal_of("gil-ticks", "immortal=on", "alloc=thread"));
