@@ -644,8 +644,13 @@ int gh_run(struct gh_scenario *s, const struct gh_run_config *cfg, struct gh_res
     }
     /* deferred=immortal: a second thread is about to run (3.13t makes
      * classes and functions immortal when its first non-main thread
-     * starts; one worker stands for a single-threaded program). */
-    if (gh_model.deferred_immortal && nthreads > 1)
+     * starts). Every worker is a thread besides the main one, which made
+     * the globals: with one worker too, as a 3.13t program whose work runs
+     * in a thread (the fidelity harness's drivers do; a class the worker
+     * does not own would otherwise cost it the shared count's atomics,
+     * which neither a single-threaded 3.13t program, where the main thread
+     * owns it, nor a threaded one pays). */
+    if (gh_model.deferred_immortal && nthreads >= 1)
         sfl->immortals_start(&run);
     for (int i = 0; i < nthreads; i++) {
         pthread_attr_t attr, *ap = NULL;

@@ -132,8 +132,7 @@ struct gh_scenario_fl {
     /* Releases the globals, in order; each slot is cleared before its
      * object is released (a __del__ that resurrects into it finds NULL). */
     void (*teardown)(struct gh_run_shared *run);
-    /* deferred=immortal (worker.fl.c): before two or more workers are
-     * created, classes and functions become immortal; after the teardown's
+    /* deferred=immortal (worker.fl.c): before the workers are created, classes and functions become immortal; after the teardown's
      * last collection, they are made mortal with the references left to
      * them and released. */
     void (*immortals_start)(struct gh_run_shared *run);

@@ -116,7 +116,7 @@ static GH_NOINLINE void make_immortal(gh_object *o)
     gh_check_pthread(pthread_mutex_unlock(&immortals.lock));
 }
 
-/* The main thread, before it creates two or more workers. */
+/* The main thread, before it creates the workers. */
 static void immortals_start(struct gh_run_shared *run)
 {
     for (int i = 0; i < run->s->nglobals; i++)
