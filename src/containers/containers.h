@@ -209,11 +209,11 @@ GH_INLINE gh_object *gh_list_pop_lock_held(struct gh_list *l)
      * read the slot before the pop still holds the pointer; its re-check
      * must not find the pointer still there. Before the resize, so an old
      * array a shared list's readers may still use has it cleared too.
-     * Release: pairs with nothing by itself; the free and a new object's
-     * initialisation come after it on the freeing and allocating threads
-     * (object/object.c gh_object_alloc's release store of the local count,
-     * which the reader's conditional increment acquires, rc/brc.h). */
-    gh_atomic_store_release_ptr((void **)(void *)&l->ob_item[n - 1], NULL);
+     * Relaxed: what orders it before such a reader's re-check is that the
+     * item's free, and the new object's release store of its local count
+     * (object/object.c gh_object_alloc), happen after it, and the reader's
+     * conditional increment acquires that count (rc/brc.h). */
+    gh_atomic_store_relaxed_ptr((void **)(void *)&l->ob_item[n - 1], NULL);
 # endif
 #endif
     /* CPython shrinks when the new size falls below half the allocation. */

@@ -360,6 +360,58 @@ LF_TEST(only_a_shared_lists_arrays_wait, .timeout = 10)
     gh_decref(l);
 }
 
+static void *dict_get_from_another_thread(void *p)
+{
+    gh_object *d = p;
+    struct gh_tstate ts;
+    gh_tstate_bind(&ts, 1, "reader");
+    gh_alloc_thread_attach();
+    gh_sync_thread_start(&ts);
+    gh_rc_thread_start(&ts);
+    gh_object *k = gh_int_new(3);
+    gh_object *v = GH_FL(gh_dict_get)(&ts, D(d), k);
+    if (v)
+        gh_decref(v);
+    gh_decref(k);
+    gh_rc_thread_stop(&ts);
+    gh_sync_thread_stop(&ts);
+    gh_alloc_thread_detach();
+    gh_tstate_unbind();
+    return NULL;
+}
+
+/* The same for a dict's tables, marked shared by another thread's first
+ * read (CPython's ensure_shared_on_read). */
+LF_TEST(only_a_shared_dicts_tables_wait, .timeout = 10)
+{
+    if (!fx_lockfree())
+        cr_skip_test("no QSBR");
+    uint64_t live0 = fx_live();
+    gh_object *d = GH_FL(gh_dict_new)();
+    uint64_t empty_dict = fx_live() - live0;
+    for (int i = 0; i < 100; i++) /* resizes: tables dropped */
+        cr_assert_eq(GH_FL(gh_dict_set)(&fx_ts, D(d), gh_int_new(i), gh_int_new(i)), 0);
+    uint64_t full = fx_live() - live0;
+    cr_assert_not(gh_ob_is_shared(d));
+    cr_assert_gt(full, empty_dict);
+    gh_qsbr_flush(&fx_ts);
+    cr_assert_eq(fx_live() - live0, full, "not shared: the dropped tables were freed at once");
+    pthread_t t;
+    gh_sync_block_begin(&fx_ts);
+    cr_assert_eq(pthread_create(&t, NULL, dict_get_from_another_thread, d), 0);
+    pthread_join(t, NULL);
+    gh_sync_block_end(&fx_ts);
+    cr_assert(gh_ob_is_shared(d), "another thread's first read marks it shared");
+    for (int i = 100; i < 400; i++)
+        cr_assert_eq(GH_FL(gh_dict_set)(&fx_ts, D(d), gh_int_new(i), gh_int_new(i)), 0);
+    uint64_t grown = fx_live() - live0;
+    gh_qsbr_flush(&fx_ts);
+    cr_assert_lt(fx_live() - live0, grown, "a shared dict's dropped tables waited");
+    gh_decref(d);
+    gh_qsbr_flush(&fx_ts);
+    cr_assert_eq(fx_live(), live0);
+}
+
 /* A pool that empties under QSBR stays a pool of its size class until a
  * grace period has passed since it last emptied (alloc/alloc.h
  * gh_alloc_type_stable, alloc/heap.c): the same class reuses its block at
