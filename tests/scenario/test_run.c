@@ -1238,6 +1238,8 @@ ParameterizedTest(struct preset_param *p, run, deferred_frame_references, .timeo
 
     config(&cfg, p->name, 1, 0, 1);
     cfg.check = 1;
+    /* Not the preset's default: ft's (deferred=immortal) makes f immortal. */
+    cr_assert_eq(gh_strategy_set(&cfg.strategy, "deferred=off", err, sizeof err), 0, "%s", err);
     cr_assert_eq(gh_run(s, &cfg, &r, &d), 0, "%s", d.msg);
     cr_assert_eq(r.status, GH_STATUS_FAILED, "without deferred=on the frame counts");
     cr_assert_eq(r.op[GH_OP_ASSERT].failed, 2, "getrefcount(f) is 3, and fn dies at once");
