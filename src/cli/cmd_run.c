@@ -172,17 +172,22 @@ int gh__cli_run(int argc, char **argv)
         rc = gh__cli_error(GH_EXIT_INTERNAL, "out of memory building the results");
         goto out_json;
     }
-    if (o.json && gh_report_write_json(o.json, j, err, sizeof err) != 0) {
-        rc = gh__cli_error(GH_EXIT_INTERNAL, "--json: %s", err);
-        goto out_json;
-    }
-    if (o.csv && (rc = write_csv(o.csv, j)) != 0)
-        goto out_json;
+    /* The text first: a result file that cannot be written after all (its
+     * directory removed during the run) loses nothing else. */
     if (!o.quiet) {
         if (o.warmup_text)
             printf("warmup      a %s run first, discarded\n", o.warmup_text);
         gh_report_text(stdout, &res);
         fflush(stdout);
+    }
+    int wrc = 0;
+    if (o.json && gh_report_write_json(o.json, j, err, sizeof err) != 0)
+        wrc = gh__cli_error(GH_EXIT_INTERNAL, "--json: %s", err);
+    if (o.csv && write_csv(o.csv, j) != 0)
+        wrc = GH_EXIT_INTERNAL; /* write_csv printed why */
+    if (wrc != 0) {
+        rc = wrc;
+        goto out_json;
     }
     switch (res.status) {
     case GH_STATUS_OK:

@@ -1366,3 +1366,42 @@ Test(cli_info, help_lists_every_axis)
     cr_assert(strstr(e.err, gh_strategy_axis_names()), "%s", e.err);
     out_free(&e);
 }
+
+/* A result file that cannot be written after the run (its directory went
+ * away meanwhile): one message naming it, exit 3, and the text report is
+ * still printed. */
+Test(cli_run, unwritable_result_keeps_the_text)
+{
+    char dir[] = "/tmp/gh-test-cli-gone-XXXXXX", sub[128], json[160];
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(sub, sizeof sub, "%s/sub", dir);
+    cr_assert_eq(mkdir(sub, 0700), 0);
+    snprintf(json, sizeof json, "%s/r.json", sub);
+    const char *argv[] = {GH_BINARY_DIR "/gilheap", "run", "shared-list", "--duration",
+                          "600ms", "--json", json, NULL};
+    int ofd = tmpfd(), efd = tmpfd();
+    fflush(NULL);
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        if (chdir(GH_SOURCE_DIR) != 0)
+            _exit(126);
+        dup2(ofd, STDOUT_FILENO);
+        dup2(efd, STDERR_FILENO);
+        execv(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    usleep(300000); /* checked writable at the start; gone before the end */
+    cr_assert_eq(rmdir(sub), 0);
+    int st;
+    cr_assert_eq(waitpid(pid, &st, 0), pid);
+    char *out = slurp_fd(ofd), *err = slurp_fd(efd);
+    close(ofd);
+    close(efd);
+    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 3, "status %d: %s", st, err);
+    cr_assert(strstr(out, "throughput"), "the text report is missing: %s", out);
+    cr_assert(strstr(err, "--json") && strstr(err, json), "%s", err);
+    free(out);
+    free(err);
+    rmdir(dir);
+}
