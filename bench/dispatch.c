@@ -13,7 +13,7 @@
  * worker loop uses) next to a bare C loop doing the same primitive by hand,
  * measured alternately in one process: K rounds, each running every
  * flavour and every bare loop once; reported are the median per-round
- * ratio and its min-max. BRIEF §2 asks each ratio to be within 1.20.
+ * ratio and its min-max. The project's rule: each ratio within 1.20.
  *
  * A second table does the same for each lock= kind (base/oblock.h): the
  * object's lock as critical sections take it (gh_ob_lock, then

@@ -15,7 +15,7 @@
  *           it from the calling thread's heap; mimalloc itself hands a
  *           block freed by another thread back to its owner.
  *
- * Facts: ../shared/reference/cpython-memory-model.md §9; docs/alloc.md.
+ * Facts: docs/alloc.md.
  * Layer: alloc (includes base only).
  */
 #ifndef GH_ALLOC_ALLOC_H

@@ -1,4 +1,4 @@
-/* hazard.h - what the checked mode catches (BRIEF §7), counted per thread.
+/* hazard.h - what the checked mode catches, counted per thread.
  *
  * A hazard is a symptom of a strategy that does not protect what it should:
  * the unsafe presets must show them, the safe ones never. Each thread counts

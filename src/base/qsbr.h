@@ -40,7 +40,7 @@
  * alone among object users (setup, teardown) and frees at once.
  *
  * ThreadSanitizer does not see liburcu's grace periods (inline asm, futex,
- * volatile counters: ../shared/reference/ecosystem.md §2): quiescent
+ * volatile counters): quiescent
  * states and going offline release a dummy sync object that the callback
  * acquires; the done flag is a release store the owner acquires.
  *

@@ -1,7 +1,7 @@
 /* stw.h - stopping the world: every other thread parks at a safe point.
  *
  * The model of free-threaded CPython's _PyEval_StopTheWorld
- * (Python/pystate.c; ../shared/reference/cpython-memory-model.md §8.2).
+ * (Python/pystate.c).
  * Every bound thread state is on one registry and is in one of three
  * states:
  *

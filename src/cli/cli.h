@@ -1,6 +1,6 @@
 /* cli.h - the pieces of the `gilheap` program shared by its commands.
  *
- * Exit statuses (BRIEF §5): 0 ran and every check held; 1 ran but a check
+ * Exit statuses: 0 ran and every check held; 1 ran but a check
  * failed or hazards were found; 2 bad usage or input; 3 internal error, or
  * a compare cell that crashed or stalled. An interrupted run exits 128 +
  * the signal, as a shell reports it: 130 for Ctrl-C (SIGINT), 143 for

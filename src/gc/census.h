@@ -1,4 +1,4 @@
-/* census.h - counting the references that really exist (BRIEF §7, the
+/* census.h - counting the references that really exist (the
  * checked mode's census at quiescent points).
  *
  * With every thread parked between two operations (the world stopped, or

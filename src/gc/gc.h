@@ -1,7 +1,7 @@
 /* gc.h - the cyclic garbage collector and the `gc` module's interface.
  *
  * Trial deletion (CPython's Modules/gcmodule.c, Python/gc_free_threading.c;
- * ../shared/reference/cpython-memory-model.md §8; docs/gc.md): for the
+ * docs/gc.md): for the
  * tracked objects of the generations collected, copy each count (gc_refs),
  * subtract every reference found by traversing the set, and what is not
  * reachable from an object with a positive remainder is garbage. Objects

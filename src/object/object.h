@@ -1,6 +1,6 @@
 /* object.h - the object header, the type object, and the model's layout.
  *
- * One struct, two layouts (BRIEF §3; CPython's Include/object.h):
+ * One struct, two layouts (CPython's Include/object.h):
  *
  *   compact (the GIL build, 16 bytes):
  *                      [ gc_next | gc_prev ]   only for GC types (PyGC_Head)
@@ -263,7 +263,7 @@ struct gh_model {
 };
 extern struct gh_model gh_model;
 
-/* ---- the checked mode (BRIEF §7) ---------------------------------------
+/* ---- the checked mode ----------------------------------------------------
  *
  * A freed object is poisoned instead of released: its type becomes
  * gh_freed_type (kind GH_KIND_FREED), its count an immortal-looking value

@@ -1,5 +1,5 @@
 /* report.h - turns a finished run (struct gh_result) into results: the JSON
- * object of BRIEF §6, a CSV row, and the human summary that `gilheap run`
+ * object of a run, a CSV row, and the human summary that `gilheap run`
  * prints. Every key, column and unit is documented in docs/results.md; keep
  * that file in step with report_json.c and report_csv.c.
  *
@@ -68,7 +68,7 @@ int gh_report_fairness(const struct gh_result *r, struct gh_fairness *out, int m
 
 /* ---- JSON -------------------------------------------------------------- */
 
-/* Builds the result object of one run (BRIEF §6). Returns 0 and a new
+/* Builds the result object of one run. Returns 0 and a new
  * reference in *out, or -ENOMEM. */
 GH_MUST_CHECK int gh_report_json(const struct gh_result *r, json_t **out);
 

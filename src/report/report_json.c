@@ -1,4 +1,4 @@
-/* report_json.c - the result object of one run (BRIEF §6), and the build
+/* report_json.c - the result object of one run, and the build
  * and machine objects every result file starts with.
  *
  * Keys with no data are left out rather than filled with zeros; see
@@ -564,7 +564,7 @@ static json_t *counters_json(struct jb *b, const struct gh_result *r)
     return a;
 }
 
-/* hazards: what the checked mode caught (BRIEF §6, §7). */
+/* hazards: what the checked mode caught. */
 static json_t *hazards_json(struct jb *b, const struct gh_result *r)
 {
     json_t *o = json_object(), *counts = json_object(), *ex = json_array();

@@ -1,4 +1,4 @@
-/* scenario.h - a parsed scenario (BRIEF §4; the file format is documented in
+/* scenario.h - a parsed scenario (the file format is documented in
  * docs/scenarios.md, which the parser and its messages follow).
  *
  * The parser (scenario/parse.c) turns a YAML file into this structure with

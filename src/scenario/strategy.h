@@ -1,4 +1,4 @@
-/* strategy.h - the strategy matrix (BRIEF §2): axes, their values, presets.
+/* strategy.h - the strategy matrix: axes, their values, presets.
  *
  * Axis values and preset names are user-visible and fixed by the brief.
  * Every axis and value of the brief is parsed; a value whose mechanism is

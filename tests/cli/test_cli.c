@@ -1,5 +1,5 @@
 /* test_cli.c - the `gilheap` program from the outside: exit statuses and
- * messages for bad invocations (BRIEF §5: status 2, one "gilheap: error:"
+ * messages for bad invocations (status 2, one "gilheap: error:"
  * line naming the argument), help and version, `list`, and short real runs.
  *
  * The binary is GH_BINARY_DIR/gilheap; it runs with GH_SOURCE_DIR as its
