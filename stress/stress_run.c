@@ -43,6 +43,9 @@
 
 int main(int argc, char **argv)
 {
+    /* A line per run, flushed as it is written: when a run hangs and the
+     * test's timeout kills the driver, the last line names the run before. */
+    setvbuf(stdout, NULL, _IOLBF, 0);
     bool deferred = false;
     const char *lock = NULL; /* --lock KIND: its "lock=KIND" setting */
     char lock_set[64];
@@ -105,15 +108,17 @@ int main(int argc, char **argv)
     for (size_t t = 0; t < nthreads; t++)
         printf(" %d", threads[t]);
     printf(", seed 7%s%s%s\n", deferred ? ", deferred=on" : "", lock ? ", " : "", lock ? lock : "");
-    DIR *d = opendir(dir);
-    if (!d) {
+    /* In name order, so two logs of the driver list the runs alike. */
+    struct dirent **names;
+    int nnames = scandir(dir, &names, NULL, alphasort);
+    if (nnames < 0) {
         perror(dir);
         printf("FAILURE\n");
         return 1;
     }
     int runs = 0, failures = 0;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
+    for (int f = 0; f < nnames; f++) {
+        const struct dirent *e = names[f];
         size_t n = strlen(e->d_name);
         if (n < 6 || strcmp(e->d_name + n - 5, ".yaml") != 0)
             continue;
@@ -187,13 +192,19 @@ int main(int argc, char **argv)
                                    r.hazards.first[k].type ? r.hazards.first[k].type : "-",
                                    (long long)r.hazards.first[k].count,
                                    (long long)r.hazards.first[k].refs);
+                for (int k = 0; k < r.nchecks; k++)
+                    if (!r.checks[k].pass)
+                        printf("     check failed: %s (%s)\n", r.checks[k].text,
+                               r.checks[k].detail);
                 failures += !ok;
                 gh_result_free(&r);
             }
         }
         gh_scenario_free(s);
     }
-    closedir(d);
+    for (int f = 0; f < nnames; f++)
+        free(names[f]);
+    free(names);
     printf("%d runs, %d failures\n%s\n", runs, failures, failures || !runs ? "FAILURE" : "SUCCESS");
     return failures || !runs ? 1 : 0;
 }

@@ -16,6 +16,8 @@
 
 #define PARK_BUCKETS 257
 
+uint64_t gh_mutex_fair_ns = GH_MUTEX_FAIR_NS;
+
 /* A parked waiter, on its own stack while it sleeps. `next` and `m` are
  * protected by the bucket lock; `handed_off` is written by the unlocker
  * under the bucket lock before it publishes `woken`, and read by the
@@ -134,6 +136,78 @@ static void count_wait(struct gh_lockstat *st, uint64_t t0)
     gh_lockstat_contended(st, gh_now_ns() - t0);
 }
 
+/* Removes and returns the first waiter of m in b's queue (b's lock held);
+ * *more: another waiter of m stays queued. NULL: none queued. */
+static struct park_waiter *dequeue_first(struct park_bucket *b, const gh_mutex *m, bool *more)
+{
+    struct park_waiter *w = NULL, *prev = NULL;
+    *more = false;
+    for (struct park_waiter *p = NULL, *q = b->head; q; p = q, q = q->next) {
+        if (q->m != m)
+            continue;
+        if (!w) {
+            w = q;
+            prev = p;
+        } else {
+            *more = true;
+            break;
+        }
+    }
+    if (w) {
+        if (prev)
+            prev->next = w->next;
+        else
+            b->head = w->next;
+        if (b->tail == w)
+            b->tail = prev;
+    }
+    return w;
+}
+
+/* Wakes a dequeued waiter (b's lock released). */
+static void wake(struct park_waiter *w)
+{
+    /* Release: pairs with the waiter's acquire load of `woken`. After
+     * this store the waiter may return and its frame be gone: the wake
+     * below only names the address (a stale wake is harmless, every futex
+     * waiter here re-checks its own word). */
+    uint32_t *word = &w->woken;
+    gh_atomic_store_release_u32(word, 1);
+    futex_wake_one(word);
+}
+
+/* A woken waiter that will not contend now hands its wake-up on: if m is
+ * free with waiters queued (10), the first of them is woken to contend (no
+ * handoff: nobody holds the lock to hand). If m is held, its holder's
+ * unlock wakes the next one. */
+static void pass_wakeup(gh_mutex *m)
+{
+    struct park_bucket *b = bucket_of(m);
+    struct park_waiter *w = NULL;
+    bucket_lock(b);
+    uint8_t v = gh_atomic_load_relaxed_u8(&m->bits);
+    if (v == GH_MUTEX_PARKED) {
+        bool more;
+        w = dequeue_first(b, m, &more);
+        /* Relaxed: nothing is published (the lock is free); the CAS fails
+         * only if a barging locker took it meanwhile, whose unlock then
+         * wakes the next waiter: put this one back at the head. */
+        if (w && !gh_atomic_cas_relaxed_u8(&m->bits, &v,
+                                           more ? GH_MUTEX_PARKED : (uint8_t)0)) {
+            w->next = b->head;
+            b->head = w;
+            if (!b->tail)
+                b->tail = w;
+            w = NULL;
+        }
+        if (w)
+            w->handed_off = false;
+    }
+    bucket_unlock(b);
+    if (w)
+        wake(w);
+}
+
 void gh_mutex_lock_slow(gh_mutex *m, struct gh_lockstat *st)
 {
     uint64_t t0 = gh_now_ns();
@@ -187,8 +261,13 @@ void gh_mutex_lock_slow(gh_mutex *m, struct gh_lockstat *st)
             gh_stw_attach(ts);
             continue;
         }
-        if (ts)
+        if (ts && !gh_stw_try_attach(ts)) {
+            /* Woken to contend, but the world is stopping and this thread
+             * waits for its restart first: the wake-up goes on to the next
+             * waiter, who may be one the stop waits for (mutex.h). */
+            pass_wakeup(m);
             gh_stw_attach(ts);
+        }
     }
     count_wait(st, t0);
 }
@@ -200,28 +279,11 @@ void gh_mutex_unlock_slow(gh_mutex *m)
     uint8_t old = gh_atomic_load_relaxed_u8(&m->bits);
     gh_assert(old & GH_MUTEX_LOCKED);
     /* The first waiter of m, and whether another stays queued. */
-    struct park_waiter *w = NULL, *prev = NULL;
-    bool more = false;
-    for (struct park_waiter *p = NULL, *q = b->head; q; p = q, q = q->next) {
-        if (q->m != m)
-            continue;
-        if (!w) {
-            w = q;
-            prev = p;
-        } else {
-            more = true;
-            break;
-        }
-    }
+    bool more;
+    struct park_waiter *w = dequeue_first(b, m, &more);
     uint8_t nv = more ? GH_MUTEX_PARKED : 0;
     if (w) {
-        if (prev)
-            prev->next = w->next;
-        else
-            b->head = w->next;
-        if (b->tail == w)
-            b->tail = prev;
-        w->handed_off = gh_now_ns() - w->start_ns > GH_MUTEX_FAIR_NS;
+        w->handed_off = gh_now_ns() - w->start_ns > gh_mutex_fair_ns;
         if (w->handed_off)
             nv |= GH_MUTEX_LOCKED;
     }
@@ -230,13 +292,6 @@ void gh_mutex_unlock_slow(gh_mutex *m)
      * `woken` below instead). */
     gh_atomic_store_release_u8(&m->bits, nv);
     bucket_unlock(b);
-    if (w) {
-        /* Release: pairs with the waiter's acquire load of `woken`. After
-         * this store the waiter may return and its frame be gone: the
-         * wake below only names the address (a stale wake is harmless,
-         * every futex waiter here re-checks its own word). */
-        uint32_t *word = &w->woken;
-        gh_atomic_store_release_u32(word, 1);
-        futex_wake_one(word);
-    }
+    if (w)
+        wake(w);
 }

@@ -39,6 +39,13 @@
  *   - otherwise the lock is released and that one waiter is woken to
  *     re-contend with everyone else (barging: "eventual fairness").
  *
+ * A waiter woken to re-contend that cannot contend at once (it detached to
+ * sleep, and the world is stopping: it waits for the restart first) passes
+ * its wake-up to the next waiter if the lock is still free. Without that, a
+ * waiter that stays attached while it sleeps (class rc, the GIL) would
+ * sleep on through the stop, which waits for it: a deadlock (10 = free with
+ * waiters, and nobody left running to take and release it).
+ *
  * Before parking a thread spins up to GH_MUTEX_SPIN times, yielding the
  * CPU each time, but only while nobody is parked: once a waiter sleeps, a
  * newcomer parks behind it (CPython: MAX_SPIN_COUNT 40 with sched_yield,
@@ -66,6 +73,11 @@ typedef struct { uint8_t bits; } gh_mutex;
 #define GH_MUTEX_PARKED 2u
 #define GH_MUTEX_SPIN   40
 #define GH_MUTEX_FAIR_NS 1000000u /* a waiter older than this is handed the lock */
+
+/* The age above which an unlock hands the lock over: GH_MUTEX_FAIR_NS.
+ * Tests set it (before their threads start) to make a wake-up with or
+ * without a handoff certain. */
+extern uint64_t gh_mutex_fair_ns;
 
 GH_NOINLINE void gh_mutex_lock_slow(gh_mutex *m, struct gh_lockstat *st);
 GH_NOINLINE void gh_mutex_unlock_slow(gh_mutex *m);

@@ -415,3 +415,80 @@ Test(stw, a_thread_waiting_for_an_object_lock_is_stopped_and_does_not_take_it, .
     gh_stw_detach(&main_ts);
     gh_tstate_unbind();
 }
+
+/* A wake-up without a handoff goes to a detached waiter that then finds
+ * the world stopping and waits for the restart. The lock is free, and the
+ * next waiter, one that stays attached while it sleeps (class rc: the
+ * stop waits for it), must not sleep on: the first passes its wake-up on.
+ * The bug: the stop waited for the attached sleeper forever (stress_run
+ * under locks, 1 run in about 60). */
+struct stop_arg {
+    struct gh_tstate ts;
+    pthread_t thread;
+    int stopped;
+};
+
+static void *one_stop_main(void *p)
+{
+    struct stop_arg *s = p;
+    gh_tstate_bind(&s->ts, 9, "stw-stopper");
+    gh_stw_attach(&s->ts);
+    gh_stw_stop(&s->ts);
+    set_flag(&s->stopped);
+    gh_stw_start(&s->ts);
+    gh_stw_detach(&s->ts);
+    gh_tstate_unbind();
+    return NULL;
+}
+
+static void *rc_waiter_main(void *p)
+{
+    struct lock_waiter *w = p;
+    gh_tstate_bind(&w->ts, 8, "stw-rcwait");
+    gh_stw_attach(&w->ts);
+    set_flag(&w->attached);
+    gh_mutex_lock(&obj_lock, &w->ts.locks[GH_LOCK_rc]); /* sleeps attached */
+    set_flag(&w->acquired);
+    gh_mutex_unlock(&obj_lock);
+    gh_stw_detach(&w->ts); /* counts as stopped */
+    gh_tstate_unbind();
+    return NULL;
+}
+
+Test(stw, a_wakeup_a_stopped_waiter_cannot_use_goes_to_the_next, .timeout = 30)
+{
+    static struct lock_waiter detached_w, rc_w;
+    static struct stop_arg s;
+    gh_mutex_fair_ns = UINT64_MAX; /* wake-ups only, never a handoff */
+    gh_tstate_bind(&main_ts, -1, "stw-main");
+    gh_stw_attach(&main_ts);
+    gh_mutex_lock(&obj_lock, &main_ts.locks[GH_LOCK_instance]);
+    /* First in the queue: an object-lock waiter, detached while it sleeps. */
+    cr_assert_eq(pthread_create(&detached_w.thread, NULL, lock_waiter_main, &detached_w), 0);
+    uint64_t end = gh_now_ns() + 5000 * MS;
+    while (gh_mutex_parked(&obj_lock) != 1 ||
+           gh_atomic_load_relaxed_u32(&detached_w.ts.stw_state) != GH_THREAD_DETACHED)
+        cr_assert_lt(gh_now_ns(), end, "the object-lock waiter parks detached");
+    /* Second: a count-lock waiter, attached while it sleeps. */
+    cr_assert_eq(pthread_create(&rc_w.thread, NULL, rc_waiter_main, &rc_w), 0);
+    while (gh_mutex_parked(&obj_lock) != 2)
+        cr_assert_lt(gh_now_ns(), end, "the count-lock waiter parks");
+    cr_assert_eq(gh_atomic_load_relaxed_u32(&rc_w.ts.stw_state), GH_THREAD_ATTACHED);
+    /* A stop, which waits for this thread and the count-lock waiter. */
+    cr_assert_eq(pthread_create(&s.thread, NULL, one_stop_main, &s), 0);
+    while (!(gh_atomic_load_relaxed_u32(&main_ts.eval_breaker) & GH_EVAL_PLEASE_STOP))
+        cr_assert_lt(gh_now_ns(), end, "the stop is requested");
+    /* Wakes the detached waiter (first), which must wait for the world;
+     * then this thread parks for the stop. */
+    gh_mutex_unlock(&obj_lock);
+    gh_stw_checkpoint(&main_ts);
+    cr_assert(wait_flag(&s.stopped, 5000), "the world stopped (the count-lock waiter got the lock)");
+    cr_assert(wait_flag(&rc_w.acquired, 5000));
+    cr_assert(wait_flag(&detached_w.acquired, 5000), "the first waiter takes it after the restart");
+    pthread_join(s.thread, NULL);
+    pthread_join(rc_w.thread, NULL);
+    pthread_join(detached_w.thread, NULL);
+    gh_stw_detach(&main_ts);
+    gh_tstate_unbind();
+    gh_mutex_fair_ns = GH_MUTEX_FAIR_NS;
+}
