@@ -1089,7 +1089,8 @@ static GH_NOINLINE bool exec_model_op(struct gh_worker *w, struct gh_tstate *ts,
  * the slot; under sync=objlock the namespace's mutex does, taken for the
  * read and again for the write, as free-threaded CPython's LOAD_GLOBAL and
  * STORE_GLOBAL are two steps (so `C += 1` loses updates there too); under
- * sync=none nothing does. */
+ * sync=none nothing does. With lock-free reads (ft) the read takes the
+ * lock only when its lock-free try fails, as 3.13t's LOAD_GLOBAL. */
 #if defined(GH_FL_SYNC_OBJLOCK)
 #define GLOBALS_LOCK(w, ts) gh_mutex_lock(&(w)->run->globals_lock, &(ts)->locks[GH_LOCK_globals])
 #define GLOBALS_UNLOCK(w) gh_mutex_unlock(&(w)->run->globals_lock)
@@ -1108,6 +1109,32 @@ GH_INLINE bool counter_read(struct gh_worker *w, struct gh_tstate *ts, int slot,
                             gh_stackref *locals)
 {
     (void)ts;
+#if defined(GH_FL_LOCKFREE_READS)
+    /* 3.13t's LOAD_GLOBAL (_Py_dict_lookup_threadsafe): the value is read
+     * without the namespace's lock, taken with a conditional increment and
+     * the slot read again (_Py_TryXGetRef); when that fails (an int another
+     * thread made, whose shared count is 0; a rebinding meanwhile) the
+     * read is done again under the lock. Counted as a dict fallback. */
+    if (GH_LIKELY(ts->qsbr_online)) {
+        gh_object **at = &w->run->globals[slot];
+        /* Acquire: pairs with the release store in counter_store. */
+        gh_object *o = gh_atomic_load_acquire_ptr((void *const *)(void *)at);
+        if (o && !gh_is_freed(o) && gh_try_incref(o)) {
+            if (GH_LIKELY(gh_atomic_load_acquire_ptr((void *const *)(void *)at) == o)) {
+                bool ok = o->ob_type->kind == GH_KIND_INT;
+                if (ok)
+                    *v = ((struct gh_int *)(void *)o)->value;
+                if (ok && gh_model.loads_counted)
+                    frame_put(locals, w->frame_slots - 1, gh_stackref_steal(o));
+                else
+                    gh_decref(o);
+                return ok;
+            }
+            gh_decref(o); /* rebound meanwhile */
+        }
+        ts->lockfree_dict_fallbacks++;
+    }
+#endif
     GLOBALS_LOCK(w, ts);
     gh_object *o = item_ok(w->run->globals[slot]);
     bool ok = o && o->ob_type->kind == GH_KIND_INT;
@@ -1127,7 +1154,13 @@ GH_INLINE void counter_store(struct gh_worker *w, struct gh_tstate *ts, int slot
     (void)ts;
     GLOBALS_LOCK(w, ts);
     gh_object *old = w->run->globals[slot];
+#if defined(GH_FL_LOCKFREE_READS)
+    /* Release: publishes nv's value and count to counter_read's lock-free
+     * acquire load. */
+    gh_atomic_store_release_ptr((void **)(void *)&w->run->globals[slot], nv);
+#else
     w->run->globals[slot] = nv;
+#endif
     GLOBALS_UNLOCK(w);
     if ((old = item_ok(old)))
         gh_decref(old);
@@ -1143,7 +1176,7 @@ static bool exec_global_add(struct gh_worker *w, struct gh_tstate *ts, const str
                             gh_stackref *locals)
 {
     int slot = op->on.slot;
-    int64_t v;
+    int64_t v = 0; /* set when counter_read returns true */
     if (!counter_read(w, ts, slot, &v, locals))
         return false;
     if (op->via_call)

@@ -942,6 +942,36 @@ ParameterizedTest(struct preset_param *p, run, counters_add_up, .timeout = 60)
     gh_scenario_free(s);
 }
 
+/* The counter's read under lock-free reads (ft): 3.13t's LOAD_GLOBAL takes
+ * the namespace's lock only when its conditional increment fails; one
+ * thread reads the ints it made itself, so only the stores lock. Under the
+ * other objlock presets the read locks too: two acquisitions per add. */
+Test(run, counter_read_is_lock_free_under_ft, .timeout = 60)
+{
+    static const char text[] = "name: c\n"
+                               "setup:\n"
+                               "  I: {type: int, value: 0}\n"
+                               "ops: 1000\n"
+                               "script:\n"
+                               "  - {op: global.add, on: I}\n";
+    const char *presets[] = {"ft", "atomic"};
+    for (int k = 0; k < 2; k++) {
+        struct gh_scenario *s = parse(text);
+        struct gh_run_config cfg;
+        struct gh_result r;
+        struct gh_diag d;
+        config(&cfg, presets[k], 1, 1000, 1);
+        cr_assert_eq(gh_run(s, &cfg, &r, &d), 0, "%s", d.msg);
+        uint64_t acq = r.locks[GH_LOCK_globals].acquisitions;
+        cr_assert_eq(r.counters[0].adds, 1000);
+        cr_assert_eq(acq, k == 0 ? 1000 : 2000, "%s: %llu acquisitions of the namespace's lock",
+                     presets[k], (unsigned long long)acq);
+        cr_assert_eq(r.rc.lockfree_dict_fallbacks, 0);
+        gh_result_free(&r);
+        gh_scenario_free(s);
+    }
+}
+
 /* deferred=immortal (docs/strategies.md): the presets that build it. */
 static struct preset_param *immortal_presets(size_t *n)
 {
