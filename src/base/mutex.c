@@ -19,9 +19,10 @@
 uint64_t gh_mutex_fair_ns = GH_MUTEX_FAIR_NS;
 
 /* A parked waiter, on its own stack while it sleeps. `next` and `m` are
- * protected by the bucket lock; `handed_off` is written by the unlocker
- * under the bucket lock before it publishes `woken`, and read by the
- * waiter after it has read `woken` (acquire). */
+ * protected by the bucket lock; `handed_off` is written by whoever dequeues
+ * it (gh_mutex_unlock_slow, pass_wakeup) under the bucket lock before it
+ * publishes `woken` (wake), and read by the waiter after it has read
+ * `woken` (acquire). */
 struct park_waiter {
     struct park_waiter *next; /* FIFO order within the bucket */
     const gh_mutex *m;        /* the mutex it waits for */

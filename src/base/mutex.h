@@ -9,8 +9,9 @@
  *   state        meaning
  *   0b00         unlocked, nobody parked
  *   0b01         locked, nobody parked (the only state the fast paths touch)
- *   0b10         unlocked, a thread is parked (left by a wake without handoff
- *                when more waiters stay queued; the next locker keeps the bit)
+ *   0b10         unlocked, a thread is parked (left by a wake without handoff,
+ *                or a passed wake-up, when more waiters stay queued; the next
+ *                locker keeps the bit)
  *   0b11         locked, a thread may be parked waiting
  *
  *   transition                      by
@@ -23,6 +24,8 @@
  *                                    (11 if more waiters stay queued)
  *   11 -> 10   store (release)       unlock waking one waiter to re-contend
  *     or 00                          (10 if more waiters stay queued)
+ *   10 -> 10   CAS (relaxed)         pass_wakeup: a woken waiter that waits
+ *     or 00                          for the world first wakes the next one
  *
  * Parking: each of 257 buckets, chosen by the mutex's address as in
  * CPython's parking lot (Python/parking_lot.c), has a FIFO queue of the
@@ -42,7 +45,7 @@
  * A waiter woken to re-contend that cannot contend at once (it detached to
  * sleep, and the world is stopping: it waits for the restart first) passes
  * its wake-up to the next waiter if the lock is still free. Without that, a
- * waiter that stays attached while it sleeps (class rc, the GIL) would
+ * waiter that stays attached while it sleeps (class rc, alloc) would
  * sleep on through the stop, which waits for it: a deadlock (10 = free with
  * waiters, and nobody left running to take and release it).
  *
