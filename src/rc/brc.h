@@ -82,7 +82,12 @@ GH_INLINE uintptr_t gh_brc_tid(gh_object *o)
  * with count 0 (dead). Inline: the lock-free reads' hot path. */
 GH_INLINE bool gh_brc_try_incref(gh_object *o)
 {
-    uint32_t local = gh_brc_local(o);
+    /* Acquire: pairs with the release store of the local count when an
+     * object is made (object/object.c gh_object_alloc) or poisoned: a
+     * lock-free reader whose pointer now reaches a newer object in the
+     * same block (a type-stable pool, alloc/alloc.h) then sees the slot
+     * it re-checks as it was when that object was made, no older. */
+    uint32_t local = gh_atomic_load_acquire_u32(&gh_prefix(o)->ob_ref_local);
     if (local == GH_REF_LOCAL_IMMORTAL)
         return true;
     if (local != 0 && gh_brc_tid(o) == gh_brc_me()) {
