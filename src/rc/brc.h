@@ -88,8 +88,16 @@ GH_INLINE bool gh_brc_try_incref(gh_object *o)
      * same block (a type-stable pool, alloc/alloc.h) then sees the slot
      * it re-checks as it was when that object was made, no older. */
     uint32_t local = gh_atomic_load_acquire_u32(&gh_prefix(o)->ob_ref_local);
-    if (local == GH_REF_LOCAL_IMMORTAL)
-        return true;
+    if (local == GH_REF_LOCAL_IMMORTAL) {
+        /* Immortal, or poisoned by the checked mode, which looks the same
+         * to the count. A poisoned one is refused: "taking" it writes
+         * nothing, and its block may at once hold a new item put back in
+         * the same slot, which would pass the reader's re-check uncounted.
+         * The poisoner stores the type before the count (release), so this
+         * load after the acquire above sees it. */
+        return gh_atomic_load_relaxed_ptr((void *const *)(void *)&o->ob_type) !=
+               (const void *)&gh_freed_type;
+    }
     if (local != 0 && gh_brc_tid(o) == gh_brc_me()) {
         gh_atomic_store_relaxed_u32(&gh_prefix(o)->ob_ref_local, local + 1);
         return true;
