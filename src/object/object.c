@@ -41,7 +41,11 @@ gh_object *gh_object_alloc(const struct gh_type *tp, size_t size)
         memset(mem, 0, pre);
         o->ob_refcnt = 1;
     }
-    o->ob_type = tp;
+    /* Release: pairs with the acquire load of the type in
+     * gh_brc_try_incref. A stale reader that finds this type finds the
+     * counts stored above, so it never takes the block's previous,
+     * poisoned, immortal-looking count for this object's. */
+    gh_atomic_store_release_ptr((void **)(void *)&o->ob_type, (void *)(uintptr_t)tp);
     if (gc)
         gh_gc_count(+1);
     return o;

@@ -90,13 +90,21 @@ GH_INLINE bool gh_brc_try_incref(gh_object *o)
     uint32_t local = gh_atomic_load_acquire_u32(&gh_prefix(o)->ob_ref_local);
     if (local == GH_REF_LOCAL_IMMORTAL) {
         /* Immortal, or poisoned by the checked mode, which looks the same
-         * to the count. A poisoned one is refused: "taking" it writes
-         * nothing, and its block may at once hold a new item put back in
-         * the same slot, which would pass the reader's re-check uncounted.
-         * The poisoner stores the type before the count (release), so this
-         * load after the acquire above sees it. */
-        return gh_atomic_load_relaxed_ptr((void *const *)(void *)&o->ob_type) !=
-               (const void *)&gh_freed_type;
+         * to the count: "taking" either writes nothing. A poisoned one must
+         * be refused, because its block may, while this reader stalls, be
+         * reused for a new item put back in the same slot, which would then
+         * pass the reader's re-check uncounted. Acquire: pairs with the
+         * release store of the type in gh_object_alloc. Three cases:
+         *   - the type is the poison: refused;
+         *   - a newer object's type: its count, stored before its type, is
+         *     what the load below sees (or later), not immortal: refused;
+         *   - the object's own type, count still immortal: immortal.
+         * The poisoner stores the type before the count (release, paired
+         * with the acquire above), so a poisoned count is never read with
+         * the type it replaced. */
+        const void *tp = gh_atomic_load_acquire_ptr((void *const *)(void *)&o->ob_type);
+        return tp != (const void *)&gh_freed_type &&
+               gh_atomic_load_relaxed_u32(&gh_prefix(o)->ob_ref_local) == GH_REF_LOCAL_IMMORTAL;
     }
     if (local != 0 && gh_brc_tid(o) == gh_brc_me()) {
         gh_atomic_store_relaxed_u32(&gh_prefix(o)->ob_ref_local, local + 1);
