@@ -41,7 +41,11 @@ gh_object *gh_object_alloc(const struct gh_type *tp, size_t size)
         memset(mem, 0, pre);
         o->ob_refcnt = 1;
     }
-    o->ob_type = tp;
+    /* Release: pairs with the acquire load of the type in
+     * gh_brc_try_incref. A stale reader that finds this type finds the
+     * counts stored above, so it never takes the block's previous,
+     * poisoned, immortal-looking count for this object's. */
+    gh_atomic_store_release_ptr((void **)(void *)&o->ob_type, (void *)(uintptr_t)tp);
     if (gc)
         gh_gc_count(+1);
     return o;
@@ -188,10 +192,15 @@ void gh_checked_free(void *p, size_t size)
 static void poison_and_quarantine(gh_object *o, size_t pre, size_t size, bool gc)
 {
     enum gh_kind k = o->ob_type->kind;
+    /* The type first: a lock-free reader that sees the immortal-looking
+     * count below then sees the object as freed and refuses it
+     * (gh_brc_try_incref); it is stored again with the header below. */
+    gh_atomic_store_relaxed_ptr((void **)(void *)&o->ob_type, (void *)&gh_freed_type);
     if (gh_model.full_header) {
         struct gh_obprefix *p = gh_prefix(o);
-        /* rc=biased: immortal. Release: pairs with the acquire load in
-         * gh_brc_try_incref, as in gh_object_alloc. */
+        /* rc=biased: immortal-looking. Release: pairs with the acquire load
+         * in gh_brc_try_incref (which then sees the type stored above), as
+         * in gh_object_alloc. */
         gh_atomic_store_release_u32(&p->ob_ref_local, UINT32_MAX);
         gh_atomic_store_relaxed_uptr(&p->ob_tid, 0);
         p->ob_gc_bits = 0; /* not tracked: the heap walk skips it */

@@ -88,8 +88,24 @@ GH_INLINE bool gh_brc_try_incref(gh_object *o)
      * same block (a type-stable pool, alloc/alloc.h) then sees the slot
      * it re-checks as it was when that object was made, no older. */
     uint32_t local = gh_atomic_load_acquire_u32(&gh_prefix(o)->ob_ref_local);
-    if (local == GH_REF_LOCAL_IMMORTAL)
-        return true;
+    if (local == GH_REF_LOCAL_IMMORTAL) {
+        /* Immortal, or poisoned by the checked mode, which looks the same
+         * to the count: "taking" either writes nothing. A poisoned one must
+         * be refused, because its block may, while this reader stalls, be
+         * reused for a new item put back in the same slot, which would then
+         * pass the reader's re-check uncounted. Acquire: pairs with the
+         * release store of the type in gh_object_alloc. Three cases:
+         *   - the type is the poison: refused;
+         *   - a newer object's type: its count, stored before its type, is
+         *     what the load below sees (or later), not immortal: refused;
+         *   - the object's own type, count still immortal: immortal.
+         * The poisoner stores the type before the count (release, paired
+         * with the acquire above), so a poisoned count is never read with
+         * the type it replaced. */
+        const void *tp = gh_atomic_load_acquire_ptr((void *const *)(void *)&o->ob_type);
+        return tp != (const void *)&gh_freed_type &&
+               gh_atomic_load_relaxed_u32(&gh_prefix(o)->ob_ref_local) == GH_REF_LOCAL_IMMORTAL;
+    }
     if (local != 0 && gh_brc_tid(o) == gh_brc_me()) {
         gh_atomic_store_relaxed_u32(&gh_prefix(o)->ob_ref_local, local + 1);
         return true;

@@ -156,6 +156,29 @@ LF_TEST(conditional_increment_refuses_a_dead_object, .timeout = 10)
     gh_decref(o);
 }
 
+/* The checked mode poisons a freed object with an immortal-looking count
+ * (a stray update writes nothing). The lock-free reader's conditional
+ * increment must still refuse it: "taking" it writes nothing, and the
+ * block, once out of the quarantine, may hold a new item put back in the
+ * same slot, which would pass the reader's re-check uncounted (a
+ * use-after-free under iterate-while-mutating, ft, 8 threads). */
+LF_TEST(conditional_increment_refuses_a_poisoned_object, .timeout = 10)
+{
+#if defined(GH_FL_RC_BIASED)
+    gh_model.checked = true;
+    gh_object *o = GH_FL(gh_instance_new)();
+    gh_decref(o); /* poisoned, quarantined: the memory stays readable */
+    cr_assert(gh_is_freed(o));
+    cr_assert_not(gh_brc_try_incref(o), "a poisoned object is refused");
+    if (gh_refcnt_is_immortal(gh_refcnt(&gh_none)))
+        cr_assert(gh_brc_try_incref(&gh_none), "a truly immortal one is taken (nothing written)");
+    gh_quarantine_flush();
+    gh_model.checked = false;
+#else
+    cr_skip_test("the conditional increment's poison rule is rc=biased's");
+#endif
+}
+
 struct other_arg {
     gh_object *list, *item;
     bool first, second;
