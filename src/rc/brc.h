@@ -112,7 +112,10 @@ GH_INLINE bool gh_brc_try_incref(gh_object *o)
     }
     uint64_t s = gh_atomic_load_relaxed_u64(&o->ob_refcnt);
     do {
-        if (s == 0 || s == GH_REF_MERGED)
+        /* A poison (the checked mode's freed object): this reader loaded
+         * the local count before the poisoner stored it, the shared field
+         * after. Refused, as the dead count it replaced would be. */
+        if (s == 0 || s == GH_REF_MERGED || gh_refcnt_is_poison(s))
             return false;
         /* Acq_rel, as every CAS of the field (gh_brc_explicit_merge): the
          * increment itself needs no order, the field's protocol does. */

@@ -172,6 +172,17 @@ LF_TEST(conditional_increment_refuses_a_poisoned_object, .timeout = 10)
     cr_assert_not(gh_brc_try_incref(o), "a poisoned object is refused");
     if (gh_refcnt_is_immortal(gh_refcnt(&gh_none)))
         cr_assert(gh_brc_try_incref(&gh_none), "a truly immortal one is taken (nothing written)");
+    /* The reader may have loaded the local count before the poisoner
+     * stored it (0: dead, not immortal), then the shared field after (the
+     * poison): the shared path must refuse it too, or its CAS adds a
+     * reference to a freed object that a stale item array's re-check then
+     * lets through (the CI failure: a poisoned int with +1 shared). */
+    uint32_t saved = gh_prefix(o)->ob_ref_local;
+    gh_prefix(o)->ob_ref_local = 0;
+    uint64_t poison = o->ob_refcnt;
+    cr_assert_not(gh_brc_try_incref(o), "a poisoned shared count is refused");
+    cr_assert_eq(o->ob_refcnt, poison, "and not incremented");
+    gh_prefix(o)->ob_ref_local = saved;
     gh_quarantine_flush();
     gh_model.checked = false;
 #else
