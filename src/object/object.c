@@ -206,8 +206,9 @@ static void poison_and_quarantine(gh_object *o, size_t pre, size_t size, bool gc
         p->ob_gc_bits = 0; /* not tracked: the heap walk skips it */
     }
     /* The payload zeroed (a stale reader sees an empty object: no items,
-     * no arrays), then the header. Relaxed: the checks only test the type
-     * pointer; nothing else is published through it. */
+     * no arrays), then the header. Relaxed: the checks test the type
+     * pointer and, in the lock-free reader's conditional increment, the
+     * count word (rc/brc.h); nothing else is published through them. */
     memset((char *)o + sizeof(gh_object), 0, size - sizeof(gh_object));
     gh_atomic_store_relaxed_u64(&o->ob_refcnt, GH_POISON_REFCNT(k));
     gh_atomic_store_relaxed_ptr((void **)(void *)&o->ob_type, (void *)&gh_freed_type);

@@ -285,12 +285,6 @@ extern struct gh_model gh_model;
 extern const struct gh_type gh_freed_type;
 #define GH_QUARANTINE_BYTES ((size_t)64 << 20)
 #define GH_POISON_REFCNT(kind) (GH_IMMORTAL_REFCNT | ((uint64_t)(kind) << 8) | 0xdeu)
-/* Whether a count word is a poison (any kind). No real count has this
- * shape: as rc=biased's shared field it would be a count near -2^60. */
-GH_INLINE bool gh_refcnt_is_poison(uint64_t rc)
-{
-    return (rc & ~(UINT64_C(0xff) << 8)) == GH_POISON_REFCNT(0);
-}
 /* ob_flags: a deallocation has started (the checked mode's claim). */
 #define GH_OBFLAG_DYING 1u
 /* ob_flags: deferred reference counting (deferred=on, rc/rc.h): frame

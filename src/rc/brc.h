@@ -75,11 +75,21 @@ GH_INLINE uintptr_t gh_brc_tid(gh_object *o)
     return gh_atomic_load_relaxed_uptr(&gh_prefix(o)->ob_tid);
 }
 
+/* Whether a shared field holds the checked mode's poison
+ * (GH_POISON_REFCNT, about -2^62 read as a count), or a poison a
+ * hazardous update has moved by a few counts. A real shared count never
+ * goes below about -2^40. */
+GH_INLINE bool gh_brc_shared_is_poison(uint64_t s)
+{
+    return (int64_t)s < -(INT64_C(1) << 61);
+}
+
 /* A new reference unless the object is dead (CPython's _Py_TryIncrefFast
  * then _Py_TryIncRefShared). The owner with a local count above 0 adds to
  * it. Anyone else CASes the shared count, refusing 0 (INIT: only the owner
- * ever counted, and it may free without a merge at any moment) and MERGED
- * with count 0 (dead). Inline: the lock-free reads' hot path. */
+ * ever counted, and it may free without a merge at any moment), MERGED
+ * with count 0 (dead) and the checked mode's poison (freed). Inline: the
+ * lock-free reads' hot path. */
 GH_INLINE bool gh_brc_try_incref(gh_object *o)
 {
     /* Acquire: pairs with the release store of the local count when an
@@ -101,7 +111,10 @@ GH_INLINE bool gh_brc_try_incref(gh_object *o)
          *   - the object's own type, count still immortal: immortal.
          * The poisoner stores the type before the count (release, paired
          * with the acquire above), so a poisoned count is never read with
-         * the type it replaced. */
+         * the type it replaced. Left open: the block reused and the new
+         * object freed and poisoned again between the type's load and the
+         * count's, a whole quarantine (64 MiB of frees) during a stall of
+         * a few instructions. */
         const void *tp = gh_atomic_load_acquire_ptr((void *const *)(void *)&o->ob_type);
         return tp != (const void *)&gh_freed_type &&
                gh_atomic_load_relaxed_u32(&gh_prefix(o)->ob_ref_local) == GH_REF_LOCAL_IMMORTAL;
@@ -115,7 +128,7 @@ GH_INLINE bool gh_brc_try_incref(gh_object *o)
         /* A poison (the checked mode's freed object): this reader loaded
          * the local count before the poisoner stored it, the shared field
          * after. Refused, as the dead count it replaced would be. */
-        if (s == 0 || s == GH_REF_MERGED || gh_refcnt_is_poison(s))
+        if (s == 0 || s == GH_REF_MERGED || gh_brc_shared_is_poison(s))
             return false;
         /* Acq_rel, as every CAS of the field (gh_brc_explicit_merge): the
          * increment itself needs no order, the field's protocol does. */
