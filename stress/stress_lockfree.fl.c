@@ -218,7 +218,7 @@ int main(int argc, char **argv)
     struct gh_qsbr_stats q;
     gh_qsbr_stats_get(&q);
     printf("reads %llu good; readers' lock acquisitions %llu (fallbacks: list %llu, dict %llu); "
-           "QSBR: %llu frees deferred in %llu batches\n",
+           "QSBR: %llu deferrals (shared arrays and tables, big objects, pool releases) in %llu batches\n",
            (unsigned long long)ok, (unsigned long long)locked_reads, (unsigned long long)fb_list,
            (unsigned long long)fb_dict, (unsigned long long)q.deferred, (unsigned long long)q.batches);
     if (ok == 0)

@@ -614,6 +614,11 @@ int gh_alloc_init(enum gh_alloc_kind kind, bool locked)
     check_malloc_is_not_mimalloc();
     alloc_kind = kind;
     alloc_locked = kind == GH_ALLOC_ARENA && locked;
+    /* alloc=arena's pools are not held: its heap is shared, a held pool's
+     * release would run on the freeing thread at a quiescent state, where
+     * it may hold nothing that orders it against a collector's walk. Its
+     * objects keep waiting whole (object/object.c). */
+    gh__alloc_pools_held = kind == GH_ALLOC_THREAD;
     memset(&final_stats, 0, sizeof final_stats);
     memset(&arena_lockstat_fallback, 0, sizeof arena_lockstat_fallback);
     large_head.next = large_head.prev = &large_head; /* leftovers are abandoned */
@@ -672,6 +677,10 @@ void gh_alloc_thread_detach(void)
         if (attach)
             gh_stw_attach(ts);
         gh__alloc_drain_slow(h);
+        /* Pools held type-stable go back to their arenas after their grace
+         * periods, while the heap is still the thread's. */
+        if (h->held_pools)
+            gh__alloc_release_held(h);
         gh__alloc_sample_peaks();
         gh__arena_release_empty(h); /* the spare, if the heap is empty */
         h->detached = true;
@@ -732,6 +741,11 @@ void gh_alloc_stats_get(struct gh_alloc_stats *out)
 void gh_alloc_fini(void)
 {
     gh_assert(alloc_state == STATE_RUNNING);
+    /* A calling thread that did not detach may still hold pools whose
+     * release its QSBR batches would run after the arenas are gone. */
+    struct gh_tstate *self = gh_tstate_get();
+    if (self && self->heap && self->heap->held_pools)
+        gh__alloc_release_held(self->heap);
     struct gh_alloc_stats peaks;
     gh_alloc_stats_get(&peaks); /* samples the peaks one last time */
 
@@ -760,5 +774,6 @@ void gh_alloc_fini(void)
     if (ts)
         ts->heap = NULL;
     counts_heap = NULL;
+    gh__alloc_pools_held = false;
     alloc_state = STATE_FINI;
 }

@@ -62,6 +62,22 @@ void gh_alloc_fini(void);
 void gh_alloc_thread_attach(void);
 void gh_alloc_thread_detach(void);
 
+/* alloc=thread (set by gh_alloc_init; read-only while threads run): a pool
+ * that empties while its thread is online under QSBR stays a pool of its
+ * size class until a grace period has passed (docs/alloc.md, "Type-stable
+ * pools"), so memory of a small block stays a block of the same size
+ * class, at the same place, for as long as a lock-free reader may hold a
+ * pointer into it. */
+extern bool gh__alloc_pools_held;
+/* Whether a block of n bytes (gh_alloc or gh_alloc_gc) is type-stable in
+ * that sense: alloc=thread and a small request. Larger blocks (malloc)
+ * and every block of the other kinds may be reused for anything, or
+ * unmapped, as soon as they are freed. */
+GH_INLINE bool gh_alloc_type_stable(size_t n)
+{
+    return gh__alloc_pools_held && n - 1 < GH_ALLOC_SMALL_MAX;
+}
+
 /* n > 0. Returns 16-byte aligned memory, or aborts when the OS refuses. */
 void *gh_alloc(size_t n);
 /* p from gh_alloc with the same n. */

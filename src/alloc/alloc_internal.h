@@ -50,15 +50,22 @@ struct gh_gc_link;
  * Invariants, with cap = (POOL_SIZE - GH__POOL_HDR) / size:
  *   nused + |freeblock list| + (maxnextoffset + size - nextoffset) / size == cap
  *   pool is on owner->used[szidx]  <=>  freeblock != NULL   (it has room)
- *   nused == 0  =>  pool is back on its arena's freepools list
+ *   nused == 0  =>  pool is back on its arena's freepools list, or `held`
+ *                   (type-stable: still on used[szidx], waiting for a QSBR
+ *                   grace period; heap.c, docs/alloc.md)
  */
 struct gh_pool {
     void *freeblock;            /* free blocks, linked through their first word */
     uint32_t nused;             /* blocks handed out (CPython ref.count) */
-    uint32_t szidx;             /* size class: block size is GH__CLASS_SIZE(szidx) */
+    uint16_t szidx;             /* size class: block size is GH__CLASS_SIZE(szidx) */
+    uint16_t held;              /* 1: emptied under QSBR, a release is deferred
+                                   (heap.c, pool_held_release) */
     uint32_t size;              /* block size in bytes */
     uint32_t nextoffset;        /* next never-used block (lazy carving) */
     uint32_t maxnextoffset;     /* last offset a whole block fits at */
+    uint32_t emptied;           /* times the pool became empty while held
+                                   could apply (wraps): the deferred release
+                                   checks it is the emptying it waited for */
     struct gh_pool *next, *prev;/* owner->used[szidx] list; or the arena's
                                    freepools list (next only) when empty */
     struct gh_arena *arena;     /* the arena this pool was carved from */
@@ -93,6 +100,9 @@ struct gh_arena {
  * alloc=mimalloc one per attached thread holding only counters (and, for
  * mimalloc, the list of the thread's collector blocks).
  *
+ * held_pools (alloc=thread, owner only): pools emptied under QSBR and not
+ * yet released (struct gh_pool.held).
+ *
  * Counters in `c` are written by one thread at a time (the owner or the lock
  * holder) with gh__ctr_add/gh__ctr_sub: a relaxed load plus a relaxed store,
  * which compiles to plain moves (no RMW, no fence) yet lets another thread
@@ -109,6 +119,7 @@ struct gh_heap {
                                   (alloc=thread/malloc; owner only) */
     bool sample_peaks;         /* alloc=thread/malloc: peaks are sampled sums */
     bool detached;             /* owner thread has detached (owner, then fini) */
+    uint32_t held_pools;       /* alloc=thread: pools with held set (owner only) */
     /* alloc=mimalloc: this heap's collector blocks (gh_alloc_gc), oldest
      * first. The owner thread alone links and unlinks them (after it has
      * detached: gh_alloc_fini); gh_alloc_visit_gc reads them with the world
@@ -165,12 +176,37 @@ GH_INLINE void gh__ctr_max(uint64_t *peak, uint64_t v)
 }
 
 // ---------------------------------------------------------------------------
+// A free block's link
+//
+// Free blocks are linked through their first word. Under QSBR a lock-free
+// reader may still load that word of a block it holds a stale pointer to
+// (the full header's ob_tid, rc/brc.h, with a relaxed atomic load) while
+// the block is freed or handed out again: the link is read and written with
+// relaxed atomics (plain moves), as CPython's mimalloc does (mi_block_t's
+// next, an atomic). The order comes from elsewhere: the owner alone links
+// and unlinks, and blocks other threads hand back are ordered by the
+// thread_free exchange.
+
+GH_INLINE void *gh__link_get(void *b)
+{
+    return gh_atomic_load_relaxed_ptr((void *const *)b);
+}
+
+GH_INLINE void gh__link_set(void *b, void *next)
+{
+    gh_atomic_store_relaxed_ptr((void **)b, next);
+}
+
+// ---------------------------------------------------------------------------
 // Slow paths ("heap.c", "arena.c")
 
 /* heap.c */
 GH_NOINLINE void *gh__alloc_pool_new_slow(struct gh_heap *h, unsigned idx);
 GH_NOINLINE void gh__alloc_pool_extend_slow(struct gh_heap *h, struct gh_pool *p);
 GH_NOINLINE void gh__alloc_pool_free_slow(struct gh_heap *h, struct gh_pool *p, bool was_full);
+/* alloc=thread under QSBR: releases every held pool of the calling
+ * thread's heap h (waits for grace periods; the thread is attached). */
+void gh__alloc_release_held(struct gh_heap *h);
 GH_NOINLINE void gh__alloc_drain_slow(struct gh_heap *h);
 GH_NOINLINE void gh__alloc_free_mt(struct gh_heap *owner, void *block);
 GH_NOINLINE void gh__alloc_sample_peaks(void);
@@ -207,7 +243,7 @@ GH_INLINE void *gh__heap_alloc_small(struct gh_heap *h, size_t n, bool gc)
     struct gh_pool *p = h->used[idx];
     if (GH_LIKELY(p != NULL)) {
         void *b = p->freeblock;
-        void *next = *(void **)b;
+        void *next = gh__link_get(b);
         p->freeblock = next;
         p->nused++;
         if (GH_UNLIKELY(next == NULL))
@@ -222,7 +258,7 @@ GH_INLINE void gh__heap_free_small(struct gh_heap *h, void *b)
 {
     struct gh_pool *p = gh__pool_of(b);
     void *old = p->freeblock;
-    *(void **)b = old;
+    gh__link_set(b, old);
     p->freeblock = b;
     p->nused--;
     if (GH_UNLIKELY(old == NULL || p->nused == 0))

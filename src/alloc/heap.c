@@ -5,7 +5,7 @@
  * docs/alloc.md, "Cross-thread frees"):
  *
  *   freer (any thread)                      owner (one thread)
- *   *(void **)b = head          (plain)     list = XCHG(thread_free, NULL)  (acquire)
+ *   link(b) = head              (relaxed)   list = XCHG(thread_free, NULL)  (acquire)
  *   CAS(thread_free, head, b)   (release)   for b in list: free b locally
  *
  * Only the owner removes entries and it takes the whole list at once, so a
@@ -20,6 +20,24 @@
  * gh_alloc_stats_get) a thread sums every heap's counters
  * with relaxed loads and raises the global maxima with a relaxed CAS loop.
  * See docs/alloc.md for what that makes peak_bytes mean.
+ *
+ * Type-stable pools (alloc=thread under QSBR; docs/alloc.md): a lock-free
+ * reader (containers/containers.h) may still hold a pointer to an object
+ * that was freed at once, and increment its count before it re-checks the
+ * slot it came from. That is harmless while the block is still a block of
+ * the same size class in the same place (at worst it counts a new object
+ * of the class, then lets it go), so a pool that becomes empty while the
+ * thread is online stays as it is, on its class's used list, where it
+ * serves the same class again; only a QSBR grace period after it emptied
+ * may it go back to its arena (re-initialised for any class, or unmapped
+ * with the arena). The release is deferred with gh_qsbr_defer, not kept on
+ * a per-heap list with goals as CPython's mimalloc does (page->qsbr_goal):
+ * liburcu's QSBR has no cheap "has goal G passed" poll, gh_qsbr_defer
+ * already runs the callback on the owner thread, under the owner's
+ * exclusion, at a quiescent state, and pools empty rarely (one deferral
+ * per 16 KiB emptied, against one per object before). The callback checks
+ * the pool is still empty and that it emptied no later than the deferral
+ * (`emptied`); else it defers again or leaves the pool in use.
  */
 #define GH_BUILD_ALLOC
 #include "alloc/alloc_internal.h"
@@ -28,7 +46,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/die.h" // gh_die, gh_assert
+#include "base/die.h"  // gh_die, gh_assert
+#include "base/qsbr.h" // gh_qsbr_defer: held pools
 
 _Static_assert(GH__POOL_HDR <= 64, "tests and docs assume a header of at most 64 bytes");
 _Static_assert((GH_ALLOC_POOL_SIZE - GH__POOL_HDR) / GH_ALLOC_SMALL_MAX >= 2,
@@ -78,13 +97,15 @@ void *gh__alloc_pool_new_slow(struct gh_heap *h, unsigned idx)
     char *base = (char *)p;
 
     p->owner = h;
-    p->szidx = idx;
+    p->szidx = (uint16_t)idx;
+    p->held = 0;
+    p->emptied = 0;
     p->size = size;
     p->nused = 1;
     /* Block 0 is returned, block 1 is the free list, the rest is carved
      * lazily from nextoffset (a pool holds at least 31 blocks). */
     void *second = base + GH__POOL_HDR + size;
-    *(void **)second = NULL;
+    gh__link_set(second, NULL);
     if (GH__CLASS_IS_GC(idx))
         ((void **)second)[1] = NULL; /* see gh__alloc_pool_extend_slow */
     p->freeblock = second;
@@ -108,7 +129,7 @@ void gh__alloc_pool_extend_slow(struct gh_heap *h, struct gh_pool *p)
     if (p->nextoffset <= p->maxnextoffset) {
         void *b = (char *)p + p->nextoffset;
         p->nextoffset += p->size;
-        *(void **)b = NULL;
+        gh__link_set(b, NULL);
         /* A collector pool's block below nextoffset must never look like a
          * tracked object (gh_alloc_visit_gc): its second word (the full
          * layout's flags and collector bits) may hold another class's stale
@@ -122,8 +143,46 @@ void gh__alloc_pool_extend_slow(struct gh_heap *h, struct gh_pool *p)
     }
 }
 
+bool gh__alloc_pools_held;
+
+static void pool_release(struct gh_heap *h, struct gh_pool *p)
+{
+    used_unlink(h, p);
+    gh__ctr_sub(&h->c.pools_live, 1);
+    gh__arena_pool_give(h, p);
+}
+
+static void pool_held_release(void *pool, size_t emptied);
+
+/* p just emptied (or emptied again after a deferral) while held: wait for
+ * a grace period from now. */
+static void pool_hold(struct gh_heap *h, struct gh_pool *p)
+{
+    p->held = 1;
+    h->held_pools++;
+    gh_qsbr_defer(pool_held_release, p, p->emptied);
+}
+
+/* gh_qsbr_defer's callback, on the owner thread, a grace period after the
+ * emptying numbered `emptied`. */
+static void pool_held_release(void *pool, size_t emptied)
+{
+    struct gh_pool *p = pool;
+    struct gh_heap *h = p->owner;
+    p->held = 0;
+    h->held_pools--;
+    if (p->nused != 0)
+        return; /* in use again: its next emptying holds it again */
+    if (p->emptied != (uint32_t)emptied && gh_qsbr_deferring()) {
+        pool_hold(h, p); /* emptied again since: a grace period from then */
+        return;
+    }
+    /* An offline thread runs alone among object users (base/qsbr.h). */
+    pool_release(h, p);
+}
+
 /* A free made p non-full (was_full: put it back on the used list) or empty
- * (give it back to its arena). */
+ * (give it back to its arena, or hold it: see the top of this file). */
 void gh__alloc_pool_free_slow(struct gh_heap *h, struct gh_pool *p, bool was_full)
 {
     if (was_full) {
@@ -132,9 +191,24 @@ void gh__alloc_pool_free_slow(struct gh_heap *h, struct gh_pool *p, bool was_ful
         return;
     }
     gh_assert(p->nused == 0);
-    used_unlink(h, p);
-    gh__ctr_sub(&h->c.pools_live, 1);
-    gh__arena_pool_give(h, p);
+    if (gh__alloc_pools_held && gh_qsbr_deferring()) {
+        p->emptied++;
+        if (!p->held)
+            pool_hold(h, p);
+        return; /* stays on used[szidx]: it has room */
+    }
+    pool_release(h, p);
+}
+
+void gh__alloc_release_held(struct gh_heap *h)
+{
+    /* Each flush runs every callback deferred so far; a callback that
+     * defers again (the pool emptied again meanwhile) is run by the next
+     * one, which finds the pool emptied no later than its deferral. */
+    for (int round = 0; h->held_pools != 0; round++) {
+        gh_assert(round < 3);
+        gh_qsbr_flush(gh_tstate_get());
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -146,8 +220,9 @@ void gh__alloc_free_mt(struct gh_heap *owner, void *block)
 {
     void *head = gh_atomic_load_relaxed_ptr(&owner->thread_free);
     do {
-        /* Plain store: the block is ours until the CAS publishes it. */
-        *(void **)block = head;
+        /* Relaxed (the link accessors, alloc_internal.h): the block is
+         * ours until the CAS publishes it. */
+        gh__link_set(block, head);
         /* Release: pairs with the acquire exchange in gh__alloc_drain_slow,
          * publishing the link and our last writes to the block. */
     } while (!gh_atomic_cas_release_ptr(&owner->thread_free, &head, block));
@@ -161,7 +236,7 @@ void gh__alloc_drain_slow(struct gh_heap *h)
      * block is in the list we take. */
     void *b = gh_atomic_exchange_acquire_ptr(&h->thread_free, NULL);
     while (b) {
-        void *next = *(void **)b;
+        void *next = gh__link_get(b);
         gh__heap_free_small(h, b);
         b = next;
     }

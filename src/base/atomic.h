@@ -84,6 +84,8 @@ GH_ATOMIC_DEFINE_(gh_atomic_ptr_t_, ptr)
     { return __atomic_fetch_sub(p, v, __ATOMIC_ACQ_REL); }                     \
     GH_INLINE T gh_atomic_or_relaxed_##S(T *p, T v)                            \
     { return __atomic_fetch_or(p, v, __ATOMIC_RELAXED); }                      \
+    GH_INLINE T gh_atomic_or_release_##S(T *p, T v)                            \
+    { return __atomic_fetch_or(p, v, __ATOMIC_RELEASE); }                      \
     GH_INLINE T gh_atomic_or_seqcst_##S(T *p, T v)                             \
     { return __atomic_fetch_or(p, v, __ATOMIC_SEQ_CST); }                      \
     GH_INLINE T gh_atomic_and_relaxed_##S(T *p, T v)                           \

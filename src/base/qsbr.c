@@ -155,25 +155,30 @@ void gh_qsbr_flush(struct gh_tstate *ts)
     bool was_online = ts->qsbr_online;
     if (!was_online)
         gh_qsbr_online(ts); /* call_rcu needs an online thread */
-    submit(ts);
-    if (!ts->qsbr_head) {
-        if (!was_online)
+    /* A callback may defer again (a free that empties a type-stable pool,
+     * alloc/heap.c, holds it for a grace period of its own): until a round
+     * defers nothing. Each round's callbacks release pools no later one
+     * defers again (nothing is allocated meanwhile), so a few rounds do. */
+    for (int round = 0;; round++) {
+        gh_assert(round < 8);
+        if (!ts->qsbr_online)
+            gh_qsbr_online(ts);
+        submit(ts);
+        if (!ts->qsbr_head)
+            break;
+        /* Wait for every callback detached (offline): a stop of the world
+         * may come meanwhile and must not wait for us, nor our grace
+         * period for the stopper. */
+        bool attached = ts->stw_state == GH_THREAD_ATTACHED;
+        if (attached)
+            gh_stw_detach(ts); /* goes offline */
+        else
             gh_qsbr_offline(ts);
-        return;
+        urcu_qsbr_barrier();
+        if (attached)
+            gh_stw_attach(ts); /* online again */
+        reclaim(ts); /* every batch so far; callbacks may have added more */
     }
-    /* Wait for every callback detached (offline): a stop of the world may
-     * come meanwhile and must not wait for us, nor our grace period for
-     * the stopper. */
-    bool attached = ts->stw_state == GH_THREAD_ATTACHED;
-    if (attached)
-        gh_stw_detach(ts); /* goes offline */
-    else
-        gh_qsbr_offline(ts);
-    urcu_qsbr_barrier();
-    if (attached)
-        gh_stw_attach(ts); /* online again */
-    reclaim(ts);
-    gh_assert(ts->qsbr_head == NULL);
     if (!was_online && ts->qsbr_online)
         gh_qsbr_offline(ts);
     else if (was_online && !ts->qsbr_online)

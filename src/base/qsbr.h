@@ -15,9 +15,14 @@
  *   quiescent  the flavour's switch point (sync/sync.h, gh_sync_checkpoint)
  *              reports one every GH_QSBR_PERIOD switch points. A reader
  *              holds no unprotected pointer across a switch point.
- *   deferred   under QSBR every object's memory, every list item array and
- *              every dict table a writer drops goes to the freeing thread's
- *              current batch (gh_qsbr_defer). A full batch is handed to
+ *   deferred   under QSBR what a lock-free reader may still be reading
+ *              when it is dropped goes to the freeing thread's current
+ *              batch (gh_qsbr_defer): the item arrays and tables a shared
+ *              list or dict drops (containers/containers.h), objects
+ *              whose block is not type-stable (object/object.c), and the
+ *              release of a type-stable pool that emptied (alloc/heap.c;
+ *              objects in such pools are freed at once, as free-threaded
+ *              CPython frees them to mimalloc). A full batch is handed to
  *              call_rcu; its callback (on liburcu's call_rcu thread) only
  *              marks the batch done. The owner frees done batches itself at
  *              its next quiescent state: the memory goes back on the thread
@@ -25,9 +30,12 @@
  *              other free (alloc=thread's ownership and the collector's
  *              heap walk under a stopped world both rely on that).
  *   flush      gh_qsbr_flush, at a thread's stop (gh_rc_thread_stop under
- *              the flavour): the pending batch goes to call_rcu, the thread
- *              detaches, rcu_barrier() waits for every callback, and the
- *              thread attaches again and frees all its batches.
+ *              the flavour) and before alloc=thread's heap detaches: the
+ *              pending batch goes to call_rcu, the thread detaches,
+ *              rcu_barrier() waits for every callback, and the thread
+ *              attaches again and frees all its batches; again while the
+ *              callbacks deferred more (a freed array that empties a
+ *              pool holds the pool for a grace period of its own).
  *
  * Why call_rcu and not synchronize_rcu: a free happens inside operations,
  * possibly under a container's lock; synchronize_rcu would block the

@@ -20,9 +20,15 @@
  *   list.ob_size    written under the list's critical section with a relaxed
  *                   atomic store; read without a lock by gh_list_len (one
  *                   relaxed load, as CPython's len()).
- *   list.ob_item, list.allocated, the items: the list's critical section.
+ *   list.ob_item, list.allocated, the items: the list's critical section
+ *                   (the lock-free-read flavour also reads ob_item and the
+ *                   items without it: gh_list_get_lockfree).
  *   dict (all fields): the dict's critical section; used is also read
- *                   relaxed by gh_dict_len.
+ *                   relaxed by gh_dict_len (and keys and the table's slots
+ *                   lock-free by dict_get_lockfree, dict.fl.c).
+ *   ob_flags' SHARED bit (lock-free-read flavour): set under the
+ *                   container's critical section, read by anyone
+ *                   (object/object.h gh_ob_is_shared).
  *   instance.attrs  the instance's critical section (containers/model.h).
  *
  * Layer: containers (includes rc, sync, object, alloc, base).
@@ -83,6 +89,38 @@ gh_object *GH_FL(gh_list_new)(void);
 /* Makes room for newsize items (CPython's list_resize growth and shrink
  * rule). In the list's critical section. */
 GH_NOINLINE void GH_FL(gh_list_resize_slow)(struct gh_list *l, int64_t newsize);
+
+/* The lock-free-read flavour: whether a lock-free reader that is not the
+ * container's owner may be reading it (object/object.h GH_OBFLAG_SHARED;
+ * CPython's _PyObject_GC_IS_SHARED). false in every other flavour. */
+GH_INLINE bool gh_container_is_shared(gh_object *o)
+{
+#if defined(GH_FL_LOCKFREE_READS)
+    return gh_ob_is_shared(o);
+#else
+    (void)o;
+    return false;
+#endif
+}
+#define gh_list_is_shared(l) gh_container_is_shared(&(l)->ob)
+
+#if defined(GH_FL_LOCKFREE_READS)
+/* Whether the calling thread may read o without its lock: it owns o, or o
+ * is marked shared, so whatever o drops waits for readers (CPython's
+ * _Py_IsOwnedByCurrentThread(op) || _PyObject_GC_IS_SHARED(op)). */
+GH_INLINE bool gh_container_lockfree_ok(gh_object *o)
+{
+    return gh_brc_tid(o) == gh_brc_me() || gh_ob_is_shared(o);
+}
+
+/* Under o's critical section, on the locked read path: o is marked shared
+ * (CPython's list_item_impl and ensure_shared_on_read). */
+GH_INLINE void gh_container_mark_shared(gh_object *o)
+{
+    if (!gh_ob_is_shared(o))
+        gh_ob_set_shared(o);
+}
+#endif
 
 GH_INLINE int64_t gh_list_len(struct gh_list *l)
 {
@@ -164,6 +202,19 @@ GH_INLINE gh_object *gh_list_pop_lock_held(struct gh_list *l)
 #else
     gh_object *item = l->ob_item[n - 1];
     int64_t allocated = l->allocated;
+# if defined(GH_FL_LOCKFREE_READS)
+    /* The slot is cleared (CPython's pop leaves it): the item may be freed
+     * at once and its block reused for a new object of its size class
+     * (alloc/alloc.h gh_alloc_type_stable) while a lock-free reader that
+     * read the slot before the pop still holds the pointer; its re-check
+     * must not find the pointer still there. Before the resize, so an old
+     * array a shared list's readers may still use has it cleared too.
+     * Relaxed: what orders it before such a reader's re-check is that the
+     * item's free, and the new object's release store of its local count
+     * (object/object.c gh_object_alloc), happen after it, and the reader's
+     * conditional increment acquires that count (rc/brc.h). */
+    gh_atomic_store_relaxed_ptr((void **)(void *)&l->ob_item[n - 1], NULL);
+# endif
 #endif
     /* CPython shrinks when the new size falls below half the allocation. */
     if (GH_UNLIKELY(n - 1 < (allocated >> 1)))
@@ -212,6 +263,10 @@ GH_INLINE gh_object *gh_list_get_locked(struct gh_tstate *ts, struct gh_list *l,
         item = gh_newref(l->ob_item[i]);
 #endif
 #if defined(GH_FL_LOCKFREE_READS)
+    /* Read under the lock: from now on the list is read lock-free by
+     * threads that do not own it, so what its resizes drop waits for them
+     * (CPython's list_item_impl marks it shared here). */
+    gh_container_mark_shared(&l->ob);
     /* The lock-free path refused this item (count 0 in the shared field:
      * only its owner had counted it). Announce it shared, as a weak
      * reference would (rc/brc.h), so other threads' next reads of it
@@ -229,16 +284,28 @@ GH_INLINE gh_object *gh_list_get_locked(struct gh_tstate *ts, struct gh_list *l,
 #ifndef GH_LOCKFREE_TEST_HOOK
 #define GH_LOCKFREE_TEST_HOOK(list, item) ((void)0)
 #endif
+/* And between the read of the slot and the conditional increment (a
+ * writer that removes, frees and reuses the item there). */
+#ifndef GH_LOCKFREE_TEST_HOOK_READ
+#define GH_LOCKFREE_TEST_HOOK_READ(list, item) ((void)0)
+#endif
 
-/* Lock-free reads (base/qsbr.h; CPython's list_get_item_ref): the item
+/* Lock-free reads (base/qsbr.h; CPython's list_get_item_ref), by the
+ * list's owner or when the list is marked shared (gh_list_get): the item
  * array and the slot are read without the list's lock, the item taken
  * with a conditional increment that refuses a dead object, and the slot
  * read again: still the same object, the reference is good (the item was
  * in the list when the slot was first read); otherwise, or when the
  * increment is refused, the locked path decides. Memory stays valid
  * meanwhile: the thread is online and reports no quiescent state inside
- * an operation, and every array and object freed meanwhile waits for a
- * grace period. 0: the locked path must decide. */
+ * an operation; an array a shared list drops waits for a grace period;
+ * an item freed meanwhile was freed at once, but into a type-stable pool
+ * (alloc/alloc.h gh_alloc_type_stable; other items wait whole), so the
+ * pointer still reaches an object header: the dead item's (count 0 or
+ * MERGED, refused; or poisoned, immortal-looking, in the checked mode)
+ * or a newer object's of the same size class, whose increment the
+ * re-check undoes (the slot no longer holds that pointer). NULL with
+ * *found false: the locked path must decide. */
 GH_INLINE gh_object *gh_list_get_lockfree(struct gh_list *l, int64_t i, bool *found)
 {
     int64_t n = gh_atomic_load_relaxed_i64(&l->ob_size);
@@ -256,6 +323,7 @@ GH_INLINE gh_object *gh_list_get_lockfree(struct gh_list *l, int64_t i, bool *fo
     gh_object **slot = &items[i];
     /* Acquire: pairs with the release store of the item (append, set). */
     gh_object *item = gh_atomic_load_acquire_ptr((void *const *)(void *)slot);
+    GH_LOCKFREE_TEST_HOOK_READ(l, item);
     if (!item || !gh_try_incref(item))
         return NULL;
     GH_LOCKFREE_TEST_HOOK(l, item);
@@ -272,10 +340,14 @@ GH_INLINE gh_object *gh_list_get(struct gh_tstate *ts, struct gh_list *l, int64_
 {
 #if defined(GH_FL_LOCKFREE_READS)
     if (GH_LIKELY(ts->qsbr_online)) {
-        bool found = false;
-        gh_object *item = gh_list_get_lockfree(l, i, &found);
-        if (GH_LIKELY(found))
-            return item;
+        /* Neither the owner nor a shared list: the locked path, which marks
+         * it shared (counted as a fallback). */
+        if (GH_LIKELY(gh_container_lockfree_ok(&l->ob))) {
+            bool found = false;
+            gh_object *item = gh_list_get_lockfree(l, i, &found);
+            if (GH_LIKELY(found))
+                return item;
+        }
         ts->lockfree_list_fallbacks++;
     }
 #endif

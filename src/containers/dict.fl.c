@@ -54,14 +54,15 @@ static struct gh_dictkeys *keys_new(uint8_t log2)
     return k;
 }
 
-static void keys_free(struct gh_dictkeys *k)
+/* shared: the dict is marked shared (the lock-free-read flavour), so a
+ * lock-free reader that is not its owner may still probe this table: after
+ * a grace period (CPython's free_keys_object(keys, use_qsbr)). */
+static void keys_free(struct gh_dictkeys *k, bool shared)
 {
-#if defined(GH_FL_LOCKFREE_READS)
-    /* A lock-free reader may still probe this table: after a grace period. */
-    gh_free_after_readers(k, keys_bytes(k->log2_size));
-#else
-    gh_checked_free(k, keys_bytes(k->log2_size));
-#endif
+    if (shared)
+        gh_free_after_readers(k, keys_bytes(k->log2_size));
+    else
+        gh_checked_free(k, keys_bytes(k->log2_size));
 }
 
 /* Writes to what lock-free readers read (the lock-free-read flavour; plain
@@ -142,8 +143,15 @@ GH_NOINLINE static void dict_resize_slow(struct gh_dict *d, int64_t minsize)
         nk->usable -= n;
     }
     SET_KEYS(d, nk);
+#if defined(GH_FL_LOCKFREE_READS)
+    /* A resize by a thread that is not the owner marks the dict shared
+     * (CPython's ensure_shared_on_resize): the owner reads it lock-free
+     * without looking at the mark. */
+    if (!gh_ob_is_shared(&d->ob) && gh_brc_tid(&d->ob) != gh_brc_me())
+        gh_ob_set_shared(&d->ob);
+#endif
     if (ok)
-        keys_free(ok);
+        keys_free(ok, gh_container_is_shared(&d->ob));
 }
 
 static void dict_traverse(gh_object *self, gh_visitproc visit, void *arg)
@@ -177,7 +185,9 @@ static void dict_clear(gh_object *self)
             gh_decref(ep[j].value);
         }
     }
-    keys_free(k);
+    /* At once (dealloc, or the collector's clear of garbage with the world
+     * stopped): nobody can reach the dict any more. */
+    keys_free(k, false);
 }
 
 static void dict_dealloc(gh_object *self)
@@ -271,6 +281,9 @@ static gh_object *dict_get_locked(struct gh_tstate *ts, struct gh_dict *d, gh_ob
     if (ix >= 0)
         v = gh_newref(entries_of(d->keys)[ix].value);
 #if defined(GH_FL_LOCKFREE_READS)
+    /* Read under the lock: marked shared, so other threads read it
+     * lock-free from now on (CPython's ensure_shared_on_read). */
+    gh_container_mark_shared(&d->ob);
     /* As gh_list_get_locked: a value the lock-free path refused is
      * announced shared, so other threads' next reads succeed. */
     if (v && ts->qsbr_online && gh_brc_tid(v) != gh_brc_me())
@@ -281,21 +294,34 @@ static gh_object *dict_get_locked(struct gh_tstate *ts, struct gh_dict *d, gh_ob
 }
 
 #if defined(GH_FL_LOCKFREE_READS)
-/* Whether a key found in a table equals the probe without running anything
- * but a comparison of immutable inline data (str, int, float, bytes:
- * CPython's lock-free lookup likewise compares unicode keys directly and
- * increfs any other key first). Another kind: the locked path decides. */
-GH_INLINE int lockfree_keys_equal(gh_object *found, gh_object *key)
+/* Whether the key `found`, read from *src, equals the probe without
+ * running anything but a comparison of immutable inline data (str, int,
+ * float, bytes). Another kind: the locked path decides (-1). The same
+ * pointer needs no read. Otherwise `found` is taken first with a
+ * conditional increment and *src read again (CPython's
+ * compare_unicode_unicode_threadsafe: _Py_TryIncrefCompare): a key deleted
+ * meanwhile may have been freed at once and its block reused for another
+ * object of its size class (alloc/alloc.h gh_alloc_type_stable), whose
+ * type and data the comparison must not read. Refused, or replaced: -1. */
+GH_INLINE int lockfree_keys_equal(gh_object *found, gh_object *key, gh_object *const *src)
 {
     if (found == key)
         return 1;
     enum gh_kind kind = key->ob_type->kind;
     if (kind != GH_KIND_STR && kind != GH_KIND_INT && kind != GH_KIND_FLOAT && kind != GH_KIND_BYTES)
         return -1;
-    /* gh_equal's test, on data that stays valid: a key deleted meanwhile
-     * keeps its memory until our next quiescent state. */
-    return found->ob_type->kind == kind && key->ob_type->tp_equal &&
-           key->ob_type->tp_equal(found, key);
+    if (!gh_try_incref(found))
+        return -1;
+    /* Acquire: pairs with SET_PTR of the entry's key (dict_del_impl). */
+    if (gh_atomic_load_acquire_ptr((void *const *)(void *)src) != found) {
+        gh_decref(found);
+        return -1;
+    }
+    /* gh_equal's test, on a key we hold. */
+    int eq = found->ob_type->kind == kind && key->ob_type->tp_equal &&
+             key->ob_type->tp_equal(found, key);
+    gh_decref(found);
+    return eq;
 }
 
 /* The lock-free lookup (CPython's _Py_dict_lookup_threadsafe): the table
@@ -325,7 +351,7 @@ static gh_object *dict_get_lockfree(struct gh_dict *d, gh_object *key, uint64_t 
             struct gh_dictentry *e = &ep[ix];
             gh_object *ek = gh_atomic_load_acquire_ptr((void *const *)(void *)&e->key);
             if (ek && e->hash == hash) {
-                int eq = lockfree_keys_equal(ek, key);
+                int eq = lockfree_keys_equal(ek, key, &e->key);
                 if (eq < 0)
                     return NULL;
                 if (eq) {
@@ -359,10 +385,14 @@ gh_object *GH_FL(gh_dict_get)(struct gh_tstate *ts, struct gh_dict *d, gh_object
         return NULL;
 #if defined(GH_FL_LOCKFREE_READS)
     if (GH_LIKELY(ts->qsbr_online)) {
-        bool found = false;
-        gh_object *v = dict_get_lockfree(d, key, hash, &found);
-        if (GH_LIKELY(found))
-            return v;
+        /* Neither the owner nor a shared dict: the locked path marks it
+         * shared (counted as a fallback). */
+        if (GH_LIKELY(gh_container_lockfree_ok(&d->ob))) {
+            bool found = false;
+            gh_object *v = dict_get_lockfree(d, key, hash, &found);
+            if (GH_LIKELY(found))
+                return v;
+        }
         ts->lockfree_dict_fallbacks++;
     }
 #endif

@@ -22,14 +22,21 @@ static gh_object **items_alloc(int64_t n)
 #endif
 }
 
-static void items_free(gh_object **items, int64_t n)
+/* shared: the lock-free-read flavour's list is marked shared (a lock-free
+ * reader that is not its owner may hold this array: after a grace period;
+ * CPython's free_list_items(items, use_qsbr)). */
+static void items_free(gh_object **items, int64_t n, bool shared)
 {
 #if defined(GH_FL_SYNC_NONE)
+    (void)shared;
     gh_checked_free((int64_t *)(void *)items - 2, (size_t)(n + 2) * sizeof(gh_object *));
 #elif defined(GH_FL_LOCKFREE_READS)
-    /* A lock-free reader may still hold this array: after a grace period. */
-    gh_free_after_readers((int64_t *)(void *)items - 2, (size_t)(n + 2) * sizeof(gh_object *));
+    if (shared)
+        gh_free_after_readers((int64_t *)(void *)items - 2, (size_t)(n + 2) * sizeof(gh_object *));
+    else
+        gh_checked_free((int64_t *)(void *)items - 2, (size_t)(n + 2) * sizeof(gh_object *));
 #else
+    (void)shared;
     gh_checked_free(items, (size_t)n * sizeof(gh_object *));
 #endif
 }
@@ -76,8 +83,11 @@ static void list_clear(gh_object *self)
     for (int64_t i = 0; i < n; i++)
         if (items[i])
             gh_decref(items[i]);
+    /* At once even when shared (CPython's list dealloc and tp_clear): a
+     * dead list has no readers, and the collector clears garbage, which
+     * no reader can reach, with the world stopped. */
     if (items)
-        items_free(items, allocated);
+        items_free(items, allocated, false);
 }
 
 static void list_dealloc(gh_object *self)
@@ -200,14 +210,19 @@ void GH_FL(gh_list_resize_slow)(struct gh_list *l, int64_t newsize)
     old = gh_atomic_exchange_seqcst_ptr((void **)(void *)&l->ob_item, items);
 #elif defined(GH_FL_LOCKFREE_READS)
     /* Release: the copied items (and the zeroed rest) before the array;
-     * pairs with the acquire load in gh_list_get's lock-free path. The old
-     * array is freed after a grace period (items_free). */
+     * pairs with the acquire load in gh_list_get's lock-free path. */
     gh_atomic_store_release_ptr((void **)(void *)&l->ob_item, items);
+    /* A resize by a thread that is not the owner marks the list shared
+     * (CPython 3.13.5's ensure_shared_on_resize): the owner reads it
+     * lock-free without looking at the mark, so the array it may hold
+     * must wait for a grace period. */
+    if (!gh_ob_is_shared(&l->ob) && gh_brc_tid(&l->ob) != gh_brc_me())
+        gh_ob_set_shared(&l->ob);
 #else
     l->ob_item = items;
 #endif
     if (old)
-        items_free(old, gh_list_items_cap(l, old));
+        items_free(old, gh_list_items_cap(l, old), gh_list_is_shared(l));
     l->allocated = want;
 }
 

@@ -17,18 +17,35 @@ gh_object *gh_object_alloc(const struct gh_type *tp, size_t size)
     /* The full layout's collector objects come from the pools the
      * collector walks (alloc/alloc.h gh_alloc_gc). */
     char *mem = gc && gh_model.full_header ? gh_alloc_gc(pre + size) : gh_alloc(pre + size);
-    memset(mem, 0, pre);
     gh_object *o = (gh_object *)(void *)(mem + pre);
-    if (gh_model.biased) {
-        /* rc=biased (rc/brc.h, a layer above): owned by the calling
+    if (gh_model.full_header) {
+        /* Field by field, relaxed: under QSBR the block may have held an
+         * object of the same size class a moment ago (alloc/alloc.h,
+         * gh_alloc_type_stable), and a lock-free reader with a stale
+         * pointer to it may be loading these counts and the owner right
+         * now (rc/brc.h gh_brc_try_incref; it re-checks its slot after).
+         * rc=biased (rc/brc.h, a layer above): owned by the calling
          * thread, local count 1, shared 0. */
-        ((struct gh_obprefix *)(void *)o - 1)->ob_tid = (uintptr_t)gh_tstate_get();
-        ((struct gh_obprefix *)(void *)o - 1)->ob_ref_local = 1;
-        o->ob_refcnt = 0;
+        struct gh_obprefix *p = gh_prefix(o);
+        bool biased = gh_model.biased;
+        gh_atomic_store_relaxed_uptr(&p->ob_tid, biased ? (uintptr_t)gh_tstate_get() : 0);
+        gh_atomic_store_relaxed_u16(&p->ob_flags, 0);
+        p->ob_mutex = (gh_mutex){0};
+        p->ob_gc_bits = 0;
+        gh_atomic_store_relaxed_u64(&o->ob_refcnt, biased ? 0 : 1);
+        /* Release: pairs with the acquire load in gh_brc_try_incref (a
+         * stale reader's slot re-check sees what this thread cleared or
+         * replaced before the block came back to it). */
+        gh_atomic_store_release_u32(&p->ob_ref_local, biased ? 1 : 0);
     } else {
+        memset(mem, 0, pre);
         o->ob_refcnt = 1;
     }
-    o->ob_type = tp;
+    /* Release: pairs with the acquire load of the type in
+     * gh_brc_try_incref. A stale reader that finds this type finds the
+     * counts stored above, so it never takes the block's previous,
+     * poisoned, immortal-looking count for this object's. */
+    gh_atomic_store_release_ptr((void **)(void *)&o->ob_type, (void *)(uintptr_t)tp);
     if (gc)
         gh_gc_count(+1);
     return o;
@@ -175,15 +192,23 @@ void gh_checked_free(void *p, size_t size)
 static void poison_and_quarantine(gh_object *o, size_t pre, size_t size, bool gc)
 {
     enum gh_kind k = o->ob_type->kind;
+    /* The type first: a lock-free reader that sees the immortal-looking
+     * count below then sees the object as freed and refuses it
+     * (gh_brc_try_incref); it is stored again with the header below. */
+    gh_atomic_store_relaxed_ptr((void **)(void *)&o->ob_type, (void *)&gh_freed_type);
     if (gh_model.full_header) {
         struct gh_obprefix *p = gh_prefix(o);
-        gh_atomic_store_relaxed_u32(&p->ob_ref_local, UINT32_MAX); /* rc=biased: immortal */
+        /* rc=biased: immortal-looking. Release: pairs with the acquire load
+         * in gh_brc_try_incref (which then sees the type stored above), as
+         * in gh_object_alloc. */
+        gh_atomic_store_release_u32(&p->ob_ref_local, UINT32_MAX);
         gh_atomic_store_relaxed_uptr(&p->ob_tid, 0);
         p->ob_gc_bits = 0; /* not tracked: the heap walk skips it */
     }
     /* The payload zeroed (a stale reader sees an empty object: no items,
-     * no arrays), then the header. Relaxed: the checks only test the type
-     * pointer; nothing else is published through it. */
+     * no arrays), then the header. Relaxed: the checks test the type
+     * pointer and, in the lock-free reader's conditional increment, the
+     * count word (rc/brc.h); nothing else is published through them. */
     memset((char *)o + sizeof(gh_object), 0, size - sizeof(gh_object));
     gh_atomic_store_relaxed_u64(&o->ob_refcnt, GH_POISON_REFCNT(k));
     gh_atomic_store_relaxed_ptr((void **)(void *)&o->ob_type, (void *)&gh_freed_type);
@@ -214,9 +239,16 @@ void gh_object_free(gh_object *o, size_t size)
         if (gh_model.full_header)
             *gh_gcbits_ptr(o) = 0;
     }
-    /* Lock-free readers may still read its counts (base/qsbr.h): the
-     * memory is reused only after a grace period. */
-    if (gh_qsbr_deferring())
+    /* Lock-free readers may still read its counts (base/qsbr.h). A small
+     * block of alloc=thread is freed at once, as free-threaded CPython
+     * frees an object at once to mimalloc: its pool stays a pool of the
+     * same size class for a grace period after it empties
+     * (gh_alloc_type_stable), so a stale reader's conditional increment
+     * meets this object's dead count or a new object of the class, and its
+     * re-check of the slot refuses it. Any other block (above 512 bytes:
+     * malloc's; alloc=malloc, mimalloc, arena) could be reused for
+     * anything or unmapped: the object waits for a grace period whole. */
+    if (!gh_alloc_type_stable(gh_prefix_size(o->ob_type) + size) && gh_qsbr_deferring())
         gh_qsbr_defer(object_release, o, size);
     else
         object_release(o, size);

@@ -38,12 +38,19 @@
  *               bit 1: DEFERRED, deferred=on (rc/rc.h): set while the
  *               object is private to its creator, cleared only with the
  *               world stopped (relaxed RMW; read relaxed by anyone);
+ *               bit 2: SHARED, a list or dict under the lock-free-read
+ *               flavour that a thread other than its owner has read or
+ *               resized (CPython's _PyGC_BITS_SHARED): set once, under
+ *               the container's critical section (release RMW), never
+ *               cleared; read with an acquire load by anyone
+ *               (gh_ob_is_shared); only a shared container's replaced
+ *               item arrays and tables wait for a QSBR grace period;
  *               bits 4-15: rc=locked's pins (relaxed RMW, rc/locked.h).
  *
- *                 15            4 3 2  1        0
- *                +---------------+---+--------+-------+
- *                | locked's pins | 0 |DEFERRED| DYING |
- *                +---------------+---+--------+-------+
+ *                 15            4 3   2      1        0
+ *                +---------------+---+------+--------+-------+
+ *                | locked's pins | 0 |SHARED|DEFERRED| DYING |
+ *                +---------------+---+------+--------+-------+
  *   ob_gc_bits  (full) collector state (later issue).
  *   ob_ref_local(full) rc=biased's owner count (rc/brc.h): the owner's
  *               relaxed stores; others read it only in a merge.
@@ -284,6 +291,9 @@ extern const struct gh_type gh_freed_type;
  * references to the object are not counted, its count carries
  * GH_DEFERRED_BIAS, and only the collector frees it. */
 #define GH_OBFLAG_DEFERRED 2u
+/* ob_flags: a container a lock-free reader that is not its owner may be
+ * reading (see the field comment above; containers/containers.h). */
+#define GH_OBFLAG_SHARED 4u
 /* What a deferred object's count carries on top of its counted references
  * (free-threaded CPython's _Py_REF_DEFERRED): so large that decrements of
  * counted references never take it to zero, far below the immortal bit. */
@@ -296,6 +306,22 @@ GH_INLINE bool gh_is_deferred(gh_object *o)
 {
     return GH_UNLIKELY(gh_model.deferred) &&
            (gh_atomic_load_relaxed_u16(&gh_prefix(o)->ob_flags) & GH_OBFLAG_DEFERRED);
+}
+
+/* Whether o is marked shared (full header only). Acquire: pairs with the
+ * release OR in gh_ob_set_shared, so a reader that sees the mark also sees
+ * every item array and table installed under the container's lock before
+ * the mark was set (those freed at once are no longer reachable from it). */
+GH_INLINE bool gh_ob_is_shared(gh_object *o)
+{
+    return gh_atomic_load_acquire_u16(&gh_prefix(o)->ob_flags) & GH_OBFLAG_SHARED;
+}
+
+/* Marks o shared; under o's critical section. */
+GH_INLINE void gh_ob_set_shared(gh_object *o)
+{
+    /* Release: pairs with the acquire load in gh_ob_is_shared. */
+    gh_atomic_or_release_u16(&gh_prefix(o)->ob_flags, GH_OBFLAG_SHARED);
 }
 
 GH_INLINE bool gh_is_freed(const gh_object *o) { return o->ob_type == &gh_freed_type; }

@@ -75,23 +75,60 @@ GH_INLINE uintptr_t gh_brc_tid(gh_object *o)
     return gh_atomic_load_relaxed_uptr(&gh_prefix(o)->ob_tid);
 }
 
+/* Whether a shared field holds the checked mode's poison
+ * (GH_POISON_REFCNT, about -2^62 read as a count), or a poison a
+ * hazardous update has moved by a few counts. A real shared count never
+ * goes below about -2^40. */
+GH_INLINE bool gh_brc_shared_is_poison(uint64_t s)
+{
+    return (int64_t)s < -(INT64_C(1) << 61);
+}
+
 /* A new reference unless the object is dead (CPython's _Py_TryIncrefFast
  * then _Py_TryIncRefShared). The owner with a local count above 0 adds to
  * it. Anyone else CASes the shared count, refusing 0 (INIT: only the owner
- * ever counted, and it may free without a merge at any moment) and MERGED
- * with count 0 (dead). Inline: the lock-free reads' hot path. */
+ * ever counted, and it may free without a merge at any moment), MERGED
+ * with count 0 (dead) and the checked mode's poison (freed). Inline: the
+ * lock-free reads' hot path. */
 GH_INLINE bool gh_brc_try_incref(gh_object *o)
 {
-    uint32_t local = gh_brc_local(o);
-    if (local == GH_REF_LOCAL_IMMORTAL)
-        return true;
+    /* Acquire: pairs with the release store of the local count when an
+     * object is made (object/object.c gh_object_alloc) or poisoned: a
+     * lock-free reader whose pointer now reaches a newer object in the
+     * same block (a type-stable pool, alloc/alloc.h) then sees the slot
+     * it re-checks as it was when that object was made, no older. */
+    uint32_t local = gh_atomic_load_acquire_u32(&gh_prefix(o)->ob_ref_local);
+    if (local == GH_REF_LOCAL_IMMORTAL) {
+        /* Immortal, or poisoned by the checked mode, which looks the same
+         * to the count: "taking" either writes nothing. A poisoned one must
+         * be refused, because its block may, while this reader stalls, be
+         * reused for a new item put back in the same slot, which would then
+         * pass the reader's re-check uncounted. Acquire: pairs with the
+         * release store of the type in gh_object_alloc. Three cases:
+         *   - the type is the poison: refused;
+         *   - a newer object's type: its count, stored before its type, is
+         *     what the load below sees (or later), not immortal: refused;
+         *   - the object's own type, count still immortal: immortal.
+         * The poisoner stores the type before the count (release, paired
+         * with the acquire above), so a poisoned count is never read with
+         * the type it replaced. Left open: the block reused and the new
+         * object freed and poisoned again between the type's load and the
+         * count's, a whole quarantine (64 MiB of frees) during a stall of
+         * a few instructions. */
+        const void *tp = gh_atomic_load_acquire_ptr((void *const *)(void *)&o->ob_type);
+        return tp != (const void *)&gh_freed_type &&
+               gh_atomic_load_relaxed_u32(&gh_prefix(o)->ob_ref_local) == GH_REF_LOCAL_IMMORTAL;
+    }
     if (local != 0 && gh_brc_tid(o) == gh_brc_me()) {
         gh_atomic_store_relaxed_u32(&gh_prefix(o)->ob_ref_local, local + 1);
         return true;
     }
     uint64_t s = gh_atomic_load_relaxed_u64(&o->ob_refcnt);
     do {
-        if (s == 0 || s == GH_REF_MERGED)
+        /* A poison (the checked mode's freed object): this reader loaded
+         * the local count before the poisoner stored it, the shared field
+         * after. Refused, as the dead count it replaced would be. */
+        if (s == 0 || s == GH_REF_MERGED || gh_brc_shared_is_poison(s))
             return false;
         /* Acq_rel, as every CAS of the field (gh_brc_explicit_merge): the
          * increment itself needs no order, the field's protocol does. */

@@ -11,6 +11,9 @@
 struct gh_list;
 __attribute__((unused)) static void recheck_hook(struct gh_list *l, void *item);
 #define GH_LOCKFREE_TEST_HOOK(l, item) recheck_hook((l), (item))
+/* And a writer between the reader's read of the slot and its increment. */
+__attribute__((unused)) static void read_hook(struct gh_list *l, void *item);
+#define GH_LOCKFREE_TEST_HOOK_READ(l, item) read_hook((l), (item))
 
 #include "fl_fixture.h"
 
@@ -59,6 +62,34 @@ __attribute__((unused)) static void recheck_hook(struct gh_list *l, void *item)
 }
 
 static uint64_t lock_count(enum gh_lock_class c) { return fx_ts.locks[c].acquisitions; }
+
+/* The read hook: armed with a mode, it pops the item the reader has just
+ * read from the slot, frees it, and (modes REUSE, REUSE_MERGED) allocates
+ * a new object of the same type, which the allocator puts in the same
+ * block (the block freed last is the first handed out again). */
+enum read_hook_mode { HOOK_OFF, HOOK_FREE, HOOK_REUSE, HOOK_REUSE_MERGED };
+static enum read_hook_mode read_hook_mode;
+static gh_object *read_hook_new;   /* the new object (REUSE modes) */
+static void *read_hook_stale;      /* the pointer the reader holds */
+
+__attribute__((unused)) static void read_hook(struct gh_list *l, void *item)
+{
+    enum read_hook_mode mode = read_hook_mode;
+    if (mode == HOOK_OFF)
+        return;
+    read_hook_mode = HOOK_OFF;
+    read_hook_stale = item;
+    gh_object *x = gh_list_pop(&fx_ts, l);
+    cr_assert_eq(x, item, "the hook pops the item the reader read");
+    gh_decref(x); /* the last reference: freed now */
+    if (mode == HOOK_FREE)
+        return;
+    read_hook_new = GH_FL(gh_instance_new)();
+#if defined(GH_FL_RC_BIASED)
+    if (mode == HOOK_REUSE_MERGED)
+        (void)gh_brc_explicit_merge(read_hook_new, 0); /* unowned: the shared count's CAS */
+#endif
+}
 
 LF_TEST(get_takes_no_lock, .timeout = 10)
 {
@@ -123,6 +154,40 @@ LF_TEST(conditional_increment_refuses_a_dead_object, .timeout = 10)
     cr_assert_eq(gh_refcnt(o), 0, "and not revived");
     gh_refcnt_set(o, 1);
     gh_decref(o);
+}
+
+/* The checked mode poisons a freed object with an immortal-looking count
+ * (a stray update writes nothing). The lock-free reader's conditional
+ * increment must still refuse it: "taking" it writes nothing, and the
+ * block, once out of the quarantine, may hold a new item put back in the
+ * same slot, which would pass the reader's re-check uncounted (a
+ * use-after-free under iterate-while-mutating, ft, 8 threads). */
+LF_TEST(conditional_increment_refuses_a_poisoned_object, .timeout = 10)
+{
+#if defined(GH_FL_RC_BIASED)
+    gh_model.checked = true;
+    gh_object *o = GH_FL(gh_instance_new)();
+    gh_decref(o); /* poisoned, quarantined: the memory stays readable */
+    cr_assert(gh_is_freed(o));
+    cr_assert_not(gh_brc_try_incref(o), "a poisoned object is refused");
+    if (gh_refcnt_is_immortal(gh_refcnt(&gh_none)))
+        cr_assert(gh_brc_try_incref(&gh_none), "a truly immortal one is taken (nothing written)");
+    /* The reader may have loaded the local count before the poisoner
+     * stored it (0: dead, not immortal), then the shared field after (the
+     * poison): the shared path must refuse it too, or its CAS adds a
+     * reference to a freed object that a stale item array's re-check then
+     * lets through (the CI failure: a poisoned int with +1 shared). */
+    uint32_t saved = gh_prefix(o)->ob_ref_local;
+    gh_prefix(o)->ob_ref_local = 0;
+    uint64_t poison = o->ob_refcnt;
+    cr_assert_not(gh_brc_try_incref(o), "a poisoned shared count is refused");
+    cr_assert_eq(o->ob_refcnt, poison, "and not incremented");
+    gh_prefix(o)->ob_ref_local = saved;
+    gh_quarantine_flush();
+    gh_model.checked = false;
+#else
+    cr_skip_test("the conditional increment's poison rule is rc=biased's");
+#endif
 }
 
 struct other_arg {
@@ -219,6 +284,204 @@ LF_TEST(slot_recheck_sees_a_replace, .timeout = 10)
     gh_decref(l);
 }
 
+/* A list of 8 instances (no resize when the last is popped). */
+static gh_object *list_of_instances(void)
+{
+    gh_object *l = GH_FL(gh_list_new)();
+    for (int i = 0; i < 8; i++)
+        gh_list_append(&fx_ts, L(l), GH_FL(gh_instance_new)());
+    return l;
+}
+
+/* The item a lock-free reader read is popped and freed before its
+ * conditional increment, and never reused: the dead count (local 0, shared
+ * 0) is refused and left as it was; the locked path finds the list
+ * shorter. */
+LF_TEST(a_freed_item_is_refused, .timeout = 10)
+{
+    if (!fx_lockfree())
+        cr_skip_test("reads lock: nothing is freed between the read and the increment");
+    gh_object *l = list_of_instances();
+    read_hook_mode = HOOK_FREE;
+    gh_object *x = gh_list_get(&fx_ts, L(l), 7);
+    cr_assert_eq(read_hook_mode, HOOK_OFF, "the hook ran");
+    cr_assert_null(x, "index 7 is gone");
+    cr_assert_eq(fx_ts.lockfree_list_fallbacks, 1, "refused, then the locked path");
+    gh_object *stale = read_hook_stale;
+    cr_assert_eq(gh_atomic_load_relaxed_u32(&gh_prefix(stale)->ob_ref_local), 0,
+                 "the dead local count is untouched");
+    cr_assert_eq(gh_atomic_load_relaxed_u64(&stale->ob_refcnt), 0, "and so is the shared one");
+    gh_decref(l);
+}
+
+/* The item is popped and freed, and a new instance made in its block,
+ * before the reader's increment: the increment counts the new object (it
+ * is alive), and the re-check of the slot, which the pop cleared, lets it
+ * go. The reader returns nothing it did not find in the list; the new
+ * object's count is as its owner left it. Once with the new object owned
+ * by the reader's thread (the local count), once merged (the shared
+ * count's CAS). */
+static void recycled_block_case(enum read_hook_mode mode)
+{
+    gh_object *l = list_of_instances();
+    uint64_t fallbacks0 = fx_ts.lockfree_list_fallbacks;
+    read_hook_mode = mode;
+    gh_object *x = gh_list_get(&fx_ts, L(l), 7);
+    cr_assert_eq(read_hook_mode, HOOK_OFF, "the hook ran");
+    gh_object *y = read_hook_new;
+    cr_assert_eq((void *)y, read_hook_stale,
+                 "the new object is in the freed item's block (else the test shows nothing)");
+    cr_assert_null(x, "the new object was never in the list: refused (got %p)", (void *)x);
+    cr_assert_eq(fx_ts.lockfree_list_fallbacks - fallbacks0, 1);
+    cr_assert_eq(gh_refcnt(y), 1, "the new object's count is unchanged");
+#if defined(GH_FL_RC_BIASED)
+    if (mode == HOOK_REUSE_MERGED)
+        cr_assert_eq(gh_atomic_load_relaxed_u64(&y->ob_refcnt),
+                     (UINT64_C(1) << GH_REF_SHARED_SHIFT) | GH_REF_MERGED,
+                     "merged, one reference: the reader's CAS was undone");
+    else
+        cr_assert_eq(gh_atomic_load_relaxed_u32(&gh_prefix(y)->ob_ref_local), 1);
+#endif
+    gh_decref(y);
+    gh_decref(l);
+}
+
+LF_TEST(a_recycled_block_is_refused_by_the_recheck, .timeout = 10)
+{
+    if (!fx_lockfree())
+        cr_skip_test("reads lock: nothing is freed between the read and the increment");
+    recycled_block_case(HOOK_REUSE);
+}
+
+LF_TEST(a_recycled_merged_block_is_refused_by_the_recheck, .timeout = 10)
+{
+    if (!fx_lockfree())
+        cr_skip_test("reads lock: nothing is freed between the read and the increment");
+    recycled_block_case(HOOK_REUSE_MERGED);
+}
+
+/* What waits for a grace period (base/qsbr.h): objects in type-stable
+ * pools are freed at once; a list's dropped arrays only once the list is
+ * shared (read under its lock, here by its owner's fallback, as CPython's
+ * list_item_impl marks it). */
+LF_TEST(only_a_shared_lists_arrays_wait, .timeout = 10)
+{
+    if (!fx_lockfree())
+        cr_skip_test("no QSBR");
+    uint64_t live0 = fx_live();
+    gh_object *l = GH_FL(gh_list_new)();
+    uint64_t empty_list = fx_live() - live0;
+    for (int i = 0; i < 100; i++) /* resizes: arrays dropped */
+        gh_list_append(&fx_ts, L(l), GH_FL(gh_instance_new)());
+    for (int i = 0; i < 100; i++) { /* shrinks, and the instances die */
+        gh_object *x = gh_list_pop(&fx_ts, L(l));
+        gh_decref(x);
+    }
+    cr_assert_not(gh_ob_is_shared(l), "only the owner used it");
+    cr_assert_eq(fx_live() - live0, empty_list, "arrays and instances freed at once");
+    gh_object *none = gh_list_get_locked(&fx_ts, L(l), 0);
+    cr_assert_null(none);
+    cr_assert(gh_ob_is_shared(l), "a read under the lock marks it shared");
+    for (int i = 0; i < 100; i++)
+        gh_list_append(&fx_ts, L(l), GH_FL(gh_instance_new)());
+    for (int i = 0; i < 100; i++) {
+        gh_object *x = gh_list_pop(&fx_ts, L(l));
+        gh_decref(x);
+    }
+    cr_assert_gt(fx_live() - live0, empty_list, "a shared list's dropped arrays wait");
+    gh_qsbr_flush(&fx_ts);
+    cr_assert_eq(fx_live() - live0, empty_list, "until a grace period has passed");
+    gh_decref(l);
+}
+
+static void *dict_get_from_another_thread(void *p)
+{
+    gh_object *d = p;
+    struct gh_tstate ts;
+    gh_tstate_bind(&ts, 1, "reader");
+    gh_alloc_thread_attach();
+    gh_sync_thread_start(&ts);
+    gh_rc_thread_start(&ts);
+    gh_object *k = gh_int_new(3);
+    gh_object *v = GH_FL(gh_dict_get)(&ts, D(d), k);
+    if (v)
+        gh_decref(v);
+    gh_decref(k);
+    gh_rc_thread_stop(&ts);
+    gh_sync_thread_stop(&ts);
+    gh_alloc_thread_detach();
+    gh_tstate_unbind();
+    return NULL;
+}
+
+/* The same for a dict's tables, marked shared by another thread's first
+ * read (CPython's ensure_shared_on_read). */
+LF_TEST(only_a_shared_dicts_tables_wait, .timeout = 10)
+{
+    if (!fx_lockfree())
+        cr_skip_test("no QSBR");
+    uint64_t live0 = fx_live();
+    gh_object *d = GH_FL(gh_dict_new)();
+    uint64_t empty_dict = fx_live() - live0;
+    for (int i = 0; i < 100; i++) /* resizes: tables dropped */
+        cr_assert_eq(GH_FL(gh_dict_set)(&fx_ts, D(d), gh_int_new(i), gh_int_new(i)), 0);
+    uint64_t full = fx_live() - live0;
+    cr_assert_not(gh_ob_is_shared(d));
+    cr_assert_gt(full, empty_dict);
+    gh_qsbr_flush(&fx_ts);
+    cr_assert_eq(fx_live() - live0, full, "not shared: the dropped tables were freed at once");
+    pthread_t t;
+    gh_sync_block_begin(&fx_ts);
+    cr_assert_eq(pthread_create(&t, NULL, dict_get_from_another_thread, d), 0);
+    pthread_join(t, NULL);
+    gh_sync_block_end(&fx_ts);
+    cr_assert(gh_ob_is_shared(d), "another thread's first read marks it shared");
+    for (int i = 100; i < 400; i++)
+        cr_assert_eq(GH_FL(gh_dict_set)(&fx_ts, D(d), gh_int_new(i), gh_int_new(i)), 0);
+    uint64_t grown = fx_live() - live0;
+    gh_qsbr_flush(&fx_ts);
+    cr_assert_lt(fx_live() - live0, grown, "a shared dict's dropped tables waited");
+    gh_decref(d);
+    gh_qsbr_flush(&fx_ts);
+    cr_assert_eq(fx_live(), live0);
+}
+
+/* A pool that empties under QSBR stays a pool of its size class until a
+ * grace period has passed since it last emptied (alloc/alloc.h
+ * gh_alloc_type_stable, alloc/heap.c): the same class reuses its block at
+ * once, another class cannot have it; after the grace period it goes back
+ * to its arena and another class may. The largest small classes, so the
+ * test's pools hold nothing else. */
+#define POOL_OF(p) ((uintptr_t)(p) & ~(uintptr_t)(GH_ALLOC_POOL_SIZE - 1))
+LF_TEST(an_emptied_pool_is_held_for_its_size_class, .timeout = 10)
+{
+    if (!fx_lockfree())
+        cr_skip_test("no QSBR");
+    const size_t big = GH_ALLOC_SMALL_MAX, big2 = big - GH_ALLOC_ALIGN;
+    void *a = gh_alloc(big);
+    gh_free(a, big); /* a's pool is empty now: held */
+    void *b = gh_alloc(big2);
+    cr_assert_neq(POOL_OF(b), POOL_OF(a), "another size class got the held pool");
+    void *again = gh_alloc(big);
+    cr_assert_eq(again, a, "the same class reuses the block at once");
+    gh_free(again, big); /* a's pool empties again, after its deferral */
+    gh_free(b, big2);    /* b's pool is held too */
+    void *c = gh_alloc(big - 2 * GH_ALLOC_ALIGN);
+    cr_assert(POOL_OF(c) != POOL_OF(a) && POOL_OF(c) != POOL_OF(b), "held pools are not handed out");
+    /* The grace periods (a's pool, emptied again after its release was
+     * deferred, waits for a second one: the flush runs until nothing is
+     * deferred): both pools go back to their arena. */
+    gh_qsbr_flush(&fx_ts);
+    void *d = gh_alloc(big - 3 * GH_ALLOC_ALIGN);
+    void *e = gh_alloc(big - 4 * GH_ALLOC_ALIGN);
+    bool both = (POOL_OF(d) == POOL_OF(a) && POOL_OF(e) == POOL_OF(b)) ||
+                (POOL_OF(d) == POOL_OF(b) && POOL_OF(e) == POOL_OF(a));
+    cr_assert(both, "after the grace periods the pools serve other classes");
+    gh_free(c, big - 2 * GH_ALLOC_ALIGN);
+    gh_free(d, big - 3 * GH_ALLOC_ALIGN);
+    gh_free(e, big - 4 * GH_ALLOC_ALIGN);
+}
+
 /* A resize while a reader holds the old array: the array waits for the
  * reader's quiescent state. The resizer flushes (waits for the grace
  * period); the reader holds out 100 ms before its next switch point, and
@@ -250,6 +513,11 @@ static void *grace_reader(void *p)
     gh_alloc_thread_attach();
     gh_sync_thread_start(&ts);
     gh_rc_thread_start(&ts);
+    /* A first read: not the owner, so under the lock, which marks the list
+     * shared (only then do its dropped arrays wait for readers). */
+    gh_object *first = gh_list_get(&ts, L(g->list), 0);
+    cr_assert_not_null(first);
+    gh_decref(first);
     /* As a lock-free list.get between its load of the array and its use. */
     g->old_items = gh_atomic_load_acquire_ptr((void *const *)(void *)&L(g->list)->ob_item);
     stage_set(g, 1);
