@@ -1038,20 +1038,17 @@ static bool collector_enter(struct gh_tstate *ts, bool automatic)
     if (ts->gc_collecting)
         return false; /* from a finalizer of this thread's collection */
 #if defined(GH_FL_NO_GIL)
-    if (automatic) {
-        if (pthread_mutex_trylock(&collect_mutex) != 0) {
-            /* Another thread collects: this one is dropped, as CPython
-             * drops a collection scheduled while one runs. Or an
-             * introspection holds the mutex (the checked mode's census,
-             * gc.get_objects), which no collection flag marks: the
-             * collection stays scheduled and the next switch point tries
-             * again, so a census never changes when the collector runs.
-             * Relaxed: a stale flag moves the retry by a switch point. */
-            if (!gh_atomic_load_relaxed_int(&gh_gcstate.collecting))
-                gh_atomic_or_seqcst_u32(&ts->eval_breaker, GH_EVAL_GC_SCHEDULED);
+    if (pthread_mutex_trylock(&collect_mutex) != 0) {
+        /* An automatic collection that finds another one running is
+         * dropped, as in CPython. One that finds an introspection holding
+         * the mutex (the checked mode's census, gc.get_objects), which no
+         * collection flag marks, waits for it and runs, as gc.collect()
+         * always does: the census must not change whether or when the
+         * collector runs. Relaxed: the flag is written under the mutex; a
+         * stale 0 only makes this thread wait for a collection and then
+         * collect again. */
+        if (automatic && gh_atomic_load_relaxed_int(&gh_gcstate.collecting))
             return false;
-        }
-    } else if (pthread_mutex_trylock(&collect_mutex) != 0) {
         gh_stw_detach(ts); /* waiting, we count as stopped */
         gh_check_pthread(pthread_mutex_lock(&collect_mutex));
         gh_stw_attach(ts);
