@@ -1119,7 +1119,11 @@ GH_INLINE bool counter_read(struct gh_worker *w, struct gh_tstate *ts, int slot,
         gh_object **at = &w->run->globals[slot];
         /* Acquire: pairs with the release store in counter_store. */
         gh_object *o = gh_atomic_load_acquire_ptr((void *const *)(void *)at);
-        if (o && !gh_is_freed(o) && gh_try_incref(o)) {
+        /* No test of the type before the increment: the block may be
+         * being reused (its type stored atomically by the allocator); the
+         * increment refuses a dead or poisoned object, and what it took is
+         * ours once the slot still holds it. */
+        if (o && gh_try_incref(o)) {
             if (GH_LIKELY(gh_atomic_load_acquire_ptr((void *const *)(void *)at) == o)) {
                 bool ok = o->ob_type->kind == GH_KIND_INT;
                 if (ok)
