@@ -105,7 +105,7 @@ GH_INLINE struct gh_lockstat *arena_lockstat(void)
     return ts ? &ts->locks[GH_LOCK_alloc] : &arena_lockstat_fallback;
 }
 
-GH_INLINE void *arena_alloc(size_t n, bool gc)
+GH_INLINE void *arena_alloc(size_t n, unsigned family)
 {
     struct gh_heap *h = &arena_heap;
     bool locked = alloc_locked;
@@ -114,7 +114,7 @@ GH_INLINE void *arena_alloc(size_t n, bool gc)
     if (locked)
         gh_mutex_lock(&arena_mutex, arena_lockstat());
     if (GH_LIKELY(IS_SMALL(n)))
-        b = gh__heap_alloc_small(h, n, gc);
+        b = gh__heap_alloc_small(h, n, family);
     else
         gh__ctr_add(&h->c.large_allocs, 1);
     count_alloc(h, n);
@@ -166,7 +166,7 @@ static GH_NOINLINE void heap_sample_slow(struct gh_heap *h)
     gh__alloc_sample_peaks();
 }
 
-GH_INLINE void *thread_alloc(size_t n, bool gc)
+GH_INLINE void *thread_alloc(size_t n, unsigned family)
 {
     struct gh_tstate *ts = gh_tstate_get();
     struct gh_heap *h = ts ? ts->heap : NULL;
@@ -180,7 +180,7 @@ GH_INLINE void *thread_alloc(size_t n, bool gc)
     if (GH_UNLIKELY(h->unsampled >= GH_ALLOC_POOL_SIZE))
         heap_sample_slow(h);
     if (GH_LIKELY(IS_SMALL(n)))
-        return gh__heap_alloc_small(h, n, gc);
+        return gh__heap_alloc_small(h, n, family);
     return thread_alloc_large(h, n);
 }
 
@@ -308,13 +308,13 @@ GH_INLINE void mimalloc_free(void *b, size_t n)
 // ---------------------------------------------------------------------------
 // Public entry points
 
-GH_INLINE void *alloc_kind_dispatch(size_t n, bool gc)
+GH_INLINE void *alloc_kind_dispatch(size_t n, unsigned family)
 {
     switch (alloc_kind) {
     case GH_ALLOC_ARENA:
-        return arena_alloc(n, gc);
+        return arena_alloc(n, family);
     case GH_ALLOC_THREAD:
-        return thread_alloc(n, gc);
+        return thread_alloc(n, family);
     case GH_ALLOC_MIMALLOC:
         return mimalloc_alloc(n);
     case GH_ALLOC_MALLOC:
@@ -325,9 +325,17 @@ GH_INLINE void *alloc_kind_dispatch(size_t n, bool gc)
 
 void *gh_alloc(size_t n)
 {
-    void *p = alloc_kind_dispatch(n, false);
+    void *p = alloc_kind_dispatch(n, GH__FAMILY_RAW);
     /* Tracing (trace.h): one relaxed load when off. Recorded after the
      * allocator has let go of its lock. */
+    if (GH_UNLIKELY(gh__trace_enabled_relaxed()))
+        gh__trace_record_slow(p, n);
+    return p;
+}
+
+void *gh_alloc_obj(size_t n)
+{
+    void *p = alloc_kind_dispatch(n, GH__FAMILY_OBJ);
     if (GH_UNLIKELY(gh__trace_enabled_relaxed()))
         gh__trace_record_slow(p, n);
     return p;
@@ -502,11 +510,11 @@ void *gh_alloc_gc(size_t n)
 {
     void *p;
     if (GH_LIKELY(gc_in_pools(n))) {
-        p = alloc_kind_dispatch(n, true);
+        p = alloc_kind_dispatch(n, GH__FAMILY_GC);
     } else if (alloc_kind == GH_ALLOC_MIMALLOC) {
         p = mimalloc_alloc_gc(n);
     } else {
-        struct gc_large *l = alloc_kind_dispatch(n + sizeof *l, false);
+        struct gc_large *l = alloc_kind_dispatch(n + sizeof *l, GH__FAMILY_RAW);
         gh_mutex_lock(&large_lock, arena_lockstat());
         l->next = &large_head;
         l->prev = large_head.prev;

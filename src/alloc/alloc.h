@@ -80,8 +80,14 @@ GH_INLINE bool gh_alloc_type_stable(size_t n)
 
 /* n > 0. Returns 16-byte aligned memory, or aborts when the OS refuses. */
 void *gh_alloc(size_t n);
-/* p from gh_alloc with the same n. */
+/* p from gh_alloc or gh_alloc_obj with the same n. */
 void gh_free(void *p, size_t n);
+/* Memory for an object the collector need not find (gh_alloc_gc's are the
+ * others): small requests come from pools that hold only such objects, so
+ * under alloc=thread and alloc=arena a block that held an object holds an
+ * object again, never raw memory (an item array, a table). Free with
+ * gh_free. */
+void *gh_alloc_obj(size_t n);
 
 /* Memory for an object the cyclic collector may have to find without a
  * list (the full layout: free-threaded CPython walks its GC heaps). Small

@@ -24,13 +24,23 @@
 
 #define GH_ALLOC_NCLASSES        (GH_ALLOC_SMALL_MAX / GH_ALLOC_ALIGN)        /* 32 */
 #define GH_ALLOC_POOLS_PER_ARENA (GH_ALLOC_ARENA_SIZE / GH_ALLOC_POOL_SIZE)  /* 64 */
-/* Pools of classes [GH_ALLOC_NCLASSES, 2 * GH_ALLOC_NCLASSES) hold only the
- * collector's objects (gh_alloc_gc), so gh_alloc_visit_gc walks them and
- * nothing else, as free-threaded CPython keeps GC objects in their own
- * mimalloc heaps. Class idx serves blocks of GH__CLASS_SIZE(idx) bytes. */
-#define GH__NCLASSES_ALL         (2 * GH_ALLOC_NCLASSES)
+/* Three families of pools, GH_ALLOC_NCLASSES size classes each, as
+ * free-threaded CPython keeps three mimalloc heaps apart (raw memory,
+ * objects, GC objects):
+ *   family 0 (GH__FAMILY_RAW)  gh_alloc: arrays, tables, anything
+ *   family 1 (GH__FAMILY_GC)   gh_alloc_gc: the collector's objects, which
+ *                              gh_alloc_visit_gc walks and nothing else
+ *   family 2 (GH__FAMILY_OBJ)  gh_alloc_obj: other objects
+ * So a block that held an object only ever holds an object again: a
+ * lock-free reader's stale pointer into a type-stable pool meets an
+ * object header, never an item array being zeroed. Class idx serves
+ * blocks of GH__CLASS_SIZE(idx) bytes. */
+#define GH__FAMILY_RAW 0u
+#define GH__FAMILY_GC  1u
+#define GH__FAMILY_OBJ 2u
+#define GH__NCLASSES_ALL         (3 * GH_ALLOC_NCLASSES)
 #define GH__CLASS_SIZE(idx)      ((uint32_t)((idx) % GH_ALLOC_NCLASSES + 1) * GH_ALLOC_ALIGN)
-#define GH__CLASS_IS_GC(idx)     ((idx) >= GH_ALLOC_NCLASSES)
+#define GH__CLASS_IS_GC(idx)     ((idx) / GH_ALLOC_NCLASSES == GH__FAMILY_GC)
 
 struct gh_arena;
 struct gh_gc_link;
@@ -235,11 +245,11 @@ GH_INLINE struct gh_pool *gh__pool_of(const void *block)
     return (struct gh_pool *)((uintptr_t)block & ~(uintptr_t)(GH_ALLOC_POOL_SIZE - 1));
 }
 
-/* 1 <= n <= GH_ALLOC_SMALL_MAX; gc: from the collector's pools. Caller
- * holds h's exclusion. Counts nothing but pools and arenas. */
-GH_INLINE void *gh__heap_alloc_small(struct gh_heap *h, size_t n, bool gc)
+/* 1 <= n <= GH_ALLOC_SMALL_MAX; from the pools of `family` (GH__FAMILY_*).
+ * Caller holds h's exclusion. Counts nothing but pools and arenas. */
+GH_INLINE void *gh__heap_alloc_small(struct gh_heap *h, size_t n, unsigned family)
 {
-    unsigned idx = (unsigned)((n - 1) / GH_ALLOC_ALIGN) + (gc ? GH_ALLOC_NCLASSES : 0);
+    unsigned idx = (unsigned)((n - 1) / GH_ALLOC_ALIGN) + family * GH_ALLOC_NCLASSES;
     struct gh_pool *p = h->used[idx];
     if (GH_LIKELY(p != NULL)) {
         void *b = p->freeblock;

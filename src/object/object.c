@@ -16,7 +16,7 @@ gh_object *gh_object_alloc(const struct gh_type *tp, size_t size)
     bool gc = tp->flags & GH_TPFLAG_GC;
     /* The full layout's collector objects come from the pools the
      * collector walks (alloc/alloc.h gh_alloc_gc). */
-    char *mem = gc && gh_model.full_header ? gh_alloc_gc(pre + size) : gh_alloc(pre + size);
+    char *mem = gc && gh_model.full_header ? gh_alloc_gc(pre + size) : gh_alloc_obj(pre + size);
     gh_object *o = (gh_object *)(void *)(mem + pre);
     if (gh_model.full_header) {
         /* Field by field, relaxed: under QSBR the block may have held an
