@@ -1201,8 +1201,10 @@ static char *plot_svg(const char *strategies, const char *set, bool *hazards)
 
 /* Before: gnuplot's default colours by position, so a strategy's colour
  * changed with the list; one marker for all; nothing said what the figure
- * was made of. */
-Test(cli_run, plot_styles_are_fixed_and_the_figure_says_what_it_shows, .timeout = 60)
+ * was made of. Three compares (each calibrating its CPUs and starting a
+ * process per cell): about 5 s alone, over 60 s under ASan beside the
+ * other tests, hence the long timeout (it bounds a hang, not the speed). */
+Test(cli_run, plot_styles_are_fixed_and_the_figure_says_what_it_shows, .timeout = 300)
 {
     char *a = plot_svg("ft,gil", NULL, NULL);
     char *b = plot_svg("atomic,locks,ft", NULL, NULL);
