@@ -234,7 +234,7 @@ FL_TEST(census, an_automatic_collection_waits_for_a_census, .timeout = 10)
 #if defined(GH_FL_NO_GIL)
     static struct census_thread c;
     pthread_t t;
-    int64_t before = gh_gc_stats.gen[0].collections;
+    uint64_t before = gh_gc_stats.gen[0].collections;
     gh_sync_block_begin(&fx_ts); /* detached: the census's stop need not wait */
     cr_assert_eq(pthread_create(&t, NULL, hold_a_census, &c), 0);
     while (!gh_atomic_load_acquire_int(&c.holding))
