@@ -323,9 +323,9 @@ GH_INLINE void *alloc_kind_dispatch(size_t n, unsigned family)
     }
 }
 
-void *gh_alloc(size_t n)
+GH_INLINE void *alloc_traced(size_t n, unsigned family)
 {
-    void *p = alloc_kind_dispatch(n, GH__FAMILY_RAW);
+    void *p = alloc_kind_dispatch(n, family);
     /* Tracing (trace.h): one relaxed load when off. Recorded after the
      * allocator has let go of its lock. */
     if (GH_UNLIKELY(gh__trace_enabled_relaxed()))
@@ -333,13 +333,8 @@ void *gh_alloc(size_t n)
     return p;
 }
 
-void *gh_alloc_obj(size_t n)
-{
-    void *p = alloc_kind_dispatch(n, GH__FAMILY_OBJ);
-    if (GH_UNLIKELY(gh__trace_enabled_relaxed()))
-        gh__trace_record_slow(p, n);
-    return p;
-}
+void *gh_alloc(size_t n) { return alloc_traced(n, GH__FAMILY_RAW); }
+void *gh_alloc_obj(size_t n) { return alloc_traced(n, GH__FAMILY_OBJ); }
 
 GH_INLINE void free_kind_dispatch(void *p, size_t n);
 

@@ -421,7 +421,7 @@ Test(stw, a_thread_waiting_for_an_object_lock_is_stopped_and_does_not_take_it, .
  * next waiter, one that stays attached while it sleeps (class rc: the
  * stop waits for it), must not sleep on: the first passes its wake-up on.
  * The bug: the stop waited for the attached sleeper forever (stress_run
- * under locks, 1 run in about 60). */
+ * --deferred hung once in 61 runs here, under locks+deferred). */
 struct stop_arg {
     struct gh_tstate ts;
     pthread_t thread;
