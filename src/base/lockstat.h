@@ -42,6 +42,8 @@ struct gh_lockstat {
     uint64_t handoffs;     /* acquisitions handed over by the unlocker to this
                             * thread, parked longer than the fairness limit
                             * (gh_mutex: GH_MUTEX_FAIR_NS) */
+    uint64_t spins;        /* yields before parking (gh_mutex; not reported,
+                            * tests read it) */
 };
 
 /* Counts one contended acquisition that waited `waited` ns (every lock

@@ -49,11 +49,19 @@
  * sleep on through the stop, which waits for it: a deadlock (10 = free with
  * waiters, and nobody left running to take and release it).
  *
- * Before parking a thread spins up to GH_MUTEX_SPIN times, yielding the
- * CPU each time, but only while nobody is parked: once a waiter sleeps, a
- * newcomer parks behind it (CPython: MAX_SPIN_COUNT 40 with sched_yield,
- * spinning only without parked waiters). A waiter's start time is taken
- * once, when it enters the slow path, and kept across re-parks.
+ * A thread that finds the lock held, with nobody parked, yields the CPU
+ * GH_MUTEX_SPIN times and only then looks at the lock again: a lock freed
+ * during the spin is taken after the last yield, not at once. This is
+ * 3.13's _PyMutex_LockTimed to the letter (MAX_SPIN_COUNT 40 with
+ * sched_yield in the free-threaded build; its loop keeps the value it read
+ * before spinning), and it matters: a waiter that re-read the lock after
+ * every yield would take it back at each release, and two contending
+ * threads would pass the lock's line between CPUs several times as often
+ * as 3.13t's do. After the spin it marks the lock PARKED with the value it
+ * read; when that fails (the lock changed) it starts over with the new
+ * value. Once a waiter sleeps, a newcomer parks behind it without
+ * spinning. A waiter's start time is taken once, when it enters the slow
+ * path, and kept across re-parks.
  *
  * Acquisition gives acquire ordering and release gives release ordering:
  * everything written under the lock is visible to the next holder.

@@ -102,6 +102,63 @@ Test(mutex, no_handoff_below_1ms, .timeout = 20)
     cr_assert_eq(m.bits, 0);
 }
 
+/* A waiter that finds the lock held yields GH_MUTEX_SPIN times before it
+ * looks at the lock again, as 3.13's _PyMutex_LockTimed does (its spin
+ * keeps the value it read before spinning): a lock freed during the spin is
+ * taken only after the last yield. The holder frees the lock as soon as
+ * the waiter has started; a try in which the waiter found the lock already
+ * free, or parked (the holder was off its CPU for the whole spin), is made
+ * again. The bug: the spin re-read the lock after every yield, so a waiter
+ * took a lock freed during its spin at once, and two contending threads
+ * handed the lock's line back and forth far more often than 3.13t's do. */
+static int spin_started; /* the spinner is about to lock (seq_cst) */
+
+static void *spinner(void *p)
+{
+    (void)p;
+    gh_atomic_store_seqcst_int(&spin_started, 1);
+    gh_mutex_lock(&m, &wst);
+    counter++;
+    gh_mutex_unlock(&m);
+    return NULL;
+}
+
+Test(mutex, a_waiter_yields_its_whole_spin_before_it_looks_again, .timeout = 60)
+{
+    int tries = 0;
+    for (;; tries++) {
+        cr_assert_lt(tries, 200, "no try had the lock freed during the waiter's spin");
+        struct gh_lockstat st = {0};
+        memset(&wst, 0, sizeof wst);
+        gh_atomic_store_seqcst_int(&spin_started, 0);
+        gh_mutex_lock(&m, &st);
+        pthread_t t;
+        cr_assert_eq(pthread_create(&t, NULL, spinner, NULL), 0);
+        while (!gh_atomic_load_seqcst_int(&spin_started))
+            sched_yield();
+        /* Let it reach its spin: a few of its yields, not all of them. */
+        for (int k = 0; k < 200; k++)
+            gh_cpu_relax();
+        /* Unlock by hand to learn whether the waiter had parked (the
+         * PARKED bit fails this exchange; gh_mutex_unlock would hide it). */
+        uint8_t held = GH_MUTEX_LOCKED;
+        /* Release: pairs with the waiter's acquire CAS. */
+        bool parked = !gh_atomic_cas_release_u8(&m.bits, &held, 0);
+        if (parked)
+            gh_mutex_unlock_slow(&m);
+        pthread_join(t, NULL);
+        if (parked || wst.contended == 0 || wst.spins == 0)
+            continue; /* it parked, found the lock free, or read it free */
+        /* It read the lock held, began to spin, and the lock was freed
+         * before it parked. */
+        cr_assert_eq(wst.spins, GH_MUTEX_SPIN,
+                     "the waiter took a lock freed during its spin after %llu of %d yields",
+                     (unsigned long long)wst.spins, GH_MUTEX_SPIN);
+        break;
+    }
+    cr_assert_eq(m.bits, 0);
+}
+
 /* The holder re-locks in a loop while one thread waits: without handoff a
  * parked waiter could lose every race to the barging holder; with it, once
  * it has waited 1 ms it gets the lock, so the waiter is served all 20 times
