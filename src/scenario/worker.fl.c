@@ -450,9 +450,16 @@ static void bind_local(gh_stackref *locals, int slot, gh_object *o)
     frame_put(locals, slot, gh_stackref_steal(o));
 }
 
-/* Binds `as` to o when the op has one, else releases o. */
-static void bind_or_release(const struct gh_op *op, gh_stackref *locals, gh_object *o)
+/* The result of an op that reads through a loaded container: the
+ * container's load (exec_op_raw's stack slot) is dropped first, then `as`
+ * is bound to o when the op has one, else o is released. CPython's order:
+ * BINARY_SUBSCR, LOAD_ATTR and CALL drop their operands before STORE_FAST
+ * drops the local's old value (x = t[0]: +t +item -t -old x), and on a
+ * shared tuple and item the four counts alternate between two lines. */
+static void bind_or_release(struct gh_worker *w, const struct gh_op *op, gh_stackref *locals,
+                            gh_object *o)
 {
+    frame_put(locals, w->frame_slots - 1, 0);
     if (op->as >= 0)
         bind_local(locals, op->as, o);
     else
@@ -852,7 +859,7 @@ static bool exec_gc_op(struct gh_worker *w, struct gh_tstate *ts, const struct g
         GH_FL(gh_gc_unfreeze)(ts);
         return true;
     case GH_OP_CYCLE_NEW:
-        bind_or_release(op, locals, make_ring(ts, op, globals));
+        bind_or_release(w, op, locals, make_ring(ts, op, globals));
         return true;
     case GH_OP_GC_DOT:
         return exec_dot(w, ts, op, globals, locals);
@@ -899,7 +906,7 @@ static GH_NOINLINE bool exec_model_op(struct gh_worker *w, struct gh_tstate *ts,
         gh_decref(r);
         if (!v)
             return false;
-        bind_or_release(op, locals, v);
+        bind_or_release(w, op, locals, v);
         return true;
     case GH_OP_SET_ADD:
     case GH_OP_SET_DISCARD:
@@ -963,7 +970,7 @@ static GH_NOINLINE bool exec_model_op(struct gh_worker *w, struct gh_tstate *ts,
         if (!(o = target(&op->on, GH_KIND_WEAKREF, globals, locals)))
             return false;
         v = GH_FL(gh_weakref_get)(o);
-        bind_or_release(op, locals, v ? v : gh_none_new());
+        bind_or_release(w, op, locals, v ? v : gh_none_new());
         return v != NULL;
     case GH_OP_WVDICT_SET: {
         if (!(o = target(&op->on, GH_KIND_WEAKVALUEDICT, globals, locals)))
@@ -983,7 +990,7 @@ static GH_NOINLINE bool exec_model_op(struct gh_worker *w, struct gh_tstate *ts,
         gh_object *key = op_key(op, rng, w);
         v = GH_FL(gh_wvdict_get)(ts, o, key);
         gh_decref(key);
-        bind_or_release(op, locals, v ? v : gh_none_new());
+        bind_or_release(w, op, locals, v ? v : gh_none_new());
         return v != NULL;
     }
     case GH_OP_CALL: {
@@ -1000,7 +1007,7 @@ static GH_NOINLINE bool exec_model_op(struct gh_worker *w, struct gh_tstate *ts,
         frame_put(locals, stack, 0);
         if (!r)
             return false;
-        bind_or_release(op, locals, r);
+        bind_or_release(w, op, locals, r);
         return true;
     }
     case GH_OP_IS:
@@ -1328,7 +1335,7 @@ GH_INLINE bool exec_op_body(struct gh_worker *w, struct gh_tstate *ts, const str
         int64_t i = intarg(&op->index, n, rng, w);
         if (i < 0 || i >= n || !(item = item_ok(gh_tuple_get(o, i))))
             return false;
-        bind_or_release(op, locals, gh_newref(item));
+        bind_or_release(w, op, locals, gh_newref(item));
         return true;
     }
     case GH_OP_LIST_MOVE: {
