@@ -1,11 +1,12 @@
-"""Every thread increments a module global through a call: inc()."""
+"""Every thread increments a module global with a call between the read and
+the write: n = n + one() (under a GIL this loses updates: one's entry polls
+the eval breaker)."""
 OPS = 4
 n = 0
 
 
-def inc():
-    global n
-    n += 1
+def one():
+    return 1
 
 
 def setup():
@@ -13,6 +14,6 @@ def setup():
 
 
 def work(shared, tid, k):
-    f = inc
+    global n
     for _ in range(k):
-        f(); f(); f(); f()
+        n = n + one(); n = n + one(); n = n + one(); n = n + one()

@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <setjmp.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -582,6 +583,10 @@ int gh_run(struct gh_scenario *s, const struct gh_run_config *cfg, struct gh_res
     run.classes = calloc(ng, sizeof *run.classes);
     run.finalized = calloc(ng, sizeof *run.finalized);
     gh_assert(run.globals && run.consts && run.classes && run.finalized);
+    run.ns.slots = run.globals;
+    _Static_assert(offsetof(struct gh_run_shared, ns.slots) + sizeof run.ns.slots -
+                       offsetof(struct gh_run_shared, ns) <= GH_CACHELINE,
+                   "the namespace's lock and slots pointer share a line");
     gh_check_pthread(pthread_mutex_init(&run.gc_mutex, NULL));
     run.gc_live = gh_gc_callback_add(run_gc_callback, &run) == 0;
     struct gh_rng setup_rng;

@@ -64,9 +64,18 @@ struct gh_run_shared {
     pthread_mutex_t gc_mutex;
     struct gh_gc_counts gc;
     bool gc_live;
-    /* The globals namespace's lock under sync=objlock: global.add takes it
-     * to read a counter's slot and again to rebind it (worker.fl.c). */
-    gh_mutex globals_lock;
+    /* The globals namespace's header, laid out as 3.13t's module dict's:
+     * its lock (ob_mutex) and the pointer to its slots (ma_keys) share a
+     * cache line. Under sync=objlock global.add takes the lock to rebind a
+     * counter's slot (and to read it when it cannot read lock-free); a
+     * lock-free read loads `slots` before and after it takes the value, as
+     * _Py_dict_lookup_threadsafe loads ma_keys, so it reads the line every
+     * store's lock writes (worker.fl.c). `slots` is run->globals, set
+     * before the workers start and never changed. */
+    struct {
+        gh_mutex lock;
+        gh_object **slots;
+    } GH_ALIGNED_CACHELINE ns;
 };
 
 /* Copies the collector's counters as of its last completed collection. */

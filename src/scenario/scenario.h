@@ -33,7 +33,7 @@
     X(DICT_GET,    "dict.get",    "read d[`key`] (fails when missing)")        \
     X(DICT_DEL,    "dict.del",    "delete d[`key`] (fails when missing)")      \
     X(DICT_ITER,   "dict.iter",   "for k in `on`: read every key, a switch point between steps; fails when the dict changed size meanwhile (CPython's RuntimeError)") \
-    X(GLOBAL_ADD,  "global.add",  "`on` += `value` on a global int: `via: inline` (no switch point inside) or `via: call` (through a call: a switch point between the read and the write)") \
+    X(GLOBAL_ADD,  "global.add",  "`on` += `value` on a global int: `via: inline` (`C += 1`: no switch point inside) or `via: call` (`C = C + f()`: f's entry is a switch point between the read and the write)") \
     X(COMPUTE,     "compute",     "CPU work of `iters` steps, holding what the strategy holds (the GIL; with `on`, that object's lock)") \
     X(IO,          "io",          "a blocking wait of `us` microseconds that releases what the strategy holds") \
     X(BIND,        "bind",        "bind the local `as` to `value` (another reference, no copy: b = a)") \

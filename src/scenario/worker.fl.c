@@ -1099,12 +1099,42 @@ static GH_NOINLINE bool exec_model_op(struct gh_worker *w, struct gh_tstate *ts,
  * sync=none nothing does. With lock-free reads (ft) the read takes the
  * lock only when its lock-free try fails, as 3.13t's LOAD_GLOBAL. */
 #if defined(GH_FL_SYNC_OBJLOCK)
-#define GLOBALS_LOCK(w, ts) gh_mutex_lock(&(w)->run->globals_lock, &(ts)->locks[GH_LOCK_globals])
-#define GLOBALS_UNLOCK(w) gh_mutex_unlock(&(w)->run->globals_lock)
+#define GLOBALS_LOCK(w, ts) gh_mutex_lock(&(w)->run->ns.lock, &(ts)->locks[GH_LOCK_globals])
+#define GLOBALS_UNLOCK(w) gh_mutex_unlock(&(w)->run->ns.lock)
 #else
 #define GLOBALS_LOCK(w, ts) ((void)0)
 #define GLOBALS_UNLOCK(w) ((void)0)
 #endif
+
+#if defined(GH_FL_LOCKFREE_READS)
+/* The namespace's slots pointer, read from its header (ma_keys). */
+GH_INLINE gh_object **ns_slots(struct gh_worker *w)
+{
+    return (gh_object **)gh_atomic_load_relaxed_ptr((void *const *)(void *)&w->run->ns.slots);
+}
+#endif
+
+/* LOAD_GLOBAL f of the call in `C = C + f()` (global.add via: call). f
+ * is immortal in 3.13t (deferred objects are made immortal when a second
+ * thread starts) and its entry lies in a line no store writes, so what the
+ * lookup costs that is shared is the namespace's header, read before and
+ * after (lock-free reads); where reads are locked, the lookup takes the
+ * namespace's lock; under a GIL nothing is contended. */
+GH_INLINE void load_callee(struct gh_worker *w, struct gh_tstate *ts)
+{
+    (void)w;
+    (void)ts;
+#if defined(GH_FL_LOCKFREE_READS)
+    if (GH_LIKELY(ts->qsbr_online)) {
+        gh_object **slots = ns_slots(w);
+        w->sink += (uintptr_t)slots;
+        if (GH_LIKELY(ns_slots(w) == slots))
+            return;
+    }
+#endif
+    GLOBALS_LOCK(w, ts);
+    GLOBALS_UNLOCK(w);
+}
 
 /* The counter's value, read as LOAD_GLOBAL + the int's value; false when
  * the slot holds no int (the checked mode: a freed one). Under
@@ -1123,7 +1153,10 @@ GH_INLINE bool counter_read(struct gh_worker *w, struct gh_tstate *ts, int slot,
      * thread made, whose shared count is 0; a rebinding meanwhile) the
      * read is done again under the lock. Counted as a dict fallback. */
     if (GH_LIKELY(ts->qsbr_online)) {
-        gh_object **at = &w->run->globals[slot];
+        /* ma_keys, from the header line the stores' lock writes (relaxed:
+         * the pointer never changes during the run). */
+        gh_object **slots = ns_slots(w);
+        gh_object **at = &slots[slot];
         /* Acquire: pairs with the release store in counter_store. */
         gh_object *o = gh_atomic_load_acquire_ptr((void *const *)(void *)at);
         /* No test of the type before the increment: the block may be
@@ -1131,7 +1164,10 @@ GH_INLINE bool counter_read(struct gh_worker *w, struct gh_tstate *ts, int slot,
          * increment refuses a dead or poisoned object, and what it took is
          * ours once the slot still holds it. */
         if (o && gh_try_incref(o)) {
-            if (GH_LIKELY(gh_atomic_load_acquire_ptr((void *const *)(void *)at) == o)) {
+            /* Acquire: as above. Then ma_keys again, as 3.13t checks that
+             * the table did not change under the read. */
+            if (GH_LIKELY(gh_atomic_load_acquire_ptr((void *const *)(void *)at) == o &&
+                          ns_slots(w) == slots)) {
                 bool ok = o->ob_type->kind == GH_KIND_INT;
                 if (ok)
                     *v = ((struct gh_int *)(void *)o)->value;
@@ -1177,12 +1213,15 @@ GH_INLINE void counter_store(struct gh_worker *w, struct gh_tstate *ts, int slot
         gh_decref(old);
 }
 
-/* `on` += `value`. Inline: read, add, write with no switch point between
- * (CPython: the eval breaker is polled at calls and backward jumps, not
- * between LOAD_GLOBAL and STORE_GLOBAL), so under a GIL nothing is lost.
- * Through a call: the call's entry is a switch point between the read and
- * the write, where the GIL may pass to a thread that updates the counter
- * too; its update is then overwritten (lost), as in CPython. */
+/* Inline, `C += value`: read, add, write with no switch point between
+ * (CPython 3.13 polls the eval breaker at a Python function's entry and at
+ * backward jumps, not between LOAD_GLOBAL and STORE_GLOBAL), so under a
+ * GIL nothing is lost; nor is it in `def inc(): C += 1`, whose entry polls
+ * before the read. Via a call, `C = C + f()` with f a Python function: f's
+ * entry is a switch point between the read and the write, where the GIL
+ * may pass to a thread that updates C too; its update is then overwritten
+ * (lost), as in CPython 3.13 (4M such updates by two threads lose about
+ * 450k there). */
 static bool exec_global_add(struct gh_worker *w, struct gh_tstate *ts, const struct gh_op *op,
                             gh_stackref *locals)
 {
@@ -1190,8 +1229,10 @@ static bool exec_global_add(struct gh_worker *w, struct gh_tstate *ts, const str
     int64_t v = 0; /* set when counter_read returns true */
     if (!counter_read(w, ts, slot, &v, locals))
         return false;
-    if (op->via_call)
+    if (op->via_call) {
+        load_callee(w, ts);
         gh_switch_point(ts);
+    }
     int64_t by = op->value.range;
     gh_object *nv = gh_int_new(v + by);
     if (gh_model.loads_counted)
