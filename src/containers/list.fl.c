@@ -189,8 +189,14 @@ void GH_FL(gh_list_resize_slow)(struct gh_list *l, int64_t newsize)
         want = (newsize + 3) & ~(int64_t)3;
     if (newsize == 0)
         want = 0;
+#if !defined(GH_FL_LOCKFREE_READS)
+    /* The GIL build reallocates, within the block's size class: nothing
+     * moves. 3.13t never reallocates in place (a lock-free reader may hold
+     * the array): it allocates a new array of the same capacity, copies,
+     * and frees the old one, after a grace period if the list is shared. */
     if (want == allocated)
-        return; /* CPython reallocs to the same size here: a no-op */
+        return;
+#endif
     gh_object **items = NULL, **old = l->ob_item;
     if (want) {
         items = items_alloc(want);

@@ -394,6 +394,32 @@ LF_TEST(only_a_shared_lists_arrays_wait, .timeout = 10)
     gh_decref(l);
 }
 
+/* A resize that keeps the capacity: a pop from 2 to 1 on a list of 4
+ * slots (1 < 4/2, so CPython's list_resize does not return early; the new
+ * capacity is 4 again). The GIL build reallocates within the block's size
+ * class, which moves nothing; 3.13t never reallocates an array in place
+ * (lock-free readers may hold it): it allocates a new one, copies, and
+ * frees the old one (after a grace period if the list is shared). The bug:
+ * the model skipped the resize in every flavour, so a list shared by two
+ * threads, which hovers at 1-2 items, cost less under ft than in 3.13t. */
+LF_TEST(a_same_capacity_resize_moves_the_array_when_readers_are_lock_free, .timeout = 10)
+{
+    gh_object *l = GH_FL(gh_list_new)();
+    gh_list_append(&fx_ts, L(l), GH_FL(gh_instance_new)());
+    gh_list_append(&fx_ts, L(l), GH_FL(gh_instance_new)());
+    cr_assert_eq(L(l)->allocated, 4);
+    gh_object **before = L(l)->ob_item;
+    gh_object *first = before[0];
+    gh_decref(gh_list_pop(&fx_ts, L(l)));
+    cr_assert_eq(L(l)->allocated, 4);
+    cr_assert_eq(L(l)->ob_item[0], first, "the kept item is in the array");
+    if (fx_lockfree())
+        cr_assert_neq(L(l)->ob_item, before, "3.13t: a new array of the same capacity");
+    else
+        cr_assert_eq(L(l)->ob_item, before, "the GIL build: realloc within the size class");
+    gh_decref(l);
+}
+
 static void *dict_get_from_another_thread(void *p)
 {
     gh_object *d = p;
