@@ -153,9 +153,18 @@ def main():
     failures = []
     total = len(cells) * a.repeat
     done = 0
+    groups = [(w, s) for w in a.workloads for s in sides]
     for r in range(a.repeat):
-        order = cells[:]
-        rng.shuffle(order)  # interleaved: every round visits every cell once, in a new order
+        # Interleaved: every round visits every cell once, in a new order.
+        # A (workload, side)'s thread counts run back to back, in a new
+        # order each round, so the 2T/1T ratio pairs cells seconds apart:
+        # this VM's CPUs change speed over minutes.
+        rng.shuffle(groups)
+        order = []
+        for (w, s) in groups:
+            ts = list(a.threads)
+            rng.shuffle(ts)
+            order += [(w, s, t) for t in ts]
         for (w, s, t) in order:
             if s == "3.13":
                 v, err = run_python(a.python, False, w, t, a.duration, a.cpus)
@@ -174,7 +183,8 @@ def main():
         print(file=sys.stderr)
 
     def ratio(w, s1, t1, s2, t2):
-        # Paired within a round: both cells ran minutes apart at most.
+        # Paired within a round: one side's thread counts ran back to back;
+        # two sides' cells, minutes apart at most.
         return med_range([x / y for x, y in zip(res[(w, s1, t1)], res[(w, s2, t2)])
                           if x is not None and y])
 
