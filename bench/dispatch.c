@@ -41,7 +41,7 @@
 #include "gc/gc.h"
 #include "object/object.h"
 #include "scenario/flavor.h"
-#include "sync/gil.h"
+#include "sync/gil_lock.h"
 
 struct bare_obj { uint64_t rc; uint64_t type; };
 struct bare_list { gh_mutex m; int64_t n; int64_t cap; void **items; };

@@ -44,7 +44,7 @@ struct gh_tstate {
     /* sync: locks taken, per class (base/lockstat.h). */
     struct gh_lockstat locks[GH_LOCK_NCLASSES];
     /* sync=gil-ticks: switch points left before this thread releases the
-     * GIL and takes it again (sync/gil.h). Owner only. */
+     * GIL and takes it again (sync/gil_lock.h). Owner only. */
     uint32_t gil_ticks_left;
     /* sync=objlock: innermost active critical section. */
     struct gh_critsec *cs_top;

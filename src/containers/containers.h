@@ -12,7 +12,7 @@
  * object hand its reference to the caller, who releases it *after* the
  * critical section ends, so a deallocation never runs under a container
  * lock. Under rc=locked an increment inside a section may suspend it (its
- * locks released and taken again, rc/rc.h): put increments after the
+ * locks released and taken again, rc/locked.h): put increments after the
  * section's last modification (or before its first), and do not use what
  * was read before one without checking ts->cs_suspends (list ==).
  *

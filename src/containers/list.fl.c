@@ -117,7 +117,7 @@ again:
         items = n ? malloc((size_t)n * 2 * sizeof *items) : NULL;
         gh_assert(n == 0 || items);
         /* items[2i] is a's item i, items[2i + 1] b's. Under rc=locked an
-         * increment may suspend the section (rc/rc.h) and the lists change
+         * increment may suspend the section (rc/locked.h) and the lists change
          * meanwhile: the copy stops there and starts again. */
         uint64_t suspends = ts->cs_suspends;
         for (; taken < 2 * n && ts->cs_suspends == suspends; taken++)

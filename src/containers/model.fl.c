@@ -321,7 +321,7 @@ bool GH_FL(gh_attr_set)(struct gh_tstate *ts, gh_object *o, gh_object *name, gh_
     struct gh_instance *in = (struct gh_instance *)(void *)o;
     gh_object *old = NULL;
     /* The name's reference is taken before the section: under rc=locked an
-     * increment inside one may suspend it (rc/rc.h), and this one has read
+     * increment inside one may suspend it (rc/locked.h), and this one has read
      * and grown the block by then. */
     gh_object *name_ref = gh_newref(name);
     GH_BEGIN_CS(ts, o)

@@ -230,7 +230,7 @@ static void str_make_immortal(gh_object *s)
      * reach zero because the caller holds a reference. */
     gh_atomic_store_relaxed_u64(&s->ob_refcnt, GH_IMMORTAL_REFCNT);
 #elif defined(GH_FL_RC_LOCKED)
-    /* Under the string's mutex, as every count update (rc/rc.h), so no
+    /* Under the string's mutex, as every count update (rc/locked.h), so no
      * holder's load-and-store undoes it. */
     gh_rc_locked_set_slow(s, GH_IMMORTAL_REFCNT);
 #else

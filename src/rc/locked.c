@@ -1,8 +1,8 @@
 /* locked.c - rc=locked's slow paths: the count lock was busy, or the count
- * reached zero. The design and why it cannot deadlock are in rc/rc.h; the
- * pins in rc/locked.h; the suspension of critical sections in
- * sync/critsec.h. */
-#include "rc/locked.h"
+ * reached zero. The fast paths are rc/locked.h; the design and why it
+ * cannot deadlock are in docs/strategies.md ("rc=locked"); the pins in
+ * rc/pins.h; the suspension of critical sections in sync/critsec.h. */
+#include "rc/pins.h"
 
 #include "base/clock.h"
 #include "base/die.h"

@@ -26,7 +26,7 @@
 #include "scenario/flavor.h"
 #include "containers/singletons.h" // struct gh_int: a counter's value
 #include "scenario/runner_internal.h"
-#include "sync/gil.h"
+#include "sync/gil_lock.h"
 
 const char *const gh_status_names[4] = {"ok", "failed", "hazards", "interrupted"};
 
@@ -42,7 +42,7 @@ const struct gh_flavor *gh_flavor_find(enum gh_sync_kind sync, enum gh_rc_kind r
 #undef GH_X_
     };
     /* gil-ticks is the gil flavour; its switch points count ticks instead
-     * of watching for drop requests (sync/gil.h, a run-time mode). */
+     * of watching for drop requests (sync/gil_lock.h, a run-time mode). */
     if (sync == GH_SYNC_GIL_TICKS)
         sync = GH_SYNC_GIL;
     for (size_t i = 0; i < GH_ARRAY_LEN(all); i++)

@@ -4,7 +4,7 @@
 #include <pthread.h>
 
 #include "base/clock.h"
-#include "sync/gil.h"
+#include "sync/gil_lock.h"
 
 static uint64_t shared; /* protected by the GIL */
 static int stop;

@@ -1,5 +1,5 @@
-/* gil.c - the GIL's set-up and slow paths (the protocol is in gil.h). */
-#include "sync/gil.h"
+/* gil_lock.c - the GIL's set-up and slow paths (the protocol is in gil_lock.h). */
+#include "sync/gil_lock.h"
 
 #include <errno.h>
 #include <time.h>
