@@ -214,28 +214,7 @@ static void str_set_interned(gh_object *s, unsigned st)
 
 static void str_make_immortal(gh_object *s)
 {
-#if defined(GH_FL_RC_BIASED)
-    /* Only the owner writes ob_ref_local; intern_lock_held makes sure the
-     * caller owns s, or that a GIL keeps the owner from running. A racing
-     * shared update is harmless: the immortal test reads the local count
-     * first. */
-    gh_atomic_store_relaxed_uptr(&gh_prefix(s)->ob_tid, 0);
-    gh_atomic_store_relaxed_u32(&gh_prefix(s)->ob_ref_local, GH_REF_LOCAL_IMMORTAL);
-    gh_atomic_store_relaxed_u64(&s->ob_refcnt, GH_IMMORTAL_REFCNT);
-#elif defined(GH_FL_RC_ATOMIC)
-    /* Other holders may be incrementing or decrementing the count right
-     * now. Relaxed is enough and no update can undo this: the immortal
-     * value sits far from both ends of the sign-bit range (object.h), so a
-     * racing add or subtract leaves the count immortal, and no racer can
-     * reach zero because the caller holds a reference. */
-    gh_atomic_store_relaxed_u64(&s->ob_refcnt, GH_IMMORTAL_REFCNT);
-#elif defined(GH_FL_RC_LOCKED)
-    /* Under the string's mutex, as every count update (rc/locked.h), so no
-     * holder's load-and-store undoes it. */
-    gh_rc_locked_set_slow(s, GH_IMMORTAL_REFCNT);
-#else
-    s->ob_refcnt = GH_IMMORTAL_REFCNT; /* the GIL serialises every count update */
-#endif
+    gh_rc_make_immortal_live(s);
 }
 
 /* Interns the text p[0..n) of hash h and returns a new reference to the

@@ -20,6 +20,10 @@
 #error "rc/atomic.h is rc=atomic's: include rc/rc.h"
 #endif
 
+/* The value's name, for tables keyed by it (GH_RC_ATOMIC in the scenario
+ * layer's enum). */
+#define GH_FL_RC_NAME ATOMIC
+
 #include "base/atomic.h"
 #include "object/object.h"
 #include "rc/dealloc.h"
@@ -107,6 +111,17 @@ GH_INLINE void gh_rc_bias_sub(gh_object *o)
  * o's count meanwhile (o is private, or no other thread exists yet);
  * relaxed: thread creation or o's publication orders the writes. */
 GH_INLINE void gh_rc_set_immortal(gh_object *o)
+{
+    gh_atomic_store_relaxed_u64(&o->ob_refcnt, GH_IMMORTAL_REFCNT);
+}
+
+/* Makes o immortal while other holders may be incrementing or decrementing
+ * its count (interning). Relaxed is enough and no update can undo it: the
+ * immortal value sits far from both ends of the sign-bit range
+ * (object/object.h), so a racing add or subtract leaves the count
+ * immortal, and no racer can reach zero because the caller holds a
+ * reference. */
+GH_INLINE void gh_rc_make_immortal_live(gh_object *o)
 {
     gh_atomic_store_relaxed_u64(&o->ob_refcnt, GH_IMMORTAL_REFCNT);
 }

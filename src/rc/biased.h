@@ -17,6 +17,10 @@
 #error "rc/biased.h is rc=biased's: include rc/rc.h"
 #endif
 
+/* The value's name, for tables keyed by it (GH_RC_BIASED in the scenario
+ * layer's enum). */
+#define GH_FL_RC_NAME BIASED
+
 #include "base/atomic.h"
 #include "base/qsbr.h"
 #include "object/object.h"
@@ -104,5 +108,11 @@ GH_INLINE void gh_rc_set_immortal(gh_object *o)
     gh_atomic_store_relaxed_u32(&gh_prefix(o)->ob_ref_local, GH_REF_LOCAL_IMMORTAL);
     gh_atomic_store_relaxed_u64(&o->ob_refcnt, GH_IMMORTAL_REFCNT);
 }
+
+/* Makes o immortal while other holders may update its count (interning).
+ * Only the owner writes ob_ref_local: the caller owns o, or a GIL keeps
+ * the owner from running (containers/str.fl.c). A racing shared update is
+ * harmless: the immortal test reads the local count first. */
+GH_INLINE void gh_rc_make_immortal_live(gh_object *o) { gh_rc_set_immortal(o); }
 
 #endif

@@ -28,6 +28,10 @@
 #error "rc/locked.h is rc=locked's: include rc/rc.h"
 #endif
 
+/* The value's name, for tables keyed by it (GH_RC_LOCKED in the scenario
+ * layer's enum). */
+#define GH_FL_RC_NAME LOCKED
+
 #include "base/atomic.h"
 #include "object/object.h"
 #include "rc/dealloc.h"
@@ -138,5 +142,10 @@ GH_INLINE void gh_rc_set_immortal(gh_object *o)
 {
     gh_atomic_store_relaxed_u64(&o->ob_refcnt, GH_IMMORTAL_REFCNT);
 }
+
+/* Makes o immortal while other holders may update its count (interning):
+ * under o's mutex, as every count update, so no holder's load-and-store
+ * undoes it. */
+GH_INLINE void gh_rc_make_immortal_live(gh_object *o) { gh_rc_locked_set_slow(o, GH_IMMORTAL_REFCNT); }
 
 #endif

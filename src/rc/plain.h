@@ -15,6 +15,10 @@
 #error "rc/plain.h is rc=plain's: include rc/rc.h"
 #endif
 
+/* The value's name, for tables keyed by it (GH_RC_PLAIN in the scenario
+ * layer's enum). */
+#define GH_FL_RC_NAME PLAIN
+
 #include "object/object.h"
 #include "rc/dealloc.h"
 
@@ -76,5 +80,9 @@ GH_INLINE void gh_rc_bias_sub(gh_object *o) { o->ob_refcnt -= GH_DEFERRED_BIAS; 
  * o's count meanwhile (o is private, or no other thread exists yet);
  * relaxed: thread creation or o's publication orders the writes. */
 GH_INLINE void gh_rc_set_immortal(gh_object *o) { o->ob_refcnt = GH_IMMORTAL_REFCNT; }
+
+/* Makes o immortal while other holders may update its count (interning):
+ * the GIL serialises every count update. */
+GH_INLINE void gh_rc_make_immortal_live(gh_object *o) { o->ob_refcnt = GH_IMMORTAL_REFCNT; }
 
 #endif

@@ -14,7 +14,8 @@
  * gh_refcnt_set, gh_try_incref, gh_rc_weakly_reachable,
  * gh_rc_thread_start/stop (around a thread's use of objects, attached:
  * rc=biased registers it for merges and at the stop merges its queue),
- * gh_rc_bias_add/sub (deferred=on's bias) and gh_rc_set_immortal. What
+ * gh_rc_bias_add/sub (deferred=on's bias), gh_rc_set_immortal (no other
+ * thread updates the count) and gh_rc_make_immortal_live (others may). What
  * every value shares (new references, deferred counting, frame
  * references) is below. The fast paths are static inline; reaching zero
  * calls gh_dealloc, the one out-of-line slow path (rc/dealloc.c), which

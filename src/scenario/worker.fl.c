@@ -1961,22 +1961,8 @@ static void bench(struct gh_bench_costs *out, uint64_t iters)
 
 const struct gh_flavor GH_FL(gh_flavor) = {
     .name = GH_STR(GH_FL_SUFFIX),
-#if defined(GH_FL_SYNC_GIL)
-    .sync = GH_SYNC_GIL,
-#elif defined(GH_FL_SYNC_NONE)
-    .sync = GH_SYNC_NONE,
-#else
-    .sync = GH_SYNC_OBJLOCK,
-#endif
-#if defined(GH_FL_RC_PLAIN)
-    .rc = GH_RC_PLAIN,
-#elif defined(GH_FL_RC_BIASED)
-    .rc = GH_RC_BIASED,
-#elif defined(GH_FL_RC_LOCKED)
-    .rc = GH_RC_LOCKED,
-#else
-    .rc = GH_RC_ATOMIC,
-#endif
+    .sync = GH_CAT(GH_SYNC_, GH_FL_SYNC_NAME),
+    .rc = GH_CAT(GH_RC_, GH_FL_RC_NAME),
     .init = GH_FL(gh_model_init),
     .fini = GH_FL(gh_model_fini),
     .worker_main = worker_main,

@@ -14,6 +14,10 @@
 #error "sync/gil.h is sync=gil's: include sync/sync.h"
 #endif
 
+/* The value's name, for tables keyed by it (GH_SYNC_GIL in the scenario
+ * layer's enum). */
+#define GH_FL_SYNC_NAME GIL
+
 #include "sync/gil_lock.h"
 
 #define GH_BEGIN_CS(ts, o)      { (void)(ts); (void)(o);

@@ -15,6 +15,10 @@
 #error "sync/none.h is sync=none's: include sync/sync.h"
 #endif
 
+/* The value's name, for tables keyed by it (GH_SYNC_NONE in the scenario
+ * layer's enum). */
+#define GH_FL_SYNC_NAME NONE
+
 #include "base/stw.h"
 
 #define GH_BEGIN_CS(ts, o)      { (void)(ts); (void)(o);

@@ -19,6 +19,10 @@
 #error "sync/objlock.h is sync=objlock's: include sync/sync.h"
 #endif
 
+/* The value's name, for tables keyed by it (GH_SYNC_OBJLOCK in the scenario
+ * layer's enum). */
+#define GH_FL_SYNC_NAME OBJLOCK
+
 #include "base/qsbr.h"
 #include "base/stw.h"
 #include "sync/critsec.h"
