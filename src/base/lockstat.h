@@ -23,7 +23,7 @@
     X(weakref,  "the weak-reference lists' lock (no GIL)")                     \
     X(alloc,    "the lock of the shared arena heap (no GIL)")                  \
     X(rc,       "an object's mutex taken for its count (rc=locked)")           \
-    X(globals,  "the globals namespace's lock (no GIL): global.add's read and write")
+    X(globals,  "the globals namespace's lock (no GIL): global.add's write, and its reads where they are not lock-free")
 
 enum gh_lock_class {
 #define GH_X_(name, doc) GH_LOCK_##name,
@@ -42,8 +42,8 @@ struct gh_lockstat {
     uint64_t handoffs;     /* acquisitions handed over by the unlocker to this
                             * thread, parked longer than the fairness limit
                             * (gh_mutex: GH_MUTEX_FAIR_NS) */
-    uint64_t spins;        /* yields before parking (gh_mutex; not reported,
-                            * tests read it) */
+    uint64_t spins;        /* yields before parking (gh_mutex; counted once
+                            * the lock is held; not reported, tests read it) */
 };
 
 /* Counts one contended acquisition that waited `waited` ns (every lock

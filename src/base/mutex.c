@@ -230,7 +230,6 @@ void gh_mutex_lock_slow(gh_mutex *m, struct gh_lockstat *st)
              * not read again: the whole spin runs on the value read before
              * it, as 3.13's does (mutex.h). */
             spin++;
-            st->spins++;
             sched_yield();
             continue;
         }
@@ -260,6 +259,7 @@ void gh_mutex_lock_slow(gh_mutex *m, struct gh_lockstat *st)
              * on, waits for the world, and contends again. */
             if (!ts || gh_stw_try_attach(ts)) {
                 st->handoffs++;
+                st->spins += (uint64_t)spin;
                 count_wait(st, t0);
                 return;
             }
@@ -277,6 +277,9 @@ void gh_mutex_lock_slow(gh_mutex *m, struct gh_lockstat *st)
         }
         v = gh_atomic_load_relaxed_u8(&m->bits);
     }
+    /* Counted only now, the lock held: a counter set may be shared by
+     * threads without a state of their own, under this lock (alloc.c). */
+    st->spins += (uint64_t)spin;
     count_wait(st, t0);
 }
 
