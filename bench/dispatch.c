@@ -41,6 +41,7 @@
 #include "gc/gc.h"
 #include "object/object.h"
 #include "scenario/flavor.h"
+#include "scenario/runtime.h"
 #include "sync/gil_lock.h"
 
 struct bare_obj { uint64_t rc; uint64_t type; };
@@ -543,6 +544,21 @@ static int cmp_double(const void *a, const void *b)
 
 static void *noop_thread(void *arg) { return arg; }
 
+/* A flavour's primitives are measured in the process a run of its strategy
+ * sets up (gh_runtime_init; the per-object lock `lock`). */
+static void runtime_init(struct gh_runtime *rt, const struct gh_flavor *fl, enum gh_lock_kind lock,
+                         struct gh_tstate *ts)
+{
+    struct gh_strategy st;
+    gh_strategy_for_flavour(&st, fl->sync, fl->rc);
+    st.lock = lock;
+    char err[256];
+    if (gh_runtime_init(rt, &st, false, ts, 0, NULL, err, sizeof err) != 0) {
+        fprintf(stderr, "dispatch: %s\n", err);
+        exit(3);
+    }
+}
+
 int main(int argc, char **argv)
 {
     uint64_t iters = argc > 1 ? strtoull(argv[1], NULL, 10) : 20000000u;
@@ -578,6 +594,7 @@ int main(int argc, char **argv)
     struct bare_list bl = {{0}, 2, 4, slots}; /* like gilheap's: 2 items, room for 4 */
     uint8_t bytelock = 0;
     struct gh_tstate ts;
+    struct gh_runtime rt;
 
     for (int r = 0; r < rounds; r++) {
         for (int f = 0; f < NF; f++) {
@@ -585,27 +602,13 @@ int main(int argc, char **argv)
             bool gil = fl->sync == GH_SYNC_GIL, atomic_rc = fl->rc == GH_RC_ATOMIC;
             bool none = fl->sync == GH_SYNC_NONE;
             bool biased = fl->rc == GH_RC_BIASED, locked = fl->rc == GH_RC_LOCKED;
-            gh_model.full_header = !gil;
-            gh_model.immortal = true;
-            gh_model.biased = biased;
-            gh_alloc_init(gil ? GH_ALLOC_ARENA : GH_ALLOC_THREAD, !gil);
-            gh_gc_init(gil ? GH_GC_GENERATIONAL : GH_GC_STW);
-            gh_tstate_bind(&ts, 0, NULL);
-            gh_alloc_thread_attach();
-            if (gil)
-                gh_gil_init(5000000u, 0);
-            fl->init();
+            runtime_init(&rt, fl, GH_LOCKK_PYMUTEX, &ts);
             struct gh_bench_costs c;
             fl->bench(&c, iters);
             ours[f][0][r] = c.incdec_ns;
             ours[f][1][r] = c.lock_ns;
             ours[f][2][r] = c.append_pop_ns;
-            fl->fini();
-            if (gil)
-                gh_gil_fini();
-            gh_alloc_thread_detach();
-            gh_tstate_unbind();
-            gh_alloc_fini();
+            gh_runtime_fini(&rt, NULL);
 
             bare[f][0][r] = biased      ? bare_incdec_biased(&bbo, iters)
                             : locked    ? bare_incdec_locked(&blo, iters)
@@ -688,21 +691,11 @@ int main(int argc, char **argv)
         for (int k = 0; k < GH_OBLOCK_COUNT; k++) {
             gh_oblock_select((enum gh_oblock_kind)k);
             k_ours[k][0][r] = ours_oblock(obj, iters);
-            gh_model.full_header = true;
-            gh_model.immortal = true;
-            gh_model.biased = false;
-            gh_alloc_init(GH_ALLOC_THREAD, true);
-            gh_gc_init(GH_GC_STW);
-            gh_tstate_bind(&ts, 0, NULL);
-            gh_alloc_thread_attach();
-            fla->init();
+            runtime_init(&rt, fla, (enum gh_lock_kind)k, &ts);
             struct gh_bench_costs c;
             fla->bench(&c, iters);
             k_ours[k][1][r] = c.lock_ns;
-            fla->fini();
-            gh_alloc_thread_detach();
-            gh_tstate_unbind();
-            gh_alloc_fini();
+            gh_runtime_fini(&rt, NULL);
             for (int p = 0; p < 2; p++)
                 k_bare[k][p][r] = bare_kind_fns[k][p](bare_hb, bare_objbuf + 16, iters);
         }

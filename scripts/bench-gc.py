@@ -11,8 +11,8 @@ Two benchmarks (issue 4), each side doing the same:
   (b) live:   a list holding N empty lists (tracked containers), one full
       collection with nothing to collect, timed: objects examined per second.
 
-gilheap runs as two programs, one per preset (bench/gc_bench_gil.c,
-bench/gc_bench_atomic.c; built here if needed); python3 runs a small worker.
+gilheap runs as two programs, one per preset (gc_bench_gil and
+gc_bench_atomic, both bench/gc_bench.fl.c; built here if needed); python3 runs a small worker.
 All three are started once, warmed up once per benchmark, then given one
 command at a time, so the repetitions interleave (the order rotates each
 round). Reported: the median and min-max of each side's rate, and the ratio

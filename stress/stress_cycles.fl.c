@@ -29,6 +29,7 @@
 
 #include "containers/containers.h"
 #include "gc/gc.h"
+#include "stress_runtime.h" // after the flavour's headers: it names the flavour
 
 #define NTHREADS 3
 #define N        4
@@ -172,19 +173,9 @@ int main(int argc, char **argv)
     printf("SKIPPED: sync=none protects nothing\n");
     return 0;
 #else
-    gh_model.full_header = true;
-    gh_model.immortal = true;
-#if defined(GH_FL_RC_BIASED)
-    gh_model.biased = true;
-#endif
-    gh_model.intern_immortal = true;
-    if (gh_alloc_init(GH_ALLOC_THREAD, true) != 0)
-        return 3;
+    struct gh_runtime rt;
     struct gh_tstate ts;
-    gh_tstate_bind(&ts, -1, "cycles-main");
-    gh_alloc_thread_attach();
-    gh_gc_init(GH_GC_STW);
-    GH_FL(gh_model_init)();
+    stress_runtime_init(&rt, &ts, "cycles-main", GH_LOCKK_PYMUTEX);
     gh_sync_thread_start(&ts);
     gh_rc_thread_start(&ts);
 
@@ -242,18 +233,14 @@ int main(int argc, char **argv)
     GH_FL(gh_gc_collect)(&ts, 2);
     gh_decref(name);
     GH_FL(gh_gc_fini)();
-    GH_FL(gh_model_fini)();
     gh_rc_thread_stop(&ts);
     gh_sync_thread_stop(&ts);
-    gh_alloc_thread_detach();
     struct gh_alloc_stats st;
-    gh_alloc_stats_get(&st);
+    gh_runtime_fini(&rt, &st);
     if (st.live_bytes != 0) {
         fprintf(stderr, "stress_cycles: %ju bytes live\n", (uintmax_t)st.live_bytes);
         fail("bytes still live after everything was dropped");
     }
-    gh_alloc_fini();
-    gh_tstate_unbind();
     printf("%s\n", failures ? "FAILURE" : "SUCCESS");
     return failures ? 1 : 0;
 #endif

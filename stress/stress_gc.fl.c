@@ -39,6 +39,7 @@
 #include "base/clock.h"
 #include "containers/containers.h"
 #include "gc/gc.h"
+#include "stress_runtime.h" // after the flavour's headers: it names the flavour
 
 #define NTHREADS      3
 #define NLISTS        4
@@ -280,22 +281,12 @@ int main(int argc, char **argv)
            "thresholds 200/10/10\n",
            GH_STR(GH_FL_SUFFIX), NTHREADS, seconds);
     fflush(stdout);
-    gh_model.full_header = true;
-    gh_model.immortal = true;
-#if defined(GH_FL_RC_BIASED)
-    gh_model.biased = true;
-#endif
-    gh_model.intern_immortal = true;
-    if (gh_alloc_init(GH_ALLOC_THREAD, true) != 0)
-        return 3;
+    struct gh_runtime rt;
     struct gh_tstate ts;
-    gh_tstate_bind(&ts, -1, "gc-main");
-    gh_alloc_thread_attach();
-    gh_gc_init(GH_GC_STW);
+    stress_runtime_init(&rt, &ts, "gc-main", GH_LOCKK_PYMUTEX);
     gh_gc_set_threshold(200, 10, 10);
     if (gh_gc_callback_add(count_phases, NULL) != 0)
         return 3;
-    GH_FL(gh_model_init)();
     gh_sync_thread_start(&ts);
     gh_rc_thread_start(&ts);
 
@@ -353,19 +344,15 @@ int main(int argc, char **argv)
     gh_decref(cb_func);
     gh_decref(attr_other);
     gh_decref(attr_self);
-    GH_FL(gh_model_fini)();
     gh_gc_callback_remove(count_phases, NULL);
     gh_rc_thread_stop(&ts);
     gh_sync_thread_stop(&ts);
-    gh_alloc_thread_detach();
     struct gh_alloc_stats st;
-    gh_alloc_stats_get(&st);
+    gh_runtime_fini(&rt, &st);
     if (st.live_bytes != 0) {
         fprintf(stderr, "stress_gc: %ju bytes live\n", (uintmax_t)st.live_bytes);
         fail("bytes still live after everything was dropped");
     }
-    gh_alloc_fini();
-    gh_tstate_unbind();
 
     const struct gh_gc_stats *s = &gh_gc_stats;
     uint64_t collections = 0;

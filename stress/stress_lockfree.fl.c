@@ -30,6 +30,7 @@
 #include "base/rng.h"
 #include "containers/containers.h"
 #include "gc/gc.h"
+#include "stress_runtime.h" // after the flavour's headers: it names the flavour
 
 #define NREADERS 2
 #define NKEYS 64
@@ -47,7 +48,7 @@ static struct gh_tstate *thread_states[NREADERS + 1];
 
 static void fail(const char *what, int64_t v)
 {
-    if (__atomic_fetch_add(&failures, 1, __ATOMIC_RELAXED) < 10)
+    if (gh_atomic_add_relaxed_int(&failures, 1) < 10)
         fprintf(stderr, "stress_lockfree: %s (%lld)\n", what, (long long)v);
 }
 
@@ -126,7 +127,7 @@ static void *writer(void *arg)
         }
         gh_switch_point(&ts);
     }
-    __atomic_store_n(&writer_done, 1, __ATOMIC_RELEASE);
+    gh_atomic_store_release_int(&writer_done, 1); /* pairs with the readers' acquire */
     thread_end(&ts);
     return NULL;
 }
@@ -143,7 +144,8 @@ static void *reader(void *arg)
     gh_rng_seed(&rng, 11, (uint64_t)id + 1);
     uint64_t ok = 0;
     /* At least `rounds` reads, and on until the writer is done. */
-    for (int i = 0; i < rounds || !__atomic_load_n(&writer_done, __ATOMIC_ACQUIRE); i++) {
+    /* Acquire: pairs with the writer's release of writer_done. */
+    for (int i = 0; i < rounds || !gh_atomic_load_acquire_int(&writer_done); i++) {
         int64_t n = gh_list_len(shared_list);
         gh_object *x = gh_list_get(ts, shared_list, n ? (int64_t)gh_rng_below(&rng, (uint64_t)n) : 0);
         if (x) {
@@ -177,20 +179,9 @@ int main(int argc, char **argv)
 #endif
     printf("stress_lockfree: flavour %s, 1 writer, %d readers, %d rounds, reads %s\n",
            GH_STR(GH_FL_SUFFIX), NREADERS, rounds, lockfree ? "lock-free (QSBR)" : "locked");
-    gh_model.full_header = true;
-    gh_model.immortal = true;
-#if defined(GH_FL_RC_BIASED)
-    gh_model.biased = true;
-#endif
-    gh_model.intern_immortal = true;
-    gh_qsbr_enable(lockfree);
-    if (gh_alloc_init(GH_ALLOC_THREAD, true) != 0)
-        return 3;
+    struct gh_runtime rt;
     struct gh_tstate ts;
-    gh_tstate_bind(&ts, -1, NULL);
-    gh_alloc_thread_attach();
-    gh_gc_init(GH_GC_STW);
-    GH_FL(gh_model_init)();
+    stress_runtime_init(&rt, &ts, NULL, GH_LOCKK_PYMUTEX);
     shared_list = (struct gh_list *)(void *)GH_FL(gh_list_new)();
     shared_dict = (struct gh_dict *)(void *)GH_FL(gh_dict_new)();
     for (int i = 0; i < NKEYS; i++)
@@ -234,14 +225,8 @@ int main(int argc, char **argv)
     gh_decref(&shared_dict->ob);
     for (int i = 0; i < NKEYS; i++)
         gh_decref(keys[i]);
-    GH_FL(gh_model_fini)();
-    gh_qsbr_flush(&ts);
     struct gh_alloc_stats st;
-    gh_alloc_thread_detach();
-    gh_alloc_stats_get(&st);
-    gh_tstate_unbind();
-    gh_alloc_fini();
-    gh_qsbr_enable(false);
+    gh_runtime_fini(&rt, &st);
     if (st.live_bytes != 0)
         fail("bytes still live after teardown", (int64_t)st.live_bytes);
     puts(failures ? "FAILURE" : "SUCCESS");

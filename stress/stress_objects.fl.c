@@ -23,6 +23,7 @@
 
 #include "containers/containers.h"
 #include "gc/gc.h"
+#include "stress_runtime.h" // after the flavour's headers: it names the flavour
 
 #define NTHREADS 3
 
@@ -35,7 +36,7 @@ static int failures;
 
 static void fail(const char *what)
 {
-    __atomic_fetch_add(&failures, 1, __ATOMIC_RELAXED);
+    gh_atomic_add_relaxed_int(&failures, 1);
     fprintf(stderr, "stress_objects: %s\n", what);
 }
 
@@ -95,7 +96,8 @@ static void *worker(void *p)
         /* Interning: every thread interns the same texts. */
         const char *t = texts[i % 4];
         gh_object *s = GH_FL(gh_str_intern)(GH_FL(gh_str_new)(t, strlen(t)));
-        gh_object *c = __atomic_load_n(&canon[i % 4], __ATOMIC_ACQUIRE);
+        /* Acquire: pairs with the main thread's release store of canon. */
+        gh_object *c = gh_atomic_load_acquire_ptr((void *const *)(void *)&canon[i % 4]);
         if (c && c != s)
             fail("two canonical objects for one interned text");
         gh_decref(s);
@@ -146,28 +148,18 @@ int main(int argc, char **argv)
                         "[ROUNDS [LOCK]])\n");
         return 2;
     }
-    gh_oblock_select((enum gh_oblock_kind)kind);
     printf("stress_objects: flavour %s, lock %s, %d threads, %d rounds\n", GH_STR(GH_FL_SUFFIX),
            kinds[kind], NTHREADS, rounds);
-    gh_model.full_header = true;
-    gh_model.immortal = true;
-#if defined(GH_FL_RC_BIASED)
-    gh_model.biased = true;
-#endif
-    gh_model.intern_immortal = true;
-    if (gh_alloc_init(GH_ALLOC_THREAD, true) != 0)
-        return 3;
+    struct gh_runtime rt;
     struct gh_tstate ts;
-    gh_tstate_bind(&ts, -1, NULL);
-    gh_alloc_thread_attach();
-    gh_gc_init(GH_GC_STW);
-    GH_FL(gh_model_init)();
+    stress_runtime_init(&rt, &ts, NULL, (enum gh_lock_kind)kind);
     wvd = GH_FL(gh_wvdict_new)();
     shared_set = GH_FL(gh_set_new)();
     static const char *const texts[4] = {"alpha", "beta", "gamma", "delta"};
     for (int i = 0; i < 4; i++)
-        __atomic_store_n(&canon[i], GH_FL(gh_str_intern)(GH_FL(gh_str_new)(texts[i], strlen(texts[i]))),
-                         __ATOMIC_RELEASE);
+        /* Release: pairs with the workers' acquire loads. */
+        gh_atomic_store_release_ptr((void **)(void *)&canon[i],
+                                    GH_FL(gh_str_intern)(GH_FL(gh_str_new)(texts[i], strlen(texts[i]))));
     pthread_t t[NTHREADS];
     for (intptr_t i = 0; i < NTHREADS; i++)
         if (pthread_create(&t[i], NULL, worker, (void *)i) != 0)
@@ -183,13 +175,10 @@ int main(int argc, char **argv)
         gh_decref(canon[i]);
     gh_decref(wvd);
     gh_decref(shared_set);
-    GH_FL(gh_model_fini)();
-    gh_alloc_thread_detach();
     struct gh_alloc_stats st;
-    gh_alloc_stats_get(&st);
+    gh_runtime_fini(&rt, &st);
     if (st.live_bytes != 0)
         fail("bytes still live after everything was dropped");
-    gh_alloc_fini();
     printf("%s\n", failures ? "FAILURE" : "SUCCESS");
     return failures ? 1 : 0;
 }

@@ -2,11 +2,12 @@
  *
  * A flavoured test body is compiled once per strategy flavour; its suites
  * are named with GH_FL(suite), e.g. containers__gil_plain. The fixture sets
- * up what gh_run would for that flavour: the layout, the allocator (arena
- * under the GIL, per-thread heaps with per-object locks), the GIL, a bound
- * thread state, the collector's state (gh_gc_init), and the model (gh_model_init: singletons, the plain class,
- * ...; released again by gh_model_fini); the GIL is held by the test's thread
- * while the body runs, as a model thread holds it between switch points.
+ * the process up as gh_run does, through gh_runtime_init (scenario/runtime.h),
+ * for the flavour's strategy (gh_strategy_for_flavour: its preset), with
+ * deferred=off (a test counts its classes' references) and the checked mode
+ * off; then the test's thread starts as a model thread does: it holds the
+ * GIL while the body runs, or is attached to the world (and, under ft,
+ * online for QSBR: list.get and dict.get read without the lock).
  */
 #ifndef GH_TESTS_FL_FIXTURE_H
 #define GH_TESTS_FL_FIXTURE_H
@@ -15,8 +16,19 @@
 
 #include "containers/containers.h"
 #include "gc/gc.h"
+#include "scenario/runtime.h"
 
 static struct gh_tstate fx_ts;
+static struct gh_runtime fx_rt;
+
+/* The strategy the fixture runs the flavour under. */
+GH_UNUSED static struct gh_strategy fx_strategy(void)
+{
+    struct gh_strategy st;
+    gh_strategy_for_flavour(&st, GH_FL_SYNC_KIND, GH_FL_RC_KIND);
+    st.deferred = GH_DEFERRED_OFF;
+    return st;
+}
 
 GH_UNUSED static bool fx_gil(void)
 {
@@ -48,31 +60,20 @@ GH_UNUSED static bool fx_objlock(void)
 
 GH_UNUSED static void fx_setup(void)
 {
-    gh_model.full_header = !fx_gil();
-    gh_model.immortal = true;
-#if defined(GH_FL_RC_BIASED)
-    gh_model.biased = true;
-#else
-    gh_model.biased = false;
-#endif
-    gh_model.intern_immortal = !fx_gil(); /* as gh_run sets it */
-    cr_assert_eq(gh_alloc_init(fx_gil() ? GH_ALLOC_ARENA : GH_ALLOC_THREAD, !fx_gil()), 0);
-    if (fx_gil())
-        gh_gil_init(5000000u, 0);
-    /* The collector's state as the flavour's preset has it (nothing is
-     * collected unless a test asks: the thresholds are never reached by a
-     * test's few objects, and no switch point runs a scheduled one). */
-    gh_gc_init(fx_gil() ? GH_GC_GENERATIONAL : GH_GC_STW);
-    gh_tstate_bind(&fx_ts, 0, "test");
-    gh_alloc_thread_attach();
-    GH_FL(gh_model_init)();
+    struct gh_strategy st = fx_strategy();
+    char err[256];
+    cr_assert_eq(gh_runtime_init(&fx_rt, &st, false, &fx_ts, 0, "test", err, sizeof err), 0,
+                 "%s", err);
     gh_sync_thread_start(&fx_ts);
     gh_rc_thread_start(&fx_ts);
 }
 
 /* Live bytes now (everything the test made and still holds). Under
  * rc=biased the test's thread first merges what other threads queued for
- * it, as its next switch point would. */
+ * it, as its next switch point would. Under ft what the thread deferred
+ * for lock-free readers (a shared container's replaced array or table, a
+ * block over 512 bytes) still counts until gh_qsbr_flush(&fx_ts): a test
+ * that compares live bytes across such frees flushes first. */
 GH_UNUSED static uint64_t fx_live(void)
 {
 #if defined(GH_FL_RC_BIASED)
@@ -85,14 +86,9 @@ GH_UNUSED static uint64_t fx_live(void)
 
 GH_UNUSED static void fx_teardown(void)
 {
-    GH_FL(gh_model_fini)();
     gh_rc_thread_stop(&fx_ts);
     gh_sync_thread_stop(&fx_ts);
-    gh_alloc_thread_detach();
-    gh_tstate_unbind();
-    gh_alloc_fini();
-    if (fx_gil())
-        gh_gil_fini();
+    gh_runtime_fini(&fx_rt, NULL);
 }
 
 #define FL_TEST(suite, name, ...)                                              \

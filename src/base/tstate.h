@@ -35,7 +35,22 @@ struct gh_critsec;
 
 struct gh_tstate {
     /* Set by other threads with gh_atomic_or_seqcst_u32, cleared by the
-     * owner; read relaxed at every switch point. */
+     * owner (gh_atomic_and_seqcst_u32); read relaxed at every switch point.
+     *
+     * Why those orders. The bits carry no data: each request's state
+     * travels under its own protection, which the acting thread takes
+     * before it trusts anything (the GIL's mutex, the stop protocol's
+     * acquire/release on stw_state, the BRC queue's registry_lock, the
+     * collector's collect_mutex). So the switch point's read only has to
+     * see a bit eventually, which coherence guarantees, and relaxed is
+     * enough; a bit seen late only delays the act, a bit seen after its
+     * request was withdrawn makes the slow path find nothing to do. The
+     * read-modify-writes must be atomic (several threads set bits of one
+     * word, and the owner clears one while others set another); they are
+     * seq_cst as CPython's _Py_set_eval_breaker_bit and
+     * _Py_unset_eval_breaker_bit are (atomic OR and AND), costing nothing
+     * more than a relaxed RMW on x86, where every locked instruction is a
+     * full barrier, and no fast path performs one. */
     uint32_t eval_breaker;
 
     int index;              /* worker index; -1 for the main thread */

@@ -14,16 +14,20 @@
 
 #include "gc/census.h"       // struct gh_census_roots
 #include "object/object.h"
+#include "scenario/flavors.h"  // GH_FLAVORS(X): X(sync, rc) per compiled flavour,
+                               // generated from the list in CMakeLists.txt
 #include "scenario/scenario.h" // struct gh_global
 #include "scenario/strategy.h"
+
+/* In flavoured code: the flavour's own sync and rc values (the per-value
+ * headers name them, rc/rc.h and sync/sync.h). */
+#define GH_FL_SYNC_KIND GH_CAT(GH_SYNC_, GH_FL_SYNC_NAME)
+#define GH_FL_RC_KIND   GH_CAT(GH_RC_, GH_FL_RC_NAME)
 
 struct gh_worker;
 struct gh_run_shared;
 struct gh_rng;
 
-/* Keep in step with GH_FLAVORS in CMakeLists.txt. */
-#define GH_FLAVORS(X) X(gil, plain) X(gil, atomic) X(objlock, plain) X(objlock, atomic) \
-    X(objlock, biased) X(objlock, locked) X(none, plain)
 
 /* One primitive's cost, measured by bench/dispatch. */
 struct gh_bench_costs {

@@ -26,6 +26,7 @@
 #include "scenario/flavor.h"
 #include "containers/singletons.h" // struct gh_int: a counter's value
 #include "scenario/runner_internal.h"
+#include "scenario/runtime.h"
 #include "sync/gil_lock.h"
 
 const char *const gh_status_names[4] = {"ok", "failed", "hazards", "interrupted"};
@@ -532,42 +533,15 @@ int gh_run(struct gh_scenario *s, const struct gh_run_config *cfg, struct gh_res
     res->latency_sample = cfg->latency_sample;
     res->has_gil = gh_sync_has_gil(st->sync);
 
-    /* The model's configuration: the header the strategy asks for (the full
-     * one wherever a per-object lock lives in it), immortality, interning. */
-    gh_model.full_header = gh_strategy_header(st) == GH_HEADER_FULL;
-    /* The per-object lock's kind, chosen once before any thread starts
-     * (base/oblock.h); every other sync value leaves the default. */
-    _Static_assert((int)GH_LOCKK_PTHREAD == (int)GH_OBLOCK_PTHREAD &&
-                       (int)GH_LOCKK_TATAS == (int)GH_OBLOCK_TATAS &&
-                       (int)GH_LOCKK_TICKET == (int)GH_OBLOCK_TICKET,
-                   "lock= values and gh_oblock kinds in one order");
-    gh_oblock_select(st->sync == GH_SYNC_OBJLOCK ? (enum gh_oblock_kind)st->lock
-                                                 : GH_OBLOCK_PYMUTEX);
-    gh_model.immortal = st->immortal;
-    gh_model.biased = st->rc == GH_RC_BIASED;
-    gh_model.deferred = st->deferred == GH_DEFERRED_ON; /* refused unless the header is full */
-    gh_model.deferred_immortal = st->deferred == GH_DEFERRED_IMMORTAL;
-    gh_model.loads_counted = st->loads == GH_LOADS_COUNTED;
     res->checked = cfg->check > 0 || (cfg->check == 0 && res->unsafe_reason != NULL);
-    gh_model.checked = res->checked;
-    /* Without a GIL every interned string is immortal, as in free-threaded
-     * CPython: a mortal one could be found in the table by one thread while
-     * another drops its last reference (docs/objects.md, "Interning"). */
-    gh_model.intern_immortal = !res->has_gil;
-    /* The lock-free-read flavour (sync=objlock rc=biased): QSBR on, so its
-     * threads register, report quiescent states and defer their frees
-     * (base/qsbr.h). */
-    gh_qsbr_enable(st->sync == GH_SYNC_OBJLOCK && st->rc == GH_RC_BIASED);
-    gh_check_pthread(gh_alloc_init(st->alloc, !res->has_gil) == 0 ? 0 : EINVAL);
-    if (res->has_gil)
-        gh_gil_init(st->switch_ns, st->sync == GH_SYNC_GIL_TICKS ? st->ticks : 0);
-
-    gh_gc_init(st->gc);
-
+    struct gh_runtime rt;
     struct gh_tstate main_ts;
-    gh_tstate_bind(&main_ts, -1, NULL);
-    gh_alloc_thread_attach();
-    fl->init();
+    if (gh_runtime_init(&rt, st, res->checked, &main_ts, -1, NULL, diag->msg,
+                        sizeof diag->msg) != 0) {
+        if (cfg->ncpus)
+            gh_check_pthread(pthread_setaffinity_np(pthread_self(), sizeof main_cpus, &main_cpus));
+        return -1;
+    }
 
     struct gh_run_shared run = {0};
     run.s = s;
@@ -828,18 +802,14 @@ int gh_run(struct gh_scenario *s, const struct gh_run_config *cfg, struct gh_res
         res->gc_garbage_at_exit = fl->gc_fini();
         sfl->immortals_release();
     }
-    fl->fini();
-    gh_qsbr_flush(&main_ts);
-    gh_quarantine_flush();
+    struct gh_alloc_stats after;
+    gh_runtime_fini(&rt, &after);
     hazards_merge(&res->hazards, &main_ts.hazards);
     res->rc.shared_decrefs += main_ts.brc_shared_decrefs;
     res->rc.queued += main_ts.brc_queued;
     res->rc.merged += main_ts.brc_merged;
     res->rc.lockfree_list_fallbacks += main_ts.lockfree_list_fallbacks;
     res->rc.lockfree_dict_fallbacks += main_ts.lockfree_dict_fallbacks;
-    struct gh_alloc_stats after;
-    gh_alloc_thread_detach();
-    gh_alloc_stats_get(&after);
     res->alloc_live_after_teardown = after.live_bytes;
     if (res->checked && after.live_bytes) {
         /* Every object that is not immortal is gone once the roots are
@@ -852,18 +822,8 @@ int gh_run(struct gh_scenario *s, const struct gh_run_config *cfg, struct gh_res
     }
     if (res->checked)
         fault_handler_remove();
-    gh_model.checked = false;
-    gh_model.deferred = false;
-    gh_model.deferred_immortal = false;
-    gh_model.loads_counted = false;
-    gh_gc_set_roots(NULL, NULL);
     for (int k = 0; k < GH_HAZARD_COUNT; k++)
         res->hazards_total += res->hazards.n[k];
-    gh_tstate_unbind();
-    gh_qsbr_enable(false);
-    gh_alloc_fini();
-    if (res->has_gil)
-        gh_gil_fini();
     pthread_barrier_destroy(&run.start);
     pthread_mutex_destroy(&run.gc_mutex);
     free(run.globals);

@@ -1,9 +1,9 @@
 /* strategy.h - the strategy matrix: axes, their values, presets.
  *
- * Axis values and preset names are user-visible and fixed by the brief.
- * Every axis and value of the brief is parsed; a value whose mechanism is
- * not built yet is refused by gh_strategy_refusal with that reason, never
- * silently replaced by another. docs/strategies.md explains each value.
+ * Axis values and preset names are user-visible and fixed (scenarios,
+ * scripts and result files name them). Every axis and value is parsed; a
+ * value whose mechanism is not built yet is refused by gh_strategy_refusal
+ * with that reason, never silently replaced by another. docs/strategies.md explains each value.
  *
  * Layer: scenario.
  */

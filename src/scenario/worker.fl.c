@@ -1961,8 +1961,8 @@ static void bench(struct gh_bench_costs *out, uint64_t iters)
 
 const struct gh_flavor GH_FL(gh_flavor) = {
     .name = GH_STR(GH_FL_SUFFIX),
-    .sync = GH_CAT(GH_SYNC_, GH_FL_SYNC_NAME),
-    .rc = GH_CAT(GH_RC_, GH_FL_RC_NAME),
+    .sync = GH_FL_SYNC_KIND,
+    .rc = GH_FL_RC_KIND,
     .init = GH_FL(gh_model_init),
     .fini = GH_FL(gh_model_fini),
     .worker_main = worker_main,

@@ -43,7 +43,7 @@ static void *waiter(void *p)
     (void)p;
     struct gh_lockstat st = {0};
     gh_mutex_lock(&held, &st); /* blocks: spins, then parks */
-    __atomic_store_n(&parked_done, (int)st.contended, __ATOMIC_SEQ_CST);
+    gh_atomic_store_seqcst_int(&parked_done, (int)st.contended);
     gh_mutex_unlock(&held);
     return NULL;
 }
@@ -55,7 +55,7 @@ Test(base, mutex_parks_and_wakes, .timeout = 10)
     gh_mutex_lock(&held, &st);
     cr_assert_eq(pthread_create(&t, NULL, waiter, NULL), 0);
     /* Wait until the waiter has given up spinning and parked. */
-    while (__atomic_load_n(&held.bits, __ATOMIC_SEQ_CST) != (GH_MUTEX_LOCKED | GH_MUTEX_PARKED))
+    while (gh_atomic_load_seqcst_u8(&held.bits) != (GH_MUTEX_LOCKED | GH_MUTEX_PARKED))
         sched_yield();
     gh_mutex_unlock(&held); /* must wake it */
     pthread_join(t, NULL);

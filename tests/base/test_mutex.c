@@ -29,11 +29,11 @@ static void sleep_ns(long ns)
 static void *waiter(void *p)
 {
     (void)p;
-    __atomic_store_n(&waiter_start, gh_now_ns(), __ATOMIC_SEQ_CST);
+    gh_atomic_store_seqcst_u64(&waiter_start, gh_now_ns());
     gh_mutex_lock(&m, &wst);
     counter++;
-    __atomic_store_n(&got, 1, __ATOMIC_SEQ_CST);
-    while (!__atomic_load_n(&release_it, __ATOMIC_SEQ_CST))
+    gh_atomic_store_seqcst_int(&got, 1);
+    while (!gh_atomic_load_seqcst_int(&release_it))
         sched_yield();
     gh_mutex_unlock(&m);
     return NULL;
@@ -58,10 +58,10 @@ Test(mutex, handoff_after_1ms, .timeout = 20)
     sleep_ns(3 * (long)GH_MUTEX_FAIR_NS);
     gh_mutex_unlock(&m);
     cr_assert_not(gh_mutex_trylock(&m, &st), "a handed-off lock stays locked for its new owner");
-    while (!__atomic_load_n(&got, __ATOMIC_SEQ_CST))
+    while (!gh_atomic_load_seqcst_int(&got))
         sched_yield();
     cr_assert_eq(gh_mutex_parked(&m), 0);
-    __atomic_store_n(&release_it, 1, __ATOMIC_SEQ_CST);
+    gh_atomic_store_seqcst_int(&release_it, 1);
     pthread_join(t, NULL);
     cr_assert_eq(wst.handoffs, 1, "the waiter counted the handoff");
     cr_assert_eq(wst.contended, 1);
@@ -80,14 +80,14 @@ Test(mutex, no_handoff_below_1ms, .timeout = 20)
         cr_assert_lt(tries, 50, "the machine never let a waiter park within 0.5 ms");
         struct gh_lockstat st = {0};
         memset(&wst, 0, sizeof wst);
-        __atomic_store_n(&got, 0, __ATOMIC_SEQ_CST);
-        __atomic_store_n(&release_it, 1, __ATOMIC_SEQ_CST);
-        __atomic_store_n(&waiter_start, 0, __ATOMIC_SEQ_CST);
+        gh_atomic_store_seqcst_int(&got, 0);
+        gh_atomic_store_seqcst_int(&release_it, 1);
+        gh_atomic_store_seqcst_u64(&waiter_start, 0);
         pthread_t t;
         gh_mutex_lock(&m, &st);
         cr_assert_eq(pthread_create(&t, NULL, waiter, NULL), 0);
         wait_parked();
-        uint64_t age = gh_now_ns() - __atomic_load_n(&waiter_start, __ATOMIC_SEQ_CST);
+        uint64_t age = gh_now_ns() - gh_atomic_load_seqcst_u64(&waiter_start);
         gh_mutex_unlock(&m);
         pthread_join(t, NULL);
         cr_assert_eq(counter, (uint64_t)tries + 1);
@@ -175,14 +175,14 @@ static void *looper(void *p)
     struct gh_lockstat st = {0};
     for (int i = 0; i < LOOP_ITERS; i++) {
         gh_mutex_lock(&m, &st);
-        __atomic_store_n(&looping, 1, __ATOMIC_SEQ_CST);
+        gh_atomic_store_seqcst_int(&looping, 1);
         looped++;
         counter++;
         /* Hold the lock a while, so the other thread parks. */
         for (int k = 0; k < 200; k++)
             gh_cpu_relax();
         gh_mutex_unlock(&m);
-        if (__atomic_load_n(&got, __ATOMIC_SEQ_CST) >= 20)
+        if (gh_atomic_load_seqcst_int(&got) >= 20)
             break;
     }
     return NULL;
@@ -193,13 +193,13 @@ static void *contender(void *p)
     (void)p;
     /* Only once the looper is re-locking: a contender that ran first
      * would take the lock 20 times uncontended and test nothing. */
-    while (!__atomic_load_n(&looping, __ATOMIC_SEQ_CST))
+    while (!gh_atomic_load_seqcst_int(&looping))
         gh_cpu_relax();
     for (int i = 0; i < 20; i++) {
         gh_mutex_lock(&m, &wst);
         counter++;
         gh_mutex_unlock(&m);
-        __atomic_add_fetch(&got, 1, __ATOMIC_SEQ_CST);
+        gh_atomic_add_seqcst_int(&got, 1);
     }
     return NULL;
 }
@@ -233,9 +233,9 @@ static void *attached_waiter(void *p)
     (void)p;
     gh_tstate_bind(&wts, 1, "waiter");
     gh_stw_attach(&wts);
-    __atomic_store_n(&waiter_start, gh_now_ns(), __ATOMIC_SEQ_CST);
+    gh_atomic_store_seqcst_u64(&waiter_start, gh_now_ns());
     gh_mutex_lock(&m, &wts.locks[GH_LOCK_list]);
-    __atomic_store_n(&online_after, wts.qsbr_online ? 1 : 2, __ATOMIC_SEQ_CST);
+    gh_atomic_store_seqcst_int(&online_after, wts.qsbr_online ? 1 : 2);
     gh_mutex_unlock(&m);
     gh_stw_detach(&wts);
     gh_tstate_unbind();

@@ -38,6 +38,49 @@ FL_TEST(containers, list_append_pop_get_set, .timeout = 10)
     cr_assert_eq(fx_live(), live0, "a dropped list frees its array and its items");
 }
 
+/* Through the plain fixture, which sets up as gh_run does: under ft
+ * (the lock-free-read flavour) list.get and dict.get take no lock and fall
+ * back to none; under every other flavour that locks containers they take
+ * the container's lock. The bug: the fixture never turned QSBR on, so ft's
+ * reads were tested with the lock taken everywhere but in the files that
+ * turned it on themselves. */
+FL_TEST(containers, reads_lock_only_where_the_strategy_locks_them, .timeout = 10)
+{
+    gh_object *l = GH_FL(gh_list_new)();
+    gh_object *d = GH_FL(gh_dict_new)();
+    gh_list_append(&fx_ts, L(l), gh_int_new(1000));
+    cr_assert_eq(GH_FL(gh_dict_set)(&fx_ts, D(d), gh_int_new(5), gh_int_new(2000)), 0);
+    uint64_t list0 = fx_ts.locks[GH_LOCK_list].acquisitions;
+    uint64_t dict0 = fx_ts.locks[GH_LOCK_dict].acquisitions;
+    for (int i = 0; i < 10; i++) {
+        gh_object *x = gh_list_get(&fx_ts, L(l), 0);
+        cr_assert_not_null(x);
+        gh_decref(x);
+        gh_object *k = gh_int_new(5);
+        gh_object *v = GH_FL(gh_dict_get)(&fx_ts, D(d), k);
+        cr_assert_not_null(v);
+        gh_decref(v);
+        gh_decref(k);
+    }
+    uint64_t list_locks = fx_ts.locks[GH_LOCK_list].acquisitions - list0;
+    uint64_t dict_locks = fx_ts.locks[GH_LOCK_dict].acquisitions - dict0;
+#if defined(GH_FL_LOCKFREE_READS)
+    cr_assert(fx_ts.qsbr_online, "the fixture's thread is online for QSBR");
+    cr_assert_eq(list_locks, 0, "list.get took the list's lock %llu times",
+                 (unsigned long long)list_locks);
+    cr_assert_eq(dict_locks, 0, "dict.get took the dict's lock %llu times",
+                 (unsigned long long)dict_locks);
+    cr_assert_eq(fx_ts.lockfree_list_fallbacks + fx_ts.lockfree_dict_fallbacks, 0);
+#elif defined(GH_FL_SYNC_OBJLOCK)
+    cr_assert_eq(list_locks, 10);
+    cr_assert_eq(dict_locks, 10);
+#else
+    cr_assert_eq(list_locks + dict_locks, 0, "no per-object lock without sync=objlock");
+#endif
+    gh_decref(l);
+    gh_decref(d);
+}
+
 FL_TEST(containers, list_growth_follows_cpython, .timeout = 10)
 {
     /* CPython 3.12: allocated after each append from empty:

@@ -29,11 +29,10 @@ static bool fx_lockfree(void)
 #endif
 }
 
-/* QSBR on for the lock-free flavour, before the fixture attaches the
- * test's thread (attaching brings it online), as gh_run does. */
+/* The fixture sets up as gh_run does (gh_runtime_init): QSBR on for the
+ * lock-free flavour, and the test's thread online. */
 static void lf_setup(void)
 {
-    gh_qsbr_enable(fx_lockfree());
     fx_setup();
     cr_assert_eq(fx_ts.qsbr_online, fx_lockfree());
 }
@@ -41,7 +40,6 @@ static void lf_setup(void)
 static void lf_teardown(void)
 {
     fx_teardown();
-    gh_qsbr_enable(false);
 }
 
 #define LF_TEST(name, ...) \
@@ -521,8 +519,10 @@ struct grace {
     uint64_t flush_ns;
 };
 
-static int stage_get(struct grace *g) { return __atomic_load_n(&g->stage, __ATOMIC_ACQUIRE); }
-static void stage_set(struct grace *g, int s) { __atomic_store_n(&g->stage, s, __ATOMIC_RELEASE); }
+/* Acquire pairs with stage_set's release: what a thread did before it
+ * moved the stage is visible to the one that sees the new stage. */
+static int stage_get(struct grace *g) { return gh_atomic_load_acquire_int(&g->stage); }
+static void stage_set(struct grace *g, int s) { gh_atomic_store_release_int(&g->stage, s); }
 
 static uint64_t now_ns(void)
 {
@@ -613,13 +613,14 @@ static void *churn_reader(void *p)
     gh_sync_thread_start(&ts);
     gh_rc_thread_start(&ts);
     uint64_t good = 0;
-    for (uint64_t i = 0; !__atomic_load_n(&c->done, __ATOMIC_ACQUIRE); i++) {
+    /* Acquire: pairs with the release store of done after the churn. */
+    for (uint64_t i = 0; !gh_atomic_load_acquire_int(&c->done); i++) {
         int64_t n = gh_list_len(L(c->list));
         gh_object *x = gh_list_get(&ts, L(c->list), n ? (int64_t)(i % (uint64_t)n) : 0);
         if (x) {
             int64_t v = ((struct gh_int *)(void *)x)->value;
             if (x->ob_type->kind != GH_KIND_INT || v < 10000 || v >= 10000000)
-                __atomic_fetch_add(&c->bad, 1, __ATOMIC_RELAXED);
+                gh_atomic_add_relaxed_int(&c->bad, 1);
             else
                 good++;
             gh_decref(x);
@@ -629,7 +630,7 @@ static void *churn_reader(void *p)
         gh_decref(k);
         if (v) {
             if (v->ob_type->kind != GH_KIND_INT || ((struct gh_int *)(void *)v)->value < 10000)
-                __atomic_fetch_add(&c->bad, 1, __ATOMIC_RELAXED);
+                gh_atomic_add_relaxed_int(&c->bad, 1);
             else
                 good++;
             gh_decref(v);
@@ -668,7 +669,7 @@ LF_TEST(reads_during_resizes_see_live_items, .timeout = 60)
             gh_switch_point(&fx_ts);
         }
     }
-    __atomic_store_n(&c.done, 1, __ATOMIC_RELEASE);
+    gh_atomic_store_release_int(&c.done, 1); /* pairs with the readers' acquire */
     gh_sync_block_begin(&fx_ts);
     pthread_join(t, NULL);
     gh_sync_block_end(&fx_ts);

@@ -357,7 +357,7 @@ static void *deref_loop(void *p)
     gh_alloc_thread_attach();
     gh_sync_thread_start(&ts);
     gh_rc_thread_start(&ts);
-    while (!__atomic_load_n(&r->stop, __ATOMIC_RELAXED)) {
+    while (!gh_atomic_load_relaxed_int(&r->stop)) {
         pthread_mutex_lock(&r->m);
         gh_object *wr = gh_newref(r->slot);
         pthread_mutex_unlock(&r->m);
@@ -365,10 +365,10 @@ static void *deref_loop(void *p)
         if (o) {
             cr_assert_gt(gh_refcnt(o), 0);
             cr_assert_eq(o->ob_type->kind, GH_KIND_INSTANCE);
-            __atomic_fetch_add(&r->hits, 1, __ATOMIC_RELAXED);
+            gh_atomic_add_relaxed_u64(&r->hits, 1);
             gh_decref(o);
         } else {
-            __atomic_fetch_add(&r->misses, 1, __ATOMIC_RELAXED);
+            gh_atomic_add_relaxed_u64(&r->misses, 1);
         }
         gh_decref(wr);
         gh_sync_checkpoint(&ts);
@@ -391,8 +391,8 @@ FL_TEST(model, weakref_deref_races_with_death, .timeout = 60)
     cr_assert_eq(pthread_create(&t, NULL, deref_loop, &r), 0);
     /* At least 20000 rounds, and until the other thread has dereferenced
      * 200 times (under the GIL it runs only when this thread yields). */
-    for (int i = 0; i < 20000 || __atomic_load_n(&r.hits, __ATOMIC_RELAXED) +
-                                 __atomic_load_n(&r.misses, __ATOMIC_RELAXED) < 200; i++) {
+    for (int i = 0; i < 20000 || gh_atomic_load_relaxed_u64(&r.hits) +
+                                 gh_atomic_load_relaxed_u64(&r.misses) < 200; i++) {
         gh_object *fresh = GH_FL(gh_instance_new)();
         gh_object *wr = GH_FL(gh_weakref_new)(fresh, NULL);
         gh_sync_block_begin(&fx_ts); /* let the other thread run (GIL) */
@@ -406,7 +406,7 @@ FL_TEST(model, weakref_deref_races_with_death, .timeout = 60)
         o = fresh;
         gh_sync_checkpoint(&fx_ts);
     }
-    __atomic_store_n(&r.stop, 1, __ATOMIC_RELAXED);
+    gh_atomic_store_relaxed_int(&r.stop, 1);
     gh_sync_block_begin(&fx_ts);
     pthread_join(t, NULL);
     gh_sync_block_end(&fx_ts);

@@ -4,9 +4,12 @@
  *
  * The test's thread has a frame of its own: an array of gh_stackref that
  * a root visitor shows the collector, as run.c shows the workers' frames. */
+/* flavours: objlock:plain objlock:atomic objlock:biased objlock:locked */
 #include "gc_helpers.h"
 
-#if defined(GH_FL_SYNC_OBJLOCK)
+#if !defined(GH_FL_SYNC_OBJLOCK)
+#error "sync=objlock only: see the flavours line"
+#endif
 
 #define NSLOTS 4
 static gh_stackref frame[NSLOTS];
@@ -179,5 +182,3 @@ DX_TEST(the_last_collection_frees_what_gc_garbage_kept, .timeout = 10)
     cr_assert_eq(GH_FL(gh_gc_fini)(), 2, "fini empties gc.garbage");
     cr_assert_eq(fx_live(), base, "and the class went with its instances");
 }
-
-#endif

@@ -1,11 +1,15 @@
 /* test_brc.fl.c - biased reference counting (rc/brc.h): the owner's local
  * count, the shared count and its states, merge queues, thread exit, weak
- * references and the collector. Runs for the flavours with rc=biased. */
+ * references and the collector. Built for the flavours with rc=biased
+ * (CMake reads the line below). */
+/* flavours: objlock:biased */
 #include <pthread.h>
 
 #include "fl_fixture.h"
 
-#if defined(GH_FL_RC_BIASED)
+#if !defined(GH_FL_RC_BIASED)
+#error "rc=biased only: see the flavours line"
+#endif
 
 #define L(o) ((struct gh_list *)(void *)(o))
 
@@ -263,5 +267,3 @@ FL_TEST(brc, immortal_objects_are_never_written, .timeout = 10)
     cr_assert_eq(gh_prefix(none)->ob_ref_local, GH_REF_LOCAL_IMMORTAL);
     cr_assert(gh_refcnt_is_immortal(gh_refcnt(none)));
 }
-
-#endif

@@ -1,4 +1,4 @@
-/* test_locked.fl.c - rc=locked (rc/rc.h): count updates under the object's
+/* test_locked.fl.c - rc=locked (rc/locked.h): count updates under the object's
  * own mutex, against the patterns that deadlock or free a live object
  * under a naive scheme (wait for the count's mutex wherever one is):
  *
@@ -12,6 +12,7 @@
  *     the counts checked exactly at the end.
  *
  * Only the rc=locked flavour compiles these. */
+/* flavours: objlock:locked */
 #include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
@@ -20,7 +21,9 @@
 #include "base/clock.h"
 #include "fl_fixture.h"
 
-#if defined(GH_FL_RC_LOCKED)
+#if !defined(GH_FL_RC_LOCKED)
+#error "rc=locked only: see the flavours line"
+#endif
 
 #define L(o) ((struct gh_list *)(void *)(o))
 #define D(o) ((struct gh_dict *)(void *)(o))
@@ -135,19 +138,20 @@ static void *cycle_reader(void *p)
     for (int k = 1; k <= CYCLE_ROUNDS; k++) {
         /* Outside any section: the other has finished round k - 1 (its
          * increment may still be waiting for this reader's list). */
-        while (__atomic_load_n(&a->round_done[other], __ATOMIC_ACQUIRE) < k - 1)
+        /* Acquire: pairs with the other reader's release of round_done. */
+        while (gh_atomic_load_acquire_int(&a->round_done[other]) < k - 1)
             sched_yield();
         GH_BEGIN_CS(&ts, a->mine)
-        __atomic_store_n(&a->round_at[me], k, __ATOMIC_SEQ_CST);
+        gh_atomic_store_seqcst_int(&a->round_at[me], k);
         uint64_t t0 = gh_now_ns();
         bool met;
-        while (!(met = __atomic_load_n(&a->round_at[other], __ATOMIC_SEQ_CST) >= k) &&
+        while (!(met = gh_atomic_load_seqcst_int(&a->round_at[other]) >= k) &&
                gh_now_ns() - t0 < MEET_NS)
             sched_yield();
         a->clean[me * CYCLE_ROUNDS + k - 1] = met;
         got[k - 1] = gh_newref(L(a->mine)->ob_item[0]); /* list.get's increment */
         GH_END_CS(&ts)
-        __atomic_store_n(&a->round_done[me], k, __ATOMIC_RELEASE);
+        gh_atomic_store_release_int(&a->round_done[me], k); /* pairs with the acquire above */
         gh_object *y = GH_FL(gh_attr_get)(&ts, a->inst, a->name);
         cr_assert_not_null(y);
         gh_decref(y);
@@ -449,7 +453,7 @@ static void *gc_reader(void *p)
     struct gc_arg *g = p;
     struct gh_tstate ts;
     thread_begin(&ts, g->index + 1, "gc-reader");
-    while (!__atomic_load_n(g->stop, __ATOMIC_RELAXED)) {
+    while (!gh_atomic_load_relaxed_int(g->stop)) {
         gh_object *x = NULL;
         GH_BEGIN_CS(&ts, g->a)
         busy(20);
@@ -486,7 +490,7 @@ FL_TEST(locked, collections_while_counts_wait, .timeout = 60)
         GH_FL(gh_gc_collect)(&fx_ts, 2);
         gh_sync_checkpoint(&fx_ts);
     }
-    __atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
+    gh_atomic_store_relaxed_int(&stop, 1);
     gh_sync_block_begin(&fx_ts);
     for (int i = 0; i < 2; i++)
         pthread_join(t[i], NULL);
@@ -499,5 +503,3 @@ FL_TEST(locked, collections_while_counts_wait, .timeout = 60)
     GH_FL(gh_gc_collect)(&fx_ts, 2);
     cr_assert_eq(fx_live(), live0);
 }
-
-#endif

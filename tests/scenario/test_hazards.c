@@ -119,7 +119,7 @@ Test(hazards, unsafe_shared_counter_loses_updates, .timeout = 120)
     cr_assert_gt(lost, 0, "two threads' inline adds lost nothing in three runs");
 }
 
-/* Locked containers with racing counts (the brief's sync=objlock rc=plain)
+/* Locked containers with racing counts (sync=objlock rc=plain)
  * run, labelled unsafe, in the checked mode, and survive. */
 Test(hazards, objlock_with_plain_counts_runs_checked, .timeout = 120)
 {

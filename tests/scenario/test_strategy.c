@@ -43,7 +43,7 @@ Test(strategy, every_preset_runs_as_described, .timeout = 5)
     }
 }
 
-Test(strategy, brief_presets, .timeout = 5)
+Test(strategy, the_presets, .timeout = 5)
 {
     struct gh_strategy st = preset("gil-ticks");
     cr_assert_eq(st.sync, GH_SYNC_GIL_TICKS);
@@ -150,7 +150,7 @@ Test(strategy, impossible_combinations_are_refused_with_the_reason, .timeout = 5
     cr_assert_null(refusal_of("gil", "rc=atomic", NULL));
     cr_assert_null(refusal_of("gil-ticks", "immortal=on", "alloc=thread"));
     cr_assert_null(refusal_of("atomic", "immortal=off", NULL));
-    /* The brief's example: containers locked, counts racing; it runs,
+    /* The classic unsafe mix: containers locked, counts racing; it runs,
      * labelled unsafe. */
     cr_assert_null(refusal_of("atomic", "rc=plain", NULL));
     struct gh_strategy st = preset("atomic");

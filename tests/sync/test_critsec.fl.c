@@ -138,7 +138,7 @@ static void *hold_b(void *p)
     (void)p;
     struct gh_lockstat st = {0};
     gh_oblock_lock(held_b, &st);
-    __atomic_store_n(&phase, 1, __ATOMIC_SEQ_CST);
+    gh_atomic_store_seqcst_int(&phase, 1);
     /* Wait until the main thread, blocked on B, has released A. */
     for (;;) {
         if (gh_oblock_trylock(watch_a, &st)) {
@@ -147,7 +147,7 @@ static void *hold_b(void *p)
         }
         sched_yield();
     }
-    __atomic_store_n(&phase, 2, __ATOMIC_SEQ_CST);
+    gh_atomic_store_seqcst_int(&phase, 2);
     gh_oblock_unlock(held_b);
     return NULL;
 }
@@ -171,10 +171,10 @@ KIND_TEST(nested_wait_suspends, .timeout = 30)
     uint64_t suspends = fx_ts.cs_suspends;
     pthread_t t;
     cr_assert_eq(pthread_create(&t, NULL, hold_b, NULL), 0);
-    while (__atomic_load_n(&phase, __ATOMIC_SEQ_CST) < 1)
+    while (gh_atomic_load_seqcst_int(&phase) < 1)
         sched_yield();
     gh_cs_begin(&fx_ts, &inner, b); /* blocks until hold_b saw A free */
-    cr_assert_eq(__atomic_load_n(&phase, __ATOMIC_SEQ_CST), 2,
+    cr_assert_eq(gh_atomic_load_seqcst_int(&phase), 2,
                  "lock=%s: the enclosing section was released while waiting", kind_names[*kind]);
     cr_assert_eq(fx_ts.cs_suspends, suspends + 1, "the suspension is counted");
     pthread_join(t, NULL);

@@ -14,7 +14,7 @@ static void *spinner(void *p)
     struct gh_tstate ts;
     gh_tstate_bind(&ts, (int)(intptr_t)p, "gil-test");
     gh_gil_take(&ts);
-    while (!__atomic_load_n(&stop, __ATOMIC_RELAXED)) {
+    while (!gh_atomic_load_relaxed_int(&stop)) {
         for (int i = 0; i < 100; i++)
             shared++; /* a plain update: only the GIL makes it safe */
         gh_gil_checkpoint(&ts);
@@ -30,7 +30,7 @@ Test(gil, two_cpu_bound_threads_switch, .timeout = 30)
     for (intptr_t i = 0; i < 2; i++)
         cr_assert_eq(pthread_create(&t[i], NULL, spinner, (void *)i), 0);
     gh_sleep_ns(500000000u); /* 500 ms = 100 switch intervals */
-    __atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
+    gh_atomic_store_relaxed_int(&stop, 1);
     for (int i = 0; i < 2; i++)
         pthread_join(t[i], NULL);
     struct gh_gil_stats_raw s;
@@ -99,12 +99,12 @@ Test(gil_ticks, waiters_never_ask_the_holder_to_drop, .timeout = 30)
 {
     gh_gil_init(1000000u, 1000);
     shared = 0;
-    __atomic_store_n(&stop, 0, __ATOMIC_RELAXED);
+    gh_atomic_store_relaxed_int(&stop, 0);
     pthread_t t[2];
     for (intptr_t i = 0; i < 2; i++)
         cr_assert_eq(pthread_create(&t[i], NULL, spinner, (void *)i), 0);
     gh_sleep_ns(300000000u); /* 300 switch intervals of 1 ms */
-    __atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
+    gh_atomic_store_relaxed_int(&stop, 1);
     for (int i = 0; i < 2; i++)
         pthread_join(t[i], NULL);
     struct gh_gil_stats_raw s;
