@@ -1,4 +1,4 @@
-/* ops.c - the names of the scenario operations (GH_OPS in scenario.h).
+/* ops.c - the table of scenario operations at run time (GH_OPS in ops.h).
  *
  * See docs/scenarios.md for what each operation does.
  */
@@ -6,9 +6,23 @@
 
 #include <string.h>
 
-const char *const gh_op_names[GH_OP_COUNT] = {
-#define GH_X_(e, name, doc) name,
+const struct gh_op_rule gh_op_rules[GH_OP_COUNT] = {
+#define GH_X_(e, name_, keys_, on_, flags_, hint_, parse, exec, doc_)          \
+    [GH_OP_##e] = {.name = name_, .keys = keys_, .on = GH_NEED_##on_,          \
+                   .flags = flags_, .hint = hint_, .doc = doc_},
     GH_OPS(GH_X_)
+#undef GH_X_
+};
+
+const char *const gh_op_names[GH_OP_COUNT] = {
+#define GH_X_(e, name, keys, on, flags, hint, parse, exec, doc) name,
+    GH_OPS(GH_X_)
+#undef GH_X_
+};
+
+const char *const gh_op_key_names[GH_K_COUNT] = {
+#define GH_X_(e, name) name,
+    GH_OP_KEYS(GH_X_)
 #undef GH_X_
 };
 

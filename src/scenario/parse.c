@@ -1018,211 +1018,46 @@ static int parse_setup(struct pctx *c, yaml_node_t *n)
 
 /* ---- ops --------------------------------------------------------------- */
 
-enum op_key {
-    K_OP, K_ON, K_FROM, K_TYPE, K_AS, K_VALUE, K_RANGE, K_KEY, K_KEYS, K_INDEX,
-    K_ITERS, K_US, K_TO, K_ITEMS, K_CONST, K_DEF, K_NAME, K_A, K_B, K_LABEL, K_EXPR,
-    K_CALLBACK, K_TOP, K_GENERATION, K_THRESHOLDS, K_SIZE, K_CLS, K_PATH, K_DEPTH,
-    K_WEIGHT, K_VIA, K_COUNT
-};
-_Static_assert(K_COUNT <= 32, "op keys are a 32-bit mask");
+/* ---- ops: the table (scenario/ops.h) and the hooks it names ----------- */
 
-static const char *const op_key_names[K_COUNT] = {
-    "op", "on", "from", "type", "as", "value", "range", "key", "keys", "index",
-    "iters", "us", "to", "items", "const", "def", "name", "a", "b", "label", "expr",
-    "callback", "top", "generation", "thresholds", "size", "cls", "path", "depth",
-    "weight", "via",
-};
-
-#define B(k) (1u << (k))
-static const unsigned op_keys_allowed[GH_OP_COUNT] = {
-    [GH_OP_NEW]         = B(K_OP) | B(K_TYPE) | B(K_AS) | B(K_VALUE) | B(K_ITEMS) |
-                          B(K_CONST) | B(K_DEF),
-    [GH_OP_DROP]        = B(K_OP) | B(K_ON),
-    [GH_OP_LIST_APPEND] = B(K_OP) | B(K_ON) | B(K_VALUE) | B(K_RANGE),
-    [GH_OP_LIST_POP]    = B(K_OP) | B(K_ON),
-    [GH_OP_LIST_GET]    = B(K_OP) | B(K_ON) | B(K_INDEX),
-    [GH_OP_LIST_SET]    = B(K_OP) | B(K_ON) | B(K_INDEX) | B(K_VALUE) | B(K_RANGE),
-    [GH_OP_LIST_LEN]    = B(K_OP) | B(K_ON),
-    [GH_OP_LIST_MOVE]   = B(K_OP) | B(K_ON) | B(K_FROM),
-    [GH_OP_LIST_ITER]   = B(K_OP) | B(K_ON),
-    [GH_OP_DICT_SET]    = B(K_OP) | B(K_ON) | B(K_KEY) | B(K_KEYS) | B(K_VALUE) | B(K_RANGE),
-    [GH_OP_DICT_GET]    = B(K_OP) | B(K_ON) | B(K_KEY) | B(K_KEYS),
-    [GH_OP_DICT_DEL]    = B(K_OP) | B(K_ON) | B(K_KEY) | B(K_KEYS),
-    [GH_OP_DICT_ITER]   = B(K_OP) | B(K_ON),
-    [GH_OP_GLOBAL_ADD]  = B(K_OP) | B(K_ON) | B(K_VALUE) | B(K_VIA),
-    [GH_OP_COMPUTE]     = B(K_OP) | B(K_ON) | B(K_ITERS),
-    [GH_OP_IO]          = B(K_OP) | B(K_US),
-    [GH_OP_BIND]        = B(K_OP) | B(K_AS) | B(K_VALUE) | B(K_RANGE),
-    [GH_OP_ATTR_SET]    = B(K_OP) | B(K_ON) | B(K_NAME) | B(K_VALUE) | B(K_RANGE),
-    [GH_OP_ATTR_GET]    = B(K_OP) | B(K_ON) | B(K_NAME) | B(K_AS),
-    [GH_OP_SET_ADD]     = B(K_OP) | B(K_ON) | B(K_VALUE) | B(K_RANGE),
-    [GH_OP_SET_DISCARD] = B(K_OP) | B(K_ON) | B(K_VALUE) | B(K_RANGE),
-    [GH_OP_SET_CONTAINS]= B(K_OP) | B(K_ON) | B(K_VALUE) | B(K_RANGE),
-    [GH_OP_SET_LEN]     = B(K_OP) | B(K_ON),
-    [GH_OP_TUPLE_CONCAT]= B(K_OP) | B(K_ON) | B(K_VALUE) | B(K_RANGE),
-    [GH_OP_TUPLE_GET]   = B(K_OP) | B(K_ON) | B(K_INDEX) | B(K_AS),
-    [GH_OP_STR_CONCAT]  = B(K_OP) | B(K_ON) | B(K_VALUE),
-    [GH_OP_STR_INTERN]  = B(K_OP) | B(K_ON),
-    [GH_OP_WEAKREF_NEW] = B(K_OP) | B(K_ON) | B(K_AS) | B(K_CALLBACK),
-    [GH_OP_WEAKREF_GET] = B(K_OP) | B(K_ON) | B(K_AS),
-    [GH_OP_WVDICT_SET]  = B(K_OP) | B(K_ON) | B(K_KEY) | B(K_KEYS) | B(K_VALUE) | B(K_RANGE),
-    [GH_OP_WVDICT_GET]  = B(K_OP) | B(K_ON) | B(K_KEY) | B(K_KEYS) | B(K_AS),
-    [GH_OP_CALL]        = B(K_OP) | B(K_ON) | B(K_VALUE) | B(K_RANGE) | B(K_AS),
-    [GH_OP_IS]          = B(K_OP) | B(K_A) | B(K_B) | B(K_LABEL),
-    [GH_OP_EQ]          = B(K_OP) | B(K_A) | B(K_B) | B(K_LABEL),
-    [GH_OP_SHOW]        = B(K_OP) | B(K_EXPR),
-    [GH_OP_ASSERT]      = B(K_OP) | B(K_EXPR),
-    [GH_OP_TRACE_START] = B(K_OP),
-    [GH_OP_TRACE_SNAPSHOT] = B(K_OP) | B(K_AS),
-    [GH_OP_TRACE_STATS] = B(K_OP) | B(K_ON) | B(K_TOP),
-    [GH_OP_TRACE_COMPARE] = B(K_OP) | B(K_FROM) | B(K_TO) | B(K_TOP),
-    [GH_OP_GC_COLLECT]  = B(K_OP) | B(K_GENERATION) | B(K_AS),
-    [GH_OP_GC_DISABLE]  = B(K_OP),
-    [GH_OP_GC_ENABLE]   = B(K_OP),
-    [GH_OP_GC_SET_THRESHOLD] = B(K_OP) | B(K_THRESHOLDS),
-    [GH_OP_GC_FREEZE]   = B(K_OP),
-    [GH_OP_GC_UNFREEZE] = B(K_OP),
-    [GH_OP_CYCLE_NEW]   = B(K_OP) | B(K_SIZE) | B(K_CLS) | B(K_AS),
-    [GH_OP_GC_DOT]      = B(K_OP) | B(K_ON) | B(K_PATH) | B(K_DEPTH),
-};
-
-/* Ops that need `value` (new and str.concat read theirs themselves). */
-static bool op_needs_value(enum gh_op_kind k)
-{
-    switch (k) {
-    case GH_OP_LIST_APPEND: case GH_OP_LIST_SET: case GH_OP_DICT_SET: case GH_OP_BIND:
-    case GH_OP_ATTR_SET: case GH_OP_SET_ADD: case GH_OP_SET_DISCARD: case GH_OP_SET_CONTAINS:
-    case GH_OP_TUPLE_CONCAT: case GH_OP_STR_CONCAT: case GH_OP_WVDICT_SET:
-        return true;
-    default:
-        return false;
-    }
-}
-
-/* Ops that bind `as`, and whether they must. */
+/* Ops that bind `as`. */
 static bool op_binds(enum gh_op_kind k)
 {
-    return k == GH_OP_NEW || (op_keys_allowed[k] & B(K_AS));
+    return k == GH_OP_NEW || (gh_op_rules[k].keys & GH_KBIT_AS);
 }
-
-static bool op_needs_as(enum gh_op_kind k)
-{
-    return k == GH_OP_NEW || k == GH_OP_BIND || k == GH_OP_WEAKREF_NEW ||
-           k == GH_OP_TRACE_SNAPSHOT;
-}
-
-/* What `on` must be, per op. */
-enum need {
-    NEED_NONE, NEED_ANY, NEED_LIST, NEED_DICT, NEED_LOCAL, NEED_INSTANCE, NEED_SET,
-    NEED_SETLIKE, NEED_TUPLE_LOCAL, NEED_STR_LOCAL, NEED_WEAKREF, NEED_WVDICT, NEED_FUNCTION,
-    NEED_SNAPSHOT, NEED_INT_GLOBAL, NEED_TUPLE,
-};
 
 static const char *const need_articles[] = {
-    [NEED_LIST] = "a list", [NEED_DICT] = "a dict",
-    [NEED_INSTANCE] = "an instance (of `object` or of a class from setup)",
-    [NEED_SET] = "a set", [NEED_SETLIKE] = "a set or a frozenset",
-    [NEED_TUPLE_LOCAL] = "a local tuple", [NEED_STR_LOCAL] = "a local str",
-    [NEED_WEAKREF] = "a weak reference (bound by weakref.new)",
-    [NEED_WVDICT] = "a weakvaluedict", [NEED_FUNCTION] = "a function",
-    [NEED_SNAPSHOT] = "a trace snapshot (bound by trace.snapshot)",
-    [NEED_INT_GLOBAL] = "an int global (set up as `{type: int, value: 0}`)",
-    [NEED_TUPLE] = "a tuple",
+    [GH_NEED_LIST] = "a list", [GH_NEED_DICT] = "a dict",
+    [GH_NEED_INSTANCE] = "an instance (of `object` or of a class from setup)",
+    [GH_NEED_SET] = "a set", [GH_NEED_SETLIKE] = "a set or a frozenset",
+    [GH_NEED_TUPLE_LOCAL] = "a local tuple", [GH_NEED_STR_LOCAL] = "a local str",
+    [GH_NEED_WEAKREF] = "a weak reference (bound by weakref.new)",
+    [GH_NEED_WVDICT] = "a weakvaluedict", [GH_NEED_FUNCTION] = "a function",
+    [GH_NEED_SNAPSHOT] = "a trace snapshot (bound by trace.snapshot)",
+    [GH_NEED_INT_GLOBAL] = "an int global (set up as `{type: int, value: 0}`)",
+    [GH_NEED_TUPLE] = "a tuple",
 };
 
-static enum need op_needs(enum gh_op_kind k)
-{
-    switch (k) {
-    case GH_OP_DROP:        return NEED_LOCAL;
-    case GH_OP_LIST_APPEND: case GH_OP_LIST_POP: case GH_OP_LIST_GET:
-    case GH_OP_LIST_SET:    case GH_OP_LIST_LEN: case GH_OP_LIST_MOVE: case GH_OP_LIST_ITER:
-        return NEED_LIST;
-    case GH_OP_DICT_SET: case GH_OP_DICT_GET: case GH_OP_DICT_DEL: case GH_OP_DICT_ITER:
-        return NEED_DICT;
-    case GH_OP_GLOBAL_ADD:  return NEED_INT_GLOBAL;
-    case GH_OP_COMPUTE: case GH_OP_WEAKREF_NEW: case GH_OP_GC_DOT:
-        return NEED_ANY;
-    case GH_OP_ATTR_SET: case GH_OP_ATTR_GET: return NEED_INSTANCE;
-    case GH_OP_SET_ADD: case GH_OP_SET_DISCARD: case GH_OP_SET_LEN: return NEED_SET;
-    case GH_OP_SET_CONTAINS: return NEED_SETLIKE;
-    case GH_OP_TUPLE_CONCAT: return NEED_TUPLE_LOCAL;
-    case GH_OP_TUPLE_GET: return NEED_TUPLE;
-    case GH_OP_STR_CONCAT: case GH_OP_STR_INTERN: return NEED_STR_LOCAL;
-    case GH_OP_WEAKREF_GET: return NEED_WEAKREF;
-    case GH_OP_WVDICT_SET: case GH_OP_WVDICT_GET: return NEED_WVDICT;
-    case GH_OP_CALL: return NEED_FUNCTION;
-    case GH_OP_TRACE_STATS: case GH_OP_TRACE_COMPARE: return NEED_SNAPSHOT;
-    default:                return NEED_NONE;
-    }
-}
-
-/* Ops whose `on` is a container the statement loads by name before it
- * works on it (`L.append(x)`, `d[k]`, `o.a`, `t += (x,)`, `r()`: LOAD_FAST
- * or LOAD_GLOBAL). Not new and drop (`on` is the name bound or unbound),
- * call (its callee already sits on the stack), global.add (its own load,
- * under the namespace's lock), compute (a lock, no load), gc.dot. */
-static bool op_loads_on(enum gh_op_kind k)
-{
-    switch (k) {
-    case GH_OP_LIST_APPEND: case GH_OP_LIST_POP: case GH_OP_LIST_GET: case GH_OP_LIST_SET:
-    case GH_OP_LIST_LEN: case GH_OP_LIST_MOVE: case GH_OP_LIST_ITER:
-    case GH_OP_DICT_SET: case GH_OP_DICT_GET: case GH_OP_DICT_DEL: case GH_OP_DICT_ITER:
-    case GH_OP_ATTR_SET: case GH_OP_ATTR_GET:
-    case GH_OP_SET_ADD: case GH_OP_SET_DISCARD: case GH_OP_SET_CONTAINS: case GH_OP_SET_LEN:
-    case GH_OP_TUPLE_CONCAT: case GH_OP_TUPLE_GET: case GH_OP_STR_CONCAT:
-    case GH_OP_STR_INTERN: case GH_OP_WEAKREF_NEW: case GH_OP_WEAKREF_GET: case GH_OP_WVDICT_SET:
-    case GH_OP_WVDICT_GET:
-        return true;
-    default:
-        return false;
-    }
-}
-
-/* Whether `on` may be left out. */
-static bool on_optional(enum gh_op_kind k)
-{
-    return k == GH_OP_COMPUTE || k == GH_OP_TRACE_STATS || k == GH_OP_TRACE_COMPARE;
-}
-
-static bool need_ok(enum need nd, enum gh_newtype t)
+static bool need_ok(enum gh_op_need nd, enum gh_newtype t)
 {
     if (t == GH_NEW_ANY)
         return true;
     switch (nd) {
-    case NEED_LIST:        return t == GH_NEW_LIST;
-    case NEED_DICT:        return t == GH_NEW_DICT;
-    case NEED_INSTANCE:    return t == GH_NEW_OBJECT || t == GH_NEW_INSTANCE;
-    case NEED_SET:         return t == GH_NEW_SET;
-    case NEED_SETLIKE:     return t == GH_NEW_SET || t == GH_NEW_FROZENSET;
-    case NEED_TUPLE_LOCAL: return t == GH_NEW_TUPLE;
-    case NEED_TUPLE:       return t == GH_NEW_TUPLE;
-    case NEED_STR_LOCAL:   return t == GH_NEW_STR;
-    case NEED_WEAKREF:     return t == GH_NEW_WEAKREF;
-    case NEED_WVDICT:      return t == GH_NEW_WVDICT;
-    case NEED_FUNCTION:    return t == GH_NEW_FUNCTION;
-    case NEED_SNAPSHOT:    return t == GH_NEW_SNAPSHOT;
-    case NEED_INT_GLOBAL:  return t == GH_NEW_INT || t == GH_NEW_SMALL_INT;
-    case NEED_ANY:         return t != GH_NEW_SNAPSHOT;
-    default:               return true;
-    }
-}
-
-static const char *on_hint(enum gh_op_kind k)
-{
-    switch (k) {
-    case GH_OP_DROP:        return "the local to unbind";
-    case GH_OP_LIST_APPEND: return "the list to append to";
-    case GH_OP_LIST_MOVE:   return "the list to append to";
-    case GH_OP_DICT_SET: case GH_OP_DICT_GET: case GH_OP_DICT_DEL:
-        return "the dict it works on";
-    case GH_OP_LIST_POP: case GH_OP_LIST_GET: case GH_OP_LIST_SET: case GH_OP_LIST_LEN:
-    case GH_OP_LIST_ITER:
-        return "the list it works on";
-    case GH_OP_DICT_ITER:   return "the dict to iterate";
-    case GH_OP_GLOBAL_ADD:  return "the global int to add to";
-    case GH_OP_WEAKREF_NEW: return "the object to refer to weakly";
-    case GH_OP_GC_DOT:      return "the object whose references are drawn";
-    default:                return "the object it works on";
+    case GH_NEED_LIST:        return t == GH_NEW_LIST;
+    case GH_NEED_DICT:        return t == GH_NEW_DICT;
+    case GH_NEED_INSTANCE:    return t == GH_NEW_OBJECT || t == GH_NEW_INSTANCE;
+    case GH_NEED_SET:         return t == GH_NEW_SET;
+    case GH_NEED_SETLIKE:     return t == GH_NEW_SET || t == GH_NEW_FROZENSET;
+    case GH_NEED_TUPLE_LOCAL: return t == GH_NEW_TUPLE;
+    case GH_NEED_TUPLE:       return t == GH_NEW_TUPLE;
+    case GH_NEED_STR_LOCAL:   return t == GH_NEW_STR;
+    case GH_NEED_WEAKREF:     return t == GH_NEW_WEAKREF;
+    case GH_NEED_WVDICT:      return t == GH_NEW_WVDICT;
+    case GH_NEED_FUNCTION:    return t == GH_NEW_FUNCTION;
+    case GH_NEED_SNAPSHOT:    return t == GH_NEW_SNAPSHOT;
+    case GH_NEED_INT_GLOBAL:  return t == GH_NEW_INT || t == GH_NEW_SMALL_INT;
+    case GH_NEED_ANY:         return t != GH_NEW_SNAPSHOT;
+    default:                  return true;
     }
 }
 
@@ -1254,7 +1089,7 @@ struct role_ctx {
 /* `on` / `from` / `to`: a global or a local of the role, of the type `need`
  * asks for. */
 static int parse_target(struct pctx *c, struct role_ctx *rc, yaml_node_t *n,
-                        enum gh_op_kind kind, const char *keyname, enum need need,
+                        enum gh_op_kind kind, const char *keyname, enum gh_op_need need,
                         struct gh_target *out)
 {
     char b[64], b2[64];
@@ -1279,24 +1114,24 @@ static int parse_target(struct pctx *c, struct role_ctx *rc, yaml_node_t *n,
     int tl = g >= 0 ? c->s->globals[g].line : rc->linfo[l].line;
     int tc = g >= 0 ? c->s->globals[g].column : rc->linfo[l].column;
     const char *how = g >= 0 ? "set up" : "bound by the op";
-    bool need_local = need == NEED_LOCAL || need == NEED_TUPLE_LOCAL || need == NEED_STR_LOCAL;
+    bool need_local = need == GH_NEED_LOCAL || need == GH_NEED_TUPLE_LOCAL || need == GH_NEED_STR_LOCAL;
     if (need_local && g >= 0)
         return err_node(c, n, "%s needs a local bound by an op with `as:` in this role, but "
                         "`%s` is a global (set up at %d:%d); %s", opname, name, tl, tc,
                         kind == GH_OP_DROP ? "globals live for the whole run"
                                            : "the op rebinds its `on`, so it must be a local");
-    if (need == NEED_INT_GLOBAL && g < 0)
+    if (need == GH_NEED_INT_GLOBAL && g < 0)
         return err_node(c, n, "%s needs a global in `%s`, but `%s` is a local of the role; "
                         "a counter is shared: set it up as `%s: {type: int, value: 0}`",
                         opname, keyname, name, name);
-    if (need > NEED_LOCAL && !need_ok(need, t))
+    if (need > GH_NEED_LOCAL && !need_ok(need, t))
         return err_node(c, n, "%s needs %s in `%s`, but `%s` is %s (%s at %d:%d)", opname,
                         need_articles[need], keyname, name, newtype_articles[t], how, tl, tc);
-    if ((need == NEED_LIST || need == NEED_DICT) && !need_ok(need, t))
+    if ((need == GH_NEED_LIST || need == GH_NEED_DICT) && !need_ok(need, t))
         return err_node(c, n, "%s needs %s in `%s`, but `%s` is %s (%s at %d:%d)", opname,
-                        need == NEED_LIST ? "a list" : "a dict", keyname, name,
+                        need == GH_NEED_LIST ? "a list" : "a dict", keyname, name,
                         newtype_articles[t], how, tl, tc);
-    if (need == NEED_ANY && t == GH_NEW_SNAPSHOT)
+    if (need == GH_NEED_ANY && t == GH_NEW_SNAPSHOT)
         return err_node(c, n, "%s: `%s` is a trace snapshot, not an object", opname, name);
     out->local = g < 0;
     out->slot = g >= 0 ? g : l;
@@ -1483,21 +1318,292 @@ static int parse_cls(struct pctx *c, yaml_node_t *n, int *out)
                     "{type: class}) or object", clip(name, b, sizeof b));
 }
 
-static int parse_op(struct pctx *c, struct role_ctx *rc, yaml_node_t *n,
-                    enum op_place place, struct gh_op *op)
+/* What a parse hook gets: the op's node, and its keys and values by
+ * GH_K_* (NULL where absent). */
+struct op_src {
+    yaml_node_t *n;
+    yaml_node_t *key[GH_K_COUNT], *val[GH_K_COUNT];
+    const char *owner;        /* "a list.move op", for messages */
+};
+
+/* ---- the ops' own keys (the hooks GH_OPS names) ---- */
+
+static int parse_op_new(struct pctx *c, struct role_ctx *rc, const struct op_src *o,
+                        struct gh_op *op)
 {
-    char b[64], list[1024], owner[64];
-    memset(op, 0, sizeof *op);
-    op->line = (int)n->start_mark.line + 1;
-    op->column = (int)n->start_mark.column + 1;
-    op->on.slot = op->from.slot = -1;
-    op->value.slot = op->b.slot = -1;
-    op->as = -1;
-    op->top = 5;
-    if (n->type != YAML_MAPPING_NODE)
-        return err_node(c, n, "expected an op, a mapping such as {op: list.append, on: L, "
-                        "value: object}, found %s", desc(n, b, sizeof b));
-    /* Find `op` first: it decides which keys are allowed. */
+    yaml_node_t *const *val = o->val, *const *key = o->key;
+    struct gh_global *g = op->spec = xcalloc(1, sizeof *op->spec);
+    spec_defaults(g);
+    g->line = op->line;
+    g->column = op->column;
+    g->type = GH_NEW_OBJECT;
+    if (val[GH_K_TYPE] && parse_newtype(c, val[GH_K_TYPE], "type", false, c->s->nglobals,
+                                        &g->type, &g->cls))
+        return -1;
+    op->type = g->type;
+    yaml_node_t *sk[S_COUNT] = {0}, *sv[S_COUNT] = {0};
+    sk[S_TYPE] = key[GH_K_TYPE], sv[S_TYPE] = val[GH_K_TYPE] ? val[GH_K_TYPE] : o->n;
+    sk[S_ITEMS] = key[GH_K_ITEMS], sv[S_ITEMS] = val[GH_K_ITEMS];
+    sk[S_VALUE] = key[GH_K_VALUE], sv[S_VALUE] = val[GH_K_VALUE];
+    sk[S_CONST] = key[GH_K_CONST], sv[S_CONST] = val[GH_K_CONST];
+    sk[S_DEF] = key[GH_K_DEF], sv[S_DEF] = val[GH_K_DEF];
+    if (parse_spec(c, g, sk, sv, rc->r, c->s->nglobals, "new"))
+        return -1;
+    struct local_info *li = &rc->linfo[op->as];
+    if (li->type != GH_NEW_ANY && li->type != op->type)
+        return err_node(c, val[GH_K_TYPE] ? val[GH_K_TYPE] : o->n, "the local `%s` is bound "
+                        "to %s by the `new` at %d:%d; a local keeps one type",
+                        sval(val[GH_K_AS]), newtype_articles[li->type], li->line, li->column);
+    op->on.local = true;   /* `new` binds it */
+    op->on.slot = op->as;
+    return 0;
+}
+
+static int parse_op_list_move(struct pctx *c, struct role_ctx *rc, const struct op_src *o,
+                              struct gh_op *op)
+{
+    yaml_node_t *from = o->val[GH_K_FROM];
+    if (!from)
+        return err_node(c, o->n, "missing `from` in %s (the list to pop the item from)",
+                        o->owner);
+    if (parse_target(c, rc, from, op->kind, "from", GH_NEED_LIST, &op->from))
+        return -1;
+    if (op->from.local == op->on.local && op->from.slot == op->on.slot)
+        return err_node(c, from, "list.move: `from` and `on` name the same list `%s`; a "
+                        "move needs two lists", sval(from));
+    return 0;
+}
+
+static int parse_op_trace_compare(struct pctx *c, struct role_ctx *rc, const struct op_src *o,
+                                  struct gh_op *op)
+{
+    if (!o->val[GH_K_FROM])
+        return err_node(c, o->n, "missing `from` in %s (the older snapshot)", o->owner);
+    if (parse_target(c, rc, o->val[GH_K_FROM], op->kind, "from", GH_NEED_SNAPSHOT, &op->from))
+        return -1;
+    if (o->val[GH_K_TO] &&
+        parse_target(c, rc, o->val[GH_K_TO], op->kind, "to", GH_NEED_SNAPSHOT, &op->on))
+        return -1;
+    return 0;
+}
+
+static int parse_op_str_concat(struct pctx *c, struct role_ctx *rc, const struct op_src *o,
+                               struct gh_op *op)
+{
+    (void)rc;
+    if (!o->val[GH_K_VALUE])
+        return err_node(c, o->n, "missing `value` in %s (the text to append)", o->owner);
+    return get_text(c, o->val[GH_K_VALUE], "value", &op->name, &op->name_len);
+}
+
+static int parse_op_global_add(struct pctx *c, struct role_ctx *rc, const struct op_src *o,
+                               struct gh_op *op)
+{
+    (void)rc;
+    char b[64];
+    yaml_node_t *value = o->val[GH_K_VALUE], *via = o->val[GH_K_VIA];
+    op->value = (struct gh_value){.kind = GH_VAL_INT_LIT, .slot = -1, .range = 1};
+    if (value && (!looks_int(value) ||
+                  get_int(c, value, "value", -1000000000, 1000000000, &op->value.range)))
+        return c->failed ? -1 : err_node(c, value, "value: expected the integer to add "
+                                         "(default 1), found %s", desc(value, b, sizeof b));
+    if (parse_via(c, via, &op->via_call))
+        return -1;
+    struct gh_global *g = &c->s->globals[op->on.slot];
+    int want = 1 + op->via_call;
+    if (g->counter && g->counter != want)
+        return err_node(c, via ? via : o->n, "global.add on `%s` is `via: %s` here but "
+                        "`via: %s` at %d:%d; a counter is updated one way, so its lost "
+                        "updates have one cause", g->name, op->via_call ? "call" : "inline",
+                        op->via_call ? "inline" : "call", g->counter_line, g->counter_column);
+    if (!g->counter) {
+        g->counter = want;
+        g->counter_line = op->line;
+        g->counter_column = op->column;
+    }
+    return 0;
+}
+
+/* is, eq: `a` (into op->value) and `b`, and an optional label. */
+static int parse_op_compare(struct pctx *c, struct role_ctx *rc, const struct op_src *o,
+                            struct gh_op *op)
+{
+    yaml_node_t *const *val = o->val;
+    if (!val[GH_K_A] || !val[GH_K_B])
+        return err_node(c, o->n, "missing `%s` in %s (%s compares `a` with `b`)",
+                        val[GH_K_A] ? "b" : "a", o->owner, gh_op_names[op->kind]);
+    if (parse_value(c, val[GH_K_A], rc->r, c->s->nglobals, &op->value) ||
+        parse_value(c, val[GH_K_B], rc->r, c->s->nglobals, &op->b))
+        return -1;
+    if (val[GH_K_LABEL] && get_text(c, val[GH_K_LABEL], "label", &op->name, &op->name_len))
+        return -1;
+    return 0;
+}
+
+/* attr.set, attr.get: the attribute's `name`. */
+static int parse_op_attr(struct pctx *c, struct role_ctx *rc, const struct op_src *o,
+                         struct gh_op *op)
+{
+    (void)rc;
+    char b[64];
+    yaml_node_t *name = o->val[GH_K_NAME];
+    if (!name)
+        return err_node(c, o->n, "missing `name` in %s (the attribute's name)", o->owner);
+    if (!is_scalar(name) || has_nul(name) || !valid_ident(sval(name)))
+        return err_node(c, name, "name: expected an attribute name (a letter or `_`, then "
+                        "letters, digits or `_`), found %s", desc(name, b, sizeof b));
+    op->name = xstrdup(sval(name));
+    op->name_len = strlen(op->name);
+    return 0;
+}
+
+/* show, assert: `expr`. */
+static int parse_op_show(struct pctx *c, struct role_ctx *rc, const struct op_src *o,
+                         struct gh_op *op)
+{
+    if (!o->val[GH_K_EXPR])
+        return err_node(c, o->n, "missing `expr` in %s (an expression such as "
+                        "getrefcount(a))", o->owner);
+    return parse_expr_scalar(c, o->val[GH_K_EXPR], rc->r, "expr", &op->text, &op->expr);
+}
+
+static int parse_op_set_threshold(struct pctx *c, struct role_ctx *rc, const struct op_src *o,
+                                  struct gh_op *op)
+{
+    (void)rc;
+    if (!o->val[GH_K_THRESHOLDS])
+        return err_node(c, o->n, "missing `thresholds` in %s (t0, or a list such as "
+                        "[700, 10, 10])", o->owner);
+    return parse_thresholds(c, o->val[GH_K_THRESHOLDS], "thresholds", op->thresholds,
+                            &op->nthresholds);
+}
+
+/* gc.dot: `path` (into op->name). */
+static int parse_op_gc_dot(struct pctx *c, struct role_ctx *rc, const struct op_src *o,
+                           struct gh_op *op)
+{
+    (void)rc;
+    yaml_node_t *path = o->val[GH_K_PATH];
+    if (!path)
+        return err_node(c, o->n, "missing `path` in %s (the file to write the graph to, or "
+                        "- for the run's output)", o->owner);
+    if (get_text(c, path, "path", &op->name, &op->name_len))
+        return -1;
+    if (op->name_len == 0)
+        return err_node(c, path, "path: expected a file name, or - for the run's output");
+    return 0;
+}
+
+typedef int op_hook(struct pctx *c, struct role_ctx *rc, const struct op_src *o,
+                    struct gh_op *op);
+static op_hook *const op_hooks[GH_OP_COUNT] = {
+#define GH_X_(e, name, keys, on, flags, hint, parse, exec, doc) [GH_OP_##e] = parse,
+    GH_OPS(GH_X_)
+#undef GH_X_
+};
+
+/* ---- the keys every op reads the same way ---- */
+
+static int parse_op_common(struct pctx *c, struct role_ctx *rc, const struct op_src *o,
+                           struct gh_op *op)
+{
+    yaml_node_t *const *val = o->val, *const *key = o->key;
+    const struct gh_op_rule *rule = &gh_op_rules[op->kind];
+    char b[64];
+    int64_t v;
+    if (!(rule->flags & GH_OPF_OWN_VALUE)) {
+        if (val[GH_K_VALUE]) {
+            op->has_value = true;
+            if (parse_value(c, val[GH_K_VALUE], rc->r, c->s->nglobals, &op->value))
+                return -1;
+        } else if (rule->flags & GH_OPF_NEEDS_VALUE) {
+            return err_node(c, o->n, "missing `value` in %s (none, true, false, object, int, "
+                            "small-int, list, dict, an integer or a name)", o->owner);
+        }
+    }
+    if (val[GH_K_RANGE]) {
+        if (op->value.kind != GH_VAL_INT)
+            return err_node(c, key[GH_K_RANGE], "`range` applies only to `value: int`");
+        if (get_int(c, val[GH_K_RANGE], "range", 1, INT64_MAX, &op->value.range))
+            return -1;
+    }
+    if (val[GH_K_CALLBACK]) {
+        yaml_node_t *cb = val[GH_K_CALLBACK];
+        if (is_scalar(cb) && !strcmp(sval(cb), "count"))
+            op->callback = true;
+        else if (!(is_scalar(cb) && !strcmp(sval(cb), "none")))
+            return err_node(c, cb, "callback: expected count (a callback that counts its "
+                            "calls, read with callbacks()) or none, found %s",
+                            desc(cb, b, sizeof b));
+    }
+    if (val[GH_K_TOP]) {
+        if (get_int(c, val[GH_K_TOP], "top", 1, 1000, &v))
+            return -1;
+        op->top = (int)v;
+    }
+
+    if (val[GH_K_KEY] && is_str_key(c, val[GH_K_KEY])) {
+        if (parse_str_key(c, val[GH_K_KEY], &op->key_const))
+            return -1;
+        op->key.random = false;
+    } else if (val[GH_K_KEY] && parse_intarg(c, val[GH_K_KEY], "key", INT64_MIN, &op->key)) {
+        return -1;
+    }
+    if (op->key.random)
+        op->key.range = 1000;
+    if (val[GH_K_KEYS]) {
+        if (!op->key.random)
+            return err_node(c, key[GH_K_KEYS], "`keys` applies only to `key: random` (the "
+                            "range random keys are drawn from)");
+        if (get_int(c, val[GH_K_KEYS], "keys", 1, INT64_MAX, &op->key.range))
+            return -1;
+    }
+    if (val[GH_K_INDEX] && parse_intarg(c, val[GH_K_INDEX], "index", 0, &op->index))
+        return -1;
+    if (op->index.random)
+        op->index.range = 0;
+
+    if (val[GH_K_ITERS]) {
+        if (get_int(c, val[GH_K_ITERS], "iters", 1, INT64_C(1000000000000), &v))
+            return -1;
+        op->iters = (uint64_t)v;
+    }
+    if (val[GH_K_US]) {
+        if (get_int(c, val[GH_K_US], "us", 0, 60000000, &v))
+            return -1;
+        op->io_ns = (uint64_t)v * 1000;
+    }
+    if (val[GH_K_WEIGHT]) {
+        if (get_int(c, val[GH_K_WEIGHT], "weight", 1, 1000000, &v))
+            return -1;
+        op->weight = (uint32_t)v;
+    }
+    if (val[GH_K_GENERATION]) {
+        if (get_int(c, val[GH_K_GENERATION], "generation", 0, GH_GC_OLDEST, &v))
+            return -1;
+        op->generation = (int)v;
+    }
+    if (val[GH_K_SIZE]) {
+        if (get_int(c, val[GH_K_SIZE], "size", 1, GH_MAX_RING, &v))
+            return -1;
+        op->size = (int)v;
+    }
+    if (val[GH_K_CLS] && parse_cls(c, val[GH_K_CLS], &op->cls))
+        return -1;
+    if (val[GH_K_DEPTH]) {
+        if (get_int(c, val[GH_K_DEPTH], "depth", 0, GH_MAX_DOT_DEPTH, &v))
+            return -1;
+        op->depth = (int)v;
+    }
+    return 0;
+}
+
+/* ---- an op ---- */
+
+/* The `op` key decides which other keys are allowed: found first. */
+static int parse_op_kind(struct pctx *c, yaml_node_t *n, enum gh_op_kind *out)
+{
+    char b[64], list[1024];
     yaml_node_t *opnode = NULL;
     for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
         yaml_node_t *k = node_at(c, p->key);
@@ -1511,36 +1617,33 @@ static int parse_op(struct pctx *c, struct role_ctx *rc, yaml_node_t *n,
     if (!is_scalar(opnode) || is_null(opnode) || has_nul(opnode))
         return err_node(c, opnode, "op: expected an op name, found %s",
                         desc(opnode, b, sizeof b));
-    op->kind = gh_op_from_name(sval(opnode));
-    if (op->kind == GH_OP_COUNT) {
-        join(list, sizeof list, gh_op_names, GH_OP_COUNT);
-        const char *near = closest(sval(opnode), gh_op_names, GH_OP_COUNT);
-        if (near)
-            return err_node(c, opnode, "unknown op `%s` (did you mean `%s`?); expected one "
-                            "of: %s", clip(sval(opnode), b, sizeof b), near, list);
-        return err_node(c, opnode, "unknown op `%s`; expected one of: %s",
-                        clip(sval(opnode), b, sizeof b), list);
-    }
-    const char *opname = gh_op_names[op->kind];
+    *out = gh_op_from_name(sval(opnode));
+    if (*out != GH_OP_COUNT)
+        return 0;
+    join(list, sizeof list, gh_op_names, GH_OP_COUNT);
+    const char *near = closest(sval(opnode), gh_op_names, GH_OP_COUNT);
+    if (near)
+        return err_node(c, opnode, "unknown op `%s` (did you mean `%s`?); expected one of: %s",
+                        clip(sval(opnode), b, sizeof b), near, list);
+    return err_node(c, opnode, "unknown op `%s`; expected one of: %s",
+                    clip(sval(opnode), b, sizeof b), list);
+}
 
-    unsigned allowed = op_keys_allowed[op->kind] | (place == IN_MIX ? B(K_WEIGHT) : 0);
-    const char *names[K_COUNT];
-    int map[K_COUNT];
-    int nn = 0;
-    for (int i = 0; i < K_COUNT; i++)
-        if (allowed & B(i)) {
+/* The op's keys, checked against its row's. */
+static int parse_op_keys(struct pctx *c, yaml_node_t *n, enum gh_op_kind kind,
+                         enum op_place place, struct op_src *o)
+{
+    unsigned allowed = gh_op_rules[kind].keys | (place == IN_MIX ? GH_KBIT_WEIGHT : 0);
+    const char *names[GH_K_COUNT], *others[GH_K_COUNT];
+    int map[GH_K_COUNT], nn = 0, no = 0;
+    for (int i = 0; i < GH_K_COUNT; i++) {
+        if (allowed & (1u << i)) {
             map[nn] = i;
-            names[nn++] = op_key_names[i];
+            names[nn++] = gh_op_key_names[i];
+        } else {
+            others[no++] = gh_op_key_names[i];
         }
-    const char *others[K_COUNT];
-    int no = 0;
-    for (int i = 0; i < K_COUNT; i++)
-        if (!(allowed & B(i)))
-            others[no++] = op_key_names[i];
-    yaml_node_t *keys_[K_COUNT], *vals_[K_COUNT];
-    snprintf(owner, sizeof owner, "a %s op", opname);
-    char elsewhere[128];
-    snprintf(elsewhere, sizeof elsewhere, "does not apply to %s", opname);
+    }
     /* `weight` outside a mix gets its own message. */
     for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
         yaml_node_t *k = node_at(c, p->key);
@@ -1549,13 +1652,40 @@ static int parse_op(struct pctx *c, struct role_ctx *rc, yaml_node_t *n,
                             "in order", place == IN_SCRIPT ? "a script"
                             : place == IN_INIT ? "`init`" : "`after`");
     }
-    if (get_fields(c, n, owner, names, nn, keys_, vals_, others, no, elsewhere))
+    char elsewhere[128];
+    snprintf(elsewhere, sizeof elsewhere, "does not apply to %s", gh_op_names[kind]);
+    yaml_node_t *keys_[GH_K_COUNT], *vals_[GH_K_COUNT];
+    if (get_fields(c, n, o->owner, names, nn, keys_, vals_, others, no, elsewhere))
         return -1;
-    yaml_node_t *key[K_COUNT] = {0}, *val[K_COUNT] = {0};
     for (int i = 0; i < nn; i++) {
-        key[map[i]] = keys_[i];
-        val[map[i]] = vals_[i];
+        o->key[map[i]] = keys_[i];
+        o->val[map[i]] = vals_[i];
     }
+    return 0;
+}
+
+/* An op, driven by its row of GH_OPS: the keys it allows, what its `on`
+ * must be, its flags, then its hook and the common keys. */
+static int parse_op(struct pctx *c, struct role_ctx *rc, yaml_node_t *n,
+                    enum op_place place, struct gh_op *op)
+{
+    char b[64], owner[64];
+    memset(op, 0, sizeof *op);
+    op->line = (int)n->start_mark.line + 1;
+    op->column = (int)n->start_mark.column + 1;
+    op->on.slot = op->from.slot = -1;
+    op->value.slot = op->b.slot = -1;
+    op->as = -1;
+    if (n->type != YAML_MAPPING_NODE)
+        return err_node(c, n, "expected an op, a mapping such as {op: list.append, on: L, "
+                        "value: object}, found %s", desc(n, b, sizeof b));
+    if (parse_op_kind(c, n, &op->kind))
+        return -1;
+    const struct gh_op_rule *rule = &gh_op_rules[op->kind];
+    struct op_src o = {.n = n, .owner = owner};
+    snprintf(owner, sizeof owner, "a %s op", rule->name);
+    if (parse_op_keys(c, n, op->kind, place, &o))
+        return -1;
 
     /* Defaults. */
     op->type = GH_NEW_OBJECT;
@@ -1569,228 +1699,28 @@ static int parse_op(struct pctx *c, struct role_ctx *rc, yaml_node_t *n,
     op->size = 2;
     op->cls = -1;
     op->depth = 3;
-    if (op->kind >= GH_OP_TRACE_START && op->kind <= GH_OP_TRACE_COMPARE)
+    op->top = 5;
+    if (rule->flags & GH_OPF_TRACES)
         c->s->tracing = true;
-    if (op->kind == GH_OP_GC_FREEZE)
+    if (rule->flags & GH_OPF_FREEZES)
         c->s->gc_freezes = true;
 
-    enum need need = op_needs(op->kind);
-    if (need != NEED_NONE && !on_optional(op->kind) && !val[K_ON])
-        return err_node(c, n, "missing `on` in %s (%s)", owner, on_hint(op->kind));
-    if (val[K_ON] && parse_target(c, rc, val[K_ON], op->kind, "on", need, &op->on))
+    yaml_node_t *on = o.val[GH_K_ON];
+    if (rule->on != GH_NEED_NONE && !(rule->flags & GH_OPF_ON_OPTIONAL) && !on)
+        return err_node(c, n, "missing `on` in %s (%s)", owner,
+                        rule->hint ? rule->hint : "the object it works on");
+    if (on && parse_target(c, rc, on, op->kind, "on", rule->on, &op->on))
         return -1;
-    op->loads_on = val[K_ON] && op_loads_on(op->kind);
-
-    if (op->kind == GH_OP_LIST_MOVE) {
-        if (!val[K_FROM])
-            return err_node(c, n, "missing `from` in %s (the list to pop the item from)",
-                            owner);
-        if (parse_target(c, rc, val[K_FROM], op->kind, "from", NEED_LIST, &op->from))
-            return -1;
-        if (op->from.local == op->on.local && op->from.slot == op->on.slot)
-            return err_node(c, val[K_FROM], "list.move: `from` and `on` name the same list "
-                            "`%s`; a move needs two lists", sval(val[K_FROM]));
-    }
-    if (op->kind == GH_OP_TRACE_COMPARE) {
-        if (!val[K_FROM])
-            return err_node(c, n, "missing `from` in %s (the older snapshot)", owner);
-        if (parse_target(c, rc, val[K_FROM], op->kind, "from", NEED_SNAPSHOT, &op->from))
-            return -1;
-        if (val[K_TO] && parse_target(c, rc, val[K_TO], op->kind, "to", NEED_SNAPSHOT, &op->on))
-            return -1;
-    }
-
+    op->loads_on = on && (rule->flags & GH_OPF_LOADS_ON);
     if (op_binds(op->kind)) {
-        if (!val[K_AS] && op_needs_as(op->kind))
+        if (!o.val[GH_K_AS] && (rule->flags & GH_OPF_NEEDS_AS))
             return err_node(c, n, "missing `as` in %s (the local name to bind)", owner);
-        if (val[K_AS] && parse_as(c, rc, val[K_AS], &op->as))
+        if (o.val[GH_K_AS] && parse_as(c, rc, o.val[GH_K_AS], &op->as))
             return -1;
     }
-
-    if (op->kind == GH_OP_NEW) {
-        struct gh_global *g = op->spec = xcalloc(1, sizeof *op->spec);
-        spec_defaults(g);
-        g->line = op->line;
-        g->column = op->column;
-        g->type = GH_NEW_OBJECT;
-        if (val[K_TYPE] && parse_newtype(c, val[K_TYPE], "type", false, c->s->nglobals,
-                                         &g->type, &g->cls))
-            return -1;
-        op->type = g->type;
-        yaml_node_t *sk[S_COUNT] = {0}, *sv[S_COUNT] = {0};
-        sk[S_TYPE] = key[K_TYPE], sv[S_TYPE] = val[K_TYPE] ? val[K_TYPE] : n;
-        sk[S_ITEMS] = key[K_ITEMS], sv[S_ITEMS] = val[K_ITEMS];
-        sk[S_VALUE] = key[K_VALUE], sv[S_VALUE] = val[K_VALUE];
-        sk[S_CONST] = key[K_CONST], sv[S_CONST] = val[K_CONST];
-        sk[S_DEF] = key[K_DEF], sv[S_DEF] = val[K_DEF];
-        if (parse_spec(c, g, sk, sv, rc->r, c->s->nglobals, "new"))
-            return -1;
-        struct local_info *li = &rc->linfo[op->as];
-        if (li->type != GH_NEW_ANY && li->type != op->type)
-            return err_node(c, val[K_TYPE] ? val[K_TYPE] : n, "the local `%s` is bound to "
-                            "%s by the `new` at %d:%d; a local keeps one type",
-                            sval(val[K_AS]), newtype_articles[li->type], li->line, li->column);
-        op->on.local = true;   /* `new` binds it */
-        op->on.slot = op->as;
-    } else if (op->kind == GH_OP_STR_CONCAT) {
-        if (!val[K_VALUE])
-            return err_node(c, n, "missing `value` in %s (the text to append)", owner);
-        if (get_text(c, val[K_VALUE], "value", &op->name, &op->name_len))
-            return -1;
-    } else if (op->kind == GH_OP_GLOBAL_ADD) {
-        op->value = (struct gh_value){.kind = GH_VAL_INT_LIT, .slot = -1, .range = 1};
-        if (val[K_VALUE] && (!looks_int(val[K_VALUE]) ||
-                             get_int(c, val[K_VALUE], "value", -1000000000, 1000000000,
-                                     &op->value.range)))
-            return c->failed ? -1 : err_node(c, val[K_VALUE], "value: expected the integer "
-                                             "to add (default 1), found %s",
-                                             desc(val[K_VALUE], b, sizeof b));
-        if (parse_via(c, val[K_VIA], &op->via_call))
-            return -1;
-        struct gh_global *g = &c->s->globals[op->on.slot];
-        int want = 1 + op->via_call;
-        if (g->counter && g->counter != want)
-            return err_node(c, val[K_VIA] ? val[K_VIA] : n, "global.add on `%s` is `via: %s` "
-                            "here but `via: %s` at %d:%d; a counter is updated one way, so "
-                            "its lost updates have one cause", g->name,
-                            op->via_call ? "call" : "inline", op->via_call ? "inline" : "call",
-                            g->counter_line, g->counter_column);
-        if (!g->counter) {
-            g->counter = want;
-            g->counter_line = op->line;
-            g->counter_column = op->column;
-        }
-    } else if (val[K_VALUE]) {
-        op->has_value = true;
-        if (parse_value(c, val[K_VALUE], rc->r, c->s->nglobals, &op->value))
-            return -1;
-    } else if (op_needs_value(op->kind)) {
-        return err_node(c, n, "missing `value` in %s (none, true, false, object, int, "
-                        "small-int, list, dict, an integer or a name)", owner);
-    }
-    if (val[K_RANGE]) {
-        if (op->value.kind != GH_VAL_INT)
-            return err_node(c, key[K_RANGE], "`range` applies only to `value: int`");
-        if (get_int(c, val[K_RANGE], "range", 1, INT64_MAX, &op->value.range))
-            return -1;
-    }
-
-    if (op->kind == GH_OP_IS || op->kind == GH_OP_EQ) {
-        if (!val[K_A] || !val[K_B])
-            return err_node(c, n, "missing `%s` in %s (%s compares `a` with `b`)",
-                            val[K_A] ? "b" : "a", owner, opname);
-        if (parse_value(c, val[K_A], rc->r, c->s->nglobals, &op->value) ||
-            parse_value(c, val[K_B], rc->r, c->s->nglobals, &op->b))
-            return -1;
-        if (val[K_LABEL] && get_text(c, val[K_LABEL], "label", &op->name, &op->name_len))
-            return -1;
-    }
-    if (op->kind == GH_OP_ATTR_SET || op->kind == GH_OP_ATTR_GET) {
-        if (!val[K_NAME])
-            return err_node(c, n, "missing `name` in %s (the attribute's name)", owner);
-        if (!is_scalar(val[K_NAME]) || has_nul(val[K_NAME]) || !valid_ident(sval(val[K_NAME])))
-            return err_node(c, val[K_NAME], "name: expected an attribute name (a letter or "
-                            "`_`, then letters, digits or `_`), found %s",
-                            desc(val[K_NAME], b, sizeof b));
-        op->name = xstrdup(sval(val[K_NAME]));
-        op->name_len = strlen(op->name);
-    }
-    if (op->kind == GH_OP_SHOW || op->kind == GH_OP_ASSERT) {
-        if (!val[K_EXPR])
-            return err_node(c, n, "missing `expr` in %s (an expression such as "
-                            "getrefcount(a))", owner);
-        if (parse_expr_scalar(c, val[K_EXPR], rc->r, "expr", &op->text, &op->expr))
-            return -1;
-    }
-    if (val[K_CALLBACK]) {
-        if (is_scalar(val[K_CALLBACK]) && !strcmp(sval(val[K_CALLBACK]), "count"))
-            op->callback = true;
-        else if (!(is_scalar(val[K_CALLBACK]) && !strcmp(sval(val[K_CALLBACK]), "none")))
-            return err_node(c, val[K_CALLBACK], "callback: expected count (a callback that "
-                            "counts its calls, read with callbacks()) or none, found %s",
-                            desc(val[K_CALLBACK], b, sizeof b));
-    }
-    int64_t v;
-    if (val[K_TOP]) {
-        if (get_int(c, val[K_TOP], "top", 1, 1000, &v))
-            return -1;
-        op->top = (int)v;
-    }
-
-    if (val[K_KEY] && is_str_key(c, val[K_KEY])) {
-        if (parse_str_key(c, val[K_KEY], &op->key_const))
-            return -1;
-        op->key.random = false;
-    } else if (val[K_KEY] && parse_intarg(c, val[K_KEY], "key", INT64_MIN, &op->key)) {
+    if (op_hooks[op->kind] && op_hooks[op->kind](c, rc, &o, op))
         return -1;
-    }
-    if (op->key.random)
-        op->key.range = 1000;
-    if (val[K_KEYS]) {
-        if (!op->key.random)
-            return err_node(c, key[K_KEYS], "`keys` applies only to `key: random` (the range "
-                            "random keys are drawn from)");
-        if (get_int(c, val[K_KEYS], "keys", 1, INT64_MAX, &op->key.range))
-            return -1;
-    }
-    if (val[K_INDEX] && parse_intarg(c, val[K_INDEX], "index", 0, &op->index))
-        return -1;
-    if (op->index.random)
-        op->index.range = 0;
-
-    if (val[K_ITERS]) {
-        if (get_int(c, val[K_ITERS], "iters", 1, INT64_C(1000000000000), &v))
-            return -1;
-        op->iters = (uint64_t)v;
-    }
-    if (val[K_US]) {
-        if (get_int(c, val[K_US], "us", 0, 60000000, &v))
-            return -1;
-        op->io_ns = (uint64_t)v * 1000;
-    }
-    if (val[K_WEIGHT]) {
-        if (get_int(c, val[K_WEIGHT], "weight", 1, 1000000, &v))
-            return -1;
-        op->weight = (uint32_t)v;
-    }
-
-    /* The collector's ops. */
-    if (val[K_GENERATION]) {
-        if (get_int(c, val[K_GENERATION], "generation", 0, GH_GC_OLDEST, &v))
-            return -1;
-        op->generation = (int)v;
-    }
-    if (op->kind == GH_OP_GC_SET_THRESHOLD) {
-        if (!val[K_THRESHOLDS])
-            return err_node(c, n, "missing `thresholds` in %s (t0, or a list such as "
-                            "[700, 10, 10])", owner);
-        if (parse_thresholds(c, val[K_THRESHOLDS], "thresholds", op->thresholds,
-                             &op->nthresholds))
-            return -1;
-    }
-    if (val[K_SIZE]) {
-        if (get_int(c, val[K_SIZE], "size", 1, GH_MAX_RING, &v))
-            return -1;
-        op->size = (int)v;
-    }
-    if (val[K_CLS] && parse_cls(c, val[K_CLS], &op->cls))
-        return -1;
-    if (op->kind == GH_OP_GC_DOT) {
-        if (!val[K_PATH])
-            return err_node(c, n, "missing `path` in %s (the file to write the graph to, or "
-                            "- for the run's output)", owner);
-        if (get_text(c, val[K_PATH], "path", &op->name, &op->name_len))
-            return -1;
-        if (op->name_len == 0)
-            return err_node(c, val[K_PATH], "path: expected a file name, or - for the run's "
-                            "output");
-    }
-    if (val[K_DEPTH]) {
-        if (get_int(c, val[K_DEPTH], "depth", 0, GH_MAX_DOT_DEPTH, &v))
-            return -1;
-        op->depth = (int)v;
-    }
-    return 0;
+    return parse_op_common(c, rc, &o, op);
 }
 
 /* ---- roles ------------------------------------------------------------- */

@@ -18,67 +18,7 @@
 
 /* ---- operations -------------------------------------------------------- */
 
-/* X(enum suffix, name in files, what it does) */
-#define GH_OPS(X)                                                              \
-    X(NEW,         "new",         "make an object of `type` and bind it to the local `as`") \
-    X(DROP,        "drop",        "unbind the local `on` (its reference is released)") \
-    X(LIST_APPEND, "list.append", "append `value` to the list `on`")          \
-    X(LIST_POP,    "list.pop",    "remove and release the last item of `on` (fails when empty)") \
-    X(LIST_GET,    "list.get",    "read item `index` of `on` (a new reference, released at once)") \
-    X(LIST_SET,    "list.set",    "replace item `index` of `on` with `value`") \
-    X(LIST_LEN,    "list.len",    "read the length of `on`")                   \
-    X(LIST_MOVE,   "list.move",   "pop the last item of `from` and append it to `on`, atomically (a two-object critical section)") \
-    X(LIST_ITER,   "list.iter",   "for x in `on`: read every item, one step at a time, with a switch point between steps (other threads may mutate the list meanwhile)") \
-    X(DICT_SET,    "dict.set",    "d[`key`] = `value` on the dict `on`")       \
-    X(DICT_GET,    "dict.get",    "read d[`key`] (fails when missing)")        \
-    X(DICT_DEL,    "dict.del",    "delete d[`key`] (fails when missing)")      \
-    X(DICT_ITER,   "dict.iter",   "for k in `on`: read every key, a switch point between steps; fails when the dict changed size meanwhile (CPython's RuntimeError)") \
-    X(GLOBAL_ADD,  "global.add",  "`on` += `value` on a global int: `via: inline` (`C += 1`: no switch point inside) or `via: call` (`C = C + f()`: f's entry is a switch point between the read and the write)") \
-    X(COMPUTE,     "compute",     "CPU work of `iters` steps, holding what the strategy holds (the GIL; with `on`, that object's lock)") \
-    X(IO,          "io",          "a blocking wait of `us` microseconds that releases what the strategy holds") \
-    X(BIND,        "bind",        "bind the local `as` to `value` (another reference, no copy: b = a)") \
-    X(ATTR_SET,    "attr.set",    "setattr(`on`, `name`, `value`) on an instance")  \
-    X(ATTR_GET,    "attr.get",    "getattr(`on`, `name`), bound to `as` if given (fails when missing)") \
-    X(SET_ADD,     "set.add",     "`on`.add(`value`) (fails when already present or unhashable)") \
-    X(SET_DISCARD, "set.discard", "`on`.discard(`value`) (fails when absent)")   \
-    X(SET_CONTAINS,"set.contains","`value` in `on` (fails when absent); a set or a frozenset") \
-    X(SET_LEN,     "set.len",     "read the length of the set `on`")          \
-    X(TUPLE_CONCAT,"tuple.concat","`on` += (`value`,): rebinds the local `on` to a new tuple") \
-    X(TUPLE_GET,   "tuple.get",   "`as` = `on`[`index`] on a tuple (released at once without `as`; fails out of range)") \
-    X(STR_CONCAT,  "str.concat",  "`on` += `value` (a text): rebinds the local `on` to a new str") \
-    X(STR_INTERN,  "str.intern",  "`on` = sys.intern(`on`): rebinds the local to the interned str") \
-    X(WEAKREF_NEW, "weakref.new", "`as` = weakref.ref(`on`[, a counting callback]) (fails when not weak-referenceable)") \
-    X(WEAKREF_GET, "weakref.get", "`as` = `on`() (done when alive, failed when dead)") \
-    X(WVDICT_SET,  "wvdict.set",  "WeakValueDictionary `on`[`key`] = `value`") \
-    X(WVDICT_GET,  "wvdict.get",  "`as` = `on`.get(`key`) (fails when missing or dead)") \
-    X(CALL,        "call",        "`as` = `on`(`value`) or `on`() (fails when the call fails)") \
-    X(IS,          "is",          "`a` is `b` (done when true, failed when false)") \
-    X(EQ,          "eq",          "`a` == `b` (done when true, failed when false)") \
-    X(SHOW,        "show",        "print FILE:LINE: `expr` = its value")           \
-    X(ASSERT,      "assert",      "like show; a false value (or an error) counts as failed") \
-    X(TRACE_START, "trace.start", "start tracing allocations (tracemalloc.start())") \
-    X(TRACE_SNAPSHOT, "trace.snapshot", "take a snapshot of the traced allocations, named `as`") \
-    X(TRACE_STATS, "trace.stats", "print the `top` sites of snapshot `on` (or of a new one)") \
-    X(TRACE_COMPARE, "trace.compare", "print the `top` differences from snapshot `from` to `to` (or a new one)") \
-    X(GC_COLLECT,  "gc.collect",  "gc.collect(`generation`) from this thread; `as` binds the number of objects found unreachable") \
-    X(GC_DISABLE,  "gc.disable",  "gc.disable(): no automatic collections") \
-    X(GC_ENABLE,   "gc.enable",   "gc.enable() (fails under gc=off: there is no collector)") \
-    X(GC_SET_THRESHOLD, "gc.set_threshold", "gc.set_threshold(`thresholds`...)") \
-    X(GC_FREEZE,   "gc.freeze",   "gc.freeze(): every tracked object moves to the permanent generation") \
-    X(GC_UNFREEZE, "gc.unfreeze", "gc.unfreeze(): the permanent generation goes back to the oldest") \
-    X(CYCLE_NEW,   "cycle.new",   "a ring of `size` instances of `cls`, each referring to the next (attribute `next`); garbage unless `as` keeps one") \
-    X(GC_DOT,      "gc.dot",      "write the reference graph of `on`, `depth` edges deep, as Graphviz DOT to `path`")
-
-enum gh_op_kind {
-#define GH_X_(e, name, doc) GH_OP_##e,
-    GH_OPS(GH_X_)
-#undef GH_X_
-    GH_OP_COUNT
-};
-
-extern const char *const gh_op_names[GH_OP_COUNT];
-/* GH_OP_COUNT when unknown. */
-enum gh_op_kind gh_op_from_name(const char *name);
+#include "scenario/ops.h" // GH_OPS: the table of ops
 
 /* What an object-valued operand makes or names. */
 enum gh_value_kind {

@@ -690,9 +690,23 @@ static void print_site(FILE *f, const struct gh_worker *w, const struct gh_op *o
         fprintf(f, "[%s] ", w->ts.name);
 }
 
+/* ---- the executors (the `exec` column of GH_OPS, scenario/ops.h) ----------
+ *
+ * One per op, all with the same parameters; false when the op failed (the
+ * model's IndexError, KeyError...). exec_op_body switches on the op's kind
+ * to a direct call of its row's executor: the hot ones are inlined into the
+ * measured loop, the object model's stay out of line (GH_NOINLINE), out of
+ * the hot loop's way. */
+#define EXEC_PARAMS                                                            \
+    GH_UNUSED struct gh_worker *w, GH_UNUSED struct gh_tstate *ts,             \
+    GH_UNUSED const struct gh_op *op, GH_UNUSED gh_object **globals,           \
+    GH_UNUSED gh_stackref *locals, GH_UNUSED struct gh_rng *rng,               \
+    GH_UNUSED struct gh_trace_snapshot **snaps
+#define MODEL_EXEC static GH_NOINLINE bool
+
 /* show / assert: FILE:LINE: TEXT = VALUE. False for an assert that does
  * not hold or an expression that cannot be evaluated. */
-static bool exec_show(struct gh_worker *w, const struct gh_op *op, gh_stackref *locals)
+MODEL_EXEC exec_show(EXEC_PARAMS)
 {
     struct gh_run_shared *run = w->run;
     struct gh_eval_ctx ec = {run, &run->s->roles[w->role], locals, w};
@@ -783,8 +797,7 @@ static void dot_path(char *buf, size_t len, const char *path, int index)
 /* gc.dot: the graph is built in memory first (the world is stopped while
  * it is gathered), then written whole: to the run's output when the path
  * is "-", else to the file. Prints what it wrote. */
-static bool exec_dot(struct gh_worker *w, struct gh_tstate *ts, const struct gh_op *op,
-                     gh_object **globals, gh_stackref *locals)
+MODEL_EXEC exec_gc_dot(EXEC_PARAMS)
 {
     struct gh_run_shared *run = w->run;
     gh_object *root = target_any(&op->on, globals, locals);
@@ -827,266 +840,307 @@ static bool exec_dot(struct gh_worker *w, struct gh_tstate *ts, const struct gh_
     return e == 0;
 }
 
-static bool exec_gc_op(struct gh_worker *w, struct gh_tstate *ts, const struct gh_op *op,
-                       gh_object **globals, gh_stackref *locals)
+MODEL_EXEC exec_gc_collect(EXEC_PARAMS)
 {
-    int64_t t[GH_GC_NGENS];
-    switch (op->kind) {
-    case GH_OP_GC_COLLECT: {
-        int64_t n = GH_FL(gh_gc_collect)(ts, op->generation);
-        if (op->as >= 0)
-            bind_local(locals, op->as, gh_int_new(n));
-        return true;
-    }
-    case GH_OP_GC_DISABLE:
-        gh_gc_disable();
-        return true;
-    case GH_OP_GC_ENABLE:
-        if (gh_gcstate.mode == GH_GC_OFF)
-            return false; /* gc=off: there is no collector to enable */
-        gh_gc_enable();
-        return true;
-    case GH_OP_GC_SET_THRESHOLD:
-        gh_gc_get_threshold(t);
-        for (int i = 0; i < op->nthresholds; i++)
-            t[i] = op->thresholds[i];
-        gh_gc_set_threshold(t[0], t[1], t[2]);
-        return true;
-    case GH_OP_GC_FREEZE:
-        GH_FL(gh_gc_freeze)(ts);
-        return true;
-    case GH_OP_GC_UNFREEZE:
-        GH_FL(gh_gc_unfreeze)(ts);
-        return true;
-    case GH_OP_CYCLE_NEW:
-        bind_or_release(w, op, locals, make_ring(ts, op, globals));
-        return true;
-    case GH_OP_GC_DOT:
-        return exec_dot(w, ts, op, globals, locals);
-    default:
-        return false;
-    }
+    int64_t n = gh_gc_collect(ts, op->generation);
+    if (op->as >= 0)
+        bind_local(locals, op->as, gh_int_new(n));
+    return true;
 }
 
-/* ---- one op ---------------------------------------------------------------------- */
-
-/* The ops of the object model: out of the hot switch's way. */
-static GH_NOINLINE bool exec_model_op(struct gh_worker *w, struct gh_tstate *ts,
-                                      const struct gh_op *op, gh_object **globals,
-                                      gh_stackref *locals, struct gh_rng *rng,
-                                      struct gh_trace_snapshot **snaps)
+MODEL_EXEC exec_gc_disable(EXEC_PARAMS)
 {
-    gh_object *o, *v, *r;
+    gh_gc_disable();
+    return true;
+}
+
+MODEL_EXEC exec_gc_enable(EXEC_PARAMS)
+{
+    if (gh_gcstate.mode == GH_GC_OFF)
+        return false; /* gc=off: there is no collector to enable */
+    gh_gc_enable();
+    return true;
+}
+
+MODEL_EXEC exec_gc_set_threshold(EXEC_PARAMS)
+{
+    int64_t t[GH_GC_NGENS];
+    gh_gc_get_threshold(t);
+    for (int i = 0; i < op->nthresholds; i++)
+        t[i] = op->thresholds[i];
+    gh_gc_set_threshold(t[0], t[1], t[2]);
+    return true;
+}
+
+MODEL_EXEC exec_gc_freeze(EXEC_PARAMS)
+{
+    gh_gc_freeze(ts);
+    return true;
+}
+
+MODEL_EXEC exec_gc_unfreeze(EXEC_PARAMS)
+{
+    gh_gc_unfreeze(ts);
+    return true;
+}
+
+MODEL_EXEC exec_cycle_new(EXEC_PARAMS)
+{
+    bind_or_release(w, op, locals, make_ring(ts, op, globals));
+    return true;
+}
+
+/* ---- the object model's ops ----------------------------------------------- */
+
+/* A name loaded into the frame (LOAD_GLOBAL, LOAD_FAST): a frame
+ * reference, uncounted when the object is deferred. */
+MODEL_EXEC exec_bind(EXEC_PARAMS)
+{
+    if (op->value.kind == GH_VAL_GLOBAL)
+        frame_put(locals, op->as, gh_stackref_new(globals[op->value.slot]));
+    else if (op->value.kind == GH_VAL_LOCAL && locals[op->value.slot])
+        frame_put(locals, op->as, gh_stackref_new(frame_get(locals, op->value.slot)));
+    else
+        bind_local(locals, op->as, make_value(&op->value, globals, locals, rng));
+    return true;
+}
+
+MODEL_EXEC exec_attr_set(EXEC_PARAMS)
+{
+    gh_object *o = target_instance(&op->on, globals, locals);
+    if (!o)
+        return false;
+    gh_object *r = gh_str_const(op->name);   /* an identifier: an interned constant */
+    bool ok = gh_attr_set(ts, o, r, make_value(&op->value, globals, locals, rng));
+    gh_decref(r);
+    return ok;
+}
+
+MODEL_EXEC exec_attr_get(EXEC_PARAMS)
+{
+    gh_object *o = target_instance(&op->on, globals, locals);
+    if (!o)
+        return false;
+    gh_object *r = gh_str_const(op->name);
+    gh_object *v = gh_attr_get(ts, o, r);
+    gh_decref(r);
+    if (!v)
+        return false;
+    bind_or_release(w, op, locals, v);
+    return true;
+}
+
+/* set.add, set.discard, set.contains (a frozenset too). */
+MODEL_EXEC exec_set_member(EXEC_PARAMS)
+{
+    gh_object *o = target_any(&op->on, globals, locals);
+    if (!o || !(o->ob_type->kind == GH_KIND_SET ||
+                (op->kind == GH_OP_SET_CONTAINS && o->ob_type->kind == GH_KIND_FROZENSET)))
+        return false;
+    struct gh_set *set = (struct gh_set *)(void *)o;
+    gh_object *v = make_value(&op->value, globals, locals, rng);
     int rc;
-    switch (op->kind) {
-    case GH_OP_BIND:
-        /* A name loaded into the frame (LOAD_GLOBAL, LOAD_FAST): a frame
-         * reference, uncounted when the object is deferred. */
-        if (op->value.kind == GH_VAL_GLOBAL) {
-            frame_put(locals, op->as, gh_stackref_new(globals[op->value.slot]));
-        } else if (op->value.kind == GH_VAL_LOCAL && locals[op->value.slot]) {
-            frame_put(locals, op->as, gh_stackref_new(frame_get(locals, op->value.slot)));
-        } else {
-            bind_local(locals, op->as, make_value(&op->value, globals, locals, rng));
-        }
-        return true;
-    case GH_OP_ATTR_SET: {
-        if (!(o = target_instance(&op->on, globals, locals)))
-            return false;
-        r = GH_FL(gh_str_const)(op->name);   /* an identifier: an interned constant */
-        bool ok = GH_FL(gh_attr_set)(ts, o, r, make_value(&op->value, globals, locals, rng));
-        gh_decref(r);
-        return ok;
-    }
-    case GH_OP_ATTR_GET:
-        if (!(o = target_instance(&op->on, globals, locals)))
-            return false;
-        r = GH_FL(gh_str_const)(op->name);
-        v = GH_FL(gh_attr_get)(ts, o, r);
-        gh_decref(r);
-        if (!v)
-            return false;
-        bind_or_release(w, op, locals, v);
-        return true;
-    case GH_OP_SET_ADD:
-    case GH_OP_SET_DISCARD:
-    case GH_OP_SET_CONTAINS: {
-        o = target_any(&op->on, globals, locals);
-        if (!o || !(o->ob_type->kind == GH_KIND_SET ||
-                    (op->kind == GH_OP_SET_CONTAINS && o->ob_type->kind == GH_KIND_FROZENSET)))
-            return false;
-        struct gh_set *set = (struct gh_set *)(void *)o;
-        v = make_value(&op->value, globals, locals, rng);
-        if (op->kind == GH_OP_SET_ADD) {
-            rc = GH_FL(gh_set_add)(ts, set, v);
-            if (rc < 0)
-                gh_decref(v);
-            return rc == 1;
-        }
-        rc = op->kind == GH_OP_SET_DISCARD ? GH_FL(gh_set_discard)(ts, set, v)
-             : o->ob_type->kind == GH_KIND_SET ? GH_FL(gh_set_contains)(ts, set, v)
-                                               : GH_FL(gh_frozenset_contains)(set, v);
-        gh_decref(v);
+    if (op->kind == GH_OP_SET_ADD) {
+        rc = gh_set_add(ts, set, v);
+        if (rc < 0)
+            gh_decref(v);
         return rc == 1;
     }
-    case GH_OP_SET_LEN:
-        if (!(o = target(&op->on, GH_KIND_SET, globals, locals)))
-            return false;
-        w->sink += (uint64_t)gh_set_len((struct gh_set *)(void *)o);
-        return true;
-    case GH_OP_TUPLE_CONCAT: {
-        if (!(o = target(&op->on, GH_KIND_TUPLE, globals, locals)))
-            return false;
-        v = make_value(&op->value, globals, locals, rng);
-        gh_object *one = GH_FL(gh_tuple_from_array)(&v, 1);
-        r = GH_FL(gh_tuple_concat)(o, one);
-        gh_decref(one);
-        bind_local(locals, op->on.slot, r);
-        return true;
-    }
-    case GH_OP_STR_CONCAT:
-        if (!(o = target(&op->on, GH_KIND_STR, globals, locals)))
-            return false;
-        v = GH_FL(gh_str_new)(op->name, op->name_len);
-        r = GH_FL(gh_str_concat)(o, v);
-        gh_decref(v);
-        bind_local(locals, op->on.slot, r);
-        return true;
-    case GH_OP_STR_INTERN:
-        if (!(o = target(&op->on, GH_KIND_STR, globals, locals)))
-            return false;
-        bind_local(locals, op->on.slot, GH_FL(gh_str_intern)(gh_newref(o)));
-        return true;
-    case GH_OP_WEAKREF_NEW:
-        if (!(o = target_any(&op->on, globals, locals)))
-            return false;
-        v = op->callback ? GH_FL(gh_function_new)("count_callback", count_callback_code, 1,
+    rc = op->kind == GH_OP_SET_DISCARD ? gh_set_discard(ts, set, v)
+         : o->ob_type->kind == GH_KIND_SET ? gh_set_contains(ts, set, v)
+                                           : gh_frozenset_contains(set, v);
+    gh_decref(v);
+    return rc == 1;
+}
+
+MODEL_EXEC exec_set_len(EXEC_PARAMS)
+{
+    gh_object *o = target(&op->on, GH_KIND_SET, globals, locals);
+    if (!o)
+        return false;
+    w->sink += (uint64_t)gh_set_len((struct gh_set *)(void *)o);
+    return true;
+}
+
+MODEL_EXEC exec_tuple_concat(EXEC_PARAMS)
+{
+    gh_object *o = target(&op->on, GH_KIND_TUPLE, globals, locals);
+    if (!o)
+        return false;
+    gh_object *v = make_value(&op->value, globals, locals, rng);
+    gh_object *one = gh_tuple_from_array(&v, 1);
+    gh_object *r = gh_tuple_concat(o, one);
+    gh_decref(one);
+    bind_local(locals, op->on.slot, r);
+    return true;
+}
+
+MODEL_EXEC exec_str_concat(EXEC_PARAMS)
+{
+    gh_object *o = target(&op->on, GH_KIND_STR, globals, locals);
+    if (!o)
+        return false;
+    gh_object *v = gh_str_new(op->name, op->name_len);
+    gh_object *r = gh_str_concat(o, v);
+    gh_decref(v);
+    bind_local(locals, op->on.slot, r);
+    return true;
+}
+
+MODEL_EXEC exec_str_intern(EXEC_PARAMS)
+{
+    gh_object *o = target(&op->on, GH_KIND_STR, globals, locals);
+    if (!o)
+        return false;
+    bind_local(locals, op->on.slot, gh_str_intern(gh_newref(o)));
+    return true;
+}
+
+MODEL_EXEC exec_weakref_new(EXEC_PARAMS)
+{
+    gh_object *o = target_any(&op->on, globals, locals);
+    if (!o)
+        return false;
+    gh_object *cb = op->callback ? gh_function_new("count_callback", count_callback_code, 1,
                                                    NULL, 0) : NULL;
-        if (!(r = GH_FL(gh_weakref_new)(o, v)))
-            return false;       /* not weak-referenceable (TypeError) */
-        bind_local(locals, op->as, r);
-        return true;
-    case GH_OP_WEAKREF_GET:
-        if (!(o = target(&op->on, GH_KIND_WEAKREF, globals, locals)))
-            return false;
-        v = GH_FL(gh_weakref_get)(o);
-        bind_or_release(w, op, locals, v ? v : gh_none_new());
-        return v != NULL;
-    case GH_OP_WVDICT_SET: {
-        if (!(o = target(&op->on, GH_KIND_WEAKVALUEDICT, globals, locals)))
-            return false;
-        v = make_value(&op->value, globals, locals, rng);
-        if (!gh_weaklist_ptr(v)) {
-            gh_decref(v);       /* not weak-referenceable (TypeError) */
-            return false;
-        }
-        GH_FL(gh_wvdict_set)(ts, o, op_key(op, rng, w), v);
-        gh_decref(v);
-        return true;
-    }
-    case GH_OP_WVDICT_GET: {
-        if (!(o = target(&op->on, GH_KIND_WEAKVALUEDICT, globals, locals)))
-            return false;
-        gh_object *key = op_key(op, rng, w);
-        v = GH_FL(gh_wvdict_get)(ts, o, key);
-        gh_decref(key);
-        bind_or_release(w, op, locals, v ? v : gh_none_new());
-        return v != NULL;
-    }
-    case GH_OP_CALL: {
-        if (!(o = target(&op->on, GH_KIND_FUNCTION, globals, locals)))
-            return false;
-        /* The callee on the frame's stack while it runs (LOAD_GLOBAL f;
-         * CALL): counted, unless f is deferred. */
-        const int stack = w->frame_slots - 1;
-        frame_put(locals, stack, gh_stackref_new(o));
-        gh_object *arg = op->has_value ? make_value(&op->value, globals, locals, rng) : NULL;
-        r = GH_FL(gh_call)(ts, o, &arg, arg ? 1 : 0);
-        if (arg)
-            gh_decref(arg);
-        frame_put(locals, stack, 0);
-        if (!r)
-            return false;
-        bind_or_release(w, op, locals, r);
-        return true;
-    }
-    case GH_OP_IS:
-    case GH_OP_EQ: {
-        gh_object *a = make_value(&op->value, globals, locals, rng);
-        gh_object *b = make_value(&op->b, globals, locals, rng);
-        bool res = op->kind == GH_OP_IS ? a == b : gh_equal(a, b);
-        gh_decref(a);
-        gh_decref(b);
-        if (op->name) {
-            FILE *f = w->run->out;
-            flockfile(f);
-            print_site(f, w, op);
-            fprintf(f, "%s = %s\n", op->name, res ? "True" : "False");
-            funlockfile(f);
-        }
-        return res;
-    }
-    case GH_OP_SHOW:
-    case GH_OP_ASSERT:
-        return exec_show(w, op, locals);
-    case GH_OP_TRACE_START:
-        gh_trace_start();
-        return true;
-    case GH_OP_GC_COLLECT: case GH_OP_GC_DISABLE: case GH_OP_GC_ENABLE:
-    case GH_OP_GC_SET_THRESHOLD: case GH_OP_GC_FREEZE: case GH_OP_GC_UNFREEZE:
-    case GH_OP_CYCLE_NEW: case GH_OP_GC_DOT:
-        return exec_gc_op(w, ts, op, globals, locals);
-    case GH_OP_TRACE_SNAPSHOT: {
-        /* Memory this thread freed and deferred for lock-free readers
-         * (base/qsbr.h) counts as freed in a snapshot: flushed first. */
-        gh_qsbr_flush(ts);
-        struct gh_trace_snapshot *snap = gh_trace_take_snapshot();
-        if (!snap)
-            return false;       /* not tracing */
-        gh_trace_snapshot_free(snaps[op->as]);
-        snaps[op->as] = snap;
-        return true;
-    }
-    case GH_OP_TRACE_STATS:
-    case GH_OP_TRACE_COMPARE: {
-        struct gh_trace_snapshot *fresh = NULL, *to;
-        char what[256];
-        if (op->on.slot >= 0) {
-            to = snaps[op->on.slot];
-        } else {
-            gh_qsbr_flush(ts); /* as trace.snapshot */
-            to = fresh = gh_trace_take_snapshot();
-        }
-        const struct gh_role *role = &w->run->s->roles[w->role];
-        struct gh_trace_snapshot *from = op->kind == GH_OP_TRACE_COMPARE ? snaps[op->from.slot]
-                                                                         : NULL;
-        bool ok = to && (op->kind == GH_OP_TRACE_STATS || from);
-        if (ok && op->kind == GH_OP_TRACE_STATS) {
-            struct gh_trace_stat *st;
-            size_t n;
-            gh_trace_snapshot_stats(to, &st, &n);
-            snprintf(what, sizeof what, "top %zu of %zu sites in %s",
-                     n < (size_t)op->top ? n : (size_t)op->top, n,
-                     op->on.slot >= 0 ? role->locals[op->on.slot] : "a new snapshot");
-            print_stats(w, op, what, n, st, false);
-            free(st);
-        } else if (ok) {
-            struct gh_trace_statdiff *d;
-            size_t n;
-            gh_trace_snapshot_compare(to, from, &d, &n);
-            snprintf(what, sizeof what, "top %zu of %zu differences from %s to %s",
-                     n < (size_t)op->top ? n : (size_t)op->top, n,
-                     role->locals[op->from.slot],
-                     op->on.slot >= 0 ? role->locals[op->on.slot] : "a new snapshot");
-            print_stats(w, op, what, n, d, true);
-            free(d);
-        }
-        gh_trace_snapshot_free(fresh);
-        return ok;
-    }
-    default:
+    gh_object *r = gh_weakref_new(o, cb);
+    if (!r)
+        return false;       /* not weak-referenceable (TypeError) */
+    bind_local(locals, op->as, r);
+    return true;
+}
+
+MODEL_EXEC exec_weakref_get(EXEC_PARAMS)
+{
+    gh_object *o = target(&op->on, GH_KIND_WEAKREF, globals, locals);
+    if (!o)
+        return false;
+    gh_object *v = gh_weakref_get(o);
+    bind_or_release(w, op, locals, v ? v : gh_none_new());
+    return v != NULL;
+}
+
+MODEL_EXEC exec_wvdict_set(EXEC_PARAMS)
+{
+    gh_object *o = target(&op->on, GH_KIND_WEAKVALUEDICT, globals, locals);
+    if (!o)
+        return false;
+    gh_object *v = make_value(&op->value, globals, locals, rng);
+    if (!gh_weaklist_ptr(v)) {
+        gh_decref(v);       /* not weak-referenceable (TypeError) */
         return false;
     }
+    gh_wvdict_set(ts, o, op_key(op, rng, w), v);
+    gh_decref(v);
+    return true;
+}
+
+MODEL_EXEC exec_wvdict_get(EXEC_PARAMS)
+{
+    gh_object *o = target(&op->on, GH_KIND_WEAKVALUEDICT, globals, locals);
+    if (!o)
+        return false;
+    gh_object *key = op_key(op, rng, w);
+    gh_object *v = gh_wvdict_get(ts, o, key);
+    gh_decref(key);
+    bind_or_release(w, op, locals, v ? v : gh_none_new());
+    return v != NULL;
+}
+
+MODEL_EXEC exec_call(EXEC_PARAMS)
+{
+    gh_object *o = target(&op->on, GH_KIND_FUNCTION, globals, locals);
+    if (!o)
+        return false;
+    /* The callee on the frame's stack while it runs (LOAD_GLOBAL f;
+     * CALL): counted, unless f is deferred. */
+    const int stack = w->frame_slots - 1;
+    frame_put(locals, stack, gh_stackref_new(o));
+    gh_object *arg = op->has_value ? make_value(&op->value, globals, locals, rng) : NULL;
+    gh_object *r = gh_call(ts, o, &arg, arg ? 1 : 0);
+    if (arg)
+        gh_decref(arg);
+    frame_put(locals, stack, 0);
+    if (!r)
+        return false;
+    bind_or_release(w, op, locals, r);
+    return true;
+}
+
+/* is, eq. */
+MODEL_EXEC exec_compare(EXEC_PARAMS)
+{
+    gh_object *a = make_value(&op->value, globals, locals, rng);
+    gh_object *b = make_value(&op->b, globals, locals, rng);
+    bool res = op->kind == GH_OP_IS ? a == b : gh_equal(a, b);
+    gh_decref(a);
+    gh_decref(b);
+    if (op->name) {
+        FILE *f = w->run->out;
+        flockfile(f);
+        print_site(f, w, op);
+        fprintf(f, "%s = %s\n", op->name, res ? "True" : "False");
+        funlockfile(f);
+    }
+    return res;
+}
+
+MODEL_EXEC exec_trace_start(EXEC_PARAMS)
+{
+    gh_trace_start();
+    return true;
+}
+
+MODEL_EXEC exec_trace_snapshot(EXEC_PARAMS)
+{
+    /* Memory this thread freed and deferred for lock-free readers
+     * (base/qsbr.h) counts as freed in a snapshot: flushed first. */
+    gh_qsbr_flush(ts);
+    struct gh_trace_snapshot *snap = gh_trace_take_snapshot();
+    if (!snap)
+        return false;       /* not tracing */
+    gh_trace_snapshot_free(snaps[op->as]);
+    snaps[op->as] = snap;
+    return true;
+}
+
+/* trace.stats, trace.compare. */
+MODEL_EXEC exec_trace_report(EXEC_PARAMS)
+{
+    struct gh_trace_snapshot *fresh = NULL, *to;
+    char what[256];
+    if (op->on.slot >= 0) {
+        to = snaps[op->on.slot];
+    } else {
+        gh_qsbr_flush(ts); /* as trace.snapshot */
+        to = fresh = gh_trace_take_snapshot();
+    }
+    const struct gh_role *role = &w->run->s->roles[w->role];
+    struct gh_trace_snapshot *from = op->kind == GH_OP_TRACE_COMPARE ? snaps[op->from.slot]
+                                                                     : NULL;
+    bool ok = to && (op->kind == GH_OP_TRACE_STATS || from);
+    if (ok && op->kind == GH_OP_TRACE_STATS) {
+        struct gh_trace_stat *st;
+        size_t n;
+        gh_trace_snapshot_stats(to, &st, &n);
+        snprintf(what, sizeof what, "top %zu of %zu sites in %s",
+                 n < (size_t)op->top ? n : (size_t)op->top, n,
+                 op->on.slot >= 0 ? role->locals[op->on.slot] : "a new snapshot");
+        print_stats(w, op, what, n, st, false);
+        free(st);
+    } else if (ok) {
+        struct gh_trace_statdiff *d;
+        size_t n;
+        gh_trace_snapshot_compare(to, from, &d, &n);
+        snprintf(what, sizeof what, "top %zu of %zu differences from %s to %s",
+                 n < (size_t)op->top ? n : (size_t)op->top, n,
+                 role->locals[op->from.slot],
+                 op->on.slot >= 0 ? role->locals[op->on.slot] : "a new snapshot");
+        print_stats(w, op, what, n, d, true);
+        free(d);
+    }
+    gh_trace_snapshot_free(fresh);
+    return ok;
 }
 
 /* ---- a counter: global.add ------------------------------------------------ */
@@ -1222,8 +1276,7 @@ GH_INLINE void counter_store(struct gh_worker *w, struct gh_tstate *ts, int slot
  * may pass to a thread that updates C too; its update is then overwritten
  * (lost), as in CPython 3.13 (4M such updates by two threads lose about
  * 450k there). */
-static bool exec_global_add(struct gh_worker *w, struct gh_tstate *ts, const struct gh_op *op,
-                            gh_stackref *locals)
+GH_INLINE bool exec_global_add(EXEC_PARAMS)
 {
     int slot = op->on.slot;
     int64_t v = 0; /* set when counter_read returns true */
@@ -1246,7 +1299,7 @@ static bool exec_global_add(struct gh_worker *w, struct gh_tstate *ts, const str
 /* for x in L: CPython's list iterator reads item i while i < len(L), with
  * the eval breaker polled between steps; the list may change meanwhile
  * (items are then skipped or seen twice, never torn). */
-static bool exec_list_iter(struct gh_worker *w, struct gh_tstate *ts, gh_object *o)
+static bool iter_list(struct gh_worker *w, struct gh_tstate *ts, gh_object *o)
 {
     struct gh_list *l = (struct gh_list *)(void *)o;
     for (int64_t i = 0;; i++) {
@@ -1265,7 +1318,7 @@ static bool exec_list_iter(struct gh_worker *w, struct gh_tstate *ts, gh_object 
 
 /* for k in D: fails, as CPython raises RuntimeError, when the dict's size
  * changed between two steps. */
-static bool exec_dict_iter(struct gh_worker *w, struct gh_tstate *ts, gh_object *o)
+static bool iter_dict(struct gh_worker *w, struct gh_tstate *ts, gh_object *o)
 {
     struct gh_dict *d = (struct gh_dict *)(void *)o;
     int64_t used = gh_dict_len(d), pos = 0;
@@ -1284,188 +1337,242 @@ static bool exec_dict_iter(struct gh_worker *w, struct gh_tstate *ts, gh_object 
     }
 }
 
-/* The body of one op (exec_op_raw has loaded its container). */
-GH_INLINE bool exec_op_body(struct gh_worker *w, struct gh_tstate *ts, const struct gh_op *op,
-                            gh_object **globals, gh_stackref *locals, struct gh_rng *rng,
-                            struct gh_trace_snapshot **snaps)
+/* ---- the hot ops ---------------------------------------------------------- */
+
+GH_INLINE bool exec_new(EXEC_PARAMS)
 {
-    gh_object *o, *item;
-    switch (op->kind) {
-    case GH_OP_NEW:
-        if (op->spec->type == GH_NEW_INSTANCE) {
-            /* The class on the frame's stack while it is called (LOAD_GLOBAL
-             * C; CALL): counted, unless C is deferred. The instance's own
-             * reference to its class is counted in every case. */
-            const int stack = w->frame_slots - 1;
-            frame_put(locals, stack, gh_stackref_new(globals[op->spec->cls]));
-            o = make_obj(op->spec, globals, locals, rng, true, -1);
-            frame_put(locals, stack, 0);
-        } else {
-            o = make_obj(op->spec, globals, locals, rng, true, -1);
-        }
+    gh_object *o;
+    if (op->spec->type == GH_NEW_INSTANCE) {
+        /* The class on the frame's stack while it is called (LOAD_GLOBAL
+         * C; CALL): counted, unless C is deferred. The instance's own
+         * reference to its class is counted in every case. */
+        const int stack = w->frame_slots - 1;
+        frame_put(locals, stack, gh_stackref_new(globals[op->spec->cls]));
+        o = make_obj(op->spec, globals, locals, rng, true, -1);
+        frame_put(locals, stack, 0);
+    } else {
+        o = make_obj(op->spec, globals, locals, rng, true, -1);
+    }
+    if (!o)
+        return false;
+    maybe_defer(o, false); /* a new class or function */
+    frame_put(locals, op->on.slot, gh_stackref_steal(o));
+    return true;
+}
+
+GH_INLINE bool exec_drop(EXEC_PARAMS)
+{
+    if (!locals[op->on.slot])
+        return false;
+    frame_put(locals, op->on.slot, 0);
+    return true;
+}
+
+GH_INLINE bool exec_list_append(EXEC_PARAMS)
+{
+    gh_object *o = target(&op->on, GH_KIND_LIST, globals, locals);
+    if (!o)
+        return false;
+#if defined(GH_FL_SYNC_OBJLOCK)
+    if (gh_model.loads_counted) {
+        /* 3.13t: list_append takes its own reference to x (inside the
+         * section) and the stack's is dropped after: +x +x -x. */
+        gh_object *item = make_value(&op->value, globals, locals, rng);
+        gh_list_append(ts, (struct gh_list *)(void *)o, gh_newref(item));
+        gh_decref(item);
+    } else
+#endif
+    gh_list_append(ts, (struct gh_list *)(void *)o, make_value(&op->value, globals, locals, rng));
+    if (GH_UNLIKELY(w->list_appends) && !op->on.local)
+        w->list_appends[op->on.slot]++;
+    return true;
+}
+
+GH_INLINE bool exec_list_pop(EXEC_PARAMS)
+{
+    gh_object *o = target(&op->on, GH_KIND_LIST, globals, locals);
+    if (!o)
+        return false;
+    gh_object *item = gh_list_pop(ts, (struct gh_list *)(void *)o);
+    if (GH_UNLIKELY(w->list_pops) && item && !op->on.local)
+        w->list_pops[op->on.slot]++;
+    if (!(item = item_ok(item)))
+        return false;
+    gh_decref(item);
+    return true;
+}
+
+GH_INLINE bool exec_list_get(EXEC_PARAMS)
+{
+    gh_object *o = target(&op->on, GH_KIND_LIST, globals, locals), *item;
+    if (!o)
+        return false;
+    struct gh_list *l = (struct gh_list *)(void *)o;
+    int64_t i = intarg(&op->index, gh_list_len(l), rng, w);
+    if (!(item = item_ok(gh_list_get(ts, l, i))))
+        return false;
+    gh_decref(item);
+    return true;
+}
+
+GH_INLINE bool exec_list_set(EXEC_PARAMS)
+{
+    gh_object *o = target(&op->on, GH_KIND_LIST, globals, locals), *item;
+    if (!o)
+        return false;
+    struct gh_list *l = (struct gh_list *)(void *)o;
+    int64_t i = intarg(&op->index, gh_list_len(l), rng, w);
+    gh_object *v = make_value(&op->value, globals, locals, rng);
+    if (!(item = gh_list_set(ts, l, i, v))) {
+        gh_decref(v);
+        return false;
+    }
+    gh_decref(item);
+    return true;
+}
+
+GH_INLINE bool exec_list_len(EXEC_PARAMS)
+{
+    gh_object *o = target(&op->on, GH_KIND_LIST, globals, locals);
+    if (!o)
+        return false;
+    w->sink += (uint64_t)gh_list_len((struct gh_list *)(void *)o);
+    return true;
+}
+
+/* x = t[i]: +item, -old x (the load of t is exec_op_raw's). A tuple never
+ * changes: no lock. */
+GH_INLINE bool exec_tuple_get(EXEC_PARAMS)
+{
+    gh_object *o = target(&op->on, GH_KIND_TUPLE, globals, locals), *item;
+    if (!o)
+        return false;
+    int64_t n = gh_tuple_len(o);
+    int64_t i = intarg(&op->index, n, rng, w);
+    if (i < 0 || i >= n || !(item = item_ok(gh_tuple_get(o, i))))
+        return false;
+    bind_or_release(w, op, locals, gh_newref(item));
+    return true;
+}
+
+GH_INLINE bool exec_list_move(EXEC_PARAMS)
+{
+    gh_object *from = target(&op->from, GH_KIND_LIST, globals, locals), *o;
+    if (!from || !(o = target(&op->on, GH_KIND_LIST, globals, locals)))
+        return false;
+    /* `on.append(from.pop())`: `from` is loaded too (no switch point
+     * inside the op, so a C local holds it). */
+    gh_stackref src = gh_model.loads_counted ? gh_stackref_new(from) : 0;
+    bool moved = gh_list_move(ts, (struct gh_list *)(void *)from, (struct gh_list *)(void *)o);
+    gh_stackref_close(src);
+    if (!moved)
+        return false;
+    /* The checked mode's length invariant: a pop from one, an append to
+     * the other. */
+    if (GH_UNLIKELY(w->list_pops) && !op->from.local)
+        w->list_pops[op->from.slot]++;
+    if (GH_UNLIKELY(w->list_appends) && !op->on.local)
+        w->list_appends[op->on.slot]++;
+    return true;
+}
+
+GH_INLINE bool exec_list_iter(EXEC_PARAMS)
+{
+    gh_object *o = target(&op->on, GH_KIND_LIST, globals, locals);
+    return o && iter_list(w, ts, o);
+}
+
+GH_INLINE bool exec_dict_iter(EXEC_PARAMS)
+{
+    gh_object *o = target(&op->on, GH_KIND_DICT, globals, locals);
+    return o && iter_dict(w, ts, o);
+}
+
+GH_INLINE bool exec_dict_set(EXEC_PARAMS)
+{
+    gh_object *o = target(&op->on, GH_KIND_DICT, globals, locals);
+    if (!o)
+        return false;
+#if defined(GH_FL_SYNC_OBJLOCK)
+    if (gh_model.loads_counted) {
+        /* 3.13t's STORE_SUBSCR: the stack's key and value are passed to
+         * PyDict_SetItem, which takes references of its own (+k +v), and
+         * dropped after (-v -d -k). */
+        gh_object *key = op_key(op, rng, w);
+        gh_object *item = make_value(&op->value, globals, locals, rng);
+        gh_dict_set(ts, (struct gh_dict *)(void *)o, gh_newref(key), gh_newref(item));
+        gh_decref(item);
+        gh_decref(key);
+        return true;
+    }
+#endif
+    gh_dict_set(ts, (struct gh_dict *)(void *)o, op_key(op, rng, w),
+                make_value(&op->value, globals, locals, rng));
+    return true;
+}
+
+GH_INLINE bool exec_dict_get(EXEC_PARAMS)
+{
+    gh_object *o = target(&op->on, GH_KIND_DICT, globals, locals);
+    if (!o)
+        return false;
+    gh_object *key = op_key(op, rng, w);
+    gh_object *item = gh_dict_get(ts, (struct gh_dict *)(void *)o, key);
+    bool ok = item != NULL;
+    if (item)
+        gh_decref(item);
+    gh_decref(key);
+    return ok;
+}
+
+GH_INLINE bool exec_dict_del(EXEC_PARAMS)
+{
+    gh_object *o = target(&op->on, GH_KIND_DICT, globals, locals);
+    if (!o)
+        return false;
+    gh_object *key = op_key(op, rng, w);
+    bool ok = gh_dict_del(ts, (struct gh_dict *)(void *)o, key);
+    gh_decref(key);
+    return ok;
+}
+
+GH_INLINE bool exec_compute(EXEC_PARAMS)
+{
+    if (op->on.slot >= 0) {
+        gh_object *o = op->on.local ? frame_get(locals, op->on.slot) : globals[op->on.slot];
         if (!o)
             return false;
-        maybe_defer(o, false); /* a new class or function */
-        frame_put(locals, op->on.slot, gh_stackref_steal(o));
-        return true;
-    case GH_OP_DROP:
-        if (!locals[op->on.slot])
-            return false;
-        frame_put(locals, op->on.slot, 0);
-        return true;
-    case GH_OP_LIST_APPEND:
-        if (!(o = target(&op->on, GH_KIND_LIST, globals, locals)))
-            return false;
-#if defined(GH_FL_SYNC_OBJLOCK)
-        if (gh_model.loads_counted) {
-            /* 3.13t: list_append takes its own reference to x (inside
-             * the section) and the stack's is dropped after: +x +x -x. */
-            item = make_value(&op->value, globals, locals, rng);
-            gh_list_append(ts, (struct gh_list *)(void *)o, gh_newref(item));
-            gh_decref(item);
-        } else
-#endif
-        gh_list_append(ts, (struct gh_list *)(void *)o, make_value(&op->value, globals, locals, rng));
-        if (GH_UNLIKELY(w->list_appends) && !op->on.local)
-            w->list_appends[op->on.slot]++;
-        return true;
-    case GH_OP_LIST_POP:
-        if (!(o = target(&op->on, GH_KIND_LIST, globals, locals)))
-            return false;
-        item = gh_list_pop(ts, (struct gh_list *)(void *)o);
-        if (GH_UNLIKELY(w->list_pops) && item && !op->on.local)
-            w->list_pops[op->on.slot]++;
-        if (!(item = item_ok(item)))
-            return false;
-        gh_decref(item);
-        return true;
-    case GH_OP_LIST_GET: {
-        if (!(o = target(&op->on, GH_KIND_LIST, globals, locals)))
-            return false;
-        struct gh_list *l = (struct gh_list *)(void *)o;
-        int64_t i = intarg(&op->index, gh_list_len(l), rng, w);
-        if (!(item = item_ok(gh_list_get(ts, l, i))))
-            return false;
-        gh_decref(item);
-        return true;
+        GH_BEGIN_CS(ts, o)
+        w->sink += compute(op->iters, w->sink | 1);
+        GH_END_CS(ts)
+    } else {
+        w->sink += compute(op->iters, w->sink | 1);
     }
-    case GH_OP_LIST_SET: {
-        if (!(o = target(&op->on, GH_KIND_LIST, globals, locals)))
-            return false;
-        struct gh_list *l = (struct gh_list *)(void *)o;
-        int64_t i = intarg(&op->index, gh_list_len(l), rng, w);
-        gh_object *v = make_value(&op->value, globals, locals, rng);
-        if (!(item = gh_list_set(ts, l, i, v))) {
-            gh_decref(v);
-            return false;
-        }
-        gh_decref(item);
-        return true;
-    }
-    case GH_OP_LIST_LEN:
-        if (!(o = target(&op->on, GH_KIND_LIST, globals, locals)))
-            return false;
-        w->sink += (uint64_t)gh_list_len((struct gh_list *)(void *)o);
-        return true;
-    case GH_OP_TUPLE_GET: {
-        /* x = t[i]: +item, -old x (the load of t is exec_op_raw's). A
-         * tuple never changes: no lock. */
-        if (!(o = target(&op->on, GH_KIND_TUPLE, globals, locals)))
-            return false;
-        int64_t n = gh_tuple_len(o);
-        int64_t i = intarg(&op->index, n, rng, w);
-        if (i < 0 || i >= n || !(item = item_ok(gh_tuple_get(o, i))))
-            return false;
-        bind_or_release(w, op, locals, gh_newref(item));
-        return true;
-    }
-    case GH_OP_LIST_MOVE: {
-        gh_object *from = target(&op->from, GH_KIND_LIST, globals, locals);
-        if (!from || !(o = target(&op->on, GH_KIND_LIST, globals, locals)))
-            return false;
-        /* `on.append(from.pop())`: `from` is loaded too (no switch point
-         * inside the op, so a C local holds it). */
-        gh_stackref src = gh_model.loads_counted ? gh_stackref_new(from) : 0;
-        bool moved = gh_list_move(ts, (struct gh_list *)(void *)from, (struct gh_list *)(void *)o);
-        gh_stackref_close(src);
-        if (!moved)
-            return false;
-        /* The checked mode's length invariant: a pop from one, an append
-         * to the other. */
-        if (GH_UNLIKELY(w->list_pops) && !op->from.local)
-            w->list_pops[op->from.slot]++;
-        if (GH_UNLIKELY(w->list_appends) && !op->on.local)
-            w->list_appends[op->on.slot]++;
-        return true;
-    }
-    case GH_OP_LIST_ITER:
-        if (!(o = target(&op->on, GH_KIND_LIST, globals, locals)))
-            return false;
-        return exec_list_iter(w, ts, o);
-    case GH_OP_DICT_ITER:
-        if (!(o = target(&op->on, GH_KIND_DICT, globals, locals)))
-            return false;
-        return exec_dict_iter(w, ts, o);
-    case GH_OP_GLOBAL_ADD:
-        return exec_global_add(w, ts, op, locals);
-    case GH_OP_DICT_SET:
-        if (!(o = target(&op->on, GH_KIND_DICT, globals, locals)))
-            return false;
-#if defined(GH_FL_SYNC_OBJLOCK)
-        if (gh_model.loads_counted) {
-            /* 3.13t's STORE_SUBSCR: the stack's key and value are passed
-             * to PyDict_SetItem, which takes references of its own (+k
-             * +v), and dropped after (-v -d -k). */
-            gh_object *key = op_key(op, rng, w);
-            item = make_value(&op->value, globals, locals, rng);
-            GH_FL(gh_dict_set)(ts, (struct gh_dict *)(void *)o, gh_newref(key), gh_newref(item));
-            gh_decref(item);
-            gh_decref(key);
-            return true;
-        }
-#endif
-        GH_FL(gh_dict_set)(ts, (struct gh_dict *)(void *)o, op_key(op, rng, w),
-                           make_value(&op->value, globals, locals, rng));
-        return true;
-    case GH_OP_DICT_GET:
-    case GH_OP_DICT_DEL: {
-        if (!(o = target(&op->on, GH_KIND_DICT, globals, locals)))
-            return false;
-        gh_object *key = op_key(op, rng, w);
-        bool ok;
-        if (op->kind == GH_OP_DICT_GET) {
-            item = GH_FL(gh_dict_get)(ts, (struct gh_dict *)(void *)o, key);
-            ok = item != NULL;
-            if (item)
-                gh_decref(item);
-        } else {
-            ok = GH_FL(gh_dict_del)(ts, (struct gh_dict *)(void *)o, key);
-        }
-        gh_decref(key);
-        return ok;
-    }
-    case GH_OP_COMPUTE:
-        if (op->on.slot >= 0) {
-            o = op->on.local ? frame_get(locals, op->on.slot) : globals[op->on.slot];
-            if (!o)
-                return false;
-            GH_BEGIN_CS(ts, o)
-            w->sink += compute(op->iters, w->sink | 1);
-            GH_END_CS(ts)
-        } else {
-            w->sink += compute(op->iters, w->sink | 1);
-        }
-        return true;
-    case GH_OP_IO:
-        gh_sync_block_begin(ts);
-        gh_sleep_ns(op->io_ns);
-        gh_sync_block_end(ts);
-        return true;
+    return true;
+}
+
+GH_INLINE bool exec_io(EXEC_PARAMS)
+{
+    gh_sync_block_begin(ts);
+    gh_sleep_ns(op->io_ns);
+    gh_sync_block_end(ts);
+    return true;
+}
+
+/* The body of one op (exec_op_raw has loaded its container): a direct call
+ * of the executor GH_OPS names for its kind. */
+GH_INLINE bool exec_op_body(EXEC_PARAMS)
+{
+    switch (op->kind) {
+#define GH_X_(e, name, keys, on, flags, hint, parse, exec, doc)                 \
+    case GH_OP_##e:                                                            \
+        return exec(w, ts, op, globals, locals, rng, snaps);
+    GH_OPS(GH_X_)
+#undef GH_X_
     case GH_OP_COUNT:
-        return false;
-    default:
-        return exec_model_op(w, ts, op, globals, locals, rng, snaps);
+        break;
     }
+    return false;
 }
 
 /* Executes one op; false when it failed (the model's IndexError/KeyError).
