@@ -2,12 +2,8 @@
  *
  * While tracing is on, every gh_alloc records (pointer -> requested size,
  * site) in one table shared by all threads, and every gh_free of a traced
- * pointer removes its record. A site is the calling thread's current
- * (file, line), kept in its tstate and set with gh_trace_set_site (the
- * scenario runner: the scenario file and the line of the op) or
- * GH_TRACE_HERE() (the C caller); a thread without a tstate or without a
- * site is charged to "<unknown>":0. There are no Python frames: one site
- * per allocation, never a traceback.
+ * pointer removes its record. A site is the calling thread's (file, line)
+ * (gh_trace_set_site, GH_TRACE_HERE()); none is "<unknown>":0.
  *
  *   Python                                  here
  *   tracemalloc.start() / stop()            gh_trace_start / gh_trace_stop
@@ -22,25 +18,17 @@
  *   str(Statistic), str(StatisticDiff)      gh_trace_stat_format,
  *                                           gh_trace_statdiff_format
  *
- * Cost. Off: gh_alloc and gh_free each test one global flag with a relaxed
- * load (a plain load; predicted not taken). On: every call takes the
- * trace mutex (a pthread mutex, as tracemalloc takes its tables lock) and
- * does one hash-table operation, in gh__trace_record_slow /
- * gh__trace_forget_slow. The table's memory comes from malloc, never from
- * gh_alloc, so tracing does not trace itself.
+ * Protection: the tracing state, the table and the current/peak counters
+ * are protected by the trace mutex. The flag is written only under it;
+ * gh_alloc/gh_free read it relaxed as a hint and the slow paths read it
+ * again under the mutex, so an allocation that saw "tracing" just before
+ * gh_trace_stop records nothing. The trace mutex is taken after the
+ * allocator returned the block (gh_alloc) and before the block goes back
+ * (gh_free), never under an allocator lock: it is always the innermost
+ * lock. The table's memory comes from malloc, never gh_alloc.
  *
- * Thread safety: every function may be called from any thread at any time,
- * including while other threads allocate. The tracing state, the table and
- * the current/peak counters are protected by the trace mutex; the flag is
- * written only under it, and the slow paths read it again under it, so an
- * allocation that saw "tracing" just before gh_trace_stop records nothing
- * (and never touches the freed table).
- *
- * The trace mutex is taken by gh_alloc after the allocator has returned the
- * block and by gh_free before the block goes back, never while an
- * allocator lock is held: it is always the innermost lock.
- *
- * See docs/alloc.md, "Allocation tracing (the tracemalloc model)".
+ * Cost and differences from tracemalloc: docs/alloc.md, "Allocation
+ * tracing (the tracemalloc model)".
  * Layer: alloc (includes base only; knows nothing of objects).
  */
 #ifndef GH_ALLOC_TRACE_H

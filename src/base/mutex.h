@@ -1,70 +1,44 @@
 /* mutex.h - gh_mutex, a one-byte lock (the PyMutex model).
  *
- * The byte lives in the object header (the full layout's ob_mutex) or
- * anywhere else a lock is needed. Zero means unlocked.
+ * The byte lives in the full header's ob_mutex, or wherever a lock is
+ * needed. Zero means unlocked.
  *
  *     bit:   7 ........ 2   1        0
  *           [   unused   | PARKED | LOCKED ]
  *
- *   state        meaning
- *   0b00         unlocked, nobody parked
- *   0b01         locked, nobody parked (the only state the fast paths touch)
- *   0b10         unlocked, a thread is parked (left by a wake without handoff,
- *                or a passed wake-up, when more waiters stay queued; the next
- *                locker keeps the bit)
- *   0b11         locked, a thread may be parked waiting
+ *   state   meaning
+ *   0b00    unlocked, nobody parked
+ *   0b01    locked, nobody parked (the only state the fast paths touch)
+ *   0b10    unlocked, a thread is parked (a wake without handoff, or a
+ *           passed wake-up, with more waiters queued; the next locker
+ *           keeps the bit)
+ *   0b11    locked, a thread may be parked waiting
  *
  *   transition                      by
  *   00 -> 01   CAS (acquire)         gh_mutex_lock fast path
  *   01 -> 00   CAS (release)         gh_mutex_unlock fast path
  *   x0 -> x1   CAS (acquire)         a spinning or woken waiter takes it
- *   01 -> 11   CAS (relaxed)         a waiter about to park (slow path)
- *   11 -> 11   store (release)       unlock handing the lock to a waiter that
- *     or 01                          has waited more than GH_MUTEX_FAIR_NS
- *                                    (11 if more waiters stay queued)
+ *   01 -> 11   CAS (relaxed)         a waiter about to park, with the value
+ *                                    it read before spinning (on a failure
+ *                                    it starts over with the new value)
+ *   11 -> 11   store (release)       unlock handing the lock to a waiter
+ *     or 01                          older than GH_MUTEX_FAIR_NS (11 if more
+ *                                    waiters stay queued)
  *   11 -> 10   store (release)       unlock waking one waiter to re-contend
  *     or 00                          (10 if more waiters stay queued)
  *   10 -> 10   CAS (relaxed)         pass_wakeup: a woken waiter that waits
  *     or 00                          for the world first wakes the next one
  *
- * Parking: each of 257 buckets, chosen by the mutex's address as in
- * CPython's parking lot (Python/parking_lot.c), has a FIFO queue of the
- * waiters parked on its mutexes and a small lock. A waiter re-checks the
- * byte under the bucket lock (it must still be 11) before it queues, then
- * sleeps on a futex word of its own. An unlock that saw PARKED takes the
- * bucket lock, dequeues the first waiter of this mutex and decides the new
- * byte while it holds the bucket lock, so no waiter can queue in between:
+ * Parking: 257 buckets chosen by the mutex's address, each a FIFO queue
+ * and a small lock (CPython's Python/parking_lot.c). A waiter re-checks
+ * the byte (still 11) under the bucket lock before it queues, then sleeps
+ * on a futex word of its own; an unlock that saw PARKED dequeues and
+ * writes the new byte under the bucket lock, so no waiter queues in
+ * between. The spin, the 1 ms handoff and pass_wakeup are explained in
+ * docs/strategies.md ("sync").
  *
- *   - the waiter has waited more than GH_MUTEX_FAIR_NS (1 ms, CPython's
- *     TIME_TO_BE_FAIR_NS) since it entered the slow path: the lock stays
- *     LOCKED and ownership passes to it (a direct handoff); it returns
- *     without contending again and counts the handoff (gh_lockstat);
- *   - otherwise the lock is released and that one waiter is woken to
- *     re-contend with everyone else (barging: "eventual fairness").
- *
- * A waiter woken to re-contend that cannot contend at once (it detached to
- * sleep, and the world is stopping: it waits for the restart first) passes
- * its wake-up to the next waiter if the lock is still free. Without that, a
- * waiter that stays attached while it sleeps (class rc, alloc) would
- * sleep on through the stop, which waits for it: a deadlock (10 = free with
- * waiters, and nobody left running to take and release it).
- *
- * A thread that finds the lock held, with nobody parked, yields the CPU
- * GH_MUTEX_SPIN times and only then looks at the lock again: a lock freed
- * during the spin is taken after the last yield, not at once. This is
- * 3.13's _PyMutex_LockTimed to the letter (MAX_SPIN_COUNT 40 with
- * sched_yield in the free-threaded build; its loop keeps the value it read
- * before spinning), and it matters: a waiter that re-read the lock after
- * every yield would take it back at each release, and two contending
- * threads would pass the lock's line between CPUs several times as often
- * as 3.13t's do. After the spin it marks the lock PARKED with the value it
- * read; when that fails (the lock changed) it starts over with the new
- * value. Once a waiter sleeps, a newcomer parks behind it without
- * spinning. A waiter's start time is taken once, when it enters the slow
- * path, and kept across re-parks.
- *
- * Acquisition gives acquire ordering and release gives release ordering:
- * everything written under the lock is visible to the next holder.
+ * Ordering: acquisition is acquire, release is release: everything
+ * written under the lock is visible to the next holder.
  *
  * Layer: base.
  */

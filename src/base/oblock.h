@@ -1,38 +1,24 @@
 /* oblock.h - the per-object lock of sync=objlock, whichever lock= kind a
  * run chose: pymutex (gh_mutex, the default), pthread (a pthread mutex),
  * tatas (a test-and-test-and-set spin byte) or ticket (a ticket lock).
+ * The kinds, their costs and the storage decision: docs/strategies.md
+ * ("lock").
  *
- * Selection: once per run. gh_oblock_kind is written before any worker
- * starts (gh_oblock_select; pthread_create orders the write before the
- * workers' reads) and never while threads run, so the switch in each
- * inline lock/unlock below is a branch on a run constant that the
- * predictor learns at once: no indirect call per lock operation. What it
- * costs against a bare loop of each primitive is bench/dispatch's lock
- * rows (docs/results.md, README).
+ * Selection: gh_oblock_kind is written once, before any worker starts
+ * (gh_oblock_select; pthread_create orders the write before the workers'
+ * reads), and never while threads run, so the switch in each inline
+ * lock/unlock is a branch on a run constant: no indirect call.
  *
- * Storage. A gh_oblock * names "the lock of an object" (object/object.h,
- * gh_ob_lock):
+ * Storage: a gh_oblock * names "the lock of an object" (gh_ob_lock):
  *
- *   pymutex, tatas   the full header's one-byte ob_mutex itself (a
- *                    gh_tatas is one byte, like a gh_mutex);
- *   pthread, ticket  a stripe of a side table: GH_OBLOCK_STRIPES
- *                    cache-line-sized slots, one chosen by a hash of the
- *                    object's address. A pthread_mutex_t (40 bytes) and a
- *                    ticket lock (8) do not fit the header's byte; this
- *                    models a lock kept outside the object. Two objects
- *                    may share a stripe: the lock is then shared too,
- *                    which costs false contention but never
- *                    self-deadlock, because every user compares locks,
- *                    not objects (sync/critsec.h: a two-object section
- *                    whose objects share a stripe takes it once; a section
- *                    nested in one holding the stripe either is a no-op or
- *                    suspends the outer sections before it waits; rc=locked
- *                    counts an object whose stripe its section holds as
- *                    already locked).
+ *   pymutex, tatas   the full header's one-byte ob_mutex itself
+ *   pthread, ticket  a stripe of a side table of GH_OBLOCK_STRIPES
+ *                    cache-line-sized slots, chosen by a hash of the
+ *                    object's address
  *
- * Waiting: a pymutex waiter parks (base/mutex.h, with handoff after 1
- * ms); a pthread waiter sleeps in the kernel (glibc's default mutex:
- * a futex, no fairness); tatas and ticket waiters spin and yield.
+ * Two objects may share a stripe, and so a lock. Every user compares
+ * locks, not objects (sync/critsec.h), so a shared stripe costs false
+ * contention but never self-deadlock.
  *
  * Layer: base.
  */

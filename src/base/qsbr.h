@@ -1,57 +1,35 @@
 /* qsbr.h - quiescent-state-based reclamation (liburcu's QSBR flavour) for
  * the lock-free reads of sync=objlock rc=biased (the ft preset).
  *
- * A lock-free reader (list.get, dict.get: containers/containers.h) loads an
- * item array or a dict table and an object pointer without the container's
- * lock. Memory it may still be reading must not be reused until it has
- * passed a quiescent state. Here:
+ * A lock-free reader (list.get, dict.get: containers/containers.h) may
+ * still be reading an item array, a dict table or an object after it is
+ * dropped; that memory is not reused before the reader has passed a
+ * quiescent state.
  *
- *   online     a registered thread that is attached (base/stw.h) is online:
- *              gh_stw_attach brings it online (registering it the first
- *              time), gh_stw_detach takes it offline. So every block that
- *              already detaches (io, parking on a container mutex, waiting
- *              for a stopped world to restart, a thread's stop) is also an
- *              extended quiescent state and never stalls a grace period.
- *   quiescent  the flavour's switch point (sync/sync.h, gh_sync_checkpoint)
- *              reports one every GH_QSBR_PERIOD switch points. A reader
- *              holds no unprotected pointer across a switch point.
- *   deferred   under QSBR what a lock-free reader may still be reading
- *              when it is dropped goes to the freeing thread's current
- *              batch (gh_qsbr_defer): the item arrays and tables a shared
- *              list or dict drops (containers/containers.h), objects
- *              whose block is not type-stable (object/object.c), and the
- *              release of a type-stable pool that emptied (alloc/heap.c;
- *              objects in such pools are freed at once, as free-threaded
- *              CPython frees them to mimalloc). A full batch is handed to
- *              call_rcu; its callback (on liburcu's call_rcu thread) only
- *              marks the batch done. The owner frees done batches itself at
- *              its next quiescent state: the memory goes back on the thread
- *              that gave it up, while that thread is attached, as every
- *              other free (alloc=thread's ownership and the collector's
- *              heap walk under a stopped world both rely on that).
- *   flush      gh_qsbr_flush, at a thread's stop (gh_rc_thread_stop under
- *              the flavour) and before alloc=thread's heap detaches: the
- *              pending batch goes to call_rcu, the thread detaches,
- *              rcu_barrier() waits for every callback, and the thread
- *              attaches again and frees all its batches; again while the
- *              callbacks deferred more (a freed array that empties a
- *              pool holds the pool for a grace period of its own).
+ *   online     attached (base/stw.h) means online: gh_stw_attach brings a
+ *              thread online (registering it the first time),
+ *              gh_stw_detach takes it offline, so every wait that detaches
+ *              is an extended quiescent state.
+ *   quiescent  the flavour's switch point (gh_sync_checkpoint) reports one
+ *              every GH_QSBR_PERIOD switch points. No reader keeps an
+ *              unprotected pointer across a switch point.
+ *   deferred   gh_qsbr_defer puts what must wait into the freeing thread's
+ *              batch; a full batch (GH_QSBR_BATCH) goes to call_rcu, whose
+ *              callback only marks it done. The owner frees done batches
+ *              itself, attached, at its next quiescent state.
+ *   flush      gh_qsbr_flush (a thread's stop; before alloc=thread's heap
+ *              detaches): hand the batch to call_rcu, detach, rcu_barrier,
+ *              attach, free; again while the callbacks deferred more.
  *
- * Why call_rcu and not synchronize_rcu: a free happens inside operations,
- * possibly under a container's lock; synchronize_rcu would block the
- * freeing thread until every other online thread reached a switch point.
- * call_rcu never blocks it; its cost is one helper thread (liburcu's, which
- * registers itself) and a batch of GH_QSBR_BATCH frees per callback.
+ * Only when enabled (gh_qsbr_enable, before any thread attaches; the
+ * runtime enables it for the objlock:biased flavour). A thread that is not
+ * online runs alone among object users (setup, teardown) and frees at once.
  *
- * Only when enabled (gh_qsbr_enable, before any thread attaches; the runner
- * does it for the objlock:biased flavour). A thread that is not online runs
- * alone among object users (setup, teardown) and frees at once.
- *
- * ThreadSanitizer does not see liburcu's grace periods (inline asm, futex,
- * volatile counters): quiescent
- * states and going offline release a dummy sync object that the callback
+ * ThreadSanitizer does not see liburcu's grace periods: quiescent states
+ * and going offline release a dummy sync object that the callback
  * acquires; the done flag is a release store the owner acquires.
  *
+ * What waits and why: docs/strategies.md ("Lock-free reads").
  * Layer: base (the only user of liburcu).
  */
 #ifndef GH_BASE_QSBR_H

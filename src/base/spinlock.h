@@ -1,9 +1,7 @@
 /* spinlock.h - the lock= axis's spinning locks: a test-and-test-and-set
  * byte (gh_tatas) and a ticket lock (gh_ticket). Neither parks: a waiter
- * spins on a cached read with a pause, then yields the CPU; under
- * oversubscription (more runnable threads than cores) a waiter can burn
- * its whole time slice while the holder is descheduled, which is the cost
- * these locks model (docs/strategies.md, "lock").
+ * spins on a cached read with a pause, then yields the CPU
+ * (docs/strategies.md, "lock").
  *
  * gh_tatas, one byte (fits the full header's ob_mutex):
  *
@@ -14,8 +12,8 @@
  *                                   test-and-set; the set's old value 0 wins
  *   1 -> 0   store (release)       unlock
  *
- * gh_ticket, two 32-bit words (does not fit the header: kept in a stripe
- * of the side table, base/oblock.h):
+ * gh_ticket, two 32-bit words (kept in a stripe of the side table,
+ * base/oblock.h):
  *
  *     [ next (tickets handed out) | serving (ticket that owns the lock) ]
  *
@@ -23,12 +21,10 @@
  *            waiters); spin until load_acquire(serving) == t
  *   trylock  CAS next: s -> s+1 only if serving == s (acquire)
  *   unlock   store_release(serving, serving + 1); only the holder writes
- *            serving, so FIFO by construction: tickets are served in the
- *            order they were drawn, and a waiter cannot barge.
+ *            serving, so tickets are served in the order drawn (FIFO, no
+ *            barging).
  *
- * Counters as gh_mutex: acquisitions, contended (the first try failed),
- * wait time of the contended ones. Slow paths are named GH_NOINLINE
- * functions (spinlock.c) so perf shows them.
+ * Counters as gh_mutex's; slow paths are GH_NOINLINE in spinlock.c.
  *
  * Layer: base.
  */

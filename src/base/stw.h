@@ -1,38 +1,30 @@
-/* stw.h - stopping the world: every other thread parks at a safe point.
+/* stw.h - stopping the world: every other thread parks at a safe point
+ * (free-threaded CPython's _PyEval_StopTheWorld, Python/pystate.c).
  *
- * The model of free-threaded CPython's _PyEval_StopTheWorld
- * (Python/pystate.c).
- * Every bound thread state is on one registry and is in one of three
- * states:
+ * Every bound thread state is on one registry, in one of three states:
  *
  *   ATTACHED   running model code; it may touch any object.
  *   DETACHED   not touching objects: between runs, in a blocking `io`, or
- *              parked waiting for a lock (base/mutex.c). A detached thread
- *              counts as stopped at once.
+ *              parked waiting for a lock (base/mutex.c). Counts as
+ *              stopped at once.
  *   SUSPENDED  parked at its switch point because the world is stopped.
  *
- * A stop (gh_stw_stop) marks the request, sets GH_EVAL_PLEASE_STOP in the
- * eval_breaker of every attached thread and waits until each has parked at
- * its next switch point (gh_stw_park) or detached. While the world is
- * stopped no other thread runs model code: a detached thread that wants to
- * attach (its lock became free, its io ended) waits in gh_stw_attach until
- * gh_stw_start. One stop at a time: a second stopper waits, stopped itself.
+ * gh_stw_stop sets GH_EVAL_PLEASE_STOP in every attached thread's
+ * eval_breaker and waits until each has parked (gh_stw_park) or detached;
+ * a detached thread that wants to attach waits in gh_stw_attach until
+ * gh_stw_start. One stop at a time: a second stopper waits, stopped.
  *
- * Safe points are switch points (between two model operations) and the
- * detaching waits; a thread waiting for a lock may hold another object's
- * lock (the first of a two-object critical section) but has not modified
- * anything under it yet, so every object is consistent while the world is
- * stopped. The stopper must not take an object's lock or free an object
- * while the world is stopped (the lock's holder may be parked). Under
- * rc=locked no thread sleeps holding an object's lock (sync/critsec.h), so
- * the stopper's count updates, which take one, find it free.
+ * Invariants while the world is stopped: no other thread runs model code;
+ * every object is consistent (a thread waiting for a lock may hold the
+ * first lock of a two-object section, but has modified nothing under it);
+ * the stopper takes no object's lock and frees no object (under rc=locked
+ * no thread sleeps holding an object's lock, so its count updates find
+ * the lock free).
  *
- * Synchronisation: the registry, the per-thread states and the request are
- * protected by one pthread mutex (CPython changes the states with CAS and
- * parks on them; the costs are on the slow paths either way: a switch point
- * pays one relaxed load of eval_breaker). Everything a stopped thread wrote
- * happens-before the stopper's reads through that mutex, and the stopper's
- * writes happen-before the threads' resumption likewise.
+ * Protection: the registry, the per-thread states and the request are
+ * protected by one pthread mutex, which orders everything a stopped thread
+ * wrote before the stopper's reads, and the stopper's writes before the
+ * threads resume. A switch point pays one relaxed load of eval_breaker.
  *
  * Layer: base.
  */

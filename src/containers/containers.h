@@ -1,20 +1,21 @@
 /* containers.h - the model's objects for the current flavour: int, None,
- * list, dict and instances of a plain class.
+ * list, dict and instances of a plain class (str, bytes, float: strings.h;
+ * tuple: tuple.h; set: set.h; classes, functions, weak references:
+ * model.h).
  *
  * Flavoured (*.fl.c only): the types' dealloc slots decrement with the
  * flavour's reference counting and the operations lock with its sync axis.
- * Hot list operations are static inline here; everything else is out of
- * line in containers/<type>.fl.c.
+ * Hot list operations are static inline here; the rest is out of line in
+ * containers/<type>.fl.c.
  *
  * Reference conventions (CPython's): "new" results are owned by the caller;
- * operations that store an object *steal* the reference passed in (the
- * caller's reference moves into the container); operations that remove an
- * object hand its reference to the caller, who releases it *after* the
- * critical section ends, so a deallocation never runs under a container
- * lock. Under rc=locked an increment inside a section may suspend it (its
- * locks released and taken again, rc/locked.h): put increments after the
- * section's last modification (or before its first), and do not use what
- * was read before one without checking ts->cs_suspends (list ==).
+ * operations that store an object *steal* the reference passed in;
+ * operations that remove an object hand its reference to the caller, who
+ * releases it *after* the critical section ends, so no deallocation runs
+ * under a container lock. Under rc=locked an increment inside a section
+ * may suspend it (rc/locked.h): put increments after the section's last
+ * modification (or before its first), and check ts->cs_suspends before
+ * using what was read before one (list ==).
  *
  * Shared fields and their protection:
  *   list.ob_size    written under the list's critical section with a relaxed

@@ -1,30 +1,19 @@
 /* model.h - bool, object(), user classes and their instances, finalizers,
  * functions with default values, weak references, WeakValueDictionary, and
- * getrefcount. (Included by containers.h only.) See docs/objects.md.
+ * getrefcount (included by containers.h only). Behaviour: docs/objects.md.
  *
- * Classes. A user class is an object that embeds the gh_type its instances
- * point to, as a CPython heap type is the ob_type of its instances; each
- * instance holds a strong reference to its class (CPython's
- * PyType_GenericAlloc increfs the type), so every instantiation touches the
- * class's count - the contention free-threaded CPython avoids with deferred
- * reference counting.
+ * A user class embeds the gh_type its instances point to (a CPython heap
+ * type); each instance holds a strong reference to its class.
  *
- * Finalizers. A class may have a __del__ (PEP 442, tp_finalize) and/or a
- * legacy finalizer (tp_del, pre-3.4). When an instance's count reaches zero
- * the dealloc follows CPython's subtype_dealloc: run __del__ once (the
- * FINALIZED bit in the collector bits remembers it) with a temporary
- * reference, and stop if that left the object referenced (resurrection);
- * clear the weak references, running their callbacks; run the legacy
- * finalizer, again stopping on resurrection; release the attributes (names
- * and values) and free their block; free; release the class.
+ * A dying instance follows CPython's subtype_dealloc: __del__ once (the
+ * FINALIZED bit), stopping on resurrection; weak references cleared,
+ * callbacks run; the legacy finalizer, stopping on resurrection; the
+ * attributes released; the memory freed; the class released.
  *
- * Weak references. A weak-referenceable object heads a doubly linked list of
- * its weak references (tp_weaklistoffset). The lists are protected by the
- * GIL, or without one by a single process-wide gh_mutex (lock class
- * `weakref`; free-threaded CPython stripes this lock by address).
- * Dereferencing takes a new reference only if the count is not zero (a
- * conditional increment), so a referent whose last reference is being
- * dropped by another thread is never brought back.
+ * Protection: an instance's attributes, its critical section. The weak-
+ * reference lists (tp_weaklistoffset), the GIL, or without one a single
+ * process-wide gh_mutex (lock class `weakref`). A dereference takes a new
+ * reference only if the count is not zero (a conditional increment).
  */
 #ifndef GH_CONTAINERS_MODEL_H
 #define GH_CONTAINERS_MODEL_H

@@ -1,40 +1,30 @@
-/* set.h - set and frozenset (included by containers.h only).
+/* set.h - set and frozenset (included by containers.h only), CPython
+ * 3.12's setobject.c. The probe, the resize rule and the frozenset hash:
+ * docs/objects.md ("set and frozenset").
  *
- * CPython's setobject.c (3.12): one open-addressing table of {key, hash}
- * entries, 8 of them inline in the object (the smalltable) until the first
- * resize. An entry is
+ * An entry of the open-addressing table ({key, hash}; 8 inline in the
+ * object, the smalltable, until the first resize) is
  *     unused   key == NULL
  *     dummy    key == the file's dummy marker (a deleted key; probes pass
- *              over it, so deletions never break a probe chain)
+ *              over it)
  *     active   any other key (a counted reference).
- * A probe starts at hash & mask, scans up to 9 following slots (LINEAR_PROBES,
- * when they do not run past the end), then jumps with
- * i = 5*i + 1 + (perturb >>= 5). Details, the resize rule and the frozenset
- * hash are in set.fl.c and docs/objects-tuple-set.md.
  *
  * Invariants (struct gh_set):
  *     used = #active,  fill = #active + #dummy,  mask + 1 = table size (a
  *     power of two, >= 8),  fill * 5 < mask * 3 after every operation (so an
  *     unused slot always ends a probe),  table == smalltable <=> mask == 7.
  *
- * set is mutable. Its fields and entries are protected by the set's
- * critical section (lock class `set`): add, discard, contains, pop and clear
- * each run in one. `used` is also read without it by gh_set_len (a relaxed
- * load, as CPython's len(); stores to it are relaxed too). A key's hash is
- * computed before the section is entered, and references an operation
- * removes are released after it ends.
+ * Protection: a set's fields and entries are protected by its critical
+ * section (lock class `set`): add, discard, contains, pop and clear each
+ * run in one. `used` is also read without it by gh_set_len (relaxed load;
+ * stores to it are relaxed too). A key's hash is computed before the
+ * section, and references an operation removes are released after it.
+ * A frozenset is built by gh_frozenset_new before anyone else sees it and
+ * never locked; its hash is cached on first use with a relaxed store
+ * (racing threads store the same value). `weakreflist` (both types) is
+ * protected by the weak-reference lists' lock (containers/model.h).
  *
- * frozenset is immutable: built by gh_frozenset_new before anyone else can
- * see it, never locked. Its hash is cached in `hash` on first use with a
- * relaxed store; racing threads compute and store the same value.
- *
- * Both are GC types and weak-referenceable (`weakreflist`, protected by the
- * weak-reference lists' lock, containers/model.h). sys.getsizeof(set()) is
- * 216: the 200-byte PySetObject plus the 16 bytes in front of it in either
- * layout; __sizeof__ adds 16 bytes per entry once the table is no longer the
- * smalltable. set == set and frozenset == frozenset compare contents; a set
- * is never equal to a frozenset here (gh_equal compares within a kind only;
- * CPython's set({1}) == frozenset({1}) is True).
+ * Layer: containers.
  */
 #ifndef GH_CONTAINERS_SET_H
 #define GH_CONTAINERS_SET_H

@@ -1,28 +1,18 @@
 /* strings.h - str (ASCII only, with interning), bytes, bytearray and float.
- * (Included by containers.h only; strings_static.c includes the first part,
- * the process-wide storage, on its own.) See docs/objects.md.
+ * Included by containers.h only; strings_static.c includes the first part,
+ * the process-wide storage, on its own. Sizes and behaviour:
+ * docs/objects.md.
  *
- * Sizes are CPython 3.12's on 64-bit, as __sizeof__ reports them (tp_sizeof;
- * gh_getsizeof adds the layout prefix), and every object is allocated with
- * exactly that many bytes:
+ * __sizeof__ (CPython 3.12, 64-bit; each object allocated with exactly
+ * that many bytes; the full layout adds 16 in front, '' is 57):
  *
- *   str        PyASCIIObject 40 (header 16 + length 8 + hash 8 + state 4 +
- *              pad 4) + length + 1 (NUL)             ''  -> 41, 'abc'  -> 44
- *   bytes      VAR_HEAD 24 + ob_shash 8 + n + 1       b'' -> 33, b'abc' -> 36
- *   bytearray  PyByteArrayObject 56 + ob_alloc        bytearray() -> 56
- *   float      header 16 + double 8                   24
+ *   str        40 + length + 1 (NUL)                  ''  -> 41, 'abc'  -> 44
+ *   bytes      24 + ob_shash 8 + n + 1                b'' -> 33, b'abc' -> 36
+ *   bytearray  56 + ob_alloc                          bytearray() -> 56
+ *   float      16 + double 8                          24
  *
- * None of these types is a GC type, so the compact layout puts nothing in
- * front of them; the full layout adds its 16 bytes to each ('' is 57).
- *
- * Immutable objects (str, bytes, float) are never locked (lock class
- * `instance`, never taken): every field is written before the object is
- * published, except the cached hash (any thread may fill it in; see below)
- * and a str's interned state (written under the interned table's lock).
- * bytearray is mutable: its operations run in a critical section on it
- * (lock class `bytearray`).
- *
- * Shared fields and their protection:
+ * Shared fields and their protection (str, bytes and float are never
+ * locked; every other field is written before the object is published):
  *   str.hash, bytes.ob_shash   GH_HASH_UNSET until first hashed; then any
  *                   thread may store the value with a relaxed store and
  *                   readers load it relaxed. Every thread computes the same
@@ -35,8 +25,8 @@
  *                   (sync=objlock, lock class `intern`); `used` is also read
  *                   relaxed, as a statistic, by gh_str_interned_count.
  *   bytearray.ob_size, ob_alloc  written under the bytearray's critical
- *                   section with relaxed stores; read relaxed by
- *                   __sizeof__ (no lock, as CPython's sys.getsizeof).
+ *                   section (lock class `bytearray`) with relaxed stores;
+ *                   read relaxed by __sizeof__ (no lock).
  *   bytearray.ob_bytes and the bytes it points to: its critical section.
  *
  * Layer: containers.

@@ -1,31 +1,19 @@
-/* tuple.h - tuple, and hashing that can fail (included by containers.h only).
+/* tuple.h - tuple, and hashing that can fail (included by containers.h
+ * only). CPython's PyTupleObject: 24 bytes of header and the items, so
+ * __sizeof__ is 24 + 8 * n. Details: docs/objects.md ("tuple").
  *
- * CPython's PyTupleObject: a variable-size object, 24 bytes of header
- * (PyObject_VAR_HEAD) followed by the items, so __sizeof__ is 24 + 8 * n
- * and sys.getsizeof(()) is 40, (1, 2) 56, in both layouts (the compact
- * layout's GC head and the full layout's prefix are both 16 bytes).
+ * Protection: none needed. A tuple is filled by the thread that made it
+ * (gh_tuple_set_item_stolen, before anyone else can see it) and published
+ * through whatever publishes any object (a container's critical section,
+ * a thread start), which orders the item stores before every other
+ * thread's reads; afterwards nothing writes it. () is a static singleton
+ * (containers/tuple_static.c) given the active flavour's type and count by
+ * GH_FL(gh_tuple_init)() before any thread starts; every way of making an
+ * empty tuple returns it.
  *
- * Immutable once built, so no operation locks and no field is atomic: a
- * tuple is filled by the thread that made it (gh_tuple_set_item_stolen,
- * before anyone else can see it) and published through whatever publishes
- * any object (a container's critical section, a thread start), which orders
- * the item stores before every other thread's reads. A GC type; not weak-
- * referenceable (CPython's tuple has no tp_weaklistoffset).
- *
- * () is a singleton, as in CPython: static storage shared by every flavour
- * (containers/tuple_static.c), given the active flavour's type and count by
- * GH_FL(gh_tuple_init)() before any thread starts; immortal when
- * gh_model.immortal, otherwise it holds one reference of its own (like
- * None) and is never deallocated. Every way of making an empty tuple
- * returns it.
- *
- * Hashing. A tuple is hashable only when all its items are; a list, dict,
- * set, bytearray or WeakValueDictionary is unhashable (CPython sets their
- * __hash__ to None). The type slot tp_hash cannot report failure, so
- * gh_hash() on a tuple holding an unhashable item returns a number (those
- * items hash by identity); code that must refuse unhashable keys, as set
- * and frozenset do, calls gh_hash_checked() instead. See
- * docs/objects.md.
+ * gh_hash() cannot fail (tp_hash has no error return): on a tuple holding
+ * an unhashable item it hashes that item by identity. Code that must
+ * refuse unhashable keys (dict, set, frozenset) calls gh_hash_checked().
  */
 #ifndef GH_CONTAINERS_TUPLE_H
 #define GH_CONTAINERS_TUPLE_H

@@ -1,30 +1,21 @@
-/* census.h - counting the references that really exist (the
- * checked mode's census at quiescent points).
+/* census.h - the checked mode's census: counting the references that
+ * really exist, at quiescent points, and comparing them with the counts.
  *
  * With every thread parked between two operations (the world stopped, or
  * the GIL held while the others wait for it), the census walks the heap
- * from its roots and counts, for every object it reaches, the strong
- * references that exist to it; then it compares each count with the
- * object's reference count (rc=biased: local + shared >> 2, rc/brc.h):
+ * from its roots and from every tracked object, counts the strong
+ * references to each object it reaches, and compares that with the
+ * object's count (rc=biased: local + shared >> 2):
  *
- *   count < references   refcount_low: the object will be freed while
- *                        references to it remain (a premature free);
- *   count > references   refcount_high: it can never be freed (a leak);
+ *   count < references   refcount_low (a premature free to come)
+ *   count > references   refcount_high (a leak)
  *   a reference to a freed (poisoned) object: use_after_free.
  *
- * Sources of references, each counted once per reference it holds:
- *   - the caller's roots (struct gh_census_roots): the scenario's globals
- *     and every worker's frame locals;
- *   - the model's own (gh_model_visit_roots: the plain class, the
- *     WeakValueDictionary's removal function, the runtime's reference to
- *     each static object under immortal=off), the collector's (gc.garbage)
- *     and rc=biased's merge queues (each entry holds one reference);
- *   - every object reached: what its type holds (tp_traverse; an
- *     instance's class, attribute names and values). Every tracked object
- *     is a starting point too, so a cycle waiting for the collector, and
- *     what it references, are counted.
- * The interned-string table's references are not counted references, and
- * immortal objects are not compared.
+ * Roots: the caller's (struct gh_census_roots: the globals and every
+ * worker's frame locals), the model's (gh_model_visit_roots), gc.garbage
+ * and rc=biased's merge queues. The interned-string table's references are
+ * not counted references; immortal objects are not compared. When it runs
+ * and what it costs: docs/strategies.md ("The checked mode").
  *
  * Layer: gc (the roots of the layers above are passed in).
  */

@@ -1,45 +1,20 @@
 /* gc.h - the cyclic garbage collector and the `gc` module's interface.
  *
- * Trial deletion (CPython's Modules/gcmodule.c, Python/gc_free_threading.c;
- * docs/gc.md): for the
- * tracked objects of the generations collected, copy each count (gc_refs),
- * subtract every reference found by traversing the set, and what is not
- * reachable from an object with a positive remainder is garbage. Objects
- * referenced from outside the set (a global, another thread's local, an
- * older generation) keep a positive remainder, so a frame's locals are
- * roots without scanning any stack.
+ * Trial deletion (CPython's Modules/gcmodule.c, Python/gc_free_threading.c):
+ * copy each candidate's count into gc_refs, subtract the references found
+ * inside the set; what no positive remainder reaches is garbage.
  *
- *   gc=generational  three generations (thresholds 2000, 10, 10), the
- *                    compact layout's lists, under the GIL; young
- *                    collections triggered by allocations minus frees;
- *                    survivors promoted; the long-lived-pending rule for
- *                    full collections (CPython 3.13).
- *   gc=stw           one generation, the whole heap every time, found by
- *                    walking the allocator's collector pools; without a
- *                    GIL the world is stopped for each collection, and
- *                    again when finalizers ran (free-threaded CPython). Under the GIL the lists serve and
- *                    the GIL is the stop.
- *   gc=off           no cyclic collection: gc.collect() finds nothing.
- *   gc=nostop        gc=stw's collection without stopping the world: the
- *                    positive control that shows why it must (live objects
- *                    cleared, objects freed under the scan). Unsafe; only
- *                    without a GIL, with rc=atomic/locked (objlock) or
- *                    rc=plain (none).
+ *   gc=generational  three generations (2000, 10, 10), the compact
+ *                    layout's lists; needs the GIL
+ *   gc=stw           the whole heap each time; without a GIL the world is
+ *                    stopped (twice when finalizers ran); under the GIL the
+ *                    lists serve and the GIL is the stop
+ *   gc=off           no cyclic collection: gc.collect() finds nothing
+ *   gc=nostop        gc=stw without stopping the world: the unsafe positive
+ *                    control (objlock with rc=atomic/locked, or sync=none)
  *
- * The destruction order is CPython's: objects with a legacy finalizer, and
- * what they reach, are set aside for gc.garbage; weak references to the
- * garbage are cleared, and the callbacks of those that are themselves alive
- * run; each PEP 442 finalizer runs once; objects a finalizer resurrected
- * (and what they reach) survive; the rest is cleared with tp_clear, and
- * reference counting frees it.
- *
- * Under the GIL a collection runs in the thread that triggered it (at its
- * switch point) or called gc.collect(), holding the GIL throughout; other
- * threads wait for the GIL. Without one, the world is stopped (base/stw.h)
- * for the trial deletion and the weak-reference clearing (pause 1),
- * restarted for the callbacks and finalizers, stopped again to find what
- * they resurrected (pause 2, only if any ran), and restarted for tp_clear
- * and the frees.
+ * The algorithm, the order of destruction, the pauses and the measured
+ * costs: docs/gc.md.
  *
  * Layer: gc (includes containers and below).
  */

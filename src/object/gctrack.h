@@ -1,13 +1,10 @@
-/* gctrack.h - which objects the cyclic collector sees, and when it runs.
+/* gctrack.h - which objects the cyclic collector sees, and when it runs:
+ * the part every constructor and dealloc needs (CPython's
+ * _PyObject_GC_TRACK in pycore_object.h); the collector is gc/gc.h.
  *
- * The collector itself is the gc layer (gc/gc.h); this is the part every
- * constructor and every dealloc needs, so it sits in the object layer as
- * CPython's _PyObject_GC_TRACK sits in pycore_object.h.
- *
- * Tracking. A container is tracked once it is fully built (gh_gc_track at
- * the end of its constructor, as PyObject_GC_Track) and untracked when its
- * count reaches zero (rc/dealloc.c) or when the collector proves it cannot
- * be part of a cycle (a tuple or dict of atomic objects).
+ * A container is tracked at the end of its constructor (gh_gc_track) and
+ * untracked when its count reaches zero (rc/dealloc.c) or when the
+ * collector proves it holds only atomic objects (tuple, dict).
  *
  *   compact layout (the GIL build): the 16 bytes in front of a GC object
  *   link it into a generation list (CPython's PyGC_Head):
@@ -24,20 +21,16 @@
  *       bit:   7 6 5     4         3        2           1        0
  *             [ 0 0 0 | ALIVE | FROZEN | UNREACHABLE | TRACKED | FINALIZED ]
  *
- *   and the collector finds tracked objects by walking the allocator's
- *   collector pools (alloc/alloc.h gh_alloc_visit_gc) with the world
- *   stopped; gc_refs lives in ob_tid during a collection. A bit is written
- *   by the thread that builds or frees the object, by the thread holding
- *   the object's critical section (dict re-tracking), or by the collector
- *   while the world is stopped.
+ *   and the collector walks the allocator's collector pools
+ *   (gh_alloc_visit_gc) with the world stopped; gc_refs lives in ob_tid
+ *   during a collection. A bit is written by the thread that builds or
+ *   frees the object, by the holder of its critical section (dict
+ *   re-tracking), or by the collector with the world stopped.
  *
- * Counting. gen0's count is collector objects allocated minus freed
- * (CPython: _PyObject_GC_Link / PyObject_GC_Del). Compact: one count under
- * the GIL. Full: each thread buffers its changes and adds them to the
- * shared count every GH_GC_LOCAL_COUNT (free-threaded CPython's
- * LOCAL_ALLOC_COUNT_THRESHOLD, 512). When the count passes the threshold
- * the allocating thread schedules a collection on itself
- * (GH_EVAL_GC_SCHEDULED); it runs at that thread's next switch point.
+ * Counting: gen0's count is collector objects allocated minus freed; under
+ * the full layout each thread adds its share every GH_GC_LOCAL_COUNT. The
+ * allocation that passes the threshold sets GH_EVAL_GC_SCHEDULED on its
+ * own thread (docs/gc.md, "Strategies").
  *
  * Layer: object.
  */

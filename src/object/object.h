@@ -13,16 +13,15 @@
  *       object ->      [ ob_refcnt  (ob_ref_shared for rc=biased)]  8
  *                      [ ob_type                              ]  8
  *
- * The object pointer always points at ob_refcnt, so generic code reads the
- * count and the type at the same offsets in both layouts; what a layout adds
- * sits at negative offsets (the 16-byte prefix), as CPython places PyGC_Head
- * before the object. The fields are the free-threaded build's, in another
- * order; the sizes are the same, which is what cache behaviour depends on.
+ * The object pointer always points at ob_refcnt: the count and the type
+ * are at the same offsets in both layouts, and what a layout adds sits in
+ * the 16-byte prefix at negative offsets (as PyGC_Head does). The fields
+ * are the free-threaded build's, with the same sizes, in another order.
  *
  * Field ownership (which strategy uses a field, and what protects it):
  *   ob_refcnt   rc=plain: plain loads/stores, protected by the GIL (unsafe
  *               without one). rc=atomic: atomic RMW, no lock. rc=locked:
- *               load and store under ob_mutex (rc/rc.h). High bit set
+ *               load and store under ob_mutex (rc/locked.h). High bit set
  *               means immortal (GH_IMMORTAL_REFCNT), never written again.
  *   ob_type     written once at allocation, before the object is published;
  *               read-only afterwards.
@@ -38,23 +37,23 @@
  *               bit 1: DEFERRED, deferred=on (rc/rc.h): set while the
  *               object is private to its creator, cleared only with the
  *               world stopped (relaxed RMW; read relaxed by anyone);
- *               bit 2: SHARED, a list or dict under the lock-free-read
+ *               bit 2: SHARED, a list or dict of the lock-free-read
  *               flavour that a thread other than its owner has read or
  *               resized (CPython's _PyGC_BITS_SHARED): set once, under
  *               the container's critical section (release RMW), never
- *               cleared; read with an acquire load by anyone
- *               (gh_ob_is_shared); only a shared container's replaced
- *               item arrays and tables wait for a QSBR grace period;
- *               bits 4-15: rc=locked's pins (relaxed RMW, rc/locked.h).
+ *               cleared; read with an acquire load (gh_ob_is_shared);
+ *               bits 4-15: rc=locked's pins (relaxed RMW, rc/pins.h).
  *
  *                 15            4 3   2      1        0
  *                +---------------+---+------+--------+-------+
  *                | locked's pins | 0 |SHARED|DEFERRED| DYING |
  *                +---------------+---+------+--------+-------+
- *   ob_gc_bits  (full) collector state (later issue).
+ *   ob_gc_bits  (full) the collector's bits (object/gctrack.h: TRACKED,
+ *               FINALIZED, UNREACHABLE, FROZEN, ALIVE).
  *   ob_ref_local(full) rc=biased's owner count (rc/brc.h): the owner's
  *               relaxed stores; others read it only in a merge.
- *   gc_next/prev(compact, GC types) collector list links (later issue).
+ *   gc_next/prev(compact, GC types) generation-list links and the
+ *               collector's gc_refs (object/gctrack.h); the GIL.
  *
  * Layer: object (includes base only).
  */

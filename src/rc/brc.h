@@ -1,9 +1,9 @@
 /* brc.h - biased reference counting (rc=biased), free-threaded CPython's
- * design (PEP 703; Choi, Shull and Torrellas, PACT 2018; CPython's
- * Include/refcount.h, Objects/object.c, Python/brc.c).
+ * design (PEP 703; Include/refcount.h, Objects/object.c, Python/brc.c).
+ * The algorithm: docs/strategies.md ("rc", biased).
  *
- * Each object has an owner (the thread that made it), in ob_tid, and two
- * counts (the full header, object/object.h):
+ * Each object has an owner and two counts (the full header,
+ * object/object.h):
  *
  *   ob_tid        the owner's gh_tstate address; 0: no owner (merged)
  *   ob_ref_local  the owner's count: plain (relaxed) load and store, no
@@ -18,22 +18,11 @@
  *           1 MAYBE_WEAKREF reachable without a counted reference (a weak
  *                           reference): the owner may not free it on its
  *                           own when its local count reaches 0
- *           2 QUEUED        another thread would have taken the shared
- *                           count below 0 and queued the object for its
- *                           owner to merge (the queue holds that reference)
+ *           2 QUEUED        queued for its owner to merge (the queue holds
+ *                           the reference that would have taken the
+ *                           shared count below 0)
  *           3 MERGED        ob_tid 0: the shared count is the whole count
  *       States only move up. The true count is local + (shared >> 2).
- *
- * The owner's increment and decrement are a load and a store of
- * ob_ref_local. Another thread adds or subtracts 1 << 2 on ob_refcnt. When
- * the owner's local count reaches 0 and nobody else ever counted, the
- * object is freed without a single atomic operation
- * (gh_brc_merge_zero_local); otherwise the counts are merged. A non-owner
- * that would take a shared count of 0 below 0 queues the object on its
- * owner's merge queue instead (gh_brc_decref_shared); the owner merges its
- * queue at its switch points (GH_EVAL_BRC_MERGE), at exit, and the
- * collector merges every queue while the world is stopped. A thread that
- * has exited owns nothing: an object queued for it is merged on the spot.
  *
  * Memory ordering: the owner's accesses to ob_ref_local and ob_tid are
  * relaxed atomics (only to avoid data-race undefined behaviour: other

@@ -1,22 +1,19 @@
 /* pins.h - rc=locked's pins and slow paths (rc/locked.c). The fast paths
  * are rc/locked.h; the design and why it cannot deadlock are in
- * docs/strategies.md ("rc=locked").
+ * docs/strategies.md ("rc=locked, the argument").
  *
- * Pins. A thread that must wait for an object's count lock while it is in
- * a critical section releases its sections first (sync/critsec.h), and
- * with them whatever kept the object alive (the container it read it
- * from). Before releasing them it pins the object: it adds GH_RC_PIN_ONE
- * to the full header's ob_flags, an atomic read-modify-write that needs no
- * lock, and a pin is a reference on its way in. It removes the pin under
- * the count lock, right after it has added its increment. So:
+ * A pin is a reference on its way in: a thread that must wait for an
+ * object's count lock inside a critical section adds GH_RC_PIN_ONE to
+ * ob_flags before it suspends its sections (which kept the object alive),
+ * and removes it under the count lock right after its increment. So:
  *
  *   - a decrement that takes the count to 0 while a pin is present does
- *     not deallocate (the pinner's increment will bring it back to 1);
+ *     not deallocate (the pinner's increment brings it back to 1);
  *   - gh_refcnt is the count plus the pins; a conditional increment
  *     (gh_try_incref) treats a count of 0 with a pin as alive.
  *
  *   ob_flags  bit 0      the checked mode's DYING claim (object/object.h)
- *             bits 1-3   free
+ *             bits 1-3   other flags (object/object.h)
  *             bits 4-15  pins: threads waiting to increment (at most one
  *                        pin per thread; 4095 at most)
  *

@@ -1,45 +1,33 @@
-/* critsec.h - critical sections on one or two objects (sync=objlock).
+/* critsec.h - critical sections on one or two objects (sync=objlock),
+ * CPython's Py_BEGIN_CRITICAL_SECTION / ..._SECTION2
+ * (Include/internal/pycore_critical_section.h, Python/critical_section.c).
  *
- * The model of CPython's Py_BEGIN_CRITICAL_SECTION / ..._SECTION2
- * (Include/internal/pycore_critical_section.h, Python/critical_section.c):
- * an operation on a container locks that container's lock (gh_ob_lock: its
- * ob_mutex, or its stripe of the side table under lock=pthread/ticket,
- * base/oblock.h) for its duration; an operation on two containers locks
- * both, the lower lock address first, so any two threads take any two
- * locks in the same order and cannot deadlock. The same object twice, or
- * two objects whose locks are one stripe, degrades to one lock. Sections
- * form a per-thread stack (ts->cs_top).
+ * An operation on a container holds that container's lock (gh_ob_lock:
+ * its ob_mutex, or its stripe of the side table, base/oblock.h) for its
+ * duration; a two-object section takes the lower lock address first, and
+ * one lock once when both objects have it. Sections form a per-thread
+ * stack (ts->cs_top). Rules (CPython's: only the top-most section is sure
+ * to be active):
  *
- * Suspension (CPython's rule: only the top-most section is guaranteed
- * active; the others are released when the thread is about to block):
- *
- *   - a section begun inside another whose lock is busy (the try failed)
- *     suspends every enclosing section first (releases their locks, marks
- *     them inactive, counts ts->cs_suspends), then waits for its own;
- *   - a section begun inside one that already holds its lock (the same
- *     object, or a shared stripe) is a no-op section (l1 == NULL, not
- *     pushed), as CPython's _PyCriticalSection_BeginSlow;
- *   - gh_sync_block_begin (blocking I/O, sync/sync.h) suspends them all
- *     before the thread detaches, and gh_sync_block_end resumes the
- *     top-most after it attaches;
+ *   - a section whose lock is busy, begun inside another, suspends every
+ *     enclosing section (releases their locks, marks them inactive,
+ *     counts ts->cs_suspends) before it waits;
+ *   - a section begun inside one that holds its lock is a no-op (l1 ==
+ *     NULL, not pushed), as _PyCriticalSection_BeginSlow;
+ *   - gh_sync_block_begin suspends them all before the thread detaches,
+ *     gh_sync_block_end resumes the top-most after it attaches;
  *   - gh_cs_end resumes the new top-most section if it is inactive.
  *
- * So a thread waits for a lock only while holding no lock but, in a
- * two-object section, the lower one of the same section: no cycle of
- * waits can form. A first section waits as usual (nothing to suspend).
+ * Invariant: a thread waits for a lock holding no lock but, in a
+ * two-object section, the lower one of the same section.
  *
- * rc=locked (rc/rc.h) takes the same lock for every count update, so an
- * operation in a section on L that increments an item X takes X's lock
- * while it holds L's. Its flavour keeps a stricter rule: a thread never
- * waits for an object's lock while it holds one. The second lock of a
- * two-object section, and any lock taken while a section is already
- * held, is only tried; when the try fails, every lock of the thread's
- * sections is released and the whole set is taken again by
- * gh_cs_push_slow (wait for one lock while holding none, try the others,
- * on a failure release all and wait for that one). A count update that
- * finds its lock busy inside a section suspends the sections the same
- * way (gh_cs_suspend_all, gh_cs_resume_all); under rc=locked every
- * section of the stack is active again when that returns.
+ * rc=locked: a thread never waits for an object's lock while it holds
+ * one. Every lock after the first is only tried; on a failure
+ * gh_cs_push_slow releases the thread's section locks and takes the set
+ * again. A count update that finds its lock busy inside a section uses
+ * gh_cs_suspend_all / gh_cs_resume_all; afterwards every section of the
+ * stack is active again. Why: docs/strategies.md ("rc=locked, the
+ * argument").
  *
  * Layer: sync.
  */

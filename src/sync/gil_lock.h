@@ -1,26 +1,17 @@
-/* gil_lock.h - the global interpreter lock, CPython 3.2+ design (sync=gil).
+/* gil_lock.h - the global interpreter lock (sync=gil, sync=gil-ticks).
  *
- * The GIL is a flag guarded by a mutex and signalled by a condition
- * variable (Python/ceval_gil.c). A thread that wants it waits on the
- * condition for the switch interval (default 5 ms); if it times out and the
- * GIL has not changed hands meanwhile, it sets GH_EVAL_GIL_DROP_REQUEST in
- * the holder's eval_breaker. The holder sees the bit at its next switch
- * point (between two model operations), drops the GIL and - forced
- * switching - waits until some other thread has taken it, so a releasing
- * thread cannot win it straight back on a multi-core machine. Blocking
- * operations (io) drop the GIL around the wait.
+ * CPython 3.2+'s design (Python/ceval_gil.c): a flag guarded by a mutex
+ * and signalled by a condition variable. A waiter that times out after the
+ * switch interval without the GIL changing hands sets
+ * GH_EVAL_GIL_DROP_REQUEST in the holder's eval_breaker; the holder drops
+ * at its next switch point and waits until another thread has taken it
+ * (forced switching). sync=gil-ticks (before 3.2) releases and re-takes
+ * the lock every `ticks` switch points, with no drop request and no
+ * handoff. The behaviour and its costs: docs/strategies.md ("sync").
  *
- * sync=gil-ticks is the GIL before 3.2 (Python/ceval.c's check interval):
- * every `ticks` switch points the holder releases the lock and at once
- * asks for it again, with no drop request and no handoff; a waiter sleeps
- * until the lock is free. On a multi-core machine the releasing thread
- * usually wins it straight back (the convoy David Beazley measured in
- * 2009), which is what the mode is for. Same flavour as sync=gil: the
- * switch point tests `ticks` first.
- *
- * Take and drop are inline (the uncontended path is a handful of pthread
- * calls, as in CPython); waiting and forced handoff are the named slow
- * paths gh_gil_take_wait_slow and gh_gil_drop_handoff_slow.
+ * Protection and lock order: struct gh_gil below. Take and drop are
+ * inline; waiting and forced handoff are the slow paths
+ * gh_gil_take_wait_slow and gh_gil_drop_handoff_slow.
  *
  * Layer: sync (includes base).
  */
