@@ -235,7 +235,7 @@ def main():
             return [r["n"] / r["collect_s"] for r in rs]
         return [r[key] / r["collect_s"] for r in rs]
 
-    rows = [  # (title, benchmark, figure, headline: the issue's >= 2x target)
+    rows = [  # (title, benchmark, figure, headline: the >= 2x target set for the collector)
         ("(a) cycles: instances collected/s", "cycles", "instances", True),
         ("(a) cycles: found unreachable/s", "cycles", "unreachable", False),
         ("(b) live: objects examined/s", "live", "examined", True),
@@ -284,7 +284,7 @@ def main():
     print("  - (a) both sides keep small instances' attributes inline (one tracked object per")
     print("    instance), so the two collect() calls return N and the two (a) rows agree.")
     print("  - (b) the containers are empty lists on both sides. gilheap's scan does not descend")
-    print("    into an empty list or tuple (docs/gc.md, 'The scan'); python calls its traverse.")
+    print("    into an empty list or tuple (docs/gc.md, 'The algorithm', step 2); python calls its traverse.")
     print("  - gilheap's collection is timed around gh_gc_collect(ts, 2); python's around")
     print("    gc.collect(), both including the freeing of the garbage.")
     return 0

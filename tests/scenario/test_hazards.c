@@ -49,7 +49,8 @@ static struct gh_result run(const char *preset, int threads, const char *duratio
 Test(hazards, unsafe_shared_list_is_caught_and_survives, .timeout = 120)
 {
     /* Races are probabilistic: up to three 1 s runs (the positive-control
-     * rate over 100 two-second runs is in docs/results.md). */
+     * rate over 100 two-second runs: docs/strategies.md, "Measuring the
+     * positive control"). */
     uint64_t total = 0;
     for (int i = 0; i < 3 && !total; i++) {
         struct gh_result r = run("unsafe", 2, "1s", 0);

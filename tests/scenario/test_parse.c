@@ -276,6 +276,51 @@ Test(scenario_parse, ops_names_roundtrip, .timeout = 10)
 
 /* ---- errors from files ------------------------------------------------- */
 
+/* The rows of GH_OPS (scenario/ops.h) agree with themselves: a flag or a
+ * hint that speaks of a key has the key. */
+Test(scenario_parse, ops_table_rows_are_consistent, .timeout = 10)
+{
+    for (int i = 0; i < GH_OP_COUNT; i++) {
+        const struct gh_op_rule *r = &gh_op_rules[i];
+        const char *n = gh_op_names[i];
+        cr_assert_str_eq(r->name, n);
+        cr_assert(r->keys & GH_KBIT_OP, "%s: no `op` key", n);
+        cr_assert(!(r->keys & GH_KBIT_WEIGHT), "%s: `weight` is a mix's, not a row's", n);
+        bool on = r->keys & GH_KBIT_ON;
+        if (r->flags & GH_OPF_LOADS_ON)
+            cr_assert(on, "%s loads an `on` it cannot have", n);
+        if (r->hint)
+            cr_assert(on, "%s has a hint for an `on` it cannot have", n);
+        if (r->on != GH_NEED_NONE && !(r->flags & GH_OPF_ON_OPTIONAL))
+            cr_assert(on, "%s needs an `on` it cannot have", n);
+        if (on)
+            cr_assert(r->on != GH_NEED_NONE, "%s takes `on` but says nothing of it", n);
+        if (r->flags & (GH_OPF_NEEDS_VALUE | GH_OPF_OWN_VALUE))
+            cr_assert(r->keys & GH_KBIT_VALUE, "%s needs a `value` it cannot have", n);
+        if (r->flags & GH_OPF_NEEDS_AS)
+            cr_assert(r->keys & GH_KBIT_AS, "%s needs an `as` it cannot have", n);
+    }
+}
+
+/* The parser takes an op's keys from its row: every op refuses the first
+ * key its row does not have, before anything else is checked. */
+Test(scenario_errors, every_op_refuses_a_key_outside_its_row, .timeout = 10)
+{
+    for (int i = 0; i < GH_OP_COUNT; i++) {
+        int k = GH_K_ON;
+        while (k == GH_K_WEIGHT || (gh_op_rules[i].keys & (1u << k)))
+            k++;
+        cr_assert_lt(k, GH_K_COUNT);
+        char text[512], phrase[128];
+        snprintf(text, sizeof text,
+                 "name: t\nduration: 1s\nsetup:\n  L: {type: list}\nroles:\n  - name: a\n"
+                 "    mix:\n      - {op: %s, %s: 1}\n", gh_op_names[i], gh_op_key_names[k]);
+        snprintf(phrase, sizeof phrase, "`%s` does not apply to %s", gh_op_key_names[k],
+                 gh_op_names[i]);
+        text_error(text, 8, 16 + (int)strlen(gh_op_names[i]), phrase);
+    }
+}
+
 Test(scenario_errors, yaml_unterminated_quote, .timeout = 10)
 {
     file_error("syntax-unterminated-quote.yaml", 3, 1, "while scanning a quoted scalar at 1:7");
