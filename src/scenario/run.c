@@ -453,11 +453,38 @@ static void counters_finish(const struct gh_scenario *s, struct gh_run_shared *r
 
 /* ---- the run -------------------------------------------------------------- */
 
-int gh_run(struct gh_scenario *s, const struct gh_run_config *cfg, struct gh_result *res,
-           struct gh_diag *diag)
+/* One run's state, handed from phase to phase. Lives on gh_run's stack for
+ * the whole run: the workers, the collector's roots and the census keep
+ * pointers into it. */
+struct run_state {
+    struct gh_scenario *s;
+    const struct gh_run_config *cfg;
+    struct gh_result *res;
+    struct gh_diag *diag;
+    const struct gh_flavor *fl;
+    const struct gh_scenario_fl *sfl;
+    int nthreads;
+    size_t ng;                    /* globals, at least 1 (array sizes) */
+    cpu_set_t run_cpus, main_cpus;
+    struct gh_runtime rt;
+    struct gh_tstate main_ts;
+    struct gh_run_shared run;
+    struct gh_worker *w;          /* [nthreads] */
+    struct frames frames;
+    int64_t *counter0;            /* [ng]: each counter as the threads find it */
+    int64_t *len0;                /* [ng], checked: each list's length then */
+    struct census_ctx census;
+    struct gh_census_roots census_roots;
+    uint64_t census_every, next_census;
+    bool interrupted;
+};
+
+/* Refuses what cannot run, before anything is changed: the strategy, the
+ * thread count, an op sync=none cannot run safely, a CPU out of range. */
+static int run_validate(struct run_state *rs)
 {
-    memset(res, 0, sizeof *res);
-    const struct gh_strategy *st = &cfg->strategy;
+    const struct gh_strategy *st = &rs->cfg->strategy;
+    struct gh_diag *diag = rs->diag;
     const char *why = gh_strategy_refusal(st);
     char desc[256];
     gh_strategy_describe(st, desc, sizeof desc);
@@ -465,18 +492,19 @@ int gh_run(struct gh_scenario *s, const struct gh_run_config *cfg, struct gh_res
         snprintf(diag->msg, sizeof diag->msg, "strategy %s is refused: %s", desc, why);
         return -1;
     }
-    const struct gh_flavor *fl = gh_flavor_find(st->sync, st->rc);
-    const struct gh_scenario_fl *sfl = fl ? gh_scenario_fl_find(fl) : NULL;
-    if (!fl || !sfl) {
+    rs->fl = gh_flavor_find(st->sync, st->rc);
+    rs->sfl = rs->fl ? gh_scenario_fl_find(rs->fl) : NULL;
+    if (!rs->fl || !rs->sfl) {
         snprintf(diag->msg, sizeof diag->msg,
                  "strategy %s is not compiled into this build", desc);
         return -1;
     }
-    int nthreads = cfg->threads ? cfg->threads : s->threads;
-    if (gh_scenario_assign_threads(s, nthreads, diag) != 0)
+    struct gh_scenario *s = rs->s;
+    rs->nthreads = rs->cfg->threads ? rs->cfg->threads : s->threads;
+    if (gh_scenario_assign_threads(s, rs->nthreads, diag) != 0)
         return -1;
-
-    const struct gh_op *bad = st->sync == GH_SYNC_NONE && nthreads > 1 ? unsafe_op_refused(s) : NULL;
+    const struct gh_op *bad = st->sync == GH_SYNC_NONE && rs->nthreads > 1
+                              ? unsafe_op_refused(s) : NULL;
     if (bad) {
         snprintf(diag->msg, sizeof diag->msg,
                  "%s:%d:%d: sync=none runs only list operations (and new, bind, drop, "
@@ -486,22 +514,40 @@ int gh_run(struct gh_scenario *s, const struct gh_run_config *cfg, struct gh_res
                  s->file ? s->file : "?", bad->line, bad->column, gh_op_names[bad->kind]);
         return -1;
     }
-    cpu_set_t run_cpus, main_cpus;
-    CPU_ZERO(&run_cpus);
-    for (int i = 0; i < cfg->ncpus; i++) {
-        if (cfg->cpus[i] < 0 || cfg->cpus[i] >= CPU_SETSIZE) {
-            snprintf(diag->msg, sizeof diag->msg, "CPU %d is out of range (0 to %d)",
-                     cfg->cpus[i], CPU_SETSIZE - 1);
+    CPU_ZERO(&rs->run_cpus);
+    for (int i = 0; i < rs->cfg->ncpus; i++) {
+        int cpu = rs->cfg->cpus[i];
+        if (cpu < 0 || cpu >= CPU_SETSIZE) {
+            snprintf(diag->msg, sizeof diag->msg, "CPU %d is out of range (0 to %d)", cpu,
+                     CPU_SETSIZE - 1);
             return -1;
         }
-        CPU_SET(cfg->cpus[i], &run_cpus);
+        CPU_SET(cpu, &rs->run_cpus);
     }
+    return 0;
+}
+
+static void restore_affinity(struct run_state *rs)
+{
+    if (rs->cfg->ncpus)
+        gh_check_pthread(pthread_setaffinity_np(pthread_self(), sizeof rs->main_cpus,
+                                                &rs->main_cpus));
+}
+
+/* The result's configuration (what the report says was run), the main
+ * thread's CPUs, and the process set up for the strategy. */
+static int run_configure(struct run_state *rs)
+{
+    const struct gh_run_config *cfg = rs->cfg;
+    struct gh_scenario *s = rs->s;
+    struct gh_result *res = rs->res;
     /* The main thread runs on the list's CPUs too while the run lasts: it
      * sets up the heap, and wakes to poll, interrupt and census. */
     if (cfg->ncpus) {
-        gh_check_pthread(pthread_getaffinity_np(pthread_self(), sizeof main_cpus, &main_cpus));
-        if (pthread_setaffinity_np(pthread_self(), sizeof run_cpus, &run_cpus) != 0) {
-            snprintf(diag->msg, sizeof diag->msg,
+        gh_check_pthread(pthread_getaffinity_np(pthread_self(), sizeof rs->main_cpus,
+                                                &rs->main_cpus));
+        if (pthread_setaffinity_np(pthread_self(), sizeof rs->run_cpus, &rs->run_cpus) != 0) {
+            snprintf(rs->diag->msg, sizeof rs->diag->msg,
                      "cannot run on the CPUs asked for: some are not in the process's "
                      "affinity mask");
             return -1;
@@ -512,9 +558,9 @@ int gh_run(struct gh_scenario *s, const struct gh_run_config *cfg, struct gh_res
         res->ncpus = cfg->ncpus;
     }
     res->scenario = s;
-    res->strategy = *st;
-    res->unsafe_reason = gh_strategy_unsafe_reason(st);
-    res->threads = nthreads;
+    res->strategy = cfg->strategy;
+    res->unsafe_reason = gh_strategy_unsafe_reason(&cfg->strategy);
+    res->threads = rs->nthreads;
     if (s->once) {
         /* Each thread runs its role's script once: --ops and --duration do
          * not apply. Reported as the longest script. */
@@ -531,94 +577,105 @@ int gh_run(struct gh_scenario *s, const struct gh_run_config *cfg, struct gh_res
     }
     res->seed = cfg->seed_given ? cfg->seed : (s->has_seed ? s->seed : 1);
     res->latency_sample = cfg->latency_sample;
-    res->has_gil = gh_sync_has_gil(st->sync);
-
+    res->has_gil = gh_sync_has_gil(cfg->strategy.sync);
     res->checked = cfg->check > 0 || (cfg->check == 0 && res->unsafe_reason != NULL);
-    struct gh_runtime rt;
-    struct gh_tstate main_ts;
-    if (gh_runtime_init(&rt, st, res->checked, &main_ts, -1, NULL, diag->msg,
-                        sizeof diag->msg) != 0) {
-        if (cfg->ncpus)
-            gh_check_pthread(pthread_setaffinity_np(pthread_self(), sizeof main_cpus, &main_cpus));
+    if (gh_runtime_init(&rs->rt, &cfg->strategy, res->checked, &rs->main_ts, -1, NULL,
+                        rs->diag->msg, sizeof rs->diag->msg) != 0) {
+        restore_affinity(rs);
         return -1;
     }
+    return 0;
+}
 
-    struct gh_run_shared run = {0};
-    run.s = s;
-    run.seed = res->seed;
-    run.ops_limit = res->ops_per_thread ? res->ops_per_thread : UINT64_MAX;
-    run.latency_sample = cfg->latency_sample;
-    run.once = s->once;
-    run.out = cfg->out ? cfg->out : stdout;
-    run.nthreads = nthreads;
-    size_t ng = (size_t)(s->nglobals ? s->nglobals : 1);
-    run.globals = calloc(ng, sizeof *run.globals);
-    run.consts = calloc((size_t)(s->nconsts ? s->nconsts : 1), sizeof *run.consts);
-    run.classes = calloc(ng, sizeof *run.classes);
-    run.finalized = calloc(ng, sizeof *run.finalized);
-    gh_assert(run.globals && run.consts && run.classes && run.finalized);
-    run.ns.slots = run.globals;
-    _Static_assert(offsetof(struct gh_run_shared, ns.slots) + sizeof run.ns.slots -
+/* The shared state the workers see, and the heap: the globals, the `gc:`
+ * section, each counter's first value. */
+static void run_setup_heap(struct run_state *rs)
+{
+    struct gh_scenario *s = rs->s;
+    struct gh_run_shared *run = &rs->run;
+    run->s = s;
+    run->seed = rs->res->seed;
+    run->ops_limit = rs->res->ops_per_thread ? rs->res->ops_per_thread : UINT64_MAX;
+    run->latency_sample = rs->cfg->latency_sample;
+    run->once = s->once;
+    run->out = rs->cfg->out ? rs->cfg->out : stdout;
+    run->nthreads = rs->nthreads;
+    rs->ng = (size_t)(s->nglobals ? s->nglobals : 1);
+    run->globals = calloc(rs->ng, sizeof *run->globals);
+    run->consts = calloc((size_t)(s->nconsts ? s->nconsts : 1), sizeof *run->consts);
+    run->classes = calloc(rs->ng, sizeof *run->classes);
+    run->finalized = calloc(rs->ng, sizeof *run->finalized);
+    gh_assert(run->globals && run->consts && run->classes && run->finalized);
+    run->ns.slots = run->globals;
+    _Static_assert(offsetof(struct gh_run_shared, ns.slots) + sizeof run->ns.slots -
                        offsetof(struct gh_run_shared, ns) <= GH_CACHELINE,
                    "the namespace's lock and slots pointer share a line");
-    gh_check_pthread(pthread_mutex_init(&run.gc_mutex, NULL));
-    run.gc_live = gh_gc_callback_add(run_gc_callback, &run) == 0;
+    gh_check_pthread(pthread_mutex_init(&run->gc_mutex, NULL));
+    run->gc_live = gh_gc_callback_add(run_gc_callback, run) == 0;
     struct gh_rng setup_rng;
-    gh_rng_seed(&setup_rng, res->seed, UINT64_C(1) << 32);
-    sfl->setup(&run, &setup_rng);
+    gh_rng_seed(&setup_rng, rs->res->seed, UINT64_C(1) << 32);
+    rs->sfl->setup(run, &setup_rng);
     /* The scenario's `gc:` section, as the threads will find it. */
-    sfl->gc_setup(&run);
-    gh_gc_get_threshold(res->gc_thresholds);
-    res->gc_enabled = gh_gc_isenabled();
-
-    /* Each counter's value as the threads find it. */
-    int64_t *counter0 = calloc(ng, sizeof *counter0);
-    gh_assert(counter0);
+    rs->sfl->gc_setup(run);
+    gh_gc_get_threshold(rs->res->gc_thresholds);
+    rs->res->gc_enabled = gh_gc_isenabled();
+    rs->counter0 = calloc(rs->ng, sizeof *rs->counter0);
+    gh_assert(rs->counter0);
     for (int g = 0; g < s->nglobals; g++)
         if (s->globals[g].counter)
-            int_value(run.globals[g], &counter0[g]);
+            int_value(run->globals[g], &rs->counter0[g]);
+}
 
+/* The workers, each with its frame and counters, shown to the collector;
+ * the checked mode's state; then the threads, each waiting at the start
+ * barrier. */
+static void run_spawn(struct run_state *rs)
+{
+    struct gh_scenario *s = rs->s;
+    struct gh_result *res = rs->res;
+    const int n = rs->nthreads;
+    const size_t ng = rs->ng;
     struct gh_worker *w = NULL;
-    gh_check_pthread(posix_memalign((void **)&w, GH_CACHELINE, sizeof *w * (size_t)nthreads));
-    memset(w, 0, sizeof *w * (size_t)nthreads);
-    res->thread = calloc((size_t)nthreads, sizeof *res->thread);
+    gh_check_pthread(posix_memalign((void **)&w, GH_CACHELINE, sizeof *w * (size_t)n));
+    memset(w, 0, sizeof *w * (size_t)n);
+    rs->w = w;
+    res->thread = calloc((size_t)n, sizeof *res->thread);
     gh_assert(res->thread);
-    gh_check_pthread(pthread_barrier_init(&run.start, NULL, (unsigned)nthreads + 1));
+    gh_check_pthread(pthread_barrier_init(&rs->run.start, NULL, (unsigned)n + 1));
     int idx = 0;
     for (int r = 0; r < s->nroles; r++) {
         for (int k = 0; k < s->roles[r].nthreads; k++, idx++) {
-            w[idx].run = &run;
-            w[idx].index = idx;
-            w[idx].role = r;
-            w[idx].res = &res->thread[idx];
-            w[idx].finalized = calloc(ng, sizeof *w[idx].finalized);
-            w[idx].counter_adds = calloc(ng, sizeof *w[idx].counter_adds);
-            w[idx].counter_sum = calloc(ng, sizeof *w[idx].counter_sum);
-            w[idx].frame_slots = s->roles[r].nlocals + 1;
-            w[idx].frame = calloc((size_t)w[idx].frame_slots, sizeof *w[idx].frame);
-            gh_assert(w[idx].finalized && w[idx].counter_adds && w[idx].counter_sum &&
-                      w[idx].frame);
+            struct gh_worker *wi = &w[idx];
+            wi->run = &rs->run;
+            wi->index = idx;
+            wi->role = r;
+            wi->res = &res->thread[idx];
+            wi->finalized = calloc(ng, sizeof *wi->finalized);
+            wi->counter_adds = calloc(ng, sizeof *wi->counter_adds);
+            wi->counter_sum = calloc(ng, sizeof *wi->counter_sum);
+            wi->frame_slots = s->roles[r].nlocals + 1;
+            wi->frame = calloc((size_t)wi->frame_slots, sizeof *wi->frame);
+            gh_assert(wi->finalized && wi->counter_adds && wi->counter_sum && wi->frame);
             res->thread[idx].index = idx;
             res->thread[idx].role = r;
         }
     }
-    gh_assert(idx == nthreads);
-    struct frames frames = {w, nthreads};
-    gh_gc_set_roots(frames_visit, &frames);
+    gh_assert(idx == n);
+    rs->frames = (struct frames){w, n};
+    gh_gc_set_roots(frames_visit, &rs->frames);
     /* The checked mode: the container invariant's counters, each list
      * global's length before the threads, and the fault handler. */
-    int64_t *len0 = NULL;
     if (res->checked) {
-        len0 = calloc(ng, sizeof *len0);
-        gh_assert(len0);
-        for (int i = 0; i < nthreads; i++) {
+        rs->len0 = calloc(ng, sizeof *rs->len0);
+        gh_assert(rs->len0);
+        for (int i = 0; i < n; i++) {
             w[i].list_appends = calloc(ng, sizeof *w[i].list_appends);
             w[i].list_pops = calloc(ng, sizeof *w[i].list_pops);
             gh_assert(w[i].list_appends && w[i].list_pops);
         }
         for (int g = 0; g < s->nglobals; g++)
-            if (run.globals[g] && run.globals[g]->ob_type->kind == GH_KIND_LIST)
-                len0[g] = fl->len(run.globals[g]);
+            if (rs->run.globals[g] && rs->run.globals[g]->ob_type->kind == GH_KIND_LIST)
+                rs->len0[g] = rs->fl->len(rs->run.globals[g]);
         fault_handler_install();
     }
     /* deferred=immortal: a second thread is about to run (3.13t makes
@@ -629,70 +686,81 @@ int gh_run(struct gh_scenario *s, const struct gh_run_config *cfg, struct gh_res
      * does not own would otherwise cost it the shared count's atomics,
      * which neither a single-threaded 3.13t program, where the main thread
      * owns it, nor a threaded one pays). */
-    if (gh_model.deferred_immortal && nthreads >= 1)
-        sfl->immortals_start(&run);
-    for (int i = 0; i < nthreads; i++) {
+    if (gh_model.deferred_immortal && n >= 1)
+        rs->sfl->immortals_start(&rs->run);
+    for (int i = 0; i < n; i++) {
         pthread_attr_t attr, *ap = NULL;
-        if (cfg->ncpus) { /* started on its CPU, never elsewhere */
+        if (rs->cfg->ncpus) { /* started on its CPU, never elsewhere */
             cpu_set_t one;
             CPU_ZERO(&one);
-            CPU_SET(cfg->cpus[i % cfg->ncpus], &one);
+            CPU_SET(rs->cfg->cpus[i % rs->cfg->ncpus], &one);
             gh_check_pthread(pthread_attr_init(&attr));
             gh_check_pthread(pthread_attr_setaffinity_np(&attr, sizeof one, &one));
             ap = &attr;
         }
-        gh_check_pthread(pthread_create(&w[i].thread, ap, fl->worker_main, &w[i]));
+        gh_check_pthread(pthread_create(&w[i].thread, ap, rs->fl->worker_main, &w[i]));
         if (ap)
             pthread_attr_destroy(ap);
     }
+}
 
-    if (cfg->perf_control)
+/* The checked mode's census, when one is due; true when it ran. */
+static bool census_if_due(struct run_state *rs, uint64_t now)
+{
+    if (!rs->res->checked || now < rs->next_census)
+        return false;
+    rs->fl->census(&rs->main_ts, &rs->census_roots, &rs->res->census);
+    rs->next_census = gh_now_ns() + rs->census_every;
+    return true;
+}
+
+/* The measured phase: the barrier releases the workers; the main thread
+ * sleeps until the duration ends (or the workers finish their ops),
+ * polling for an interrupt and running the census, then joins them. */
+static void run_measure(struct run_state *rs)
+{
+    struct gh_result *res = rs->res;
+    struct gh_worker *w = rs->w;
+    if (rs->cfg->perf_control)
         perf_ctl_open();
-    int brc = pthread_barrier_wait(&run.start);
+    int brc = pthread_barrier_wait(&rs->run.start);
     gh_assert(brc == 0 || brc == PTHREAD_BARRIER_SERIAL_THREAD);
     uint64_t t0 = gh_now_ns();
     perf_ctl("enable\n");
-    bool interrupted = false;
-    struct census_ctx census = {&run, w, nthreads, res->has_gil};
-    const struct gh_census_roots census_roots = {census_visit, census_quiescent, &census};
-    const uint64_t census_every = cfg->census_ns ? cfg->census_ns : CENSUS_INTERVAL_NS;
-    uint64_t next_census = t0 + census_every;
+    rs->census = (struct census_ctx){&rs->run, w, rs->nthreads, res->has_gil};
+    rs->census_roots = (struct gh_census_roots){census_visit, census_quiescent, &rs->census};
+    rs->census_every = rs->cfg->census_ns ? rs->cfg->census_ns : CENSUS_INTERVAL_NS;
+    rs->next_census = t0 + rs->census_every;
     if (res->duration_ns) {
         uint64_t end = t0 + res->duration_ns;
         for (uint64_t now = t0; now < end; now = gh_now_ns()) {
             if (gh_atomic_load_relaxed_int(&interrupt_requested)) {
-                interrupted = true;
+                rs->interrupted = true;
                 break;
             }
-            if (res->checked && now >= next_census) {
-                fl->census(&main_ts, &census_roots, &res->census);
-                next_census = gh_now_ns() + census_every;
+            if (census_if_due(rs, now))
                 continue;
-            }
             uint64_t left = end - now;
-            if (res->checked && next_census - now < left)
-                left = next_census - now;
+            if (res->checked && rs->next_census - now < left)
+                left = rs->next_census - now;
             gh_sleep_ns(left < 10000000u ? left : 10000000u);
         }
-        gh_atomic_store_relaxed_int(&run.stop, 1);
+        gh_atomic_store_relaxed_int(&rs->run.stop, 1);
     }
     uint64_t t_first = UINT64_MAX, t_last = 0;
-    for (int i = 0; i < nthreads; i++) {
+    for (int i = 0; i < rs->nthreads; i++) {
         /* In ops mode an interrupt still has to stop the workers. */
-        while (!res->duration_ns && !interrupted &&
+        while (!res->duration_ns && !rs->interrupted &&
                pthread_tryjoin_np(w[i].thread, NULL) == EBUSY) {
             if (gh_atomic_load_relaxed_int(&interrupt_requested)) {
-                interrupted = true;
-                gh_atomic_store_relaxed_int(&run.stop, 1);
+                rs->interrupted = true;
+                gh_atomic_store_relaxed_int(&rs->run.stop, 1);
                 break;
             }
-            if (res->checked && gh_now_ns() >= next_census) {
-                fl->census(&main_ts, &census_roots, &res->census);
-                next_census = gh_now_ns() + census_every;
-            }
+            census_if_due(rs, gh_now_ns());
             gh_sleep_ns(1000000u);
         }
-        if (res->duration_ns || interrupted)
+        if (res->duration_ns || rs->interrupted)
             gh_check_pthread(pthread_join(w[i].thread, NULL));
         /* Joined: the worker's writes to its result are visible. */
         if (w[i].t_stop > t_last)
@@ -705,26 +773,35 @@ int gh_run(struct gh_scenario *s, const struct gh_run_config *cfg, struct gh_res
     /* The workers' own clock reads bound the measured phase: the main
      * thread may be descheduled right after the barrier. */
     res->wall_ns = t_last > t_first ? t_last - t_first : 0;
+}
 
-    /* Merge. */
-    for (int i = 0; i < nthreads; i++) {
+static void locks_add(struct gh_lockstat *a, const struct gh_lockstat *b)
+{
+    a->acquisitions += b->acquisitions;
+    a->contended += b->contended;
+    a->wait_ns += b->wait_ns;
+    a->handoffs += b->handoffs;
+    if (b->wait_max_ns > a->wait_max_ns)
+        a->wait_max_ns = b->wait_max_ns;
+}
+
+/* The threads' results into the run's (they have been joined), and the
+ * counters'. */
+static void run_merge(struct run_state *rs)
+{
+    struct gh_result *res = rs->res;
+    for (int i = 0; i < rs->nthreads; i++) {
+        const struct gh_worker *w = &rs->w[i];
         struct gh_thread_result *tr = &res->thread[i];
-        tr->elapsed_ns = w[i].t_stop - w[i].t_start;
+        tr->elapsed_ns = w->t_stop - w->t_start;
         res->total_ops += tr->ops;
         for (int k = 0; k < GH_OP_COUNT; k++) {
             res->op[k].done += tr->op[k].done;
             res->op[k].failed += tr->op[k].failed;
             gh_hist_merge(&res->op[k].latency, &tr->op[k].latency);
         }
-        for (int c = 0; c < GH_LOCK_NCLASSES; c++) {
-            struct gh_lockstat *a = &res->locks[c], *b = &tr->locks[c];
-            a->acquisitions += b->acquisitions;
-            a->contended += b->contended;
-            a->wait_ns += b->wait_ns;
-            a->handoffs += b->handoffs;
-            if (b->wait_max_ns > a->wait_max_ns)
-                a->wait_max_ns = b->wait_max_ns;
-        }
+        for (int c = 0; c < GH_LOCK_NCLASSES; c++)
+            locks_add(&res->locks[c], &tr->locks[c]);
         res->rc.shared_decrefs += tr->rc.shared_decrefs;
         res->rc.queued += tr->rc.queued;
         res->rc.merged += tr->rc.merged;
@@ -732,46 +809,17 @@ int gh_run(struct gh_scenario *s, const struct gh_run_config *cfg, struct gh_res
         res->rc.lockfree_dict_fallbacks += tr->rc.lockfree_dict_fallbacks;
         hazards_merge(&res->hazards, &tr->hazards);
     }
-    counters_finish(s, &run, w, nthreads, counter0, res);
-    free(counter0);
-    if (res->checked) {
-        /* A list's length against its successful appends and pops: what
-         * a lost update changes (the workers have been joined). */
-        for (int g = 0; g < s->nglobals; g++) {
-            uint64_t appends = 0, pops = 0;
-            for (int i = 0; i < nthreads; i++) {
-                appends += w[i].list_appends[g];
-                pops += w[i].list_pops[g];
-            }
-            if (!run.globals[g] || run.globals[g]->ob_type->kind != GH_KIND_LIST ||
-                appends + pops == 0)
-                continue;
-            int64_t want = len0[g] + (int64_t)appends - (int64_t)pops;
-            int64_t got = fl->len(run.globals[g]);
-            if (got != want) {
-                struct gh_hazard_counts h;
-                memset(&h, 0, sizeof h);
-                h.n[GH_HAZARD_LOST_UPDATE] = (uint64_t)(got > want ? got - want : want - got);
-                h.first[GH_HAZARD_LOST_UPDATE] = (struct gh_hazard_example){-1, "list.append", "list", -1, -1};
-                hazards_merge(&res->hazards, &h);
-            }
-        }
-        free(len0);
-        /* The last census: the workers are gone, the globals are the only
-         * roots left. */
-        census.w = NULL;
-        const struct gh_census_roots final_roots = {census_visit, NULL, &census};
-        fl->census(&main_ts, &final_roots, &res->census);
-    }
+    counters_finish(rs->s, &rs->run, rs->w, rs->nthreads, rs->counter0, res);
+}
+
+/* What the main thread, the GIL and the allocator counted, the checked
+ * mode's last census included. */
+static void run_merge_main(struct run_state *rs)
+{
+    struct gh_result *res = rs->res;
     /* The main thread's locks (setup: the arena's lock without a GIL). */
-    for (int c = 0; c < GH_LOCK_NCLASSES; c++) {
-        res->locks[c].acquisitions += main_ts.locks[c].acquisitions;
-        res->locks[c].contended += main_ts.locks[c].contended;
-        res->locks[c].wait_ns += main_ts.locks[c].wait_ns;
-        res->locks[c].handoffs += main_ts.locks[c].handoffs;
-        if (main_ts.locks[c].wait_max_ns > res->locks[c].wait_max_ns)
-            res->locks[c].wait_max_ns = main_ts.locks[c].wait_max_ns;
-    }
+    for (int c = 0; c < GH_LOCK_NCLASSES; c++)
+        locks_add(&res->locks[c], &rs->main_ts.locks[c]);
     if (res->has_gil) {
         struct gh_gil_stats_raw g;
         gh_gil_stats(&g);
@@ -780,36 +828,71 @@ int gh_run(struct gh_scenario *s, const struct gh_run_config *cfg, struct gh_res
         res->gil.forced_handoffs = g.forced_handoffs;
     }
     gh_alloc_stats_get(&res->alloc);
-    fflush(run.out);          /* what the ops printed comes before the report */
+}
 
-    struct check_ctx cctx = {{&run, NULL, NULL, NULL}, sfl, res};
-    run_checks(s, &cctx, res);
+/* The checked mode's invariants once the workers are gone: each list's
+ * length against its successful appends and pops (what a lost update
+ * changes), and a last census with the globals as the only roots. */
+static void run_check_invariants(struct run_state *rs)
+{
+    struct gh_result *res = rs->res;
+    const struct gh_scenario *s = rs->s;
+    for (int g = 0; g < s->nglobals; g++) {
+        uint64_t appends = 0, pops = 0;
+        for (int i = 0; i < rs->nthreads; i++) {
+            appends += rs->w[i].list_appends[g];
+            pops += rs->w[i].list_pops[g];
+        }
+        gh_object *l = rs->run.globals[g];
+        if (!l || l->ob_type->kind != GH_KIND_LIST || appends + pops == 0)
+            continue;
+        int64_t want = rs->len0[g] + (int64_t)appends - (int64_t)pops;
+        int64_t got = rs->fl->len(l);
+        if (got != want) {
+            struct gh_hazard_counts h;
+            memset(&h, 0, sizeof h);
+            h.n[GH_HAZARD_LOST_UPDATE] = (uint64_t)(got > want ? got - want : want - got);
+            h.first[GH_HAZARD_LOST_UPDATE] =
+                (struct gh_hazard_example){-1, "list.append", "list", -1, -1};
+            hazards_merge(&res->hazards, &h);
+        }
+    }
+    rs->census.w = NULL;
+    const struct gh_census_roots final_roots = {census_visit, NULL, &rs->census};
+    rs->fl->census(&rs->main_ts, &final_roots, &res->census);
+}
 
+/* The heap torn down: the globals die, a last collection frees their
+ * cycles (as CPython's finalisation does) and every allocation must come
+ * back; what a freeze left in the permanent generation is unfrozen first.
+ * Then the process's set-up is undone and the run's memory freed. */
+static void run_teardown(struct run_state *rs)
+{
+    struct gh_result *res = rs->res;
+    struct gh_run_shared *run = &rs->run;
     /* Tracing started by a trace.start op ends with the run. */
-    if (s->tracing)
+    if (rs->s->tracing)
         gh_trace_stop();
     res->gc = gh_gc_stats; /* the checks' gc.collect calls included */
-    if (run.gc_live)
-        gh_gc_callback_remove(run_gc_callback, &run);
-    /* Teardown: the globals die; a last collection frees their cycles, as
-     * CPython's finalisation does; every allocation must come back. What a
-     * freeze left in the permanent generation is unfrozen first. */
-    if (res->checked)
-        checked_teardown(sfl, fl, &run, &main_ts, res);
-    else {
-        sfl->gc_teardown(&run);
-        sfl->teardown(&run);
-        res->gc_garbage_at_exit = fl->gc_fini();
-        sfl->immortals_release();
+    if (run->gc_live)
+        gh_gc_callback_remove(run_gc_callback, run);
+    if (res->checked) {
+        checked_teardown(rs->sfl, rs->fl, run, &rs->main_ts, res);
+    } else {
+        rs->sfl->gc_teardown(run);
+        rs->sfl->teardown(run);
+        res->gc_garbage_at_exit = rs->fl->gc_fini();
+        rs->sfl->immortals_release();
     }
     struct gh_alloc_stats after;
-    gh_runtime_fini(&rt, &after);
-    hazards_merge(&res->hazards, &main_ts.hazards);
-    res->rc.shared_decrefs += main_ts.brc_shared_decrefs;
-    res->rc.queued += main_ts.brc_queued;
-    res->rc.merged += main_ts.brc_merged;
-    res->rc.lockfree_list_fallbacks += main_ts.lockfree_list_fallbacks;
-    res->rc.lockfree_dict_fallbacks += main_ts.lockfree_dict_fallbacks;
+    gh_runtime_fini(&rs->rt, &after);
+    const struct gh_tstate *mts = &rs->main_ts;
+    hazards_merge(&res->hazards, &mts->hazards);
+    res->rc.shared_decrefs += mts->brc_shared_decrefs;
+    res->rc.queued += mts->brc_queued;
+    res->rc.merged += mts->brc_merged;
+    res->rc.lockfree_list_fallbacks += mts->lockfree_list_fallbacks;
+    res->rc.lockfree_dict_fallbacks += mts->lockfree_dict_fallbacks;
     res->alloc_live_after_teardown = after.live_bytes;
     if (res->checked && after.live_bytes) {
         /* Every object that is not immortal is gone once the roots are
@@ -824,38 +907,64 @@ int gh_run(struct gh_scenario *s, const struct gh_run_config *cfg, struct gh_res
         fault_handler_remove();
     for (int k = 0; k < GH_HAZARD_COUNT; k++)
         res->hazards_total += res->hazards.n[k];
-    pthread_barrier_destroy(&run.start);
-    pthread_mutex_destroy(&run.gc_mutex);
-    free(run.globals);
-    free(run.consts);
-    free(run.classes);
-    free(run.finalized);
-    for (int i = 0; i < nthreads; i++) {
-        free(w[i].finalized);
-        free(w[i].counter_adds);
-        free(w[i].counter_sum);
-        free(w[i].list_appends);
-        free(w[i].list_pops);
-        free(w[i].frame);
+    pthread_barrier_destroy(&run->start);
+    pthread_mutex_destroy(&run->gc_mutex);
+    free(run->globals);
+    free(run->consts);
+    free(run->classes);
+    free(run->finalized);
+    for (int i = 0; i < rs->nthreads; i++) {
+        struct gh_worker *w = &rs->w[i];
+        free(w->finalized);
+        free(w->counter_adds);
+        free(w->counter_sum);
+        free(w->list_appends);
+        free(w->list_pops);
+        free(w->frame);
     }
-    free(w);
-
+    free(rs->w);
+    free(rs->counter0);
+    free(rs->len0);
     struct rusage ru;
     if (getrusage(RUSAGE_SELF, &ru) == 0)
         res->peak_rss_kb = ru.ru_maxrss;
-    if (cfg->ncpus)
-        gh_check_pthread(pthread_setaffinity_np(pthread_self(), sizeof main_cpus, &main_cpus));
+    restore_affinity(rs);
+}
 
-    if (interrupted)
-        res->status = GH_STATUS_INTERRUPTED;
-    else if (res->hazards_total && s->expect_hazards != GH_EXPECT_HAZARDS_SOME)
-        res->status = GH_STATUS_HAZARDS; /* unexpected: the failed checks follow from them */
-    else if (res->checks_failed)
-        res->status = GH_STATUS_FAILED;
-    else if (!res->hazards_total && s->expect_hazards == GH_EXPECT_HAZARDS_SOME && res->checked)
-        res->status = GH_STATUS_FAILED; /* a positive control that caught nothing */
-    else
-        res->status = GH_STATUS_OK;
+static enum gh_status run_status(const struct run_state *rs)
+{
+    const struct gh_result *res = rs->res;
+    enum gh_expect_hazards expect = rs->s->expect_hazards;
+    if (rs->interrupted)
+        return GH_STATUS_INTERRUPTED;
+    if (res->hazards_total && expect != GH_EXPECT_HAZARDS_SOME)
+        return GH_STATUS_HAZARDS; /* unexpected: the failed checks follow from them */
+    if (res->checks_failed)
+        return GH_STATUS_FAILED;
+    if (!res->hazards_total && expect == GH_EXPECT_HAZARDS_SOME && res->checked)
+        return GH_STATUS_FAILED; /* a positive control that caught nothing */
+    return GH_STATUS_OK;
+}
+
+int gh_run(struct gh_scenario *s, const struct gh_run_config *cfg, struct gh_result *res,
+           struct gh_diag *diag)
+{
+    memset(res, 0, sizeof *res);
+    struct run_state rs = {.s = s, .cfg = cfg, .res = res, .diag = diag};
+    if (run_validate(&rs) != 0 || run_configure(&rs) != 0)
+        return -1;
+    run_setup_heap(&rs);
+    run_spawn(&rs);
+    run_measure(&rs);
+    run_merge(&rs);
+    if (res->checked)
+        run_check_invariants(&rs);
+    run_merge_main(&rs);
+    fflush(rs.run.out);          /* what the ops printed comes before the report */
+    struct check_ctx cctx = {{&rs.run, NULL, NULL, NULL}, rs.sfl, res};
+    run_checks(s, &cctx, res);
+    run_teardown(&rs);
+    res->status = run_status(&rs);
     return 0;
 }
 
