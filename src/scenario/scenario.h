@@ -1,7 +1,7 @@
 /* scenario.h - a parsed scenario (the file format is documented in
  * docs/scenarios.md, which the parser and its messages follow).
  *
- * The parser (scenario/parse.c) turns a YAML file into this structure with
+ * The parser (scenario/parse*.c) turns a YAML file into this structure with
  * every name resolved and every value checked, so the runner never meets a
  * bad input. Everything here is immutable once loaded.
  *
@@ -173,7 +173,7 @@ struct gh_global {
     char **slots;             /* class: `slots: [a, b]`, __slots__ = ('a', 'b') */
     int nslots;               /* -1: no __slots__ (instances have attributes) */
     /* A counter: a global int that global.add rebinds. It is read only by
-     * global.add and in checks (parse.c refuses other readers). */
+     * global.add and in checks (parse_op.c refuses other readers). */
     int counter;              /* 0: not a counter; else 1 + via_call */
     int counter_line, counter_column; /* the first global.add on it */
 };

@@ -197,7 +197,7 @@ static void maybe_defer(gh_object *o, bool module_level)
 }
 
 _Static_assert(GH_SCENARIO_MAX_SLOTS == GH_MAX_SLOTS && GH_SCENARIO_SLOT_NAME == GH_SLOT_NAME,
-               "parse.c's limits on __slots__ are the model's");
+               "the parser's limits on __slots__ are the model's");
 
 /* ---- making objects ------------------------------------------------------- */
 
@@ -1146,7 +1146,7 @@ MODEL_EXEC exec_trace_report(EXEC_PARAMS)
 /* ---- a counter: global.add ------------------------------------------------ */
 
 /* The globals namespace: a counter's slot is the one global the ops rebind
- * (parse.c refuses every other reader of it). With a GIL the GIL protects
+ * (parse_op.c refuses every other reader of it). With a GIL the GIL protects
  * the slot; under sync=objlock the namespace's mutex does, taken for the
  * read and again for the write, as free-threaded CPython's LOAD_GLOBAL and
  * STORE_GLOBAL are two steps (so `C += 1` loses updates there too); under
