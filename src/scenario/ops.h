@@ -82,99 +82,99 @@
       "a blocking wait of `us` microseconds that releases what the "         \
       "strategy holds")                                                      \
     X(BIND, "bind", GH_KEYS(AS, VALUE, RANGE), NONE,                          \
-      GH_OPF(NEEDS_AS, NEEDS_VALUE), 0, 0, exec_bind,                      \
+      GH_OPF(NEEDS_AS, NEEDS_VALUE), 0, 0, gh_exec_bind,                      \
       "bind the local `as` to `value` (another reference, no copy: b = a)")  \
     X(ATTR_SET, "attr.set", GH_KEYS(ON, NAME, VALUE, RANGE), INSTANCE,        \
-      GH_OPF(LOADS_ON, NEEDS_VALUE), 0, parse_op_attr, exec_attr_set,      \
+      GH_OPF(LOADS_ON, NEEDS_VALUE), 0, parse_op_attr, gh_exec_attr_set,      \
       "setattr(`on`, `name`, `value`) on an instance")                       \
     X(ATTR_GET, "attr.get", GH_KEYS(ON, NAME, AS), INSTANCE, GH_OPF(LOADS_ON), \
-      0, parse_op_attr, exec_attr_get,                                    \
+      0, parse_op_attr, gh_exec_attr_get,                                    \
       "getattr(`on`, `name`), bound to `as` if given (fails when missing)")  \
     X(SET_ADD, "set.add", GH_KEYS(ON, VALUE, RANGE), SET,                     \
-      GH_OPF(LOADS_ON, NEEDS_VALUE), 0, 0, exec_set_member,               \
+      GH_OPF(LOADS_ON, NEEDS_VALUE), 0, 0, gh_exec_set_member,               \
       "`on`.add(`value`) (fails when already present or unhashable)")        \
     X(SET_DISCARD, "set.discard", GH_KEYS(ON, VALUE, RANGE), SET,             \
-      GH_OPF(LOADS_ON, NEEDS_VALUE), 0, 0, exec_set_member,               \
+      GH_OPF(LOADS_ON, NEEDS_VALUE), 0, 0, gh_exec_set_member,               \
       "`on`.discard(`value`) (fails when absent)")                           \
     X(SET_CONTAINS, "set.contains", GH_KEYS(ON, VALUE, RANGE), SETLIKE,       \
-      GH_OPF(LOADS_ON, NEEDS_VALUE), 0, 0, exec_set_member,               \
+      GH_OPF(LOADS_ON, NEEDS_VALUE), 0, 0, gh_exec_set_member,               \
       "`value` in `on` (fails when absent); a set or a frozenset")           \
     X(SET_LEN, "set.len", GH_KEYS(ON), SET, GH_OPF(LOADS_ON), 0, 0,           \
-      exec_set_len, "read the length of the set `on`")                    \
+      gh_exec_set_len, "read the length of the set `on`")                    \
     X(TUPLE_CONCAT, "tuple.concat", GH_KEYS(ON, VALUE, RANGE), TUPLE_LOCAL,   \
-      GH_OPF(LOADS_ON, NEEDS_VALUE), 0, 0, exec_tuple_concat,             \
+      GH_OPF(LOADS_ON, NEEDS_VALUE), 0, 0, gh_exec_tuple_concat,             \
       "`on` += (`value`,): rebinds the local `on` to a new tuple")           \
     X(TUPLE_GET, "tuple.get", GH_KEYS(ON, INDEX, AS), TUPLE, GH_OPF(LOADS_ON), \
       0, 0, exec_tuple_get,                                                  \
       "`as` = `on`[`index`] on a tuple (released at once without `as`; "     \
       "fails out of range)")                                                 \
     X(STR_CONCAT, "str.concat", GH_KEYS(ON, VALUE), STR_LOCAL,                \
-      GH_OPF(LOADS_ON, OWN_VALUE), 0, parse_op_str_concat, exec_str_concat, \
+      GH_OPF(LOADS_ON, OWN_VALUE), 0, parse_op_str_concat, gh_exec_str_concat, \
       "`on` += `value` (a text): rebinds the local `on` to a new str")       \
     X(STR_INTERN, "str.intern", GH_KEYS(ON), STR_LOCAL, GH_OPF(LOADS_ON), 0,  \
-      0, exec_str_intern,                                                 \
+      0, gh_exec_str_intern,                                                 \
       "`on` = sys.intern(`on`): rebinds the local to the interned str")      \
     X(WEAKREF_NEW, "weakref.new", GH_KEYS(ON, AS, CALLBACK), ANY,             \
       GH_OPF(LOADS_ON, NEEDS_AS), "the object to refer to weakly", 0,        \
-      exec_weakref_new,                                                   \
+      gh_exec_weakref_new,                                                   \
       "`as` = weakref.ref(`on`[, a counting callback]) (fails when not "     \
       "weak-referenceable)")                                                 \
     X(WEAKREF_GET, "weakref.get", GH_KEYS(ON, AS), WEAKREF, GH_OPF(LOADS_ON), \
-      0, 0, exec_weakref_get,                                             \
+      0, 0, gh_exec_weakref_get,                                             \
       "`as` = `on`() (done when alive, failed when dead)")                   \
     X(WVDICT_SET, "wvdict.set", GH_KEYS(ON, KEY, KEYS, VALUE, RANGE), WVDICT, \
-      GH_OPF(LOADS_ON, NEEDS_VALUE), 0, 0, exec_wvdict_set,               \
+      GH_OPF(LOADS_ON, NEEDS_VALUE), 0, 0, gh_exec_wvdict_set,               \
       "WeakValueDictionary `on`[`key`] = `value`")                           \
     X(WVDICT_GET, "wvdict.get", GH_KEYS(ON, KEY, KEYS, AS), WVDICT,           \
-      GH_OPF(LOADS_ON), 0, 0, exec_wvdict_get,                            \
+      GH_OPF(LOADS_ON), 0, 0, gh_exec_wvdict_get,                            \
       "`as` = `on`.get(`key`) (fails when missing or dead)")                 \
     X(CALL, "call", GH_KEYS(ON, VALUE, RANGE, AS), FUNCTION, GH_OPF(), 0, 0,  \
-      exec_call, "`as` = `on`(`value`) or `on`() (fails when the call fails)") \
+      gh_exec_call, "`as` = `on`(`value`) or `on`() (fails when the call fails)") \
     X(IS, "is", GH_KEYS(A, B, LABEL), NONE, GH_OPF(), 0, parse_op_compare,    \
-      exec_compare, "`a` is `b` (done when true, failed when false)")     \
+      gh_exec_compare, "`a` is `b` (done when true, failed when false)")     \
     X(EQ, "eq", GH_KEYS(A, B, LABEL), NONE, GH_OPF(), 0, parse_op_compare,    \
-      exec_compare, "`a` == `b` (done when true, failed when false)")     \
+      gh_exec_compare, "`a` == `b` (done when true, failed when false)")     \
     X(SHOW, "show", GH_KEYS(EXPR), NONE, GH_OPF(), 0, parse_op_show,          \
-      exec_show, "print FILE:LINE: `expr` = its value")                   \
+      gh_exec_show, "print FILE:LINE: `expr` = its value")                   \
     X(ASSERT, "assert", GH_KEYS(EXPR), NONE, GH_OPF(), 0, parse_op_show,      \
-      exec_show, "like show; a false value (or an error) counts as failed") \
+      gh_exec_show, "like show; a false value (or an error) counts as failed") \
     X(TRACE_START, "trace.start", GH_KEYS(), NONE, GH_OPF(TRACES), 0, 0,      \
-      exec_trace_start, "start tracing allocations (tracemalloc.start())") \
+      gh_exec_trace_start, "start tracing allocations (tracemalloc.start())") \
     X(TRACE_SNAPSHOT, "trace.snapshot", GH_KEYS(AS), NONE,                    \
-      GH_OPF(NEEDS_AS, TRACES), 0, 0, exec_trace_snapshot,                \
+      GH_OPF(NEEDS_AS, TRACES), 0, 0, gh_exec_trace_snapshot,                \
       "take a snapshot of the traced allocations, named `as`")               \
     X(TRACE_STATS, "trace.stats", GH_KEYS(ON, TOP), SNAPSHOT,                 \
-      GH_OPF(ON_OPTIONAL, TRACES), 0, 0, exec_trace_report,               \
+      GH_OPF(ON_OPTIONAL, TRACES), 0, 0, gh_exec_trace_report,               \
       "print the `top` sites of snapshot `on` (or of a new one)")            \
     X(TRACE_COMPARE, "trace.compare", GH_KEYS(FROM, TO, TOP), SNAPSHOT,       \
       GH_OPF(ON_OPTIONAL, TRACES), 0, parse_op_trace_compare,                \
-      exec_trace_report,                                                  \
+      gh_exec_trace_report,                                                  \
       "print the `top` differences from snapshot `from` to `to` (or a new "  \
       "one)")                                                                \
     X(GC_COLLECT, "gc.collect", GH_KEYS(GENERATION, AS), NONE, GH_OPF(), 0, 0, \
-      exec_gc_collect,                                                    \
+      gh_exec_gc_collect,                                                    \
       "gc.collect(`generation`) from this thread; `as` binds the number of " \
       "objects found unreachable")                                           \
     X(GC_DISABLE, "gc.disable", GH_KEYS(), NONE, GH_OPF(), 0, 0,              \
-      exec_gc_disable, "gc.disable(): no automatic collections")          \
+      gh_exec_gc_disable, "gc.disable(): no automatic collections")          \
     X(GC_ENABLE, "gc.enable", GH_KEYS(), NONE, GH_OPF(), 0, 0,                \
-      exec_gc_enable,                                                     \
+      gh_exec_gc_enable,                                                     \
       "gc.enable() (fails under gc=off: there is no collector)")             \
     X(GC_SET_THRESHOLD, "gc.set_threshold", GH_KEYS(THRESHOLDS), NONE,        \
-      GH_OPF(), 0, parse_op_set_threshold, exec_gc_set_threshold,         \
+      GH_OPF(), 0, parse_op_set_threshold, gh_exec_gc_set_threshold,         \
       "gc.set_threshold(`thresholds`...)")                                   \
     X(GC_FREEZE, "gc.freeze", GH_KEYS(), NONE, GH_OPF(FREEZES), 0, 0,         \
-      exec_gc_freeze,                                                     \
+      gh_exec_gc_freeze,                                                     \
       "gc.freeze(): every tracked object moves to the permanent generation") \
     X(GC_UNFREEZE, "gc.unfreeze", GH_KEYS(), NONE, GH_OPF(), 0, 0,            \
-      exec_gc_unfreeze,                                                   \
+      gh_exec_gc_unfreeze,                                                   \
       "gc.unfreeze(): the permanent generation goes back to the oldest")     \
     X(CYCLE_NEW, "cycle.new", GH_KEYS(SIZE, CLS, AS), NONE, GH_OPF(), 0, 0,   \
-      exec_cycle_new,                                                     \
+      gh_exec_cycle_new,                                                     \
       "a ring of `size` instances of `cls`, each referring to the next "     \
       "(attribute `next`); garbage unless `as` keeps one")                   \
     X(GC_DOT, "gc.dot", GH_KEYS(ON, PATH, DEPTH), ANY, GH_OPF(),              \
-      "the object whose references are drawn", parse_op_gc_dot, exec_gc_dot, \
+      "the object whose references are drawn", parse_op_gc_dot, gh_exec_gc_dot, \
       "write the reference graph of `on`, `depth` edges deep, as Graphviz "  \
       "DOT to `path`")
 
