@@ -26,6 +26,7 @@
 #include "gc/gc.h"
 #include "gc/census.h"
 #include "gc/gc_internal.h"
+#include "gc/collect_internal.h"
 
 #if defined(GH_FL_NO_GIL)
 #include <pthread.h>
@@ -34,14 +35,9 @@
 static pthread_mutex_t collect_mutex = PTHREAD_MUTEX_INITIALIZER;
 #endif
 
-/* ---- a growable array of objects ------------------------------------------------ */
+/* ---- the work arrays (collect_internal.h) ---------------------------------------- */
 
-struct objvec {
-    gh_object **v;
-    size_t n, cap;
-};
-
-static GH_NOINLINE void objvec_grow(struct objvec *a)
+GH_NOINLINE void GH_FL(gh_gc_objvec_grow)(struct objvec *a)
 {
     size_t cap = a->cap ? 2 * a->cap : 1024;
     gh_object **v = realloc(a->v, cap * sizeof *v);
@@ -51,14 +47,7 @@ static GH_NOINLINE void objvec_grow(struct objvec *a)
     a->cap = cap;
 }
 
-GH_INLINE void objvec_push(struct objvec *a, gh_object *o)
-{
-    if (GH_UNLIKELY(a->n == a->cap))
-        objvec_grow(a);
-    a->v[a->n++] = o;
-}
-
-static void objvec_free(struct objvec *a)
+void GH_FL(gh_gc_objvec_free)(struct objvec *a)
 {
     free(a->v);
     a->v = NULL;
@@ -168,12 +157,6 @@ GH_INLINE int64_t count_as_refs(gh_object *o, int64_t held)
 {
     uint64_t c = gh_refcnt_counted(o);
     return gh_refcnt_is_immortal(c) ? REFS_IMMORTAL : (int64_t)c - held;
-}
-
-GH_INLINE void traverse(gh_object *o, gh_visitproc visit, void *arg)
-{
-    if (o->ob_type->tp_traverse)
-        o->ob_type->tp_traverse(o, visit, arg);
 }
 
 /* The hot passes traverse the common containers inline, with the visitor
@@ -1342,12 +1325,12 @@ int64_t GH_FL(gh_gc_fini)(void)
 {
     struct gh_tstate *ts = gh_tstate_get();
     collect_main(ts, GH_GC_NGENS - 1, false, true);
-    objvec_free(&work_set);
-    objvec_free(&work_stack);
-    objvec_free(&work_garbage);
-    objvec_free(&work_legacy);
-    objvec_free(&work_callbacks);
-    objvec_free(&work_queued);
+    gh_gc_objvec_free(&work_set);
+    gh_gc_objvec_free(&work_stack);
+    gh_gc_objvec_free(&work_garbage);
+    gh_gc_objvec_free(&work_legacy);
+    gh_gc_objvec_free(&work_callbacks);
+    gh_gc_objvec_free(&work_queued);
 #if defined(GH_FL_RC_BIASED)
     free(work_saved);
     work_saved = NULL;
@@ -1372,7 +1355,7 @@ int64_t GH_FL(gh_gc_fini)(void)
  * is held). Serialised with collections. From a finalizer, a weak-reference
  * callback or a gc callback of this thread's own collection the collector's
  * mutex is already ours (and the world is running): only stop the world. */
-static void inspect_begin(struct gh_tstate *ts)
+void GH_FL(gh_gc_inspect_begin)(struct gh_tstate *ts)
 {
 #if defined(GH_FL_NO_GIL)
     if (!ts->gc_collecting && pthread_mutex_trylock(&collect_mutex) != 0) {
@@ -1386,7 +1369,7 @@ static void inspect_begin(struct gh_tstate *ts)
 #endif
 }
 
-static void inspect_end(struct gh_tstate *ts)
+void GH_FL(gh_gc_inspect_end)(struct gh_tstate *ts)
 {
 #if defined(GH_FL_NO_GIL)
     gh_stw_start(ts);
@@ -1395,290 +1378,6 @@ static void inspect_end(struct gh_tstate *ts)
 #else
     (void)ts;
 #endif
-}
-
-/* Calls fn on every tracked object (frozen ones too when `frozen`). */
-struct each_ctx {
-    void (*fn)(gh_object *o, void *arg);
-    void *arg;
-    bool frozen;
-};
-
-static void each_block(void *block, void *arg)
-{
-    struct each_ctx *e = arg;
-    gh_object *o = (gh_object *)(void *)((char *)block + sizeof(struct gh_obprefix));
-    uint8_t bits = *gh_gcbits_ptr(o);
-    if ((bits & GH_GCBIT_TRACKED) && (e->frozen || !(bits & GH_GCBIT_FROZEN)))
-        e->fn(o, e->arg);
-}
-
-static void each_in_list(struct gh_gchead *head, struct each_ctx *e)
-{
-    for (struct gh_gchead *g = (struct gh_gchead *)head->gc_next; g != head;
-         g = (struct gh_gchead *)g->gc_next)
-        e->fn(gh_gchead_object(g), e->arg);
-}
-
-static void for_each_tracked(int generation, bool frozen, void (*fn)(gh_object *, void *), void *arg)
-{
-    struct each_ctx e = {fn, arg, frozen};
-    if (gh_model.full_header) {
-        gh_alloc_visit_gc(each_block, &e);
-        return;
-    }
-    for (int i = 0; i < GH_GC_NGENS; i++)
-        if (generation < 0 || generation == i)
-            each_in_list(&gh_gcstate.gens[i].head, &e);
-    if (frozen)
-        each_in_list(&gh_gcstate.permanent, &e);
-}
-
-static void collect_into(gh_object *o, void *arg)
-{
-    gh_incref(o);
-    objvec_push(arg, o);
-}
-
-/* A list made from held objects (the references move into it). */
-static gh_object *list_of(struct gh_tstate *ts, struct objvec *a)
-{
-    gh_object *l = GH_FL(gh_list_new)();
-    for (size_t i = 0; i < a->n; i++)
-        gh_list_append(ts, (struct gh_list *)(void *)l, a->v[i]);
-    objvec_free(a);
-    return l;
-}
-
-gh_object *GH_FL(gh_gc_get_objects)(struct gh_tstate *ts, int generation)
-{
-    struct objvec a = {0};
-    inspect_begin(ts);
-    for_each_tracked(gh_model.full_header ? -1 : generation, false, collect_into, &a);
-    inspect_end(ts);
-    return list_of(ts, &a);
-}
-
-struct referrers {
-    gh_object *const *objs;
-    int n;
-    bool hit;
-    struct objvec *out;
-};
-
-static void visit_is_target(gh_object *ref, void *arg)
-{
-    struct referrers *r = arg;
-    for (int i = 0; i < r->n && !r->hit; i++)
-        if (ref == r->objs[i])
-            r->hit = true;
-}
-
-static void referrer_check(gh_object *o, void *arg)
-{
-    struct referrers *r = arg;
-    r->hit = false;
-    traverse(o, visit_is_target, r);
-    if (r->hit)
-        collect_into(o, r->out);
-}
-
-gh_object *GH_FL(gh_gc_get_referrers)(struct gh_tstate *ts, gh_object *const *objs, int n)
-{
-    struct objvec a = {0};
-    struct referrers r = {objs, n, false, &a};
-    inspect_begin(ts);
-    for_each_tracked(-1, true, referrer_check, &r);
-    inspect_end(ts);
-    return list_of(ts, &a);
-}
-
-static void visit_collect(gh_object *ref, void *arg) { collect_into(ref, arg); }
-
-gh_object *GH_FL(gh_gc_get_referents)(struct gh_tstate *ts, gh_object *const *objs, int n)
-{
-    struct objvec a = {0};
-    inspect_begin(ts);
-    for (int i = 0; i < n; i++)
-        traverse(objs[i], visit_collect, &a);
-    inspect_end(ts);
-    return list_of(ts, &a);
-}
-
-static void freeze_one(gh_object *o, void *arg)
-{
-    (void)arg;
-    *gh_gcbits_ptr(o) |= GH_GCBIT_FROZEN;
-}
-
-static void unfreeze_one(gh_object *o, void *arg)
-{
-    (void)arg;
-    *gh_gcbits_ptr(o) &= (uint8_t)~GH_GCBIT_FROZEN;
-}
-
-static void count_frozen(gh_object *o, void *arg)
-{
-    if (*gh_gcbits_ptr(o) & GH_GCBIT_FROZEN)
-        ++*(int64_t *)arg;
-}
-
-static void count_one(gh_object *o, void *arg)
-{
-    (void)o;
-    ++*(int64_t *)arg;
-}
-
-void GH_FL(gh_gc_freeze)(struct gh_tstate *ts)
-{
-    inspect_begin(ts);
-    if (gh_model.full_header) {
-        for_each_tracked(-1, false, freeze_one, NULL);
-    } else {
-        for (int i = 0; i < GH_GC_NGENS; i++) {
-            gh_gclist_merge(&gh_gcstate.gens[i].head, &gh_gcstate.permanent);
-            gh_gcstate.gens[i].count = 0;
-        }
-    }
-    inspect_end(ts);
-}
-
-void GH_FL(gh_gc_unfreeze)(struct gh_tstate *ts)
-{
-    inspect_begin(ts);
-    if (gh_model.full_header)
-        for_each_tracked(-1, true, unfreeze_one, NULL);
-    else
-        gh_gclist_merge(&gh_gcstate.permanent, &gh_gcstate.gens[GH_GC_NGENS - 1].head);
-    inspect_end(ts);
-}
-
-int64_t GH_FL(gh_gc_get_freeze_count)(struct gh_tstate *ts)
-{
-    int64_t n = 0;
-    inspect_begin(ts);
-    if (gh_model.full_header) {
-        for_each_tracked(-1, true, count_frozen, &n);
-    } else {
-        struct each_ctx e = {count_one, &n, true};
-        each_in_list(&gh_gcstate.permanent, &e);
-    }
-    inspect_end(ts);
-    return n;
-}
-
-/* ---- DOT export -------------------------------------------------------------------------------- */
-
-struct dot {
-    struct objvec nodes;      /* held; index = node id */
-    size_t *depth;
-    size_t depth_cap;
-    struct objvec edge_from, edge_to; /* not held: both are nodes */
-    size_t current;
-};
-
-static int64_t dot_find(struct dot *d, gh_object *o)
-{
-    for (size_t i = 0; i < d->nodes.n; i++)
-        if (d->nodes.v[i] == o)
-            return (int64_t)i;
-    return -1;
-}
-
-static void dot_add_node(struct dot *d, gh_object *o, size_t depth)
-{
-    if (d->nodes.n == d->depth_cap) {
-        d->depth_cap = d->depth_cap ? 2 * d->depth_cap : 64;
-        d->depth = realloc(d->depth, d->depth_cap * sizeof *d->depth);
-        gh_assert(d->depth);
-    }
-    d->depth[d->nodes.n] = depth;
-    collect_into(o, &d->nodes);
-}
-
-static void dot_visit(gh_object *ref, void *arg)
-{
-    struct dot *d = arg;
-    if (dot_find(d, ref) < 0)
-        dot_add_node(d, ref, d->depth[d->current] + 1);
-    objvec_push(&d->edge_from, d->nodes.v[d->current]);
-    objvec_push(&d->edge_to, ref);
-}
-
-static void dot_escape(FILE *out, const char *s)
-{
-    for (; *s; s++) {
-        if (*s == '"' || *s == '\\')
-            fputc('\\', out);
-        fputc(*s, out);
-    }
-}
-
-int64_t GH_FL(gh_gc_write_dot)(struct gh_tstate *ts, FILE *out, gh_object *root, int max_depth)
-{
-    struct dot d = {0};
-    inspect_begin(ts);
-    dot_add_node(&d, root, 0);
-    for (d.current = 0; d.current < d.nodes.n; d.current++)
-        if (d.depth[d.current] < (size_t)max_depth)
-            traverse(d.nodes.v[d.current], dot_visit, &d);
-    inspect_end(ts);
-
-    fprintf(out, "digraph refs {\n  node [shape=box, fontname=\"monospace\"];\n");
-    for (size_t i = 0; i < d.nodes.n; i++) {
-        gh_object *o = d.nodes.v[i];
-        uint64_t rc = gh_refcnt_counted(o) - 1; /* without our hold */
-        fprintf(out, "  o%zu [label=\"", i);
-        dot_escape(out, o->ob_type->tp_name);
-        if (gh_refcnt_is_immortal(rc + 1))
-            fprintf(out, "\\nrefcnt immortal\\n0x%jx\"", (uintmax_t)gh_id(o));
-        else
-            fprintf(out, "\\nrefcnt %ju\\n0x%jx\"", (uintmax_t)rc, (uintmax_t)gh_id(o));
-        fprintf(out, "%s];\n", i == 0 ? ", style=filled, fillcolor=lightblue" : "");
-    }
-    for (size_t i = 0; i < d.edge_from.n; i++)
-        fprintf(out, "  o%jd -> o%jd;\n", (intmax_t)dot_find(&d, d.edge_from.v[i]),
-                (intmax_t)dot_find(&d, d.edge_to.v[i]));
-    fprintf(out, "}\n");
-    int64_t n = (int64_t)d.nodes.n;
-    for (size_t i = 0; i < d.nodes.n; i++)
-        gh_decref(d.nodes.v[i]);
-    objvec_free(&d.nodes);
-    objvec_free(&d.edge_from);
-    objvec_free(&d.edge_to);
-    free(d.depth);
-    return n;
-}
-
-/* ---- what the census (census.fl.c) needs from the collector ---------------------------- */
-
-bool GH_FL(gh_gc_census_begin)(struct gh_tstate *ts, uint64_t gil_wait_ns)
-{
-#if defined(GH_FL_SYNC_GIL)
-    /* gil-ticks: no drop request makes the holders let a waiter in. */
-    if (gh__gil.ticks) {
-        if (!gh_gil_take_within(ts, gil_wait_ns))
-            return false;
-    } else {
-        gh_gil_take(ts);
-    }
-#else
-    (void)gil_wait_ns;
-    gh_sync_thread_start(ts); /* attached to the world */
-#endif
-    inspect_begin(ts);        /* no collection half done; the world stopped */
-    return true;
-}
-
-void GH_FL(gh_gc_census_end)(struct gh_tstate *ts)
-{
-    inspect_end(ts);
-    gh_sync_thread_stop(ts);
-}
-
-void GH_FL(gh_gc_visit_tracked)(void (*fn)(gh_object *o, void *arg), void *arg)
-{
-    for_each_tracked(-1, true, fn, arg);
 }
 
 void GH_FL(gh_gc_visit_roots)(gh_visitproc visit, void *arg)

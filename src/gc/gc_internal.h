@@ -1,4 +1,5 @@
-/* gc_internal.h - what gc.c gives collect.fl.c. Private to src/gc. */
+/* gc_internal.h - what gc.c gives the collector (collect.fl.c, inspect.fl.c).
+ * Private to src/gc. */
 #ifndef GH_GC_GC_INTERNAL_H
 #define GH_GC_GC_INTERNAL_H
 
