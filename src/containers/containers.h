@@ -327,6 +327,9 @@ GH_INLINE gh_object *gh_list_get_lockfree(struct gh_list *l, int64_t i, bool *fo
     if (!item || !gh_try_incref(item))
         return NULL;
     GH_LOCKFREE_TEST_HOOK(l, item);
+    /* Acquire, as the first load: pairs with the release store of the
+     * item; a newer object stored at the same address meanwhile is then
+     * seen with its contents. */
     if (GH_UNLIKELY(gh_atomic_load_acquire_tp(slot) != item)) {
         gh_decref(item); /* replaced meanwhile: the increment was on another's item */
         return NULL;

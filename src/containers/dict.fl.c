@@ -73,7 +73,8 @@ static void keys_free(struct gh_dictkeys *k, bool shared)
  * pairs with the reader's acquire load in lookup_lockfree. */
 #define SET_INDEX(k, i, v) gh_atomic_store_release_u32((uint32_t *)(void *)&(k)->indices[i], (uint32_t)(int32_t)(v))
 /* Release: the object's contents before the pointer; pairs with the
- * reader's acquire load of the value. */
+ * reader's acquire loads of the entry's key and value (dict_get_lockfree,
+ * lockfree_keys_equal). */
 #define SET_PTR(field, v) gh_atomic_store_release_tp(&(field), (v))
 /* Release: a new table's entries and indices before the table; pairs with
  * the reader's acquire load of d->keys. */
@@ -349,18 +350,23 @@ static gh_object *dict_get_lockfree(struct gh_dict *d, gh_object *key, uint64_t 
         }
         if (ix >= 0) {
             struct gh_dictentry *e = &ep[ix];
+            /* Acquire: pairs with SET_PTR(e->key, NULL) in dict_del_impl;
+             * the key's contents came with the index's acquire above. */
             gh_object *ek = gh_atomic_load_acquire_tp(&e->key);
             if (ek && e->hash == hash) {
                 int eq = lockfree_keys_equal(ek, key, &e->key);
                 if (eq < 0)
                     return NULL;
                 if (eq) {
+                    /* Acquire: pairs with SET_PTR of the value (dict_set
+                     * replacing it): the value's contents. */
                     gh_object *v = gh_atomic_load_acquire_tp(&e->value);
                     if (!v || !gh_try_incref(v))
                         return NULL;
                     /* The re-check: the same value in the same entry of the
                      * same table; else the increment was on a value that
-                     * may have left the dict. */
+                     * may have left the dict. Acquire loads, pairing with
+                     * SET_PTR of the value and SET_KEYS, as above. */
                     if (GH_UNLIKELY(gh_atomic_load_acquire_tp(&e->value) != v ||
                                     gh_atomic_load_acquire_tp(&d->keys) != k)) {
                         gh_decref(v);

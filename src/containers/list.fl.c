@@ -64,7 +64,8 @@ static void list_clear(gh_object *self)
     int64_t n = items_used(l);
     /* Detach the items first, so a dealloc they trigger sees an empty list
      * (CPython's list_clear does the same); under sync=none by exchange,
-     * as in resize. */
+     * as in resize (seq_cst: see there), pairing with the resize's
+     * exchange that installed the array. */
 #if defined(GH_FL_SYNC_NONE)
     gh_object **items = gh_atomic_exchange_seqcst_tp(&l->ob_item, NULL);
     if (items && n > gh_list_items_cap(l, items))
@@ -212,7 +213,11 @@ void GH_FL(gh_list_resize_slow)(struct gh_list *l, int64_t newsize)
     }
 #if defined(GH_FL_SYNC_NONE)
     /* Two threads may resize at once: each array is freed by the one
-     * thread whose exchange took it out of the list, so never twice. */
+     * thread whose exchange took it out of the list, so never twice. The
+     * exchange that installs an array pairs with the one that later takes
+     * it out (a racing resize or clear), so the installer's writes to the
+     * array happen before its free. Seq_cst is more than that needs
+     * (acq_rel would do); sync=none's other readers load ob_item plainly. */
     old = gh_atomic_exchange_seqcst_tp(&l->ob_item, items);
 #elif defined(GH_FL_LOCKFREE_READS)
     /* Release: the copied items (and the zeroed rest) before the array;

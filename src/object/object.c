@@ -98,6 +98,10 @@ bool gh_dealloc_claim(gh_object *o)
     }
     if (!gh_model.full_header)
         return true; /* the compact header has no flags: the GIL is the claim */
+    /* Seq_cst, pairing with nothing: the RMW's atomicity alone picks one
+     * claimant among racing deallocations, and the loser needs nothing
+     * the winner wrote (it counts a hazard). Relaxed would do; the checked
+     * mode only. */
     uint16_t old = gh_atomic_or_seqcst_u16(&gh_prefix(o)->ob_flags, GH_OBFLAG_DYING);
     if (old & GH_OBFLAG_DYING) {
         gh_hazard_note(GH_HAZARD_DOUBLE_FREE, kind_names[o->ob_type->kind < GH_KIND_COUNT
@@ -110,6 +114,9 @@ bool gh_dealloc_claim(gh_object *o)
 
 void gh_object_revive(gh_object *o)
 {
+    /* Seq_cst as the claim, pairing with nothing: the resurrected object
+     * is this thread's. An RMW because other threads may set SHARED or
+     * pins in the same word. */
     if (gh_model.checked && gh_model.full_header)
         gh_atomic_and_seqcst_u16(&gh_prefix(o)->ob_flags, (uint16_t)~GH_OBFLAG_DYING);
 }
