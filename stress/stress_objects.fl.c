@@ -31,7 +31,7 @@ static int rounds = 20000;
 static gh_object *slots[8];         /* weakrefs, swapped under slots_lock */
 static pthread_mutex_t slots_lock = PTHREAD_MUTEX_INITIALIZER;
 static gh_object *wvd, *shared_set;
-static gh_object *canon[4];         /* interned texts, set by thread 0 */
+static gh_object *canon[4];         /* interned texts, set by main first */
 static int failures;
 
 static void fail(const char *what)
@@ -157,7 +157,8 @@ int main(int argc, char **argv)
     shared_set = GH_FL(gh_set_new)();
     static const char *const texts[4] = {"alpha", "beta", "gamma", "delta"};
     for (int i = 0; i < 4; i++)
-        /* Release: pairs with the workers' acquire loads. */
+        /* Release: pairs with the workers' acquire loads (pthread_create
+         * below orders it as well). */
         gh_atomic_store_release_tp(&canon[i],
                                    GH_FL(gh_str_intern)(GH_FL(gh_str_new)(texts[i], strlen(texts[i]))));
     pthread_t t[NTHREADS];
