@@ -91,6 +91,8 @@ static double bare_incdec_atomic(struct bare_obj *o, uint64_t iters)
         if (!bare_immortal(__atomic_load_n(&o->rc, __ATOMIC_RELAXED)))
             __atomic_fetch_add(&o->rc, 1, __ATOMIC_RELAXED);
         GH_COMPILER_BARRIER();
+        /* Release, as rc=atomic's gh_decref; its pair, the acquire fence
+         * of the thread that reaches zero, is never run here. */
         if (!bare_immortal(__atomic_load_n(&o->rc, __ATOMIC_RELAXED)) &&
             __atomic_fetch_sub(&o->rc, 1, __ATOMIC_RELEASE) == 1)
             abort();
@@ -105,6 +107,7 @@ static double bare_incdec_atomic_mortal(struct bare_obj *o, uint64_t iters)
     for (uint64_t i = 0; i < iters; i++) {
         __atomic_fetch_add(&o->rc, 1, __ATOMIC_RELAXED);
         GH_COMPILER_BARRIER();
+        /* Release, as in bare_incdec_atomic: its pair is never run. */
         if (__atomic_fetch_sub(&o->rc, 1, __ATOMIC_RELEASE) == 1)
             abort();
         GH_COMPILER_BARRIER();
@@ -145,6 +148,7 @@ static double bare_gil(uint64_t iters)
 GH_INLINE void bare_lock(uint8_t *b)
 {
     uint8_t e = 0;
+    /* Acquire: pairs with the release CAS in bare_unlock. */
     while (!__atomic_compare_exchange_n(b, &e, 1, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
         e = 0;
 }
@@ -152,6 +156,7 @@ GH_INLINE void bare_lock(uint8_t *b)
 GH_INLINE void bare_unlock(uint8_t *b)
 {
     uint8_t e = 1;
+    /* Release: pairs with the acquire CAS in bare_lock. */
     if (!__atomic_compare_exchange_n(b, &e, 0, false, __ATOMIC_RELEASE, __ATOMIC_RELAXED))
         abort();
 }
@@ -223,6 +228,7 @@ GH_INLINE double bare_append_pop(struct bare_list *l, struct bare_obj *o, bool l
         if (locked)
             bare_cs_end(&c);
         if (atomic_rc) {
+            /* Release, as in bare_incdec_atomic: its pair is never run. */
             if (!bare_immortal(__atomic_load_n(&p->rc, __ATOMIC_RELAXED)) &&
                 __atomic_fetch_sub(&p->rc, 1, __ATOMIC_RELEASE) == 1)
                 abort();
@@ -416,7 +422,8 @@ GH_INLINE void bare_kind_lock(enum gh_oblock_kind k, void *lk)
             abort();
         return;
     case GH_OBLOCK_TATAS:
-        /* Acquire/release: the lock's own orders (nothing else runs). */
+        /* Acquire: pairs with the release store in bare_kind_unlock (the
+         * lock's own orders; nothing else runs). */
         while (gh_atomic_exchange_acquire_u8(lk, 1))
             while (gh_atomic_load_relaxed_u8(lk))
                 gh_cpu_relax();
@@ -443,10 +450,12 @@ GH_INLINE void bare_kind_unlock(enum gh_oblock_kind k, void *lk)
             abort();
         return;
     case GH_OBLOCK_TATAS:
+        /* Release: pairs with the acquire exchange in bare_kind_lock. */
         gh_atomic_store_release_u8(lk, 0);
         return;
     case GH_OBLOCK_TICKET: {
         struct bare_stripe *s = lk;
+        /* Release: pairs with the acquire load of serving in bare_kind_lock. */
         gh_atomic_store_release_u32(&s->u.t.serving, gh_atomic_load_relaxed_u32(&s->u.t.serving) + 1);
         return;
     }

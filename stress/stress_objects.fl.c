@@ -31,7 +31,7 @@ static int rounds = 20000;
 static gh_object *slots[8];         /* weakrefs, swapped under slots_lock */
 static pthread_mutex_t slots_lock = PTHREAD_MUTEX_INITIALIZER;
 static gh_object *wvd, *shared_set;
-static gh_object *canon[4];         /* interned texts, set by thread 0 */
+static gh_object *canon[4];         /* interned texts, set by main first */
 static int failures;
 
 static void fail(const char *what)
@@ -97,7 +97,7 @@ static void *worker(void *p)
         const char *t = texts[i % 4];
         gh_object *s = GH_FL(gh_str_intern)(GH_FL(gh_str_new)(t, strlen(t)));
         /* Acquire: pairs with the main thread's release store of canon. */
-        gh_object *c = gh_atomic_load_acquire_ptr((void *const *)(void *)&canon[i % 4]);
+        gh_object *c = gh_atomic_load_acquire_tp(&canon[i % 4]);
         if (c && c != s)
             fail("two canonical objects for one interned text");
         gh_decref(s);
@@ -157,9 +157,10 @@ int main(int argc, char **argv)
     shared_set = GH_FL(gh_set_new)();
     static const char *const texts[4] = {"alpha", "beta", "gamma", "delta"};
     for (int i = 0; i < 4; i++)
-        /* Release: pairs with the workers' acquire loads. */
-        gh_atomic_store_release_ptr((void **)(void *)&canon[i],
-                                    GH_FL(gh_str_intern)(GH_FL(gh_str_new)(texts[i], strlen(texts[i]))));
+        /* Release: pairs with the workers' acquire loads (pthread_create
+         * below orders it as well). */
+        gh_atomic_store_release_tp(&canon[i],
+                                   GH_FL(gh_str_intern)(GH_FL(gh_str_new)(texts[i], strlen(texts[i]))));
     pthread_t t[NTHREADS];
     for (intptr_t i = 0; i < NTHREADS; i++)
         if (pthread_create(&t[i], NULL, worker, (void *)i) != 0)

@@ -199,12 +199,14 @@ GH_INLINE void gh__ctr_max(uint64_t *peak, uint64_t v)
 
 GH_INLINE void *gh__link_get(void *b)
 {
-    return gh_atomic_load_relaxed_ptr((void *const *)b);
+    void **link = b; /* the block's first word */
+    return gh_atomic_load_relaxed_tp(link);
 }
 
 GH_INLINE void gh__link_set(void *b, void *next)
 {
-    gh_atomic_store_relaxed_ptr((void **)b, next);
+    void **link = b;
+    gh_atomic_store_relaxed_tp(link, next);
 }
 
 // ---------------------------------------------------------------------------

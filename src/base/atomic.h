@@ -9,6 +9,11 @@
  * exactly what a strategy testbed needs, and ThreadSanitizer understands
  * them.
  *
+ * Pointer fields of a known type (gh_object **, struct gh_dictkeys *) use
+ * the typed forms, gh_atomic_load_acquire_tp(&l->ob_item) and the like:
+ * macros over the type-generic builtins, so T is checked and no cast to
+ * void ** is written. The _ptr functions remain for void * objects.
+ *
  * Callers that use an _acquire, _release or a fence must say in a comment
  * what it pairs with.
  *
@@ -68,6 +73,34 @@ GH_ATOMIC_DEFINE_(uintptr_t, uptr)
  * pointer (void *const *), not a pointer to a pointer to const void. */
 typedef void *gh_atomic_ptr_t_;
 GH_ATOMIC_DEFINE_(gh_atomic_ptr_t_, ptr)
+
+/* The typed pointer forms. P is the address of a pointer object (T **, or
+ * T *const * for a load), V and the result a T *; each argument is
+ * evaluated once. A load's result is checked where it is assigned. GCC's
+ * __atomic_store_n and __atomic_exchange_n convert V to *P's type without a
+ * diagnostic, so a store checks V with an unevaluated assignment to *P (an
+ * incompatible pointer is an error under -Werror, as for a plain store).
+ * The builtins also accept an integer object: GH_ATOMIC_TP_CHECK_ refuses
+ * any *P that does not classify as a pointer. */
+#define GH_ATOMIC_TP_CHECK_(P)                                                 \
+    ((void)sizeof(struct {                                                     \
+        _Static_assert(__builtin_classify_type(*(P)) ==                        \
+                       __builtin_classify_type((void *)0),                     \
+                       "gh_atomic_*_tp: the target is not a pointer");         \
+        char c_; }))
+#define GH_ATOMIC_TP_CHECK_STORE_(P, V)                                        \
+    (GH_ATOMIC_TP_CHECK_(P), (void)sizeof(*(P) = (V)))
+
+#define gh_atomic_load_relaxed_tp(P)                                           \
+    (GH_ATOMIC_TP_CHECK_(P), __atomic_load_n((P), __ATOMIC_RELAXED))
+#define gh_atomic_load_acquire_tp(P)                                           \
+    (GH_ATOMIC_TP_CHECK_(P), __atomic_load_n((P), __ATOMIC_ACQUIRE))
+#define gh_atomic_store_relaxed_tp(P, V)                                       \
+    (GH_ATOMIC_TP_CHECK_STORE_(P, V), __atomic_store_n((P), (V), __ATOMIC_RELAXED))
+#define gh_atomic_store_release_tp(P, V)                                       \
+    (GH_ATOMIC_TP_CHECK_STORE_(P, V), __atomic_store_n((P), (V), __ATOMIC_RELEASE))
+#define gh_atomic_exchange_seqcst_tp(P, V)                                     \
+    (GH_ATOMIC_TP_CHECK_STORE_(P, V), __atomic_exchange_n((P), (V), __ATOMIC_SEQ_CST))
 
 #define GH_ATOMIC_ARITH_(T, S)                                                 \
     GH_INLINE T gh_atomic_add_relaxed_##S(T *p, T v)                           \

@@ -94,6 +94,8 @@ static void batch_free(struct batch *b)
 static void reclaim(struct gh_tstate *ts)
 {
     struct batch *b;
+    /* Acquire: pairs with the release store of done in batch_done, so the
+     * frees below come after the grace period. */
     while ((b = ts->qsbr_head) && gh_atomic_load_acquire_u32(&b->done)) {
         ts->qsbr_head = b->next;
         if (!b->next)

@@ -102,8 +102,10 @@ GH_INLINE bool gh_ticket_trylock(gh_ticket *l, struct gh_lockstat *st)
      * here is the one the CAS below checks against next). */
     uint32_t s = gh_atomic_load_acquire_u32(&l->serving);
     uint32_t expected = s;
-    /* Acquire: succeeding means next == serving == s, i.e. free, and the
-     * ticket drawn is s, ours at once. */
+    /* Succeeding means next == serving == s, i.e. free, and the ticket
+     * drawn is s, ours at once. Acquire pairs with no release (tickets are
+     * drawn relaxed): the previous holder's section is ordered by the
+     * acquire load of serving above; kept as every lock path's order. */
     if (!gh_atomic_cas_acquire_u32(&l->next, &expected, s + 1))
         return false;
     st->acquisitions++;

@@ -149,6 +149,9 @@ uint64_t gh_stw_stop(struct gh_tstate *ts)
         t->stw_stopped = t->stw_state != GH_THREAD_ATTACHED;
         if (!t->stw_stopped) {
             stw.countdown++;
+            /* Seq_cst as every eval_breaker RMW (base/tstate.h); pairs
+             * with nothing: t reads the request itself under the mutex
+             * (gh_stw_park). */
             gh_atomic_or_seqcst_u32(&t->eval_breaker, GH_EVAL_PLEASE_STOP);
         }
     }

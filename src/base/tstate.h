@@ -40,8 +40,8 @@ struct gh_tstate {
      * Why those orders. The bits carry no data: each request's state
      * travels under its own protection, which the acting thread takes
      * before it trusts anything (the GIL's mutex, the stop protocol's
-     * acquire/release on stw_state, the BRC queue's registry_lock, the
-     * collector's collect_mutex). So the switch point's read only has to
+     * mutex in stw.c, the BRC queue's registry_lock, the collector's
+     * collect_mutex or the GIL). So the switch point's read only has to
      * see a bit eventually, which coherence guarantees, and relaxed is
      * enough; a bit seen late only delays the act, a bit seen after its
      * request was withdrawn makes the slow path find nothing to do. The

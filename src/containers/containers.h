@@ -174,7 +174,7 @@ GH_INLINE void gh_list_append_lock_held(struct gh_list *l, gh_object *item)
 # if defined(GH_FL_LOCKFREE_READS)
     /* Release: the item's contents before the pointer; pairs with the
      * lock-free reader's acquire load of the slot. */
-    gh_atomic_store_release_ptr((void **)(void *)&l->ob_item[n], item);
+    gh_atomic_store_release_tp(&l->ob_item[n], item);
 # else
     l->ob_item[n] = item;
 # endif
@@ -214,7 +214,7 @@ GH_INLINE gh_object *gh_list_pop_lock_held(struct gh_list *l)
      * item's free, and the new object's release store of its local count
      * (object/object.c gh_object_alloc), happen after it, and the reader's
      * conditional increment acquires that count (rc/brc.h). */
-    gh_atomic_store_relaxed_ptr((void **)(void *)&l->ob_item[n - 1], NULL);
+    gh_atomic_store_relaxed_tp(&l->ob_item[n - 1], NULL);
 # endif
 #endif
     /* CPython shrinks when the new size falls below half the allocation. */
@@ -314,7 +314,7 @@ GH_INLINE gh_object *gh_list_get_lockfree(struct gh_list *l, int64_t i, bool *fo
         i += n;
     /* Acquire: pairs with the release publish in gh_list_resize_slow (the
      * copied items and the array's capacity word). */
-    gh_object **items = gh_atomic_load_acquire_ptr((void *const *)(void *)&l->ob_item);
+    gh_object **items = gh_atomic_load_acquire_tp(&l->ob_item);
     if (i < 0 || i >= n) {
         *found = true; /* out of range at the size's read */
         return NULL;
@@ -323,12 +323,15 @@ GH_INLINE gh_object *gh_list_get_lockfree(struct gh_list *l, int64_t i, bool *fo
         return NULL; /* a stale size against a newer array */
     gh_object **slot = &items[i];
     /* Acquire: pairs with the release store of the item (append, set). */
-    gh_object *item = gh_atomic_load_acquire_ptr((void *const *)(void *)slot);
+    gh_object *item = gh_atomic_load_acquire_tp(slot);
     GH_LOCKFREE_TEST_HOOK_READ(l, item);
     if (!item || !gh_try_incref(item))
         return NULL;
     GH_LOCKFREE_TEST_HOOK(l, item);
-    if (GH_UNLIKELY(gh_atomic_load_acquire_ptr((void *const *)(void *)slot) != item)) {
+    /* Acquire, as the first load: pairs with the release store of the
+     * item; a newer object stored at the same address meanwhile is then
+     * seen with its contents. */
+    if (GH_UNLIKELY(gh_atomic_load_acquire_tp(slot) != item)) {
         gh_decref(item); /* replaced meanwhile: the increment was on another's item */
         return NULL;
     }
@@ -372,7 +375,7 @@ GH_INLINE gh_object *gh_list_set(struct gh_tstate *ts, struct gh_list *l, int64_
 #if defined(GH_FL_LOCKFREE_READS)
         /* Release: as append. A lock-free reader that took `old` sees the
          * change at its re-check and lets go. */
-        gh_atomic_store_release_ptr((void **)(void *)&items[i], item);
+        gh_atomic_store_release_tp(&items[i], item);
 #else
         items[i] = item;
 #endif

@@ -73,11 +73,12 @@ static void keys_free(struct gh_dictkeys *k, bool shared)
  * pairs with the reader's acquire load in lookup_lockfree. */
 #define SET_INDEX(k, i, v) gh_atomic_store_release_u32((uint32_t *)(void *)&(k)->indices[i], (uint32_t)(int32_t)(v))
 /* Release: the object's contents before the pointer; pairs with the
- * reader's acquire load of the value. */
-#define SET_PTR(field, v) gh_atomic_store_release_ptr((void **)(void *)&(field), (v))
+ * reader's acquire loads of the entry's key and value (dict_get_lockfree,
+ * lockfree_keys_equal). */
+#define SET_PTR(field, v) gh_atomic_store_release_tp(&(field), (v))
 /* Release: a new table's entries and indices before the table; pairs with
  * the reader's acquire load of d->keys. */
-#define SET_KEYS(d, v) gh_atomic_store_release_ptr((void **)(void *)&(d)->keys, (v))
+#define SET_KEYS(d, v) gh_atomic_store_release_tp(&(d)->keys, (v))
 #else
 #define SET_INDEX(k, i, v) ((k)->indices[i] = (int32_t)(v))
 #define SET_PTR(field, v) ((field) = (v))
@@ -313,7 +314,7 @@ GH_INLINE int lockfree_keys_equal(gh_object *found, gh_object *key, gh_object *c
     if (!gh_try_incref(found))
         return -1;
     /* Acquire: pairs with SET_PTR of the entry's key (dict_del_impl). */
-    if (gh_atomic_load_acquire_ptr((void *const *)(void *)src) != found) {
+    if (gh_atomic_load_acquire_tp(src) != found) {
         gh_decref(found);
         return -1;
     }
@@ -331,7 +332,7 @@ GH_INLINE int lockfree_keys_equal(gh_object *found, gh_object *key, gh_object *c
 static gh_object *dict_get_lockfree(struct gh_dict *d, gh_object *key, uint64_t hash, bool *found)
 {
     /* Acquire: pairs with SET_KEYS (a new table's contents). */
-    struct gh_dictkeys *k = gh_atomic_load_acquire_ptr((void *const *)(void *)&d->keys);
+    struct gh_dictkeys *k = gh_atomic_load_acquire_tp(&d->keys);
     if (!k) {
         *found = true; /* empty when the pointer was read */
         return NULL;
@@ -349,20 +350,25 @@ static gh_object *dict_get_lockfree(struct gh_dict *d, gh_object *key, uint64_t 
         }
         if (ix >= 0) {
             struct gh_dictentry *e = &ep[ix];
-            gh_object *ek = gh_atomic_load_acquire_ptr((void *const *)(void *)&e->key);
+            /* Acquire: pairs with SET_PTR(e->key, NULL) in dict_del_impl;
+             * the key's contents came with the index's acquire above. */
+            gh_object *ek = gh_atomic_load_acquire_tp(&e->key);
             if (ek && e->hash == hash) {
                 int eq = lockfree_keys_equal(ek, key, &e->key);
                 if (eq < 0)
                     return NULL;
                 if (eq) {
-                    gh_object *v = gh_atomic_load_acquire_ptr((void *const *)(void *)&e->value);
+                    /* Acquire: pairs with SET_PTR of the value (dict_set
+                     * replacing it): the value's contents. */
+                    gh_object *v = gh_atomic_load_acquire_tp(&e->value);
                     if (!v || !gh_try_incref(v))
                         return NULL;
                     /* The re-check: the same value in the same entry of the
                      * same table; else the increment was on a value that
-                     * may have left the dict. */
-                    if (GH_UNLIKELY(gh_atomic_load_acquire_ptr((void *const *)(void *)&e->value) != v ||
-                                    gh_atomic_load_acquire_ptr((void *const *)(void *)&d->keys) != k)) {
+                     * may have left the dict. Acquire loads, pairing with
+                     * SET_PTR of the value and SET_KEYS, as above. */
+                    if (GH_UNLIKELY(gh_atomic_load_acquire_tp(&e->value) != v ||
+                                    gh_atomic_load_acquire_tp(&d->keys) != k)) {
                         gh_decref(v);
                         return NULL;
                     }

@@ -64,15 +64,16 @@ static void list_clear(gh_object *self)
     int64_t n = items_used(l);
     /* Detach the items first, so a dealloc they trigger sees an empty list
      * (CPython's list_clear does the same); under sync=none by exchange,
-     * as in resize. */
+     * as in resize (seq_cst: see there), pairing with the resize's
+     * exchange that installed the array. */
 #if defined(GH_FL_SYNC_NONE)
-    gh_object **items = gh_atomic_exchange_seqcst_ptr((void **)(void *)&l->ob_item, NULL);
+    gh_object **items = gh_atomic_exchange_seqcst_tp(&l->ob_item, NULL);
     if (items && n > gh_list_items_cap(l, items))
         n = gh_list_items_cap(l, items);
 #elif defined(GH_FL_LOCKFREE_READS)
     /* Lock-free readers load ob_item with acquire: NULL reads as empty. */
     gh_object **items = l->ob_item;
-    gh_atomic_store_release_ptr((void **)(void *)&l->ob_item, NULL);
+    gh_atomic_store_release_tp(&l->ob_item, NULL);
 #else
     gh_object **items = l->ob_item;
     l->ob_item = NULL;
@@ -212,12 +213,16 @@ void GH_FL(gh_list_resize_slow)(struct gh_list *l, int64_t newsize)
     }
 #if defined(GH_FL_SYNC_NONE)
     /* Two threads may resize at once: each array is freed by the one
-     * thread whose exchange took it out of the list, so never twice. */
-    old = gh_atomic_exchange_seqcst_ptr((void **)(void *)&l->ob_item, items);
+     * thread whose exchange took it out of the list, so never twice. The
+     * exchange that installs an array pairs with the one that later takes
+     * it out (a racing resize or clear), so the installer's writes to the
+     * array happen before its free. Seq_cst is more than that needs
+     * (acq_rel would do); sync=none's other readers load ob_item plainly. */
+    old = gh_atomic_exchange_seqcst_tp(&l->ob_item, items);
 #elif defined(GH_FL_LOCKFREE_READS)
     /* Release: the copied items (and the zeroed rest) before the array;
      * pairs with the acquire load in gh_list_get's lock-free path. */
-    gh_atomic_store_release_ptr((void **)(void *)&l->ob_item, items);
+    gh_atomic_store_release_tp(&l->ob_item, items);
     /* A resize by a thread that is not the owner marks the list shared
      * (CPython 3.13.5's ensure_shared_on_resize): the owner reads it
      * lock-free without looking at the mark, so the array it may hold

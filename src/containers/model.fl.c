@@ -543,7 +543,7 @@ static void wr_unlink_lock_held(struct gh_weakref *wr)
     if (wr->prev)
         wr->prev->next = wr->next;
     else /* Release: pairs with the acquire in gh_has_weakrefs. */
-        gh_atomic_store_release_ptr((void **)(void *)head, wr->next ? &wr->next->ob : NULL);
+        gh_atomic_store_release_tp(head, wr->next ? &wr->next->ob : NULL);
     if (wr->next)
         wr->next->prev = wr->prev;
     wr->prev = wr->next = NULL;
@@ -627,7 +627,7 @@ gh_object *GH_FL(gh_weakref_new)(gh_object *o, gh_object *callback)
     wr->next = *head ? as_wr(*head) : NULL;
     if (wr->next)
         wr->next->prev = wr;
-    gh_atomic_store_release_ptr((void **)(void *)head, wo); /* as in wr_unlink */
+    gh_atomic_store_release_tp(head, wo); /* as in wr_unlink */
     WR_UNLOCK();
     gh_gc_track(wo);
     return wo;
@@ -673,7 +673,7 @@ void GH_FL(gh_weakrefs_clear_for_gc)(gh_object *self, void (*queue)(gh_object *w
     struct gh_tstate *ts = gh_tstate_get();
     WR_LOCK(ts);
     struct gh_weakref *wr = *head ? as_wr(*head) : NULL;
-    gh_atomic_store_release_ptr((void **)(void *)head, NULL); /* as in wr_unlink */
+    gh_atomic_store_release_tp(head, NULL); /* as in wr_unlink */
     while (wr) {
         struct gh_weakref *next = wr->next;
         wr->referent = NULL;
@@ -704,7 +704,7 @@ static void weakrefs_clear_impl(gh_object *self, bool callbacks)
 
     WR_LOCK(ts);
     struct gh_weakref *wr = *head ? as_wr(*head) : NULL;
-    gh_atomic_store_release_ptr((void **)(void *)head, NULL); /* as in wr_unlink */
+    gh_atomic_store_release_tp(head, NULL); /* as in wr_unlink */
     while (wr) {
         struct gh_weakref *next = wr->next;
         wr->referent = NULL;

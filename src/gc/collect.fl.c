@@ -1252,6 +1252,8 @@ int64_t GH_FL(gh_gc_collect)(struct gh_tstate *ts, int generation)
 
 void GH_FL(gh_gc_collect_scheduled)(struct gh_tstate *ts)
 {
+    /* Seq_cst as every eval_breaker RMW (base/tstate.h); pairs with
+     * nothing: the collection runs under collect_mutex or the GIL. */
     gh_atomic_and_seqcst_u32(&ts->eval_breaker, ~GH_EVAL_GC_SCHEDULED);
     if (!gh_gc_isenabled() || gh_gcstate.mode == GH_GC_OFF)
         return;

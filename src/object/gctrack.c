@@ -39,6 +39,9 @@ static bool should_collect(int64_t count)
 
 void gh_gc_schedule_check_slow(struct gh_tstate *ts, int64_t count)
 {
+    /* Seq_cst as every eval_breaker RMW (base/tstate.h); pairs with
+     * nothing: the bit only asks, the collection runs under collect_mutex
+     * or the GIL. */
     if (should_collect(count) &&
         !(gh_atomic_load_relaxed_u32(&ts->eval_breaker) & GH_EVAL_GC_SCHEDULED))
         gh_atomic_or_seqcst_u32(&ts->eval_breaker, GH_EVAL_GC_SCHEDULED);

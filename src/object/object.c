@@ -45,7 +45,7 @@ gh_object *gh_object_alloc(const struct gh_type *tp, size_t size)
      * gh_brc_try_incref. A stale reader that finds this type finds the
      * counts stored above, so it never takes the block's previous,
      * poisoned, immortal-looking count for this object's. */
-    gh_atomic_store_release_ptr((void **)(void *)&o->ob_type, (void *)(uintptr_t)tp);
+    gh_atomic_store_release_tp(&o->ob_type, tp);
     if (gc)
         gh_gc_count(+1);
     return o;
@@ -98,6 +98,10 @@ bool gh_dealloc_claim(gh_object *o)
     }
     if (!gh_model.full_header)
         return true; /* the compact header has no flags: the GIL is the claim */
+    /* Seq_cst, pairing with nothing: the RMW's atomicity alone picks one
+     * claimant among racing deallocations, and the loser needs nothing
+     * the winner wrote (it counts a hazard). Relaxed would do; the checked
+     * mode only. */
     uint16_t old = gh_atomic_or_seqcst_u16(&gh_prefix(o)->ob_flags, GH_OBFLAG_DYING);
     if (old & GH_OBFLAG_DYING) {
         gh_hazard_note(GH_HAZARD_DOUBLE_FREE, kind_names[o->ob_type->kind < GH_KIND_COUNT
@@ -110,6 +114,9 @@ bool gh_dealloc_claim(gh_object *o)
 
 void gh_object_revive(gh_object *o)
 {
+    /* Seq_cst as the claim, pairing with nothing: the resurrected object
+     * is this thread's. An RMW because other threads may set SHARED or
+     * pins in the same word. */
     if (gh_model.checked && gh_model.full_header)
         gh_atomic_and_seqcst_u16(&gh_prefix(o)->ob_flags, (uint16_t)~GH_OBFLAG_DYING);
 }
@@ -195,7 +202,7 @@ static void poison_and_quarantine(gh_object *o, size_t pre, size_t size, bool gc
     /* The type first: a lock-free reader that sees the immortal-looking
      * count below then sees the object as freed and refuses it
      * (gh_brc_try_incref); it is stored again with the header below. */
-    gh_atomic_store_relaxed_ptr((void **)(void *)&o->ob_type, (void *)&gh_freed_type);
+    gh_atomic_store_relaxed_tp(&o->ob_type, &gh_freed_type);
     if (gh_model.full_header) {
         struct gh_obprefix *p = gh_prefix(o);
         /* rc=biased: immortal-looking. Release: pairs with the acquire load
@@ -211,7 +218,7 @@ static void poison_and_quarantine(gh_object *o, size_t pre, size_t size, bool gc
      * count word (rc/brc.h); nothing else is published through them. */
     memset((char *)o + sizeof(gh_object), 0, size - sizeof(gh_object));
     gh_atomic_store_relaxed_u64(&o->ob_refcnt, GH_POISON_REFCNT(k));
-    gh_atomic_store_relaxed_ptr((void **)(void *)&o->ob_type, (void *)&gh_freed_type);
+    gh_atomic_store_relaxed_tp(&o->ob_type, &gh_freed_type);
     quarantine_put((char *)o - pre, pre + size, gc);
 }
 

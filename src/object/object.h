@@ -238,7 +238,7 @@ GH_INLINE gh_object **gh_weaklist_ptr(gh_object *o)
 GH_INLINE bool gh_has_weakrefs(gh_object *o)
 {
     gh_object **head = gh_weaklist_ptr(o);
-    return head && gh_atomic_load_acquire_ptr((void *const *)(void *)head) != NULL;
+    return head && gh_atomic_load_acquire_tp(head) != NULL;
 }
 
 GH_INLINE bool gh_is_gc(const gh_object *o) { return o->ob_type->flags & GH_TPFLAG_GC; }

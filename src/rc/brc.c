@@ -88,8 +88,9 @@ static void queue_object(gh_object *o)
     struct gh_tstate *owner = find_owner(gh_brc_tid(o));
     if (owner) {
         queue_push(owner, o);
-        /* Seq_cst OR: the owner's relaxed check at its switch point may see
-         * it late, which only delays the merge; the queue itself is
+        /* Seq_cst OR, as every eval_breaker RMW (base/tstate.h), pairing
+         * with nothing: the owner's relaxed check at its switch point may
+         * see it late, which only delays the merge; the queue itself is
          * published by registry_lock. */
         gh_atomic_or_seqcst_u32(&owner->eval_breaker, GH_EVAL_BRC_MERGE);
         gh_check_pthread(pthread_mutex_unlock(&registry_lock));
@@ -137,6 +138,9 @@ void gh_brc_merge_zero_local(gh_object *o)
     uint64_t ns;
     do {
         ns = (s & ~GH_REF_STATE_MASK) | GH_REF_MERGED;
+        /* Acq_rel, as gh_brc_explicit_merge: pairs with the CAS of
+         * gh_brc_decref_shared, so whichever thread frees sees the
+         * other's uses. */
     } while (!gh_atomic_cas_acqrel_u64(&o->ob_refcnt, &s, ns));
     if (ns == GH_REF_MERGED)
         gh_dealloc(o);
@@ -144,6 +148,8 @@ void gh_brc_merge_zero_local(gh_object *o)
 
 void gh_brc_merge_pending(struct gh_tstate *ts)
 {
+    /* Seq_cst as every eval_breaker RMW (base/tstate.h); pairs with
+     * nothing: the queue is taken under registry_lock. */
     gh_atomic_and_seqcst_u32(&ts->eval_breaker, ~GH_EVAL_BRC_MERGE);
     gh_object **q;
     gh_check_pthread(pthread_mutex_lock(&registry_lock));
@@ -162,6 +168,9 @@ void gh_brc_set_maybe_weakref(gh_object *o)
     if (gh_brc_local(o) == GH_REF_LOCAL_IMMORTAL)
         return;
     uint64_t s = gh_atomic_load_relaxed_u64(&o->ob_refcnt);
+    /* Acq_rel as every CAS of the field (gh_brc_explicit_merge): pairs
+     * with the owner's acquire load in gh_brc_merge_zero_local, which then
+     * merges instead of freeing. The bit publishes nothing else. */
     while ((s & GH_REF_STATE_MASK) == 0)
         if (gh_atomic_cas_acqrel_u64(&o->ob_refcnt, &s, s | GH_REF_MAYBE_WEAKREF))
             break;
@@ -190,6 +199,9 @@ bool gh_brc_decref_is_zero(gh_object *o)
     uint64_t ns;
     do {
         ns = (s & ~GH_REF_STATE_MASK) | GH_REF_MERGED;
+        /* Acq_rel, as gh_brc_explicit_merge: pairs with the CAS of
+         * gh_brc_decref_shared, so whichever thread frees sees the
+         * other's uses. */
     } while (!gh_atomic_cas_acqrel_u64(&o->ob_refcnt, &s, ns));
     return ns == GH_REF_MERGED;
 }
@@ -227,6 +239,7 @@ void gh_brc_thread_fini(struct gh_tstate *ts)
             ts->brc_queue = NULL;
             ts->brc_cap = 0;
             gh_check_pthread(pthread_mutex_unlock(&registry_lock));
+            /* As in gh_brc_merge_pending: pairs with nothing. */
             gh_atomic_and_seqcst_u32(&ts->eval_breaker, ~GH_EVAL_BRC_MERGE);
             return;
         }

@@ -104,8 +104,8 @@ GH_INLINE bool gh_brc_try_incref(gh_object *o)
          * object freed and poisoned again between the type's load and the
          * count's, a whole quarantine (64 MiB of frees) during a stall of
          * a few instructions. */
-        const void *tp = gh_atomic_load_acquire_ptr((void *const *)(void *)&o->ob_type);
-        return tp != (const void *)&gh_freed_type &&
+        const struct gh_type *tp = gh_atomic_load_acquire_tp(&o->ob_type);
+        return tp != &gh_freed_type &&
                gh_atomic_load_relaxed_u32(&gh_prefix(o)->ob_ref_local) == GH_REF_LOCAL_IMMORTAL;
     }
     if (local != 0 && gh_brc_tid(o) == gh_brc_me()) {

@@ -58,8 +58,10 @@ void gh_gil_take_wait_slow(struct gh_tstate *ts)
             gh_die(rc, "pthread_cond_timedwait(gil)");
         /* Timed out and nobody took the GIL meanwhile: ask the holder. */
         if (rc == ETIMEDOUT && g->locked && g->switch_number == seen && g->holder) {
-            /* Seq_cst OR: the holder's relaxed check may see it late, which
-             * only delays the drop; nothing else is published through it. */
+            /* Seq_cst OR, as every eval_breaker RMW (base/tstate.h),
+             * pairing with nothing: the holder's relaxed check may see it
+             * late, which only delays the drop; nothing else is published
+             * through it. */
             uint32_t old = gh_atomic_or_seqcst_u32(&g->holder->eval_breaker,
                                                    GH_EVAL_GIL_DROP_REQUEST);
             if (!(old & GH_EVAL_GIL_DROP_REQUEST))
@@ -101,6 +103,8 @@ void gh_gil_drop_handoff_slow(struct gh_tstate *ts)
     int waited = 0;
     gh_check_pthread(pthread_mutex_lock(&g->switch_mutex));
     if (g->holder == ts) {
+        /* Seq_cst as every eval_breaker RMW (base/tstate.h); pairs with
+         * nothing: the handoff itself is ordered by the GIL's mutexes. */
         gh_atomic_and_seqcst_u32(&ts->eval_breaker, ~GH_EVAL_GIL_DROP_REQUEST);
         gh_check_pthread(pthread_cond_wait(&g->switch_cond, &g->switch_mutex));
         waited = 1;

@@ -82,7 +82,9 @@ GH_INLINE void gh__gil_claim(struct gh_tstate *ts)
     gh_check_pthread(pthread_mutex_unlock(&g->switch_mutex));
     /* A request addressed to our previous tenure is void now. Requests are
      * only set under g->mutex, which we hold, so the relaxed load sees any
-     * that exists and the atomic clear is paid only when there is one. */
+     * that exists and the atomic clear is paid only when there is one. The
+     * clear is seq_cst as every eval_breaker RMW (base/tstate.h) and pairs
+     * with nothing. */
     if (GH_UNLIKELY(gh_atomic_load_relaxed_u32(&ts->eval_breaker) & GH_EVAL_GIL_DROP_REQUEST))
         gh_atomic_and_seqcst_u32(&ts->eval_breaker, ~GH_EVAL_GIL_DROP_REQUEST);
     ts->locks[GH_LOCK_gil].acquisitions++;

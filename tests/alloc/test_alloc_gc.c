@@ -388,6 +388,8 @@ ParameterizedTest(struct kind_param *k, allocgc, visit_covers_every_heap_and_cro
  * changing pools. */
 static int leaver_ready, leaver_go, leaver_done;
 
+/* flag_get's acquire load pairs with flag_set's release store: what the
+ * setter did before is visible once the flag reads set. */
 static int flag_get(int *p) { return gh_atomic_load_acquire_int(p); }
 static void flag_set(int *p) { gh_atomic_store_release_int(p, 1); }
 

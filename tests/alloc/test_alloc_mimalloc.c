@@ -71,6 +71,8 @@ static struct census walk(void)
     return c;
 }
 
+/* flag_get's acquire load pairs with flag_set's release store: what the
+ * setter did before is visible once the flag reads the value. */
 static int flag_get(int *p) { return gh_atomic_load_acquire_int(p); }
 static void flag_set(int *p, int v) { gh_atomic_store_release_int(p, v); }
 
@@ -250,6 +252,8 @@ static void *ring_thread(void *arg)
         for (int j = i - 64; j <= i; j++) {
             if (j < 0)
                 continue;
+            /* Acquire: pairs with the previous thread's release stores
+             * above (the blocks' contents and marks). */
             void *q = gh_atomic_load_acquire_ptr(&ring_plain[from][j]);
             void *h = gh_atomic_load_acquire_ptr(&ring_gc[from][j]);
             if (!q || !h || q == (void *)1)
@@ -266,6 +270,7 @@ static void *ring_thread(void *arg)
     /* The rest of the previous thread's blocks. */
     for (int j = 0; j < RN; j++) {
         void *q, *h;
+        /* Acquire: as in the loop above. */
         while ((q = gh_atomic_load_acquire_ptr(&ring_plain[from][j])) == NULL ||
                (h = gh_atomic_load_acquire_ptr(&ring_gc[from][j])) == NULL)
             sched_yield();

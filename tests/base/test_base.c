@@ -43,6 +43,8 @@ static void *waiter(void *p)
     (void)p;
     struct gh_lockstat st = {0};
     gh_mutex_lock(&held, &st); /* blocks: spins, then parks */
+    /* Seq_cst, pairing with nothing: the test reads it after
+     * pthread_join, which orders it. */
     gh_atomic_store_seqcst_int(&parked_done, (int)st.contended);
     gh_mutex_unlock(&held);
     return NULL;
@@ -54,7 +56,9 @@ Test(base, mutex_parks_and_wakes, .timeout = 10)
     pthread_t t;
     gh_mutex_lock(&held, &st);
     cr_assert_eq(pthread_create(&t, NULL, waiter, NULL), 0);
-    /* Wait until the waiter has given up spinning and parked. */
+    /* Wait until the waiter has given up spinning and parked. Seq_cst,
+     * pairing with nothing: the waiter sets PARKED with a relaxed CAS
+     * (base/mutex.c) and only the value matters here. */
     while (gh_atomic_load_seqcst_u8(&held.bits) != (GH_MUTEX_LOCKED | GH_MUTEX_PARKED))
         sched_yield();
     gh_mutex_unlock(&held); /* must wake it */

@@ -16,9 +16,11 @@
 static gh_mutex m;
 static uint64_t counter;        /* protected by m */
 static struct gh_lockstat wst;  /* the waiter's counters, read after join */
-static int got;                 /* the waiter owns m (seq_cst flag) */
+/* The flags below are seq_cst for a test's simplicity: each is a one-way
+ * handshake, for which a release store and an acquire load would do. */
+static int got;                 /* the waiter owns m */
 static int release_it;          /* the main thread lets it unlock */
-static uint64_t waiter_start;   /* when the waiter called lock (seq_cst) */
+static uint64_t waiter_start;   /* when the waiter called lock */
 
 static void sleep_ns(long ns)
 {
@@ -29,10 +31,12 @@ static void sleep_ns(long ns)
 static void *waiter(void *p)
 {
     (void)p;
-    gh_atomic_store_seqcst_u64(&waiter_start, gh_now_ns());
+    gh_atomic_store_seqcst_u64(&waiter_start, gh_now_ns()); /* pairs with the age's load */
     gh_mutex_lock(&m, &wst);
     counter++;
-    gh_atomic_store_seqcst_int(&got, 1);
+    gh_atomic_store_seqcst_int(&got, 1); /* pairs with the test's wait for got */
+    /* Pairs with the test's store of release_it (no_handoff_below_1ms sets
+     * it before pthread_create, which orders it). */
     while (!gh_atomic_load_seqcst_int(&release_it))
         sched_yield();
     gh_mutex_unlock(&m);
@@ -58,10 +62,10 @@ Test(mutex, handoff_after_1ms, .timeout = 20)
     sleep_ns(3 * (long)GH_MUTEX_FAIR_NS);
     gh_mutex_unlock(&m);
     cr_assert_not(gh_mutex_trylock(&m, &st), "a handed-off lock stays locked for its new owner");
-    while (!gh_atomic_load_seqcst_int(&got))
+    while (!gh_atomic_load_seqcst_int(&got)) /* pairs with the waiter's store */
         sched_yield();
     cr_assert_eq(gh_mutex_parked(&m), 0);
-    gh_atomic_store_seqcst_int(&release_it, 1);
+    gh_atomic_store_seqcst_int(&release_it, 1); /* pairs with the waiter's load */
     pthread_join(t, NULL);
     cr_assert_eq(wst.handoffs, 1, "the waiter counted the handoff");
     cr_assert_eq(wst.contended, 1);
@@ -80,6 +84,8 @@ Test(mutex, no_handoff_below_1ms, .timeout = 20)
         cr_assert_lt(tries, 50, "the machine never let a waiter park within 0.5 ms");
         struct gh_lockstat st = {0};
         memset(&wst, 0, sizeof wst);
+        /* Before pthread_create, which orders them: they pair with
+         * nothing. */
         gh_atomic_store_seqcst_int(&got, 0);
         gh_atomic_store_seqcst_int(&release_it, 1);
         gh_atomic_store_seqcst_u64(&waiter_start, 0);
@@ -87,6 +93,7 @@ Test(mutex, no_handoff_below_1ms, .timeout = 20)
         gh_mutex_lock(&m, &st);
         cr_assert_eq(pthread_create(&t, NULL, waiter, NULL), 0);
         wait_parked();
+        /* Pairs with the waiter's store of waiter_start. */
         uint64_t age = gh_now_ns() - gh_atomic_load_seqcst_u64(&waiter_start);
         gh_mutex_unlock(&m);
         pthread_join(t, NULL);
@@ -111,12 +118,12 @@ Test(mutex, no_handoff_below_1ms, .timeout = 20)
  * again. The bug: the spin re-read the lock after every yield, so a waiter
  * took a lock freed during its spin at once, and two contending threads
  * handed the lock's line back and forth far more often than 3.13t's do. */
-static int spin_started; /* the spinner is about to lock (seq_cst) */
+static int spin_started; /* the spinner is about to lock (seq_cst, as got) */
 
 static void *spinner(void *p)
 {
     (void)p;
-    gh_atomic_store_seqcst_int(&spin_started, 1);
+    gh_atomic_store_seqcst_int(&spin_started, 1); /* pairs with the test's wait */
     gh_mutex_lock(&m, &wst);
     counter++;
     gh_mutex_unlock(&m);
@@ -130,11 +137,11 @@ Test(mutex, a_waiter_yields_its_whole_spin_before_it_looks_again, .timeout = 60)
         cr_assert_lt(tries, 200, "no try had the lock freed during the waiter's spin");
         struct gh_lockstat st = {0};
         memset(&wst, 0, sizeof wst);
-        gh_atomic_store_seqcst_int(&spin_started, 0);
+        gh_atomic_store_seqcst_int(&spin_started, 0); /* before pthread_create: no pair */
         gh_mutex_lock(&m, &st);
         pthread_t t;
         cr_assert_eq(pthread_create(&t, NULL, spinner, NULL), 0);
-        while (!gh_atomic_load_seqcst_int(&spin_started))
+        while (!gh_atomic_load_seqcst_int(&spin_started)) /* pairs with the spinner's store */
             sched_yield();
         /* Let it reach its spin: a few of its yields, not all of them. */
         for (int k = 0; k < 200; k++)
@@ -167,7 +174,7 @@ Test(mutex, a_waiter_yields_its_whole_spin_before_it_looks_again, .timeout = 60)
 #define LOOP_ITERS 2000000
 
 static uint64_t looped; /* the looper's own acquisitions, read after join */
-static int looping;     /* the looper holds the lock in its loop (seq_cst) */
+static int looping;     /* the looper holds the lock in its loop (seq_cst, as got) */
 
 static void *looper(void *p)
 {
@@ -175,14 +182,14 @@ static void *looper(void *p)
     struct gh_lockstat st = {0};
     for (int i = 0; i < LOOP_ITERS; i++) {
         gh_mutex_lock(&m, &st);
-        gh_atomic_store_seqcst_int(&looping, 1);
+        gh_atomic_store_seqcst_int(&looping, 1); /* pairs with the contender's wait */
         looped++;
         counter++;
         /* Hold the lock a while, so the other thread parks. */
         for (int k = 0; k < 200; k++)
             gh_cpu_relax();
         gh_mutex_unlock(&m);
-        if (gh_atomic_load_seqcst_int(&got) >= 20)
+        if (gh_atomic_load_seqcst_int(&got) >= 20) /* pairs with the contender's add */
             break;
     }
     return NULL;
@@ -193,13 +200,13 @@ static void *contender(void *p)
     (void)p;
     /* Only once the looper is re-locking: a contender that ran first
      * would take the lock 20 times uncontended and test nothing. */
-    while (!gh_atomic_load_seqcst_int(&looping))
+    while (!gh_atomic_load_seqcst_int(&looping)) /* pairs with the looper's store */
         gh_cpu_relax();
     for (int i = 0; i < 20; i++) {
         gh_mutex_lock(&m, &wst);
         counter++;
         gh_mutex_unlock(&m);
-        gh_atomic_add_seqcst_int(&got, 1);
+        gh_atomic_add_seqcst_int(&got, 1); /* pairs with the looper's load */
     }
     return NULL;
 }
@@ -226,13 +233,16 @@ Test(mutex, handoff_to_waiter_of_relocking_holder, .timeout = 60)
  * the grace period that lock-free readers rely on. The bug: the handoff's
  * attach left it offline (TSan saw a key freed under a lock-free dict.get). */
 static struct gh_tstate wts;
-static int online_after; /* the waiter's qsbr_online after the handoff */
+static int online_after; /* the waiter's qsbr_online after the handoff (read after join) */
 
 static void *attached_waiter(void *p)
 {
     (void)p;
     gh_tstate_bind(&wts, 1, "waiter");
     gh_stw_attach(&wts);
+    /* Seq_cst as in waiter; pairs with nothing: this test reads neither
+     * waiter_start nor online_after before pthread_join, which orders
+     * them. */
     gh_atomic_store_seqcst_u64(&waiter_start, gh_now_ns());
     gh_mutex_lock(&m, &wts.locks[GH_LOCK_list]);
     gh_atomic_store_seqcst_int(&online_after, wts.qsbr_online ? 1 : 2);

@@ -25,7 +25,9 @@
 
 #define MS (1000000ull)
 
-/* Spins (sleeping 100 us) until *p != 0 or `ms` pass; returns *p. */
+/* Spins (sleeping 100 us) until *p != 0 or `ms` pass; returns *p.
+ * Acquire: pairs with set_flag's release store, so what the setter did
+ * before is visible once the flag reads set. */
 static int wait_flag(const int *p, uint64_t ms)
 {
     uint64_t end = gh_now_ns() + ms * MS;
@@ -34,6 +36,7 @@ static int wait_flag(const int *p, uint64_t ms)
     return gh_atomic_load_acquire_int(p);
 }
 
+/* Release: pairs with the acquire loads of wait_flag and the tests. */
 static void set_flag(int *p) { gh_atomic_store_release_int(p, 1); }
 
 /* ---- counting workers ----------------------------------------------------- */
@@ -165,7 +168,8 @@ static void *sleeper_main(void *p)
         gh_tstate_bind(&s->ts, 2, "stw-sleeper");
         set_flag(&s->bound);
     }
-    /* Detached (never attached yet): waiting for something outside the model. */
+    /* Detached (never attached yet): waiting for something outside the
+     * model. Acquire: pairs with the test's set_flag(go_attach). */
     while (!gh_atomic_load_acquire_int(&s->go_attach))
         gh_sleep_ns(100000);
     if (s->bind_late) {
@@ -174,6 +178,7 @@ static void *sleeper_main(void *p)
     }
     gh_stw_attach(&s->ts);
     set_flag(&s->attached);
+    /* Acquire: pairs with the test's set_flag(quit). */
     while (!gh_atomic_load_acquire_int(&s->quit)) {
         gh_stw_checkpoint(&s->ts);
         sched_yield();
@@ -202,6 +207,7 @@ Test(stw, a_detached_thread_counts_as_stopped_and_attach_waits_for_start, .timeo
     set_flag(&late.go_attach);
     cr_assert(wait_flag(&late.bound, 5000), "binding during a stop does not wait");
     gh_sleep_ns(100 * MS);
+    /* Acquire: pairs with sleeper_main's set_flag(attached). */
     cr_assert_not(gh_atomic_load_acquire_int(&s.attached), "attach waits while the world is stopped");
     cr_assert_not(gh_atomic_load_acquire_int(&late.attached), "... for a thread bound during the stop too");
     gh_stw_start(&main_ts);
@@ -251,6 +257,9 @@ static void *stopper_main(void *p)
         rc = pthread_barrier_wait(&stoppers_meet);
         cr_assert(rc == 0 || rc == PTHREAD_BARRIER_SERIAL_THREAD);
         gh_stw_stop(&s->ts);
+        /* Pairs with the other stopper's add and subtract: the RMW's
+         * atomicity shows an overlap. Seq_cst is more than needed (the
+         * stops are ordered by the stop's mutex); relaxed would do. */
         if (gh_atomic_add_seqcst_int(&in_stop, 1) != 0)
             gh_atomic_add_relaxed_int(&overlaps, 1);
         uint64_t snap[NW];
@@ -302,7 +311,8 @@ static void *blocked_main(void *p)
     gh_tstate_bind(&b->ts, 5, "stw-blocked");
     gh_stw_attach(&b->ts);
     set_flag(&b->attached);
-    /* Attached but not at a switch point (a long operation). */
+    /* Attached but not at a switch point (a long operation). Acquire:
+     * pairs with the test's set_flag(release). */
     while (!gh_atomic_load_acquire_int(&b->release))
         gh_sleep_ns(100000);
     if (b->detach_instead)
@@ -345,6 +355,7 @@ static void unbind_during_pending_stop(bool detach_instead)
     while (!(gh_atomic_load_relaxed_u32(&b.ts.eval_breaker) & GH_EVAL_PLEASE_STOP))
         cr_assert_lt(gh_now_ns(), end, "the stopper asked b to stop");
     gh_sleep_ns(50 * MS);
+    /* Acquire: pairs with stop_call_main's set_flag(stopped). */
     cr_assert_not(gh_atomic_load_acquire_int(&c.stopped), "the stop waits for attached b");
     set_flag(&b.release);
     cr_assert(wait_flag(&c.stopped, 5000), "b leaving releases the stop");
@@ -403,6 +414,7 @@ Test(stw, a_thread_waiting_for_an_object_lock_is_stopped_and_does_not_take_it, .
      * woken just before the stop is attached (and parks nowhere until it
      * has the lock and returns), so take the lock back first if it won. */
     gh_stw_stop(&main_ts);
+    /* Acquire (both loads): pairs with lock_waiter_main's set_flag(acquired). */
     if (!gh_atomic_load_acquire_int(&w.acquired)) {
         gh_sleep_ns(100 * MS);
         cr_assert_not(gh_atomic_load_acquire_int(&w.acquired),

@@ -544,14 +544,18 @@ static void *grace_reader(void *p)
     gh_object *first = gh_list_get(&ts, L(g->list), 0);
     cr_assert_not_null(first);
     gh_decref(first);
-    /* As a lock-free list.get between its load of the array and its use. */
-    g->old_items = gh_atomic_load_acquire_ptr((void *const *)(void *)&L(g->list)->ob_item);
+    /* As a lock-free list.get between its load of the array and its use.
+     * Acquire: pairs with the release store of ob_item in
+     * gh_list_resize_slow (the main thread's appends). */
+    g->old_items = gh_atomic_load_acquire_tp(&L(g->list)->ob_item);
     stage_set(g, 1);
     while (stage_get(g) < 2)
         sched_yield();
     struct timespec ms100 = {0, 100000000};
     nanosleep(&ms100, NULL);
-    gh_object *x = gh_atomic_load_acquire_ptr((void *const *)(void *)&g->old_items[0]);
+    /* Acquire: pairs with the release store of the item in
+     * gh_list_append_lock_held. */
+    gh_object *x = gh_atomic_load_acquire_tp(&g->old_items[0]);
     g->first_value = ((struct gh_int *)(void *)x)->value;
     g->flushed_early = stage_get(g) == 3;
     gh_switch_point(&ts); /* ... quiescent states from here on */

@@ -238,10 +238,14 @@ FL_TEST(census, an_automatic_collection_waits_for_a_census, .timeout = 10)
     uint64_t before = gh_gc_stats.gen[0].collections;
     gh_sync_block_begin(&fx_ts); /* detached: the census's stop need not wait */
     cr_assert_eq(pthread_create(&t, NULL, hold_a_census, &c), 0);
+    /* Acquire: pairs with hold_a_census's release store of holding. */
     while (!gh_atomic_load_acquire_int(&c.holding))
         sched_yield();
+    /* Seq_cst as every eval_breaker RMW (base/tstate.h); pairs with
+     * nothing: this thread reads its own bit. */
     gh_atomic_or_seqcst_u32(&fx_ts.eval_breaker, GH_EVAL_GC_SCHEDULED);
     GH_FL(gh_gc_collect_scheduled)(&fx_ts);
+    /* Acquire: pairs with hold_a_census's release store of released. */
     cr_assert(gh_atomic_load_acquire_int(&c.released), "it waited for the census");
     cr_assert_eq(gh_gc_stats.gen[0].collections, before + 1, "and then collected");
     cr_assert_not(gh_atomic_load_relaxed_u32(&fx_ts.eval_breaker) & GH_EVAL_GC_SCHEDULED);

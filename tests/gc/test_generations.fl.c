@@ -273,7 +273,9 @@ FL_TEST(gcgen, disabled_collector_schedules_nothing_but_collect_still_works, .ti
     cr_assert_not(gc_scheduled(), "disabled: allocations schedule nothing");
     gh_switch_point(&fx_ts);
     cr_assert_eq(collections_total(), 0);
-    /* A request made before gc.disable() is dropped at the switch point. */
+    /* A request made before gc.disable() is dropped at the switch point.
+     * Seq_cst as every eval_breaker RMW (base/tstate.h); pairs with
+     * nothing: this thread reads its own bit. */
     gh_atomic_or_seqcst_u32(&fx_ts.eval_breaker, GH_EVAL_GC_SCHEDULED);
     gh_switch_point(&fx_ts);
     cr_assert_not(gc_scheduled());

@@ -142,6 +142,10 @@ static void *cycle_reader(void *p)
         while (gh_atomic_load_acquire_int(&a->round_done[other]) < k - 1)
             sched_yield();
         GH_BEGIN_CS(&ts, a->mine)
+        /* Seq_cst store, then seq_cst load: each pairs with the other
+         * reader's load and store of round_at; with both sides storing
+         * before they load, the single order keeps both from missing the
+         * other. */
         gh_atomic_store_seqcst_int(&a->round_at[me], k);
         uint64_t t0 = gh_now_ns();
         bool met;

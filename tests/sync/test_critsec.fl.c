@@ -131,14 +131,16 @@ KIND_TEST(shared_stripe, .timeout = 30)
  * before it waits (its lock is free for others meanwhile) and the
  * enclosing section is active again after. */
 static gh_oblock *held_b, *watch_a;
-static int phase; /* seq_cst: 1 B is held, 2 A was seen free */
+/* 1: B is held, 2: A was seen free. Seq_cst for a test's simplicity;
+ * release stores and acquire loads would do. */
+static int phase;
 
 static void *hold_b(void *p)
 {
     (void)p;
     struct gh_lockstat st = {0};
     gh_oblock_lock(held_b, &st);
-    gh_atomic_store_seqcst_int(&phase, 1);
+    gh_atomic_store_seqcst_int(&phase, 1); /* pairs with the test's wait for 1 */
     /* Wait until the main thread, blocked on B, has released A. */
     for (;;) {
         if (gh_oblock_trylock(watch_a, &st)) {
@@ -147,6 +149,7 @@ static void *hold_b(void *p)
         }
         sched_yield();
     }
+    /* Pairs with the test's check for 2 (B's unlock below orders it too). */
     gh_atomic_store_seqcst_int(&phase, 2);
     gh_oblock_unlock(held_b);
     return NULL;
@@ -171,9 +174,10 @@ KIND_TEST(nested_wait_suspends, .timeout = 30)
     uint64_t suspends = fx_ts.cs_suspends;
     pthread_t t;
     cr_assert_eq(pthread_create(&t, NULL, hold_b, NULL), 0);
-    while (gh_atomic_load_seqcst_int(&phase) < 1)
+    while (gh_atomic_load_seqcst_int(&phase) < 1) /* pairs with hold_b's store of 1 */
         sched_yield();
     gh_cs_begin(&fx_ts, &inner, b); /* blocks until hold_b saw A free */
+    /* Pairs with hold_b's store of 2, made before it unlocked B. */
     cr_assert_eq(gh_atomic_load_seqcst_int(&phase), 2,
                  "lock=%s: the enclosing section was released while waiting", kind_names[*kind]);
     cr_assert_eq(fx_ts.cs_suspends, suspends + 1, "the suspension is counted");
