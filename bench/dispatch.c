@@ -88,13 +88,13 @@ static double bare_incdec_atomic(struct bare_obj *o, uint64_t iters)
 {
     uint64_t t0 = gh_now_ns();
     for (uint64_t i = 0; i < iters; i++) {
-        if (!bare_immortal(__atomic_load_n(&o->rc, __ATOMIC_RELAXED)))
-            __atomic_fetch_add(&o->rc, 1, __ATOMIC_RELAXED);
+        if (!bare_immortal(gh_atomic_load_relaxed_u64(&o->rc)))
+            gh_atomic_add_relaxed_u64(&o->rc, 1);
         GH_COMPILER_BARRIER();
         /* Release, as rc=atomic's gh_decref; its pair, the acquire fence
          * of the thread that reaches zero, is never run here. */
-        if (!bare_immortal(__atomic_load_n(&o->rc, __ATOMIC_RELAXED)) &&
-            __atomic_fetch_sub(&o->rc, 1, __ATOMIC_RELEASE) == 1)
+        if (!bare_immortal(gh_atomic_load_relaxed_u64(&o->rc)) &&
+            gh_atomic_sub_release_u64(&o->rc, 1) == 1)
             abort();
         GH_COMPILER_BARRIER();
     }
@@ -105,10 +105,10 @@ static double bare_incdec_atomic_mortal(struct bare_obj *o, uint64_t iters)
 {
     uint64_t t0 = gh_now_ns();
     for (uint64_t i = 0; i < iters; i++) {
-        __atomic_fetch_add(&o->rc, 1, __ATOMIC_RELAXED);
+        gh_atomic_add_relaxed_u64(&o->rc, 1);
         GH_COMPILER_BARRIER();
         /* Release, as in bare_incdec_atomic: its pair is never run. */
-        if (__atomic_fetch_sub(&o->rc, 1, __ATOMIC_RELEASE) == 1)
+        if (gh_atomic_sub_release_u64(&o->rc, 1) == 1)
             abort();
         GH_COMPILER_BARRIER();
     }
@@ -149,7 +149,7 @@ GH_INLINE void bare_lock(uint8_t *b)
 {
     uint8_t e = 0;
     /* Acquire: pairs with the release CAS in bare_unlock. */
-    while (!__atomic_compare_exchange_n(b, &e, 1, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+    while (!gh_atomic_cas_acquire_u8(b, &e, 1))
         e = 0;
 }
 
@@ -157,7 +157,7 @@ GH_INLINE void bare_unlock(uint8_t *b)
 {
     uint8_t e = 1;
     /* Release: pairs with the acquire CAS in bare_lock. */
-    if (!__atomic_compare_exchange_n(b, &e, 0, false, __ATOMIC_RELEASE, __ATOMIC_RELAXED))
+    if (!gh_atomic_cas_release_u8(b, &e, 0))
         abort();
 }
 
@@ -206,8 +206,8 @@ GH_INLINE double bare_append_pop(struct bare_list *l, struct bare_obj *o, bool l
     uint64_t t0 = gh_now_ns();
     for (uint64_t i = 0; i < iters; i++) {
         if (atomic_rc) {
-            if (!bare_immortal(__atomic_load_n(&o->rc, __ATOMIC_RELAXED)))
-                __atomic_fetch_add(&o->rc, 1, __ATOMIC_RELAXED);
+            if (!bare_immortal(gh_atomic_load_relaxed_u64(&o->rc)))
+                gh_atomic_add_relaxed_u64(&o->rc, 1);
         } else if (!bare_immortal(o->rc)) {
             o->rc++;
         }
@@ -229,8 +229,8 @@ GH_INLINE double bare_append_pop(struct bare_list *l, struct bare_obj *o, bool l
             bare_cs_end(&c);
         if (atomic_rc) {
             /* Release, as in bare_incdec_atomic: its pair is never run. */
-            if (!bare_immortal(__atomic_load_n(&p->rc, __ATOMIC_RELAXED)) &&
-                __atomic_fetch_sub(&p->rc, 1, __ATOMIC_RELEASE) == 1)
+            if (!bare_immortal(gh_atomic_load_relaxed_u64(&p->rc)) &&
+                gh_atomic_sub_release_u64(&p->rc, 1) == 1)
                 abort();
         } else if (!bare_immortal(p->rc) && --p->rc == 0) {
             abort();
@@ -261,23 +261,23 @@ static _Thread_local void *bare_me;
 
 GH_INLINE void bare_incref_biased(struct bare_bobj *o)
 {
-    uint32_t l = __atomic_load_n(&o->local, __ATOMIC_RELAXED);
+    uint32_t l = gh_atomic_load_relaxed_u32(&o->local);
     if (l == UINT32_MAX)
         return;
-    if (__atomic_load_n(&o->tid, __ATOMIC_RELAXED) == (uintptr_t)bare_me)
-        __atomic_store_n(&o->local, l + 1, __ATOMIC_RELAXED);
+    if (gh_atomic_load_relaxed_uptr(&o->tid) == (uintptr_t)bare_me)
+        gh_atomic_store_relaxed_u32(&o->local, l + 1);
     else
-        __atomic_fetch_add(&o->shared, 4, __ATOMIC_RELAXED);
+        gh_atomic_add_relaxed_u64(&o->shared, 4);
 }
 
 GH_INLINE void bare_decref_biased(struct bare_bobj *o)
 {
-    uint32_t l = __atomic_load_n(&o->local, __ATOMIC_RELAXED);
+    uint32_t l = gh_atomic_load_relaxed_u32(&o->local);
     if (l == UINT32_MAX)
         return;
-    if (__atomic_load_n(&o->tid, __ATOMIC_RELAXED) != (uintptr_t)bare_me)
+    if (gh_atomic_load_relaxed_uptr(&o->tid) != (uintptr_t)bare_me)
         abort(); /* the shared path: never taken here */
-    __atomic_store_n(&o->local, --l, __ATOMIC_RELAXED);
+    gh_atomic_store_relaxed_u32(&o->local, --l);
     if (l == 0)
         abort();
 }
@@ -329,25 +329,25 @@ _Thread_local uint64_t bare_count_locks; /* not static: the stores stay */
 
 GH_INLINE void bare_incref_locked(struct bare_lobj *o)
 {
-    if (bare_immortal(__atomic_load_n(&o->rc, __ATOMIC_RELAXED)))
+    if (bare_immortal(gh_atomic_load_relaxed_u64(&o->rc)))
         return;
     bare_lock(&o->m);
     bare_count_locks++;
-    uint64_t c = __atomic_load_n(&o->rc, __ATOMIC_RELAXED);
+    uint64_t c = gh_atomic_load_relaxed_u64(&o->rc);
     if (!bare_immortal(c))
-        __atomic_store_n(&o->rc, c + 1, __ATOMIC_RELAXED);
+        gh_atomic_store_relaxed_u64(&o->rc, c + 1);
     bare_unlock(&o->m);
 }
 
 GH_INLINE void bare_decref_locked(struct bare_lobj *o)
 {
-    if (bare_immortal(__atomic_load_n(&o->rc, __ATOMIC_RELAXED)))
+    if (bare_immortal(gh_atomic_load_relaxed_u64(&o->rc)))
         return;
     bare_lock(&o->m);
     bare_count_locks++;
-    uint64_t c = __atomic_load_n(&o->rc, __ATOMIC_RELAXED);
+    uint64_t c = gh_atomic_load_relaxed_u64(&o->rc);
     if (!bare_immortal(c)) {
-        __atomic_store_n(&o->rc, c - 1, __ATOMIC_RELAXED);
+        gh_atomic_store_relaxed_u64(&o->rc, c - 1);
         if (c == 1)
             abort();
     }

@@ -71,7 +71,7 @@ static void keys_free(struct gh_dictkeys *k, bool shared)
 #if defined(GH_FL_LOCKFREE_READS)
 /* Release: the entry (hash, key, value) before the index that reaches it;
  * pairs with the reader's acquire load in lookup_lockfree. */
-#define SET_INDEX(k, i, v) gh_atomic_store_release_u32((uint32_t *)(void *)&(k)->indices[i], (uint32_t)(int32_t)(v))
+#define SET_INDEX(k, i, v) gh_atomic_store_release_i32(&(k)->indices[i], (int32_t)(v))
 /* Release: the object's contents before the pointer; pairs with the
  * reader's acquire loads of the entry's key and value (dict_get_lockfree,
  * lockfree_keys_equal). */
@@ -343,7 +343,7 @@ static gh_object *dict_get_lockfree(struct gh_dict *d, gh_object *key, uint64_t 
     struct gh_dictentry *ep = entries_of(k);
     for (size_t probes = 0; probes <= mask; probes++) {
         /* Acquire: pairs with SET_INDEX (the entry it reaches). */
-        int32_t ix = (int32_t)gh_atomic_load_acquire_u32((const uint32_t *)(const void *)&k->indices[i]);
+        int32_t ix = gh_atomic_load_acquire_i32(&k->indices[i]);
         if (ix == DKIX_EMPTY) {
             *found = true; /* missing */
             return NULL;

@@ -391,7 +391,7 @@ static uint64_t compute(uint64_t iters, uint64_t x)
 /* The namespace's slots pointer, read from its header (ma_keys). */
 GH_INLINE gh_object **ns_slots(struct gh_worker *w)
 {
-    return (gh_object **)gh_atomic_load_relaxed_ptr((void *const *)(void *)&w->run->ns.slots);
+    return gh_atomic_load_relaxed_tp(&w->run->ns.slots);
 }
 #endif
 
@@ -439,7 +439,7 @@ GH_INLINE bool counter_read(struct gh_worker *w, struct gh_tstate *ts, int slot,
         gh_object **slots = ns_slots(w);
         gh_object **at = &slots[slot];
         /* Acquire: pairs with the release store in counter_store. */
-        gh_object *o = gh_atomic_load_acquire_ptr((void *const *)(void *)at);
+        gh_object *o = gh_atomic_load_acquire_tp(at);
         /* No test of the type before the increment: the block may be
          * being reused (its type stored atomically by the allocator); the
          * increment refuses a dead or poisoned object, and what it took is
@@ -447,7 +447,7 @@ GH_INLINE bool counter_read(struct gh_worker *w, struct gh_tstate *ts, int slot,
         if (o && gh_try_incref(o)) {
             /* Acquire: as above. Then ma_keys again, as 3.13t checks that
              * the table did not change under the read. */
-            if (GH_LIKELY(gh_atomic_load_acquire_ptr((void *const *)(void *)at) == o &&
+            if (GH_LIKELY(gh_atomic_load_acquire_tp(at) == o &&
                           ns_slots(w) == slots)) {
                 bool ok = o->ob_type->kind == GH_KIND_INT;
                 if (ok)
@@ -485,7 +485,7 @@ GH_INLINE void counter_store(struct gh_worker *w, struct gh_tstate *ts, int slot
 #if defined(GH_FL_LOCKFREE_READS)
     /* Release: publishes nv's value and count to counter_read's lock-free
      * acquire load. */
-    gh_atomic_store_release_ptr((void **)(void *)&w->run->globals[slot], nv);
+    gh_atomic_store_release_tp(&w->run->globals[slot], nv);
 #else
     w->run->globals[slot] = nv;
 #endif

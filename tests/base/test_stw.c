@@ -407,7 +407,7 @@ Test(stw, a_thread_waiting_for_an_object_lock_is_stopped_and_does_not_take_it, .
     cr_assert(wait_flag(&w.attached, 5000));
     /* Wait until it sleeps on the lock (detached). */
     uint64_t end = gh_now_ns() + 5000 * MS;
-    while (gh_atomic_load_relaxed_u32(&w.ts.stw_state) != GH_THREAD_DETACHED)
+    while (gh_stw_state(&w.ts) != GH_THREAD_DETACHED)
         cr_assert_lt(gh_now_ns(), end, "the waiter parks detached");
     gh_mutex_unlock(&obj_lock); /* wakes it: it must attach before it contends */
     /* The main thread holds nothing now: it may stop the world. A waiter
@@ -479,13 +479,13 @@ Test(stw, a_wakeup_a_stopped_waiter_cannot_use_goes_to_the_next, .timeout = 30)
     cr_assert_eq(pthread_create(&detached_w.thread, NULL, lock_waiter_main, &detached_w), 0);
     uint64_t end = gh_now_ns() + 5000 * MS;
     while (gh_mutex_parked(&obj_lock) != 1 ||
-           gh_atomic_load_relaxed_u32(&detached_w.ts.stw_state) != GH_THREAD_DETACHED)
+           gh_stw_state(&detached_w.ts) != GH_THREAD_DETACHED)
         cr_assert_lt(gh_now_ns(), end, "the object-lock waiter parks detached");
     /* Second: a count-lock waiter, attached while it sleeps. */
     cr_assert_eq(pthread_create(&rc_w.thread, NULL, rc_waiter_main, &rc_w), 0);
     while (gh_mutex_parked(&obj_lock) != 2)
         cr_assert_lt(gh_now_ns(), end, "the count-lock waiter parks");
-    cr_assert_eq(gh_atomic_load_relaxed_u32(&rc_w.ts.stw_state), GH_THREAD_ATTACHED);
+    cr_assert_eq(gh_stw_state(&rc_w.ts), GH_THREAD_ATTACHED);
     /* A stop, which waits for this thread and the count-lock waiter. */
     cr_assert_eq(pthread_create(&s.thread, NULL, one_stop_main, &s), 0);
     while (!(gh_atomic_load_relaxed_u32(&main_ts.eval_breaker) & GH_EVAL_PLEASE_STOP))
