@@ -67,15 +67,15 @@ static void setup(void)
      * building (none could run anyway: no switch point is passed). */
     gh_gc_disable();
     struct gh_class_spec spec = {.name = "N"};
-    cls = GH_FL(gh_class_new)(&spec);
-    attr_name = GH_FL(gh_str_const)("other");
+    cls = gh_class_new(&spec);
+    attr_name = gh_str_const("other");
 }
 
 static void teardown(void)
 {
     gh_decref(attr_name);
     gh_decref(cls);
-    (void)GH_FL(gh_gc_fini)();
+    (void)gh_gc_fini();
     gh_sync_thread_stop(&ts);
     gh_runtime_fini(&rt, NULL);
 }
@@ -102,17 +102,17 @@ static void bench_cycles(int64_t n, struct result *r)
     uint64_t live0 = live_bytes();
     uint64_t t0 = gh_now_ns();
     for (int64_t i = 0; i < n / 2; i++) {
-        gh_object *a = GH_FL(gh_instance_new_of)(cls);
-        gh_object *b = GH_FL(gh_instance_new_of)(cls);
-        GH_FL(gh_attr_set)(&ts, a, attr_name, gh_newref(b));
-        GH_FL(gh_attr_set)(&ts, b, attr_name, gh_newref(a));
+        gh_object *a = gh_instance_new_of(cls);
+        gh_object *b = gh_instance_new_of(cls);
+        gh_attr_set(&ts, a, attr_name, gh_newref(b));
+        gh_attr_set(&ts, b, attr_name, gh_newref(a));
         gh_decref(a);
         gh_decref(b);
     }
     uint64_t t1 = gh_now_ns();
     uint64_t ex0 = gh_gc_stats.examined, col0 = gh_gc_stats.collected;
     uint64_t t2 = gh_now_ns();
-    int64_t u = GH_FL(gh_gc_collect)(&ts, GH_GC_NGENS - 1);
+    int64_t u = gh_gc_collect(&ts, GH_GC_NGENS - 1);
     uint64_t t3 = gh_now_ns();
     r->n = n / 2 * 2;
     r->build_s = (double)(t1 - t0) / 1e9;
@@ -127,13 +127,13 @@ static void bench_live(int64_t n, struct result *r)
 {
     uint64_t live0 = live_bytes();
     uint64_t t0 = gh_now_ns();
-    gh_object *l = GH_FL(gh_list_new)();
+    gh_object *l = gh_list_new();
     for (int64_t i = 0; i < n; i++)
-        gh_list_append(&ts, (struct gh_list *)(void *)l, GH_FL(gh_list_new)());
+        gh_list_append(&ts, (struct gh_list *)(void *)l, gh_list_new());
     uint64_t t1 = gh_now_ns();
     uint64_t ex0 = gh_gc_stats.examined, col0 = gh_gc_stats.collected;
     uint64_t t2 = gh_now_ns();
-    int64_t u = GH_FL(gh_gc_collect)(&ts, GH_GC_NGENS - 1);
+    int64_t u = gh_gc_collect(&ts, GH_GC_NGENS - 1);
     uint64_t t3 = gh_now_ns();
     r->n = n;
     r->build_s = (double)(t1 - t0) / 1e9;

@@ -81,10 +81,10 @@ static void *worker(void *p)
             got = gh_list_get(&ts, L(lists[x]), (int64_t)((r >> 24) % 8));
             break;
         case 2:
-            got = GH_FL(gh_dict_get)(&ts, D(dicts[x]), keys[y]);
+            got = gh_dict_get(&ts, D(dicts[x]), keys[y]);
             break;
         case 3:
-            got = GH_FL(gh_attr_get)(&ts, insts[x], name);
+            got = gh_attr_get(&ts, insts[x], name);
             break;
         case 4:
             (void)gh_equal(lists[x], lists[y]);
@@ -95,7 +95,7 @@ static void *worker(void *p)
                     sched_yield();
             break;
         case 6:
-            GH_FL(gh_attr_set)(&ts, insts[x], name, gh_newref(lists[y]));
+            gh_attr_set(&ts, insts[x], name, gh_newref(lists[y]));
             break;
         case 7: {
             gh_object *o = (r >> 24) & 1 ? lists[x] : insts[x];
@@ -109,7 +109,7 @@ static void *worker(void *p)
              * its last item (and hold its section for a while). */
             if (id == 0) {
                 if ((r >> 24) & 1) {
-                    gh_list_append(&ts, L(fresh), GH_FL(gh_instance_new)());
+                    gh_list_append(&ts, L(fresh), gh_instance_new());
                 } else {
                     gh_object *o = gh_list_pop(&ts, L(fresh));
                     if (o)
@@ -147,12 +147,12 @@ static uint64_t refs_to(struct gh_tstate *ts, gh_object *o)
         struct gh_list *l = L(lists[i]);
         for (int64_t j = 0; j < l->ob_size; j++)
             n += l->ob_item[j] == o;
-        gh_object *v = GH_FL(gh_attr_get)(ts, insts[i], name);
+        gh_object *v = gh_attr_get(ts, insts[i], name);
         n += v == o;
         if (v)
             gh_decref(v);
         for (int k = 0; k < N; k++) {
-            gh_object *dv = GH_FL(gh_dict_get)(ts, D(dicts[i]), keys[k]);
+            gh_object *dv = gh_dict_get(ts, D(dicts[i]), keys[k]);
             n += dv == o;
             if (dv)
                 gh_decref(dv);
@@ -179,24 +179,24 @@ int main(int argc, char **argv)
     gh_sync_thread_start(&ts);
     gh_rc_thread_start(&ts);
 
-    name = GH_FL(gh_str_intern)(GH_FL(gh_str_new)("peer", 4));
+    name = gh_str_intern(gh_str_new("peer", 4));
     for (int i = 0; i < N; i++) {
-        lists[i] = GH_FL(gh_list_new)();
-        insts[i] = GH_FL(gh_instance_new)();
-        dicts[i] = GH_FL(gh_dict_new)();
+        lists[i] = gh_list_new();
+        insts[i] = gh_instance_new();
+        dicts[i] = gh_dict_new();
         keys[i] = gh_int_new(100 + i);
     }
     for (int i = 0; i < N; i++) {
         for (int j = 0; j < N; j++) {
             gh_list_append(&ts, L(lists[i]), gh_newref(lists[j]));
             gh_list_append(&ts, L(lists[i]), gh_newref(insts[j]));
-            if (GH_FL(gh_dict_set)(&ts, D(dicts[i]), gh_newref(keys[j]),
+            if (gh_dict_set(&ts, D(dicts[i]), gh_newref(keys[j]),
                                    gh_newref(lists[(i + j) % N])) != 0)
                 fail("dict.set refused an int key");
         }
-        GH_FL(gh_attr_set)(&ts, insts[i], name, gh_newref(dicts[i]));
+        gh_attr_set(&ts, insts[i], name, gh_newref(dicts[i]));
     }
-    fresh = GH_FL(gh_list_new)();
+    fresh = gh_list_new();
 
     gh_sync_block_begin(&ts); /* the main thread only waits: detached */
     pthread_t t[NTHREADS];
@@ -230,9 +230,9 @@ int main(int argc, char **argv)
         gh_decref(keys[i]);
     }
     gh_decref(fresh);
-    GH_FL(gh_gc_collect)(&ts, 2);
+    gh_gc_collect(&ts, 2);
     gh_decref(name);
-    GH_FL(gh_gc_fini)();
+    gh_gc_fini();
     gh_rc_thread_stop(&ts);
     gh_sync_thread_stop(&ts);
     struct gh_alloc_stats st;

@@ -100,10 +100,10 @@ static uint64_t rng_next(uint64_t *s)
  * the caller's reference to b dropped. */
 static gh_object *make_pair(struct gh_tstate *ts, gh_object *cls)
 {
-    gh_object *a = GH_FL(gh_instance_new_of)(cls);
-    gh_object *b = GH_FL(gh_instance_new_of)(cls);
-    GH_FL(gh_attr_set)(ts, a, attr_other, b);          /* steals our b */
-    GH_FL(gh_attr_set)(ts, b, attr_other, gh_newref(a));
+    gh_object *a = gh_instance_new_of(cls);
+    gh_object *b = gh_instance_new_of(cls);
+    gh_attr_set(ts, a, attr_other, b);          /* steals our b */
+    gh_attr_set(ts, b, attr_other, gh_newref(a));
     return a;
 }
 
@@ -114,7 +114,7 @@ static void op(struct gh_tstate *ts, int id, uint64_t r)
     case 0: /* append an int or an instance */
         if (gh_list_len(L(l)) < LIST_MAX) {
             gh_object *v = (r >> 16) & 1 ? gh_int_new(100000 + (int64_t)(r % 1000))
-                                         : GH_FL(gh_instance_new)();
+                                         : gh_instance_new();
             gh_list_append(ts, L(l), v);
             break;
         }
@@ -127,7 +127,7 @@ static void op(struct gh_tstate *ts, int id, uint64_t r)
         break;
     }
     case 2: /* a plain 2-cycle, dropped */
-        gh_decref(make_pair(ts, GH_FL(gh_plain_class)()));
+        gh_decref(make_pair(ts, gh_plain_class()));
         break;
     case 3: { /* a 2-cycle with __del__; sometimes one is kept in a list */
         gh_atomic_add_relaxed_u64(&del_created, 2);
@@ -139,8 +139,8 @@ static void op(struct gh_tstate *ts, int id, uint64_t r)
         break;
     }
     case 4: { /* a 2-cycle with a weak reference (and callback) to it */
-        gh_object *a = make_pair(ts, GH_FL(gh_plain_class)());
-        gh_object *wr = GH_FL(gh_weakref_new)(a, gh_newref(cb_func));
+        gh_object *a = make_pair(ts, gh_plain_class());
+        gh_object *wr = gh_weakref_new(a, gh_newref(cb_func));
         if (!wr)
             fail("instances are weak-referenceable");
         gh_decref(a);
@@ -151,7 +151,7 @@ static void op(struct gh_tstate *ts, int id, uint64_t r)
         else if (!(old = gh_list_set(ts, L(wr_list), (int64_t)((r >> 18) % WR_MAX), wr)))
             gh_decref(wr); /* not consumed (cannot happen: the ring never shrinks) */
         if (old) {
-            gh_object *o = GH_FL(gh_weakref_get)(old);
+            gh_object *o = gh_weakref_get(old);
             if (o) {
                 if (o->ob_type->kind != GH_KIND_INSTANCE || gh_refcnt(o) == 0)
                     fail("a weak reference returned a dead object");
@@ -164,12 +164,12 @@ static void op(struct gh_tstate *ts, int id, uint64_t r)
     case 5: { /* shared dict: a list holding an instance, or an int */
         gh_object *v;
         if ((r >> 12) & 1) {
-            v = GH_FL(gh_list_new)();
-            gh_list_append(ts, L(v), GH_FL(gh_instance_new)());
+            v = gh_list_new();
+            gh_list_append(ts, L(v), gh_instance_new());
         } else {
             v = gh_int_new((int64_t)(r % 5000));
         }
-        GH_FL(gh_dict_set)(ts, D(shared_dict), gh_int_new((int64_t)((r >> 24) % 64)), v);
+        gh_dict_set(ts, D(shared_dict), gh_int_new((int64_t)((r >> 24) % 64)), v);
         break;
     }
     case 6: /* io: detached from the world while "blocked" */
@@ -182,11 +182,11 @@ static void op(struct gh_tstate *ts, int id, uint64_t r)
         break;
     case 7: { /* WeakValueDictionary: a value only a collection frees */
         gh_object *key = gh_int_new((int64_t)((r >> 14) % 32));
-        gh_object *v = GH_FL(gh_instance_new)();
-        GH_FL(gh_attr_set)(ts, v, attr_self, gh_newref(v));
-        GH_FL(gh_wvdict_set)(ts, wvd, gh_newref(key), v);
+        gh_object *v = gh_instance_new();
+        gh_attr_set(ts, v, attr_self, gh_newref(v));
+        gh_wvdict_set(ts, wvd, gh_newref(key), v);
         gh_decref(v);
-        gh_object *got = GH_FL(gh_wvdict_get)(ts, wvd, key);
+        gh_object *got = gh_wvdict_get(ts, wvd, key);
         if (got) {
             if (got->ob_type->kind != GH_KIND_INSTANCE)
                 fail("the WeakValueDictionary returned a wrong object");
@@ -234,11 +234,11 @@ static void *worker(void *p)
         op(&ts, id, rng_next(&rng));
         n++;
         if (id == 0 && n % COLLECT_EVERY == 0) {
-            GH_FL(gh_gc_collect)(&ts, 2);
+            gh_gc_collect(&ts, 2);
             gh_atomic_add_relaxed_u64(&manual_collections, 1);
         }
         if (id == 1 && n % INSPECT_EVERY == 0) {
-            gh_object *all = GH_FL(gh_gc_get_objects)(&ts, -1);
+            gh_object *all = gh_gc_get_objects(&ts, -1);
             if (gh_list_len(L(all)) == 0)
                 fail("gc.get_objects() found nothing");
             gh_decref(all);
@@ -249,7 +249,7 @@ static void *worker(void *p)
         /* Collect while the others leave (their heaps change as they
          * detach from the allocator). */
         do {
-            GH_FL(gh_gc_collect)(&ts, 2);
+            gh_gc_collect(&ts, 2);
             gh_atomic_add_relaxed_u64(&manual_collections, 1);
             gh_switch_point(&ts);
         } while (gh_atomic_load_relaxed_int(&left) < NTHREADS - 1);
@@ -291,16 +291,16 @@ int main(int argc, char **argv)
     gh_rc_thread_start(&ts);
 
     for (int i = 0; i < NLISTS; i++)
-        shared_lists[i] = GH_FL(gh_list_new)();
-    shared_dict = GH_FL(gh_dict_new)();
-    wvd = GH_FL(gh_wvdict_new)();
-    del_log = GH_FL(gh_list_new)();
-    wr_list = GH_FL(gh_list_new)();
+        shared_lists[i] = gh_list_new();
+    shared_dict = gh_dict_new();
+    wvd = gh_wvdict_new();
+    del_log = gh_list_new();
+    wr_list = gh_list_new();
     struct gh_class_spec spec = {.name = "Finalized", .del = del_touch_shared};
-    cls_del = GH_FL(gh_class_new)(&spec);
-    cb_func = GH_FL(gh_function_new)("on_dead", callback_code, 1, NULL, 0);
-    attr_other = GH_FL(gh_str_new)("other", 5);
-    attr_self = GH_FL(gh_str_new)("self", 4);
+    cls_del = gh_class_new(&spec);
+    cb_func = gh_function_new("on_dead", callback_code, 1, NULL, 0);
+    attr_other = gh_str_new("other", 5);
+    attr_self = gh_str_new("self", 4);
 
     gh_rc_thread_stop(&ts);
 
@@ -323,11 +323,11 @@ int main(int argc, char **argv)
         gh_decref(shared_lists[i]);
     gh_decref(shared_dict);
     gh_decref(wr_list);
-    int64_t last = GH_FL(gh_gc_collect)(&ts, 2);
-    if (GH_FL(gh_wvdict_len)(wvd) != 0)
+    int64_t last = gh_gc_collect(&ts, 2);
+    if (gh_wvdict_len(wvd) != 0)
         fail("the WeakValueDictionary kept entries of dead values");
     gh_decref(wvd);
-    int64_t garbage = GH_FL(gh_gc_fini)();
+    int64_t garbage = gh_gc_fini();
     if (garbage != 0)
         fail("gc.garbage was not empty (no legacy finalizers here)");
     uint64_t created = gh_atomic_load_relaxed_u64(&del_created);

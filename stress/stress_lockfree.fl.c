@@ -119,9 +119,9 @@ static void *writer(void *arg)
         }
         gh_object *k = keys[gh_rng_below(&rng, NKEYS)];
         if (i % 3 == 2) {
-            GH_FL(gh_dict_del)(&ts, shared_dict, k);
+            gh_dict_del(&ts, shared_dict, k);
         } else {
-            int rc = GH_FL(gh_dict_set)(&ts, shared_dict, gh_newref(k), gh_int_new(next++));
+            int rc = gh_dict_set(&ts, shared_dict, gh_newref(k), gh_int_new(next++));
             if (rc != 0)
                 fail("dict.set refused an int key", rc);
         }
@@ -152,7 +152,7 @@ static void *reader(void *arg)
             ok += valid(x, "list.get returned a wrong object");
             gh_decref(x);
         }
-        gh_object *v = GH_FL(gh_dict_get)(ts, shared_dict, keys[gh_rng_below(&rng, NKEYS)]);
+        gh_object *v = gh_dict_get(ts, shared_dict, keys[gh_rng_below(&rng, NKEYS)]);
         if (v) {
             ok += valid(v, "dict.get returned a wrong object");
             gh_decref(v);
@@ -182,8 +182,8 @@ int main(int argc, char **argv)
     struct gh_runtime rt;
     struct gh_tstate ts;
     stress_runtime_init(&rt, &ts, NULL, GH_LOCKK_PYMUTEX);
-    shared_list = (struct gh_list *)(void *)GH_FL(gh_list_new)();
-    shared_dict = (struct gh_dict *)(void *)GH_FL(gh_dict_new)();
+    shared_list = (struct gh_list *)(void *)gh_list_new();
+    shared_dict = (struct gh_dict *)(void *)gh_dict_new();
     for (int i = 0; i < NKEYS; i++)
         keys[i] = gh_int_new(VALUE_BASE - 1000 + i);
 

@@ -56,8 +56,8 @@ static void *worker(void *p)
         int k = (i * 7 + id) % 8;
         /* Weak references: one thread's objects die while others deref. */
         if (id == 0) {
-            gh_object *o = GH_FL(gh_instance_new)();
-            gh_object *wr = GH_FL(gh_weakref_new)(o, NULL);
+            gh_object *o = gh_instance_new();
+            gh_object *wr = gh_weakref_new(o, NULL);
             pthread_mutex_lock(&slots_lock);
             gh_object *old = slots[k];
             slots[k] = wr;
@@ -72,7 +72,7 @@ static void *worker(void *p)
             gh_object *wr = slots[k] ? gh_newref(slots[k]) : NULL;
             pthread_mutex_unlock(&slots_lock);
             if (wr) {
-                gh_object *o = GH_FL(gh_weakref_get)(wr);
+                gh_object *o = gh_weakref_get(wr);
                 if (o) {
                     if (o->ob_type->kind != GH_KIND_INSTANCE || gh_refcnt(o) == 0)
                         fail("weakref returned a dead object");
@@ -83,9 +83,9 @@ static void *worker(void *p)
         }
         /* WeakValueDictionary: values die right after being stored. */
         gh_object *key = gh_int_new(1000 + (i % 16));
-        gh_object *v = GH_FL(gh_instance_new)();
-        GH_FL(gh_wvdict_set)(&ts, wvd, gh_newref(key), v);
-        gh_object *got = GH_FL(gh_wvdict_get)(&ts, wvd, key);
+        gh_object *v = gh_instance_new();
+        gh_wvdict_set(&ts, wvd, gh_newref(key), v);
+        gh_object *got = gh_wvdict_get(&ts, wvd, key);
         if (got) {
             if (got->ob_type->kind != GH_KIND_INSTANCE)
                 fail("wvdict returned a wrong object");
@@ -95,7 +95,7 @@ static void *worker(void *p)
         gh_decref(key);
         /* Interning: every thread interns the same texts. */
         const char *t = texts[i % 4];
-        gh_object *s = GH_FL(gh_str_intern)(GH_FL(gh_str_new)(t, strlen(t)));
+        gh_object *s = gh_str_intern(gh_str_new(t, strlen(t)));
         /* Acquire: pairs with the main thread's release store of canon. */
         gh_object *c = gh_atomic_load_acquire_tp(&canon[i % 4]);
         if (c && c != s)
@@ -104,10 +104,10 @@ static void *worker(void *p)
         /* A shared set. */
         gh_object *e = gh_int_new(i % 64);
         if (id % 2) {
-            if (GH_FL(gh_set_add)(&ts, (struct gh_set *)(void *)shared_set, gh_newref(e)) < 0)
+            if (gh_set_add(&ts, (struct gh_set *)(void *)shared_set, gh_newref(e)) < 0)
                 fail("set.add refused an int");
         } else {
-            (void)GH_FL(gh_set_discard)(&ts, (struct gh_set *)(void *)shared_set, e);
+            (void)gh_set_discard(&ts, (struct gh_set *)(void *)shared_set, e);
         }
         gh_decref(e);
     }
@@ -153,14 +153,14 @@ int main(int argc, char **argv)
     struct gh_runtime rt;
     struct gh_tstate ts;
     stress_runtime_init(&rt, &ts, NULL, (enum gh_lock_kind)kind);
-    wvd = GH_FL(gh_wvdict_new)();
-    shared_set = GH_FL(gh_set_new)();
+    wvd = gh_wvdict_new();
+    shared_set = gh_set_new();
     static const char *const texts[4] = {"alpha", "beta", "gamma", "delta"};
     for (int i = 0; i < 4; i++)
         /* Release: pairs with the workers' acquire loads (pthread_create
          * below orders it as well). */
         gh_atomic_store_release_tp(&canon[i],
-                                   GH_FL(gh_str_intern)(GH_FL(gh_str_new)(texts[i], strlen(texts[i]))));
+                                   gh_str_intern(gh_str_new(texts[i], strlen(texts[i]))));
     pthread_t t[NTHREADS];
     for (intptr_t i = 0; i < NTHREADS; i++)
         if (pthread_create(&t[i], NULL, worker, (void *)i) != 0)
@@ -170,7 +170,7 @@ int main(int argc, char **argv)
     for (int k = 0; k < 8; k++)
         if (slots[k])
             gh_decref(slots[k]);
-    if (GH_FL(gh_wvdict_len)(wvd) != 0)
+    if (gh_wvdict_len(wvd) != 0)
         fail("the WeakValueDictionary kept entries of dead values");
     for (int i = 0; i < 4; i++)
         gh_decref(canon[i]);

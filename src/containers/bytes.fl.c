@@ -50,7 +50,7 @@ const struct gh_type GH_FL(gh_bytes_type) = {
 
 static struct gh_bytes *bytes_alloc(int64_t n)
 {
-    gh_object *o = gh_object_alloc(&GH_FL(gh_bytes_type), bytes_size(n));
+    gh_object *o = gh_object_alloc(&gh_bytes_type, bytes_size(n));
     struct gh_bytes *b = GH_AS_BYTES(o);
     b->ob_size = n;
     b->ob_shash = GH_HASH_UNSET;
@@ -126,7 +126,7 @@ const struct gh_type GH_FL(gh_bytearray_type) = {
 
 gh_object *GH_FL(gh_bytearray_new)(const void *p, size_t n)
 {
-    gh_object *o = gh_object_alloc(&GH_FL(gh_bytearray_type), sizeof(struct gh_bytearray));
+    gh_object *o = gh_object_alloc(&gh_bytearray_type, sizeof(struct gh_bytearray));
     struct gh_bytearray *ba = GH_AS_BYTEARRAY(o);
     ba->ob_size = 0;
     ba->ob_alloc = 0;
@@ -136,7 +136,7 @@ gh_object *GH_FL(gh_bytearray_new)(const void *p, size_t n)
     /* Not yet published: no lock. CPython's constructor resizes from
      * empty, which allocates exactly n + 1 (nothing for n == 0). */
     if (n) {
-        GH_FL(gh_bytearray_resize_slow)(ba, (int64_t)n);
+        gh_bytearray_resize_slow(ba, (int64_t)n);
         memcpy(ba->ob_bytes, p, n);
     }
     return o;
@@ -190,7 +190,7 @@ static void bytearray_extend_lock_held(struct gh_bytearray *ba, const char *p, i
         return;
     int64_t size = ba->ob_size;
     gh_assert(size <= INT64_MAX - 1 - n); /* CPython: MemoryError */
-    GH_FL(gh_bytearray_resize_slow)(ba, size + n);
+    gh_bytearray_resize_slow(ba, size + n);
     memcpy(ba->ob_bytes + size, p, (size_t)n);
 }
 
@@ -207,7 +207,7 @@ bool GH_FL(gh_bytearray_extend)(struct gh_tstate *ts, gh_object *ba, gh_object *
         struct gh_bytearray *dst = GH_AS_BYTEARRAY(ba), *src = GH_AS_BYTEARRAY(other);
         int64_t n = src->ob_size, size = dst->ob_size;
         if (n) {
-            GH_FL(gh_bytearray_resize_slow)(dst, size + n);
+            gh_bytearray_resize_slow(dst, size + n);
             /* After the resize: src may be dst, whose first n bytes now sit
              * at the start of the new buffer; [0, n) and [size, size + n)
              * do not overlap. */

@@ -70,7 +70,7 @@ GH_INLINE gh_object *gh_int_new(int64_t v)
 {
     if (v >= GH_SMALL_INT_MIN && v <= GH_SMALL_INT_MAX)
         return gh_newref(&gh_small_ints[v - GH_SMALL_INT_MIN].v.ob);
-    return GH_FL(gh_int_new_slow)(v);
+    return gh_int_new_slow(v);
 }
 
 GH_INLINE gh_object *gh_none_new(void) { return gh_newref(&gh_none); }
@@ -164,13 +164,13 @@ GH_INLINE void gh_list_append_lock_held(struct gh_list *l, gh_object *item)
      * apart. */
     gh_object **items = l->ob_item;
     if (GH_UNLIKELY((uint64_t)n >= (uint64_t)gh_list_items_cap(l, items))) {
-        GH_FL(gh_list_append_none_slow)(l, n, item);
+        gh_list_append_none_slow(l, n, item);
         return;
     }
     items[n] = item;
 #else
     if (GH_UNLIKELY(n == l->allocated))
-        GH_FL(gh_list_resize_slow)(l, n + 1);
+        gh_list_resize_slow(l, n + 1);
 # if defined(GH_FL_LOCKFREE_READS)
     /* Release: the item's contents before the pointer; pairs with the
      * lock-free reader's acquire load of the slot. */
@@ -219,7 +219,7 @@ GH_INLINE gh_object *gh_list_pop_lock_held(struct gh_list *l)
 #endif
     /* CPython shrinks when the new size falls below half the allocation. */
     if (GH_UNLIKELY(n - 1 < (allocated >> 1)))
-        GH_FL(gh_list_resize_slow)(l, n - 1);
+        gh_list_resize_slow(l, n - 1);
     gh_atomic_store_relaxed_i64(&l->ob_size, n - 1);
     return item;
 }

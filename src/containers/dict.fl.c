@@ -220,7 +220,7 @@ const struct gh_type GH_FL(gh_dict_type) = {
 
 gh_object *GH_FL(gh_dict_new)(void)
 {
-    gh_object *o = gh_object_alloc(&GH_FL(gh_dict_type), sizeof(struct gh_dict));
+    gh_object *o = gh_object_alloc(&gh_dict_type, sizeof(struct gh_dict));
     struct gh_dict *d = (struct gh_dict *)(void *)o;
     d->used = 0;
     d->version = 0;

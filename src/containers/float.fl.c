@@ -51,7 +51,7 @@ const struct gh_type GH_FL(gh_float_type) = {
 
 gh_object *GH_FL(gh_float_new)(double v)
 {
-    gh_object *o = gh_object_alloc(&GH_FL(gh_float_type), sizeof(struct gh_float));
+    gh_object *o = gh_object_alloc(&gh_float_type, sizeof(struct gh_float));
     ((struct gh_float *)(void *)o)->ob_fval = v;
     return o;
 }

@@ -63,7 +63,7 @@ const struct gh_type GH_FL(gh_none_type) = {
 
 gh_object *GH_FL(gh_int_new_slow)(int64_t v)
 {
-    gh_object *o = gh_object_alloc(&GH_FL(gh_int_type), GH_INT_SIZE);
+    gh_object *o = gh_object_alloc(&gh_int_type, GH_INT_SIZE);
     ((struct gh_int *)(void *)o)->value = v;
     return o;
 }
@@ -74,7 +74,7 @@ void GH_FL(gh_singletons_init)(void)
         struct gh_static_int *si = &gh_small_ints[i];
         si->pre = (struct gh_obprefix){0};
         gh_static_counts_init(&si->v.ob);
-        si->v.ob.ob_type = &GH_FL(gh_int_type);
+        si->v.ob.ob_type = &gh_int_type;
         si->v.value = GH_SMALL_INT_MIN + i;
     }
     gh_none_storage.pre = (struct gh_obprefix){0};
@@ -82,9 +82,9 @@ void GH_FL(gh_singletons_init)(void)
     for (int i = 0; i < 2; i++) {
         bools[i]->pre = (struct gh_obprefix){0};
         gh_static_counts_init(&bools[i]->v.ob);
-        bools[i]->v.ob.ob_type = &GH_FL(gh_bool_type);
+        bools[i]->v.ob.ob_type = &gh_bool_type;
         bools[i]->v.value = i;
     }
     gh_static_counts_init(&gh_none);
-    gh_none.ob_type = &GH_FL(gh_none_type);
+    gh_none.ob_type = &gh_none_type;
 }

@@ -168,7 +168,7 @@ const struct gh_type GH_FL(gh_list_type) = {
 
 gh_object *GH_FL(gh_list_new)(void)
 {
-    gh_object *o = gh_object_alloc(&GH_FL(gh_list_type), sizeof(struct gh_list));
+    gh_object *o = gh_object_alloc(&gh_list_type, sizeof(struct gh_list));
     struct gh_list *l = (struct gh_list *)(void *)o;
     l->ob_size = 0;
     l->ob_item = NULL;
@@ -241,7 +241,7 @@ void GH_FL(gh_list_resize_slow)(struct gh_list *l, int64_t newsize)
 void GH_FL(gh_list_append_none_slow)(struct gh_list *l, int64_t n, gh_object *item)
 {
     if (n == l->allocated)
-        GH_FL(gh_list_resize_slow)(l, n + 1);
+        gh_list_resize_slow(l, n + 1);
     gh_object **items = l->ob_item;
     if (n < 0 || n >= gh_list_items_cap(l, items)) {
         gh_decref(item);

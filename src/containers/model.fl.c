@@ -38,7 +38,7 @@ const struct gh_type GH_FL(gh_object_type) = {
 
 gh_object *GH_FL(gh_object_new)(void)
 {
-    return gh_object_alloc(&GH_FL(gh_object_type), sizeof(gh_object));
+    return gh_object_alloc(&gh_object_type, sizeof(gh_object));
 }
 
 /* ---- instances ------------------------------------------------------------------ */
@@ -71,7 +71,7 @@ static bool instance_finalize(gh_object *self, struct gh_class *cls)
         }
     }
     if (gh_has_weakrefs(self))
-        GH_FL(gh_weakrefs_clear)(self);
+        gh_weakrefs_clear(self);
     if (cls->legacy_del) {
         gh_refcnt_set(self, 1);
         cls->legacy_del(self, cls->legacy_del_arg);
@@ -276,7 +276,7 @@ gh_object *GH_FL(gh_instance_new_of)(gh_object *cls_obj)
     return o;
 }
 
-gh_object *GH_FL(gh_instance_new)(void) { return GH_FL(gh_instance_new_of)(plain_class); }
+gh_object *GH_FL(gh_instance_new)(void) { return gh_instance_new_of(plain_class); }
 
 gh_object *GH_FL(gh_plain_class)(void) { return plain_class; }
 
@@ -387,7 +387,7 @@ bool GH_FL(gh_attr_del)(struct gh_tstate *ts, gh_object *o, gh_object *name)
 static void class_dealloc(gh_object *self)
 {
     if (gh_has_weakrefs(self))
-        GH_FL(gh_weakrefs_clear)(self);
+        gh_weakrefs_clear(self);
     gh_object_free(self, sizeof(struct gh_class));
 }
 
@@ -435,7 +435,7 @@ static void function_dealloc(gh_object *self)
 {
     struct gh_function *f = (struct gh_function *)(void *)self;
     if (gh_has_weakrefs(self))
-        GH_FL(gh_weakrefs_clear)(self);
+        gh_weakrefs_clear(self);
     for (int i = 0; i < f->ndefaults; i++)
         gh_decref(f->defaults[i]);
     gh_object_free(self, sizeof(struct gh_function));
@@ -511,7 +511,7 @@ static gh_object *append_one_code(struct gh_tstate *ts, struct gh_function *f, g
 static gh_object *append_one_none_code(struct gh_tstate *ts, struct gh_function *f, gh_object **args)
 {
     (void)f;
-    gh_object *x = args[0] == &gh_none ? GH_FL(gh_list_new)() : gh_newref(args[0]);
+    gh_object *x = args[0] == &gh_none ? gh_list_new() : gh_newref(args[0]);
     if (x->ob_type->kind != GH_KIND_LIST) {
         gh_decref(x);
         return NULL;
@@ -522,14 +522,14 @@ static gh_object *append_one_none_code(struct gh_tstate *ts, struct gh_function 
 
 gh_object *GH_FL(gh_make_append_one)(void)
 {
-    gh_object *dflt = GH_FL(gh_list_new)(); /* evaluated once, at def time */
-    return GH_FL(gh_function_new)("append_one", append_one_code, 1, &dflt, 1);
+    gh_object *dflt = gh_list_new(); /* evaluated once, at def time */
+    return gh_function_new("append_one", append_one_code, 1, &dflt, 1);
 }
 
 gh_object *GH_FL(gh_make_append_one_none)(void)
 {
     gh_object *dflt = gh_none_new();
-    return GH_FL(gh_function_new)("append_one_none", append_one_none_code, 1, &dflt, 1);
+    return gh_function_new("append_one_none", append_one_none_code, 1, &dflt, 1);
 }
 
 /* ---- weak references ---------------------------------------------------------- */
@@ -690,7 +690,7 @@ void GH_FL(gh_weakref_run_callback)(struct gh_tstate *ts, gh_object *wo)
     struct gh_weakref *wr = as_wr(wo);
     if (!wr->callback)
         return;
-    gh_object *r = GH_FL(gh_call)(ts, wr->callback, &wo, 1);
+    gh_object *r = gh_call(ts, wr->callback, &wo, 1);
     if (r)
         gh_decref(r);
 }
@@ -730,7 +730,7 @@ static void weakrefs_clear_impl(gh_object *self, bool callbacks)
     /* Callbacks run outside the lock, each once, with the weakref alive. */
     for (size_t i = 0; i < n; i++) {
         gh_object *arg = &todo[i]->ob;
-        gh_object *r = GH_FL(gh_call)(ts, todo[i]->callback, &arg, 1);
+        gh_object *r = gh_call(ts, todo[i]->callback, &arg, 1);
         if (r)
             gh_decref(r);
         gh_decref(&todo[i]->ob);
@@ -747,10 +747,10 @@ static gh_object *wvdict_remove_code(struct gh_tstate *ts, struct gh_function *f
 {
     (void)f;
     struct gh_weakref *kr = as_wr(args[0]);
-    gh_object *d = kr->owner ? GH_FL(gh_weakref_get)(kr->owner) : NULL;
+    gh_object *d = kr->owner ? gh_weakref_get(kr->owner) : NULL;
     if (d) {
         struct gh_wvdict *w = (struct gh_wvdict *)(void *)d;
-        GH_FL(gh_dict_del_if_is)(ts, w->data, kr->key, &kr->ob);
+        gh_dict_del_if_is(ts, w->data, kr->key, &kr->ob);
         gh_decref(d);
     }
     return gh_none_new();
@@ -760,7 +760,7 @@ static void wvdict_dealloc(gh_object *self)
 {
     struct gh_wvdict *w = (struct gh_wvdict *)(void *)self;
     if (gh_has_weakrefs(self))
-        GH_FL(gh_weakrefs_clear)(self);
+        gh_weakrefs_clear(self);
     gh_decref(&w->data->ob);
     gh_object_free(self, sizeof(struct gh_wvdict));
 }
@@ -785,7 +785,7 @@ gh_object *GH_FL(gh_wvdict_new)(void)
 {
     gh_object *o = gh_object_alloc(&wvdict_type, sizeof(struct gh_wvdict));
     struct gh_wvdict *w = (struct gh_wvdict *)(void *)o;
-    w->data = (struct gh_dict *)(void *)GH_FL(gh_dict_new)();
+    w->data = (struct gh_dict *)(void *)gh_dict_new();
     w->weakreflist = NULL;
     gh_gc_track(o);
     return o;
@@ -794,20 +794,20 @@ gh_object *GH_FL(gh_wvdict_new)(void)
 void GH_FL(gh_wvdict_set)(struct gh_tstate *ts, gh_object *d, gh_object *key, gh_object *value)
 {
     struct gh_wvdict *w = (struct gh_wvdict *)(void *)d;
-    gh_object *kr = GH_FL(gh_weakref_new)(value, gh_newref(wvdict_remover));
+    gh_object *kr = gh_weakref_new(value, gh_newref(wvdict_remover));
     gh_assert(kr); /* the caller passes a weak-referenceable value */
     as_wr(kr)->key = gh_newref(key);
-    as_wr(kr)->owner = GH_FL(gh_weakref_new)(d, NULL);
-    GH_FL(gh_dict_set)(ts, w->data, key, kr);
+    as_wr(kr)->owner = gh_weakref_new(d, NULL);
+    gh_dict_set(ts, w->data, key, kr);
 }
 
 gh_object *GH_FL(gh_wvdict_get)(struct gh_tstate *ts, gh_object *d, gh_object *key)
 {
     struct gh_wvdict *w = (struct gh_wvdict *)(void *)d;
-    gh_object *kr = GH_FL(gh_dict_get)(ts, w->data, key);
+    gh_object *kr = gh_dict_get(ts, w->data, key);
     if (!kr)
         return NULL;
-    gh_object *v = GH_FL(gh_weakref_get)(kr);
+    gh_object *v = gh_weakref_get(kr);
     gh_decref(kr);
     return v;
 }
@@ -821,15 +821,15 @@ int64_t GH_FL(gh_wvdict_len)(gh_object *d)
 
 void GH_FL(gh_model_init)(void)
 {
-    GH_FL(gh_singletons_init)();
-    GH_FL(gh_tuple_init)();
-    GH_FL(gh_strings_init)();
+    gh_singletons_init();
+    gh_tuple_init();
+    gh_strings_init();
 #if defined(GH_FL_NO_GIL)
     weakref_lock = (gh_mutex){0};
 #endif
     struct gh_class_spec plain = {.name = "Plain"};
-    plain_class = GH_FL(gh_class_new)(&plain);
-    wvdict_remover = GH_FL(gh_function_new)("_remove_dead_weakref", wvdict_remove_code, 1, NULL, 0);
+    plain_class = gh_class_new(&plain);
+    wvdict_remover = gh_function_new("_remove_dead_weakref", wvdict_remove_code, 1, NULL, 0);
 }
 
 void GH_FL(gh_model_visit_roots)(gh_visitproc visit, void *arg)
@@ -853,11 +853,11 @@ void GH_FL(gh_model_visit_roots)(gh_visitproc visit, void *arg)
 bool GH_FL(gh_type_is_known)(const gh_object *o)
 {
     static const struct gh_type *const known[] = {
-        &GH_FL(gh_none_type), &GH_FL(gh_bool_type), &GH_FL(gh_int_type),
-        &GH_FL(gh_float_type), &GH_FL(gh_str_type), &GH_FL(gh_bytes_type),
-        &GH_FL(gh_bytearray_type), &GH_FL(gh_tuple_type), &GH_FL(gh_list_type),
-        &GH_FL(gh_dict_type), &GH_FL(gh_set_type), &GH_FL(gh_frozenset_type),
-        &GH_FL(gh_object_type), &class_type, &function_type, &weakref_type, &wvdict_type,
+        &gh_none_type, &gh_bool_type, &gh_int_type,
+        &gh_float_type, &gh_str_type, &gh_bytes_type,
+        &gh_bytearray_type, &gh_tuple_type, &gh_list_type,
+        &gh_dict_type, &gh_set_type, &gh_frozenset_type,
+        &gh_object_type, &class_type, &function_type, &weakref_type, &wvdict_type,
         &gh_freed_type,
     };
     const struct gh_type *tp = o->ob_type;
@@ -876,5 +876,5 @@ void GH_FL(gh_model_fini)(void)
     gh_decref(wvdict_remover);
     gh_decref(plain_class);
     wvdict_remover = plain_class = NULL;
-    GH_FL(gh_strings_fini)(); /* last: it frees the immortal interned strings */
+    gh_strings_fini(); /* last: it frees the immortal interned strings */
 }

@@ -158,7 +158,7 @@ found_unused:
     s->fill++;
     gh_atomic_store_relaxed_i64(&s->used, s->used + 1);
     if (GH_UNLIKELY((size_t)s->fill * 5 >= mask * 3))
-        GH_FL(gh_set_resize_slow)(s, s->used > 50000 ? s->used * 2 : s->used * 4);
+        gh_set_resize_slow(s, s->used > 50000 ? s->used * 2 : s->used * 4);
     return NULL;
 }
 
@@ -170,7 +170,7 @@ static void set_dealloc(gh_object *self)
     /* Weak references first, as CPython's set_dealloc: their callbacks
      * must not find the set half torn down. */
     if (gh_has_weakrefs(self))
-        GH_FL(gh_weakrefs_clear)(self);
+        gh_weakrefs_clear(self);
     /* Nobody else can reach a dead set: no lock; zeroes only queue. */
     for (int64_t j = 0; j <= s->mask; j++)
         if (entry_active(&s->table[j]))
@@ -378,7 +378,7 @@ static gh_object *set_alloc(const struct gh_type *tp)
     return o;
 }
 
-gh_object *GH_FL(gh_set_new)(void) { return set_alloc(&GH_FL(gh_set_type)); }
+gh_object *GH_FL(gh_set_new)(void) { return set_alloc(&gh_set_type); }
 
 int GH_FL(gh_set_add)(struct gh_tstate *ts, struct gh_set *s, gh_object *key)
 {
@@ -468,7 +468,7 @@ gh_object *GH_FL(gh_frozenset_new)(gh_object *const *items, int64_t n)
         if (!gh_hash_checked(items[i], &h))
             return NULL;
     }
-    gh_object *o = set_alloc(&GH_FL(gh_frozenset_type));
+    gh_object *o = set_alloc(&gh_frozenset_type);
     struct gh_set *s = set_of(o);
     /* Not yet shared: the insertions need no lock. Growth follows set.add
      * one key at a time, as frozenset(iterable) does in CPython. */

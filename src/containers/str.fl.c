@@ -58,7 +58,7 @@ static size_t str_size(int64_t len) { return sizeof(struct gh_str) + (size_t)len
 /* A new string of len characters, contents not yet written. */
 static struct gh_str *str_alloc(int64_t len)
 {
-    gh_object *o = gh_object_alloc(&GH_FL(gh_str_type), str_size(len));
+    gh_object *o = gh_object_alloc(&gh_str_type, str_size(len));
     struct gh_str *s = GH_AS_STR(o);
     s->length = len;
     s->hash = GH_HASH_UNSET;

@@ -258,7 +258,7 @@ GH_INLINE void gh_bytearray_append_lock_held(struct gh_bytearray *ba, uint8_t by
     int64_t n = ba->ob_size;
     /* Room for the byte and the NUL: PyByteArray_Resize's quick exit. */
     if (GH_UNLIKELY(n + 2 > ba->ob_alloc))
-        GH_FL(gh_bytearray_resize_slow)(ba, n + 1);
+        gh_bytearray_resize_slow(ba, n + 1);
     ba->ob_bytes[n] = (char)byte;
     ba->ob_bytes[n + 1] = '\0';
     gh_atomic_store_relaxed_i64(&ba->ob_size, n + 1);

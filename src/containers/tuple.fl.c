@@ -91,7 +91,7 @@ uint64_t GH_FL(gh_tuple_hash)(gh_object *self, bool *ok)
 static uint64_t tuple_tp_hash(gh_object *self)
 {
     bool ok;
-    return GH_FL(gh_tuple_hash)(self, &ok);
+    return gh_tuple_hash(self, &ok);
 }
 
 static bool tuple_equal(gh_object *a, gh_object *b)
@@ -132,7 +132,7 @@ void GH_FL(gh_tuple_init)(void)
     struct gh_tuple *e = gh_empty_tuple;
     memset(gh_prefix(&e->ob), 0, sizeof(struct gh_obprefix));
     gh_static_counts_init(&e->ob);
-    e->ob.ob_type = &GH_FL(gh_tuple_type);
+    e->ob.ob_type = &gh_tuple_type;
     e->ob_size = 0;
 }
 
@@ -140,7 +140,7 @@ static gh_object *tuple_empty(void)
 {
     /* A run that never called gh_tuple_init would hand out () with another
      * flavour's type (or none). */
-    gh_assert(gh_empty_tuple->ob.ob_type == &GH_FL(gh_tuple_type));
+    gh_assert(gh_empty_tuple->ob.ob_type == &gh_tuple_type);
     return gh_newref(&gh_empty_tuple->ob);
 }
 
@@ -149,7 +149,7 @@ gh_object *GH_FL(gh_tuple_new)(int64_t n)
     gh_assert(n >= 0);
     if (n == 0)
         return tuple_empty();
-    gh_object *o = gh_object_alloc(&GH_FL(gh_tuple_type), tuple_bytes(n));
+    gh_object *o = gh_object_alloc(&gh_tuple_type, tuple_bytes(n));
     struct gh_tuple *t = (struct gh_tuple *)(void *)o;
     t->ob_size = n;
     memset(t->ob_item, 0, (size_t)n * sizeof(gh_object *));
@@ -162,7 +162,7 @@ gh_object *GH_FL(gh_tuple_new)(int64_t n)
 
 gh_object *GH_FL(gh_tuple_from_array)(gh_object *const *items, int64_t n)
 {
-    gh_object *o = GH_FL(gh_tuple_new)(n);
+    gh_object *o = gh_tuple_new(n);
     for (int64_t i = 0; i < n; i++)
         gh_tuple_set_item_stolen(o, i, items[i]);
     return o;
@@ -170,7 +170,7 @@ gh_object *GH_FL(gh_tuple_from_array)(gh_object *const *items, int64_t n)
 
 gh_object *GH_FL(gh_tuple_pack)(int64_t n, ...)
 {
-    gh_object *o = GH_FL(gh_tuple_new)(n);
+    gh_object *o = gh_tuple_new(n);
     va_list ap;
     va_start(ap, n);
     for (int64_t i = 0; i < n; i++)
@@ -187,7 +187,7 @@ gh_object *GH_FL(gh_tuple_concat)(gh_object *a, gh_object *b)
     if (x->ob_size == 0)
         return gh_newref(b);
     int64_t n = x->ob_size + y->ob_size;
-    gh_object *o = GH_FL(gh_tuple_new)(n);
+    gh_object *o = gh_tuple_new(n);
     struct gh_tuple *t = (struct gh_tuple *)(void *)o;
     for (int64_t i = 0; i < x->ob_size; i++)
         t->ob_item[i] = gh_newref(x->ob_item[i]);

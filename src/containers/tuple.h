@@ -8,7 +8,7 @@
  * a thread start), which orders the item stores before every other
  * thread's reads; afterwards nothing writes it. () is a static singleton
  * (containers/tuple_static.c) given the active flavour's type and count by
- * GH_FL(gh_tuple_init)() before any thread starts; every way of making an
+ * gh_tuple_init() before any thread starts; every way of making an
  * empty tuple returns it.
  *
  * gh_hash() cannot fail (tp_hash has no error return): on a tuple holding
@@ -115,7 +115,7 @@ GH_INLINE bool gh_hash_checked(gh_object *o, uint64_t *hash)
     enum gh_kind k = o->ob_type->kind;
     if (k == GH_KIND_TUPLE) {
         bool ok;
-        *hash = GH_FL(gh_tuple_hash)(o, &ok);
+        *hash = gh_tuple_hash(o, &ok);
         return ok;
     }
     if (gh_kind_is_unhashable(k))

@@ -1,5 +1,5 @@
 /* tuple_static.c - storage for (), the empty-tuple singleton: once per
- * process, shared by every flavour, whose GH_FL(gh_tuple_init) gives it its
+ * process, shared by every flavour, whose gh_tuple_init gives it its
  * type and count before a run's threads start (see tuple.h).
  *
  * Like the singletons of singletons.h it carries the full layout's 16-byte

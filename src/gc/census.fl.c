@@ -150,17 +150,17 @@ void GH_FL(gh_census_walk)(const struct gh_census_roots *roots, struct gh_census
     census_free(c);
     if (roots && roots->visit)
         roots->visit(visit_ref, c, roots->arg);
-    GH_FL(gh_model_visit_roots)(visit_ref, c);
-    GH_FL(gh_gc_visit_roots)(visit_ref, c);
+    gh_model_visit_roots(visit_ref, c);
+    gh_gc_visit_roots(visit_ref, c);
 #if defined(GH_FL_RC_BIASED)
     gh_brc_visit_queues(visit_ref, c);
 #endif
-    GH_FL(gh_gc_visit_tracked)(visit_tracked, c);
+    gh_gc_visit_tracked(visit_tracked, c);
 
     while (c->sn) {
         gh_object *o = c->stack[--c->sn];
 #if defined(GH_FL_SYNC_NONE)
-        if (!GH_FL(gh_type_is_known)(o)) { /* a torn slot's stale bits: no object */
+        if (!gh_type_is_known(o)) { /* a torn slot's stale bits: no object */
             forget(c, o);
             continue;
         }
@@ -208,7 +208,7 @@ bool GH_FL(gh_census_run)(struct gh_tstate *ts, const struct gh_census_roots *ro
                           struct gh_census_stats *st)
 {
     uint64_t t0 = gh_now_ns();
-    if (!GH_FL(gh_gc_census_begin)(ts, CENSUS_GIL_WAIT_NS)) {
+    if (!gh_gc_census_begin(ts, CENSUS_GIL_WAIT_NS)) {
         st->skipped++; /* the GIL never came (gil-ticks' convoy) */
         st->ns += gh_now_ns() - t0;
         return false;
@@ -226,14 +226,14 @@ bool GH_FL(gh_census_run)(struct gh_tstate *ts, const struct gh_census_roots *ro
     } else {
         ts->fault_jmp = &jb;
         if (!roots->quiescent || roots->quiescent(roots->arg)) {
-            GH_FL(gh_census_walk)(roots, st);
+            gh_census_walk(roots, st);
             taken = true;
         } else {
             st->skipped++;
         }
     }
     ts->fault_jmp = saved;
-    GH_FL(gh_gc_census_end)(ts);
+    gh_gc_census_end(ts);
     st->ns += gh_now_ns() - t0;
     return taken;
 }

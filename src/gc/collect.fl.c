@@ -827,14 +827,14 @@ static void find_garbage(struct collection *c)
     for (size_t i = 0; i < garbage->n; i++) {
         gh_object *o = garbage->v[i];
         if (o->ob_type->kind == GH_KIND_WEAKREF) {
-            GH_FL(gh_weakref_clear_ref)(o);
+            gh_weakref_clear_ref(o);
             gh_gc_stats.weakrefs_cleared++;
         }
     }
     for (size_t i = 0; i < garbage->n; i++) {
         gh_object *o = garbage->v[i];
         if (gh_has_weakrefs(o)) {
-            GH_FL(gh_weakrefs_clear_for_gc)(o, queue_callback, c);
+            gh_weakrefs_clear_for_gc(o, queue_callback, c);
             gh_gc_stats.weakrefs_cleared++;
         }
     }
@@ -844,7 +844,7 @@ static void find_garbage(struct collection *c)
 static void run_finalizers(struct collection *c)
 {
     for (size_t i = 0; i < c->callbacks->n; i++) {
-        GH_FL(gh_weakref_run_callback)(c->ts, c->callbacks->v[i]);
+        gh_weakref_run_callback(c->ts, c->callbacks->v[i]);
         gh_decref(c->callbacks->v[i]);
         gh_gc_stats.weakref_callbacks++;
     }
@@ -932,7 +932,7 @@ static void delete_garbage(struct collection *c)
     bool saveall = gh_gc_get_debug() & GH_GC_DEBUG_SAVEALL;
     struct gh_list *garbage = NULL;
     if (saveall || c->legacy->n)
-        garbage = (struct gh_list *)(void *)GH_FL(gh_gc_garbage)();
+        garbage = (struct gh_list *)(void *)gh_gc_garbage();
     for (size_t i = 0; i < c->garbage->n; i++) {
         gh_object *o = c->garbage->v[i];
         set_leave(o);
@@ -940,7 +940,7 @@ static void delete_garbage(struct collection *c)
          * callbacks not run, before it is torn down (CPython GH-91636):
          * otherwise another thread could revive a half-cleared object. */
         if (!saveall && gh_has_weakrefs(o))
-            GH_FL(gh_weakrefs_clear_for_gc)(o, drop_weakref, NULL);
+            gh_weakrefs_clear_for_gc(o, drop_weakref, NULL);
         if (saveall) {
             retrack(o, c->generation);
             gh_list_append(ts, garbage, gh_newref(o));
@@ -1283,7 +1283,7 @@ void GH_FL(gh_switch_point_slow)(struct gh_tstate *ts)
         gh_brc_merge_pending(ts);
 #endif
     if (gh_atomic_load_relaxed_u32(&ts->eval_breaker) & GH_EVAL_GC_SCHEDULED)
-        GH_FL(gh_gc_collect_scheduled)(ts);
+        gh_gc_collect_scheduled(ts);
 }
 
 void GH_FL(gh_gc_exclude_begin)(struct gh_tstate *ts)
@@ -1319,7 +1319,7 @@ static gh_object *garbage_list;
 gh_object *GH_FL(gh_gc_garbage)(void)
 {
     if (!garbage_list)
-        garbage_list = GH_FL(gh_list_new)();
+        garbage_list = gh_list_new();
     return garbage_list;
 }
 

@@ -158,7 +158,7 @@ GH_INLINE void gh_switch_point(struct gh_tstate *ts)
 {
     gh_sync_checkpoint_counted(ts);
     if (GH_UNLIKELY(gh_atomic_load_relaxed_u32(&ts->eval_breaker) & GH_SWITCH_EVAL_BITS))
-        GH_FL(gh_switch_point_slow)(ts);
+        gh_switch_point_slow(ts);
 }
 
 /* gc=nostop: a thread about to really free what its quarantine held

@@ -59,7 +59,7 @@ static void collect_into(gh_object *o, void *arg)
 /* A list made from held objects (the references move into it). */
 static gh_object *list_of(struct gh_tstate *ts, struct objvec *a)
 {
-    gh_object *l = GH_FL(gh_list_new)();
+    gh_object *l = gh_list_new();
     for (size_t i = 0; i < a->n; i++)
         gh_list_append(ts, (struct gh_list *)(void *)l, a->v[i]);
     gh_gc_objvec_free(a);

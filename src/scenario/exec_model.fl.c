@@ -63,12 +63,12 @@ static int eval_gc(struct gh_eval_ctx *c, const struct gh_expr *e, int64_t *out,
         *out = gh_gc_isenabled();
         return 0;
     case GH_GCR_FREEZE_COUNT:
-        *out = GH_FL(gh_gc_get_freeze_count)(ts);
+        *out = gh_gc_get_freeze_count(ts);
         return 0;
     case GH_GCR_GARBAGE_LEN:
         /* Made by gc_setup before the threads (the parser flags the
          * scenarios that read it), so this never makes it. */
-        *out = gh_list_len((struct gh_list *)(void *)GH_FL(gh_gc_garbage)());
+        *out = gh_list_len((struct gh_list *)(void *)gh_gc_garbage());
         return 0;
     default:
         break;
@@ -138,7 +138,7 @@ int GH_FL(gh_eval_object)(void *ctx, const struct gh_expr *e, int64_t *out, char
         case GH_KIND_STR: *out = gh_str_len(o); return 0;
         case GH_KIND_BYTES: *out = gh_bytes_len(o); return 0;
         case GH_KIND_BYTEARRAY: *out = gh_bytearray_len(gh_tstate_get(), o); return 0;
-        case GH_KIND_WEAKVALUEDICT: *out = GH_FL(gh_wvdict_len)(o); return 0;
+        case GH_KIND_WEAKVALUEDICT: *out = gh_wvdict_len(o); return 0;
         default:
             return gh__expr_error(e, err, errlen, "len(%s): `%s` is a %s, which has no length", nm,
                              nm, tn);
@@ -175,7 +175,7 @@ int GH_FL(gh_eval_object)(void *ctx, const struct gh_expr *e, int64_t *out, char
         if (k != GH_KIND_WEAKREF)
             return gh__expr_error(e, err, errlen, "alive(%s): `%s` is a %s, not a weak reference",
                              nm, nm, tn);
-        gh_object *r = GH_FL(gh_weakref_get)(o);
+        gh_object *r = gh_weakref_get(o);
         *out = r != NULL;
         if (r)
             gh_decref(r);
@@ -288,15 +288,15 @@ static void print_stats(struct gh_worker *w, const struct gh_op *op, const char 
 static gh_object *make_ring(struct gh_tstate *ts, const struct gh_op *op, gh_object **globals)
 {
     gh_object *cls = op->cls >= 0 ? globals[op->cls] : NULL;
-    gh_object *first = cls ? GH_FL(gh_instance_new_of)(cls) : GH_FL(gh_instance_new)();
-    gh_object *name = GH_FL(gh_str_const)("next");
+    gh_object *first = cls ? gh_instance_new_of(cls) : gh_instance_new();
+    gh_object *name = gh_str_const("next");
     gh_object *prev = first;
     for (int i = 1; i < op->size; i++) {
-        gh_object *o = cls ? GH_FL(gh_instance_new_of)(cls) : GH_FL(gh_instance_new)();
-        GH_FL(gh_attr_set)(ts, prev, name, o); /* prev.next = o: prev owns o */
+        gh_object *o = cls ? gh_instance_new_of(cls) : gh_instance_new();
+        gh_attr_set(ts, prev, name, o); /* prev.next = o: prev owns o */
         prev = o;
     }
-    GH_FL(gh_attr_set)(ts, prev, name, gh_newref(first)); /* closes the ring */
+    gh_attr_set(ts, prev, name, gh_newref(first)); /* closes the ring */
     gh_decref(name);
     return first;
 }
@@ -334,7 +334,7 @@ bool GH_FL(gh_exec_gc_dot)(EXEC_PARAMS)
     FILE *m = open_memstream(&buf, &len);
     if (!m)
         return false;
-    int64_t n = GH_FL(gh_gc_write_dot)(ts, m, root, op->depth);
+    int64_t n = gh_gc_write_dot(ts, m, root, op->depth);
     fclose(m);
     FILE *f = run->out;
     int e = 0;

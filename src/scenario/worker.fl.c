@@ -101,7 +101,7 @@ static void immortals_start(struct gh_run_shared *run)
     for (int i = 0; i < run->s->nglobals; i++)
         if (run->globals[i] && immortal_kind(run->globals[i]))
             make_immortal(run->globals[i]);
-    gh_object *plain = GH_FL(gh_plain_class)();
+    gh_object *plain = gh_plain_class();
     if (immortal_kind(plain))
         make_immortal(plain);
     immortals.started = true;
@@ -140,7 +140,7 @@ static void immortals_release(void)
     gh_assert(r.refs);
     for (size_t i = 0; i < n; i++)
         r.refs[i] = 1; /* the registry's */
-    GH_FL(gh_model_visit_roots)(recount_visit, &r);
+    gh_model_visit_roots(recount_visit, &r);
     for (size_t i = 0; i < n; i++)
         if (v[i]->ob_type->tp_traverse)
             v[i]->ob_type->tp_traverse(v[i], recount_visit, &r);
@@ -198,13 +198,13 @@ gh_object *GH_FL(gh_make_value)(const struct gh_value *v, gh_object **globals,
 {
     switch (v->kind) {
     case GH_VAL_NONE_OBJ: return gh_none_new();
-    case GH_VAL_OBJECT: return GH_FL(gh_instance_new)();
+    case GH_VAL_OBJECT: return gh_instance_new();
     case GH_VAL_INT:
         return gh_int_new((int64_t)gh_rng_below(rng, (uint64_t)(v->range > 0 ? v->range : 1000000)));
     case GH_VAL_SMALL_INT:
         return gh_int_new(GH_SMALL_INT_MIN + (int64_t)gh_rng_below(rng, GH_SMALL_INT_COUNT));
-    case GH_VAL_LIST: return GH_FL(gh_list_new)();
-    case GH_VAL_DICT: return GH_FL(gh_dict_new)();
+    case GH_VAL_LIST: return gh_list_new();
+    case GH_VAL_DICT: return gh_dict_new();
     case GH_VAL_GLOBAL: return named_ref(globals[v->slot]);
     case GH_VAL_LOCAL: return locals[v->slot] ? named_ref(frame_get(locals, v->slot)) : gh_none_new();
     case GH_VAL_INT_LIT: return gh_int_new(v->range);
@@ -263,8 +263,8 @@ static GH_NOINLINE gh_object *make_seq(const struct gh_global *g, gh_object **gl
     for (int i = 0; i < n; i++)
         items[i] = gh_make_value(&g->elems[i], globals, locals, rng);
     if (g->type == GH_NEW_TUPLE)
-        return GH_FL(gh_tuple_from_array)(items, n);
-    if ((o = GH_FL(gh_frozenset_new)(items, n)))
+        return gh_tuple_from_array(items, n);
+    if ((o = gh_frozenset_new(items, n)))
         return o;
     for (int i = 0; i < n; i++)
         gh_decref(items[i]);
@@ -285,8 +285,8 @@ static gh_object *make_obj(const struct gh_global *g, gh_object **globals, gh_st
     case GH_NEW_NONE: return gh_none_new();
     case GH_NEW_TRUE: return gh_bool_new(true);
     case GH_NEW_FALSE: return gh_bool_new(false);
-    case GH_NEW_OBJECT: return GH_FL(gh_instance_new)();
-    case GH_NEW_BARE_OBJECT: return GH_FL(gh_object_new)();
+    case GH_NEW_OBJECT: return gh_instance_new();
+    case GH_NEW_BARE_OBJECT: return gh_object_new();
     case GH_NEW_INT:
         if (in_op && !g->has_value)
             return gh_int_new((int64_t)gh_rng_below(rng, 1000000));
@@ -295,28 +295,28 @@ static gh_object *make_obj(const struct gh_global *g, gh_object **globals, gh_st
         if (in_op && !g->has_value)
             return gh_int_new(GH_SMALL_INT_MIN + (int64_t)gh_rng_below(rng, GH_SMALL_INT_COUNT));
         return gh_int_new(g->int_value);
-    case GH_NEW_FLOAT: return GH_FL(gh_float_new)(g->float_value);
+    case GH_NEW_FLOAT: return gh_float_new(g->float_value);
     case GH_NEW_STR:
         if (g->is_const)
-            return GH_FL(gh_str_const)(g->text ? g->text : "");
-        return GH_FL(gh_str_new)(g->text ? g->text : "", g->text_len);
-    case GH_NEW_BYTES: return GH_FL(gh_bytes_new)(g->text ? g->text : "", g->text_len);
-    case GH_NEW_BYTEARRAY: return GH_FL(gh_bytearray_new)(g->text ? g->text : "", g->text_len);
+            return gh_str_const(g->text ? g->text : "");
+        return gh_str_new(g->text ? g->text : "", g->text_len);
+    case GH_NEW_BYTES: return gh_bytes_new(g->text ? g->text : "", g->text_len);
+    case GH_NEW_BYTEARRAY: return gh_bytearray_new(g->text ? g->text : "", g->text_len);
     case GH_NEW_TUPLE:
     case GH_NEW_FROZENSET:
         return make_seq(g, globals, locals, rng);
     case GH_NEW_SET:
         ts = gh_tstate_get();
-        o = GH_FL(gh_set_new)();
+        o = gh_set_new();
         for (int i = 0; i < n; i++) {
             gh_object *k = gh_make_value(&g->elems[i], globals, locals, rng);
-            if (GH_FL(gh_set_add)(ts, (struct gh_set *)(void *)o, k) < 0)
+            if (gh_set_add(ts, (struct gh_set *)(void *)o, k) < 0)
                 gh_decref(k); /* unhashable: skipped, as the model has no TypeError */
         }
         return o;
     case GH_NEW_LIST:
         ts = gh_tstate_get();
-        o = GH_FL(gh_list_new)();
+        o = gh_list_new();
         for (int i = 0; i < n; i++)
             gh_list_append(ts, (struct gh_list *)(void *)o,
                            gh_make_value(&g->elems[i], globals, locals, rng));
@@ -326,12 +326,12 @@ static gh_object *make_obj(const struct gh_global *g, gh_object **globals, gh_st
         return o;
     case GH_NEW_DICT:
         ts = gh_tstate_get();
-        o = GH_FL(gh_dict_new)();
+        o = gh_dict_new();
         for (int64_t i = 0; i < g->items; i++)
-            GH_FL(gh_dict_set)(ts, (struct gh_dict *)(void *)o, gh_int_new(i),
+            gh_dict_set(ts, (struct gh_dict *)(void *)o, gh_int_new(i),
                                gh_make_value(&g->value, globals, locals, rng));
         return o;
-    case GH_NEW_WVDICT: return GH_FL(gh_wvdict_new)();
+    case GH_NEW_WVDICT: return gh_wvdict_new();
     case GH_NEW_CLASS: {
         struct gh_class_spec spec = {.name = g->name, .slots = (const char *const *)g->slots,
                                      .nslots = g->nslots};
@@ -346,13 +346,13 @@ static gh_object *make_obj(const struct gh_global *g, gh_object **globals, gh_st
                 spec.del_arg = arg;
             }
         }
-        return GH_FL(gh_class_new)(&spec);
+        return gh_class_new(&spec);
     }
     case GH_NEW_FUNCTION:
-        return g->def == GH_DEF_APPEND_ONE ? GH_FL(gh_make_append_one)()
-                                           : GH_FL(gh_make_append_one_none)();
+        return g->def == GH_DEF_APPEND_ONE ? gh_make_append_one()
+                                           : gh_make_append_one_none();
     case GH_NEW_INSTANCE:
-        return GH_FL(gh_instance_new_of)(globals[g->cls]);
+        return gh_instance_new_of(globals[g->cls]);
     case GH_NEW_WEAKREF: case GH_NEW_SNAPSHOT: case GH_NEW_ANY: case GH_NEW_COUNT:
         break;
     }
@@ -551,7 +551,7 @@ static bool iter_dict(struct gh_worker *w, struct gh_tstate *ts, gh_object *o)
     int64_t used = gh_dict_len(d), pos = 0;
     for (;;) {
         bool changed;
-        gh_object *k = GH_FL(gh_dict_next_key)(ts, d, used, &pos, &changed);
+        gh_object *k = gh_dict_next_key(ts, d, used, &pos, &changed);
         if (!k)
             return !changed;
         if (!item_ok(k))
@@ -1119,9 +1119,9 @@ static void *worker_main(void *arg)
     /* The checked mode's quarantine is freed while the thread still holds
      * what protects the allocator (the GIL, or its attachment), and, under
      * gc=nostop, while no collection runs (gc.h, gh_gc_exclude_begin). */
-    GH_FL(gh_gc_exclude_begin)(ts);
+    gh_gc_exclude_begin(ts);
     gh_quarantine_flush();
-    GH_FL(gh_gc_exclude_end)(ts);
+    gh_gc_exclude_end(ts);
     gh_sync_thread_stop(ts);
     for (int i = 0; i < role->nlocals; i++)
         gh_trace_snapshot_free(snaps[i]);
@@ -1146,12 +1146,12 @@ static void setup(struct gh_run_shared *run, struct gh_rng *rng)
     const struct gh_scenario *s = run->s;
     cur_run = run;
     for (int i = 0; i < s->nconsts; i++)
-        run->consts[i] = GH_FL(gh_str_const)(s->consts[i]);
+        run->consts[i] = gh_str_const(s->consts[i]);
     for (int i = 0; i < s->nglobals; i++) {
         run->classes[i] = (struct gh_class_ctx){run, i};
         gh_object *o = make_obj(&s->globals[i], run->globals, NULL, rng, false, i);
         if (!o) /* a frozenset of unhashable items: an empty one */
-            o = GH_FL(gh_frozenset_new)(NULL, 0);
+            o = gh_frozenset_new(NULL, 0);
         maybe_defer(o, true); /* bound at module level */
         run->globals[i] = o;
     }
@@ -1208,15 +1208,15 @@ static void gc_setup(struct gh_run_shared *run)
     if (g->saveall)
         gh_gc_set_debug(gh_gc_get_debug() | GH_GC_DEBUG_SAVEALL);
     if (run->s->reads_gc_garbage)
-        (void)GH_FL(gh_gc_garbage)(); /* made now, read by the threads */
+        (void)gh_gc_garbage(); /* made now, read by the threads */
     if (g->freeze)
-        GH_FL(gh_gc_freeze)(gh_tstate_get());
+        gh_gc_freeze(gh_tstate_get());
 }
 
 static void gc_teardown(struct gh_run_shared *run)
 {
     if (run->s->gc_freezes)
-        GH_FL(gh_gc_unfreeze)(gh_tstate_get());
+        gh_gc_unfreeze(gh_tstate_get());
 }
 
 const struct gh_scenario_fl GH_FL(gh_scenario_fl) = {
@@ -1239,8 +1239,8 @@ static double per_iter(uint64_t t0, uint64_t iters)
 static void bench(struct gh_bench_costs *out, uint64_t iters)
 {
     struct gh_tstate *ts = gh_tstate_get();
-    gh_object *o = GH_FL(gh_instance_new)();
-    gh_object *l = GH_FL(gh_list_new)();
+    gh_object *o = gh_instance_new();
+    gh_object *l = gh_list_new();
     uint64_t t0;
 
     t0 = gh_now_ns();
@@ -1297,14 +1297,14 @@ const struct gh_flavor GH_FL(gh_flavor) = {
     .name = GH_STR(GH_FL_SUFFIX),
     .sync = GH_FL_SYNC_KIND,
     .rc = GH_FL_RC_KIND,
-    .init = GH_FL(gh_model_init),
-    .fini = GH_FL(gh_model_fini),
+    .init = gh_model_init,
+    .fini = gh_model_fini,
     .worker_main = worker_main,
     .make_global = make_global,
     .decref = decref_generic,
     .len = len_generic,
-    .gc_collect = GH_FL(gh_gc_collect),
-    .gc_fini = GH_FL(gh_gc_fini),
-    .census = GH_FL(gh_census_run),
+    .gc_collect = gh_gc_collect,
+    .gc_fini = gh_gc_fini,
+    .census = gh_census_run,
     .bench = bench,
 };

@@ -14,7 +14,7 @@
 
 static gh_object *list_of(int n, ...)
 {
-    gh_object *l = GH_FL(gh_list_new)();
+    gh_object *l = gh_list_new();
     va_list ap;
     va_start(ap, n);
     for (int i = 0; i < n; i++)
@@ -47,7 +47,7 @@ FL_TEST(classics, c01_assignment_binds_the_same_object, .timeout = 10)
 /* 2. a = []; sys.getrefcount(a) == 2 */
 FL_TEST(classics, c02_getrefcount_counts_its_argument, .timeout = 10)
 {
-    gh_object *a = GH_FL(gh_list_new)();
+    gh_object *a = gh_list_new();
     cr_assert_eq(gh_getrefcount(a), 2, "the name a, and the call's own reference");
     gh_decref(a);
     cr_assert_eq(gh_getrefcount(gh_int_new(7)), UINT32_MAX,
@@ -103,21 +103,21 @@ FL_TEST(classics, c06_small_int_cache, .timeout = 10)
 /* 8. sys.getsizeof([]) == 56, and it does not grow when the items do */
 FL_TEST(classics, c08_getsizeof_is_shallow, .timeout = 10)
 {
-    gh_object *l = GH_FL(gh_list_new)();
+    gh_object *l = gh_list_new();
     cr_assert_eq(gh_getsizeof(l), 56, "[] is 56 bytes (both layouts)");
-    gh_object *small = GH_FL(gh_list_new)(), *big = GH_FL(gh_list_new)();
+    gh_object *small = gh_list_new(), *big = gh_list_new();
     gh_list_append(&fx_ts, L(small), gh_int_new(1));
-    gh_object *huge = GH_FL(gh_list_new)();
+    gh_object *huge = gh_list_new();
     for (int i = 0; i < 10000; i++)
-        gh_list_append(&fx_ts, L(huge), GH_FL(gh_list_new)());
+        gh_list_append(&fx_ts, L(huge), gh_list_new());
     gh_list_append(&fx_ts, L(big), huge);
     cr_assert_eq(gh_getsizeof(small), gh_getsizeof(big),
                  "a list of one int and a list of one 10000-list are the same size");
     cr_assert_eq(gh_getsizeof(small), 56 + 4 * 8, "the struct and its 4-slot array");
     cr_assert_eq(gh_getsizeof(gh_int_new(0)), fx_gil() ? 28 : 44);
-    gh_object *o = GH_FL(gh_object_new)();
+    gh_object *o = gh_object_new();
     cr_assert_eq(gh_getsizeof(o), fx_gil() ? 16 : 32, "object()");
-    gh_object *d = GH_FL(gh_dict_new)();
+    gh_object *d = gh_dict_new();
     cr_assert_eq(gh_getsizeof(d), 64, "{}");
     gh_decref(o);
     gh_decref(d);
@@ -143,22 +143,22 @@ FL_TEST(classics, c09_weak_reference_dies_with_its_referent, .timeout = 10)
 {
     uint64_t live0 = fx_live();
     callback_runs = 0;
-    gh_object *o = GH_FL(gh_instance_new)();
-    gh_object *cb = GH_FL(gh_function_new)("cb", count_callback, 1, NULL, 0);
-    gh_object *r = GH_FL(gh_weakref_new)(o, cb);
+    gh_object *o = gh_instance_new();
+    gh_object *cb = gh_function_new("cb", count_callback, 1, NULL, 0);
+    gh_object *r = gh_weakref_new(o, cb);
     cr_assert_not_null(r);
     cr_assert_eq(gh_getrefcount(o), 2, "a weak reference does not count");
-    cr_assert_eq(GH_FL(gh_weakref_count)(o), 1);
-    gh_object *got = GH_FL(gh_weakref_get)(r);
+    cr_assert_eq(gh_weakref_count(o), 1);
+    gh_object *got = gh_weakref_get(r);
     cr_assert(got == o, "r() is o");
     gh_decref(got);
     gh_decref(o);
-    cr_assert_null(GH_FL(gh_weakref_get)(r), "r() is None once o is gone");
+    cr_assert_null(gh_weakref_get(r), "r() is None once o is gone");
     cr_assert_eq(callback_runs, 1, "the callback ran once");
     cr_assert(callback_arg == r, "with the weak reference as its argument");
     gh_decref(r);
     cr_assert_eq(callback_runs, 1);
-    cr_assert_null(GH_FL(gh_weakref_new)(gh_int_new(5), NULL), "ints cannot be weakly referenced");
+    cr_assert_null(gh_weakref_new(gh_int_new(5), NULL), "ints cannot be weakly referenced");
     cr_assert_eq(fx_live(), live0);
 }
 
@@ -166,20 +166,20 @@ FL_TEST(classics, c09_weak_reference_dies_with_its_referent, .timeout = 10)
  *     def g(x=None): ...                  ->  [1], then [1]   */
 FL_TEST(classics, c10_mutable_default_is_evaluated_once, .timeout = 10)
 {
-    gh_object *f = GH_FL(gh_make_append_one)();
-    gh_object *r1 = GH_FL(gh_call)(&fx_ts, f, NULL, 0);
+    gh_object *f = gh_make_append_one();
+    gh_object *r1 = gh_call(&fx_ts, f, NULL, 0);
     cr_assert_eq(gh_list_len(L(r1)), 1);
-    gh_object *r2 = GH_FL(gh_call)(&fx_ts, f, NULL, 0);
+    gh_object *r2 = gh_call(&fx_ts, f, NULL, 0);
     cr_assert_eq(gh_list_len(L(r2)), 2, "the same default list, appended to again");
     cr_assert(r1 == r2, "both calls returned the one default object");
-    gh_object *g = GH_FL(gh_make_append_one_none)();
-    gh_object *s1 = GH_FL(gh_call)(&fx_ts, g, NULL, 0);
-    gh_object *s2 = GH_FL(gh_call)(&fx_ts, g, NULL, 0);
+    gh_object *g = gh_make_append_one_none();
+    gh_object *s1 = gh_call(&fx_ts, g, NULL, 0);
+    gh_object *s2 = gh_call(&fx_ts, g, NULL, 0);
     cr_assert_eq(gh_list_len(L(s1)), 1);
     cr_assert_eq(gh_list_len(L(s2)), 1, "a fresh list per call");
     cr_assert(s1 != s2);
-    gh_object *mine = GH_FL(gh_list_new)();
-    gh_object *r3 = GH_FL(gh_call)(&fx_ts, f, &mine, 1);
+    gh_object *mine = gh_list_new();
+    gh_object *r3 = gh_call(&fx_ts, f, &mine, 1);
     cr_assert(r3 == mine && gh_list_len(L(mine)) == 1, "a passed argument replaces the default");
     gh_decref(r3);
     gh_decref(mine);
@@ -206,8 +206,8 @@ FL_TEST(classics, c11_freed_at_zero_finalizer_runs_at_once, .timeout = 10)
     uint64_t live0 = fx_live();
     del_runs = 0;
     struct gh_class_spec spec = {.name = "C", .del = count_del};
-    gh_object *cls = GH_FL(gh_class_new)(&spec);
-    gh_object *c = GH_FL(gh_instance_new_of)(cls);
+    gh_object *cls = gh_class_new(&spec);
+    gh_object *c = gh_instance_new_of(cls);
     uint64_t with_instance = fx_live();
     gh_decref(c);
     cr_assert_eq(del_runs, 1, "__del__ ran inside the decref");
@@ -221,34 +221,34 @@ FL_TEST(classics, c11_freed_at_zero_finalizer_runs_at_once, .timeout = 10)
 FL_TEST(classics, c12_leaky_cache_versus_weak_cache, .timeout = 20)
 {
     uint64_t live0 = fx_live();
-    gh_object *cache = GH_FL(gh_dict_new)();
-    gh_object *weak = GH_FL(gh_wvdict_new)();
+    gh_object *cache = gh_dict_new();
+    gh_object *weak = gh_wvdict_new();
     for (int round = 1; round <= 3; round++) {
         for (int i = 0; i < 100; i++) {
             int k = round * 1000 + i;
             /* Two caching functions, each returning a result that the
              * caller uses and then drops. */
-            gh_object *v = GH_FL(gh_instance_new)();
-            GH_FL(gh_dict_set)(&fx_ts, (struct gh_dict *)(void *)cache, gh_int_new(k), gh_newref(v));
+            gh_object *v = gh_instance_new();
+            gh_dict_set(&fx_ts, (struct gh_dict *)(void *)cache, gh_int_new(k), gh_newref(v));
             gh_decref(v);
-            gh_object *w = GH_FL(gh_instance_new)();
-            GH_FL(gh_wvdict_set)(&fx_ts, weak, gh_int_new(k), w);
+            gh_object *w = gh_instance_new();
+            gh_wvdict_set(&fx_ts, weak, gh_int_new(k), w);
             gh_decref(w);
         }
         cr_assert_eq(gh_dict_len((struct gh_dict *)(void *)cache), round * 100,
                      "the strong cache keeps every value alive");
-        cr_assert_eq(GH_FL(gh_wvdict_len)(weak), 0, "the weak cache lost each value as it died");
+        cr_assert_eq(gh_wvdict_len(weak), 0, "the weak cache lost each value as it died");
     }
-    gh_object *keep = GH_FL(gh_instance_new)();
-    GH_FL(gh_wvdict_set)(&fx_ts, weak, gh_int_new(1), keep);
-    cr_assert_eq(GH_FL(gh_wvdict_len)(weak), 1);
+    gh_object *keep = gh_instance_new();
+    gh_wvdict_set(&fx_ts, weak, gh_int_new(1), keep);
+    cr_assert_eq(gh_wvdict_len(weak), 1);
     gh_object *k = gh_int_new(1);
-    gh_object *got = GH_FL(gh_wvdict_get)(&fx_ts, weak, k);
+    gh_object *got = gh_wvdict_get(&fx_ts, weak, k);
     cr_assert(got == keep, "a live value is found");
     gh_decref(got);
     gh_decref(keep);
-    cr_assert_null(GH_FL(gh_wvdict_get)(&fx_ts, weak, k), "and forgotten when it dies");
-    cr_assert_eq(GH_FL(gh_wvdict_len)(weak), 0);
+    cr_assert_null(gh_wvdict_get(&fx_ts, weak, k), "and forgotten when it dies");
+    cr_assert_eq(gh_wvdict_len(weak), 0);
     gh_decref(k);
     gh_decref(weak);
     gh_decref(cache);
@@ -260,10 +260,10 @@ FL_TEST(classics, c12_leaky_cache_versus_weak_cache, .timeout = 20)
 FL_TEST(classics, c05_augmented_assignment_on_immutable_and_mutable, .timeout = 10)
 {
     uint64_t live0 = fx_live();
-    gh_object *x = GH_FL(gh_tuple_pack)(2, gh_int_new(1), gh_int_new(2));
+    gh_object *x = gh_tuple_pack(2, gh_int_new(1), gh_int_new(2));
     gh_object *y = gh_newref(x);
-    gh_object *three = GH_FL(gh_tuple_pack)(1, gh_int_new(3));
-    gh_object *nx = GH_FL(gh_tuple_concat)(x, three); /* x += (3,) rebinds x */
+    gh_object *three = gh_tuple_pack(1, gh_int_new(3));
+    gh_object *nx = gh_tuple_concat(x, three); /* x += (3,) rebinds x */
     gh_decref(x);
     x = nx;
     cr_assert(x != y, "a new object");
@@ -287,15 +287,15 @@ FL_TEST(classics, c05_augmented_assignment_on_immutable_and_mutable, .timeout = 
  *    only when asked (sys.intern) */
 FL_TEST(classics, c07_string_interning, .timeout = 10)
 {
-    gh_object *folded = GH_FL(gh_str_const)("aaa");   /* 'a' * 3, folded */
-    gh_object *literal = GH_FL(gh_str_const)("aaa");  /* 'aaa' */
+    gh_object *folded = gh_str_const("aaa");   /* 'a' * 3, folded */
+    gh_object *literal = gh_str_const("aaa");  /* 'aaa' */
     cr_assert(folded == literal, "'a' * 3 is 'aaa'");
-    gh_object *a = GH_FL(gh_str_const)("a");
-    gh_object *built = GH_FL(gh_str_repeat)(a, 3);    /* n = 3; 'a' * n */
+    gh_object *a = gh_str_const("a");
+    gh_object *built = gh_str_repeat(a, 3);    /* n = 3; 'a' * n */
     cr_assert(built != literal, "a runtime-built string is a new object");
     cr_assert(gh_equal(built, literal), "equal, though");
     cr_assert_not(gh_str_is_interned(built));
-    gh_object *interned = GH_FL(gh_str_intern)(built); /* sys.intern(s) */
+    gh_object *interned = gh_str_intern(built); /* sys.intern(s) */
     cr_assert(interned == literal, "interning finds the canonical object");
     gh_decref(interned);
     gh_decref(a);
@@ -309,12 +309,12 @@ FL_TEST(classics, c13_allocation_statistics_name_the_site, .timeout = 20)
 {
     gh_trace_start();
     struct gh_trace_snapshot *before = gh_trace_take_snapshot();
-    gh_object *keep = GH_FL(gh_list_new)();
+    gh_object *keep = gh_list_new();
     GH_TRACE_HERE(); int burst_line = __LINE__;
     for (int i = 0; i < 1000; i++)
-        gh_list_append(&fx_ts, L(keep), GH_FL(gh_instance_new)());
+        gh_list_append(&fx_ts, L(keep), gh_instance_new());
     gh_trace_set_site("elsewhere.py", 1);
-    gh_object *small = GH_FL(gh_list_new)();
+    gh_object *small = gh_list_new();
     struct gh_trace_snapshot *after = gh_trace_take_snapshot();
 
     struct gh_trace_stat *st;

@@ -8,7 +8,7 @@
 FL_TEST(containers, list_append_pop_get_set, .timeout = 10)
 {
     uint64_t live0 = fx_live();
-    gh_object *l = GH_FL(gh_list_new)();
+    gh_object *l = gh_list_new();
     cr_assert_eq(gh_list_len(L(l)), 0);
     cr_assert_null(gh_list_pop(&fx_ts, L(l)), "pop on an empty list fails");
     for (int i = 0; i < 1000; i++)
@@ -46,10 +46,10 @@ FL_TEST(containers, list_append_pop_get_set, .timeout = 10)
  * turned it on themselves. */
 FL_TEST(containers, reads_lock_only_where_the_strategy_locks_them, .timeout = 10)
 {
-    gh_object *l = GH_FL(gh_list_new)();
-    gh_object *d = GH_FL(gh_dict_new)();
+    gh_object *l = gh_list_new();
+    gh_object *d = gh_dict_new();
     gh_list_append(&fx_ts, L(l), gh_int_new(1000));
-    cr_assert_eq(GH_FL(gh_dict_set)(&fx_ts, D(d), gh_int_new(5), gh_int_new(2000)), 0);
+    cr_assert_eq(gh_dict_set(&fx_ts, D(d), gh_int_new(5), gh_int_new(2000)), 0);
     uint64_t list0 = fx_ts.locks[GH_LOCK_list].acquisitions;
     uint64_t dict0 = fx_ts.locks[GH_LOCK_dict].acquisitions;
     for (int i = 0; i < 10; i++) {
@@ -57,7 +57,7 @@ FL_TEST(containers, reads_lock_only_where_the_strategy_locks_them, .timeout = 10
         cr_assert_not_null(x);
         gh_decref(x);
         gh_object *k = gh_int_new(5);
-        gh_object *v = GH_FL(gh_dict_get)(&fx_ts, D(d), k);
+        gh_object *v = gh_dict_get(&fx_ts, D(d), k);
         cr_assert_not_null(v);
         gh_decref(v);
         gh_decref(k);
@@ -87,7 +87,7 @@ FL_TEST(containers, list_growth_follows_cpython, .timeout = 10)
      * 4 4 4 4 8 8 8 8 16 ... 16 24 ... 24 32 ... */
     static const int64_t want[] = {4, 4, 4, 4, 8, 8, 8, 8, 16, 16, 16, 16, 16, 16, 16, 16,
                                    24, 24, 24, 24, 24, 24, 24, 24, 32};
-    gh_object *l = GH_FL(gh_list_new)();
+    gh_object *l = gh_list_new();
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
         gh_list_append(&fx_ts, L(l), gh_none_new());
         cr_assert_eq(L(l)->allocated, want[i], "after %zu appends", i + 1);
@@ -97,7 +97,7 @@ FL_TEST(containers, list_growth_follows_cpython, .timeout = 10)
 
 FL_TEST(containers, list_move_two_objects, .timeout = 10)
 {
-    gh_object *a = GH_FL(gh_list_new)(), *b = GH_FL(gh_list_new)();
+    gh_object *a = gh_list_new(), *b = gh_list_new();
     gh_list_append(&fx_ts, L(a), gh_int_new(1));
     gh_list_append(&fx_ts, L(a), gh_int_new(2));
     cr_assert(gh_list_move(&fx_ts, L(a), L(b)));
@@ -114,35 +114,35 @@ FL_TEST(containers, list_move_two_objects, .timeout = 10)
 FL_TEST(containers, dict_set_get_del_resize, .timeout = 10)
 {
     uint64_t live0 = fx_live();
-    gh_object *d = GH_FL(gh_dict_new)();
+    gh_object *d = gh_dict_new();
     cr_assert_eq(gh_dict_len(D(d)), 0);
     gh_object *k = gh_int_new(5);
-    cr_assert_null(GH_FL(gh_dict_get)(&fx_ts, D(d), k));
-    cr_assert_not(GH_FL(gh_dict_del)(&fx_ts, D(d), k));
+    cr_assert_null(gh_dict_get(&fx_ts, D(d), k));
+    cr_assert_not(gh_dict_del(&fx_ts, D(d), k));
     gh_decref(k);
     for (int i = 0; i < 5000; i++)
-        GH_FL(gh_dict_set)(&fx_ts, D(d), gh_int_new(i * 7), gh_int_new(i));
+        gh_dict_set(&fx_ts, D(d), gh_int_new(i * 7), gh_int_new(i));
     cr_assert_eq(gh_dict_len(D(d)), 5000);
     for (int i = 0; i < 5000; i++) {
         gh_object *key = gh_int_new(i * 7); /* a distinct object, equal value */
-        gh_object *v = GH_FL(gh_dict_get)(&fx_ts, D(d), key);
+        gh_object *v = gh_dict_get(&fx_ts, D(d), key);
         cr_assert_not_null(v, "key %d", i * 7);
         cr_assert_eq(((struct gh_int *)(void *)v)->value, i);
         gh_decref(v);
         gh_decref(key);
     }
     /* Overwrite keeps the length, deletion shrinks it. */
-    GH_FL(gh_dict_set)(&fx_ts, D(d), gh_int_new(0), gh_int_new(-1));
+    gh_dict_set(&fx_ts, D(d), gh_int_new(0), gh_int_new(-1));
     cr_assert_eq(gh_dict_len(D(d)), 5000);
     for (int i = 0; i < 5000; i += 2) {
         gh_object *key = gh_int_new(i * 7);
-        cr_assert(GH_FL(gh_dict_del)(&fx_ts, D(d), key));
+        cr_assert(gh_dict_del(&fx_ts, D(d), key));
         gh_decref(key);
     }
     cr_assert_eq(gh_dict_len(D(d)), 2500);
     /* Refill after deletions: dummies are skipped and reclaimed. */
     for (int i = 0; i < 5000; i += 2)
-        GH_FL(gh_dict_set)(&fx_ts, D(d), gh_int_new(i * 7), gh_int_new(i));
+        gh_dict_set(&fx_ts, D(d), gh_int_new(i * 7), gh_int_new(i));
     cr_assert_eq(gh_dict_len(D(d)), 5000);
     gh_decref(d);
     cr_assert_eq(fx_live(), live0, "a dropped dict frees its table, keys and values");
@@ -153,16 +153,16 @@ FL_TEST(containers, dict_set_get_del_resize, .timeout = 10)
 FL_TEST(containers, dict_iteration, .timeout = 10)
 {
     uint64_t live0 = fx_live();
-    gh_object *d = GH_FL(gh_dict_new)();
+    gh_object *d = gh_dict_new();
     for (int i = 0; i < 6; i++)
-        GH_FL(gh_dict_set)(&fx_ts, D(d), gh_int_new(1000 + 10 * i), gh_int_new(i));
+        gh_dict_set(&fx_ts, D(d), gh_int_new(1000 + 10 * i), gh_int_new(i));
     gh_object *k3 = gh_int_new(1030);
-    cr_assert(GH_FL(gh_dict_del)(&fx_ts, D(d), k3));
+    cr_assert(gh_dict_del(&fx_ts, D(d), k3));
     gh_decref(k3);
     int64_t used = gh_dict_len(D(d)), pos = 0, seen[8], n = 0;
     bool changed;
     gh_object *k;
-    while ((k = GH_FL(gh_dict_next_key)(&fx_ts, D(d), used, &pos, &changed))) {
+    while ((k = gh_dict_next_key(&fx_ts, D(d), used, &pos, &changed))) {
         cr_assert_lt(n, 8);
         seen[n++] = ((struct gh_int *)(void *)k)->value;
         gh_decref(k);
@@ -174,11 +174,11 @@ FL_TEST(containers, dict_iteration, .timeout = 10)
         cr_assert_eq(seen[i], want[i], "insertion order at %d", i);
     /* A step after the size changed reports it. */
     pos = 0;
-    k = GH_FL(gh_dict_next_key)(&fx_ts, D(d), used, &pos, &changed);
+    k = gh_dict_next_key(&fx_ts, D(d), used, &pos, &changed);
     cr_assert_not_null(k);
     gh_decref(k);
-    GH_FL(gh_dict_set)(&fx_ts, D(d), gh_int_new(7), gh_int_new(7));
-    cr_assert_null(GH_FL(gh_dict_next_key)(&fx_ts, D(d), used, &pos, &changed));
+    gh_dict_set(&fx_ts, D(d), gh_int_new(7), gh_int_new(7));
+    cr_assert_null(gh_dict_next_key(&fx_ts, D(d), used, &pos, &changed));
     cr_assert(changed, "the size changed between two steps");
     gh_decref(d);
     cr_assert_eq(fx_live(), live0);
@@ -186,12 +186,12 @@ FL_TEST(containers, dict_iteration, .timeout = 10)
 
 FL_TEST(containers, dict_identity_keys, .timeout = 10)
 {
-    gh_object *d = GH_FL(gh_dict_new)();
-    gh_object *a = GH_FL(gh_instance_new)(), *b = GH_FL(gh_instance_new)();
-    GH_FL(gh_dict_set)(&fx_ts, D(d), gh_newref(a), gh_int_new(1));
-    gh_object *v = GH_FL(gh_dict_get)(&fx_ts, D(d), b);
+    gh_object *d = gh_dict_new();
+    gh_object *a = gh_instance_new(), *b = gh_instance_new();
+    gh_dict_set(&fx_ts, D(d), gh_newref(a), gh_int_new(1));
+    gh_object *v = gh_dict_get(&fx_ts, D(d), b);
     cr_assert_null(v, "instances hash and compare by identity");
-    v = GH_FL(gh_dict_get)(&fx_ts, D(d), a);
+    v = gh_dict_get(&fx_ts, D(d), a);
     cr_assert_not_null(v);
     gh_decref(v);
     gh_decref(d);
@@ -217,7 +217,7 @@ FL_TEST(containers, small_ints_are_cached_and_immortal, .timeout = 10)
 
 FL_TEST(containers, header_layout, .timeout = 10)
 {
-    gh_object *l = GH_FL(gh_list_new)();
+    gh_object *l = gh_list_new();
     gh_object *i = gh_int_new(100000);
     if (fx_gil()) {
         /* compact: GC head before containers, nothing before an int */

@@ -82,7 +82,7 @@ __attribute__((unused)) static void read_hook(struct gh_list *l, void *item)
     gh_decref(x); /* the last reference: freed now */
     if (mode == HOOK_FREE)
         return;
-    read_hook_new = GH_FL(gh_instance_new)();
+    read_hook_new = gh_instance_new();
 #if defined(GH_FL_RC_BIASED)
     if (mode == HOOK_REUSE_MERGED)
         (void)gh_brc_explicit_merge(read_hook_new, 0); /* unowned: the shared count's CAS */
@@ -92,33 +92,33 @@ __attribute__((unused)) static void read_hook(struct gh_list *l, void *item)
 LF_TEST(get_takes_no_lock, .timeout = 10)
 {
     uint64_t live0 = fx_live();
-    gh_object *l = GH_FL(gh_list_new)();
-    gh_object *d = GH_FL(gh_dict_new)();
+    gh_object *l = gh_list_new();
+    gh_object *d = gh_dict_new();
     for (int i = 0; i < 100; i++) {
         gh_list_append(&fx_ts, L(l), gh_int_new(1000 + i));
-        cr_assert_eq(GH_FL(gh_dict_set)(&fx_ts, D(d), gh_int_new(i), gh_int_new(2000 + i)), 0);
+        cr_assert_eq(gh_dict_set(&fx_ts, D(d), gh_int_new(i), gh_int_new(2000 + i)), 0);
     }
-    gh_object *skey = GH_FL(gh_str_new)("text", 4);
-    cr_assert_eq(GH_FL(gh_dict_set)(&fx_ts, D(d), gh_newref(skey), gh_int_new(7)), 0);
+    gh_object *skey = gh_str_new("text", 4);
+    cr_assert_eq(gh_dict_set(&fx_ts, D(d), gh_newref(skey), gh_int_new(7)), 0);
     uint64_t list0 = lock_count(GH_LOCK_list), dict0 = lock_count(GH_LOCK_dict);
     for (int i = 0; i < 100; i++) {
         gh_object *x = gh_list_get(&fx_ts, L(l), i);
         cr_assert_eq(((struct gh_int *)(void *)x)->value, 1000 + i);
         gh_decref(x);
         gh_object *k = gh_int_new(i);
-        gh_object *v = GH_FL(gh_dict_get)(&fx_ts, D(d), k);
+        gh_object *v = gh_dict_get(&fx_ts, D(d), k);
         cr_assert_not_null(v);
         cr_assert_eq(((struct gh_int *)(void *)v)->value, 2000 + i);
         gh_decref(v);
         gh_decref(k);
     }
     /* An equal key that is another object: compared without the lock. */
-    gh_object *skey2 = GH_FL(gh_str_new)("text", 4);
-    gh_object *v = GH_FL(gh_dict_get)(&fx_ts, D(d), skey2);
+    gh_object *skey2 = gh_str_new("text", 4);
+    gh_object *v = gh_dict_get(&fx_ts, D(d), skey2);
     cr_assert_not_null(v);
     gh_decref(v);
     gh_object *missing = gh_int_new(100000);
-    cr_assert_null(GH_FL(gh_dict_get)(&fx_ts, D(d), missing));
+    cr_assert_null(gh_dict_get(&fx_ts, D(d), missing));
     cr_assert_null(gh_list_get(&fx_ts, L(l), 100), "out of range");
     uint64_t list_reads = 101, dict_reads = 102;
     uint64_t dl = lock_count(GH_LOCK_list) - list0, dd = lock_count(GH_LOCK_dict) - dict0;
@@ -144,7 +144,7 @@ LF_TEST(get_takes_no_lock, .timeout = 10)
 /* CPython's _Py_TryIncref: a count of zero is refused, under every rc. */
 LF_TEST(conditional_increment_refuses_a_dead_object, .timeout = 10)
 {
-    gh_object *o = GH_FL(gh_instance_new)();
+    gh_object *o = gh_instance_new();
     cr_assert(gh_try_incref(o), "alive: taken");
     gh_decref(o);
     gh_refcnt_set(o, 0); /* as its last decrement leaves it */
@@ -164,7 +164,7 @@ LF_TEST(conditional_increment_refuses_a_poisoned_object, .timeout = 10)
 {
 #if defined(GH_FL_RC_BIASED)
     gh_model.checked = true;
-    gh_object *o = GH_FL(gh_instance_new)();
+    gh_object *o = gh_instance_new();
     gh_decref(o); /* poisoned, quarantined: the memory stays readable */
     cr_assert(gh_is_freed(o));
     cr_assert_not(gh_brc_try_incref(o), "a poisoned object is refused");
@@ -232,8 +232,8 @@ static void *read_twice_from_another_thread(void *p)
 LF_TEST(refused_item_falls_back_then_reads_lock_free, .timeout = 10)
 {
     FX_REQUIRE_THREAD_SAFETY();
-    gh_object *l = GH_FL(gh_list_new)();
-    gh_object *item = GH_FL(gh_instance_new)();
+    gh_object *l = gh_list_new();
+    gh_object *item = gh_instance_new();
     gh_list_append(&fx_ts, L(l), gh_newref(item));
     struct other_arg a = {l, item, true, false, 0};
     pthread_t t;
@@ -261,9 +261,9 @@ LF_TEST(slot_recheck_sees_a_replace, .timeout = 10)
 {
     if (!fx_lockfree())
         cr_skip_test("reads lock: nothing can change between the read and the increment");
-    gh_object *l = GH_FL(gh_list_new)();
-    gh_object *first = GH_FL(gh_instance_new)();
-    gh_object *second = GH_FL(gh_instance_new)();
+    gh_object *l = gh_list_new();
+    gh_object *first = gh_instance_new();
+    gh_object *second = gh_instance_new();
     gh_list_append(&fx_ts, L(l), gh_newref(first));
     uint64_t count_before = gh_refcnt(first);
     hook_replacement = gh_newref(second);
@@ -285,9 +285,9 @@ LF_TEST(slot_recheck_sees_a_replace, .timeout = 10)
 /* A list of 8 instances (no resize when the last is popped). */
 static gh_object *list_of_instances(void)
 {
-    gh_object *l = GH_FL(gh_list_new)();
+    gh_object *l = gh_list_new();
     for (int i = 0; i < 8; i++)
-        gh_list_append(&fx_ts, L(l), GH_FL(gh_instance_new)());
+        gh_list_append(&fx_ts, L(l), gh_instance_new());
     return l;
 }
 
@@ -367,10 +367,10 @@ LF_TEST(only_a_shared_lists_arrays_wait, .timeout = 10)
     if (!fx_lockfree())
         cr_skip_test("no QSBR");
     uint64_t live0 = fx_live();
-    gh_object *l = GH_FL(gh_list_new)();
+    gh_object *l = gh_list_new();
     uint64_t empty_list = fx_live() - live0;
     for (int i = 0; i < 100; i++) /* resizes: arrays dropped */
-        gh_list_append(&fx_ts, L(l), GH_FL(gh_instance_new)());
+        gh_list_append(&fx_ts, L(l), gh_instance_new());
     for (int i = 0; i < 100; i++) { /* shrinks, and the instances die */
         gh_object *x = gh_list_pop(&fx_ts, L(l));
         gh_decref(x);
@@ -381,7 +381,7 @@ LF_TEST(only_a_shared_lists_arrays_wait, .timeout = 10)
     cr_assert_null(none);
     cr_assert(gh_ob_is_shared(l), "a read under the lock marks it shared");
     for (int i = 0; i < 100; i++)
-        gh_list_append(&fx_ts, L(l), GH_FL(gh_instance_new)());
+        gh_list_append(&fx_ts, L(l), gh_instance_new());
     for (int i = 0; i < 100; i++) {
         gh_object *x = gh_list_pop(&fx_ts, L(l));
         gh_decref(x);
@@ -402,9 +402,9 @@ LF_TEST(only_a_shared_lists_arrays_wait, .timeout = 10)
  * threads, which hovers at 1-2 items, cost less under ft than in 3.13t. */
 LF_TEST(a_same_capacity_resize_moves_the_array_when_readers_are_lock_free, .timeout = 10)
 {
-    gh_object *l = GH_FL(gh_list_new)();
-    gh_list_append(&fx_ts, L(l), GH_FL(gh_instance_new)());
-    gh_list_append(&fx_ts, L(l), GH_FL(gh_instance_new)());
+    gh_object *l = gh_list_new();
+    gh_list_append(&fx_ts, L(l), gh_instance_new());
+    gh_list_append(&fx_ts, L(l), gh_instance_new());
     cr_assert_eq(L(l)->allocated, 4);
     gh_object **before = L(l)->ob_item;
     gh_object *first = before[0];
@@ -427,7 +427,7 @@ static void *dict_get_from_another_thread(void *p)
     gh_sync_thread_start(&ts);
     gh_rc_thread_start(&ts);
     gh_object *k = gh_int_new(3);
-    gh_object *v = GH_FL(gh_dict_get)(&ts, D(d), k);
+    gh_object *v = gh_dict_get(&ts, D(d), k);
     if (v)
         gh_decref(v);
     gh_decref(k);
@@ -445,10 +445,10 @@ LF_TEST(only_a_shared_dicts_tables_wait, .timeout = 10)
     if (!fx_lockfree())
         cr_skip_test("no QSBR");
     uint64_t live0 = fx_live();
-    gh_object *d = GH_FL(gh_dict_new)();
+    gh_object *d = gh_dict_new();
     uint64_t empty_dict = fx_live() - live0;
     for (int i = 0; i < 100; i++) /* resizes: tables dropped */
-        cr_assert_eq(GH_FL(gh_dict_set)(&fx_ts, D(d), gh_int_new(i), gh_int_new(i)), 0);
+        cr_assert_eq(gh_dict_set(&fx_ts, D(d), gh_int_new(i), gh_int_new(i)), 0);
     uint64_t full = fx_live() - live0;
     cr_assert_not(gh_ob_is_shared(d));
     cr_assert_gt(full, empty_dict);
@@ -461,7 +461,7 @@ LF_TEST(only_a_shared_dicts_tables_wait, .timeout = 10)
     gh_sync_block_end(&fx_ts);
     cr_assert(gh_ob_is_shared(d), "another thread's first read marks it shared");
     for (int i = 100; i < 400; i++)
-        cr_assert_eq(GH_FL(gh_dict_set)(&fx_ts, D(d), gh_int_new(i), gh_int_new(i)), 0);
+        cr_assert_eq(gh_dict_set(&fx_ts, D(d), gh_int_new(i), gh_int_new(i)), 0);
     uint64_t grown = fx_live() - live0;
     gh_qsbr_flush(&fx_ts);
     cr_assert_lt(fx_live() - live0, grown, "a shared dict's dropped tables waited");
@@ -572,7 +572,7 @@ LF_TEST(resize_waits_for_a_reader_grace_period, .timeout = 20)
 {
     if (!fx_lockfree())
         cr_skip_test("no lock-free reader to wait for");
-    gh_object *l = GH_FL(gh_list_new)();
+    gh_object *l = gh_list_new();
     for (int i = 0; i < 8; i++)
         gh_list_append(&fx_ts, L(l), gh_int_new(5000 + i));
     struct grace g = {.list = l};
@@ -630,7 +630,7 @@ static void *churn_reader(void *p)
             gh_decref(x);
         }
         gh_object *k = gh_int_new((int64_t)(i % 32));
-        gh_object *v = GH_FL(gh_dict_get)(&ts, D(c->dict), k);
+        gh_object *v = gh_dict_get(&ts, D(c->dict), k);
         gh_decref(k);
         if (v) {
             if (v->ob_type->kind != GH_KIND_INT || ((struct gh_int *)(void *)v)->value < 10000)
@@ -653,14 +653,14 @@ LF_TEST(reads_during_resizes_see_live_items, .timeout = 60)
 {
     FX_REQUIRE_THREAD_SAFETY();
     uint64_t live0 = fx_live();
-    struct churn c = {.list = GH_FL(gh_list_new)(), .dict = GH_FL(gh_dict_new)()};
+    struct churn c = {.list = gh_list_new(), .dict = gh_dict_new()};
     pthread_t t;
     cr_assert_eq(pthread_create(&t, NULL, churn_reader, &c), 0);
     int64_t next = 10000;
     for (int round = 0; round < 20; round++) {
         for (int i = 0; i < 300; i++) {
             gh_list_append(&fx_ts, L(c.list), gh_int_new(next++));
-            cr_assert_eq(GH_FL(gh_dict_set)(&fx_ts, D(c.dict), gh_int_new(i % 32), gh_int_new(next++)), 0);
+            cr_assert_eq(gh_dict_set(&fx_ts, D(c.dict), gh_int_new(i % 32), gh_int_new(next++)), 0);
             gh_switch_point(&fx_ts);
         }
         for (int i = 0; i < 300; i++) {
@@ -668,7 +668,7 @@ LF_TEST(reads_during_resizes_see_live_items, .timeout = 60)
             if (x)
                 gh_decref(x);
             gh_object *k = gh_int_new(i % 32);
-            (void)GH_FL(gh_dict_del)(&fx_ts, D(c.dict), k);
+            (void)gh_dict_del(&fx_ts, D(c.dict), k);
             gh_decref(k);
             gh_switch_point(&fx_ts);
         }

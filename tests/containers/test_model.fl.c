@@ -47,10 +47,10 @@ FL_TEST(model, pep442_resurrection_and_single_finalization, .timeout = 10)
     uint64_t live0 = fx_live();
     del_runs = 0;
     norder = 0;
-    graveyard = GH_FL(gh_list_new)();
+    graveyard = gh_list_new();
     struct gh_class_spec spec = {.name = "Phoenix", .del = resurrecting_del};
-    gh_object *cls = GH_FL(gh_class_new)(&spec);
-    gh_object *p = GH_FL(gh_instance_new_of)(cls);
+    gh_object *cls = gh_class_new(&spec);
+    gh_object *p = gh_instance_new_of(cls);
     gh_decref(p);
     cr_assert_eq(del_runs, 1);
     cr_assert_eq(gh_list_len(L(graveyard)), 1, "__del__ stored a new reference");
@@ -70,10 +70,10 @@ FL_TEST(model, dealloc_order_del_weakrefs_legacy, .timeout = 10)
 {
     del_runs = legacy_runs = norder = 0;
     struct gh_class_spec spec = {.name = "Both", .del = plain_del, .legacy_del = legacy};
-    gh_object *cls = GH_FL(gh_class_new)(&spec);
-    gh_object *o = GH_FL(gh_instance_new_of)(cls);
-    gh_object *cb = GH_FL(gh_function_new)("cb", record_callback, 1, NULL, 0);
-    gh_object *r = GH_FL(gh_weakref_new)(o, cb);
+    gh_object *cls = gh_class_new(&spec);
+    gh_object *o = gh_instance_new_of(cls);
+    gh_object *cb = gh_function_new("cb", record_callback, 1, NULL, 0);
+    gh_object *r = gh_weakref_new(o, cb);
     gh_decref(o);
     /* CPython's subtype_dealloc: tp_finalize, then the weak references
      * (callbacks), then tp_del. */
@@ -89,9 +89,9 @@ FL_TEST(model, dealloc_order_del_weakrefs_legacy, .timeout = 10)
 FL_TEST(model, instances_hold_their_class, .timeout = 10)
 {
     struct gh_class_spec spec = {.name = "K"};
-    gh_object *cls = GH_FL(gh_class_new)(&spec);
+    gh_object *cls = gh_class_new(&spec);
     cr_assert_eq(gh_getrefcount(cls), 2);
-    gh_object *a = GH_FL(gh_instance_new_of)(cls), *b = GH_FL(gh_instance_new_of)(cls);
+    gh_object *a = gh_instance_new_of(cls), *b = gh_instance_new_of(cls);
     cr_assert_eq(gh_getrefcount(cls), 4, "each instance counts its class (PyType_GenericAlloc)");
     cr_assert(gh_class_of(a) == (struct gh_class *)(void *)cls);
     gh_decref(a);
@@ -103,20 +103,20 @@ FL_TEST(model, instances_hold_their_class, .timeout = 10)
 FL_TEST(model, attributes, .timeout = 10)
 {
     uint64_t live0 = fx_live();
-    gh_object *o = GH_FL(gh_instance_new)();
+    gh_object *o = gh_instance_new();
     gh_object *name = gh_int_new(1001), *other = gh_int_new(1002);
-    cr_assert_null(GH_FL(gh_attr_get)(&fx_ts, o, name), "AttributeError before any set");
-    GH_FL(gh_attr_set)(&fx_ts, o, name, gh_int_new(5));
-    gh_object *v = GH_FL(gh_attr_get)(&fx_ts, o, name);
+    cr_assert_null(gh_attr_get(&fx_ts, o, name), "AttributeError before any set");
+    gh_attr_set(&fx_ts, o, name, gh_int_new(5));
+    gh_object *v = gh_attr_get(&fx_ts, o, name);
     cr_assert_eq(((struct gh_int *)(void *)v)->value, 5);
     gh_decref(v);
-    GH_FL(gh_attr_set)(&fx_ts, o, name, gh_int_new(6));
-    v = GH_FL(gh_attr_get)(&fx_ts, o, name);
+    gh_attr_set(&fx_ts, o, name, gh_int_new(6));
+    v = gh_attr_get(&fx_ts, o, name);
     cr_assert_eq(((struct gh_int *)(void *)v)->value, 6, "rebinding replaces");
     gh_decref(v);
-    cr_assert_null(GH_FL(gh_attr_get)(&fx_ts, o, other));
+    cr_assert_null(gh_attr_get(&fx_ts, o, other));
     gh_object *num = gh_int_new(3);
-    cr_assert_null(GH_FL(gh_attr_get)(&fx_ts, num, name), "ints have no attribute dict");
+    cr_assert_null(gh_attr_get(&fx_ts, num, name), "ints have no attribute dict");
     gh_decref(name);
     gh_decref(other);
     gh_decref(o);
@@ -151,8 +151,8 @@ FL_TEST(model, attributes_are_stored_in_the_instance, .timeout = 10)
 {
     enum { N = 10 };
     uint64_t live0 = fx_live();
-    gh_object *o = GH_FL(gh_instance_new)();
-    gh_object *cls = GH_FL(gh_plain_class)();
+    gh_object *o = gh_instance_new();
+    gh_object *cls = gh_plain_class();
     cr_assert_eq(gh_getsizeof(o), 48, "header, dict_or_values, weakreflist, GC head or prefix");
     struct visits v = traverse_of(o);
     cr_assert(v.n == 1 && v.seen[0] == cls, "a new instance refers to its class only");
@@ -161,7 +161,7 @@ FL_TEST(model, attributes_are_stored_in_the_instance, .timeout = 10)
     for (int i = 0; i < N; i++) {
         names[i] = gh_int_new(1000 + i);
         values[i] = gh_int_new(5000 + i);
-        GH_FL(gh_attr_set)(&fx_ts, o, names[i], gh_newref(values[i]));
+        gh_attr_set(&fx_ts, o, names[i], gh_newref(values[i]));
         cr_assert_eq(gh_refcnt(names[i]), 2, "the instance holds the name");
     }
     cr_assert_eq(gh_getsizeof(o), 48, "the values block is not counted (CPython 3.12's getsizeof)");
@@ -176,7 +176,7 @@ FL_TEST(model, attributes_are_stored_in_the_instance, .timeout = 10)
     for (int i = 0; i < N; i++) {
         gh_object *same = gh_int_new(1000 + i);
         cr_assert_neq(same, names[i]);
-        gh_object *got = GH_FL(gh_attr_get)(&fx_ts, o, same);
+        gh_object *got = gh_attr_get(&fx_ts, o, same);
         cr_assert_eq(got, values[i], "o.a%d", i);
         gh_decref(got);
         gh_decref(same);
@@ -184,19 +184,19 @@ FL_TEST(model, attributes_are_stored_in_the_instance, .timeout = 10)
 
     /* Rebinding keeps the stored name and releases the old value. */
     gh_object *other3 = gh_int_new(1003);
-    GH_FL(gh_attr_set)(&fx_ts, o, other3, gh_int_new(7777));
+    gh_attr_set(&fx_ts, o, other3, gh_int_new(7777));
     cr_assert_eq(gh_refcnt(values[3]), 1, "the replaced value was released");
     cr_assert_eq(gh_refcnt(other3), 1, "the name already stored stays");
-    gh_object *got = GH_FL(gh_attr_get)(&fx_ts, o, names[3]);
+    gh_object *got = gh_attr_get(&fx_ts, o, names[3]);
     cr_assert_eq(int_value(got), 7777);
     gh_decref(got);
 
     /* delattr: the rest keep their order. */
-    cr_assert(GH_FL(gh_attr_del)(&fx_ts, o, other3));
+    cr_assert(gh_attr_del(&fx_ts, o, other3));
     cr_assert_eq(gh_refcnt(names[3]), 1, "the deleted name was released");
-    cr_assert_null(GH_FL(gh_attr_get)(&fx_ts, o, names[3]), "AttributeError after del");
-    cr_assert_not(GH_FL(gh_attr_del)(&fx_ts, o, names[3]), "del twice: AttributeError");
-    cr_assert_not(GH_FL(gh_attr_del)(&fx_ts, names[0], names[0]), "ints have no attributes");
+    cr_assert_null(gh_attr_get(&fx_ts, o, names[3]), "AttributeError after del");
+    cr_assert_not(gh_attr_del(&fx_ts, o, names[3]), "del twice: AttributeError");
+    cr_assert_not(gh_attr_del(&fx_ts, names[0], names[0]), "ints have no attributes");
     v = traverse_of(o);
     cr_assert_eq(v.n, 1 + (N - 1));
     for (int i = 0, j = 0; i < N; i++) {
@@ -212,13 +212,13 @@ FL_TEST(model, attributes_are_stored_in_the_instance, .timeout = 10)
     v = traverse_of(o);
     cr_assert(v.n == 1 && v.seen[0] == cls, "cleared: only the class is left");
     for (int i = 0; i < N; i++) {
-        cr_assert_null(GH_FL(gh_attr_get)(&fx_ts, o, names[i]));
+        cr_assert_null(gh_attr_get(&fx_ts, o, names[i]));
         cr_assert_eq(gh_refcnt(names[i]), 1);
         cr_assert_eq(gh_refcnt(values[i]), 1);
     }
     o->ob_type->tp_clear(o); /* twice is harmless */
-    GH_FL(gh_attr_set)(&fx_ts, o, names[0], gh_newref(values[1]));
-    got = GH_FL(gh_attr_get)(&fx_ts, o, names[0]);
+    gh_attr_set(&fx_ts, o, names[0], gh_newref(values[1]));
+    got = gh_attr_get(&fx_ts, o, names[0]);
     cr_assert_eq(got, values[1], "set works after a clear");
     gh_decref(got);
 
@@ -237,15 +237,15 @@ FL_TEST(model, attributes_are_stored_in_the_instance, .timeout = 10)
 FL_TEST(model, a_self_reference_is_one_object, .timeout = 10)
 {
     uint64_t live0 = fx_live();
-    gh_object *o = GH_FL(gh_instance_new)();
-    gh_object *name = GH_FL(gh_str_new)("self", 4);
-    GH_FL(gh_attr_set)(&fx_ts, o, name, gh_newref(o));
+    gh_object *o = gh_instance_new();
+    gh_object *name = gh_str_new("self", 4);
+    gh_attr_set(&fx_ts, o, name, gh_newref(o));
     cr_assert_eq(gh_refcnt(o), 2, "our reference and o.self");
     struct visits v = traverse_of(o);
     cr_assert_eq(v.n, 2);
     cr_assert_eq(v.seen[1], o, "the instance refers to itself directly");
     gh_decref(o);
-    cr_assert_eq(GH_FL(gh_gc_collect)(&fx_ts, 2), 1, "one object: no attribute dict");
+    cr_assert_eq(gh_gc_collect(&fx_ts, 2), 1, "one object: no attribute dict");
     gh_decref(name);
     cr_assert_eq(fx_live(), live0);
 }
@@ -270,21 +270,21 @@ static void *attr_hammer(void *p)
     gh_sync_thread_start(&ts);
     gh_rc_thread_start(&ts);
     gh_object *mine = gh_int_new(2000 + a->index);   /* this thread's own name */
-    gh_object *common = GH_FL(gh_str_new)("common", 6); /* every thread's */
+    gh_object *common = gh_str_new("common", 6); /* every thread's */
     for (int i = 0; i < ATTR_ROUNDS; i++) {
-        GH_FL(gh_attr_set)(&ts, a->shared, mine, gh_int_new(100000 + i));
-        gh_object *v = GH_FL(gh_attr_get)(&ts, a->shared, mine);
+        gh_attr_set(&ts, a->shared, mine, gh_int_new(100000 + i));
+        gh_object *v = gh_attr_get(&ts, a->shared, mine);
         cr_assert_not_null(v, "nobody else deletes our attribute");
         cr_assert_eq(int_value(v), 100000 + i, "nobody else sets it");
         gh_decref(v);
         gh_sync_checkpoint(&ts);
-        GH_FL(gh_attr_set)(&ts, a->shared, common, GH_FL(gh_instance_new)());
-        v = GH_FL(gh_attr_get)(&ts, a->shared, common);
+        gh_attr_set(&ts, a->shared, common, gh_instance_new());
+        v = gh_attr_get(&ts, a->shared, common);
         cr_assert_not_null(v);
         cr_assert_eq(v->ob_type->kind, GH_KIND_INSTANCE, "a live instance");
         gh_decref(v);
         if (i % 3 == 0)
-            cr_assert(GH_FL(gh_attr_del)(&ts, a->shared, mine));
+            cr_assert(gh_attr_del(&ts, a->shared, mine));
         gh_sync_checkpoint(&ts);
     }
     gh_decref(mine);
@@ -300,7 +300,7 @@ FL_TEST(model, attributes_of_a_shared_instance, .timeout = 60)
 {
     FX_REQUIRE_THREAD_SAFETY();
     uint64_t live0 = fx_live();
-    gh_object *shared = GH_FL(gh_instance_new)();
+    gh_object *shared = gh_instance_new();
     pthread_t t[ATTR_THREADS];
     struct attr_arg args[ATTR_THREADS];
     gh_sync_block_begin(&fx_ts); /* let the workers have the GIL */
@@ -315,8 +315,8 @@ FL_TEST(model, attributes_of_a_shared_instance, .timeout = 60)
     /* The last round (ATTR_ROUNDS - 1 is not a multiple of 3) kept each
      * thread's attribute; plus the common one. */
     cr_assert_eq(v.n, 1 + (ATTR_THREADS + 1), "got %d visits", v.n);
-    gh_object *common = GH_FL(gh_str_new)("common", 6);
-    gh_object *last = GH_FL(gh_attr_get)(&fx_ts, shared, common);
+    gh_object *common = gh_str_new("common", 6);
+    gh_object *last = gh_attr_get(&fx_ts, shared, common);
     cr_assert_eq(gh_refcnt(last), 2, "the last instance stored, alone");
     gh_decref(last);
     gh_decref(common);
@@ -327,13 +327,13 @@ FL_TEST(model, attributes_of_a_shared_instance, .timeout = 60)
 FL_TEST(model, weakref_callbacks_only_for_live_weakrefs, .timeout = 10)
 {
     norder = 0;
-    gh_object *o = GH_FL(gh_instance_new)();
-    gh_object *cb = GH_FL(gh_function_new)("cb", record_callback, 1, NULL, 0);
-    gh_object *r1 = GH_FL(gh_weakref_new)(o, gh_newref(cb));
-    gh_object *r2 = GH_FL(gh_weakref_new)(o, cb);
-    cr_assert_eq(GH_FL(gh_weakref_count)(o), 2);
+    gh_object *o = gh_instance_new();
+    gh_object *cb = gh_function_new("cb", record_callback, 1, NULL, 0);
+    gh_object *r1 = gh_weakref_new(o, gh_newref(cb));
+    gh_object *r2 = gh_weakref_new(o, cb);
+    cr_assert_eq(gh_weakref_count(o), 2);
     gh_decref(r2); /* a dead weak reference: no callback */
-    cr_assert_eq(GH_FL(gh_weakref_count)(o), 1);
+    cr_assert_eq(gh_weakref_count(o), 1);
     gh_decref(o);
     cr_assert_eq(norder, 1, "only the live weak reference's callback ran");
     gh_decref(r1);
@@ -361,7 +361,7 @@ static void *deref_loop(void *p)
         pthread_mutex_lock(&r->m);
         gh_object *wr = gh_newref(r->slot);
         pthread_mutex_unlock(&r->m);
-        gh_object *o = GH_FL(gh_weakref_get)(wr);
+        gh_object *o = gh_weakref_get(wr);
         if (o) {
             cr_assert_gt(gh_refcnt(o), 0);
             cr_assert_eq(o->ob_type->kind, GH_KIND_INSTANCE);
@@ -385,16 +385,16 @@ FL_TEST(model, weakref_deref_races_with_death, .timeout = 60)
     FX_REQUIRE_THREAD_SAFETY();
     uint64_t live0 = fx_live();
     struct race r = {.m = PTHREAD_MUTEX_INITIALIZER};
-    gh_object *o = GH_FL(gh_instance_new)();
-    r.slot = GH_FL(gh_weakref_new)(o, NULL);
+    gh_object *o = gh_instance_new();
+    r.slot = gh_weakref_new(o, NULL);
     pthread_t t;
     cr_assert_eq(pthread_create(&t, NULL, deref_loop, &r), 0);
     /* At least 20000 rounds, and until the other thread has dereferenced
      * 200 times (under the GIL it runs only when this thread yields). */
     for (int i = 0; i < 20000 || gh_atomic_load_relaxed_u64(&r.hits) +
                                  gh_atomic_load_relaxed_u64(&r.misses) < 200; i++) {
-        gh_object *fresh = GH_FL(gh_instance_new)();
-        gh_object *wr = GH_FL(gh_weakref_new)(fresh, NULL);
+        gh_object *fresh = gh_instance_new();
+        gh_object *wr = gh_weakref_new(fresh, NULL);
         gh_sync_block_begin(&fx_ts); /* let the other thread run (GIL) */
         pthread_mutex_lock(&r.m);
         gh_object *old = r.slot;
@@ -437,11 +437,11 @@ FL_TEST(model, queued_dead_weakref_is_not_revived, .timeout = 10)
 {
     uint64_t live0 = fx_live();
     dead_callback_runs = 0;
-    gh_object *x = GH_FL(gh_instance_new)();
-    gh_object *o = GH_FL(gh_instance_new)();
-    gh_object *cb = GH_FL(gh_function_new)("cb", count_dead_callback, 1, NULL, 0);
-    gh_object *wr = GH_FL(gh_weakref_new)(o, cb);
-    gh_object *l = GH_FL(gh_list_new)();
+    gh_object *x = gh_instance_new();
+    gh_object *o = gh_instance_new();
+    gh_object *cb = gh_function_new("cb", count_dead_callback, 1, NULL, 0);
+    gh_object *wr = gh_weakref_new(o, cb);
+    gh_object *l = gh_list_new();
     /* The list holds the only references; its dealloc drops them in order:
      * x and wr are queued, then o dies while wr is still queued. */
     gh_list_append(&fx_ts, L(l), x);
@@ -456,7 +456,7 @@ static gh_object *legacy_weak; /* a weak reference a legacy finalizer made */
 static void legacy_makes_weakref(gh_object *self, void *arg)
 {
     (void)arg;
-    legacy_weak = GH_FL(gh_weakref_new)(self, NULL);
+    legacy_weak = gh_weakref_new(self, NULL);
 }
 
 /* A weak reference created inside a legacy finalizer that does not
@@ -466,12 +466,12 @@ FL_TEST(model, weakref_made_by_legacy_finalizer_is_cleared, .timeout = 10)
 {
     uint64_t live0 = fx_live();
     struct gh_class_spec spec = {.name = "L", .legacy_del = legacy_makes_weakref};
-    gh_object *cls = GH_FL(gh_class_new)(&spec);
-    gh_object *o = GH_FL(gh_instance_new_of)(cls);
+    gh_object *cls = gh_class_new(&spec);
+    gh_object *o = gh_instance_new_of(cls);
     legacy_weak = NULL;
     gh_decref(o);
     cr_assert_not_null(legacy_weak);
-    cr_assert_null(GH_FL(gh_weakref_get)(legacy_weak), "dead, not dangling");
+    cr_assert_null(gh_weakref_get(legacy_weak), "dead, not dangling");
     gh_decref(legacy_weak);
     gh_decref(cls);
     cr_assert_eq(fx_live(), live0);
@@ -482,7 +482,7 @@ static void intern_in_del(gh_object *self, void *arg)
 {
     (void)self;
     (void)arg;
-    gh_list_append(&fx_ts, L(G), GH_FL(gh_str_intern)(GH_FL(gh_str_new)("abc", 3)));
+    gh_list_append(&fx_ts, L(G), gh_str_intern(gh_str_new("abc", 3)));
 }
 
 /* Regression (review): a mortal interned string waits in the dealloc queue
@@ -493,25 +493,25 @@ FL_TEST(model, interning_does_not_revive_a_queued_string, .timeout = 10)
     if (!fx_gil())
         cr_skip_test("mortal interned strings exist only under the GIL");
     uint64_t live0 = fx_live();
-    G = GH_FL(gh_list_new)();
+    G = gh_list_new();
     struct gh_class_spec spec = {.name = "X", .del = intern_in_del};
-    gh_object *cls = GH_FL(gh_class_new)(&spec);
-    gh_object *l = GH_FL(gh_list_new)();
-    gh_list_append(&fx_ts, L(l), GH_FL(gh_instance_new)());                        /* z */
-    gh_list_append(&fx_ts, L(l), GH_FL(gh_str_intern)(GH_FL(gh_str_new)("abc", 3))); /* s */
-    gh_list_append(&fx_ts, L(l), GH_FL(gh_instance_new_of)(cls));                  /* x */
+    gh_object *cls = gh_class_new(&spec);
+    gh_object *l = gh_list_new();
+    gh_list_append(&fx_ts, L(l), gh_instance_new());                        /* z */
+    gh_list_append(&fx_ts, L(l), gh_str_intern(gh_str_new("abc", 3))); /* s */
+    gh_list_append(&fx_ts, L(l), gh_instance_new_of(cls));                  /* x */
     gh_decref(l);
     gh_object *s2 = gh_list_get(&fx_ts, L(G), 0);
     cr_assert_eq(gh_refcnt(s2), 2, "a live string: G's reference and ours");
     cr_assert(gh_str_is_interned(s2));
-    gh_object *s3 = GH_FL(gh_str_intern)(GH_FL(gh_str_new)("abc", 3));
+    gh_object *s3 = gh_str_intern(gh_str_new("abc", 3));
     cr_assert(s3 == s2, "and it is now the canonical one");
     gh_decref(s3);
     gh_decref(s2);
     gh_decref(G);
     gh_decref(cls);
-    GH_FL(gh_strings_fini)(); /* the table itself: made by the first intern */
-    GH_FL(gh_strings_init)();
+    gh_strings_fini(); /* the table itself: made by the first intern */
+    gh_strings_init();
     cr_assert_eq(fx_live(), live0);
 }
 
@@ -520,14 +520,14 @@ FL_TEST(model, interning_does_not_revive_a_queued_string, .timeout = 10)
 FL_TEST(model, dict_refuses_unhashable_keys, .timeout = 10)
 {
     uint64_t live0 = fx_live();
-    gh_object *d = GH_FL(gh_dict_new)();
-    gh_object *k = GH_FL(gh_list_new)();
+    gh_object *d = gh_dict_new();
+    gh_object *k = gh_list_new();
     gh_object *v = gh_int_new(1);
-    cr_assert_eq(GH_FL(gh_dict_set)(&fx_ts, (struct gh_dict *)(void *)d, k, v), GH_EUNHASHABLE);
-    cr_assert_null(GH_FL(gh_dict_get)(&fx_ts, (struct gh_dict *)(void *)d, k));
-    cr_assert_not(GH_FL(gh_dict_del)(&fx_ts, (struct gh_dict *)(void *)d, k));
-    gh_object *t = GH_FL(gh_tuple_pack)(1, gh_newref(k));
-    cr_assert_eq(GH_FL(gh_dict_set)(&fx_ts, (struct gh_dict *)(void *)d, t, v), GH_EUNHASHABLE,
+    cr_assert_eq(gh_dict_set(&fx_ts, (struct gh_dict *)(void *)d, k, v), GH_EUNHASHABLE);
+    cr_assert_null(gh_dict_get(&fx_ts, (struct gh_dict *)(void *)d, k));
+    cr_assert_not(gh_dict_del(&fx_ts, (struct gh_dict *)(void *)d, k));
+    gh_object *t = gh_tuple_pack(1, gh_newref(k));
+    cr_assert_eq(gh_dict_set(&fx_ts, (struct gh_dict *)(void *)d, t, v), GH_EUNHASHABLE,
                  "a tuple holding a list is unhashable too");
     cr_assert_eq(gh_dict_len((struct gh_dict *)(void *)d), 0);
     gh_decref(t);
@@ -543,11 +543,11 @@ FL_TEST(model, dict_refuses_unhashable_keys, .timeout = 10)
 FL_TEST(model, deep_nesting_does_not_overflow_hash_or_eq, .timeout = 30)
 {
     uint64_t live0 = fx_live();
-    gh_object *t = GH_FL(gh_tuple_pack)(1, gh_int_new(1));
-    gh_object *a = GH_FL(gh_list_new)(), *b = GH_FL(gh_list_new)();
+    gh_object *t = gh_tuple_pack(1, gh_int_new(1));
+    gh_object *a = gh_list_new(), *b = gh_list_new();
     for (int i = 0; i < 300000; i++) {
-        t = GH_FL(gh_tuple_pack)(1, t);
-        gh_object *na = GH_FL(gh_list_new)(), *nb = GH_FL(gh_list_new)();
+        t = gh_tuple_pack(1, t);
+        gh_object *na = gh_list_new(), *nb = gh_list_new();
         gh_list_append(&fx_ts, L(na), a);
         gh_list_append(&fx_ts, L(nb), b);
         a = na;
@@ -557,7 +557,7 @@ FL_TEST(model, deep_nesting_does_not_overflow_hash_or_eq, .timeout = 30)
     cr_assert_not(gh_hash_checked(t, &h), "too deep to hash: unhashable (RecursionError)");
     cr_assert_not(gh_equal(a, b), "too deep to compare: not equal (RecursionError)");
     cr_assert_eq(fx_ts.c_recursion, 0, "every level was left again");
-    gh_object *shallow = GH_FL(gh_tuple_pack)(1, GH_FL(gh_tuple_pack)(1, gh_int_new(1)));
+    gh_object *shallow = gh_tuple_pack(1, gh_tuple_pack(1, gh_int_new(1)));
     cr_assert(gh_hash_checked(shallow, &h), "shallow nesting still hashes");
     gh_decref(shallow);
     gh_decref(t);

@@ -17,7 +17,7 @@ static size_t pre(void) { return fx_gil() ? 0 : 16; }
 static void strings_begin(void)
 {
     gh_model.intern_immortal = !fx_gil();
-    GH_FL(gh_strings_init)();
+    gh_strings_init();
 }
 
 static bool str_is(gh_object *s, const char *text)
@@ -32,10 +32,10 @@ FL_TEST(strings, getsizeof_cpython_312, .timeout = 10)
     /* CPython 3.12, 64-bit, measured: '' 41, 'abc' 44, b'' 33, b'abc' 36,
      * bytearray() 56, bytearray(b'abc') 60, 1.5 24. The free-threaded
      * layout adds its 16 header bytes to each ('' 57, 1.5 40). */
-    gh_object *e = GH_FL(gh_str_new)("", 0), *abc = GH_FL(gh_str_new)("abc", 3);
-    gh_object *be = GH_FL(gh_bytes_new)("", 0), *babc = GH_FL(gh_bytes_new)("abc", 3);
-    gh_object *ba0 = GH_FL(gh_bytearray_new)(NULL, 0), *ba3 = GH_FL(gh_bytearray_new)("abc", 3);
-    gh_object *f = GH_FL(gh_float_new)(1.5);
+    gh_object *e = gh_str_new("", 0), *abc = gh_str_new("abc", 3);
+    gh_object *be = gh_bytes_new("", 0), *babc = gh_bytes_new("abc", 3);
+    gh_object *ba0 = gh_bytearray_new(NULL, 0), *ba3 = gh_bytearray_new("abc", 3);
+    gh_object *f = gh_float_new(1.5);
     cr_assert_eq(gh_getsizeof(e), 41 + pre());
     cr_assert_eq(gh_getsizeof(abc), 44 + pre());
     cr_assert_eq(gh_getsizeof(be), 33 + pre());
@@ -61,45 +61,45 @@ FL_TEST(strings, getsizeof_cpython_312, .timeout = 10)
     gh_object *objs[] = {e, be, babc, ba0, ba3, f};
     for (size_t i = 0; i < GH_ARRAY_LEN(objs); i++)
         gh_decref(objs[i]);
-    GH_FL(gh_strings_fini)();
+    gh_strings_fini();
     cr_assert_eq(fx_live(), live0);
 }
 
 FL_TEST(strings, non_ascii_refused, .timeout = 10)
 {
     strings_begin();
-    cr_assert_null(GH_FL(gh_str_new)("caf\xc3\xa9", 5));
-    cr_assert_null(GH_FL(gh_str_const)("\xff"));
-    GH_FL(gh_strings_fini)();
+    cr_assert_null(gh_str_new("caf\xc3\xa9", 5));
+    cr_assert_null(gh_str_const("\xff"));
+    gh_strings_fini();
 }
 
 FL_TEST(strings, interning_identity, .timeout = 10)
 {
     uint64_t live0 = fx_live();
     strings_begin();
-    gh_object *aaa = GH_FL(gh_str_const)("aaa");
+    gh_object *aaa = gh_str_const("aaa");
     cr_assert(gh_str_is_interned(aaa));
     cr_assert(gh_refcnt_is_immortal(gh_refcnt(aaa)), "a constant is immortal with immortal=on");
-    gh_object *a = GH_FL(gh_str_const)("a");
-    gh_object *built = GH_FL(gh_str_repeat)(a, 3);
+    gh_object *a = gh_str_const("a");
+    gh_object *built = gh_str_repeat(a, 3);
     cr_assert(str_is(built, "aaa"));
     cr_assert_neq(built, aaa, "a runtime-built string is not the constant");
     cr_assert_not(gh_str_is_interned(built));
     cr_assert(gh_equal(built, aaa), "but equal to it");
     cr_assert_eq(gh_hash(built), gh_hash(aaa));
-    gh_object *canon = GH_FL(gh_str_intern)(built); /* steals built */
+    gh_object *canon = gh_str_intern(built); /* steals built */
     cr_assert_eq(canon, aaa, "sys.intern finds the constant");
-    gh_object *again = GH_FL(gh_str_const)("aaa");
+    gh_object *again = gh_str_const("aaa");
     cr_assert_eq(again, aaa, "a second constant is the same object");
     cr_assert_eq(gh_str_interned_count(), 2);
     /* Interning an interned string returns it. */
-    cr_assert_eq(GH_FL(gh_str_intern)(gh_newref(aaa)), aaa);
+    cr_assert_eq(gh_str_intern(gh_newref(aaa)), aaa);
     gh_decref(aaa);
     gh_decref(aaa);
     gh_decref(canon);
     gh_decref(again);
     gh_decref(a);
-    GH_FL(gh_strings_fini)();
+    gh_strings_fini();
     cr_assert_eq(fx_live(), live0, "fini freed the immortal interned strings and the table");
 }
 
@@ -108,15 +108,15 @@ FL_TEST(strings, intern_immortal_on, .timeout = 10)
     uint64_t live0 = fx_live();
     strings_begin();
     gh_model.intern_immortal = true; /* the free-threaded build's rule */
-    gh_object *s = GH_FL(gh_str_intern)(GH_FL(gh_str_new)("xyz", 3));
+    gh_object *s = gh_str_intern(gh_str_new("xyz", 3));
     cr_assert(gh_refcnt_is_immortal(gh_refcnt(s)), "every interned string is immortal");
     cr_assert_eq(gh_str_interned_state(s), GH_SSTATE_INTERNED_IMMORTAL);
     gh_decref(s);
     gh_decref(s);
     cr_assert_eq(gh_str_interned_count(), 1, "an immortal string stays in the table");
-    gh_object *t = GH_FL(gh_str_intern)(GH_FL(gh_str_new)("xyz", 3));
+    gh_object *t = gh_str_intern(gh_str_new("xyz", 3));
     cr_assert_eq(t, s);
-    GH_FL(gh_strings_fini)();
+    gh_strings_fini();
     cr_assert_eq(gh_str_interned_count(), 0);
     cr_assert_eq(fx_live(), live0, "fini freed it");
 }
@@ -128,13 +128,13 @@ FL_TEST(strings, intern_mortal_leaves_table, .timeout = 10)
     uint64_t live0 = fx_live();
     strings_begin();
     gh_model.intern_immortal = false; /* 3.12+ GIL build: sys.intern is mortal */
-    gh_object *s = GH_FL(gh_str_new)("hello", 5);
-    gh_object *h = GH_FL(gh_str_intern)(s);
+    gh_object *s = gh_str_new("hello", 5);
+    gh_object *h = gh_str_intern(s);
     cr_assert_eq(h, s, "the first of its text becomes canonical");
     cr_assert_eq(gh_str_interned_state(h), GH_SSTATE_INTERNED_MORTAL);
     cr_assert_eq(gh_refcnt(h), 1, "the table's reference is not counted");
     cr_assert_eq(gh_str_interned_count(), 1);
-    gh_object *h2 = GH_FL(gh_str_intern)(GH_FL(gh_str_new)("hello", 5));
+    gh_object *h2 = gh_str_intern(gh_str_new("hello", 5));
     cr_assert_eq(h2, h);
     cr_assert_eq(gh_refcnt(h), 2, "the loser was dropped, the caller holds the canonical one");
     gh_decref(h2);
@@ -142,13 +142,13 @@ FL_TEST(strings, intern_mortal_leaves_table, .timeout = 10)
     gh_decref(h);
     cr_assert_eq(gh_str_interned_count(), 0, "its dealloc removed it from the table");
     cr_assert_eq(before - fx_live(), 41 + 5, "and freed it");
-    h = GH_FL(gh_str_intern)(GH_FL(gh_str_new)("hello", 5));
+    h = gh_str_intern(gh_str_new("hello", 5));
     cr_assert_eq(gh_refcnt(h), 1, "a fresh canonical object, counted once");
     cr_assert_eq(gh_str_interned_count(), 1);
 
     /* A constant of a text that is interned mortal immortalises that very
      * string (_PyUnicode_InternImmortal). */
-    gh_object *c = GH_FL(gh_str_const)("hello");
+    gh_object *c = gh_str_const("hello");
     cr_assert_eq(c, h);
     cr_assert(gh_refcnt_is_immortal(gh_refcnt(h)));
     cr_assert_eq(gh_str_interned_state(h), GH_SSTATE_INTERNED_IMMORTAL);
@@ -162,20 +162,20 @@ FL_TEST(strings, intern_mortal_leaves_table, .timeout = 10)
     char buf[16];
     for (int i = 0; i < N; i++) {
         int n = snprintf(buf, sizeof buf, "s%d", i);
-        many[i] = GH_FL(gh_str_intern)(GH_FL(gh_str_new)(buf, (size_t)n));
+        many[i] = gh_str_intern(gh_str_new(buf, (size_t)n));
     }
     cr_assert_eq(gh_str_interned_count(), N + 1);
     for (int i = 0; i < N; i += 2)
         gh_decref(many[i]);
     for (int i = 1; i < N; i += 2) {
         int n = snprintf(buf, sizeof buf, "s%d", i);
-        gh_object *x = GH_FL(gh_str_intern)(GH_FL(gh_str_new)(buf, (size_t)n));
+        gh_object *x = gh_str_intern(gh_str_new(buf, (size_t)n));
         cr_assert_eq(x, many[i], "still found after neighbours were deleted");
         gh_decref(x);
         gh_decref(many[i]);
     }
     cr_assert_eq(gh_str_interned_count(), 1, "only the immortal 'hello' is left");
-    GH_FL(gh_strings_fini)();
+    gh_strings_fini();
     cr_assert_eq(fx_live(), live0);
 }
 
@@ -186,13 +186,13 @@ FL_TEST(strings, mortal_constants_without_immortality, .timeout = 10)
     uint64_t live0 = fx_live();
     strings_begin();
     gh_model.immortal = false;
-    gh_object *c = GH_FL(gh_str_const)("k");
+    gh_object *c = gh_str_const("k");
     cr_assert_eq(gh_refcnt(c), 1, "immortal=off: a mortal interned constant");
-    cr_assert_eq(GH_FL(gh_str_const)("k"), c);
+    cr_assert_eq(gh_str_const("k"), c);
     gh_decref(c);
     gh_decref(c);
     cr_assert_eq(gh_str_interned_count(), 0);
-    GH_FL(gh_strings_fini)();
+    gh_strings_fini();
     cr_assert_eq(fx_live(), live0);
 }
 
@@ -200,23 +200,23 @@ FL_TEST(strings, str_is_immutable, .timeout = 10)
 {
     uint64_t live0 = fx_live();
     strings_begin();
-    gh_object *s = GH_FL(gh_str_new)("ab", 2), *t = GH_FL(gh_str_new)("cd", 2);
+    gh_object *s = gh_str_new("ab", 2), *t = gh_str_new("cd", 2);
     gh_object *old = s;
     /* s += t */
-    gh_object *r = GH_FL(gh_str_concat)(s, t);
+    gh_object *r = gh_str_concat(s, t);
     cr_assert_neq(r, old, "+= on a str makes a new object");
     cr_assert(str_is(old, "ab"), "the old one is unchanged");
     cr_assert(str_is(r, "abcd"));
     cr_assert_eq(gh_str_data(r)[4], '\0', "NUL-terminated");
     cr_assert_not(gh_str_is_interned(r), "runtime strings are not interned");
-    gh_object *rep = GH_FL(gh_str_repeat)(t, 3);
+    gh_object *rep = gh_str_repeat(t, 3);
     cr_assert(str_is(rep, "cdcdcd"));
-    gh_object *none = GH_FL(gh_str_repeat)(t, 0);
+    gh_object *none = gh_str_repeat(t, 0);
     cr_assert(str_is(none, ""));
     gh_object *objs[] = {s, t, r, rep, none};
     for (size_t i = 0; i < GH_ARRAY_LEN(objs); i++)
         gh_decref(objs[i]);
-    GH_FL(gh_strings_fini)();
+    gh_strings_fini();
     cr_assert_eq(fx_live(), live0);
 }
 
@@ -224,17 +224,17 @@ FL_TEST(strings, bytes_concat_hash_equal, .timeout = 10)
 {
     uint64_t live0 = fx_live();
     strings_begin();
-    gh_object *a = GH_FL(gh_bytes_new)("ab\0", 3), *b = GH_FL(gh_bytes_new)("cd", 2);
-    gh_object *c = GH_FL(gh_bytes_concat)(a, b);
+    gh_object *a = gh_bytes_new("ab\0", 3), *b = gh_bytes_new("cd", 2);
+    gh_object *c = gh_bytes_concat(a, b);
     cr_assert_eq(gh_bytes_len(c), 5);
     cr_assert_eq(memcmp(gh_bytes_data(c), "ab\0cd", 6), 0, "contents and the NUL");
     cr_assert_eq(gh_bytes_len(a), 3, "the operands are unchanged");
-    gh_object *c2 = GH_FL(gh_bytes_new)("ab\0cd", 5);
+    gh_object *c2 = gh_bytes_new("ab\0cd", 5);
     cr_assert(gh_equal(c, c2));
     cr_assert_eq(gh_hash(c), gh_hash(c2));
     cr_assert_not(gh_equal(a, b));
     /* hash(b'abc') == hash('abc'), as in CPython; never GH_HASH_UNSET. */
-    gh_object *bs = GH_FL(gh_bytes_new)("abc", 3), *s = GH_FL(gh_str_new)("abc", 3);
+    gh_object *bs = gh_bytes_new("abc", 3), *s = gh_str_new("abc", 3);
     cr_assert_eq(gh_hash(bs), gh_hash(s));
     cr_assert_neq(gh_hash(bs), GH_HASH_UNSET);
     cr_assert_eq(gh_hash(s), gh_hash(s), "cached");
@@ -242,7 +242,7 @@ FL_TEST(strings, bytes_concat_hash_equal, .timeout = 10)
     gh_object *objs[] = {a, b, c, c2, bs, s};
     for (size_t i = 0; i < GH_ARRAY_LEN(objs); i++)
         gh_decref(objs[i]);
-    GH_FL(gh_strings_fini)();
+    gh_strings_fini();
     cr_assert_eq(fx_live(), live0);
 }
 
@@ -250,15 +250,15 @@ FL_TEST(strings, bytearray_mutates_in_place, .timeout = 10)
 {
     uint64_t live0 = fx_live();
     strings_begin();
-    gh_object *ba = GH_FL(gh_bytearray_new)("ab", 2);
+    gh_object *ba = gh_bytearray_new("ab", 2);
     gh_object *same = ba;
     cr_assert_eq(gh_getsizeof(ba), 59 + pre(), "bytearray(b'ab'): 56 + 3");
-    gh_object *cd = GH_FL(gh_bytes_new)("cd", 2);
-    cr_assert(GH_FL(gh_bytearray_extend)(&fx_ts, ba, cd)); /* ba += b'cd' */
+    gh_object *cd = gh_bytes_new("cd", 2);
+    cr_assert(gh_bytearray_extend(&fx_ts, ba, cd)); /* ba += b'cd' */
     cr_assert_eq(ba, same, "+= on a bytearray mutates it");
     cr_assert_eq(gh_bytearray_len(&fx_ts, ba), 4);
     char buf[32];
-    cr_assert_eq(GH_FL(gh_bytearray_read)(&fx_ts, ba, buf, sizeof buf), 4);
+    cr_assert_eq(gh_bytearray_read(&fx_ts, ba, buf, sizeof buf), 4);
     cr_assert_eq(memcmp(buf, "abcd", 4), 0);
     cr_assert_eq(gh_getsizeof(ba), 61 + pre(), "measured on 3.12.1: 61");
     gh_bytearray_append(&fx_ts, ba, 'e');
@@ -267,19 +267,19 @@ FL_TEST(strings, bytearray_mutates_in_place, .timeout = 10)
     cr_assert_eq(gh_bytearray_get(&fx_ts, ba, -1), 'e');
     cr_assert_eq(gh_bytearray_get(&fx_ts, ba, 5), -1);
     /* ba += ba */
-    cr_assert(GH_FL(gh_bytearray_extend)(&fx_ts, ba, ba));
-    cr_assert_eq(GH_FL(gh_bytearray_read)(&fx_ts, ba, buf, sizeof buf), 10);
+    cr_assert(gh_bytearray_extend(&fx_ts, ba, ba));
+    cr_assert_eq(gh_bytearray_read(&fx_ts, ba, buf, sizeof buf), 10);
     cr_assert_eq(memcmp(buf, "abcdeabcde", 10), 0);
-    cr_assert_not(GH_FL(gh_bytearray_extend)(&fx_ts, ba, GH_FL(gh_plain_class)()),
+    cr_assert_not(gh_bytearray_extend(&fx_ts, ba, gh_plain_class()),
                   "only bytes-like objects extend");
-    gh_object *other = GH_FL(gh_bytearray_new)("abcdeabcde", 10);
+    gh_object *other = gh_bytearray_new("abcdeabcde", 10);
     cr_assert(gh_equal(ba, other), "equal by content");
     gh_bytearray_append(&fx_ts, other, 0);
     cr_assert_not(gh_equal(ba, other));
     gh_decref(other);
     gh_decref(cd);
     gh_decref(ba);
-    GH_FL(gh_strings_fini)();
+    gh_strings_fini();
     cr_assert_eq(fx_live(), live0, "the buffer was freed with the object");
 }
 
@@ -291,46 +291,46 @@ FL_TEST(strings, bytearray_growth_follows_cpython, .timeout = 10)
                                      19, 19, 19, 19, 19, 19, 27, 27};
     static const int64_t by_three[] = {4, 7, 10, 13, 16, 26, 26, 26, 36, 36};
     strings_begin();
-    gh_object *b = GH_FL(gh_bytearray_new)(NULL, 0);
+    gh_object *b = gh_bytearray_new(NULL, 0);
     for (size_t i = 0; i < GH_ARRAY_LEN(by_one); i++) {
         gh_bytearray_append(&fx_ts, b, 1);
         cr_assert_eq(gh_getsizeof(b) - pre() - 56, (size_t)by_one[i], "after %zu appends", i + 1);
     }
     gh_decref(b);
-    b = GH_FL(gh_bytearray_new)(NULL, 0);
-    gh_object *xyz = GH_FL(gh_bytes_new)("xyz", 3);
+    b = gh_bytearray_new(NULL, 0);
+    gh_object *xyz = gh_bytes_new("xyz", 3);
     for (size_t i = 0; i < GH_ARRAY_LEN(by_three); i++) {
-        GH_FL(gh_bytearray_extend)(&fx_ts, b, xyz);
+        gh_bytearray_extend(&fx_ts, b, xyz);
         cr_assert_eq(gh_getsizeof(b) - pre() - 56, (size_t)by_three[i], "after %zu extends", i + 1);
     }
     gh_decref(xyz);
     gh_decref(b);
-    GH_FL(gh_strings_fini)();
+    gh_strings_fini();
 }
 
 FL_TEST(strings, float_hash_equal, .timeout = 10)
 {
     uint64_t live0 = fx_live();
     strings_begin();
-    gh_object *x = GH_FL(gh_float_new)(2.5), *y = GH_FL(gh_float_new)(2.5);
+    gh_object *x = gh_float_new(2.5), *y = gh_float_new(2.5);
     cr_assert_neq(x, y);
     cr_assert_eq(gh_float_value(x), 2.5);
     cr_assert(gh_equal(x, y));
     cr_assert_eq(gh_hash(x), gh_hash(y));
-    gh_object *one = GH_FL(gh_float_new)(1.0), *i1 = gh_int_new(1);
+    gh_object *one = gh_float_new(1.0), *i1 = gh_int_new(1);
     cr_assert_eq(gh_hash(one), gh_hash(i1), "hash(1.0) == hash(1)");
-    gh_object *pz = GH_FL(gh_float_new)(0.0), *nz = GH_FL(gh_float_new)(-0.0);
+    gh_object *pz = gh_float_new(0.0), *nz = gh_float_new(-0.0);
     cr_assert(gh_equal(pz, nz));
     cr_assert_eq(gh_hash(pz), gh_hash(nz));
-    gh_object *nan1 = GH_FL(gh_float_new)(__builtin_nan("")), *nan2 = GH_FL(gh_float_new)(__builtin_nan(""));
+    gh_object *nan1 = gh_float_new(__builtin_nan("")), *nan2 = gh_float_new(__builtin_nan(""));
     cr_assert(gh_equal(nan1, nan1), "identity first, as containers do");
     cr_assert_not(gh_equal(nan1, nan2), "nan != nan");
-    gh_object *inf = GH_FL(gh_float_new)(__builtin_inf());
+    gh_object *inf = gh_float_new(__builtin_inf());
     cr_assert_eq(gh_hash(inf), 314159);
     gh_object *objs[] = {x, y, one, i1, pz, nz, nan1, nan2, inf};
     for (size_t i = 0; i < GH_ARRAY_LEN(objs); i++)
         gh_decref(objs[i]);
-    GH_FL(gh_strings_fini)();
+    gh_strings_fini();
     cr_assert_eq(fx_live(), live0);
 }
 
@@ -358,7 +358,7 @@ static void *intern_worker(void *p)
             /* The two threads walk the texts in opposite orders. */
             int k = a->index ? NTEXTS - 1 - i : i;
             int n = snprintf(buf, sizeof buf, "text-%d", k);
-            gh_object *s = GH_FL(gh_str_intern)(GH_FL(gh_str_new)(buf, (size_t)n));
+            gh_object *s = gh_str_intern(gh_str_new(buf, (size_t)n));
             if (!a->mine[k])
                 a->mine[k] = s;
             else {
@@ -405,7 +405,7 @@ FL_TEST(strings, two_threads_intern_the_same_texts, .timeout = 60)
     }
     cr_assert_eq(gh_str_interned_count(), fx_gil() ? 0 : NTEXTS,
                  "mortal strings left the table; immortal ones wait for fini");
-    GH_FL(gh_strings_fini)();
+    gh_strings_fini();
     cr_assert_eq(fx_live(), live0, "every string and the table were freed");
 }
 
@@ -413,16 +413,16 @@ FL_TEST(strings, intern_lock_is_counted, .timeout = 10)
 {
     strings_begin();
     uint64_t n0 = fx_ts.locks[GH_LOCK_intern].acquisitions;
-    gh_object *s = GH_FL(gh_str_const)("counted");
+    gh_object *s = gh_str_const("counted");
     gh_decref(s);
     uint64_t n1 = fx_ts.locks[GH_LOCK_intern].acquisitions;
     cr_assert_eq(n1 - n0, fx_gil() ? 0u : 1u, "the table's own lock only without a GIL");
-    gh_object *ba = GH_FL(gh_bytearray_new)(NULL, 0);
+    gh_object *ba = gh_bytearray_new(NULL, 0);
     uint64_t b0 = fx_ts.locks[GH_LOCK_bytearray].acquisitions;
     gh_bytearray_append(&fx_ts, ba, 1);
     cr_assert_eq(gh_bytearray_len(&fx_ts, ba), 1);
     cr_assert_eq(fx_ts.locks[GH_LOCK_bytearray].acquisitions - b0, fx_objlock() ? 2u : 0u,
                  "bytearray operations lock the object under sync=objlock");
     gh_decref(ba);
-    GH_FL(gh_strings_fini)();
+    gh_strings_fini();
 }

@@ -30,14 +30,14 @@ GH_UNUSED static int64_t live_instances_of(gh_object *cls) { return (int64_t)gh_
 GH_UNUSED static gh_object *new_class(const char *name, gh_finalizer_fn del, gh_finalizer_fn legacy)
 {
     struct gh_class_spec spec = {.name = name, .del = del, .legacy_del = legacy};
-    return GH_FL(gh_class_new)(&spec);
+    return gh_class_new(&spec);
 }
 
 /* o.attr = value (steals value). */
 GH_UNUSED static void set_attr(gh_object *o, const char *attr, gh_object *value)
 {
-    gh_object *name = GH_FL(gh_str_new)(attr, strlen(attr));
-    GH_FL(gh_attr_set)(gh_tstate_get(), o, name, value);
+    gh_object *name = gh_str_new(attr, strlen(attr));
+    gh_attr_set(gh_tstate_get(), o, name, value);
     gh_decref(name);
 }
 
@@ -50,8 +50,8 @@ GH_UNUSED static void link_attr(gh_object *o, const char *attr, gh_object *targe
 /* getattr(o, attr): a new reference or NULL. */
 GH_UNUSED static gh_object *get_attr(gh_object *o, const char *attr)
 {
-    gh_object *name = GH_FL(gh_str_new)(attr, strlen(attr));
-    gh_object *v = GH_FL(gh_attr_get)(gh_tstate_get(), o, name);
+    gh_object *name = gh_str_new(attr, strlen(attr));
+    gh_object *v = gh_attr_get(gh_tstate_get(), o, name);
     gh_decref(name);
     return v;
 }
@@ -59,8 +59,8 @@ GH_UNUSED static gh_object *get_attr(gh_object *o, const char *attr)
 /* del o.attr; false when missing. */
 GH_UNUSED static bool del_attr(gh_object *o, const char *attr)
 {
-    gh_object *name = GH_FL(gh_str_new)(attr, strlen(attr));
-    bool ok = GH_FL(gh_attr_del)(gh_tstate_get(), o, name);
+    gh_object *name = gh_str_new(attr, strlen(attr));
+    bool ok = gh_attr_del(gh_tstate_get(), o, name);
     gh_decref(name);
     return ok;
 }
@@ -78,7 +78,7 @@ GH_UNUSED static int64_t count_in(gh_object *l, gh_object *o)
 /* Whether gc.get_objects(generation) holds o (the list is released). */
 GH_UNUSED static bool in_generation(gh_object *o, int generation)
 {
-    gh_object *objs = GH_FL(gh_gc_get_objects)(&fx_ts, generation);
+    gh_object *objs = gh_gc_get_objects(&fx_ts, generation);
     bool found = count_in(objs, o) > 0;
     gh_decref(objs);
     return found;

@@ -48,7 +48,7 @@ static struct gh_census_stats census(struct roots *r)
 #endif
     struct gh_census_stats st = {0};
     const struct gh_census_roots cr = {roots_visit, NULL, r};
-    GH_FL(gh_census_walk)(&cr, &st);
+    gh_census_walk(&cr, &st);
     return st;
 }
 
@@ -74,18 +74,18 @@ static uint64_t findings(void)
  * tuple, all holding X (a fresh list); X also in a global and a local. */
 static gh_object *build(struct roots *r)
 {
-    gh_object *x = GH_FL(gh_list_new)();
-    gh_object *l = GH_FL(gh_list_new)();
+    gh_object *x = gh_list_new();
+    gh_object *l = gh_list_new();
     gh_list_append(&fx_ts, (struct gh_list *)(void *)l, gh_newref(x));
     gh_list_append(&fx_ts, (struct gh_list *)(void *)l, gh_int_new(100000)); /* a mortal int */
-    gh_object *d = GH_FL(gh_dict_new)();
-    cr_assert_eq(GH_FL(gh_dict_set)(&fx_ts, (struct gh_dict *)(void *)d,
-                                    GH_FL(gh_str_new)("key", 3), gh_newref(x)), 0);
-    gh_object *in = GH_FL(gh_instance_new)();
-    gh_object *name = GH_FL(gh_str_new)("attr", 4);
-    GH_FL(gh_attr_set)(&fx_ts, in, name, gh_newref(x));
+    gh_object *d = gh_dict_new();
+    cr_assert_eq(gh_dict_set(&fx_ts, (struct gh_dict *)(void *)d,
+                                    gh_str_new("key", 3), gh_newref(x)), 0);
+    gh_object *in = gh_instance_new();
+    gh_object *name = gh_str_new("attr", 4);
+    gh_attr_set(&fx_ts, in, name, gh_newref(x));
     gh_decref(name); /* the instance holds its own reference to the name */
-    gh_object *t = GH_FL(gh_tuple_pack)(2, gh_newref(x), gh_int_new(-100000));
+    gh_object *t = gh_tuple_pack(2, gh_newref(x), gh_int_new(-100000));
     r->globals[0] = l;
     r->globals[1] = d;
     r->globals[2] = in;
@@ -104,7 +104,7 @@ FL_TEST(census, a_consistent_heap_has_no_finding, .timeout = 10)
     cr_assert_eq((int64_t)gh_refcnt(x), 6);
     /* An unreachable cycle waiting for the collector, holding X too: its
      * references are counted from the tracked objects. */
-    gh_object *c = GH_FL(gh_list_new)();
+    gh_object *c = gh_list_new();
     gh_list_append(&fx_ts, (struct gh_list *)(void *)c, gh_newref(c));
     gh_list_append(&fx_ts, (struct gh_list *)(void *)c, gh_newref(x));
     gh_decref(c);
@@ -114,7 +114,7 @@ FL_TEST(census, a_consistent_heap_has_no_finding, .timeout = 10)
     cr_assert_eq(st.low + st.high + st.freed, 0);
     cr_assert_eq(st.taken, 1);
     cr_assert_geq(st.objects, 9, "L, D, I, X, the tuple, the cycle, the key, the name, the ints");
-    cr_assert_eq(GH_FL(gh_gc_collect)(&fx_ts, 2), 1, "the cycle is garbage");
+    cr_assert_eq(gh_gc_collect(&fx_ts, 2), 1, "the cycle is garbage");
     roots_release(&r);
 }
 
@@ -184,8 +184,8 @@ FL_TEST(census, a_freed_object_still_referenced_is_use_after_free, .timeout = 10
 {
     gh_model.checked = true;
     struct roots r = {0};
-    gh_object *l = GH_FL(gh_list_new)();
-    gh_object *x = GH_FL(gh_dict_new)();
+    gh_object *l = gh_list_new();
+    gh_object *x = gh_dict_new();
     gh_list_append(&fx_ts, (struct gh_list *)(void *)l, x); /* the list's only reference */
     r.globals[0] = l;
     gh_decref(x); /* a decrement too many: freed while the list holds it */
@@ -219,11 +219,11 @@ static void *hold_a_census(void *p)
     struct census_thread *c = p;
     gh_tstate_bind(&c->ts, 1, "census");
     gh_alloc_thread_attach();
-    cr_assert(GH_FL(gh_gc_census_begin)(&c->ts, 0));
+    cr_assert(gh_gc_census_begin(&c->ts, 0));
     gh_atomic_store_release_int(&c->holding, 1); /* pairs with the test's acquire load */
     gh_sleep_ns(50 * 1000 * 1000);
     gh_atomic_store_release_int(&c->released, 1); /* pairs with the test's acquire load */
-    GH_FL(gh_gc_census_end)(&c->ts);
+    gh_gc_census_end(&c->ts);
     gh_alloc_thread_detach();
     gh_tstate_unbind();
     return NULL;
@@ -244,7 +244,7 @@ FL_TEST(census, an_automatic_collection_waits_for_a_census, .timeout = 10)
     /* Seq_cst as every eval_breaker RMW (base/tstate.h); pairs with
      * nothing: this thread reads its own bit. */
     gh_atomic_or_seqcst_u32(&fx_ts.eval_breaker, GH_EVAL_GC_SCHEDULED);
-    GH_FL(gh_gc_collect_scheduled)(&fx_ts);
+    gh_gc_collect_scheduled(&fx_ts);
     /* Acquire: pairs with hold_a_census's release store of released. */
     cr_assert(gh_atomic_load_acquire_int(&c.released), "it waited for the census");
     cr_assert_eq(gh_gc_stats.gen[0].collections, before + 1, "and then collected");

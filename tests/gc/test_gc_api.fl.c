@@ -12,13 +12,13 @@
 FL_TEST(gcapi, get_objects_lists_tracked_containers_only, .timeout = 10)
 {
     leak_begin();
-    gh_object *l = GH_FL(gh_list_new)();
-    gh_object *d = GH_FL(gh_dict_new)();
-    gh_object *in = GH_FL(gh_instance_new)();
-    gh_object *t = GH_FL(gh_tuple_pack)(1, GH_FL(gh_list_new)());
+    gh_object *l = gh_list_new();
+    gh_object *d = gh_dict_new();
+    gh_object *in = gh_instance_new();
+    gh_object *t = gh_tuple_pack(1, gh_list_new());
     gh_object *big = gh_int_new(1234567);
 
-    gh_object *all = GH_FL(gh_gc_get_objects)(&fx_ts, -1);
+    gh_object *all = gh_gc_get_objects(&fx_ts, -1);
     cr_assert_eq(count_in(all, l), 1, "a list, once");
     cr_assert_eq(count_in(all, in), 1, "an instance");
     cr_assert_eq(count_in(all, t), 1, "a tuple holding a list");
@@ -33,9 +33,9 @@ FL_TEST(gcapi, get_objects_lists_tracked_containers_only, .timeout = 10)
         cr_assert(in_generation(l, 0));
         cr_assert_not(in_generation(l, 1));
         cr_assert_not(in_generation(l, 2));
-        gh_object *g0 = GH_FL(gh_gc_get_objects)(&fx_ts, 0);
-        gh_object *g1 = GH_FL(gh_gc_get_objects)(&fx_ts, 1);
-        gh_object *g2 = GH_FL(gh_gc_get_objects)(&fx_ts, 2);
+        gh_object *g0 = gh_gc_get_objects(&fx_ts, 0);
+        gh_object *g1 = gh_gc_get_objects(&fx_ts, 1);
+        gh_object *g2 = gh_gc_get_objects(&fx_ts, 2);
         cr_assert_eq(gh_list_len(L(g0)) + gh_list_len(L(g1)) + gh_list_len(L(g2)), n_all,
                      "the generations partition the tracked objects");
         gh_decref(g0);
@@ -53,9 +53,9 @@ FL_TEST(gcapi, get_objects_lists_tracked_containers_only, .timeout = 10)
 FL_TEST(gcapi, is_tracked_follows_cpython, .timeout = 10)
 {
     leak_begin();
-    gh_object *i = gh_int_new(5), *big = gh_int_new(1 << 30), *s = GH_FL(gh_str_new)("s", 1);
-    gh_object *l = GH_FL(gh_list_new)(), *d = GH_FL(gh_dict_new)(), *in = GH_FL(gh_instance_new)();
-    gh_object *empty = GH_FL(gh_tuple_new)(0);
+    gh_object *i = gh_int_new(5), *big = gh_int_new(1 << 30), *s = gh_str_new("s", 1);
+    gh_object *l = gh_list_new(), *d = gh_dict_new(), *in = gh_instance_new();
+    gh_object *empty = gh_tuple_new(0);
     cr_assert_not(gh_gc_object_is_tracked(i));
     cr_assert_not(gh_gc_object_is_tracked(big));
     cr_assert_not(gh_gc_object_is_tracked(s));
@@ -63,7 +63,7 @@ FL_TEST(gcapi, is_tracked_follows_cpython, .timeout = 10)
     cr_assert(gh_gc_object_is_tracked(l));
     cr_assert_not(gh_gc_object_is_tracked(d), "gc.is_tracked({}) is False");
     cr_assert(gh_gc_object_is_tracked(in));
-    cr_assert(gh_gc_object_is_tracked(GH_FL(gh_plain_class)()), "a class");
+    cr_assert(gh_gc_object_is_tracked(gh_plain_class()), "a class");
     cr_assert_not(gh_gc_object_is_tracked(empty), "gc.is_tracked(()) is False");
     gh_decref(i);
     gh_decref(big);
@@ -80,19 +80,19 @@ FL_TEST(gcapi, is_tracked_follows_cpython, .timeout = 10)
 FL_TEST(gcapi, get_referrers_and_get_referents, .timeout = 10)
 {
     leak_begin();
-    gh_object *x = GH_FL(gh_list_new)();
-    gh_object *l1 = GH_FL(gh_list_new)();
+    gh_object *x = gh_list_new();
+    gh_object *l1 = gh_list_new();
     gh_list_append(&fx_ts, L(l1), gh_newref(x));
-    gh_object *d = GH_FL(gh_dict_new)();
-    gh_object *k = GH_FL(gh_str_new)("k", 1);
-    GH_FL(gh_dict_set)(&fx_ts, D(d), gh_newref(k), gh_newref(x));
-    gh_object *in = GH_FL(gh_instance_new)();
+    gh_object *d = gh_dict_new();
+    gh_object *k = gh_str_new("k", 1);
+    gh_dict_set(&fx_ts, D(d), gh_newref(k), gh_newref(x));
+    gh_object *in = gh_instance_new();
     link_attr(in, "x", x); /* stored in the instance itself: no attribute dict */
-    gh_object *unrelated = GH_FL(gh_list_new)();
+    gh_object *unrelated = gh_list_new();
     gh_list_append(&fx_ts, L(unrelated), gh_newref(l1));
 
     gh_object *objs[2] = {x, NULL};
-    gh_object *r = GH_FL(gh_gc_get_referrers)(&fx_ts, objs, 1);
+    gh_object *r = gh_gc_get_referrers(&fx_ts, objs, 1);
     cr_assert_eq(count_in(r, l1), 1, "the list holding x");
     cr_assert_eq(count_in(r, d), 1, "the dict holding x");
     cr_assert_eq(count_in(r, in), 1, "the instance holding x (CPython 3.11+: inline values)");
@@ -102,22 +102,22 @@ FL_TEST(gcapi, get_referrers_and_get_referents, .timeout = 10)
     gh_decref(r);
 
     objs[1] = l1;
-    r = GH_FL(gh_gc_get_referrers)(&fx_ts, objs, 2);
+    r = gh_gc_get_referrers(&fx_ts, objs, 2);
     cr_assert_eq(count_in(r, unrelated), 1, "referrers of any of the objects");
     cr_assert_eq(count_in(r, l1), 1, "each referrer once");
     cr_assert_eq(gh_list_len(L(r)), 4);
     gh_decref(r);
 
     gh_object *pair[2] = {l1, d};
-    r = GH_FL(gh_gc_get_referents)(&fx_ts, pair, 2);
+    r = gh_gc_get_referents(&fx_ts, pair, 2);
     cr_assert_eq(count_in(r, x), 2, "x from the list and from the dict");
     cr_assert_eq(count_in(r, k), 1, "the dict's key");
     cr_assert_eq(gh_list_len(L(r)), 3);
     gh_decref(r);
     gh_object *one[1] = {in};
-    r = GH_FL(gh_gc_get_referents)(&fx_ts, one, 1);
+    r = gh_gc_get_referents(&fx_ts, one, 1);
     cr_assert_eq(count_in(r, x), 1, "an instance refers to its attribute values");
-    cr_assert_eq(count_in(r, GH_FL(gh_plain_class)()), 1, "an instance refers to its class");
+    cr_assert_eq(count_in(r, gh_plain_class()), 1, "an instance refers to its class");
     /* ... and to nothing else: as in CPython, not to the attribute names
      * (CPython keeps them in the class's shared keys). */
     cr_assert_eq(gh_list_len(L(r)), 2, "x and the class (got %jd)",
@@ -139,30 +139,30 @@ FL_TEST(gcapi, a_frozen_cycle_is_not_collected_until_unfreeze, .timeout = 10)
 {
     leak_begin();
     gh_object *cls = new_class("Frozen", NULL, NULL);
-    gh_object *n = GH_FL(gh_instance_new_of)(cls);
+    gh_object *n = gh_instance_new_of(cls);
     link_attr(n, "self", n);
     gh_decref(n);
-    cr_assert_eq(GH_FL(gh_gc_get_freeze_count)(&fx_ts), 0);
-    GH_FL(gh_gc_freeze)(&fx_ts);
-    int64_t frozen = GH_FL(gh_gc_get_freeze_count)(&fx_ts);
+    cr_assert_eq(gh_gc_get_freeze_count(&fx_ts), 0);
+    gh_gc_freeze(&fx_ts);
+    int64_t frozen = gh_gc_get_freeze_count(&fx_ts);
     cr_assert_geq(frozen, 2, "the class and the node at least (got %jd)",
                   (intmax_t)frozen);
-    cr_assert_eq(GH_FL(gh_gc_collect)(&fx_ts, 2), 0, "the permanent generation is not collected");
+    cr_assert_eq(gh_gc_collect(&fx_ts, 2), 0, "the permanent generation is not collected");
     cr_assert_eq(live_instances_of(cls), 1);
 
     /* What is made after the freeze is collected as usual. */
-    gh_object *m = GH_FL(gh_instance_new_of)(cls);
+    gh_object *m = gh_instance_new_of(cls);
     link_attr(m, "self", m);
     gh_decref(m);
-    cr_assert_eq(GH_FL(gh_gc_collect)(&fx_ts, 2), 1);
+    cr_assert_eq(gh_gc_collect(&fx_ts, 2), 1);
     cr_assert_eq(live_instances_of(cls), 1);
-    cr_assert_eq(GH_FL(gh_gc_get_freeze_count)(&fx_ts), frozen);
+    cr_assert_eq(gh_gc_get_freeze_count(&fx_ts), frozen);
 
-    GH_FL(gh_gc_unfreeze)(&fx_ts);
-    cr_assert_eq(GH_FL(gh_gc_get_freeze_count)(&fx_ts), 0);
+    gh_gc_unfreeze(&fx_ts);
+    cr_assert_eq(gh_gc_get_freeze_count(&fx_ts), 0);
     if (fx_gil())
         cr_assert(in_generation(cls, 2), "unfreeze moves them to the oldest generation");
-    cr_assert_eq(GH_FL(gh_gc_collect)(&fx_ts, 2), 1, "collected after unfreeze");
+    cr_assert_eq(gh_gc_collect(&fx_ts, 2), 1, "collected after unfreeze");
     cr_assert_eq(live_instances_of(cls), 0);
     gh_decref(cls);
     leak_end();
@@ -176,13 +176,13 @@ FL_TEST(gcapi, debug_saveall_keeps_the_garbage_uncleared_in_gc_garbage, .timeout
     gh_object *cls = new_class("Saved", NULL, NULL);
     gh_gc_set_debug(GH_GC_DEBUG_SAVEALL);
     cr_assert_eq(gh_gc_get_debug(), GH_GC_DEBUG_SAVEALL);
-    gh_object *a = GH_FL(gh_instance_new_of)(cls), *b = GH_FL(gh_instance_new_of)(cls);
+    gh_object *a = gh_instance_new_of(cls), *b = gh_instance_new_of(cls);
     link_attr(a, "other", b);
     link_attr(b, "other", a);
     gh_decref(a);
     gh_decref(b);
-    cr_assert_eq(GH_FL(gh_gc_collect)(&fx_ts, 2), 2);
-    gh_object *garbage = GH_FL(gh_gc_garbage)();
+    cr_assert_eq(gh_gc_collect(&fx_ts, 2), 2);
+    gh_object *garbage = gh_gc_garbage();
     cr_assert_eq(gh_list_len(L(garbage)), 2, "both instances (no attribute dicts)");
     cr_assert_eq(count_in(garbage, a), 1);
     cr_assert_eq(count_in(garbage, b), 1);
@@ -193,10 +193,10 @@ FL_TEST(gcapi, debug_saveall_keeps_the_garbage_uncleared_in_gc_garbage, .timeout
     cr_assert(gh_gc_object_is_tracked(a), "tracked again, as gc.garbage's items are");
     cr_assert_eq(gh_gc_stats.gen[GH_GC_NGENS - 1].uncollectable, 0,
                  "saved garbage is not 'uncollectable'");
-    cr_assert_eq(GH_FL(gh_gc_collect)(&fx_ts, 2), 0, "gc.garbage keeps them reachable");
+    cr_assert_eq(gh_gc_collect(&fx_ts, 2), 0, "gc.garbage keeps them reachable");
 
     gh_gc_set_debug(0);
-    cr_assert_eq(GH_FL(gh_gc_fini)(), 2, "fini empties gc.garbage");
+    cr_assert_eq(gh_gc_fini(), 2, "fini empties gc.garbage");
     cr_assert_eq(live_instances_of(cls), 0);
     gh_decref(cls);
     leak_end();
@@ -230,12 +230,12 @@ FL_TEST(gcapi, callbacks_get_start_and_stop_with_generation_collected_uncollecta
     static int tag1, tag2;
     cr_assert_eq(gh_gc_callback_add(record_event, &tag1), 0);
     gh_object *cls = new_class("Node", NULL, NULL);
-    gh_object *a = GH_FL(gh_instance_new_of)(cls), *b = GH_FL(gh_instance_new_of)(cls);
+    gh_object *a = gh_instance_new_of(cls), *b = gh_instance_new_of(cls);
     link_attr(a, "other", b);
     link_attr(b, "other", a);
     gh_decref(a);
     gh_decref(b);
-    cr_assert_eq(GH_FL(gh_gc_collect)(&fx_ts, 2), 2);
+    cr_assert_eq(gh_gc_collect(&fx_ts, 2), 2);
     cr_assert_eq(nevents, 2);
     cr_assert_str_eq(events[0].phase, "start");
     cr_assert_str_eq(events[1].phase, "stop");
@@ -248,7 +248,7 @@ FL_TEST(gcapi, callbacks_get_start_and_stop_with_generation_collected_uncollecta
 
     if (fx_gil()) {
         nevents = 0;
-        GH_FL(gh_gc_collect)(&fx_ts, 0);
+        gh_gc_collect(&fx_ts, 0);
         cr_assert_eq(nevents, 2);
         cr_assert(events[0].info.generation == 0 && events[1].info.generation == 0);
         cr_assert_eq(events[1].info.collected, 0);
@@ -256,15 +256,15 @@ FL_TEST(gcapi, callbacks_get_start_and_stop_with_generation_collected_uncollecta
 
     /* Uncollectable: a legacy finalizer's cycle. */
     gh_object *lcls = new_class("Legacy", NULL, legacy_noop);
-    a = GH_FL(gh_instance_new_of)(lcls);
-    b = GH_FL(gh_instance_new_of)(lcls);
+    a = gh_instance_new_of(lcls);
+    b = gh_instance_new_of(lcls);
     link_attr(a, "other", b);
     link_attr(b, "other", a);
     gh_decref(a);
     gh_decref(b);
     nevents = 0;
     cr_assert_eq(gh_gc_callback_add(record_event, &tag2), 0, "a second callback");
-    cr_assert_eq(GH_FL(gh_gc_collect)(&fx_ts, 2), 2);
+    cr_assert_eq(gh_gc_collect(&fx_ts, 2), 2);
     cr_assert_eq(nevents, 4, "both callbacks, at start and at stop");
     cr_assert_str_eq(events[0].phase, "start");
     cr_assert_str_eq(events[1].phase, "start");
@@ -277,7 +277,7 @@ FL_TEST(gcapi, callbacks_get_start_and_stop_with_generation_collected_uncollecta
     gh_gc_callback_remove(record_event, &tag1);
     gh_gc_callback_remove(record_event, &tag2);
     nevents = 0;
-    cr_assert_eq(GH_FL(gh_gc_fini)(), 2);
+    cr_assert_eq(gh_gc_fini(), 2);
     cr_assert_eq(nevents, 0, "removed callbacks are not called");
 
     /* The table holds GH_GC_MAX_CALLBACKS. */
@@ -366,7 +366,7 @@ static char *dot_text(gh_object *root, int depth, int64_t *nodes)
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
     cr_assert_not_null(f);
-    *nodes = GH_FL(gh_gc_write_dot)(&fx_ts, f, root, depth);
+    *nodes = gh_gc_write_dot(&fx_ts, f, root, depth);
     cr_assert_eq(fclose(f), 0);
     return buf;
 }
@@ -374,12 +374,12 @@ static char *dot_text(gh_object *root, int depth, int64_t *nodes)
 FL_TEST(gcapi, dot_export_has_typed_counted_nodes_and_every_edge, .timeout = 10)
 {
     leak_begin();
-    gh_object *root = GH_FL(gh_list_new)();
-    gh_object *d = GH_FL(gh_dict_new)();
-    gh_object *k = GH_FL(gh_str_new)("key", 3);
+    gh_object *root = gh_list_new();
+    gh_object *d = gh_dict_new();
+    gh_object *k = gh_str_new("key", 3);
     gh_object *v = gh_int_new(1000);
-    GH_FL(gh_dict_set)(&fx_ts, D(d), gh_newref(k), gh_newref(v));
-    gh_object *inner = GH_FL(gh_list_new)();
+    gh_dict_set(&fx_ts, D(d), gh_newref(k), gh_newref(v));
+    gh_object *inner = gh_list_new();
     gh_object *five = gh_int_new(5);
     gh_list_append(&fx_ts, L(root), gh_newref(d));
     gh_list_append(&fx_ts, L(root), gh_newref(inner));
@@ -434,7 +434,7 @@ FL_TEST(gcapi, dot_export_respects_the_depth_limit_and_cycles, .timeout = 10)
     leak_begin();
     gh_object *chain[5];
     for (int i = 0; i < 5; i++)
-        chain[i] = GH_FL(gh_list_new)();
+        chain[i] = gh_list_new();
     for (int i = 0; i < 4; i++)
         gh_list_append(&fx_ts, L(chain[i]), gh_newref(chain[i + 1]));
 
@@ -468,7 +468,7 @@ FL_TEST(gcapi, dot_export_respects_the_depth_limit_and_cycles, .timeout = 10)
 
     for (int i = 0; i < 5; i++)
         gh_decref(chain[i]);
-    cr_assert_eq(GH_FL(gh_gc_collect)(&fx_ts, 2), 5, "the ring of lists");
+    cr_assert_eq(gh_gc_collect(&fx_ts, 2), 5, "the ring of lists");
     leak_end();
 }
 
@@ -490,12 +490,12 @@ FL_TEST(gcweak, a_garbage_weakref_to_garbage_gets_no_callback, .timeout = 10)
     leak_begin();
     ncallbacks = 0;
     gh_object *cls = new_class("Node", NULL, NULL);
-    gh_object *a = GH_FL(gh_instance_new_of)(cls);
+    gh_object *a = gh_instance_new_of(cls);
     link_attr(a, "self", a);
-    gh_object *c = GH_FL(gh_instance_new_of)(cls);
+    gh_object *c = gh_instance_new_of(cls);
     link_attr(c, "self", c);
-    gh_object *cb = GH_FL(gh_function_new)("cb", cb_count, 1, NULL, 0);
-    gh_object *wr = GH_FL(gh_weakref_new)(a, gh_newref(cb));
+    gh_object *cb = gh_function_new("cb", cb_count, 1, NULL, 0);
+    gh_object *wr = gh_weakref_new(a, gh_newref(cb));
     cr_assert_not_null(wr);
     link_attr(c, "wr", wr); /* the weakref lives in another cycle */
     link_attr(c, "cb", cb); /* and so does its callback */
@@ -503,7 +503,7 @@ FL_TEST(gcweak, a_garbage_weakref_to_garbage_gets_no_callback, .timeout = 10)
     gh_decref(cb);
     gh_decref(a);
     gh_decref(c);
-    int64_t found = GH_FL(gh_gc_collect)(&fx_ts, 2);
+    int64_t found = gh_gc_collect(&fx_ts, 2);
     cr_assert_eq(found, 4, "a, c, the weakref and the function (got %jd)",
                  (intmax_t)found);
     cr_assert_eq(ncallbacks, 0, "no callback for a weakref that is itself garbage");
@@ -518,19 +518,19 @@ FL_TEST(gcweak, a_live_weakref_to_garbage_gets_its_callback_once, .timeout = 10)
     leak_begin();
     ncallbacks = 0;
     gh_object *cls = new_class("Node", NULL, NULL);
-    gh_object *a = GH_FL(gh_instance_new_of)(cls), *b = GH_FL(gh_instance_new_of)(cls);
+    gh_object *a = gh_instance_new_of(cls), *b = gh_instance_new_of(cls);
     link_attr(a, "other", b);
     link_attr(b, "other", a);
-    gh_object *cb = GH_FL(gh_function_new)("cb", cb_count, 1, NULL, 0);
-    gh_object *wa = GH_FL(gh_weakref_new)(a, gh_newref(cb));
-    gh_object *wb = GH_FL(gh_weakref_new)(b, NULL);
+    gh_object *cb = gh_function_new("cb", cb_count, 1, NULL, 0);
+    gh_object *wa = gh_weakref_new(a, gh_newref(cb));
+    gh_object *wb = gh_weakref_new(b, NULL);
     gh_decref(a);
     gh_decref(b);
-    cr_assert_eq(GH_FL(gh_gc_collect)(&fx_ts, 2), 2);
+    cr_assert_eq(gh_gc_collect(&fx_ts, 2), 2);
     cr_assert_eq(ncallbacks, 1, "the live weakref's callback, once");
-    cr_assert_null(GH_FL(gh_weakref_get)(wa), "cleared");
-    cr_assert_null(GH_FL(gh_weakref_get)(wb), "cleared, without a callback");
-    cr_assert_eq(GH_FL(gh_gc_collect)(&fx_ts, 2), 0);
+    cr_assert_null(gh_weakref_get(wa), "cleared");
+    cr_assert_null(gh_weakref_get(wb), "cleared, without a callback");
+    cr_assert_eq(gh_gc_collect(&fx_ts, 2), 0);
     cr_assert_eq(ncallbacks, 1);
     gh_decref(wa);
     gh_decref(wb);
@@ -543,28 +543,28 @@ FL_TEST(gcweak, wvdict_entry_goes_when_its_value_dies_in_a_collection, .timeout 
 {
     leak_begin();
     gh_object *cls = new_class("Value", NULL, NULL);
-    gh_object *wvd = GH_FL(gh_wvdict_new)();
+    gh_object *wvd = gh_wvdict_new();
     gh_object *k1 = gh_int_new(1000), *k2 = gh_int_new(2000);
-    gh_object *cyclic = GH_FL(gh_instance_new_of)(cls);
+    gh_object *cyclic = gh_instance_new_of(cls);
     link_attr(cyclic, "self", cyclic);
-    gh_object *alive = GH_FL(gh_instance_new_of)(cls);
-    GH_FL(gh_wvdict_set)(&fx_ts, wvd, gh_newref(k1), cyclic);
-    GH_FL(gh_wvdict_set)(&fx_ts, wvd, gh_newref(k2), alive);
+    gh_object *alive = gh_instance_new_of(cls);
+    gh_wvdict_set(&fx_ts, wvd, gh_newref(k1), cyclic);
+    gh_wvdict_set(&fx_ts, wvd, gh_newref(k2), alive);
     gh_decref(cyclic);
-    cr_assert_eq(GH_FL(gh_wvdict_len)(wvd), 2, "the cycle keeps its value alive");
-    gh_object *got = GH_FL(gh_wvdict_get)(&fx_ts, wvd, k1);
+    cr_assert_eq(gh_wvdict_len(wvd), 2, "the cycle keeps its value alive");
+    gh_object *got = gh_wvdict_get(&fx_ts, wvd, k1);
     cr_assert_eq(got, cyclic);
     gh_decref(got);
 
-    cr_assert_eq(GH_FL(gh_gc_collect)(&fx_ts, 2), 1, "the self-referencing value");
-    cr_assert_eq(GH_FL(gh_wvdict_len)(wvd), 1, "the dead value's entry was removed");
-    cr_assert_null(GH_FL(gh_wvdict_get)(&fx_ts, wvd, k1));
-    got = GH_FL(gh_wvdict_get)(&fx_ts, wvd, k2);
+    cr_assert_eq(gh_gc_collect(&fx_ts, 2), 1, "the self-referencing value");
+    cr_assert_eq(gh_wvdict_len(wvd), 1, "the dead value's entry was removed");
+    cr_assert_null(gh_wvdict_get(&fx_ts, wvd, k1));
+    got = gh_wvdict_get(&fx_ts, wvd, k2);
     cr_assert_eq(got, alive, "the live one stays");
     gh_decref(got);
 
     gh_decref(alive);
-    cr_assert_eq(GH_FL(gh_wvdict_len)(wvd), 0, "and goes by reference counting");
+    cr_assert_eq(gh_wvdict_len(wvd), 0, "and goes by reference counting");
     gh_decref(wvd);
     gh_decref(k1);
     gh_decref(k2);

@@ -35,14 +35,14 @@ FL_TEST(gcgen, gen0_count_rises_with_container_allocations_and_falls_with_frees,
     int64_t c0 = gc_count(0);
     gh_object *lists[10];
     for (int i = 0; i < 10; i++)
-        lists[i] = GH_FL(gh_list_new)();
+        lists[i] = gh_list_new();
     cr_assert_eq(gc_count(0), c0 + 10, "one per container (got %jd, expected %jd)",
                  (intmax_t)gc_count(0), (intmax_t)(c0 + 10));
     /* Objects of non-container types are not the collector's. */
-    gh_object *big = gh_int_new(1000000), *s = GH_FL(gh_str_new)("abc", 3);
+    gh_object *big = gh_int_new(1000000), *s = gh_str_new("abc", 3);
     cr_assert_eq(gc_count(0), c0 + 10, "ints and strs are not counted");
     /* An (untracked) dict is still a collector object: counted. */
-    gh_object *d = GH_FL(gh_dict_new)();
+    gh_object *d = gh_dict_new();
     cr_assert_not(gh_gc_object_is_tracked(d));
     cr_assert_eq(gc_count(0), c0 + 11, "an untracked dict counts too (_PyObject_GC_Link)");
     gh_decref(d);
@@ -62,29 +62,29 @@ FL_TEST(gcgen, survivors_are_promoted_one_generation_per_collection, .timeout = 
     if (!fx_gil())
         cr_skip_test("gc=stw has one generation");
     leak_begin();
-    gh_object *l = GH_FL(gh_list_new)();
+    gh_object *l = gh_list_new();
     cr_assert(in_generation(l, 0), "a new container is in gen0");
     cr_assert_not(in_generation(l, 1));
 
     int64_t c1 = gc_count(1), c2 = gc_count(2);
-    GH_FL(gh_gc_collect)(&fx_ts, 0);
+    gh_gc_collect(&fx_ts, 0);
     cr_assert_eq(gc_count(0), 0, "gen0's count starts again");
     cr_assert_eq(gc_count(1), c1 + 1, "gen1 counts one more gen0 collection");
     cr_assert_eq(gc_count(2), c2);
     cr_assert_not(in_generation(l, 0), "survivors leave gen0");
     cr_assert(in_generation(l, 1), "... for gen1");
 
-    GH_FL(gh_gc_collect)(&fx_ts, 0);
+    gh_gc_collect(&fx_ts, 0);
     cr_assert(in_generation(l, 1), "a gen0 collection leaves gen1 alone");
     cr_assert_eq(gc_count(1), c1 + 2);
 
-    GH_FL(gh_gc_collect)(&fx_ts, 1);
+    gh_gc_collect(&fx_ts, 1);
     cr_assert_eq(gc_count(1), 0);
     cr_assert_eq(gc_count(2), c2 + 1, "gen2 counts gen1 collections");
     cr_assert(in_generation(l, 2), "survivors of gen1 go to gen2");
     cr_assert_not(in_generation(l, 1));
 
-    GH_FL(gh_gc_collect)(&fx_ts, 2);
+    gh_gc_collect(&fx_ts, 2);
     cr_assert(in_generation(l, 2), "gen2 is the last");
     cr_assert_eq(gc_count(2), 0);
     cr_assert(gh_gc_object_is_tracked(l));
@@ -118,7 +118,7 @@ static int allocate_and_switch(gh_object **keep, int *n, int max)
     gh_gc_get_stats(before);
     while (!gc_scheduled()) {
         cr_assert_lt(*n, max, "a collection is scheduled past the threshold");
-        keep[(*n)++] = GH_FL(gh_list_new)();
+        keep[(*n)++] = gh_list_new();
     }
     gh_switch_point(&fx_ts);
     cr_assert_not(gc_scheduled(), "the switch point took the request");
@@ -168,8 +168,8 @@ FL_TEST(gcgen, long_lived_pending_rule_defers_full_collections, .timeout = 30)
     gh_object *old[OLD], *young[MAX];
     int ny = 0;
     for (int i = 0; i < OLD; i++)
-        old[i] = GH_FL(gh_list_new)();
-    GH_FL(gh_gc_collect)(&fx_ts, 2);
+        old[i] = gh_list_new();
+    gh_gc_collect(&fx_ts, 2);
     int64_t total = gh_gcstate.long_lived_total;
     cr_assert_geq(total, OLD, "a full collection records what it left (%jd)", (intmax_t)total);
     cr_assert_eq(gh_gcstate.long_lived_pending, 0);
@@ -177,7 +177,7 @@ FL_TEST(gcgen, long_lived_pending_rule_defers_full_collections, .timeout = 30)
     /* gen2 over threshold 0 after one gen1 collection, which promotes
      * next to nothing. */
     gh_gc_set_threshold(5, 1000, 0);
-    GH_FL(gh_gc_collect)(&fx_ts, 1);
+    gh_gc_collect(&fx_ts, 1);
     cr_assert_eq(gc_count(2), 1);
     cr_assert_lt(gh_gcstate.long_lived_pending, total / 4);
     int g = allocate_and_switch(young, &ny, MAX);
@@ -189,8 +189,8 @@ FL_TEST(gcgen, long_lived_pending_rule_defers_full_collections, .timeout = 30)
     gh_object **more = calloc((size_t)k, sizeof *more);
     cr_assert_not_null(more);
     for (int64_t i = 0; i < k; i++)
-        more[i] = GH_FL(gh_list_new)();
-    GH_FL(gh_gc_collect)(&fx_ts, 1);
+        more[i] = gh_list_new();
+    gh_gc_collect(&fx_ts, 1);
     cr_assert_gt(gh_gcstate.long_lived_pending, total / 4, "gen1's survivors are pending");
     cr_assert_eq(gc_count(2), 2);
     g = allocate_and_switch(young, &ny, MAX);
@@ -222,25 +222,25 @@ FL_TEST(gcgen, allocating_past_the_threshold_schedules_and_the_switch_point_runs
         int64_t c0 = gc_count(0);
         gh_gc_set_threshold(c0 + 10, 10, 10);
         while (n < 10) {
-            keep[n++] = GH_FL(gh_list_new)();
+            keep[n++] = gh_list_new();
             cr_assert_not(gc_scheduled(), "count %jd is not over the threshold",
                           (intmax_t)gc_count(0));
         }
-        keep[n++] = GH_FL(gh_list_new)();
+        keep[n++] = gh_list_new();
         cr_assert(gc_scheduled(), "count %jd > threshold %jd", (intmax_t)gc_count(0),
                   (intmax_t)(c0 + 10));
     } else {
         /* Each thread flushes its count every GH_GC_LOCAL_COUNT. */
         gh_gc_set_threshold(100, 10, 10);
         while (n < MAX && !gc_scheduled())
-            keep[n++] = GH_FL(gh_list_new)();
+            keep[n++] = gh_list_new();
         cr_assert(gc_scheduled());
         cr_assert_leq(n, GH_GC_LOCAL_COUNT, "scheduled at the first flush (after %d)", n);
     }
     cr_assert_eq(collections_total(), 0, "nothing runs inside an operation");
     /* More allocations do not run it either. */
     for (int i = 0; i < 5; i++)
-        keep[n++] = GH_FL(gh_list_new)();
+        keep[n++] = gh_list_new();
     cr_assert_eq(collections_total(), 0);
 
     gh_switch_point(&fx_ts);
@@ -269,7 +269,7 @@ FL_TEST(gcgen, disabled_collector_schedules_nothing_but_collect_still_works, .ti
     gh_object **keep = calloc(N, sizeof *keep);
     cr_assert_not_null(keep);
     for (int i = 0; i < N; i++)
-        keep[i] = GH_FL(gh_list_new)();
+        keep[i] = gh_list_new();
     cr_assert_not(gc_scheduled(), "disabled: allocations schedule nothing");
     gh_switch_point(&fx_ts);
     cr_assert_eq(collections_total(), 0);
@@ -281,10 +281,10 @@ FL_TEST(gcgen, disabled_collector_schedules_nothing_but_collect_still_works, .ti
     cr_assert_not(gc_scheduled());
     cr_assert_eq(collections_total(), 0, "a stale request does not collect while disabled");
 
-    gh_object *n = GH_FL(gh_instance_new_of)(cls);
+    gh_object *n = gh_instance_new_of(cls);
     link_attr(n, "self", n);
     gh_decref(n);
-    cr_assert_eq(GH_FL(gh_gc_collect)(&fx_ts, 2), 1, "gc.collect() works while disabled");
+    cr_assert_eq(gh_gc_collect(&fx_ts, 2), 1, "gc.collect() works while disabled");
     cr_assert_eq(live_instances_of(cls), 0);
     cr_assert_eq(collections_total(), 1);
 
@@ -302,22 +302,22 @@ FL_TEST(gcgen, disabled_collector_schedules_nothing_but_collect_still_works, .ti
 FL_TEST(gcuntrack, a_tuple_of_atomic_values_is_untracked_by_a_collection, .timeout = 10)
 {
     leak_begin();
-    gh_object *atomic = GH_FL(gh_tuple_pack)(3, gh_int_new(1), gh_int_new(1000000),
-                                             GH_FL(gh_str_new)("x", 1));
-    gh_object *with_list = GH_FL(gh_tuple_pack)(2, gh_int_new(1), GH_FL(gh_list_new)());
-    gh_object *inner = GH_FL(gh_tuple_pack)(1, gh_int_new(7));
-    gh_object *nested = GH_FL(gh_tuple_pack)(1, gh_newref(inner));
+    gh_object *atomic = gh_tuple_pack(3, gh_int_new(1), gh_int_new(1000000),
+                                             gh_str_new("x", 1));
+    gh_object *with_list = gh_tuple_pack(2, gh_int_new(1), gh_list_new());
+    gh_object *inner = gh_tuple_pack(1, gh_int_new(7));
+    gh_object *nested = gh_tuple_pack(1, gh_newref(inner));
     cr_assert(gh_gc_object_is_tracked(atomic), "a new tuple is tracked");
     cr_assert(gh_gc_object_is_tracked(with_list));
     uint64_t before = gh_gc_stats.untracked_tuples;
 
     /* Tuples are untracked by every collection, gen0's included. */
-    GH_FL(gh_gc_collect)(&fx_ts, 0);
+    gh_gc_collect(&fx_ts, 0);
     cr_assert_not(gh_gc_object_is_tracked(atomic), "ints and strs cannot form a cycle");
     cr_assert(gh_gc_object_is_tracked(with_list), "a tuple holding a list stays tracked");
     cr_assert_not(gh_gc_object_is_tracked(inner));
     cr_assert_geq(gh_gc_stats.untracked_tuples, before + 2);
-    GH_FL(gh_gc_collect)(&fx_ts, 2);
+    gh_gc_collect(&fx_ts, 2);
     cr_assert_not(gh_gc_object_is_tracked(nested),
                   "a tuple of untracked tuples is untracked (at the latest by the next collection)");
     cr_assert(gh_gc_object_is_tracked(with_list));
@@ -333,36 +333,36 @@ FL_TEST(gcuntrack, a_tuple_of_atomic_values_is_untracked_by_a_collection, .timeo
 FL_TEST(gcuntrack, a_dict_is_tracked_while_it_may_hold_a_cycle, .timeout = 10)
 {
     leak_begin();
-    gh_object *d = GH_FL(gh_dict_new)();
+    gh_object *d = gh_dict_new();
     cr_assert_not(gh_gc_object_is_tracked(d), "a new dict is untracked");
-    gh_object *k = GH_FL(gh_str_new)("k", 1);
-    GH_FL(gh_dict_set)(&fx_ts, D(d), gh_int_new(1), gh_int_new(2));
-    GH_FL(gh_dict_set)(&fx_ts, D(d), gh_newref(k), GH_FL(gh_str_new)("v", 1));
+    gh_object *k = gh_str_new("k", 1);
+    gh_dict_set(&fx_ts, D(d), gh_int_new(1), gh_int_new(2));
+    gh_dict_set(&fx_ts, D(d), gh_newref(k), gh_str_new("v", 1));
     cr_assert_not(gh_gc_object_is_tracked(d), "atomic keys and values keep it untracked");
-    GH_FL(gh_dict_set)(&fx_ts, D(d), gh_newref(k), GH_FL(gh_list_new)());
+    gh_dict_set(&fx_ts, D(d), gh_newref(k), gh_list_new());
     cr_assert(gh_gc_object_is_tracked(d), "tracked once it holds a list (MAINTAIN_TRACKING)");
-    cr_assert(GH_FL(gh_dict_del)(&fx_ts, D(d), k));
+    cr_assert(gh_dict_del(&fx_ts, D(d), k));
     cr_assert(gh_gc_object_is_tracked(d), "deleting does not untrack");
 
     uint64_t before = gh_gc_stats.untracked_dicts;
     if (fx_gil()) {
-        GH_FL(gh_gc_collect)(&fx_ts, 0);
-        GH_FL(gh_gc_collect)(&fx_ts, 1);
+        gh_gc_collect(&fx_ts, 0);
+        gh_gc_collect(&fx_ts, 1);
         cr_assert(gh_gc_object_is_tracked(d), "dicts are untracked only by full collections");
         cr_assert_eq(gh_gc_stats.untracked_dicts, before);
     }
-    GH_FL(gh_gc_collect)(&fx_ts, 2);
+    gh_gc_collect(&fx_ts, 2);
     cr_assert_not(gh_gc_object_is_tracked(d), "a full collection untracks a dict of atomics");
     cr_assert_geq(gh_gc_stats.untracked_dicts, before + 1);
 
     /* An untracked tuple does not make a dict tracked; a tracked one does. */
-    gh_object *t_atomic = GH_FL(gh_tuple_pack)(1, gh_int_new(3));
-    GH_FL(gh_gc_collect)(&fx_ts, 0);
+    gh_object *t_atomic = gh_tuple_pack(1, gh_int_new(3));
+    gh_gc_collect(&fx_ts, 0);
     cr_assert_not(gh_gc_object_is_tracked(t_atomic));
-    GH_FL(gh_dict_set)(&fx_ts, D(d), gh_int_new(5), gh_newref(t_atomic));
+    gh_dict_set(&fx_ts, D(d), gh_int_new(5), gh_newref(t_atomic));
     cr_assert_not(gh_gc_object_is_tracked(d), "an untracked tuple cannot be part of a cycle");
-    GH_FL(gh_dict_set)(&fx_ts, D(d), gh_int_new(6),
-                       GH_FL(gh_tuple_pack)(1, GH_FL(gh_list_new)()));
+    gh_dict_set(&fx_ts, D(d), gh_int_new(6),
+                       gh_tuple_pack(1, gh_list_new()));
     cr_assert(gh_gc_object_is_tracked(d), "a tracked tuple may be");
 
     gh_decref(t_atomic);

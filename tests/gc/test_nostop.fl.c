@@ -43,9 +43,9 @@ static void pop_into_local(void *arg)
  * only X held, is freed) and counted as a live object collected. */
 static void build(void)
 {
-    mv.L = GH_FL(gh_list_new)();
-    gh_object *x = GH_FL(gh_list_new)();
-    gh_list_append(&fx_ts, L(x), GH_FL(gh_list_new)()); /* Z */
+    mv.L = gh_list_new();
+    gh_object *x = gh_list_new();
+    gh_list_append(&fx_ts, L(x), gh_list_new()); /* Z */
     gh_list_append(&fx_ts, L(mv.L), x);
     mv.local = NULL;
     mv.calls = 0;
@@ -63,7 +63,7 @@ FL_TEST(gc, nostop_clears_a_live_object_whose_reference_moved_during_the_scan, .
     gh_object *z = L(x)->ob_item[0];
 
     gh_gc_set_scan_hook(pop_into_local, NULL);
-    int64_t found = GH_FL(gh_gc_collect)(&fx_ts, 2);
+    int64_t found = gh_gc_collect(&fx_ts, 2);
     gh_gc_set_scan_hook(NULL, NULL);
 
     cr_assert_eq(mv.calls, 1, "the hook runs once per nostop collection");
@@ -98,7 +98,7 @@ FL_TEST(gc, stw_keeps_the_object_a_stopped_world_cannot_move_under_it, .timeout 
     pop_into_local(NULL);
     gh_object *x = mv.local;
     gh_object *z = L(x)->ob_item[0];
-    int64_t found = GH_FL(gh_gc_collect)(&fx_ts, 2);
+    int64_t found = gh_gc_collect(&fx_ts, 2);
     gh_gc_set_scan_hook(NULL, NULL);
     cr_assert_eq(mv.calls, 1, "gc=stw never calls nostop's hook");
     cr_assert_eq(found, 0);
@@ -148,12 +148,12 @@ FL_TEST(gc, nostop_fault_abandons_the_collection_and_restores_the_heap, .timeout
     gh_object *x = L(mv.L)->ob_item[0];
     gh_object *z = L(x)->ob_item[0];
     /* and a cycle nothing holds, which the abandoned collection had found */
-    gh_object *cyc = GH_FL(gh_list_new)();
+    gh_object *cyc = gh_list_new();
     gh_list_append(&fx_ts, L(cyc), gh_newref(cyc));
     gh_decref(cyc);
 
     gh_gc_set_scan_hook(fault_in_scan, NULL);
-    int64_t found = GH_FL(gh_gc_collect)(&fx_ts, 2);
+    int64_t found = gh_gc_collect(&fx_ts, 2);
     gh_gc_set_scan_hook(NULL, NULL);
     cr_assert_eq(mv.calls, 1);
     cr_assert_eq(found, 0, "an abandoned collection finds nothing");
@@ -169,7 +169,7 @@ FL_TEST(gc, nostop_fault_abandons_the_collection_and_restores_the_heap, .timeout
     cr_assert_eq(gh_list_len(L(x)), 1, "X keeps Z");
 
     /* The next collection is whole: only the cycle is garbage. */
-    cr_assert_eq(GH_FL(gh_gc_collect)(&fx_ts, 2), 1);
+    cr_assert_eq(gh_gc_collect(&fx_ts, 2), 1);
     cr_assert_eq(gh_gc_stats.nostop_live_collected, 0);
     gh_decref(mv.L);
     gh_quarantine_flush();

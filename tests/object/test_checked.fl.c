@@ -14,8 +14,8 @@ FL_TEST(checked, a_freed_object_is_poisoned_and_quarantined, .timeout = 10)
 {
     uint64_t live0 = fx_live();
     checked_on();
-    gh_object *l = GH_FL(gh_list_new)();
-    gh_list_append(&fx_ts, (struct gh_list *)(void *)l, GH_FL(gh_list_new)());
+    gh_object *l = gh_list_new();
+    gh_list_append(&fx_ts, (struct gh_list *)(void *)l, gh_list_new());
     uint64_t live1 = fx_live();
     gh_decref(l); /* the list, its item array and its item: all quarantined */
     cr_assert(gh_is_freed(l), "poisoned, not reused");
@@ -33,7 +33,7 @@ FL_TEST(checked, a_second_deallocation_is_a_double_free, .timeout = 10)
 {
     checked_on();
     uint64_t before = fx_ts.hazards.n[GH_HAZARD_DOUBLE_FREE];
-    gh_object *o = GH_FL(gh_instance_new)();
+    gh_object *o = gh_instance_new();
     gh_decref(o);
     gh_dealloc(o); /* as a racing decrement to zero would */
     cr_assert_eq(fx_ts.hazards.n[GH_HAZARD_DOUBLE_FREE], before + 1);
@@ -47,7 +47,7 @@ FL_TEST(checked, a_resurrected_object_can_die_again, .timeout = 10)
      * finalizer resurrects: its next death is not a double free. */
     checked_on();
     uint64_t before = fx_ts.hazards.n[GH_HAZARD_DOUBLE_FREE];
-    gh_object *o = GH_FL(gh_instance_new)();
+    gh_object *o = gh_instance_new();
     gh_incref(o);
     gh_object_revive(o);
     gh_decref(o);
@@ -60,7 +60,7 @@ FL_TEST(checked, a_resurrected_object_can_die_again, .timeout = 10)
 FL_TEST(checked, off_means_freed_at_once, .timeout = 10)
 {
     uint64_t live0 = fx_live();
-    gh_object *o = GH_FL(gh_list_new)();
+    gh_object *o = gh_list_new();
     gh_decref(o);
     cr_assert_eq(fx_live(), live0, "no quarantine without the checked mode");
 }

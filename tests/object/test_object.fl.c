@@ -7,13 +7,13 @@
 FL_TEST(object, type_slots_and_sizes, .timeout = 10)
 {
     /* CPython 3.12's struct sizes on 64-bit (getsizeof adds the GC head). */
-    cr_assert_eq(GH_FL(gh_list_type).tp_basicsize, 40);
-    cr_assert_eq(GH_FL(gh_dict_type).tp_basicsize, 48);
-    cr_assert_eq(GH_FL(gh_int_type).tp_basicsize, 28);
-    gh_object *inst = GH_FL(gh_instance_new)();
-    const struct gh_type *const all[] = {&GH_FL(gh_int_type), &GH_FL(gh_none_type),
-                                         &GH_FL(gh_bool_type), &GH_FL(gh_object_type),
-                                         &GH_FL(gh_list_type), &GH_FL(gh_dict_type),
+    cr_assert_eq(gh_list_type.tp_basicsize, 40);
+    cr_assert_eq(gh_dict_type.tp_basicsize, 48);
+    cr_assert_eq(gh_int_type.tp_basicsize, 28);
+    gh_object *inst = gh_instance_new();
+    const struct gh_type *const all[] = {&gh_int_type, &gh_none_type,
+                                         &gh_bool_type, &gh_object_type,
+                                         &gh_list_type, &gh_dict_type,
                                          inst->ob_type};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
         const struct gh_type *tp = all[i];
@@ -23,10 +23,10 @@ FL_TEST(object, type_slots_and_sizes, .timeout = 10)
             cr_assert_not_null(tp->tp_clear, "%s (GC) can be cleared", tp->tp_name);
         }
     }
-    cr_assert_not_null(GH_FL(gh_int_type).tp_hash);
-    cr_assert_not_null(GH_FL(gh_int_type).tp_equal);
-    cr_assert_eq(GH_FL(gh_list_type).kind, GH_KIND_LIST);
-    cr_assert_eq(GH_FL(gh_dict_type).lock_class, GH_LOCK_dict);
+    cr_assert_not_null(gh_int_type.tp_hash);
+    cr_assert_not_null(gh_int_type.tp_equal);
+    cr_assert_eq(gh_list_type.kind, GH_KIND_LIST);
+    cr_assert_eq(gh_dict_type.lock_class, GH_LOCK_dict);
     cr_assert_eq(inst->ob_type->kind, GH_KIND_INSTANCE);
     cr_assert_str_eq(inst->ob_type->tp_name, "Plain", "an instance's type is its class");
     gh_decref(inst);
@@ -35,9 +35,9 @@ FL_TEST(object, type_slots_and_sizes, .timeout = 10)
 FL_TEST(object, alloc_adds_the_layout_prefix, .timeout = 10)
 {
     uint64_t live0 = fx_live();
-    gh_object *o = gh_object_alloc(&GH_FL(gh_list_type), sizeof(struct gh_list));
+    gh_object *o = gh_object_alloc(&gh_list_type, sizeof(struct gh_list));
     cr_assert_eq(gh_refcnt(o), 1);
-    cr_assert_eq(o->ob_type, &GH_FL(gh_list_type));
+    cr_assert_eq(o->ob_type, &gh_list_type);
     cr_assert_eq((uintptr_t)o % 16, 0, "objects are 16-byte aligned");
     /* A GC type has a 16-byte prefix in both layouts: PyGC_Head (compact)
      * or the free-threaded fields (full). */
@@ -74,12 +74,12 @@ static void count_visit(gh_object *o, void *arg)
 FL_TEST(object, traverse_and_clear, .timeout = 10)
 {
     uint64_t live0 = fx_live();
-    gh_object *l = GH_FL(gh_list_new)();
-    gh_object *d = GH_FL(gh_dict_new)();
+    gh_object *l = gh_list_new();
+    gh_object *d = gh_dict_new();
     for (int i = 0; i < 10; i++)
-        gh_list_append(&fx_ts, L(l), GH_FL(gh_instance_new)());
+        gh_list_append(&fx_ts, L(l), gh_instance_new());
     for (int i = 0; i < 7; i++)
-        GH_FL(gh_dict_set)(&fx_ts, (struct gh_dict *)(void *)d, gh_int_new(1000 + i), gh_newref(l));
+        gh_dict_set(&fx_ts, (struct gh_dict *)(void *)d, gh_int_new(1000 + i), gh_newref(l));
     int n = 0;
     l->ob_type->tp_traverse(l, count_visit, &n);
     cr_assert_eq(n, 10);

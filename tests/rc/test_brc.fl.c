@@ -54,7 +54,7 @@ FL_TEST(brc, owner_counts_locally_and_frees_without_a_merge, .timeout = 10)
 {
     uint64_t live0 = fx_live();
     uint64_t merged0 = fx_ts.brc_merged;
-    gh_object *o = GH_FL(gh_list_new)();
+    gh_object *o = gh_list_new();
     cr_assert_eq(gh_prefix(o)->ob_tid, (uintptr_t)&fx_ts, "owned by its maker");
     for (int i = 0; i < 5; i++)
         gh_incref(o);
@@ -78,7 +78,7 @@ static void incref_twice_decref_once(struct gh_tstate *ts, void *arg)
 
 FL_TEST(brc, other_threads_use_the_shared_count, .timeout = 10)
 {
-    gh_object *o = GH_FL(gh_list_new)();
+    gh_object *o = gh_list_new();
     on_other_thread(incref_twice_decref_once, o);
     cr_assert_eq(gh_prefix(o)->ob_ref_local, 1);
     cr_assert_eq(shared_of(o), (uint64_t)1 << GH_REF_SHARED_SHIFT, "one shared reference");
@@ -103,7 +103,7 @@ static void decref_one(struct gh_tstate *ts, void *arg)
 FL_TEST(brc, decref_below_zero_queues_for_the_owner, .timeout = 10)
 {
     uint64_t live0 = fx_live();
-    gh_object *o = GH_FL(gh_list_new)();
+    gh_object *o = gh_list_new();
     /* The other thread drops the only reference, which we counted: its
      * shared count would go to -1, so it queues the object for us. */
     on_other_thread(decref_one, o);
@@ -125,7 +125,7 @@ struct made {
 static void make_one(struct gh_tstate *ts, void *arg)
 {
     (void)ts;
-    ((struct made *)arg)->o = GH_FL(gh_list_new)();
+    ((struct made *)arg)->o = gh_list_new();
 }
 
 FL_TEST(brc, an_exited_owners_objects_are_merged_by_whoever_queues, .timeout = 10)
@@ -152,7 +152,7 @@ static void owner_waits_for_drops(struct gh_tstate *ts, void *arg)
 {
     struct ping *p = arg;
     for (int i = 0; i < p->n; i++)
-        p->objs[i] = GH_FL(gh_list_new)();
+        p->objs[i] = gh_list_new();
     gh_sync_block_begin(ts);
     pthread_barrier_wait(&p->made);
     pthread_barrier_wait(&p->dropped); /* the test's thread dropped them all */
@@ -193,14 +193,14 @@ static void deref_weak(struct gh_tstate *ts, void *arg)
 {
     (void)ts;
     gh_object **w = arg;
-    gh_object *o = GH_FL(gh_weakref_get)(w[0]);
+    gh_object *o = gh_weakref_get(w[0]);
     w[1] = o; /* a new reference, counted on the shared count */
 }
 
 FL_TEST(brc, weak_reference_deref_from_another_thread, .timeout = 10)
 {
-    gh_object *o = GH_FL(gh_instance_new)();
-    gh_object *w[2] = {GH_FL(gh_weakref_new)(o, NULL), NULL};
+    gh_object *o = gh_instance_new();
+    gh_object *w[2] = {gh_weakref_new(o, NULL), NULL};
     cr_assert_eq(shared_of(o) & GH_REF_STATE_MASK, GH_REF_MAYBE_WEAKREF);
     on_other_thread(deref_weak, w);
     cr_assert_eq(w[1], o, "alive: the conditional increment succeeds");
@@ -208,21 +208,21 @@ FL_TEST(brc, weak_reference_deref_from_another_thread, .timeout = 10)
     gh_decref(o); /* ours: local 0, shared 1: merged, alive */
     cr_assert_eq(gh_prefix(o)->ob_tid, 0);
     gh_decref(o);  /* the other thread's: dead, the weak reference cleared */
-    cr_assert_null(GH_FL(gh_weakref_get)(w[0]));
+    cr_assert_null(gh_weakref_get(w[0]));
     gh_decref(w[0]);
 }
 
 FL_TEST(brc, collection_keeps_owners_and_local_counts, .timeout = 30)
 {
     uint64_t live0 = fx_live();
-    gh_object *l = GH_FL(gh_list_new)();
+    gh_object *l = gh_list_new();
     for (int i = 0; i < 1000; i++)
-        gh_list_append(&fx_ts, L(l), GH_FL(gh_list_new)());
+        gh_list_append(&fx_ts, L(l), gh_list_new());
     gh_incref(L(l)->ob_item[7]);
-    gh_object *cyc = GH_FL(gh_list_new)();
+    gh_object *cyc = gh_list_new();
     gh_list_append(&fx_ts, L(cyc), gh_newref(cyc)); /* a self-cycle */
     gh_decref(cyc);
-    int64_t found = GH_FL(gh_gc_collect)(&fx_ts, 2);
+    int64_t found = gh_gc_collect(&fx_ts, 2);
     cr_assert_eq(found, 1, "the self-cycle");
     cr_assert_eq(gh_prefix(l)->ob_tid, (uintptr_t)&fx_ts, "owner restored");
     cr_assert_eq(gh_prefix(l)->ob_ref_local, 1);
@@ -242,11 +242,11 @@ FL_TEST(brc, collector_merges_the_queues, .timeout = 30)
     /* Keep a second reference on the object the other (exited) thread
      * made, queue nothing; then make one of ours queued by another thread:
      * the collection merges it and releases the queue's reference. */
-    gh_object *mine = GH_FL(gh_list_new)();
+    gh_object *mine = gh_list_new();
     gh_incref(mine);
     on_other_thread(decref_one, mine);
     cr_assert_eq(fx_ts.brc_len, 1);
-    GH_FL(gh_gc_collect)(&fx_ts, 2);
+    gh_gc_collect(&fx_ts, 2);
     cr_assert_eq(fx_ts.brc_len, 0, "the collector merged our queue");
     cr_assert_eq(gh_prefix(mine)->ob_tid, 0, "merged");
     cr_assert_eq(gh_refcnt(mine), 1);

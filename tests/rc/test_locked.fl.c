@@ -55,7 +55,7 @@ static void thread_end(struct gh_tstate *ts)
 
 FL_TEST(locked, counts_take_the_count_lock, .timeout = 10)
 {
-    gh_object *o = GH_FL(gh_instance_new)();
+    gh_object *o = gh_instance_new();
     uint64_t before = fx_ts.locks[GH_LOCK_rc].acquisitions;
     for (int i = 0; i < 100; i++)
         gh_incref(o);
@@ -77,17 +77,17 @@ FL_TEST(locked, a_container_that_holds_itself, .timeout = 10)
     /* l = [l]; l[0] increments l inside l's own section: its mutex is this
      * thread's already (a naive scheme waits for itself here). */
     uint64_t live0 = fx_live();
-    gh_object *l = GH_FL(gh_list_new)();
+    gh_object *l = gh_list_new();
     gh_list_append(&fx_ts, L(l), gh_newref(l));
-    gh_object *d = GH_FL(gh_dict_new)();
+    gh_object *d = gh_dict_new();
     gh_object *k = gh_int_new(7);
-    cr_assert_eq(GH_FL(gh_dict_set)(&fx_ts, D(d), gh_newref(k), gh_newref(d)), 0);
+    cr_assert_eq(gh_dict_set(&fx_ts, D(d), gh_newref(k), gh_newref(d)), 0);
     for (int i = 0; i < 1000; i++) {
         gh_object *x = gh_list_get(&fx_ts, L(l), 0);
         cr_assert_eq(x, l);
         cr_assert_eq(gh_refcnt(l), 3, "ours, its own, the one just taken");
         gh_decref(x);
-        gh_object *y = GH_FL(gh_dict_get)(&fx_ts, D(d), k);
+        gh_object *y = gh_dict_get(&fx_ts, D(d), k);
         cr_assert_eq(y, d);
         gh_decref(y);
     }
@@ -97,7 +97,7 @@ FL_TEST(locked, a_container_that_holds_itself, .timeout = 10)
     /* Cycles: the collector frees them. */
     gh_decref(l);
     gh_decref(d);
-    GH_FL(gh_gc_collect)(&fx_ts, 2);
+    gh_gc_collect(&fx_ts, 2);
     cr_assert_eq(fx_live(), live0);
 }
 
@@ -156,7 +156,7 @@ static void *cycle_reader(void *p)
         got[k - 1] = gh_newref(L(a->mine)->ob_item[0]); /* list.get's increment */
         GH_END_CS(&ts)
         gh_atomic_store_release_int(&a->round_done[me], k); /* pairs with the acquire above */
-        gh_object *y = GH_FL(gh_attr_get)(&ts, a->inst, a->name);
+        gh_object *y = gh_attr_get(&ts, a->inst, a->name);
         cr_assert_not_null(y);
         gh_decref(y);
         gh_sync_checkpoint(&ts);
@@ -172,14 +172,14 @@ static void *cycle_reader(void *p)
 FL_TEST(locked, two_containers_holding_each_other, .timeout = 60)
 {
     /* Interned: immortal without a GIL, alive until the model's end. */
-    gh_object *name = GH_FL(gh_str_intern)(GH_FL(gh_str_new)("other", 5));
+    gh_object *name = gh_str_intern(gh_str_new("other", 5));
     uint64_t live0 = fx_live();
-    gh_object *a = GH_FL(gh_list_new)(), *b = GH_FL(gh_list_new)();
+    gh_object *a = gh_list_new(), *b = gh_list_new();
     gh_list_append(&fx_ts, L(a), gh_newref(b));
     gh_list_append(&fx_ts, L(b), gh_newref(a));
-    gh_object *ia = GH_FL(gh_instance_new)(), *ib = GH_FL(gh_instance_new)();
-    GH_FL(gh_attr_set)(&fx_ts, ia, name, gh_newref(ib));
-    GH_FL(gh_attr_set)(&fx_ts, ib, name, gh_newref(ia));
+    gh_object *ia = gh_instance_new(), *ib = gh_instance_new();
+    gh_attr_set(&fx_ts, ia, name, gh_newref(ib));
+    gh_attr_set(&fx_ts, ib, name, gh_newref(ia));
     static int round_at[2], round_done[2];
     static bool clean[2 * CYCLE_ROUNDS];
     round_at[0] = round_at[1] = round_done[0] = round_done[1] = 0;
@@ -211,7 +211,7 @@ FL_TEST(locked, two_containers_holding_each_other, .timeout = 60)
     gh_decref(b);
     gh_decref(ia);
     gh_decref(ib);
-    GH_FL(gh_gc_collect)(&fx_ts, 2);
+    gh_gc_collect(&fx_ts, 2);
     cr_assert_eq(fx_live(), live0);
 }
 
@@ -237,9 +237,9 @@ static void *pin_reader(void *p)
 FL_TEST(locked, a_pinned_item_outlives_its_last_decref, .timeout = 30)
 {
     uint64_t live0 = fx_live();
-    gh_object *x = GH_FL(gh_instance_new)();
-    gh_object *wr = GH_FL(gh_weakref_new)(x, NULL);
-    gh_object *l = GH_FL(gh_list_new)();
+    gh_object *x = gh_instance_new();
+    gh_object *wr = gh_weakref_new(x, NULL);
+    gh_object *l = gh_list_new();
     gh_list_append(&fx_ts, L(l), x); /* the list's reference is x's only one */
     struct pin_arg arg = {l, NULL, 0};
     pthread_t t;
@@ -275,11 +275,11 @@ FL_TEST(locked, a_pinned_item_outlives_its_last_decref, .timeout = 30)
     cr_assert_eq(arg.suspends, 1);
     cr_assert_eq(gh_rc_pins(x), 0);
     cr_assert_eq(gh_refcnt(x), 1, "the reader's reference, alone");
-    gh_object *again = GH_FL(gh_weakref_get)(wr);
+    gh_object *again = gh_weakref_get(wr);
     cr_assert_eq(again, x, "the weak reference was never cleared");
     gh_decref(again);
     gh_decref(arg.got); /* the last one: freed now */
-    cr_assert_null(GH_FL(gh_weakref_get)(wr));
+    cr_assert_null(gh_weakref_get(wr));
     gh_decref(wr);
     gh_decref(l);
     cr_assert_eq(fx_live(), live0);
@@ -326,10 +326,10 @@ static void *mesh_worker(void *p)
             got = gh_list_get(&ts, L(mesh_lists[x]), (int64_t)((r >> 24) % 8));
             break;
         case 2:
-            got = GH_FL(gh_dict_get)(&ts, D(mesh_dicts[x]), mesh_keys[y]);
+            got = gh_dict_get(&ts, D(mesh_dicts[x]), mesh_keys[y]);
             break;
         case 3:
-            got = GH_FL(gh_attr_get)(&ts, mesh_insts[x], mesh_name);
+            got = gh_attr_get(&ts, mesh_insts[x], mesh_name);
             break;
         case 4:
             /* Lists of the same length compare item by item (the items are
@@ -344,7 +344,7 @@ static void *mesh_worker(void *p)
                     sched_yield();
             break;
         case 6:
-            GH_FL(gh_attr_set)(&ts, mesh_insts[x], mesh_name, gh_newref(mesh_lists[y]));
+            gh_attr_set(&ts, mesh_insts[x], mesh_name, gh_newref(mesh_lists[y]));
             break;
         case 7: {
             /* A section held across a yield, as by a preempted thread: the
@@ -373,12 +373,12 @@ static uint64_t mesh_refs_to(gh_object *o)
         struct gh_list *l = L(mesh_lists[i]);
         for (int64_t j = 0; j < l->ob_size; j++)
             n += l->ob_item[j] == o;
-        gh_object *v = GH_FL(gh_attr_get)(&fx_ts, mesh_insts[i], mesh_name);
+        gh_object *v = gh_attr_get(&fx_ts, mesh_insts[i], mesh_name);
         n += v == o;
         if (v)
             gh_decref(v);
         for (int k = 0; k < MESH_N; k++) {
-            gh_object *dv = GH_FL(gh_dict_get)(&fx_ts, D(mesh_dicts[i]), mesh_keys[k]);
+            gh_object *dv = gh_dict_get(&fx_ts, D(mesh_dicts[i]), mesh_keys[k]);
             n += dv == o;
             if (dv)
                 gh_decref(dv);
@@ -389,12 +389,12 @@ static uint64_t mesh_refs_to(gh_object *o)
 
 FL_TEST(locked, a_mesh_of_containers_under_three_threads, .timeout = 120)
 {
-    mesh_name = GH_FL(gh_str_intern)(GH_FL(gh_str_new)("peer", 4)); /* immortal */
+    mesh_name = gh_str_intern(gh_str_new("peer", 4)); /* immortal */
     uint64_t live0 = fx_live();
     for (int i = 0; i < MESH_N; i++) {
-        mesh_lists[i] = GH_FL(gh_list_new)();
-        mesh_insts[i] = GH_FL(gh_instance_new)();
-        mesh_dicts[i] = GH_FL(gh_dict_new)();
+        mesh_lists[i] = gh_list_new();
+        mesh_insts[i] = gh_instance_new();
+        mesh_dicts[i] = gh_dict_new();
         mesh_keys[i] = gh_int_new(100 + i);
     }
     /* Each list holds every container of the mesh (itself included), each
@@ -403,10 +403,10 @@ FL_TEST(locked, a_mesh_of_containers_under_three_threads, .timeout = 120)
         for (int j = 0; j < MESH_N; j++) {
             gh_list_append(&fx_ts, L(mesh_lists[i]), gh_newref(mesh_lists[j]));
             gh_list_append(&fx_ts, L(mesh_lists[i]), gh_newref(mesh_insts[j]));
-            cr_assert_eq(GH_FL(gh_dict_set)(&fx_ts, D(mesh_dicts[i]), gh_newref(mesh_keys[j]),
+            cr_assert_eq(gh_dict_set(&fx_ts, D(mesh_dicts[i]), gh_newref(mesh_keys[j]),
                                             gh_newref(mesh_lists[(i + j) % MESH_N])), 0);
         }
-        GH_FL(gh_attr_set)(&fx_ts, mesh_insts[i], mesh_name, gh_newref(mesh_dicts[i]));
+        gh_attr_set(&fx_ts, mesh_insts[i], mesh_name, gh_newref(mesh_dicts[i]));
     }
     struct mesh_arg args[3];
     pthread_t t[3];
@@ -440,7 +440,7 @@ FL_TEST(locked, a_mesh_of_containers_under_three_threads, .timeout = 120)
         gh_decref(mesh_keys[i]);
     }
     gh_decref(mesh_name);
-    GH_FL(gh_gc_collect)(&fx_ts, 2);
+    gh_gc_collect(&fx_ts, 2);
     cr_assert_eq(fx_live(), live0, "the mesh is one big cycle: the collector frees it");
 }
 
@@ -465,7 +465,7 @@ static void *gc_reader(void *p)
         GH_END_CS(&ts)
         gh_decref(x);
         /* Short-lived cycles for the collector to find. */
-        gh_object *c = GH_FL(gh_list_new)();
+        gh_object *c = gh_list_new();
         gh_list_append(&ts, L(c), gh_newref(c));
         gh_list_append(&ts, L(c), gh_newref(g->b));
         gh_decref(c);
@@ -482,7 +482,7 @@ FL_TEST(locked, collections_while_counts_wait, .timeout = 60)
      * object lock, so neither the stop nor the collector's own count
      * updates wait forever. */
     uint64_t live0 = fx_live();
-    gh_object *a = GH_FL(gh_list_new)(), *b = GH_FL(gh_list_new)();
+    gh_object *a = gh_list_new(), *b = gh_list_new();
     gh_list_append(&fx_ts, L(a), gh_newref(b));
     gh_list_append(&fx_ts, L(b), gh_newref(a));
     int stop = 0;
@@ -491,7 +491,7 @@ FL_TEST(locked, collections_while_counts_wait, .timeout = 60)
     for (int i = 0; i < 2; i++)
         cr_assert_eq(pthread_create(&t[i], NULL, gc_reader, &args[i]), 0);
     for (int i = 0; i < 200; i++) {
-        GH_FL(gh_gc_collect)(&fx_ts, 2);
+        gh_gc_collect(&fx_ts, 2);
         gh_sync_checkpoint(&fx_ts);
     }
     gh_atomic_store_relaxed_int(&stop, 1);
@@ -499,11 +499,11 @@ FL_TEST(locked, collections_while_counts_wait, .timeout = 60)
     for (int i = 0; i < 2; i++)
         pthread_join(t[i], NULL);
     gh_sync_block_end(&fx_ts);
-    GH_FL(gh_gc_collect)(&fx_ts, 2); /* the readers' last cycles */
+    gh_gc_collect(&fx_ts, 2); /* the readers' last cycles */
     cr_assert_eq(gh_refcnt(a), 2);
     cr_assert_eq(gh_refcnt(b), 2);
     gh_decref(a);
     gh_decref(b);
-    GH_FL(gh_gc_collect)(&fx_ts, 2);
+    gh_gc_collect(&fx_ts, 2);
     cr_assert_eq(fx_live(), live0);
 }

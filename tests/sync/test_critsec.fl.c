@@ -51,7 +51,7 @@ KIND_PARAMS(one_and_two_objects)
 KIND_TEST(one_and_two_objects, .timeout = 30)
 {
     begin_kind(*kind);
-    gh_object *a = GH_FL(gh_list_new)(), *b = GH_FL(gh_list_new)();
+    gh_object *a = gh_list_new(), *b = gh_list_new();
     gh_oblock *la = gh_ob_lock(a), *lb = gh_ob_lock(b);
     struct gh_critsec cs;
 
@@ -98,7 +98,7 @@ KIND_TEST(shared_stripe, .timeout = 30)
     static gh_object *objs[MAXN];
     int n = 0, x = -1, y = -1;
     for (; n < MAXN && x < 0; n++) {
-        objs[n] = GH_FL(gh_list_new)();
+        objs[n] = gh_list_new();
         for (int j = 0; j < n; j++)
             if (gh_ob_lock(objs[j]) == gh_ob_lock(objs[n])) {
                 x = j;
@@ -159,12 +159,12 @@ KIND_PARAMS(nested_wait_suspends)
 KIND_TEST(nested_wait_suspends, .timeout = 30)
 {
     begin_kind(*kind);
-    gh_object *a = GH_FL(gh_list_new)(), *b = GH_FL(gh_list_new)();
+    gh_object *a = gh_list_new(), *b = gh_list_new();
     int extra = 0;
     static gh_object *spare[4 * GH_OBLOCK_STRIPES];
     while (gh_ob_lock(a) == gh_ob_lock(b)) { /* distinct locks wanted */
         spare[extra++] = b;
-        b = GH_FL(gh_list_new)();
+        b = gh_list_new();
     }
     watch_a = gh_ob_lock(a);
     held_b = gh_ob_lock(b);
@@ -209,7 +209,7 @@ KIND_PARAMS(blocking_suspends)
 KIND_TEST(blocking_suspends, .timeout = 30)
 {
     begin_kind(*kind);
-    gh_object *a = GH_FL(gh_list_new)();
+    gh_object *a = gh_list_new();
     gh_oblock *la = gh_ob_lock(a);
     struct gh_critsec cs;
     gh_cs_begin(&fx_ts, &cs, a);

@@ -57,8 +57,8 @@ ParameterizedTest(enum gh_oblock_kind *kind, GH_FL(threads), shared_list_and_cou
     FX_REQUIRE_THREAD_SAFETY();
     gh_oblock_select(*kind);
     uint64_t live0 = fx_live();
-    gh_object *list = GH_FL(gh_list_new)();
-    gh_object *shared = GH_FL(gh_instance_new)();
+    gh_object *list = gh_list_new();
+    gh_object *shared = gh_instance_new();
     pthread_t t[NTHREADS];
     struct arg args[NTHREADS];
     gh_sync_block_begin(&fx_ts); /* let the workers have the GIL */
