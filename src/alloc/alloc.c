@@ -1,6 +1,8 @@
 /* alloc.c - the public entry points: init/fini, attach/detach, gh_alloc,
- * gh_free and the stats, dispatching on the kind chosen at init with a
- * switch (no indirect call per allocation).
+ * gh_free, the collector's blocks and the stats, dispatching on the kind
+ * chosen at init with a switch (no indirect call per allocation) to that
+ * kind's complete set of functions, one header per kind: kind_arena.h,
+ * kind_thread.h, kind_malloc.h, kind_mimalloc.h.
  *
  * Who may touch what:
  *   alloc=arena     one static heap; every field under arena_mutex when
@@ -97,66 +99,12 @@ static GH_NOINLINE void *system_alloc(size_t n)
 }
 
 // ---------------------------------------------------------------------------
-// alloc=arena
+// What the kinds share
 
 GH_INLINE struct gh_lockstat *arena_lockstat(void)
 {
     struct gh_tstate *ts = gh_tstate_get();
     return ts ? &ts->locks[GH_LOCK_alloc] : &arena_lockstat_fallback;
-}
-
-GH_INLINE void *arena_alloc(size_t n, unsigned family)
-{
-    struct gh_heap *h = &arena_heap;
-    bool locked = alloc_locked;
-    void *b = NULL;
-
-    if (locked)
-        gh_mutex_lock(&arena_mutex, arena_lockstat());
-    if (GH_LIKELY(IS_SMALL(n)))
-        b = gh__heap_alloc_small(h, n, family);
-    else
-        gh__ctr_add(&h->c.large_allocs, 1);
-    count_alloc(h, n);
-    gh__ctr_max(&h->c.peak_bytes, h->c.live_bytes); /* exact: one heap */
-    if (locked)
-        gh_mutex_unlock(&arena_mutex);
-
-    if (GH_UNLIKELY(b == NULL))
-        b = system_alloc(n); /* large: outside the lock */
-    return b;
-}
-
-GH_INLINE void arena_free(void *b, size_t n)
-{
-    struct gh_heap *h = &arena_heap;
-    bool locked = alloc_locked;
-    bool small = IS_SMALL(n);
-
-    if (!small)
-        free(b); /* outside the lock */
-    if (locked)
-        gh_mutex_lock(&arena_mutex, arena_lockstat());
-    if (GH_LIKELY(small))
-        gh__heap_free_small(h, b);
-    count_free(h, n);
-    if (locked)
-        gh_mutex_unlock(&arena_mutex);
-}
-
-// ---------------------------------------------------------------------------
-// alloc=thread
-
-static GH_NOINLINE GH_COLD void thread_unattached(void)
-{
-    gh__assert_fail(__FILE__, __LINE__, __func__,
-                    "alloc=thread: gh_alloc without gh_alloc_thread_attach");
-}
-
-static GH_NOINLINE void *thread_alloc_large(struct gh_heap *h, size_t n)
-{
-    gh__ctr_add(&h->c.large_allocs, 1);
-    return system_alloc(n);
 }
 
 /* Every GH_ALLOC_POOL_SIZE bytes a heap allocates, it samples the peaks. */
@@ -165,69 +113,6 @@ static GH_NOINLINE void heap_sample_slow(struct gh_heap *h)
     h->unsampled = 0;
     gh__alloc_sample_peaks();
 }
-
-GH_INLINE void *thread_alloc(size_t n, unsigned family)
-{
-    struct gh_tstate *ts = gh_tstate_get();
-    struct gh_heap *h = ts ? ts->heap : NULL;
-    if (GH_UNLIKELY(h == NULL))
-        thread_unattached();
-    /* Relaxed: only a hint; the exchange in the drain does the ordering. */
-    if (GH_UNLIKELY(gh_atomic_load_relaxed_ptr(&h->thread_free) != NULL))
-        gh__alloc_drain_slow(h);
-    count_alloc(h, n);
-    h->unsampled += n;
-    if (GH_UNLIKELY(h->unsampled >= GH_ALLOC_POOL_SIZE))
-        heap_sample_slow(h);
-    if (GH_LIKELY(IS_SMALL(n)))
-        return gh__heap_alloc_small(h, n, family);
-    return thread_alloc_large(h, n);
-}
-
-/* A free that is not the owner's: hand the block back (small), count it in
- * the freeing thread's heap or the orphan set. */
-static GH_NOINLINE void thread_free_mt(struct gh_heap *me, void *b, size_t n, bool small)
-{
-    bool cross = false;
-    if (small) {
-        gh__alloc_free_mt(gh__pool_of(b)->owner, b);
-        cross = true;
-    } else {
-        free(b);
-    }
-    if (me) {
-        count_free(me, n);
-        if (cross)
-            gh__ctr_add(&me->c.cross_thread_frees, 1);
-    } else {
-        count_orphan(n, false, false, cross);
-    }
-}
-
-GH_INLINE void thread_free(void *b, size_t n)
-{
-    struct gh_tstate *ts = gh_tstate_get();
-    struct gh_heap *h = ts ? ts->heap : NULL;
-    if (GH_LIKELY(IS_SMALL(n))) {
-        /* owner is never NULL, so equality implies h != NULL. */
-        if (GH_LIKELY(gh__pool_of(b)->owner == h)) {
-            gh__heap_free_small(h, b);
-            count_free(h, n);
-            return;
-        }
-        thread_free_mt(h, b, n, true);
-        return;
-    }
-    if (GH_LIKELY(h != NULL)) {
-        free(b);
-        count_free(h, n);
-        return;
-    }
-    thread_free_mt(h, b, n, false);
-}
-
-// ---------------------------------------------------------------------------
-// alloc=malloc
 
 /* alloc=malloc and alloc=mimalloc: counts an n-byte allocation in the
  * calling thread's counters-only heap, or in the orphan set. */
@@ -246,128 +131,17 @@ GH_INLINE void counts_alloc(size_t n)
     }
 }
 
-GH_INLINE void *malloc_alloc(size_t n)
+/* alloc=malloc and alloc=mimalloc: the calling thread's counters-only
+ * heap. */
+GH_INLINE void counts_attach(void)
 {
-    void *b = malloc(n ? n : 1);
-    if (GH_UNLIKELY(b == NULL))
-        gh_die(ENOMEM, "malloc");
-    counts_alloc(n);
-    return b;
+    gh_assert(counts_heap == NULL);
+    struct gh_heap *h = gh__alloc_heap_new(true);
+    gh__alloc_registry_add(h);
+    counts_heap = h;
 }
 
-GH_INLINE void malloc_free(void *b, size_t n)
-{
-    struct gh_heap *h = counts_heap;
-    free(b);
-    if (GH_LIKELY(h != NULL))
-        count_free(h, n);
-    else
-        count_orphan(n, false, false, false);
-}
-
-// ---------------------------------------------------------------------------
-// alloc=mimalloc
-//
-// Every request, small or large, goes to mi_malloc, which serves it from the
-// calling thread's default mimalloc heap (free-threaded CPython calls
-// mi_heap_malloc on its thread state's heaps, whatever the size). mi_free of
-// a block whose page another thread owns pushes it on that page's
-// thread-free list, and the owner collects it when the page runs dry; a
-// thread that exits abandons its segments and other threads reclaim them.
-// All of that is mimalloc's to protect: this layer only counts.
-
-/* mimalloc's smallest bin holds 8-byte blocks, 8-byte aligned; every other
- * bin is a multiple of MI_MAX_ALIGN_SIZE (16), so asking for at least 16
- * bytes keeps gh_alloc's 16-byte alignment (CPython never asks for less). */
-GH_INLINE size_t mi_request(size_t n) { return n < GH_ALLOC_ALIGN ? GH_ALLOC_ALIGN : n; }
-
-GH_INLINE void *mimalloc_alloc(size_t n)
-{
-    void *b = mi_malloc(mi_request(n));
-    if (GH_UNLIKELY(b == NULL))
-        gh_die(ENOMEM, "mi_malloc");
-    gh_assert_debug(((uintptr_t)b & (GH_ALLOC_ALIGN - 1)) == 0);
-    counts_alloc(n);
-    return b;
-}
-
-/* Whether mi_free takes mimalloc's cross-thread path is not counted:
- * asking (mi_heap_contains_block) is a library call that cost more than
- * mi_free itself, and CPython does not ask. cross_thread_frees counts only
- * the collector blocks handed back to their owner heap (below). */
-GH_INLINE void mimalloc_free(void *b, size_t n)
-{
-    struct gh_heap *h = counts_heap;
-    mi_free(b);
-    if (GH_LIKELY(h != NULL))
-        count_free(h, n);
-    else
-        count_orphan(n, false, false, false);
-}
-
-// ---------------------------------------------------------------------------
-// Public entry points
-
-GH_INLINE void *alloc_kind_dispatch(size_t n, unsigned family)
-{
-    switch (alloc_kind) {
-    case GH_ALLOC_ARENA:
-        return arena_alloc(n, family);
-    case GH_ALLOC_THREAD:
-        return thread_alloc(n, family);
-    case GH_ALLOC_MIMALLOC:
-        return mimalloc_alloc(n);
-    case GH_ALLOC_MALLOC:
-    default:
-        return malloc_alloc(n);
-    }
-}
-
-GH_INLINE void *alloc_traced(size_t n, unsigned family)
-{
-    void *p = alloc_kind_dispatch(n, family);
-    /* Tracing (trace.h): one relaxed load when off. Recorded after the
-     * allocator has let go of its lock. */
-    if (GH_UNLIKELY(gh__trace_enabled_relaxed()))
-        gh__trace_record_slow(p, n);
-    return p;
-}
-
-void *gh_alloc(size_t n) { return alloc_traced(n, GH__FAMILY_RAW); }
-void *gh_alloc_obj(size_t n) { return alloc_traced(n, GH__FAMILY_OBJ); }
-
-GH_INLINE void free_kind_dispatch(void *p, size_t n);
-
-void gh_free(void *p, size_t n)
-{
-    /* Tracing: forget p before it goes back, so that a thread handed the
-     * same address next cannot have its new trace removed by this free. */
-    if (GH_UNLIKELY(gh__trace_enabled_relaxed()))
-        gh__trace_forget_slow(p);
-    free_kind_dispatch(p, n);
-}
-
-GH_INLINE void free_kind_dispatch(void *p, size_t n)
-{
-    switch (alloc_kind) {
-    case GH_ALLOC_ARENA:
-        arena_free(p, n);
-        return;
-    case GH_ALLOC_THREAD:
-        thread_free(p, n);
-        return;
-    case GH_ALLOC_MIMALLOC:
-        mimalloc_free(p, n);
-        return;
-    case GH_ALLOC_MALLOC:
-    default:
-        malloc_free(p, n);
-        return;
-    }
-}
-
-// ---------------------------------------------------------------------------
-// The collector's blocks (gh_alloc_gc)
+// The collector's blocks that no walkable pool holds
 
 /* A collector block that no pool can hold (above GH_ALLOC_SMALL_MAX, or
  * every block under alloc=malloc, whose heap cannot be walked) carries
@@ -393,11 +167,6 @@ static gh_mutex large_lock;
 _Static_assert(sizeof(struct gh_gc_link) % GH_ALLOC_ALIGN == 0, "keeps blocks aligned");
 _Static_assert(offsetof(struct gh_gc_link, tf_next) == 0, "gh__alloc_free_mt links through word 0");
 static struct gh_gc_link *orphan_gc_first, *orphan_gc_last; /* under large_lock */
-
-GH_INLINE bool gc_in_pools(size_t n)
-{
-    return (alloc_kind == GH_ALLOC_ARENA || alloc_kind == GH_ALLOC_THREAD) && IS_SMALL(n);
-}
 
 /* Appends l to the list (*first .. *last); caller holds the list's
  * exclusion. */
@@ -426,121 +195,123 @@ GH_INLINE void gc_link_remove(struct gh_gc_link **first, struct gh_gc_link **las
         *last = l->prev;
 }
 
-/* Owner only (or fini, or detach): unlinks and frees the collector blocks
- * other threads handed back to h. Their frees were counted by the freers. */
-static GH_NOINLINE void mimalloc_gc_drain_slow(struct gh_heap *h)
+/* Puts a block with a struct gc_large in front on the large list; returns
+ * the collector's part. */
+GH_INLINE void *gc_large_link(struct gc_large *l)
 {
-    /* Acquire: pairs with the release CAS of every gh__alloc_free_mt whose
-     * link is in the list we take (the tf_next links, and the freer's last
-     * writes to the block, happen before we reuse it). */
-    struct gh_gc_link *l = gh_atomic_exchange_acquire_ptr(&h->thread_free, NULL);
-    while (l) {
-        struct gh_gc_link *next = l->tf_next;
-        gc_link_remove(&h->gc_first, &h->gc_last, l);
-        mi_free(l);
-        l = next;
-    }
-}
-
-static GH_NOINLINE void *mimalloc_alloc_gc_orphan(size_t n)
-{
-    struct gh_gc_link *l = mimalloc_alloc(n + sizeof *l);
-    l->owner = NULL;
     gh_mutex_lock(&large_lock, arena_lockstat());
-    gc_link_append(&orphan_gc_first, &orphan_gc_last, l);
+    l->next = &large_head;
+    l->prev = large_head.prev;
+    large_head.prev->next = l;
+    large_head.prev = l;
     gh_mutex_unlock(&large_lock);
     return l + 1;
 }
 
-GH_INLINE void *mimalloc_alloc_gc(size_t n)
+/* Takes p's block off the large list; returns the block to free. */
+GH_INLINE struct gc_large *gc_large_unlink(void *p)
 {
-    struct gh_heap *h = counts_heap;
-    if (GH_UNLIKELY(h == NULL))
-        return mimalloc_alloc_gc_orphan(n);
-    /* Relaxed: only a hint; the exchange in the drain does the ordering. */
-    if (GH_UNLIKELY(gh_atomic_load_relaxed_ptr(&h->thread_free) != NULL))
-        mimalloc_gc_drain_slow(h);
-    struct gh_gc_link *l = mimalloc_alloc(n + sizeof *l);
-    l->owner = h;
-    gc_link_append(&h->gc_first, &h->gc_last, l);
-    return l + 1;
+    struct gc_large *l = (struct gc_large *)p - 1;
+    gh_mutex_lock(&large_lock, arena_lockstat());
+    l->prev->next = l->next;
+    l->next->prev = l->prev;
+    gh_mutex_unlock(&large_lock);
+    return l;
 }
 
-/* A collector block that is not the calling thread's (or the caller has no
- * heap): hand it back to its owner, or take it off the orphan list. */
-static GH_NOINLINE void mimalloc_free_gc_slow(struct gh_heap *me, struct gh_gc_link *l, size_t n)
+// ---------------------------------------------------------------------------
+// The kinds: each a complete set of alloc, free, alloc_gc, free_gc, attach
+// and detach; the entry points below switch on alloc_kind to one of them.
+
+#include "alloc/kind_arena.h"
+#include "alloc/kind_thread.h"
+#include "alloc/kind_malloc.h"
+#include "alloc/kind_mimalloc.h"
+
+// ---------------------------------------------------------------------------
+// Public entry points
+
+static GH_NOINLINE GH_COLD __attribute__((noreturn)) void bad_kind(void)
 {
-    struct gh_heap *owner = l->owner;
-    if (owner == NULL) {
-        gh_mutex_lock(&large_lock, arena_lockstat());
-        gc_link_remove(&orphan_gc_first, &orphan_gc_last, l);
-        gh_mutex_unlock(&large_lock);
-        mimalloc_free(l, n);
-        return;
-    }
-    /* owner->thread_free, linked through tf_next (the link's first word). */
-    gh__alloc_free_mt(owner, l);
-    if (me) {
-        count_free(me, n);
-        gh__ctr_add(&me->c.cross_thread_frees, 1);
-    } else {
-        count_orphan(n, false, false, true);
-    }
+    gh__assert_fail(__FILE__, __LINE__, __func__, "alloc_kind is no allocator");
 }
 
-GH_INLINE void mimalloc_free_gc(void *p, size_t n)
+/* KIND_RETURN(name, args) returns the selected kind's kind_name(args);
+ * KIND_DO(name, args) calls it and returns. Every kind has a case;
+ * gh_alloc_init refuses any other value. */
+#define KIND_RETURN(name, ...)                                                 \
+    switch (alloc_kind) {                                                      \
+    case GH_ALLOC_ARENA:    return arena_##name(__VA_ARGS__);                  \
+    case GH_ALLOC_THREAD:   return thread_##name(__VA_ARGS__);                 \
+    case GH_ALLOC_MALLOC:   return malloc_##name(__VA_ARGS__);                 \
+    case GH_ALLOC_MIMALLOC: return mimalloc_##name(__VA_ARGS__);               \
+    }                                                                          \
+    bad_kind();                                                                \
+    return NULL
+#define KIND_DO(name, ...)                                                     \
+    switch (alloc_kind) {                                                      \
+    case GH_ALLOC_ARENA:    arena_##name(__VA_ARGS__); return;                 \
+    case GH_ALLOC_THREAD:   thread_##name(__VA_ARGS__); return;                \
+    case GH_ALLOC_MALLOC:   malloc_##name(__VA_ARGS__); return;                \
+    case GH_ALLOC_MIMALLOC: mimalloc_##name(__VA_ARGS__); return;              \
+    }                                                                          \
+    bad_kind()
+
+GH_INLINE void *alloc_untraced(size_t n, unsigned family)
 {
-    struct gh_gc_link *l = (struct gh_gc_link *)p - 1;
-    struct gh_heap *h = counts_heap;
-    /* owner is NULL only for orphans, which the slow path handles. */
-    if (GH_LIKELY(l->owner == h && h != NULL)) {
-        gc_link_remove(&h->gc_first, &h->gc_last, l);
-        mimalloc_free(l, n + sizeof *l);
-        return;
-    }
-    mimalloc_free_gc_slow(h, l, n + sizeof *l);
+    KIND_RETURN(alloc, n, family);
+}
+
+GH_INLINE void *alloc_traced(size_t n, unsigned family)
+{
+    void *p = alloc_untraced(n, family);
+    /* Tracing (trace.h): one relaxed load when off. Recorded after the
+     * allocator has let go of its lock. */
+    if (GH_UNLIKELY(gh__trace_enabled_relaxed()))
+        gh__trace_record_slow(p, n);
+    return p;
+}
+
+void *gh_alloc(size_t n) { return alloc_traced(n, GH__FAMILY_RAW); }
+void *gh_alloc_obj(size_t n) { return alloc_traced(n, GH__FAMILY_OBJ); }
+
+GH_INLINE void free_untraced(void *p, size_t n)
+{
+    KIND_DO(free, p, n);
+}
+
+void gh_free(void *p, size_t n)
+{
+    /* Tracing: forget p before it goes back, so that a thread handed the
+     * same address next cannot have its new trace removed by this free. */
+    if (GH_UNLIKELY(gh__trace_enabled_relaxed()))
+        gh__trace_forget_slow(p);
+    free_untraced(p, n);
+}
+
+GH_INLINE void *alloc_gc_untraced(size_t n)
+{
+    KIND_RETURN(alloc_gc, n);
 }
 
 void *gh_alloc_gc(size_t n)
 {
-    void *p;
-    if (GH_LIKELY(gc_in_pools(n))) {
-        p = alloc_kind_dispatch(n, GH__FAMILY_GC);
-    } else if (alloc_kind == GH_ALLOC_MIMALLOC) {
-        p = mimalloc_alloc_gc(n);
-    } else {
-        struct gc_large *l = alloc_kind_dispatch(n + sizeof *l, GH__FAMILY_RAW);
-        gh_mutex_lock(&large_lock, arena_lockstat());
-        l->next = &large_head;
-        l->prev = large_head.prev;
-        large_head.prev->next = l;
-        large_head.prev = l;
-        gh_mutex_unlock(&large_lock);
-        p = l + 1;
-    }
+    void *p = alloc_gc_untraced(n);
     if (GH_UNLIKELY(gh__trace_enabled_relaxed()))
         gh__trace_record_slow(p, n);
     return p;
+}
+
+GH_INLINE void free_gc_untraced(void *p, size_t n)
+{
+    KIND_DO(free_gc, p, n);
 }
 
 void gh_free_gc(void *p, size_t n)
 {
     if (GH_UNLIKELY(gh__trace_enabled_relaxed()))
         gh__trace_forget_slow(p);
-    if (GH_LIKELY(gc_in_pools(n))) {
-        free_kind_dispatch(p, n);
-        return;
-    }
-    if (alloc_kind == GH_ALLOC_MIMALLOC) {
-        mimalloc_free_gc(p, n);
-        return;
-    }
-    struct gc_large *l = (struct gc_large *)p - 1;
-    gh_mutex_lock(&large_lock, arena_lockstat());
-    l->prev->next = l->next;
-    l->next->prev = l->prev;
-    gh_mutex_unlock(&large_lock);
-    free_kind_dispatch(l, n + sizeof *l);
+    free_gc_untraced(p, n);
 }
 
 void gh_alloc_visit_gc_runs(void (*fn)(char *first, size_t n, size_t size, void *arg), void *arg)
@@ -639,88 +410,12 @@ int gh_alloc_init(enum gh_alloc_kind kind, bool locked)
 void gh_alloc_thread_attach(void)
 {
     gh_assert(alloc_state == STATE_RUNNING);
-    switch (alloc_kind) {
-    case GH_ALLOC_ARENA:
-        return; /* the shared heap needs no per-thread part */
-    case GH_ALLOC_THREAD: {
-        struct gh_tstate *ts = gh_tstate_get();
-        gh_assert(ts != NULL && ts->heap == NULL);
-        struct gh_heap *h = gh__alloc_heap_new(true);
-        gh__alloc_registry_add(h);
-        ts->heap = h;
-        return;
-    }
-    case GH_ALLOC_MALLOC:
-    case GH_ALLOC_MIMALLOC:
-    default: {
-        gh_assert(counts_heap == NULL);
-        struct gh_heap *h = gh__alloc_heap_new(true);
-        gh__alloc_registry_add(h);
-        counts_heap = h;
-        return;
-    }
-    }
+    KIND_DO(attach, );
 }
 
 void gh_alloc_thread_detach(void)
 {
-    switch (alloc_kind) {
-    case GH_ALLOC_ARENA:
-        return;
-    case GH_ALLOC_THREAD: {
-        struct gh_tstate *ts = gh_tstate_get();
-        gh_assert(ts != NULL && ts->heap != NULL);
-        struct gh_heap *h = ts->heap;
-        /* Draining frees blocks and releasing unmaps an arena: the heap
-         * changes under a collector walking it (gh_alloc_visit_gc, with the
-         * world stopped). A thread that has already detached from the world
-         * (after its last model operation) attaches for this, which waits
-         * while the world is stopped (base/stw.h). */
-        bool attach = ts->stw_state == GH_THREAD_DETACHED;
-        if (attach)
-            gh_stw_attach(ts);
-        gh__alloc_drain_slow(h);
-        /* Pools held type-stable go back to their arenas after their grace
-         * periods, while the heap is still the thread's. */
-        if (h->held_pools)
-            gh__alloc_release_held(h);
-        gh__alloc_sample_peaks();
-        gh__arena_release_empty(h); /* the spare, if the heap is empty */
-        h->detached = true;
-        ts->heap = NULL;
-        if (attach)
-            gh_stw_detach(ts);
-        return;
-    }
-    case GH_ALLOC_MIMALLOC: {
-        struct gh_heap *h = counts_heap;
-        gh_assert(h != NULL);
-        /* The drain changes the heap's collector list, which a collector
-         * may be walking with the world stopped: attach for it, as
-         * alloc=thread does. */
-        struct gh_tstate *ts = gh_tstate_get();
-        bool attach = ts && ts->stw_state == GH_THREAD_DETACHED;
-        if (attach)
-            gh_stw_attach(ts);
-        mimalloc_gc_drain_slow(h);
-        h->detached = true;
-        if (attach)
-            gh_stw_detach(ts);
-        /* The heap stays, with its live collector blocks, until fini.
-         * mimalloc's own per-thread state is mimalloc's: it abandons the
-         * thread's segments when the thread exits (a pthread key's
-         * destructor), and their blocks stay valid for any thread. */
-        gh__alloc_sample_peaks();
-        counts_heap = NULL;
-        return;
-    }
-    case GH_ALLOC_MALLOC:
-    default:
-        gh_assert(counts_heap != NULL);
-        gh__alloc_sample_peaks();
-        counts_heap = NULL;
-        return;
-    }
+    KIND_DO(detach, );
 }
 
 void gh_alloc_stats_get(struct gh_alloc_stats *out)

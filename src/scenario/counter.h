@@ -139,8 +139,12 @@ GH_INLINE void counter_store(struct gh_worker *w, struct gh_tstate *ts, int slot
  * entry is a switch point between the read and the write, where the GIL
  * may pass to a thread that updates C too; its update is then overwritten
  * (lost), as in CPython 3.13 (4M such updates by two threads lose about
- * 450k there). */
-GH_INLINE bool exec_global_add(EXEC_PARAMS)
+ * 450k there).
+ *
+ * Not forced inline: the compiler keeps it out of line, as it did before
+ * the ops' table (forced, it added 2 kB to each copy of the measured
+ * loop). */
+static bool exec_global_add(EXEC_PARAMS)
 {
     int slot = op->on.slot;
     int64_t v = 0; /* set when counter_read returns true */

@@ -47,7 +47,7 @@ gh_object *GH_FL(gh_make_value)(const struct gh_value *v, gh_object **globals,
 gh_object *GH_FL(gh_count_callback_code)(struct gh_tstate *ts, struct gh_function *f,
                                          gh_object **args);
 
-GH_INLINE int64_t intarg(const struct gh_intarg *a, int64_t random_range, struct gh_rng *rng,
+static inline int64_t intarg(const struct gh_intarg *a, int64_t random_range, struct gh_rng *rng,
                       const struct gh_worker *w)
 {
     if (!a->random)
@@ -112,7 +112,7 @@ GH_INLINE gh_object *target_instance(const struct gh_target *t, gh_object **glob
 
 /* Binds local `slot` to o (stolen: a counted reference), releasing what
  * it held. */
-GH_INLINE void bind_local(gh_stackref *locals, int slot, gh_object *o)
+static inline void bind_local(gh_stackref *locals, int slot, gh_object *o)
 {
     frame_put(locals, slot, gh_stackref_steal(o));
 }
@@ -123,7 +123,7 @@ GH_INLINE void bind_local(gh_stackref *locals, int slot, gh_object *o)
  * BINARY_SUBSCR, LOAD_ATTR and CALL drop their operands before STORE_FAST
  * drops the local's old value (x = t[0]: +t +item -t -old x), and on a
  * shared tuple and item the four counts alternate between two lines. */
-GH_INLINE void bind_or_release(struct gh_worker *w, const struct gh_op *op, gh_stackref *locals,
+static inline void bind_or_release(struct gh_worker *w, const struct gh_op *op, gh_stackref *locals,
                             gh_object *o)
 {
     frame_put(locals, w->frame_slots - 1, 0);
