@@ -47,8 +47,10 @@ gh_object *GH_FL(gh_make_value)(const struct gh_value *v, gh_object **globals,
 gh_object *GH_FL(gh_count_callback_code)(struct gh_tstate *ts, struct gh_function *f,
                                          gh_object **args);
 
-static inline int64_t intarg(const struct gh_intarg *a, int64_t random_range, struct gh_rng *rng,
-                      const struct gh_worker *w)
+/* Out of line where the compiler so chooses (it is called from every op
+ * with an operand; inlining it everywhere grows the measured loop). */
+static GH_UNUSED int64_t intarg(const struct gh_intarg *a, int64_t random_range,
+                                struct gh_rng *rng, const struct gh_worker *w)
 {
     if (!a->random)
         return a->iter ? (int64_t)w->pass + a->value : a->value;

@@ -10,12 +10,14 @@
  *   flags   GH_OPF(...): LOADS_ON (the statement loads `on` onto the
  *           evaluation stack first: `L.append(x)`, `d[k]`), ON_OPTIONAL,
  *           NEEDS_VALUE, NEEDS_AS, OWN_VALUE (its parse hook reads
- *           `value`), TRACES (it needs tracemalloc on), FREEZES
+ *           `value`), TRACES (it needs tracemalloc on), FREEZES,
+ *           OUTLINE (its executor is out of line, below)
  *   hint    what `on` is, for "missing `on`" (0: "the object it works on")
  *   parse   the parser's hook for what the common keys do not cover
  *           (scenario/parse_op.c), or 0
- *   exec    its executor, in scenario/worker.fl.c (the measured loop
- *           inlines the hot ones; the object model's are out of line)
+ *   exec    its executor: the hot ones in scenario/worker.fl.c, inlined
+ *           into the measured loop; the OUTLINE ones (the object model's,
+ *           scenario/exec_model.fl.c) reached through one call
  *   doc     what it does, in one line (docs/scenarios.md says more)
  *
  * Adding an op is adding a row, its executor and, when it has keys of its
@@ -82,98 +84,112 @@
       "a blocking wait of `us` microseconds that releases what the "         \
       "strategy holds")                                                      \
     X(BIND, "bind", GH_KEYS(AS, VALUE, RANGE), NONE,                          \
-      GH_OPF(NEEDS_AS, NEEDS_VALUE), 0, 0, gh_exec_bind,                      \
+      GH_OPF(NEEDS_AS, NEEDS_VALUE, OUTLINE), 0, 0, gh_exec_bind,             \
       "bind the local `as` to `value` (another reference, no copy: b = a)")  \
     X(ATTR_SET, "attr.set", GH_KEYS(ON, NAME, VALUE, RANGE), INSTANCE,        \
-      GH_OPF(LOADS_ON, NEEDS_VALUE), 0, parse_op_attr, gh_exec_attr_set,      \
+      GH_OPF(LOADS_ON, NEEDS_VALUE, OUTLINE),                                 \
+      0, parse_op_attr, gh_exec_attr_set,                                     \
       "setattr(`on`, `name`, `value`) on an instance")                       \
-    X(ATTR_GET, "attr.get", GH_KEYS(ON, NAME, AS), INSTANCE, GH_OPF(LOADS_ON), \
+    X(ATTR_GET, "attr.get", GH_KEYS(ON, NAME, AS), INSTANCE,                  \
+      GH_OPF(LOADS_ON, OUTLINE),                                              \
       0, parse_op_attr, gh_exec_attr_get,                                    \
       "getattr(`on`, `name`), bound to `as` if given (fails when missing)")  \
     X(SET_ADD, "set.add", GH_KEYS(ON, VALUE, RANGE), SET,                     \
-      GH_OPF(LOADS_ON, NEEDS_VALUE), 0, 0, gh_exec_set_member,               \
+      GH_OPF(LOADS_ON, NEEDS_VALUE, OUTLINE), 0, 0, gh_exec_set_member,       \
       "`on`.add(`value`) (fails when already present or unhashable)")        \
     X(SET_DISCARD, "set.discard", GH_KEYS(ON, VALUE, RANGE), SET,             \
-      GH_OPF(LOADS_ON, NEEDS_VALUE), 0, 0, gh_exec_set_member,               \
+      GH_OPF(LOADS_ON, NEEDS_VALUE, OUTLINE), 0, 0, gh_exec_set_member,       \
       "`on`.discard(`value`) (fails when absent)")                           \
     X(SET_CONTAINS, "set.contains", GH_KEYS(ON, VALUE, RANGE), SETLIKE,       \
-      GH_OPF(LOADS_ON, NEEDS_VALUE), 0, 0, gh_exec_set_member,               \
+      GH_OPF(LOADS_ON, NEEDS_VALUE, OUTLINE), 0, 0, gh_exec_set_member,       \
       "`value` in `on` (fails when absent); a set or a frozenset")           \
-    X(SET_LEN, "set.len", GH_KEYS(ON), SET, GH_OPF(LOADS_ON), 0, 0,           \
+    X(SET_LEN, "set.len", GH_KEYS(ON), SET, GH_OPF(LOADS_ON, OUTLINE), 0, 0,  \
       gh_exec_set_len, "read the length of the set `on`")                    \
     X(TUPLE_CONCAT, "tuple.concat", GH_KEYS(ON, VALUE, RANGE), TUPLE_LOCAL,   \
-      GH_OPF(LOADS_ON, NEEDS_VALUE), 0, 0, gh_exec_tuple_concat,             \
+      GH_OPF(LOADS_ON, NEEDS_VALUE, OUTLINE), 0, 0, gh_exec_tuple_concat,     \
       "`on` += (`value`,): rebinds the local `on` to a new tuple")           \
     X(TUPLE_GET, "tuple.get", GH_KEYS(ON, INDEX, AS), TUPLE, GH_OPF(LOADS_ON), \
       0, 0, exec_tuple_get,                                                  \
       "`as` = `on`[`index`] on a tuple (released at once without `as`; "     \
       "fails out of range)")                                                 \
     X(STR_CONCAT, "str.concat", GH_KEYS(ON, VALUE), STR_LOCAL,                \
-      GH_OPF(LOADS_ON, OWN_VALUE), 0, parse_op_str_concat, gh_exec_str_concat, \
+      GH_OPF(LOADS_ON, OWN_VALUE, OUTLINE),                                   \
+      0, parse_op_str_concat, gh_exec_str_concat,                             \
       "`on` += `value` (a text): rebinds the local `on` to a new str")       \
-    X(STR_INTERN, "str.intern", GH_KEYS(ON), STR_LOCAL, GH_OPF(LOADS_ON), 0,  \
+    X(STR_INTERN, "str.intern", GH_KEYS(ON), STR_LOCAL,                       \
+      GH_OPF(LOADS_ON, OUTLINE), 0,                                           \
       0, gh_exec_str_intern,                                                 \
       "`on` = sys.intern(`on`): rebinds the local to the interned str")      \
     X(WEAKREF_NEW, "weakref.new", GH_KEYS(ON, AS, CALLBACK), ANY,             \
-      GH_OPF(LOADS_ON, NEEDS_AS), "the object to refer to weakly", 0,        \
+      GH_OPF(LOADS_ON, NEEDS_AS, OUTLINE),                                    \
+      "the object to refer to weakly", 0,                                     \
       gh_exec_weakref_new,                                                   \
       "`as` = weakref.ref(`on`[, a counting callback]) (fails when not "     \
       "weak-referenceable)")                                                 \
-    X(WEAKREF_GET, "weakref.get", GH_KEYS(ON, AS), WEAKREF, GH_OPF(LOADS_ON), \
+    X(WEAKREF_GET, "weakref.get", GH_KEYS(ON, AS), WEAKREF,                   \
+      GH_OPF(LOADS_ON, OUTLINE),                                              \
       0, 0, gh_exec_weakref_get,                                             \
       "`as` = `on`() (done when alive, failed when dead)")                   \
     X(WVDICT_SET, "wvdict.set", GH_KEYS(ON, KEY, KEYS, VALUE, RANGE), WVDICT, \
-      GH_OPF(LOADS_ON, NEEDS_VALUE), 0, 0, gh_exec_wvdict_set,               \
+      GH_OPF(LOADS_ON, NEEDS_VALUE, OUTLINE), 0, 0, gh_exec_wvdict_set,       \
       "WeakValueDictionary `on`[`key`] = `value`")                           \
     X(WVDICT_GET, "wvdict.get", GH_KEYS(ON, KEY, KEYS, AS), WVDICT,           \
-      GH_OPF(LOADS_ON), 0, 0, gh_exec_wvdict_get,                            \
+      GH_OPF(LOADS_ON, OUTLINE), 0, 0, gh_exec_wvdict_get,                    \
       "`as` = `on`.get(`key`) (fails when missing or dead)")                 \
-    X(CALL, "call", GH_KEYS(ON, VALUE, RANGE, AS), FUNCTION, GH_OPF(), 0, 0,  \
+    X(CALL, "call", GH_KEYS(ON, VALUE, RANGE, AS), FUNCTION, GH_OPF(OUTLINE), \
+      0, 0,                                                                   \
       gh_exec_call, "`as` = `on`(`value`) or `on`() (fails when the call fails)") \
-    X(IS, "is", GH_KEYS(A, B, LABEL), NONE, GH_OPF(), 0, parse_op_compare,    \
+    X(IS, "is", GH_KEYS(A, B, LABEL), NONE, GH_OPF(OUTLINE),                  \
+      0, parse_op_compare,                                                    \
       gh_exec_compare, "`a` is `b` (done when true, failed when false)")     \
-    X(EQ, "eq", GH_KEYS(A, B, LABEL), NONE, GH_OPF(), 0, parse_op_compare,    \
+    X(EQ, "eq", GH_KEYS(A, B, LABEL), NONE, GH_OPF(OUTLINE),                  \
+      0, parse_op_compare,                                                    \
       gh_exec_compare, "`a` == `b` (done when true, failed when false)")     \
-    X(SHOW, "show", GH_KEYS(EXPR), NONE, GH_OPF(), 0, parse_op_show,          \
+    X(SHOW, "show", GH_KEYS(EXPR), NONE, GH_OPF(OUTLINE), 0, parse_op_show,   \
       gh_exec_show, "print FILE:LINE: `expr` = its value")                   \
-    X(ASSERT, "assert", GH_KEYS(EXPR), NONE, GH_OPF(), 0, parse_op_show,      \
+    X(ASSERT, "assert", GH_KEYS(EXPR), NONE, GH_OPF(OUTLINE),                 \
+      0, parse_op_show,                                                       \
       gh_exec_show, "like show; a false value (or an error) counts as failed") \
-    X(TRACE_START, "trace.start", GH_KEYS(), NONE, GH_OPF(TRACES), 0, 0,      \
+    X(TRACE_START, "trace.start", GH_KEYS(), NONE, GH_OPF(TRACES, OUTLINE),   \
+      0, 0,                                                                   \
       gh_exec_trace_start, "start tracing allocations (tracemalloc.start())") \
     X(TRACE_SNAPSHOT, "trace.snapshot", GH_KEYS(AS), NONE,                    \
-      GH_OPF(NEEDS_AS, TRACES), 0, 0, gh_exec_trace_snapshot,                \
+      GH_OPF(NEEDS_AS, TRACES, OUTLINE), 0, 0, gh_exec_trace_snapshot,        \
       "take a snapshot of the traced allocations, named `as`")               \
     X(TRACE_STATS, "trace.stats", GH_KEYS(ON, TOP), SNAPSHOT,                 \
-      GH_OPF(ON_OPTIONAL, TRACES), 0, 0, gh_exec_trace_report,               \
+      GH_OPF(ON_OPTIONAL, TRACES, OUTLINE), 0, 0, gh_exec_trace_report,       \
       "print the `top` sites of snapshot `on` (or of a new one)")            \
     X(TRACE_COMPARE, "trace.compare", GH_KEYS(FROM, TO, TOP), SNAPSHOT,       \
-      GH_OPF(ON_OPTIONAL, TRACES), 0, parse_op_trace_compare,                \
+      GH_OPF(ON_OPTIONAL, TRACES, OUTLINE), 0, parse_op_trace_compare,        \
       gh_exec_trace_report,                                                  \
       "print the `top` differences from snapshot `from` to `to` (or a new "  \
       "one)")                                                                \
-    X(GC_COLLECT, "gc.collect", GH_KEYS(GENERATION, AS), NONE, GH_OPF(), 0, 0, \
+    X(GC_COLLECT, "gc.collect", GH_KEYS(GENERATION, AS), NONE,                \
+      GH_OPF(OUTLINE), 0, 0,                                                  \
       gh_exec_gc_collect,                                                    \
       "gc.collect(`generation`) from this thread; `as` binds the number of " \
       "objects found unreachable")                                           \
-    X(GC_DISABLE, "gc.disable", GH_KEYS(), NONE, GH_OPF(), 0, 0,              \
+    X(GC_DISABLE, "gc.disable", GH_KEYS(), NONE, GH_OPF(OUTLINE), 0, 0,       \
       gh_exec_gc_disable, "gc.disable(): no automatic collections")          \
-    X(GC_ENABLE, "gc.enable", GH_KEYS(), NONE, GH_OPF(), 0, 0,                \
+    X(GC_ENABLE, "gc.enable", GH_KEYS(), NONE, GH_OPF(OUTLINE), 0, 0,         \
       gh_exec_gc_enable,                                                     \
       "gc.enable() (fails under gc=off: there is no collector)")             \
     X(GC_SET_THRESHOLD, "gc.set_threshold", GH_KEYS(THRESHOLDS), NONE,        \
-      GH_OPF(), 0, parse_op_set_threshold, gh_exec_gc_set_threshold,         \
+      GH_OPF(OUTLINE), 0, parse_op_set_threshold, gh_exec_gc_set_threshold,   \
       "gc.set_threshold(`thresholds`...)")                                   \
-    X(GC_FREEZE, "gc.freeze", GH_KEYS(), NONE, GH_OPF(FREEZES), 0, 0,         \
+    X(GC_FREEZE, "gc.freeze", GH_KEYS(), NONE, GH_OPF(FREEZES, OUTLINE),      \
+      0, 0,                                                                   \
       gh_exec_gc_freeze,                                                     \
       "gc.freeze(): every tracked object moves to the permanent generation") \
-    X(GC_UNFREEZE, "gc.unfreeze", GH_KEYS(), NONE, GH_OPF(), 0, 0,            \
+    X(GC_UNFREEZE, "gc.unfreeze", GH_KEYS(), NONE, GH_OPF(OUTLINE), 0, 0,     \
       gh_exec_gc_unfreeze,                                                   \
       "gc.unfreeze(): the permanent generation goes back to the oldest")     \
-    X(CYCLE_NEW, "cycle.new", GH_KEYS(SIZE, CLS, AS), NONE, GH_OPF(), 0, 0,   \
+    X(CYCLE_NEW, "cycle.new", GH_KEYS(SIZE, CLS, AS), NONE, GH_OPF(OUTLINE),  \
+      0, 0,                                                                   \
       gh_exec_cycle_new,                                                     \
       "a ring of `size` instances of `cls`, each referring to the next "     \
       "(attribute `next`); garbage unless `as` keeps one")                   \
-    X(GC_DOT, "gc.dot", GH_KEYS(ON, PATH, DEPTH), ANY, GH_OPF(),              \
+    X(GC_DOT, "gc.dot", GH_KEYS(ON, PATH, DEPTH), ANY, GH_OPF(OUTLINE),       \
       "the object whose references are drawn", parse_op_gc_dot, gh_exec_gc_dot, \
       "write the reference graph of `on`, `depth` edges deep, as Graphviz "  \
       "DOT to `path`")
@@ -228,6 +244,7 @@ enum gh_op_flag {
     GH_OPF_OWN_VALUE = 1 << 4,
     GH_OPF_TRACES = 1 << 5,
     GH_OPF_FREEZES = 1 << 6,
+    GH_OPF_OUTLINE = 1 << 7,
 };
 #define GH_OPF(...) GH_OPF_2_(__VA_ARGS__, , , )
 #define GH_OPF_2_(a, b, c, d, ...) (GH_OPF_##a | GH_OPF_##b | GH_OPF_##c | GH_OPF_##d)

@@ -194,7 +194,7 @@ GH_INLINE gh_object *named_ref(gh_object *o)
 }
 
 /* A new reference to what `v` makes or names. */
-gh_object *GH_FL(gh_make_value)(const struct gh_value *v, gh_object **globals,
+GH_NOINLINE gh_object *GH_FL(gh_make_value)(const struct gh_value *v, gh_object **globals,
                                  gh_stackref *locals, struct gh_rng *rng)
 {
     switch (v->kind) {
@@ -636,11 +636,31 @@ GH_INLINE bool exec_io(EXEC_PARAMS)
 
 /* The body of one op (exec_op_raw has loaded its container): a direct call
  * of the executor GH_OPS names for its kind. */
+/* The object model's ops (GH_OPF_OUTLINE): one call from the measured
+ * loop, so its copies hold one call site for all of them, not one each. */
+static GH_NOINLINE bool exec_op_model(EXEC_PARAMS)
+{
+    switch (op->kind) {
+#define GH_X_(e, name, keys, on, flags, hint, parse, exec, doc)                 \
+    case GH_OP_##e:                                                            \
+        if ((flags) & GH_OPF_OUTLINE)                                          \
+            return exec(w, ts, op, globals, locals, rng, snaps);               \
+        break;
+    GH_OPS(GH_X_)
+#undef GH_X_
+    case GH_OP_COUNT:
+        break;
+    }
+    return false;
+}
+
 GH_INLINE bool exec_op_body(EXEC_PARAMS)
 {
     switch (op->kind) {
 #define GH_X_(e, name, keys, on, flags, hint, parse, exec, doc)                 \
     case GH_OP_##e:                                                            \
+        if ((flags) & GH_OPF_OUTLINE)                                          \
+            return exec_op_model(w, ts, op, globals, locals, rng, snaps);      \
         return exec(w, ts, op, globals, locals, rng, snaps);
     GH_OPS(GH_X_)
 #undef GH_X_
