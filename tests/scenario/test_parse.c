@@ -278,6 +278,12 @@ Test(scenario_parse, ops_names_roundtrip, .timeout = 10)
 
 /* The rows of GH_OPS (scenario/ops.h) agree with themselves: a flag or a
  * hint that speaks of a key has the key. */
+static const char *const exec_names[] = {
+#define GH_X_(e, name, keys, on, flags, hint, parse, exec, doc) #exec,
+    GH_OPS(GH_X_)
+#undef GH_X_
+};
+
 Test(scenario_parse, ops_table_rows_are_consistent, .timeout = 10)
 {
     for (int i = 0; i < GH_OP_COUNT; i++) {
@@ -299,6 +305,11 @@ Test(scenario_parse, ops_table_rows_are_consistent, .timeout = 10)
             cr_assert(r->keys & GH_KBIT_VALUE, "%s needs a `value` it cannot have", n);
         if (r->flags & GH_OPF_NEEDS_AS)
             cr_assert(r->keys & GH_KBIT_AS, "%s needs an `as` it cannot have", n);
+        /* OUTLINE is the object model's executors, and only theirs. */
+        bool model = strncmp(exec_names[i], "gh_exec_", 8) == 0;
+        cr_assert_eq(model, !!(r->flags & GH_OPF_OUTLINE),
+                     "%s: executor %s, but OUTLINE is %s", n, exec_names[i],
+                     model ? "not set" : "set");
     }
 }
 
