@@ -10,6 +10,7 @@
 #include "base/lockstat.h"
 #include "base/qsbr.h"
 #include "base/stw.h"
+#include "base/timeline.h"
 #include "base/tstate.h"
 
 _Thread_local struct gh_tstate *gh__tstate_current;
@@ -33,6 +34,13 @@ void gh_hazard_note(enum gh_hazard_kind kind, const char *type)
         return;
     if (ts->hazards.n[kind]++ == 0)
         ts->hazards.first[kind] = (struct gh_hazard_example){ts->index, ts->cur_op, type, -1, -1};
+    /* The timeline keeps a thread's first GH_TL_HAZARDS_MAX of a kind: an
+     * unprotected run meets millions, which would push everything else out
+     * of the ring; the result counts them all. */
+    if (ts->tl && ts->hazards.n[kind] <= GH_TL_HAZARDS_MAX) {
+        uint64_t now = gh_now_ns();
+        gh_tl_put(ts->tl, GH_TL_HAZARD, now, now, ts->cur_op, (int32_t)kind);
+    }
 }
 
 void gh_hazard_note_census(enum gh_hazard_kind kind, const char *type, int64_t count,

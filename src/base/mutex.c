@@ -12,6 +12,7 @@
 #include "base/clock.h"
 #include "base/die.h"
 #include "base/stw.h"
+#include "base/timeline.h"
 #include "base/tstate.h"
 
 #define PARK_BUCKETS 257
@@ -132,10 +133,6 @@ static struct gh_tstate *detaching_waiter(struct gh_lockstat *st)
     return c == GH_LOCK_gil || c == GH_LOCK_alloc || c == GH_LOCK_rc ? NULL : ts;
 }
 
-static void count_wait(struct gh_lockstat *st, uint64_t t0)
-{
-    gh_lockstat_contended(st, gh_now_ns() - t0);
-}
 
 /* Removes and returns the first waiter of m in b's queue (b's lock held);
  * *more: another waiter of m stays queued. NULL: none queued. */
@@ -260,7 +257,7 @@ void gh_mutex_lock_slow(gh_mutex *m, struct gh_lockstat *st)
             if (!ts || gh_stw_try_attach(ts)) {
                 st->handoffs++;
                 st->spins += (uint64_t)spin;
-                count_wait(st, t0);
+                gh_lock_waited(st, m, t0);
                 return;
             }
             gh_mutex_unlock(m);
@@ -280,7 +277,7 @@ void gh_mutex_lock_slow(gh_mutex *m, struct gh_lockstat *st)
     /* Counted only now, the lock held: a counter set may be shared by
      * threads without a state of their own, under this lock (alloc.c). */
     st->spins += (uint64_t)spin;
-    count_wait(st, t0);
+    gh_lock_waited(st, m, t0);
 }
 
 void gh_mutex_unlock_slow(gh_mutex *m)

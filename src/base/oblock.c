@@ -6,6 +6,7 @@
 
 #include "base/clock.h"
 #include "base/die.h"
+#include "base/timeline.h"
 
 enum gh_oblock_kind gh_oblock_kind = GH_OBLOCK_PYMUTEX;
 
@@ -29,7 +30,7 @@ void gh_oblock_pthread_lock_slow(pthread_mutex_t *pm, struct gh_lockstat *st)
 {
     uint64_t t0 = gh_now_ns();
     gh_check_pthread(pthread_mutex_lock(pm));
-    gh_lockstat_contended(st, gh_now_ns() - t0);
+    gh_lock_waited(st, pm, t0);
 }
 
 void gh_oblock_pthread_unlock_fail(int err) { gh_check_pthread(err); }

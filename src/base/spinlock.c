@@ -4,11 +4,7 @@
 #include <sched.h>
 
 #include "base/clock.h"
-
-static void count_wait(struct gh_lockstat *st, uint64_t t0)
-{
-    gh_lockstat_contended(st, gh_now_ns() - t0);
-}
+#include "base/timeline.h"
 
 void gh_tatas_lock_slow(gh_tatas *l, struct gh_lockstat *st)
 {
@@ -27,7 +23,7 @@ void gh_tatas_lock_slow(gh_tatas *l, struct gh_lockstat *st)
         if (gh_atomic_exchange_acquire_u8(&l->bits, 1) == 0)
             break;
     }
-    count_wait(st, t0);
+    gh_lock_waited(st, l, t0);
 }
 
 void gh_ticket_wait_slow(gh_ticket *l, uint32_t t, struct gh_lockstat *st)
@@ -42,5 +38,5 @@ void gh_ticket_wait_slow(gh_ticket *l, uint32_t t, struct gh_lockstat *st)
             i = 0;
         }
     }
-    count_wait(st, t0);
+    gh_lock_waited(st, l, t0);
 }

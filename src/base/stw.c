@@ -6,6 +6,7 @@
 #include "base/clock.h"
 #include "base/die.h"
 #include "base/qsbr.h"
+#include "base/timeline.h"
 
 /* Everything below is protected by `mutex`. */
 static struct {
@@ -76,6 +77,8 @@ void gh_stw_attach(struct gh_tstate *ts)
     lock();
     wait_world_locked(ts);
     ts->stw_state = GH_THREAD_ATTACHED;
+    if (GH_UNLIKELY(ts->tl))
+        gh_tl_put(ts->tl, GH_TL_DETACHED, ts->tl->detach_t0, gh_now_ns(), NULL, -1);
     unlock();
     if (gh_qsbr_enabled)
         gh_qsbr_online(ts);
@@ -85,8 +88,11 @@ bool gh_stw_try_attach(struct gh_tstate *ts)
 {
     lock();
     bool ok = !stw.stopper || stw.stopper == ts;
-    if (ok)
+    if (ok) {
         ts->stw_state = GH_THREAD_ATTACHED;
+        if (GH_UNLIKELY(ts->tl))
+            gh_tl_put(ts->tl, GH_TL_DETACHED, ts->tl->detach_t0, gh_now_ns(), NULL, -1);
+    }
     unlock();
     /* Attached means online, as in gh_stw_attach: an attached thread that
      * stayed offline would free at once what lock-free readers may still
@@ -102,6 +108,10 @@ void gh_stw_detach(struct gh_tstate *ts)
     lock();
     count_stopped_locked(ts);
     ts->stw_state = GH_THREAD_DETACHED;
+    /* The timeline's detached slice: from here, under the mutex, to the
+     * attach that ends it (gh_stw_attach, gh_stw_try_attach). */
+    if (GH_UNLIKELY(ts->tl))
+        ts->tl->detach_t0 = gh_now_ns();
     unlock();
 }
 
@@ -115,13 +125,18 @@ void gh_stw_park(struct gh_tstate *ts)
     /* Seq_cst RMW, as every eval_breaker update; the request itself is read
      * under the mutex. */
     gh_atomic_and_seqcst_u32(&ts->eval_breaker, ~GH_EVAL_PLEASE_STOP);
+    uint64_t t0 = 0;
     if (stw.stopper && stw.stopper != ts) {
+        if (ts->tl)
+            t0 = gh_now_ns();
         ts->stw_state = GH_THREAD_SUSPENDED;
         count_stopped_locked(ts);
         wait_world_locked(ts);
         ts->stw_state = GH_THREAD_ATTACHED;
     }
     unlock();
+    if (t0)
+        gh_tl_record(ts, GH_TL_STOPPED, t0, gh_now_ns(), NULL, -1);
     if (online)
         gh_qsbr_online(ts);
 }
@@ -136,10 +151,13 @@ uint64_t gh_stw_stop(struct gh_tstate *ts)
     lock();
     /* Another stop first: we are attached, so it waits for us; park. */
     while (stw.stopper) {
+        uint64_t p0 = ts->tl ? gh_now_ns() : 0;
         ts->stw_state = GH_THREAD_SUSPENDED;
         count_stopped_locked(ts);
         wait_world_locked(NULL);
         ts->stw_state = GH_THREAD_ATTACHED;
+        if (p0) /* under the mutex: a ring is its owner's alone */
+            gh_tl_put(ts->tl, GH_TL_STOPPED, p0, gh_now_ns(), NULL, -1);
     }
     stw.stopper = ts;
     stw.countdown = 0;
@@ -156,8 +174,16 @@ uint64_t gh_stw_stop(struct gh_tstate *ts)
         }
     }
     stw.last_waited = stw.countdown;
+    int waited = stw.countdown;
     while (stw.countdown > 0)
         gh_check_pthread(pthread_cond_wait(&stw.stopped_cond, &stw.mutex));
+    /* The timeline's world stops here, under the mutex: every thread it
+     * waited for is parked already. */
+    if (GH_UNLIKELY(ts->tl)) {
+        uint64_t t1 = gh_now_ns();
+        gh_tl_put(ts->tl, GH_TL_STOP_WORLD, t0, t1, NULL, waited);
+        ts->tl->stw_t0 = t1;
+    }
     unlock();
     if (online)
         gh_qsbr_online(ts);
@@ -171,6 +197,9 @@ void gh_stw_start(struct gh_tstate *ts)
     stw.stopper = NULL;
     for (struct gh_tstate *t = stw.threads; t; t = t->stw_next)
         t->stw_stopped = false;
+    /* Before the broadcast: no parked thread runs before this time. */
+    if (GH_UNLIKELY(ts->tl))
+        gh_tl_put(ts->tl, GH_TL_WORLD_STOPPED, ts->tl->stw_t0, gh_now_ns(), NULL, -1);
     gh_check_pthread(pthread_cond_broadcast(&stw.world_cond));
     unlock();
 }

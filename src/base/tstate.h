@@ -25,6 +25,7 @@
 struct gh_object;
 struct gh_heap;
 struct gh_critsec;
+struct gh_tl_buf;
 
 /* eval_breaker bits: requests that a thread acts on at its next switch point
  * (between two model operations, never inside one). */
@@ -133,6 +134,10 @@ struct gh_tstate {
     void *qsbr_pending;
     void *qsbr_head, *qsbr_tail;
 
+    /* base/timeline.h: this thread's event ring while a run is traced
+     * (--trace), else NULL. Set after gh_tstate_bind, before the thread
+     * runs the model; written to by the owner only. */
+    struct gh_tl_buf *tl;
     /* alloc: this thread's heap (alloc=thread) or NULL. */
     struct gh_heap *heap;
 

@@ -19,7 +19,7 @@
 enum opt_id {
     OPT_STRATEGY, OPT_STRATEGIES, OPT_SET, OPT_PARAM, OPT_THREADS, OPT_DURATION, OPT_OPS,
     OPT_SEED, OPT_REPEAT, OPT_JSON, OPT_CSV, OPT_PLOT, OPT_QUIET, OPT_CHECK, OPT_NO_CHECK,
-    OPT_CENSUS, OPT_LATENCY_SAMPLE, OPT_CPUS, OPT_WARMUP, OPT_HELP,
+    OPT_CENSUS, OPT_LATENCY_SAMPLE, OPT_CPUS, OPT_WARMUP, OPT_TRACE, OPT_TRACE_EVENTS, OPT_HELP,
 };
 
 struct opt {
@@ -53,6 +53,8 @@ static const struct opt opts[] = {
      RUN | CMP},
     {"--cpus", OPT_CPUS, "a CPU list such as 0, 0,1 or 0-3", RUN | CMP},
     {"--warmup", OPT_WARMUP, "a duration such as 500ms", RUN | CMP},
+    {"--trace", OPT_TRACE, "a file name", RUN},
+    {"--trace-events", OPT_TRACE_EVENTS, "an event count per thread", RUN},
     {"--help", OPT_HELP, NULL, RUN | CMP},
 };
 
@@ -253,6 +255,17 @@ static int apply(struct gh_cli_opts *o, const struct opt *op, const char *v, boo
         o->cpus_text = v;
         return 0;
     }
+    case OPT_TRACE:
+        if (!*v)
+            return gh__cli_usage("--trace '': expected a file name");
+        o->trace = v;
+        return 0;
+    case OPT_TRACE_EVENTS:
+        if (parse_u64(v, 64, GH_CLI_MAX_TRACE_EVENTS, &n) != 0)
+            return gh__cli_usage("--trace-events '%s': expected an event count per thread "
+                                 "from 64 to %u", v, GH_CLI_MAX_TRACE_EVENTS);
+        o->trace_events = (uint32_t)n;
+        return 0;
     case OPT_HELP:
         o->help = true;
         return 0;

@@ -40,6 +40,10 @@ enum {
 #define GH_CLI_MAX_LIST 64
 /* Most entries in a --cpus list (after ranges are expanded). */
 #define GH_CLI_MAX_CPUS 1024
+/* run --trace-events: at most this many events per thread (32 bytes each),
+ * and the default. */
+#define GH_CLI_MAX_TRACE_EVENTS (1u << 22)
+#define GH_CLI_TRACE_EVENTS_DEFAULT (1u << 18)
 /* The latency sample's default period: one op in this many is timed. A
  * timed op costs about 40 ns more than another (two clock reads, the
  * histogram, a call), so 1/16 added 2-2.6 ns to every op, 1/1024 adds
@@ -94,6 +98,8 @@ struct gh_cli_opts {
     bool quiet;
     int check;                      /* --check 1, --no-check -1, default 0 */
     uint64_t census_ns;             /* run --census: the census's period; 0 default */
+    const char *trace;              /* run --trace FILE, or NULL */
+    uint32_t trace_events;          /* run --trace-events; 0: the default */
     unsigned latency_sample;        /* --latency-sample (default GH_CLI_LATENCY_SAMPLE) */
     const char *cpus_text;          /* --cpus as given, or NULL */
     const char *warmup_text;        /* --warmup as given, or NULL */

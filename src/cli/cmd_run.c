@@ -76,6 +76,15 @@ int gh__cli_run(int argc, char **argv)
         rc = gh__cli_error(GH_EXIT_USAGE, "--csv: %s", err);
         goto out;
     }
+    if (o.trace_events && !o.trace) {
+        rc = gh__cli_usage("--trace-events: it sizes the timeline of --trace FILE, which is "
+                           "missing");
+        goto out;
+    }
+    if (o.trace && gh_report_check_writable(o.trace, err, sizeof err) != 0) {
+        rc = gh__cli_error(GH_EXIT_USAGE, "--trace: %s", err);
+        goto out;
+    }
     if ((rc = gh__cli_scenario_path(o.scenario, path, sizeof path)) != 0)
         goto out;
 
@@ -114,6 +123,8 @@ int gh__cli_run(int argc, char **argv)
     cfg.ncpus = o.ncpus;
     cfg.check = o.check;
     cfg.census_ns = o.census_ns;
+    if (o.trace)
+        cfg.timeline_events = o.trace_events ? o.trace_events : GH_CLI_TRACE_EVENTS_DEFAULT;
     cfg.perf_control = getenv("PERF_CTL_FIFO") && getenv("PERF_ACK_FIFO");
     /* --quiet silences everything on stdout, the scenario's `show` lines
      * too (compare runs its cells with --quiet). */
@@ -142,6 +153,7 @@ int gh__cli_run(int argc, char **argv)
         wcfg.duration_ns = o.warmup_ns;
         wcfg.ops_per_thread = 0;
         wcfg.perf_control = false;
+        wcfg.timeline_events = 0;
         wcfg.out = wout;
         int wrc = wout ? gh_run(s, &wcfg, &res, &diag) : -1;
         if (wout && wout != devnull)
@@ -185,6 +197,8 @@ int gh__cli_run(int argc, char **argv)
         wrc = gh__cli_error(GH_EXIT_INTERNAL, "--json: %s", err);
     if (o.csv && write_csv(o.csv, j) != 0)
         wrc = GH_EXIT_INTERNAL; /* write_csv printed why */
+    if (o.trace && gh_report_trace(&res, o.trace, err, sizeof err) != 0)
+        wrc = gh__cli_error(GH_EXIT_INTERNAL, "--trace: %s", err);
     if (wrc != 0) {
         rc = wrc;
         goto out_json;

@@ -96,7 +96,8 @@ static const char usage_run[] =
     "  gilheap run SCENARIO [--strategy P] [--set AXIS=V]... [--param NAME=V]...\n"
     "                       [--threads N] [--duration D | --ops N] [--seed S]\n"
     "                       [--json FILE] [--csv FILE] [--quiet] [--check | --no-check]\n"
-    "                       [--latency-sample N] [--cpus LIST] [--warmup D]\n";
+    "                       [--latency-sample N] [--cpus LIST] [--warmup D]\n"
+    "                       [--trace FILE [--trace-events N]]\n";
 static const char usage_compare[] =
     "  gilheap compare SCENARIO [--strategies P,Q,...] [--threads N,M,...]\n"
     "                       [--repeat K] [--duration D | --ops N] [--set AXIS=V]...\n"
@@ -135,7 +136,13 @@ void gh__cli_help_run(void)
            "                    1024; 0: none). A timed op costs two clock reads\n"
            "  --cpus LIST       pin worker i to LIST[i %% len] (e.g. 0, 0,1, 0-3); the\n"
            "                    main thread runs on the list's CPUs too\n"
-           "  --warmup D        a run of D first, in this process, discarded\n\n"
+           "  --warmup D        a run of D first, in this process, discarded\n"
+           "  --trace FILE      write the run's timeline as a Chrome trace-event file\n"
+           "                    (Perfetto, chrome://tracing): GIL tenures, waits and\n"
+           "                    handoffs, contended lock waits, stops of the world,\n"
+           "                    collections, merges, hazards, the timed ops\n"
+           "  --trace-events N  events each thread keeps (default 262144; the oldest\n"
+           "                    are dropped first, and counted in the file)\n\n"
            "SIGINT (Ctrl-C) or SIGTERM stops the run at the next switch point; the\n"
            "partial result is printed and written, marked interrupted (exit 130/143).\n"
            "With PERF_CTL_FIFO and PERF_ACK_FIFO set (perf --control), perf is\n"

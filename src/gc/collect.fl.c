@@ -19,6 +19,7 @@
 #include "base/clock.h"
 #include "base/die.h"
 #include "base/stw.h"
+#include "base/timeline.h"
 #include "gc/gc.h"
 #include "gc/census.h"
 #include "gc/gc_internal.h"
@@ -895,7 +896,10 @@ static void collect_phases(struct collection *c, struct outcome *out)
     if (c->shutdown && gh_model.deferred && gh_model.full_header)
         gh_alloc_visit_gc(undefer_block, NULL);
     counts_reset(c->generation);
+    uint64_t tp = ts->tl ? gh_now_ns() : 0;
     find_garbage(c);
+    if (tp)
+        gh_tl_record(ts, GH_TL_GC_PHASE, tp, gh_now_ns(), NULL, GH_TL_GC_FIND);
     long_lived_update(c->generation, c->survivors);
     if (stop)
         start_world(ts, t_stop, tts);
@@ -909,7 +913,10 @@ static void collect_phases(struct collection *c, struct outcome *out)
      * pause. */
     if (c->callbacks->n || c->any_del) {
         uint64_t before = gh_gc_stats.weakref_callbacks + gh_gc_stats.finalized;
+        tp = ts->tl ? gh_now_ns() : 0;
         run_finalizers(c);
+        if (tp)
+            gh_tl_record(ts, GH_TL_GC_PHASE, tp, gh_now_ns(), NULL, GH_TL_GC_FINALIZE);
         if (gh_gc_stats.weakref_callbacks + gh_gc_stats.finalized != before) {
             if (stop)
                 tts = stop_world(ts, &t_stop);
@@ -921,7 +928,10 @@ static void collect_phases(struct collection *c, struct outcome *out)
     out->collected = c->garbage->n;
     out->uncollectable = c->legacy->n;
     c->stage = NOSTOP_CLEARING;
+    tp = ts->tl ? gh_now_ns() : 0;
     delete_garbage(c);
+    if (tp)
+        gh_tl_record(ts, GH_TL_GC_PHASE, tp, gh_now_ns(), NULL, GH_TL_GC_DELETE);
 }
 
 /* gc=nostop after a fault: put back what can be put back. Before the
@@ -1037,7 +1047,8 @@ static int64_t collect_main(struct gh_tstate *ts, int generation, bool automatic
         gh_gc_stats.collected += out.collected;
         gh_gc_stats.uncollectable += out.uncollectable;
     }
-    uint64_t dt = gh_now_ns() - t0;
+    uint64_t t1 = gh_now_ns(), dt = t1 - t0;
+    gh_tl_record(ts, GH_TL_GC, t0, t1, NULL, asked);
     gh_gc_stats.collect_ns += dt;
 #if !defined(GH_FL_NO_GIL)
     gh_hist_add(&gh_gc_stats.pause, dt); /* the GIL was held throughout */

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 
 #include "base/die.h"
+#include "base/timeline.h"
 #include "rc/dealloc.h"
 
 /* Protects every registered tstate's brc_queue, brc_len, brc_cap,
@@ -152,6 +153,7 @@ void gh_brc_merge_pending(struct gh_tstate *ts)
      * nothing: the queue is taken under registry_lock. */
     gh_atomic_and_seqcst_u32(&ts->eval_breaker, ~GH_EVAL_BRC_MERGE);
     gh_object **q;
+    uint64_t t0 = ts->tl ? gh_now_ns() : 0;
     gh_check_pthread(pthread_mutex_lock(&registry_lock));
     size_t n = queue_take(ts, &q);
     gh_check_pthread(pthread_mutex_unlock(&registry_lock));
@@ -161,6 +163,8 @@ void gh_brc_merge_pending(struct gh_tstate *ts)
         if (gh_brc_explicit_merge(q[i], -1) == 0)
             gh_dealloc(q[i]);
     free(q);
+    if (t0)
+        gh_tl_record(ts, GH_TL_BRC_MERGE, t0, gh_now_ns(), NULL, (int32_t)n);
 }
 
 void gh_brc_set_maybe_weakref(gh_object *o)

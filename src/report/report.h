@@ -124,6 +124,14 @@ GH_MUST_CHECK int gh_report_write_file(const char *path, const void *data, size_
 GH_MUST_CHECK int gh_report_write_json(const char *path, const json_t *j,
                                        char *err, size_t errlen);
 
+/* ---- timeline ---------------------------------------------------------- */
+
+/* Writes the run's timeline (r->timelines, --trace) to `path` as a Chrome
+ * trace-event JSON file (report_trace.c; docs/results.md, "Trace").
+ * Returns 0, or -1 with a message in err. */
+GH_MUST_CHECK int gh_report_trace(const struct gh_result *r, const char *path, char *err,
+                                  size_t errlen);
+
 /* Checks, before a run, that `path` could be written as
  * gh_report_write_file would write it (creates and removes a temporary file
  * beside a regular target; a FIFO or device must be writable), and refuses

@@ -22,6 +22,7 @@
 #include "base/qsbr.h"
 #include "base/rng.h"
 #include "base/stw.h"
+#include "base/timeline.h"
 #include "object/object.h"
 #include "scenario/flavor.h"
 #include "containers/singletons.h" // struct gh_int: a counter's value
@@ -661,6 +662,19 @@ static void run_spawn(struct run_state *rs)
         }
     }
     gh_assert(idx == n);
+    if (rs->cfg->timeline_events) {
+        res->ntimelines = n + 1;
+        res->timelines = calloc((size_t)n + 1, sizeof *res->timelines);
+        gh_assert(res->timelines);
+        for (int i = 0; i <= n; i++) {
+            res->timelines[i] = gh_tl_new(rs->cfg->timeline_events);
+            gh_assert(res->timelines[i]);
+        }
+        for (int i = 0; i < n; i++)
+            w[i].tl = res->timelines[i];
+        rs->main_ts.tl = res->timelines[n];
+        res->timeline_t0 = gh_now_ns();
+    }
     rs->frames = (struct frames){w, n};
     gh_gc_set_roots(frames_visit, &rs->frames);
     /* The checked mode: the container invariant's counters, each list
@@ -974,6 +988,11 @@ void gh_result_free(struct gh_result *res)
     res->cpus = NULL;
     res->ncpus = 0;
     free(res->thread);
+    for (int i = 0; i < res->ntimelines; i++)
+        gh_tl_free(res->timelines[i]);
+    free(res->timelines);
+    res->timelines = NULL;
+    res->ntimelines = 0;
     free(res->checks);
     free(res->counters);
     res->thread = NULL;

@@ -53,6 +53,9 @@ struct gh_run_config {
     /* The checked mode's census (gc/census.h): its period during the
      * measured phase, 0 for the default (100 ms). */
     uint64_t census_ns;
+    /* The timeline (--trace, base/timeline.h): each thread's ring holds
+     * about this many events (0: no timeline, the default). */
+    uint32_t timeline_events;
 };
 
 struct gh_op_result {
@@ -160,6 +163,12 @@ struct gh_result {
     struct gh_check_result *checks; /* [scenario->nchecks] */
     int nchecks;
     int checks_failed;
+    /* The timeline, when cfg->timeline_events: one ring per worker (index
+     * i) and the main thread's last ([threads]); freed by gh_result_free.
+     * timeline_t0 is the clock as the workers were started. */
+    struct gh_tl_buf **timelines;
+    int ntimelines;
+    uint64_t timeline_t0;
     enum gh_status status;
 };
 

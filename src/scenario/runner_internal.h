@@ -120,6 +120,8 @@ struct gh_worker {
      * GIL or attached to the world; read by the census with the GIL held
      * or the world stopped (ordered by the GIL's or the stop's mutex). */
     gh_stackref *census_frame;
+    /* --trace: this worker's event ring (base/timeline.h), or NULL. */
+    struct gh_tl_buf *tl;
 };
 
 /* What an expression reads: the run, and inside a role the thread's

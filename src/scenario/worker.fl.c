@@ -28,6 +28,7 @@
 #include "base/clock.h"
 #include "base/hist.h"
 #include "base/rng.h"
+#include "base/timeline.h"
 #include "containers/containers.h"
 #include "gc/gc.h"
 #include "scenario/flavor.h"
@@ -866,7 +867,9 @@ GH_INLINE uint64_t measured_loop(const struct loop *L, const enum pick pick, con
             next_timed += period;
             uint64_t t0 = gh_now_ns();
             bool ok = exec_op(w, ts, op, globals, locals, rng, snaps);
-            gh_hist_add(&or->latency, gh_now_ns() - t0);
+            uint64_t t1 = gh_now_ns();
+            gh_hist_add(&or->latency, t1 - t0);
+            gh_tl_record(ts, GH_TL_OP, t0, t1, NULL, (int32_t)op->kind);
             ok ? or->done++ : or->failed++;
             n++;
             gh_switch_point(ts);
@@ -919,6 +922,7 @@ static void *worker_main(void *arg)
     char name[16];
     snprintf(name, sizeof name, "worker-%d", w->index);
     gh_tstate_bind(ts, w->index, name);
+    ts->tl = w->tl;
     gh_alloc_thread_attach();
     tl_worker = w;
 

@@ -4,6 +4,7 @@
 #include "sync/critsec.h"
 
 #include "base/die.h"
+#include "base/timeline.h"
 
 /* Nested sections are at most a few deep (the model nests none today);
  * each holds one or two locks. */
@@ -26,8 +27,13 @@ void gh_cs_suspend_all(struct gh_tstate *ts)
             any = true;
         }
     }
-    if (any)
+    if (any) {
         ts->cs_suspends++;
+        if (ts->tl) {
+            uint64_t now = gh_now_ns();
+            gh_tl_put(ts->tl, GH_TL_CS_SUSPEND, now, now, NULL, -1);
+        }
+    }
 }
 
 void gh_cs_resume_top(struct gh_tstate *ts)

@@ -64,14 +64,25 @@ void gh_gil_take_wait_slow(struct gh_tstate *ts)
              * through it. */
             uint32_t old = gh_atomic_or_seqcst_u32(&g->holder->eval_breaker,
                                                    GH_EVAL_GIL_DROP_REQUEST);
-            if (!(old & GH_EVAL_GIL_DROP_REQUEST))
+            if (!(old & GH_EVAL_GIL_DROP_REQUEST)) {
                 g->stats.drop_requests++;
+                uint64_t now = gh_now_ns();
+                gh_tl_record(ts, GH_TL_GIL_DROP_REQUEST, now, now, NULL, g->holder->index);
+            }
         }
     }
-    uint64_t w = gh_now_ns() - t0;
+    uint64_t t1 = gh_now_ns(), w = t1 - t0;
     st->wait_ns += w;
     if (w > st->wait_max_ns)
         st->wait_max_ns = w;
+    gh_tl_record(ts, GH_TL_GIL_WAIT, t0, t1, NULL, -1);
+}
+
+void gh_gil_traced_claim(struct gh_tstate *ts)
+{
+    struct gh_gil *g = &gh__gil;
+    ts->tl->gil_t0 = gh_now_ns();
+    ts->tl->gil_prev = g->holder ? g->holder->index : -2;
 }
 
 bool gh_gil_take_within(struct gh_tstate *ts, uint64_t ns)
@@ -101,6 +112,7 @@ void gh_gil_drop_handoff_slow(struct gh_tstate *ts)
      * does; a spurious wakeup only shortens the handoff. */
     struct gh_gil *g = &gh__gil;
     int waited = 0;
+    uint64_t t0 = gh_now_ns();
     gh_check_pthread(pthread_mutex_lock(&g->switch_mutex));
     if (g->holder == ts) {
         /* Seq_cst as every eval_breaker RMW (base/tstate.h); pairs with
@@ -116,6 +128,7 @@ void gh_gil_drop_handoff_slow(struct gh_tstate *ts)
         gh_check_pthread(pthread_mutex_lock(&g->mutex));
         g->stats.forced_handoffs++;
         gh_check_pthread(pthread_mutex_unlock(&g->mutex));
+        gh_tl_record(ts, GH_TL_GIL_HANDOFF, t0, gh_now_ns(), NULL, -1);
     }
 }
 

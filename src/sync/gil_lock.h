@@ -23,6 +23,7 @@
 
 #include "base/atomic.h"
 #include "base/die.h"
+#include "base/timeline.h"
 #include "base/tstate.h"
 
 struct gh_gil_stats_raw {
@@ -64,6 +65,9 @@ GH_NOINLINE void gh_gil_take_wait_slow(struct gh_tstate *ts);
 GH_NOINLINE void gh_gil_drop_handoff_slow(struct gh_tstate *ts);
 GH_NOINLINE void gh_gil_yield_slow(struct gh_tstate *ts);
 GH_NOINLINE void gh_gil_tick_slow(struct gh_tstate *ts);
+/* --trace: notes the start of a tenure and who held the GIL before
+ * (g->mutex and switch_mutex held). */
+GH_NOINLINE void gh_gil_traced_claim(struct gh_tstate *ts);
 
 /* Takes the GIL, which is free; g->mutex held, and released here. */
 GH_INLINE void gh__gil_claim(struct gh_tstate *ts)
@@ -73,6 +77,8 @@ GH_INLINE void gh__gil_claim(struct gh_tstate *ts)
      * and switch_number change together. */
     gh_check_pthread(pthread_mutex_lock(&g->switch_mutex));
     g->locked = 1;
+    if (GH_UNLIKELY(ts->tl))
+        gh_gil_traced_claim(ts);
     if (g->holder != ts && g->holder != NULL)
         g->stats.switches++;
     g->holder = ts;
@@ -115,6 +121,8 @@ GH_INLINE void gh_gil_drop(struct gh_tstate *ts)
     struct gh_gil *g = &gh__gil;
     gh_check_pthread(pthread_mutex_lock(&g->mutex));
     gh_assert_debug(g->locked && g->holder == ts);
+    if (GH_UNLIKELY(ts->tl))
+        gh_tl_put(ts->tl, GH_TL_GIL_HOLD, ts->tl->gil_t0, gh_now_ns(), NULL, ts->tl->gil_prev);
     g->locked = 0;
     gh_check_pthread(pthread_cond_signal(&g->cond));
     gh_check_pthread(pthread_mutex_unlock(&g->mutex));

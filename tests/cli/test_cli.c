@@ -21,6 +21,7 @@
 
 #include "base/config.h"        // GH_SANITIZE
 #include "scenario/strategy.h"  // gh_presets
+#include "trace_check.h"
 
 #ifndef GH_BINARY_DIR
 #error "GH_BINARY_DIR must name the build directory (CMake defines it)"
@@ -327,6 +328,20 @@ Test(cli_usage, json_into_missing_directory)
     cr_assert_neq(stat("/nonexistent-dir", &st), 0);
 }
 
+Test(cli_usage, bad_trace)
+{
+    expect_error(ARGS("run", SCEN, "--trace", ""), true, ARGS("--trace ''", "file name"));
+    expect_error(ARGS("run", SCEN, "--trace", "t.json", "--trace-events", "10"), true,
+                 ARGS("--trace-events '10'", "from 64"));
+    expect_error(ARGS("run", SCEN, "--trace-events", "1000"), true,
+                 ARGS("--trace-events", "--trace FILE"));
+    expect_error(ARGS("run", SCEN, "--trace", "/nonexistent-dir/t.json"), false,
+                 ARGS("--trace", "/nonexistent-dir/t.json", "No such file or directory"));
+    expect_error(ARGS("compare", SCEN, "--trace", "t.json"), true, ARGS("--trace"));
+    struct stat st;
+    cr_assert_neq(stat("t.json", &st), 0, "a trace was written");
+}
+
 Test(cli_usage, plot_bad_extension)
 {
     expect_error(ARGS("compare", SCEN, "--plot", "x.txt"), true,
@@ -505,6 +520,24 @@ Test(cli_run, run_writes_json_and_csv)
     cr_assert_eq(lines, 2);
     unlink(json);
     unlink(csv);
+    cr_assert_eq(rmdir(dir), 0, "something was left in %s", dir);
+    out_free(&o);
+}
+
+/* --trace writes the timeline, a Chrome trace-event file (its rules:
+ * tests/trace_check.h), and nothing else. */
+Test(cli_run, run_writes_a_trace)
+{
+    if (!have_shared_list())
+        cr_skip_test("no " SCEN);
+    char dir[] = "/tmp/gh-test-cli-trace-XXXXXX", path[128];
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/t.json", dir);
+    struct out o = run(ARGS("run", "shared-list", "--strategy", "gil", "--duration", "100ms",
+                            "--threads", "2", "--trace", path, "--quiet"));
+    cr_assert_eq(o.status, 0, "status %d: %s", o.status, o.err);
+    cr_assert_gt(trace_check(path), 10);
+    unlink(path);
     cr_assert_eq(rmdir(dir), 0, "something was left in %s", dir);
     out_free(&o);
 }

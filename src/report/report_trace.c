@@ -1,0 +1,333 @@
+/* report_trace.c - a run's timeline as a Chrome trace-event file (the JSON
+ * Object Format that Perfetto's UI and chrome://tracing load).
+ *
+ *   {"displayTimeUnit": "ns", "otherData": {...},
+ *    "traceEvents": [metadata, slices ("X"), instants ("i"), flows ("s"/"f")]}
+ *
+ * One process; a track per thread (tid: the worker's index + 1, the main
+ * thread 0). Timestamps are microseconds from the start of the workers. A
+ * viewer needs the slices of one track properly nested; the rings hold
+ * slices that may cross (an op that blocks drops the GIL inside it), so
+ * each thread's slices are laid out in lanes: a slice that would cross one
+ * already placed goes to the thread's next lane, a track of its own named
+ * "worker-0 (2)" (tid + 1000 * lane). A GIL tenure that followed another
+ * thread's starts with a flow arrow from the end of that thread's tenure.
+ * Each event is built and escaped by jansson and the whole file written by
+ * gh_report_write_file: whole or not at all.
+ */
+#define _GNU_SOURCE
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/hazard.h"
+#include "base/lockstat.h"
+#include "base/timeline.h"
+#include "report/report.h"
+#include "scenario/ops.h"
+
+#define LANES 4
+#define LANE_TID 1000
+
+struct slice {
+    const struct gh_tl_event *e;
+    uint64_t end;
+};
+
+static int by_start(const void *a, const void *b)
+{
+    const struct slice *x = a, *y = b;
+    if (x->e->t0 != y->e->t0)
+        return x->e->t0 < y->e->t0 ? -1 : 1;
+    /* Same start: the longer encloses the shorter, so it comes first. */
+    return (x->end < y->end) - (x->end > y->end);
+}
+
+struct writer {
+    FILE *f;
+    const struct gh_result *r;
+    uint64_t base;
+    bool first;
+    int failed;
+};
+
+static double usec(const struct writer *w, uint64_t t)
+{
+    return t >= w->base ? (double)(t - w->base) / 1000.0 : -(double)(w->base - t) / 1000.0;
+}
+
+/* Appends one event (stolen reference). */
+static void emit(struct writer *w, json_t *ev)
+{
+    if (!ev) {
+        w->failed = 1;
+        return;
+    }
+    if (!w->first && fputs(",\n", w->f) < 0)
+        w->failed = 1;
+    w->first = false;
+    if (json_dumpf(ev, w->f, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15)))
+        w->failed = 1;
+    json_decref(ev);
+}
+
+static int tid_of(const struct gh_result *r, int ring)
+{
+    return ring == r->ntimelines - 1 ? 0 : ring + 1;
+}
+
+static void thread_name(char *buf, size_t len, const struct gh_result *r, int ring, int lane)
+{
+    if (ring == r->ntimelines - 1)
+        snprintf(buf, len, lane ? "main (%d)" : "main", lane + 1);
+    else
+        snprintf(buf, len, lane ? "worker-%d (%d)" : "worker-%d", ring, lane + 1);
+}
+
+static void meta(struct writer *w, int tid, const char *name, int sort)
+{
+    emit(w, json_pack("{s:s, s:s, s:i, s:i, s:{s:s}}", "ph", "M", "name", "thread_name", "pid",
+                      1, "tid", tid, "args", "name", name));
+    emit(w, json_pack("{s:s, s:s, s:i, s:i, s:{s:i}}", "ph", "M", "name", "thread_sort_index",
+                      "pid", 1, "tid", tid, "args", "sort_index", sort));
+}
+
+/* The name and arguments of an event. */
+static json_t *event_json(struct writer *w, const struct gh_tl_event *e, int tid)
+{
+    char name[96], addr[32];
+    json_t *args = json_object();
+    const char *cat = "run";
+    snprintf(name, sizeof name, "%s", gh_tl_labels[e->kind]);
+    switch ((enum gh_tl_kind)e->kind) {
+    case GH_TL_GIL_HOLD:
+    case GH_TL_GIL_WAIT:
+    case GH_TL_GIL_DROP_REQUEST:
+    case GH_TL_GIL_HANDOFF:
+        cat = "gil";
+        if (e->kind == GH_TL_GIL_HOLD && e->arg != -2)
+            json_object_set_new(args, "previous_holder", json_integer(e->arg));
+        if (e->kind == GH_TL_GIL_DROP_REQUEST)
+            json_object_set_new(args, "holder", json_integer(e->arg));
+        break;
+    case GH_TL_LOCK_WAIT:
+    case GH_TL_CS_SUSPEND:
+        cat = "lock";
+        if (e->kind == GH_TL_LOCK_WAIT) {
+            const char *cls = e->arg >= 0 && e->arg < GH_LOCK_NCLASSES
+                                  ? gh_lock_class_names[e->arg] : "shared";
+            snprintf(name, sizeof name, "wait: %s lock", cls);
+            snprintf(addr, sizeof addr, "%p", e->addr);
+            json_object_set_new(args, "class", json_string(cls));
+            json_object_set_new(args, "lock", json_string(addr));
+        }
+        break;
+    case GH_TL_STOP_WORLD:
+    case GH_TL_WORLD_STOPPED:
+    case GH_TL_STOPPED:
+    case GH_TL_DETACHED:
+        cat = "stw";
+        if (e->kind == GH_TL_STOP_WORLD)
+            json_object_set_new(args, "threads_waited_for", json_integer(e->arg));
+        break;
+    case GH_TL_GC:
+        cat = "gc";
+        snprintf(name, sizeof name, "collection (generation %d)", (int)e->arg);
+        break;
+    case GH_TL_GC_PHASE:
+        cat = "gc";
+        if (e->arg >= 0 && e->arg < GH_TL_GC_NPHASES)
+            snprintf(name, sizeof name, "gc: %s", gh_tl_gc_phase_names[e->arg]);
+        break;
+    case GH_TL_BRC_MERGE:
+        cat = "rc";
+        json_object_set_new(args, "objects", json_integer(e->arg));
+        break;
+    case GH_TL_HAZARD:
+        cat = "hazard";
+        if (e->arg >= 0 && e->arg < GH_HAZARD_COUNT)
+            snprintf(name, sizeof name, "hazard: %s", gh_hazard_names[e->arg]);
+        if (e->addr)
+            json_object_set_new(args, "op", json_string((const char *)e->addr));
+        break;
+    case GH_TL_OP:
+        cat = "op";
+        if (e->arg >= 0 && e->arg < GH_OP_COUNT)
+            snprintf(name, sizeof name, "%s", gh_op_names[e->arg]);
+        break;
+    case GH_TL_NKINDS:
+        break;
+    }
+    json_t *ev;
+    if (gh_tl_is_slice[e->kind])
+        ev = json_pack("{s:s, s:s, s:s, s:f, s:f, s:i, s:i, s:o}", "name", name, "cat", cat, "ph",
+                       "X", "ts", usec(w, e->t0), "dur", (double)e->dur / 1000.0, "pid", 1,
+                       "tid", tid, "args", args);
+    else
+        ev = json_pack("{s:s, s:s, s:s, s:s, s:f, s:i, s:i, s:o}", "name", name, "cat", cat,
+                       "ph", "i", "s", "t", "ts", usec(w, e->t0), "pid", 1, "tid", tid, "args",
+                       args);
+    return ev;
+}
+
+/* A thread's events: instants on its first lane, slices laid out in lanes
+ * so that each lane's slices nest. Returns the lanes used. */
+static int write_ring(struct writer *w, int ring)
+{
+    const struct gh_tl_buf *b = w->r->timelines[ring];
+    uint64_t n = b->written < b->cap ? b->written : b->cap;
+    struct slice *s = malloc((size_t)(n ? n : 1) * sizeof *s);
+    if (!s) {
+        w->failed = 1;
+        return 1;
+    }
+    size_t ns = 0;
+    const int tid = tid_of(w->r, ring);
+    for (uint64_t i = 0; i < n; i++) {
+        const struct gh_tl_event *e = gh_tl_at(b, i);
+        if (e->kind >= GH_TL_NKINDS)
+            continue;
+        if (gh_tl_is_slice[e->kind])
+            s[ns++] = (struct slice){e, e->t0 + e->dur};
+        else
+            emit(w, event_json(w, e, tid));
+    }
+    qsort(s, ns, sizeof *s, by_start);
+    /* Per lane, the ends of the slices that enclose the current point. */
+    uint64_t stack[LANES][64];
+    int depth[LANES] = {0};
+    int used = 1;
+    for (size_t i = 0; i < ns; i++) {
+        int lane = 0;
+        for (; lane < LANES; lane++) {
+            int *d = &depth[lane];
+            while (*d && stack[lane][*d - 1] <= s[i].e->t0)
+                (*d)--;
+            if ((*d == 0 || s[i].end <= stack[lane][*d - 1]) && *d < 64)
+                break;
+        }
+        if (lane == LANES)
+            lane = LANES - 1; /* cannot happen with the kinds recorded */
+        stack[lane][depth[lane]++] = s[i].end;
+        if (lane + 1 > used)
+            used = lane + 1;
+        emit(w, event_json(w, s[i].e, tid + LANE_TID * lane));
+    }
+    free(s);
+    return used;
+}
+
+/* The flow arrows of the GIL's handoffs: from the end of the previous
+ * holder's tenure to the start of the next one's. */
+static void write_flows(struct writer *w)
+{
+    const struct gh_result *r = w->r;
+    uint64_t id = 1;
+    for (int ring = 0; ring < r->ntimelines; ring++) {
+        const struct gh_tl_buf *b = r->timelines[ring];
+        uint64_t n = b->written < b->cap ? b->written : b->cap;
+        for (uint64_t i = 0; i < n; i++) {
+            const struct gh_tl_event *e = gh_tl_at(b, i);
+            if (e->kind != GH_TL_GIL_HOLD || e->arg == -2)
+                continue;
+            int from = e->arg < 0 ? r->ntimelines - 1 : e->arg;
+            if (from == ring || from >= r->ntimelines)
+                continue;
+            /* The previous holder's last tenure ending by this start. */
+            const struct gh_tl_buf *pb = r->timelines[from];
+            uint64_t pn = pb->written < pb->cap ? pb->written : pb->cap;
+            const struct gh_tl_event *prev = NULL;
+            for (uint64_t k = 0; k < pn; k++) {
+                const struct gh_tl_event *p = gh_tl_at(pb, k);
+                if (p->kind == GH_TL_GIL_HOLD && p->t0 + p->dur <= e->t0 &&
+                    (!prev || p->t0 > prev->t0))
+                    prev = p;
+            }
+            if (!prev)
+                continue;
+            uint64_t at = prev->t0 + prev->dur - (prev->dur > 1 ? 1 : 0);
+            emit(w, json_pack("{s:s, s:s, s:s, s:I, s:f, s:i, s:i}", "name", "GIL handoff", "cat",
+                              "gil", "ph", "s", "id", (json_int_t)id, "ts", usec(w, at), "pid",
+                              1, "tid", tid_of(r, from)));
+            emit(w, json_pack("{s:s, s:s, s:s, s:s, s:I, s:f, s:i, s:i}", "name", "GIL handoff",
+                              "cat", "gil", "ph", "f", "bp", "e", "id", (json_int_t)id, "ts",
+                              usec(w, e->t0), "pid", 1, "tid", tid_of(r, ring)));
+            id++;
+        }
+    }
+}
+
+static json_t *other_data(const struct gh_result *r)
+{
+    char desc[256];
+    gh_strategy_describe(&r->strategy, desc, sizeof desc);
+    json_t *dropped = json_object();
+    uint64_t total = 0;
+    for (int i = 0; i < r->ntimelines; i++) {
+        char name[32];
+        thread_name(name, sizeof name, r, i, 0);
+        uint64_t d = gh_tl_dropped(r->timelines[i]);
+        total += d;
+        json_object_set_new(dropped, name, json_integer((json_int_t)d));
+    }
+    char note[320];
+    snprintf(note, sizeof note,
+             "a thread's ring keeps its latest events; dropped_events were overwritten (the "
+             "oldest first). Ops are the latency-sampled ones; hazards the first %d of each "
+             "kind per thread (the result counts them all).",
+             GH_TL_HAZARDS_MAX);
+    return json_pack("{s:s, s:s?, s:s, s:i, s:I, s:I, s:o, s:s}", "generator", "gilheap",
+                     "scenario", r->scenario ? r->scenario->name : NULL, "strategy", desc,
+                     "threads", r->threads, "events_per_thread",
+                     (json_int_t)(r->ntimelines ? r->timelines[0]->cap : 0),
+                     "dropped_events", (json_int_t)total, "dropped_by_thread", dropped,
+                     "note", note);
+}
+
+int gh_report_trace(const struct gh_result *r, const char *path, char *err, size_t errlen)
+{
+    if (!r->ntimelines) {
+        snprintf(err, errlen, "the run recorded no timeline");
+        return -1;
+    }
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (!f) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    struct writer w = {f, r, r->timeline_t0, true, 0};
+    fputs("{\"displayTimeUnit\": \"ns\",\n\"otherData\": ", f);
+    json_t *od = other_data(r);
+    if (!od || json_dumpf(od, f, JSON_COMPACT | JSON_PRESERVE_ORDER))
+        w.failed = 1;
+    json_decref(od);
+    fputs(",\n\"traceEvents\": [\n", f);
+    char pname[160];
+    snprintf(pname, sizeof pname, "gilheap %s (%s)", r->scenario ? r->scenario->name : "run",
+             r->strategy.preset ? r->strategy.preset : "custom");
+    emit(&w, json_pack("{s:s, s:s, s:i, s:{s:s}}", "ph", "M", "name", "process_name", "pid", 1,
+                       "args", "name", pname));
+    for (int ring = 0; ring < r->ntimelines; ring++) {
+        int lanes = write_ring(&w, ring);
+        for (int lane = 0; lane < lanes; lane++) {
+            char name[32];
+            thread_name(name, sizeof name, r, ring, lane);
+            int tid = tid_of(r, ring);
+            meta(&w, tid + LANE_TID * lane, name, tid * LANES + lane);
+        }
+    }
+    write_flows(&w);
+    fputs("\n]}\n", f);
+    if (fclose(f) != 0)
+        w.failed = 1;
+    int rc = -1;
+    if (w.failed)
+        snprintf(err, errlen, "out of memory writing the trace");
+    else
+        rc = gh_report_write_file(path, buf, len, err, errlen);
+    free(buf);
+    return rc;
+}
