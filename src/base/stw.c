@@ -72,13 +72,22 @@ void gh_stw_unregister(struct gh_tstate *ts)
     unlock();
 }
 
+/* The timeline's detached slice ends (mutex held); none when the thread
+ * detached before it had a ring. */
+static void tl_attached(struct gh_tstate *ts)
+{
+    if (ts->tl->detach_t0)
+        gh_tl_put(ts->tl, GH_TL_DETACHED, ts->tl->detach_t0, gh_now_ns(), NULL, -1);
+    ts->tl->detach_t0 = 0;
+}
+
 void gh_stw_attach(struct gh_tstate *ts)
 {
     lock();
     wait_world_locked(ts);
     ts->stw_state = GH_THREAD_ATTACHED;
     if (GH_UNLIKELY(ts->tl))
-        gh_tl_put(ts->tl, GH_TL_DETACHED, ts->tl->detach_t0, gh_now_ns(), NULL, -1);
+        tl_attached(ts);
     unlock();
     if (gh_qsbr_enabled)
         gh_qsbr_online(ts);
@@ -91,7 +100,7 @@ bool gh_stw_try_attach(struct gh_tstate *ts)
     if (ok) {
         ts->stw_state = GH_THREAD_ATTACHED;
         if (GH_UNLIKELY(ts->tl))
-            gh_tl_put(ts->tl, GH_TL_DETACHED, ts->tl->detach_t0, gh_now_ns(), NULL, -1);
+            tl_attached(ts);
     }
     unlock();
     /* Attached means online, as in gh_stw_attach: an attached thread that

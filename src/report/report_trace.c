@@ -277,9 +277,10 @@ static json_t *other_data(const struct gh_result *r)
              "oldest first). Ops are the latency-sampled ones; hazards the first %d of each "
              "kind per thread (the result counts them all).",
              GH_TL_HAZARDS_MAX);
-    return json_pack("{s:s, s:s?, s:s, s:i, s:I, s:I, s:o, s:s}", "generator", "gilheap",
+    return json_pack("{s:s, s:s?, s:s, s:i, s:I, s:I, s:I, s:o, s:s}", "generator", "gilheap",
                      "scenario", r->scenario ? r->scenario->name : NULL, "strategy", desc,
-                     "threads", r->threads, "events_per_thread",
+                     "threads", r->threads, "zero_clock_monotonic_ns",
+                     (json_int_t)r->timeline_t0, "events_per_thread",
                      (json_int_t)(r->ntimelines ? r->timelines[0]->cap : 0),
                      "dropped_events", (json_int_t)total, "dropped_by_thread", dropped,
                      "note", note);
