@@ -19,7 +19,7 @@
 enum opt_id {
     OPT_STRATEGY, OPT_STRATEGIES, OPT_SET, OPT_PARAM, OPT_THREADS, OPT_DURATION, OPT_OPS,
     OPT_SEED, OPT_REPEAT, OPT_JSON, OPT_CSV, OPT_PLOT, OPT_QUIET, OPT_CHECK, OPT_NO_CHECK,
-    OPT_CENSUS, OPT_LATENCY_SAMPLE, OPT_CPUS, OPT_WARMUP, OPT_TRACE, OPT_TRACE_EVENTS, OPT_HELP,
+    OPT_CENSUS, OPT_LATENCY_SAMPLE, OPT_CPUS, OPT_WARMUP, OPT_TRACE, OPT_TRACE_EVENTS, OPT_TIMELINE, OPT_HELP,
 };
 
 struct opt {
@@ -55,6 +55,7 @@ static const struct opt opts[] = {
     {"--warmup", OPT_WARMUP, "a duration such as 500ms", RUN | CMP},
     {"--trace", OPT_TRACE, "a file name", RUN},
     {"--trace-events", OPT_TRACE_EVENTS, "an event count per thread", RUN},
+    {"--timeline", OPT_TIMELINE, NULL, RUN},
     {"--help", OPT_HELP, NULL, RUN | CMP},
 };
 
@@ -265,6 +266,9 @@ static int apply(struct gh_cli_opts *o, const struct opt *op, const char *v, boo
             return gh__cli_usage("--trace-events '%s': expected an event count per thread "
                                  "from 64 to %u", v, GH_CLI_MAX_TRACE_EVENTS);
         o->trace_events = (uint32_t)n;
+        return 0;
+    case OPT_TIMELINE:
+        o->timeline = true;
         return 0;
     case OPT_HELP:
         o->help = true;

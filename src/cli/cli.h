@@ -100,6 +100,7 @@ struct gh_cli_opts {
     uint64_t census_ns;             /* run --census: the census's period; 0 default */
     const char *trace;              /* run --trace FILE, or NULL */
     uint32_t trace_events;          /* run --trace-events; 0: the default */
+    bool timeline;                  /* run --timeline */
     unsigned latency_sample;        /* --latency-sample (default GH_CLI_LATENCY_SAMPLE) */
     const char *cpus_text;          /* --cpus as given, or NULL */
     const char *warmup_text;        /* --warmup as given, or NULL */

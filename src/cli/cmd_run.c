@@ -76,9 +76,13 @@ int gh__cli_run(int argc, char **argv)
         rc = gh__cli_error(GH_EXIT_USAGE, "--csv: %s", err);
         goto out;
     }
-    if (o.trace_events && !o.trace) {
-        rc = gh__cli_usage("--trace-events: it sizes the timeline of --trace FILE, which is "
-                           "missing");
+    if (o.trace_events && !o.trace && !o.timeline) {
+        rc = gh__cli_usage("--trace-events: it sizes the timeline of --trace FILE or "
+                           "--timeline, which are missing");
+        goto out;
+    }
+    if (o.timeline && o.quiet) {
+        rc = gh__cli_usage("--timeline prints on stdout, which --quiet silences");
         goto out;
     }
     if (o.trace && gh_report_check_writable(o.trace, err, sizeof err) != 0) {
@@ -123,7 +127,7 @@ int gh__cli_run(int argc, char **argv)
     cfg.ncpus = o.ncpus;
     cfg.check = o.check;
     cfg.census_ns = o.census_ns;
-    if (o.trace)
+    if (o.trace || o.timeline)
         cfg.timeline_events = o.trace_events ? o.trace_events : GH_CLI_TRACE_EVENTS_DEFAULT;
     cfg.perf_control = getenv("PERF_CTL_FIFO") && getenv("PERF_ACK_FIFO");
     /* --quiet silences everything on stdout, the scenario's `show` lines
@@ -190,6 +194,8 @@ int gh__cli_run(int argc, char **argv)
         if (o.warmup_text)
             printf("warmup      a %s run first, discarded\n", o.warmup_text);
         gh_report_text(stdout, &res);
+        if (o.timeline)
+            gh_report_timeline(stdout, &res, 100);
         fflush(stdout);
     }
     int wrc = 0;

@@ -132,6 +132,11 @@ GH_MUST_CHECK int gh_report_write_json(const char *path, const json_t *j,
 GH_MUST_CHECK int gh_report_trace(const struct gh_result *r, const char *path, char *err,
                                   size_t errlen);
 
+/* Prints the timeline as text (report_timeline.c): a line per thread, a
+ * character per 1/width of the run. Returns 0, or -1 when the run has no
+ * timeline or width < 10. */
+int gh_report_timeline(FILE *out, const struct gh_result *r, int width);
+
 /* Checks, before a run, that `path` could be written as
  * gh_report_write_file would write it (creates and removes a temporary file
  * beside a regular target; a FIFO or device must be writable), and refuses

@@ -338,6 +338,7 @@ Test(cli_usage, bad_trace)
     expect_error(ARGS("run", SCEN, "--trace", "/nonexistent-dir/t.json"), false,
                  ARGS("--trace", "/nonexistent-dir/t.json", "No such file or directory"));
     expect_error(ARGS("compare", SCEN, "--trace", "t.json"), true, ARGS("--trace"));
+    expect_error(ARGS("run", SCEN, "--timeline", "--quiet"), true, ARGS("--timeline", "--quiet"));
     struct stat st;
     cr_assert_neq(stat("t.json", &st), 0, "a trace was written");
 }
@@ -539,6 +540,16 @@ Test(cli_run, run_writes_a_trace)
     cr_assert_gt(trace_check(path), 10);
     unlink(path);
     cr_assert_eq(rmdir(dir), 0, "something was left in %s", dir);
+    out_free(&o);
+    /* --timeline: the strip after the summary, a line per thread. */
+    o = run(ARGS("run", "shared-list", "--strategy", "gil", "--duration", "100ms", "--threads",
+                 "2", "--timeline"));
+    cr_assert_eq(o.status, 0, "status %d: %s", o.status, o.err);
+    const char *t = strstr(o.out, "\ntimeline ");
+    cr_assert_not_null(t, "%s", o.out);
+    cr_assert(strstr(t, "\n  worker-0  ") && strstr(t, "\n  worker-1  ") &&
+                  strstr(t, "\n  main      "), "%s", t);
+    cr_assert(strchr(t, 'G'), "no GIL tenure drawn: %s", t);
     out_free(&o);
 }
 

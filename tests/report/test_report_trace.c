@@ -32,6 +32,7 @@ static void make(struct made *m)
     char err[256];
     cr_assert_eq(gh_strategy_from_preset(&m->r.strategy, "gil", err, sizeof err), 0, "%s", err);
     m->r.threads = 2;
+    m->r.has_gil = true;
     const uint64_t b = 1000000000ull, us = 1000;
     m->r.timeline_t0 = b;
     for (int i = 0; i < 3; i++) {
@@ -118,6 +119,30 @@ Test(report_trace, follows_the_format, .timeout = 10)
     cr_assert_eq(count(evs, "i", "GIL drop request", 2), 62);
     json_decref(root);
     unlink(path);
+    unmake(&m);
+}
+
+/* --timeline's strip of the same: 10 columns of 42 us (the last event
+ * ends at 420 us). Worker 1 waits, then holds the GIL from 100 us (2.4
+ * columns in); the main thread collects from 299 us. */
+Test(report_trace, timeline_strip, .timeout = 10)
+{
+    struct made m;
+    make(&m);
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    cr_assert_not_null(f);
+    cr_assert_eq(gh_report_timeline(f, &m.r, 10), 0);
+    fclose(f);
+    cr_assert(strstr(buf, "\n  worker-0  GG........\n"), "%s", buf);
+    cr_assert(strstr(buf, "\n  worker-1  WWGGG.....\n"), "%s", buf);
+    cr_assert(strstr(buf, "\n  main      .......CCC\n"), "%s", buf);
+    cr_assert(strstr(buf, "the oldest events were dropped"), "%s", buf);
+    free(buf);
+    struct gh_result none;
+    memset(&none, 0, sizeof none);
+    cr_assert_eq(gh_report_timeline(stdout, &none, 10), -1);
     unmake(&m);
 }
 
