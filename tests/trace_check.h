@@ -14,7 +14,9 @@
  *     once as "f", the "s" not after the "f";
  *   - the complete events of one thread nest: two on one tid either are
  *     disjoint or one contains the other;
- *   - every tid with events has a thread_name.
+ *   - every tid with events has a thread_name;
+ *   - a flow's "s" and "f" (bound to the enclosing slice) lie inside a
+ *     complete event of their tid.
  *
  * trace_check(path) returns the number of events, and fails the test on
  * the first broken rule. Used by tests/report and tests/scenario.
@@ -147,6 +149,27 @@ static size_t trace_check(const char *path)
                   sl[i].tid, sl[i].ts, sl[i].end, stack[depth - 1]);
         cr_assert_lt(depth, 256, "tid %lld: slices nested too deep", sl[i].tid);
         stack[depth++] = sl[i].end;
+    }
+    /* Flows bind to a slice of their own track. */
+    for (size_t i = 0; i < nflows; i++) {
+        long long ftid = json_integer_value(json_object_get(flows[i], "tid"));
+        double fts = json_number_value(json_object_get(flows[i], "ts"));
+        size_t lo = 0, hi = nsl; /* first slice after (ftid, fts) */
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            if (sl[mid].tid < ftid || (sl[mid].tid == ftid && sl[mid].ts <= fts))
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        bool inside = false;
+        for (size_t k = lo, steps = 0; k > 0 && steps < 100000 && !inside; k--, steps++) {
+            if (sl[k - 1].tid != ftid)
+                break;
+            inside = sl[k - 1].end >= fts - 1e-9;
+        }
+        cr_assert(inside, "flow %s at %.3f us on tid %lld is in no slice of that tid",
+                  tc_str(flows[i], "ph"), fts, ftid);
     }
     for (size_t i = 0; i < nused; i++) {
         bool found = false;

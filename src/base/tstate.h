@@ -53,6 +53,11 @@ struct gh_tstate {
      * more than a relaxed RMW on x86, where every locked instruction is a
      * full barrier, and no fast path performs one. */
     uint32_t eval_breaker;
+    /* base/timeline.h: this thread's event ring while a run is traced
+     * (--trace, --timeline), else NULL; beside eval_breaker, on the line
+     * every switch point reads. Set after gh_tstate_bind, before the
+     * thread runs the model; its ring is written by the owner only. */
+    struct gh_tl_buf *tl;
 
     int index;              /* worker index; -1 for the main thread */
     char name[16];          /* thread name as perf and top -H show it */
@@ -134,10 +139,6 @@ struct gh_tstate {
     void *qsbr_pending;
     void *qsbr_head, *qsbr_tail;
 
-    /* base/timeline.h: this thread's event ring while a run is traced
-     * (--trace), else NULL. Set after gh_tstate_bind, before the thread
-     * runs the model; written to by the owner only. */
-    struct gh_tl_buf *tl;
     /* alloc: this thread's heap (alloc=thread) or NULL. */
     struct gh_heap *heap;
 

@@ -50,6 +50,10 @@ static void add_span(double (*cov)[NCAT], int width, uint64_t t0, double col, in
     if (b <= a)
         return;
     double x0 = (double)(a - t0) / col, x1 = (double)(b - t0) / col;
+    if (x0 >= width)
+        return;
+    if (x1 > width)
+        x1 = width; /* no cast of a value past the strip */
     int c0 = (int)x0, c1 = (int)x1;
     for (int c = c0 < 0 ? 0 : c0; c <= c1 && c < width; c++) {
         double lo = x0 > c ? x0 : c, hi = x1 < c + 1 ? x1 : c + 1;
@@ -91,9 +95,10 @@ int gh_report_timeline(FILE *out, const struct gh_result *r, int width)
                 t1 = e->t0 + e->dur;
         }
     }
-    /* The measured phase, when it is known: the strip ends with it. */
-    if (r->wall_ns && t0 + r->wall_ns < t1 && t0 + r->wall_ns > t0)
-        t1 = t0 + r->wall_ns + r->wall_ns / 50;
+    /* The strip ends with the measured phase, when it is known (the
+     * teardown's collection comes after), and 2% more. */
+    if (r->timeline_t1 > t0 && r->timeline_t1 < t1)
+        t1 = r->timeline_t1 + (r->timeline_t1 - t0) / 50;
     const double col = (double)(t1 - t0) / width;
     double(*cov)[NCAT] = calloc((size_t)width, sizeof *cov);
     if (!cov)

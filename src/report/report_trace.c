@@ -1,8 +1,9 @@
 /* report_trace.c - a run's timeline as a Chrome trace-event file (the JSON
  * Object Format that Perfetto's UI and chrome://tracing load).
  *
- *   {"displayTimeUnit": "ns", "otherData": {...},
- *    "traceEvents": [metadata, slices ("X"), instants ("i"), flows ("s"/"f")]}
+ *   {"displayTimeUnit": "ns",
+ *    "traceEvents": [metadata, slices ("X"), instants ("i"), flows ("s"/"f")],
+ *    "otherData": {...}}
  *
  * One process; a track per thread (tid: the worker's index + 1, the main
  * thread 0). Timestamps are microseconds from the start of the workers. A
@@ -33,7 +34,10 @@
 struct slice {
     const struct gh_tl_event *e;
     uint64_t end;
+    uint64_t pos;    /* its index in the ring, oldest first */
 };
+
+#define NOT_DRAWN 0xff
 
 static int by_start(const void *a, const void *b)
 {
@@ -50,6 +54,8 @@ struct writer {
     uint64_t base;
     bool first;
     int failed;
+    uint8_t **lane;     /* [ring][pos]: the lane a slice was drawn on */
+    uint64_t undrawn;   /* slices that fitted no lane (nested too deep) */
 };
 
 static double usec(const struct writer *w, uint64_t t)
@@ -178,10 +184,15 @@ static int write_ring(struct writer *w, int ring)
     const struct gh_tl_buf *b = w->r->timelines[ring];
     uint64_t n = b->written < b->cap ? b->written : b->cap;
     struct slice *s = malloc((size_t)(n ? n : 1) * sizeof *s);
-    if (!s) {
+    uint8_t *lane_of = malloc((size_t)(n ? n : 1));
+    if (!s || !lane_of) {
+        free(s);
+        free(lane_of);
         w->failed = 1;
         return 1;
     }
+    memset(lane_of, NOT_DRAWN, (size_t)(n ? n : 1));
+    w->lane[ring] = lane_of;
     size_t ns = 0;
     const int tid = tid_of(w->r, ring);
     for (uint64_t i = 0; i < n; i++) {
@@ -189,7 +200,7 @@ static int write_ring(struct writer *w, int ring)
         if (e->kind >= GH_TL_NKINDS)
             continue;
         if (gh_tl_is_slice[e->kind])
-            s[ns++] = (struct slice){e, e->t0 + e->dur};
+            s[ns++] = (struct slice){e, e->t0 + e->dur, i};
         else
             emit(w, event_json(w, e, tid));
     }
@@ -207,8 +218,11 @@ static int write_ring(struct writer *w, int ring)
             if ((*d == 0 || s[i].end <= stack[lane][*d - 1]) && *d < 64)
                 break;
         }
-        if (lane == LANES)
-            lane = LANES - 1; /* cannot happen with the kinds recorded */
+        if (lane == LANES) { /* crosses every lane, or nested 64 deep */
+            w->undrawn++;
+            continue;
+        }
+        lane_of[s[i].pos] = (uint8_t)lane;
         stack[lane][depth[lane]++] = s[i].end;
         if (lane + 1 > used)
             used = lane + 1;
@@ -219,46 +233,79 @@ static int write_ring(struct writer *w, int ring)
 }
 
 /* The flow arrows of the GIL's handoffs: from the end of the previous
- * holder's tenure to the start of the next one's. */
+ * holder's tenure to the start of the next one's, each on the lane its
+ * tenure was drawn on. A thread's tenures are in its ring in the order
+ * they ended (recorded at each drop), so the previous holder's last
+ * tenure before a start is found by bisection. */
 static void write_flows(struct writer *w)
 {
     const struct gh_result *r = w->r;
+    const int nr = r->ntimelines;
     uint64_t id = 1;
-    for (int ring = 0; ring < r->ntimelines; ring++) {
+    uint64_t **holds = calloc((size_t)nr, sizeof *holds);
+    uint64_t *nholds = calloc((size_t)nr, sizeof *nholds);
+    if (!holds || !nholds) {
+        free(holds);
+        free(nholds);
+        w->failed = 1;
+        return;
+    }
+    for (int ring = 0; ring < nr; ring++) {
         const struct gh_tl_buf *b = r->timelines[ring];
         uint64_t n = b->written < b->cap ? b->written : b->cap;
-        for (uint64_t i = 0; i < n; i++) {
+        holds[ring] = malloc((size_t)(n ? n : 1) * sizeof **holds);
+        if (!holds[ring]) {
+            w->failed = 1;
+            goto out;
+        }
+        for (uint64_t i = 0; i < n; i++)
+            if (gh_tl_at(b, i)->kind == GH_TL_GIL_HOLD)
+                holds[ring][nholds[ring]++] = i;
+    }
+    for (int ring = 0; ring < nr; ring++) {
+        const struct gh_tl_buf *b = r->timelines[ring];
+        for (uint64_t h = 0; h < nholds[ring]; h++) {
+            const uint64_t i = holds[ring][h];
             const struct gh_tl_event *e = gh_tl_at(b, i);
-            if (e->kind != GH_TL_GIL_HOLD || e->arg == -2)
+            int from = e->arg == -1 ? nr - 1 : e->arg;
+            if (e->arg == -2 || from < 0 || from >= nr || from == ring ||
+                w->lane[ring][i] == NOT_DRAWN)
                 continue;
-            int from = e->arg < 0 ? r->ntimelines - 1 : e->arg;
-            if (from == ring || from >= r->ntimelines)
-                continue;
-            /* The previous holder's last tenure ending by this start. */
             const struct gh_tl_buf *pb = r->timelines[from];
-            uint64_t pn = pb->written < pb->cap ? pb->written : pb->cap;
-            const struct gh_tl_event *prev = NULL;
-            for (uint64_t k = 0; k < pn; k++) {
-                const struct gh_tl_event *p = gh_tl_at(pb, k);
-                if (p->kind == GH_TL_GIL_HOLD && p->t0 + p->dur <= e->t0 &&
-                    (!prev || p->t0 > prev->t0))
-                    prev = p;
+            uint64_t lo = 0, hi = nholds[from]; /* first tenure ending after e->t0 */
+            while (lo < hi) {
+                uint64_t mid = lo + (hi - lo) / 2;
+                const struct gh_tl_event *p = gh_tl_at(pb, holds[from][mid]);
+                if (p->t0 + p->dur <= e->t0)
+                    lo = mid + 1;
+                else
+                    hi = mid;
             }
-            if (!prev)
+            if (lo == 0)
+                continue;
+            const uint64_t ppos = holds[from][lo - 1];
+            const struct gh_tl_event *prev = gh_tl_at(pb, ppos);
+            if (w->lane[from][ppos] == NOT_DRAWN)
                 continue;
             uint64_t at = prev->t0 + prev->dur - (prev->dur > 1 ? 1 : 0);
             emit(w, json_pack("{s:s, s:s, s:s, s:I, s:f, s:i, s:i}", "name", "GIL handoff", "cat",
                               "gil", "ph", "s", "id", (json_int_t)id, "ts", usec(w, at), "pid",
-                              1, "tid", tid_of(r, from)));
+                              1, "tid", tid_of(r, from) + LANE_TID * w->lane[from][ppos]));
             emit(w, json_pack("{s:s, s:s, s:s, s:s, s:I, s:f, s:i, s:i}", "name", "GIL handoff",
                               "cat", "gil", "ph", "f", "bp", "e", "id", (json_int_t)id, "ts",
-                              usec(w, e->t0), "pid", 1, "tid", tid_of(r, ring)));
+                              usec(w, e->t0), "pid", 1, "tid",
+                              tid_of(r, ring) + LANE_TID * w->lane[ring][i]));
             id++;
         }
     }
+out:
+    for (int ring = 0; ring < nr; ring++)
+        free(holds[ring]);
+    free(holds);
+    free(nholds);
 }
 
-static json_t *other_data(const struct gh_result *r)
+static json_t *other_data(const struct gh_result *r, uint64_t undrawn)
 {
     char desc[256];
     gh_strategy_describe(&r->strategy, desc, sizeof desc);
@@ -277,13 +324,13 @@ static json_t *other_data(const struct gh_result *r)
              "oldest first). Ops are the latency-sampled ones; hazards the first %d of each "
              "kind per thread (the result counts them all).",
              GH_TL_HAZARDS_MAX);
-    return json_pack("{s:s, s:s?, s:s, s:i, s:I, s:I, s:I, s:o, s:s}", "generator", "gilheap",
+    return json_pack("{s:s, s:s?, s:s, s:i, s:I, s:I, s:I, s:o, s:I, s:s}", "generator", "gilheap",
                      "scenario", r->scenario ? r->scenario->name : NULL, "strategy", desc,
                      "threads", r->threads, "zero_clock_monotonic_ns",
                      (json_int_t)r->timeline_t0, "events_per_thread",
                      (json_int_t)(r->ntimelines ? r->timelines[0]->cap : 0),
                      "dropped_events", (json_int_t)total, "dropped_by_thread", dropped,
-                     "note", note);
+                     "slices_not_drawn", (json_int_t)undrawn, "note", note);
 }
 
 int gh_report_trace(const struct gh_result *r, const char *path, char *err, size_t errlen)
@@ -299,19 +346,17 @@ int gh_report_trace(const struct gh_result *r, const char *path, char *err, size
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    struct writer w = {f, r, r->timeline_t0, true, 0};
-    fputs("{\"displayTimeUnit\": \"ns\",\n\"otherData\": ", f);
-    json_t *od = other_data(r);
-    if (!od || json_dumpf(od, f, JSON_COMPACT | JSON_PRESERVE_ORDER))
+    struct writer w = {f, r, r->timeline_t0, true, 0, NULL, 0};
+    w.lane = calloc((size_t)r->ntimelines, sizeof *w.lane);
+    if (!w.lane)
         w.failed = 1;
-    json_decref(od);
-    fputs(",\n\"traceEvents\": [\n", f);
+    fputs("{\"displayTimeUnit\": \"ns\",\n\"traceEvents\": [\n", f);
     char pname[160];
     snprintf(pname, sizeof pname, "gilheap %s (%s)", r->scenario ? r->scenario->name : "run",
              r->strategy.preset ? r->strategy.preset : "custom");
     emit(&w, json_pack("{s:s, s:s, s:i, s:{s:s}}", "ph", "M", "name", "process_name", "pid", 1,
                        "args", "name", pname));
-    for (int ring = 0; ring < r->ntimelines; ring++) {
+    for (int ring = 0; ring < r->ntimelines && !w.failed; ring++) {
         int lanes = write_ring(&w, ring);
         for (int lane = 0; lane < lanes; lane++) {
             char name[32];
@@ -320,10 +365,23 @@ int gh_report_trace(const struct gh_result *r, const char *path, char *err, size
             meta(&w, tid + LANE_TID * lane, name, tid * LANES + lane);
         }
     }
-    write_flows(&w);
-    fputs("\n]}\n", f);
+    if (!w.failed)
+        write_flows(&w);
+    /* Last, so that it can count what the events could not show. */
+    fputs("\n],\n\"otherData\": ", f);
+    json_t *od = other_data(r, w.undrawn);
+    if (!od || json_dumpf(od, f, JSON_COMPACT | JSON_PRESERVE_ORDER))
+        w.failed = 1;
+    json_decref(od);
+    fputs("}\n", f);
+    if (ferror(f))
+        w.failed = 1;
     if (fclose(f) != 0)
         w.failed = 1;
+    if (w.lane)
+        for (int ring = 0; ring < r->ntimelines; ring++)
+            free(w.lane[ring]);
+    free(w.lane);
     int rc = -1;
     if (w.failed)
         snprintf(err, errlen, "out of memory writing the trace");

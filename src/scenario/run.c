@@ -580,8 +580,32 @@ static int run_configure(struct run_state *rs)
     res->latency_sample = cfg->latency_sample;
     res->has_gil = gh_sync_has_gil(cfg->strategy.sync);
     res->checked = cfg->check > 0 || (cfg->check == 0 && res->unsafe_reason != NULL);
+    /* The timeline's rings, a worker's each and the main thread's last:
+     * refused with the sizes when they cannot be had. */
+    if (cfg->timeline_events) {
+        const int n = rs->nthreads;
+        res->timelines = calloc((size_t)n + 1, sizeof *res->timelines);
+        res->ntimelines = res->timelines ? n + 1 : 0;
+        for (int i = 0; i < res->ntimelines; i++) {
+            res->timelines[i] = gh_tl_new(cfg->timeline_events);
+            if (!res->timelines[i]) {
+                snprintf(rs->diag->msg, sizeof rs->diag->msg,
+                         "cannot allocate the timeline: %d rings of %u events of %zu bytes",
+                         n + 1, cfg->timeline_events, sizeof(struct gh_tl_event));
+                gh_result_free(res);
+                restore_affinity(rs);
+                return -1;
+            }
+        }
+        if (!res->timelines) {
+            snprintf(rs->diag->msg, sizeof rs->diag->msg, "cannot allocate the timeline");
+            restore_affinity(rs);
+            return -1;
+        }
+    }
     if (gh_runtime_init(&rs->rt, &cfg->strategy, res->checked, &rs->main_ts, -1, NULL,
                         rs->diag->msg, sizeof rs->diag->msg) != 0) {
+        gh_result_free(res);
         restore_affinity(rs);
         return -1;
     }
@@ -662,14 +686,7 @@ static void run_spawn(struct run_state *rs)
         }
     }
     gh_assert(idx == n);
-    if (rs->cfg->timeline_events) {
-        res->ntimelines = n + 1;
-        res->timelines = calloc((size_t)n + 1, sizeof *res->timelines);
-        gh_assert(res->timelines);
-        for (int i = 0; i <= n; i++) {
-            res->timelines[i] = gh_tl_new(rs->cfg->timeline_events);
-            gh_assert(res->timelines[i]);
-        }
+    if (res->ntimelines) {
         for (int i = 0; i < n; i++)
             w[i].tl = res->timelines[i];
         rs->main_ts.tl = res->timelines[n];
@@ -787,6 +804,8 @@ static void run_measure(struct run_state *rs)
     /* The workers' own clock reads bound the measured phase: the main
      * thread may be descheduled right after the barrier. */
     res->wall_ns = t_last > t_first ? t_last - t_first : 0;
+    if (res->ntimelines)
+        res->timeline_t1 = t_last;
 }
 
 static void locks_add(struct gh_lockstat *a, const struct gh_lockstat *b)

@@ -169,6 +169,7 @@ struct gh_result {
     struct gh_tl_buf **timelines;
     int ntimelines;
     uint64_t timeline_t0;
+    uint64_t timeline_t1;           /* the clock as the last worker stopped */
     enum gh_status status;
 };
 

@@ -66,8 +66,11 @@ void gh_gil_take_wait_slow(struct gh_tstate *ts)
                                                    GH_EVAL_GIL_DROP_REQUEST);
             if (!(old & GH_EVAL_GIL_DROP_REQUEST)) {
                 g->stats.drop_requests++;
-                uint64_t now = gh_now_ns();
-                gh_tl_record(ts, GH_TL_GIL_DROP_REQUEST, now, now, NULL, g->holder->index);
+                if (ts->tl) {
+                    uint64_t now = gh_now_ns();
+                    gh_tl_put(ts->tl, GH_TL_GIL_DROP_REQUEST, now, now, NULL,
+                              g->holder->index);
+                }
             }
         }
     }
@@ -83,6 +86,14 @@ void gh_gil_traced_claim(struct gh_tstate *ts)
     struct gh_gil *g = &gh__gil;
     ts->tl->gil_t0 = gh_now_ns();
     ts->tl->gil_prev = g->holder ? g->holder->index : -2;
+}
+
+void gh_gil_traced_drop(struct gh_tstate *ts)
+{
+    struct gh_tl_buf *b = ts->tl;
+    if (b->gil_t0) /* none when the ring came while the GIL was held */
+        gh_tl_put(b, GH_TL_GIL_HOLD, b->gil_t0, gh_now_ns(), NULL, b->gil_prev);
+    b->gil_t0 = 0;
 }
 
 bool gh_gil_take_within(struct gh_tstate *ts, uint64_t ns)
@@ -112,7 +123,7 @@ void gh_gil_drop_handoff_slow(struct gh_tstate *ts)
      * does; a spurious wakeup only shortens the handoff. */
     struct gh_gil *g = &gh__gil;
     int waited = 0;
-    uint64_t t0 = gh_now_ns();
+    uint64_t t0 = ts->tl ? gh_now_ns() : 0;
     gh_check_pthread(pthread_mutex_lock(&g->switch_mutex));
     if (g->holder == ts) {
         /* Seq_cst as every eval_breaker RMW (base/tstate.h); pairs with
@@ -128,7 +139,8 @@ void gh_gil_drop_handoff_slow(struct gh_tstate *ts)
         gh_check_pthread(pthread_mutex_lock(&g->mutex));
         g->stats.forced_handoffs++;
         gh_check_pthread(pthread_mutex_unlock(&g->mutex));
-        gh_tl_record(ts, GH_TL_GIL_HANDOFF, t0, gh_now_ns(), NULL, -1);
+        if (t0)
+            gh_tl_put(ts->tl, GH_TL_GIL_HANDOFF, t0, gh_now_ns(), NULL, -1);
     }
 }
 

@@ -68,6 +68,8 @@ GH_NOINLINE void gh_gil_tick_slow(struct gh_tstate *ts);
 /* --trace: notes the start of a tenure and who held the GIL before
  * (g->mutex and switch_mutex held). */
 GH_NOINLINE void gh_gil_traced_claim(struct gh_tstate *ts);
+/* --trace: records the tenure that ends (g->mutex held). */
+GH_NOINLINE void gh_gil_traced_drop(struct gh_tstate *ts);
 
 /* Takes the GIL, which is free; g->mutex held, and released here. */
 GH_INLINE void gh__gil_claim(struct gh_tstate *ts)
@@ -122,7 +124,7 @@ GH_INLINE void gh_gil_drop(struct gh_tstate *ts)
     gh_check_pthread(pthread_mutex_lock(&g->mutex));
     gh_assert_debug(g->locked && g->holder == ts);
     if (GH_UNLIKELY(ts->tl))
-        gh_tl_put(ts->tl, GH_TL_GIL_HOLD, ts->tl->gil_t0, gh_now_ns(), NULL, ts->tl->gil_prev);
+        gh_gil_traced_drop(ts);
     g->locked = 0;
     gh_check_pthread(pthread_cond_signal(&g->cond));
     gh_check_pthread(pthread_mutex_unlock(&g->mutex));

@@ -549,7 +549,9 @@ Test(cli_run, run_writes_a_trace)
     cr_assert_not_null(t, "%s", o.out);
     cr_assert(strstr(t, "\n  worker-0  ") && strstr(t, "\n  worker-1  ") &&
                   strstr(t, "\n  main      "), "%s", t);
-    cr_assert(strchr(t, 'G'), "no GIL tenure drawn: %s", t);
+    const char *row = strstr(t, "\n  worker-0  ");
+    cr_assert(row && strchr(row + 13, 'G') && strchr(row + 13, 'G') < strchr(row + 13, '\n'),
+              "no GIL tenure drawn for worker-0: %s", t);
     out_free(&o);
 }
 
