@@ -31,6 +31,7 @@
 #include <mimalloc.h> // alloc=mimalloc: mi_malloc, mi_free
 
 #include "base/die.h"    // gh_die, gh_assert
+#include "base/lockprof.h" // gh_hold_begin: the arena lock's sampled holds
 #include "base/mutex.h"  // gh_mutex: the arena heap lock
 #include "base/stw.h"    // gh_stw_attach: not while a collector walks the heaps
 #include "base/tstate.h" // gh_tstate_get: heap and lock counters
@@ -105,6 +106,20 @@ GH_INLINE struct gh_lockstat *arena_lockstat(void)
 {
     struct gh_tstate *ts = gh_tstate_get();
     return ts ? &ts->locks[GH_LOCK_alloc] : &arena_lockstat_fallback;
+}
+
+/* The arena lock's hold sampling (base/lockprof.h): after taking it, the
+ * hold's start when sampled, else 0; before releasing it, the record. */
+GH_INLINE uint64_t arena_hold_begin(void)
+{
+    struct gh_tstate *ts = gh_tstate_get();
+    return ts ? gh_hold_begin(ts) : 0;
+}
+
+GH_INLINE void arena_hold_end(uint64_t h0)
+{
+    if (GH_UNLIKELY(h0 != 0))
+        gh_hold_end_slow(gh_tstate_get(), GH_LOCK_alloc, &arena_mutex, h0);
 }
 
 /* Every GH_ALLOC_POOL_SIZE bytes a heap allocates, it samples the peaks. */

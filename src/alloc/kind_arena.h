@@ -18,17 +18,22 @@ GH_INLINE void *arena_alloc(size_t n, unsigned family)
     struct gh_heap *h = &arena_heap;
     bool locked = alloc_locked;
     void *b = NULL;
+    uint64_t h0 = 0;
 
-    if (locked)
+    if (locked) {
         gh_mutex_lock(&arena_mutex, arena_lockstat());
+        h0 = arena_hold_begin();
+    }
     if (GH_LIKELY(IS_SMALL(n)))
         b = gh__heap_alloc_small(h, n, family);
     else
         gh__ctr_add(&h->c.large_allocs, 1);
     count_alloc(h, n);
     gh__ctr_max(&h->c.peak_bytes, h->c.live_bytes); /* exact: one heap */
-    if (locked)
+    if (locked) {
+        arena_hold_end(h0);
         gh_mutex_unlock(&arena_mutex);
+    }
 
     if (GH_UNLIKELY(b == NULL))
         b = system_alloc(n); /* large: outside the lock */
@@ -40,16 +45,21 @@ GH_INLINE void arena_free(void *b, size_t n)
     struct gh_heap *h = &arena_heap;
     bool locked = alloc_locked;
     bool small = IS_SMALL(n);
+    uint64_t h0 = 0;
 
     if (!small)
         free(b); /* outside the lock */
-    if (locked)
+    if (locked) {
         gh_mutex_lock(&arena_mutex, arena_lockstat());
+        h0 = arena_hold_begin();
+    }
     if (GH_LIKELY(small))
         gh__heap_free_small(h, b);
     count_free(h, n);
-    if (locked)
+    if (locked) {
+        arena_hold_end(h0);
         gh_mutex_unlock(&arena_mutex);
+    }
 }
 
 /* A collector block: in the pools (walked by gh_alloc_visit_gc_runs) when

@@ -25,6 +25,7 @@
 
 #include "base/clock.h"
 #include "base/compiler.h"
+#include "base/lockprof.h"
 #include "base/tstate.h"
 
 /* X(name, slice, label): slice 1 has a duration, 0 is an instant. What
@@ -34,6 +35,8 @@
  *   GIL_DROP_REQUEST  arg: the holder's index
  *   LOCK_WAIT         arg: the lock class (-1: a shared counter set);
  *                     addr: the lock
+ *   LOCK_HOLD         a sampled hold (base/lockprof.h); arg: the lock
+ *                     class; addr: the lock
  *   STOP_WORLD        arg: threads the stopper waited for
  *   GC                arg: the generation
  *   GC_PHASE          arg: enum gh_tl_gc_phase
@@ -48,6 +51,7 @@
     X(GIL_DROP_REQUEST, 0, "GIL drop request")                                 \
     X(GIL_HANDOFF, 1, "forced GIL handoff")                                    \
     X(LOCK_WAIT, 1, "lock wait")                                               \
+    X(LOCK_HOLD, 1, "lock held")                                               \
     X(CS_SUSPEND, 0, "critical sections suspended")                            \
     X(STOP_WORLD, 1, "stopping the world")                                     \
     X(WORLD_STOPPED, 1, "world stopped")                                       \
@@ -87,10 +91,9 @@ struct gh_tl_buf {
     struct gh_tl_event *ev; /* [cap] */
     uint32_t cap;           /* a power of two */
     uint64_t written;       /* events ever put; the ring holds the last cap */
-    /* The slices in progress (owner only): the GIL's tenure, its previous
-     * holder's index, the world this thread stopped, its detachment. */
-    uint64_t gil_t0, stw_t0, detach_t0;
-    int32_t gil_prev;
+    /* The slices in progress (owner only): the world this thread stopped,
+     * its detachment. (The GIL's tenure is kept by base/lockprof.h.) */
+    uint64_t stw_t0, detach_t0;
 };
 
 /* A buffer for about `events` events (rounded up to a power of two, at
@@ -126,15 +129,21 @@ GH_INLINE int gh_tl_lock_class(const struct gh_tstate *ts, const struct gh_locks
     return (int)(st - ts->locks);
 }
 
+/* The profiled part of gh_lock_waited (base/lockprof.c): the wait's
+ * histogram and its timeline slice. */
+GH_NOINLINE void gh_lock_waited_slow(struct gh_tstate *ts, const struct gh_lockstat *st,
+                                     const void *lock, uint64_t t0, uint64_t t1);
+
 /* Every lock kind's slow path after a contended acquisition: counts it in
- * st and, when the calling thread records, adds the wait to its timeline. */
+ * st and, when the calling thread is profiled or records a timeline, adds
+ * the wait to its histogram and its timeline. */
 GH_INLINE void gh_lock_waited(struct gh_lockstat *st, const void *lock, uint64_t t0)
 {
     uint64_t t1 = gh_now_ns();
     gh_lockstat_contended(st, t1 - t0);
     struct gh_tstate *ts = gh_tstate_get();
-    if (GH_UNLIKELY(ts && ts->tl))
-        gh_tl_put(ts->tl, GH_TL_LOCK_WAIT, t0, t1, lock, gh_tl_lock_class(ts, st));
+    if (GH_UNLIKELY(ts && (ts->lp || ts->tl)))
+        gh_lock_waited_slow(ts, st, lock, t0, t1);
 }
 
 #endif

@@ -26,6 +26,7 @@ struct gh_object;
 struct gh_heap;
 struct gh_critsec;
 struct gh_tl_buf;
+struct gh_lockprof;
 
 /* eval_breaker bits: requests that a thread acts on at its next switch point
  * (between two model operations, never inside one). */
@@ -53,11 +54,19 @@ struct gh_tstate {
      * more than a relaxed RMW on x86, where every locked instruction is a
      * full barrier, and no fast path performs one. */
     uint32_t eval_breaker;
+    /* base/lockprof.h: holds left before the next sampled one; 0 when
+     * holds are not sampled (the only test a lock's fast path pays).
+     * Owner only. */
+    uint32_t hold_left;
     /* base/timeline.h: this thread's event ring while a run is traced
      * (--trace, --timeline), else NULL; beside eval_breaker, on the line
      * every switch point reads. Set after gh_tstate_bind, before the
      * thread runs the model; its ring is written by the owner only. */
     struct gh_tl_buf *tl;
+    /* base/lockprof.h: this thread's hold and wait histograms while the
+     * run is profiled (--lock-profile, --trace, --timeline), else NULL.
+     * Set and owned as tl. */
+    struct gh_lockprof *lp;
 
     int index;              /* worker index; -1 for the main thread */
     char name[16];          /* thread name as perf and top -H show it */

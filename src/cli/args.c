@@ -14,12 +14,14 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "base/lockprof.h"      // GH_LOCKPROF_MAX_EVERY
 #include "scenario/scenario.h"  // gh_parse_duration
 
 enum opt_id {
     OPT_STRATEGY, OPT_STRATEGIES, OPT_SET, OPT_PARAM, OPT_THREADS, OPT_DURATION, OPT_OPS,
     OPT_SEED, OPT_REPEAT, OPT_JSON, OPT_CSV, OPT_PLOT, OPT_QUIET, OPT_CHECK, OPT_NO_CHECK,
-    OPT_CENSUS, OPT_LATENCY_SAMPLE, OPT_CPUS, OPT_WARMUP, OPT_TRACE, OPT_TRACE_EVENTS, OPT_TIMELINE, OPT_HELP,
+    OPT_CENSUS, OPT_LATENCY_SAMPLE, OPT_CPUS, OPT_WARMUP, OPT_TRACE, OPT_TRACE_EVENTS, OPT_TIMELINE,
+    OPT_LOCK_PROFILE, OPT_HELP,
 };
 
 struct opt {
@@ -56,6 +58,7 @@ static const struct opt opts[] = {
     {"--trace", OPT_TRACE, "a file name", RUN},
     {"--trace-events", OPT_TRACE_EVENTS, "an event count per thread", RUN},
     {"--timeline", OPT_TIMELINE, NULL, RUN},
+    {"--lock-profile", OPT_LOCK_PROFILE, "a period N: 1 in N lock holds timed", RUN},
     {"--help", OPT_HELP, NULL, RUN | CMP},
 };
 
@@ -269,6 +272,13 @@ static int apply(struct gh_cli_opts *o, const struct opt *op, const char *v, boo
         return 0;
     case OPT_TIMELINE:
         o->timeline = true;
+        return 0;
+    case OPT_LOCK_PROFILE:
+        if (parse_u64(v, 1, GH_LOCKPROF_MAX_EVERY, &n) != 0)
+            return gh__cli_usage("--lock-profile '%s': expected a period from 1 (every "
+                                 "hold timed) to %u: 1 in N lock holds is timed", v,
+                                 GH_LOCKPROF_MAX_EVERY);
+        o->lock_profile = (uint32_t)n;
         return 0;
     case OPT_HELP:
         o->help = true;

@@ -101,6 +101,8 @@ struct gh_cli_opts {
     const char *trace;              /* run --trace FILE, or NULL */
     uint32_t trace_events;          /* run --trace-events; 0: the default */
     bool timeline;                  /* run --timeline */
+    uint32_t lock_profile;          /* run --lock-profile N; 0: off (--trace and
+                                       --timeline turn it on at 64) */
     unsigned latency_sample;        /* --latency-sample (default GH_CLI_LATENCY_SAMPLE) */
     const char *cpus_text;          /* --cpus as given, or NULL */
     const char *warmup_text;        /* --warmup as given, or NULL */

@@ -129,6 +129,7 @@ int gh__cli_run(int argc, char **argv)
     cfg.census_ns = o.census_ns;
     if (o.trace || o.timeline)
         cfg.timeline_events = o.trace_events ? o.trace_events : GH_CLI_TRACE_EVENTS_DEFAULT;
+    cfg.lock_profile = o.lock_profile;
     cfg.perf_control = getenv("PERF_CTL_FIFO") && getenv("PERF_ACK_FIFO");
     /* --quiet silences everything on stdout, the scenario's `show` lines
      * too (compare runs its cells with --quiet). */
@@ -158,6 +159,7 @@ int gh__cli_run(int argc, char **argv)
         wcfg.ops_per_thread = 0;
         wcfg.perf_control = false;
         wcfg.timeline_events = 0;
+        wcfg.lock_profile = 0;
         wcfg.out = wout;
         int wrc = wout ? gh_run(s, &wcfg, &res, &diag) : -1;
         if (wout && wout != devnull)

@@ -97,7 +97,8 @@ static const char usage_run[] =
     "                       [--threads N] [--duration D | --ops N] [--seed S]\n"
     "                       [--json FILE] [--csv FILE] [--quiet] [--check | --no-check]\n"
     "                       [--latency-sample N] [--cpus LIST] [--warmup D]\n"
-    "                       [--trace FILE] [--timeline] [--trace-events N]\n";
+    "                       [--trace FILE] [--timeline] [--trace-events N]\n"
+    "                       [--lock-profile N]\n";
 static const char usage_compare[] =
     "  gilheap compare SCENARIO [--strategies P,Q,...] [--threads N,M,...]\n"
     "                       [--repeat K] [--duration D | --ops N] [--set AXIS=V]...\n"
@@ -145,7 +146,11 @@ void gh__cli_help_run(void)
            "                    thread, a character per 1/100 of the run (G GIL held,\n"
            "                    W waiting, S stopped, C collecting)\n"
            "  --trace-events N  events each thread keeps for --trace and --timeline\n"
-           "                    (default 262144; the oldest are dropped first)\n\n"
+           "                    (default 262144; the oldest are dropped first)\n"
+           "  --lock-profile N  hold and wait distributions per lock class: every\n"
+           "                    contended wait and every GIL tenure timed, and 1 in N\n"
+           "                    lock holds (--trace and --timeline: 64). A timed hold\n"
+           "                    costs two clock reads\n\n"
            "SIGINT (Ctrl-C) or SIGTERM stops the run at the next switch point; the\n"
            "partial result is printed and written, marked interrupted (exit 130/143).\n"
            "With PERF_CTL_FIFO and PERF_ACK_FIFO set (perf --control), perf is\n"

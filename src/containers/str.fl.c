@@ -106,21 +106,29 @@ const struct gh_type GH_FL(gh_str_type) = {
 
 /* ---- the interned table (lock held unless said otherwise) ------------------ */
 
-static void table_lock(void)
+/* Returns the hold's start when it is sampled (base/lockprof.h), else 0. */
+static uint64_t table_lock(void)
 {
 #if defined(GH_FL_NO_GIL)
     /* gh_mutex_lock acquires (pairs with the release in the previous
      * holder's gh_mutex_unlock): the table as it left it is visible. */
-    gh_mutex_lock(&gh_intern_table.mutex, &gh_tstate_get()->locks[GH_LOCK_intern]);
-#endif
+    struct gh_tstate *ts = gh_tstate_get();
+    gh_mutex_lock(&gh_intern_table.mutex, &ts->locks[GH_LOCK_intern]);
+    return gh_hold_begin(ts);
+#else
     /* Under the GIL: the caller holds it, which guards the table. */
+    return 0;
+#endif
 }
 
-static void table_unlock(void)
+static void table_unlock(uint64_t h0)
 {
 #if defined(GH_FL_NO_GIL)
+    gh_hold_end(gh_tstate_get(), GH_LOCK_intern, &gh_intern_table.mutex, h0);
     /* Releases (pairs with the next holder's acquire in table_lock). */
     gh_mutex_unlock(&gh_intern_table.mutex);
+#else
+    (void)h0;
 #endif
 }
 
@@ -296,9 +304,9 @@ static void str_dealloc(gh_object *self)
     unsigned st = gh_str_interned_state(self);
     gh_assert(st != GH_SSTATE_INTERNED_IMMORTAL); /* freed only by gh_strings_fini */
     if (st == GH_SSTATE_INTERNED_MORTAL) {
-        table_lock();
+        uint64_t h0 = table_lock();
         table_remove(self);
-        table_unlock();
+        table_unlock(h0);
     }
     gh_object_free(self, str_size(GH_AS_STR(self)->length));
 }
@@ -383,10 +391,10 @@ gh_object *GH_FL(gh_str_const)(const char *s)
         return NULL;
     uint64_t h = gh_hash_fnv1a(s, n);
     gh_object *drop = NULL;
-    table_lock();
+    uint64_t h0 = table_lock();
     gh_object *r = intern_lock_held(s, (int64_t)n, h, NULL,
                                     gh_model.immortal || gh_model.intern_immortal, &drop);
-    table_unlock();
+    table_unlock(h0);
     gh_assert(drop == NULL);
     return r;
 }
@@ -399,10 +407,10 @@ gh_object *GH_FL(gh_str_intern)(gh_object *s)
         return s;
     uint64_t h = str_hash(s);
     gh_object *drop = NULL;
-    table_lock();
+    uint64_t h0 = table_lock();
     gh_object *r = intern_lock_held(gh_str_data(s), gh_str_len(s), h, s,
                                     gh_model.intern_immortal, &drop);
-    table_unlock();
+    table_unlock(h0);
     if (drop)
         gh_decref(drop); /* after the lock: a dealloc never runs under it */
     return r;

@@ -78,19 +78,36 @@ static const char *const gc_cols[][2] = {
     {"gc_garbage_at_exit", "gc.garbage_at_exit"},
 };
 
+/* Each lock class's distribution columns (--lock-profile; empty without
+ * samples): the column's suffix and its path under locks.<class>. */
+static const char *const dist_cols[][2] = {
+    {"hold_p50_ns", "hold_ns.p50"},
+    {"hold_p90_ns", "hold_ns.p90"},
+    {"hold_p99_ns", "hold_ns.p99"},
+    {"hold_max_ns", "hold_ns.max"},
+    {"wait_p50_ns", "contended_wait_ns.p50"},
+    {"wait_p90_ns", "contended_wait_ns.p90"},
+    {"wait_p99_ns", "contended_wait_ns.p99"},
+    {"wait_max_ns", "contended_wait_ns.max"},
+};
+
 const char *gh_report_csv_header(void)
 {
-    static char header[2048];
+    static char header[8192];
     if (header[0])
         return header;
     size_t off = (size_t)snprintf(header, sizeof header,
                                   "scenario,preset,sync,rc,immortal,alloc,gc,header,lock,unsafe,threads,seed,"
-                                  "params,wall_ns,total_ops,ops_per_sec");
+                                  "params,lock_profile,wall_ns,total_ops,ops_per_sec");
     for (int c = 0; c < GH_LOCK_NCLASSES; c++) {
         const char *n = gh_lock_class_names[c];
         off += (size_t)snprintf(header + off, sizeof header - off,
-                                ",lock_%s_acquisitions,lock_%s_contended,lock_%s_wait_ns",
-                                n, n, n);
+                                ",lock_%s_acquisitions,lock_%s_contended,lock_%s_wait_ns"
+                                ",lock_%s_handoffs",
+                                n, n, n, n);
+        for (size_t i = 0; i < GH_ARRAY_LEN(dist_cols); i++)
+            off += (size_t)snprintf(header + off, sizeof header - off, ",lock_%s_%s", n,
+                                    dist_cols[i][0]);
     }
     off += (size_t)snprintf(header + off, sizeof header - off,
                             ",gil_switches,gil_drop_requests,gil_forced_handoffs");
@@ -165,7 +182,7 @@ int gh_report_csv_row(const json_t *run, char **buf, size_t *len, size_t *cap)
 {
     static const char *const head[] = {
         "scenario.name", "config.preset", "config.sync", "config.rc", "config.immortal",
-        "config.alloc", "config.gc", "config.header", "config.lock", "config.unsafe", "config.threads", "config.seed", "config.params",
+        "config.alloc", "config.gc", "config.header", "config.lock", "config.unsafe", "config.threads", "config.seed", "config.params", "config.lock_profile",
         "throughput.wall_ns", "throughput.total_ops", "throughput.ops_per_sec",
     };
     static const char *const gil[] = {
@@ -184,10 +201,14 @@ int gh_report_csv_row(const json_t *run, char **buf, size_t *len, size_t *cap)
             rc = field_at(buf, len, cap, run, head[i], "", i > 0);
     }
     for (int c = 0; c < GH_LOCK_NCLASSES && rc == 0; c++) {
-        static const char *const leaf[] = {"acquisitions", "contended", "wait_ns"};
+        static const char *const leaf[] = {"acquisitions", "contended", "wait_ns", "handoffs"};
         for (size_t k = 0; k < GH_ARRAY_LEN(leaf) && rc == 0; k++) {
             snprintf(path, sizeof path, "locks.%s.%s", gh_lock_class_names[c], leaf[k]);
             rc = field_at(buf, len, cap, run, path, zero, 1);
+        }
+        for (size_t k = 0; k < GH_ARRAY_LEN(dist_cols) && rc == 0; k++) {
+            snprintf(path, sizeof path, "locks.%s.%s", gh_lock_class_names[c], dist_cols[k][1]);
+            rc = field_at(buf, len, cap, run, path, "", 1);
         }
     }
     for (size_t i = 0; i < GH_ARRAY_LEN(gil) && rc == 0; i++)

@@ -19,6 +19,7 @@
 
 #include "base/config.h"    // GH_VERSION, GH_GIT_COMMIT, ...
 #include "base/hist.h"      // gh_hist_quantile
+#include "base/lockprof.h"  // struct gh_lockprof
 #include "base/lockstat.h"  // gh_lock_class_names
 
 /* ---- building with one error flag ------------------------------------- */
@@ -214,6 +215,8 @@ static json_t *config_json(struct jb *b, const struct gh_result *r)
         jb_set(b, o, "params", p);
     }
     jb_set(b, o, "latency_sample", json_integer(r->latency_sample));
+    if (r->lockprof)
+        jb_set(b, o, "lock_profile", json_integer(r->lockprof->hold_every));
     if (r->ncpus) {
         json_t *c = json_array();
         for (int i = 0; c && i < r->ncpus; i++)
@@ -354,6 +357,25 @@ static json_t *latency_json(struct jb *b, const struct gh_result *r)
     return o;
 }
 
+/* {"samples", "p50", "p90", "p99", "max"} of a lock profile's histogram
+ * (ns); NULL (absent) when it holds nothing. */
+static json_t *dist_json(struct jb *b, const struct gh_hist *h)
+{
+    if (h->count == 0)
+        return NULL;
+    json_t *e = json_object();
+    if (!e) {
+        b->oom = true;
+        return NULL;
+    }
+    jb_set(b, e, "samples", ju64(h->count));
+    jb_set(b, e, "p50", ju64(gh_hist_quantile(h, 0.50)));
+    jb_set(b, e, "p90", ju64(gh_hist_quantile(h, 0.90)));
+    jb_set(b, e, "p99", ju64(gh_hist_quantile(h, 0.99)));
+    jb_set(b, e, "max", ju64(h->max));
+    return e;
+}
+
 /* locks.<class> for every class that was acquired at all. The GIL's own
  * counters (switches, drop requests, forced handoffs) join locks.gil: the
  * lock class and the GIL are the same lock, and one key cannot name two
@@ -379,6 +401,14 @@ static json_t *locks_json(struct jb *b, const struct gh_result *r)
             jb_set(b, e, "wait_ns", ju64(ls->wait_ns));
             jb_set(b, e, "wait_max_ns", ju64(ls->wait_max_ns));
             jb_set(b, e, "handoffs", ju64(ls->handoffs));
+        }
+        if (r->lockprof) {
+            json_t *h = dist_json(b, &r->lockprof->hold[c]);
+            json_t *w = dist_json(b, &r->lockprof->wait[c]);
+            if (h)
+                jb_set(b, e, "hold_ns", h);
+            if (w)
+                jb_set(b, e, "contended_wait_ns", w);
         }
         if (gil) {
             jb_set(b, e, "switches", ju64(r->gil.switches));

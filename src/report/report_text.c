@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "base/hist.h"      // gh_hist_quantile
+#include "base/lockprof.h"  // struct gh_lockprof
 #include "base/lockstat.h"  // gh_lock_class_names
 
 void gh_report_fmt_rate(char *buf, size_t len, double v)
@@ -149,6 +150,44 @@ static void text_locks(FILE *out, const struct gh_result *r)
                 "GIL         %" PRIu64 " switches, %" PRIu64 " drop requests, %" PRIu64
                 " forced handoffs\n",
                 r->gil.switches, r->gil.drop_requests, r->gil.forced_handoffs);
+}
+
+/* p50 p90 p99 max of a profile histogram, "-" each when empty. */
+static void dist_cols(FILE *out, const struct gh_hist *h)
+{
+    static const double q[] = {0.50, 0.90, 0.99};
+    char v[32];
+    for (int i = 0; i < 4; i++) {
+        if (h->count == 0)
+            snprintf(v, sizeof v, "-");
+        else
+            gh_report_fmt_ns(v, sizeof v, i < 3 ? gh_hist_quantile(h, q[i]) : h->max);
+        fprintf(out, " %7s", v);
+    }
+}
+
+/* --lock-profile: hold and wait distributions per class taken. */
+static void text_lock_profile(FILE *out, const struct gh_result *r)
+{
+    const struct gh_lockprof *lp = r->lockprof;
+    if (!lp)
+        return;
+    fprintf(out, "lock profile: 1 in %" PRIu32 " holds timed (every GIL tenure), every "
+                 "contended wait\n", lp->hold_every);
+    fprintf(out, "  %-10s %8s %7s %7s %7s %7s %8s %7s %7s %7s %7s %8s\n", "lock", "holds",
+            "p50", "p90", "p99", "max", "waits", "p50", "p90", "p99", "max", "handoffs");
+    for (int c = 0; c < GH_LOCK_NCLASSES; c++) {
+        if (r->locks[c].acquisitions == 0)
+            continue;
+        fprintf(out, "  %-10s %8" PRIu64, gh_lock_class_names[c], lp->hold[c].count);
+        dist_cols(out, &lp->hold[c]);
+        fprintf(out, " %8" PRIu64, lp->wait[c].count);
+        dist_cols(out, &lp->wait[c]);
+        /* The GIL's handoffs are its switches (it changed hands); a
+         * mutex's, the acquisitions its unlocker handed over. */
+        uint64_t hand = c == GH_LOCK_gil && r->has_gil ? r->gil.switches : r->locks[c].handoffs;
+        fprintf(out, " %8" PRIu64 "\n", hand);
+    }
 }
 
 /* "1.23k" for counts from 10000 on, else the number. */
@@ -330,6 +369,7 @@ void gh_report_text(FILE *out, const struct gh_result *r)
     text_header(out, r);
     text_throughput(out, r);
     text_locks(out, r);
+    text_lock_profile(out, r);
     text_counters(out, r);
     text_hazards(out, r);
     text_rc(out, r);

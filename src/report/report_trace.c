@@ -118,12 +118,14 @@ static json_t *event_json(struct writer *w, const struct gh_tl_event *e, int tid
             json_object_set_new(args, "holder", json_integer(e->arg));
         break;
     case GH_TL_LOCK_WAIT:
+    case GH_TL_LOCK_HOLD:
     case GH_TL_CS_SUSPEND:
         cat = "lock";
-        if (e->kind == GH_TL_LOCK_WAIT) {
+        if (e->kind != GH_TL_CS_SUSPEND) {
             const char *cls = e->arg >= 0 && e->arg < GH_LOCK_NCLASSES
                                   ? gh_lock_class_names[e->arg] : "shared";
-            snprintf(name, sizeof name, "wait: %s lock", cls);
+            snprintf(name, sizeof name, "%s: %s lock",
+                     e->kind == GH_TL_LOCK_WAIT ? "wait" : "hold", cls);
             snprintf(addr, sizeof addr, "%p", e->addr);
             json_object_set_new(args, "class", json_string(cls));
             json_object_set_new(args, "lock", json_string(addr));

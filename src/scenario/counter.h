@@ -7,6 +7,7 @@
 #ifndef GH_SCENARIO_COUNTER_H
 #define GH_SCENARIO_COUNTER_H
 
+#include "base/lockprof.h"
 #include "scenario/exec.h"
 
 /* The globals namespace: a counter's slot is the one global the ops rebind
@@ -17,11 +18,24 @@
  * sync=none nothing does. With lock-free reads (ft) the read takes the
  * lock only when its lock-free try fails, as 3.13t's LOAD_GLOBAL. */
 #if defined(GH_FL_SYNC_OBJLOCK)
-#define GLOBALS_LOCK(w, ts) gh_mutex_lock(&(w)->run->ns.lock, &(ts)->locks[GH_LOCK_globals])
-#define GLOBALS_UNLOCK(w) gh_mutex_unlock(&(w)->run->ns.lock)
+/* Takes the namespace's lock; the hold's start when it is sampled
+ * (base/lockprof.h), else 0. */
+GH_INLINE uint64_t globals_lock(struct gh_worker *w, struct gh_tstate *ts)
+{
+    gh_mutex_lock(&w->run->ns.lock, &ts->locks[GH_LOCK_globals]);
+    return gh_hold_begin(ts);
+}
+
+GH_INLINE void globals_unlock(struct gh_worker *w, struct gh_tstate *ts, uint64_t h0)
+{
+    gh_hold_end(ts, GH_LOCK_globals, &w->run->ns.lock, h0);
+    gh_mutex_unlock(&w->run->ns.lock);
+}
+#define GLOBALS_LOCK(w, ts) uint64_t globals_h0_ = globals_lock(w, ts)
+#define GLOBALS_UNLOCK(w, ts) globals_unlock(w, ts, globals_h0_)
 #else
 #define GLOBALS_LOCK(w, ts) ((void)0)
-#define GLOBALS_UNLOCK(w) ((void)0)
+#define GLOBALS_UNLOCK(w, ts) ((void)0)
 #endif
 
 #if defined(GH_FL_LOCKFREE_READS)
@@ -51,7 +65,7 @@ GH_INLINE void load_callee(struct gh_worker *w, struct gh_tstate *ts)
     }
 #endif
     GLOBALS_LOCK(w, ts);
-    GLOBALS_UNLOCK(w);
+    GLOBALS_UNLOCK(w, ts);
 }
 
 /* The counter's value, read as LOAD_GLOBAL + the int's value; false when
@@ -108,7 +122,7 @@ GH_INLINE bool counter_read(struct gh_worker *w, struct gh_tstate *ts, int slot,
         if (gh_model.loads_counted)
             frame_put(locals, w->frame_slots - 1, gh_stackref_new(o));
     }
-    GLOBALS_UNLOCK(w);
+    GLOBALS_UNLOCK(w, ts);
     return ok;
 }
 
@@ -126,7 +140,7 @@ GH_INLINE void counter_store(struct gh_worker *w, struct gh_tstate *ts, int slot
 #else
     w->run->globals[slot] = nv;
 #endif
-    GLOBALS_UNLOCK(w);
+    GLOBALS_UNLOCK(w, ts);
     if ((old = item_ok(old)))
         gh_decref(old);
 }

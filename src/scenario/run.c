@@ -19,6 +19,7 @@
 #include "alloc/trace.h"
 #include "base/clock.h"
 #include "base/die.h"
+#include "base/lockprof.h"
 #include "base/qsbr.h"
 #include "base/rng.h"
 #include "base/stw.h"
@@ -603,6 +604,28 @@ static int run_configure(struct run_state *rs)
             return -1;
         }
     }
+    /* The lock profile's histograms, likewise; a timeline needs them (the
+     * GIL's tenure and the sampled holds are kept there). */
+    uint32_t every = cfg->lock_profile;
+    if (!every && cfg->timeline_events)
+        every = GH_LOCKPROF_DEFAULT_EVERY;
+    if (every) {
+        const int n = rs->nthreads;
+        res->lockprofs = calloc((size_t)n + 1, sizeof *res->lockprofs);
+        res->nlockprofs = res->lockprofs ? n + 1 : 0;
+        res->lockprof = gh_lockprof_new(every);
+        bool ok = res->lockprofs && res->lockprof;
+        for (int i = 0; ok && i < res->nlockprofs; i++)
+            ok = (res->lockprofs[i] = gh_lockprof_new(every)) != NULL;
+        if (!ok) {
+            snprintf(rs->diag->msg, sizeof rs->diag->msg,
+                     "cannot allocate the lock profile: %d of %zu bytes", n + 2,
+                     sizeof(struct gh_lockprof));
+            gh_result_free(res);
+            restore_affinity(rs);
+            return -1;
+        }
+    }
     if (gh_runtime_init(&rs->rt, &cfg->strategy, res->checked, &rs->main_ts, -1, NULL,
                         rs->diag->msg, sizeof rs->diag->msg) != 0) {
         gh_result_free(res);
@@ -691,6 +714,11 @@ static void run_spawn(struct run_state *rs)
             w[i].tl = res->timelines[i];
         rs->main_ts.tl = res->timelines[n];
         res->timeline_t0 = gh_now_ns();
+    }
+    if (res->nlockprofs) {
+        for (int i = 0; i < n; i++)
+            w[i].lp = res->lockprofs[i];
+        gh_lockprof_attach(&rs->main_ts, res->lockprofs[n]);
     }
     rs->frames = (struct frames){w, n};
     gh_gc_set_roots(frames_visit, &rs->frames);
@@ -853,6 +881,11 @@ static void run_merge_main(struct run_state *rs)
     /* The main thread's locks (setup: the arena's lock without a GIL). */
     for (int c = 0; c < GH_LOCK_NCLASSES; c++)
         locks_add(&res->locks[c], &rs->main_ts.locks[c]);
+    /* The lock profiles: the workers' have joined, the main thread's is its
+     * own. */
+    gh_lockprof_attach(&rs->main_ts, NULL); /* the teardown is not profiled */
+    for (int i = 0; i < res->nlockprofs; i++)
+        gh_lockprof_merge(res->lockprof, res->lockprofs[i]);
     if (res->has_gil) {
         struct gh_gil_stats_raw g;
         gh_gil_stats(&g);
@@ -1012,6 +1045,13 @@ void gh_result_free(struct gh_result *res)
     free(res->timelines);
     res->timelines = NULL;
     res->ntimelines = 0;
+    for (int i = 0; i < res->nlockprofs; i++)
+        gh_lockprof_free(res->lockprofs[i]);
+    free(res->lockprofs);
+    res->lockprofs = NULL;
+    res->nlockprofs = 0;
+    gh_lockprof_free(res->lockprof);
+    res->lockprof = NULL;
     free(res->checks);
     free(res->counters);
     res->thread = NULL;

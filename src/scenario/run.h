@@ -56,6 +56,10 @@ struct gh_run_config {
     /* The timeline (--trace, base/timeline.h): each thread's ring holds
      * about this many events (0: no timeline, the default). */
     uint32_t timeline_events;
+    /* Hold and wait distributions per lock class (--lock-profile,
+     * base/lockprof.h): 1 in lock_profile holds timed (0: not profiled,
+     * the default). */
+    uint32_t lock_profile;
 };
 
 struct gh_op_result {
@@ -170,6 +174,12 @@ struct gh_result {
     int ntimelines;
     uint64_t timeline_t0;
     uint64_t timeline_t1;           /* the clock as the last worker stopped */
+    /* The lock profile, when cfg->lock_profile: one per worker (index i)
+     * and the main thread's last ([threads]), and all merged; freed by
+     * gh_result_free. */
+    struct gh_lockprof **lockprofs;
+    int nlockprofs;
+    struct gh_lockprof *lockprof;   /* merged; NULL: not profiled */
     enum gh_status status;
 };
 

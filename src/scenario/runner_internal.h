@@ -122,6 +122,7 @@ struct gh_worker {
     gh_stackref *census_frame;
     /* --trace: this worker's event ring (base/timeline.h), or NULL. */
     struct gh_tl_buf *tl;
+    struct gh_lockprof *lp;          /* base/lockprof.h, or NULL */
 };
 
 /* What an expression reads: the run, and inside a role the thread's

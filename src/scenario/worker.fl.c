@@ -27,6 +27,7 @@
 #include "alloc/trace.h"
 #include "base/clock.h"
 #include "base/hist.h"
+#include "base/lockprof.h"
 #include "base/rng.h"
 #include "base/timeline.h"
 #include "containers/containers.h"
@@ -923,6 +924,7 @@ static void *worker_main(void *arg)
     snprintf(name, sizeof name, "worker-%d", w->index);
     gh_tstate_bind(ts, w->index, name);
     ts->tl = w->tl;
+    gh_lockprof_attach(ts, w->lp);
     gh_alloc_thread_attach();
     tl_worker = w;
 

@@ -4,14 +4,47 @@
 #include "sync/critsec.h"
 
 #include "base/die.h"
+#include "base/lockprof.h"
 #include "base/timeline.h"
 
 /* Nested sections are at most a few deep (the model nests none today);
  * each holds one or two locks. */
 #define MAX_HELD 32
 
-static void unlock_section(struct gh_critsec *cs)
+void gh_cs_hold_begin(struct gh_tstate *ts, struct gh_critsec *cs)
 {
+    struct gh_lockprof *lp = ts->lp;
+    if (lp->cs_open) {
+        /* One sampled section at a time: the next one takes the sample. */
+        ts->hold_left = 1;
+        return;
+    }
+    ts->hold_left = lp->hold_every;
+    lp->cs_open = cs;
+    lp->cs_t0 = gh_now_ns();
+    cs->sampled = true;
+}
+
+void gh_cs_hold_end(struct gh_tstate *ts, struct gh_critsec *cs)
+{
+    struct gh_lockprof *lp = ts->lp;
+    uint64_t t1 = gh_now_ns(), d = t1 - lp->cs_t0;
+    gh_hist_add(&lp->hold[cs->cls1], d);
+    if (ts->tl)
+        gh_tl_put(ts->tl, GH_TL_LOCK_HOLD, lp->cs_t0, t1, cs->l1, cs->cls1);
+    if (cs->l2) {
+        gh_hist_add(&lp->hold[cs->cls2], d);
+        if (ts->tl)
+            gh_tl_put(ts->tl, GH_TL_LOCK_HOLD, lp->cs_t0, t1, cs->l2, cs->cls2);
+    }
+    lp->cs_open = NULL;
+    cs->sampled = false;
+}
+
+static void unlock_section(struct gh_tstate *ts, struct gh_critsec *cs)
+{
+    if (cs->sampled)
+        gh_cs_hold_end(ts, cs); /* the hold ends with the suspension */
     if (cs->l2)
         gh_oblock_unlock(cs->l2);
     gh_oblock_unlock(cs->l1);
@@ -23,7 +56,7 @@ void gh_cs_suspend_all(struct gh_tstate *ts)
     bool any = false;
     for (struct gh_critsec *cs = ts->cs_top; cs; cs = cs->prev) {
         if (cs->active) {
-            unlock_section(cs);
+            unlock_section(ts, cs);
             any = true;
         }
     }
@@ -51,6 +84,7 @@ void gh_cs_resume_top(struct gh_tstate *ts)
 
 void gh_cs_end_nested(struct gh_tstate *ts, struct gh_critsec *cs)
 {
+    /* gh_cs_end recorded a sampled hold before it came here. */
     if (cs->active) {
         if (cs->l2 && !gh_cs_holds(ts, cs->l2))
             gh_oblock_unlock(cs->l2);
@@ -69,6 +103,7 @@ void gh_cs_begin_slow(struct gh_tstate *ts, struct gh_critsec *cs)
     if (cs->l2)
         gh_oblock_lock(cs->l2, gh_cs_st2(ts, cs));
     gh_cs_push_(ts, cs);
+    gh_cs_held_(ts, cs);
 }
 
 /* Takes every lock of the thread's sections, none of them held on entry,
@@ -132,4 +167,5 @@ void gh_cs_push_slow(struct gh_tstate *ts, struct gh_critsec *cs)
     gh_cs_push_(ts, cs);
     cs->active = false;
     lock_stack(ts, NULL);
+    gh_cs_held_(ts, cs);
 }

@@ -58,6 +58,8 @@ struct gh_critsec {
     uint8_t cls1;             /* enum gh_lock_class of l1's object */
     uint8_t cls2;             /* of l2's object (set only when l2 is) */
     bool active;              /* its locks are held (false: suspended) */
+    bool sampled;             /* its hold is being timed (base/lockprof.h:
+                                 ts->lp->cs_open is this record) */
 };
 _Static_assert(GH_LOCK_NCLASSES <= 256, "a lock class fits gh_critsec's byte");
 _Static_assert(sizeof(struct gh_critsec) == 4 * sizeof(void *), "a section record is four words");
@@ -83,6 +85,10 @@ GH_INLINE bool gh_cs_holds(const struct gh_tstate *ts, const gh_oblock *l)
 }
 
 /* Slow paths (critsec.c), flavour-neutral. */
+/* --lock-profile: this section's hold is due to be sampled (its locks are
+ * held); ends: records it (before the locks are released). */
+GH_NOINLINE void gh_cs_hold_begin(struct gh_tstate *ts, struct gh_critsec *cs);
+GH_NOINLINE void gh_cs_hold_end(struct gh_tstate *ts, struct gh_critsec *cs);
 /* Suspends the enclosing sections, waits for cs's locks, pushes cs: a
  * nested section whose try failed (flavours other than rc=locked). */
 GH_NOINLINE void gh_cs_begin_slow(struct gh_tstate *ts, struct gh_critsec *cs);
@@ -106,8 +112,17 @@ GH_NOINLINE void gh_cs_end_nested(struct gh_tstate *ts, struct gh_critsec *cs);
 GH_INLINE void gh_cs_push_(struct gh_tstate *ts, struct gh_critsec *cs)
 {
     cs->active = true;
+    cs->sampled = false;
     cs->prev = ts->cs_top;
     ts->cs_top = cs;
+}
+
+/* After a pushed section's locks are all held: the hold sampling's
+ * countdown (base/lockprof.h), one test while profiling is off. */
+GH_INLINE void gh_cs_held_(struct gh_tstate *ts, struct gh_critsec *cs)
+{
+    if (GH_UNLIKELY(ts->hold_left != 0) && --ts->hold_left == 0)
+        gh_cs_hold_begin(ts, cs);
 }
 
 GH_INLINE void gh_cs_begin(struct gh_tstate *ts, struct gh_critsec *cs, gh_object *o)
@@ -138,6 +153,7 @@ GH_INLINE void gh_cs_begin(struct gh_tstate *ts, struct gh_critsec *cs, gh_objec
         gh_oblock_lock(cs->l1, &ts->locks[cls]);
     }
     gh_cs_push_(ts, cs);
+    gh_cs_held_(ts, cs);
 }
 
 GH_INLINE void gh_cs_begin2(struct gh_tstate *ts, struct gh_critsec *cs,
@@ -170,6 +186,7 @@ GH_INLINE void gh_cs_begin2(struct gh_tstate *ts, struct gh_critsec *cs,
             goto slow;
         }
         gh_cs_push_(ts, cs);
+        gh_cs_held_(ts, cs);
         return;
     }
     gh_oblock_lock(la, st1);
@@ -183,6 +200,7 @@ GH_INLINE void gh_cs_begin2(struct gh_tstate *ts, struct gh_critsec *cs,
     gh_oblock_lock(lb, st2);
 #endif
     gh_cs_push_(ts, cs);
+    gh_cs_held_(ts, cs);
     return;
 slow:
 #if defined(GH_FL_RC_LOCKED)
@@ -197,6 +215,8 @@ GH_INLINE void gh_cs_end(struct gh_tstate *ts, struct gh_critsec *cs)
     ts->cs_top = cs->prev;
     if (!cs->l1)
         return; /* a no-op section: prev is the top it left as it was */
+    if (GH_UNLIKELY(cs->sampled))
+        gh_cs_hold_end(ts, cs);
     if (GH_UNLIKELY(cs->prev != NULL)) {
         gh_cs_end_nested(ts, cs);
         return;

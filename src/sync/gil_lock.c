@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "base/clock.h"
+#include "base/lockprof.h"
 
 struct gh_gil gh__gil;
 
@@ -78,22 +79,28 @@ void gh_gil_take_wait_slow(struct gh_tstate *ts)
     st->wait_ns += w;
     if (w > st->wait_max_ns)
         st->wait_max_ns = w;
+    if (ts->lp)
+        gh_hist_add(&ts->lp->wait[GH_LOCK_gil], w);
     gh_tl_record(ts, GH_TL_GIL_WAIT, t0, t1, NULL, -1);
 }
 
 void gh_gil_traced_claim(struct gh_tstate *ts)
 {
     struct gh_gil *g = &gh__gil;
-    ts->tl->gil_t0 = gh_now_ns();
-    ts->tl->gil_prev = g->holder ? g->holder->index : -2;
+    ts->lp->gil_t0 = gh_now_ns();
+    ts->lp->gil_prev = g->holder ? g->holder->index : -2;
 }
 
 void gh_gil_traced_drop(struct gh_tstate *ts)
 {
-    struct gh_tl_buf *b = ts->tl;
-    if (b->gil_t0) /* none when the ring came while the GIL was held */
-        gh_tl_put(b, GH_TL_GIL_HOLD, b->gil_t0, gh_now_ns(), NULL, b->gil_prev);
-    b->gil_t0 = 0;
+    struct gh_lockprof *lp = ts->lp;
+    if (lp->gil_t0) { /* none when profiling began while the GIL was held */
+        uint64_t t1 = gh_now_ns();
+        gh_hist_add(&lp->hold[GH_LOCK_gil], t1 - lp->gil_t0);
+        if (ts->tl)
+            gh_tl_put(ts->tl, GH_TL_GIL_HOLD, lp->gil_t0, t1, NULL, lp->gil_prev);
+    }
+    lp->gil_t0 = 0;
 }
 
 bool gh_gil_take_within(struct gh_tstate *ts, uint64_t ns)

@@ -79,7 +79,7 @@ GH_INLINE void gh__gil_claim(struct gh_tstate *ts)
      * and switch_number change together. */
     gh_check_pthread(pthread_mutex_lock(&g->switch_mutex));
     g->locked = 1;
-    if (GH_UNLIKELY(ts->tl))
+    if (GH_UNLIKELY(ts->lp))
         gh_gil_traced_claim(ts);
     if (g->holder != ts && g->holder != NULL)
         g->stats.switches++;
@@ -123,7 +123,7 @@ GH_INLINE void gh_gil_drop(struct gh_tstate *ts)
     struct gh_gil *g = &gh__gil;
     gh_check_pthread(pthread_mutex_lock(&g->mutex));
     gh_assert_debug(g->locked && g->holder == ts);
-    if (GH_UNLIKELY(ts->tl))
+    if (GH_UNLIKELY(ts->lp))
         gh_gil_traced_drop(ts);
     g->locked = 0;
     gh_check_pthread(pthread_cond_signal(&g->cond));

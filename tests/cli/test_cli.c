@@ -339,6 +339,10 @@ Test(cli_usage, bad_trace)
                  ARGS("--trace", "/nonexistent-dir/t.json", "No such file or directory"));
     expect_error(ARGS("compare", SCEN, "--trace", "t.json"), true, ARGS("--trace"));
     expect_error(ARGS("run", SCEN, "--timeline", "--quiet"), true, ARGS("--timeline", "--quiet"));
+    expect_error(ARGS("run", SCEN, "--lock-profile", "0"), true,
+                 ARGS("--lock-profile '0'", "from 1"));
+    expect_error(ARGS("run", SCEN, "--lock-profile", "64k"), true, ARGS("--lock-profile '64k'"));
+    expect_error(ARGS("compare", SCEN, "--lock-profile", "8"), true, ARGS("--lock-profile"));
     struct stat st;
     cr_assert_neq(stat("t.json", &st), 0, "a trace was written");
 }
@@ -552,6 +556,16 @@ Test(cli_run, run_writes_a_trace)
     const char *row = strstr(t, "\n  worker-0  ");
     cr_assert(row && strchr(row + 13, 'G') && strchr(row + 13, 'G') < strchr(row + 13, '\n'),
               "no GIL tenure drawn for worker-0: %s", t);
+    cr_assert(strstr(o.out, "lock profile: 1 in 64 holds timed"), "--timeline profiles: %s",
+              o.out);
+    out_free(&o);
+    /* --lock-profile alone: the table, with the list lock's holds. */
+    o = run(ARGS("run", "shared-list", "--strategy", "ft", "--duration", "100ms", "--threads",
+                 "2", "--lock-profile", "8"));
+    cr_assert_eq(o.status, 0, "status %d: %s", o.status, o.err);
+    t = strstr(o.out, "lock profile: 1 in 8 holds timed");
+    cr_assert_not_null(t, "%s", o.out);
+    cr_assert_not_null(strstr(t, "\n  list      "), "%s", t);
     out_free(&o);
 }
 

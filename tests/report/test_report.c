@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "base/config.h"
+#include "base/lockprof.h"
 #include "report/report.h"
 
 /* ---- a synthetic run ---------------------------------------------------- */
@@ -479,7 +480,11 @@ Test(report_csv, row_matches_header)
     cr_assert_eq(gh_report_csv_row(j, &buf, &len, &cap), 0);
     const char *h = gh_report_csv_header();
     static const char head[] = "scenario,preset,sync,rc,immortal,alloc,gc,header,lock,unsafe,threads,seed,params,"
-                               "wall_ns,total_ops,ops_per_sec,lock_gil_acquisitions,";
+                               "lock_profile,wall_ns,total_ops,ops_per_sec,lock_gil_acquisitions,"
+                               "lock_gil_contended,lock_gil_wait_ns,lock_gil_handoffs,"
+                               "lock_gil_hold_p50_ns,lock_gil_hold_p90_ns,lock_gil_hold_p99_ns,"
+                               "lock_gil_hold_max_ns,lock_gil_wait_p50_ns,lock_gil_wait_p90_ns,"
+                               "lock_gil_wait_p99_ns,lock_gil_wait_max_ns,lock_list_acquisitions,";
     cr_assert(strncmp(h, head, strlen(head)) == 0, "header: %s", h);
     cr_assert(strstr(h, ",gil_switches,gil_drop_requests,gil_forced_handoffs,gc_collections,"
                         "gc_collect_ns,gc_pause_median_ns,gc_pause_p99_ns,gc_pause_max_ns,"
@@ -488,7 +493,7 @@ Test(report_csv, row_matches_header)
                         "peak_bytes,peak_rss_kb,checks_failed,status"), "header: %s", h);
     cr_assert_eq(count_fields(buf), count_fields(h), "row: %s", buf);
     static const char row[] = "\"odd, \"\"name\"\"\",gil,gil,plain,on,arena,generational,compact,pymutex,false,2,"
-                              "42,,100000000,3000,30000.000,200,50,7000,3000,0,0,0,0,0,";
+                              "42,,,100000000,3000,30000.000,200,50,7000,0,,,,,,,,,3000,0,0,0,";
     cr_assert(strncmp(buf, row, strlen(row)) == 0, "row: %s", buf);
     /* gil counters; the collector: no collection (no pause, no tts); peak
      * bytes, RSS, one failed check, status */
@@ -896,5 +901,57 @@ Test(report_text, gc_section)
     t = text_of(&f->res);
     cr_assert(strstr(t, "gc          off: no cyclic collection"), "%s", t);
     free(t);
+    free(f);
+}
+
+/* --lock-profile: the hold and wait distributions per class taken, in the
+ * text, the JSON (locks.<class>.hold_ns, .contended_wait_ns) and the CSV;
+ * none of it without a profile. */
+Test(report_text, lock_profile_everywhere)
+{
+    struct fixture *f = fixture_new();
+    char *t = text_of(&f->res);
+    cr_assert_null(strstr(t, "lock profile"), "%s", t);
+    free(t);
+    json_t *j = to_json(&f->res);
+    cr_assert_null(at(j, "locks.list.hold_ns"));
+    cr_assert_null(at(j, "config.lock_profile"));
+    json_decref(j);
+
+    struct gh_lockprof *lp = gh_lockprof_new(16);
+    cr_assert_not_null(lp);
+    for (uint64_t v = 1; v <= 100; v++)
+        gh_hist_add(&lp->hold[GH_LOCK_list], v * 10); /* 10..1000 ns */
+    gh_hist_add(&lp->wait[GH_LOCK_gil], 5000000);
+    f->res.lockprof = lp;
+    t = text_of(&f->res);
+    cr_assert(strstr(t, "lock profile: 1 in 16 holds timed"), "%s", t);
+    cr_assert(strstr(t, "  list            100   511ns   927ns     1us     1us        0       -"),
+              "the list's holds, no wait: %s", t);
+    cr_assert(strstr(t, "  gil               0       -       -       -       -        1     5ms"),
+              "the GIL's wait: %s", t);
+    cr_assert(strstr(t, "5ms     5ms       11\n"), "the GIL's handoffs are its switches: %s", t);
+    free(t);
+
+    j = to_json(&f->res);
+    cr_assert_eq(int_at(j, "config.lock_profile"), 16);
+    cr_assert_eq(int_at(j, "locks.list.hold_ns.samples"), 100);
+    long long p50 = int_at(j, "locks.list.hold_ns.p50");
+    cr_assert(p50 >= 500 && p50 <= 540, "p50 %lld", p50);
+    cr_assert_eq(int_at(j, "locks.list.hold_ns.max"), 1000);
+    cr_assert_null(at(j, "locks.list.contended_wait_ns"), "no wait recorded: absent");
+    cr_assert_eq(int_at(j, "locks.gil.contended_wait_ns.samples"), 1);
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+    cr_assert_eq(gh_report_csv_row(j, &buf, &len, &cap), 0);
+    cr_assert_eq(count_fields(buf), count_fields(gh_report_csv_header()), "row: %s", buf);
+    char want[128];
+    snprintf(want, sizeof want, ",3000,0,0,0,%lld,", p50);
+    cr_assert(strstr(buf, want), "list: acquisitions, contended, wait, handoffs, p50: %s", buf);
+    cr_assert(strstr(buf, ",42,,16,100000000,"), "the profile's period: %s", buf);
+    free(buf);
+    json_decref(j);
+    f->res.lockprof = NULL;
+    gh_lockprof_free(lp);
     free(f);
 }

@@ -8,6 +8,9 @@
  *     (the op's sampled slice may span the wait);
  *   - gil-ticks shows its convoy: the thread that releases the GIL takes it
  *     straight back, so tenures come in long single-owner runs;
+ *   - under objlock no two sampled holds of one lock overlap (a hold is
+ *     timed inside the lock's tenure, so a correct lock never shows one),
+ *     and the list's lock is seen held; without it no list lock is held;
  *   - unsafe takes no container lock and has nothing to say about one;
  *   - every trace written is a valid Chrome trace-event file.
  */
@@ -72,6 +75,49 @@ static int cmp_span(const void *x, const void *y)
     return (a->t0 > b->t0) - (a->t0 < b->t0);
 }
 
+struct hold { const void *lock; struct span s; int thread; };
+
+static int cmp_hold(const void *x, const void *y)
+{
+    const struct hold *a = x, *b = y;
+    if (a->lock != b->lock)
+        return (uintptr_t)a->lock > (uintptr_t)b->lock ? 1 : -1;
+    return cmp_span(&a->s, &b->s);
+}
+
+/* Under objlock: no two sampled holds of one lock overlap, and the
+ * list's lock was seen held. Without per-object locks: no list lock held. */
+static void check_lock_holds(const struct gh_result *r, const char *preset, bool objlock)
+{
+    size_t cap = 0, n = 0, lists = 0;
+    for (int t = 0; t < r->ntimelines; t++)
+        cap += r->timelines[t]->written;
+    struct hold *h = calloc(cap ? cap : 1, sizeof *h);
+    cr_assert_not_null(h);
+    for (int t = 0; t < r->ntimelines; t++) {
+        const struct gh_tl_buf *b = r->timelines[t];
+        for (uint64_t i = 0; i < b->written; i++) {
+            const struct gh_tl_event *e = gh_tl_at(b, i);
+            if (e->kind != GH_TL_LOCK_HOLD)
+                continue;
+            lists += e->arg == GH_LOCK_list;
+            h[n++] = (struct hold){e->addr, span_of(e), t};
+        }
+    }
+    if (objlock)
+        cr_assert_gt(lists, 0, "%s: no hold of a list lock sampled", preset);
+    else
+        cr_assert_eq(lists, 0, "%s: a list lock held without per-object locks", preset);
+    qsort(h, n, sizeof *h, cmp_hold);
+    for (size_t i = 1; i < n; i++)
+        if (h[i].lock == h[i - 1].lock)
+            cr_assert_leq(h[i - 1].s.t1, h[i].s.t0,
+                          "%s: threads %d and %d held lock %p together for %llu ns", preset,
+                          h[i - 1].thread, h[i].thread, h[i].lock,
+                          (unsigned long long)(h[i - 1].s.t1 - h[i].s.t0));
+    free(h);
+}
+
 ParameterizedTest(struct preset_param *p, timeline, properties, .timeout = 60)
 {
     struct gh_diag d;
@@ -85,6 +131,7 @@ ParameterizedTest(struct preset_param *p, timeline, properties, .timeout = 60)
     cfg.seed_given = true;
     cfg.latency_sample = 64;
     cfg.timeline_events = 1u << 18;
+    cfg.lock_profile = 4;
     struct gh_result r;
     cr_assert_eq(gh_run(s, &cfg, &r, &d), 0, "%s", d.msg);
     cr_assert_eq(r.ntimelines, r.threads + 1);
@@ -132,6 +179,7 @@ ParameterizedTest(struct preset_param *p, timeline, properties, .timeout = 60)
         cr_assert_geq(2 * retakes, nh, "gil-ticks: %zu of %zu tenures were retakes", retakes,
                       nh);
     free(holds);
+    check_lock_holds(&r, p->name, cfg.strategy.sync == GH_SYNC_OBJLOCK);
 
     /* No op runs in a world another thread stopped, but for its waits. */
     for (int a = 0; a < r.ntimelines; a++) {

@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <sched.h>
 
+#include "base/lockprof.h"
 #include "fl_fixture.h"
 
 static const char *const kind_names[] = {"pymutex", "pthread", "tatas", "ticket"};
@@ -222,4 +223,53 @@ KIND_TEST(blocking_suspends, .timeout = 30)
     gh_cs_end(&fx_ts, &cs);
     cr_assert(free_for_others(la));
     gh_decref(a);
+}
+
+/* --lock-profile: 1 in N sections has its hold timed, each lock of a
+ * two-object section in its class; a suspension ends the timed hold (the
+ * lock was released there), and profiling off times nothing. */
+KIND_PARAMS(sampled_holds)
+KIND_TEST(sampled_holds, .timeout = 30)
+{
+    begin_kind(*kind);
+    gh_object *a = gh_list_new(), *d = gh_dict_new();
+    struct gh_lockprof *lp = gh_lockprof_new(4);
+    cr_assert_not_null(lp);
+    struct gh_critsec cs;
+
+    for (int i = 0; i < 8; i++) { /* off: nothing timed */
+        gh_cs_begin(&fx_ts, &cs, a);
+        gh_cs_end(&fx_ts, &cs);
+    }
+    gh_lockprof_attach(&fx_ts, lp);
+    for (int i = 0; i < 100; i++) {
+        gh_cs_begin(&fx_ts, &cs, a);
+        gh_cs_end(&fx_ts, &cs);
+    }
+    cr_assert_eq(lp->hold[GH_LOCK_list].count, 25, "lock=%s: %llu of 100 holds timed, not 1 in 4",
+                 kind_names[*kind], (unsigned long long)lp->hold[GH_LOCK_list].count);
+    if (gh_ob_lock(a) != gh_ob_lock(d)) {
+        for (int i = 0; i < 4; i++) {
+            gh_cs_begin2(&fx_ts, &cs, a, d);
+            gh_cs_end(&fx_ts, &cs);
+        }
+        cr_assert_eq(lp->hold[GH_LOCK_list].count, 26);
+        cr_assert_eq(lp->hold[GH_LOCK_dict].count, 1, "the second lock's class too");
+    }
+    /* Suspended while timed: the hold ends at the suspension, once. */
+    uint64_t before = lp->hold[GH_LOCK_list].count;
+    fx_ts.hold_left = 1;
+    gh_cs_begin(&fx_ts, &cs, a);
+    cr_assert(cs.sampled);
+    gh_sync_block_begin(&fx_ts);
+    cr_assert_not(cs.sampled);
+    cr_assert_null(lp->cs_open);
+    gh_sync_block_end(&fx_ts);
+    gh_cs_end(&fx_ts, &cs);
+    cr_assert_eq(lp->hold[GH_LOCK_list].count, before + 1);
+    gh_lockprof_attach(&fx_ts, NULL);
+    cr_assert_eq(fx_ts.hold_left, 0);
+    gh_lockprof_free(lp);
+    gh_decref(a);
+    gh_decref(d);
 }
