@@ -10,7 +10,8 @@ preset=${1:-default}
 cd "$(dirname "$0")/.."
 
 packages=(build-essential cmake ninja-build pkg-config python3
-          libyaml-dev libjansson-dev libcriterion-dev libmimalloc-dev liburcu-dev gnuplot-nox help2man)
+          libyaml-dev libjansson-dev libcriterion-dev libmimalloc-dev liburcu-dev gnuplot-nox help2man
+          systemtap-sdt-dev)
 if [ "$preset" = tsan ] || [ "${GH_WITH_CLANG:-0}" = 1 ]; then
   packages+=(clang libclang-rt-14-dev)
 fi

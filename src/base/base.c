@@ -8,6 +8,7 @@
 
 #include "base/clock.h"
 #include "base/lockstat.h"
+#include "base/probes.h"
 #include "base/qsbr.h"
 #include "base/stw.h"
 #include "base/timeline.h"
@@ -34,6 +35,7 @@ void gh_hazard_note(enum gh_hazard_kind kind, const char *type)
         return;
     if (ts->hazards.n[kind]++ == 0)
         ts->hazards.first[kind] = (struct gh_hazard_example){ts->index, ts->cur_op, type, -1, -1};
+    GH_PROBE3(hazard, ts->index, (int)kind, ts->cur_op);
     /* The timeline keeps a thread's first GH_TL_HAZARDS_MAX of a kind: an
      * unprotected run meets millions, which would push everything else out
      * of the ring; the result counts them all. */

@@ -208,7 +208,7 @@ static void pass_wakeup(gh_mutex *m)
 
 void gh_mutex_lock_slow(gh_mutex *m, struct gh_lockstat *st)
 {
-    uint64_t t0 = gh_now_ns();
+    uint64_t t0 = gh_lock_wait_begin(m);
     int spin = 0;
     struct gh_tstate *ts = detaching_waiter(st);
 

@@ -6,6 +6,7 @@
 #include "base/clock.h"
 #include "base/die.h"
 #include "base/qsbr.h"
+#include "base/probes.h"
 #include "base/timeline.h"
 
 /* Everything below is protected by `mutex`. */
@@ -153,6 +154,7 @@ void gh_stw_park(struct gh_tstate *ts)
 uint64_t gh_stw_stop(struct gh_tstate *ts)
 {
     uint64_t t0 = gh_now_ns();
+    GH_PROBE1(stw_begin, ts->index);
     /* Offline while waiting for the others (holding no lock-free pointer):
      * a thread flushing its deferred frees waits for grace periods. */
     bool online = ts->qsbr_online;
@@ -188,8 +190,9 @@ uint64_t gh_stw_stop(struct gh_tstate *ts)
         gh_check_pthread(pthread_cond_wait(&stw.stopped_cond, &stw.mutex));
     /* The timeline's world stops here, under the mutex: every thread it
      * waited for is parked already. */
+    uint64_t t1 = gh_now_ns();
+    GH_PROBE3(stw_stopped, ts->index, waited, t1 - t0);
     if (GH_UNLIKELY(ts->tl)) {
-        uint64_t t1 = gh_now_ns();
         gh_tl_put(ts->tl, GH_TL_STOP_WORLD, t0, t1, NULL, waited);
         ts->tl->stw_t0 = t1;
     }
@@ -211,6 +214,7 @@ void gh_stw_start(struct gh_tstate *ts)
         gh_tl_put(ts->tl, GH_TL_WORLD_STOPPED, ts->tl->stw_t0, gh_now_ns(), NULL, -1);
     gh_check_pthread(pthread_cond_broadcast(&stw.world_cond));
     unlock();
+    GH_PROBE1(stw_end, ts->index);
 }
 
 enum gh_thread_state gh_stw_state(struct gh_tstate *ts)

@@ -26,6 +26,7 @@
 #include "base/clock.h"
 #include "base/compiler.h"
 #include "base/lockprof.h"
+#include "base/probes.h"
 #include "base/tstate.h"
 
 /* X(name, slice, label): slice 1 has a duration, 0 is an instant. What
@@ -134,6 +135,13 @@ GH_INLINE int gh_tl_lock_class(const struct gh_tstate *ts, const struct gh_locks
 GH_NOINLINE void gh_lock_waited_slow(struct gh_tstate *ts, const struct gh_lockstat *st,
                                      const void *lock, uint64_t t0, uint64_t t1);
 
+/* Every lock kind's slow path as it starts to wait: the wait's start. */
+GH_INLINE uint64_t gh_lock_wait_begin(const void *lock)
+{
+    GH_PROBE1(lock_wait_begin, lock);
+    return gh_now_ns();
+}
+
 /* Every lock kind's slow path after a contended acquisition: counts it in
  * st and, when the calling thread is profiled or records a timeline, adds
  * the wait to its histogram and its timeline. */
@@ -142,6 +150,7 @@ GH_INLINE void gh_lock_waited(struct gh_lockstat *st, const void *lock, uint64_t
     uint64_t t1 = gh_now_ns();
     gh_lockstat_contended(st, t1 - t0);
     struct gh_tstate *ts = gh_tstate_get();
+    GH_PROBE3(lock_wait_end, lock, gh_tl_lock_class(ts, st), t1 - t0);
     if (GH_UNLIKELY(ts && (ts->lp || ts->tl)))
         gh_lock_waited_slow(ts, st, lock, t0, t1);
 }

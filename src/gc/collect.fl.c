@@ -18,6 +18,7 @@
 
 #include "base/clock.h"
 #include "base/die.h"
+#include "base/probes.h"
 #include "base/stw.h"
 #include "base/timeline.h"
 #include "gc/gc.h"
@@ -1023,6 +1024,7 @@ static int64_t collect_main(struct gh_tstate *ts, int generation, bool automatic
     if (gh_gcstate.mode == GH_GC_STW || nostop)
         generation = GH_GC_NGENS - 1;
     uint64_t t0 = gh_now_ns();
+    GH_PROBE2(gc_start, ts->index, asked);
     struct gh_gc_info info = {asked, 0, 0};
     gh__gc_run_callbacks("start", &info);
 
@@ -1048,6 +1050,7 @@ static int64_t collect_main(struct gh_tstate *ts, int generation, bool automatic
         gh_gc_stats.uncollectable += out.uncollectable;
     }
     uint64_t t1 = gh_now_ns(), dt = t1 - t0;
+    GH_PROBE3(gc_end, ts->index, asked, (int64_t)out.collected);
     gh_tl_record(ts, GH_TL_GC, t0, t1, NULL, asked);
     gh_gc_stats.collect_ns += dt;
 #if !defined(GH_FL_NO_GIL)

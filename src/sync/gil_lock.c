@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "base/clock.h"
+#include "base/probes.h"
 #include "base/lockprof.h"
 
 struct gh_gil gh__gil;
@@ -67,6 +68,7 @@ void gh_gil_take_wait_slow(struct gh_tstate *ts)
                                                    GH_EVAL_GIL_DROP_REQUEST);
             if (!(old & GH_EVAL_GIL_DROP_REQUEST)) {
                 g->stats.drop_requests++;
+                GH_PROBE2(gil_drop_request, ts->index, g->holder->index);
                 if (ts->tl) {
                     uint64_t now = gh_now_ns();
                     gh_tl_put(ts->tl, GH_TL_GIL_DROP_REQUEST, now, now, NULL,
@@ -146,6 +148,7 @@ void gh_gil_drop_handoff_slow(struct gh_tstate *ts)
         gh_check_pthread(pthread_mutex_lock(&g->mutex));
         g->stats.forced_handoffs++;
         gh_check_pthread(pthread_mutex_unlock(&g->mutex));
+        GH_PROBE1(gil_handoff, ts->index);
         if (t0)
             gh_tl_put(ts->tl, GH_TL_GIL_HANDOFF, t0, gh_now_ns(), NULL, -1);
     }

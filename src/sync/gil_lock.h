@@ -23,6 +23,7 @@
 
 #include "base/atomic.h"
 #include "base/die.h"
+#include "base/probes.h"
 #include "base/timeline.h"
 #include "base/tstate.h"
 
@@ -79,6 +80,7 @@ GH_INLINE void gh__gil_claim(struct gh_tstate *ts)
      * and switch_number change together. */
     gh_check_pthread(pthread_mutex_lock(&g->switch_mutex));
     g->locked = 1;
+    GH_PROBE2(gil_take, ts->index, g->holder ? g->holder->index : -2);
     if (GH_UNLIKELY(ts->lp))
         gh_gil_traced_claim(ts);
     if (g->holder != ts && g->holder != NULL)
@@ -125,6 +127,7 @@ GH_INLINE void gh_gil_drop(struct gh_tstate *ts)
     gh_assert_debug(g->locked && g->holder == ts);
     if (GH_UNLIKELY(ts->lp))
         gh_gil_traced_drop(ts);
+    GH_PROBE1(gil_drop, ts->index);
     g->locked = 0;
     gh_check_pthread(pthread_cond_signal(&g->cond));
     gh_check_pthread(pthread_mutex_unlock(&g->mutex));
