@@ -12,6 +12,8 @@
  *     args.sort_index;
  *   - "s" / "f" (flow): name, cat, id, ts, tid; each id once as "s" and
  *     once as "f", the "s" not after the "f";
+ *   - "C" (counter): name, ts, args an object of numbers (no tid: a
+ *     counter belongs to the process);
  *   - the complete events of one thread nest: two on one tid either are
  *     disjoint or one contains the other;
  *   - every tid with events has a thread_name;
@@ -97,6 +99,16 @@ static size_t trace_check(const char *path)
         }
         cr_assert_not_null(tc_str(e, "name"), "event %zu (%s) has no name", i, ph);
         cr_assert(json_is_number(ts), "event %zu (%s) has no numeric ts", i, ph);
+        if (!strcmp(ph, "C")) {
+            json_t *args = json_object_get(e, "args");
+            cr_assert(json_is_object(args) && json_object_size(args) > 0,
+                      "counter %zu has no args", i);
+            const char *k;
+            json_t *v;
+            json_object_foreach(args, k, v)
+                cr_assert(json_is_number(v), "counter %zu: %s is not a number", i, k);
+            continue;
+        }
         cr_assert(json_is_integer(tid), "event %zu (%s) has no integer tid", i, ph);
         used[nused++] = json_integer_value(tid);
         if (!strcmp(ph, "X")) {

@@ -21,7 +21,7 @@ enum opt_id {
     OPT_STRATEGY, OPT_STRATEGIES, OPT_SET, OPT_PARAM, OPT_THREADS, OPT_DURATION, OPT_OPS,
     OPT_SEED, OPT_REPEAT, OPT_JSON, OPT_CSV, OPT_PLOT, OPT_QUIET, OPT_CHECK, OPT_NO_CHECK,
     OPT_CENSUS, OPT_LATENCY_SAMPLE, OPT_CPUS, OPT_WARMUP, OPT_TRACE, OPT_TRACE_EVENTS, OPT_TIMELINE,
-    OPT_LOCK_PROFILE, OPT_HELP,
+    OPT_LOCK_PROFILE, OPT_REPORT_EVERY, OPT_HELP,
 };
 
 struct opt {
@@ -59,6 +59,7 @@ static const struct opt opts[] = {
     {"--trace-events", OPT_TRACE_EVENTS, "an event count per thread", RUN},
     {"--timeline", OPT_TIMELINE, NULL, RUN},
     {"--lock-profile", OPT_LOCK_PROFILE, "a period N: 1 in N lock holds timed", RUN},
+    {"--report-every", OPT_REPORT_EVERY, "a duration such as 1s or 100ms", RUN},
     {"--help", OPT_HELP, NULL, RUN | CMP},
 };
 
@@ -238,6 +239,11 @@ static int apply(struct gh_cli_opts *o, const struct opt *op, const char *v, boo
             return gh__cli_usage("--warmup '%s': expected a positive duration with a unit, "
                                  "such as 500ms or 1s, at most 1000000000s", v);
         o->warmup_text = v;
+        return 0;
+    case OPT_REPORT_EVERY:
+        if (gh_parse_duration(v, &o->report_every_ns) != 0 || o->report_every_ns < 1000000u)
+            return gh__cli_usage("--report-every '%s': expected a duration of 1ms or more with "
+                                 "a unit, such as 1s or 100ms", v);
         return 0;
     case OPT_CENSUS:
         if (gh_parse_duration(v, &o->census_ns) != 0 || o->census_ns == 0)

@@ -101,6 +101,7 @@ struct gh_cli_opts {
     const char *trace;              /* run --trace FILE, or NULL */
     uint32_t trace_events;          /* run --trace-events; 0: the default */
     bool timeline;                  /* run --timeline */
+    uint64_t report_every_ns;       /* run --report-every D; 0: none */
     uint32_t lock_profile;          /* run --lock-profile N; 0: off (--trace and
                                        --timeline turn it on at 64) */
     unsigned latency_sample;        /* --latency-sample (default GH_CLI_LATENCY_SAMPLE) */

@@ -29,6 +29,13 @@ int gh__cli_diag(int status, const struct gh_diag *d)
     return gh__cli_error(status, "%s", d->msg[0] ? d->msg : "(no message)");
 }
 
+/* --report-every: a line on stdout as each interval ends. */
+static void print_interval(const struct gh_result *res, int k, void *arg)
+{
+    (void)arg;
+    gh_report_interval(stdout, res, k);
+}
+
 static int write_csv(const char *path, const json_t *run)
 {
     char *buf = NULL, err[512];
@@ -130,6 +137,9 @@ int gh__cli_run(int argc, char **argv)
     if (o.trace || o.timeline)
         cfg.timeline_events = o.trace_events ? o.trace_events : GH_CLI_TRACE_EVENTS_DEFAULT;
     cfg.lock_profile = o.lock_profile;
+    cfg.report_every_ns = o.report_every_ns;
+    if (!o.quiet) /* printed as each interval ends; kept in the JSON either way */
+        cfg.on_interval = print_interval;
     cfg.perf_control = getenv("PERF_CTL_FIFO") && getenv("PERF_ACK_FIFO");
     /* --quiet silences everything on stdout, the scenario's `show` lines
      * too (compare runs its cells with --quiet). */
@@ -160,6 +170,7 @@ int gh__cli_run(int argc, char **argv)
         wcfg.perf_control = false;
         wcfg.timeline_events = 0;
         wcfg.lock_profile = 0;
+        wcfg.report_every_ns = 0;
         wcfg.out = wout;
         int wrc = wout ? gh_run(s, &wcfg, &res, &diag) : -1;
         if (wout && wout != devnull)

@@ -98,7 +98,7 @@ static const char usage_run[] =
     "                       [--json FILE] [--csv FILE] [--quiet] [--check | --no-check]\n"
     "                       [--latency-sample N] [--cpus LIST] [--warmup D]\n"
     "                       [--trace FILE] [--timeline] [--trace-events N]\n"
-    "                       [--lock-profile N]\n";
+    "                       [--lock-profile N] [--report-every D]\n";
 static const char usage_compare[] =
     "  gilheap compare SCENARIO [--strategies P,Q,...] [--threads N,M,...]\n"
     "                       [--repeat K] [--duration D | --ops N] [--set AXIS=V]...\n"
@@ -150,7 +150,10 @@ void gh__cli_help_run(void)
            "  --lock-profile N  hold and wait distributions per lock class: every\n"
            "                    contended wait and every GIL tenure timed, and 1 in N\n"
            "                    lock holds (--trace and --timeline: 64). A timed hold\n"
-           "                    costs two clock reads\n\n"
+           "                    costs two clock reads\n"
+           "  --report-every D  every D (1ms or more), a line: ops/s of all threads\n"
+           "                    and of each, and the heap's size; kept in the JSON\n"
+           "                    (throughput.intervals)\n\n"
            "SIGINT (Ctrl-C) or SIGTERM stops the run at the next switch point; the\n"
            "partial result is printed and written, marked interrupted (exit 130/143).\n"
            "With PERF_CTL_FIFO and PERF_ACK_FIFO set (perf --control), perf is\n"

@@ -101,6 +101,10 @@ GH_MUST_CHECK int gh_report_csv_field(char **buf, size_t *len, size_t *cap,
 /* The human summary of one run (what `gilheap run` prints on stdout). */
 void gh_report_text(FILE *out, const struct gh_result *r);
 
+/* One --report-every line for interval k (report_text.c): its end, the
+ * ops per second of all threads and of each, the heap's live bytes. */
+void gh_report_interval(FILE *out, const struct gh_result *r, int k);
+
 /* "1.23M", "456.7k", "12" (3 significant digits from 1000 on). */
 void gh_report_fmt_rate(char *buf, size_t len, double per_sec);
 /* "850ns", "12.3us", "4.56ms", "1.20s". */

@@ -217,6 +217,8 @@ static json_t *config_json(struct jb *b, const struct gh_result *r)
     jb_set(b, o, "latency_sample", json_integer(r->latency_sample));
     if (r->lockprof)
         jb_set(b, o, "lock_profile", json_integer(r->lockprof->hold_every));
+    if (r->intervals_reported)
+        jb_set(b, o, "report_every_ns", ju64(r->interval_ns));
     if (r->ncpus) {
         json_t *c = json_array();
         for (int i = 0; c && i < r->ncpus; i++)
@@ -312,6 +314,33 @@ static json_t *throughput_json(struct jb *b, const struct gh_result *r)
         }
         if (fa)
             jb_set(b, o, "fairness", fa);
+    }
+    if (r->intervals_reported) {
+        json_t *iv = json_array();
+        for (int k = 0; iv && k < r->nintervals; k++) {
+            const struct gh_interval *v = &r->intervals[k];
+            const uint64_t *ops = &r->interval_ops[(size_t)k * (size_t)r->threads];
+            json_t *e = json_object(), *pt = json_array();
+            if (!e || !pt) {
+                json_decref(e);
+                json_decref(pt);
+                b->oom = true;
+                break;
+            }
+            uint64_t total = 0;
+            for (int i = 0; i < r->threads; i++) {
+                total += ops[i];
+                jb_append(b, pt, jreal(rate(ops[i], v->dur_ns)));
+            }
+            jb_set(b, e, "t_ns", ju64(v->t_ns));
+            jb_set(b, e, "dur_ns", ju64(v->dur_ns));
+            jb_set(b, e, "ops_per_sec", jreal(rate(total, v->dur_ns)));
+            jb_set(b, e, "per_thread", pt);
+            jb_set(b, e, "live_bytes", ju64(v->live_bytes));
+            jb_set(b, e, "live_blocks", json_integer(v->live_blocks));
+            jb_append(b, iv, e);
+        }
+        jb_set(b, o, "intervals", iv);
     }
 
     json_t *po = json_object();

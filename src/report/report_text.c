@@ -152,6 +152,25 @@ static void text_locks(FILE *out, const struct gh_result *r)
                 r->gil.switches, r->gil.drop_requests, r->gil.forced_handoffs);
 }
 
+void gh_report_interval(FILE *out, const struct gh_result *r, int k)
+{
+    const struct gh_interval *iv = &r->intervals[k];
+    const uint64_t *ops = &r->interval_ops[(size_t)k * (size_t)r->threads];
+    double sec = (double)iv->dur_ns / 1e9, total = 0;
+    for (int i = 0; i < r->threads; i++)
+        total += (double)ops[i];
+    char a[32], h[32];
+    gh_report_fmt_rate(a, sizeof a, sec > 0 ? total / sec : 0);
+    fprintf(out, "[%7.2fs] %7s ops/s (", (double)iv->t_ns / 1e9, a);
+    for (int i = 0; i < r->threads; i++) {
+        gh_report_fmt_rate(a, sizeof a, sec > 0 ? (double)ops[i] / sec : 0);
+        fprintf(out, "%s%s", i ? " " : "", a);
+    }
+    gh_report_fmt_bytes(h, sizeof h, iv->live_bytes);
+    fprintf(out, ")  heap %s\n", h);
+    fflush(out);
+}
+
 /* p50 p90 p99 max of a profile histogram, "-" each when empty. */
 static void dist_cols(FILE *out, const struct gh_hist *h)
 {

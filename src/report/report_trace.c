@@ -239,6 +239,39 @@ static int write_ring(struct writer *w, int ring)
  * tenure was drawn on. A thread's tenures are in its ring in the order
  * they ended (recorded at each drop), so the previous holder's last
  * tenure before a start is found by bisection. */
+/* The counter tracks, from the run's intervals: ops/s (a series per
+ * worker), the heap's live bytes and live blocks (objects and the rest),
+ * each value from its interval's start. */
+static void write_counters(struct writer *w)
+{
+    const struct gh_result *r = w->r;
+    for (int k = 0; k < r->nintervals && !w->failed; k++) {
+        const struct gh_interval *iv = &r->intervals[k];
+        const uint64_t *ops = &r->interval_ops[(size_t)k * (size_t)r->threads];
+        double ts = usec(w, r->interval_t0 + iv->t_ns - iv->dur_ns);
+        json_t *series = json_object();
+        for (int i = 0; series && i < r->threads; i++) {
+            char name[24];
+            snprintf(name, sizeof name, "worker-%d", i);
+            double v = iv->dur_ns ? (double)ops[i] * 1e9 / (double)iv->dur_ns : 0;
+            if (json_object_set_new(series, name, json_real(v)) != 0)
+                w->failed = 1;
+        }
+        if (!series) {
+            w->failed = 1;
+            return;
+        }
+        emit(w, json_pack("{s:s, s:s, s:s, s:f, s:i, s:o}", "name", "ops/s", "cat", "run", "ph",
+                          "C", "ts", ts, "pid", 1, "args", series));
+        emit(w, json_pack("{s:s, s:s, s:s, s:f, s:i, s:{s:I}}", "name", "heap bytes", "cat",
+                          "alloc", "ph", "C", "ts", ts, "pid", 1, "args", "live",
+                          (json_int_t)iv->live_bytes));
+        emit(w, json_pack("{s:s, s:s, s:s, s:f, s:i, s:{s:I}}", "name", "live blocks", "cat",
+                          "alloc", "ph", "C", "ts", ts, "pid", 1, "args", "live",
+                          (json_int_t)iv->live_blocks));
+    }
+}
+
 static void write_flows(struct writer *w)
 {
     const struct gh_result *r = w->r;
@@ -369,6 +402,8 @@ int gh_report_trace(const struct gh_result *r, const char *path, char *err, size
     }
     if (!w.failed)
         write_flows(&w);
+    if (!w.failed)
+        write_counters(&w);
     /* Last, so that it can count what the events could not show. */
     fputs("\n],\n\"otherData\": ", f);
     json_t *od = other_data(r, w.undrawn);

@@ -478,6 +478,12 @@ struct run_state {
     struct census_ctx census;
     struct gh_census_roots census_roots;
     uint64_t census_every, next_census;
+    /* The intervals (--report-every, the trace's counters): the period,
+     * the next sample's time, the last one's, each worker's ops then, and
+     * the series' capacity. 0: not sampled. */
+    uint64_t sample_every, next_sample, last_sample, sample_t0;
+    uint64_t *last_ops;
+    int intervals_cap;
     bool interrupted;
 };
 
@@ -773,6 +779,48 @@ static bool census_if_due(struct run_state *rs, uint64_t now)
     return true;
 }
 
+/* The intervals: when one is due, each worker's ops since the last and
+ * the heap's size; printed with --report-every. */
+static void sample_if_due(struct run_state *rs, uint64_t now)
+{
+    struct gh_result *res = rs->res;
+    if (!rs->sample_every || now < rs->next_sample)
+        return;
+    const int n = rs->nthreads;
+    if (res->nintervals == rs->intervals_cap) {
+        int cap = rs->intervals_cap ? 2 * rs->intervals_cap : 64;
+        struct gh_interval *iv = realloc(res->intervals, (size_t)cap * sizeof *iv);
+        if (iv)
+            res->intervals = iv;
+        uint64_t *ops = iv ? realloc(res->interval_ops, (size_t)cap * (size_t)n * sizeof *ops)
+                           : NULL;
+        if (ops)
+            res->interval_ops = ops;
+        if (!iv || !ops) { /* out of memory: the series stops here */
+            rs->sample_every = 0;
+            return;
+        }
+        rs->intervals_cap = cap;
+    }
+    const int k = res->nintervals++;
+    uint64_t *ops = &res->interval_ops[(size_t)k * (size_t)n];
+    for (int i = 0; i < n; i++) {
+        uint64_t v = gh_atomic_load_relaxed_u64(&rs->w[i].ops_live); /* see runner_internal.h */
+        ops[i] = v - rs->last_ops[i];
+        rs->last_ops[i] = v;
+    }
+    struct gh_alloc_stats a;
+    gh_alloc_stats_get(&a);
+    res->intervals[k] = (struct gh_interval){now - rs->sample_t0, now - rs->last_sample,
+                                             a.live_bytes, (int64_t)(a.allocs - a.frees)};
+    rs->last_sample = now;
+    rs->next_sample += rs->sample_every;
+    if (rs->next_sample <= now) /* woke late: the next one a period from now */
+        rs->next_sample = now + rs->sample_every;
+    if (res->intervals_reported && rs->cfg->on_interval)
+        rs->cfg->on_interval(res, k, rs->cfg->on_interval_arg);
+}
+
 /* The measured phase: the barrier releases the workers; the main thread
  * sleeps until the duration ends (or the workers finish their ops),
  * polling for an interrupt and running the census, then joins them. */
@@ -790,6 +838,19 @@ static void run_measure(struct run_state *rs)
     rs->census_roots = (struct gh_census_roots){census_visit, census_quiescent, &rs->census};
     rs->census_every = rs->cfg->census_ns ? rs->cfg->census_ns : CENSUS_INTERVAL_NS;
     rs->next_census = t0 + rs->census_every;
+    /* The intervals: --report-every's, else the trace's counters'. */
+    rs->sample_every = rs->cfg->report_every_ns ? rs->cfg->report_every_ns
+                       : res->ntimelines          ? GH_RUN_TRACE_SAMPLE_NS
+                                                  : 0;
+    if (rs->sample_every) {
+        rs->last_ops = calloc((size_t)rs->nthreads, sizeof *rs->last_ops);
+        if (!rs->last_ops)
+            rs->sample_every = 0; /* out of memory: no series */
+    }
+    res->interval_ns = rs->sample_every;
+    res->intervals_reported = rs->cfg->report_every_ns != 0 && rs->sample_every != 0;
+    rs->sample_t0 = rs->last_sample = res->interval_t0 = t0;
+    rs->next_sample = t0 + rs->sample_every;
     if (res->duration_ns) {
         uint64_t end = t0 + res->duration_ns;
         for (uint64_t now = t0; now < end; now = gh_now_ns()) {
@@ -797,11 +858,14 @@ static void run_measure(struct run_state *rs)
                 rs->interrupted = true;
                 break;
             }
+            sample_if_due(rs, now);
             if (census_if_due(rs, now))
                 continue;
             uint64_t left = end - now;
             if (res->checked && rs->next_census - now < left)
                 left = rs->next_census - now;
+            if (rs->sample_every && rs->next_sample - now < left)
+                left = rs->next_sample > now ? rs->next_sample - now : 0;
             gh_sleep_ns(left < 10000000u ? left : 10000000u);
         }
         gh_atomic_store_relaxed_int(&rs->run.stop, 1);
@@ -816,7 +880,9 @@ static void run_measure(struct run_state *rs)
                 gh_atomic_store_relaxed_int(&rs->run.stop, 1);
                 break;
             }
-            census_if_due(rs, gh_now_ns());
+            uint64_t now = gh_now_ns();
+            sample_if_due(rs, now);
+            census_if_due(rs, now);
             gh_sleep_ns(1000000u);
         }
         if (res->duration_ns || rs->interrupted)
@@ -834,6 +900,8 @@ static void run_measure(struct run_state *rs)
     res->wall_ns = t_last > t_first ? t_last - t_first : 0;
     if (res->ntimelines)
         res->timeline_t1 = t_last;
+    free(rs->last_ops);
+    rs->last_ops = NULL;
 }
 
 static void locks_add(struct gh_lockstat *a, const struct gh_lockstat *b)
@@ -1052,6 +1120,11 @@ void gh_result_free(struct gh_result *res)
     res->nlockprofs = 0;
     gh_lockprof_free(res->lockprof);
     res->lockprof = NULL;
+    free(res->intervals);
+    free(res->interval_ops);
+    res->intervals = NULL;
+    res->interval_ops = NULL;
+    res->nintervals = 0;
     free(res->checks);
     free(res->counters);
     res->thread = NULL;

@@ -24,6 +24,8 @@
 #include "scenario/scenario.h"
 #include "scenario/strategy.h"
 
+struct gh_result;
+
 struct gh_run_config {
     struct gh_strategy strategy;
     int threads;              /* 0: the scenario's */
@@ -60,6 +62,26 @@ struct gh_run_config {
      * base/lockprof.h): 1 in lock_profile holds timed (0: not profiled,
      * the default). */
     uint32_t lock_profile;
+    /* --report-every: the measured phase's ops per thread sampled every
+     * this many ns, a line printed on `out` for each interval and the
+     * series kept (0: none). The trace's counter tracks sample without it,
+     * every GH_RUN_TRACE_SAMPLE_NS. */
+    uint64_t report_every_ns;
+    /* Called by the main thread for each --report-every interval k as it
+     * ends (res->intervals[k] and its ops are filled); NULL: none. */
+    void (*on_interval)(const struct gh_result *res, int k, void *arg);
+    void *on_interval_arg;
+};
+
+/* The trace's counter tracks' period without --report-every. */
+#define GH_RUN_TRACE_SAMPLE_NS 10000000u
+
+/* One interval of the measured phase, as the main thread sampled it. */
+struct gh_interval {
+    uint64_t t_ns;       /* its end, from the start of the measured phase */
+    uint64_t dur_ns;     /* its length (the main thread may wake late) */
+    uint64_t live_bytes; /* the allocator's live bytes at its end */
+    int64_t live_blocks; /* allocations minus frees at its end */
 };
 
 struct gh_op_result {
@@ -180,6 +202,16 @@ struct gh_result {
     struct gh_lockprof **lockprofs;
     int nlockprofs;
     struct gh_lockprof *lockprof;   /* merged; NULL: not profiled */
+    /* The intervals (cfg->report_every_ns, or the trace's sampling):
+     * interval_ops[k * threads + i] is what worker i did in interval k.
+     * intervals_reported: they were --report-every's (printed, and in the
+     * JSON). Freed by gh_result_free. */
+    uint64_t interval_ns;
+    uint64_t interval_t0;           /* the clock as the intervals began */
+    int nintervals;
+    struct gh_interval *intervals;
+    uint64_t *interval_ops;
+    bool intervals_reported;
     enum gh_status status;
 };
 

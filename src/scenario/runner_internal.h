@@ -88,6 +88,11 @@ struct gh_worker {
     int role;
     struct gh_thread_result *res; /* written only by this worker */
     uint64_t t_start, t_stop;   /* measured phase, by this worker's clock reads */
+    /* Ops done in the measured phase so far: stored relaxed by this worker
+     * before each stretch of ops (worker.fl.c), loaded relaxed by the main
+     * thread for the intervals (run.c). A progress count: nothing is
+     * published through it, and a value a stretch old is as good. */
+    uint64_t ops_live;
     uint64_t sink;              /* keeps reads (list.len) from being optimised away */
     pthread_t thread;
     /* The same counters, for what ran on this thread only (what show and

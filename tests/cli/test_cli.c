@@ -343,6 +343,9 @@ Test(cli_usage, bad_trace)
                  ARGS("--lock-profile '0'", "from 1"));
     expect_error(ARGS("run", SCEN, "--lock-profile", "64k"), true, ARGS("--lock-profile '64k'"));
     expect_error(ARGS("compare", SCEN, "--lock-profile", "8"), true, ARGS("--lock-profile"));
+    expect_error(ARGS("run", SCEN, "--report-every", "500us"), true,
+                 ARGS("--report-every '500us'", "1ms or more"));
+    expect_error(ARGS("run", SCEN, "--report-every", "1"), true, ARGS("--report-every '1'"));
     struct stat st;
     cr_assert_neq(stat("t.json", &st), 0, "a trace was written");
 }
@@ -566,6 +569,14 @@ Test(cli_run, run_writes_a_trace)
     t = strstr(o.out, "lock profile: 1 in 8 holds timed");
     cr_assert_not_null(t, "%s", o.out);
     cr_assert_not_null(strstr(t, "\n  list      "), "%s", t);
+    out_free(&o);
+    /* --report-every: a line per interval before the summary. */
+    o = run(ARGS("run", "shared-list", "--strategy", "ft", "--duration", "300ms", "--threads",
+                 "2", "--report-every", "50ms"));
+    cr_assert_eq(o.status, 0, "status %d: %s", o.status, o.err);
+    cr_assert(!strncmp(o.out, "[   0.05s] ", 11), "%s", o.out);
+    cr_assert_not_null(strstr(o.out, "\n[   0.10s] "), "%s", o.out);
+    cr_assert(strstr(o.out, "\n[   0.10s] ") < strstr(o.out, "\nthroughput "), "%s", o.out);
     out_free(&o);
 }
 

@@ -955,3 +955,48 @@ Test(report_text, lock_profile_everywhere)
     gh_lockprof_free(lp);
     free(f);
 }
+
+/* --report-every: the series in the JSON (throughput.intervals) and the
+ * live line; nothing of it without the option. */
+Test(report_text, intervals_line_and_json)
+{
+    struct fixture *f = fixture_new();
+    json_t *j = to_json(&f->res);
+    cr_assert_null(at(j, "throughput.intervals"));
+    cr_assert_null(at(j, "config.report_every_ns"));
+    json_decref(j);
+
+    struct gh_interval iv[2] = {{100000000u, 100000000u, 2048, 40},
+                                {200000000u, 100000000u, 4096, 80}};
+    uint64_t ops[4] = {1000, 3000, 500, 0}; /* [interval][thread] */
+    f->res.intervals = iv;
+    f->res.interval_ops = ops;
+    f->res.nintervals = 2;
+    f->res.interval_ns = 100000000u;
+    f->res.intervals_reported = true;
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&buf, &len);
+    cr_assert_not_null(m);
+    gh_report_interval(m, &f->res, 0);
+    gh_report_interval(m, &f->res, 1);
+    fclose(m);
+    cr_assert_str_eq(buf, "[   0.10s]     40k ops/s (10k 30k)  heap 2KiB\n"
+                          "[   0.20s]      5k ops/s (5k 0)  heap 4KiB\n");
+    free(buf);
+    j = to_json(&f->res);
+    cr_assert_eq(int_at(j, "config.report_every_ns"), 100000000);
+    json_t *a = at(j, "throughput.intervals");
+    cr_assert(json_is_array(a) && json_array_size(a) == 2);
+    json_t *e = json_array_get(a, 1);
+    cr_assert_eq(json_integer_value(json_object_get(e, "t_ns")), 200000000);
+    cr_assert_float_eq(json_real_value(json_object_get(e, "ops_per_sec")), 5000.0, 1e-6);
+    cr_assert_float_eq(json_real_value(json_array_get(json_object_get(e, "per_thread"), 0)),
+                       5000.0, 1e-6);
+    cr_assert_eq(json_integer_value(json_object_get(e, "live_bytes")), 4096);
+    cr_assert_eq(json_integer_value(json_object_get(e, "live_blocks")), 80);
+    json_decref(j);
+    f->res.intervals = NULL;
+    f->res.interval_ops = NULL;
+    free(f);
+}

@@ -1277,3 +1277,61 @@ ParameterizedTest(struct preset_param *p, run, deferred_frame_references, .timeo
     gh_result_free(&r);
     gh_scenario_free(s);
 }
+
+/* --report-every: the main thread samples each worker's ops every period;
+ * each interval is reported as it ends, in order, and the series adds up
+ * to no more than the threads did (the part after the last interval is in
+ * no interval). Run under every preset: the workers publish their count
+ * in the measured loop whatever the strategy. */
+struct seen { int calls, last; uint64_t t_prev; bool ordered; };
+
+static void on_interval(const struct gh_result *r, int k, void *arg)
+{
+    struct seen *s = arg;
+    s->ordered &= k == s->last + 1 && r->intervals[k].t_ns > s->t_prev && k < r->nintervals;
+    s->last = k;
+    s->t_prev = r->intervals[k].t_ns;
+    s->calls++;
+}
+
+PRESET_PARAMS(intervals_add_up)
+
+ParameterizedTest(struct preset_param *p, run, intervals_add_up, .timeout = 60)
+{
+    struct gh_scenario *s = parse(mixed);
+    struct gh_run_config cfg;
+    struct gh_result r;
+    struct gh_diag d;
+    config(&cfg, p->name, 2, 0, 1);
+    cfg.duration_ns = 200000000u;
+    cfg.report_every_ns = 20000000u;
+    struct seen seen = {0, -1, 0, true};
+    cfg.on_interval = on_interval;
+    cfg.on_interval_arg = &seen;
+    cr_assert_eq(gh_run(s, &cfg, &r, &d), 0, "%s", d.msg);
+    cr_assert(r.intervals_reported);
+    cr_assert_eq(r.interval_ns, 20000000u);
+    cr_assert(r.nintervals >= 5 && r.nintervals <= 10, "%s: %d intervals of 20 ms in 200 ms",
+              p->name, r.nintervals);
+    cr_assert_eq(seen.calls, r.nintervals, "each interval reported once");
+    cr_assert(seen.ordered, "in order, as they end");
+    for (int i = 0; i < r.threads; i++) {
+        uint64_t sum = 0;
+        for (int k = 0; k < r.nintervals; k++)
+            sum += r.interval_ops[(size_t)k * 2 + (size_t)i];
+        cr_assert_leq(sum, r.thread[i].ops, "%s: thread %d's intervals hold %llu ops of %llu",
+                      p->name, i, (unsigned long long)sum, (unsigned long long)r.thread[i].ops);
+        cr_assert_gt(sum, r.thread[i].ops / 4, "%s: thread %d: %llu of %llu ops in intervals",
+                     p->name, i, (unsigned long long)sum, (unsigned long long)r.thread[i].ops);
+    }
+    for (int k = 0; k < r.nintervals; k++)
+        cr_assert_gt(r.intervals[k].live_bytes, 0, "the heap holds the setup's objects");
+    gh_result_free(&r);
+    /* Off by default: no series. */
+    config(&cfg, p->name, 2, 1000, 1);
+    cr_assert_eq(gh_run(s, &cfg, &r, &d), 0, "%s", d.msg);
+    cr_assert_eq(r.nintervals, 0);
+    cr_assert_not(r.intervals_reported);
+    gh_result_free(&r);
+    gh_scenario_free(s);
+}

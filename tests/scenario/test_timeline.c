@@ -12,7 +12,8 @@
  *     timed inside the lock's tenure, so a correct lock never shows one),
  *     and the list's lock is seen held; without it no list lock is held;
  *   - unsafe takes no container lock and has nothing to say about one;
- *   - every trace written is a valid Chrome trace-event file.
+ *   - every trace written is a valid Chrome trace-event file, its counter
+ *     tracks (ops/s, heap bytes, live blocks) included.
  */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
@@ -135,6 +136,10 @@ ParameterizedTest(struct preset_param *p, timeline, properties, .timeout = 60)
     struct gh_result r;
     cr_assert_eq(gh_run(s, &cfg, &r, &d), 0, "%s", d.msg);
     cr_assert_eq(r.ntimelines, r.threads + 1);
+    /* The counter tracks' samples, every 10 ms without --report-every,
+     * kept for the trace only. */
+    cr_assert_geq(r.nintervals, 5, "%s: %d counter samples in 150 ms", p->name, r.nintervals);
+    cr_assert_not(r.intervals_reported);
     const bool gil = r.has_gil;
 
     /* GIL tenures, all threads: none overlaps the next. */
