@@ -33,6 +33,8 @@
  * an event's `arg` and `addr` carry:
  *
  *   GIL_HOLD          arg: the previous holder's index (-2: none)
+ *   GIL_WAIT          arg: 0, or 1 when the GIL was free and the wait was
+ *                     for its internal mutex only
  *   GIL_DROP_REQUEST  arg: the holder's index
  *   LOCK_WAIT         arg: the lock class (-1: a shared counter set);
  *                     addr: the lock

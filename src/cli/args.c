@@ -21,7 +21,7 @@ enum opt_id {
     OPT_STRATEGY, OPT_STRATEGIES, OPT_SET, OPT_PARAM, OPT_THREADS, OPT_DURATION, OPT_OPS,
     OPT_SEED, OPT_REPEAT, OPT_JSON, OPT_CSV, OPT_PLOT, OPT_QUIET, OPT_CHECK, OPT_NO_CHECK,
     OPT_CENSUS, OPT_LATENCY_SAMPLE, OPT_CPUS, OPT_WARMUP, OPT_TRACE, OPT_TRACE_EVENTS, OPT_TIMELINE,
-    OPT_LOCK_PROFILE, OPT_REPORT_EVERY, OPT_HELP,
+    OPT_LOCK_PROFILE, OPT_REPORT_EVERY, OPT_TIMELINE_PLOT, OPT_HELP,
 };
 
 struct opt {
@@ -58,6 +58,7 @@ static const struct opt opts[] = {
     {"--trace", OPT_TRACE, "a file name", RUN},
     {"--trace-events", OPT_TRACE_EVENTS, "an event count per thread", RUN},
     {"--timeline", OPT_TIMELINE, NULL, RUN},
+    {"--timeline-plot", OPT_TIMELINE_PLOT, "a file name ending in .png or .svg", RUN},
     {"--lock-profile", OPT_LOCK_PROFILE, "a period N: 1 in N lock holds timed", RUN},
     {"--report-every", OPT_REPORT_EVERY, "a duration such as 1s or 100ms", RUN},
     {"--help", OPT_HELP, NULL, RUN | CMP},
@@ -224,6 +225,12 @@ static int apply(struct gh_cli_opts *o, const struct opt *op, const char *v, boo
             return gh__cli_usage("--plot '%s': expected a file name ending in .png or "
                                  ".svg", v);
         o->plot = v;
+        return 0;
+    case OPT_TIMELINE_PLOT:
+        if (gh__cli_plot_format(v) == GH_PLOT_NONE)
+            return gh__cli_usage("--timeline-plot '%s': expected a file name ending in .png "
+                                 "or .svg", v);
+        o->timeline_plot = v;
         return 0;
     case OPT_QUIET:
         o->quiet = true;

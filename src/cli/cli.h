@@ -20,6 +20,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "base/compiler.h"     // GH_PRINTF
 #include "scenario/strategy.h" // struct gh_strategy
@@ -101,6 +102,7 @@ struct gh_cli_opts {
     const char *trace;              /* run --trace FILE, or NULL */
     uint32_t trace_events;          /* run --trace-events; 0: the default */
     bool timeline;                  /* run --timeline */
+    const char *timeline_plot;      /* run --timeline-plot FILE (.png, .svg), or NULL */
     uint64_t report_every_ns;       /* run --report-every D; 0: none */
     uint32_t lock_profile;          /* run --lock-profile N; 0: off (--trace and
                                        --timeline turn it on at 64) */
@@ -178,8 +180,25 @@ enum { GH_PLOT_NONE, GH_PLOT_PNG, GH_PLOT_SVG };
  * GH_PLOT_NONE. */
 int gh__cli_plot_format(const char *file);
 /* Before any cell runs: FILE could be written and gnuplot is on PATH.
- * Returns 0, or GH_EXIT_USAGE after printing the error. */
-int gh__cli_plot_check(const char *file);
+ * Returns 0, or GH_EXIT_USAGE after printing the error (prefixed with
+ * opt, the option that named FILE). */
+int gh__cli_plot_check(const char *opt, const char *file);
+/* Runs gnuplot in a fresh temporary directory (removed afterwards) where
+ * write(dir, out, arg) put the script plot.gp and its data; plot.gp draws
+ * `out` (plot.png or plot.svg, as FILE's extension says), which is copied
+ * to FILE whole or not at all. Returns 0, or GH_EXIT_INTERNAL after
+ * printing the error, prefixed with opt. write returns 0 or -errno. */
+/* `s` as a single-quoted gnuplot string: '' for ', control characters as
+ * spaces. */
+void gh__cli_plot_put_str(FILE *f, const char *s);
+/* --timeline-plot FILE: the run's timeline strip drawn by gnuplot
+ * (plot_timeline.c). Returns 0, or GH_EXIT_INTERNAL after printing the
+ * error. */
+struct gh_result;
+int gh__cli_timeline_plot(const char *file, const struct gh_result *r);
+int gh__cli_gnuplot_render(const char *opt, const char *file,
+                           int (*write)(const char *dir, const char *out, const void *arg),
+                           const void *arg);
 
 /* One strategy x thread count with results. */
 struct gh_cli_plot_point {

@@ -885,7 +885,7 @@ static int prepare(struct cmp *c)
         return gh__cli_error(GH_EXIT_USAGE, "--json: %s", err);
     if (o->csv && gh_report_check_writable(o->csv, err, sizeof err) != 0)
         return gh__cli_error(GH_EXIT_USAGE, "--csv: %s", err);
-    if (o->plot && (rc = gh__cli_plot_check(o->plot)) != 0)
+    if (o->plot && (rc = gh__cli_plot_check("--plot", o->plot)) != 0)
         return rc;
     if ((rc = gh__cli_scenario_path(o->scenario, c->path, sizeof c->path)) != 0)
         return rc;

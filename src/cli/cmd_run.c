@@ -83,9 +83,9 @@ int gh__cli_run(int argc, char **argv)
         rc = gh__cli_error(GH_EXIT_USAGE, "--csv: %s", err);
         goto out;
     }
-    if (o.trace_events && !o.trace && !o.timeline) {
-        rc = gh__cli_usage("--trace-events: it sizes the timeline of --trace FILE or "
-                           "--timeline, which are missing");
+    if (o.trace_events && !o.trace && !o.timeline && !o.timeline_plot) {
+        rc = gh__cli_usage("--trace-events: it sizes the timeline of --trace FILE, "
+                           "--timeline or --timeline-plot FILE, which are missing");
         goto out;
     }
     if (o.timeline && o.quiet) {
@@ -96,6 +96,8 @@ int gh__cli_run(int argc, char **argv)
         rc = gh__cli_error(GH_EXIT_USAGE, "--trace: %s", err);
         goto out;
     }
+    if (o.timeline_plot && (rc = gh__cli_plot_check("--timeline-plot", o.timeline_plot)) != 0)
+        goto out;
     if ((rc = gh__cli_scenario_path(o.scenario, path, sizeof path)) != 0)
         goto out;
 
@@ -134,7 +136,7 @@ int gh__cli_run(int argc, char **argv)
     cfg.ncpus = o.ncpus;
     cfg.check = o.check;
     cfg.census_ns = o.census_ns;
-    if (o.trace || o.timeline)
+    if (o.trace || o.timeline || o.timeline_plot)
         cfg.timeline_events = o.trace_events ? o.trace_events : GH_CLI_TRACE_EVENTS_DEFAULT;
     cfg.lock_profile = o.lock_profile;
     cfg.report_every_ns = o.report_every_ns;
@@ -218,6 +220,8 @@ int gh__cli_run(int argc, char **argv)
         wrc = GH_EXIT_INTERNAL; /* write_csv printed why */
     if (o.trace && gh_report_trace(&res, o.trace, err, sizeof err) != 0)
         wrc = gh__cli_error(GH_EXIT_INTERNAL, "--trace: %s", err);
+    if (o.timeline_plot && gh__cli_timeline_plot(o.timeline_plot, &res) != 0)
+        wrc = GH_EXIT_INTERNAL; /* it printed why */
     if (wrc != 0) {
         rc = wrc;
         goto out_json;

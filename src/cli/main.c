@@ -97,7 +97,8 @@ static const char usage_run[] =
     "                       [--threads N] [--duration D | --ops N] [--seed S]\n"
     "                       [--json FILE] [--csv FILE] [--quiet] [--check | --no-check]\n"
     "                       [--latency-sample N] [--cpus LIST] [--warmup D]\n"
-    "                       [--trace FILE] [--timeline] [--trace-events N]\n"
+    "                       [--trace FILE] [--timeline] [--timeline-plot FILE]\n"
+    "                       [--trace-events N]\n"
     "                       [--lock-profile N] [--report-every D]\n";
 static const char usage_compare[] =
     "  gilheap compare SCENARIO [--strategies P,Q,...] [--threads N,M,...]\n"
@@ -145,6 +146,7 @@ void gh__cli_help_run(void)
            "  --timeline        print the timeline after the summary: a line per\n"
            "                    thread, a character per 1/100 of the run (G GIL held,\n"
            "                    W waiting, S stopped, C collecting)\n"
+           "  --timeline-plot FILE  the same strip drawn by gnuplot, FILE .png or .svg\n"
            "  --trace-events N  events each thread keeps for --trace and --timeline\n"
            "                    (default 262144; the oldest are dropped first)\n"
            "  --lock-profile N  hold and wait distributions per lock class: every\n"

@@ -82,14 +82,14 @@ static bool gnuplot_on_path(void)
     }
 }
 
-int gh__cli_plot_check(const char *file)
+int gh__cli_plot_check(const char *opt, const char *file)
 {
     char err[512];
     if (gh_report_check_writable(file, err, sizeof err) != 0)
-        return gh__cli_error(GH_EXIT_USAGE, "--plot: %s", err);
+        return gh__cli_error(GH_EXIT_USAGE, "%s: %s", opt, err);
     if (!gnuplot_on_path())
-        return gh__cli_error(GH_EXIT_USAGE, "--plot: gnuplot not found; apt-get install "
-                                            "gnuplot-nox");
+        return gh__cli_error(GH_EXIT_USAGE, "%s: gnuplot not found; apt-get install "
+                                            "gnuplot-nox", opt);
     return 0;
 }
 
@@ -126,9 +126,7 @@ void gh__cli_plot_style(const char *strategy, struct gh_cli_plot_style *out)
 
 /* ---- the script -------------------------------------------------------- */
 
-/* `s` as a single-quoted gnuplot string: '' for ', control characters as
- * spaces. */
-static void put_str(FILE *f, const char *s)
+void gh__cli_plot_put_str(FILE *f, const char *s)
 {
     fputc('\'', f);
     for (; *s; s++) {
@@ -213,12 +211,12 @@ static int write_files(const char *dir, const struct gh_cli_plot *p,
               "rgb 'white'\n", f);
     fprintf(f, "set output '%s'\n", out);
     fputs("set title ", f);
-    put_str(f, p->title);
+    gh__cli_plot_put_str(f, p->title);
     fputs(" font 'sans,14' offset 0,-0.3\n", f);
     if (p->subtitle) {
         /* Under the title, in the top margin: what the figure was made of. */
         fputs("set label 90 ", f);
-        put_str(f, p->subtitle);
+        gh__cli_plot_put_str(f, p->subtitle);
         fputs(" at graph 0.5, graph 1.035 center font 'sans,9' textcolor rgb 'gray25'\n", f);
         fputs("set tmargin 4.5\n", f);
     }
@@ -227,7 +225,7 @@ static int write_files(const char *dir, const struct gh_cli_plot *p,
         snprintf(label, sizeof label, "threads (above %ld: oversubscribed, %ld online cores)",
                  p->cores, p->cores);
         fputs("set xlabel ", f);
-        put_str(f, label);
+        gh__cli_plot_put_str(f, label);
         fputs(" offset 0,0.2\n", f);
     } else {
         fputs("set xlabel 'threads' offset 0,0.2\n", f);
@@ -271,7 +269,7 @@ static int write_files(const char *dir, const struct gh_cli_plot *p,
     else
         snprintf(keytitle, sizeof keytitle, "1 run per point");
     fputs("set key below center horizontal box height 0.5 width 1 title ", f);
-    put_str(f, keytitle);
+    gh__cli_plot_put_str(f, keytitle);
     fputc('\n', f);
     /* Room under the axis for the x label and the key (three entries a
      * row, its title and box). */
@@ -313,7 +311,7 @@ static int write_files(const char *dir, const struct gh_cli_plot *p,
                    "linecolor rgb '%s' dashtype %d pointtype %d pointsize 1.3 title ",
                 n++ ? ", \\\n    " : "", index[s], xexpr, st.color, st.dashtype,
                 unsafe ? st.pointtype - 1 : st.pointtype);
-        put_str(f, title);
+        gh__cli_plot_put_str(f, title);
         if (any_failed)
             fprintf(f, ", \\\n    'data.dat' index %d using %s:($5 > 0 ? $2 : 1/0) with points "
                        "pointtype 6 pointsize 3 linewidth 2 linecolor rgb 'black' notitle",
@@ -372,14 +370,14 @@ static void show_stderr(const char *dir)
 
 /* Runs `gnuplot plot.gp` in dir. Returns 0, or an exit status after
  * printing the error. */
-static int run_gnuplot(const char *dir)
+static int run_gnuplot(const char *opt, const char *dir)
 {
     char *const argv[] = {"gnuplot", "plot.gp", NULL};
     fflush(stdout);
     fflush(stderr);
     pid_t pid = fork();
     if (pid < 0)
-        return gh__cli_error(GH_EXIT_INTERNAL, "--plot: fork: %s", strerror(errno));
+        return gh__cli_error(GH_EXIT_INTERNAL, "%s: fork: %s", opt, strerror(errno));
     if (pid == 0) {
         if (chdir(dir) != 0)
             _exit(126);
@@ -395,17 +393,17 @@ static int run_gnuplot(const char *dir)
     int st;
     while (waitpid(pid, &st, 0) < 0) {
         if (errno != EINTR)
-            return gh__cli_error(GH_EXIT_INTERNAL, "--plot: waitpid: %s", strerror(errno));
+            return gh__cli_error(GH_EXIT_INTERNAL, "%s: waitpid: %s", opt, strerror(errno));
     }
     if (WIFSIGNALED(st)) {
         const char *sig = sigabbrev_np(WTERMSIG(st));
-        gh__cli_error(0, "--plot: gnuplot was killed by signal %s", sig ? sig : "?");
+        gh__cli_error(0, "%s: gnuplot was killed by signal %s", opt, sig ? sig : "?");
         show_stderr(dir);
         return GH_EXIT_INTERNAL;
     }
     if (WEXITSTATUS(st) != 0) {
         int code = WEXITSTATUS(st);
-        gh__cli_error(0, "--plot: gnuplot failed with exit status %d%s", code,
+        gh__cli_error(0, "%s: gnuplot failed with exit status %d%s", opt, code,
                       code == 127 ? " (could not run it)" : "");
         show_stderr(dir);
         return GH_EXIT_INTERNAL;
@@ -451,12 +449,52 @@ static int slurp(const char *dir, const char *name, char **buf, size_t *len)
     return 0;
 }
 
-int gh__cli_plot_write(const struct gh_cli_plot *p)
+int gh__cli_gnuplot_render(const char *opt, const char *file,
+                           int (*write)(const char *dir, const char *out, const void *arg),
+                           const void *arg)
 {
-    const char *out = gh__cli_plot_format(p->file) == GH_PLOT_SVG ? "plot.svg" : "plot.png";
+    const char *out = gh__cli_plot_format(file) == GH_PLOT_SVG ? "plot.svg" : "plot.png";
     char dir[PATH_MAX - 64], err[512];
     int rc, e;
 
+    const char *tmp = getenv("TMPDIR");
+    snprintf(dir, sizeof dir, "%s/gilheap-plot-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (!mkdtemp(dir))
+        return gh__cli_error(GH_EXIT_INTERNAL, "%s: cannot create a temporary directory "
+                             "'%s': %s", opt, dir, strerror(errno));
+    if ((e = write(dir, out, arg)) != 0) {
+        rc = gh__cli_error(GH_EXIT_INTERNAL, "%s: cannot write the gnuplot files in '%s': "
+                           "%s", opt, dir, strerror(-e));
+    } else if ((rc = run_gnuplot(opt, dir)) == 0) {
+        char *buf = NULL;
+        size_t len = 0;
+        if ((e = slurp(dir, out, &buf, &len)) != 0) {
+            rc = gh__cli_error(GH_EXIT_INTERNAL, "%s: gnuplot wrote no %s: %s", opt, out,
+                               strerror(-e));
+            show_stderr(dir);
+        } else if (gh_report_write_file(file, buf, len, err, sizeof err) != 0) {
+            rc = gh__cli_error(GH_EXIT_INTERNAL, "%s: %s", opt, err);
+        }
+        free(buf);
+    }
+    remove_dir(dir);
+    return rc;
+}
+
+/* The compare plot's files, with its points sorted in a copy. */
+struct plot_job {
+    const struct gh_cli_plot *p;
+    struct gh_cli_plot_point *pts;
+};
+
+static int write_plot_job(const char *dir, const char *out, const void *arg)
+{
+    const struct plot_job *j = arg;
+    return write_files(dir, j->p, j->pts, out);
+}
+
+int gh__cli_plot_write(const struct gh_cli_plot *p)
+{
     if (p->npoints == 0)
         return gh__cli_error(GH_EXIT_INTERNAL, "--plot: no cell has results; '%s' not written",
                              p->file);
@@ -464,31 +502,8 @@ int gh__cli_plot_write(const struct gh_cli_plot *p)
     if (!pts)
         return gh__cli_error(GH_EXIT_INTERNAL, "--plot: out of memory");
     memcpy(pts, p->points, sizeof *pts * (size_t)p->npoints);
-
-    const char *tmp = getenv("TMPDIR");
-    snprintf(dir, sizeof dir, "%s/gilheap-plot-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    if (!mkdtemp(dir)) {
-        rc = gh__cli_error(GH_EXIT_INTERNAL, "--plot: cannot create a temporary directory "
-                           "'%s': %s", dir, strerror(errno));
-        free(pts);
-        return rc;
-    }
-    if ((e = write_files(dir, p, pts, out)) != 0) {
-        rc = gh__cli_error(GH_EXIT_INTERNAL, "--plot: cannot write the gnuplot files in '%s': "
-                           "%s", dir, strerror(-e));
-    } else if ((rc = run_gnuplot(dir)) == 0) {
-        char *buf = NULL;
-        size_t len = 0;
-        if ((e = slurp(dir, out, &buf, &len)) != 0) {
-            rc = gh__cli_error(GH_EXIT_INTERNAL, "--plot: gnuplot wrote no %s: %s", out,
-                               strerror(-e));
-            show_stderr(dir);
-        } else if (gh_report_write_file(p->file, buf, len, err, sizeof err) != 0) {
-            rc = gh__cli_error(GH_EXIT_INTERNAL, "--plot: %s", err);
-        }
-        free(buf);
-    }
-    remove_dir(dir);
+    struct plot_job j = {p, pts};
+    int rc = gh__cli_gnuplot_render("--plot", p->file, write_plot_job, &j);
     free(pts);
     return rc;
 }

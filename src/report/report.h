@@ -141,6 +141,22 @@ GH_MUST_CHECK int gh_report_trace(const struct gh_result *r, const char *path, c
  * timeline or width < 10. */
 int gh_report_timeline(FILE *out, const struct gh_result *r, int width);
 
+/* The strip's cells (what gh_report_timeline prints, and --timeline-plot
+ * draws): `rows` rows (a worker's each, the main thread's last) of `width`
+ * characters, each covering col_ns of [t0, t1). dropped: a ring lost its
+ * oldest events. Returns 0, or -1 (no timeline, width < 10, no memory). */
+struct gh_timeline_grid {
+    uint64_t t0, t1;
+    double col_ns;
+    int rows, width;
+    char *cells; /* [rows * width] */
+    bool dropped;
+};
+int gh_report_timeline_grid(const struct gh_result *r, int width, struct gh_timeline_grid *g);
+void gh_report_timeline_grid_free(struct gh_timeline_grid *g);
+/* "worker-N" or "main": row's thread. */
+void gh_report_timeline_row_name(char *buf, size_t len, const struct gh_result *r, int row);
+
 /* Checks, before a run, that `path` could be written as
  * gh_report_write_file would write it (creates and removes a temporary file
  * beside a regular target; a FIFO or device must be writable), and refuses

@@ -81,8 +81,9 @@ static char column_char(const double *cov, bool gil)
     return gil ? '.' : '-';
 }
 
-int gh_report_timeline(FILE *out, const struct gh_result *r, int width)
+int gh_report_timeline_grid(const struct gh_result *r, int width, struct gh_timeline_grid *g)
 {
+    memset(g, 0, sizeof *g);
     if (!r->ntimelines || width < 10)
         return -1;
     uint64_t t0 = r->timeline_t0, t1 = t0 + 1;
@@ -101,12 +102,12 @@ int gh_report_timeline(FILE *out, const struct gh_result *r, int width)
         t1 = r->timeline_t1 + (r->timeline_t1 - t0) / 50;
     const double col = (double)(t1 - t0) / width;
     double(*cov)[NCAT] = calloc((size_t)width, sizeof *cov);
-    if (!cov)
+    char *cells = malloc((size_t)r->ntimelines * (size_t)width);
+    if (!cov || !cells) {
+        free(cov);
+        free(cells);
         return -1;
-    fprintf(out, "timeline    %.3f ms, %.1f us a column: G GIL held, W waiting (GIL or a "
-                 "lock), S stopped for a\n            stop of the world, C collecting, %s; "
-                 "lower case: less than half the column\n",
-            (double)(t1 - t0) / 1e6, col / 1e3, r->has_gil ? ". none of these" : "- running");
+    }
     for (int i = 0; i < r->ntimelines; i++) {
         const struct gh_tl_buf *b = r->timelines[i];
         memset(cov, 0, (size_t)width * sizeof *cov);
@@ -117,21 +118,47 @@ int gh_report_timeline(FILE *out, const struct gh_result *r, int width)
             if (c >= 0 && e->t0 + e->dur > t0)
                 add_span(cov, width, t0, col, c, e->t0 > t0 ? e->t0 : t0, e->t0 + e->dur);
         }
-        char name[24];
-        if (i == r->ntimelines - 1)
-            snprintf(name, sizeof name, "main");
-        else
-            snprintf(name, sizeof name, "worker-%d", i);
-        fprintf(out, "  %-10s", name);
         for (int c = 0; c < width; c++)
-            fputc(column_char(cov[c], r->has_gil), out);
-        fputc('\n', out);
+            cells[(size_t)i * (size_t)width + (size_t)c] = column_char(cov[c], r->has_gil);
     }
     free(cov);
+    *g = (struct gh_timeline_grid){t0, t1, col, r->ntimelines, width, cells, false};
     for (int i = 0; i < r->ntimelines; i++)
-        if (gh_tl_dropped(r->timelines[i])) {
-            fprintf(out, "  (the oldest events were dropped: raise --trace-events)\n");
-            break;
-        }
+        g->dropped |= gh_tl_dropped(r->timelines[i]) != 0;
+    return 0;
+}
+
+void gh_report_timeline_grid_free(struct gh_timeline_grid *g)
+{
+    free(g->cells);
+    g->cells = NULL;
+}
+
+void gh_report_timeline_row_name(char *buf, size_t len, const struct gh_result *r, int row)
+{
+    if (row == r->ntimelines - 1)
+        snprintf(buf, len, "main");
+    else
+        snprintf(buf, len, "worker-%d", row);
+}
+
+int gh_report_timeline(FILE *out, const struct gh_result *r, int width)
+{
+    struct gh_timeline_grid g;
+    if (gh_report_timeline_grid(r, width, &g) != 0)
+        return -1;
+    fprintf(out, "timeline    %.3f ms, %.1f us a column: G GIL held, W waiting (GIL or a "
+                 "lock), S stopped for a\n            stop of the world, C collecting, %s; "
+                 "lower case: less than half the column\n",
+            (double)(g.t1 - g.t0) / 1e6, g.col_ns / 1e3,
+            r->has_gil ? ". none of these" : "- running");
+    for (int i = 0; i < g.rows; i++) {
+        char name[24];
+        gh_report_timeline_row_name(name, sizeof name, r, i);
+        fprintf(out, "  %-10s%.*s\n", name, g.width, &g.cells[(size_t)i * (size_t)g.width]);
+    }
+    if (g.dropped)
+        fprintf(out, "  (the oldest events were dropped: raise --trace-events)\n");
+    gh_report_timeline_grid_free(&g);
     return 0;
 }

@@ -116,6 +116,8 @@ static json_t *event_json(struct writer *w, const struct gh_tl_event *e, int tid
             json_object_set_new(args, "previous_holder", json_integer(e->arg));
         if (e->kind == GH_TL_GIL_DROP_REQUEST)
             json_object_set_new(args, "holder", json_integer(e->arg));
+        if (e->kind == GH_TL_GIL_WAIT && e->arg == 1)
+            json_object_set_new(args, "internal_mutex_only", json_true());
         break;
     case GH_TL_LOCK_WAIT:
     case GH_TL_LOCK_HOLD:

@@ -44,7 +44,14 @@ static struct timespec deadline_after(uint64_t ns)
     return (struct timespec){(time_t)(t / 1000000000u), (long)(t % 1000000000u)};
 }
 
-void gh_gil_take_wait_slow(struct gh_tstate *ts)
+void gh_gil_mutex_waited(struct gh_tstate *ts, uint64_t t_asked)
+{
+    uint64_t t1 = gh_now_ns();
+    if (ts->tl && t1 - t_asked >= GH_GIL_MUTEX_WAIT_NS)
+        gh_tl_put(ts->tl, GH_TL_GIL_WAIT, t_asked, t1, NULL, 1);
+}
+
+void gh_gil_take_wait_slow(struct gh_tstate *ts, uint64_t t_asked)
 {
     struct gh_gil *g = &gh__gil;
     struct gh_lockstat *st = &ts->locks[GH_LOCK_gil];
@@ -83,7 +90,9 @@ void gh_gil_take_wait_slow(struct gh_tstate *ts)
         st->wait_max_ns = w;
     if (ts->lp)
         gh_hist_add(&ts->lp->wait[GH_LOCK_gil], w);
-    gh_tl_record(ts, GH_TL_GIL_WAIT, t0, t1, NULL, -1);
+    /* The counters time the wait for the GIL itself, profiled or not; the
+     * timeline's slice starts where the taker began to block. */
+    gh_tl_record(ts, GH_TL_GIL_WAIT, t_asked ? t_asked : t0, t1, NULL, 0);
 }
 
 void gh_gil_traced_claim(struct gh_tstate *ts)

@@ -62,7 +62,14 @@ void gh_gil_stats(struct gh_gil_stats_raw *out);
 /* Slow paths (gil_lock.c). take_wait: called with gil.mutex held while the GIL
  * is locked; returns with it held and the GIL unlocked. handoff: the forced
  * switch after a requested drop. yield: drop and take again. */
-GH_NOINLINE void gh_gil_take_wait_slow(struct gh_tstate *ts);
+GH_NOINLINE void gh_gil_take_wait_slow(struct gh_tstate *ts, uint64_t t_asked);
+/* take_wait's t_asked: when the taker blocked on g->mutex first, the clock
+ * before it did (its wait starts there), else 0. mutex_waited: profiled,
+ * a take that found the GIL free after blocking on g->mutex since
+ * t_asked; a block of GH_GIL_MUTEX_WAIT_NS or more is a GIL_WAIT slice
+ * (arg 1) on the thread's timeline. */
+GH_NOINLINE void gh_gil_mutex_waited(struct gh_tstate *ts, uint64_t t_asked);
+#define GH_GIL_MUTEX_WAIT_NS 1000u
 GH_NOINLINE void gh_gil_drop_handoff_slow(struct gh_tstate *ts);
 GH_NOINLINE void gh_gil_yield_slow(struct gh_tstate *ts);
 GH_NOINLINE void gh_gil_tick_slow(struct gh_tstate *ts);
@@ -105,9 +112,24 @@ GH_INLINE void gh__gil_claim(struct gh_tstate *ts)
 GH_INLINE void gh_gil_take(struct gh_tstate *ts)
 {
     struct gh_gil *g = &gh__gil;
-    gh_check_pthread(pthread_mutex_lock(&g->mutex));
+    /* Profiled: a taker may block on the GIL's own mutex as well (under
+     * gil-ticks the releaser takes it back at once, again and again), so
+     * its wait starts there; the clock is read only once the mutex's
+     * fast path (the try, the same compare-and-swap as the lock's) has
+     * failed, so the race for it is run as it is unprofiled. */
+    uint64_t t_asked = 0;
+    if (GH_UNLIKELY(ts->lp != NULL)) {
+        if (pthread_mutex_trylock(&g->mutex) != 0) {
+            t_asked = gh_now_ns();
+            gh_check_pthread(pthread_mutex_lock(&g->mutex));
+        }
+    } else {
+        gh_check_pthread(pthread_mutex_lock(&g->mutex));
+    }
     if (GH_UNLIKELY(g->locked))
-        gh_gil_take_wait_slow(ts);
+        gh_gil_take_wait_slow(ts, t_asked);
+    else if (GH_UNLIKELY(t_asked != 0))
+        gh_gil_mutex_waited(ts, t_asked);
     gh__gil_claim(ts);
 }
 

@@ -346,6 +346,12 @@ Test(cli_usage, bad_trace)
     expect_error(ARGS("run", SCEN, "--report-every", "500us"), true,
                  ARGS("--report-every '500us'", "1ms or more"));
     expect_error(ARGS("run", SCEN, "--report-every", "1"), true, ARGS("--report-every '1'"));
+    expect_error(ARGS("run", SCEN, "--timeline-plot", "t.txt"), true,
+                 ARGS("--timeline-plot 't.txt'", ".png or .svg"));
+    expect_error(ARGS("run", SCEN, "--timeline-plot", "/nonexistent-dir/t.png"), false,
+                 ARGS("--timeline-plot", "/nonexistent-dir/t.png"));
+    expect_error(ARGS("compare", SCEN, "--timeline-plot", "t.png"), true,
+                 ARGS("--timeline-plot"));
     struct stat st;
     cr_assert_neq(stat("t.json", &st), 0, "a trace was written");
 }
@@ -754,7 +760,7 @@ Test(cli_run, compare_table_and_json)
  * gnuplot-nox): without it these tests fail rather than skip. TMPDIR is a
  * fresh directory, so the temporary directories of compare and of the plot
  * must be gone from it afterwards. */
-static void plot_run(const char *ext, const char *const *magic)
+static void plot_run(const char *ext, const char *const *magic, bool timeline)
 {
     if (!have_shared_list())
         cr_skip_test("no " SCEN);
@@ -764,14 +770,19 @@ static void plot_run(const char *ext, const char *const *magic)
     cr_assert_not_null(mkdtemp(tmp));
     snprintf(file, sizeof file, "%s/p.%s", dir, ext);
     snprintf(tmpenv, sizeof tmpenv, "TMPDIR=%s", tmp);
-    struct out o = run_env(ARGS("compare", SCEN, "--duration", "100ms", "--threads", "1,2",
-                                "--strategies", "gil", "--plot", file),
-                           ARGS(tmpenv));
+    struct out o = timeline
+                       ? run_env(ARGS("run", SCEN, "--duration", "100ms", "--threads", "2",
+                                      "--strategy", "gil", "--timeline-plot", file, "--quiet"),
+                                 ARGS(tmpenv))
+                       : run_env(ARGS("compare", SCEN, "--duration", "100ms", "--threads",
+                                      "1,2", "--strategies", "gil", "--plot", file),
+                                 ARGS(tmpenv));
     cr_assert(!strstr(o.err, "gnuplot not found"),
               "gnuplot is not installed: run scripts/setup.sh (apt-get install "
               "gnuplot-nox)\n%s", o.err);
     cr_assert_eq(o.status, 0, "status %d: %s\n%s", o.status, o.err, o.out);
-    cr_assert(strstr(o.out, "strategy"), "the table is still printed: %s", o.out);
+    if (!timeline)
+        cr_assert(strstr(o.out, "strategy"), "the table is still printed: %s", o.out);
 
     FILE *f = fopen(file, "rb");
     cr_assert_not_null(f, "no %s", file);
@@ -803,12 +814,24 @@ static void plot_run(const char *ext, const char *const *magic)
 
 Test(cli_run, compare_plot_png)
 {
-    plot_run("png", ARGS("\x89PNG"));
+    plot_run("png", ARGS("\x89PNG"), false);
 }
 
 Test(cli_run, compare_plot_svg)
 {
-    plot_run("svg", ARGS("<?xml", "<svg"));
+    plot_run("svg", ARGS("<?xml", "<svg"), false);
+}
+
+/* run --timeline-plot: the --timeline strip drawn by gnuplot, in a file of
+ * its own, temporaries removed. */
+Test(cli_run, timeline_plot_png)
+{
+    plot_run("png", ARGS("\x89PNG"), true);
+}
+
+Test(cli_run, timeline_plot_svg)
+{
+    plot_run("svg", ARGS("<?xml", "<svg"), true);
 }
 
 /* A gnuplot that fails: exit 3 naming its status, its stderr passed on,
