@@ -174,6 +174,21 @@ static void wake(struct park_waiter *w)
     futex_wake_one(word);
 }
 
+/* wake(w), as a LOCK_WAKE slice on the calling thread's timeline when it
+ * records one (the trace draws an arrow from it to the waiter's wait). */
+static void wake_traced(gh_mutex *m, struct park_waiter *w)
+{
+    struct gh_tstate *ts = gh_tstate_get();
+    if (GH_LIKELY(!ts || !ts->tl)) {
+        wake(w);
+        return;
+    }
+    bool handed = w->handed_off; /* read before the wake: w may be gone after */
+    uint64_t t0 = gh_now_ns();
+    wake(w);
+    gh_tl_put(ts->tl, GH_TL_LOCK_WAKE, t0, gh_now_ns(), m, handed);
+}
+
 /* A woken waiter that will not contend now hands its wake-up on: if m is
  * free with waiters queued (10), the first of them is woken to contend (no
  * handoff: nobody holds the lock to hand). If m is held, its holder's
@@ -203,7 +218,7 @@ static void pass_wakeup(gh_mutex *m)
     }
     bucket_unlock(b);
     if (w)
-        wake(w);
+        wake_traced(m, w);
 }
 
 void gh_mutex_lock_slow(gh_mutex *m, struct gh_lockstat *st)
@@ -301,5 +316,5 @@ void gh_mutex_unlock_slow(gh_mutex *m)
     gh_atomic_store_release_u8(&m->bits, nv);
     bucket_unlock(b);
     if (w)
-        wake(w);
+        wake_traced(m, w);
 }

@@ -40,6 +40,9 @@
  *                     addr: the lock
  *   LOCK_HOLD         a sampled hold (base/lockprof.h); arg: the lock
  *                     class; addr: the lock
+ *   LOCK_WAKE         an unlock (or a passed-on wake-up) waking a parked
+ *                     waiter of a gh_mutex; arg: 1 when the lock was handed
+ *                     to it, else 0; addr: the lock
  *   STOP_WORLD        arg: threads the stopper waited for
  *   GC                arg: the generation
  *   GC_PHASE          arg: enum gh_tl_gc_phase
@@ -55,6 +58,7 @@
     X(GIL_HANDOFF, 1, "forced GIL handoff")                                    \
     X(LOCK_WAIT, 1, "lock wait")                                               \
     X(LOCK_HOLD, 1, "lock held")                                               \
+    X(LOCK_WAKE, 1, "waking a lock's waiter")                                  \
     X(CS_SUSPEND, 0, "critical sections suspended")                            \
     X(STOP_WORLD, 1, "stopping the world")                                     \
     X(WORLD_STOPPED, 1, "world stopped")                                       \

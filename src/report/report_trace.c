@@ -119,6 +119,12 @@ static json_t *event_json(struct writer *w, const struct gh_tl_event *e, int tid
         if (e->kind == GH_TL_GIL_WAIT && e->arg == 1)
             json_object_set_new(args, "internal_mutex_only", json_true());
         break;
+    case GH_TL_LOCK_WAKE:
+        cat = "lock";
+        snprintf(addr, sizeof addr, "%p", e->addr);
+        json_object_set_new(args, "lock", json_string(addr));
+        json_object_set_new(args, "handed_off", json_boolean(e->arg == 1));
+        break;
     case GH_TL_LOCK_WAIT:
     case GH_TL_LOCK_HOLD:
     case GH_TL_CS_SUSPEND:
@@ -274,6 +280,93 @@ static void write_counters(struct writer *w)
     }
 }
 
+/* A LOCK_WAKE of some ring, for the lock flows. */
+struct wake_ref {
+    const void *lock;
+    uint64_t t0;   /* the wake's start */
+    int ring;
+    uint64_t pos;  /* its index in the ring */
+};
+
+static int cmp_wake(const void *x, const void *y)
+{
+    const struct wake_ref *a = x, *b = y;
+    if (a->lock != b->lock)
+        return (uintptr_t)a->lock > (uintptr_t)b->lock ? 1 : -1;
+    return (a->t0 > b->t0) - (a->t0 < b->t0);
+}
+
+/* An arrow from each wake of a lock's waiter (the unlocker's LOCK_WAKE) to
+ * the end of the wait it ended: the last wake of that lock, by another
+ * thread, inside the wait. */
+static void write_lock_flows(struct writer *w, uint64_t *id)
+{
+    const struct gh_result *r = w->r;
+    size_t n = 0, cap = 0;
+    for (int ring = 0; ring < r->ntimelines; ring++)
+        cap += r->timelines[ring]->written < r->timelines[ring]->cap
+                   ? r->timelines[ring]->written : r->timelines[ring]->cap;
+    struct wake_ref *wk = malloc((cap ? cap : 1) * sizeof *wk);
+    if (!wk) {
+        w->failed = 1;
+        return;
+    }
+    for (int ring = 0; ring < r->ntimelines; ring++) {
+        const struct gh_tl_buf *b = r->timelines[ring];
+        uint64_t ne = b->written < b->cap ? b->written : b->cap;
+        for (uint64_t i = 0; i < ne; i++) {
+            const struct gh_tl_event *e = gh_tl_at(b, i);
+            if (e->kind == GH_TL_LOCK_WAKE && w->lane[ring][i] != NOT_DRAWN)
+                wk[n++] = (struct wake_ref){e->addr, e->t0, ring, i};
+        }
+    }
+    qsort(wk, n, sizeof *wk, cmp_wake);
+    for (int ring = 0; ring < r->ntimelines && !w->failed; ring++) {
+        const struct gh_tl_buf *b = r->timelines[ring];
+        uint64_t ne = b->written < b->cap ? b->written : b->cap;
+        for (uint64_t i = 0; i < ne; i++) {
+            const struct gh_tl_event *e = gh_tl_at(b, i);
+            if (e->kind != GH_TL_LOCK_WAIT || e->dur < 2 || w->lane[ring][i] == NOT_DRAWN)
+                continue;
+            /* The first wake of this lock from the wait's end on (the
+             * arrow ends 1 ns before it, and may not start after)... */
+            struct wake_ref key = {e->addr, e->t0 + e->dur - 1, 0, 0};
+            size_t lo = 0, hi = n;
+            while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                if (cmp_wake(&wk[mid], &key) < 0)
+                    lo = mid + 1;
+                else
+                    hi = mid;
+            }
+            /* ...then back to the last one before it, by another thread,
+             * that began inside the wait. */
+            const struct wake_ref *hit = NULL;
+            for (size_t k = lo; k-- > 0;) {
+                if (wk[k].lock != e->addr || wk[k].t0 < e->t0)
+                    break;
+                if (wk[k].ring != ring) {
+                    hit = &wk[k];
+                    break;
+                }
+            }
+            if (!hit)
+                continue;
+            const struct gh_tl_event *we = gh_tl_at(r->timelines[hit->ring], hit->pos);
+            const char *name = we->arg == 1 ? "lock handoff" : "lock wake-up";
+            emit(w, json_pack("{s:s, s:s, s:s, s:I, s:f, s:i, s:i}", "name", name, "cat", "lock",
+                              "ph", "s", "id", (json_int_t)*id, "ts", usec(w, we->t0), "pid", 1,
+                              "tid", tid_of(r, hit->ring) + LANE_TID * w->lane[hit->ring][hit->pos]));
+            emit(w, json_pack("{s:s, s:s, s:s, s:s, s:I, s:f, s:i, s:i}", "name", name, "cat",
+                              "lock", "ph", "f", "bp", "e", "id", (json_int_t)*id, "ts",
+                              usec(w, e->t0 + e->dur - 1), "pid", 1, "tid",
+                              tid_of(r, ring) + LANE_TID * w->lane[ring][i]));
+            (*id)++;
+        }
+    }
+    free(wk);
+}
+
 static void write_flows(struct writer *w)
 {
     const struct gh_result *r = w->r;
@@ -335,6 +428,7 @@ static void write_flows(struct writer *w)
             id++;
         }
     }
+    write_lock_flows(w, &id);
 out:
     for (int ring = 0; ring < nr; ring++)
         free(holds[ring]);

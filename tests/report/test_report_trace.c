@@ -122,6 +122,32 @@ Test(report_trace, follows_the_format, .timeout = 10)
     unmake(&m);
 }
 
+/* A lock's wake-up: an arrow from the unlocker's wake (here the main
+ * thread's, inside worker-0's wait for the same lock) to the wait's end,
+ * named for a handoff; a wake of another lock, or one after the wait,
+ * draws none. */
+Test(report_trace, lock_wake_flows, .timeout = 10)
+{
+    struct made m;
+    make(&m);
+    const uint64_t b = 1000000000ull, us = 1000;
+    gh_tl_put(m.rings[2], GH_TL_LOCK_WAKE, b + 25 * us, b + 26 * us, (void *)0x1000, 1);
+    gh_tl_put(m.rings[2], GH_TL_LOCK_WAKE, b + 27 * us, b + 28 * us, (void *)0x2000, 0);
+    gh_tl_put(m.rings[2], GH_TL_LOCK_WAKE, b + 31 * us, b + 32 * us, (void *)0x1000, 0);
+    gh_tl_put(m.rings[2], GH_TL_LOCK_HOLD, b + 33 * us, b + 34 * us, (void *)0x1000, GH_LOCK_list);
+    char path[64];
+    json_t *root = write_and_load(&m, path);
+    json_t *evs = json_object_get(root, "traceEvents");
+    cr_assert_eq(count(evs, "X", "waking a lock's waiter", 0), 3);
+    cr_assert_eq(count(evs, "s", "lock handoff", 0), 1, "from the main thread's wake");
+    cr_assert_eq(count(evs, "f", "lock handoff", 1), 1, "to worker-0's wait");
+    cr_assert_eq(count(evs, "s", "lock wake-up", -1), 0, "the other wakes end no wait");
+    cr_assert_eq(count(evs, "X", "hold: list lock", 0), 1, "a sampled hold, named by class");
+    json_decref(root);
+    unlink(path);
+    unmake(&m);
+}
+
 /* --timeline's strip of the same: 10 columns of 42 us (the last event
  * ends at 420 us). Worker 1 waits, then holds the GIL from 100 us (2.4
  * columns in); the main thread collects from 299 us. */

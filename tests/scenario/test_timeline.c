@@ -131,8 +131,8 @@ ParameterizedTest(struct preset_param *p, timeline, properties, .timeout = 60)
     cfg.seed = 7;
     cfg.seed_given = true;
     cfg.latency_sample = 64;
-    cfg.timeline_events = 1u << 18;
-    cfg.lock_profile = 4;
+    cfg.timeline_events = 1u << 19;
+    cfg.lock_profile = 8;
     struct gh_result r;
     cr_assert_eq(gh_run(s, &cfg, &r, &d), 0, "%s", d.msg);
     cr_assert_eq(r.ntimelines, r.threads + 1);
