@@ -14,6 +14,8 @@
  *     once as "f", the "s" not after the "f";
  *   - "C" (counter): name, ts, args an object of numbers (no tid: a
  *     counter belongs to the process);
+ *   - "b" / "e" (async): name, cat, id, ts, tid; each (cat, id) begun once
+ *     and ended once, not before it began;
  *   - the complete events of one thread nest: two on one tid either are
  *     disjoint or one contains the other;
  *   - every tid with events has a thread_name;
@@ -28,12 +30,20 @@
 
 #include <criterion/criterion.h>
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
 struct tc_slice {
     long long tid;
     double ts, end;
+};
+
+struct tc_async {
+    long long id;
+    const char *cat;
+    double ts;
+    bool ended;
 };
 
 static int tc_by_tid_start(const void *a, const void *b)
@@ -68,8 +78,9 @@ static size_t trace_check(const char *path)
     struct tc_slice *sl = calloc(n + 1, sizeof *sl);
     long long *named = calloc(n + 1, sizeof *named), *used = calloc(n + 1, sizeof *used);
     json_t **flows = calloc(n + 1, sizeof *flows);
-    cr_assert(sl && named && used && flows);
-    size_t nsl = 0, nnamed = 0, nused = 0, nflows = 0;
+    struct tc_async *asy = calloc(n + 1, sizeof *asy);
+    cr_assert(sl && named && used && flows && asy);
+    size_t nsl = 0, nnamed = 0, nused = 0, nflows = 0, nasync = 0;
     for (size_t i = 0; i < n; i++) {
         json_t *e = json_array_get(evs, i);
         cr_assert(json_is_object(e), "event %zu is not an object", i);
@@ -121,6 +132,25 @@ static size_t trace_check(const char *path)
             const char *s = tc_str(e, "s");
             cr_assert(s && (!strcmp(s, "t") || !strcmp(s, "p") || !strcmp(s, "g")),
                       "instant %zu: scope", i);
+        } else if (!strcmp(ph, "b") || !strcmp(ph, "e")) {
+            cr_assert_not_null(tc_str(e, "cat"), "async %zu has no cat", i);
+            cr_assert(json_is_integer(json_object_get(e, "id")), "async %zu has no id", i);
+            json_int_t id = json_integer_value(json_object_get(e, "id"));
+            double t = json_number_value(ts);
+            bool begin = !strcmp(ph, "b");
+            size_t k = 0;
+            while (k < nasync && (asy[k].id != id || strcmp(asy[k].cat, tc_str(e, "cat"))))
+                k++;
+            if (begin) {
+                cr_assert_eq(k, nasync, "async id %lld begun twice", (long long)id);
+                cr_assert_lt(nasync, n, "async events");
+                asy[nasync++] = (struct tc_async){id, tc_str(e, "cat"), t, false};
+            } else {
+                cr_assert_lt(k, nasync, "async id %lld ends before it begins", (long long)id);
+                cr_assert_not(asy[k].ended, "async id %lld ended twice", (long long)id);
+                cr_assert_geq(t, asy[k].ts, "async id %lld ends before it begins", (long long)id);
+                asy[k].ended = true;
+            }
         } else if (!strcmp(ph, "s") || !strcmp(ph, "f")) {
             cr_assert_not_null(tc_str(e, "cat"), "flow %zu has no cat", i);
             cr_assert(json_is_integer(json_object_get(e, "id")), "flow %zu has no id", i);
@@ -189,10 +219,13 @@ static size_t trace_check(const char *path)
             found = named[k] == used[i];
         cr_assert(found, "tid %lld has events but no thread_name", used[i]);
     }
+    for (size_t k = 0; k < nasync; k++)
+        cr_assert(asy[k].ended, "async id %lld (%s) never ends", asy[k].id, asy[k].cat);
     free(sl);
     free(named);
     free(used);
     free(flows);
+    free(asy);
     json_decref(root);
     return n;
 }

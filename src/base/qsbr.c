@@ -1,7 +1,7 @@
 /* qsbr.c - liburcu QSBR registration, quiescent states and deferred frees
  * (the design is in qsbr.h). */
 #define _LGPL_SOURCE 1
-#include <urcu/urcu-qsbr.h> /* urcu_qsbr_* names only (ecosystem.md §2) */
+#include <urcu/urcu-qsbr.h> /* the urcu_qsbr_-prefixed names only, no flavour macros */
 
 #include "base/qsbr.h"
 
@@ -10,12 +10,14 @@
 #include "base/atomic.h"
 #include "base/die.h"
 #include "base/stw.h"
+#include "base/timeline.h"
 
 #if GH_TSAN
 #include <sanitizer/tsan_interface.h>
 /* The grace period as ThreadSanitizer sees it: every quiescent state and
  * every going-offline releases this object; every callback acquires it
- * (ecosystem.md §2's recipe). */
+ * (TSan cannot see liburcu's grace periods, which order with the
+ * membarrier and futex calls it does not model). */
 static char gp_sync;
 #define GP_RELEASE() __tsan_release(&gp_sync)
 #define GP_ACQUIRE() __tsan_acquire(&gp_sync)
@@ -38,6 +40,8 @@ struct batch {
     uint32_t done;         /* 0 -> 1 by the callback (release store), read
                               by the owner (acquire load) */
     uint32_t n;            /* owner only */
+    uint64_t t_submit;     /* --trace: when it was handed to call_rcu (owner
+                              only; 0 without a timeline) */
     struct {
         void (*fn)(void *p, size_t n);
         void *p;
@@ -100,6 +104,14 @@ static void reclaim(struct gh_tstate *ts)
         ts->qsbr_head = b->next;
         if (!b->next)
             ts->qsbr_tail = NULL;
+        if (GH_UNLIKELY(ts->tl && b->t_submit)) {
+            uint64_t t1 = gh_now_ns();
+            int32_t n = (int32_t)b->n;
+            gh_tl_put(ts->tl, GH_TL_QSBR_GRACE, b->t_submit, t1, NULL, n);
+            batch_free(b);
+            gh_tl_put(ts->tl, GH_TL_QSBR_FREE, t1, gh_now_ns(), NULL, n);
+            continue;
+        }
         batch_free(b);
     }
 }
@@ -126,6 +138,7 @@ static void submit(struct gh_tstate *ts)
     else
         ts->qsbr_head = b;
     ts->qsbr_tail = b;
+    b->t_submit = ts->tl ? gh_now_ns() : 0;
     gh_atomic_add_relaxed_u64(&stat_batches, 1);
     gh_atomic_add_relaxed_u64(&stat_deferred, b->n);
     urcu_qsbr_call_rcu(&b->head, batch_done);

@@ -47,6 +47,9 @@
  *   GC                arg: the generation
  *   GC_PHASE          arg: enum gh_tl_gc_phase
  *   BRC_MERGE         arg: objects merged
+ *   QSBR_GRACE        a batch of deferred frees, from its hand-off to
+ *                     call_rcu to its owner finding it done; arg: frees
+ *   QSBR_FREE         the owner running a done batch's frees; arg: frees
  *   HAZARD            arg: enum gh_hazard_kind; addr: the op's name
  *                     (a static string) or NULL
  *   OP                arg: the op's kind (a latency-sampled op)
@@ -67,6 +70,8 @@
     X(GC, 1, "collection")                                                     \
     X(GC_PHASE, 1, "gc phase")                                                 \
     X(BRC_MERGE, 1, "biased merge")                                            \
+    X(QSBR_GRACE, 1, "QSBR grace period")                                      \
+    X(QSBR_FREE, 1, "deferred frees")                                          \
     X(HAZARD, 0, "hazard")                                                     \
     X(OP, 1, "op")
 

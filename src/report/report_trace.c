@@ -56,6 +56,7 @@ struct writer {
     int failed;
     uint8_t **lane;     /* [ring][pos]: the lane a slice was drawn on */
     uint64_t undrawn;   /* slices that fitted no lane (nested too deep) */
+    uint64_t async_id;  /* the next async slice's id */
 };
 
 static double usec(const struct writer *w, uint64_t t)
@@ -156,6 +157,11 @@ static json_t *event_json(struct writer *w, const struct gh_tl_event *e, int tid
         if (e->arg >= 0 && e->arg < GH_TL_GC_NPHASES)
             snprintf(name, sizeof name, "gc: %s", gh_tl_gc_phase_names[e->arg]);
         break;
+    case GH_TL_QSBR_GRACE:
+    case GH_TL_QSBR_FREE:
+        cat = "qsbr";
+        json_object_set_new(args, "deferred_frees", json_integer(e->arg));
+        break;
     case GH_TL_BRC_MERGE:
         cat = "rc";
         json_object_set_new(args, "objects", json_integer(e->arg));
@@ -187,6 +193,21 @@ static json_t *event_json(struct writer *w, const struct gh_tl_event *e, int tid
     return ev;
 }
 
+/* A QSBR grace period: from a batch's hand-off to call_rcu to its owner
+ * finding it done. Batches overlap (the next is handed off before the
+ * last is done), so each is an async slice ("b"/"e", an id of its own) on
+ * a track of its own, not a lane of the thread's. */
+static void write_async(struct writer *w, const struct gh_tl_event *e, int tid)
+{
+    json_int_t id = (json_int_t)w->async_id++;
+    emit(w, json_pack("{s:s, s:s, s:s, s:I, s:f, s:i, s:i, s:{s:i}}", "name",
+                      "QSBR grace period", "cat", "qsbr", "ph", "b", "id", id, "ts",
+                      usec(w, e->t0), "pid", 1, "tid", tid, "args", "deferred_frees", e->arg));
+    emit(w, json_pack("{s:s, s:s, s:s, s:I, s:f, s:i, s:i}", "name", "QSBR grace period", "cat",
+                      "qsbr", "ph", "e", "id", id, "ts", usec(w, e->t0 + e->dur), "pid", 1, "tid",
+                      tid));
+}
+
 /* A thread's events: instants on its first lane, slices laid out in lanes
  * so that each lane's slices nest. Returns the lanes used. */
 static int write_ring(struct writer *w, int ring)
@@ -209,6 +230,10 @@ static int write_ring(struct writer *w, int ring)
         const struct gh_tl_event *e = gh_tl_at(b, i);
         if (e->kind >= GH_TL_NKINDS)
             continue;
+        if (e->kind == GH_TL_QSBR_GRACE) { /* overlapping: an async slice */
+            write_async(w, e, tid);
+            continue;
+        }
         if (gh_tl_is_slice[e->kind])
             s[ns++] = (struct slice){e, e->t0 + e->dur, i};
         else
@@ -242,11 +267,6 @@ static int write_ring(struct writer *w, int ring)
     return used;
 }
 
-/* The flow arrows of the GIL's handoffs: from the end of the previous
- * holder's tenure to the start of the next one's, each on the lane its
- * tenure was drawn on. A thread's tenures are in its ring in the order
- * they ended (recorded at each drop), so the previous holder's last
- * tenure before a start is found by bisection. */
 /* The counter tracks, from the run's intervals: ops/s (a series per
  * worker), the heap's live bytes and live blocks (objects and the rest),
  * each value from its interval's start. */
@@ -367,6 +387,11 @@ static void write_lock_flows(struct writer *w, uint64_t *id)
     free(wk);
 }
 
+/* The flow arrows of the GIL's handoffs: from the end of the previous
+ * holder's tenure to the start of the next one's, each on the lane its
+ * tenure was drawn on. A thread's tenures are in its ring in the order
+ * they ended (recorded at each drop), so the previous holder's last
+ * tenure before a start is found by bisection. */
 static void write_flows(struct writer *w)
 {
     const struct gh_result *r = w->r;
@@ -477,7 +502,7 @@ int gh_report_trace(const struct gh_result *r, const char *path, char *err, size
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    struct writer w = {f, r, r->timeline_t0, true, 0, NULL, 0};
+    struct writer w = {f, r, r->timeline_t0, true, 0, NULL, 0, 1};
     w.lane = calloc((size_t)r->ntimelines, sizeof *w.lane);
     if (!w.lane)
         w.failed = 1;

@@ -135,6 +135,9 @@ Test(report_trace, lock_wake_flows, .timeout = 10)
     gh_tl_put(m.rings[2], GH_TL_LOCK_WAKE, b + 27 * us, b + 28 * us, (void *)0x2000, 0);
     gh_tl_put(m.rings[2], GH_TL_LOCK_WAKE, b + 31 * us, b + 32 * us, (void *)0x1000, 0);
     gh_tl_put(m.rings[2], GH_TL_LOCK_HOLD, b + 33 * us, b + 34 * us, (void *)0x1000, GH_LOCK_list);
+    /* Two grace periods that overlap: async slices, not lanes. */
+    gh_tl_put(m.rings[0], GH_TL_QSBR_GRACE, b + 10 * us, b + 150 * us, NULL, 256);
+    gh_tl_put(m.rings[0], GH_TL_QSBR_GRACE, b + 50 * us, b + 250 * us, NULL, 256);
     char path[64];
     json_t *root = write_and_load(&m, path);
     json_t *evs = json_object_get(root, "traceEvents");
@@ -143,6 +146,10 @@ Test(report_trace, lock_wake_flows, .timeout = 10)
     cr_assert_eq(count(evs, "f", "lock handoff", 1), 1, "to worker-0's wait");
     cr_assert_eq(count(evs, "s", "lock wake-up", -1), 0, "the other wakes end no wait");
     cr_assert_eq(count(evs, "X", "hold: list lock", 0), 1, "a sampled hold, named by class");
+    cr_assert_eq(count(evs, "b", "QSBR grace period", 1), 2);
+    cr_assert_eq(count(evs, "e", "QSBR grace period", 1), 2);
+    cr_assert_eq(json_integer_value(json_object_get(json_object_get(root, "otherData"),
+                                                    "slices_not_drawn")), 0);
     json_decref(root);
     unlink(path);
     unmake(&m);

@@ -143,7 +143,7 @@ ParameterizedTest(struct preset_param *p, timeline, properties, .timeout = 60)
     const bool gil = r.has_gil;
 
     /* GIL tenures, all threads: none overlaps the next. */
-    size_t cap = 0, nh = 0, retakes = 0, handoffs = 0, ops = 0;
+    size_t cap = 0, nh = 0, retakes = 0, handoffs = 0, ops = 0, graces = 0;
     for (int t = 0; t < r.ntimelines; t++)
         cap += r.timelines[t]->cap;
     struct span *holds = calloc(cap, sizeof *holds);
@@ -165,12 +165,16 @@ ParameterizedTest(struct preset_param *p, timeline, properties, .timeout = 60)
             }
             if (e->kind == GH_TL_OP)
                 ops++;
+            graces += e->kind == GH_TL_QSBR_GRACE;
             if (e->kind == GH_TL_LOCK_WAIT && !strcmp(p->name, "unsafe"))
                 cr_assert(e->arg != GH_LOCK_list && e->arg != GH_LOCK_gil,
                           "unsafe waited for a %s lock", gh_lock_class_names[e->arg]);
         }
     }
     cr_assert_gt(ops, 0, "no sampled op recorded");
+    /* ft defers the frees of a shared list's old item arrays to QSBR. */
+    if (!strcmp(p->name, "ft"))
+        cr_assert_gt(graces, 0, "ft: no QSBR grace period recorded");
     qsort(holds, nh, sizeof *holds, cmp_span);
     for (size_t i = 1; i < nh; i++)
         cr_assert_leq(holds[i - 1].t1, holds[i].t0,
