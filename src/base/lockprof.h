@@ -36,7 +36,7 @@
 #include "base/tstate.h"
 
 /* The default sampling when --trace or --timeline turns profiling on. */
-#define GH_LOCKPROF_DEFAULT_EVERY 64u
+#define GH_LOCKPROF_DEFAULT_EVERY 1024u
 #define GH_LOCKPROF_MAX_EVERY     (1u << 30)
 
 struct gh_lockprof {

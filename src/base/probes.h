@@ -15,7 +15,7 @@
  *   gil_handoff        thread (a forced drop: the taker took   sync/gil_lock.c
  *                      it; gil_drop came before it)
  *   lock_wait_begin    lock address                           base/mutex.c, spinlock.c, oblock.c
- *   lock_wait_end      lock address, class (-1: shared), ns   base/timeline.h
+ *   lock_wait_end      lock address, class (-1: shared), ns   base/timeline.h, rc/locked.c
  *   stw_begin          stopping thread                        base/stw.c
  *   stw_stopped        stopping thread, threads waited for,   base/stw.c
  *                      ns to the safepoint

@@ -105,7 +105,7 @@ struct gh_cli_opts {
     const char *timeline_plot;      /* run --timeline-plot FILE (.png, .svg), or NULL */
     uint64_t report_every_ns;       /* run --report-every D; 0: none */
     uint32_t lock_profile;          /* run --lock-profile N; 0: off (--trace and
-                                       --timeline turn it on at 64) */
+                                       --timeline turn it on at 1024) */
     unsigned latency_sample;        /* --latency-sample (default GH_CLI_LATENCY_SAMPLE) */
     const char *cpus_text;          /* --cpus as given, or NULL */
     const char *warmup_text;        /* --warmup as given, or NULL */

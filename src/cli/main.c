@@ -151,7 +151,7 @@ void gh__cli_help_run(void)
            "                    (default 262144; the oldest are dropped first)\n"
            "  --lock-profile N  hold and wait distributions per lock class: every\n"
            "                    contended wait and every GIL tenure timed, and 1 in N\n"
-           "                    lock holds (--trace and --timeline: 64). A timed hold\n"
+           "                    lock holds (--trace, --timeline: 1024). A timed hold\n"
            "                    costs two clock reads\n"
            "  --report-every D  every D (1ms or more), a line: ops/s of all threads\n"
            "                    and of each, and the heap's size; kept in the JSON\n"

@@ -6,6 +6,8 @@
 
 #include "base/clock.h"
 #include "base/die.h"
+#include "base/probes.h"
+#include "base/timeline.h"
 #include "rc/dealloc.h"
 #include "sync/critsec.h"
 
@@ -24,14 +26,21 @@ enum how {
                   it, then take the sections again */
 };
 
-/* A contended acquisition that began at t0 (the fast path's failed try). */
-static void note_contended(struct gh_lockstat *st, uint64_t t0)
+/* A contended acquisition of `lock` that began at t0 (the fast path's
+ * failed try), its acquisition counted by the try that took it: the wait
+ * as every lock kind's slow path records it (gh_lock_waited), but the
+ * acquisition. */
+static void note_contended(struct gh_lockstat *st, const void *lock, uint64_t t0)
 {
-    uint64_t w = gh_now_ns() - t0;
+    uint64_t t1 = gh_now_ns(), w = t1 - t0;
     st->contended++;
     st->wait_ns += w;
     if (w > st->wait_max_ns)
         st->wait_max_ns = w;
+    struct gh_tstate *ts = gh_tstate_get();
+    GH_PROBE3(lock_wait_end, lock, gh_tl_lock_class(ts, st), w);
+    if (GH_UNLIKELY(ts && (ts->lp || ts->tl)))
+        gh_lock_waited_slow(ts, st, lock, t0, t1);
 }
 
 /* Waits for m. Class rc does not detach (base/mutex.c): the holder is a
@@ -41,7 +50,7 @@ static void lock_waiting(gh_oblock *m, struct gh_lockstat *st, uint64_t t0)
     uint64_t contended = st->contended;
     gh_oblock_lock(m, st);
     if (st->contended == contended) /* its fast path won: still a wait of ours */
-        note_contended(st, t0);
+        note_contended(st, m, t0);
 }
 
 /* Takes o's count lock after the fast path's try failed. `pin`: the caller
@@ -65,7 +74,7 @@ static enum how count_lock(struct gh_tstate *ts, gh_object *o, bool pin)
     for (int i = 0; i < SPIN; i++) {
         gh_cpu_relax();
         if (!gh_oblock_is_locked(m) && gh_oblock_trylock(m, st)) {
-            note_contended(st, t0);
+            note_contended(st, m, t0);
             return TAKEN;
         }
     }

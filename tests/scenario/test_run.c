@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "alloc/trace.h"
+#include "base/lockprof.h"
 #include "base/rng.h"
 #include "scenario/run.h"
 
@@ -1332,6 +1333,34 @@ ParameterizedTest(struct preset_param *p, run, intervals_add_up, .timeout = 60)
     cr_assert_eq(gh_run(s, &cfg, &r, &d), 0, "%s", d.msg);
     cr_assert_eq(r.nintervals, 0);
     cr_assert_not(r.intervals_reported);
+    gh_result_free(&r);
+    gh_scenario_free(s);
+}
+
+/* --lock-profile: every contended acquisition a class counts is in its
+ * wait histogram, whatever path counted it (the lock kinds' slow paths,
+ * the GIL's, rc=locked's spin on a count lock), and holds are sampled. */
+PRESET_PARAMS(lock_profile_counts_every_wait)
+ParameterizedTest(struct preset_param *p, run, lock_profile_counts_every_wait, .timeout = 60)
+{
+    struct gh_scenario *s = parse(mixed);
+    struct gh_run_config cfg;
+    struct gh_result r;
+    struct gh_diag d;
+    config(&cfg, p->name, 2, 0, 1);
+    cfg.duration_ns = 200000000u;
+    cfg.lock_profile = 4;
+    cr_assert_eq(gh_run(s, &cfg, &r, &d), 0, "%s", d.msg);
+    cr_assert_not_null(r.lockprof);
+    uint64_t holds = 0;
+    for (int c = 0; c < GH_LOCK_NCLASSES; c++) {
+        cr_assert_eq(r.lockprof->wait[c].count, r.locks[c].contended,
+                     "%s: class %s counted %llu contended acquisitions, its histogram %llu",
+                     p->name, gh_lock_class_names[c], (unsigned long long)r.locks[c].contended,
+                     (unsigned long long)r.lockprof->wait[c].count);
+        holds += r.lockprof->hold[c].count;
+    }
+    cr_assert_gt(holds, 0, "%s: no hold sampled", p->name);
     gh_result_free(&r);
     gh_scenario_free(s);
 }
