@@ -138,7 +138,7 @@ ParameterizedTest(struct preset_param *p, timeline, properties, .timeout = 60)
     cr_assert_eq(r.ntimelines, r.threads + 1);
     /* The counter tracks' samples, every 10 ms without --report-every,
      * kept for the trace only. */
-    cr_assert_geq(r.nintervals, 5, "%s: %d counter samples in 150 ms", p->name, r.nintervals);
+    cr_assert_geq(r.nintervals, 2, "%s: %d counter samples in 150 ms", p->name, r.nintervals);
     cr_assert_not(r.intervals_reported);
     const bool gil = r.has_gil;
 
