@@ -183,11 +183,6 @@ int gh__cli_plot_format(const char *file);
  * Returns 0, or GH_EXIT_USAGE after printing the error (prefixed with
  * opt, the option that named FILE). */
 int gh__cli_plot_check(const char *opt, const char *file);
-/* Runs gnuplot in a fresh temporary directory (removed afterwards) where
- * write(dir, out, arg) put the script plot.gp and its data; plot.gp draws
- * `out` (plot.png or plot.svg, as FILE's extension says), which is copied
- * to FILE whole or not at all. Returns 0, or GH_EXIT_INTERNAL after
- * printing the error, prefixed with opt. write returns 0 or -errno. */
 /* `s` as a single-quoted gnuplot string: '' for ', control characters as
  * spaces. */
 void gh__cli_plot_put_str(FILE *f, const char *s);
@@ -196,6 +191,11 @@ void gh__cli_plot_put_str(FILE *f, const char *s);
  * error. */
 struct gh_result;
 int gh__cli_timeline_plot(const char *file, const struct gh_result *r);
+/* Runs gnuplot in a fresh temporary directory (removed afterwards) where
+ * write(dir, out, arg) put the script plot.gp and its data; plot.gp draws
+ * `out` (plot.png or plot.svg, as FILE's extension says), which is copied
+ * to FILE whole or not at all. Returns 0, or GH_EXIT_INTERNAL after
+ * printing the error, prefixed with opt. write returns 0 or -errno. */
 int gh__cli_gnuplot_render(const char *opt, const char *file,
                            int (*write)(const char *dir, const char *out, const void *arg),
                            const void *arg);

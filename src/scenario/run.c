@@ -625,7 +625,7 @@ static int run_configure(struct run_state *rs)
             ok = (res->lockprofs[i] = gh_lockprof_new(every)) != NULL;
         if (!ok) {
             snprintf(rs->diag->msg, sizeof rs->diag->msg,
-                     "cannot allocate the lock profile: %d of %zu bytes", n + 2,
+                     "cannot allocate the lock profile: %d sets of histograms, %zu bytes each", n + 2,
                      sizeof(struct gh_lockprof));
             gh_result_free(res);
             restore_affinity(rs);
@@ -809,10 +809,15 @@ static void sample_if_due(struct run_state *rs, uint64_t now)
         ops[i] = v - rs->last_ops[i];
         rs->last_ops[i] = v;
     }
+    /* While the threads run the per-heap sums come from different instants:
+     * a cross-thread free seen before the allocation it undoes can make
+     * them "negative" for a moment, which is clamped to 0. */
     struct gh_alloc_stats a;
     gh_alloc_stats_get(&a);
+    int64_t bytes = (int64_t)a.live_bytes, blocks = (int64_t)(a.allocs - a.frees);
     res->intervals[k] = (struct gh_interval){now - rs->sample_t0, now - rs->last_sample,
-                                             a.live_bytes, (int64_t)(a.allocs - a.frees)};
+                                             bytes > 0 ? (uint64_t)bytes : 0,
+                                             blocks > 0 ? blocks : 0};
     rs->last_sample = now;
     rs->next_sample += rs->sample_every;
     if (rs->next_sample <= now) /* woke late: the next one a period from now */

@@ -857,7 +857,8 @@ GH_INLINE uint64_t measured_loop(const struct loop *L, const enum pick pick, con
     uint64_t n = 0, next_timed = period ? 0 : UINT64_MAX; /* time ops 0, period, 2*period... */
     int next = 0;
     while (n < limit && !gh_atomic_load_relaxed_int(stop)) {
-        gh_atomic_store_relaxed_u64(&w->ops_live, n); /* see runner_internal.h */
+        /* Relaxed, pairs with nothing: a progress count (runner_internal.h). */
+        gh_atomic_store_relaxed_u64(&w->ops_live, n);
         const struct gh_op *op;
         if (GH_UNLIKELY(n == next_timed)) {
             /* Timed: the op through exec_op, a call (its sample is the
@@ -982,6 +983,7 @@ static void *worker_main(void *arg)
             pick = PICK_WEIGHTED;
     uint64_t n = hooks ? measured_loop_hooks(&L, pick) : measured_loop_fast(&L, pick);
     w->t_stop = gh_now_ns();
+    /* Relaxed, pairs with nothing: a progress count (runner_internal.h). */
     gh_atomic_store_relaxed_u64(&w->ops_live, n);
     res->ops = n;
     w->census_frame = NULL; /* its after ops hold what no root shows */
