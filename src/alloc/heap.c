@@ -47,6 +47,7 @@
 #include <string.h>
 
 #include "base/die.h"  // gh_die, gh_assert
+#include "base/inject.h"
 #include "base/qsbr.h" // gh_qsbr_defer: held pools
 
 _Static_assert(GH__POOL_HDR <= 64, "tests and docs assume a header of at most 64 bytes");
@@ -219,6 +220,9 @@ void gh__alloc_release_held(struct gh_heap *h)
 void gh__alloc_free_mt(struct gh_heap *owner, void *block)
 {
     void *head = gh_atomic_load_relaxed_ptr(&owner->thread_free);
+    /* The head read, the block not yet pushed: the CAS below fails if
+     * another free came first, and reads again. */
+    GH_INJECT(REMOTE_FREE);
     do {
         /* Relaxed (the link accessors, alloc_internal.h): the block is
          * ours until the CAS publishes it. */

@@ -46,6 +46,17 @@
 #define GH_TSAN 0
 #endif
 
+#if defined(__SANITIZE_ADDRESS__)
+#define GH_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define GH_ASAN 1
+#endif
+#endif
+#ifndef GH_ASAN
+#define GH_ASAN 0
+#endif
+
 #endif
 
 /* Strategy flavours. Hot code (files named *.fl.c) is compiled once per

@@ -223,7 +223,7 @@ static void pass_wakeup(gh_mutex *m)
 
 void gh_mutex_lock_slow(gh_mutex *m, struct gh_lockstat *st)
 {
-    uint64_t t0 = gh_lock_wait_begin(m);
+    uint64_t t0 = gh_lock_wait_begin(st, m);
     int spin = 0;
     struct gh_tstate *ts = detaching_waiter(st);
 

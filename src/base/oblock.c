@@ -28,7 +28,7 @@ void gh_oblock_select(enum gh_oblock_kind k)
 
 void gh_oblock_pthread_lock_slow(pthread_mutex_t *pm, struct gh_lockstat *st)
 {
-    uint64_t t0 = gh_lock_wait_begin(pm);
+    uint64_t t0 = gh_lock_wait_begin(st, pm);
     gh_check_pthread(pthread_mutex_lock(pm));
     gh_lock_waited(st, pm, t0);
 }

@@ -8,7 +8,7 @@
 
 void gh_tatas_lock_slow(gh_tatas *l, struct gh_lockstat *st)
 {
-    uint64_t t0 = gh_lock_wait_begin(l);
+    uint64_t t0 = gh_lock_wait_begin(st, l);
     for (;;) {
         /* Test: spin on a shared copy of the line until it looks free. */
         for (int i = 0; gh_atomic_load_relaxed_u8(&l->bits); i++) {
@@ -28,7 +28,7 @@ void gh_tatas_lock_slow(gh_tatas *l, struct gh_lockstat *st)
 
 void gh_ticket_wait_slow(gh_ticket *l, uint32_t t, struct gh_lockstat *st)
 {
-    uint64_t t0 = gh_lock_wait_begin(l);
+    uint64_t t0 = gh_lock_wait_begin(st, l);
     /* Acquire: pairs with the release store of serving in gh_ticket_unlock. */
     for (int i = 0; gh_atomic_load_acquire_u32(&l->serving) != t; i++) {
         if (i < GH_SPIN_PAUSES) {

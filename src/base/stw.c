@@ -5,6 +5,7 @@
 
 #include "base/clock.h"
 #include "base/die.h"
+#include "base/inject.h"
 #include "base/qsbr.h"
 #include "base/probes.h"
 #include "base/timeline.h"
@@ -130,6 +131,7 @@ void gh_stw_park(struct gh_tstate *ts)
     /* Offline while parked: a grace period must not wait for the world to
      * restart. */
     bool online = ts->qsbr_online;
+    GH_INJECT(STW_ACK); /* seen the request, not yet acknowledged */
     gh_qsbr_offline(ts);
     lock();
     /* Seq_cst RMW, as every eval_breaker update; the request itself is read
@@ -231,4 +233,22 @@ int gh_stw_last_waited(void)
     int n = stw.last_waited;
     unlock();
     return n;
+}
+
+bool gh_stw_snapshot(struct gh_tstate *const *threads, int n, int *states, int *stopper)
+{
+    struct timespec dl;
+    clock_gettime(CLOCK_REALTIME, &dl);
+    dl.tv_nsec += 100000000;
+    if (dl.tv_nsec >= 1000000000) {
+        dl.tv_sec++;
+        dl.tv_nsec -= 1000000000;
+    }
+    if (pthread_mutex_timedlock(&stw.mutex, &dl) != 0)
+        return false;
+    for (int i = 0; i < n; i++)
+        states[i] = (int)threads[i]->stw_state;
+    *stopper = stw.stopper ? stw.stopper->index : -2;
+    unlock();
+    return true;
 }

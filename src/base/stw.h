@@ -76,5 +76,10 @@ enum gh_thread_state gh_stw_state(struct gh_tstate *ts);
 
 /* How many threads the last stop waited for (for tests). */
 int gh_stw_last_waited(void);
+/* For the stall watchdog: each of the n threads' state (enum
+ * gh_thread_state) into states, and the index of the thread stopping the
+ * world (-2: none). False, nothing written, when the stop's mutex stayed
+ * busy for 100 ms (a thread stuck while holding it). */
+bool gh_stw_snapshot(struct gh_tstate *const *threads, int n, int *states, int *stopper);
 
 #endif

@@ -146,10 +146,22 @@ GH_INLINE int gh_tl_lock_class(const struct gh_tstate *ts, const struct gh_locks
 GH_NOINLINE void gh_lock_waited_slow(struct gh_tstate *ts, const struct gh_lockstat *st,
                                      const void *lock, uint64_t t0, uint64_t t1);
 
-/* Every lock kind's slow path as it starts to wait: the wait's start. */
-GH_INLINE uint64_t gh_lock_wait_begin(const void *lock)
+/* Every lock kind's slow path as it starts to wait, counting in st: the
+ * injection point lock.slow, the lock the watchdog sees this thread wait
+ * for (base/tstate.h: wait_lock, cleared by gh_lock_waited), and the
+ * wait's start. */
+GH_INLINE uint64_t gh_lock_wait_begin(const struct gh_lockstat *st, const void *lock)
 {
     GH_PROBE1(lock_wait_begin, lock);
+    GH_INJECT(LOCK_SLOW);
+    struct gh_tstate *ts = gh_tstate_get();
+    if (ts) {
+        int c = gh_tl_lock_class(ts, st);
+        /* Relaxed, pairs with nothing: a snapshot for the watchdog. */
+        gh_atomic_store_relaxed_u32(&ts->wait_class, c < 0 ? GH_LOCK_NCLASSES + 1u
+                                                           : (uint32_t)c + 1u);
+        gh_atomic_store_relaxed_uptr(&ts->wait_lock, (uintptr_t)lock);
+    }
     return gh_now_ns();
 }
 
@@ -162,6 +174,8 @@ GH_INLINE void gh_lock_waited(struct gh_lockstat *st, const void *lock, uint64_t
     gh_lockstat_contended(st, t1 - t0);
     struct gh_tstate *ts = gh_tstate_get();
     GH_PROBE3(lock_wait_end, lock, gh_tl_lock_class(ts, st), t1 - t0);
+    if (ts) /* relaxed: as in gh_lock_wait_begin */
+        gh_atomic_store_relaxed_u32(&ts->wait_class, 0);
     if (GH_UNLIKELY(ts && (ts->lp || ts->tl)))
         gh_lock_waited_slow(ts, st, lock, t0, t1);
 }

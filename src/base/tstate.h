@@ -20,6 +20,7 @@
 #include "base/atomic.h"
 #include "base/compiler.h"
 #include "base/hazard.h"
+#include "base/inject.h"
 #include "base/lockstat.h"
 
 struct gh_object;
@@ -147,6 +148,18 @@ struct gh_tstate {
     uint32_t qsbr_countdown;
     void *qsbr_pending;
     void *qsbr_head, *qsbr_tail;
+
+    /* base/inject.h: passes and delays at the armed injection points.
+     * Owner only; summed by the runner after the join. */
+    struct gh_inject_thread inj;
+
+    /* The stall watchdog (scenario/run.c) reads these from the main thread
+     * while this one may be stuck: stored relaxed by the owner on its slow
+     * paths, loaded relaxed; a snapshot that carries no data. The lock this
+     * thread is blocked on (a gh_mutex, or the GIL) and its class plus one
+     * (base/lockstat.h; 0: not waiting). */
+    uintptr_t wait_lock;
+    uint32_t wait_class;
 
     /* alloc: this thread's heap (alloc=thread) or NULL. */
     struct gh_heap *heap;

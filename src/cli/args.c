@@ -15,13 +15,14 @@
 
 #include "cli/cli.h"
 #include "base/lockprof.h"      // GH_LOCKPROF_MAX_EVERY
+#include "scenario/run.h"       // gh_inject_parse
 #include "scenario/scenario.h"  // gh_parse_duration
 
 enum opt_id {
     OPT_STRATEGY, OPT_STRATEGIES, OPT_SET, OPT_PARAM, OPT_THREADS, OPT_DURATION, OPT_OPS,
     OPT_SEED, OPT_REPEAT, OPT_JSON, OPT_CSV, OPT_PLOT, OPT_QUIET, OPT_CHECK, OPT_NO_CHECK,
     OPT_CENSUS, OPT_LATENCY_SAMPLE, OPT_CPUS, OPT_WARMUP, OPT_TRACE, OPT_TRACE_EVENTS, OPT_TIMELINE,
-    OPT_LOCK_PROFILE, OPT_REPORT_EVERY, OPT_TIMELINE_PLOT, OPT_HELP,
+    OPT_LOCK_PROFILE, OPT_REPORT_EVERY, OPT_TIMELINE_PLOT, OPT_INJECT, OPT_STALL, OPT_HELP,
 };
 
 struct opt {
@@ -61,6 +62,8 @@ static const struct opt opts[] = {
     {"--timeline-plot", OPT_TIMELINE_PLOT, "a file name ending in .png or .svg", RUN},
     {"--lock-profile", OPT_LOCK_PROFILE, "a period N: 1 in N lock holds timed", RUN},
     {"--report-every", OPT_REPORT_EVERY, "a duration such as 1s or 100ms", RUN},
+    {"--inject", OPT_INJECT, "POINT=DELAY[@P][:THREADS], such as rc.update=20us@1%", RUN},
+    {"--stall", OPT_STALL, "a duration such as 10s, or off", RUN},
     {"--help", OPT_HELP, NULL, RUN | CMP},
 };
 
@@ -292,6 +295,30 @@ static int apply(struct gh_cli_opts *o, const struct opt *op, const char *v, boo
                                  "hold timed) to %u: 1 in N lock holds is timed", v,
                                  GH_LOCKPROF_MAX_EVERY);
         o->lock_profile = (uint32_t)n;
+        return 0;
+    case OPT_INJECT: {
+        char err[768];
+        if (o->ninject == GH_INJ_COUNT)
+            return gh__cli_usage("--inject '%s': at most one per point (%d points)", v,
+                                 GH_INJ_COUNT);
+        if (gh_inject_parse(v, &o->inject[o->ninject], err, sizeof err) != 0)
+            return gh__cli_usage("%s", err);
+        for (int i = 0; i < o->ninject; i++)
+            if (o->inject[i].point == o->inject[o->ninject].point)
+                return gh__cli_usage("--inject '%s': point %s is injected already", v,
+                                     gh_inject_docs[o->inject[i].point].name);
+        o->ninject++;
+        return 0;
+    }
+    case OPT_STALL:
+        if (!strcmp(v, "off")) {
+            o->stall_ns = UINT64_MAX;
+            return 0;
+        }
+        if (gh_parse_duration(v, &o->stall_ns) != 0 || o->stall_ns < 1000000u ||
+            o->stall_ns == UINT64_MAX)
+            return gh__cli_usage("--stall '%s': expected a duration of 1ms or more with a unit, "
+                                 "such as 10s, or off", v);
         return 0;
     case OPT_HELP:
         o->help = true;

@@ -107,6 +107,9 @@ struct gh_cli_opts {
     uint32_t lock_profile;          /* run --lock-profile N; 0: off (--trace and
                                        --timeline turn it on at 1024) */
     unsigned latency_sample;        /* --latency-sample (default GH_CLI_LATENCY_SAMPLE) */
+    struct gh_inject_spec inject[GH_INJ_COUNT]; /* run --inject, in order */
+    int ninject;
+    uint64_t stall_ns;              /* run --stall: 0 the default, UINT64_MAX off */
     const char *cpus_text;          /* --cpus as given, or NULL */
     const char *warmup_text;        /* --warmup as given, or NULL */
     uint64_t warmup_ns;             /* --warmup: a discarded run first */

@@ -13,6 +13,7 @@
 #include <jansson.h>
 
 #include "cli/cli.h"
+#include "base/inject.h"        // gh_inject_docs
 #include "scenario/scenario.h"  // gh_scenario_load
 #include "scenario/strategy.h"  // gh_presets
 
@@ -75,22 +76,87 @@ static char *one_line(const char *text)
     return out;
 }
 
+/* Prints `text` after `label`, wrapped at 78 columns, continuation lines
+ * indented to the text. */
+static void print_wrapped(const char *label, const char *text)
+{
+    const int indent = 12, width = 78;
+    printf("  %-*s", indent - 2, label);
+    int col = indent;
+    const char *p = text;
+    while (*p) {
+        const char *e = strchr(p, ' ');
+        int n = e ? (int)(e - p) : (int)strlen(p);
+        if (col > indent && col + 1 + n > width) {
+            printf("\n%*s", indent, "");
+            col = indent;
+        } else if (col > indent) {
+            putchar(' ');
+            col++;
+        }
+        printf("%.*s", n, p);
+        col += n;
+        p += n;
+        while (*p == ' ')
+            p++;
+    }
+    putchar('\n');
+}
+
+/* list --inject: the injection points (base/inject.h). */
+static int list_inject(bool as_json)
+{
+    if (!as_json) {
+        printf("injection points (run --inject POINT=DELAY[@P][:THREADS]):\n");
+        for (int i = 0; i < GH_INJ_COUNT; i++) {
+            const struct gh_inject_doc *d = &gh_inject_docs[i];
+            printf("%s\n", d->name);
+            print_wrapped("where", d->where);
+            print_wrapped("breaks", d->breaks);
+            print_wrapped("keeps", d->keeps);
+        }
+        return GH_EXIT_OK;
+    }
+    json_t *a = json_array();
+    for (int i = 0; a && i < GH_INJ_COUNT; i++) {
+        const struct gh_inject_doc *d = &gh_inject_docs[i];
+        json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:s}", "name", d->name, "where",
+                                           d->where, "breaks", d->breaks, "keeps", d->keeps));
+    }
+    json_t *j = a ? json_pack("{s:i, s:o}", "schema", GH_LIST_SCHEMA, "inject_points", a) : NULL;
+    int status = GH_EXIT_OK;
+    if (!j || json_dumpf(j, stdout, JSON_INDENT(1)) != 0)
+        status = gh__cli_error(GH_EXIT_INTERNAL, "list --json: out of memory");
+    else
+        putchar('\n');
+    json_decref(j);
+    return status;
+}
+
 int gh__cli_list(int argc, char **argv)
 {
-    bool as_json = false;
+    bool as_json = false, inject = false;
     for (int a = 2; a < argc; a++) {
         if (strcmp(argv[a], "--help") == 0 || strcmp(argv[a], "-h") == 0) {
-            printf("Usage: gilheap list [--json]\n\nPrints the scenarios and the strategy "
-                   "presets.\n\n  --json            as one JSON object (docs/results.md)\n");
+            printf("Usage: gilheap list [--inject] [--json]\n\nPrints the scenarios and the "
+                   "strategy presets.\n\n"
+                   "  --inject          the fault-injection points instead (run --inject)\n"
+                   "  --json            as one JSON object (docs/results.md)\n");
             return GH_EXIT_OK;
         }
         if (strcmp(argv[a], "--json") == 0) {
             as_json = true;
             continue;
         }
-        return gh__cli_usage("list: unexpected argument '%s' (expected --json or --help)",
-                             argv[a]);
+        if (strcmp(argv[a], "--inject") == 0) {
+            inject = true;
+            continue;
+        }
+        return gh__cli_usage("list: unexpected argument '%s' (expected --inject, --json or "
+                             "--help)", argv[a]);
     }
+    if (inject)
+        return list_inject(as_json);
     int status = GH_EXIT_OK;
     char dirs[GH_CLI_SCENARIO_DIRS][4096];
     int ndirs = gh__cli_scenario_dirs(dirs, GH_CLI_SCENARIO_DIRS);

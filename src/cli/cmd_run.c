@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "report/report.h"      // gh_report_*
@@ -143,6 +144,9 @@ int gh__cli_run(int argc, char **argv)
     if (!o.quiet) /* printed as each interval ends; kept in the JSON either way */
         cfg.on_interval = print_interval;
     cfg.perf_control = getenv("PERF_CTL_FIFO") && getenv("PERF_ACK_FIFO");
+    cfg.inject = o.inject;
+    cfg.ninject = o.ninject;
+    cfg.stall_ns = o.stall_ns;
     /* --quiet silences everything on stdout, the scenario's `show` lines
      * too (compare runs its cells with --quiet). */
     if (o.quiet) {
@@ -173,6 +177,7 @@ int gh__cli_run(int argc, char **argv)
         wcfg.timeline_events = 0;
         wcfg.lock_profile = 0;
         wcfg.report_every_ns = 0;
+        wcfg.ninject = 0;
         wcfg.out = wout;
         int wrc = wout ? gh_run(s, &wcfg, &res, &diag) : -1;
         if (wout && wout != devnull)
@@ -182,13 +187,18 @@ int gh__cli_run(int argc, char **argv)
                       : gh__cli_error(GH_EXIT_INTERNAL, "/dev/null: %s", strerror(errno));
             goto out_scenario;
         }
-        gh_result_free(&res);
-        memset(&res, 0, sizeof res);
+        if (res.status != GH_STATUS_STALLED) { /* else it is what is reported */
+            gh_result_free(&res);
+            memset(&res, 0, sizeof res);
+        }
     }
-    if (gh_run(s, &cfg, &res, &diag) != 0) {
+    if (res.status != GH_STATUS_STALLED && gh_run(s, &cfg, &res, &diag) != 0) {
         rc = gh__cli_diag(GH_EXIT_USAGE, &diag);
         goto out_scenario;
     }
+    /* The watchdog's diagnosis, on stderr, even with --quiet. */
+    if (res.stall)
+        gh_report_stall(stderr, &res);
     if (gh__cli_interrupted)
         res.status = GH_STATUS_INTERRUPTED;
 
@@ -244,6 +254,12 @@ int gh__cli_run(int argc, char **argv)
 out_json:
     json_decref(j);
 out_result:
+    if (res.stall && !res.stall->joined) {
+        /* Stuck workers still run: nothing they use may be freed, and the
+         * process ends here (what was asked for is written). */
+        fflush(NULL);
+        _exit(rc);
+    }
     gh_result_free(&res);
 out_scenario:
     if (devnull)

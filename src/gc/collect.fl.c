@@ -18,6 +18,7 @@
 
 #include "base/clock.h"
 #include "base/die.h"
+#include "base/inject.h"
 #include "base/probes.h"
 #include "base/stw.h"
 #include "base/timeline.h"
@@ -548,6 +549,8 @@ static void find_garbage(struct collection *c)
         bool all = c->generation == GH_GC_NGENS - 1 && gh_gclist_empty(&gh_gcstate.permanent);
         gather_list(&gh_gcstate.gens[c->generation].head, set, all);
     }
+    /* Counts copied and subtracted; the reachable not yet settled. */
+    GH_INJECT(GC_PHASE);
     gh_gc_stats.examined += set->n;
 
     struct settle x = {.set = set, .stack = c->stack,

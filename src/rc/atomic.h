@@ -25,6 +25,7 @@
 #define GH_FL_RC_NAME ATOMIC
 
 #include "base/atomic.h"
+#include "base/inject.h"
 #include "object/object.h"
 #include "rc/dealloc.h"
 
@@ -32,6 +33,7 @@ GH_INLINE void gh_incref(gh_object *o)
 {
     if (GH_UNLIKELY(gh_refcnt_is_immortal(gh_atomic_load_relaxed_u64(&o->ob_refcnt))))
         return;
+    GH_INJECT(RC_UPDATE); /* before the update: an atomic one has no window */
     gh_atomic_add_relaxed_u64(&o->ob_refcnt, 1);
 }
 
@@ -39,6 +41,7 @@ GH_INLINE void gh_decref(gh_object *o)
 {
     if (GH_UNLIKELY(gh_refcnt_is_immortal(gh_atomic_load_relaxed_u64(&o->ob_refcnt))))
         return;
+    GH_INJECT(RC_UPDATE);
 #if GH_TSAN
     /* ThreadSanitizer does not model fences: the same ordering as below,
      * with the acquire folded into the decrement itself. */

@@ -22,6 +22,7 @@
 #define GH_FL_RC_NAME BIASED
 
 #include "base/atomic.h"
+#include "base/inject.h"
 #include "base/qsbr.h"
 #include "object/object.h"
 #include "rc/brc.h"
@@ -32,6 +33,9 @@ GH_INLINE void gh_incref(gh_object *o)
     uint32_t local = gh_brc_local(o);
     if (GH_UNLIKELY(local == GH_REF_LOCAL_IMMORTAL))
         return;
+    /* The owner's window between its load and its store of the local
+     * count; a non-owner's atomic add has none. */
+    GH_INJECT(RC_UPDATE);
     if (GH_LIKELY(gh_brc_tid(o) == gh_brc_me()))
         gh_atomic_store_relaxed_u32(&gh_prefix(o)->ob_ref_local, local + 1);
     else
@@ -43,6 +47,7 @@ GH_INLINE void gh_decref(gh_object *o)
     uint32_t local = gh_brc_local(o);
     if (GH_UNLIKELY(local == GH_REF_LOCAL_IMMORTAL))
         return;
+    GH_INJECT(RC_UPDATE);
     if (GH_LIKELY(gh_brc_tid(o) == gh_brc_me())) {
         gh_atomic_store_relaxed_u32(&gh_prefix(o)->ob_ref_local, --local);
         if (local == 0)

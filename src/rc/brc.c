@@ -14,6 +14,7 @@
 #include <stdlib.h>
 
 #include "base/die.h"
+#include "base/inject.h"
 #include "base/timeline.h"
 #include "rc/dealloc.h"
 
@@ -63,6 +64,9 @@ int64_t gh_brc_explicit_merge(gh_object *o, int64_t extra)
     gh_atomic_store_relaxed_u32(&p->ob_ref_local, 0);
     gh_atomic_store_relaxed_uptr(&p->ob_tid, 0);
     uint64_t s = gh_atomic_load_relaxed_u64(&o->ob_refcnt), ns;
+    /* Read the shared count, not yet merged: other threads' updates
+     * meanwhile make the CAS below fail and read again. */
+    GH_INJECT(BRC_MERGE);
     do {
         int64_t count = ((int64_t)s >> GH_REF_SHARED_SHIFT) + (int64_t)local + extra;
         ns = ((uint64_t)count << GH_REF_SHARED_SHIFT) | GH_REF_MERGED;
@@ -85,6 +89,7 @@ static void queue_object(gh_object *o)
         gh_brc_decref_shared(o);
         return;
     }
+    GH_INJECT(REMOTE_FREE); /* a reference on its way to the owner's queue */
     gh_check_pthread(pthread_mutex_lock(&registry_lock));
     struct gh_tstate *owner = find_owner(gh_brc_tid(o));
     if (owner) {

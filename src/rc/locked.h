@@ -33,6 +33,7 @@
 #define GH_FL_RC_NAME LOCKED
 
 #include "base/atomic.h"
+#include "base/inject.h"
 #include "object/object.h"
 #include "rc/dealloc.h"
 #include "rc/pins.h"
@@ -47,6 +48,7 @@ GH_INLINE void gh_incref(gh_object *o)
     gh_oblock *m = gh_ob_lock(o);
     if (GH_LIKELY(gh_oblock_trylock(m, gh_rc_lockstat()))) {
         uint64_t c = gh_atomic_load_relaxed_u64(&o->ob_refcnt);
+        GH_INJECT(RC_UPDATE); /* under the count lock */
         if (GH_LIKELY(!gh_refcnt_is_immortal(c)))
             gh_atomic_store_relaxed_u64(&o->ob_refcnt, c + 1);
         gh_oblock_unlock(m);
@@ -62,6 +64,7 @@ GH_INLINE void gh_decref(gh_object *o)
     gh_oblock *m = gh_ob_lock(o);
     if (GH_LIKELY(gh_oblock_trylock(m, gh_rc_lockstat()))) {
         uint64_t c = gh_atomic_load_relaxed_u64(&o->ob_refcnt);
+        GH_INJECT(RC_UPDATE);
         if (GH_LIKELY(!gh_refcnt_is_immortal(c))) {
             gh_atomic_store_relaxed_u64(&o->ob_refcnt, c - 1);
             if (GH_UNLIKELY(c == 1)) {

@@ -19,6 +19,7 @@
  * layer's enum). */
 #define GH_FL_RC_NAME PLAIN
 
+#include "base/inject.h"
 #include "object/object.h"
 #include "rc/dealloc.h"
 
@@ -27,6 +28,7 @@ GH_INLINE void gh_incref(gh_object *o)
     uint64_t c = o->ob_refcnt;
     if (GH_UNLIKELY(gh_refcnt_is_immortal(c)))
         return;
+    GH_INJECT(RC_UPDATE); /* the window between the load and the store */
     o->ob_refcnt = c + 1;
 }
 
@@ -35,6 +37,7 @@ GH_INLINE void gh_decref(gh_object *o)
     uint64_t c = o->ob_refcnt;
     if (GH_UNLIKELY(gh_refcnt_is_immortal(c)))
         return;
+    GH_INJECT(RC_UPDATE);
     o->ob_refcnt = --c; /* stored even at zero: a dead object reads as dead */
     if (c == 0)
         gh_dealloc(o);

@@ -100,6 +100,8 @@ GH_MUST_CHECK int gh_report_csv_field(char **buf, size_t *len, size_t *cap,
 
 /* The human summary of one run (what `gilheap run` prints on stdout). */
 void gh_report_text(FILE *out, const struct gh_result *r);
+/* The stall watchdog's diagnosis (r->stall), every thread a line. */
+void gh_report_stall(FILE *out, const struct gh_result *r);
 
 /* One --report-every line for interval k (report_text.c): its end, the
  * ops per second of all threads and of each, the heap's live bytes. */

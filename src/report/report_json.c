@@ -219,6 +219,16 @@ static json_t *config_json(struct jb *b, const struct gh_result *r)
         jb_set(b, o, "lock_profile", json_integer(r->lockprof->hold_every));
     if (r->intervals_reported)
         jb_set(b, o, "report_every_ns", ju64(r->interval_ns));
+    jb_set(b, o, "stall_ns", ju64(r->stall_ns));
+    if (r->ninject) {
+        json_t *a = json_array();
+        for (int i = 0; a && i < r->ninject; i++) {
+            char spec[320];
+            gh_inject_format(&r->inject[i], spec, sizeof spec);
+            jb_append(b, a, json_string(spec));
+        }
+        jb_set(b, o, "inject", a);
+    }
     if (r->ncpus) {
         json_t *c = json_array();
         for (int i = 0; c && i < r->ncpus; i++)
@@ -262,6 +272,76 @@ int gh_report_fairness(const struct gh_result *r, struct gh_fairness *out, int m
         if (out[k].threads >= 2)
             out[m++] = out[k];
     return m;
+}
+
+/* --inject: what each armed point did. */
+static json_t *inject_json(struct jb *b, const struct gh_result *r)
+{
+    json_t *o = json_object();
+    for (int i = 0; o && i < r->ninject; i++) {
+        enum gh_inject_point p = r->inject[i].point;
+        json_t *e = json_object();
+        if (e) {
+            jb_set(b, e, "passes", ju64(r->inject_passes[p]));
+            jb_set(b, e, "delays", ju64(r->inject_fired[p]));
+        }
+        jb_set(b, o, gh_inject_docs[p].name, e);
+    }
+    return o;
+}
+
+static json_t *who_json(int who)
+{
+    return who >= -1 ? json_integer(who) : json_null();
+}
+
+/* The stall watchdog's diagnosis. */
+static json_t *stall_json(struct jb *b, const struct gh_result *r)
+{
+    const struct gh_stall *st = r->stall;
+    json_t *o = json_object();
+    if (!o)
+        return NULL;
+    jb_set(b, o, "idle_ns", ju64(st->idle_ns));
+    jb_set(b, o, "runner_phase", json_string(st->phase));
+    if (r->has_gil) {
+        jb_set(b, o, "gil_holder", who_json(st->gil_holder));
+        jb_set(b, o, "gil_locked", json_boolean(st->gil_locked));
+    }
+    jb_set(b, o, "stw_stopper", who_json(st->stw_stopper));
+    jb_set(b, o, "collecting", json_boolean(st->collecting));
+    jb_set(b, o, "workers_ended", json_boolean(st->joined));
+    json_t *a = json_array();
+    for (int i = 0; a && i < st->nthreads; i++) {
+        const struct gh_stall_thread *t = &st->thread[i];
+        json_t *e = json_object();
+        if (e) {
+            jb_set(b, e, "index", json_integer(t->index));
+            jb_set(b, e, "phase", json_string(t->phase));
+            jb_set(b, e, "op", t->op ? json_string(t->op) : json_null());
+            jb_set(b, e, "ops", ju64(t->ops));
+            if (!r->has_gil)
+                jb_set(b, e, "stw", json_string(t->stw));
+            jb_set(b, e, "qsbr_online", json_boolean(t->qsbr_online));
+            if (t->wait_class >= 0) {
+                json_t *w = json_object();
+                if (w) {
+                    jb_set(b, w, "class", json_string(t->wait_class < GH_LOCK_NCLASSES
+                                                          ? gh_lock_class_names[t->wait_class]
+                                                          : "other"));
+                    char addr[32];
+                    snprintf(addr, sizeof addr, "%#" PRIxPTR, t->wait_lock);
+                    jb_set(b, w, "lock", json_string(addr));
+                    jb_set(b, w, "holder", t->holder >= 0 ? json_integer(t->holder)
+                                                          : json_null());
+                }
+                jb_set(b, e, "waits_for", w);
+            }
+        }
+        jb_append(b, a, e);
+    }
+    jb_set(b, o, "threads", a);
+    return o;
 }
 
 static json_t *throughput_json(struct jb *b, const struct gh_result *r)
@@ -703,6 +783,10 @@ int gh_report_json(const struct gh_result *r, json_t **out)
         jb_set(&b, o, "counters", counters_json(&b, r));
     jb_set(&b, o, "hazards", hazards_json(&b, r));
     jb_set(&b, o, "checks", checks_json(&b, r));
+    if (r->ninject)
+        jb_set(&b, o, "inject", inject_json(&b, r));
+    if (r->stall)
+        jb_set(&b, o, "stall", stall_json(&b, r));
     if ((unsigned)r->status < GH_ARRAY_LEN(gh_status_names))
         jb_set(&b, o, "status", json_string(gh_status_names[r->status]));
     if (b.oom) {

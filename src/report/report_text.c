@@ -383,9 +383,83 @@ static void text_checks(FILE *out, const struct gh_result *r)
     }
 }
 
+/* --inject: each point, what it did. */
+static void text_inject(FILE *out, const struct gh_result *r)
+{
+    for (int i = 0; i < r->ninject; i++) {
+        char spec[320];
+        gh_inject_format(&r->inject[i], spec, sizeof spec);
+        enum gh_inject_point p = r->inject[i].point;
+        fprintf(out, "%-11s %s: %" PRIu64 " delays in %" PRIu64 " passes\n",
+                i ? "" : "injected", spec, r->inject_fired[p], r->inject_passes[p]);
+    }
+}
+
+static void stall_who(char *buf, size_t len, int who)
+{
+    if (who >= 0)
+        snprintf(buf, len, "worker-%d", who);
+    else if (who == -1)
+        snprintf(buf, len, "the main thread");
+    else if (who == -2)
+        snprintf(buf, len, "nobody");
+    else
+        snprintf(buf, len, "unknown (its mutex stayed busy)");
+}
+
+void gh_report_stall(FILE *out, const struct gh_result *r)
+{
+    const struct gh_stall *st = r->stall;
+    if (!st)
+        return;
+    char idle[32], lim[32], who[64];
+    gh_report_fmt_ns(idle, sizeof idle, st->idle_ns);
+    gh_report_fmt_ns(lim, sizeof lim, r->stall_ns);
+    fprintf(out, "gilheap: stall: no worker made progress for %s (--stall %s; the runner was "
+            "at: %s)\n", idle, lim, st->phase);
+    if (r->has_gil) {
+        stall_who(who, sizeof who, st->gil_holder);
+        fprintf(out, "  GIL         %s, last taken by %s\n",
+                st->gil_holder == -3 ? "?" : st->gil_locked ? "held" : "free", who);
+    }
+    stall_who(who, sizeof who, st->stw_stopper);
+    fprintf(out, "  stop-world  %s%s\n", st->stw_stopper >= -1 ? "requested by " : "",
+            st->stw_stopper == -2 ? "none in progress" : who);
+    fprintf(out, "  collector   %s\n", st->collecting ? "collecting" : "idle");
+    for (int i = 0; i < st->nthreads; i++) {
+        const struct gh_stall_thread *t = &st->thread[i];
+        fprintf(out, "  worker-%-3d  %-8s op %-12s ops %-10" PRIu64, t->index, t->phase,
+                t->op ? t->op : "-", t->ops);
+        const char *sep = " ";
+        if (!r->has_gil) {
+            fprintf(out, " %s%s", t->stw, t->qsbr_online ? ", qsbr online" : "");
+            sep = ", ";
+        } else if (st->gil_holder == t->index && st->gil_locked) {
+            fprintf(out, " holds the GIL");
+            sep = ", ";
+        }
+        if (t->wait_class >= 0) {
+            fputs(sep, out);
+            const char *cls = t->wait_class < GH_LOCK_NCLASSES ? gh_lock_class_names[t->wait_class]
+                                                              : "a lock";
+            if (t->holder >= 0)
+                snprintf(who, sizeof who, "held by worker-%d", t->holder);
+            else
+                snprintf(who, sizeof who, "holder not recorded");
+            fprintf(out, "waits for %s lock %#" PRIxPTR " (%s)", cls, t->wait_lock, who);
+        }
+        fputc('\n', out);
+    }
+    if (st->joined)
+        fprintf(out, "  after the report the workers ended (an injected hang was released)\n");
+    else
+        fprintf(out, "  the workers did not end: exiting\n");
+}
+
 void gh_report_text(FILE *out, const struct gh_result *r)
 {
     text_header(out, r);
+    text_inject(out, r);
     text_throughput(out, r);
     text_locks(out, r);
     text_lock_profile(out, r);

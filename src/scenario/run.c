@@ -19,6 +19,7 @@
 #include "alloc/trace.h"
 #include "base/clock.h"
 #include "base/die.h"
+#include "base/inject.h"
 #include "base/lockprof.h"
 #include "base/qsbr.h"
 #include "base/rng.h"
@@ -29,9 +30,10 @@
 #include "containers/singletons.h" // struct gh_int: a counter's value
 #include "scenario/runner_internal.h"
 #include "scenario/runtime.h"
+#include "sync/critsec.h"
 #include "sync/gil_lock.h"
 
-const char *const gh_status_names[4] = {"ok", "failed", "hazards", "interrupted"};
+const char *const gh_status_names[5] = {"ok", "failed", "hazards", "interrupted", "stalled"};
 
 static int interrupt_requested; /* set from a signal handler: atomic store */
 
@@ -485,6 +487,10 @@ struct run_state {
     uint64_t *last_ops;
     int intervals_cap;
     bool interrupted;
+    /* The stall watchdog: its limit (0: off), the workers' progress as last
+     * seen (progress_token) and when it last changed. */
+    uint64_t stall_ns, progress, progress_t;
+    bool stalled;
 };
 
 /* Refuses what cannot run, before anything is changed: the strategy, the
@@ -521,6 +527,19 @@ static int run_validate(struct run_state *rs)
                  "shared class's count beyond what the checked mode catches; use --threads 1",
                  s->file ? s->file : "?", bad->line, bad->column, gh_op_names[bad->kind]);
         return -1;
+    }
+    for (int i = 0; i < rs->cfg->ninject; i++) {
+        const struct gh_inject_spec *a = &rs->cfg->inject[i];
+        bool ok = (unsigned)a->point < GH_INJ_COUNT && a->p > 0 && a->p <= 1 && a->threads;
+        for (int j = 0; ok && j < i; j++)
+            ok = rs->cfg->inject[j].point != a->point;
+        if (!ok) {
+            snprintf(diag->msg, sizeof diag->msg,
+                     "--inject %s: expected one injection per point, a probability in (0, 1] "
+                     "and at least one thread",
+                     (unsigned)a->point < GH_INJ_COUNT ? gh_inject_docs[a->point].name : "?");
+            return -1;
+        }
     }
     CPU_ZERO(&rs->run_cpus);
     for (int i = 0; i < rs->cfg->ncpus; i++) {
@@ -585,6 +604,16 @@ static int run_configure(struct run_state *rs)
     }
     res->seed = cfg->seed_given ? cfg->seed : (s->has_seed ? s->seed : 1);
     res->latency_sample = cfg->latency_sample;
+    if (cfg->ninject) {
+        res->inject = malloc(sizeof *res->inject * (size_t)cfg->ninject);
+        gh_assert(res->inject);
+        memcpy(res->inject, cfg->inject, sizeof *res->inject * (size_t)cfg->ninject);
+        res->ninject = cfg->ninject;
+    }
+    rs->stall_ns = cfg->stall_ns == UINT64_MAX ? 0
+                   : cfg->stall_ns             ? cfg->stall_ns
+                                               : GH_RUN_STALL_DEFAULT_NS * GH_RUN_STALL_SCALE;
+    res->stall_ns = rs->stall_ns;
     res->has_gil = gh_sync_has_gil(cfg->strategy.sync);
     res->checked = cfg->check > 0 || (cfg->check == 0 && res->unsafe_reason != NULL);
     /* The timeline's rings, a worker's each and the main thread's last:
@@ -769,6 +798,99 @@ static void run_spawn(struct run_state *rs)
     }
 }
 
+/* ---- the stall watchdog ------------------------------------------------- */
+
+static const char *const wphase_names[] = {"starting", "init", "ready", "running", "after",
+                                           "done"};
+static const char *const stw_names[] = {"detached", "attached", "suspended"};
+
+/* A number that grows whenever a worker makes progress: its ops in the
+ * measured phase and its phase only ever grow. Relaxed loads, as the
+ * intervals' (runner_internal.h). */
+static uint64_t progress_token(const struct run_state *rs)
+{
+    uint64_t t = 0;
+    for (int i = 0; i < rs->nthreads; i++)
+        t += gh_atomic_load_relaxed_u64(&rs->w[i].ops_live) +
+             gh_atomic_load_relaxed_u32(&rs->w[i].phase);
+    return t;
+}
+
+/* Fills res->stall with what every thread is doing (the runner's phase
+ * given), prints it, and lets injected hangs go. */
+static void stall_diagnose(struct run_state *rs, const char *phase, uint64_t now)
+{
+    struct gh_result *res = rs->res;
+    const int n = rs->nthreads;
+    struct gh_stall *st = calloc(1, sizeof *st);
+    struct gh_stall_thread *t = calloc((size_t)n, sizeof *t);
+    struct gh_tstate **tss = calloc((size_t)n, sizeof *tss);
+    int *stw = calloc((size_t)n, sizeof *stw);
+    gh_assert(st && t && tss && stw);
+    for (int i = 0; i < n; i++)
+        tss[i] = &rs->w[i].ts;
+    st->idle_ns = now - rs->progress_t;
+    st->phase = phase;
+    st->gil_holder = -2;
+    if (res->has_gil)
+        st->gil_holder = gh_gil_holder_snapshot(&st->gil_locked);
+    bool stw_known = gh_stw_snapshot(tss, n, stw, &st->stw_stopper);
+    if (!stw_known)
+        st->stw_stopper = -3;
+    /* Relaxed: the flag is written under the collector's mutex, which a
+     * stuck collection may hold. */
+    st->collecting = gh_atomic_load_relaxed_int(&gh_gcstate.collecting) != 0;
+    st->nthreads = n;
+    st->thread = t;
+    for (int i = 0; i < n; i++) {
+        const struct gh_worker *w = &rs->w[i];
+        /* Relaxed loads of what the worker stores relaxed for us
+         * (runner_internal.h, base/tstate.h). */
+        uint32_t ph = gh_atomic_load_relaxed_u32(&w->phase);
+        uint32_t op = gh_atomic_load_relaxed_u32(&w->op_live);
+        uint32_t wc = gh_atomic_load_relaxed_u32(&w->ts.wait_class);
+        t[i].index = i;
+        t[i].phase = wphase_names[ph < GH_ARRAY_LEN(wphase_names) ? ph : 0];
+        t[i].op = ph == GH_WPHASE_RUNNING && op && op <= GH_OP_COUNT ? gh_op_names[op - 1]
+                                                                     : NULL;
+        t[i].ops = gh_atomic_load_relaxed_u64(&w->ops_live);
+        t[i].wait_class = wc ? (int)wc - 1 : -1;
+        t[i].wait_lock = wc ? gh_atomic_load_relaxed_uptr(&w->ts.wait_lock) : 0;
+        t[i].holder = -1;
+        if (t[i].wait_class == GH_LOCK_gil)
+            t[i].holder = st->gil_holder >= -1 ? st->gil_holder : -1;
+        else if (wc)
+            t[i].holder = gh_cs_find_holder(tss, n, t[i].wait_lock);
+        t[i].stw = stw_known && stw[i] >= 0 && stw[i] < (int)GH_ARRAY_LEN(stw_names)
+                   ? stw_names[stw[i]] : "?";
+        t[i].qsbr_online =
+            gh_atomic_load_relaxed_u8((const uint8_t *)(const void *)&w->ts.qsbr_online) != 0;
+    }
+    free(tss);
+    free(stw);
+    res->stall = st;
+    gh_inject_release();
+}
+
+/* True when the watchdog fires: no progress for its limit. */
+static bool watchdog_fired(struct run_state *rs, const char *phase, uint64_t now)
+{
+    if (!rs->stall_ns || rs->stalled)
+        return rs->stalled;
+    uint64_t tok = progress_token(rs);
+    if (tok != rs->progress) {
+        rs->progress = tok;
+        rs->progress_t = now;
+        return false;
+    }
+    if (now - rs->progress_t < rs->stall_ns)
+        return false;
+    rs->stalled = true;
+    stall_diagnose(rs, phase, now);
+    gh_atomic_store_relaxed_int(&rs->run.stop, 1);
+    return true;
+}
+
 /* The checked mode's census, when one is due; true when it ran. */
 static bool census_if_due(struct run_state *rs, uint64_t now)
 {
@@ -835,6 +957,23 @@ static void run_measure(struct run_state *rs)
     struct gh_worker *w = rs->w;
     if (rs->cfg->perf_control)
         perf_ctl_open();
+    /* Every worker at the barrier first, under the watchdog: a role's init
+     * ops may hang too. */
+    rs->progress_t = gh_now_ns();
+    for (bool ready = false; !ready;) {
+        ready = true;
+        for (int i = 0; i < rs->nthreads; i++)
+            ready &= gh_atomic_load_relaxed_u32(&w[i].phase) >= GH_WPHASE_READY;
+        if (!ready) {
+            if (watchdog_fired(rs, "start", gh_now_ns())) {
+                perf_ctl_close();
+                return; /* the workers wait at the barrier: never joined */
+            }
+            gh_sleep_ns(1000000u);
+        }
+    }
+    if (res->ninject) /* before the barrier, which orders it first */
+        gh_inject_arm(res->inject, res->ninject, res->seed);
     int brc = pthread_barrier_wait(&rs->run.start);
     gh_assert(brc == 0 || brc == PTHREAD_BARRIER_SERIAL_THREAD);
     uint64_t t0 = gh_now_ns();
@@ -864,6 +1003,8 @@ static void run_measure(struct run_state *rs)
                 break;
             }
             sample_if_due(rs, now);
+            if (watchdog_fired(rs, "measure", now))
+                break;
             if (census_if_due(rs, now))
                 continue;
             uint64_t left = end - now;
@@ -876,22 +1017,69 @@ static void run_measure(struct run_state *rs)
         gh_atomic_store_relaxed_int(&rs->run.stop, 1);
     }
     uint64_t t_first = UINT64_MAX, t_last = 0;
-    for (int i = 0; i < rs->nthreads; i++) {
-        /* In ops mode an interrupt still has to stop the workers. */
-        while (!res->duration_ns && !rs->interrupted &&
-               pthread_tryjoin_np(w[i].thread, NULL) == EBUSY) {
-            if (gh_atomic_load_relaxed_int(&interrupt_requested)) {
-                rs->interrupted = true;
-                gh_atomic_store_relaxed_int(&rs->run.stop, 1);
-                break;
+    int joined = 0;
+    for (; joined < rs->nthreads && !rs->stalled; joined++) {
+        pthread_t th = w[joined].thread;
+        for (;;) {
+            /* In ops mode the workers run until they are done: the main
+             * thread samples meanwhile, and an interrupt still has to stop
+             * them. Once stopped, each is waited for, under the watchdog. */
+            bool running = !res->duration_ns && !rs->interrupted;
+            int jr;
+            if (running) {
+                jr = pthread_tryjoin_np(th, NULL);
+            } else {
+                struct timespec dl;
+                clock_gettime(CLOCK_REALTIME, &dl);
+                dl.tv_nsec += 10000000;
+                if (dl.tv_nsec >= 1000000000) {
+                    dl.tv_sec++;
+                    dl.tv_nsec -= 1000000000;
+                }
+                jr = pthread_timedjoin_np(th, NULL, &dl);
             }
+            if (jr == 0)
+                break;
+            if (jr != EBUSY && jr != ETIMEDOUT)
+                gh_die(jr, "pthread_join");
             uint64_t now = gh_now_ns();
-            sample_if_due(rs, now);
-            census_if_due(rs, now);
-            gh_sleep_ns(1000000u);
+            if (running) {
+                if (gh_atomic_load_relaxed_int(&interrupt_requested)) {
+                    rs->interrupted = true;
+                    gh_atomic_store_relaxed_int(&rs->run.stop, 1);
+                    continue;
+                }
+                sample_if_due(rs, now);
+                census_if_due(rs, now);
+            }
+            if (watchdog_fired(rs, running ? "measure" : "join", now))
+                break;
+            if (running)
+                gh_sleep_ns(1000000u);
         }
-        if (res->duration_ns || rs->interrupted)
-            gh_check_pthread(pthread_join(w[i].thread, NULL));
+    }
+    if (rs->stalled) {
+        /* Reported; the injected hangs are released and the workers told
+         * to stop. Those that end within 2 s are joined; if every one does,
+         * the run is torn down as usual. */
+        uint64_t end = gh_now_ns() + 2000000000u;
+        for (; joined < rs->nthreads; joined++) {
+            uint64_t now = gh_now_ns();
+            if (now >= end)
+                break;
+            struct timespec dl;
+            clock_gettime(CLOCK_REALTIME, &dl);
+            uint64_t ns = (uint64_t)dl.tv_nsec + (end - now);
+            dl.tv_sec += (time_t)(ns / 1000000000u);
+            dl.tv_nsec = (long)(ns % 1000000000u);
+            if (pthread_timedjoin_np(w[joined].thread, NULL, &dl) != 0)
+                break;
+        }
+        res->stall->joined = joined == rs->nthreads;
+    }
+    if (res->ninject && joined == rs->nthreads)
+        gh_inject_disarm();
+    for (int i = 0; i < joined; i++) {
         /* Joined: the worker's writes to its result are visible. */
         if (w[i].t_stop > t_last)
             t_last = w[i].t_stop;
@@ -942,6 +1130,10 @@ static void run_merge(struct run_state *rs)
         res->rc.lockfree_list_fallbacks += tr->rc.lockfree_list_fallbacks;
         res->rc.lockfree_dict_fallbacks += tr->rc.lockfree_dict_fallbacks;
         hazards_merge(&res->hazards, &tr->hazards);
+        for (int p = 0; p < GH_INJ_COUNT; p++) {
+            res->inject_passes[p] += w->ts.inj.passes[p];
+            res->inject_fired[p] += w->ts.inj.fired[p];
+        }
     }
     counters_finish(rs->s, &rs->run, rs->w, rs->nthreads, rs->counter0, res);
 }
@@ -1095,6 +1287,12 @@ int gh_run(struct gh_scenario *s, const struct gh_run_config *cfg, struct gh_res
     run_setup_heap(&rs);
     run_spawn(&rs);
     run_measure(&rs);
+    if (rs.stalled && !res->stall->joined) {
+        /* Workers are stuck: nothing they use can be merged or freed. */
+        restore_affinity(&rs);
+        res->status = GH_STATUS_STALLED;
+        return 0;
+    }
     run_merge(&rs);
     if (res->checked)
         run_check_invariants(&rs);
@@ -1103,7 +1301,7 @@ int gh_run(struct gh_scenario *s, const struct gh_run_config *cfg, struct gh_res
     struct check_ctx cctx = {{&rs.run, NULL, NULL, NULL}, rs.sfl, res};
     run_checks(s, &cctx, res);
     run_teardown(&rs);
-    res->status = run_status(&rs);
+    res->status = rs.stalled ? GH_STATUS_STALLED : run_status(&rs);
     return 0;
 }
 
@@ -1132,6 +1330,13 @@ void gh_result_free(struct gh_result *res)
     res->nintervals = 0;
     free(res->checks);
     free(res->counters);
+    free(res->inject);
+    res->inject = NULL;
+    res->ninject = 0;
+    if (res->stall)
+        free(res->stall->thread);
+    free(res->stall);
+    res->stall = NULL;
     res->thread = NULL;
     res->checks = NULL;
     res->counters = NULL;

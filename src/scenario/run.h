@@ -18,6 +18,7 @@
 #include "alloc/alloc.h"      // struct gh_alloc_stats
 #include "base/hazard.h"      // struct gh_hazard_counts
 #include "base/hist.h"        // struct gh_hist
+#include "base/inject.h"      // struct gh_inject_spec, GH_INJ_COUNT
 #include "base/lockstat.h"    // struct gh_lockstat, GH_LOCK_NCLASSES
 #include "gc/census.h"        // struct gh_census_stats
 #include "gc/gc.h"            // struct gh_gc_stats
@@ -71,6 +72,61 @@ struct gh_run_config {
      * ends (res->intervals[k] and its ops are filled); NULL: none. */
     void (*on_interval)(const struct gh_result *res, int k, void *arg);
     void *on_interval_arg;
+    /* --inject: delays at named points of the runtime (base/inject.h),
+     * armed while the workers run; at most one spec per point. */
+    const struct gh_inject_spec *inject;
+    int ninject;
+    /* The stall watchdog (--stall): when no worker makes progress for this
+     * long the run is diagnosed (res->stall) and ended with status
+     * `stalled`. 0: GH_RUN_STALL_DEFAULT_NS (times GH_RUN_STALL_SCALE
+     * under a sanitizer); UINT64_MAX: no watchdog. */
+    uint64_t stall_ns;
+};
+
+#define GH_RUN_STALL_DEFAULT_NS 10000000000u
+#if GH_TSAN
+#define GH_RUN_STALL_SCALE 10u
+#elif GH_ASAN
+#define GH_RUN_STALL_SCALE 4u
+#else
+#define GH_RUN_STALL_SCALE 1u
+#endif
+
+/* What the watchdog saw of one worker when it fired. */
+struct gh_stall_thread {
+    int index;
+    const char *phase;        /* "starting", "init", "ready", "running",
+                                 "after", "done" */
+    const char *op;           /* the op it was running (measured loop), or NULL */
+    uint64_t ops;             /* ops done in the measured phase (a stretch old) */
+    int wait_class;           /* enum gh_lock_class of the lock it waits
+                                 for; -1: none; GH_LOCK_NCLASSES: a lock
+                                 of no thread's class */
+    uintptr_t wait_lock;      /* that lock's address */
+    int holder;               /* the worker holding it in a critical
+                                 section; -1: not found (a lock held
+                                 outside critical sections is not
+                                 recorded); the GIL: the GIL's holder */
+    const char *stw;          /* "attached", "detached", "suspended" (parked
+                                 for a stop), or "?" */
+    bool qsbr_online;
+};
+
+struct gh_stall {
+    uint64_t idle_ns;         /* no progress for this long */
+    const char *phase;        /* the runner's: "start" (workers not all at
+                                 the start barrier), "measure", "join" */
+    int gil_holder;           /* has_gil: the GIL's last taker (-2 none,
+                                 -3 its mutex stayed busy) */
+    bool gil_locked;
+    int stw_stopper;          /* the thread stopping the world (-2 none,
+                                 -3 the stop's mutex stayed busy) */
+    bool collecting;          /* a collection is under way */
+    int nthreads;
+    struct gh_stall_thread *thread;
+    bool joined;              /* after the report the injected hangs were
+                                 released and every worker ended: the run
+                                 was torn down as usual */
 };
 
 /* The trace's counter tracks' period without --report-every. */
@@ -143,8 +199,10 @@ struct gh_counter_result {
                                  racing read-modify-write (0 when unknown) */
 };
 
-enum gh_status { GH_STATUS_OK, GH_STATUS_FAILED, GH_STATUS_HAZARDS, GH_STATUS_INTERRUPTED };
-extern const char *const gh_status_names[4];
+enum gh_status {
+    GH_STATUS_OK, GH_STATUS_FAILED, GH_STATUS_HAZARDS, GH_STATUS_INTERRUPTED, GH_STATUS_STALLED
+};
+extern const char *const gh_status_names[5];
 
 struct gh_result {
     const struct gh_scenario *scenario;
@@ -212,11 +270,28 @@ struct gh_result {
     struct gh_interval *intervals;
     uint64_t *interval_ops;
     bool intervals_reported;
+    /* --inject: the specs as run (a copy), and what each point did over
+     * the workers: passes through it that matched the thread filter, and
+     * the delays made. */
+    struct gh_inject_spec *inject;
+    int ninject;
+    uint64_t inject_passes[GH_INJ_COUNT], inject_fired[GH_INJ_COUNT];
+    uint64_t stall_ns;              /* the watchdog's limit (0: off) */
+    struct gh_stall *stall;         /* NULL unless the watchdog fired */
     enum gh_status status;
 };
 
+/* --inject's argument POINT=DELAY[@P][:THREADS] (scenario/inject_arg.c):
+ * 0, or -1 with the message in err. Format writes a spec back in that
+ * syntax (what parses to the same spec). */
+int gh_inject_parse(const char *text, struct gh_inject_spec *out, char *err, size_t errlen);
+void gh_inject_format(const struct gh_inject_spec *sp, char *buf, size_t len);
+
 /* Runs. Returns 0 with *res filled (free with gh_result_free), or -1 with a
- * message in diag for a configuration that cannot run (exit status 2). */
+ * message in diag for a configuration that cannot run (exit status 2).
+ * A run the watchdog stopped whose workers did not end (res->stall->joined
+ * false) leaves them running, and nothing torn down: the caller reports
+ * and exits the process. */
 int gh_run(struct gh_scenario *s, const struct gh_run_config *cfg,
            struct gh_result *res, struct gh_diag *diag);
 void gh_result_free(struct gh_result *res);

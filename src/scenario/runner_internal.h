@@ -81,6 +81,11 @@ struct gh_run_shared {
 /* Copies the collector's counters as of its last completed collection. */
 void gh__run_gc_counts(struct gh_run_shared *run, struct gh_gc_counts *out);
 
+enum gh_worker_phase {
+    GH_WPHASE_STARTING, GH_WPHASE_INIT, GH_WPHASE_READY, GH_WPHASE_RUNNING,
+    GH_WPHASE_AFTER, GH_WPHASE_DONE
+};
+
 struct gh_worker {
     struct gh_tstate ts;        /* first: cache-line aligned */
     struct gh_run_shared *run;
@@ -93,6 +98,13 @@ struct gh_worker {
      * thread for the intervals (run.c). A progress count: nothing is
      * published through it, and a value a stretch old is as good. */
     uint64_t ops_live;
+    /* For the stall watchdog (run.c): where this worker is (enum
+     * gh_worker_phase) and, in the measured loop, the op it runs (its kind
+     * plus one; 0 between ops' stretches). Stored relaxed by this worker,
+     * loaded relaxed by the main thread; as ops_live, nothing is published
+     * through them. */
+    uint32_t phase;
+    uint32_t op_live;
     uint64_t sink;              /* keeps reads (list.len) from being optimised away */
     pthread_t thread;
     /* The same counters, for what ran on this thread only (what show and

@@ -864,6 +864,7 @@ GH_INLINE uint64_t measured_loop(const struct loop *L, const enum pick pick, con
             /* Timed: the op through exec_op, a call (its sample is the
              * op, the call and the two clock reads). */
             op = next_op(pick, ps, w, &next);
+            gh_atomic_store_relaxed_u32(&w->op_live, (uint32_t)op->kind + 1u); /* as below */
             if (hooks)
                 trace_site(ts, file, op);
             struct gh_op_result *or = &results[op->kind];
@@ -885,6 +886,8 @@ GH_INLINE uint64_t measured_loop(const struct loop *L, const enum pick pick, con
             until = next_timed;
         do {
             op = next_op(pick, ps, w, &next);
+            /* Relaxed, pairs with nothing: for the watchdog. */
+            gh_atomic_store_relaxed_u32(&w->op_live, (uint32_t)op->kind + 1u);
             if (hooks)
                 trace_site(ts, file, op);
             struct gh_op_result *or = &results[op->kind];
@@ -947,15 +950,19 @@ static void *worker_main(void *arg)
     gh_rng_seed(&choice, run->seed, 2 * (uint64_t)w->index);
     gh_rng_seed(&rng, run->seed, 2 * (uint64_t)w->index + 1);
 
-    /* The role's init ops: before the measured phase, not counted. */
+    /* The role's init ops: before the measured phase, not counted. The
+     * phase stores are relaxed and pair with nothing (runner_internal.h). */
+    gh_atomic_store_relaxed_u32(&w->phase, GH_WPHASE_INIT);
     gh_sync_thread_start(ts);
     gh_rc_thread_start(ts);
     run_untimed(w, ts, role->init, role->ninit, globals, locals, &rng, snaps);
     gh_rc_thread_stop(ts);
     gh_sync_thread_stop(ts);
 
+    gh_atomic_store_relaxed_u32(&w->phase, GH_WPHASE_READY);
     int rc = pthread_barrier_wait(&run->start);
     gh_assert(rc == 0 || rc == PTHREAD_BARRIER_SERIAL_THREAD);
+    gh_atomic_store_relaxed_u32(&w->phase, GH_WPHASE_RUNNING);
     w->t_start = gh_now_ns();
     gh_sync_thread_start(ts);
     gh_rc_thread_start(ts);
@@ -988,6 +995,8 @@ static void *worker_main(void *arg)
     res->ops = n;
     w->census_frame = NULL; /* its after ops hold what no root shows */
 
+    gh_atomic_store_relaxed_u32(&w->op_live, 0);
+    gh_atomic_store_relaxed_u32(&w->phase, GH_WPHASE_AFTER);
     /* The role's after ops, then the frame dies: its locals are released,
      * still inside the model. */
     run_untimed(w, ts, role->after, role->nafter, globals, locals, &rng, snaps);
@@ -1014,6 +1023,7 @@ static void *worker_main(void *arg)
     tl_worker = NULL;
     gh_alloc_thread_detach();
     gh_tstate_unbind();
+    gh_atomic_store_relaxed_u32(&w->phase, GH_WPHASE_DONE); /* as above */
     return NULL;
 }
 

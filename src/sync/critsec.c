@@ -169,3 +169,16 @@ void gh_cs_push_slow(struct gh_tstate *ts, struct gh_critsec *cs)
     lock_stack(ts, NULL);
     gh_cs_held_(ts, cs);
 }
+
+int gh_cs_find_holder(struct gh_tstate *const *threads, int n, uintptr_t lock)
+{
+    for (int i = 0; i < n; i++) {
+        /* Relaxed: a snapshot (see critsec.h); at most 64 sections deep,
+         * in case the stack changes under the walk. */
+        const struct gh_critsec *cs = gh_atomic_load_relaxed_tp(&threads[i]->cs_top);
+        for (int depth = 0; cs && depth < 64; depth++, cs = cs->prev)
+            if (cs->active && ((uintptr_t)cs->l1 == lock || (uintptr_t)cs->l2 == lock))
+                return threads[i]->index;
+    }
+    return -1;
+}

@@ -108,6 +108,12 @@ GH_NOINLINE void gh_cs_resume_top(struct gh_tstate *ts);
  * active enclosing section also names stay held: rc=locked takes a shared
  * stripe once) and resumes the new top-most section if it is inactive. */
 GH_NOINLINE void gh_cs_end_nested(struct gh_tstate *ts, struct gh_critsec *cs);
+/* For the stall watchdog: the index of the thread among `threads` whose
+ * active critical sections hold `lock`, or -1. It reads the other threads'
+ * section stacks without their cooperation: only for a run whose threads
+ * made no progress for the watchdog's limit, as a snapshot (a thread that
+ * moves meanwhile may be missed). */
+int gh_cs_find_holder(struct gh_tstate *const *threads, int n, uintptr_t lock);
 
 GH_INLINE void gh_cs_push_(struct gh_tstate *ts, struct gh_critsec *cs)
 {

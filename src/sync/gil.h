@@ -18,11 +18,12 @@
  * layer's enum). */
 #define GH_FL_SYNC_NAME GIL
 
+#include "base/inject.h"
 #include "sync/gil_lock.h"
 
-#define GH_BEGIN_CS(ts, o)      { (void)(ts); (void)(o);
+#define GH_BEGIN_CS(ts, o)      { (void)(ts); (void)(o); GH_INJECT(CS_HELD);
 #define GH_END_CS(ts)           }
-#define GH_BEGIN_CS2(ts, a, b)  { (void)(ts); (void)(a); (void)(b);
+#define GH_BEGIN_CS2(ts, a, b)  { (void)(ts); (void)(a); (void)(b); GH_INJECT(CS_HELD);
 #define GH_END_CS2(ts)          }
 
 GH_INLINE void gh_sync_checkpoint(struct gh_tstate *ts) { gh_gil_checkpoint(ts); }

@@ -57,6 +57,10 @@ void gh_gil_take_wait_slow(struct gh_tstate *ts, uint64_t t_asked)
     struct gh_lockstat *st = &ts->locks[GH_LOCK_gil];
     uint64_t t0 = gh_now_ns();
     st->contended++;
+    /* Relaxed, pairs with nothing: what the watchdog sees this thread wait
+     * for (base/tstate.h). */
+    gh_atomic_store_relaxed_u32(&ts->wait_class, GH_LOCK_gil + 1u);
+    gh_atomic_store_relaxed_uptr(&ts->wait_lock, (uintptr_t)g);
     while (g->ticks && g->locked) /* gil-ticks: no requests, wait for a release */
         gh_check_pthread(pthread_cond_wait(&g->cond, &g->mutex));
     while (g->locked) {
@@ -84,6 +88,7 @@ void gh_gil_take_wait_slow(struct gh_tstate *ts, uint64_t t_asked)
             }
         }
     }
+    gh_atomic_store_relaxed_u32(&ts->wait_class, 0); /* as above */
     uint64_t t1 = gh_now_ns(), w = t1 - t0;
     st->wait_ns += w;
     if (w > st->wait_max_ns)
@@ -183,4 +188,22 @@ void gh_gil_stats(struct gh_gil_stats_raw *out)
     gh_check_pthread(pthread_mutex_lock(&g->mutex));
     *out = g->stats;
     gh_check_pthread(pthread_mutex_unlock(&g->mutex));
+}
+
+int gh_gil_holder_snapshot(bool *locked)
+{
+    struct gh_gil *g = &gh__gil;
+    struct timespec dl;
+    clock_gettime(CLOCK_REALTIME, &dl);
+    dl.tv_nsec += 100000000;
+    if (dl.tv_nsec >= 1000000000) {
+        dl.tv_sec++;
+        dl.tv_nsec -= 1000000000;
+    }
+    if (pthread_mutex_timedlock(&g->mutex, &dl) != 0)
+        return -3;
+    int who = g->holder ? g->holder->index : -2;
+    *locked = g->locked;
+    gh_check_pthread(pthread_mutex_unlock(&g->mutex));
+    return who;
 }

@@ -58,6 +58,10 @@ extern struct gh_gil gh__gil;
 void gh_gil_init(uint64_t interval_ns, uint32_t ticks);
 void gh_gil_fini(void);
 void gh_gil_stats(struct gh_gil_stats_raw *out);
+/* For the stall watchdog: the last thread to take the GIL (its index, -1
+ * the main thread, -2 none) and whether it is held; -3 when the GIL's
+ * mutex stayed busy for 100 ms (a thread stuck while holding it). */
+int gh_gil_holder_snapshot(bool *locked);
 
 /* Slow paths (gil_lock.c). take_wait: called with gil.mutex held while the GIL
  * is locked; returns with it held and the GIL unlocked. handoff: the forced

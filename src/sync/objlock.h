@@ -23,13 +23,14 @@
  * layer's enum). */
 #define GH_FL_SYNC_NAME OBJLOCK
 
+#include "base/inject.h"
 #include "base/qsbr.h"
 #include "base/stw.h"
 #include "sync/critsec.h"
 
-#define GH_BEGIN_CS(ts, o)      { struct gh_critsec gh_cs_; gh_cs_begin((ts), &gh_cs_, (o));
+#define GH_BEGIN_CS(ts, o)      { struct gh_critsec gh_cs_; gh_cs_begin((ts), &gh_cs_, (o)); GH_INJECT(CS_HELD);
 #define GH_END_CS(ts)           gh_cs_end((ts), &gh_cs_); }
-#define GH_BEGIN_CS2(ts, a, b)  { struct gh_critsec gh_cs2_; gh_cs_begin2((ts), &gh_cs2_, (a), (b));
+#define GH_BEGIN_CS2(ts, a, b)  { struct gh_critsec gh_cs2_; gh_cs_begin2((ts), &gh_cs2_, (a), (b)); GH_INJECT(CS_HELD);
 #define GH_END_CS2(ts)          gh_cs_end((ts), &gh_cs2_); }
 
 GH_INLINE void gh_sync_checkpoint(struct gh_tstate *ts)

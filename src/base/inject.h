@@ -1,0 +1,147 @@
+/* inject.h - fault injection: named points in the runtime where a run adds
+ * a delay (--inject POINT=DELAY[@P][:THREADS]), to open the windows where
+ * races hide.
+ *
+ * A point is one test on the path it sits on: a relaxed load of one word
+ * (gh__inject_armed, a bit per point) and a branch never taken while no
+ * injection is armed. What an armed point does (the thread filter, the
+ * probability or period, the delay) is out of line in gh_inject_fire, a
+ * name perf shows.
+ *
+ * The table: X(e, name, where, breaks, keeps)
+ *   where   the place in the runtime, and what a delay there widens
+ *   breaks  what it should break (the strategies that rely on nothing
+ *           protecting that window)
+ *   keeps   what it must not break
+ * `gilheap list --inject` prints it; docs/torture.md has it too.
+ *
+ * Layer: base.
+ */
+#ifndef GH_BASE_INJECT_H
+#define GH_BASE_INJECT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/atomic.h"
+#include "base/compiler.h"
+
+#define GH_INJECT_POINTS(X)                                                    \
+    X(RC_UPDATE, "rc.update",                                                  \
+      "a reference count's update in incref and decref: between rc=plain's "   \
+      "load and store (and biased counting's owner's, and rc=locked's under "  \
+      "the count lock); before rc=atomic's read-modify-write and a non-owner's " \
+      "atomic update, where there is no window",                               \
+      "unsafe (rc=plain without a GIL): concurrent updates overwrite each "   \
+      "other, so counts are lost (census refcount_low/high, double frees)",   \
+      "gil, gil-ticks (the GIL is held across the window), atomic, ft, locks") \
+    X(CS_HELD, "cs.held",                                                      \
+      "inside a critical section, its locks just taken (sync=objlock: the "    \
+      "object's mutex; sync=gil: the GIL; sync=none: nothing is held)",        \
+      "unsafe: the window between a container's reads and writes grows",      \
+      "every locked strategy; with `hang`, the watchdog's positive control: " \
+      "the waiters are reported with this thread as the holder")              \
+    X(STW_ACK, "stw.ack",                                                      \
+      "a thread that saw a stop-the-world request, just before it "           \
+      "acknowledges it and parks",                                             \
+      "nothing: the stop waits longer (its time to safepoint grows)",         \
+      "everything")                                                            \
+    X(GC_PHASE, "gc.phase",                                                    \
+      "the collector, between its phases (after the reference counts are "    \
+      "copied and subtracted, before the unreachable set is moved and "       \
+      "cleared)",                                                              \
+      "gc=nostop (unsafe-gc): references that move during the longer scan "   \
+      "make it clear live objects (live_collected)",                           \
+      "gc=stw, generational (the world is stopped or the GIL is held)")        \
+    X(BRC_MERGE, "brc.merge",                                                  \
+      "a biased count's merge: the owner has read the shared count and not "  \
+      "yet folded its local count in",                                         \
+      "nothing: other threads' atomic updates of the shared count are kept "  \
+      "by the merge's compare-and-swap",                                       \
+      "ft, and every rc=biased strategy")                                      \
+    X(REMOTE_FREE, "free.remote",                                              \
+      "a block freed by a thread other than the one whose heap it came from " \
+      "(alloc=thread: between reading the owner's free-list head and "        \
+      "pushing the block), and rc=biased's queueing of an object for its "    \
+      "owner",                                                                 \
+      "nothing: a racing push makes the compare-and-swap retry; the object "  \
+      "waits longer for its owner's merge",                                    \
+      "everything")                                                            \
+    X(QSBR_READ, "qsbr.read",                                                  \
+      "a lock-free read (ft's list.get and dict.get), between loading the "   \
+      "array and taking the item: a QSBR grace period cannot end meanwhile",  \
+      "a reclamation that did not wait for the grace period (use_after_free)", \
+      "ft: resized arrays are freed only after every reader has passed a "    \
+      "quiescent state")                                                       \
+    X(LOCK_SLOW, "lock.slow",                                                  \
+      "a contended lock's slow path (the mutex modelled on PyMutex, and "     \
+      "lock=pthread, tatas, ticket), before it spins or parks",                \
+      "nothing: waits grow, handoffs happen more often",                       \
+      "everything")
+
+enum gh_inject_point {
+#define GH_X_(e, name, where, breaks, keeps) GH_INJ_##e,
+    GH_INJECT_POINTS(GH_X_)
+#undef GH_X_
+    GH_INJ_COUNT
+};
+
+struct gh_inject_doc {
+    const char *name, *where, *breaks, *keeps;
+};
+extern const struct gh_inject_doc gh_inject_docs[GH_INJ_COUNT];
+
+/* A delay of GH_INJECT_HANG ns never ends on its own: the thread sleeps
+ * until gh_inject_release (the watchdog's positive control). */
+#define GH_INJECT_HANG UINT64_MAX
+/* Delays up to this spin on the clock (the thread stays on its CPU, as a
+ * slow instruction sequence would); longer ones sleep (the thread is
+ * descheduled, as by a preemption), holding whatever it holds. */
+#define GH_INJECT_SPIN_MAX_NS 20000u
+
+/* One --inject: where, how long, how often, on which threads. */
+struct gh_inject_spec {
+    enum gh_inject_point point;
+    uint64_t delay_ns;    /* GH_INJECT_HANG: hang until released */
+    double p;             /* probability of a delay at each pass (0 < p <= 1) */
+    uint64_t every;       /* or: every `every`-th pass on a thread (0: use p) */
+    uint64_t threads;     /* workers 0..63 (bit i); all ones: every worker */
+};
+
+/* Per thread (in struct gh_tstate): passes through each armed point that
+ * matched the thread filter, delays made, and the stream that draws the
+ * probabilities. Owner only. */
+struct gh_inject_thread {
+    uint64_t passes[GH_INJ_COUNT];
+    uint64_t fired[GH_INJ_COUNT];
+    uint64_t rng;
+};
+
+/* A bit per armed point. Written by the runner only while no worker runs
+ * (before it releases them, after it joins them); relaxed: the barrier and
+ * the join order it, and the atomic load keeps the tests' reads defined
+ * while a watchdog releases a hang. */
+extern uint32_t gh__inject_armed;
+
+GH_NOINLINE void gh_inject_fire(enum gh_inject_point p);
+
+/* The point P (an enum suffix): one test while nothing is armed. */
+#define GH_INJECT(P)                                                           \
+    do {                                                                       \
+        if (GH_UNLIKELY(gh_atomic_load_relaxed_u32(&gh__inject_armed) &        \
+                        (1u << GH_INJ_##P)))                                   \
+            gh_inject_fire(GH_INJ_##P);                                        \
+    } while (0)
+
+/* Arms the specs (at most one per point; the caller checked) for the
+ * workers about to run, with seed for the probability draws; disarm
+ * clears every point and lets hung threads go. */
+void gh_inject_arm(const struct gh_inject_spec *specs, int n, uint64_t seed);
+void gh_inject_disarm(void);
+/* Ends every `hang` in progress and every later one (until the next arm):
+ * the watchdog calls it after its report. */
+void gh_inject_release(void);
+/* The point called `name`, or -1. */
+int gh_inject_find(const char *name);
+
+#endif
