@@ -239,10 +239,34 @@ void gh__cli_plot_style(const char *strategy, struct gh_cli_plot_style *out);
  * GH_EXIT_INTERNAL after printing the error. */
 int gh__cli_plot_write(const struct gh_cli_plot *p);
 
+/* ---- a run in a child process (child.c) ----------------------------------- */
+
+enum gh_child_outcome {
+    GH_CHILD_EXITED,   /* exit_code set; result too unless it exited 2 */
+    GH_CHILD_SIGNALED, /* died of `signal` */
+    GH_CHILD_TIMEOUT,  /* outlived the timeout and was killed */
+    GH_CHILD_FAILED,   /* could not be started (why) */
+};
+struct json_t;
+struct gh_child {
+    int exit_code;            /* -1 unless it exited */
+    int signal;
+    struct json_t *result;    /* its JSON (the caller decrefs), or NULL */
+    uint64_t elapsed_ns;
+    char why[256];            /* FAILED: why; else with quiet_stderr the
+                                 first line the child wrote there */
+};
+/* Runs /proc/self/exe with argv[0..n) plus `--json /dev/fd/N --quiet`
+ * (argv has room for 4 more entries); quiet_stderr: the child's stderr is
+ * kept (its first line in out->why) instead of passed through. */
+enum gh_child_outcome gh__cli_run_child(const char **argv, int n, uint64_t timeout_ns,
+                                        bool quiet_stderr, struct gh_child *out);
+
 /* ---- commands ----------------------------------------------------------- */
 
 int gh__cli_run(int argc, char **argv);
 int gh__cli_compare(int argc, char **argv);
+int gh__cli_torture(int argc, char **argv);
 int gh__cli_list(int argc, char **argv);
 int gh__cli_diff(int argc, char **argv);
 void gh__cli_help_main(void);

@@ -2,23 +2,20 @@
  * thread count x repeat) runs in a fresh child process, so one crashing or
  * stalling cell never loses the others, and no run inherits another's heap.
  *
- * A child is `/proc/self/exe run SCENARIO --strategy P --threads N --seed S
- * ... --json /dev/fd/N --quiet`: the same binary, the same seed in every cell
- * (so cells differ only by strategy and threads). Its result goes to an
- * anonymous file (memfd) the parent made and reads back: nothing is left on
- * disk whatever happens to either process. The child is killed if the
- * parent dies (PR_SET_PDEATHSIG), runs in its own process group (so a
- * Ctrl-C reaches the parent only), and a SIGINT or SIGTERM of the parent is
- * passed on to it once: it stops, writes its partial result, and the
- * parent reports the cells it has. The parent builds one table from them; the CSV rows come from the same
- * JSON (gh_report_csv_row), so the three outputs agree. --plot draws the
+ * A child is `gilheap run SCENARIO --strategy P --threads N --seed S ...`
+ * run by child.c (its result read back from an anonymous file; killed with
+ * the parent; a Ctrl-C passed on once): the same binary, the same seed in
+ * every cell (so cells differ only by strategy and threads). After a Ctrl-C
+ * the parent reports the cells it has. It builds one table from them; the
+ * CSV rows come from the same JSON (gh_report_csv_row), so the three outputs agree. --plot draws the
  * table's ops/s column with gnuplot (plot.c), leaving out the cells that
  * have no results.
  *
  * Cell status: the child's own status (ok, failed, hazards, interrupted), or
  *   crashed  the child died of a signal
- *   stalled  it outlived duration x 5 + 30 s and was killed
- *   error    it exited 2 or 3, or left no readable results
+ *   stalled  its watchdog fired (its result says who held what), or it
+ *            outlived duration x 5 + 30 s and was killed
+ *   error    it exited 2, or 3 without a stall, or left no readable results
  *   skipped  never started (Ctrl-C)
  * Exit status: 3 if any cell crashed, stalled or failed to run; else 130 if
  * interrupted; else 1 if any check failed or hazards were found; else 0.
@@ -36,10 +33,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -104,6 +98,8 @@ static enum cell_status status_from_json(const json_t *res)
     for (int i = CELL_OK; i <= CELL_INTERRUPTED; i++)
         if (strcmp(s, cell_names[i]) == 0)
             return (enum cell_status)i;
+    if (strcmp(s, "stalled") == 0) /* its own watchdog fired */
+        return CELL_STALLED;
     return CELL_ERROR;
 }
 
@@ -111,21 +107,12 @@ static enum cell_status status_from_json(const json_t *res)
 
 static void run_cell(struct cmp *c, struct cell *cell, int index)
 {
-    char threads[16], seed[32], ops[32], json[4200], sample[16];
+    char threads[16], seed[32], ops[32], sample[16];
     const char *argv[32 + 4 * GH_CLI_MAX_LIST];
     int n = 0;
 
     snprintf(threads, sizeof threads, "%d", cell->threads);
     snprintf(seed, sizeof seed, "%" PRIu64, c->seed);
-    /* The child's result: an anonymous file it inherits as a descriptor. */
-    int fd = memfd_create("gilheap-cell", 0);
-    if (fd < 0) {
-        gh__cli_error(0, "cell %d: memfd_create: %s", index, strerror(errno));
-        cell->status = CELL_ERROR;
-        cell->exit_code = -1;
-        return;
-    }
-    snprintf(json, sizeof json, "/dev/fd/%d", fd);
     argv[n++] = "gilheap";
     argv[n++] = "run";
     argv[n++] = c->path;
@@ -165,79 +152,33 @@ static void run_cell(struct cmp *c, struct cell *cell, int index)
         argv[n++] = "--warmup";
         argv[n++] = c->o.warmup_text;
     }
-    argv[n++] = "--json";
-    argv[n++] = json;
-    argv[n++] = "--quiet";
-    argv[n] = NULL;
 
-    fflush(stdout);
-    fflush(stderr);
-    pid_t parent = getpid();
-    pid_t pid = fork();
-    if (pid < 0) {
-        gh__cli_error(0, "cell %d: fork: %s", index, strerror(errno));
+    struct gh_child ch;
+    switch (gh__cli_run_child(argv, n, c->timeout_ns, false, &ch)) {
+    case GH_CHILD_FAILED:
+        gh__cli_error(0, "cell %d: %s", index, ch.why);
         cell->status = CELL_ERROR;
         cell->exit_code = -1;
-        close(fd);
         return;
-    }
-    if (pid == 0) {
-        /* Dies with the parent, even by SIGKILL; checked again after, in
-         * case the parent died before the request. Its own process group:
-         * a terminal's Ctrl-C reaches the parent, which passes it on. */
-        if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
-            _exit(126);
-        setpgid(0, 0);
-        execv("/proc/self/exe", (char *const *)argv);
-        _exit(127);
-    }
-
-    int st = 0;
-    uint64_t deadline = now_ns() + c->timeout_ns;
-    bool forwarded = false;
-    for (;;) {
-        pid_t w = waitpid(pid, &st, WNOHANG);
-        if (w == pid)
-            break;
-        if (w < 0 && errno != EINTR) {
-            cell->status = CELL_ERROR;
-            cell->exit_code = -1;
-            close(fd);
-            return;
-        }
-        if (gh__cli_interrupted && !forwarded) {
-            kill(pid, gh__cli_interrupted); /* it stops and writes what it has */
-            forwarded = true;
-        }
-        if (now_ns() > deadline) {
-            kill(pid, SIGKILL);
-            while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-                ;
-            cell->status = CELL_STALLED;
-            close(fd);
-            return;
-        }
-        struct timespec ts = {0, 10 * 1000 * 1000};
-        nanosleep(&ts, NULL);
-    }
-
-    if (WIFSIGNALED(st)) {
+    case GH_CHILD_TIMEOUT:
+        cell->status = CELL_STALLED;
+        return;
+    case GH_CHILD_SIGNALED:
         cell->status = CELL_CRASHED;
-        cell->signal = WTERMSIG(st);
-    } else {
-        int code = WEXITSTATUS(st);
-        if (code == GH_EXIT_OK || code == GH_EXIT_CHECKS || code == 128 + SIGINT ||
-            code == 128 + SIGTERM) {
-            json_error_t jerr;
-            cell->result = lseek(fd, 0, SEEK_SET) == 0 ? json_loadfd(fd, 0, &jerr) : NULL;
-            cell->status = cell->result ? status_from_json(cell->result) : CELL_ERROR;
-        } else {
-            cell->status = CELL_ERROR;
-        }
-        if (cell->status == CELL_ERROR)
-            cell->exit_code = code;
+        cell->signal = ch.signal;
+        return;
+    case GH_CHILD_EXITED:
+        break;
     }
-    close(fd);
+    int code = ch.exit_code;
+    cell->result = ch.result;
+    if (code == GH_EXIT_OK || code == GH_EXIT_CHECKS || code == 128 + SIGINT ||
+        code == 128 + SIGTERM || code == GH_EXIT_INTERNAL)
+        cell->status = cell->result ? status_from_json(cell->result) : CELL_ERROR;
+    else
+        cell->status = CELL_ERROR;
+    if (cell->status == CELL_ERROR)
+        cell->exit_code = code;
 }
 
 /* ---- progress ----------------------------------------------------------- */

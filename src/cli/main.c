@@ -246,8 +246,11 @@ int main(int argc, char **argv)
         return gh__cli_list(argc, argv);
     if (strcmp(cmd, "diff") == 0)
         return gh__cli_diff(argc, argv);
+    if (strcmp(cmd, "torture") == 0)
+        return gh__cli_torture(argc, argv);
     if (cmd[0] == '-')
         return gh__cli_usage("unknown option '%s' before the command: expected run, "
                              "compare, list, --help or --version", cmd);
-    return gh__cli_usage("unknown command '%s': expected run, compare, diff, list or help", cmd);
+    return gh__cli_usage("unknown command '%s': expected run, compare, diff, list, torture or "
+                         "help", cmd);
 }
