@@ -25,7 +25,7 @@
  *
  * The first cell of each failure kind is kept as the command line that
  * replays it. Exit: 1 when a cell failed or an unsafe strategy that ran at
- * least 5 multi-thread cells was never caught; 130 on Ctrl-C; else 0.
+ * least 20 multi-thread cells was never caught; 130 on Ctrl-C; else 0.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -584,7 +584,7 @@ int gh__cli_torture(int argc, char **argv)
         return gh__cli_exit_interrupted();
     bool never = false;
     for (int i = 0; i < t.nunsafe; i++)
-        never |= t.unsafe[i].ran >= 5 && t.unsafe[i].caught == 0;
+        never |= t.unsafe[i].ran >= 20 && t.unsafe[i].caught == 0;
     return t.by_outcome[0][OUT_FAILED] || t.by_outcome[1][OUT_FAILED] || never ? GH_EXIT_CHECKS
                                                                            : GH_EXIT_OK;
 }

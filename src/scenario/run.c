@@ -517,6 +517,18 @@ static int run_validate(struct run_state *rs)
     rs->nthreads = rs->cfg->threads ? rs->cfg->threads : s->threads;
     if (gh_scenario_assign_threads(s, rs->nthreads, diag) != 0)
         return -1;
+    /* sync=none with the compact header: every thread links and unlinks
+     * objects in the collector's shared lists without a lock, and a torn
+     * link makes a cycle the census and the collector would walk forever. */
+    if (st->sync == GH_SYNC_NONE && rs->nthreads > 1 &&
+        gh_strategy_header(st) == GH_HEADER_COMPACT) {
+        snprintf(diag->msg, sizeof diag->msg,
+                 "strategy %s is refused with more than one thread: with header=compact the "
+                 "collector's object lists are linked without a lock, and a torn link makes a "
+                 "cycle the checked mode cannot walk; use header=full (the default without a "
+                 "GIL) or --threads 1", desc);
+        return -1;
+    }
     const struct gh_op *bad = st->sync == GH_SYNC_NONE && rs->nthreads > 1
                               ? unsafe_op_refused(s) : NULL;
     if (bad) {

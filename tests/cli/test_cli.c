@@ -1523,3 +1523,108 @@ Test(cli_run, unwritable_result_keeps_the_text)
     free(err);
     rmdir(dir);
 }
+
+Test(cli_usage, inject_stall_and_torture_arguments)
+{
+    expect_error(ARGS("run", SCEN, "--inject", "nosuch=1us"), true,
+                 ARGS("--inject 'nosuch=1us'", "unknown point", "rc.update"));
+    expect_error(ARGS("run", SCEN, "--inject", "rc.update=5"), true,
+                 ARGS("--inject 'rc.update=5'", "DELAY"));
+    expect_error(ARGS("run", SCEN, "--inject", "rc.update=1us", "--inject", "rc.update=2us"),
+                 true, ARGS("rc.update is injected already"));
+    expect_error(ARGS("run", SCEN, "--stall", "5"), true, ARGS("--stall '5'"));
+    expect_error(ARGS("compare", SCEN, "--inject", "rc.update=1us"), true,
+                 ARGS("unknown option '--inject'"));
+    expect_error(ARGS("torture", "--time", "0s"), true, ARGS("--time '0s'"));
+    expect_error(ARGS("torture", "--cell", "1ms"), true, ARGS("--cell '1ms'"));
+    expect_error(ARGS("torture", "--frob"), true, ARGS("unexpected argument '--frob'"));
+}
+
+Test(cli_info, list_inject)
+{
+    struct out o = run(ARGS("list", "--inject"));
+    cr_assert_eq(o.status, 0, "%s", o.err);
+    const char *points[] = {"rc.update", "cs.held", "stw.ack", "gc.phase", "brc.merge",
+                            "free.remote", "qsbr.read", "lock.slow"};
+    for (size_t i = 0; i < sizeof points / sizeof *points; i++)
+        cr_assert(strstr(o.out, points[i]), "%s missing:\n%s", points[i], o.out);
+    cr_assert(strstr(o.out, "  breaks    "), "%s", o.out);
+    out_free(&o);
+    o = run(ARGS("list", "--inject", "--json"));
+    cr_assert_eq(o.status, 0, "%s", o.err);
+    json_error_t jerr;
+    json_t *j = json_loads(o.out, 0, &jerr);
+    cr_assert_not_null(j, "%s", jerr.text);
+    cr_assert_eq(json_array_size(json_object_get(j, "inject_points")), 8);
+    json_decref(j);
+    out_free(&o);
+}
+
+/* The watchdog's positive control through the program: exit 3, the
+ * diagnosis on stderr and in the JSON, the run torn down (no leak report,
+ * the text report printed). */
+Test(cli_run, watchdog_reports_an_injected_hang)
+{
+    char dir[] = "/tmp/gh-test-cli-hang-XXXXXX", yaml[128], json[128];
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(yaml, sizeof yaml, "%s/hang.yaml", dir);
+    snprintf(json, sizeof json, "%s/r.json", dir);
+    FILE *f = fopen(yaml, "w");
+    cr_assert_not_null(f);
+    fputs("name: hang\nthreads: 2\nduration: 30s\nsetup:\n  L: list\nmix:\n"
+          "  - {op: list.append, on: L, value: 1}\n  - {op: list.pop, on: L}\n", f);
+    fclose(f);
+    struct out o = run(ARGS("run", yaml, "--strategy", "ft", "--inject", "cs.held=hang@1in500:0",
+                            "--stall", "300ms", "--json", json));
+    cr_assert_eq(o.status, 3, "status %d: %s", o.status, o.err);
+    cr_assert(strstr(o.err, "gilheap: stall: no worker made progress for"), "%s", o.err);
+    cr_assert(strstr(o.err, "waits for list lock"), "%s", o.err);
+    cr_assert(strstr(o.err, "(held by worker-0)"), "%s", o.err);
+    cr_assert(strstr(o.out, "status      stalled"), "%s", o.out);
+    cr_assert(strstr(o.out, "injected    cs.held=hang@1in500:0: 1 delays"), "%s", o.out);
+    json_error_t jerr;
+    json_t *j = json_load_file(json, 0, &jerr);
+    cr_assert_not_null(j, "%s", jerr.text);
+    cr_assert_str_eq(json_string_value(json_object_get(j, "status")), "stalled");
+    json_t *st = json_object_get(j, "stall");
+    cr_assert(json_is_true(json_object_get(st, "workers_ended")));
+    json_t *w1 = json_array_get(json_object_get(st, "threads"), 1);
+    json_t *wf = json_object_get(w1, "waits_for");
+    cr_assert_str_eq(json_string_value(json_object_get(wf, "class")), "list");
+    cr_assert_eq(json_integer_value(json_object_get(wf, "holder")), 0);
+    cr_assert_eq(json_integer_value(json_object_get(
+                     json_object_get(json_object_get(j, "inject"), "cs.held"), "delays")), 1);
+    json_decref(j);
+    out_free(&o);
+    unlink(yaml);
+    unlink(json);
+    rmdir(dir);
+}
+
+/* A short torture: a line per cell, the summary, the JSON; safe cells come
+ * out clean (exit 0), or the failure is named with its replay line. */
+Test(cli_run, torture_runs_cells_and_sums_them_up, .timeout = 180)
+{
+    char dir[] = "/tmp/gh-test-cli-torture-XXXXXX", json[128];
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(json, sizeof json, "%s/t.json", dir);
+    struct out o = run(ARGS("torture", "--time", "3s", "--cell", "50ms", "--seed", "11",
+                            "--json", json));
+    cr_assert(o.status == 0, "status %d:\n%s\n%s", o.status, o.out, o.err);
+    cr_assert(strstr(o.out, "torture: "), "%s", o.out);
+    cr_assert(strstr(o.out, "\nfailures: none\n"), "%s", o.out);
+    json_error_t jerr;
+    json_t *j = json_load_file(json, 0, &jerr);
+    cr_assert_not_null(j, "%s", jerr.text);
+    json_int_t cells = json_integer_value(json_object_get(j, "cells"));
+    cr_assert_gt(cells, 3);
+    cr_assert_eq(count_lines(o.out), cells + 1 /* header */ + 6 /* summary */ +
+                 (json_array_size(json_object_get(j, "failures")) ? 1 + (int)json_array_size(
+                      json_object_get(j, "failures")) : 0),
+                 "%s", o.out);
+    cr_assert_eq(json_integer_value(json_object_get(j, "seed")), 11);
+    json_decref(j);
+    out_free(&o);
+    unlink(json);
+    rmdir(dir);
+}
