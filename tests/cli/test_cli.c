@@ -1618,7 +1618,7 @@ Test(cli_run, torture_runs_cells_and_sums_them_up, .timeout = 180)
     cr_assert_not_null(j, "%s", jerr.text);
     json_int_t cells = json_integer_value(json_object_get(j, "cells"));
     cr_assert_gt(cells, 3);
-    cr_assert_eq(count_lines(o.out), cells + 1 /* header */ + 6 /* summary */ +
+    cr_assert_eq(count_lines(o.out), cells + 1 /* header */ + 7 /* summary */ +
                  (json_array_size(json_object_get(j, "failures")) ? 1 + (int)json_array_size(
                       json_object_get(j, "failures")) : 0),
                  "%s", o.out);
