@@ -115,7 +115,9 @@ static bool park_enqueue(gh_mutex *m, struct park_waiter *w)
 
 /* Whether a thread parking on this lock counts as stopped for a
  * stop-the-world (base/stw.h): an attached thread waiting for an object's
- * lock or a table's lock has not started to modify what it wants to lock.
+ * lock or a table's lock has not started to modify what it wants to lock;
+ * one waiting for a user lock (a scenario's threading.Lock, class user) is
+ * between two ops.
  * The GIL and the allocator's lock are taken inside operations, between
  * modifications, and never held across a wait: they do not detach. Nor
  * does rc=locked's count lock (class rc, rc/rc.h): its waiter may hold the
