@@ -23,7 +23,8 @@
     X(weakref,  "the weak-reference lists' lock (no GIL)")                     \
     X(alloc,    "the lock of the shared arena heap (no GIL)")                  \
     X(rc,       "an object's mutex taken for its count (rc=locked)")           \
-    X(globals,  "the globals namespace's lock (no GIL): global.add's write, and its reads where they are not lock-free")
+    X(globals,  "the globals namespace's lock (no GIL): global.add's write, and its reads where they are not lock-free") \
+    X(user,     "a scenario's threading.Lock (lock.acquire, `with:`), under every strategy")
 
 enum gh_lock_class {
 #define GH_X_(name, doc) GH_LOCK_##name,

@@ -115,7 +115,9 @@ static bool park_enqueue(gh_mutex *m, struct park_waiter *w)
 
 /* Whether a thread parking on this lock counts as stopped for a
  * stop-the-world (base/stw.h): an attached thread waiting for an object's
- * lock or a table's lock has not started to modify what it wants to lock.
+ * lock or a table's lock has not started to modify what it wants to lock;
+ * one waiting for a user lock (a scenario's threading.Lock, class user) is
+ * between two ops.
  * The GIL and the allocator's lock are taken inside operations, between
  * modifications, and never held across a wait: they do not detach. Nor
  * does rc=locked's count lock (class rc, rc/rc.h): its waiter may hold the
@@ -317,4 +319,41 @@ void gh_mutex_unlock_slow(gh_mutex *m)
     bucket_unlock(b);
     if (w)
         wake_traced(m, w);
+}
+
+bool gh_mutex_try_unlock_slow(gh_mutex *m)
+{
+    struct park_bucket *b = bucket_of(m);
+    bucket_lock(b);
+    uint8_t old = gh_atomic_load_relaxed_u8(&m->bits);
+    for (;;) {
+        if (!(old & GH_MUTEX_LOCKED)) {
+            bucket_unlock(b);
+            return false;
+        }
+        bool more;
+        struct park_waiter *w = dequeue_first(b, m, &more);
+        uint8_t nv = more ? GH_MUTEX_PARKED : 0;
+        if (w) {
+            w->handed_off = gh_now_ns() - w->start_ns > gh_mutex_fair_ns;
+            if (w->handed_off)
+                nv |= GH_MUTEX_LOCKED;
+        }
+        /* Release: as in gh_mutex_unlock_slow. A CAS, not a store: without
+         * the lock's ownership the byte may change under us (a waiter
+         * setting PARKED, another release); then the waiter goes back at
+         * the head and the new byte is looked at again. */
+        if (gh_atomic_cas_release_u8(&m->bits, &old, nv)) {
+            bucket_unlock(b);
+            if (w)
+                wake_traced(m, w);
+            return true;
+        }
+        if (w) {
+            w->next = b->head;
+            b->head = w;
+            if (!b->tail)
+                b->tail = w;
+        }
+    }
 }

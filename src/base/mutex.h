@@ -66,6 +66,7 @@ extern uint64_t gh_mutex_fair_ns;
 
 GH_NOINLINE void gh_mutex_lock_slow(gh_mutex *m, struct gh_lockstat *st);
 GH_NOINLINE void gh_mutex_unlock_slow(gh_mutex *m);
+GH_NOINLINE bool gh_mutex_try_unlock_slow(gh_mutex *m);
 
 /* Locks m; st (may not be NULL) is the calling thread's counter set for the
  * lock's class. */
@@ -99,6 +100,21 @@ GH_INLINE void gh_mutex_unlock(gh_mutex *m)
     if (GH_LIKELY(gh_atomic_cas_release_u8(&m->bits, &expected, 0)))
         return;
     gh_mutex_unlock_slow(m);
+}
+
+/* Unlocks m if it is locked, by whichever thread (threading.Lock's
+ * release: CPython's _PyMutex_TryUnlock); false when it was not locked
+ * (CPython raises RuntimeError). Safe against a concurrent unlock of the
+ * same mutex, which gh_mutex_unlock is not: one of two releases fails. */
+GH_INLINE bool gh_mutex_try_unlock(gh_mutex *m)
+{
+    uint8_t expected = GH_MUTEX_LOCKED;
+    /* Release: pairs with the acquire of the next holder's lock. */
+    if (GH_LIKELY(gh_atomic_cas_release_u8(&m->bits, &expected, 0)))
+        return true;
+    if (!(expected & GH_MUTEX_LOCKED))
+        return false;
+    return gh_mutex_try_unlock_slow(m);
 }
 
 GH_INLINE bool gh_mutex_is_locked(const gh_mutex *m)

@@ -452,5 +452,6 @@ GH_INLINE int64_t gh_dict_len(struct gh_dict *d)
 #include "containers/set.h"       // set, frozenset
 #include "containers/model.h"     // bool, object(), classes, instances, functions,
                                   // finalizers, weak references, WeakValueDictionary
+#include "containers/lock.h"      // threading.Lock
 
 #endif

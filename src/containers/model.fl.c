@@ -858,7 +858,7 @@ bool GH_FL(gh_type_is_known)(const gh_object *o)
         &gh_bytearray_type, &gh_tuple_type, &gh_list_type,
         &gh_dict_type, &gh_set_type, &gh_frozenset_type,
         &gh_object_type, &class_type, &function_type, &weakref_type, &wvdict_type,
-        &gh_freed_type,
+        &gh_lock_type, &gh_freed_type,
     };
     const struct gh_type *tp = o->ob_type;
     for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)

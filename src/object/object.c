@@ -56,7 +56,7 @@ gh_object *gh_object_alloc(const struct gh_type *tp, size_t size)
 static const char *const kind_names[GH_KIND_COUNT] = {
     "NoneType", "bool", "int", "float", "str", "bytes", "bytearray", "tuple", "list", "dict",
     "set", "frozenset", "object", "type", "instance", "function", "weakref",
-    "WeakValueDictionary", "instance (__slots__)", "<freed>",
+    "WeakValueDictionary", "instance (__slots__)", "_thread.lock", "<freed>",
 };
 
 static void freed_dealloc(gh_object *self)

@@ -145,6 +145,7 @@ enum gh_kind {
     GH_KIND_SLOTS,           /* an instance of a class with __slots__: the
                                 values inline, no attributes block, not
                                 weak-referenceable */
+    GH_KIND_LOCK,            /* threading.Lock (containers/lock.h) */
     GH_KIND_FREED,           /* the checked mode's poison (gh_freed_type) */
     GH_KIND_COUNT
 };

@@ -115,6 +115,14 @@ int GH_FL(gh_eval_object)(void *ctx, const struct gh_expr *e, int64_t *out, char
                     : gh_atomic_load_relaxed_i64(&c->run->finalized[e->slot]);
         return 0;
     }
+    if (e->kind == GH_EX_ADDS) {
+        /* Inside a role, this thread's adds so far (the checks' env reads
+         * the whole run's, run.c). */
+        if (!c->w)
+            return gh__expr_error(e, err, errlen, "adds() is not available here");
+        *out = (int64_t)c->w->counter_adds[e->slot];
+        return 0;
+    }
     if (e->kind == GH_EX_CALLBACKS) {
         *out = (int64_t)(c->w ? c->w->callbacks
                               : gh_atomic_load_relaxed_u64(&c->run->callbacks));

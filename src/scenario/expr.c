@@ -13,7 +13,8 @@
  *   unary   := "-" unary | primary
  *   primary := INT | "$" PARAM | "(" or ")" | FUNC "(" ARG ")" | GC ["(" ")"] | NAME
  *
- * FUNC is count or failed (ARG: an op name); len, id, getrefcount,
+ * FUNC is count or failed (ARG: an op name); adds (ARG: an int global,
+ * the successful global.add ops on it); len, id, getrefcount,
  * getsizeof, value, interned, alive or gc.is_tracked (ARG: an object's
  * NAME; len also takes gc.garbage); finalized (ARG: a class global);
  * callbacks (no ARG). GC is a reading of the collector, gc.NAME or
@@ -299,7 +300,7 @@ static const char operand_hint[] =
     "a number, `(`, `-`, `not`, len(NAME), count(OP) or failed(OP)";
 
 /* The functions, their node kinds and what their argument is. */
-enum argkind { ARG_OP, ARG_OBJECT, ARG_CLASS, ARG_NONE };
+enum argkind { ARG_OP, ARG_OBJECT, ARG_CLASS, ARG_NONE, ARG_INT_GLOBAL };
 static const struct {
     const char *name;
     enum gh_expr_kind kind;
@@ -316,6 +317,7 @@ static const struct {
     {"alive", GH_EX_ALIVE, ARG_OBJECT},
     {"finalized", GH_EX_FINALIZED, ARG_CLASS},
     {"callbacks", GH_EX_CALLBACKS, ARG_NONE},
+    {"adds", GH_EX_ADDS, ARG_INT_GLOBAL},
     {"gc.is_tracked", GH_EX_GC_TRACKED, ARG_OBJECT},
 };
 
@@ -390,8 +392,8 @@ static struct gh_expr *parse_call(struct eparser *p)
     int f = find_function(p->text + fn.off, fn.len);
     if (f < 0) {
         ep_error(p, fn.off, "unknown function %s; expected len, count, failed, id, "
-                 "getrefcount, getsizeof, value, interned, alive, finalized, callbacks or "
-                 "gc.is_tracked", tok_desc(p, &fn, b, sizeof b));
+                 "getrefcount, getsizeof, value, interned, alive, finalized, callbacks, adds "
+                 "or gc.is_tracked", tok_desc(p, &fn, b, sizeof b));
         return NULL;
     }
     const char *fname = functions[f].name;
@@ -415,6 +417,7 @@ static struct gh_expr *parse_call(struct eparser *p)
         if (arg.kind != T_IDENT && !(ak == ARG_OP && arg.kind == T_IS)) {
             ep_error(p, arg.off, "expected %s inside %s(), found %s",
                      ak == ARG_OP ? "an op name" : ak == ARG_CLASS ? "the name of a class global"
+                     : ak == ARG_INT_GLOBAL ? "the name of an int global"
                      : kind == GH_EX_LEN && !p->role ? "the name of a global list or dict"
                      : "the name of an object", fname, tok_desc(p, &arg, b, sizeof b));
             return NULL;
@@ -456,6 +459,16 @@ static struct gh_expr *parse_call(struct eparser *p)
                                           gh_op_names[i]);
                 ep_error(p, arg.off, "%s(%s): unknown op `%s`; expected one of %s", fname,
                          name, name, list);
+                return NULL;
+            }
+        } else if (ak == ARG_INT_GLOBAL) {
+            for (int i = 0; i < p->nglobals; i++)
+                if (strcmp(p->globals[i].name, name) == 0)
+                    slot = i;
+            if (slot < 0 || (p->globals[slot].type != GH_NEW_INT &&
+                             p->globals[slot].type != GH_NEW_SMALL_INT)) {
+                ep_error(p, arg.off, "%s(%s): `%s` is not an int global from `setup` (a "
+                         "counter that global.add updates)", fname, name, name);
                 return NULL;
             }
         } else if (ak == ARG_CLASS) {
@@ -996,6 +1009,17 @@ static int ev(const struct gh_expr *e, const struct gh_eval_env *env, int64_t *o
     case GH_EX_GC: case GH_EX_GC_TRACKED:
         if (!env || !env->object)
             return gh__expr_error(e, err, errlen, "objects cannot be read here");
+        return env->object(env->ctx, e, out, err, errlen);
+    case GH_EX_ADDS:
+        if (env && env->adds) {
+            uint64_t v = env->adds(env->ctx, e->slot);
+            if (v > (uint64_t)INT64_MAX)
+                return gh__expr_error(e, err, errlen, "integer overflow: adds() = %" PRIu64, v);
+            *out = (int64_t)v;
+            return 0;
+        }
+        if (!env || !env->object)
+            return gh__expr_error(e, err, errlen, "adds() is not available here");
         return env->object(env->ctx, e, out, err, errlen);
     case GH_EX_COUNT:
     case GH_EX_FAILED: {

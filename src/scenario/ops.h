@@ -83,6 +83,15 @@
     X(IO, "io", GH_KEYS(US), NONE, GH_OPF(), 0, 0, exec_io,                   \
       "a blocking wait of `us` microseconds that releases what the "         \
       "strategy holds")                                                      \
+    X(LOCK_ACQUIRE, "lock.acquire", GH_KEYS(ON), LOCK, GH_OPF(LOADS_ON),      \
+      "the lock to acquire", 0, exec_lock_acquire,                           \
+      "`on`.acquire() on a threading.Lock: waits until it is free, "         \
+      "releasing what the strategy holds while it waits (fails when this "   \
+      "thread already holds it, where CPython would wait forever)")          \
+    X(LOCK_RELEASE, "lock.release", GH_KEYS(ON), LOCK, GH_OPF(LOADS_ON),      \
+      "the lock to release", 0, exec_lock_release,                           \
+      "`on`.release() on a threading.Lock, by any thread (fails when it is " \
+      "not locked: CPython's RuntimeError)")                                 \
     X(BIND, "bind", GH_KEYS(AS, VALUE, RANGE), NONE,                          \
       GH_OPF(NEEDS_AS, NEEDS_VALUE, OUTLINE), 0, 0, gh_exec_bind,             \
       "bind the local `as` to `value` (another reference, no copy: b = a)")  \
@@ -202,7 +211,8 @@ enum gh_op_kind {
 };
 
 /* The keys an op may have, X(e, name). `op` is every op's; `weight` is
- * every op's in a mix. */
+ * every op's in a mix; `with` (run the op holding a lock) every op's but
+ * lock.acquire's and lock.release's. */
 #define GH_OP_KEYS(X)                                                          \
     X(OP, "op") X(ON, "on") X(FROM, "from") X(TYPE, "type") X(AS, "as")        \
     X(VALUE, "value") X(RANGE, "range") X(KEY, "key") X(KEYS, "keys")          \
@@ -211,7 +221,7 @@ enum gh_op_kind {
     X(A, "a") X(B, "b") X(LABEL, "label") X(EXPR, "expr")                      \
     X(CALLBACK, "callback") X(TOP, "top") X(GENERATION, "generation")          \
     X(THRESHOLDS, "thresholds") X(SIZE, "size") X(CLS, "cls") X(PATH, "path")  \
-    X(DEPTH, "depth") X(WEIGHT, "weight") X(VIA, "via")
+    X(DEPTH, "depth") X(WEIGHT, "weight") X(VIA, "via") X(WITH, "with")
 
 enum gh_op_key {
 #define GH_X_(e, name) GH_K_##e,
@@ -254,7 +264,7 @@ enum gh_op_need {
     GH_NEED_NONE, GH_NEED_ANY, GH_NEED_LIST, GH_NEED_DICT, GH_NEED_LOCAL,
     GH_NEED_INSTANCE, GH_NEED_SET, GH_NEED_SETLIKE, GH_NEED_TUPLE_LOCAL,
     GH_NEED_STR_LOCAL, GH_NEED_WEAKREF, GH_NEED_WVDICT, GH_NEED_FUNCTION,
-    GH_NEED_SNAPSHOT, GH_NEED_INT_GLOBAL, GH_NEED_TUPLE,
+    GH_NEED_SNAPSHOT, GH_NEED_INT_GLOBAL, GH_NEED_TUPLE, GH_NEED_LOCK,
 };
 
 /* An op's row, for the code that reads it at run time. */

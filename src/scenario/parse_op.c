@@ -29,6 +29,7 @@ static const char *const need_articles[] = {
     [GH_NEED_SNAPSHOT] = "a trace snapshot (bound by trace.snapshot)",
     [GH_NEED_INT_GLOBAL] = "an int global (set up as `{type: int, value: 0}`)",
     [GH_NEED_TUPLE] = "a tuple",
+    [GH_NEED_LOCK] = "a lock (set up as `{type: lock}`)",
 };
 
 static bool need_ok(enum gh_op_need nd, enum gh_newtype t)
@@ -49,6 +50,7 @@ static bool need_ok(enum gh_op_need nd, enum gh_newtype t)
     case GH_NEED_FUNCTION:    return t == GH_NEW_FUNCTION;
     case GH_NEED_SNAPSHOT:    return t == GH_NEW_SNAPSHOT;
     case GH_NEED_INT_GLOBAL:  return t == GH_NEW_INT || t == GH_NEW_SMALL_INT;
+    case GH_NEED_LOCK:        return t == GH_NEW_LOCK;
     case GH_NEED_ANY:         return t != GH_NEW_SNAPSHOT;
     default:                  return true;
     }
@@ -600,7 +602,9 @@ static int parse_op_kind(struct pctx *c, yaml_node_t *n, enum gh_op_kind *out)
 static int parse_op_keys(struct pctx *c, yaml_node_t *n, enum gh_op_kind kind,
                          enum op_place place, struct op_src *o)
 {
-    unsigned allowed = gh_op_rules[kind].keys | (place == IN_MIX ? GH_KBIT_WEIGHT : 0);
+    bool lock_op = kind == GH_OP_LOCK_ACQUIRE || kind == GH_OP_LOCK_RELEASE;
+    unsigned allowed = gh_op_rules[kind].keys | (place == IN_MIX ? GH_KBIT_WEIGHT : 0) |
+                       (lock_op ? 0 : GH_KBIT_WITH);
     const char *names[GH_K_COUNT], *others[GH_K_COUNT];
     int map[GH_K_COUNT], nn = 0, no = 0;
     for (int i = 0; i < GH_K_COUNT; i++) {
@@ -618,6 +622,10 @@ static int parse_op_keys(struct pctx *c, yaml_node_t *n, enum gh_op_kind kind,
             return err_node(c, k, "`weight` applies only to ops in a `mix`; %s runs its ops "
                             "in order", place == IN_SCRIPT ? "a script"
                             : place == IN_INIT ? "`init`" : "`after`");
+        if (lock_op && is_scalar(k) && !strcmp(sval(k), "with"))
+            return err_node(c, k, "`with` does not apply to %s: it takes and releases a lock "
+                            "itself (a `with` on it would wait for a lock its own thread "
+                            "holds)", gh_op_names[kind]);
     }
     char elsewhere[128];
     snprintf(elsewhere, sizeof elsewhere, "does not apply to %s", gh_op_names[kind]);
@@ -628,6 +636,20 @@ static int parse_op_keys(struct pctx *c, yaml_node_t *n, enum gh_op_kind kind,
         o->key[map[i]] = keys_[i];
         o->val[map[i]] = vals_[i];
     }
+    return 0;
+}
+
+/* `with: L`: the op runs holding the lock global L (`with L:` around the
+ * statement). */
+static int parse_with(struct pctx *c, struct role_ctx *rc, yaml_node_t *n, struct gh_op *op)
+{
+    struct gh_target t;
+    if (parse_target(c, rc, n, op->kind, "with", GH_NEED_LOCK, &t))
+        return -1;
+    if (t.local)
+        return err_node(c, n, "with: `%s` is a local of the role; `with` names a lock global "
+                        "from `setup` (L: {type: lock})", sval(n));
+    op->with = t.slot;
     return 0;
 }
 
@@ -649,6 +671,12 @@ static int parse_op(struct pctx *c, struct role_ctx *rc, yaml_node_t *n,
     if (parse_op_kind(c, n, &op->kind))
         return -1;
     const struct gh_op_rule *rule = &gh_op_rules[op->kind];
+    if ((op->kind == GH_OP_LOCK_ACQUIRE || op->kind == GH_OP_LOCK_RELEASE) &&
+        (place == IN_INIT || place == IN_AFTER))
+        return err_node(c, n, "%s cannot be in `%s`: a lock is taken and released by the "
+                        "measured ops (a `mix` or `script`), so no thread holds one across the "
+                        "start or the end of the measured phase; `with: L` on an op works "
+                        "anywhere", rule->name, place == IN_INIT ? "init" : "after");
     struct op_src o = {.n = n, .owner = owner};
     snprintf(owner, sizeof owner, "a %s op", rule->name);
     if (parse_op_keys(c, n, op->kind, place, &o))
@@ -679,6 +707,9 @@ static int parse_op(struct pctx *c, struct role_ctx *rc, yaml_node_t *n,
     if (on && parse_target(c, rc, on, op->kind, "on", rule->on, &op->on))
         return -1;
     op->loads_on = on && (rule->flags & GH_OPF_LOADS_ON);
+    op->with = -1;
+    if (o.val[GH_K_WITH] && parse_with(c, rc, o.val[GH_K_WITH], op))
+        return -1;
     if (op_binds(op->kind)) {
         if (!o.val[GH_K_AS] && (rule->flags & GH_OPF_NEEDS_AS))
             return err_node(c, n, "missing `as` in %s (the local name to bind)", owner);

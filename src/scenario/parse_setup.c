@@ -18,6 +18,13 @@ int sp_parse_newtype(struct pctx *c, yaml_node_t *n, const char *what, bool setu
                 *out = (enum gh_newtype)i;
                 return 0;
             }
+        if (!strcmp(sval(n), sp_newtype_names[GH_NEW_LOCK])) {
+            if (!setup)
+                return err_node(c, n, "%s: a lock is shared by the threads: set it up as a "
+                                "global in `setup` (L: {type: lock})", what);
+            *out = GH_NEW_LOCK;
+            return 0;
+        }
         int g = c->s->nglobals ? sp_find_global(c, sval(n)) : -1;
         if (g >= 0 && g < nvisible && c->s->globals[g].type == GH_NEW_CLASS) {
             *out = GH_NEW_INSTANCE;
@@ -30,7 +37,8 @@ int sp_parse_newtype(struct pctx *c, yaml_node_t *n, const char *what, bool setu
                             c->s->globals[g].column);
     }
     return err_node(c, n, "%s: expected a type (" TYPE_LIST "%s or the name of a class from "
-                    "setup), found %s", what, setup ? ", class" : "", sp_desc(n, b, sizeof b));
+                    "setup), found %s", what, setup ? ", class, lock" : "",
+                    sp_desc(n, b, sizeof b));
 }
 
 /* A boolean scalar: true or false. */

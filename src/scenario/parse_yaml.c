@@ -93,9 +93,10 @@ static const char *const reserved_words[] = {
     "none", "object", "int", "small-int", "list", "dict", "random",
     "and", "or", "not", "len", "count", "failed",
     "true", "false", "float", "str", "bytes", "bytearray", "tuple", "set", "frozenset",
-    "weakvaluedict", "class", "function", "is",
+    "weakvaluedict", "class", "function", "lock", "is",
     /* the expression functions: a name spelled so cannot be an operand */
     "id", "getrefcount", "getsizeof", "value", "interned", "alive", "finalized", "callbacks",
+    "adds",
 };
 
 /* Indexed by enum gh_newtype. Those up to GH_NEW_FUNCTION can be written
@@ -103,12 +104,12 @@ static const char *const reserved_words[] = {
 const char *const sp_newtype_names[GH_NEW_COUNT] = {
     "object", "int", "list", "dict", "none", "true", "false", "bare-object", "small-int",
     "float", "str", "bytes", "bytearray", "tuple", "set", "frozenset", "weakvaluedict",
-    "class", "function", "instance", "weakref", "snapshot", "any",
+    "class", "function", "lock", "instance", "weakref", "snapshot", "any",
 };
 const char *const sp_newtype_articles[GH_NEW_COUNT] = {
     "an object", "an int", "a list", "a dict", "None", "True", "False", "a bare object()",
     "a small int", "a float", "a str", "a bytes", "a bytearray", "a tuple", "a set",
-    "a frozenset", "a WeakValueDictionary", "a class", "a function", "an instance",
+    "a frozenset", "a WeakValueDictionary", "a class", "a function", "a lock", "an instance",
     "a weak reference", "a trace snapshot", "an object of any type",
 };
 

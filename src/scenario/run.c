@@ -174,10 +174,22 @@ static uint64_t env_failed(void *ctx, enum gh_op_kind op)
     return ((struct check_ctx *)ctx)->res->op[op].failed;
 }
 
+/* adds(C): the counter's successful adds over the run (counters_finish);
+ * 0 for an int global no global.add updates. */
+static uint64_t env_adds(void *ctx, int slot)
+{
+    const struct gh_result *res = ((struct check_ctx *)ctx)->res;
+    const char *name = ((struct check_ctx *)ctx)->ec.run->s->globals[slot].name;
+    for (int i = 0; i < res->ncounters; i++)
+        if (!strcmp(res->counters[i].name, name))
+            return res->counters[i].adds;
+    return 0;
+}
+
 static void run_checks(struct gh_scenario *s, struct check_ctx *ctx, struct gh_result *res)
 {
-    struct gh_eval_env env = {.count = env_count, .failed = env_failed, .ctx = ctx,
-                              .object = ctx->sfl->eval_object};
+    struct gh_eval_env env = {.count = env_count, .failed = env_failed, .adds = env_adds,
+                              .ctx = ctx, .object = ctx->sfl->eval_object};
     res->nchecks = s->nchecks;
     res->checks = calloc((size_t)(s->nchecks ? s->nchecks : 1), sizeof *res->checks);
     gh_assert(res->checks);
@@ -386,6 +398,7 @@ static const struct gh_op *unsafe_op_refused(const struct gh_scenario *s)
                 case GH_OP_LIST_ITER: case GH_OP_GLOBAL_ADD:
                 case GH_OP_COMPUTE: case GH_OP_IO: case GH_OP_IS: case GH_OP_EQ:
                 case GH_OP_SHOW: case GH_OP_ASSERT: case GH_OP_GC_COLLECT:
+                case GH_OP_LOCK_ACQUIRE: case GH_OP_LOCK_RELEASE:
                     continue;
                 case GH_OP_NEW:
                     if (op->type != GH_NEW_INSTANCE && op->type != GH_NEW_DICT &&

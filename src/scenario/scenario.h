@@ -61,6 +61,7 @@ enum gh_newtype {
     GH_NEW_FROZENSET, GH_NEW_WVDICT,
     GH_NEW_CLASS,      /* setup only: a user class (del, legacy, into) */
     GH_NEW_FUNCTION,   /* a function with a default (def) */
+    GH_NEW_LOCK,       /* setup only: a threading.Lock */
     GH_NEW_INSTANCE,   /* an instance of the user class global `cls` */
     GH_NEW_WEAKREF,    /* not for `new`: a local bound by weakref.new */
     GH_NEW_SNAPSHOT,   /* not for `new`: a trace snapshot (trace.snapshot) */
@@ -123,6 +124,9 @@ struct gh_op {
      * first (LOAD_FAST / LOAD_GLOBAL; list.move: `from` too): a counted
      * reference for the op's length under loads=counted (worker.fl.c). */
     bool loads_on;
+    /* `with: L`: the lock global the op runs under (acquired before it,
+     * released after it), or -1. */
+    int with;
 };
 
 /* ---- roles, setup, checks ---------------------------------------------- */
@@ -194,6 +198,7 @@ enum gh_expr_kind {
     GH_EX_INTERNED, GH_EX_ALIVE,                       /* bool f(l) */
     GH_EX_FINALIZED,                                   /* slot: a class global */
     GH_EX_CALLBACKS,                                   /* callbacks() */
+    GH_EX_ADDS,                                        /* slot: an int global */
     GH_EX_IS, GH_EX_ISNOT, GH_EX_OBJ_EQ, GH_EX_OBJ_NE, /* l, r: NAMEs */
     /* The collector (process-wide, in a role too): */
     GH_EX_GC,          /* a reading: ival an enum gh_gc_reading, slot the
@@ -241,6 +246,9 @@ struct gh_eval_env {
     int64_t (*len)(void *ctx, int global_slot);   /* used when `object` is NULL */
     uint64_t (*count)(void *ctx, enum gh_op_kind op);
     uint64_t (*failed)(void *ctx, enum gh_op_kind op);
+    /* adds(C): the successful global.add ops on the global `slot`; NULL:
+     * `object` answers (inside a role, this thread's). */
+    uint64_t (*adds)(void *ctx, int global_slot);
     void *ctx;
     /* Evaluates the object-valued node e (LEN and GH_EX_NAME .. OBJ_NE,
      * whose operands are NAME nodes): 0 and the value, or -1 with a

@@ -354,6 +354,7 @@ static gh_object *make_obj(const struct gh_global *g, gh_object **globals, gh_st
     case GH_NEW_FUNCTION:
         return g->def == GH_DEF_APPEND_ONE ? gh_make_append_one()
                                            : gh_make_append_one_none();
+    case GH_NEW_LOCK: return gh_lock_new();
     case GH_NEW_INSTANCE:
         return gh_instance_new_of(globals[g->cls]);
     case GH_NEW_WEAKREF: case GH_NEW_SNAPSHOT: case GH_NEW_ANY: case GH_NEW_COUNT:
@@ -636,6 +637,21 @@ GH_INLINE bool exec_io(EXEC_PARAMS)
     return true;
 }
 
+/* L.acquire(): fails when this thread already holds L (CPython would wait
+ * forever: a Lock is not reentrant). */
+GH_INLINE bool exec_lock_acquire(EXEC_PARAMS)
+{
+    gh_object *o = target(&op->on, GH_KIND_LOCK, globals, locals);
+    return o && gh_lock_acquire(ts, (struct gh_lock *)(void *)o);
+}
+
+/* L.release(): fails when L is not locked (CPython's RuntimeError). */
+GH_INLINE bool exec_lock_release(EXEC_PARAMS)
+{
+    gh_object *o = target(&op->on, GH_KIND_LOCK, globals, locals);
+    return o && gh_lock_release(ts, (struct gh_lock *)(void *)o);
+}
+
 /* The body of one op (exec_op_raw has loaded its container): a direct call
  * of the executor GH_OPS names for its kind. */
 /* The object model's ops (GH_OPF_OUTLINE): one call from the measured
@@ -686,10 +702,14 @@ GH_INLINE bool exec_op_body(EXEC_PARAMS)
  * points; a deferred object's is uncounted (deferred=on), an immortal one's
  * writes nothing. loads=borrowed is 3.14's LOAD_FAST_BORROW: no count. One
  * test per op: the op's flag and the run's, read together. */
+static GH_NOINLINE bool exec_op_with(EXEC_PARAMS);
+
 GH_INLINE bool exec_op_raw(struct gh_worker *w, struct gh_tstate *ts, const struct gh_op *op,
                            gh_object **globals, gh_stackref *locals, struct gh_rng *rng,
                            struct gh_trace_snapshot **snaps)
 {
+    if (GH_UNLIKELY(op->with >= 0))
+        return exec_op_with(w, ts, op, globals, locals, rng, snaps);
     if (op->loads_on & gh_model.loads_counted) {
         gh_object *o = target_any(&op->on, globals, locals);
         if (GH_LIKELY(o && !gh_is_freed(o))) {
@@ -701,6 +721,27 @@ GH_INLINE bool exec_op_raw(struct gh_worker *w, struct gh_tstate *ts, const stru
         }
     }
     return exec_op_body(w, ts, op, globals, locals, rng, snaps);
+}
+
+/* `with: L`: `with L: statement`: L's __enter__ (acquire, waiting as
+ * lock.acquire does), the statement, its __exit__ (release). The
+ * references BEFORE_WITH takes to L (its bound __exit__) are not modelled.
+ * The op runs as a copy without `with`; the lock is released whatever the
+ * op's outcome. Fails without running the op when this thread already
+ * holds L (CPython would wait forever). */
+static GH_NOINLINE bool exec_op_with(EXEC_PARAMS)
+{
+    gh_object *o = item_ok(globals[op->with]);
+    if (!o || o->ob_type->kind != GH_KIND_LOCK)
+        return false;
+    struct gh_lock *l = (struct gh_lock *)(void *)o;
+    if (!gh_lock_acquire(ts, l))
+        return false;
+    struct gh_op inner = *op;
+    inner.with = -1;
+    bool ok = exec_op_raw(w, ts, &inner, globals, locals, rng, snaps);
+    gh_lock_release(ts, l);
+    return ok;
 }
 
 static GH_NOINLINE bool exec_op_outline(struct gh_worker *w, struct gh_tstate *ts,
@@ -725,6 +766,12 @@ static GH_NOINLINE bool exec_op_checked(struct gh_worker *w, struct gh_tstate *t
     ts->cur_op = gh_op_names[op->kind];
     if (sigsetjmp(jb, 0)) {
         gh_tstate_after_fault(ts);
+        /* An op abandoned inside `with: L` leaves L to the thread that
+         * took it: released here, as the with's __exit__ would. */
+        gh_object *l = op->with >= 0 ? globals[op->with] : NULL;
+        if (l && l->ob_type->kind == GH_KIND_LOCK &&
+            gh_lock_held_by_me(ts, (struct gh_lock *)(void *)l))
+            gh_lock_release(ts, (struct gh_lock *)(void *)l);
         return false;
     }
     ts->fault_jmp = &jb;
@@ -917,6 +964,19 @@ static GH_NOINLINE uint64_t measured_loop_hooks(const struct loop *L, enum pick 
     return measured_loop(L, pick, true);
 }
 
+/* A thread that ends holding a lock (a lock.acquire without its release)
+ * releases it, so no other thread waits for it for ever; CPython would
+ * leave it locked. Those releases are not counted as ops. */
+static void release_held_locks(struct gh_run_shared *run, struct gh_tstate *ts)
+{
+    for (int i = 0; i < run->s->nglobals; i++) {
+        gh_object *o = run->s->globals[i].type == GH_NEW_LOCK ? run->globals[i] : NULL;
+        if (o && o->ob_type->kind == GH_KIND_LOCK &&
+            gh_lock_held_by_me(ts, (struct gh_lock *)(void *)o))
+            gh_lock_release(ts, (struct gh_lock *)(void *)o);
+    }
+}
+
 static void *worker_main(void *arg)
 {
     struct gh_worker *w = arg;
@@ -1000,6 +1060,7 @@ static void *worker_main(void *arg)
     /* The role's after ops, then the frame dies: its locals are released,
      * still inside the model. */
     run_untimed(w, ts, role->after, role->nafter, globals, locals, &rng, snaps);
+    release_held_locks(run, ts);
     for (int i = 0; i < w->frame_slots; i++)
         frame_put(locals, i, 0); /* cleared: the collector reads the frame */
     gh_rc_thread_stop(ts);

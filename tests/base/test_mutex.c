@@ -267,3 +267,36 @@ Test(mutex, handoff_keeps_an_attached_waiter_online, .timeout = 20)
     cr_assert_eq(wts.locks[GH_LOCK_list].handoffs, 1, "the waiter was handed the lock");
     cr_assert_eq(online_after, 1, "a waiter attached again by a handoff is online for QSBR");
 }
+
+/* threading.Lock's release (gh_mutex_try_unlock): a free mutex is not
+ * released (false, CPython's RuntimeError), a held one is, by a thread
+ * that did not lock it; with a waiter parked it is woken (here after the
+ * fairness limit, so handed the lock), and a second release then releases
+ * the waiter's hold: a Lock has no owner. */
+Test(mutex, try_unlock_releases_only_a_held_lock, .timeout = 20)
+{
+    struct gh_lockstat st = {0};
+    m.bits = 0;
+    cr_assert_not(gh_mutex_try_unlock(&m), "a free lock cannot be released");
+    gh_mutex_lock(&m, &st);
+    cr_assert(gh_mutex_try_unlock(&m));
+    cr_assert_eq(m.bits, 0);
+    cr_assert_not(gh_mutex_try_unlock(&m), "released once only");
+
+    gh_mutex_lock(&m, &st);
+    gh_atomic_store_seqcst_int(&got, 0);          /* no waiter runs yet */
+    gh_atomic_store_seqcst_int(&release_it, 0);
+    pthread_t t;
+    cr_assert_eq(pthread_create(&t, NULL, waiter, NULL), 0);
+    wait_parked();
+    sleep_ns(3 * (long)GH_MUTEX_FAIR_NS);
+    cr_assert(gh_mutex_try_unlock(&m), "the slow path (a waiter parked) releases it");
+    while (!gh_atomic_load_seqcst_int(&got)) /* pairs with the waiter's store */
+        sched_yield();
+    cr_assert_eq(gh_mutex_parked(&m), 0);
+    cr_assert(gh_mutex_is_locked(&m), "handed to the waiter");
+    gh_atomic_store_seqcst_int(&release_it, 1); /* pairs with the waiter's load */
+    pthread_join(t, NULL);
+    cr_assert_eq(m.bits, 0);
+    cr_assert_not(gh_mutex_try_unlock(&m));
+}

@@ -292,6 +292,7 @@ Test(scenario_parse, ops_table_rows_are_consistent, .timeout = 10)
         cr_assert_str_eq(r->name, n);
         cr_assert(r->keys & GH_KBIT_OP, "%s: no `op` key", n);
         cr_assert(!(r->keys & GH_KBIT_WEIGHT), "%s: `weight` is a mix's, not a row's", n);
+        cr_assert(!(r->keys & GH_KBIT_WITH), "%s: `with` is every op's, not a row's", n);
         bool on = r->keys & GH_KBIT_ON;
         if (r->flags & GH_OPF_LOADS_ON)
             cr_assert(on, "%s loads an `on` it cannot have", n);
@@ -319,7 +320,7 @@ Test(scenario_errors, every_op_refuses_a_key_outside_its_row, .timeout = 10)
 {
     for (int i = 0; i < GH_OP_COUNT; i++) {
         int k = GH_K_ON;
-        while (k == GH_K_WEIGHT || (gh_op_rules[i].keys & (1u << k)))
+        while (k == GH_K_WEIGHT || k == GH_K_WITH || (gh_op_rules[i].keys & (1u << k)))
             k++;
         cr_assert_lt(k, GH_K_COUNT);
         char text[512], phrase[128];
@@ -1500,5 +1501,57 @@ Test(scenario_errors, class_slots, .timeout = 10)
     cr_assert_eq(s->globals[0].nslots, 2);
     cr_assert_str_eq(s->globals[0].slots[1], "b");
     cr_assert_eq(s->globals[1].nslots, -1);
+    gh_scenario_free(s);
+}
+
+/* ---- locks (threading.Lock) ---------------------------------------------- */
+
+#define LOCK_HEAD "name: t\nduration: 1s\nsetup:\n  C: {type: int, value: 0}\n" \
+                  "  L: {type: lock}\n  Q: list\n"
+
+/* Misuse of a lock that the file shows is refused where it is written. */
+Test(scenario_errors, lock_misuse, .timeout = 10)
+{
+    /* line 8 is the first op */
+    text_error(LOCK_HEAD "mix:\n  - {op: global.add, on: C, with: M}\n", 8, 35,
+               "with: undefined name `M`");
+    text_error(LOCK_HEAD "mix:\n  - {op: global.add, on: C, with: Q}\n", 8, 35,
+               "global.add needs a lock (set up as `{type: lock}`) in `with`, but `Q` is a list "
+               "(set up at 6:3)");
+    text_error(LOCK_HEAD "mix:\n  - {op: lock.acquire, on: C}\n", 8, 28,
+               "lock.acquire needs a lock (set up as `{type: lock}`) in `on`, but `C` is an int");
+    text_error(LOCK_HEAD "mix:\n  - {op: lock.release, on: L, with: L}\n", 8, 31,
+               "`with` does not apply to lock.release");
+    text_error(LOCK_HEAD "init:\n  - {op: lock.acquire, on: L}\nscript:\n"
+               "  - {op: lock.release, on: L}\n", 8, 5, "lock.acquire cannot be in `init`");
+    text_error(LOCK_HEAD "script:\n  - {op: lock.acquire, on: L}\nafter:\n"
+               "  - {op: lock.release, on: L}\n", 10, 5, "lock.release cannot be in `after`");
+    text_error(LOCK_HEAD "script:\n  - {op: new, type: lock, as: m}\n", 8, 21,
+               "a lock is shared by the threads");
+    text_error(LOCK_HEAD "script:\n  - {op: bind, value: L, as: m}\n"
+               "  - {op: global.add, on: C, with: m}\n", 9, 35,
+               "with: `m` is a local of the role");
+    text_error("name: t\nduration: 1s\nsetup:\n  lock: int\nmix:\n  - {op: io}\n", 4, 3,
+               "`lock` is a reserved word");
+    text_error(LOCK_HEAD "mix:\n  - {op: global.add, on: C, with: L}\nchecks:\n"
+               "  - adds(L) == 0\n", 10, 10, "adds(L): `L` is not an int global");
+}
+
+/* `with` is accepted on ops of every kind, in every list. */
+Test(scenario_parse, with_on_any_op, .timeout = 10)
+{
+    struct gh_scenario *s = text_ok(LOCK_HEAD "init:\n  - {op: list.append, on: Q, value: 1, "
+                                    "with: L}\nmix:\n  - {op: global.add, on: C, via: call, "
+                                    "with: L, weight: 3}\n  - {op: io, us: 1, with: L}\n"
+                                    "  - {op: lock.acquire, on: L}\n  - {op: lock.release, on: L}\n"
+                                    "checks:\n  - value(C) == adds(C)\n");
+    const struct gh_role *r = &s->roles[0];
+    cr_assert_eq(r->init[0].with, 1);
+    cr_assert_eq(r->ops[0].with, 1);
+    cr_assert_eq(r->ops[0].weight, 3);
+    cr_assert_eq(r->ops[1].with, 1);
+    cr_assert_eq(r->ops[2].with, -1);
+    cr_assert_eq(r->ops[2].kind, GH_OP_LOCK_ACQUIRE);
+    cr_assert_eq(s->globals[1].type, GH_NEW_LOCK);
     gh_scenario_free(s);
 }

@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1388,6 +1389,145 @@ ParameterizedTest(struct preset_param *p, run, lock_profile_counts_every_wait, .
         holds += r.lockprof->hold[c].count;
     }
     cr_assert_gt(holds, 0, "%s: no hold sampled", p->name);
+    gh_result_free(&r);
+    gh_scenario_free(s);
+}
+
+/* ---- locks (threading.Lock) ---------------------------------------------- */
+
+static const char lock_counter_text[] =
+    "name: lock-counter\n"
+    "setup:\n"
+    "  called: {type: int, value: 0}\n"
+    "  locked: {type: int, value: 0}\n"
+    "  L: {type: lock}\n"
+    "duration: 300ms\n"
+    "mix:\n"
+    "  - {op: global.add, on: called, via: call}\n"
+    "  - {op: global.add, on: locked, via: call, with: L}\n"
+    "  - {op: compute, iters: 1}\n"   /* one switch point: gil-ticks' switches land
+                                        * inside the calls too, not only between ops */
+    "checks:\n"
+    "  - value(locked) == adds(locked)\n";
+
+/* Every safe preset at 2 threads: `C = C + f()` under `with L:` loses
+ * nothing, where the same statement without the lock, in the same run,
+ * does lose (under a GIL at the call's switch point, without one at any
+ * time). The unlocked counter shows the race is there to be lost: it must
+ * lose in one of three runs, or the test proves nothing. Every locked add
+ * acquired L once (the `user` class). */
+PRESET_PARAMS(user_lock_counter_loses_nothing)
+ParameterizedTest(struct preset_param *p, run, user_lock_counter_loses_nothing, .timeout = 120)
+{
+    struct gh_scenario *s = parse(lock_counter_text);
+    int64_t unlocked_lost = 0;
+    for (int attempt = 0; attempt < 3 && !unlocked_lost; attempt++) {
+        struct gh_run_config cfg;
+        struct gh_result r;
+        struct gh_diag d;
+        config(&cfg, p->name, 2, 0, 1 + (uint64_t)attempt);
+        cr_assert_eq(gh_run(s, &cfg, &r, &d), 0, "%s", d.msg);
+        cr_assert_eq(r.ncounters, 2);
+        const struct gh_counter_result *cc = &r.counters[0], *cl = &r.counters[1];
+        cr_assert_str_eq(cl->name, "locked");
+        cr_assert_gt(cl->adds, 0);
+        cr_assert(cl->final_known && cc->final_known);
+        cr_assert_eq(cl->lost, 0, "%s: the locked counter lost %" PRId64 " of %" PRIu64,
+                     p->name, cl->lost, cl->adds);
+        cr_assert_eq(r.locks[GH_LOCK_user].acquisitions, cl->adds,
+                     "one acquisition of L per locked add");
+        cr_assert_eq(r.op[GH_OP_GLOBAL_ADD].failed, 0);
+        cr_assert(r.checks[0].pass, "%s", r.checks[0].detail);
+        cr_assert_eq(r.status, GH_STATUS_OK);
+        unlocked_lost = cc->lost;
+        gh_result_free(&r);
+    }
+    cr_assert_gt(unlocked_lost, 0, "%s: the unlocked counter lost nothing in three runs: the "
+                 "test could not tell a working lock from none", p->name);
+    gh_scenario_free(s);
+}
+
+/* The holder keeps L across an `io` (the GIL dropped, or detached) and a
+ * gc.collect (a stop of the world without a GIL) while the other thread
+ * waits for L: neither the GIL's handoff nor the stop waits for the
+ * parked waiter, so the run ends, and the waiter did wait. */
+static const char lock_block_text[] =
+    "name: lock-block\n"
+    "setup:\n"
+    "  C: {type: int, value: 0}\n"
+    "  L: {type: lock}\n"
+    "duration: 300ms\n"
+    "roles:\n"
+    "  - name: holder\n"
+    "    threads: 1\n"
+    "    script:\n"
+    "      - {op: lock.acquire, on: L}\n"
+    "      - {op: io, us: 2000}\n"
+    "      - {op: gc.collect}\n"
+    "      - {op: lock.release, on: L}\n"
+    "  - name: waiter\n"
+    "    threads: 1\n"
+    "    mix:\n"
+    "      - {op: global.add, on: C, via: call, with: L, weight: 9}\n"
+    "      - {op: gc.collect, generation: 0}\n";
+
+PRESET_PARAMS(user_lock_waiter_blocks_nothing)
+ParameterizedTest(struct preset_param *p, run, user_lock_waiter_blocks_nothing, .timeout = 60)
+{
+    struct gh_scenario *s = parse(lock_block_text);
+    struct gh_run_config cfg;
+    struct gh_result r;
+    struct gh_diag d;
+    config(&cfg, p->name, 2, 0, 1);
+    cr_assert_eq(gh_run(s, &cfg, &r, &d), 0, "%s", d.msg);
+    cr_assert_gt(r.op[GH_OP_LOCK_ACQUIRE].done, 0);
+    cr_assert_eq(r.op[GH_OP_LOCK_ACQUIRE].failed, 0);
+    cr_assert_eq(r.op[GH_OP_LOCK_RELEASE].failed, 0);
+    cr_assert_gt(r.op[GH_OP_GC_COLLECT].done, 0);
+    cr_assert_gt(r.locks[GH_LOCK_user].contended, 0, "the waiter never waited for L");
+    cr_assert_eq(r.counters[0].lost, 0);
+    cr_assert_eq(r.status, GH_STATUS_OK);
+    gh_result_free(&r);
+    gh_scenario_free(s);
+}
+
+/* Run-time misuse: a release of a free lock fails (RuntimeError); a second
+ * acquire by the holder fails (CPython would hang); a thread that ends
+ * holding L releases it, so the other, waiting for L, ends too. */
+static const char lock_misuse_text[] =
+    "name: lock-misuse\n"
+    "setup:\n"
+    "  L: {type: lock}\n"
+    "ops: 300\n"
+    "script:\n"
+    "  - {op: lock.acquire, on: L}\n"
+    "  - {op: lock.release, on: L}\n"
+    "  - {op: lock.release, on: L}\n"
+    "  - {op: lock.acquire, on: L}\n"
+    "  - {op: lock.acquire, on: L}\n"
+    "  - {op: io, us: 10}\n";
+
+PRESET_PARAMS(user_lock_misuse_fails_the_op)
+ParameterizedTest(struct preset_param *p, run, user_lock_misuse_fails_the_op, .timeout = 60)
+{
+    struct gh_scenario *s = parse(lock_misuse_text);
+    struct gh_run_config cfg;
+    struct gh_result r;
+    struct gh_diag d;
+    config(&cfg, p->name, 1, 300, 1);
+    cr_assert_eq(gh_run(s, &cfg, &r, &d), 0, "%s", d.msg);
+    /* 50 passes: acquire, release, a release of the free lock (fails), an
+     * acquire (done), a second one by the holder (fails: a deadlock in
+     * CPython), io; the next pass's first acquire fails too (still held). */
+    cr_assert_eq(r.op[GH_OP_LOCK_RELEASE].failed, 50);
+    cr_assert_eq(r.op[GH_OP_LOCK_ACQUIRE].done, 1 + 50);
+    cr_assert_eq(r.op[GH_OP_LOCK_ACQUIRE].failed, 50 + 49);
+    gh_result_free(&r);
+    /* Two threads: each ends holding L; the other waits for it until the
+     * first ends and releases it. The run ends. */
+    config(&cfg, p->name, 2, 300, 1);
+    cr_assert_eq(gh_run(s, &cfg, &r, &d), 0, "%s", d.msg);
+    cr_assert_eq(r.total_ops, 600);
     gh_result_free(&r);
     gh_scenario_free(s);
 }
