@@ -425,6 +425,11 @@ gh_object *GH_FL(gh_dict_new)(void);
  * hashable keys, so comparing keys under the dict's critical section never
  * runs user code or takes another container's lock. */
 int GH_FL(gh_dict_set)(struct gh_tstate *ts, struct gh_dict *d, gh_object *key, gh_object *value);
+/* gh_dict_set, returning 1 when the key was new, 0 when its value was
+ * replaced (or, under sync=none, the insert was lost to a torn table): the
+ * checked mode's length invariant counts the first. */
+int GH_FL(gh_dict_set_added)(struct gh_tstate *ts, struct gh_dict *d, gh_object *key,
+                             gh_object *value);
 /* A new reference to d[key], or NULL when missing or unhashable. Borrows key. */
 gh_object *GH_FL(gh_dict_get)(struct gh_tstate *ts, struct gh_dict *d, gh_object *key);
 /* del d[key]; false when missing or unhashable. Borrows key. */

@@ -87,31 +87,117 @@ static void keys_free(struct gh_dictkeys *k, bool shared)
 
 #define keys_equal gh_equal
 
+#if defined(GH_FL_SYNC_NONE)
+/* sync=none (the checked mode is always on): nothing orders one thread's
+ * table against another's, so every loop here is bounded by the table in
+ * hand and every entry number checked against it. A table is read through
+ * one pointer and its log2_size read once: a racing resize may free it
+ * meanwhile (the checked mode zeroes it and keeps the block in its
+ * quarantine), and a zeroed table reads log2_size 0 (a live one has at
+ * least 3: DICT_MINSIZE), indices 0 (an entry number, not EMPTY: an
+ * unbounded probe of it never ends) and NULL keys. None of this is
+ * compiled into the other flavours. */
+#define NONE_LOG2_OK(log2) ((log2) >= 3 && (log2) <= 40)
+GH_INLINE int64_t entries_cap(uint8_t log2)
+{
+    return NONE_LOG2_OK(log2) ? (((int64_t)1 << log2) << 1) / 3 : 0;
+}
+#define NO_SLOT SIZE_MAX
+#endif
+
 /* The entry number of key, or -1; *slot receives the index slot where the
  * probe ended (the key's slot, or the first empty one). */
 static int64_t lookup(struct gh_dictkeys *k, gh_object *key, uint64_t hash, size_t *slot)
 {
+#if defined(GH_FL_SYNC_NONE)
+    uint8_t log2 = k->log2_size;
+    if (GH_UNLIKELY(!NONE_LOG2_OK(log2))) {
+        /* A table another thread's resize freed (zeroed). */
+        gh_hazard_note(GH_HAZARD_USE_AFTER_FREE, "dict");
+        *slot = NO_SLOT;
+        return -1;
+    }
+    size_t mask = ((size_t)1 << log2) - 1;
+    int64_t cap = entries_cap(log2);
+    struct gh_dictentry *ep = (struct gh_dictentry *)(void *)&k->indices[mask + 1];
+#else
     size_t mask = ((size_t)1 << k->log2_size) - 1;
+    struct gh_dictentry *ep = entries_of(k);
+#endif
     size_t i = (size_t)hash & mask;
     uint64_t perturb = hash;
-    struct gh_dictentry *ep = entries_of(k);
+#if defined(GH_FL_SYNC_NONE)
+    for (size_t probes = 0; probes <= mask; probes++) {
+#else
     for (;;) {
+#endif
         int32_t ix = k->indices[i];
         if (ix == DKIX_EMPTY) {
             *slot = i;
             return -1;
         }
+#if defined(GH_FL_SYNC_NONE)
+        if (GH_UNLIKELY(ix >= cap || ix < DKIX_DUMMY)) {
+            /* An index past the entries: torn by a racing write. */
+            gh_hazard_note(GH_HAZARD_TORN_READ, "dict");
+            *slot = NO_SLOT;
+            return -1;
+        }
+        if (ix >= 0) {
+            /* The key read once (relaxed, pairing with nothing: racing
+             * writers order nothing); what it points to may be freed,
+             * which gh_equal's type test meets as the freed type. */
+            gh_object *ek = gh_atomic_load_relaxed_tp(&ep[ix].key);
+            if (GH_UNLIKELY(!ek || !ep[ix].value || (ek == key && ep[ix].hash != hash))) {
+                /* An entry without its key or value (a racing insert or
+                 * delete half done), or the key with another key's hash
+                 * (two racing inserts wrote the same entry): torn. */
+                gh_hazard_note(GH_HAZARD_TORN_READ, "dict");
+                *slot = NO_SLOT;
+                return -1;
+            }
+            if (ep[ix].hash == hash && keys_equal(ek, key)) {
+                *slot = i;
+                return ix;
+            }
+        }
+#else
         if (ix >= 0 && ep[ix].hash == hash && keys_equal(ep[ix].key, key)) {
             *slot = i;
             return ix;
         }
+#endif
         perturb >>= 5;
         i = (i * 5 + (size_t)perturb + 1) & mask;
     }
+#if defined(GH_FL_SYNC_NONE)
+    /* Every slot probed and none empty: racing inserts filled the table
+     * past its two thirds (or a freed one was zeroed under the probe). */
+    gh_hazard_note(GH_HAZARD_TORN_READ, "dict");
+    *slot = NO_SLOT;
+    return -1;
+#endif
 }
 
+/* The first empty index slot of hash's probe; sync=none: NO_SLOT when
+ * the table in hand has none (or was freed). */
 static size_t find_empty_slot(struct gh_dictkeys *k, uint64_t hash)
 {
+#if defined(GH_FL_SYNC_NONE)
+    uint8_t log2 = k->log2_size;
+    if (!NONE_LOG2_OK(log2))
+        return NO_SLOT;
+    size_t mask = ((size_t)1 << log2) - 1;
+    size_t i = (size_t)hash & mask;
+    uint64_t perturb = hash;
+    for (size_t probes = 0; probes <= mask; probes++) {
+        if (k->indices[i] == DKIX_EMPTY)
+            return i;
+        perturb >>= 5;
+        i = (i * 5 + (size_t)perturb + 1) & mask;
+    }
+    return NO_SLOT;
+#else
     size_t mask = ((size_t)1 << k->log2_size) - 1;
     size_t i = (size_t)hash & mask;
     uint64_t perturb = hash;
@@ -120,11 +206,30 @@ static size_t find_empty_slot(struct gh_dictkeys *k, uint64_t hash)
         i = (i * 5 + (size_t)perturb + 1) & mask;
     }
     return i;
+#endif
+}
+
+/* The entries a walk may read: nentries, under sync=none no more than the
+ * table in hand holds (0 for a freed one). */
+GH_INLINE int64_t keys_nentries(const struct gh_dictkeys *k)
+{
+#if defined(GH_FL_SYNC_NONE)
+    uint8_t log2 = k->log2_size;
+    int64_t n = k->nentries, cap = entries_cap(log2);
+    return n < 0 ? 0 : n > cap ? cap : n;
+#else
+    return k->nentries;
+#endif
 }
 
 /* Rebuilds the table for at least `minsize` live entries. */
 GH_NOINLINE static void dict_resize_slow(struct gh_dict *d, int64_t minsize)
 {
+#if defined(GH_FL_SYNC_NONE)
+    /* minsize comes from a count other threads race on. */
+    if (minsize > ((int64_t)1 << 30))
+        minsize = (int64_t)1 << 30;
+#endif
     uint8_t log2 = 3;
     while (((int64_t)1 << log2) < minsize)
         log2++;
@@ -132,10 +237,17 @@ GH_NOINLINE static void dict_resize_slow(struct gh_dict *d, int64_t minsize)
     struct gh_dictkeys *ok = d->keys;
     if (ok) {
         struct gh_dictentry *src = entries_of(ok), *dst = entries_of(nk);
-        int64_t n = 0;
-        for (int64_t j = 0; j < ok->nentries; j++) {
+        int64_t n = 0, nold = keys_nentries(ok);
+        for (int64_t j = 0; j < nold; j++) {
             if (!src[j].key)
                 continue;
+#if defined(GH_FL_SYNC_NONE)
+            /* More live entries than the count the size came from (racing
+             * inserts lost its updates): those left out are lost, and
+             * the length invariant counts them. */
+            if (n == nk->usable)
+                break;
+#endif
             dst[n] = src[j];
             nk->indices[find_empty_slot(nk, src[j].hash)] = (int32_t)n;
             n++;
@@ -143,7 +255,16 @@ GH_NOINLINE static void dict_resize_slow(struct gh_dict *d, int64_t minsize)
         nk->nentries = n;
         nk->usable -= n;
     }
+#if defined(GH_FL_SYNC_NONE)
+    /* Two threads may resize at once: each table is freed by the one
+     * thread whose exchange took it out of the dict, so never twice (as
+     * gh_list_resize_slow's arrays). The exchange that installs a table
+     * pairs with the one that takes it out, so the installer's writes to
+     * it happen before its free. Seq_cst is more than that needs. */
+    ok = gh_atomic_exchange_seqcst_tp(&d->keys, nk);
+#else
     SET_KEYS(d, nk);
+#endif
 #if defined(GH_FL_LOCKFREE_READS)
     /* A resize by a thread that is not the owner marks the dict shared
      * (CPython's ensure_shared_on_resize): the owner reads it lock-free
@@ -162,9 +283,13 @@ static void dict_traverse(gh_object *self, gh_visitproc visit, void *arg)
     if (!k)
         return;
     struct gh_dictentry *ep = entries_of(k);
-    for (int64_t j = 0; j < k->nentries; j++) {
+    int64_t n = keys_nentries(k);
+    for (int64_t j = 0; j < n; j++) {
         if (ep[j].key) {
             visit(ep[j].key, arg);
+#if defined(GH_FL_SYNC_NONE)
+            if (ep[j].value) /* a torn entry */
+#endif
             visit(ep[j].value, arg);
         }
     }
@@ -173,16 +298,26 @@ static void dict_traverse(gh_object *self, gh_visitproc visit, void *arg)
 static void dict_clear(gh_object *self)
 {
     struct gh_dict *d = (struct gh_dict *)(void *)self;
+#if defined(GH_FL_SYNC_NONE)
+    /* By exchange, as a resize: a racing resize of a dict freed early
+     * (racing counts) must not free the same table. */
+    struct gh_dictkeys *k = gh_atomic_exchange_seqcst_tp(&d->keys, NULL);
+#else
     struct gh_dictkeys *k = d->keys;
     SET_KEYS(d, NULL); /* detached first, as list_clear */
+#endif
     gh_atomic_store_relaxed_i64(&d->used, 0);
     d->version++;
     if (!k)
         return;
     struct gh_dictentry *ep = entries_of(k);
-    for (int64_t j = 0; j < k->nentries; j++) {
+    int64_t n = keys_nentries(k);
+    for (int64_t j = 0; j < n; j++) {
         if (ep[j].key) {
             gh_decref(ep[j].key);
+#if defined(GH_FL_SYNC_NONE)
+            if (ep[j].value) /* a torn entry */
+#endif
             gh_decref(ep[j].value);
         }
     }
@@ -229,14 +364,57 @@ gh_object *GH_FL(gh_dict_new)(void)
     return o;
 }
 
-int GH_FL(gh_dict_set)(struct gh_tstate *ts, struct gh_dict *d, gh_object *key, gh_object *value)
+/* d[key] = value; *added (when not NULL) tells whether the key was new. */
+static int dict_set_impl(struct gh_tstate *ts, struct gh_dict *d, gh_object *key,
+                         gh_object *value, bool *added)
 {
     uint64_t hash;
     if (!gh_hash_checked(key, &hash))
         return GH_EUNHASHABLE;
     gh_object *old_value = NULL, *dup_key = NULL;
+    bool is_new = false;
     GH_BEGIN_CS(ts, &d->ob)
     size_t slot;
+#if defined(GH_FL_SYNC_NONE)
+    /* One table in hand for the whole operation (another thread may
+     * install a new one at any point). */
+    struct gh_dictkeys *k = d->keys;
+    int64_t ix = k ? lookup(k, key, hash, &slot) : -1;
+    if (ix >= 0) {
+        struct gh_dictentry *e = &entries_of(k)[ix];
+        old_value = e->value;
+        e->value = value;
+        dup_key = key;
+    } else if (k && slot == NO_SLOT) {
+        /* The probe met a torn or freed table (counted): the insert is
+         * not made and its references are dropped. */
+        old_value = value;
+        dup_key = key;
+    } else {
+        if (!k || k->usable <= 0 || k->nentries >= entries_cap(k->log2_size))
+            dict_resize_slow(d, d->used * 3 > DICT_MINSIZE ? d->used * 3 : DICT_MINSIZE);
+        k = d->keys;
+        slot = k ? find_empty_slot(k, hash) : NO_SLOT;
+        int64_t n = k ? k->nentries : -1;
+        if (slot == NO_SLOT || n < 0 || n >= entries_cap(k->log2_size)) {
+            /* Racing inserts filled the table in hand, or freed it: the
+             * insert is lost (the torn table counted). */
+            gh_hazard_note(GH_HAZARD_TORN_READ, "dict");
+            old_value = value;
+            dup_key = key;
+        } else {
+            struct gh_dictentry *e = &entries_of(k)[n];
+            e->hash = hash;
+            e->key = key;
+            e->value = value;
+            k->indices[slot] = (int32_t)n;
+            k->nentries = n + 1;
+            k->usable--;
+            gh_atomic_store_relaxed_i64(&d->used, d->used + 1);
+            is_new = true;
+        }
+    }
+#else
     int64_t ix = d->keys ? lookup(d->keys, key, hash, &slot) : -1;
     if (ix >= 0) {
         struct gh_dictentry *e = &entries_of(d->keys)[ix];
@@ -257,7 +435,9 @@ int GH_FL(gh_dict_set)(struct gh_tstate *ts, struct gh_dict *d, gh_object *key, 
         k->nentries = n + 1;
         k->usable--;
         gh_atomic_store_relaxed_i64(&d->used, d->used + 1);
+        is_new = true;
     }
+#endif
     d->version++;
     /* A dict starts untracked and is tracked once it holds something that
      * could be part of a cycle (CPython <= 3.13's MAINTAIN_TRACKING). */
@@ -268,7 +448,22 @@ int GH_FL(gh_dict_set)(struct gh_tstate *ts, struct gh_dict *d, gh_object *key, 
         gh_decref(old_value);
     if (dup_key)
         gh_decref(dup_key);
+    if (added)
+        *added = is_new;
     return 0;
+}
+
+int GH_FL(gh_dict_set)(struct gh_tstate *ts, struct gh_dict *d, gh_object *key, gh_object *value)
+{
+    return dict_set_impl(ts, d, key, value, NULL);
+}
+
+int GH_FL(gh_dict_set_added)(struct gh_tstate *ts, struct gh_dict *d, gh_object *key,
+                             gh_object *value)
+{
+    bool added = false;
+    int rc = dict_set_impl(ts, d, key, value, &added);
+    return rc < 0 ? rc : added;
 }
 
 /* d[key] under the dict's critical section. */
@@ -278,9 +473,23 @@ static gh_object *dict_get_locked(struct gh_tstate *ts, struct gh_dict *d, gh_ob
     gh_object *v = NULL;
     GH_BEGIN_CS(ts, &d->ob)
     size_t slot;
+#if defined(GH_FL_SYNC_NONE)
+    /* One table in hand; the value read once (a racing delete may clear
+     * it after the probe saw it). */
+    struct gh_dictkeys *k = d->keys;
+    int64_t ix = k ? lookup(k, key, hash, &slot) : -1;
+    if (ix >= 0) {
+        v = gh_atomic_load_relaxed_tp(&entries_of(k)[ix].value);
+        if (v)
+            gh_incref(v);
+        else
+            gh_hazard_note(GH_HAZARD_TORN_READ, "dict");
+    }
+#else
     int64_t ix = d->keys ? lookup(d->keys, key, hash, &slot) : -1;
     if (ix >= 0)
         v = gh_newref(entries_of(d->keys)[ix].value);
+#endif
 #if defined(GH_FL_LOCKFREE_READS)
     /* Read under the lock: marked shared, so other threads read it
      * lock-free from now on (CPython's ensure_shared_on_read). */
@@ -415,6 +624,31 @@ static bool dict_del_impl(struct gh_tstate *ts, struct gh_dict *d, gh_object *ke
     gh_object *old_key = NULL, *old_value = NULL;
     GH_BEGIN_CS(ts, &d->ob)
     size_t slot;
+#if defined(GH_FL_SYNC_NONE)
+    /* One table in hand; the entry's key and value taken with exchanges,
+     * so two racing deletes of one key do not both release them (the
+     * loser finds NULL: a torn read). Seq_cst, pairing with nothing but
+     * each other: the exchanges' atomicity picks one winner. */
+    struct gh_dictkeys *k = d->keys;
+    int64_t ix = k ? lookup(k, key, hash, &slot) : -1;
+    if (ix >= 0 && (!expected || entries_of(k)[ix].value == expected)) {
+        struct gh_dictentry *e = &entries_of(k)[ix];
+        old_key = gh_atomic_exchange_seqcst_tp(&e->key, NULL);
+        old_value = gh_atomic_exchange_seqcst_tp(&e->value, NULL);
+        k->indices[slot] = DKIX_DUMMY;
+        if (old_key && old_value) {
+            gh_atomic_store_relaxed_i64(&d->used, d->used - 1);
+        } else {
+            gh_hazard_note(GH_HAZARD_TORN_READ, "dict");
+            if (old_key)
+                gh_decref(old_key); /* sync=none: no section to leave first */
+            if (old_value)
+                gh_decref(old_value);
+            old_key = old_value = NULL;
+        }
+        d->version++;
+    }
+#else
     int64_t ix = d->keys ? lookup(d->keys, key, hash, &slot) : -1;
     if (ix >= 0 && (!expected || entries_of(d->keys)[ix].value == expected)) {
         struct gh_dictentry *e = &entries_of(d->keys)[ix];
@@ -426,6 +660,7 @@ static bool dict_del_impl(struct gh_tstate *ts, struct gh_dict *d, gh_object *ke
         gh_atomic_store_relaxed_i64(&d->used, d->used - 1);
         d->version++;
     }
+#endif
     GH_END_CS(ts)
     if (!old_key)
         return false;
@@ -460,6 +695,20 @@ gh_object *GH_FL(gh_dict_next_key)(struct gh_tstate *ts, struct gh_dict *d, int6
     if (d->used != used) {
         *changed = true;
     } else if (d->keys) {
+#if defined(GH_FL_SYNC_NONE)
+        /* One table in hand, walked no further than it holds; the key
+         * read once (a racing delete may clear it). */
+        struct gh_dictkeys *keys = d->keys;
+        struct gh_dictentry *e = entries_of(keys);
+        int64_t i = *pos < 0 ? 0 : *pos, n = keys_nentries(keys);
+        gh_object *ek = NULL;
+        while (i < n && !(ek = gh_atomic_load_relaxed_tp(&e[i].key)))
+            i++;
+        if (ek) {
+            k = gh_newref(ek);
+            i++;
+        }
+#else
         struct gh_dictentry *e = entries_of(d->keys);
         int64_t i = *pos;
         while (i < d->keys->nentries && !e[i].key)
@@ -468,6 +717,7 @@ gh_object *GH_FL(gh_dict_next_key)(struct gh_tstate *ts, struct gh_dict *d, int6
             k = gh_newref(e[i].key);
             i++;
         }
+#endif
         *pos = i;
     }
     GH_END_CS(ts)

@@ -43,11 +43,37 @@ gh_object *GH_FL(gh_object_new)(void)
 
 /* ---- instances ------------------------------------------------------------------ */
 
+/* The pairs a walk of block a may read: `used`, under sync=none no more
+ * than the block holds. sync=none (the checked mode is always on): two
+ * threads may grow one instance's block at once, or append to it, so its
+ * count may run past its capacity; a block a racing grow freed is zeroed
+ * by the checked mode (capacity 0) and quarantined; a pair being written
+ * may read NULL. None of this is compiled into the other flavours. */
+GH_INLINE uint32_t attrs_used(const struct gh_attrs *a)
+{
+#if defined(GH_FL_SYNC_NONE)
+    uint32_t n = a->used, cap = a->capacity;
+    return n < cap ? n : cap;
+#else
+    return a->used;
+#endif
+}
+
 /* Releases the names and values of a block detached from its instance, and
  * the block. */
 static void attrs_release(struct gh_attrs *a)
 {
-    for (uint32_t i = 0; i < a->used; i++) {
+    uint32_t n = attrs_used(a);
+    for (uint32_t i = 0; i < n; i++) {
+#if defined(GH_FL_SYNC_NONE)
+        if (!a->items[i].name || !a->items[i].value) { /* a torn pair */
+            if (a->items[i].name)
+                gh_decref(a->items[i].name);
+            if (a->items[i].value)
+                gh_decref(a->items[i].value);
+            continue;
+        }
+#endif
         gh_decref(a->items[i].name);
         gh_decref(a->items[i].value);
     }
@@ -97,8 +123,13 @@ static void instance_dealloc(gh_object *self)
         return;
     /* Nobody else can reach a dead instance: no lock. A zero count among
      * the attributes only queues its object (rc/dealloc.c). */
+#if defined(GH_FL_SYNC_NONE)
+    /* By exchange, as a grow takes it (freed once). */
+    struct gh_attrs *attrs = gh_atomic_exchange_seqcst_tp(&in->attrs, NULL);
+#else
     struct gh_attrs *attrs = in->attrs;
     in->attrs = NULL;
+#endif
     if (attrs)
         attrs_release(attrs);
     gh_object_free(self, sizeof(struct gh_instance));
@@ -119,8 +150,14 @@ static void instance_traverse(gh_object *self, gh_visitproc visit, void *arg)
      * the class's shared keys, which CPython's instances do not reference
      * (they are strs, never tracked, so trial deletion is unaffected);
      * gc.get_referents(instance) is then CPython's. */
-    for (uint32_t i = 0; i < a->used; i++)
+    uint32_t n = attrs_used(a);
+    for (uint32_t i = 0; i < n; i++) {
+#if defined(GH_FL_SYNC_NONE)
+        if (!a->items[i].value) /* a torn pair */
+            continue;
+#endif
         visit(a->items[i].value, arg);
+    }
 }
 
 /* tp_clear: the instance stays valid, with no attributes. The block is
@@ -129,8 +166,12 @@ static void instance_traverse(gh_object *self, gh_visitproc visit, void *arg)
 static void instance_clear(gh_object *self)
 {
     struct gh_instance *in = (struct gh_instance *)(void *)self;
+#if defined(GH_FL_SYNC_NONE)
+    struct gh_attrs *a = gh_atomic_exchange_seqcst_tp(&in->attrs, NULL); /* as a grow */
+#else
     struct gh_attrs *a = in->attrs;
     in->attrs = NULL;
+#endif
     if (a)
         attrs_release(a);
 }
@@ -287,17 +328,51 @@ static int64_t attrs_find(const struct gh_attrs *a, gh_object *name)
 {
     if (!a)
         return -1;
-    for (uint32_t i = 0; i < a->used; i++)
+    uint32_t n = attrs_used(a);
+    for (uint32_t i = 0; i < n; i++)
         if (a->items[i].name == name)
             return i;
-    for (uint32_t i = 0; i < a->used; i++)
+    for (uint32_t i = 0; i < n; i++) {
+#if defined(GH_FL_SYNC_NONE)
+        /* The name read once (relaxed, pairing with nothing). */
+        gh_object *an = gh_atomic_load_relaxed_tp(&((struct gh_attrs *)(uintptr_t)a)->items[i].name);
+        if (an && gh_equal(an, name))
+            return i;
+#else
         if (gh_equal(a->items[i].name, name))
             return i;
+#endif
+    }
     return -1;
 }
 
 /* Room for one more pair: the first block, or one twice as big. In the
  * instance's critical section (gh_alloc's lock is a leaf). */
+#if defined(GH_FL_SYNC_NONE)
+/* sync=none: the grown copy of a (read as it is, perhaps freed: zeroed),
+ * installed in the instance with an exchange, and the block the exchange
+ * took out freed by this thread alone (as gh_list_resize_slow's arrays):
+ * two racing grows never free one block twice; the pairs the other
+ * appended to its copy are lost. The exchange that installs a block pairs
+ * with the one that takes it out (its writes happen before the free).
+ * Seq_cst is more than that needs. */
+GH_NOINLINE static struct gh_attrs *attrs_grow_slow(struct gh_instance *in, struct gh_attrs *a)
+{
+    uint32_t cap = a && a->capacity >= GH_ATTRS_MIN ? a->capacity * 2 : GH_ATTRS_MIN;
+    struct gh_attrs *b = gh_alloc(gh_attrs_bytes(cap));
+    b->capacity = cap;
+    b->used = 0;
+    if (a) {
+        uint32_t n = attrs_used(a);
+        memcpy(b->items, a->items, n * sizeof a->items[0]);
+        b->used = n;
+    }
+    struct gh_attrs *out = gh_atomic_exchange_seqcst_tp(&in->attrs, b);
+    if (out)
+        gh_checked_free(out, gh_attrs_bytes(out->capacity));
+    return b;
+}
+#else
 GH_NOINLINE static struct gh_attrs *attrs_grow_slow(struct gh_attrs *a)
 {
     uint32_t cap = a ? a->capacity * 2 : GH_ATTRS_MIN;
@@ -311,11 +386,21 @@ GH_NOINLINE static struct gh_attrs *attrs_grow_slow(struct gh_attrs *a)
     }
     return b;
 }
+#endif
 
 bool GH_FL(gh_attr_set)(struct gh_tstate *ts, gh_object *o, gh_object *name, gh_object *value)
 {
     if (o->ob_type->kind == GH_KIND_SLOTS)
         return slots_set(ts, o, name, value);
+#if defined(GH_FL_SYNC_NONE)
+    if (GH_UNLIKELY(o->ob_type->kind != GH_KIND_INSTANCE)) {
+        /* An instance whose class racing counts freed (its embedded type
+         * zeroed), or a freed instance: the value is not stored. */
+        gh_hazard_note(GH_HAZARD_USE_AFTER_FREE, "instance");
+        gh_decref(value);
+        return false;
+    }
+#endif
     gh_assert(o->ob_type->kind == GH_KIND_INSTANCE);
     gh_assert(name->ob_type->kind == GH_KIND_STR || name->ob_type->kind == GH_KIND_INT);
     struct gh_instance *in = (struct gh_instance *)(void *)o;
@@ -327,6 +412,29 @@ bool GH_FL(gh_attr_set)(struct gh_tstate *ts, gh_object *o, gh_object *name, gh_
     GH_BEGIN_CS(ts, o)
     struct gh_attrs *a = in->attrs;
     int64_t i = attrs_find(a, name);
+#if defined(GH_FL_SYNC_NONE)
+    if (a && a->capacity < GH_ATTRS_MIN) {
+        /* The block in hand was freed by a racing grow (zeroed). */
+        gh_hazard_note(GH_HAZARD_USE_AFTER_FREE, "instance");
+        old = value; /* the value is not stored: released below */
+    } else if (i >= 0) {
+        old = gh_atomic_exchange_seqcst_tp(&a->items[i].value, value);
+        /* Seq_cst, pairing with nothing: two racing replacements each
+         * release the value they took out, never one twice. */
+    } else {
+        if (!a || a->used >= a->capacity)
+            a = attrs_grow_slow(in, a);
+        uint32_t n = a->used;
+        if (n < a->capacity) {
+            a->items[n] = (struct gh_attr){name_ref, value};
+            a->used = n + 1;
+            name_ref = NULL;
+        } else {
+            gh_hazard_note(GH_HAZARD_TORN_READ, "instance");
+            old = value; /* lost to racing appends: released below */
+        }
+    }
+#else
     if (i >= 0) {
         old = a->items[i].value; /* the stored name stays, as in a dict */
         a->items[i].value = value;
@@ -336,6 +444,7 @@ bool GH_FL(gh_attr_set)(struct gh_tstate *ts, gh_object *o, gh_object *name, gh_
         a->items[a->used++] = (struct gh_attr){name_ref, value};
         name_ref = NULL;
     }
+#endif
     GH_END_CS(ts)
     if (old) /* after the section: a dealloc never runs under the lock */
         gh_decref(old);
@@ -353,9 +462,23 @@ gh_object *GH_FL(gh_attr_get)(struct gh_tstate *ts, gh_object *o, gh_object *nam
     struct gh_instance *in = (struct gh_instance *)(void *)o;
     gh_object *v = NULL;
     GH_BEGIN_CS(ts, o)
+#if defined(GH_FL_SYNC_NONE)
+    /* One block in hand; the value read once (relaxed, pairing with
+     * nothing). */
+    struct gh_attrs *a = in->attrs;
+    int64_t i = attrs_find(a, name);
+    if (i >= 0) {
+        v = gh_atomic_load_relaxed_tp(&a->items[i].value);
+        if (v)
+            gh_incref(v);
+        else
+            gh_hazard_note(GH_HAZARD_TORN_READ, "instance");
+    }
+#else
     int64_t i = attrs_find(in->attrs, name);
     if (i >= 0)
         v = gh_newref(in->attrs->items[i].value);
+#endif
     GH_END_CS(ts)
     return v;
 }
@@ -371,13 +494,21 @@ bool GH_FL(gh_attr_del)(struct gh_tstate *ts, gh_object *o, gh_object *name)
     int64_t i = attrs_find(a, name);
     if (i >= 0) {
         gone = a->items[i];
+#if defined(GH_FL_SYNC_NONE)
+        uint32_t n = attrs_used(a); /* no further than the block holds */
+        a->used = n > (uint32_t)i ? n - 1 : (uint32_t)i;
+#else
         a->used--;
+#endif
         memmove(&a->items[i], &a->items[i + 1], (a->used - (uint32_t)i) * sizeof a->items[0]);
     }
     GH_END_CS(ts)
     if (!gone.name)
         return false;
     gh_decref(gone.name);
+#if defined(GH_FL_SYNC_NONE)
+    if (gone.value) /* a torn pair */
+#endif
     gh_decref(gone.value);
     return true;
 }
@@ -488,6 +619,14 @@ gh_object *GH_FL(gh_function_new)(const char *name, gh_code_fn code, int nparams
 
 gh_object *GH_FL(gh_call)(struct gh_tstate *ts, gh_object *fo, gh_object **args, int nargs)
 {
+#if defined(GH_FL_SYNC_NONE)
+    if (GH_UNLIKELY(fo->ob_type->kind != GH_KIND_FUNCTION)) {
+        /* A function racing counts freed: TypeError, as a call of a
+         * non-callable. */
+        gh_hazard_note(GH_HAZARD_USE_AFTER_FREE, gh_kind_name(fo->ob_type->kind));
+        return NULL;
+    }
+#endif
     gh_assert(fo->ob_type->kind == GH_KIND_FUNCTION);
     struct gh_function *f = (struct gh_function *)(void *)fo;
     gh_object *a[GH_FUNC_MAX_ARGS];

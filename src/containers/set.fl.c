@@ -41,59 +41,162 @@ static size_t table_bytes(int64_t mask) { return (size_t)(mask + 1) * sizeof(str
 
 GH_INLINE struct gh_set *set_of(gh_object *o) { return (struct gh_set *)(void *)o; }
 
+#if defined(GH_FL_SYNC_NONE)
+/* sync=none (the checked mode is always on): `table` and `mask` are two
+ * fields other threads write at different moments, so the mask read next
+ * to a table may be another table's. An allocated table carries its own
+ * mask in an entry in front of it, and every operation reads the table
+ * once and its size from it (the smalltable's is fixed); every probe is
+ * bounded by that size. A table a racing resize freed is zeroed by the
+ * checked mode (and quarantined): it reads mask 0 and empty. None of this
+ * is compiled into the other flavours. */
+static struct gh_setentry *table_alloc(int64_t size)
+{
+    struct gh_setentry *t = gh_alloc((size_t)(size + 1) * sizeof(struct gh_setentry));
+    t[0].key = NULL;
+    t[0].hash = (uint64_t)(size - 1);
+    return t + 1;
+}
+
+/* Frees a table this thread took out of its set (nobody else frees it). */
+static void table_free(struct gh_setentry *t)
+{
+    gh_checked_free(t - 1, table_bytes((int64_t)t[-1].hash + 1));
+}
+
+/* The mask of the table in hand (not NULL). Relaxed, pairing with
+ * nothing: written once before the table is installed; 0 once freed. */
+GH_INLINE size_t mask_of(const struct gh_set *s, const struct gh_setentry *t)
+{
+    return t == s->smalltable ? GH_SET_MINSIZE - 1
+                              : (size_t)gh_atomic_load_relaxed_u64(&((struct gh_setentry *)(uintptr_t)t)[-1].hash);
+}
+
+/* A set whose table pointer reads NULL: the set itself was freed (its
+ * payload zeroed) by racing counts. */
+#define NONE_TABLE_GONE(t) (GH_UNLIKELY(!(t)) && (gh_hazard_note(GH_HAZARD_USE_AFTER_FREE, "set"), true))
+#else
+static struct gh_setentry *table_alloc(int64_t size)
+{
+    return gh_alloc((size_t)size * sizeof(struct gh_setentry));
+}
+
+static void table_free(struct gh_setentry *t, int64_t mask)
+{
+    gh_checked_free(t, table_bytes(mask));
+}
+
+GH_INLINE size_t mask_of(const struct gh_set *s, const struct gh_setentry *t)
+{
+    (void)t;
+    return (size_t)s->mask;
+}
+#endif
+
+/* Frees an allocated table of mask `mask`. */
+#if defined(GH_FL_SYNC_NONE)
+#define TABLE_FREE(t, mask) ((void)(mask), table_free(t))
+#else
+#define TABLE_FREE(t, mask) table_free((t), (mask))
+#endif
+
 /* ---- probing (the set's critical section held, or a private set) -------- */
 
 /* The active entry holding a key equal to `key`, or NULL. */
 static struct gh_setentry *set_lookup_lock_held(struct gh_set *s, gh_object *key, uint64_t hash)
 {
-    size_t mask = (size_t)s->mask;
+    struct gh_setentry *table = s->table;
+#if defined(GH_FL_SYNC_NONE)
+    if (NONE_TABLE_GONE(table))
+        return NULL;
+#endif
+    size_t mask = mask_of(s, table);
     size_t i = (size_t)hash & mask;
     uint64_t perturb = hash;
+#if defined(GH_FL_SYNC_NONE)
+    /* Each round reads at least one entry: mask + 1 rounds cover the
+     * table. */
+    for (size_t round = 0; round <= mask; round++) {
+#else
     for (;;) {
-        struct gh_setentry *e = &s->table[i];
+#endif
+        struct gh_setentry *e = &table[i];
         int probes = i + LINEAR_PROBES <= mask ? LINEAR_PROBES : 0;
         do {
+#if defined(GH_FL_SYNC_NONE)
+            /* The key read once (relaxed, pairing with nothing). */
+            gh_object *ek = gh_atomic_load_relaxed_tp(&e->key);
+            if (ek == NULL)
+                return NULL;
+            if (e->hash == hash && ek != DUMMY && (ek == key || gh_equal(ek, key)))
+                return e;
+#else
             if (e->key == NULL)
                 return NULL;
             if (e->hash == hash && e->key != DUMMY && (e->key == key || gh_equal(e->key, key)))
                 return e;
+#endif
             e++;
         } while (probes--);
         perturb >>= PERTURB_SHIFT;
         i = (i * 5 + 1 + (size_t)perturb) & mask;
     }
+#if defined(GH_FL_SYNC_NONE)
+    /* No unused slot met: racing inserts filled the table past its 60%. */
+    gh_hazard_note(GH_HAZARD_TORN_READ, "set");
+    return NULL;
+#endif
 }
 
 /* Places a key known to be absent into a table that has no dummies
- * (CPython's set_insert_clean); counts are the caller's. */
-static void set_insert_clean(struct gh_setentry *table, size_t mask, gh_object *key, uint64_t hash)
+ * (CPython's set_insert_clean); counts are the caller's. sync=none: false
+ * when the table has no room (the key is not placed). */
+static bool set_insert_clean(struct gh_setentry *table, size_t mask, gh_object *key, uint64_t hash)
 {
     size_t i = (size_t)hash & mask;
     uint64_t perturb = hash;
+#if defined(GH_FL_SYNC_NONE)
+    for (size_t round = 0; round <= mask; round++) {
+#else
     for (;;) {
+#endif
         struct gh_setentry *e = &table[i];
         int probes = i + LINEAR_PROBES <= mask ? LINEAR_PROBES : 0;
         do {
             if (e->key == NULL) {
                 e->key = key;
                 e->hash = hash;
-                return;
+                return true;
             }
             e++;
         } while (probes--);
         perturb >>= PERTURB_SHIFT;
         i = (i * 5 + 1 + (size_t)perturb) & mask;
     }
+#if defined(GH_FL_SYNC_NONE)
+    return false;
+#endif
 }
 
 void GH_FL(gh_set_resize_slow)(struct gh_set *s, int64_t minused)
 {
+#if defined(GH_FL_SYNC_NONE)
+    /* minused comes from a count other threads race on. */
+    if (minused < 0)
+        minused = 0;
+    if (minused > ((int64_t)1 << 30))
+        minused = (int64_t)1 << 30;
+#endif
     gh_assert(minused >= 0);
     int64_t newsize = GH_SET_MINSIZE;
     while (newsize <= minused)
         newsize <<= 1;
     struct gh_setentry *old = s->table;
-    int64_t oldmask = s->mask;
+#if defined(GH_FL_SYNC_NONE)
+    if (NONE_TABLE_GONE(old))
+        return;
+#endif
+    int64_t oldmask = (int64_t)mask_of(s, old);
     bool old_allocated = old != s->smalltable;
     struct gh_setentry small_copy[GH_SET_MINSIZE];
     struct gh_setentry *table;
@@ -106,9 +209,30 @@ void GH_FL(gh_set_resize_slow)(struct gh_set *s, int64_t minused)
             old = small_copy;
         }
     } else {
-        table = gh_alloc((size_t)newsize * sizeof(struct gh_setentry));
+        table = table_alloc(newsize);
     }
     memset(table, 0, (size_t)newsize * sizeof(struct gh_setentry));
+#if defined(GH_FL_SYNC_NONE)
+    /* Filled before it is installed when it is new; the smalltable is in
+     * the set, where racing threads see it filling. Entries past what it
+     * holds (racing inserts lost the count the size came from) are lost,
+     * and the length invariant counts them. */
+    for (int64_t j = 0; j <= oldmask; j++) {
+        gh_object *k = gh_atomic_load_relaxed_tp(&old[j].key);
+        if (k && k != DUMMY && !set_insert_clean(table, (size_t)(newsize - 1), k, old[j].hash))
+            break;
+    }
+    s->mask = newsize - 1;
+    s->fill = s->used;
+    /* Each allocated table is freed by the one thread whose exchange took
+     * it out of the set, so never twice (as gh_list_resize_slow's arrays).
+     * The exchange that installs a table pairs with the one that takes it
+     * out, so the installer's writes to it happen before its free.
+     * Seq_cst is more than that needs. */
+    struct gh_setentry *out = gh_atomic_exchange_seqcst_tp(&s->table, table);
+    if (out && out != s->smalltable && out != table) /* NULL: the set was freed */
+        table_free(out);
+#else
     s->table = table;
     s->mask = newsize - 1;
     s->fill = s->used;
@@ -116,7 +240,8 @@ void GH_FL(gh_set_resize_slow)(struct gh_set *s, int64_t minused)
         if (entry_active(&old[j]))
             set_insert_clean(table, (size_t)(newsize - 1), old[j].key, old[j].hash);
     if (old_allocated)
-        gh_checked_free(old, table_bytes(oldmask));
+        table_free(old, oldmask);
+#endif
 }
 
 /* Inserts key (stolen) unless an equal key is present. Returns NULL when
@@ -124,27 +249,50 @@ void GH_FL(gh_set_resize_slow)(struct gh_set *s, int64_t minused)
  * section. */
 static gh_object *set_insert_lock_held(struct gh_set *s, gh_object *key, uint64_t hash)
 {
-    size_t mask = (size_t)s->mask;
+    struct gh_setentry *table = s->table;
+#if defined(GH_FL_SYNC_NONE)
+    if (NONE_TABLE_GONE(table))
+        return key; /* not inserted: handed back to be released */
+#endif
+    size_t mask = mask_of(s, table);
     size_t i = (size_t)hash & mask;
     uint64_t perturb = hash;
     struct gh_setentry *freeslot = NULL, *e;
+#if defined(GH_FL_SYNC_NONE)
+    for (size_t round = 0; round <= mask; round++) {
+#else
     for (;;) {
-        e = &s->table[i];
+#endif
+        e = &table[i];
         int probes = i + LINEAR_PROBES <= mask ? LINEAR_PROBES : 0;
         do {
-            if (e->key == NULL)
+#if defined(GH_FL_SYNC_NONE)
+            /* The key read once (relaxed, pairing with nothing). */
+            gh_object *ek = gh_atomic_load_relaxed_tp(&e->key);
+#else
+            gh_object *ek = e->key;
+#endif
+            if (ek == NULL)
                 goto found_unused;
-            if (e->key == DUMMY) {
+            if (ek == DUMMY) {
                 if (!freeslot)
                     freeslot = e;
             }
-            else if (e->hash == hash && (e->key == key || gh_equal(e->key, key)))
+            else if (e->hash == hash && (ek == key || gh_equal(ek, key)))
                 return key; /* present: the set keeps its own key */
             e++;
         } while (probes--);
         perturb >>= PERTURB_SHIFT;
         i = (i * 5 + 1 + (size_t)perturb) & mask;
     }
+#if defined(GH_FL_SYNC_NONE)
+    if (!freeslot) {
+        /* No unused slot and no dummy: racing inserts filled the table.
+         * The insert is lost (the key handed back to be released). */
+        gh_hazard_note(GH_HAZARD_TORN_READ, "set");
+        return key;
+    }
+#endif
 found_unused:
     if (freeslot) {
         /* Reusing a dummy: fill is unchanged, so no resize check. */
@@ -171,21 +319,33 @@ static void set_dealloc(gh_object *self)
      * must not find the set half torn down. */
     if (gh_has_weakrefs(self))
         gh_weakrefs_clear(self);
-    /* Nobody else can reach a dead set: no lock; zeroes only queue. */
-    for (int64_t j = 0; j <= s->mask; j++)
-        if (entry_active(&s->table[j]))
-            gh_decref(s->table[j].key);
-    if (s->table != s->smalltable)
-        gh_checked_free(s->table, table_bytes(s->mask));
+    /* Nobody else can reach a dead set: no lock; zeroes only queue.
+     * sync=none: racing counts may free a set another thread is resizing;
+     * the table is taken by exchange, as a resize takes it. */
+#if defined(GH_FL_SYNC_NONE)
+    struct gh_setentry *table = gh_atomic_exchange_seqcst_tp(&s->table, s->smalltable);
+    if (!table) /* zeroed: never reached (a freed set's dealloc is refused) */
+        table = s->smalltable;
+#else
+    struct gh_setentry *table = s->table;
+#endif
+    int64_t mask = (int64_t)mask_of(s, table);
+    for (int64_t j = 0; j <= mask; j++)
+        if (entry_active(&table[j]))
+            gh_decref(table[j].key);
+    if (table != s->smalltable)
+        TABLE_FREE(table, mask);
     gh_object_free(self, sizeof(struct gh_set));
 }
 
 static void set_traverse(gh_object *self, gh_visitproc visit, void *arg)
 {
     struct gh_set *s = set_of(self);
-    for (int64_t j = 0; j <= s->mask; j++)
-        if (entry_active(&s->table[j]))
-            visit(s->table[j].key, arg);
+    struct gh_setentry *table = s->table;
+    int64_t mask = (int64_t)mask_of(s, table);
+    for (int64_t j = 0; j <= mask; j++)
+        if (entry_active(&table[j]))
+            visit(table[j].key, arg);
 }
 
 /* A table detached from a set, to be released outside any section. */
@@ -200,9 +360,17 @@ struct detached {
  * s still shows them. */
 static void set_detach_lock_held(struct gh_set *s, struct detached *d)
 {
-    if (s->table != s->smalltable) {
-        d->table = s->table;
-        d->mask = s->mask;
+#if defined(GH_FL_SYNC_NONE)
+    /* Taken by exchange, as a resize takes it (freed once). */
+    struct gh_setentry *table = gh_atomic_exchange_seqcst_tp(&s->table, s->smalltable);
+    if (!table) /* the set was freed (zeroed) */
+        table = s->smalltable;
+#else
+    struct gh_setentry *table = s->table;
+#endif
+    if (table != s->smalltable) {
+        d->table = table;
+        d->mask = (int64_t)mask_of(s, table);
     } else {
         memcpy(d->small, s->smalltable, sizeof d->small);
         d->table = d->small;
@@ -222,7 +390,7 @@ static void detached_release(struct detached *d)
         if (entry_active(&d->table[j]))
             gh_decref(d->table[j].key);
     if (d->table != d->small)
-        gh_checked_free(d->table, table_bytes(d->mask));
+        TABLE_FREE(d->table, d->mask);
 }
 
 /* For the cyclic collector: drop every key, keep a valid empty set. */
@@ -238,16 +406,23 @@ static size_t set_sizeof(gh_object *self)
 {
     struct gh_set *s = set_of(self);
     size_t n = sizeof(struct gh_set);
-    if (s->table != s->smalltable)
-        n += table_bytes(s->mask);
+    struct gh_setentry *table = s->table;
+    if (table != s->smalltable)
+        n += table_bytes((int64_t)mask_of(s, table));
     return n;
 }
 
 /* Every key of a is in b (the caller has checked the lengths are equal). */
 static bool set_subset_lock_held(struct gh_set *a, struct gh_set *b)
 {
-    for (int64_t j = 0; j <= a->mask; j++) {
-        struct gh_setentry *e = &a->table[j];
+    struct gh_setentry *table = a->table;
+#if defined(GH_FL_SYNC_NONE)
+    if (NONE_TABLE_GONE(table))
+        return false;
+#endif
+    int64_t mask = (int64_t)mask_of(a, table);
+    for (int64_t j = 0; j <= mask; j++) {
+        struct gh_setentry *e = &table[j];
         if (entry_active(e) && !set_lookup_lock_held(b, e->key, e->hash))
             return false;
     }
@@ -404,12 +579,28 @@ int GH_FL(gh_set_discard)(struct gh_tstate *ts, struct gh_set *s, gh_object *key
     gh_object *old = NULL;
     GH_BEGIN_CS(ts, &s->ob)
     struct gh_setentry *e = set_lookup_lock_held(s, key, hash);
+#if defined(GH_FL_SYNC_NONE)
+    /* The key taken with an exchange, so two racing discards of one key
+     * do not both release it (seq_cst, pairing with nothing: the
+     * exchange's atomicity picks one taker; the other reads a dummy). */
+    if (e) {
+        old = gh_atomic_exchange_seqcst_tp(&e->key, DUMMY);
+        if (old == DUMMY || !old) {
+            gh_hazard_note(GH_HAZARD_TORN_READ, "set");
+            old = NULL;
+        } else {
+            e->hash = 0;
+            gh_atomic_store_relaxed_i64(&s->used, s->used - 1);
+        }
+    }
+#else
     if (e) {
         old = e->key;
         e->key = DUMMY;
         e->hash = 0;
         gh_atomic_store_relaxed_i64(&s->used, s->used - 1);
     }
+#endif
     GH_END_CS(ts)
     if (!old)
         return 0;
@@ -435,14 +626,36 @@ gh_object *GH_FL(gh_set_pop)(struct gh_tstate *ts, struct gh_set *s)
     GH_BEGIN_CS(ts, &s->ob)
     if (s->used > 0) {
         /* At least one active entry exists, so the scan ends. */
-        int64_t j = s->finger & s->mask;
-        while (!entry_active(&s->table[j]))
-            j = (j + 1) & s->mask;
-        key = s->table[j].key;
-        s->table[j].key = DUMMY;
-        s->table[j].hash = 0;
-        gh_atomic_store_relaxed_i64(&s->used, s->used - 1);
-        s->finger = j + 1;
+        struct gh_setentry *table = s->table;
+#if defined(GH_FL_SYNC_NONE)
+        if (NONE_TABLE_GONE(table))
+            table = s->smalltable; /* reads empty: nothing popped */
+#endif
+        int64_t mask = (int64_t)mask_of(s, table);
+        int64_t j = s->finger & mask;
+#if defined(GH_FL_SYNC_NONE)
+        /* sync=none: `used` may count entries racing threads took. */
+        int64_t left = mask + 1;
+        while (left-- > 0 && !entry_active(&table[j]))
+            j = (j + 1) & mask;
+        key = left >= 0 ? gh_atomic_exchange_seqcst_tp(&table[j].key, DUMMY) : NULL;
+        if (key == DUMMY || !key) {
+            /* Seq_cst, pairing with nothing: the exchange picks one taker
+             * among racing pops. */
+            gh_hazard_note(GH_HAZARD_TORN_READ, "set");
+            key = NULL;
+        } else {
+#else
+        while (!entry_active(&table[j]))
+            j = (j + 1) & mask;
+        key = table[j].key;
+        table[j].key = DUMMY;
+        {
+#endif
+            table[j].hash = 0;
+            gh_atomic_store_relaxed_i64(&s->used, s->used - 1);
+            s->finger = j + 1;
+        }
     }
     GH_END_CS(ts)
     return key;

@@ -46,6 +46,12 @@ void gh_dealloc(gh_object *o)
     o->ob_type->tp_dealloc(o);
     while (ts->dealloc_len) {
         o = ts->dealloc_stack[--ts->dealloc_len];
+        if (GH_UNLIKELY(gh_model.checked) && !o->ob_type->tp_dealloc) {
+            /* Its type was freed while it waited (a class whose racing
+             * counts reached zero early, dealloc'ed first): left alone. */
+            gh_hazard_note(GH_HAZARD_USE_AFTER_FREE, "?");
+            continue;
+        }
         o->ob_type->tp_dealloc(o);
     }
     ts->deallocating = false;

@@ -472,16 +472,24 @@ bool GH_FL(gh_exec_set_member)(EXEC_PARAMS)
     struct gh_set *set = (struct gh_set *)(void *)o;
     gh_object *v = gh_make_value(&op->value, globals, locals, rng);
     int rc;
+    /* The checked mode's length invariant counts a set global's additions
+     * and removals. */
+    uint64_t *len_count = !w->len_adds || op->on.local ? NULL
+                          : op->kind == GH_OP_SET_ADD     ? w->len_adds
+                          : op->kind == GH_OP_SET_DISCARD ? w->len_removes
+                                                          : NULL;
     if (op->kind == GH_OP_SET_ADD) {
         rc = gh_set_add(ts, set, v);
         if (rc < 0)
             gh_decref(v);
-        return rc == 1;
+    } else {
+        rc = op->kind == GH_OP_SET_DISCARD ? gh_set_discard(ts, set, v)
+             : o->ob_type->kind == GH_KIND_SET ? gh_set_contains(ts, set, v)
+                                               : gh_frozenset_contains(set, v);
+        gh_decref(v);
     }
-    rc = op->kind == GH_OP_SET_DISCARD ? gh_set_discard(ts, set, v)
-         : o->ob_type->kind == GH_KIND_SET ? gh_set_contains(ts, set, v)
-                                           : gh_frozenset_contains(set, v);
-    gh_decref(v);
+    if (len_count && rc == 1)
+        len_count[op->on.slot]++;
     return rc == 1;
 }
 

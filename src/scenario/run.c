@@ -377,42 +377,11 @@ static bool census_quiescent(void *arg)
     return true;
 }
 
-/* sync=none with more than one thread: the checked mode keeps list
- * operations memory-safe (containers.h, gh_list_items_cap) and catches
- * what they do wrong; a hash table or an attribute block that two threads
- * resize at once can be corrupted beyond that (a probe that never ends),
- * and instances of a shared class race on the class's count. Those ops are
- * refused, with where they are written. Returns NULL or the op. */
-static const struct gh_op *unsafe_op_refused(const struct gh_scenario *s)
+/* The globals whose length the checked mode's invariant follows. */
+static bool is_sized(const gh_object *o)
 {
-    for (int r = 0; r < s->nroles; r++) {
-        const struct gh_role *role = &s->roles[r];
-        const struct gh_op *lists[3] = {role->ops, role->init, role->after};
-        int counts[3] = {role->nops, role->ninit, role->nafter};
-        for (int l = 0; l < 3; l++) {
-            for (int i = 0; i < counts[l]; i++) {
-                const struct gh_op *op = &lists[l][i];
-                switch (op->kind) {
-                case GH_OP_DROP: case GH_OP_BIND: case GH_OP_LIST_APPEND: case GH_OP_LIST_POP:
-                case GH_OP_LIST_GET: case GH_OP_LIST_LEN: case GH_OP_LIST_SET:
-                case GH_OP_LIST_ITER: case GH_OP_GLOBAL_ADD:
-                case GH_OP_COMPUTE: case GH_OP_IO: case GH_OP_IS: case GH_OP_EQ:
-                case GH_OP_SHOW: case GH_OP_ASSERT: case GH_OP_GC_COLLECT:
-                case GH_OP_LOCK_ACQUIRE: case GH_OP_LOCK_RELEASE:
-                    continue;
-                case GH_OP_NEW:
-                    if (op->type != GH_NEW_INSTANCE && op->type != GH_NEW_DICT &&
-                        op->type != GH_NEW_SET && op->type != GH_NEW_WVDICT &&
-                        op->type != GH_NEW_FUNCTION && op->type != GH_NEW_BYTEARRAY)
-                        continue;
-                    return op;
-                default:
-                    return op;
-                }
-            }
-        }
-    }
-    return NULL;
+    enum gh_kind k = o->ob_type->kind;
+    return k == GH_KIND_LIST || k == GH_KIND_DICT || k == GH_KIND_SET;
 }
 
 /* ---- counters (global.add) ------------------------------------------------- */
@@ -540,17 +509,6 @@ static int run_validate(struct run_state *rs)
                  "collector's object lists are linked without a lock, and a torn link makes a "
                  "cycle the checked mode cannot walk; use header=full (the default without a "
                  "GIL) or --threads 1", desc);
-        return -1;
-    }
-    const struct gh_op *bad = st->sync == GH_SYNC_NONE && rs->nthreads > 1
-                              ? unsafe_op_refused(s) : NULL;
-    if (bad) {
-        snprintf(diag->msg, sizeof diag->msg,
-                 "%s:%d:%d: sync=none runs only list operations (and new, bind, drop, "
-                 "compute, io, is, eq, show, assert, gc.collect) with more than one thread "
-                 "in this build: `%s` could corrupt a hash table, an attribute block or a "
-                 "shared class's count beyond what the checked mode catches; use --threads 1",
-                 s->file ? s->file : "?", bad->line, bad->column, gh_op_names[bad->kind]);
         return -1;
     }
     for (int i = 0; i < rs->cfg->ninject; i++) {
@@ -788,12 +746,12 @@ static void run_spawn(struct run_state *rs)
         rs->len0 = calloc(ng, sizeof *rs->len0);
         gh_assert(rs->len0);
         for (int i = 0; i < n; i++) {
-            w[i].list_appends = calloc(ng, sizeof *w[i].list_appends);
-            w[i].list_pops = calloc(ng, sizeof *w[i].list_pops);
-            gh_assert(w[i].list_appends && w[i].list_pops);
+            w[i].len_adds = calloc(ng, sizeof *w[i].len_adds);
+            w[i].len_removes = calloc(ng, sizeof *w[i].len_removes);
+            gh_assert(w[i].len_adds && w[i].len_removes);
         }
         for (int g = 0; g < s->nglobals; g++)
-            if (rs->run.globals[g] && rs->run.globals[g]->ob_type->kind == GH_KIND_LIST)
+            if (rs->run.globals[g] && is_sized(rs->run.globals[g]))
                 rs->len0[g] = rs->fl->len(rs->run.globals[g]);
         fault_handler_install();
     }
@@ -1186,30 +1144,33 @@ static void run_merge_main(struct run_state *rs)
     gh_alloc_stats_get(&res->alloc);
 }
 
-/* The checked mode's invariants once the workers are gone: each list's
- * length against its successful appends and pops (what a lost update
- * changes), and a last census with the globals as the only roots. */
+/* The checked mode's invariants once the workers are gone: each list's,
+ * dict's and set's length against its successful insertions and removals
+ * (what a lost update changes), and a last census with the globals as the
+ * only roots. */
 static void run_check_invariants(struct run_state *rs)
 {
     struct gh_result *res = rs->res;
     const struct gh_scenario *s = rs->s;
     for (int g = 0; g < s->nglobals; g++) {
-        uint64_t appends = 0, pops = 0;
+        uint64_t adds = 0, removes = 0;
         for (int i = 0; i < rs->nthreads; i++) {
-            appends += rs->w[i].list_appends[g];
-            pops += rs->w[i].list_pops[g];
+            adds += rs->w[i].len_adds[g];
+            removes += rs->w[i].len_removes[g];
         }
         gh_object *l = rs->run.globals[g];
-        if (!l || l->ob_type->kind != GH_KIND_LIST || appends + pops == 0)
+        if (!l || !is_sized(l) || adds + removes == 0)
             continue;
-        int64_t want = rs->len0[g] + (int64_t)appends - (int64_t)pops;
+        int64_t want = rs->len0[g] + (int64_t)adds - (int64_t)removes;
         int64_t got = rs->fl->len(l);
         if (got != want) {
             struct gh_hazard_counts h;
             memset(&h, 0, sizeof h);
             h.n[GH_HAZARD_LOST_UPDATE] = (uint64_t)(got > want ? got - want : want - got);
-            h.first[GH_HAZARD_LOST_UPDATE] =
-                (struct gh_hazard_example){-1, "list.append", "list", -1, -1};
+            enum gh_kind k = l->ob_type->kind;
+            h.first[GH_HAZARD_LOST_UPDATE] = (struct gh_hazard_example){
+                -1, k == GH_KIND_LIST ? "list.append" : k == GH_KIND_DICT ? "dict.set" : "set.add",
+                gh_kind_name(k), -1, -1};
             hazards_merge(&res->hazards, &h);
         }
     }
@@ -1274,8 +1235,8 @@ static void run_teardown(struct run_state *rs)
         free(w->finalized);
         free(w->counter_adds);
         free(w->counter_sum);
-        free(w->list_appends);
-        free(w->list_pops);
+        free(w->len_adds);
+        free(w->len_removes);
         free(w->frame);
     }
     free(rs->w);

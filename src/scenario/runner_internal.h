@@ -117,13 +117,15 @@ struct gh_worker {
      * after the join: what the counter would hold if nothing were lost). */
     uint64_t *counter_adds;
     int64_t *counter_sum;
-    /* The checked mode: the successful list.append and list.pop on each
-     * global ([s->nglobals]; NULL when not checked), for the container
-     * invariant len == appends - pops. Written only by this worker, summed
+    /* The checked mode: the successful insertions (list.append, a new
+     * key's dict.set, set.add) and removals (list.pop, dict.del,
+     * set.discard) on each list, dict or set global ([s->nglobals]; NULL
+     * when not checked), for the container invariant len == len0 + adds -
+     * removes. Written only by this worker, summed
      * over the workers after the join. Plain counts: an atomic add per
      * operation on a line every thread shares would cost the checked runs
      * what it measures. */
-    uint64_t *list_appends, *list_pops;
+    uint64_t *len_adds, *len_removes;
     /* The frame: the role's locals and one evaluation-stack slot
      * (worker.fl.c). Allocated zeroed by run.c before the thread starts;
      * written only by this worker while it is attached; read by the

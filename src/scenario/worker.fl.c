@@ -461,8 +461,8 @@ GH_INLINE bool exec_list_append(EXEC_PARAMS)
     } else
 #endif
     gh_list_append(ts, (struct gh_list *)(void *)o, gh_make_value(&op->value, globals, locals, rng));
-    if (GH_UNLIKELY(w->list_appends) && !op->on.local)
-        w->list_appends[op->on.slot]++;
+    if (GH_UNLIKELY(w->len_adds) && !op->on.local)
+        w->len_adds[op->on.slot]++;
     return true;
 }
 
@@ -472,8 +472,8 @@ GH_INLINE bool exec_list_pop(EXEC_PARAMS)
     if (!o)
         return false;
     gh_object *item = gh_list_pop(ts, (struct gh_list *)(void *)o);
-    if (GH_UNLIKELY(w->list_pops) && item && !op->on.local)
-        w->list_pops[op->on.slot]++;
+    if (GH_UNLIKELY(w->len_removes) && item && !op->on.local)
+        w->len_removes[op->on.slot]++;
     if (!(item = item_ok(item)))
         return false;
     gh_decref(item);
@@ -547,10 +547,10 @@ GH_INLINE bool exec_list_move(EXEC_PARAMS)
         return false;
     /* The checked mode's length invariant: a pop from one, an append to
      * the other. */
-    if (GH_UNLIKELY(w->list_pops) && !op->from.local)
-        w->list_pops[op->from.slot]++;
-    if (GH_UNLIKELY(w->list_appends) && !op->on.local)
-        w->list_appends[op->on.slot]++;
+    if (GH_UNLIKELY(w->len_removes) && !op->from.local)
+        w->len_removes[op->from.slot]++;
+    if (GH_UNLIKELY(w->len_adds) && !op->on.local)
+        w->len_adds[op->on.slot]++;
     return true;
 }
 
@@ -578,12 +578,22 @@ GH_INLINE bool exec_dict_set(EXEC_PARAMS)
          * dropped after (-v -d -k). */
         gh_object *key = op_key(op, rng, w);
         gh_object *item = gh_make_value(&op->value, globals, locals, rng);
-        gh_dict_set(ts, (struct gh_dict *)(void *)o, gh_newref(key), gh_newref(item));
+        int added = gh_dict_set_added(ts, (struct gh_dict *)(void *)o, gh_newref(key),
+                                      gh_newref(item));
+        if (GH_UNLIKELY(w->len_adds) && added == 1 && !op->on.local)
+            w->len_adds[op->on.slot]++; /* the checked mode's length invariant */
         gh_decref(item);
         gh_decref(key);
         return true;
     }
 #endif
+    if (GH_UNLIKELY(w->len_adds) && !op->on.local) {
+        /* The checked mode: a new key counts for the length invariant. */
+        if (gh_dict_set_added(ts, (struct gh_dict *)(void *)o, op_key(op, rng, w),
+                              gh_make_value(&op->value, globals, locals, rng)) == 1)
+            w->len_adds[op->on.slot]++;
+        return true;
+    }
     gh_dict_set(ts, (struct gh_dict *)(void *)o, op_key(op, rng, w),
                 gh_make_value(&op->value, globals, locals, rng));
     return true;
@@ -611,6 +621,8 @@ GH_INLINE bool exec_dict_del(EXEC_PARAMS)
     gh_object *key = op_key(op, rng, w);
     bool ok = gh_dict_del(ts, (struct gh_dict *)(void *)o, key);
     gh_decref(key);
+    if (GH_UNLIKELY(w->len_removes) && ok && !op->on.local)
+        w->len_removes[op->on.slot]++;
     return ok;
 }
 
@@ -1135,6 +1147,7 @@ static int64_t len_generic(gh_object *o)
     switch (o->ob_type->kind) {
     case GH_KIND_LIST: return gh_list_len((struct gh_list *)(void *)o);
     case GH_KIND_DICT: return gh_dict_len((struct gh_dict *)(void *)o);
+    case GH_KIND_SET: return gh_set_len((struct gh_set *)(void *)o);
     default: return -1;
     }
 }
