@@ -2,7 +2,10 @@
  * Layer: base. */
 #include "base/inject.h"
 
+#include <errno.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "base/clock.h"
 #include "base/rng.h"
@@ -32,7 +35,69 @@ int gh_inject_find(const char *name)
     return -1;
 }
 
-void gh_inject_arm(const struct gh_inject_spec *specs, int n, uint64_t seed)
+#if GH_INJECT_PATCHED
+/* The linker's bounds of the sites' section; weak: a program with no
+ * point has none. */
+extern const struct gh_inject_site __start_gh_inject_sites[] __attribute__((weak));
+extern const struct gh_inject_site __stop_gh_inject_sites[] __attribute__((weak));
+
+static const uint8_t nop5[5] = {0x0f, 0x1f, 0x44, 0x00, 0x00};
+
+/* Writes len bytes at `at` in the program's text: the pages are made
+ * writable (and kept executable: another thread, not running a point, may
+ * be running code on them) and read-only again. */
+static int text_write(uint8_t *at, const uint8_t *bytes, size_t len)
+{
+    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    uintptr_t lo = (uintptr_t)at & ~(page - 1), hi = ((uintptr_t)at + len + page - 1) & ~(page - 1);
+    if (mprotect((void *)lo, hi - lo, PROT_READ | PROT_WRITE | PROT_EXEC) != 0)
+        return -1;
+    memcpy(at, bytes, len);
+    if (mprotect((void *)lo, hi - lo, PROT_READ | PROT_EXEC) != 0)
+        return -1;
+    __builtin___clear_cache((char *)at, (char *)at + len);
+    return 0;
+}
+
+/* Every site of a point in mask becomes a jump to its call; the others the
+ * nop again. */
+static int patch(uint32_t mask)
+{
+    if (!__start_gh_inject_sites)
+        return 0;
+    for (const struct gh_inject_site *s = &__start_gh_inject_sites[0]; s < &__stop_gh_inject_sites[0];
+         s++) {
+        uint8_t *at = (uint8_t *)&s->at + s->at;
+        const uint8_t *fire = (const uint8_t *)&s->fire + s->fire;
+        uint8_t code[5];
+        if (mask >> s->point & 1) {
+            int32_t rel = (int32_t)(fire - (at + 5));
+            code[0] = 0xe9; /* jmp rel32 */
+            memcpy(code + 1, &rel, 4);
+        } else {
+            memcpy(code, nop5, 5);
+        }
+        if (memcmp(at, code, 5) != 0 && text_write(at, code, 5) != 0)
+            return -1;
+    }
+    return 0;
+}
+#endif
+
+int gh_inject_probe(void)
+{
+#if GH_INJECT_PATCHED
+    if (__start_gh_inject_sites && &__start_gh_inject_sites[0] < &__stop_gh_inject_sites[0]) {
+        const struct gh_inject_site *s = __start_gh_inject_sites;
+        uint8_t *at = (uint8_t *)&s->at + s->at, same[5];
+        memcpy(same, at, 5);
+        return text_write(at, same, 5);
+    }
+#endif
+    return 0;
+}
+
+int gh_inject_arm(const struct gh_inject_spec *specs, int n, uint64_t seed)
 {
     uint32_t mask = 0;
     memset(armed, 0, sizeof armed);
@@ -42,12 +107,24 @@ void gh_inject_arm(const struct gh_inject_spec *specs, int n, uint64_t seed)
     }
     armed_seed = seed;
     gh_atomic_store_relaxed_int(&hang_released, 0);
+#if GH_INJECT_PATCHED
+    if (patch(mask) != 0) {
+        int e = errno;
+        (void)patch(0);
+        errno = e;
+        return -1;
+    }
+#endif
     gh_atomic_store_relaxed_u32(&gh__inject_armed, mask);
+    return 0;
 }
 
 void gh_inject_disarm(void)
 {
     gh_atomic_store_relaxed_u32(&gh__inject_armed, 0);
+#if GH_INJECT_PATCHED
+    (void)patch(0); /* what arming could write, disarming can */
+#endif
     gh_inject_release();
 }
 

@@ -2,11 +2,19 @@
  * a delay (--inject POINT=DELAY[@P][:THREADS]), to open the windows where
  * races hide.
  *
- * A point is one test on the path it sits on: a relaxed load of one word
- * (gh__inject_armed, a bit per point) and a branch never taken while no
- * injection is armed. What an armed point does (the thread filter, the
- * probability or period, the delay) is out of line in gh_inject_fire, a
- * name perf shows.
+ * A point costs nothing while no injection is armed: on x86-64 it is a
+ * five-byte nop, recorded with its point and the address of its out-of-line
+ * call in the section gh_inject_sites (as the Linux kernel's jump labels
+ * are). Arming a point rewrites its nops into jumps to that call, with the
+ * text made writable for the moment; disarming writes the nops back. Both
+ * happen only while no worker runs. Elsewhere (or where the text cannot be
+ * made writable) a point is a relaxed load of gh__inject_armed and a branch.
+ * What an armed point does (the thread filter, the probability or period,
+ * the delay) is out of line in gh_inject_fire, a name perf shows.
+ *
+ *   site:  0f 1f 44 00 00          nopl 0x0(%rax,%rax,1)   (disarmed)
+ *          e9 <rel32>              jmp fire                (armed)
+ *   fire:  call gh_inject_fire(P); jmp back to the end of the site
  *
  * The table: X(e, name, where, breaks, keeps)
  *   where   the place in the runtime, and what a delay there widens
@@ -119,24 +127,55 @@ struct gh_inject_thread {
 
 /* A bit per armed point. Written by the runner only while no worker runs
  * (before it releases them, after it joins them); relaxed: the barrier and
- * the join order it, and the atomic load keeps the tests' reads defined
- * while a watchdog releases a hang. */
+ * the join order it. Read by the points only where they are not patched. */
 extern uint32_t gh__inject_armed;
 
-GH_NOINLINE void gh_inject_fire(enum gh_inject_point p);
+GH_NOINLINE GH_COLD void gh_inject_fire(enum gh_inject_point p);
 
-/* The point P (an enum suffix): one test while nothing is armed. */
+#if defined(__x86_64__) && !defined(GH_INJECT_NO_PATCH)
+#define GH_INJECT_PATCHED 1
+/* A site's record: the nop and the call, each relative to its own field,
+ * and the point. */
+struct gh_inject_site {
+    int32_t at, fire;
+    uint32_t point;
+};
+/* The point P (an enum suffix): a nop until armed. The local label is the
+ * out-of-line call the armed jump reaches; the compiler sees the asm may
+ * go there. */
+#define GH_INJECT(P)                                                           \
+    do {                                                                       \
+        __label__ gh_inj_fire_;                                                \
+        __asm__ goto("1: .byte 0x0f, 0x1f, 0x44, 0x00, 0x00\n\t"              \
+                     ".pushsection gh_inject_sites, \"a\"\n\t"                \
+                     ".balign 4\n\t"                                           \
+                     ".long 1b - ., %l[gh_inj_fire_] - ., %c0\n\t"             \
+                     ".popsection"                                             \
+                     : : "i"(GH_INJ_##P) : : gh_inj_fire_);                    \
+        if (0) {                                                               \
+        gh_inj_fire_:                                                          \
+            gh_inject_fire(GH_INJ_##P);                                        \
+        }                                                                      \
+    } while (0)
+#else
+#define GH_INJECT_PATCHED 0
 #define GH_INJECT(P)                                                           \
     do {                                                                       \
         if (GH_UNLIKELY(gh_atomic_load_relaxed_u32(&gh__inject_armed) &        \
                         (1u << GH_INJ_##P)))                                   \
             gh_inject_fire(GH_INJ_##P);                                        \
     } while (0)
+#endif
 
 /* Arms the specs (at most one per point; the caller checked) for the
- * workers about to run, with seed for the probability draws; disarm
- * clears every point and lets hung threads go. */
-void gh_inject_arm(const struct gh_inject_spec *specs, int n, uint64_t seed);
+ * workers about to run, with seed for the probability draws: 0, or -1 with
+ * errno when the code could not be patched (nothing is armed then). Disarm
+ * clears every point and lets hung threads go. No thread may be running a
+ * point meanwhile. */
+int gh_inject_arm(const struct gh_inject_spec *specs, int n, uint64_t seed);
+/* Whether arming can patch the code: 0, or -1 with errno (the text could
+ * not be made writable). */
+int gh_inject_probe(void);
 void gh_inject_disarm(void);
 /* Ends every `hang` in progress and every later one (until the next arm):
  * the watchdog calls it after its report. */

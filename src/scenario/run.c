@@ -511,6 +511,12 @@ static int run_validate(struct run_state *rs)
                  "GIL) or --threads 1", desc);
         return -1;
     }
+    if (rs->cfg->ninject && gh_inject_probe() != 0) {
+        snprintf(diag->msg, sizeof diag->msg,
+                 "--inject: the injection points cannot be patched: making the program's code "
+                 "writable failed (%s)", strerror(errno));
+        return -1;
+    }
     for (int i = 0; i < rs->cfg->ninject; i++) {
         const struct gh_inject_spec *a = &rs->cfg->inject[i];
         bool ok = (unsigned)a->point < GH_INJ_COUNT && a->p > 0 && a->p <= 1 && a->threads;
@@ -955,8 +961,10 @@ static void run_measure(struct run_state *rs)
             gh_sleep_ns(1000000u);
         }
     }
-    if (res->ninject) /* before the barrier, which orders it first */
-        gh_inject_arm(res->inject, res->ninject, res->seed);
+    /* Before the barrier, which orders it first; every worker waits there,
+     * none runs a point. run_validate probed the patching. */
+    if (res->ninject && gh_inject_arm(res->inject, res->ninject, res->seed) != 0)
+        gh_die(errno, "--inject: patching the injection points");
     int brc = pthread_barrier_wait(&rs->run.start);
     gh_assert(brc == 0 || brc == PTHREAD_BARRIER_SERIAL_THREAD);
     uint64_t t0 = gh_now_ns();
