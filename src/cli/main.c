@@ -99,7 +99,8 @@ static const char usage_run[] =
     "                       [--latency-sample N] [--cpus LIST] [--warmup D]\n"
     "                       [--trace FILE] [--timeline] [--timeline-plot FILE]\n"
     "                       [--trace-events N]\n"
-    "                       [--lock-profile N] [--report-every D]\n";
+    "                       [--lock-profile N] [--report-every D]\n"
+    "                       [--inject POINT=DELAY[@P][:THREADS]]... [--stall D]\n";
 static const char usage_compare[] =
     "  gilheap compare SCENARIO [--strategies P,Q,...] [--threads N,M,...]\n"
     "                       [--repeat K] [--duration D | --ops N] [--set AXIS=V]...\n"
@@ -155,7 +156,15 @@ void gh__cli_help_run(void)
            "                    costs two clock reads\n"
            "  --report-every D  every D (1ms or more), a line: ops/s of all threads\n"
            "                    and of each, and the heap's size; kept in the JSON\n"
-           "                    (throughput.intervals)\n\n"
+           "                    (throughput.intervals)\n"
+           "  --inject POINT=DELAY[@P][:THREADS]  a delay at a named point of the\n"
+           "                    runtime while the workers run (gilheap list --inject):\n"
+           "                    DELAY 20us, 1ms or hang; @P a probability (0.01, 1%%)\n"
+           "                    or 1inN; :THREADS workers such as 0 or 0,2-3; one per\n"
+           "                    point, repeatable (docs/torture.md)\n"
+           "  --stall D         when no worker makes progress for D, print who holds\n"
+           "                    and waits for what, end the run (status stalled, exit\n"
+           "                    3); default 10s (x4 under ASan, x10 under TSan); off\n\n"
            "SIGINT (Ctrl-C) or SIGTERM stops the run at the next switch point; the\n"
            "partial result is printed and written, marked interrupted (exit 130/143).\n"
            "With PERF_CTL_FIFO and PERF_ACK_FIFO set (perf --control), perf is\n"
@@ -199,7 +208,8 @@ void gh__cli_help_main(void)
            GH_VERSION);
     printf("Usage:\n%s%s", usage_run, usage_compare);
     printf("  gilheap diff A.json B.json     the same cells of two saved results, side by side\n"
-           "  gilheap list                   scenarios and strategies\n"
+           "  gilheap list [--inject]        scenarios and strategies (or injection points)\n"
+           "  gilheap torture [--time D]     random checked cells until D is up (--help)\n"
            "  gilheap --help | --version\n"
            "  gilheap COMMAND --help         the options of one command\n\n"
            "A bare SCENARIO name is looked up as NAME.yaml in ./scenarios, then\n"
@@ -223,7 +233,8 @@ int main(int argc, char **argv)
 {
     gh_report_env_capture(argc, argv); /* before any thread: results record it */
     if (argc < 2)
-        return gh__cli_usage("no command: expected run, compare, diff, list, help or --version");
+        return gh__cli_usage("no command: expected run, compare, diff, list, torture, help or "
+                             "--version");
     const char *cmd = argv[1];
     if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
         if (argc > 2 && strcmp(argv[2], "run") == 0)
