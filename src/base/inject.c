@@ -130,18 +130,20 @@ void gh_inject_disarm(void)
 
 void gh_inject_release(void) { gh_atomic_store_relaxed_int(&hang_released, 1); }
 
+/* A delay; a sleep (and a hang) ends early when the watchdog releases
+ * the injections. */
 static void delay(uint64_t ns)
 {
-    if (ns == GH_INJECT_HANG) {
-        while (!gh_atomic_load_relaxed_int(&hang_released))
-            gh_sleep_ns(1000000u);
-    } else if (ns <= GH_INJECT_SPIN_MAX_NS) {
+    if (ns <= GH_INJECT_SPIN_MAX_NS) {
         uint64_t end = gh_now_ns() + ns;
         while (gh_now_ns() < end)
             gh_cpu_relax();
-    } else {
-        gh_sleep_ns(ns);
+        return;
     }
+    uint64_t end = ns == GH_INJECT_HANG ? UINT64_MAX : gh_now_ns() + ns;
+    for (uint64_t now = gh_now_ns(); now < end && !gh_atomic_load_relaxed_int(&hang_released);
+         now = gh_now_ns())
+        gh_sleep_ns(end - now < 1000000u ? end - now : 1000000u);
 }
 
 void gh_inject_fire(enum gh_inject_point p)

@@ -7,8 +7,9 @@
  * call in the section gh_inject_sites (as the Linux kernel's jump labels
  * are). Arming a point rewrites its nops into jumps to that call, with the
  * text made writable for the moment; disarming writes the nops back. Both
- * happen only while no worker runs. Elsewhere (or where the text cannot be
- * made writable) a point is a relaxed load of gh__inject_armed and a branch.
+ * happen only while no worker runs (a run whose text cannot be made
+ * writable is refused). Elsewhere than x86-64 a point is a relaxed load of
+ * gh__inject_armed and a branch.
  * What an armed point does (the thread filter, the probability or period,
  * the delay) is out of line in gh_inject_fire, a name perf shows.
  *
@@ -177,8 +178,8 @@ int gh_inject_arm(const struct gh_inject_spec *specs, int n, uint64_t seed);
  * not be made writable). */
 int gh_inject_probe(void);
 void gh_inject_disarm(void);
-/* Ends every `hang` in progress and every later one (until the next arm):
- * the watchdog calls it after its report. */
+/* Ends every `hang` and sleeping delay in progress and every later one
+ * (until the next arm): the watchdog calls it after its report. */
 void gh_inject_release(void);
 /* The point called `name`, or -1. */
 int gh_inject_find(const char *name);

@@ -77,7 +77,9 @@ struct gh_tstate {
     /* sync=gil-ticks: switch points left before this thread releases the
      * GIL and takes it again (sync/gil_lock.h). Owner only. */
     uint32_t gil_ticks_left;
-    /* sync=objlock: innermost active critical section. */
+    /* sync=objlock: innermost active critical section. Written by the
+     * owner (relaxed stores where a section is pushed or popped); loaded
+     * relaxed by the stall watchdog's holder search, a snapshot. */
     struct gh_critsec *cs_top;
     /* rc=locked: how many times this thread's critical sections were
      * suspended (their locks released and taken again) because a count

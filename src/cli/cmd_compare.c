@@ -177,6 +177,9 @@ static void run_cell(struct cmp *c, struct cell *cell, int index)
         cell->status = cell->result ? status_from_json(cell->result) : CELL_ERROR;
     else
         cell->status = CELL_ERROR;
+    /* Exit 3 is a stall only when the child says so. */
+    if (code == GH_EXIT_INTERNAL && cell->status != CELL_STALLED)
+        cell->status = CELL_ERROR;
     if (cell->status == CELL_ERROR)
         cell->exit_code = code;
 }

@@ -180,7 +180,8 @@ int gh__cli_run(int argc, char **argv)
         wcfg.ninject = 0;
         wcfg.out = wout;
         int wrc = wout ? gh_run(s, &wcfg, &res, &diag) : -1;
-        if (wout && wout != devnull)
+        /* Not while stuck workers of a stalled warmup may still print. */
+        if (wout && wout != devnull && !(wrc == 0 && res.stall && !res.stall->joined))
             fclose(wout);
         if (wrc != 0) {
             rc = wout ? gh__cli_diag(GH_EXIT_USAGE, &diag)

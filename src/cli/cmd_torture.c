@@ -26,7 +26,8 @@
  *
  * The first cell of each failure kind is kept as the command line that
  * replays it. Exit: 1 when a cell failed or an unsafe strategy that ran at
- * least 20 multi-thread cells was never caught; 130 on Ctrl-C; else 0.
+ * least 20 multi-thread cells was never caught; 128 + the signal on SIGINT
+ * or SIGTERM; else 0.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -118,7 +119,7 @@ static void usage_text(void)
            "                    printed, so a torture can be repeated)\n"
            "  --json FILE       the summary as JSON\n"
            "Exit status: 0 clean, 1 a cell failed or an unsafe strategy was never\n"
-           "caught, 2 usage, 130 interrupted.\n");
+           "caught, 2 usage, 130 or 143 interrupted.\n");
 }
 
 static int load_scenarios(struct torture *t)

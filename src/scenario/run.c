@@ -880,10 +880,17 @@ static bool watchdog_fired(struct run_state *rs, const char *phase, uint64_t now
     return true;
 }
 
-/* The checked mode's census, when one is due; true when it ran. */
+/* The checked mode's census, when one is due; true when it ran. It takes
+ * the GIL or stops the world, which a stuck worker would never allow: it
+ * waits while the watchdog has seen no progress since its previous look
+ * (its 10 ms polls), so that a hang that starts before the census does not
+ * block the watchdog's report. A hang in the census's own few microseconds
+ * between that look and the stop still does. */
 static bool census_if_due(struct run_state *rs, uint64_t now)
 {
     if (!rs->res->checked || now < rs->next_census)
+        return false;
+    if (rs->stall_ns && rs->progress_t != now)
         return false;
     rs->fl->census(&rs->main_ts, &rs->census_roots, &rs->res->census);
     rs->next_census = gh_now_ns() + rs->census_every;
@@ -1008,8 +1015,8 @@ static void run_measure(struct run_state *rs)
         gh_atomic_store_relaxed_int(&rs->run.stop, 1);
     }
     uint64_t t_first = UINT64_MAX, t_last = 0;
-    int joined = 0;
-    for (; joined < rs->nthreads && !rs->stalled; joined++) {
+    int joined = 0; /* w[0..joined) are joined */
+    while (joined < rs->nthreads && !rs->stalled) {
         pthread_t th = w[joined].thread;
         for (;;) {
             /* In ops mode the workers run until they are done: the main
@@ -1029,8 +1036,10 @@ static void run_measure(struct run_state *rs)
                 }
                 jr = pthread_timedjoin_np(th, NULL, &dl);
             }
-            if (jr == 0)
+            if (jr == 0) {
+                joined++;
                 break;
+            }
             if (jr != EBUSY && jr != ETIMEDOUT)
                 gh_die(jr, "pthread_join");
             uint64_t now = gh_now_ns();
@@ -1041,10 +1050,11 @@ static void run_measure(struct run_state *rs)
                     continue;
                 }
                 sample_if_due(rs, now);
-                census_if_due(rs, now);
             }
             if (watchdog_fired(rs, running ? "measure" : "join", now))
                 break;
+            if (running)
+                census_if_due(rs, now);
             if (running)
                 gh_sleep_ns(1000000u);
         }
@@ -1054,7 +1064,7 @@ static void run_measure(struct run_state *rs)
          * to stop. Those that end within 2 s are joined; if every one does,
          * the run is torn down as usual. */
         uint64_t end = gh_now_ns() + 2000000000u;
-        for (; joined < rs->nthreads; joined++) {
+        while (joined < rs->nthreads) {
             uint64_t now = gh_now_ns();
             if (now >= end)
                 break;
@@ -1065,6 +1075,7 @@ static void run_measure(struct run_state *rs)
             dl.tv_nsec = (long)(ns % 1000000000u);
             if (pthread_timedjoin_np(w[joined].thread, NULL, &dl) != 0)
                 break;
+            joined++;
         }
         res->stall->joined = joined == rs->nthreads;
     }
@@ -1275,27 +1286,36 @@ int gh_run(struct gh_scenario *s, const struct gh_run_config *cfg, struct gh_res
            struct gh_diag *diag)
 {
     memset(res, 0, sizeof *res);
-    struct run_state rs = {.s = s, .cfg = cfg, .res = res, .diag = diag};
-    if (run_validate(&rs) != 0 || run_configure(&rs) != 0)
+    /* On the heap: workers the watchdog leaves running still use its
+     * `run` (their stop flag, the barrier, the globals), so it must outlive
+     * this call then. */
+    struct run_state *rs = calloc(1, sizeof *rs);
+    gh_assert(rs);
+    *rs = (struct run_state){.s = s, .cfg = cfg, .res = res, .diag = diag};
+    if (run_validate(rs) != 0 || run_configure(rs) != 0) {
+        free(rs);
         return -1;
-    run_setup_heap(&rs);
-    run_spawn(&rs);
-    run_measure(&rs);
-    if (rs.stalled && !res->stall->joined) {
-        /* Workers are stuck: nothing they use can be merged or freed. */
-        restore_affinity(&rs);
+    }
+    run_setup_heap(rs);
+    run_spawn(rs);
+    run_measure(rs);
+    if (rs->stalled && !res->stall->joined) {
+        /* Workers are stuck: nothing they use can be merged or freed, rs
+         * included (left allocated on purpose). */
+        restore_affinity(rs);
         res->status = GH_STATUS_STALLED;
         return 0;
     }
-    run_merge(&rs);
+    run_merge(rs);
     if (res->checked)
-        run_check_invariants(&rs);
-    run_merge_main(&rs);
-    fflush(rs.run.out);          /* what the ops printed comes before the report */
-    struct check_ctx cctx = {{&rs.run, NULL, NULL, NULL}, rs.sfl, res};
+        run_check_invariants(rs);
+    run_merge_main(rs);
+    fflush(rs->run.out);          /* what the ops printed comes before the report */
+    struct check_ctx cctx = {{&rs->run, NULL, NULL, NULL}, rs->sfl, res};
     run_checks(s, &cctx, res);
-    run_teardown(&rs);
-    res->status = rs.stalled ? GH_STATUS_STALLED : run_status(&rs);
+    run_teardown(rs);
+    res->status = rs->stalled ? GH_STATUS_STALLED : run_status(rs);
+    free(rs);
     return 0;
 }
 

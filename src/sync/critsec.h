@@ -120,7 +120,9 @@ GH_INLINE void gh_cs_push_(struct gh_tstate *ts, struct gh_critsec *cs)
     cs->active = true;
     cs->sampled = false;
     cs->prev = ts->cs_top;
-    ts->cs_top = cs;
+    /* Relaxed stores of cs_top (a plain store on x86): the stall watchdog
+     * reads it from another thread (gh_cs_find_holder). */
+    gh_atomic_store_relaxed_tp(&ts->cs_top, cs);
 }
 
 /* After a pushed section's locks are all held: the hold sampling's
@@ -218,7 +220,7 @@ slow:
 
 GH_INLINE void gh_cs_end(struct gh_tstate *ts, struct gh_critsec *cs)
 {
-    ts->cs_top = cs->prev;
+    gh_atomic_store_relaxed_tp(&ts->cs_top, cs->prev); /* see gh_cs_push_ */
     if (!cs->l1)
         return; /* a no-op section: prev is the top it left as it was */
     if (GH_UNLIKELY(cs->sampled))

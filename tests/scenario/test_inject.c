@@ -208,3 +208,50 @@ ParameterizedTest(struct preset_param *p, watchdog, reports_injected_hang, .time
     gh_result_free(&res);
     gh_scenario_free(s);
 }
+
+ParameterizedTestParameters(watchdog, reports_a_real_deadlock)
+{
+    static struct preset_param p[8];
+    size_t n = presets(false, p, 8);
+    return cr_make_param_array(struct preset_param, p, n);
+}
+
+/* A real deadlock: two roles take two user locks in opposite orders. The
+ * watchdog reports both waits; nothing it can release ends them, so the
+ * workers are never counted as joined and the run returns without a
+ * teardown (the test's process ends with them). */
+ParameterizedTest(struct preset_param *p, watchdog, reports_a_real_deadlock, .timeout = 60)
+{
+    struct gh_scenario *s = parse("name: deadlock\nthreads: 2\nops: 1000000\n"
+                                  "setup:\n  A: {type: lock}\n  B: {type: lock}\n"
+                                  "roles:\n"
+                                  "  - name: ab\n    threads: 1\n    script:\n"
+                                  "      - {op: lock.acquire, on: A}\n"
+                                  "      - {op: io, us: 2000}\n"
+                                  "      - {op: lock.acquire, on: B}\n"
+                                  "      - {op: lock.release, on: B}\n"
+                                  "      - {op: lock.release, on: A}\n"
+                                  "  - name: ba\n    threads: 1\n    script:\n"
+                                  "      - {op: lock.acquire, on: B}\n"
+                                  "      - {op: io, us: 2000}\n"
+                                  "      - {op: lock.acquire, on: A}\n"
+                                  "      - {op: lock.release, on: A}\n"
+                                  "      - {op: lock.release, on: B}\n");
+    struct gh_run_config cfg;
+    config(&cfg, p->name, 2);
+    cfg.check = 0;
+    cfg.stall_ns = 300000000u;
+    struct gh_result res;
+    struct gh_diag d;
+    cr_assert_eq(gh_run(s, &cfg, &res, &d), 0, "%s", d.msg);
+    cr_assert_eq(res.status, GH_STATUS_STALLED, "%s: status %s", p->name,
+                 gh_status_names[res.status]);
+    cr_assert_not_null(res.stall);
+    cr_assert(!res.stall->joined, "%s: deadlocked workers counted as ended", p->name);
+    for (int i = 0; i < 2; i++) {
+        cr_expect_eq(res.stall->thread[i].wait_class, GH_LOCK_user, "%s: worker %d waits for %d",
+                     p->name, i, res.stall->thread[i].wait_class);
+        cr_expect_str_eq(res.stall->thread[i].op, "lock.acquire");
+    }
+    /* Nothing freed: the workers still use the scenario and the result. */
+}
