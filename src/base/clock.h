@@ -18,4 +18,17 @@ GH_INLINE uint64_t gh_now_ns(void)
 /* Sleeps for ns nanoseconds, resuming after signals. */
 void gh_sleep_ns(uint64_t ns);
 
+/* The CLOCK_REALTIME deadline ns from now, as pthread_mutex_timedlock and
+ * pthread_timedjoin_np take it (the GIL's condition variables wait on the
+ * monotonic clock instead, gil_lock.c). */
+GH_INLINE struct timespec gh_realtime_after(uint64_t ns)
+{
+    struct timespec dl;
+    clock_gettime(CLOCK_REALTIME, &dl);
+    uint64_t t = (uint64_t)dl.tv_nsec + ns;
+    dl.tv_sec += (time_t)(t / 1000000000u);
+    dl.tv_nsec = (long)(t % 1000000000u);
+    return dl;
+}
+
 #endif

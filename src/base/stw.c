@@ -237,13 +237,7 @@ int gh_stw_last_waited(void)
 
 bool gh_stw_snapshot(struct gh_tstate *const *threads, int n, int *states, int *stopper)
 {
-    struct timespec dl;
-    clock_gettime(CLOCK_REALTIME, &dl);
-    dl.tv_nsec += 100000000;
-    if (dl.tv_nsec >= 1000000000) {
-        dl.tv_sec++;
-        dl.tv_nsec -= 1000000000;
-    }
+    struct timespec dl = gh_realtime_after(100000000u);
     if (pthread_mutex_timedlock(&stw.mutex, &dl) != 0)
         return false;
     for (int i = 0; i < n; i++)

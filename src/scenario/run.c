@@ -1027,13 +1027,7 @@ static void run_measure(struct run_state *rs)
             if (running) {
                 jr = pthread_tryjoin_np(th, NULL);
             } else {
-                struct timespec dl;
-                clock_gettime(CLOCK_REALTIME, &dl);
-                dl.tv_nsec += 10000000;
-                if (dl.tv_nsec >= 1000000000) {
-                    dl.tv_sec++;
-                    dl.tv_nsec -= 1000000000;
-                }
+                struct timespec dl = gh_realtime_after(10000000u);
                 jr = pthread_timedjoin_np(th, NULL, &dl);
             }
             if (jr == 0) {
@@ -1068,11 +1062,7 @@ static void run_measure(struct run_state *rs)
             uint64_t now = gh_now_ns();
             if (now >= end)
                 break;
-            struct timespec dl;
-            clock_gettime(CLOCK_REALTIME, &dl);
-            uint64_t ns = (uint64_t)dl.tv_nsec + (end - now);
-            dl.tv_sec += (time_t)(ns / 1000000000u);
-            dl.tv_nsec = (long)(ns % 1000000000u);
+            struct timespec dl = gh_realtime_after(end - now);
             if (pthread_timedjoin_np(w[joined].thread, NULL, &dl) != 0)
                 break;
             joined++;

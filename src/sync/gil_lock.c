@@ -193,13 +193,7 @@ void gh_gil_stats(struct gh_gil_stats_raw *out)
 int gh_gil_holder_snapshot(bool *locked)
 {
     struct gh_gil *g = &gh__gil;
-    struct timespec dl;
-    clock_gettime(CLOCK_REALTIME, &dl);
-    dl.tv_nsec += 100000000;
-    if (dl.tv_nsec >= 1000000000) {
-        dl.tv_sec++;
-        dl.tv_nsec -= 1000000000;
-    }
+    struct timespec dl = gh_realtime_after(100000000u);
     if (pthread_mutex_timedlock(&g->mutex, &dl) != 0)
         return -3;
     int who = g->holder ? g->holder->index : -2;
