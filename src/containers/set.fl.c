@@ -323,7 +323,7 @@ static void set_dealloc(gh_object *self)
      * sync=none: racing counts may free a set another thread is resizing;
      * the table is taken by exchange, as a resize takes it. */
 #if defined(GH_FL_SYNC_NONE)
-    struct gh_setentry *table = gh_atomic_exchange_seqcst_tp(&s->table, s->smalltable);
+    struct gh_setentry *table = gh_atomic_exchange_seqcst_tp(&s->table, &s->smalltable[0]);
     if (!table) /* zeroed: never reached (a freed set's dealloc is refused) */
         table = s->smalltable;
 #else
@@ -362,7 +362,7 @@ static void set_detach_lock_held(struct gh_set *s, struct detached *d)
 {
 #if defined(GH_FL_SYNC_NONE)
     /* Taken by exchange, as a resize takes it (freed once). */
-    struct gh_setentry *table = gh_atomic_exchange_seqcst_tp(&s->table, s->smalltable);
+    struct gh_setentry *table = gh_atomic_exchange_seqcst_tp(&s->table, &s->smalltable[0]);
     if (!table) /* the set was freed (zeroed) */
         table = s->smalltable;
 #else
