@@ -101,7 +101,7 @@ int gh_inject_parse(const char *text, struct gh_inject_spec *out, char *err, siz
             strncat(names, i ? ", " : "", sizeof names - strlen(names) - 1);
             strncat(names, gh_inject_docs[i].name, sizeof names - strlen(names) - 1);
         }
-        char why[640];
+        char why[1024];
         snprintf(why, sizeof why, "unknown point '%s': expected one of %s (gilheap list --inject)",
                  buf, names);
         return fail(err, errlen, text, why);
