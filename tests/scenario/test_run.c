@@ -1414,18 +1414,21 @@ static const char lock_counter_text[] =
  * nothing, where the same statement without the lock, in the same run,
  * does lose (under a GIL at the call's switch point, without one at any
  * time). The unlocked counter shows the race is there to be lost: it must
- * lose in one of three runs, or the test proves nothing. Every locked add
- * acquired L once (the `user` class). */
+ * lose in one of six runs, each longer than the last (under a GIL and a
+ * sanitizer few switches land inside the call: three runs of 300 ms once
+ * lost nothing), or the test proves nothing. Every locked add acquired L
+ * once (the `user` class). */
 PRESET_PARAMS(user_lock_counter_loses_nothing)
 ParameterizedTest(struct preset_param *p, run, user_lock_counter_loses_nothing, .timeout = 120)
 {
     struct gh_scenario *s = parse(lock_counter_text);
     int64_t unlocked_lost = 0;
-    for (int attempt = 0; attempt < 3 && !unlocked_lost; attempt++) {
+    for (int attempt = 0; attempt < 6 && !unlocked_lost; attempt++) {
         struct gh_run_config cfg;
         struct gh_result r;
         struct gh_diag d;
         config(&cfg, p->name, 2, 0, 1 + (uint64_t)attempt);
+        cfg.duration_ns = 300000000u * (1u + (uint64_t)attempt);
         cr_assert_eq(gh_run(s, &cfg, &r, &d), 0, "%s", d.msg);
         cr_assert_eq(r.ncounters, 2);
         const struct gh_counter_result *cc = &r.counters[0], *cl = &r.counters[1];
@@ -1442,7 +1445,7 @@ ParameterizedTest(struct preset_param *p, run, user_lock_counter_loses_nothing, 
         unlocked_lost = cc->lost;
         gh_result_free(&r);
     }
-    cr_assert_gt(unlocked_lost, 0, "%s: the unlocked counter lost nothing in three runs: the "
+    cr_assert_gt(unlocked_lost, 0, "%s: the unlocked counter lost nothing in six runs: the "
                  "test could not tell a working lock from none", p->name);
     gh_scenario_free(s);
 }
