@@ -26,6 +26,15 @@ static size_t presets(bool unsafe, struct preset_param *p, size_t cap)
     return k;
 }
 
+/* The parameters of a test over every safe preset. */
+#define SAFE_PRESET_PARAMS(suite, test)                                        \
+    ParameterizedTestParameters(suite, test)                                   \
+    {                                                                          \
+        static struct preset_param p[8];                                       \
+        size_t n = presets(false, p, 8);                                       \
+        return cr_make_param_array(struct preset_param, p, n);                 \
+    }
+
 static struct gh_scenario *parse(const char *text)
 {
     struct gh_diag d;
@@ -115,12 +124,7 @@ static void run_window(const char *preset, struct gh_result *res)
     gh_scenario_free(s);
 }
 
-ParameterizedTestParameters(inject, window_changes_only_speed)
-{
-    static struct preset_param p[8];
-    size_t n = presets(false, p, 8);
-    return cr_make_param_array(struct preset_param, p, n);
-}
+SAFE_PRESET_PARAMS(inject, window_changes_only_speed)
 
 /* Safe strategies: the delay in the count's window changes nothing the
  * checked mode can see. */
@@ -160,12 +164,7 @@ Test(inject, window_breaks_unsafe, .timeout = 120)
     }
 }
 
-ParameterizedTestParameters(watchdog, reports_injected_hang)
-{
-    static struct preset_param p[8];
-    size_t n = presets(false, p, 8);
-    return cr_make_param_array(struct preset_param, p, n);
-}
+SAFE_PRESET_PARAMS(watchdog, reports_injected_hang)
 
 /* The positive control: worker 0 hangs inside a critical section on the
  * shared list; worker 1 blocks on that list's lock (or on the GIL worker 0
@@ -210,12 +209,7 @@ ParameterizedTest(struct preset_param *p, watchdog, reports_injected_hang, .time
     gh_scenario_free(s);
 }
 
-ParameterizedTestParameters(watchdog, reports_a_real_deadlock)
-{
-    static struct preset_param p[8];
-    size_t n = presets(false, p, 8);
-    return cr_make_param_array(struct preset_param, p, n);
-}
+SAFE_PRESET_PARAMS(watchdog, reports_a_real_deadlock)
 
 /* A real deadlock: two roles take two user locks in opposite orders. The
  * watchdog reports both waits; nothing it can release ends them, so the
