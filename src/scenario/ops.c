@@ -36,6 +36,44 @@ enum gh_op_kind gh_op_from_name(const char *name)
     return GH_OP_COUNT;
 }
 
+/* Indexed by enum gh_op_need, whose last value is GH_NEED_LOCK. */
+const char *const gh_op_need_articles[GH_NEED_LOCK + 1] = {
+    [GH_NEED_LIST] = "a list", [GH_NEED_DICT] = "a dict",
+    [GH_NEED_INSTANCE] = "an instance (of `object` or of a class from setup)",
+    [GH_NEED_SET] = "a set", [GH_NEED_SETLIKE] = "a set or a frozenset",
+    [GH_NEED_TUPLE_LOCAL] = "a local tuple", [GH_NEED_STR_LOCAL] = "a local str",
+    [GH_NEED_WEAKREF] = "a weak reference (bound by weakref.new)",
+    [GH_NEED_WVDICT] = "a weakvaluedict", [GH_NEED_FUNCTION] = "a function",
+    [GH_NEED_SNAPSHOT] = "a trace snapshot (bound by trace.snapshot)",
+    [GH_NEED_INT_GLOBAL] = "an int global (set up as `{type: int, value: 0}`)",
+    [GH_NEED_TUPLE] = "a tuple",
+    [GH_NEED_LOCK] = "a lock (set up as `{type: lock}`)",
+};
+
+bool gh_op_need_ok(enum gh_op_need nd, enum gh_newtype t)
+{
+    if (t == GH_NEW_ANY)
+        return true;
+    switch (nd) {
+    case GH_NEED_LIST:        return t == GH_NEW_LIST;
+    case GH_NEED_DICT:        return t == GH_NEW_DICT;
+    case GH_NEED_INSTANCE:    return t == GH_NEW_OBJECT || t == GH_NEW_INSTANCE;
+    case GH_NEED_SET:         return t == GH_NEW_SET;
+    case GH_NEED_SETLIKE:     return t == GH_NEW_SET || t == GH_NEW_FROZENSET;
+    case GH_NEED_TUPLE_LOCAL: return t == GH_NEW_TUPLE;
+    case GH_NEED_TUPLE:       return t == GH_NEW_TUPLE;
+    case GH_NEED_STR_LOCAL:   return t == GH_NEW_STR;
+    case GH_NEED_WEAKREF:     return t == GH_NEW_WEAKREF;
+    case GH_NEED_WVDICT:      return t == GH_NEW_WVDICT;
+    case GH_NEED_FUNCTION:    return t == GH_NEW_FUNCTION;
+    case GH_NEED_SNAPSHOT:    return t == GH_NEW_SNAPSHOT;
+    case GH_NEED_INT_GLOBAL:  return t == GH_NEW_INT || t == GH_NEW_SMALL_INT;
+    case GH_NEED_LOCK:        return t == GH_NEW_LOCK;
+    case GH_NEED_ANY:         return t != GH_NEW_SNAPSHOT;
+    default:                  return true;
+    }
+}
+
 /* Indexed by enum gh_gc_reading: what follows `gc.` (or `gc.genN.`). */
 const char *const gh_gc_reading_names[GH_GCR_COUNT_] = {
     [GH_GCR_COLLECTIONS] = "collections",

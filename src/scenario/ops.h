@@ -264,7 +264,8 @@ enum gh_op_need {
     GH_NEED_NONE, GH_NEED_ANY, GH_NEED_LIST, GH_NEED_DICT, GH_NEED_LOCAL,
     GH_NEED_INSTANCE, GH_NEED_SET, GH_NEED_SETLIKE, GH_NEED_TUPLE_LOCAL,
     GH_NEED_STR_LOCAL, GH_NEED_WEAKREF, GH_NEED_WVDICT, GH_NEED_FUNCTION,
-    GH_NEED_SNAPSHOT, GH_NEED_INT_GLOBAL, GH_NEED_TUPLE, GH_NEED_LOCK,
+    GH_NEED_SNAPSHOT, GH_NEED_INT_GLOBAL, GH_NEED_TUPLE,
+    GH_NEED_LOCK,      /* the last: it sizes gh_op_need_articles (ops.c) */
 };
 
 /* An op's row, for the code that reads it at run time. */

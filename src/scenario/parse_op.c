@@ -19,44 +19,6 @@ static bool op_binds(enum gh_op_kind k)
     return k == GH_OP_NEW || (gh_op_rules[k].keys & GH_KBIT_AS);
 }
 
-static const char *const need_articles[] = {
-    [GH_NEED_LIST] = "a list", [GH_NEED_DICT] = "a dict",
-    [GH_NEED_INSTANCE] = "an instance (of `object` or of a class from setup)",
-    [GH_NEED_SET] = "a set", [GH_NEED_SETLIKE] = "a set or a frozenset",
-    [GH_NEED_TUPLE_LOCAL] = "a local tuple", [GH_NEED_STR_LOCAL] = "a local str",
-    [GH_NEED_WEAKREF] = "a weak reference (bound by weakref.new)",
-    [GH_NEED_WVDICT] = "a weakvaluedict", [GH_NEED_FUNCTION] = "a function",
-    [GH_NEED_SNAPSHOT] = "a trace snapshot (bound by trace.snapshot)",
-    [GH_NEED_INT_GLOBAL] = "an int global (set up as `{type: int, value: 0}`)",
-    [GH_NEED_TUPLE] = "a tuple",
-    [GH_NEED_LOCK] = "a lock (set up as `{type: lock}`)",
-};
-
-static bool need_ok(enum gh_op_need nd, enum gh_newtype t)
-{
-    if (t == GH_NEW_ANY)
-        return true;
-    switch (nd) {
-    case GH_NEED_LIST:        return t == GH_NEW_LIST;
-    case GH_NEED_DICT:        return t == GH_NEW_DICT;
-    case GH_NEED_INSTANCE:    return t == GH_NEW_OBJECT || t == GH_NEW_INSTANCE;
-    case GH_NEED_SET:         return t == GH_NEW_SET;
-    case GH_NEED_SETLIKE:     return t == GH_NEW_SET || t == GH_NEW_FROZENSET;
-    case GH_NEED_TUPLE_LOCAL: return t == GH_NEW_TUPLE;
-    case GH_NEED_TUPLE:       return t == GH_NEW_TUPLE;
-    case GH_NEED_STR_LOCAL:   return t == GH_NEW_STR;
-    case GH_NEED_WEAKREF:     return t == GH_NEW_WEAKREF;
-    case GH_NEED_WVDICT:      return t == GH_NEW_WVDICT;
-    case GH_NEED_FUNCTION:    return t == GH_NEW_FUNCTION;
-    case GH_NEED_SNAPSHOT:    return t == GH_NEW_SNAPSHOT;
-    case GH_NEED_INT_GLOBAL:  return t == GH_NEW_INT || t == GH_NEW_SMALL_INT;
-    case GH_NEED_LOCK:        return t == GH_NEW_LOCK;
-    case GH_NEED_ANY:         return t != GH_NEW_SNAPSHOT;
-    default:                  return true;
-    }
-}
-
-
 /* global.add's `via`: inline (the default) or call. */
 static int parse_via(struct pctx *c, yaml_node_t *n, bool *call)
 {
@@ -114,10 +76,10 @@ static int parse_target(struct pctx *c, struct role_ctx *rc, yaml_node_t *n,
         return err_node(c, n, "%s needs a global in `%s`, but `%s` is a local of the role; "
                         "a counter is shared: set it up as `%s: {type: int, value: 0}`",
                         opname, keyname, name, name);
-    if (need > GH_NEED_LOCAL && !need_ok(need, t))
+    if (need > GH_NEED_LOCAL && !gh_op_need_ok(need, t))
         return err_node(c, n, "%s needs %s in `%s`, but `%s` is %s (%s at %d:%d)", opname,
-                        need_articles[need], keyname, name, sp_newtype_articles[t], how, tl, tc);
-    if ((need == GH_NEED_LIST || need == GH_NEED_DICT) && !need_ok(need, t))
+                        gh_op_need_articles[need], keyname, name, sp_newtype_articles[t], how, tl, tc);
+    if ((need == GH_NEED_LIST || need == GH_NEED_DICT) && !gh_op_need_ok(need, t))
         return err_node(c, n, "%s needs %s in `%s`, but `%s` is %s (%s at %d:%d)", opname,
                         need == GH_NEED_LIST ? "a list" : "a dict", keyname, name,
                         sp_newtype_articles[t], how, tl, tc);

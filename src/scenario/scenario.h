@@ -374,6 +374,12 @@ int gh_param_assignment(const char *text, char *name, size_t namelen, int64_t *v
                         char *err, size_t errlen);
 void gh_scenario_free(struct gh_scenario *s);
 
+/* Whether an op whose `on` must be `need` may name a global or local of
+ * type t (GH_NEW_ANY: any); and what `need` asks for, with its article
+ * ("a list"; NULL for NONE, ANY and the local-only needs). ops.c. */
+bool gh_op_need_ok(enum gh_op_need need, enum gh_newtype t);
+extern const char *const gh_op_need_articles[];
+
 /* Gives each role its thread count for a run of `total` threads: roles with
  * a fixed count keep it, the role without one (at most one) gets the rest
  * (at least 1). Returns 0, or -1 with a message naming the problem (e.g.
