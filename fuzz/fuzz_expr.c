@@ -11,7 +11,8 @@
  * An expression that parses is evaluated twice: against a fake run whose
  * object functions answer from a table of edge values (0, -1, INT64_MAX,
  * INT64_MIN...) and sometimes fail, and against an environment without
- * them (only len, count and failed, as a check evaluated outside a run).
+ * them (only len, count and failed without a target, as a check evaluated
+ * outside a run).
  * Division by zero and overflow must come back as errors, never as
  * undefined behaviour. Also checked: a failed parse or evaluation always
  * leaves a message; the parse error's offset lies inside the text; every
@@ -104,6 +105,14 @@ static uint64_t fake_failed(void *ctx, enum gh_op_kind op)
     return (uint64_t)op % 3;
 }
 
+static uint64_t fake_count_on(void *ctx, enum gh_op_kind op, int slot, bool failed)
+{
+    (void)ctx;
+    FUZZ_REQUIRE((int)op >= 0 && op < GH_OP_COUNT);
+    FUZZ_REQUIRE(slot >= 0 && slot < NGLOBALS);
+    return failed ? (uint64_t)slot : op % 2 ? UINT64_MAX : (uint64_t)op + (uint64_t)slot;
+}
+
 /* Every node has a position; a walk bounded by the parser's node limit. */
 static int check_tree(const struct gh_expr *e)
 {
@@ -150,7 +159,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     } else {
         FUZZ_REQUIRE(check_tree(e) <= 256);
         const struct gh_eval_env run = {.count = fake_count, .failed = fake_failed,
-                                        .object = fake_object};
+                                        .count_on = fake_count_on, .object = fake_object};
         const struct gh_eval_env bare = {.len = fake_len, .count = fake_count,
                                          .failed = fake_failed};
         eval_with(e, &run);

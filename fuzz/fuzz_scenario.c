@@ -51,6 +51,38 @@ static uint64_t fake_failed(void *ctx, enum gh_op_kind op)
     return (uint64_t)op % 3;
 }
 
+static uint64_t fake_count_on(void *ctx, enum gh_op_kind op, int slot, bool failed)
+{
+    (void)ctx;
+    return failed ? (uint64_t)slot : op % 4 == 0 ? UINT64_MAX : (uint64_t)op + (uint64_t)slot;
+}
+
+/* The ops' marks agree with the pairs count(OP, X) reads: an op of a mix
+ * or script carries the index of its (kind, `on`) pair when there is one,
+ * and `special` says it has a tally or a `with`; init and after ops carry
+ * none. */
+static void check_tallies(const struct gh_scenario *s)
+{
+    for (int t = 0; t < s->ntallies; t++) {
+        FUZZ_REQUIRE(s->tallies[t].slot >= 0 && s->tallies[t].slot < s->nglobals);
+        FUZZ_REQUIRE(gh_scenario_tally(s, s->tallies[t].op, s->tallies[t].slot) == t);
+    }
+    for (int r = 0; r < s->nroles; r++) {
+        const struct gh_role *role = &s->roles[r];
+        const struct gh_op *lists[3] = {role->ops, role->init, role->after};
+        int counts[3] = {role->nops, role->ninit, role->nafter};
+        for (int l = 0; l < 3; l++)
+            for (int i = 0; i < counts[l]; i++) {
+                const struct gh_op *op = &lists[l][i];
+                int want = l == 0 && !op->on.local && op->on.slot >= 0
+                               ? gh_scenario_tally(s, op->kind, op->on.slot) : -1;
+                FUZZ_REQUIRE(op->tally == want);
+                FUZZ_REQUIRE(op->special == ((op->with >= 0 ? GH_OP_SPECIAL_WITH : 0) |
+                                             (want >= 0 ? GH_OP_SPECIAL_TALLY : 0)));
+            }
+    }
+}
+
 /* A diagnostic starts with what it is about (the file, or the argument)
  * and is one line. */
 static void check_diag(const struct gh_diag *d, const char *prefix)
@@ -107,11 +139,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         check_diag(&diag, FUZZ_FILE ":");
     } else {
         FUZZ_REQUIRE(s->nroles >= 1);
+        check_tallies(s);
         int total = s->threads;
         if (gh_scenario_assign_threads(s, total, &diag) != 0)
             check_diag(&diag, "--threads ");
         const struct gh_eval_env env = {.len = fake_len, .count = fake_count,
-                                        .failed = fake_failed};
+                                        .failed = fake_failed, .count_on = fake_count_on};
         for (int i = 0; i < s->nchecks; i++) {
             FUZZ_REQUIRE(s->checks[i].expr && s->checks[i].text);
             char err[256];

@@ -28,6 +28,17 @@ static uint64_t ctx_failed(void *ctx, enum gh_op_kind op)
     return c->w ? c->w->res->op[op].failed : 0;
 }
 
+/* count(OP, X), failed(OP, X): this thread's so far, as count() and
+ * failed() above. */
+static uint64_t ctx_count_on(void *ctx, enum gh_op_kind op, int slot, bool failed)
+{
+    struct gh_eval_ctx *c = ctx;
+    int t = gh_scenario_tally(c->run->s, op, slot);
+    if (!c->w || t < 0)
+        return 0;
+    return failed ? c->w->tally[t].failed : c->w->tally[t].done;
+}
+
 static const char *name_of(const struct gh_eval_ctx *c, const struct gh_expr *n)
 {
     return n->local ? c->role->locals[n->slot] : c->run->s->globals[n->slot].name;
@@ -242,8 +253,8 @@ bool GH_FL(gh_exec_show)(EXEC_PARAMS)
 {
     struct gh_run_shared *run = w->run;
     struct gh_eval_ctx ec = {run, &run->s->roles[w->role], locals, w};
-    struct gh_eval_env env = {.count = ctx_count, .failed = ctx_failed, .ctx = &ec,
-                              .object = gh_eval_object};
+    struct gh_eval_env env = {.count = ctx_count, .failed = ctx_failed,
+                              .count_on = ctx_count_on, .ctx = &ec, .object = gh_eval_object};
     char err[300];
     int64_t v = 0;
     int rc = gh_expr_eval(op->expr, &env, &v, err, sizeof err);

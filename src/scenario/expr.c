@@ -12,8 +12,11 @@
  *   term    := unary (("*" | "/" | "%") unary)*
  *   unary   := "-" unary | primary
  *   primary := INT | "$" PARAM | "(" or ")" | FUNC "(" ARG ")" | GC ["(" ")"] | NAME
+ *            | ("count" | "failed") "(" OP "," NAME ")"
  *
- * FUNC is count or failed (ARG: an op name); adds (ARG: an int global,
+ * FUNC is count or failed (ARG: an op name; with a second argument, a
+ * global that the op's `on` may name: the ops of that kind whose `on` is
+ * that global); adds (ARG: an int global,
  * the successful global.add ops on it); len, id, getrefcount,
  * getsizeof, value, interned, alive or gc.is_tracked (ARG: an object's
  * NAME; len also takes gc.garbage); finalized (ARG: a class global);
@@ -42,6 +45,7 @@
 #include <string.h>
 
 #include "base/die.h"   // gh_die
+#include "scenario/parse_internal.h" // sp_newtype_articles
 
 #define GH_EXPR_MAX_NODES 256
 #define GH_EXPR_MAX_NEST  64
@@ -52,7 +56,7 @@ enum tok_kind {
     T_END, T_INT, T_IDENT, T_LPAREN, T_RPAREN,
     T_PLUS, T_MINUS, T_STAR, T_SLASH, T_PERCENT,
     T_EQ, T_NE, T_LT, T_LE, T_GT, T_GE,
-    T_AND, T_OR, T_NOT, T_IS, T_PARAM,
+    T_AND, T_OR, T_NOT, T_IS, T_PARAM, T_COMMA,
 };
 
 struct tok {
@@ -226,6 +230,7 @@ static void ep_next(struct eparser *p)
     switch (c) {
     case '(': t.kind = T_LPAREN; break;
     case ')': t.kind = T_RPAREN; break;
+    case ',': t.kind = T_COMMA; break;
     case '+': t.kind = T_PLUS; break;
     case '-': t.kind = T_MINUS; break;
     case '*': t.kind = T_STAR; break;
@@ -385,6 +390,73 @@ static struct gh_expr *name_node(struct eparser *p, struct tok t)
     return e;
 }
 
+/* The second argument of count(OP, NAME) and failed(OP, NAME), the
+ * current token being the comma: a global from `setup` that an op of kind
+ * `op` may name in its `on`. Leaves the token after the name current;
+ * false after an error. */
+static bool parse_count_target(struct eparser *p, const char *fname, enum gh_op_kind op,
+                               int *slot)
+{
+    char b[64], name[64];
+    const char *opname = gh_op_names[op];
+    ep_next(p);
+    if (p->failed)
+        return false;
+    struct tok t = p->tok;
+    if (t.kind != T_IDENT) {
+        ep_error(p, t.off, "expected the name of a global after %s(%s, found %s", fname, opname,
+                 tok_desc(p, &t, b, sizeof b));
+        return false;
+    }
+    if (t.len >= sizeof name) {
+        ep_error(p, t.off, "the name %s is too long", tok_desc(p, &t, b, sizeof b));
+        return false;
+    }
+    memcpy(name, p->text + t.off, t.len);
+    name[t.len] = 0;
+    int g = -1;
+    for (int i = 0; i < p->nglobals && g < 0; i++)
+        if (strcmp(p->globals[i].name, name) == 0)
+            g = i;
+    bool local = false;
+    for (int i = 0; g < 0 && p->role && i < p->role->nlocals; i++)
+        local |= strcmp(p->role->locals[i], name) == 0;
+    if (g < 0) {
+        ep_error(p, t.off, "%s(%s, %s): `%s` is %s; %s(OP, NAME) counts the ops of OP whose "
+                 "`on` is the global NAME", fname, opname, name, name,
+                 local ? "a local of this role, not a global from `setup`"
+                       : "not a global from `setup`", fname);
+        return false;
+    }
+    enum gh_op_need need = gh_op_rules[op].on;
+    const struct gh_global *gl = &p->globals[g];
+    if (need == GH_NEED_NONE) {
+        ep_error(p, t.off, "%s(%s, %s): %s has no `on`, so no %s op works on a global; "
+                 "write %s(%s)", fname, opname, name, opname, opname, fname, opname);
+        return false;
+    }
+    if (need == GH_NEED_LOCAL || need == GH_NEED_TUPLE_LOCAL || need == GH_NEED_STR_LOCAL) {
+        ep_error(p, t.off, "%s(%s, %s): the `on` of %s is a local of its role, never a global; "
+                 "write %s(%s)", fname, opname, name, opname, fname, opname);
+        return false;
+    }
+    if (!gh_op_need_ok(need, gl->type)) {
+        ep_error(p, t.off, "%s(%s, %s): %s needs %s in `on`, but `%s` is %s (set up at %d:%d)",
+                 fname, opname, name, opname,
+                 need == GH_NEED_ANY ? "an object" : gh_op_need_articles[need], name,
+                 sp_newtype_articles[gl->type], gl->line, gl->column);
+        return false;
+    }
+    ep_next(p);
+    if (p->tok.kind == T_COMMA) {
+        ep_error(p, p->tok.off, "%s takes one or two arguments, %s(OP) or %s(OP, NAME); found "
+                 "a third after %s(%s, %s", fname, fname, fname, fname, opname, name);
+        return false;
+    }
+    *slot = g;
+    return true;
+}
+
 static struct gh_expr *parse_call(struct eparser *p)
 {
     struct tok fn = p->tok;
@@ -517,10 +589,22 @@ static struct gh_expr *parse_call(struct eparser *p)
             arg_node->ival = (int64_t)arg.off;
         }
         ep_next(p);
+        if (p->tok.kind == T_COMMA && ak != ARG_OP) {
+            ep_error(p, p->tok.off, "%s takes one argument: expected `)` after %s(%s, found `,`",
+                     fname, fname, name);
+            gh__expr_free(arg_node);
+            return NULL;
+        }
+        if (p->tok.kind == T_COMMA && !parse_count_target(p, fname, op, &slot))
+            return NULL;
     }
     if (p->tok.kind != T_RPAREN) {
-        ep_error(p, p->tok.off, "expected `)` after %s(%s, found %s", fname, name,
-                 tok_desc(p, &p->tok, b, sizeof b));
+        if (slot >= 0 && ak == ARG_OP)
+            ep_error(p, p->tok.off, "expected `)` after %s(%s, %s, found %s", fname, name,
+                     p->globals[slot].name, tok_desc(p, &p->tok, b, sizeof b));
+        else
+            ep_error(p, p->tok.off, "expected `)` after %s(%s, found %s", fname, name,
+                     tok_desc(p, &p->tok, b, sizeof b));
         gh__expr_free(arg_node);
         return NULL;
     }
@@ -1023,16 +1107,24 @@ static int ev(const struct gh_expr *e, const struct gh_eval_env *env, int64_t *o
         return env->object(env->ctx, e, out, err, errlen);
     case GH_EX_COUNT:
     case GH_EX_FAILED: {
-        uint64_t (*fn)(void *, enum gh_op_kind) =
-            !env ? NULL : e->kind == GH_EX_COUNT ? env->count : env->failed;
-        if (!fn)
-            return gh__expr_error(e, err, errlen, "%s() is not available here",
-                            e->kind == GH_EX_COUNT ? "count" : "failed");
-        uint64_t v = fn(env->ctx, e->op);
+        const char *fname = e->kind == GH_EX_COUNT ? "count" : "failed";
+        uint64_t v;
+        if (e->slot >= 0) {
+            /* count(OP, NAME), failed(OP, NAME) */
+            if (!env || !env->count_on)
+                return gh__expr_error(e, err, errlen, "%s(OP, NAME) is not available here",
+                                      fname);
+            v = env->count_on(env->ctx, e->op, e->slot, e->kind == GH_EX_FAILED);
+        } else {
+            uint64_t (*fn)(void *, enum gh_op_kind) =
+                !env ? NULL : e->kind == GH_EX_COUNT ? env->count : env->failed;
+            if (!fn)
+                return gh__expr_error(e, err, errlen, "%s() is not available here", fname);
+            v = fn(env->ctx, e->op);
+        }
         if (v > (uint64_t)INT64_MAX)
-            return gh__expr_error(e, err, errlen, "integer overflow: %s(%s) = %" PRIu64,
-                            e->kind == GH_EX_COUNT ? "count" : "failed",
-                            gh_op_names[e->op], v);
+            return gh__expr_error(e, err, errlen, "integer overflow: %s(%s%s) = %" PRIu64,
+                                  fname, gh_op_names[e->op], e->slot >= 0 ? ", NAME" : "", v);
         *out = (int64_t)v;
         return 0;
     }

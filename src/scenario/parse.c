@@ -247,6 +247,71 @@ static int parse_checks(struct pctx *c, yaml_node_t *n)
     return 0;
 }
 
+/* ---- per-target counts ------------------------------------------------ */
+
+int gh_scenario_tally(const struct gh_scenario *s, enum gh_op_kind op, int slot)
+{
+    for (int i = 0; i < s->ntallies; i++)
+        if (s->tallies[i].op == op && s->tallies[i].slot == slot)
+            return i;
+    return -1;
+}
+
+/* Adds the pairs (op, global) that e's count(OP, X) and failed(OP, X)
+ * read to s->tallies, each once. */
+static void collect_tallies(struct gh_scenario *s, const struct gh_expr *e, int *cap)
+{
+    if (!e)
+        return;
+    if ((e->kind == GH_EX_COUNT || e->kind == GH_EX_FAILED) && e->slot >= 0 &&
+        gh_scenario_tally(s, e->op, e->slot) < 0) {
+        if (s->ntallies == *cap) {
+            *cap = *cap ? 2 * *cap : 8;
+            s->tallies = realloc(s->tallies, (size_t)*cap * sizeof *s->tallies);
+            if (!s->tallies)
+                gh_die(ENOMEM, "realloc");
+        }
+        s->tallies[s->ntallies++] = (struct gh_tally){e->op, e->slot};
+    }
+    collect_tallies(s, e->l, cap);
+    collect_tallies(s, e->r, cap);
+}
+
+/* Once every expression is read: the pairs they count per target, and
+ * the ops each pair counts. Those are the ops of a `mix` or `script`
+ * (what count() counts: never init or after, where the only ops counted
+ * are is, eq, show and assert, which have no `on`) whose `on` is the
+ * global; their outcome is tallied as well as counted, which makes them
+ * special (worker.fl.c). An op no expression counts per target stays as
+ * it was. */
+static void resolve_tallies(struct gh_scenario *s)
+{
+    int cap = 0;
+    for (int i = 0; i < s->nchecks; i++)
+        collect_tallies(s, s->checks[i].expr, &cap);
+    for (int r = 0; r < s->nroles; r++) {
+        const struct gh_role *role = &s->roles[r];
+        const struct gh_op *lists[3] = {role->ops, role->init, role->after};
+        int counts[3] = {role->nops, role->ninit, role->nafter};
+        for (int l = 0; l < 3; l++)
+            for (int i = 0; i < counts[l]; i++)
+                collect_tallies(s, lists[l][i].expr, &cap);
+    }
+    if (!s->ntallies)
+        return;
+    for (int r = 0; r < s->nroles; r++) {
+        struct gh_role *role = &s->roles[r];
+        for (int i = 0; i < role->nops; i++) {
+            struct gh_op *op = &role->ops[i];
+            if (op->on.local || op->on.slot < 0)
+                continue;
+            op->tally = gh_scenario_tally(s, op->kind, op->on.slot);
+            if (op->tally >= 0)
+                op->special |= GH_OP_SPECIAL_TALLY;
+        }
+    }
+}
+
 /* ---- the top level ----------------------------------------------------- */
 
 enum top_key {
@@ -502,6 +567,7 @@ static int parse_top(struct pctx *c, yaml_node_t *root)
 
     if (parse_checks(c, val[T_CHECKS]))
         return -1;
+    resolve_tallies(s);
 
     s->expect_hazards = GH_EXPECT_HAZARDS_NONE;
     if (val[T_EXPECT] && !is_null(val[T_EXPECT])) {
@@ -803,6 +869,7 @@ void gh_scenario_free(struct gh_scenario *s)
         gh__expr_free(s->checks[i].expr);
     }
     free(s->checks);
+    free(s->tallies);
     for (int i = 0; i < s->nconsts; i++)
         free(s->consts[i]);
     free(s->consts);

@@ -6,6 +6,8 @@
  *   parse_setup.c  `setup`: globals and what `new` makes
  *   parse_op.c     ops (driven by GH_OPS, scenario/ops.h) and roles
  *   parse.c        checks, parameters, the top level, the entry points
+ *   expr.c         the check expressions (of this header, it reads only
+ *                  sp_newtype_articles)
  *
  * Every error is one line, "FILE:LINE:COLUMN: error: WHAT" (1-based), and
  * the first error ends the parse.

@@ -612,6 +612,7 @@ static int parse_with(struct pctx *c, struct role_ctx *rc, yaml_node_t *n, struc
         return err_node(c, n, "with: `%s` is a local of the role; `with` names a lock global "
                         "from `setup` (L: {type: lock})", sval(n));
     op->with = t.slot;
+    op->special |= GH_OP_SPECIAL_WITH;
     return 0;
 }
 
@@ -670,6 +671,7 @@ static int parse_op(struct pctx *c, struct role_ctx *rc, yaml_node_t *n,
         return -1;
     op->loads_on = on && (rule->flags & GH_OPF_LOADS_ON);
     op->with = -1;
+    op->tally = -1; /* set after the checks are read (parse.c) */
     if (o.val[GH_K_WITH] && parse_with(c, rc, o.val[GH_K_WITH], op))
         return -1;
     if (op_binds(op->kind)) {

@@ -162,6 +162,7 @@ struct check_ctx {
     struct gh_eval_ctx ec;    /* first: env.ctx is read as either */
     const struct gh_scenario_fl *sfl;
     const struct gh_result *res;
+    const struct gh_op_tally *tally; /* [s->ntallies]: the workers' summed */
 };
 
 static uint64_t env_count(void *ctx, enum gh_op_kind op)
@@ -186,10 +187,22 @@ static uint64_t env_adds(void *ctx, int slot)
     return 0;
 }
 
+/* count(OP, X), failed(OP, X): the pair's ops over the run (run_merge);
+ * every pair an expression reads has a tally. */
+static uint64_t env_count_on(void *ctx, enum gh_op_kind op, int slot, bool failed)
+{
+    const struct check_ctx *c = ctx;
+    int t = gh_scenario_tally(c->ec.run->s, op, slot);
+    if (t < 0)
+        return 0;
+    return failed ? c->tally[t].failed : c->tally[t].done;
+}
+
 static void run_checks(struct gh_scenario *s, struct check_ctx *ctx, struct gh_result *res)
 {
     struct gh_eval_env env = {.count = env_count, .failed = env_failed, .adds = env_adds,
-                              .ctx = ctx, .object = ctx->sfl->eval_object};
+                              .count_on = env_count_on, .ctx = ctx,
+                              .object = ctx->sfl->eval_object};
     res->nchecks = s->nchecks;
     res->checks = calloc((size_t)(s->nchecks ? s->nchecks : 1), sizeof *res->checks);
     gh_assert(res->checks);
@@ -458,6 +471,7 @@ struct run_state {
     struct gh_worker *w;          /* [nthreads] */
     struct frames frames;
     int64_t *counter0;            /* [ng]: each counter as the threads find it */
+    struct gh_op_tally *tally;    /* [s->ntallies]: the workers' tallies, summed */
     int64_t *len0;                /* [ng], checked: each list's length then */
     struct census_ctx census;
     struct gh_census_roots census_roots;
@@ -725,6 +739,10 @@ static void run_spawn(struct run_state *rs)
             wi->finalized = calloc(ng, sizeof *wi->finalized);
             wi->counter_adds = calloc(ng, sizeof *wi->counter_adds);
             wi->counter_sum = calloc(ng, sizeof *wi->counter_sum);
+            if (s->ntallies) {
+                wi->tally = calloc((size_t)s->ntallies, sizeof *wi->tally);
+                gh_assert(wi->tally);
+            }
             wi->frame_slots = s->roles[r].nlocals + 1;
             wi->frame = calloc((size_t)wi->frame_slots, sizeof *wi->frame);
             gh_assert(wi->finalized && wi->counter_adds && wi->counter_sum && wi->frame);
@@ -1104,11 +1122,18 @@ static void locks_add(struct gh_lockstat *a, const struct gh_lockstat *b)
 static void run_merge(struct run_state *rs)
 {
     struct gh_result *res = rs->res;
+    const int ntallies = rs->s->ntallies;
+    rs->tally = calloc((size_t)(ntallies ? ntallies : 1), sizeof *rs->tally);
+    gh_assert(rs->tally);
     for (int i = 0; i < rs->nthreads; i++) {
         const struct gh_worker *w = &rs->w[i];
         struct gh_thread_result *tr = &res->thread[i];
         tr->elapsed_ns = w->t_stop - w->t_start;
         res->total_ops += tr->ops;
+        for (int t = 0; t < ntallies; t++) {
+            rs->tally[t].done += w->tally[t].done;
+            rs->tally[t].failed += w->tally[t].failed;
+        }
         for (int k = 0; k < GH_OP_COUNT; k++) {
             res->op[k].done += tr->op[k].done;
             res->op[k].failed += tr->op[k].failed;
@@ -1244,6 +1269,7 @@ static void run_teardown(struct run_state *rs)
         free(w->finalized);
         free(w->counter_adds);
         free(w->counter_sum);
+        free(w->tally);
         free(w->len_adds);
         free(w->len_removes);
         free(w->frame);
@@ -1251,6 +1277,7 @@ static void run_teardown(struct run_state *rs)
     free(rs->w);
     free(rs->counter0);
     free(rs->len0);
+    free(rs->tally);
     struct rusage ru;
     if (getrusage(RUSAGE_SELF, &ru) == 0)
         res->peak_rss_kb = ru.ru_maxrss;
@@ -1301,7 +1328,7 @@ int gh_run(struct gh_scenario *s, const struct gh_run_config *cfg, struct gh_res
         run_check_invariants(rs);
     run_merge_main(rs);
     fflush(rs->run.out);          /* what the ops printed comes before the report */
-    struct check_ctx cctx = {{&rs->run, NULL, NULL, NULL}, rs->sfl, res};
+    struct check_ctx cctx = {{&rs->run, NULL, NULL, NULL}, rs->sfl, res, rs->tally};
     run_checks(s, &cctx, res);
     run_teardown(rs);
     res->status = rs->stalled ? GH_STATUS_STALLED : run_status(rs);

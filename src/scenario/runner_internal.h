@@ -81,6 +81,12 @@ struct gh_run_shared {
 /* Copies the collector's counters as of its last completed collection. */
 void gh__run_gc_counts(struct gh_run_shared *run, struct gh_gc_counts *out);
 
+/* The outcomes of the ops a count(OP, X) or failed(OP, X) reads, per pair
+ * of gh_scenario.tallies. */
+struct gh_op_tally {
+    uint64_t done, failed;
+};
+
 enum gh_worker_phase {
     GH_WPHASE_STARTING, GH_WPHASE_INIT, GH_WPHASE_READY, GH_WPHASE_RUNNING,
     GH_WPHASE_AFTER, GH_WPHASE_DONE
@@ -117,6 +123,12 @@ struct gh_worker {
      * after the join: what the counter would hold if nothing were lost). */
     uint64_t *counter_adds;
     int64_t *counter_sum;
+    /* The measured ops each pair of s->tallies counts, done and failed
+     * ([s->ntallies], NULL when none): written only by this worker, when
+     * such an op returns (worker.fl.c, exec_op_special; a fault in the
+     * checked mode, exec_op_checked); read by its own show and assert as
+     * they go, and summed over the workers after the join (run.c). */
+    struct gh_op_tally *tally;
     /* The checked mode: the successful insertions (list.append, a new
      * key's dict.set, set.add) and removals (list.pop, dict.del,
      * set.discard) on each list, dict or set global ([s->nglobals]; NULL

@@ -99,6 +99,11 @@ struct gh_op {
     uint64_t io_ns;           /* io: from `us`, default 100 us */
     uint32_t weight;          /* mix only; >= 1 */
     int line, column;         /* where the op is written (1-based) */
+    /* The index in gh_scenario.tallies of the pair (this op's kind, its
+     * `on`) that count(OP, X) or failed(OP, X) reads, or -1: set only for
+     * the ops of a `mix` or `script` whose `on` is a global an expression
+     * counts per target (parse.c). */
+    int tally;
     /* The ops added for the object model (NULL / -1 when unused). */
     struct gh_global *spec;   /* new: what to make (type, literal, items...) */
     int as;                   /* the local an op other than `new` binds, or -1 */
@@ -124,10 +129,23 @@ struct gh_op {
      * first (LOAD_FAST / LOAD_GLOBAL; list.move: `from` too): a counted
      * reference for the op's length under loads=counted (worker.fl.c). */
     bool loads_on;
+    /* Non-zero when the op is not run as it is (GH_OP_SPECIAL_*): the
+     * measured loop's one unlikely test before an op (worker.fl.c). */
+    uint8_t special;
     /* `with: L`: the lock global the op runs under (acquired before it,
      * released after it), or -1. */
     int with;
 };
+/* The measured loop picks an op of a role's array by index: at 256 bytes
+ * the address is a shift (at 264 it took three instructions more per op).
+ * A new field goes in a hole (4 bytes follow each of key_const, as and
+ * generation), or the size is chosen again. */
+_Static_assert(sizeof(void *) != 8 || sizeof(struct gh_op) == 256,
+               "struct gh_op is 256 bytes on 64-bit targets");
+
+/* gh_op.special: `with: L` (run holding the lock), and a tally (the
+ * outcome counted per target too). */
+enum { GH_OP_SPECIAL_WITH = 1, GH_OP_SPECIAL_TALLY = 2 };
 
 /* ---- roles, setup, checks ---------------------------------------------- */
 
@@ -185,8 +203,11 @@ struct gh_global {
 enum gh_expr_kind {
     GH_EX_INT,     /* ival */
     GH_EX_LEN,     /* len(global `slot`) */
-    GH_EX_COUNT,   /* count(op `op`): successful executions, all threads */
-    GH_EX_FAILED,  /* failed(op `op`): executions that failed (pop on empty...) */
+    GH_EX_COUNT,   /* count(op `op`): successful executions, all threads;
+                      slot >= 0: count(op, global `slot`), those whose `on`
+                      is that global */
+    GH_EX_FAILED,  /* failed(op `op`): executions that failed (pop on empty...);
+                      slot as for COUNT */
     GH_EX_NEG, GH_EX_NOT,                       /* unary, on l */
     GH_EX_ADD, GH_EX_SUB, GH_EX_MUL, GH_EX_DIV, GH_EX_MOD,
     GH_EX_EQ, GH_EX_NE, GH_EX_LT, GH_EX_LE, GH_EX_GT, GH_EX_GE,
@@ -232,6 +253,13 @@ struct gh_expr {
     int line, column;         /* of the token that starts this node */
 };
 
+/* A pair count(OP, X) and failed(OP, X) read: the ops of kind `op` in a
+ * `mix` or `script` whose `on` is the global `slot`. */
+struct gh_tally {
+    enum gh_op_kind op;
+    int slot;
+};
+
 /* Whether e's value is a truth value (printed True / False). */
 bool gh_expr_is_bool(const struct gh_expr *e);
 
@@ -246,6 +274,9 @@ struct gh_eval_env {
     int64_t (*len)(void *ctx, int global_slot);   /* used when `object` is NULL */
     uint64_t (*count)(void *ctx, enum gh_op_kind op);
     uint64_t (*failed)(void *ctx, enum gh_op_kind op);
+    /* count(OP, X) (failed false) and failed(OP, X) (failed true): the ops
+     * of kind op whose `on` is the global `global_slot`. */
+    uint64_t (*count_on)(void *ctx, enum gh_op_kind op, int global_slot, bool failed);
     /* adds(C): the successful global.add ops on the global `slot`; NULL:
      * `object` answers (inside a role, this thread's). */
     uint64_t (*adds)(void *ctx, int global_slot);
@@ -343,6 +374,12 @@ struct gh_scenario {
      * constants exist before it runs. */
     char **consts;
     int nconsts;
+    /* The (op, global) pairs that count(OP, X) and failed(OP, X) read,
+     * each once, in the order first met (checks, then the roles' show and
+     * assert expressions); the ops they count carry the index
+     * (gh_op.tally). */
+    struct gh_tally *tallies;
+    int ntallies;
 };
 
 /* Diagnostics: a bad input is reported as "FILE:LINE:COLUMN: error: WHAT"
@@ -373,6 +410,10 @@ struct gh_scenario *gh_scenario_load_cli(const char *path, const char *const *pa
 int gh_param_assignment(const char *text, char *name, size_t namelen, int64_t *value,
                         char *err, size_t errlen);
 void gh_scenario_free(struct gh_scenario *s);
+
+/* The index in s->tallies of (op, global slot), or -1 when no expression
+ * counts that pair. */
+int gh_scenario_tally(const struct gh_scenario *s, enum gh_op_kind op, int slot);
 
 /* Whether an op whose `on` must be `need` may name a global or local of
  * type t (GH_NEW_ANY: any); and what `need` asks for, with its article

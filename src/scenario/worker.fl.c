@@ -700,9 +700,7 @@ GH_INLINE bool exec_op_body(EXEC_PARAMS)
     return false;
 }
 
-/* Executes one op; false when it failed (the model's IndexError/KeyError).
- * Inlined into the measured loop's fast copies (no call, no argument
- * passing, no prologue per op); everything else calls exec_op_outline.
+/* An op as it is written, without `with` or a tally.
  *
  * An op on a named container first loads the name onto the evaluation
  * stack (LOAD_FAST, LOAD_GLOBAL) and drops it after (`L.append(x)`: +L ...
@@ -714,14 +712,10 @@ GH_INLINE bool exec_op_body(EXEC_PARAMS)
  * points; a deferred object's is uncounted (deferred=on), an immortal one's
  * writes nothing. loads=borrowed is 3.14's LOAD_FAST_BORROW: no count. One
  * test per op: the op's flag and the run's, read together. */
-static GH_NOINLINE bool exec_op_with(EXEC_PARAMS);
-
-GH_INLINE bool exec_op_raw(struct gh_worker *w, struct gh_tstate *ts, const struct gh_op *op,
-                           gh_object **globals, gh_stackref *locals, struct gh_rng *rng,
-                           struct gh_trace_snapshot **snaps)
+GH_INLINE bool exec_op_plain(struct gh_worker *w, struct gh_tstate *ts, const struct gh_op *op,
+                             gh_object **globals, gh_stackref *locals, struct gh_rng *rng,
+                             struct gh_trace_snapshot **snaps)
 {
-    if (GH_UNLIKELY(op->with >= 0))
-        return exec_op_with(w, ts, op, globals, locals, rng, snaps);
     if (op->loads_on & gh_model.loads_counted) {
         gh_object *o = target_any(&op->on, globals, locals);
         if (GH_LIKELY(o && !gh_is_freed(o))) {
@@ -735,24 +729,57 @@ GH_INLINE bool exec_op_raw(struct gh_worker *w, struct gh_tstate *ts, const stru
     return exec_op_body(w, ts, op, globals, locals, rng, snaps);
 }
 
+static GH_NOINLINE bool exec_op_special(EXEC_PARAMS);
+
+/* Executes one op; false when it failed (the model's IndexError/KeyError).
+ * Inlined into the measured loop's fast copies (no call, no argument
+ * passing, no prologue per op); everything else calls exec_op_outline.
+ * An op with `with: L`, or whose outcome a count(OP, X) or failed(OP, X)
+ * reads (gh_op.special, set when the file is read), goes out of line;
+ * every other op pays one test of one byte for them. */
+GH_INLINE bool exec_op_raw(struct gh_worker *w, struct gh_tstate *ts, const struct gh_op *op,
+                           gh_object **globals, gh_stackref *locals, struct gh_rng *rng,
+                           struct gh_trace_snapshot **snaps)
+{
+    if (GH_UNLIKELY(op->special))
+        return exec_op_special(w, ts, op, globals, locals, rng, snaps);
+    return exec_op_plain(w, ts, op, globals, locals, rng, snaps);
+}
+
 /* `with: L`: `with L: statement`: L's __enter__ (acquire, waiting as
  * lock.acquire does), the statement, its __exit__ (release). The
  * references BEFORE_WITH takes to L (its bound __exit__) are not modelled.
- * The op runs as a copy without `with`; the lock is released whatever the
- * op's outcome. Fails without running the op when this thread already
- * holds L (CPython would wait forever). */
-static GH_NOINLINE bool exec_op_with(EXEC_PARAMS)
+ * The lock is released whatever the op's outcome. Fails without running
+ * the op when this thread already holds L (CPython would wait forever).
+ *
+ * A tally (op->tally >= 0): the op's outcome, done or failed, is counted
+ * for the pair (its kind, its `on`) of s->tallies as well, once, here,
+ * whichever loop or hook ran it; the caller counts it per kind as for any
+ * op. (A fault in the checked mode never returns here: exec_op_checked
+ * counts that failure.) */
+static GH_NOINLINE bool exec_op_special(EXEC_PARAMS)
 {
-    gh_object *o = item_ok(globals[op->with]);
-    if (!o || o->ob_type->kind != GH_KIND_LOCK)
-        return false;
-    struct gh_lock *l = (struct gh_lock *)(void *)o;
-    if (!gh_lock_acquire(ts, l))
-        return false;
-    struct gh_op inner = *op;
-    inner.with = -1;
-    bool ok = exec_op_raw(w, ts, &inner, globals, locals, rng, snaps);
-    gh_lock_release(ts, l);
+    struct gh_lock *held = NULL;
+    bool ok = true;
+    if (op->with >= 0) {
+        gh_object *o = item_ok(globals[op->with]);
+        struct gh_lock *l =
+            o && o->ob_type->kind == GH_KIND_LOCK ? (struct gh_lock *)(void *)o : NULL;
+        ok = l && gh_lock_acquire(ts, l);
+        held = ok ? l : NULL;
+    }
+    if (ok) {
+        ok = exec_op_plain(w, ts, op, globals, locals, rng, snaps);
+        if (held)
+            gh_lock_release(ts, held);
+    }
+    if (op->tally >= 0) {
+        struct gh_op_tally *t = &w->tally[op->tally];
+        if (ok)
+            t->done++;
+        else
+            t->failed++;
+    }
     return ok;
 }
 
@@ -784,6 +811,10 @@ static GH_NOINLINE bool exec_op_checked(struct gh_worker *w, struct gh_tstate *t
         if (l && l->ob_type->kind == GH_KIND_LOCK &&
             gh_lock_held_by_me(ts, (struct gh_lock *)(void *)l))
             gh_lock_release(ts, (struct gh_lock *)(void *)l);
+        /* Its tally (exec_op_special) was not reached: the failure the
+         * caller counts is counted for its target too. */
+        if (op->tally >= 0)
+            w->tally[op->tally].failed++;
         return false;
     }
     ts->fault_jmp = &jb;

@@ -675,6 +675,104 @@ Test(scenario_checks, check_limits, .timeout = 10)
     text_error(buf, 9, 5, "too long");
 }
 
+/* ---- count(OP, NAME), failed(OP, NAME) ---------------------------------- */
+
+Test(scenario_checks, count_on_errors, .timeout = 10)
+{
+    const char *h = HEAD "mix: [{op: io}]\nchecks:\n";
+    char buf[512];
+#define CHECK_ERR(line_text, col, phrase)                                      \
+    do {                                                                       \
+        snprintf(buf, sizeof buf, "%s%s\n", h, line_text);                     \
+        text_error(buf, 9, col, phrase);                                       \
+    } while (0)
+    /* The second argument: a global, of what the op's `on` takes. */
+    CHECK_ERR("  - count(dict.iter, Q) > 0", 22,
+              "count(dict.iter, Q): `Q` is not a global from `setup`");
+    CHECK_ERR("  - count(dict.iter, L) > 0", 22,
+              "count(dict.iter, L): dict.iter needs a dict in `on`, but `L` is a list "
+              "(set up at 4:3)");
+    CHECK_ERR("  - failed(global.add, D) == 0", 24,
+              "global.add needs an int global (set up as `{type: int, value: 0}`) in `on`, "
+              "but `D` is a dict (set up at 5:3)");
+    CHECK_ERR("  - count(io, D) > 0", 15, "count(io, D): io has no `on`");
+    CHECK_ERR("  - failed(drop, D) > 0", 18,
+              "failed(drop, D): the `on` of drop is a local of its role, never a global");
+    CHECK_ERR("  - count(dict.iter, 3) > 0", 22,
+              "expected the name of a global after count(dict.iter, found `3`");
+    CHECK_ERR("  - count(dict.iter, ) > 0", 22,
+              "expected the name of a global after count(dict.iter, found `)`");
+    /* The number of arguments. */
+    CHECK_ERR("  - count(dict.iter, D, L) > 0", 23,
+              "count takes one or two arguments, count(OP) or count(OP, NAME)");
+    CHECK_ERR("  - count(dict.iter, D > 0", 24, "expected `)` after count(dict.iter, D, found `>`");
+    CHECK_ERR("  - len(D, L) > 0", 10, "len takes one argument: expected `)` after len(D");
+    CHECK_ERR("  - adds(N, D) > 0", 11, "adds takes one argument");
+    CHECK_ERR("  - count(, D) > 0", 11, "expected an op name inside count(), found `,`");
+    CHECK_ERR("  - 1, 2", 6, "expected an operator or the end of the check, found `,`");
+#undef CHECK_ERR
+    /* In a role, a local is not a target: the ops are counted by global. */
+    text_error(HEAD "init: [{op: new, type: dict, as: x}]\nmix:\n"
+               "  - {op: show, expr: \"count(dict.set, x)\"}\n",
+               9, 39, "count(dict.set, x): `x` is a local of this role, not a global from `setup`");
+}
+
+/* The pairs count(OP, X) reads, each once, checks first; the ops of a mix
+ * or script on X are marked with their pair (init and after ops, and ops
+ * on a local, never), and `special` says `with`, tally or both. */
+Test(scenario_checks, count_on_marks_the_ops_it_counts, .timeout = 10)
+{
+    struct gh_scenario *s = text_ok(
+        "name: t\nduration: 1s\nsetup:\n  A: dict\n  B: dict\n  K: {type: lock}\n"
+        "init:\n"
+        "  - {op: dict.set, on: A, value: int}\n"
+        "  - {op: new, type: dict, as: mine}\n"
+        "mix:\n"
+        "  - {op: dict.set, on: A, value: int}\n"
+        "  - {op: dict.set, on: B, value: int, with: K}\n"
+        "  - {op: dict.del, on: A}\n"
+        "  - {op: dict.set, on: mine, value: int}\n"
+        "  - {op: dict.iter, on: B}\n"
+        "  - {op: dict.iter, on: A, with: K}\n"
+        "after:\n"
+        "  - {op: show, expr: \"count(dict.iter, B) + count(dict.set, A)\"}\n"
+        "checks:\n"
+        "  - count(dict.set, A) + failed(dict.set, B) >= 0\n"
+        "  - failed(dict.set, A) == 0\n");
+    cr_assert_eq(s->ntallies, 3);
+    cr_assert_eq(s->tallies[0].op, GH_OP_DICT_SET);
+    cr_assert_eq(s->tallies[0].slot, 0);
+    cr_assert_eq(s->tallies[1].op, GH_OP_DICT_SET);
+    cr_assert_eq(s->tallies[1].slot, 1);
+    cr_assert_eq(s->tallies[2].op, GH_OP_DICT_ITER);
+    cr_assert_eq(s->tallies[2].slot, 1);
+    cr_assert_eq(gh_scenario_tally(s, GH_OP_DICT_ITER, 1), 2);
+    cr_assert_eq(gh_scenario_tally(s, GH_OP_DICT_DEL, 0), -1);
+    cr_assert_eq(gh_scenario_tally(s, GH_OP_DICT_ITER, 0), -1);
+    const struct gh_role *r = &s->roles[0];
+    static const int tally[] = {0, 1, -1, -1, 2, -1};
+    static const int special[] = {
+        GH_OP_SPECIAL_TALLY, GH_OP_SPECIAL_WITH | GH_OP_SPECIAL_TALLY, 0, 0,
+        GH_OP_SPECIAL_TALLY, GH_OP_SPECIAL_WITH,
+    };
+    cr_assert_eq(r->nops, 6);
+    for (int i = 0; i < 6; i++) {
+        cr_assert_eq(r->ops[i].tally, tally[i], "op %d: tally %d", i, r->ops[i].tally);
+        cr_assert_eq(r->ops[i].special, special[i], "op %d: special %d", i, r->ops[i].special);
+    }
+    for (int i = 0; i < r->ninit; i++)
+        cr_assert(r->init[i].tally == -1 && r->init[i].special == 0, "init op %d", i);
+    cr_assert(r->after[0].tally == -1 && r->after[0].special == 0);
+    gh_scenario_free(s);
+
+    /* Without count(OP, X) nothing is marked. */
+    s = text_ok(HEAD "mix:\n  - {op: dict.set, on: D, value: int}\nchecks:\n"
+                "  - count(dict.set) > 0\n");
+    cr_assert_eq(s->ntallies, 0);
+    cr_assert(s->roles[0].ops[0].tally == -1 && s->roles[0].ops[0].special == 0);
+    gh_scenario_free(s);
+}
+
 /* ---- evaluation ------------------------------------------------------- */
 
 static int64_t fake_len(void *ctx, int slot)
@@ -695,6 +793,14 @@ static uint64_t fake_failed(void *ctx, enum gh_op_kind op)
     return (uint64_t)op;
 }
 
+/* count(OP, X): 1000 * (the global's slot + 1) + the op; failed(OP, X):
+ * 1000 * (slot + 1) + 1. */
+static uint64_t fake_count_on(void *ctx, enum gh_op_kind op, int slot, bool failed)
+{
+    (void)ctx;
+    return 1000 * (uint64_t)(slot + 1) + (failed ? 1 : (uint64_t)op);
+}
+
 static const struct gh_global test_globals[] = {
     {.name = "L", .type = GH_NEW_LIST},
     {.name = "D", .type = GH_NEW_DICT},
@@ -702,7 +808,7 @@ static const struct gh_global test_globals[] = {
 };
 
 static const struct gh_eval_env test_env = {.len = fake_len, .count = fake_count,
-                                            .failed = fake_failed};
+                                            .failed = fake_failed, .count_on = fake_count_on};
 
 /* Parses and evaluates; returns 0 with *v, or -1 with err. */
 static int eval(const char *text, int64_t *v, char *err, size_t errlen)
@@ -767,6 +873,20 @@ Test(scenario_expr, functions_read_the_env, .timeout = 10)
     eval_is("count(list.append)", 100 + GH_OP_LIST_APPEND);
     eval_is("failed(dict.get)", GH_OP_DICT_GET);
     eval_is("len(L) == count(new) - 90", 1);
+    eval_is("count(dict.set, D)", 2000 + GH_OP_DICT_SET);
+    eval_is("failed( dict.iter ,D )", 2001);
+    eval_is("count(list.append, L) - count(list.append)", 1000 - 100);
+    /* Without count_on (the env of a run that has none). */
+    const struct gh_eval_env bare = {.count = fake_count, .failed = fake_failed};
+    char err[256];
+    int64_t v;
+    size_t off;
+    struct gh_expr *e = gh__expr_parse("failed(dict.iter, D) == 0", test_globals, 3, NULL,
+                                       NULL, &off, err, sizeof err);
+    cr_assert_not_null(e, "%s", err);
+    cr_assert_eq(gh_expr_eval(e, &bare, &v, err, sizeof err), -1);
+    cr_assert(strstr(err, "failed(OP, NAME) is not available here"), "%s", err);
+    gh__expr_free(e);
 }
 
 Test(scenario_expr, evaluation_errors, .timeout = 10)
@@ -1552,6 +1672,9 @@ Test(scenario_parse, with_on_any_op, .timeout = 10)
     cr_assert_eq(r->ops[1].with, 1);
     cr_assert_eq(r->ops[2].with, -1);
     cr_assert_eq(r->ops[2].kind, GH_OP_LOCK_ACQUIRE);
+    cr_assert_eq(r->init[0].special, GH_OP_SPECIAL_WITH);
+    cr_assert_eq(r->ops[1].special, GH_OP_SPECIAL_WITH);
+    cr_assert_eq(r->ops[2].special, 0);
     cr_assert_eq(s->globals[1].type, GH_NEW_LOCK);
     gh_scenario_free(s);
 }

@@ -1551,3 +1551,114 @@ ParameterizedTest(struct preset_param *p, run, user_lock_misuse_fails_the_op, .t
     gh_result_free(&r);
     gh_scenario_free(s);
 }
+
+/* ---- count(OP, X), failed(OP, X) --------------------------------------- */
+
+/* One thread, a script of 7 ops run 100 times: every per-target count is
+ * known. Each op is tallied once, whichever path ran it: the fast loop,
+ * a timed op (latency_sample 16), the checked mode's hooks. The assert
+ * reads this thread's counts as they go (the whole pass so far, its own
+ * ops before it); the last check is false (B's sets are not A's). */
+static const char per_target_script[] =
+    "name: per-target-script\n"
+    "threads: 1\n"
+    "ops: 700\n"
+    "setup:\n"
+    "  A: dict\n"
+    "  B: dict\n"
+    "  K: {type: lock}\n"
+    "script:\n"
+    "  - {op: dict.set, on: A, key: 1, value: int}\n"
+    "  - {op: dict.set, on: B, key: 1, value: int, with: K}\n"
+    "  - {op: dict.del, on: A, key: 1}\n"
+    "  - {op: dict.del, on: A, key: 1}\n"             /* fails: gone */
+    "  - {op: dict.del, on: B, key: 2, with: K}\n"    /* fails: never set */
+    "  - {op: dict.iter, on: B}\n"
+    "  - {op: assert, expr: \"count(dict.set, A) + count(dict.set, B) == count(dict.set) "
+    "and failed(dict.del, A) + failed(dict.del, B) == failed(dict.del) "
+    "and count(dict.iter, B) > 0\"}\n"
+    "checks:\n"
+    "  - count(dict.set, A) == 100 and count(dict.set, B) == 100\n"
+    "  - count(dict.del, A) == 100 and failed(dict.del, A) == 100\n"
+    "  - count(dict.del, B) == 0 and failed(dict.del, B) == 100\n"
+    "  - count(dict.iter, B) == 100 and failed(dict.iter, B) == 0\n"
+    "  - count(dict.set, A) + count(dict.set, B) == count(dict.set)\n"
+    "  - failed(dict.del, A) + failed(dict.del, B) == failed(dict.del)\n"
+    "  - count(assert) == 100 and failed(assert) == 0\n"
+    "  - count(dict.set, A) == count(dict.set)\n";
+
+PRESET_PARAMS(count_on_is_exact)
+ParameterizedTest(struct preset_param *p, run, count_on_is_exact, .timeout = 60)
+{
+    struct gh_scenario *s = parse(per_target_script);
+    static const int check[] = {-1, 1};
+    for (int k = 0; k < 2; k++) {
+        struct gh_run_config cfg;
+        struct gh_result r;
+        struct gh_diag d;
+        config(&cfg, p->name, 1, 0, 1); /* the file's ops: 700 */
+        cfg.check = check[k];
+        FILE *null = fopen("/dev/null", "w");
+        cfg.out = null;
+        cr_assert_eq(gh_run(s, &cfg, &r, &d), 0, "%s", d.msg);
+        fclose(null);
+        cr_assert_eq(r.checked, check[k] == 1);
+        cr_assert_eq(r.total_ops, 700);
+        cr_assert_eq(r.nchecks, 8);
+        for (int i = 0; i < 7; i++)
+            cr_expect(r.checks[i].pass, "%s, check %d: `%s`: %s", p->name, check[k],
+                      r.checks[i].text, r.checks[i].detail);
+        cr_assert_not(r.checks[7].pass);
+        cr_assert_not(r.checks[7].error);
+        cr_assert_str_eq(r.checks[7].detail, "left = 100, right = 200");
+        cr_assert_eq(r.checks_failed, 1);
+        cr_assert_eq(r.status, GH_STATUS_FAILED);
+        gh_result_free(&r);
+    }
+    gh_scenario_free(s);
+}
+
+/* Two threads on two dicts: A used without a lock, B only under K. The
+ * per-target counts split count() and failed() exactly, and B's
+ * iteration, which K keeps every writer out of from its first step to its
+ * last, never fails. */
+static const char per_target_mix[] =
+    "name: per-target-mix\n"
+    "ops: 20000\n"
+    "setup:\n"
+    "  A: {type: dict, items: 50}\n"
+    "  B: {type: dict, items: 50}\n"
+    "  K: {type: lock}\n"
+    "mix:\n"
+    "  - {op: dict.set, on: A, keys: 100, value: int, weight: 3}\n"
+    "  - {op: dict.set, on: B, keys: 100, value: int, with: K, weight: 3}\n"
+    "  - {op: dict.del, on: A, keys: 100, weight: 3}\n"
+    "  - {op: dict.del, on: B, keys: 100, with: K, weight: 3}\n"
+    "  - {op: dict.iter, on: A}\n"
+    "  - {op: dict.iter, on: B, with: K}\n"
+    "checks:\n"
+    "  - count(dict.set, A) + count(dict.set, B) == count(dict.set)\n"
+    "  - count(dict.del, A) + count(dict.del, B) == count(dict.del)\n"
+    "  - failed(dict.del, A) + failed(dict.del, B) == failed(dict.del)\n"
+    "  - count(dict.iter, A) + count(dict.iter, B) == count(dict.iter)\n"
+    "  - failed(dict.iter, A) + failed(dict.iter, B) == failed(dict.iter)\n"
+    "  - count(dict.set, A) > 0 and count(dict.set, B) > 0\n"
+    "  - count(dict.iter, B) > 0 and failed(dict.iter, B) == 0\n";
+
+PRESET_PARAMS(count_on_splits_count_by_target)
+ParameterizedTest(struct preset_param *p, run, count_on_splits_count_by_target, .timeout = 60)
+{
+    struct gh_scenario *s = parse(per_target_mix);
+    struct gh_run_config cfg;
+    struct gh_result r;
+    struct gh_diag d;
+    config(&cfg, p->name, 2, 20000, 1);
+    cr_assert_eq(gh_run(s, &cfg, &r, &d), 0, "%s", d.msg);
+    cr_assert_eq(r.nchecks, 7);
+    for (int i = 0; i < r.nchecks; i++)
+        cr_expect(r.checks[i].pass, "%s: check `%s`: %s", p->name, r.checks[i].text,
+                  r.checks[i].detail);
+    cr_assert_eq(r.status, GH_STATUS_OK);
+    gh_result_free(&r);
+    gh_scenario_free(s);
+}
