@@ -13,7 +13,8 @@ when the run is acceptable, 1 when it is not:
   starved: ...     on the ThreadSanitizer build only: exit 1 under
                    sync=gil-ticks where the only failed checks are progress
                    checks (`count(op) > 0`, `count(a) + failed(b) > 0`: a sum
-                   with at least one count), with two threads or more, one
+                   with at least one count; `count(op, X)` the same), with
+                   two threads or more, one
                    of which did no operation at all while another did some,
                    and there is no hazard and no leak. That is the pre-3.2
                    GIL's convoy: the releasing thread wins the lock straight
@@ -27,9 +28,10 @@ import re
 import sys
 
 # A progress check: a sum of count()/failed() terms compared "> 0", at
-# least one of them a count().
-PROGRESS = re.compile(r"^\s*(?:(?:count|failed)\([\w.]+\)\s*\+\s*)*"
-                      r"(?:count|failed)\([\w.]+\)\s*>\s*0\s*$")
+# least one of them a count(); each term's op may be followed by a global
+# (count(dict.iter, D): the ops on that global).
+TERM = r"(?:count|failed)\(\s*[\w.]+\s*(?:,\s*\w+\s*)?\)"
+PROGRESS = re.compile(r"^\s*(?:" + TERM + r"\s*\+\s*)*" + TERM + r"\s*>\s*0\s*$")
 
 
 def is_progress(expr):

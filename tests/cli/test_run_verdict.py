@@ -135,11 +135,13 @@ class Verdict(unittest.TestCase):
     def test_progress_pattern(self):
         p = run_verdict.is_progress
         for e in ["count(list.iter) > 0", "count(dict.iter) + failed(dict.iter) > 0",
-                  "failed(a) + count(b) > 0"]:
+                  "failed(a) + count(b) > 0", "count(dict.iter, DL) > 0",
+                  "count(dict.iter, D) + failed(dict.iter, D) > 0"]:
             self.assertTrue(p(e), e)
         for e in ["len(L) == 100 + count(list.append) - count(list.pop)",
                   "count(list.iter) > 10", "count(a) - count(b) > 0", "hazards == 0",
-                  "failed(list.iter) > 0", "failed(a) + failed(b) > 0"]:
+                  "failed(list.iter) > 0", "failed(a) + failed(b) > 0",
+                  "failed(dict.iter, DL) > 0", "count(dict.iter, DL, X) > 0"]:
             self.assertFalse(p(e), e)
 
 
