@@ -67,7 +67,7 @@ EXPR_WORDS = ["len(", "count(", "failed(", "id(", "getrefcount(", "getsizeof(", 
               "interned(", "alive(", "finalized(", "callbacks()", "gc.is_tracked(",
               "gc.garbage", "gc.gen0.", "gc.gen1.", "gc.gen2.", "gc.gen3.", " and ",
               " or ", "not ", " is ", " is not ", "==", "!=", "<=", ">=", "<", ">", "+",
-              "-", "*", "/", "%", "(", ")", "$N", "$BIG", "9223372036854775807",
+              "-", "*", "/", "%", "(", ")", ", ", "$N", "$BIG", "9223372036854775807",
               "-9223372036854775807 - 1", "L", "D", "N", "C", "S", "x", "w", "snap"]
 
 
