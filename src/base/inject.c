@@ -43,6 +43,51 @@ extern const struct gh_inject_site __stop_gh_inject_sites[] __attribute__((weak)
 
 static const uint8_t nop5[5] = {0x0f, 0x1f, 0x44, 0x00, 0x00};
 
+/* The stubs' common call (base/inject.h): entered with the point pushed
+ * below the return address. A frame of its own (so that a backtrace from
+ * gh_inject_fire goes on through it), then the flags and every register
+ * the System V ABI lets a call clobber: rax, rcx, rdx, rsi, rdi, r8-r11,
+ * xmm0-15 (the code is built for baseline x86-64, which keeps no value in
+ * the upper halves of the ymm registers), on a stack aligned to 16 for
+ * the call. */
+__asm__(".text\n\t"
+        ".globl gh_inject_tramp\n\t"
+        ".hidden gh_inject_tramp\n\t"
+        ".type gh_inject_tramp, @function\n"
+        "gh_inject_tramp:\n\t"
+        "push %rbp\n\t"
+        "mov %rsp, %rbp\n\t"
+        "pushfq\n\t"
+        "push %rax\n\tpush %rcx\n\tpush %rdx\n\tpush %rsi\n\tpush %rdi\n\t"
+        "push %r8\n\tpush %r9\n\tpush %r10\n\tpush %r11\n\t"
+        "and $-16, %rsp\n\t"
+        "sub $256, %rsp\n\t"
+        "movaps %xmm0, 0(%rsp)\n\tmovaps %xmm1, 16(%rsp)\n\t"
+        "movaps %xmm2, 32(%rsp)\n\tmovaps %xmm3, 48(%rsp)\n\t"
+        "movaps %xmm4, 64(%rsp)\n\tmovaps %xmm5, 80(%rsp)\n\t"
+        "movaps %xmm6, 96(%rsp)\n\tmovaps %xmm7, 112(%rsp)\n\t"
+        "movaps %xmm8, 128(%rsp)\n\tmovaps %xmm9, 144(%rsp)\n\t"
+        "movaps %xmm10, 160(%rsp)\n\tmovaps %xmm11, 176(%rsp)\n\t"
+        "movaps %xmm12, 192(%rsp)\n\tmovaps %xmm13, 208(%rsp)\n\t"
+        "movaps %xmm14, 224(%rsp)\n\tmovaps %xmm15, 240(%rsp)\n\t"
+        "mov 16(%rbp), %rdi\n\t" /* the point: above the return address */
+        "call gh_inject_fire\n\t"
+        "movaps 0(%rsp), %xmm0\n\tmovaps 16(%rsp), %xmm1\n\t"
+        "movaps 32(%rsp), %xmm2\n\tmovaps 48(%rsp), %xmm3\n\t"
+        "movaps 64(%rsp), %xmm4\n\tmovaps 80(%rsp), %xmm5\n\t"
+        "movaps 96(%rsp), %xmm6\n\tmovaps 112(%rsp), %xmm7\n\t"
+        "movaps 128(%rsp), %xmm8\n\tmovaps 144(%rsp), %xmm9\n\t"
+        "movaps 160(%rsp), %xmm10\n\tmovaps 176(%rsp), %xmm11\n\t"
+        "movaps 192(%rsp), %xmm12\n\tmovaps 208(%rsp), %xmm13\n\t"
+        "movaps 224(%rsp), %xmm14\n\tmovaps 240(%rsp), %xmm15\n\t"
+        "lea -80(%rbp), %rsp\n\t" /* the ten pushes after the frame's */
+        "pop %r11\n\tpop %r10\n\tpop %r9\n\tpop %r8\n\t"
+        "pop %rdi\n\tpop %rsi\n\tpop %rdx\n\tpop %rcx\n\tpop %rax\n\t"
+        "popfq\n\t"
+        "pop %rbp\n\t"
+        "ret\n\t"
+        ".size gh_inject_tramp, . - gh_inject_tramp");
+
 /* Writes len bytes at `at` in the program's text: the pages are made
  * writable (and kept executable: another thread, not running a point, may
  * be running code on them) and read-only again. */
@@ -59,7 +104,7 @@ static int text_write(uint8_t *at, const uint8_t *bytes, size_t len)
     return 0;
 }
 
-/* Every site of a point in mask becomes a jump to its call; the others the
+/* Every site of a point in mask becomes a jump to its stub; the others the
  * nop again. */
 static int patch(uint32_t mask)
 {
@@ -68,10 +113,10 @@ static int patch(uint32_t mask)
     for (const struct gh_inject_site *s = &__start_gh_inject_sites[0]; s < &__stop_gh_inject_sites[0];
          s++) {
         uint8_t *at = (uint8_t *)&s->at + s->at;
-        const uint8_t *fire = (const uint8_t *)&s->fire + s->fire;
+        const uint8_t *stub = (const uint8_t *)&s->stub + s->stub;
         uint8_t code[5];
         if (mask >> s->point & 1) {
-            int32_t rel = (int32_t)(fire - (at + 5));
+            int32_t rel = (int32_t)(stub - (at + 5));
             code[0] = 0xe9; /* jmp rel32 */
             memcpy(code + 1, &rel, 4);
         } else {

@@ -3,19 +3,32 @@
  * races hide.
  *
  * A point costs nothing while no injection is armed: on x86-64 it is a
- * five-byte nop, recorded with its point and the address of its out-of-line
- * call in the section gh_inject_sites (as the Linux kernel's jump labels
- * are). Arming a point rewrites its nops into jumps to that call, with the
- * text made writable for the moment; disarming writes the nops back. Both
- * happen only while no worker runs (a run whose text cannot be made
- * writable is refused). Elsewhere than x86-64 a point is a relaxed load of
- * gh__inject_armed and a branch.
+ * five-byte nop and nothing else, an asm statement the compiler knows only
+ * as opaque (no memory clobber, no branch, no call: the code around it is
+ * compiled as without it). Beside it, in the section gh_inject_stubs, the
+ * site gets a stub, and a record in gh_inject_sites (as the Linux kernel's
+ * jump labels and ftrace's call sites are). Arming a point rewrites its
+ * nops into jumps to their stubs, with the text made writable for the
+ * moment; disarming writes the nops back. Both happen only while no worker
+ * runs (a run whose text cannot be made writable is refused). Elsewhere
+ * than x86-64 a point is a relaxed load of gh__inject_armed and a branch.
+ *
+ *   site:  0f 1f 44 00 00        nopl 0x0(%rax,%rax,1)          (disarmed)
+ *          e9 <rel32>            jmp stub                       (armed)
+ *   stub:  lea -128(%rsp),%rsp   step over the red zone the site's
+ *                                function may keep live data in
+ *          push $P
+ *          call gh_inject_tramp  saves every caller-saved register and the
+ *                                flags, calls gh_inject_fire(P), restores
+ *          lea 136(%rsp),%rsp
+ *          jmp site+5
+ *
+ * So an armed point changes no register and no flag of the code around
+ * it. GH_INJECT_AT(P, v) also names a value the point must come after (its
+ * load) and before (its every use): v passes through the asm as an
+ * in-out register operand, which fixes the order without a barrier.
  * What an armed point does (the thread filter, the probability or period,
  * the delay) is out of line in gh_inject_fire, a name perf shows.
- *
- *   site:  0f 1f 44 00 00          nopl 0x0(%rax,%rax,1)   (disarmed)
- *          e9 <rel32>              jmp fire                (armed)
- *   fire:  call gh_inject_fire(P); jmp back to the end of the site
  *
  * The table: X(e, name, where, breaks, keeps)
  *   where   the place in the runtime, and what a delay there widens
@@ -135,29 +148,31 @@ GH_NOINLINE GH_COLD void gh_inject_fire(enum gh_inject_point p);
 
 #if defined(__x86_64__) && !defined(GH_INJECT_NO_PATCH)
 #define GH_INJECT_PATCHED 1
-/* A site's record: the nop and the call, each relative to its own field,
+/* A site's record: the nop and its stub, each relative to its own field,
  * and the point. */
 struct gh_inject_site {
-    int32_t at, fire;
+    int32_t at, stub;
     uint32_t point;
 };
-/* The point P (an enum suffix): a nop until armed. The local label is the
- * out-of-line call the armed jump reaches; the compiler sees the asm may
- * go there. */
-#define GH_INJECT(P)                                                           \
-    do {                                                                       \
-        __label__ gh_inj_fire_;                                                \
-        __asm__ goto("1: .byte 0x0f, 0x1f, 0x44, 0x00, 0x00\n\t"              \
-                     ".pushsection gh_inject_sites, \"a\"\n\t"                \
-                     ".balign 4\n\t"                                           \
-                     ".long 1b - ., %l[gh_inj_fire_] - ., %c0\n\t"             \
-                     ".popsection"                                             \
-                     : : "i"(GH_INJ_##P) : : gh_inj_fire_);                    \
-        if (0) {                                                               \
-        gh_inj_fire_:                                                          \
-            gh_inject_fire(GH_INJ_##P);                                        \
-        }                                                                      \
-    } while (0)
+/* The asm of a site (operand `p` is the point). The stub's labels are
+ * numeric local labels, so a site the compiler duplicates (an inlined
+ * function, an unrolled loop) gets a stub and a record of its own. */
+#define GH_INJECT_ASM_                                                         \
+    "661: .byte 0x0f, 0x1f, 0x44, 0x00, 0x00\n\t"                              \
+    ".pushsection gh_inject_stubs, \"ax\", @progbits\n"                        \
+    "662:\n\t"                                                                 \
+    "lea -128(%%rsp), %%rsp\n\t"                                               \
+    "pushq $%c[p]\n\t"                                                         \
+    "call gh_inject_tramp\n\t"                                                 \
+    "lea 136(%%rsp), %%rsp\n\t"                                                \
+    "jmp 661b + 5\n\t"                                                         \
+    ".popsection\n\t"                                                          \
+    ".pushsection gh_inject_sites, \"a\"\n\t"                                  \
+    ".balign 4\n\t"                                                            \
+    ".long 661b - ., 662b - ., %c[p]\n\t"                                      \
+    ".popsection"
+#define GH_INJECT(P) __asm__ volatile(GH_INJECT_ASM_ : : [p] "i"(GH_INJ_##P))
+#define GH_INJECT_AT(P, v) __asm__ volatile(GH_INJECT_ASM_ : "+r"(v) : [p] "i"(GH_INJ_##P))
 #else
 #define GH_INJECT_PATCHED 0
 #define GH_INJECT(P)                                                           \
@@ -166,6 +181,9 @@ struct gh_inject_site {
                         (1u << GH_INJ_##P)))                                   \
             gh_inject_fire(GH_INJ_##P);                                        \
     } while (0)
+/* The call, opaque to the compiler, keeps a load of v made before it
+ * before it, and v's uses after it. */
+#define GH_INJECT_AT(P, v) GH_INJECT(P)
 #endif
 
 /* Arms the specs (at most one per point; the caller checked) for the

@@ -324,7 +324,7 @@ GH_INLINE gh_object *gh_list_get_lockfree(struct gh_list *l, int64_t i, bool *fo
     gh_object **slot = &items[i];
     /* The array loaded, its item not yet taken: a resize's free of this
      * array waits for the grace period this read is inside. */
-    GH_INJECT(QSBR_READ);
+    GH_INJECT_AT(QSBR_READ, items);
     /* Acquire: pairs with the release store of the item (append, set). */
     gh_object *item = gh_atomic_load_acquire_tp(slot);
     GH_LOCKFREE_TEST_HOOK_READ(l, item);

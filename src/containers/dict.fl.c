@@ -542,7 +542,7 @@ static gh_object *dict_get_lockfree(struct gh_dict *d, gh_object *key, uint64_t 
 {
     /* Acquire: pairs with SET_KEYS (a new table's contents). */
     struct gh_dictkeys *k = gh_atomic_load_acquire_tp(&d->keys);
-    GH_INJECT(QSBR_READ); /* the table loaded: its free waits for us */
+    GH_INJECT_AT(QSBR_READ, k); /* the table loaded: its free waits for us */
     if (!k) {
         *found = true; /* empty when the pointer was read */
         return NULL;

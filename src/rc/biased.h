@@ -35,7 +35,7 @@ GH_INLINE void gh_incref(gh_object *o)
         return;
     /* The owner's window between its load and its store of the local
      * count; a non-owner's atomic add has none. */
-    GH_INJECT(RC_UPDATE);
+    GH_INJECT_AT(RC_UPDATE, local);
     if (GH_LIKELY(gh_brc_tid(o) == gh_brc_me()))
         gh_atomic_store_relaxed_u32(&gh_prefix(o)->ob_ref_local, local + 1);
     else
@@ -47,7 +47,7 @@ GH_INLINE void gh_decref(gh_object *o)
     uint32_t local = gh_brc_local(o);
     if (GH_UNLIKELY(local == GH_REF_LOCAL_IMMORTAL))
         return;
-    GH_INJECT(RC_UPDATE);
+    GH_INJECT_AT(RC_UPDATE, local);
     if (GH_LIKELY(gh_brc_tid(o) == gh_brc_me())) {
         gh_atomic_store_relaxed_u32(&gh_prefix(o)->ob_ref_local, --local);
         if (local == 0)

@@ -48,7 +48,7 @@ GH_INLINE void gh_incref(gh_object *o)
     gh_oblock *m = gh_ob_lock(o);
     if (GH_LIKELY(gh_oblock_trylock(m, gh_rc_lockstat()))) {
         uint64_t c = gh_atomic_load_relaxed_u64(&o->ob_refcnt);
-        GH_INJECT(RC_UPDATE); /* under the count lock */
+        GH_INJECT_AT(RC_UPDATE, c); /* under the count lock */
         if (GH_LIKELY(!gh_refcnt_is_immortal(c)))
             gh_atomic_store_relaxed_u64(&o->ob_refcnt, c + 1);
         gh_oblock_unlock(m);
@@ -64,7 +64,7 @@ GH_INLINE void gh_decref(gh_object *o)
     gh_oblock *m = gh_ob_lock(o);
     if (GH_LIKELY(gh_oblock_trylock(m, gh_rc_lockstat()))) {
         uint64_t c = gh_atomic_load_relaxed_u64(&o->ob_refcnt);
-        GH_INJECT(RC_UPDATE);
+        GH_INJECT_AT(RC_UPDATE, c);
         if (GH_LIKELY(!gh_refcnt_is_immortal(c))) {
             gh_atomic_store_relaxed_u64(&o->ob_refcnt, c - 1);
             if (GH_UNLIKELY(c == 1)) {

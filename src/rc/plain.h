@@ -28,7 +28,7 @@ GH_INLINE void gh_incref(gh_object *o)
     uint64_t c = o->ob_refcnt;
     if (GH_UNLIKELY(gh_refcnt_is_immortal(c)))
         return;
-    GH_INJECT(RC_UPDATE); /* the window between the load and the store */
+    GH_INJECT_AT(RC_UPDATE, c); /* the window between the load and the store */
     o->ob_refcnt = c + 1;
 }
 
@@ -37,7 +37,7 @@ GH_INLINE void gh_decref(gh_object *o)
     uint64_t c = o->ob_refcnt;
     if (GH_UNLIKELY(gh_refcnt_is_immortal(c)))
         return;
-    GH_INJECT(RC_UPDATE);
+    GH_INJECT_AT(RC_UPDATE, c);
     o->ob_refcnt = --c; /* stored even at zero: a dead object reads as dead */
     if (c == 0)
         gh_dealloc(o);
