@@ -209,6 +209,34 @@ ParameterizedTest(struct preset_param *p, watchdog, reports_injected_hang, .time
     gh_scenario_free(s);
 }
 
+/* Slow is not stuck: every op sleeps 40 ms inside its critical section,
+ * so op counts (published once per stretch of ops) stay still for longer
+ * than --stall; the delays that end are progress, and the run ends ok.
+ * (Found by torture: thousands of delayed remote frees in a worker's
+ * `after` phase read as a stall at the join.) */
+Test(watchdog, finite_delays_are_progress, .timeout = 60)
+{
+    struct gh_scenario *s = parse("name: slow\nthreads: 1\nduration: 1500ms\n"
+                                  "setup:\n  L: {type: list}\n"
+                                  "mix:\n  - {op: list.append, on: L, value: 1}\n"
+                                  "  - {op: list.pop, on: L}\n");
+    struct gh_run_config cfg;
+    config(&cfg, "gil", 1);
+    cfg.check = 0;
+    struct gh_inject_spec sp = spec("cs.held=40ms");
+    cfg.inject = &sp;
+    cfg.ninject = 1;
+    cfg.stall_ns = 300000000u;
+    struct gh_result res;
+    struct gh_diag d;
+    cr_assert_eq(gh_run(s, &cfg, &res, &d), 0, "%s", d.msg);
+    cr_assert_eq(res.status, GH_STATUS_OK, "status %s", gh_status_names[res.status]);
+    cr_assert_null(res.stall);
+    cr_assert_geq(res.inject_fired[GH_INJ_CS_HELD], 10);
+    gh_result_free(&res);
+    gh_scenario_free(s);
+}
+
 SAFE_PRESET_PARAMS(watchdog, reports_a_real_deadlock)
 
 /* A real deadlock: two roles take two user locks in opposite orders. The
