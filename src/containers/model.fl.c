@@ -8,7 +8,20 @@
 
 /* ---- the weak-reference lists' lock ----------------------------------------- */
 
-#if defined(GH_FL_NO_GIL)
+#if defined(GH_FL_SYNC_NONE)
+static gh_mutex weakref_lock; /* protects every weak list and weakref links */
+/* Unsafe: the thread holding the lock (NULL: none), written under it,
+ * relaxed, and read relaxed by a thread back from a fault in the checked
+ * mode (gh_model_after_fault): a thread that faulted while holding it
+ * releases it, so that no other waits for it for ever. Only the holder
+ * itself can find its own tstate there. */
+static struct gh_tstate *weakref_holder;
+#define WR_LOCK(ts)                                                            \
+    (gh_mutex_lock(&weakref_lock, &(ts)->locks[GH_LOCK_weakref]),              \
+     gh_atomic_store_relaxed_tp(&weakref_holder, (ts)))
+#define WR_UNLOCK()                                                            \
+    (gh_atomic_store_relaxed_tp(&weakref_holder, (struct gh_tstate *)NULL), gh_mutex_unlock(&weakref_lock))
+#elif defined(GH_FL_NO_GIL)
 static gh_mutex weakref_lock; /* protects every weak list and weakref links */
 #define WR_LOCK(ts) gh_mutex_lock(&weakref_lock, &(ts)->locks[GH_LOCK_weakref])
 #define WR_UNLOCK() gh_mutex_unlock(&weakref_lock)
@@ -19,6 +32,16 @@ static gh_mutex weakref_lock; /* protects every weak list and weakref links */
 #endif
 
 static void weakrefs_clear_impl(gh_object *self, bool callbacks);
+
+void GH_FL(gh_model_after_fault)(struct gh_tstate *ts)
+{
+#if defined(GH_FL_SYNC_NONE)
+    if (gh_atomic_load_relaxed_tp(&weakref_holder) == ts)
+        WR_UNLOCK();
+#else
+    (void)ts; /* a safe strategy never faults */
+#endif
+}
 
 /* The model's own objects, made by gh_model_init, read-only during a run. */
 static gh_object *plain_class;
@@ -934,6 +957,15 @@ void GH_FL(gh_wvdict_set)(struct gh_tstate *ts, gh_object *d, gh_object *key, gh
 {
     struct gh_wvdict *w = (struct gh_wvdict *)(void *)d;
     gh_object *kr = gh_weakref_new(value, gh_newref(wvdict_remover));
+#if defined(GH_FL_SYNC_NONE)
+    /* Unsafe: a racing count may have freed the value (its header reads
+     * as no longer weak-referenceable); the store is lost, the key's
+     * reference dropped. */
+    if (!kr) {
+        gh_decref(key);
+        return;
+    }
+#endif
     gh_assert(kr); /* the caller passes a weak-referenceable value */
     as_wr(kr)->key = gh_newref(key);
     as_wr(kr)->owner = gh_weakref_new(d, NULL);

@@ -230,6 +230,10 @@ struct gh_wvdict {
     gh_object *weakreflist;       /* its entries' callbacks reach it weakly */
 };
 
+/* The checked mode, back from a fault: under sync=none, releases the
+ * weak-reference lock if the faulting thread held it. */
+void GH_FL(gh_model_after_fault)(struct gh_tstate *ts);
+
 gh_object *GH_FL(gh_wvdict_new)(void);
 /* d[key] = value: steals key, borrows value (the dict keeps it weakly). */
 void GH_FL(gh_wvdict_set)(struct gh_tstate *ts, gh_object *d, gh_object *key, gh_object *value);

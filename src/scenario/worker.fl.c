@@ -805,6 +805,7 @@ static GH_NOINLINE bool exec_op_checked(struct gh_worker *w, struct gh_tstate *t
     ts->cur_op = gh_op_names[op->kind];
     if (sigsetjmp(jb, 0)) {
         gh_tstate_after_fault(ts);
+        gh_model_after_fault(ts);
         /* An op abandoned inside `with: L` leaves L to the thread that
          * took it: released here, as the with's __exit__ would. */
         gh_object *l = op->with >= 0 ? globals[op->with] : NULL;
@@ -1020,6 +1021,28 @@ static void release_held_locks(struct gh_run_shared *run, struct gh_tstate *ts)
     }
 }
 
+/* The frame dies: every slot cleared (the collector reads the frame) and
+ * its reference released. In the checked mode a fault while a local is
+ * released (what an unsafe strategy left behind: a count too low, a freed
+ * weak reference's list) is a hazard, as in an op: that slot is already
+ * cleared, its object left as it was, and the next slot is taken. */
+static void clear_frame(struct gh_worker *w, struct gh_tstate *ts, gh_stackref *locals)
+{
+    sigjmp_buf jb;
+    volatile int i = 0;
+    if (gh_model.checked) {
+        if (sigsetjmp(jb, 0)) {
+            gh_tstate_after_fault(ts);
+            gh_model_after_fault(ts);
+            i++;
+        }
+        ts->fault_jmp = &jb;
+    }
+    for (; i < w->frame_slots; i++)
+        frame_put(locals, i, 0);
+    ts->fault_jmp = NULL;
+}
+
 static void *worker_main(void *arg)
 {
     struct gh_worker *w = arg;
@@ -1104,8 +1127,7 @@ static void *worker_main(void *arg)
      * still inside the model. */
     run_untimed(w, ts, role->after, role->nafter, globals, locals, &rng, snaps);
     release_held_locks(run, ts);
-    for (int i = 0; i < w->frame_slots; i++)
-        frame_put(locals, i, 0); /* cleared: the collector reads the frame */
+    clear_frame(w, ts, locals);
     gh_rc_thread_stop(ts);
     /* The checked mode's quarantine is freed while the thread still holds
      * what protects the allocator (the GIL, or its attachment), and, under

@@ -2,9 +2,11 @@
  * raced under sync=none: the checked mode reports hazards and the run
  * completes (no crash, no probe that never ends); the safe presets run the
  * same scenarios with none. */
+#define _GNU_SOURCE
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "scenario/run.h"
@@ -114,4 +116,53 @@ ParameterizedTest(struct safe_case *c, unsafe_containers, safe_presets_show_none
                  (unsigned long long)res.hazards_total);
     cr_assert_eq(res.status, GH_STATUS_OK, "%s under %s", r->kind, c->preset);
     gh_result_free(&res);
+}
+
+/* Weak references raced (caches.yaml at 8 threads, oversubscribed, with
+ * delays in the counts' window and the locks' slow paths; found by
+ * torture): a worker that faulted while releasing its frame's locals, or
+ * while holding the weak-reference lock, took the process down or left
+ * the lock held for ever. Every run must now complete, never stalled. */
+Test(unsafe_containers, weakrefs_raced_complete, .timeout = 120)
+{
+    char path[512], *text = NULL;
+    snprintf(path, sizeof path, "%s/scenarios/caches.yaml", GH_SOURCE_DIR);
+    FILE *f = fopen(path, "r");
+    cr_assert_not_null(f, "%s", path);
+    size_t len = 0;
+    FILE *mem = open_memstream(&text, &len);
+    for (int c; (c = fgetc(f)) != EOF;)
+        fputc(c, mem);
+    fclose(mem);
+    fclose(f);
+    struct gh_diag diag = {0};
+    struct gh_scenario *s = gh_scenario_parse(text, len, path, &diag);
+    cr_assert_not_null(s, "%s", diag.msg);
+    struct gh_inject_spec sp[2];
+    char err[256];
+    cr_assert_eq(gh_inject_parse("rc.update=50us@1in1000", &sp[0], err, sizeof err), 0, "%s", err);
+    cr_assert_eq(gh_inject_parse("lock.slow=1ms@0.1", &sp[1], err, sizeof err), 0, "%s", err);
+    for (uint64_t seed = 1; seed <= 4; seed++) {
+        struct gh_run_config cfg;
+        memset(&cfg, 0, sizeof cfg);
+        cr_assert_eq(gh_strategy_from_preset(&cfg.strategy, "unsafe", err, sizeof err), 0);
+        cfg.threads = 8;
+        cfg.seed = seed;
+        cfg.seed_given = true;
+        cr_assert_eq(gh_parse_duration("200ms", &cfg.duration_ns), 0);
+        cfg.check = 1;
+        cfg.inject = sp;
+        cfg.ninject = 2;
+        cfg.stall_ns = 5000000000u;
+        FILE *null = fopen("/dev/null", "w");
+        cfg.out = null;
+        struct gh_result res;
+        cr_assert_eq(gh_run(s, &cfg, &res, &diag), 0, "%s", diag.msg);
+        fclose(null);
+        cr_assert_neq(res.status, GH_STATUS_STALLED, "seed %llu: stalled",
+                      (unsigned long long)seed);
+        gh_result_free(&res);
+    }
+    gh_scenario_free(s);
+    free(text);
 }
