@@ -213,8 +213,7 @@ void gh_inject_fire(enum gh_inject_point p)
         if (u >= sp->p)
             return;
     }
-    ts->inj.fired[p]++;
-    delay(sp->delay_ns);
     /* Relaxed, pairs with nothing (the watchdog's progress count). */
-    gh_atomic_store_relaxed_u64(&ts->inj.ended[p], ts->inj.ended[p] + 1);
+    gh_atomic_store_relaxed_u64(&ts->inj.fired[p], ts->inj.fired[p] + 1);
+    delay(sp->delay_ns);
 }

@@ -131,14 +131,13 @@ struct gh_inject_spec {
 };
 
 /* Per thread (in struct gh_tstate): passes through each armed point that
- * matched the thread filter, delays made, delays ended, and the stream
- * that draws the probabilities. Written by the owner only; `ended` with
- * relaxed stores, which the stall watchdog loads relaxed while the thread
- * runs (a progress count: it carries no data). */
+ * matched the thread filter, delays made, and the stream that draws the
+ * probabilities. Written by the owner only; `fired` with relaxed stores,
+ * which the stall watchdog loads relaxed while the thread runs (a
+ * progress count: it carries no data). */
 struct gh_inject_thread {
     uint64_t passes[GH_INJ_COUNT];
     uint64_t fired[GH_INJ_COUNT];
-    uint64_t ended[GH_INJ_COUNT];
     uint64_t rng;
 };
 

@@ -20,7 +20,8 @@ static struct gh_tstate *weakref_holder;
     (gh_mutex_lock(&weakref_lock, &(ts)->locks[GH_LOCK_weakref]),              \
      gh_atomic_store_relaxed_tp(&weakref_holder, (ts)))
 #define WR_UNLOCK()                                                            \
-    (gh_atomic_store_relaxed_tp(&weakref_holder, (struct gh_tstate *)NULL), gh_mutex_unlock(&weakref_lock))
+    (gh_atomic_store_relaxed_tp(&weakref_holder, (struct gh_tstate *)NULL),    \
+     gh_mutex_unlock(&weakref_lock))
 #elif defined(GH_FL_NO_GIL)
 static gh_mutex weakref_lock; /* protects every weak list and weakref links */
 #define WR_LOCK(ts) gh_mutex_lock(&weakref_lock, &(ts)->locks[GH_LOCK_weakref])

@@ -359,16 +359,26 @@ static const char *names_hint(const struct eparser *p)
                    : "a global from `setup` (after the run only globals exist)";
 }
 
+/* Copies the identifier token t into name[64]; false (an error) when it
+ * does not fit. */
+static bool tok_name(struct eparser *p, const struct tok *t, char name[64])
+{
+    char b[64];
+    if (t->len >= 64) {
+        ep_error(p, t->off, "the name %s is too long", tok_desc(p, t, b, sizeof b));
+        return false;
+    }
+    memcpy(name, p->text + t->off, t->len);
+    name[t->len] = 0;
+    return true;
+}
+
 /* A NAME node for the identifier token t (its offset kept in ival). */
 static struct gh_expr *name_node(struct eparser *p, struct tok t)
 {
-    char name[64], b[64];
-    if (t.len >= sizeof name) {
-        ep_error(p, t.off, "the name %s is too long", tok_desc(p, &t, b, sizeof b));
+    char name[64];
+    if (!tok_name(p, &t, name))
         return NULL;
-    }
-    memcpy(name, p->text + t.off, t.len);
-    name[t.len] = 0;
     bool local;
     int slot;
     if (!resolve_name(p, name, &local, &slot)) {
@@ -408,20 +418,11 @@ static bool parse_count_target(struct eparser *p, const char *fname, enum gh_op_
                  tok_desc(p, &t, b, sizeof b));
         return false;
     }
-    if (t.len >= sizeof name) {
-        ep_error(p, t.off, "the name %s is too long", tok_desc(p, &t, b, sizeof b));
+    if (!tok_name(p, &t, name))
         return false;
-    }
-    memcpy(name, p->text + t.off, t.len);
-    name[t.len] = 0;
-    int g = -1;
-    for (int i = 0; i < p->nglobals && g < 0; i++)
-        if (strcmp(p->globals[i].name, name) == 0)
-            g = i;
     bool local = false;
-    for (int i = 0; g < 0 && p->role && i < p->role->nlocals; i++)
-        local |= strcmp(p->role->locals[i], name) == 0;
-    if (g < 0) {
+    int g = -1;
+    if (!resolve_name(p, name, &local, &g) || local) {
         ep_error(p, t.off, "%s(%s, %s): `%s` is %s; %s(OP, NAME) counts the ops of OP whose "
                  "`on` is the global NAME", fname, opname, name, name,
                  local ? "a local of this role, not a global from `setup`"
@@ -494,12 +495,8 @@ static struct gh_expr *parse_call(struct eparser *p)
                      : "the name of an object", fname, tok_desc(p, &arg, b, sizeof b));
             return NULL;
         }
-        if (arg.len >= sizeof name) {
-            ep_error(p, arg.off, "the name %s is too long", tok_desc(p, &arg, b, sizeof b));
+        if (!tok_name(p, &arg, name))
             return NULL;
-        }
-        memcpy(name, p->text + arg.off, arg.len);
-        name[arg.len] = 0;
         if (ak == ARG_OBJECT && strcmp(name, "gc.garbage") == 0) {
             if (kind != GH_EX_LEN) {
                 ep_error(p, arg.off, "%s(gc.garbage): gc.garbage is read only by "

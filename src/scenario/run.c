@@ -813,10 +813,11 @@ static const char *const stw_names[] = {"detached", "attached", "suspended"};
 
 /* A number that grows whenever a worker makes progress: its ops in the
  * measured phase and its phase only ever grow, and so do the injected
- * delays it has ended. A run slowed down by many finite delays (a
+ * delays it has started. A run slowed down by many finite delays (a
  * worker's `after` phase freeing thousands of objects through a delayed
- * free.remote) is not stuck; a `hang`, which never ends, still is. Relaxed
- * loads, as the intervals' (runner_internal.h) and base/inject.h's. */
+ * free.remote) is not stuck; a `hang`, started once and never ended,
+ * still is. Relaxed loads, as the intervals' (runner_internal.h) and
+ * base/inject.h's. */
 static uint64_t progress_token(const struct run_state *rs)
 {
     uint64_t t = 0;
@@ -825,7 +826,7 @@ static uint64_t progress_token(const struct run_state *rs)
              gh_atomic_load_relaxed_u32(&rs->w[i].phase);
         if (rs->res->ninject)
             for (int p = 0; p < GH_INJ_COUNT; p++)
-                t += gh_atomic_load_relaxed_u64(&rs->w[i].ts.inj.ended[p]);
+                t += gh_atomic_load_relaxed_u64(&rs->w[i].ts.inj.fired[p]);
     }
     return t;
 }
